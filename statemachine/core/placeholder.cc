@@ -1,0 +1,2 @@
+// The interpreter core is being written; this file keeps the target non-empty.
+namespace stepflow::sm {}

@@ -1,0 +1,52 @@
+#pragma once
+// ASL intrinsic functions (JSONPath dialect): the 18 `States.*` functions, nested calls (depth <= 10),
+// arguments that are string literals ('...' with \' \{ \} \\ escapes), numbers, true/false/null,
+// paths ($..., $$..., $variable...) and nested calls.
+//
+// Thread-safety: a parsed IntrinsicCall is immutable and may be shared between threads.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "statemachine/failure.h"
+#include "statemachine/runtime_values.h"
+
+namespace stepflow::sm {
+
+// True when `text` is written as an intrinsic function call (`States.Name(...)`), i.e. a payload
+// template `.$` value that must be parsed with ParseIntrinsic rather than as a JSONPath.
+bool LooksLikeIntrinsic(std::string_view text);
+
+class IntrinsicCall {
+ public:
+  // Parses a call. Unknown function names, wrong argument counts known at parse time, bad literals,
+  // unbalanced parentheses and nesting deeper than 10 give InvalidArgument with a message naming the
+  // function and the problem. Path arguments are syntax-checked with JsonPath::Parse.
+  static absl::StatusOr<IntrinsicCall> Parse(std::string_view text);
+
+  IntrinsicCall(const IntrinsicCall&);
+  IntrinsicCall(IntrinsicCall&&) noexcept;
+  IntrinsicCall& operator=(const IntrinsicCall&);
+  IntrinsicCall& operator=(IntrinsicCall&&) noexcept;
+  ~IntrinsicCall();
+
+  const std::string& text() const;
+
+  // Evaluates the call. Argument type/range errors give a Failure with error States.IntrinsicFailure
+  // and AWS's cause text; a path argument that selects nothing gives States.IntrinsicFailure too.
+  // `runtime` supplies States.UUID and unseeded States.MathRandom values; seeded MathRandom is a pure
+  // function of its seed.
+  Result<boost::json::value> Evaluate(const PathResolver& resolve, RuntimeValues& runtime) const;
+
+  struct Impl;
+
+ private:
+  explicit IntrinsicCall(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace stepflow::sm

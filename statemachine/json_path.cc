@@ -1,0 +1,2 @@
+// Implementation pending.
+#include "statemachine/json_path.h"

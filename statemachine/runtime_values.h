@@ -1,0 +1,28 @@
+#pragma once
+// Values that AWS makes up at run time. The statemachine module is pure, so the engine supplies them
+// (and records them in history) through this interface; replaying a history replays the same values.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+namespace stepflow::sm {
+
+class RuntimeValues {
+ public:
+  virtual ~RuntimeValues() = default;
+  // A random (version 4) UUID in canonical lower-case 8-4-4-4-12 form.
+  virtual std::string NewUuid() = 0;
+  // A uniformly distributed number in [0, 1).
+  virtual double NextRandomUnit() = 0;
+};
+
+// Resolves a path argument (`$...`, `$$...` or `$variable...`) against the current state's input,
+// context object and variables. Returns std::nullopt when the path selects nothing. Paths that are
+// not reference paths resolve to the JSON array of their matches.
+using PathResolver = std::function<std::optional<boost::json::value>(std::string_view path)>;
+
+}  // namespace stepflow::sm

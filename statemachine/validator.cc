@@ -1,0 +1,2 @@
+// Implementation pending.
+#include "statemachine/validator.h"

@@ -1,0 +1,2 @@
+// Implementation pending.
+#include "storage/store.h"

@@ -1,0 +1,94 @@
+#pragma once
+// The storage seam. Knows nothing of ASL: column families of byte keys and values, one atomic commit,
+// point reads and ordered prefix scans. RocksDB is the embedded implementation; the interface is kept
+// narrow enough for a second implementation over PostgreSQL (see docs/design.md).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace stepflow::storage {
+
+// Column families. The numbers are part of the on-disk format (storage/FORMAT.md): never reuse one.
+enum class Column : std::uint8_t {
+  kDefinitions = 0,  // state machine name + version -> definition record
+  kExecutions = 1,   // execution id -> metadata + snapshot
+  kHistory = 2,      // execution id + event id (big-endian) -> history event
+  kTasks = 3,        // queue + ready time + task id -> queued task
+  kTimers = 4,       // due time + execution id + timer id -> timer
+  kDeadLetters = 5,  // queue + id -> dead letter
+  kIndexes = 6,      // secondary indexes (status + start time -> id, ...)
+};
+inline constexpr int kColumnCount = 7;
+
+// Name of a column family in RocksDB.
+std::string_view ColumnName(Column c);
+
+// A set of writes applied atomically by Store::Commit. Not thread-safe.
+class WriteBatch {
+ public:
+  struct Op {
+    Column column;
+    std::string key;
+    std::optional<std::string> value;  // nullopt = delete
+  };
+  void Put(Column column, std::string key, std::string value);
+  void Delete(Column column, std::string key);
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  void Clear() { ops_.clear(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// Thread-safe: Commit, Get and Scan may be called concurrently from any thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies every op of `batch` atomically: after a crash either all or none are visible. When the store
+  // was opened with sync writes, returns only after the write-ahead log is durable (concurrent commits
+  // share fsyncs). Unavailable on I/O errors; nothing was applied then.
+  virtual absl::Status Commit(const WriteBatch& batch) = 0;
+
+  // Reads one key. std::nullopt when absent. Unavailable/DataLoss on storage errors.
+  virtual absl::StatusOr<std::optional<std::string>> Get(Column column, std::string_view key) = 0;
+
+  // Calls `visit(key, value)` for every key starting with `prefix`, in key order (reverse order when
+  // `reverse`), starting at `start_after` (exclusive) when non-empty, until `visit` returns false.
+  virtual absl::Status Scan(Column column, std::string_view prefix, std::string_view start_after, bool reverse,
+                            const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+};
+
+struct StoreOptions {
+  // Directory of the database; created if missing.
+  std::string path;
+  // Sync the write-ahead log on every commit. Default: true (an acknowledged commit survives power loss);
+  // false trades that for speed and must be named in every figure it produces.
+  bool sync_writes = true;
+  // Keep everything in RocksDB's in-memory Env (nothing touches the disk); for `stepflow run` and tests.
+  // Default: false.
+  bool in_memory = false;
+};
+
+// Opens (creating if needed) a RocksDB store with every Column. InvalidArgument for a bad path,
+// Unavailable when the database cannot be opened (e.g. locked by another process), DataLoss on corruption.
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options);
+
+// Big-endian key encoding so RocksDB's byte order is numeric order.
+void AppendUint64BigEndian(std::string& out, std::uint64_t v);
+std::uint64_t ReadUint64BigEndian(std::string_view in);  // REQUIRES: in.size() >= 8
+// Appends `s` followed by a 0x00 terminator (s must not contain 0x00), so that prefixes of variable
+// strings do not collide ("ab" + 0 sorts before "abc" + 0).
+void AppendString(std::string& out, std::string_view s);
+
+}  // namespace stepflow::storage
