@@ -57,7 +57,10 @@ class Store {
 
   // Applies every op of `batch` atomically: after a crash either all or none are visible. When the store
   // was opened with sync writes, returns only after the write-ahead log is durable (concurrent commits
-  // share fsyncs). Unavailable on I/O errors; nothing was applied then.
+  // share fsyncs). Unavailable on I/O errors; nothing was applied then. Because the bytes of a failed
+  // commit may still have reached the log, a restart can show it (whole): treat a failed commit as of
+  // unknown outcome and reload state rather than repair it. After a log write error the RocksDB store may
+  // refuse every further commit (Unavailable) until it is reopened. An empty batch is a no-op.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
   // Reads one key. std::nullopt when absent. Unavailable/DataLoss on storage errors.
@@ -76,6 +79,7 @@ struct StoreOptions {
   // false trades that for speed and must be named in every figure it produces.
   bool sync_writes = true;
   // Keep everything in RocksDB's in-memory Env (nothing touches the disk); for `stepflow run` and tests.
+  // Each in-memory store has its own private Env, so `path` only names it there and may be empty.
   // Default: false.
   bool in_memory = false;
 };

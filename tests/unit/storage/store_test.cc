@@ -1,4 +1,449 @@
-#include <gtest/gtest.h>
 #include "storage/store.h"
 
-TEST(Pending, Compiles) { SUCCEED(); }
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace stepflow::storage {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+using Row = std::pair<std::string, std::string>;
+
+// A fresh directory per test, removed afterwards (style.md habit 15: hermetic tests).
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("stepflow_store_test_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  StoreOptions DiskOptions() const {
+    StoreOptions o;
+    o.path = (dir_ / "db").string();
+    return o;
+  }
+
+  std::unique_ptr<Store> Open(const StoreOptions& o) {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(o);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  std::filesystem::path dir_;
+};
+
+std::optional<std::string> MustGet(Store& store, Column c, std::string_view key) {
+  absl::StatusOr<std::optional<std::string>> v = store.Get(c, key);
+  EXPECT_TRUE(v.ok()) << v.status();
+  return v.ok() ? *v : std::nullopt;
+}
+
+std::vector<Row> ScanRows(Store& store, Column c, std::string_view prefix, std::string_view start_after = "",
+                          bool reverse = false) {
+  std::vector<Row> rows;
+  absl::Status s = store.Scan(c, prefix, start_after, reverse, [&rows](std::string_view k, std::string_view v) {
+    rows.emplace_back(std::string(k), std::string(v));
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return rows;
+}
+
+std::vector<std::string> ScanKeys(Store& store, Column c, std::string_view prefix, std::string_view start_after = "",
+                                  bool reverse = false) {
+  std::vector<std::string> keys;
+  for (Row& r : ScanRows(store, c, prefix, start_after, reverse)) {
+    keys.push_back(std::move(r.first));
+  }
+  return keys;
+}
+
+absl::Status PutAll(Store& store, Column c, const std::vector<std::string>& keys) {
+  WriteBatch b;
+  for (const std::string& k : keys) {
+    b.Put(c, k, "v:" + k);
+  }
+  return store.Commit(b);
+}
+
+std::string U64Key(std::uint64_t v) {
+  std::string k;
+  AppendUint64BigEndian(k, v);
+  return k;
+}
+
+TEST(ColumnNameTest, NamesAreTheOnDiskNames) {
+  EXPECT_EQ(ColumnName(Column::kDefinitions), "definitions");
+  EXPECT_EQ(ColumnName(Column::kExecutions), "executions");
+  EXPECT_EQ(ColumnName(Column::kHistory), "history");
+  EXPECT_EQ(ColumnName(Column::kTasks), "tasks");
+  EXPECT_EQ(ColumnName(Column::kTimers), "timers");
+  EXPECT_EQ(ColumnName(Column::kDeadLetters), "dead_letters");
+  EXPECT_EQ(ColumnName(Column::kIndexes), "indexes");
+  EXPECT_EQ(kColumnCount, 7);
+}
+
+TEST_F(StoreTest, CommitAppliesPutsAndDeletesAcrossColumns) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  WriteBatch first;
+  first.Put(Column::kExecutions, "e1", "meta1");
+  first.Put(Column::kHistory, "e1/1", "started");
+  ASSERT_TRUE(store->Commit(first).ok());
+
+  WriteBatch second;
+  second.Delete(Column::kExecutions, "e1");
+  second.Put(Column::kHistory, "e1/2", "succeeded");
+  second.Put(Column::kIndexes, "done/e1", "");
+  second.Delete(Column::kTasks, "never-written");  // deleting an absent key is not an error
+  ASSERT_TRUE(store->Commit(second).ok());
+
+  EXPECT_EQ(MustGet(*store, Column::kExecutions, "e1"), std::nullopt);
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "e1/1"), "started");
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "e1/2"), "succeeded");
+  EXPECT_EQ(MustGet(*store, Column::kIndexes, "done/e1"), "");
+  // Columns are separate key spaces.
+  EXPECT_EQ(MustGet(*store, Column::kTimers, "e1/1"), std::nullopt);
+  EXPECT_TRUE(store->Commit(WriteBatch()).ok());
+}
+
+TEST_F(StoreTest, LaterOpInABatchWins) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  WriteBatch b;
+  b.Put(Column::kTasks, "k", "1");
+  b.Delete(Column::kTasks, "k");
+  b.Put(Column::kTasks, "j", "1");
+  b.Put(Column::kTasks, "j", "2");
+  ASSERT_TRUE(store->Commit(b).ok());
+  EXPECT_EQ(MustGet(*store, Column::kTasks, "k"), std::nullopt);
+  EXPECT_EQ(MustGet(*store, Column::kTasks, "j"), "2");
+}
+
+// A scan reads a consistent view, so a batch is seen either whole or not at all while writers run.
+TEST_F(StoreTest, ConcurrentScansSeeWholeBatchesOnly) {
+  StoreOptions o = DiskOptions();
+  o.sync_writes = false;
+  std::unique_ptr<Store> store = Open(o);
+  ASSERT_NE(store, nullptr);
+  constexpr int kBatches = 200;
+  constexpr int kKeysPerBatch = 10;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < kBatches; ++i) {
+      WriteBatch b;
+      for (int j = 0; j < kKeysPerBatch; ++j) {
+        b.Put(Column::kHistory, U64Key(static_cast<std::uint64_t>(i * kKeysPerBatch + j)), "x");
+      }
+      if (i > 0) {
+        b.Delete(Column::kIndexes, U64Key(static_cast<std::uint64_t>(i - 1)));
+      }
+      b.Put(Column::kIndexes, U64Key(static_cast<std::uint64_t>(i)), "latest");
+      EXPECT_TRUE(store->Commit(b).ok());
+    }
+    done = true;
+  });
+  int scans = 0;
+  while (!done || scans == 0) {
+    std::size_t n = ScanKeys(*store, Column::kHistory, "").size();
+    EXPECT_EQ(n % kKeysPerBatch, 0u) << "saw a partial batch: " << n << " keys";
+    ++scans;
+  }
+  writer.join();
+  EXPECT_EQ(ScanKeys(*store, Column::kHistory, "").size(), static_cast<std::size_t>(kBatches * kKeysPerBatch));
+  EXPECT_THAT(ScanKeys(*store, Column::kIndexes, ""), ElementsAre(U64Key(kBatches - 1)));
+}
+
+TEST_F(StoreTest, ReopenKeepsCommittedData) {
+  for (bool sync : {true, false}) {
+    SCOPED_TRACE(sync ? "sync_writes" : "no sync");
+    std::filesystem::remove_all(dir_);
+    StoreOptions o = DiskOptions();
+    o.sync_writes = sync;
+    {
+      std::unique_ptr<Store> store = Open(o);
+      ASSERT_NE(store, nullptr);
+      WriteBatch b;
+      for (int i = 0; i < kColumnCount; ++i) {
+        b.Put(static_cast<Column>(i), "key", "value" + std::to_string(i));
+      }
+      b.Put(Column::kDefinitions, "gone", "x");
+      ASSERT_TRUE(store->Commit(b).ok());
+      WriteBatch d;
+      d.Delete(Column::kDefinitions, "gone");
+      ASSERT_TRUE(store->Commit(d).ok());
+    }
+    std::unique_ptr<Store> store = Open(o);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < kColumnCount; ++i) {
+      EXPECT_EQ(MustGet(*store, static_cast<Column>(i), "key"), "value" + std::to_string(i));
+    }
+    EXPECT_EQ(MustGet(*store, Column::kDefinitions, "gone"), std::nullopt);
+  }
+}
+
+class ScanTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    store_ = Open(DiskOptions());
+    ASSERT_NE(store_, nullptr);
+    ASSERT_TRUE(PutAll(*store_, Column::kTimers, keys_).ok());
+    // Another column with keys under the same prefix must never show up.
+    ASSERT_TRUE(PutAll(*store_, Column::kTasks, {"ab0", "abz"}).ok());
+  }
+
+  // Sorted, as RocksDB orders bytes (unsigned).
+  const std::vector<std::string> keys_ = {"a",        "ab",   std::string("ab\0", 3), "ab0",
+                                          "abc",      "ab\xff", "ab\xff\xff",         "ac",
+                                          "b",        "\xff", "\xff\xff",             "\xff\xff\x01"};
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(ScanTest, EmptyPrefixVisitsEverythingInOrder) {
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, ""), ElementsAreArray(keys_));
+  std::vector<std::string> reversed(keys_.rbegin(), keys_.rend());
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "", /*reverse=*/true), ElementsAreArray(reversed));
+}
+
+TEST_F(ScanTest, PrefixBoundariesForwardAndReverse) {
+  const std::vector<std::string> ab = {"ab", std::string("ab\0", 3), "ab0", "abc", "ab\xff", "ab\xff\xff"};
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab"), ElementsAreArray(ab));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "", true), ElementsAreArray(ab.rbegin(), ab.rend()));
+  // A prefix ending in 0xFF has its successor one byte shorter.
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab\xff"), ElementsAre("ab\xff", "ab\xff\xff"));
+  // A prefix of only 0xFF bytes has no successor: the scan runs to the end of the column.
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "\xff\xff"), ElementsAre("\xff\xff", "\xff\xff\x01"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "\xff", "", true),
+              ElementsAre("\xff\xff\x01", "\xff\xff", "\xff"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "abd"), IsEmpty());
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "0", "", true), IsEmpty());
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "b"), ElementsAre("b"));
+}
+
+TEST_F(ScanTest, StartAfterIsExclusive) {
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab0"), ElementsAre("abc", "ab\xff", "ab\xff\xff"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab0", true), ElementsAre(std::string("ab\0", 3), "ab"));
+  // A start_after that is not a key starts between its neighbours.
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab1"), ElementsAre("abc", "ab\xff", "ab\xff\xff"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab1", true),
+              ElementsAre("ab0", std::string("ab\0", 3), "ab"));
+  // The key just after "ab" is "ab\0": start_after must not skip it.
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab"),
+              ElementsAre(std::string("ab\0", 3), "ab0", "abc", "ab\xff", "ab\xff\xff"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab", true), IsEmpty());
+  // start_after outside the prefix range: before it (all / none) and after it (none / all).
+  EXPECT_EQ(ScanKeys(*store_, Column::kTimers, "ab", "aa").size(), 6u);
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "aa", true), IsEmpty());
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "b"), IsEmpty());
+  EXPECT_EQ(ScanKeys(*store_, Column::kTimers, "ab", "b", true).size(), 6u);
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab\xff\xff"), IsEmpty());
+  // Empty prefix with start_after, both ways, including past the last key.
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "\xff\xff"), ElementsAre("\xff\xff\x01"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "\xff\xff\x01"), IsEmpty());
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "ab", true), ElementsAre("a"));
+  EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "a", true), IsEmpty());
+}
+
+TEST_F(ScanTest, VisitorStopsTheScanAndSeesValues) {
+  std::vector<Row> rows;
+  absl::Status s = store_->Scan(Column::kTimers, "ab", "", false, [&rows](std::string_view k, std::string_view v) {
+    rows.emplace_back(std::string(k), std::string(v));
+    return rows.size() < 2;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_THAT(rows, ElementsAre(Row("ab", "v:ab"), Row(std::string("ab\0", 3), "v:" + std::string("ab\0", 3))));
+}
+
+TEST(KeyEncodingTest, Uint64RoundTripsBigEndian) {
+  std::string k;
+  AppendUint64BigEndian(k, 0x0102030405060708ull);
+  EXPECT_EQ(k, std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  for (std::uint64_t v : {0ull, 1ull, 255ull, 256ull, 1ull << 56, ~0ull}) {
+    EXPECT_EQ(ReadUint64BigEndian(U64Key(v)), v);
+  }
+  // Reading takes the first 8 bytes only.
+  EXPECT_EQ(ReadUint64BigEndian(U64Key(42) + "tail"), 42u);
+}
+
+TEST_F(StoreTest, BigEndianKeysScanInNumericOrder) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  std::vector<std::uint64_t> values = {300, 1, 0, 1ull << 40, 255, ~0ull, 256, 65535, 65536, 1ull << 63, 2};
+  WriteBatch b;
+  for (std::uint64_t v : values) {
+    std::string key = "exec1";
+    key.push_back('\0');
+    AppendUint64BigEndian(key, v);
+    b.Put(Column::kHistory, key, std::to_string(v));
+  }
+  ASSERT_TRUE(store->Commit(b).ok());
+  std::sort(values.begin(), values.end());
+  std::vector<std::uint64_t> seen;
+  std::string prefix = "exec1";
+  prefix.push_back('\0');
+  for (const std::string& k : ScanKeys(*store, Column::kHistory, prefix)) {
+    seen.push_back(ReadUint64BigEndian(std::string_view(k).substr(prefix.size())));
+  }
+  EXPECT_EQ(seen, values);
+}
+
+TEST_F(StoreTest, AppendStringKeepsVariablePrefixesApart) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  auto key = [](std::string_view queue, std::uint64_t ready) {
+    std::string k;
+    AppendString(k, queue);
+    AppendUint64BigEndian(k, ready);
+    return k;
+  };
+  WriteBatch b;
+  b.Put(Column::kTasks, key("abc", 0), "abc0");
+  b.Put(Column::kTasks, key("ab", ~0ull), "abmax");
+  b.Put(Column::kTasks, key("ab", 1), "ab1");
+  b.Put(Column::kTasks, key("a", 5), "a5");
+  b.Put(Column::kTasks, key("b", 0), "b0");
+  ASSERT_TRUE(store->Commit(b).ok());
+
+  std::vector<std::string> values;
+  for (Row& r : ScanRows(*store, Column::kTasks, "")) {
+    values.push_back(std::move(r.second));
+  }
+  // "ab" + 0x00 sorts before "abc" + 0x00 whatever the numbers that follow.
+  EXPECT_THAT(values, ElementsAre("a5", "ab1", "abmax", "abc0", "b0"));
+
+  std::string ab;
+  AppendString(ab, "ab");
+  EXPECT_EQ(ab, std::string("ab\0", 3));
+  std::vector<std::string> ab_values;
+  for (Row& r : ScanRows(*store, Column::kTasks, ab)) {
+    ab_values.push_back(std::move(r.second));
+  }
+  EXPECT_THAT(ab_values, ElementsAre("ab1", "abmax"));
+}
+
+TEST_F(StoreTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
+  std::unique_ptr<Store> store = Open(DiskOptions());  // sync writes: concurrent commits share fsyncs
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kCommitsPerThread = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < kCommitsPerThread; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        WriteBatch b;
+        b.Put(Column::kExecutions, id, "meta");
+        b.Put(Column::kHistory, id + "/1", "event");
+        absl::Status s = store->Commit(b);
+        EXPECT_TRUE(s.ok()) << s;
+      }
+    });
+  }
+  for (std::thread& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(ScanKeys(*store, Column::kExecutions, "").size(), static_cast<std::size_t>(kThreads * kCommitsPerThread));
+  EXPECT_EQ(ScanKeys(*store, Column::kHistory, "").size(), static_cast<std::size_t>(kThreads * kCommitsPerThread));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kCommitsPerThread; ++i) {
+      std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+      EXPECT_EQ(MustGet(*store, Column::kExecutions, id), "meta") << id;
+    }
+  }
+}
+
+TEST_F(StoreTest, InMemoryStoreTouchesNoDiskAndIsPrivate) {
+  StoreOptions o;
+  o.in_memory = true;
+  o.path = (dir_ / "mem").string();
+  std::unique_ptr<Store> a = Open(o);
+  std::unique_ptr<Store> b = Open(o);  // same path, separate Env: no lock conflict, no shared data
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(PutAll(*a, Column::kDefinitions, {"sm1", "sm2"}).ok());
+  EXPECT_THAT(ScanKeys(*a, Column::kDefinitions, "sm"), ElementsAre("sm1", "sm2"));
+  EXPECT_EQ(MustGet(*b, Column::kDefinitions, "sm1"), std::nullopt);
+  EXPECT_FALSE(std::filesystem::exists(dir_));
+
+  StoreOptions no_path;
+  no_path.in_memory = true;
+  std::unique_ptr<Store> c = Open(no_path);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(PutAll(*c, Column::kTimers, {"t"}).ok());
+  EXPECT_EQ(MustGet(*c, Column::kTimers, "t"), "v:t");
+}
+
+TEST_F(StoreTest, SecondOpenOfALockedDatabaseIsUnavailable) {
+  StoreOptions o = DiskOptions();
+  std::unique_ptr<Store> first = Open(o);
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<Store>> second = OpenRocksDbStore(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr(o.path));
+  first.reset();
+  EXPECT_NE(Open(o), nullptr);  // the lock goes with the store
+}
+
+TEST_F(StoreTest, BadPathIsAnErrorNotACrash) {
+  std::filesystem::create_directories(dir_);
+  std::filesystem::path file = dir_ / "a_file";
+  std::ofstream(file) << "not a directory";
+
+  StoreOptions under_file;
+  under_file.path = (file / "db").string();
+  absl::StatusOr<std::unique_ptr<Store>> s1 = OpenRocksDbStore(under_file);
+  ASSERT_FALSE(s1.ok());
+  EXPECT_EQ(s1.status().code(), absl::StatusCode::kInvalidArgument) << s1.status();
+  EXPECT_THAT(s1.status().message(), HasSubstr(under_file.path));
+
+  StoreOptions is_file;
+  is_file.path = file.string();
+  absl::StatusOr<std::unique_ptr<Store>> s2 = OpenRocksDbStore(is_file);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_EQ(s2.status().code(), absl::StatusCode::kInvalidArgument) << s2.status();
+  EXPECT_THAT(s2.status().message(), HasSubstr(is_file.path));
+
+  absl::StatusOr<std::unique_ptr<Store>> s3 = OpenRocksDbStore(StoreOptions{});
+  ASSERT_FALSE(s3.ok());
+  EXPECT_EQ(s3.status().code(), absl::StatusCode::kInvalidArgument) << s3.status();
+}
+
+TEST_F(StoreTest, CorruptCurrentFileIsDataLoss) {
+  StoreOptions o = DiskOptions();
+  {
+    std::unique_ptr<Store> store = Open(o);
+    ASSERT_NE(store, nullptr);
+  }
+  std::ofstream(std::filesystem::path(o.path) / "CURRENT", std::ios::trunc) << "garbage-without-newline";
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr(o.path));
+}
+
+}  // namespace
+}  // namespace stepflow::storage
