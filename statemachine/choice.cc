@@ -1,2 +1,812 @@
-// Implementation pending.
 #include "statemachine/choice.h"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "statemachine/json_path.h"
+
+namespace stepflow::sm {
+namespace {
+
+// ---------------------------------------------------------------------------------------------------
+// Operator table.
+
+// What a comparator compares.
+enum class Family {
+  kTypeTest,       // IsPresent, IsNull, ...: operand is a boolean
+  kString,         // String{Equals,LessThan,...}: operand is a string
+  kStringMatches,  // StringMatches: operand is a wildcard pattern
+  kNumeric,        // Numeric...: operand is a number
+  kBoolean,        // BooleanEquals: operand is a boolean
+  kTimestamp,      // Timestamp...: operand is a timestamp string
+};
+
+enum class Relation { kNone, kEq, kLt, kGt, kLe, kGe };
+
+enum class TypeTest { kNone, kPresent, kNull, kNumeric, kString, kBoolean, kTimestamp };
+
+struct OperatorSpec {
+  std::string_view name;
+  Family family;
+  Relation relation;
+  TypeTest test;
+  bool is_path;  // operand is a path resolved like Variable
+};
+
+constexpr std::array<OperatorSpec, 39> kOperators = {{
+    {"IsPresent", Family::kTypeTest, Relation::kNone, TypeTest::kPresent, false},
+    {"IsNull", Family::kTypeTest, Relation::kNone, TypeTest::kNull, false},
+    {"IsNumeric", Family::kTypeTest, Relation::kNone, TypeTest::kNumeric, false},
+    {"IsString", Family::kTypeTest, Relation::kNone, TypeTest::kString, false},
+    {"IsBoolean", Family::kTypeTest, Relation::kNone, TypeTest::kBoolean, false},
+    {"IsTimestamp", Family::kTypeTest, Relation::kNone, TypeTest::kTimestamp, false},
+    {"StringEquals", Family::kString, Relation::kEq, TypeTest::kNone, false},
+    {"StringLessThan", Family::kString, Relation::kLt, TypeTest::kNone, false},
+    {"StringGreaterThan", Family::kString, Relation::kGt, TypeTest::kNone, false},
+    {"StringLessThanEquals", Family::kString, Relation::kLe, TypeTest::kNone, false},
+    {"StringGreaterThanEquals", Family::kString, Relation::kGe, TypeTest::kNone, false},
+    {"StringMatches", Family::kStringMatches, Relation::kNone, TypeTest::kNone, false},
+    {"NumericEquals", Family::kNumeric, Relation::kEq, TypeTest::kNone, false},
+    {"NumericLessThan", Family::kNumeric, Relation::kLt, TypeTest::kNone, false},
+    {"NumericGreaterThan", Family::kNumeric, Relation::kGt, TypeTest::kNone, false},
+    {"NumericLessThanEquals", Family::kNumeric, Relation::kLe, TypeTest::kNone, false},
+    {"NumericGreaterThanEquals", Family::kNumeric, Relation::kGe, TypeTest::kNone, false},
+    {"BooleanEquals", Family::kBoolean, Relation::kEq, TypeTest::kNone, false},
+    {"TimestampEquals", Family::kTimestamp, Relation::kEq, TypeTest::kNone, false},
+    {"TimestampLessThan", Family::kTimestamp, Relation::kLt, TypeTest::kNone, false},
+    {"TimestampGreaterThan", Family::kTimestamp, Relation::kGt, TypeTest::kNone, false},
+    {"TimestampLessThanEquals", Family::kTimestamp, Relation::kLe, TypeTest::kNone, false},
+    {"TimestampGreaterThanEquals", Family::kTimestamp, Relation::kGe, TypeTest::kNone, false},
+    {"StringEqualsPath", Family::kString, Relation::kEq, TypeTest::kNone, true},
+    {"StringLessThanPath", Family::kString, Relation::kLt, TypeTest::kNone, true},
+    {"StringGreaterThanPath", Family::kString, Relation::kGt, TypeTest::kNone, true},
+    {"StringLessThanEqualsPath", Family::kString, Relation::kLe, TypeTest::kNone, true},
+    {"StringGreaterThanEqualsPath", Family::kString, Relation::kGe, TypeTest::kNone, true},
+    {"NumericEqualsPath", Family::kNumeric, Relation::kEq, TypeTest::kNone, true},
+    {"NumericLessThanPath", Family::kNumeric, Relation::kLt, TypeTest::kNone, true},
+    {"NumericGreaterThanPath", Family::kNumeric, Relation::kGt, TypeTest::kNone, true},
+    {"NumericLessThanEqualsPath", Family::kNumeric, Relation::kLe, TypeTest::kNone, true},
+    {"NumericGreaterThanEqualsPath", Family::kNumeric, Relation::kGe, TypeTest::kNone, true},
+    {"BooleanEqualsPath", Family::kBoolean, Relation::kEq, TypeTest::kNone, true},
+    {"TimestampEqualsPath", Family::kTimestamp, Relation::kEq, TypeTest::kNone, true},
+    {"TimestampLessThanPath", Family::kTimestamp, Relation::kLt, TypeTest::kNone, true},
+    {"TimestampGreaterThanPath", Family::kTimestamp, Relation::kGt, TypeTest::kNone, true},
+    {"TimestampLessThanEqualsPath", Family::kTimestamp, Relation::kLe, TypeTest::kNone, true},
+    {"TimestampGreaterThanEqualsPath", Family::kTimestamp, Relation::kGe, TypeTest::kNone, true},
+}};
+
+// Returns the comparator named `name`, or nullptr.
+const OperatorSpec* FindOperator(std::string_view name) {
+  for (const OperatorSpec& spec : kOperators) {
+    if (spec.name == name) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+// Applies `relation` to a three-way comparison result (<0, 0, >0).
+bool Holds(Relation relation, int cmp) {
+  switch (relation) {
+    case Relation::kEq:
+      return cmp == 0;
+    case Relation::kLt:
+      return cmp < 0;
+    case Relation::kGt:
+      return cmp > 0;
+    case Relation::kLe:
+      return cmp <= 0;
+    case Relation::kGe:
+      return cmp >= 0;
+    case Relation::kNone:
+      break;
+  }
+  return false;
+}
+
+template <typename T>
+int ThreeWay(const T& a, const T& b) {
+  if (a < b) {
+    return -1;
+  }
+  if (b < a) {
+    return 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Numbers: exact comparison across Boost.JSON's int64 / uint64 / double representations.
+
+constexpr double kTwoPow63 = 9223372036854775808.0;
+constexpr double kTwoPow64 = 18446744073709551616.0;
+
+// Sign of (i - d) for a finite d.
+int CompareIntDouble(std::int64_t i, double d) {
+  if (d >= kTwoPow63) {
+    return -1;
+  }
+  if (d < -kTwoPow63) {
+    return 1;
+  }
+  const double whole = std::trunc(d);
+  const int by_whole = ThreeWay(i, static_cast<std::int64_t>(whole));
+  if (by_whole != 0) {
+    return by_whole;
+  }
+  return ThreeWay(whole, d);  // i == trunc(d): the fraction decides
+}
+
+// Sign of (u - d) for a finite d.
+int CompareUintDouble(std::uint64_t u, double d) {
+  if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return CompareIntDouble(static_cast<std::int64_t>(u), d);
+  }
+  if (d >= kTwoPow64) {
+    return -1;
+  }
+  if (d < kTwoPow63) {
+    return 1;
+  }
+  const double whole = std::trunc(d);
+  const int by_whole = ThreeWay(u, static_cast<std::uint64_t>(whole));
+  if (by_whole != 0) {
+    return by_whole;
+  }
+  return ThreeWay(whole, d);
+}
+
+// Sign of (i - u).
+int CompareIntUint(std::int64_t i, std::uint64_t u) {
+  if (i < 0) {
+    return -1;
+  }
+  return ThreeWay(static_cast<std::uint64_t>(i), u);
+}
+
+// Three-way comparison of two JSON numbers. REQUIRES: a.is_number() && b.is_number().
+int CompareNumbers(const boost::json::value& a, const boost::json::value& b) {
+  using boost::json::kind;
+  if (a.kind() == kind::int64) {
+    const std::int64_t x = a.get_int64();
+    switch (b.kind()) {
+      case kind::int64:
+        return ThreeWay(x, b.get_int64());
+      case kind::uint64:
+        return CompareIntUint(x, b.get_uint64());
+      default:
+        return CompareIntDouble(x, b.get_double());
+    }
+  }
+  if (a.kind() == kind::uint64) {
+    const std::uint64_t x = a.get_uint64();
+    switch (b.kind()) {
+      case kind::int64:
+        return -CompareIntUint(b.get_int64(), x);
+      case kind::uint64:
+        return ThreeWay(x, b.get_uint64());
+      default:
+        return CompareUintDouble(x, b.get_double());
+    }
+  }
+  const double x = a.get_double();
+  switch (b.kind()) {
+    case kind::int64:
+      return -CompareIntDouble(b.get_int64(), x);
+    case kind::uint64:
+      return -CompareUintDouble(b.get_uint64(), x);
+    default:
+      return ThreeWay(x, b.get_double());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Strings: AWS orders strings by UTF-16 code units (Java's String.compareTo).
+
+// Appends the UTF-16 code units of `utf8` to `out`; malformed bytes become U+FFFD.
+std::u16string ToUtf16(std::string_view utf8) {
+  std::u16string out;
+  out.reserve(utf8.size());
+  size_t i = 0;
+  while (i < utf8.size()) {
+    const unsigned char lead = static_cast<unsigned char>(utf8[i]);
+    char32_t cp = 0xFFFD;
+    size_t len = 1;
+    if (lead < 0x80) {
+      cp = lead;
+    } else if ((lead >> 5) == 0x6) {
+      len = 2;
+      cp = lead & 0x1F;
+    } else if ((lead >> 4) == 0xE) {
+      len = 3;
+      cp = lead & 0x0F;
+    } else if ((lead >> 3) == 0x1E) {
+      len = 4;
+      cp = lead & 0x07;
+    }
+    if (len > 1) {
+      if (i + len > utf8.size()) {
+        cp = 0xFFFD;
+        len = 1;
+      } else {
+        for (size_t k = 1; k < len; ++k) {
+          const unsigned char cont = static_cast<unsigned char>(utf8[i + k]);
+          if ((cont >> 6) != 0x2) {
+            cp = 0xFFFD;
+            len = 1;
+            break;
+          }
+          cp = (cp << 6) | (cont & 0x3F);
+        }
+      }
+    }
+    if (cp >= 0x10000 && cp <= 0x10FFFF) {
+      cp -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(cp > 0x10FFFF ? 0xFFFD : cp));
+    }
+    i += len;
+  }
+  return out;
+}
+
+int CompareStrings(std::string_view a, std::string_view b) {
+  if (a == b) {
+    return 0;
+  }
+  return ThreeWay(ToUtf16(a), ToUtf16(b));
+}
+
+// One element of a StringMatches pattern: a literal byte or a `*` wildcard.
+struct PatternToken {
+  bool star = false;
+  char literal = 0;
+};
+
+// Splits a StringMatches pattern: `*` matches any sequence, a backslash makes the next character
+// literal (`\*`, `\\`); a trailing lone backslash is literal.
+std::vector<PatternToken> TokenizePattern(std::string_view pattern) {
+  std::vector<PatternToken> tokens;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      tokens.push_back({false, pattern[++i]});
+    } else if (pattern[i] == '*') {
+      tokens.push_back({true, 0});
+    } else {
+      tokens.push_back({false, pattern[i]});
+    }
+  }
+  return tokens;
+}
+
+// Wildcard match with single-star backtracking: linear in practice, O(n*m) worst case.
+bool MatchesPattern(std::string_view text, std::string_view pattern) {
+  const std::vector<PatternToken> tokens = TokenizePattern(pattern);
+  size_t t = 0;
+  size_t p = 0;
+  size_t star_p = std::string_view::npos;
+  size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < tokens.size() && !tokens[p].star && tokens[p].literal == text[t]) {
+      ++t;
+      ++p;
+    } else if (p < tokens.size() && tokens[p].star) {
+      star_p = p++;
+      star_t = t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < tokens.size() && tokens[p].star) {
+    ++p;
+  }
+  return p == tokens.size();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timestamps.
+
+// Reads exactly `n` ASCII digits at `pos`; advances `pos`. Returns -1 when they are not all digits.
+int ReadDigits(std::string_view s, size_t& pos, int n) {
+  if (pos + static_cast<size_t>(n) > s.size()) {
+    return -1;
+  }
+  int v = 0;
+  for (int k = 0; k < n; ++k) {
+    const char c = s[pos + static_cast<size_t>(k)];
+    if (c < '0' || c > '9') {
+      return -1;
+    }
+    v = v * 10 + (c - '0');
+  }
+  pos += static_cast<size_t>(n);
+  return v;
+}
+
+bool Consume(std::string_view s, size_t& pos, char c) {
+  if (pos < s.size() && s[pos] == c) {
+    ++pos;
+    return true;
+  }
+  return false;
+}
+
+bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeapYear(y) ? 29 : kDays[static_cast<size_t>(m - 1)];
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+long long DaysFromCivil(long long y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+// Parses `.fraction` (0..9 digits, Java's ISO_LOCAL_TIME) into nanoseconds; absent means 0.
+bool ParseFraction(std::string_view s, size_t& pos, int& nanos) {
+  nanos = 0;
+  if (!Consume(s, pos, '.')) {
+    return true;
+  }
+  int digits = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (++digits > 9) {
+      return false;
+    }
+    nanos = nanos * 10 + (s[pos++] - '0');
+  }
+  for (int k = digits; k < 9; ++k) {
+    nanos *= 10;
+  }
+  return true;
+}
+
+// Parses the zone: `Z` / `z`, or `+HH:MM[:SS]` / `-HH:MM[:SS]` within +-18:00. Sets seconds east of UTC.
+bool ParseOffset(std::string_view s, size_t& pos, int& offset_seconds) {
+  offset_seconds = 0;
+  if (Consume(s, pos, 'Z') || Consume(s, pos, 'z')) {
+    return true;
+  }
+  if (pos >= s.size() || (s[pos] != '+' && s[pos] != '-')) {
+    return false;
+  }
+  const int sign = s[pos++] == '-' ? -1 : 1;
+  const int hh = ReadDigits(s, pos, 2);
+  if (hh < 0 || !Consume(s, pos, ':')) {
+    return false;
+  }
+  const int mm = ReadDigits(s, pos, 2);
+  int ss = 0;
+  if (Consume(s, pos, ':')) {
+    ss = ReadDigits(s, pos, 2);
+  }
+  if (mm < 0 || ss < 0 || hh > 18 || mm > 59 || ss > 59) {
+    return false;
+  }
+  const int total = hh * 3600 + mm * 60 + ss;
+  if (total > 18 * 3600) {
+    return false;
+  }
+  offset_seconds = sign * total;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parsing helpers.
+
+// Concatenates string-like parts. (This absl build's string_view is not std::string_view, so StrCat does
+// not take std::string_view.)
+template <typename... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
+absl::Status RuleError(const std::string& location, std::string_view what) {
+  return absl::InvalidArgumentError(Cat(location, ": ", what));
+}
+
+// Checks that `text` is a path Choice can read (`$...`, `$$...`, `$var...`).
+absl::Status CheckPath(const std::string& location, std::string_view field, std::string_view text) {
+  if (text.empty() || text.front() != '$') {
+    return RuleError(location, Cat(field, " must be a path starting with '$', got '", text, "'"));
+  }
+  absl::StatusOr<JsonPath> parsed = JsonPath::Parse(text);
+  if (!parsed.ok()) {
+    return RuleError(location, Cat(field, " is not a valid path: ", std::string(parsed.status().message())));
+  }
+  return absl::OkStatus();
+}
+
+// Checks a comparator's operand type for its family.
+absl::Status CheckOperand(const std::string& location, const OperatorSpec& op,
+                          const boost::json::value& operand) {
+  if (op.is_path) {
+    if (!operand.is_string()) {
+      return RuleError(location, Cat(op.name, " must be a string path"));
+    }
+    return CheckPath(location, op.name, operand.get_string());
+  }
+  switch (op.family) {
+    case Family::kTypeTest:
+    case Family::kBoolean:
+      if (!operand.is_bool()) {
+        return RuleError(location, Cat(op.name, " must be a boolean"));
+      }
+      break;
+    case Family::kString:
+    case Family::kStringMatches:
+      if (!operand.is_string()) {
+        return RuleError(location, Cat(op.name, " must be a string"));
+      }
+      break;
+    case Family::kNumeric:
+      if (!operand.is_number()) {
+        return RuleError(location, Cat(op.name, " must be a number"));
+      }
+      break;
+    case Family::kTimestamp:
+      if (!operand.is_string() || !ParseChoiceTimestamp(operand.get_string()).has_value()) {
+        return RuleError(location, Cat(op.name, " must be an ISO-8601 timestamp string such as "
+                                                         "'2016-03-14T01:59:00Z'"));
+      }
+      break;
+  }
+  return absl::OkStatus();
+}
+
+bool IsCommonField(std::string_view key) { return key == "Comment"; }
+bool IsTopLevelField(std::string_view key) { return key == "Next" || key == "Assign"; }
+bool IsCompositeField(std::string_view key) { return key == "And" || key == "Or" || key == "Not"; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Public helpers.
+
+std::optional<ChoiceTimestamp> ParseChoiceTimestamp(std::string_view s) {
+  size_t pos = 0;
+  const int year = ReadDigits(s, pos, 4);
+  if (year < 0 || !Consume(s, pos, '-')) {
+    return std::nullopt;
+  }
+  const int month = ReadDigits(s, pos, 2);
+  if (month < 1 || month > 12 || !Consume(s, pos, '-')) {
+    return std::nullopt;
+  }
+  const int day = ReadDigits(s, pos, 2);
+  if (day < 1 || day > DaysInMonth(year, month)) {
+    return std::nullopt;
+  }
+  if (!Consume(s, pos, 'T') && !Consume(s, pos, 't')) {
+    return std::nullopt;
+  }
+  const int hour = ReadDigits(s, pos, 2);
+  if (hour < 0 || hour > 23 || !Consume(s, pos, ':')) {
+    return std::nullopt;
+  }
+  const int minute = ReadDigits(s, pos, 2);
+  if (minute < 0 || minute > 59) {
+    return std::nullopt;
+  }
+  int second = 0;
+  int nanos = 0;
+  if (Consume(s, pos, ':')) {
+    second = ReadDigits(s, pos, 2);
+    if (second < 0 || second > 59 || !ParseFraction(s, pos, nanos)) {
+      return std::nullopt;
+    }
+  }
+  int offset = 0;
+  if (!ParseOffset(s, pos, offset) || pos != s.size()) {
+    return std::nullopt;
+  }
+  const long long days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  ChoiceTimestamp ts;
+  ts.epoch_seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  ts.nanos = nanos;
+  return ts;
+}
+
+std::string ChoiceInvalidPathCause(std::string_view path) {
+  return Cat("Invalid path '", path,
+                      "': The choice state's condition path references an invalid value.");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ChoiceRule.
+
+struct ChoiceRule::Impl {
+  enum class Kind { kAnd, kOr, kNot, kComparison };
+
+  Kind kind = Kind::kComparison;
+  std::vector<ChoiceRule> children;  // And/Or: the operands; Not: exactly one
+
+  // kComparison only.
+  std::string variable;
+  const OperatorSpec* op = nullptr;
+  boost::json::value operand;  // the literal, or the path string for `...Path`
+  std::optional<ChoiceTimestamp> literal_timestamp;
+
+  // Top-level only.
+  std::string next;
+  boost::json::value assign;  // null when absent
+
+  static absl::StatusOr<ChoiceRule> ParseRule(const boost::json::value& rule, const std::string& location,
+                                              bool top_level);
+  absl::Status ParseComposite(const boost::json::object& obj, const std::string& location,
+                              std::string_view key);
+  absl::Status ParseComparison(const boost::json::object& obj, const std::string& location,
+                               const std::vector<std::string_view>& comparators);
+  absl::Status ParseTopLevelFields(const boost::json::object& obj, const std::string& location);
+
+  Result<bool> EvaluateComposite(const PathResolver& resolve) const;
+  Result<bool> EvaluateComparison(const PathResolver& resolve) const;
+  bool Compare(const boost::json::value& variable_value, const boost::json::value& operand_value) const;
+};
+
+absl::StatusOr<ChoiceRule> ChoiceRule::Impl::ParseRule(const boost::json::value& rule,
+                                                       const std::string& location, bool top_level) {
+  if (!rule.is_object()) {
+    return RuleError(location, "a choice rule must be an object");
+  }
+  const boost::json::object& obj = rule.get_object();
+  std::vector<std::string_view> composites;
+  std::vector<std::string_view> comparators;
+  for (const auto& [key, value] : obj) {
+    if (IsCompositeField(key)) {
+      composites.push_back(key);
+    } else if (FindOperator(key) != nullptr) {
+      comparators.push_back(key);
+    } else if (key == "Variable" || IsCommonField(key) || (top_level && IsTopLevelField(key))) {
+      continue;
+    } else if (IsTopLevelField(key)) {
+      return RuleError(location, Cat("field '", std::string_view(key),
+                                              "' is only allowed in a top-level choice rule"));
+    } else {
+      return RuleError(location, Cat("unknown field '", std::string_view(key), "'"));
+    }
+  }
+  if (const boost::json::value* comment = obj.if_contains("Comment"); comment && !comment->is_string()) {
+    return RuleError(location, "Comment must be a string");
+  }
+
+  auto impl = std::make_shared<Impl>();
+  if (composites.size() + comparators.size() > 1) {
+    std::vector<std::string_view> all = composites;
+    all.insert(all.end(), comparators.begin(), comparators.end());
+    std::string names;
+    for (std::string_view name : all) {
+      names += names.empty() ? "" : ", ";
+      names += name;
+    }
+    return RuleError(location, Cat("more than one comparison operator (", names, ")"));
+  }
+  if (composites.empty() && comparators.empty()) {
+    return RuleError(location, "no comparison operator");
+  }
+  if (!composites.empty()) {
+    if (obj.contains("Variable")) {
+      return RuleError(location, Cat("'Variable' cannot be combined with '", composites[0], "'"));
+    }
+    if (absl::Status s = impl->ParseComposite(obj, location, composites[0]); !s.ok()) {
+      return s;
+    }
+  } else if (absl::Status s = impl->ParseComparison(obj, location, comparators); !s.ok()) {
+    return s;
+  }
+  if (top_level) {
+    if (absl::Status s = impl->ParseTopLevelFields(obj, location); !s.ok()) {
+      return s;
+    }
+  }
+  return ChoiceRule(std::move(impl));
+}
+
+absl::Status ChoiceRule::Impl::ParseComposite(const boost::json::object& obj, const std::string& location,
+                                              std::string_view key) {
+  const boost::json::value& operand = obj.at(key);
+  const std::string child_base = Cat(location, "/", key);
+  if (key == "Not") {
+    kind = Kind::kNot;
+    if (!operand.is_object()) {
+      return RuleError(location, "Not must be an object (a choice rule)");
+    }
+    absl::StatusOr<ChoiceRule> child = ParseRule(operand, child_base, /*top_level=*/false);
+    if (!child.ok()) {
+      return child.status();
+    }
+    children.push_back(*std::move(child));
+    return absl::OkStatus();
+  }
+  kind = key == "And" ? Kind::kAnd : Kind::kOr;
+  if (!operand.is_array() || operand.get_array().empty()) {
+    return RuleError(location, Cat(key, " must be a non-empty array of choice rules"));
+  }
+  const boost::json::array& items = operand.get_array();
+  for (size_t i = 0; i < items.size(); ++i) {
+    absl::StatusOr<ChoiceRule> child =
+        ParseRule(items[i], Cat(child_base, "/", std::to_string(i)), /*top_level=*/false);
+    if (!child.ok()) {
+      return child.status();
+    }
+    children.push_back(*std::move(child));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChoiceRule::Impl::ParseComparison(const boost::json::object& obj, const std::string& location,
+                                               const std::vector<std::string_view>& comparators) {
+  kind = Kind::kComparison;
+  op = FindOperator(comparators[0]);
+  const boost::json::value* var = obj.if_contains("Variable");
+  if (var == nullptr) {
+    return RuleError(location, Cat("missing required field 'Variable' for ", op->name));
+  }
+  if (!var->is_string()) {
+    return RuleError(location, "Variable must be a string path");
+  }
+  variable = std::string(var->get_string());
+  if (absl::Status s = CheckPath(location, "Variable", variable); !s.ok()) {
+    return s;
+  }
+  operand = obj.at(op->name);
+  if (absl::Status s = CheckOperand(location, *op, operand); !s.ok()) {
+    return s;
+  }
+  if (op->family == Family::kTimestamp && !op->is_path) {
+    literal_timestamp = ParseChoiceTimestamp(operand.get_string());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChoiceRule::Impl::ParseTopLevelFields(const boost::json::object& obj,
+                                                   const std::string& location) {
+  const boost::json::value* next_value = obj.if_contains("Next");
+  if (next_value == nullptr) {
+    return RuleError(location, "missing required field 'Next'");
+  }
+  if (!next_value->is_string() || next_value->get_string().empty()) {
+    return RuleError(location, "Next must be a non-empty string");
+  }
+  next = std::string(next_value->get_string());
+  if (const boost::json::value* assign_value = obj.if_contains("Assign"); assign_value != nullptr) {
+    if (!assign_value->is_object()) {
+      return RuleError(location, "Assign must be an object");
+    }
+    assign = *assign_value;
+  }
+  return absl::OkStatus();
+}
+
+Result<bool> ChoiceRule::Impl::EvaluateComposite(const PathResolver& resolve) const {
+  if (kind == Kind::kNot) {
+    Result<bool> inner = children.front().Evaluate(resolve);
+    if (!inner.ok()) {
+      return inner;
+    }
+    return !inner.value();
+  }
+  // And stops at the first false operand, Or at the first true one.
+  const bool decisive = kind == Kind::kOr;
+  for (const ChoiceRule& child : children) {
+    Result<bool> r = child.Evaluate(resolve);
+    if (!r.ok() || r.value() == decisive) {
+      return r;
+    }
+  }
+  return !decisive;
+}
+
+Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) const {
+  const std::optional<boost::json::value> value = resolve(variable);
+  if (op->test == TypeTest::kPresent) {
+    return value.has_value() == operand.get_bool();
+  }
+  if (!value.has_value()) {
+    return Failure{errors::kRuntime, ChoiceInvalidPathCause(variable)};
+  }
+  if (!op->is_path) {
+    return Compare(*value, operand);
+  }
+  const std::string_view operand_path = operand.get_string();
+  const std::optional<boost::json::value> operand_value = resolve(operand_path);
+  if (!operand_value.has_value()) {
+    return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path)};
+  }
+  return Compare(*value, *operand_value);
+}
+
+// Compares the Variable's value with the operand's value; any type mismatch is false.
+bool ChoiceRule::Impl::Compare(const boost::json::value& v, const boost::json::value& o) const {
+  switch (op->family) {
+    case Family::kTypeTest: {
+      bool is = false;
+      switch (op->test) {
+        case TypeTest::kNull:
+          is = v.is_null();
+          break;
+        case TypeTest::kNumeric:
+          is = v.is_number();
+          break;
+        case TypeTest::kString:
+          is = v.is_string();
+          break;
+        case TypeTest::kBoolean:
+          is = v.is_bool();
+          break;
+        case TypeTest::kTimestamp:
+          is = v.is_string() && ParseChoiceTimestamp(v.get_string()).has_value();
+          break;
+        case TypeTest::kPresent:
+        case TypeTest::kNone:
+          is = true;
+          break;
+      }
+      return is == o.get_bool();
+    }
+    case Family::kString:
+      return v.is_string() && o.is_string() &&
+             Holds(op->relation, CompareStrings(v.get_string(), o.get_string()));
+    case Family::kStringMatches:
+      return v.is_string() && o.is_string() && MatchesPattern(v.get_string(), o.get_string());
+    case Family::kNumeric:
+      return v.is_number() && o.is_number() && Holds(op->relation, CompareNumbers(v, o));
+    case Family::kBoolean:
+      return v.is_bool() && o.is_bool() && v.get_bool() == o.get_bool();
+    case Family::kTimestamp: {
+      if (!v.is_string()) {
+        return false;
+      }
+      const std::optional<ChoiceTimestamp> a = ParseChoiceTimestamp(v.get_string());
+      const std::optional<ChoiceTimestamp> b =
+          literal_timestamp.has_value() || !o.is_string() ? literal_timestamp
+                                                          : ParseChoiceTimestamp(o.get_string());
+      if (!a.has_value() || !b.has_value()) {
+        return false;
+      }
+      return Holds(op->relation, ThreeWay(*a, *b));
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<ChoiceRule> ChoiceRule::Parse(const boost::json::value& rule, const std::string& location) {
+  return Impl::ParseRule(rule, location, /*top_level=*/true);
+}
+
+ChoiceRule::ChoiceRule(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+ChoiceRule::ChoiceRule(const ChoiceRule&) = default;
+ChoiceRule::ChoiceRule(ChoiceRule&&) noexcept = default;
+ChoiceRule& ChoiceRule::operator=(const ChoiceRule&) = default;
+ChoiceRule& ChoiceRule::operator=(ChoiceRule&&) noexcept = default;
+ChoiceRule::~ChoiceRule() = default;
+
+Result<bool> ChoiceRule::Evaluate(const PathResolver& resolve) const {
+  if (impl_->kind == Impl::Kind::kComparison) {
+    return impl_->EvaluateComparison(resolve);
+  }
+  return impl_->EvaluateComposite(resolve);
+}
+
+const std::string& ChoiceRule::next() const { return impl_->next; }
+const boost::json::value& ChoiceRule::assign() const { return impl_->assign; }
+
+}  // namespace stepflow::sm
