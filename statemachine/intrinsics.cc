@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "statemachine/internal/hash.h"
+#include "statemachine/json_path.h"
 
 namespace stepflow::sm {
 namespace {
@@ -345,16 +346,13 @@ class Parser {
     return node;
   }
 
-  // TODO(intrinsics): delegate to JsonPath::Parse once statemachine/json_path.cc is implemented
-  // (it is still a stub that does not link); until then only the obvious shape is checked.
   absl::Status CheckPathSyntax(std::string_view path) const {
     if (path.empty() || path.front() != '$') {
       return Error(absl::StrCat("invalid path '", Av(path), "'"));
     }
-    for (char c : path) {
-      if (IsSpace(c)) {
-        return Error(absl::StrCat("invalid path '", Av(path), "': unexpected whitespace"));
-      }
+    absl::StatusOr<JsonPath> parsed = JsonPath::Parse(path);
+    if (!parsed.ok()) {
+      return Error(std::string(parsed.status().message()));
     }
     return absl::OkStatus();
   }

@@ -36,10 +36,17 @@ class IntrinsicCall {
 
   const std::string& text() const;
 
-  // Evaluates the call. Argument type/range errors give a Failure with error States.IntrinsicFailure
-  // and AWS's cause text; a path argument that selects nothing gives States.IntrinsicFailure too.
-  // `runtime` supplies States.UUID and unseeded States.MathRandom values; seeded MathRandom is a pure
-  // function of its seed.
+  // Evaluates the call; arguments are evaluated left to right and the first failure wins.
+  // - Argument type/range errors give a Failure with error States.IntrinsicFailure and AWS's cause
+  //   "Invalid arguments in States.<Name>" (e.g. a bad Format template or placeholder count, an index
+  //   out of range, a Base64/Hash input longer than 10000 characters, ArrayRange over 1000 items).
+  // - A path argument that selects nothing gives States.IntrinsicFailure with cause
+  //   "The JsonPath argument for the field '<path>' could not be found in the input '<input>'", where
+  //   <input> is `resolve("$")` as compact JSON.
+  // Numbers print as AWS (Java) prints them: integers without a fraction, doubles as Double.toString
+  // (1.1, 1.0E20). `runtime` supplies States.UUID and unseeded States.MathRandom values; seeded
+  // MathRandom is a pure function of its seed (java.util.Random). `resolve` is called once per path
+  // argument, plus once with "$" when a path selects nothing.
   Result<boost::json::value> Evaluate(const PathResolver& resolve, RuntimeValues& runtime) const;
 
   struct Impl;

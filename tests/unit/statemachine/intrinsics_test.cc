@@ -180,6 +180,13 @@ TEST_F(IntrinsicsTest, PathArgumentsGoThroughTheResolver) {
             J(R"([{},1,"exec",true,null,2])"));
 }
 
+TEST_F(IntrinsicsTest, PathArgumentsAreSyntaxChecked) {
+  ExpectParseError("States.ArrayLength($.a[)");
+  ExpectParseError("States.ArrayLength($.a[0)");
+  EXPECT_EQ(Value("States.ArrayLength($.a[?(@.x > 1)])", {{"$.a[?(@.x > 1)]", J("[{}, {}]")}}),
+            J("2"));
+}
+
 TEST_F(IntrinsicsTest, MissingPathFails) {
   ExpectFailure("States.Hash($.missing, 'SHA-256')",
                 "The JsonPath argument for the field '$.missing' could not be found in the input '{}'",
