@@ -475,6 +475,26 @@ bool IsCommonField(std::string_view key) { return key == "Comment"; }
 bool IsTopLevelField(std::string_view key) { return key == "Next" || key == "Assign"; }
 bool IsCompositeField(std::string_view key) { return key == "And" || key == "Or" || key == "Not"; }
 
+// True when `v` (a value that exists) has the type `test` asks about.
+bool PassesTypeTest(TypeTest test, const boost::json::value& v) {
+  switch (test) {
+    case TypeTest::kNull:
+      return v.is_null();
+    case TypeTest::kNumeric:
+      return v.is_number();
+    case TypeTest::kString:
+      return v.is_string();
+    case TypeTest::kBoolean:
+      return v.is_bool();
+    case TypeTest::kTimestamp:
+      return v.is_string() && ParseChoiceTimestamp(v.get_string()).has_value();
+    case TypeTest::kPresent:
+    case TypeTest::kNone:
+      break;
+  }
+  return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -737,31 +757,8 @@ Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) c
 // Compares the Variable's value with the operand's value; any type mismatch is false.
 bool ChoiceRule::Impl::Compare(const boost::json::value& v, const boost::json::value& o) const {
   switch (op->family) {
-    case Family::kTypeTest: {
-      bool is = false;
-      switch (op->test) {
-        case TypeTest::kNull:
-          is = v.is_null();
-          break;
-        case TypeTest::kNumeric:
-          is = v.is_number();
-          break;
-        case TypeTest::kString:
-          is = v.is_string();
-          break;
-        case TypeTest::kBoolean:
-          is = v.is_bool();
-          break;
-        case TypeTest::kTimestamp:
-          is = v.is_string() && ParseChoiceTimestamp(v.get_string()).has_value();
-          break;
-        case TypeTest::kPresent:
-        case TypeTest::kNone:
-          is = true;
-          break;
-      }
-      return is == o.get_bool();
-    }
+    case Family::kTypeTest:
+      return PassesTypeTest(op->test, v) == o.get_bool();
     case Family::kString:
       return v.is_string() && o.is_string() &&
              Holds(op->relation, CompareStrings(v.get_string(), o.get_string()));
