@@ -5,7 +5,15 @@
 // by Assign; `$name.field[0]` reads into it). After the root: `.name`, `['name']` / `["name"]` (with
 // escapes), `[n]` (negative n counts from the end), `[*]` / `.*`, `..name` (deep scan), slices
 // `[start:end:step]`, unions `[0,1]` / `['a','b']`, and filters `[?(@.x > 1)]` with ==, !=, <, <=, >, >=,
-// &&, || and existence `[?(@.x)]`.
+// =~ /regex/i, in, nin, contains, size, empty, subsetof, anyof, noneof, &&, ||, !, parentheses and
+// existence `[?(@.x)]`. Filter operands are `@...` (the item), `$...` (the document the outer path reads),
+// and JSON literals (strings may use single quotes).
+//
+// Dialect notes (Jayway JSONPath, as AWS runs it):
+// - `.name` ends at `.` or `[`; it may hold any other character except whitespace and `(`.
+// - A quoted name is taken verbatim: a backslash keeps the next character from closing the name and is
+//   itself kept (AWS selects key `a\"b` with `$['a\"b']`).
+// - Path functions (`.length()`, ...) are not supported: Parse rejects them.
 //
 // A *reference path* (required for ResultPath, Choice variables, ...) uses only names and single
 // indexes: it selects at most one node.
@@ -50,11 +58,20 @@ class JsonPath {
   const std::string& variable_name() const;
   // True when the path selects at most one node by construction (names and single indexes only).
   bool IsReferencePath() const;
+  // True when Evaluate returns a single value rather than an array: a reference path, or a reference
+  // path followed by one trailing union of names (`$.a['x','y']`, see Evaluate).
+  bool IsDefinite() const;
 
-  // Evaluates the path.
+  // Evaluates the path. Copies only the selected nodes, never the whole document.
   // - A reference path returns the single node it selects, or std::nullopt when that node does not exist.
+  // - A reference path followed by a trailing union of names (`$.a['x','y']`) returns one object holding
+  //   the listed names that exist (Jayway merges them), or std::nullopt when `$.a` is not an object.
   // - Any other path (wildcards, slices, unions, filters, deep scan) returns a JSON array of every
-  //   node it matched, in document order (possibly empty); AWS/Jayway semantics.
+  //   node it matched, in document order (possibly empty). As in Jayway, it returns std::nullopt instead
+  //   when the part of the path before the first wildcard/slice/union/filter/scan cannot be followed
+  //   (a missing field, or a node of the wrong type: `$.missing[*]`, `$.a_string[0:2]`), since AWS
+  //   reports such a path as not found.
+  // - A root whose PathScope pointer is null (or an unknown variable) yields std::nullopt.
   std::optional<boost::json::value> Evaluate(const PathScope& scope) const;
 
   // Writes `value` at this reference path inside `target` (used by ResultPath). `$` replaces `target`
@@ -66,11 +83,15 @@ class JsonPath {
   struct Impl;
 
  private:
+  friend std::string NormalizedPathText(const JsonPath& path);
+
   explicit JsonPath(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-// AWS's rendering of a path in error causes, e.g. `$.a.b[0]` prints as `$['a']['b'][0]`.
+// AWS's rendering of a path in error causes, e.g. `$.a.b[0]` prints as `$['a']['b'][0]`. Other
+// segments print as Jayway prints them: `['a','b']`, `[0,1]`, `[*]`, `[1:]`, `..['a']`, and `[?]` for a
+// filter. `$$` and `$name` roots are kept.
 std::string NormalizedPathText(const JsonPath& path);
 
 }  // namespace stepflow::sm
