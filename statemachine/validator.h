@@ -26,16 +26,19 @@ struct ValidateOptions {
   bool express = false;
 };
 
-// Validates a parsed definition. An empty result means valid. Both query languages are understood
-// (JSONata states are validated for structure and field legality; their expressions are not parsed).
+// Validates a parsed definition. An empty result means valid; otherwise every problem found is
+// reported, in definition order. Both query languages are understood (JSONata states are validated for
+// structure and field legality; their expressions are not parsed). Unreachable states are errors, as
+// on AWS. A non-object `definition` gives one INVALID_JSON_DESCRIPTION diagnostic.
 std::vector<Diagnostic> ValidateDefinition(const boost::json::value& definition,
                                            const ValidateOptions& options = {});
 
-// Parses `text` as JSON and validates it. Text that is not JSON gives a single diagnostic with code
-// "INVALID_JSON_DESCRIPTION" naming the line/column/offset and the parse error.
+// Parses `text` as JSON and validates it. Text that is not JSON (or JSON that is not an object, or nests
+// deeper than 400 levels) gives a single diagnostic with code "INVALID_JSON_DESCRIPTION" naming the
+// line/column/offset and the parse error. Never throws, whatever the input.
 std::vector<Diagnostic> ValidateDefinitionText(std::string_view text, const ValidateOptions& options = {});
 
-// "location: message" lines (location "/" for the root), for the CLI.
+// One line "location: CODE: message" (location "/" for the root), for the CLI.
 std::string FormatDiagnostic(const Diagnostic& d);
 
 }  // namespace stepflow::sm
