@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -669,6 +670,51 @@ TEST(ValidatorCorpusTest, AcceptedExecutionDefinitionsAreValid) {
     }
   }
   EXPECT_EQ(failures, 0) << "of " << cases.size();
+}
+
+// Replaces every node of many accepted definitions, one at a time, with values of every JSON type: the
+// validator must neither crash nor throw, and must flag at least the obviously broken variants.
+void ForEachNode(json::value& node, const std::function<void(json::value&)>& visit) {
+  visit(node);
+  if (json::object* object = node.if_object()) {
+    for (auto& [key, child] : *object) {
+      ForEachNode(child, visit);
+    }
+  } else if (json::array* array = node.if_array()) {
+    for (json::value& child : *array) {
+      ForEachNode(child, visit);
+    }
+  }
+}
+
+TEST(ValidatorCorpusTest, MutatedDefinitionsNeverCrash) {
+  auto cases = ReadJsonLines(SharedDir() + "/conformance/cases.jsonl");
+  if (cases.empty()) {
+    GTEST_SKIP() << "no corpus at " << SharedDir();
+  }
+  const json::value replacements[] = {nullptr, -1, 0, 1.5, "x", "$.a[", json::array{}, json::object{},
+                                      json::array{1, "a"}, json::object{{"Type", "Pass"}}};
+  constexpr size_t kStride = 7;  // a spread of definitions from every category, kept fast
+  size_t validations = 0;
+  for (size_t i = 0; i < cases.size(); i += kStride) {
+    json::value definition = cases[i].at("definition");
+    size_t nodes = 0;
+    ForEachNode(definition, [&](json::value&) { ++nodes; });
+    for (size_t target = 1; target < nodes; ++target) {
+      for (const json::value& replacement : replacements) {
+        json::value mutated = definition;
+        size_t n = 0;
+        ForEachNode(mutated, [&](json::value& node) {
+          if (n++ == target) {
+            node = replacement;
+          }
+        });
+        EXPECT_NO_THROW(ValidateDefinition(mutated));
+        ++validations;
+      }
+    }
+  }
+  EXPECT_GT(validations, 1000u);
 }
 
 }  // namespace
