@@ -84,7 +84,8 @@ void FinishSteps(Steps& steps) {
   steps.reference = true;
   for (size_t i = 0; i < n; ++i) {
     const Segment& seg = steps.segments[i];
-    if (seg.deep || !(std::holds_alternative<NameSel>(seg.sel) || std::holds_alternative<IndexSel>(seg.sel))) {
+    const bool simple = std::holds_alternative<NameSel>(seg.sel) || std::holds_alternative<IndexSel>(seg.sel);
+    if (seg.deep || !simple) {
       steps.reference = false;
     }
     if (steps.first_indefinite == n && !IsSegmentDefinite(seg, i + 1 == n)) {
@@ -185,7 +186,8 @@ class Parser {
   }
 
   absl::Status Error(std::string_view what, size_t offset) const {
-    return absl::InvalidArgumentError(absl::StrCat("invalid JSONPath '", ToAbsl(text_), "': ", ToAbsl(what), " at offset ", offset));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSONPath '", ToAbsl(text_), "': ", ToAbsl(what), " at offset ", offset));
   }
 
   // Reads segments until the end of the text (or, in a filter, until a character that ends an operand).
@@ -670,6 +672,33 @@ class Parser {
     return Error("unterminated '{'", open);
   }
 
+  // After `\u` (pos_ is past the 'u'): reads four hex digits and appends the code point as UTF-8.
+  // Surrogate pairs are not combined; each half is encoded on its own.
+  absl::Status AppendUnicodeEscape(std::string& out) {
+    const size_t at = pos_;
+    uint32_t cp = 0;
+    for (int k = 0; k < 4; ++k, ++pos_) {
+      const char h = More() ? Peek() : '\0';
+      const char lower = static_cast<char>(h | 0x20);
+      const int digit = IsDigit(h) ? h - '0' : (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
+      if (digit < 0) {
+        return Error("invalid \\u escape", at);
+      }
+      cp = cp * 16 + static_cast<uint32_t>(digit);
+    }
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+    return absl::OkStatus();
+  }
+
   // A quoted string literal in a filter; backslash escapes are decoded like JSON (plus \').
   absl::StatusOr<std::string> ReadEscapedString() {
     const size_t open = pos_;
@@ -682,6 +711,12 @@ class Parser {
       if (c == '\\' && More()) {
         c = Peek();
         ++pos_;
+        if (c == 'u') {
+          if (absl::Status s = AppendUnicodeEscape(out); !s.ok()) {
+            return s;
+          }
+          continue;
+        }
         switch (c) {
           case 'n': c = '\n'; break;
           case 't': c = '\t'; break;
@@ -716,8 +751,10 @@ int CompareNumbers(const json::value& a, const json::value& b) {
     return a.get_uint64() < b.get_uint64() ? -1 : (a.get_uint64() > b.get_uint64() ? 1 : 0);
   }
   auto as_double = [](const json::value& v) {
-    return v.is_double() ? v.get_double()
-                         : (v.is_int64() ? static_cast<double>(v.get_int64()) : static_cast<double>(v.get_uint64()));
+    if (v.is_double()) {
+      return v.get_double();
+    }
+    return v.is_int64() ? static_cast<double>(v.get_int64()) : static_cast<double>(v.get_uint64());
   };
   const double x = as_double(a);
   const double y = as_double(b);
@@ -971,9 +1008,8 @@ class Walker {
         ApplyFilter(i, *filter->filter, node, /*strict=*/false);
       }
     } else if (const auto* names = std::get_if<NamesSel>(&seg.sel); names != nullptr && IsLeaf(i)) {
-      if (node.is_object() && std::all_of(names->names.begin(), names->names.end(), [&node](const std::string& n) {
-            return node.get_object().contains(n);
-          })) {
+      auto present = [&node](const std::string& n) { return node.get_object().contains(n); };
+      if (node.is_object() && std::all_of(names->names.begin(), names->names.end(), present)) {
         ApplyNames(i, *names, node, /*strict=*/false);
       }
     } else {
@@ -1019,7 +1055,8 @@ class Walker {
       case FilterNode::Kind::kNot:
         return !Test(filter.children[0], current);
       case FilterNode::Kind::kExists: {
-        const json::value* v = Resolve(filter.left, current).get();
+        const OperandValue operand = Resolve(filter.left, current);
+        const json::value* v = operand.get();
         return v != nullptr && !(filter.left.path.first_indefinite < filter.left.path.segments.size() &&
                                  v->get_array().empty());
       }
@@ -1027,7 +1064,8 @@ class Walker {
         break;
     }
     if (filter.op == FilterOp::kRegex) {
-      const json::value* left = Resolve(filter.left, current).get();
+      const OperandValue operand = Resolve(filter.left, current);
+      const json::value* left = operand.get();
       return left != nullptr && left->is_string() &&
              std::regex_match(left->get_string().begin(), left->get_string().end(), *filter.right.regex);
     }
@@ -1059,9 +1097,13 @@ class Walker {
           return l->get_string().find(r->get_string()) != json::string::npos;
         }
         return l->is_array() && ArrayContains(l->get_array(), *r);
-      case FilterOp::kSize:
-        return r->is_number() && (l->is_array() || l->is_string()) &&
-               CompareNumbers(json::value(l->is_array() ? l->get_array().size() : l->get_string().size()), *r) == 0;
+      case FilterOp::kSize: {
+        if (!r->is_number() || !(l->is_array() || l->is_string())) {
+          return false;
+        }
+        const size_t size = l->is_array() ? l->get_array().size() : l->get_string().size();
+        return CompareNumbers(json::value(size), *r) == 0;
+      }
       case FilterOp::kEmpty:
         return r->is_bool() && (l->is_array() || l->is_string() || l->is_object()) &&
                ((l->is_array() && l->get_array().empty()) || (l->is_string() && l->get_string().empty()) ||
@@ -1107,6 +1149,35 @@ class Walker {
   const Steps* steps_ = nullptr;
   bool failed_ = false;
 };
+
+// True when writing at reference path `steps` inside `target` will succeed: every existing node on the
+// way is an object (before a name) or an array holding the index; below the first missing field only
+// names follow (they become new objects). Checked first so that a failed Assign leaves `target` as is.
+bool CanAssign(const Steps& steps, const json::value& target) {
+  const json::value* node = &target;
+  for (const Segment& seg : steps.segments) {
+    const auto* name = std::get_if<NameSel>(&seg.sel);
+    if (node == nullptr) {  // Below a field that will be created.
+      if (name == nullptr) {
+        return false;
+      }
+    } else if (name != nullptr) {
+      if (!node->is_object()) {
+        return false;
+      }
+      node = node->get_object().if_contains(name->name);
+    } else {
+      const std::optional<size_t> at =
+          node->is_array() ? ResolveIndex(std::get<IndexSel>(seg.sel).index, node->get_array().size())
+                           : std::nullopt;
+      if (!at.has_value()) {
+        return false;
+      }
+      node = &node->get_array()[*at];
+    }
+  }
+  return true;
+}
 
 void AppendNormalized(const Segment& seg, std::string& out) {
   if (seg.deep) {
@@ -1208,34 +1279,11 @@ std::optional<boost::json::value> JsonPath::Evaluate(const PathScope& scope) con
 }
 
 bool JsonPath::Assign(boost::json::value& target, boost::json::value value) const {
-  if (!impl_->steps.reference || impl_->root != Root::kInput) {
+  if (!impl_->steps.reference || impl_->root != Root::kInput || !CanAssign(impl_->steps, target)) {
     return false;
   }
-  const std::vector<Segment>& segments = impl_->steps.segments;
-  // First pass, read-only: check that the write can succeed, so that a failure leaves `target` as is.
-  const json::value* node = &target;
-  for (const Segment& seg : segments) {
-    if (node == nullptr) {  // Below a field we will create: only names can follow.
-      if (!std::holds_alternative<NameSel>(seg.sel)) {
-        return false;
-      }
-    } else if (const auto* name = std::get_if<NameSel>(&seg.sel)) {
-      if (!node->is_object()) {
-        return false;
-      }
-      node = node->get_object().if_contains(name->name);
-    } else {
-      const std::optional<size_t> at =
-          node->is_array() ? ResolveIndex(std::get<IndexSel>(seg.sel).index, node->get_array().size()) : std::nullopt;
-      if (!at.has_value()) {
-        return false;
-      }
-      node = &node->get_array()[*at];
-    }
-  }
-  // Second pass: write, creating missing objects.
   json::value* slot = &target;
-  for (const Segment& seg : segments) {
+  for (const Segment& seg : impl_->steps.segments) {
     if (const auto* name = std::get_if<NameSel>(&seg.sel)) {
       json::object& object = slot->is_object() ? slot->get_object() : slot->emplace_object();
       slot = &object[name->name];

@@ -19,7 +19,8 @@ constexpr std::string_view kStore = R"({
     "book": [
       {"category": "reference", "author": "Nigel Rees", "title": "Sayings", "price": 8.95},
       {"category": "fiction", "author": "Evelyn Waugh", "title": "Sword", "price": 12.99},
-      {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick", "isbn": "0-553", "price": 8.99},
+      {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick", "isbn": "0-553",
+       "price": 8.99},
       {"category": "fiction", "author": "J. R. R. Tolkien", "title": "LOTR", "isbn": "0-395", "price": 22.99}
     ],
     "bicycle": {"color": "red", "price": 19.95}
@@ -277,8 +278,8 @@ TEST(JsonPathDeepScan, FiltersTestEachObjectOnce) {
 
 // Conformance case BASE_PASS_RESULT_REGEX_JSON_PATH_BASE.
 TEST(JsonPathFilter, ConformanceStatusEqualsZero) {
-  EXPECT_EQ(Eval("$.users[?(@.status == 0)]", R"({"users":[{"year":1997,"status":0},{"year":1998,"status":1}]})"),
-            J(R"([{"year":1997,"status":0}])"));
+  constexpr std::string_view kInput = R"({"users":[{"year":1997,"status":0},{"year":1998,"status":1}]})";
+  EXPECT_EQ(Eval("$.users[?(@.status == 0)]", kInput), J(R"([{"year":1997,"status":0}])"));
 }
 
 TEST(JsonPathFilter, NumericComparisons) {
@@ -306,6 +307,8 @@ TEST(JsonPathFilter, StringBooleanAndNullComparisons) {
   EXPECT_EQ(Eval("$[?(@.z == null)].s", kItems), R"(["abc"])");
   EXPECT_EQ(Eval("$[?(@.s < 5)].s", kItems), "[]");  // Mixed types never order.
   EXPECT_EQ(Eval("$[?(@.s == 'it\\'s')]", R"([{"s":"it's"}])"), R"([{"s":"it's"}])");
+  EXPECT_EQ(Eval(R"($[?(@.s == 'caf\u00e9\n')].n)", R"([{"s":"café\n","n":1},{"s":"cafe","n":2}])"), "[1]");
+  EXPECT_EQ(Eval(R"($[?(@.s == '\u20ac')].n)", R"([{"s":"€","n":3}])"), "[3]");
 }
 
 TEST(JsonPathFilter, NotEqualsIncludesItemsWithoutTheField) {
@@ -461,6 +464,7 @@ TEST(JsonPathParse, Errors) {
            Case{"$[?(@.a == {\"k\":)]", "invalid JSON object at offset 11"},
            Case{"$[?(@.a == 'x)]", "unterminated string at offset 11"},
            Case{"$[?(@.a == abc)]", "expected a value at offset 11"},
+           Case{"$[?(@.a == '\\u12')]", "invalid \\u escape at offset 14"},
            Case{"$.length()", "path functions are not supported at offset 8"},
            Case{"$.a(", "path functions are not supported at offset 3"},
            Case{"$a]", "invalid character in variable name at offset 2"},
@@ -553,7 +557,8 @@ TEST(JsonPathValue, EvaluateDoesNotModifyTheDocument) {
   const json::value doc = json::parse(kStore);
   const json::value before = doc;
   PathScope scope{&doc};
-  for (std::string_view path : {"$.store.book[0]", "$..price", "$.store.book[?(@.price > 1)]", "$['store','x']"}) {
+  for (std::string_view path :
+       {"$.store.book[0]", "$..price", "$.store.book[?(@.price > 1)]", "$['store','x']"}) {
     ASSERT_TRUE(MustParse(path).Evaluate(scope).has_value()) << path;
   }
   EXPECT_EQ(doc, before);
