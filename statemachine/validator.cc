@@ -24,20 +24,24 @@ void CheckMachineFields(const json::object& machine, const std::string& location
                         Validation& v) {
   if (kind == MachineKind::kTopLevel) {
     CheckFields(machine, location,
-                {{"StartAt", Lang::kBoth}, {"States", Lang::kBoth}, {"Comment", Lang::kBoth},
-                 {"Version", Lang::kBoth}, {"TimeoutSeconds", Lang::kBoth},
+                {{"StartAt", Lang::kBoth},
+                 {"States", Lang::kBoth},
+                 {"Comment", Lang::kBoth},
+                 {"Version", Lang::kBoth},
+                 {"TimeoutSeconds", Lang::kBoth},
                  {"QueryLanguage", Lang::kBoth}},
                 v.root_language(), "state machines", v);
     StringField(machine, "Version", location, false, v);
-    IntegerField(machine, "TimeoutSeconds", location, 1, kMaxExecutionSeconds,
-                 QueryLanguage::kJsonPath, v);
+    IntegerField(machine, "TimeoutSeconds", location, 1, kMaxExecutionSeconds, QueryLanguage::kJsonPath, v);
   } else if (kind == MachineKind::kBranch) {
     CheckFields(machine, location,
                 {{"StartAt", Lang::kBoth}, {"States", Lang::kBoth}, {"Comment", Lang::kBoth}},
                 v.root_language(), "Parallel branches", v);
   } else {
     CheckFields(machine, location,
-                {{"StartAt", Lang::kBoth}, {"States", Lang::kBoth}, {"Comment", Lang::kBoth},
+                {{"StartAt", Lang::kBoth},
+                 {"States", Lang::kBoth},
+                 {"Comment", Lang::kBoth},
                  {"ProcessorConfig", Lang::kBoth}},
                 v.root_language(), "Map item processors", v);
   }
@@ -45,15 +49,16 @@ void CheckMachineFields(const json::object& machine, const std::string& location
 }
 
 // Validates every state; returns each state's transitions, keyed by state name.
-std::map<std::string, std::vector<Transition>, std::less<>> ValidateStates(
-    const json::object& states, const std::string& location, int depth, Validation& v) {
+std::map<std::string, std::vector<Transition>, std::less<>> ValidateStates(const json::object& states,
+                                                                           const std::string& location,
+                                                                           int depth, Validation& v) {
   std::map<std::string, std::vector<Transition>, std::less<>> transitions;
   for (const auto& [name, state] : states) {
     std::string at = Child(location, name);
     size_t length = CodePointCount(name);
     if (length == 0 || length > kMaxStateNameLength) {
-      v.Schema(at, Cat("State names must be 1 to ", kMaxStateNameLength,
-                                " characters long; '", std::string_view(name), "' has ", length));
+      v.Schema(at, Cat("State names must be 1 to ", kMaxStateNameLength, " characters long; '",
+                       std::string_view(name), "' has ", length));
     }
     std::vector<Transition>& out = transitions[std::string(name)];
     if (!state.is_object()) {
@@ -72,8 +77,7 @@ void CheckTransitions(const std::map<std::string, std::vector<Transition>, std::
   for (const auto& [name, transitions] : graph) {
     for (const Transition& t : transitions) {
       if (!graph.contains(t.target)) {
-        v.Report(t.location, kMissingTransitionTarget,
-                 Cat("Missing 'Next' target: ", t.target));
+        v.Report(t.location, kMissingTransitionTarget, Cat("Missing 'Next' target: ", t.target));
       }
     }
   }
@@ -100,9 +104,8 @@ void CheckTransitions(const std::map<std::string, std::vector<Transition>, std::
   }
 }
 
-std::optional<std::string_view> CheckStartAt(const json::object& machine,
-                                             const std::string& location, const json::object* states,
-                                             Validation& v) {
+std::optional<std::string_view> CheckStartAt(const json::object& machine, const std::string& location,
+                                             const json::object* states, Validation& v) {
   std::optional<std::string_view> start_at = StringField(machine, "StartAt", location, true, v);
   if (start_at && states != nullptr && !states->contains(*start_at)) {
     v.Report(Child(location, "StartAt"), kMissingTransitionTarget,
@@ -113,8 +116,8 @@ std::optional<std::string_view> CheckStartAt(const json::object& machine,
 
 }  // namespace
 
-void ValidateMachine(const json::value& machine, const std::string& location, MachineKind kind,
-                     int depth, Validation& v) {
+void ValidateMachine(const json::value& machine, const std::string& location, MachineKind kind, int depth,
+                     Validation& v) {
   if (depth > kMaxNesting) {
     v.Schema(location, Cat("State machines nested deeper than ", kMaxNesting, " levels"));
     return;
@@ -170,9 +173,9 @@ Diagnostic InvalidJson(std::string_view text, size_t offset, std::string_view pr
       ++column;
     }
   }
-  return Diagnostic{"", kInvalidJsonDescription,
-                    Cat("Invalid JSON at line ", line, ", column ", column, " (offset ",
-                                 offset, "): ", problem)};
+  return Diagnostic{
+      "", kInvalidJsonDescription,
+      Cat("Invalid JSON at line ", line, ", column ", column, " (offset ", offset, "): ", problem)};
 }
 
 }  // namespace
@@ -183,9 +186,9 @@ std::vector<Diagnostic> ValidateDefinition(const boost::json::value& definition,
   namespace vi = validator_internal;
   const boost::json::object* machine = definition.if_object();
   if (machine == nullptr) {
-    return {Diagnostic{"", vi::kInvalidJsonDescription,
-                       vi::Cat("A state machine definition must be a JSON object, not ",
-                                    vi::TypeName(definition))}};
+    return {Diagnostic{
+        "", vi::kInvalidJsonDescription,
+        vi::Cat("A state machine definition must be a JSON object, not ", vi::TypeName(definition))}};
   }
   std::vector<Diagnostic> language_problems;
   vi::QueryLanguage language = vi::RootLanguage(*machine, language_problems);

@@ -2,11 +2,10 @@
 // Validation of a state machine definition, as AWS does at CreateStateMachine / ValidateStateMachine-
 // Definition time. Reports every problem found, not just the first.
 
+#include <boost/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json.hpp>
 
 namespace stepflow::sm {
 

@@ -28,8 +28,7 @@ bool CheckErrorEquals(const json::object& object, const std::string& location, V
   for (size_t i = 0; i < names->size(); ++i) {
     const json::value& name = (*names)[i];
     if (!name.is_string()) {
-      v.Schema(Child(field_location, i),
-               Cat("Error names must be strings, not ", TypeName(name)));
+      v.Schema(Child(field_location, i), Cat("Error names must be strings, not ", TypeName(name)));
       continue;
     }
     has_all = has_all || name.get_string() == errors::kAll;
@@ -122,8 +121,8 @@ bool CheckCatcher(const json::value& value, const std::string& location, QueryLa
 
 // Shared shape of Retry and Catch: a non-empty array whose States.ALL entry, if any, is last.
 template <typename CheckOne>
-void CheckErrorHandlers(const json::value& value, const std::string& location,
-                        std::string_view field, Validation& v, CheckOne check_one) {
+void CheckErrorHandlers(const json::value& value, const std::string& location, std::string_view field,
+                        Validation& v, CheckOne check_one) {
   const json::array* handlers = value.if_array();
   if (handlers == nullptr) {
     v.Schema(location, Cat("The field '", field, "' must be an array, not ", TypeName(value)));
@@ -132,8 +131,7 @@ void CheckErrorHandlers(const json::value& value, const std::string& location,
   for (size_t i = 0; i < handlers->size(); ++i) {
     bool has_all = check_one((*handlers)[i], Child(location, i));
     if (has_all && i + 1 != handlers->size()) {
-      v.Schema(Child(location, i), Cat("'States.ALL' must appear only in the last entry of '",
-                                                field, "'"));
+      v.Schema(Child(location, i), Cat("'States.ALL' must appear only in the last entry of '", field, "'"));
     }
   }
 }
@@ -142,18 +140,16 @@ void CheckErrorHandlers(const json::value& value, const std::string& location,
 
 void CheckRetry(const json::value& value, const std::string& location, QueryLanguage language,
                 Validation& v) {
-  CheckErrorHandlers(value, location, "Retry", v,
-                     [&](const json::value& retrier, const std::string& at) {
-                       return CheckRetrier(retrier, at, language, v);
-                     });
+  CheckErrorHandlers(value, location, "Retry", v, [&](const json::value& retrier, const std::string& at) {
+    return CheckRetrier(retrier, at, language, v);
+  });
 }
 
-void CheckCatch(const json::value& value, const std::string& location, QueryLanguage language,
-                Validation& v, std::vector<Transition>& transitions) {
-  CheckErrorHandlers(value, location, "Catch", v,
-                     [&](const json::value& catcher, const std::string& at) {
-                       return CheckCatcher(catcher, at, language, v, transitions);
-                     });
+void CheckCatch(const json::value& value, const std::string& location, QueryLanguage language, Validation& v,
+                std::vector<Transition>& transitions) {
+  CheckErrorHandlers(value, location, "Catch", v, [&](const json::value& catcher, const std::string& at) {
+    return CheckCatcher(catcher, at, language, v, transitions);
+  });
 }
 
 }  // namespace stepflow::sm::validator_internal

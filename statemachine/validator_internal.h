@@ -6,6 +6,7 @@
 // run reports every problem of a definition. Checkers never throw and never assume a field has the
 // right JSON type: a wrong type is itself a diagnostic.
 
+#include <boost/json.hpp>
 #include <charconv>
 #include <cstdint>
 #include <optional>
@@ -13,8 +14,6 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "statemachine/validator.h"
 
@@ -70,7 +69,7 @@ inline void AppendPiece(std::string& out, const char* s) { out.append(s); }
 inline void AppendPiece(std::string& out, const std::string& s) { out.append(s); }
 inline void AppendPiece(std::string& out, boost::core::string_view s) { out.append(s.data(), s.size()); }
 template <typename T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void AppendPiece(std::string& out, T number) {
   char buffer[64];
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), number);
@@ -112,14 +111,13 @@ std::string_view TypeName(const json::value& value);
 // Reports every field of `object` not in `rules`, and every rule field present in a state of the other
 // query language. `what` names the object in messages (e.g. "Pass state", "Retrier").
 void CheckFields(const json::object& object, const std::string& location,
-                 std::initializer_list<FieldRule> rules, QueryLanguage language,
-                 std::string_view what, Validation& v);
+                 std::initializer_list<FieldRule> rules, QueryLanguage language, std::string_view what,
+                 Validation& v);
 
 // Returns the string at `object[field]`, reporting a diagnostic when it is present but not a string, or
 // missing while `required`.
 std::optional<std::string_view> StringField(const json::object& object, std::string_view field,
-                                            const std::string& location, bool required,
-                                            Validation& v);
+                                            const std::string& location, bool required, Validation& v);
 
 // Checks an integer field: present ⇒ an integer in [min, max]; in JSONata states a `{% %}` expression
 // is accepted too. Returns the literal value when there is one.
@@ -134,15 +132,15 @@ void ExclusiveFields(const json::object& object, std::initializer_list<std::stri
 // --- validator_paths.cc: paths, payload templates, variables ---
 
 enum class PathKind {
-  kAny,        // any JSONPath ($, $$ or $var root; wildcards and filters allowed)
-  kReference,  // a reference path (selects at most one node)
-  kResultPath, // a reference path rooted at `$` (it is written to)
+  kAny,              // any JSONPath ($, $$ or $var root; wildcards and filters allowed)
+  kReference,        // a reference path (selects at most one node)
+  kResultPath,       // a reference path rooted at `$` (it is written to)
   kPathOrIntrinsic,  // a reference path or an intrinsic function call (Fail ErrorPath/CausePath)
 };
 
 // Checks `object[field]` as a path of `kind` when present. `nullable` admits JSON null.
-void PathField(const json::object& object, std::string_view field, const std::string& location,
-               PathKind kind, bool nullable, Validation& v);
+void PathField(const json::object& object, std::string_view field, const std::string& location, PathKind kind,
+               bool nullable, Validation& v);
 
 // Checks a payload template (Parameters, ResultSelector, ItemSelector, ...): every key ending in `.$`
 // must map to a string that is a valid path or intrinsic call; nested objects/arrays are followed.
@@ -159,10 +157,9 @@ void TemplateField(const json::object& object, std::string_view field, const std
 
 // --- validator_errors.cc: Retry and Catch ---
 
-void CheckRetry(const json::value& value, const std::string& location, QueryLanguage language,
-                Validation& v);
-void CheckCatch(const json::value& value, const std::string& location, QueryLanguage language,
-                Validation& v, std::vector<Transition>& transitions);
+void CheckRetry(const json::value& value, const std::string& location, QueryLanguage language, Validation& v);
+void CheckCatch(const json::value& value, const std::string& location, QueryLanguage language, Validation& v,
+                std::vector<Transition>& transitions);
 
 // --- validator_states.cc / validator_map.cc: states ---
 
@@ -183,7 +180,7 @@ void ValidateMapState(const json::object& state, const std::string& location, Qu
 enum class MachineKind { kTopLevel, kBranch, kItemProcessor };
 
 // Validates a (nested) state machine: fields, StartAt, States, every state, transitions, reachability.
-void ValidateMachine(const json::value& machine, const std::string& location, MachineKind kind,
-                     int depth, Validation& v);
+void ValidateMachine(const json::value& machine, const std::string& location, MachineKind kind, int depth,
+                     Validation& v);
 
 }  // namespace stepflow::sm::validator_internal

@@ -26,8 +26,8 @@ void EnumField(const json::object& object, std::string_view field, const std::st
     }
   }
   std::string choices = Join(std::vector<std::string_view>(allowed), ", ");
-  v.Schema(Child(location, field), Cat("The field '", field, "' must be one of [", choices,
-                                                "], not '", *value, "'"));
+  v.Schema(Child(location, field),
+           Cat("The field '", field, "' must be one of [", choices, "], not '", *value, "'"));
 }
 
 // Returns the object at `object[field]` (null when absent), reporting a non-object.
@@ -45,8 +45,8 @@ const json::object* ObjectField(const json::object& object, std::string_view fie
   return &value->get_object();
 }
 
-void CheckProcessorConfig(const json::object& processor, const std::string& location,
-                          QueryLanguage language, Validation& v) {
+void CheckProcessorConfig(const json::object& processor, const std::string& location, QueryLanguage language,
+                          Validation& v) {
   const json::object* config = ObjectField(processor, "ProcessorConfig", location, v);
   if (config == nullptr) {
     return;
@@ -93,16 +93,15 @@ void CheckTolerance(const json::object& state, const std::string& location, Quer
                     Validation& v) {
   ExclusiveFields(state, {"MaxConcurrency", "MaxConcurrencyPath"}, location, false, v);
   ExclusiveFields(state, {"ToleratedFailureCount", "ToleratedFailureCountPath"}, location, false, v);
-  ExclusiveFields(state, {"ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}, location,
-                  false, v);
+  ExclusiveFields(state, {"ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}, location, false,
+                  v);
   IntegerField(state, "MaxConcurrency", location, 0, kMaxInt, language, v);
   IntegerField(state, "ToleratedFailureCount", location, 0, kMaxInt, language, v);
   PathField(state, "MaxConcurrencyPath", location, PathKind::kReference, false, v);
   PathField(state, "ToleratedFailureCountPath", location, PathKind::kReference, false, v);
   PathField(state, "ToleratedFailurePercentagePath", location, PathKind::kReference, false, v);
   const json::value* percentage = state.if_contains("ToleratedFailurePercentage");
-  if (percentage == nullptr ||
-      (language == QueryLanguage::kJsonata && IsJsonataExpression(*percentage))) {
+  if (percentage == nullptr || (language == QueryLanguage::kJsonata && IsJsonataExpression(*percentage))) {
     return;
   }
   if (!percentage->is_number() || percentage->to_number<double>() < 0 ||
@@ -119,16 +118,18 @@ void CheckResourceBlock(const json::object& block, const std::string& at, QueryL
   TemplateField(block, "Parameters", at, language, v);
 }
 
-void CheckItemReader(const json::object& state, const std::string& location,
-                     QueryLanguage language, Validation& v) {
+void CheckItemReader(const json::object& state, const std::string& location, QueryLanguage language,
+                     Validation& v) {
   const json::object* reader = ObjectField(state, "ItemReader", location, v);
   if (reader == nullptr) {
     return;
   }
   std::string at = Child(location, "ItemReader");
   CheckFields(*reader, at,
-              {{"Resource", Lang::kBoth}, {"Parameters", Lang::kJsonPathOnly},
-               {"Arguments", Lang::kJsonataOnly}, {"ReaderConfig", Lang::kBoth}},
+              {{"Resource", Lang::kBoth},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"Arguments", Lang::kJsonataOnly},
+               {"ReaderConfig", Lang::kBoth}},
               language, "ItemReader", v);
   CheckResourceBlock(*reader, at, language, v);
   const json::object* config = ObjectField(*reader, "ReaderConfig", at, v);
@@ -137,10 +138,14 @@ void CheckItemReader(const json::object& state, const std::string& location,
   }
   std::string config_at = Child(at, "ReaderConfig");
   CheckFields(*config, config_at,
-              {{"InputType", Lang::kBoth}, {"CSVHeaderLocation", Lang::kBoth},
-               {"CSVHeaders", Lang::kBoth}, {"CSVDelimiter", Lang::kBoth},
-               {"MaxItems", Lang::kBoth}, {"MaxItemsPath", Lang::kJsonPathOnly},
-               {"ItemsPointer", Lang::kBoth}, {"ManifestType", Lang::kBoth}},
+              {{"InputType", Lang::kBoth},
+               {"CSVHeaderLocation", Lang::kBoth},
+               {"CSVHeaders", Lang::kBoth},
+               {"CSVDelimiter", Lang::kBoth},
+               {"MaxItems", Lang::kBoth},
+               {"MaxItemsPath", Lang::kJsonPathOnly},
+               {"ItemsPointer", Lang::kBoth},
+               {"ManifestType", Lang::kBoth}},
               language, "ReaderConfig", v);
   EnumField(*config, "InputType", config_at, {"CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"}, false, v);
   EnumField(*config, "CSVHeaderLocation", config_at, {"FIRST_ROW", "GIVEN"}, false, v);
@@ -149,17 +154,19 @@ void CheckItemReader(const json::object& state, const std::string& location,
   PathField(*config, "MaxItemsPath", config_at, PathKind::kReference, false, v);
 }
 
-void CheckItemBatcher(const json::object& state, const std::string& location,
-                      QueryLanguage language, Validation& v) {
+void CheckItemBatcher(const json::object& state, const std::string& location, QueryLanguage language,
+                      Validation& v) {
   const json::object* batcher = ObjectField(state, "ItemBatcher", location, v);
   if (batcher == nullptr) {
     return;
   }
   std::string at = Child(location, "ItemBatcher");
   CheckFields(*batcher, at,
-              {{"MaxItemsPerBatch", Lang::kBoth}, {"MaxItemsPerBatchPath", Lang::kJsonPathOnly},
+              {{"MaxItemsPerBatch", Lang::kBoth},
+               {"MaxItemsPerBatchPath", Lang::kJsonPathOnly},
                {"MaxInputBytesPerBatch", Lang::kBoth},
-               {"MaxInputBytesPerBatchPath", Lang::kJsonPathOnly}, {"BatchInput", Lang::kBoth}},
+               {"MaxInputBytesPerBatchPath", Lang::kJsonPathOnly},
+               {"BatchInput", Lang::kBoth}},
               language, "ItemBatcher", v);
   ExclusiveFields(*batcher, {"MaxItemsPerBatch", "MaxItemsPerBatchPath"}, at, false, v);
   ExclusiveFields(*batcher, {"MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"}, at, false, v);
@@ -170,16 +177,18 @@ void CheckItemBatcher(const json::object& state, const std::string& location,
   TemplateField(*batcher, "BatchInput", at, language, v);
 }
 
-void CheckResultWriter(const json::object& state, const std::string& location,
-                       QueryLanguage language, Validation& v) {
+void CheckResultWriter(const json::object& state, const std::string& location, QueryLanguage language,
+                       Validation& v) {
   const json::object* writer = ObjectField(state, "ResultWriter", location, v);
   if (writer == nullptr) {
     return;
   }
   std::string at = Child(location, "ResultWriter");
   CheckFields(*writer, at,
-              {{"Resource", Lang::kBoth}, {"Parameters", Lang::kJsonPathOnly},
-               {"Arguments", Lang::kJsonataOnly}, {"WriterConfig", Lang::kBoth}},
+              {{"Resource", Lang::kBoth},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"Arguments", Lang::kJsonataOnly},
+               {"WriterConfig", Lang::kBoth}},
               language, "ResultWriter", v);
   if (writer->contains("Resource") || !writer->contains("WriterConfig")) {
     CheckResourceBlock(*writer, at, language, v);
@@ -189,8 +198,8 @@ void CheckResultWriter(const json::object& state, const std::string& location,
     return;
   }
   std::string config_at = Child(at, "WriterConfig");
-  CheckFields(*config, config_at, {{"OutputType", Lang::kBoth}, {"Transformation", Lang::kBoth}},
-              language, "WriterConfig", v);
+  CheckFields(*config, config_at, {{"OutputType", Lang::kBoth}, {"Transformation", Lang::kBoth}}, language,
+              "WriterConfig", v);
   EnumField(*config, "OutputType", config_at, {"JSON", "JSONL"}, false, v);
   EnumField(*config, "Transformation", config_at, {"NONE", "COMPACT", "FLATTEN"}, false, v);
 }
@@ -208,8 +217,8 @@ void CheckItems(const json::object& state, const std::string& location, QueryLan
   }
 }
 
-void CheckProcessor(const json::object& state, const std::string& location, QueryLanguage language,
-                    int depth, Validation& v) {
+void CheckProcessor(const json::object& state, const std::string& location, QueryLanguage language, int depth,
+                    Validation& v) {
   ExclusiveFields(state, {"ItemProcessor", "Iterator"}, location, true, v);
   for (std::string_view field : {"ItemProcessor", "Iterator"}) {
     const json::value* processor = state.if_contains(field);
@@ -229,20 +238,34 @@ void CheckProcessor(const json::object& state, const std::string& location, Quer
 void ValidateMapState(const json::object& state, const std::string& location, QueryLanguage language,
                       int depth, Validation& v) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Next", Lang::kBoth}, {"End", Lang::kBoth}, {"ItemProcessor", Lang::kBoth},
-               {"Iterator", Lang::kBoth}, {"ItemsPath", Lang::kJsonPathOnly},
-               {"Items", Lang::kJsonataOnly}, {"ItemSelector", Lang::kBoth},
-               {"Parameters", Lang::kJsonPathOnly}, {"InputPath", Lang::kJsonPathOnly},
-               {"OutputPath", Lang::kJsonPathOnly}, {"ResultSelector", Lang::kJsonPathOnly},
-               {"ResultPath", Lang::kJsonPathOnly}, {"Output", Lang::kJsonataOnly},
-               {"Assign", Lang::kBoth}, {"Retry", Lang::kBoth}, {"Catch", Lang::kBoth},
-               {"MaxConcurrency", Lang::kBoth}, {"MaxConcurrencyPath", Lang::kJsonPathOnly},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"End", Lang::kBoth},
+               {"ItemProcessor", Lang::kBoth},
+               {"Iterator", Lang::kBoth},
+               {"ItemsPath", Lang::kJsonPathOnly},
+               {"Items", Lang::kJsonataOnly},
+               {"ItemSelector", Lang::kBoth},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"ResultSelector", Lang::kJsonPathOnly},
+               {"ResultPath", Lang::kJsonPathOnly},
+               {"Output", Lang::kJsonataOnly},
+               {"Assign", Lang::kBoth},
+               {"Retry", Lang::kBoth},
+               {"Catch", Lang::kBoth},
+               {"MaxConcurrency", Lang::kBoth},
+               {"MaxConcurrencyPath", Lang::kJsonPathOnly},
                {"ToleratedFailureCount", Lang::kBoth},
                {"ToleratedFailureCountPath", Lang::kJsonPathOnly},
                {"ToleratedFailurePercentage", Lang::kBoth},
-               {"ToleratedFailurePercentagePath", Lang::kJsonPathOnly}, {"Label", Lang::kBoth},
-               {"ItemReader", Lang::kBoth}, {"ItemBatcher", Lang::kBoth},
+               {"ToleratedFailurePercentagePath", Lang::kJsonPathOnly},
+               {"Label", Lang::kBoth},
+               {"ItemReader", Lang::kBoth},
+               {"ItemBatcher", Lang::kBoth},
                {"ResultWriter", Lang::kBoth}},
               language, "Map states", v);
   CheckProcessor(state, location, language, depth, v);

@@ -25,8 +25,9 @@ std::string PathProblem(std::string_view text, PathKind kind) {
     return "";
   }
   if (!path->IsReferencePath()) {
-    return Cat("'", text, "' is not a reference path (wildcards, slices, unions, filters and "
-                        "deep scans are not allowed here)");
+    return Cat("'", text,
+               "' is not a reference path (wildcards, slices, unions, filters and "
+               "deep scans are not allowed here)");
   }
   if (kind == PathKind::kResultPath && path->root() != JsonPath::Root::kInput) {
     return Cat("'", text, "' must be rooted at '$': only the state's result can be written");
@@ -39,8 +40,9 @@ void CheckDynamicValue(std::string_view key, const json::value& value, const std
                        Validation& v) {
   if (!value.is_string()) {
     v.Schema(location, Cat("The value for the field '", key,
-                                    "' must be a STRING that contains a JSONPath or an intrinsic "
-                                    "function call, not ", TypeName(value)));
+                           "' must be a STRING that contains a JSONPath or an intrinsic "
+                           "function call, not ",
+                           TypeName(value)));
     return;
   }
   std::string_view text = value.get_string();
@@ -55,13 +57,11 @@ void CheckDynamicValue(std::string_view key, const json::value& value, const std
   }
   if (!problem.empty()) {
     v.Schema(location, Cat("The value for the field '", key,
-                                    "' must be a valid JSONPath or a valid intrinsic function call: ",
-                                    problem));
+                           "' must be a valid JSONPath or a valid intrinsic function call: ", problem));
   }
 }
 
-void CheckTemplateAt(const json::value& value, const std::string& location, int depth,
-                     Validation& v) {
+void CheckTemplateAt(const json::value& value, const std::string& location, int depth, Validation& v) {
   if (depth > kMaxNesting) {
     v.Schema(location, Cat("Payload template nested deeper than ", kMaxNesting, " levels"));
     return;
@@ -104,8 +104,7 @@ std::string VariableNameProblem(std::string_view name) {
     unsigned char c = static_cast<unsigned char>(name[i]);
     bool ok = c >= 0x80 || IsAsciiLetter(name[i]) || c == '_' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) {
-      return Cat("Variable name '", name, "' contains invalid character '",
-                          name.substr(i, 1), "'");
+      return Cat("Variable name '", name, "' contains invalid character '", name.substr(i, 1), "'");
     }
   }
   return "";
@@ -113,22 +112,22 @@ std::string VariableNameProblem(std::string_view name) {
 
 }  // namespace
 
-void PathField(const json::object& object, std::string_view field, const std::string& location,
-               PathKind kind, bool nullable, Validation& v) {
+void PathField(const json::object& object, std::string_view field, const std::string& location, PathKind kind,
+               bool nullable, Validation& v) {
   const json::value* value = object.if_contains(field);
   if (value == nullptr || (nullable && value->is_null())) {
     return;
   }
   std::string field_location = Child(location, field);
   if (!value->is_string()) {
-    v.Schema(field_location, Cat("The field '", field, "' must be a string path",
-                                          nullable ? " or null" : "", ", not ", TypeName(*value)));
+    v.Schema(field_location, Cat("The field '", field, "' must be a string path", nullable ? " or null" : "",
+                                 ", not ", TypeName(*value)));
     return;
   }
   std::string problem = PathProblem(value->get_string(), kind);
   if (!problem.empty()) {
-    v.Schema(field_location, Cat("The value for the field '", field,
-                                          "' must be a valid JSONPath: ", problem));
+    v.Schema(field_location,
+             Cat("The value for the field '", field, "' must be a valid JSONPath: ", problem));
   }
 }
 
@@ -144,8 +143,7 @@ void TemplateField(const json::object& object, std::string_view field, const std
   }
   std::string field_location = Child(location, field);
   if (!value->is_object()) {
-    v.Schema(field_location,
-             Cat("The field '", field, "' must be an object, not ", TypeName(*value)));
+    v.Schema(field_location, Cat("The field '", field, "' must be an object, not ", TypeName(*value)));
     return;
   }
   CheckPayloadTemplate(*value, field_location, v);

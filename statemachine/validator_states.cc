@@ -18,8 +18,7 @@ void CheckNextOrEnd(const json::object& state, const std::string& location, Vali
   bool ends = false;
   if (end != nullptr) {
     if (!end->is_bool()) {
-      v.Schema(Child(location, "End"), Cat("The field 'End' must be a boolean, not ",
-                                                    TypeName(*end)));
+      v.Schema(Child(location, "End"), Cat("The field 'End' must be a boolean, not ", TypeName(*end)));
     }
     ends = end->is_bool() && end->get_bool();
   }
@@ -37,8 +36,8 @@ void CheckNextOrEnd(const json::object& state, const std::string& location, Vali
 
 // InputPath/OutputPath/ResultPath, Parameters/ResultSelector templates, Assign, Retry/Catch: checked
 // wherever present (field legality per state type is CheckFields' job).
-void CheckCommonFields(const json::object& state, const std::string& location,
-                       QueryLanguage language, Validation& v, std::vector<Transition>& transitions) {
+void CheckCommonFields(const json::object& state, const std::string& location, QueryLanguage language,
+                       Validation& v, std::vector<Transition>& transitions) {
   if (language == QueryLanguage::kJsonPath) {
     PathField(state, "InputPath", location, PathKind::kAny, /*nullable=*/true, v);
     PathField(state, "OutputPath", location, PathKind::kAny, /*nullable=*/true, v);
@@ -60,11 +59,18 @@ void CheckCommonFields(const json::object& state, const std::string& location,
 void ValidatePass(const json::object& state, const std::string& location, QueryLanguage language,
                   Validation& v, std::vector<Transition>& transitions) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Next", Lang::kBoth}, {"End", Lang::kBoth}, {"InputPath", Lang::kJsonPathOnly},
-               {"OutputPath", Lang::kJsonPathOnly}, {"Parameters", Lang::kJsonPathOnly},
-               {"ResultPath", Lang::kJsonPathOnly}, {"Result", Lang::kJsonPathOnly},
-               {"Output", Lang::kJsonataOnly}, {"Assign", Lang::kBoth}},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"End", Lang::kBoth},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"ResultPath", Lang::kJsonPathOnly},
+               {"Result", Lang::kJsonPathOnly},
+               {"Output", Lang::kJsonataOnly},
+               {"Assign", Lang::kBoth}},
               language, "Pass states", v);
   CheckNextOrEnd(state, location, v, transitions);
 }
@@ -93,8 +99,8 @@ void CheckCredentials(const json::object& state, const std::string& location, Qu
     v.Schema(at, Cat("The field 'Credentials' must be an object, not ", TypeName(*value)));
     return;
   }
-  CheckFields(*credentials, at, {{"RoleArn", Lang::kBoth}, {"RoleArn.$", Lang::kJsonPathOnly}},
-              language, "Credentials", v);
+  CheckFields(*credentials, at, {{"RoleArn", Lang::kBoth}, {"RoleArn.$", Lang::kJsonPathOnly}}, language,
+              "Credentials", v);
   if (!credentials->contains("RoleArn") && !credentials->contains("RoleArn.$")) {
     v.Schema(at, "The field 'RoleArn' is required but was missing");
     return;
@@ -106,8 +112,8 @@ void CheckCredentials(const json::object& state, const std::string& location, Qu
   }
 }
 
-void CheckTaskTimeouts(const json::object& state, const std::string& location,
-                       QueryLanguage language, Validation& v) {
+void CheckTaskTimeouts(const json::object& state, const std::string& location, QueryLanguage language,
+                       Validation& v) {
   ExclusiveFields(state, {"TimeoutSeconds", "TimeoutSecondsPath"}, location, false, v);
   ExclusiveFields(state, {"HeartbeatSeconds", "HeartbeatSecondsPath"}, location, false, v);
   std::optional<int64_t> timeout =
@@ -117,24 +123,36 @@ void CheckTaskTimeouts(const json::object& state, const std::string& location,
   PathField(state, "TimeoutSecondsPath", location, PathKind::kReference, false, v);
   PathField(state, "HeartbeatSecondsPath", location, PathKind::kReference, false, v);
   if (timeout && heartbeat && *heartbeat >= *timeout) {
-    v.Schema(Child(location, "HeartbeatSeconds"),
-             Cat("'HeartbeatSeconds' (", *heartbeat,
-                          ") must be smaller than 'TimeoutSeconds' (", *timeout, ")"));
+    v.Schema(
+        Child(location, "HeartbeatSeconds"),
+        Cat("'HeartbeatSeconds' (", *heartbeat, ") must be smaller than 'TimeoutSeconds' (", *timeout, ")"));
   }
 }
 
 void ValidateTask(const json::object& state, const std::string& location, QueryLanguage language,
                   Validation& v, std::vector<Transition>& transitions) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Next", Lang::kBoth}, {"End", Lang::kBoth}, {"Resource", Lang::kBoth},
-               {"InputPath", Lang::kJsonPathOnly}, {"OutputPath", Lang::kJsonPathOnly},
-               {"Parameters", Lang::kJsonPathOnly}, {"ResultSelector", Lang::kJsonPathOnly},
-               {"ResultPath", Lang::kJsonPathOnly}, {"Arguments", Lang::kJsonataOnly},
-               {"Output", Lang::kJsonataOnly}, {"Assign", Lang::kBoth}, {"Retry", Lang::kBoth},
-               {"Catch", Lang::kBoth}, {"TimeoutSeconds", Lang::kBoth},
-               {"TimeoutSecondsPath", Lang::kJsonPathOnly}, {"HeartbeatSeconds", Lang::kBoth},
-               {"HeartbeatSecondsPath", Lang::kJsonPathOnly}, {"Credentials", Lang::kBoth}},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"End", Lang::kBoth},
+               {"Resource", Lang::kBoth},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"ResultSelector", Lang::kJsonPathOnly},
+               {"ResultPath", Lang::kJsonPathOnly},
+               {"Arguments", Lang::kJsonataOnly},
+               {"Output", Lang::kJsonataOnly},
+               {"Assign", Lang::kBoth},
+               {"Retry", Lang::kBoth},
+               {"Catch", Lang::kBoth},
+               {"TimeoutSeconds", Lang::kBoth},
+               {"TimeoutSecondsPath", Lang::kJsonPathOnly},
+               {"HeartbeatSeconds", Lang::kBoth},
+               {"HeartbeatSecondsPath", Lang::kJsonPathOnly},
+               {"Credentials", Lang::kBoth}},
               language, "Task states", v);
   CheckNextOrEnd(state, location, v, transitions);
   std::optional<std::string_view> resource = StringField(state, "Resource", location, true, v);
@@ -151,8 +169,11 @@ void ValidateTask(const json::object& state, const std::string& location, QueryL
 // A JSONata choice rule: Condition (expression or boolean) + Next (+ Assign, Output, Comment).
 void CheckJsonataRule(const json::object& rule, const std::string& location, Validation& v) {
   CheckFields(rule, location,
-              {{"Condition", Lang::kBoth}, {"Next", Lang::kBoth}, {"Assign", Lang::kBoth},
-               {"Output", Lang::kBoth}, {"Comment", Lang::kBoth}},
+              {{"Condition", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"Assign", Lang::kBoth},
+               {"Output", Lang::kBoth},
+               {"Comment", Lang::kBoth}},
               QueryLanguage::kJsonata, "JSONata choice rules", v);
   const json::value* condition = rule.if_contains("Condition");
   if (condition == nullptr) {
@@ -189,10 +210,15 @@ void CheckChoiceRule(const json::value& value, const std::string& location, Quer
 void ValidateChoice(const json::object& state, const std::string& location, QueryLanguage language,
                     Validation& v, std::vector<Transition>& transitions) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Choices", Lang::kBoth}, {"Default", Lang::kBoth},
-               {"InputPath", Lang::kJsonPathOnly}, {"OutputPath", Lang::kJsonPathOnly},
-               {"Output", Lang::kJsonataOnly}, {"Assign", Lang::kBoth}},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Choices", Lang::kBoth},
+               {"Default", Lang::kBoth},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"Output", Lang::kJsonataOnly},
+               {"Assign", Lang::kBoth}},
               language, "Choice states", v);
   const json::value* choices = state.if_contains("Choices");
   std::string at = Child(location, "Choices");
@@ -214,11 +240,18 @@ void ValidateChoice(const json::object& state, const std::string& location, Quer
 void ValidateWait(const json::object& state, const std::string& location, QueryLanguage language,
                   Validation& v, std::vector<Transition>& transitions) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Next", Lang::kBoth}, {"End", Lang::kBoth}, {"Seconds", Lang::kBoth},
-               {"Timestamp", Lang::kBoth}, {"SecondsPath", Lang::kJsonPathOnly},
-               {"TimestampPath", Lang::kJsonPathOnly}, {"InputPath", Lang::kJsonPathOnly},
-               {"OutputPath", Lang::kJsonPathOnly}, {"Output", Lang::kJsonataOnly},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"End", Lang::kBoth},
+               {"Seconds", Lang::kBoth},
+               {"Timestamp", Lang::kBoth},
+               {"SecondsPath", Lang::kJsonPathOnly},
+               {"TimestampPath", Lang::kJsonPathOnly},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"Output", Lang::kJsonataOnly},
                {"Assign", Lang::kBoth}},
               language, "Wait states", v);
   CheckNextOrEnd(state, location, v, transitions);
@@ -227,8 +260,7 @@ void ValidateWait(const json::object& state, const std::string& location, QueryL
   PathField(state, "SecondsPath", location, PathKind::kReference, false, v);
   PathField(state, "TimestampPath", location, PathKind::kReference, false, v);
   const json::value* timestamp = state.if_contains("Timestamp");
-  if (timestamp == nullptr ||
-      (language == QueryLanguage::kJsonata && IsJsonataExpression(*timestamp))) {
+  if (timestamp == nullptr || (language == QueryLanguage::kJsonata && IsJsonataExpression(*timestamp))) {
     return;
   }
   if (!timestamp->is_string() || !IsRfc3339Timestamp(timestamp->get_string())) {
@@ -237,11 +269,14 @@ void ValidateWait(const json::object& state, const std::string& location, QueryL
   }
 }
 
-void ValidateSucceed(const json::object& state, const std::string& location,
-                     QueryLanguage language, Validation& v) {
+void ValidateSucceed(const json::object& state, const std::string& location, QueryLanguage language,
+                     Validation& v) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"InputPath", Lang::kJsonPathOnly}, {"OutputPath", Lang::kJsonPathOnly},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
                {"Output", Lang::kJsonataOnly}},
               language, "Succeed states", v);
 }
@@ -249,8 +284,12 @@ void ValidateSucceed(const json::object& state, const std::string& location,
 void ValidateFail(const json::object& state, const std::string& location, QueryLanguage language,
                   Validation& v) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Error", Lang::kBoth}, {"Cause", Lang::kBoth}, {"ErrorPath", Lang::kJsonPathOnly},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Error", Lang::kBoth},
+               {"Cause", Lang::kBoth},
+               {"ErrorPath", Lang::kJsonPathOnly},
                {"CausePath", Lang::kJsonPathOnly}},
               language, "Fail states", v);
   ExclusiveFields(state, {"Error", "ErrorPath"}, location, false, v);
@@ -261,16 +300,24 @@ void ValidateFail(const json::object& state, const std::string& location, QueryL
   PathField(state, "CausePath", location, PathKind::kPathOrIntrinsic, false, v);
 }
 
-void ValidateParallel(const json::object& state, const std::string& location,
-                      QueryLanguage language, int depth, Validation& v,
-                      std::vector<Transition>& transitions) {
+void ValidateParallel(const json::object& state, const std::string& location, QueryLanguage language,
+                      int depth, Validation& v, std::vector<Transition>& transitions) {
   CheckFields(state, location,
-              {{"Type", Lang::kBoth}, {"Comment", Lang::kBoth}, {"QueryLanguage", Lang::kBoth},
-               {"Next", Lang::kBoth}, {"End", Lang::kBoth}, {"Branches", Lang::kBoth},
-               {"InputPath", Lang::kJsonPathOnly}, {"OutputPath", Lang::kJsonPathOnly},
-               {"Parameters", Lang::kJsonPathOnly}, {"ResultSelector", Lang::kJsonPathOnly},
-               {"ResultPath", Lang::kJsonPathOnly}, {"Arguments", Lang::kJsonataOnly},
-               {"Output", Lang::kJsonataOnly}, {"Assign", Lang::kBoth}, {"Retry", Lang::kBoth},
+              {{"Type", Lang::kBoth},
+               {"Comment", Lang::kBoth},
+               {"QueryLanguage", Lang::kBoth},
+               {"Next", Lang::kBoth},
+               {"End", Lang::kBoth},
+               {"Branches", Lang::kBoth},
+               {"InputPath", Lang::kJsonPathOnly},
+               {"OutputPath", Lang::kJsonPathOnly},
+               {"Parameters", Lang::kJsonPathOnly},
+               {"ResultSelector", Lang::kJsonPathOnly},
+               {"ResultPath", Lang::kJsonPathOnly},
+               {"Arguments", Lang::kJsonataOnly},
+               {"Output", Lang::kJsonataOnly},
+               {"Assign", Lang::kBoth},
+               {"Retry", Lang::kBoth},
                {"Catch", Lang::kBoth}},
               language, "Parallel states", v);
   CheckNextOrEnd(state, location, v, transitions);
@@ -290,7 +337,7 @@ void ValidateParallel(const json::object& state, const std::string& location,
   }
 }
 
-constexpr std::string_view kStateTypes[] = {"Pass", "Task",     "Choice",   "Wait",
+constexpr std::string_view kStateTypes[] = {"Pass",    "Task", "Choice",   "Wait",
                                             "Succeed", "Fail", "Parallel", "Map"};
 
 // Returns the state's Type when it is one of the 8, reporting otherwise.
@@ -307,7 +354,7 @@ std::optional<std::string_view> StateType(const json::object& state, const std::
   }
   v.Schema(Child(location, "Type"),
            Cat("Unknown state type '", *type,
-                        "': must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map"));
+               "': must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map"));
   return std::nullopt;
 }
 

@@ -31,9 +31,7 @@ std::string Child(const std::string& pointer, std::string_view token) {
   return out;
 }
 
-std::string Child(const std::string& pointer, size_t index) {
-  return Cat(pointer, "/", index);
-}
+std::string Child(const std::string& pointer, size_t index) { return Cat(pointer, "/", index); }
 
 std::string Join(const std::vector<std::string_view>& pieces, std::string_view separator) {
   std::string out;
@@ -207,28 +205,26 @@ const FieldRule* FindRule(std::initializer_list<FieldRule> rules, std::string_vi
 }  // namespace
 
 void CheckFields(const json::object& object, const std::string& location,
-                 std::initializer_list<FieldRule> rules, QueryLanguage language,
-                 std::string_view what, Validation& v) {
+                 std::initializer_list<FieldRule> rules, QueryLanguage language, std::string_view what,
+                 Validation& v) {
   for (const auto& [key, unused] : object) {
     const FieldRule* rule = FindRule(rules, key);
     if (rule == nullptr) {
-      v.Schema(Child(location, key), Cat("The field '", std::string_view(key),
-                                                  "' is not supported by ", what));
+      v.Schema(Child(location, key),
+               Cat("The field '", std::string_view(key), "' is not supported by ", what));
       continue;
     }
     bool wrong_language = (rule->lang == Lang::kJsonPathOnly && language == QueryLanguage::kJsonata) ||
                           (rule->lang == Lang::kJsonataOnly && language == QueryLanguage::kJsonPath);
     if (wrong_language) {
-      v.Schema(Child(location, key),
-               Cat("The field '", std::string_view(key), "' is not supported in ",
-                            LanguageName(language), " states (", what, ")"));
+      v.Schema(Child(location, key), Cat("The field '", std::string_view(key), "' is not supported in ",
+                                         LanguageName(language), " states (", what, ")"));
     }
   }
 }
 
 std::optional<std::string_view> StringField(const json::object& object, std::string_view field,
-                                            const std::string& location, bool required,
-                                            Validation& v) {
+                                            const std::string& location, bool required, Validation& v) {
   const json::value* value = object.if_contains(field);
   if (value == nullptr) {
     if (required) {
@@ -237,8 +233,7 @@ std::optional<std::string_view> StringField(const json::object& object, std::str
     return std::nullopt;
   }
   if (!value->is_string()) {
-    v.Schema(Child(location, field), Cat("The field '", field, "' must be a string, not ",
-                                                  TypeName(*value)));
+    v.Schema(Child(location, field), Cat("The field '", field, "' must be a string, not ", TypeName(*value)));
     return std::nullopt;
   }
   return std::string_view(value->get_string());
@@ -261,8 +256,8 @@ std::optional<int64_t> IntegerField(const json::object& object, std::string_view
     return std::nullopt;
   }
   if (*number < min || *number > max) {
-    v.Schema(Child(location, field), Cat("The value of field '", field, "' must be between ",
-                                                  min, " and ", max, ", not ", *number));
+    v.Schema(Child(location, field),
+             Cat("The value of field '", field, "' must be between ", min, " and ", max, ", not ", *number));
     return std::nullopt;
   }
   return number;
@@ -277,11 +272,10 @@ void ExclusiveFields(const json::object& object, std::initializer_list<std::stri
     }
   }
   if (present.size() > 1) {
-    v.Schema(location, Cat("Only one of the fields [", Join(present, ", "),
-                                    "] may be set"));
+    v.Schema(location, Cat("Only one of the fields [", Join(present, ", "), "] may be set"));
   } else if (present.empty() && required) {
     v.Schema(location, Cat("Exactly one of the fields [", Join(std::vector<std::string_view>(fields), ", "),
-                                    "] is required but none was set"));
+                           "] is required but none was set"));
   }
 }
 

@@ -1,15 +1,15 @@
 #include "statemachine/validator.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace stepflow::sm {
 namespace {
@@ -47,9 +47,9 @@ std::string OneState(const std::string& state, const std::string& top_extra = ""
   return R"({"StartAt":"S",)" + top_extra + R"("States":{"S":)" + state + "}}";
 }
 
-#define EXPECT_VALID(text)                          \
-  do {                                              \
-    auto diagnostics_ = Validate(text);             \
+#define EXPECT_VALID(text)                                      \
+  do {                                                          \
+    auto diagnostics_ = Validate(text);                         \
     EXPECT_THAT(diagnostics_, IsEmpty()) << Dump(diagnostics_); \
   } while (0)
 
@@ -140,7 +140,8 @@ TEST(ValidatorJsonTest, FormatDiagnosticUsesSlashForRoot) {
 // --- Top level ---
 
 TEST(ValidatorTopLevelTest, MinimalMachineIsValid) {
-  EXPECT_VALID(OneState(R"({"Type":"Pass","End":true})", R"("Comment":"c","Version":"1.0","TimeoutSeconds":10,)"));
+  EXPECT_VALID(
+      OneState(R"({"Type":"Pass","End":true})", R"("Comment":"c","Version":"1.0","TimeoutSeconds":10,)"));
 }
 
 TEST(ValidatorTopLevelTest, MissingStartAtAndStates) {
@@ -168,8 +169,8 @@ TEST(ValidatorTopLevelTest, StatesMustBeNonEmptyObject) {
 
 TEST(ValidatorTopLevelTest, StateNameLength) {
   std::string long_name(81, 'a');
-  auto d = Validate(R"({"StartAt":")" + long_name + R"(","States":{")" + long_name +
-                    R"(":{"Type":"Succeed"}}})");
+  auto d =
+      Validate(R"({"StartAt":")" + long_name + R"(","States":{")" + long_name + R"(":{"Type":"Succeed"}}})");
   EXPECT_THAT(d, Contains(Schema("/States/" + long_name)));
   std::string ok_name(80, 'a');
   EXPECT_VALID(R"({"StartAt":")" + ok_name + R"(","States":{")" + ok_name + R"(":{"Type":"Succeed"}}})");
@@ -221,7 +222,8 @@ TEST(ValidatorTransitionTest, ReachableThroughChoiceDefaultAndCatch) {
 TEST(ValidatorTransitionTest, NextOrEnd) {
   auto d = Validate(OneState(R"({"Type":"Pass"})"));
   EXPECT_THAT(d, Contains(Schema("/States/S")));
-  d = Validate(R"({"StartAt":"S","States":{"S":{"Type":"Pass","Next":"T","End":true},"T":{"Type":"Succeed"}}})");
+  d = Validate(
+      R"({"StartAt":"S","States":{"S":{"Type":"Pass","Next":"T","End":true},"T":{"Type":"Succeed"}}})");
   EXPECT_THAT(d, Contains(Schema("/States/S")));
   d = Validate(OneState(R"({"Type":"Pass","End":"yes"})"));
   EXPECT_THAT(d, Contains(Schema("/States/S/End")));
@@ -249,8 +251,9 @@ TEST(ValidatorFieldsTest, UnknownAndMisplacedFields) {
               Contains(Schema("/States/S/Result")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Choice","Choices":[],"Retry":[]})")),
               Contains(Schema("/States/S/Retry")));
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Wait","Seconds":1,"End":true,"Assign":{"x":1},"Parameters":{}})")),
-              Contains(Schema("/States/S/Parameters")));
+  EXPECT_THAT(
+      Validate(OneState(R"({"Type":"Wait","Seconds":1,"End":true,"Assign":{"x":1},"Parameters":{}})")),
+      Contains(Schema("/States/S/Parameters")));
 }
 
 TEST(ValidatorFieldsTest, JsonataOnlyFieldsNeedJsonata) {
@@ -258,8 +261,10 @@ TEST(ValidatorFieldsTest, JsonataOnlyFieldsNeedJsonata) {
     auto d = Validate(OneState(R"({"Type":"Task","Resource":"r","End":true,")" + field + R"(":{}})"));
     EXPECT_THAT(d, Contains(Schema("/States/S/" + field))) << field;
   }
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Map","Items":[1],"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Succeed"}}},"End":true})")),
-              Contains(Schema("/States/S/Items")));
+  EXPECT_THAT(
+      Validate(OneState(
+          R"({"Type":"Map","Items":[1],"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Succeed"}}},"End":true})")),
+      Contains(Schema("/States/S/Items")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Choice","Choices":[{"Condition":"{% true %}","Next":"S"}]})")),
               Contains(Schema("/States/S/Choices/0")));
 }
@@ -277,15 +282,16 @@ TEST(ValidatorFieldsTest, JsonPathOnlyFieldsRejectedInJsonataStates) {
                                R"("QueryLanguage":"JSONata",)"));
     EXPECT_THAT(d, Contains(Schema("/States/S/" + field))) << field;
   }
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Wait","SecondsPath":"$.s","End":true,"QueryLanguage":"JSONata"})")),
-              Contains(Schema("/States/S/SecondsPath")));
+  EXPECT_THAT(
+      Validate(OneState(R"({"Type":"Wait","SecondsPath":"$.s","End":true,"QueryLanguage":"JSONata"})")),
+      Contains(Schema("/States/S/SecondsPath")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Fail","ErrorPath":"$.e","QueryLanguage":"JSONata"})")),
               Contains(Schema("/States/S/ErrorPath")));
 }
 
 TEST(ValidatorFieldsTest, QueryLanguage) {
-  auto d = Validate(OneState(R"({"Type":"Pass","End":true,"QueryLanguage":"JSONPath"})",
-                             R"("QueryLanguage":"JSONata",)"));
+  auto d = Validate(
+      OneState(R"({"Type":"Pass","End":true,"QueryLanguage":"JSONPath"})", R"("QueryLanguage":"JSONata",)"));
   EXPECT_THAT(d, Contains(Schema("/States/S/QueryLanguage")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Pass","End":true,"QueryLanguage":"XPath"})")),
               Contains(Schema("/States/S/QueryLanguage")));
@@ -300,10 +306,12 @@ TEST(ValidatorFieldsTest, QueryLanguage) {
 // --- Paths and payload templates ---
 
 TEST(ValidatorPathsTest, ValidPaths) {
-  EXPECT_VALID(OneState(R"j({"Type":"Pass","InputPath":"$.a","OutputPath":"$$.Execution","ResultPath":"$.r[0].x",
+  EXPECT_VALID(
+      OneState(R"j({"Type":"Pass","InputPath":"$.a","OutputPath":"$$.Execution","ResultPath":"$.r[0].x",
       "Parameters":{"a.$":"$.x","b.$":"$$.Execution.Id","c.$":"$var.y","d.$":"States.Format('{}', $.n)",
       "nested":{"e.$":"$.e","list":[{"f.$":"$.f"}]},"literal":"$.not.a.path"},"End":true})j"));
-  EXPECT_VALID(OneState(R"({"Type":"Pass","InputPath":null,"OutputPath":null,"ResultPath":null,"End":true})"));
+  EXPECT_VALID(
+      OneState(R"({"Type":"Pass","InputPath":null,"OutputPath":null,"ResultPath":null,"End":true})"));
 }
 
 TEST(ValidatorPathsTest, BadPaths) {
@@ -337,8 +345,10 @@ TEST(ValidatorPathsTest, PassResultIsLiteral) {
 }
 
 TEST(ValidatorPathsTest, Assign) {
-  EXPECT_VALID(OneState(R"j({"Type":"Pass","Assign":{"x":1,"y.$":"$.a","_z9":{"w.$":"States.UUID()"}},"End":true})j"));
-  auto d = Validate(OneState(R"({"Type":"Pass","Assign":{"9x":1,"a-b":2,"":3,"ok.$":"bad","states":1},"End":true})"));
+  EXPECT_VALID(
+      OneState(R"j({"Type":"Pass","Assign":{"x":1,"y.$":"$.a","_z9":{"w.$":"States.UUID()"}},"End":true})j"));
+  auto d = Validate(
+      OneState(R"({"Type":"Pass","Assign":{"9x":1,"a-b":2,"":3,"ok.$":"bad","states":1},"End":true})"));
   EXPECT_THAT(d, Contains(Schema("/States/S/Assign/9x")));
   EXPECT_THAT(d, Contains(Schema("/States/S/Assign/a-b")));
   EXPECT_THAT(d, Contains(Schema("/States/S/Assign/")));
@@ -359,39 +369,47 @@ TEST(ValidatorTaskTest, Resource) {
 }
 
 TEST(ValidatorTaskTest, Timeouts) {
-  EXPECT_VALID(OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":10,"HeartbeatSeconds":5,"End":true})"));
-  EXPECT_VALID(OneState(R"({"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","HeartbeatSecondsPath":"$.h","End":true})"));
-  auto d = Validate(OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":10,"TimeoutSecondsPath":"$.t","End":true})"));
+  EXPECT_VALID(
+      OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":10,"HeartbeatSeconds":5,"End":true})"));
+  EXPECT_VALID(OneState(
+      R"({"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","HeartbeatSecondsPath":"$.h","End":true})"));
+  auto d = Validate(OneState(
+      R"({"Type":"Task","Resource":"r","TimeoutSeconds":10,"TimeoutSecondsPath":"$.t","End":true})"));
   EXPECT_THAT(d, Contains(Schema("/States/S")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":0,"End":true})")),
               Contains(Schema("/States/S/TimeoutSeconds")));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":1.5,"End":true})")),
               Contains(Schema("/States/S/TimeoutSeconds")));
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","TimeoutSeconds":5,"HeartbeatSeconds":5,"End":true})")),
+  EXPECT_THAT(Validate(OneState(
+                  R"({"Type":"Task","Resource":"r","TimeoutSeconds":5,"HeartbeatSeconds":5,"End":true})")),
               Contains(Schema("/States/S/HeartbeatSeconds")));
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","HeartbeatSecondsPath":"$.a[*]","End":true})")),
-              Contains(Schema("/States/S/HeartbeatSecondsPath")));
+  EXPECT_THAT(
+      Validate(OneState(R"({"Type":"Task","Resource":"r","HeartbeatSecondsPath":"$.a[*]","End":true})")),
+      Contains(Schema("/States/S/HeartbeatSecondsPath")));
 }
 
 TEST(ValidatorTaskTest, Credentials) {
-  EXPECT_VALID(OneState(R"({"Type":"Task","Resource":"r","Credentials":{"RoleArn":"arn:aws:iam::1:role/r"},"End":true})"));
+  EXPECT_VALID(OneState(
+      R"({"Type":"Task","Resource":"r","Credentials":{"RoleArn":"arn:aws:iam::1:role/r"},"End":true})"));
   EXPECT_VALID(OneState(R"({"Type":"Task","Resource":"r","Credentials":{"RoleArn.$":"$.role"},"End":true})"));
   EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","Credentials":{},"End":true})")),
               Contains(Schema("/States/S/Credentials")));
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"r","Credentials":{"RoleArn.$":"nope"},"End":true})")),
-              Contains(Schema("/States/S/Credentials/RoleArn.$")));
+  EXPECT_THAT(
+      Validate(OneState(R"({"Type":"Task","Resource":"r","Credentials":{"RoleArn.$":"nope"},"End":true})")),
+      Contains(Schema("/States/S/Credentials/RoleArn.$")));
 }
 
 TEST(ValidatorTaskTest, ExpressRejectsSyncAndCallbacks) {
-  for (std::string resource : {"arn:aws:states:::states:startExecution.sync", "arn:aws:states:::glue:startJobRun.sync:2",
-                               "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                               "arn:aws:states:us-east-1:123:activity:a"}) {
+  for (std::string resource :
+       {"arn:aws:states:::states:startExecution.sync", "arn:aws:states:::glue:startJobRun.sync:2",
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "arn:aws:states:us-east-1:123:activity:a"}) {
     std::string def = OneState(R"({"Type":"Task","Resource":")" + resource + R"(","End":true})");
     EXPECT_THAT(Validate(def), IsEmpty()) << resource;
     EXPECT_THAT(Validate(def, /*express=*/true), Contains(Schema("/States/S/Resource"))) << resource;
   }
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true})"), true),
-              IsEmpty());
+  EXPECT_THAT(
+      Validate(OneState(R"({"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true})"), true),
+      IsEmpty());
 }
 
 // --- Retry / Catch ---
@@ -482,7 +500,8 @@ TEST(ValidatorWaitTest, Valid) {
   EXPECT_VALID(OneState(R"({"Type":"Wait","Timestamp":"2024-02-29T23:59:59.123+05:30","End":true})"));
   EXPECT_VALID(OneState(R"({"Type":"Wait","SecondsPath":"$.s","End":true})"));
   EXPECT_VALID(OneState(R"({"Type":"Wait","TimestampPath":"$$.Execution.Input.t","End":true})"));
-  EXPECT_VALID(OneState(R"({"Type":"Wait","Seconds":"{% 1 %}","End":true})", R"("QueryLanguage":"JSONata",)"));
+  EXPECT_VALID(
+      OneState(R"({"Type":"Wait","Seconds":"{% 1 %}","End":true})", R"("QueryLanguage":"JSONata",)"));
 }
 
 TEST(ValidatorWaitTest, Problems) {
@@ -508,10 +527,13 @@ TEST(ValidatorWaitTest, Problems) {
 TEST(ValidatorFailTest, ErrorAndCause) {
   EXPECT_VALID(OneState(R"({"Type":"Fail","Error":"E","Cause":"C","Comment":"x"})"));
   EXPECT_VALID(OneState(R"j({"Type":"Fail","ErrorPath":"$.e","CausePath":"States.Format('x {}', $.c)"})j"));
-  auto d = Validate(OneState(R"({"Type":"Fail","Error":"E","ErrorPath":"$.e","Cause":"C","CausePath":"$.c"})"));
-  EXPECT_EQ(std::count_if(d.begin(), d.end(), [](const Diagnostic& x) { return x.location == "/States/S"; }), 2);
+  auto d =
+      Validate(OneState(R"({"Type":"Fail","Error":"E","ErrorPath":"$.e","Cause":"C","CausePath":"$.c"})"));
+  EXPECT_EQ(std::count_if(d.begin(), d.end(), [](const Diagnostic& x) { return x.location == "/States/S"; }),
+            2);
   EXPECT_THAT(Validate(OneState(R"({"Type":"Fail","Error":1})")), Contains(Schema("/States/S/Error")));
-  EXPECT_THAT(Validate(OneState(R"({"Type":"Fail","CausePath":"cause"})")), Contains(Schema("/States/S/CausePath")));
+  EXPECT_THAT(Validate(OneState(R"({"Type":"Fail","CausePath":"cause"})")),
+              Contains(Schema("/States/S/CausePath")));
 }
 
 // --- Parallel ---
@@ -568,16 +590,20 @@ TEST(ValidatorMapTest, Valid) {
 
 TEST(ValidatorMapTest, Problems) {
   EXPECT_THAT(Validate(OneState(R"({"Type":"Map","End":true})")), Contains(Schema("/States/S")));
-  EXPECT_THAT(Validate(OneState(MapState(R"("MaxConcurrency":-1)"))), Contains(Schema("/States/S/MaxConcurrency")));
+  EXPECT_THAT(Validate(OneState(MapState(R"("MaxConcurrency":-1)"))),
+              Contains(Schema("/States/S/MaxConcurrency")));
   EXPECT_THAT(Validate(OneState(MapState(R"("MaxConcurrency":1,"MaxConcurrencyPath":"$.m")"))),
               Contains(Schema("/States/S")));
-  EXPECT_THAT(Validate(OneState(MapState(R"("ItemsPath":"$.a[*]")"))), Contains(Schema("/States/S/ItemsPath")));
+  EXPECT_THAT(Validate(OneState(MapState(R"("ItemsPath":"$.a[*]")"))),
+              Contains(Schema("/States/S/ItemsPath")));
   EXPECT_THAT(Validate(OneState(MapState(R"("ToleratedFailurePercentage":101)"))),
               Contains(Schema("/States/S/ToleratedFailurePercentage")));
-  EXPECT_THAT(Validate(OneState(MapState(R"("ItemSelector":{},"Parameters":{})"))), Contains(Schema("/States/S")));
+  EXPECT_THAT(Validate(OneState(MapState(R"("ItemSelector":{},"Parameters":{})"))),
+              Contains(Schema("/States/S")));
   EXPECT_THAT(Validate(OneState(MapState(R"("ItemSelector":{"x.$":"bad"})"))),
               Contains(Schema("/States/S/ItemSelector/x.$")));
-  auto d = Validate(OneState(R"({"Type":"Map","End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":"SIDEWAYS",
+  auto d =
+      Validate(OneState(R"({"Type":"Map","End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":"SIDEWAYS",
       "ExecutionType":"SLOW"},"StartAt":"P","States":{"P":{"Type":"Pass"}}}})"));
   EXPECT_THAT(d, Contains(Schema("/States/S/ItemProcessor/ProcessorConfig/Mode")));
   EXPECT_THAT(d, Contains(Schema("/States/S/ItemProcessor/ProcessorConfig/ExecutionType")));
@@ -598,9 +624,11 @@ TEST(ValidatorMapTest, Label) {
   EXPECT_THAT(Validate(OneState(MapState(R"("Label":"")"))), Contains(Schema("/States/S/Label")));
   EXPECT_THAT(Validate(OneState(MapState(R"("Label":"12345678901234567890123456789012345678901")"))),
               Contains(Schema("/States/S/Label")));
-  for (std::string bad : {" ", "?", "*", "<", ">", "{", "}", "[", "]", ":", ";", ",", "\\\\", "|", "^", "~",
-                          "$", "#", "%", "&", "`", "\\\"", "\\n", "\\u0000", "\\u007f", "\\u0085", "\\u009f"}) {
-    EXPECT_THAT(Validate(OneState(MapState(R"("Label":"a)" + bad + R"(")"))), Contains(Schema("/States/S/Label")))
+  for (std::string bad :
+       {" ", "?", "*", "<", ">", "{", "}", "[",    "]",   ":",       ";",       ",",       "\\\\",   "|",
+        "^", "~", "$", "#", "%", "&", "`", "\\\"", "\\n", "\\u0000", "\\u007f", "\\u0085", "\\u009f"}) {
+    EXPECT_THAT(Validate(OneState(MapState(R"("Label":"a)" + bad + R"(")"))),
+                Contains(Schema("/States/S/Label")))
         << bad;
   }
 }
@@ -647,7 +675,8 @@ TEST(ValidatorCorpusTest, ValidationCasesMatchAws) {
     if (d.empty() != expected_valid) {
       ++failures;
       ADD_FAILURE() << c.at("id").as_string() << ": expected " << (expected_valid ? "valid" : "invalid")
-                    << "\n" << Dump(d);
+                    << "\n"
+                    << Dump(d);
     }
   }
   EXPECT_EQ(failures, 0) << "of " << cases.size();
@@ -692,8 +721,16 @@ TEST(ValidatorCorpusTest, MutatedDefinitionsNeverCrash) {
   if (cases.empty()) {
     GTEST_SKIP() << "no corpus at " << SharedDir();
   }
-  const json::value replacements[] = {nullptr, -1, 0, 1.5, "x", "$.a[", json::array{}, json::object{},
-                                      json::array{1, "a"}, json::object{{"Type", "Pass"}}};
+  const json::value replacements[] = {nullptr,
+                                      -1,
+                                      0,
+                                      1.5,
+                                      "x",
+                                      "$.a[",
+                                      json::array{},
+                                      json::object{},
+                                      json::array{1, "a"},
+                                      json::object{{"Type", "Pass"}}};
   constexpr size_t kStride = 7;  // a spread of definitions from every category, kept fast
   size_t validations = 0;
   for (size_t i = 0; i < cases.size(); i += kStride) {
