@@ -1,0 +1,121 @@
+#include "engine/local_engine.h"
+
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace stepflow::engine {
+namespace json = boost::json;
+
+namespace {
+
+constexpr char kArnPrefix[] = "arn:aws:states:us-east-1:123456789012:";
+constexpr char kRoleArn[] = "arn:aws:iam::123456789012:role/stepflow-local";
+
+// Without a mock config, a Task state cannot run locally: say which one and how to mock it.
+class NoMockDispatcher final : public TaskDispatcher {
+ public:
+  absl::Status Dispatch(const TaskDispatch& task) override {
+    return absl::FailedPreconditionError(absl::StrCat("Task state '", task.state_name, "' (Resource ", task.resource,
+                                                      ") has no mocked result: pass --mock-config and --test-case"));
+  }
+  void Cancel(const std::string&, std::uint64_t) override {}
+};
+
+}  // namespace
+
+LocalEngine::LocalEngine(LocalEngineOptions options) : options_(std::move(options)) {}
+LocalEngine::~LocalEngine() = default;
+
+absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions options) {
+  std::unique_ptr<LocalEngine> engine(new LocalEngine(std::move(options)));
+  storage::StoreOptions store_options;
+  store_options.in_memory = true;
+  store_options.sync_writes = false;  // in-memory: nothing to sync
+  store_options.path = "/stepflow-run";
+  ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
+  if (engine->options_.time_skip) {
+    auto clock = std::make_unique<common::VirtualClock>(common::SystemClock().NowMillis());
+    engine->virtual_clock_ = clock.get();
+    engine->clock_ = std::move(clock);
+  } else {
+    engine->clock_ = std::make_unique<common::SystemClock>();
+  }
+  engine->runtime_ = engine->options_.seed ? std::make_unique<RandomRuntimeValues>(*engine->options_.seed)
+                                           : std::make_unique<RandomRuntimeValues>();
+  if (engine->options_.mocks) {
+    LocalEngine* self = engine.get();
+    engine->dispatcher_ = std::make_unique<MockDispatcher>(
+        *engine->options_.mocks, [self](const TaskDispatch& task, const MockedResponse& response) {
+          DriverInput started;
+          started.kind = DriverInput::Kind::kTaskStarted;
+          started.execution_id = task.execution_id;
+          started.task_id = task.task_id;
+          self->driver_->Post(started);
+          DriverInput done;
+          done.execution_id = task.execution_id;
+          done.task_id = task.task_id;
+          if (response.is_throw) {
+            done.kind = DriverInput::Kind::kTaskFailed;
+            done.error = response.error;
+            done.cause = response.cause;
+          } else {
+            done.kind = DriverInput::Kind::kTaskSucceeded;
+            done.output = response.value;
+          }
+          self->driver_->Post(std::move(done));
+        });
+  } else {
+    engine->dispatcher_ = std::make_unique<NoMockDispatcher>();
+  }
+  DriverOptions driver_options;
+  driver_options.limits = engine->options_.limits;
+  engine->driver_ = std::make_unique<Driver>(engine->store_.get(), engine->clock_.get(), engine->dispatcher_.get(),
+                                             engine->runtime_.get(), driver_options);
+  return engine;
+}
+
+absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMachine> machine, const json::value& input,
+                                             std::string execution_name) {
+  if (execution_name.empty()) {
+    execution_name = runtime_->NewUuid();
+  }
+  sm::ExecutionInfo info;
+  info.name = execution_name;
+  info.state_machine_name = options_.state_machine_name;
+  info.state_machine_arn = absl::StrCat(kArnPrefix, "stateMachine:", options_.state_machine_name);
+  info.execution_arn = options_.express ? absl::StrCat(kArnPrefix, "express:", options_.state_machine_name, ":",
+                                                       execution_name, ":", runtime_->NewUuid())
+                                        : absl::StrCat(kArnPrefix, "execution:", options_.state_machine_name, ":",
+                                                       execution_name);
+  info.role_arn = kRoleArn;
+  info.express = options_.express;
+  info.start_time = clock_->NowMillis();
+  const std::string id = info.execution_arn;
+  RETURN_IF_ERROR(driver_->Start(std::move(machine), std::move(info), input));
+  while (true) {
+    RETURN_IF_ERROR(driver_->ProcessInbox());
+    const sm::Execution* e = driver_->Find(id);
+    if (e == nullptr || e->status() != sm::ExecutionStatus::kRunning) {
+      return id;
+    }
+    std::optional<common::EpochMillis> due = driver_->NextTimerDue();
+    if (!due) {
+      return absl::InternalError(absl::StrCat("execution ", id, " is waiting on nothing (no timer, no task)"));
+    }
+    if (virtual_clock_ != nullptr) {
+      virtual_clock_->AdvanceTo(*due);
+    } else {
+      common::EpochMillis now = clock_->NowMillis();
+      if (*due > now) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(*due - now));
+      }
+    }
+    RETURN_IF_ERROR(driver_->FireDueTimers());
+  }
+}
+
+}  // namespace stepflow::engine

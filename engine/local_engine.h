@@ -1,0 +1,65 @@
+#pragma once
+// The embedded engine behind `stepflow run` and the in-process benchmarks: the one Driver on an in-memory
+// RocksDB store, a virtual (time-skipping) or real clock, and mocked task results. Not a second
+// interpreter loop: it only feeds the driver until an execution ends.
+//
+// Thread-safety: not thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "engine/driver.h"
+#include "engine/mock_dispatcher.h"
+#include "engine/random_values.h"
+#include "statemachine/core/model.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+struct LocalEngineOptions {
+  // Run Wait states, retry intervals and timeouts on a virtual clock that jumps to the next timer.
+  // Default: true. When false, the engine really sleeps until timers are due.
+  bool time_skip = true;
+  // EXPRESS executions show a different context object ($$.Execution). Default: STANDARD.
+  bool express = false;
+  // Name of the state machine in ARNs and $$.StateMachine. Default: "StateMachine".
+  std::string state_machine_name = "StateMachine";
+  // Task results; without them a Task state stops the run with an error naming the state.
+  std::optional<MockTestCase> mocks;
+  sm::ExecutionLimits limits;
+  // Seed for UUIDs and random numbers; unset seeds from the system. Default: unset.
+  std::optional<std::uint64_t> seed;
+};
+
+class LocalEngine {
+ public:
+  static absl::StatusOr<std::unique_ptr<LocalEngine>> Create(LocalEngineOptions options);
+  ~LocalEngine();
+
+  // Runs one execution to its end and returns its id (execution ARN). The execution's own outcome
+  // (SUCCEEDED, FAILED, ...) is read with driver().Find(id). A non-OK status means the engine could not run
+  // it: a Task state without a mock (FailedPrecondition naming the state), a storage error.
+  absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine, const boost::json::value& input,
+                                  std::string execution_name = "");
+
+  const Driver& driver() const { return *driver_; }
+
+ private:
+  explicit LocalEngine(LocalEngineOptions options);
+
+  LocalEngineOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<common::Clock> clock_;
+  common::VirtualClock* virtual_clock_ = nullptr;  // == clock_ when time-skipping
+  std::unique_ptr<RandomRuntimeValues> runtime_;
+  std::unique_ptr<TaskDispatcher> dispatcher_;
+  std::unique_ptr<Driver> driver_;
+};
+
+}  // namespace stepflow::engine

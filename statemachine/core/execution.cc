@@ -1,0 +1,111 @@
+#include "statemachine/core/execution.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "statemachine/core/dataflow.h"
+#include "statemachine/core/execution_internal.h"
+#include "statemachine/core/runner.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+const char* ExecutionStatusName(ExecutionStatus s) {
+  switch (s) {
+    case ExecutionStatus::kRunning: return "RUNNING";
+    case ExecutionStatus::kSucceeded: return "SUCCEEDED";
+    case ExecutionStatus::kFailed: return "FAILED";
+    case ExecutionStatus::kTimedOut: return "TIMED_OUT";
+    case ExecutionStatus::kAborted: return "ABORTED";
+  }
+  return "UNKNOWN";
+}
+
+Execution::Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo info, ExecutionLimits limits)
+    : machine_(std::move(machine)), info_(std::move(info)), limits_(limits) {}
+
+Execution::~Execution() = default;
+
+absl::StatusOr<Decision> Execution::Start(const json::value& input, common::EpochMillis now, RuntimeValues& rv) {
+  if (started_) {
+    return absl::FailedPreconditionError("execution already started");
+  }
+  started_ = true;
+  input_ = input;
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.StartExecution();
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::OnTaskStarted(std::uint64_t task_id, common::EpochMillis now) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || status_ != ExecutionStatus::kRunning) {
+    return absl::NotFoundError(absl::StrCat("task ", task_id, " is not pending"));
+  }
+  Decision d;
+  Runner runner(*this, d, now, nullptr);
+  runner.TaskStarted(it->second, task_id);
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::OnTaskSucceeded(std::uint64_t task_id, const json::value& output,
+                                                    common::EpochMillis now, RuntimeValues& rv) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || status_ != ExecutionStatus::kRunning) {
+    return absl::NotFoundError(absl::StrCat("task ", task_id, " is not pending"));
+  }
+  std::uint64_t frame = it->second;
+  tasks_.erase(it);
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.TaskSucceeded(frame, output);
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::OnTaskFailed(std::uint64_t task_id, const std::string& error,
+                                                 const std::string& cause, common::EpochMillis now,
+                                                 RuntimeValues& rv) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || status_ != ExecutionStatus::kRunning) {
+    return absl::NotFoundError(absl::StrCat("task ", task_id, " is not pending"));
+  }
+  std::uint64_t frame = it->second;
+  tasks_.erase(it);
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.TaskFailed(frame, Failure{error, cause});
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::OnTimerFired(std::uint64_t timer_id, common::EpochMillis now, RuntimeValues& rv) {
+  auto it = timers_.find(timer_id);
+  if (it == timers_.end() || status_ != ExecutionStatus::kRunning) {
+    return absl::NotFoundError(absl::StrCat("timer ", timer_id, " is not pending"));
+  }
+  TimerInfo info = *it->second;
+  timers_.erase(it);
+  timer_storage_.erase(timer_id);
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.TimerFired(info);
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::Stop(const std::string& error, const std::string& cause, common::EpochMillis now) {
+  if (status_ != ExecutionStatus::kRunning || !started_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("execution is not running (status ", ExecutionStatusName(status_), ")"));
+  }
+  Decision d;
+  Runner runner(*this, d, now, nullptr);
+  runner.EndExecution(ExecutionStatus::kAborted, Failure{error, cause});
+  return d;
+}
+
+}  // namespace stepflow::sm

@@ -1,0 +1,136 @@
+#pragma once
+// The interpreter of one execution: a deterministic state machine over inputs (start, task started /
+// succeeded / failed, timer fired, stop) that produces history events and commands (schedule a task,
+// start or cancel a timer). It never reads a clock or a random source: `now` and RuntimeValues come in
+// from the engine, which commits the events and only then carries out the commands.
+//
+// One input can carry the execution through many states (everything up to the next Task, Wait or the
+// end); each state still gets its own history events.
+//
+// Parallel branches and Map iterations run as child "frames" of the state that started them; their
+// events interleave in one history, as AWS's do.
+//
+// Thread-safety: not thread-safe; the engine drives each execution from one thread at a time.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "statemachine/core/history.h"
+#include "statemachine/core/model.h"
+#include "statemachine/failure.h"
+#include "statemachine/runtime_values.h"
+
+namespace stepflow::sm {
+
+enum class ExecutionStatus { kRunning, kSucceeded, kFailed, kTimedOut, kAborted };
+const char* ExecutionStatusName(ExecutionStatus s);  // "RUNNING", "SUCCEEDED", ...
+
+// Identity of an execution, as the context object ($$) shows it.
+struct ExecutionInfo {
+  std::string execution_arn;
+  std::string name;
+  std::string state_machine_arn;
+  std::string state_machine_name;
+  std::string role_arn;
+  bool express = false;
+  common::EpochMillis start_time = 0;
+};
+
+struct ExecutionLimits {
+  // Largest state input/output, task result or execution input, in bytes of compact JSON.
+  // Default: 262,144 (AWS's 256 KiB).
+  std::size_t max_payload_bytes = 262144;
+  // Events per execution; reaching it fails the execution with States.Runtime as AWS does.
+  // Default: 25,000 (AWS's limit for Standard workflows).
+  std::int64_t max_history_events = 25000;
+};
+
+// A Task state's work, handed to the dispatcher after the commit.
+struct TaskCommand {
+  std::uint64_t task_id = 0;
+  std::string state_name;
+  std::string resource;
+  boost::json::value input;  // the effective input (after InputPath and Parameters)
+  int attempt = 0;           // 0 for the first try, n for the n-th retry
+  std::optional<double> timeout_seconds;
+  std::optional<double> heartbeat_seconds;
+};
+
+struct TimerCommand {
+  std::uint64_t timer_id = 0;
+  common::EpochMillis due = 0;
+};
+
+// What one input produced. `events` must be committed before the commands are carried out.
+struct Decision {
+  std::vector<HistoryEvent> events;
+  std::vector<TaskCommand> tasks_to_schedule;
+  std::vector<std::uint64_t> tasks_to_cancel;
+  std::vector<TimerCommand> timers_to_start;
+  std::vector<std::uint64_t> timers_to_cancel;
+};
+
+class Execution {
+ public:
+  Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo info, ExecutionLimits limits = {});
+  ~Execution();
+  Execution(const Execution&) = delete;
+  Execution& operator=(const Execution&) = delete;
+
+  // Starts the execution with `input` and runs it as far as it goes without waiting.
+  // FailedPrecondition when already started.
+  absl::StatusOr<Decision> Start(const boost::json::value& input, common::EpochMillis now, RuntimeValues& rv);
+  // A worker took the task (history: TaskStarted). NotFound for an unknown or finished task.
+  absl::StatusOr<Decision> OnTaskStarted(std::uint64_t task_id, common::EpochMillis now);
+  // The task finished. NotFound for an unknown or finished task (a duplicate completion changes nothing).
+  absl::StatusOr<Decision> OnTaskSucceeded(std::uint64_t task_id, const boost::json::value& output,
+                                           common::EpochMillis now, RuntimeValues& rv);
+  absl::StatusOr<Decision> OnTaskFailed(std::uint64_t task_id, const std::string& error, const std::string& cause,
+                                        common::EpochMillis now, RuntimeValues& rv);
+  // A timer came due. NotFound for a timer that is no longer pending (e.g. fired twice after a restart).
+  absl::StatusOr<Decision> OnTimerFired(std::uint64_t timer_id, common::EpochMillis now, RuntimeValues& rv);
+  // StopExecution: the execution ends ABORTED. FailedPrecondition when it is not running.
+  absl::StatusOr<Decision> Stop(const std::string& error, const std::string& cause, common::EpochMillis now);
+
+  ExecutionStatus status() const { return status_; }
+  const boost::json::value& output() const { return output_; }
+  const std::string& error() const { return error_; }
+  const std::string& cause() const { return cause_; }
+  std::int64_t last_event_id() const { return next_event_id_ - 1; }
+
+  struct Frame;
+
+ private:
+  struct TimerInfo;
+  struct TaskInfo;
+  class Runner;
+  friend class Runner;
+
+  std::shared_ptr<const StateMachine> machine_;
+  ExecutionInfo info_;
+  ExecutionLimits limits_;
+  ExecutionStatus status_ = ExecutionStatus::kRunning;
+  bool started_ = false;
+  boost::json::value input_;
+  boost::json::value output_;
+  std::string error_;
+  std::string cause_;
+  std::int64_t next_event_id_ = 1;
+  std::uint64_t next_id_ = 1;  // frames, tasks and timers
+  std::map<std::uint64_t, std::unique_ptr<Frame>> frames_;
+  std::unordered_map<std::uint64_t, TimerInfo*> timers_;
+  std::unordered_map<std::uint64_t, std::uint64_t> tasks_;  // task id -> frame id
+  std::map<std::uint64_t, std::unique_ptr<TimerInfo>> timer_storage_;
+};
+
+}  // namespace stepflow::sm

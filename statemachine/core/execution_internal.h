@@ -1,0 +1,68 @@
+#pragma once
+// Private to the interpreter: the frame and bookkeeping records of an Execution.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "statemachine/core/execution.h"
+
+namespace stepflow::sm {
+
+// A running sub-machine: the root, one Parallel branch or one Map iteration.
+struct Execution::Frame {
+  enum class Phase {
+    kEnter,         // about to enter `state`
+    kRunning,       // being advanced by the runner
+    kWaitTask,      // a task is scheduled
+    kWaitTimer,     // a Wait state's timer is pending
+    kWaitRetry,     // a retry interval's timer is pending
+    kWaitChildren,  // Parallel branches / Map iterations are running
+    kDone,
+  };
+
+  std::uint64_t id = 0;
+  std::uint64_t parent = 0;  // 0 for the root
+  std::size_t child_index = 0;
+  const StateMachine* machine = nullptr;
+  const State* state = nullptr;
+  Phase phase = Phase::kEnter;
+
+  boost::json::value raw_input;        // the state's input
+  boost::json::value effective_input;  // after InputPath (and Parameters for Task/Parallel/Map)
+  std::int64_t entered_event_id = 0;
+  common::EpochMillis entered_time = 0;
+  std::int64_t last_event_id = 0;
+  std::vector<int> retry_attempts;  // per retrier of the current state
+  int retry_count = 0;              // $$.State.RetryCount
+  boost::json::object variables;
+
+  std::uint64_t pending_task = 0;
+  std::string task_token;  // $$.Task.Token while a Task state's Parameters are evaluated
+  std::uint64_t pending_timer = 0;
+  std::optional<double> task_timeout;
+  std::optional<double> task_heartbeat;
+
+  // Parallel / Map bookkeeping for the state this frame is in.
+  std::vector<boost::json::value> child_results;
+  std::vector<std::uint64_t> child_frames;  // running children
+  boost::json::array items;
+  std::size_t next_child = 0;
+  std::size_t done_children = 0;
+  std::size_t failed_children = 0;
+  std::size_t max_concurrency = 0;  // 0 = unbounded
+  std::optional<std::size_t> tolerated_failure_count;
+  std::optional<double> tolerated_failure_percentage;
+};
+
+struct Execution::TimerInfo {
+  enum class Kind { kWait, kRetry, kExecutionTimeout };
+  std::uint64_t id = 0;
+  Kind kind = Kind::kWait;
+  std::uint64_t frame = 0;
+};
+
+}  // namespace stepflow::sm

@@ -1,0 +1,129 @@
+#pragma once
+// The typed model of a state machine definition (JSONPath dialect), built from a definition that
+// ValidateDefinition accepted. Immutable after parsing; shared between threads and executions.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "statemachine/choice.h"
+#include "statemachine/json_path.h"
+
+namespace stepflow::sm {
+
+enum class StateType { kPass, kTask, kChoice, kWait, kSucceed, kFail, kParallel, kMap };
+
+// AWS's name of a state type ("Pass", "Task", ...), used in history event type names.
+const char* StateTypeName(StateType t);
+
+// InputPath / OutputPath / ResultPath: absent (default `$`), explicit null, or a path.
+struct OptionalPath {
+  enum class Kind { kDefault, kNull, kPath };
+  Kind kind = Kind::kDefault;
+  std::optional<JsonPath> path;
+};
+
+struct Retrier {
+  std::vector<std::string> error_equals;
+  double interval_seconds = 1;       // Default: 1
+  int max_attempts = 3;              // Default: 3; 0 = never retry
+  double backoff_rate = 2.0;         // Default: 2.0
+  std::optional<double> max_delay_seconds;
+  bool jitter_full = false;          // JitterStrategy FULL; Default: NONE
+};
+
+struct Catcher {
+  std::vector<std::string> error_equals;
+  std::string next;
+  OptionalPath result_path;
+  boost::json::value assign;  // null when absent
+};
+
+struct StateMachine;
+
+// A number field that may also be given as a `...Path` (e.g. TimeoutSeconds / TimeoutSecondsPath).
+struct NumberOrPath {
+  std::optional<double> value;
+  std::optional<JsonPath> path;
+  bool present() const { return value.has_value() || path.has_value(); }
+};
+
+struct State {
+  std::string name;
+  StateType type = StateType::kPass;
+  std::string next;  // empty when End or terminal
+  bool end = false;
+
+  OptionalPath input_path;
+  OptionalPath output_path;
+  OptionalPath result_path;
+  bool has_parameters = false;
+  boost::json::value parameters;      // Parameters / ItemSelector (Map)
+  bool has_result_selector = false;
+  boost::json::value result_selector;
+  bool has_result = false;
+  boost::json::value result;          // Pass.Result
+  boost::json::value assign;          // null when absent
+
+  // Task
+  std::string resource;
+  NumberOrPath timeout_seconds;
+  NumberOrPath heartbeat_seconds;
+  boost::json::value credentials;
+
+  // Task, Parallel, Map
+  std::vector<Retrier> retry;
+  std::vector<Catcher> catchers;
+
+  // Choice
+  std::vector<ChoiceRule> choices;
+  std::string default_next;
+
+  // Wait
+  std::optional<double> seconds;
+  std::optional<std::string> timestamp;
+  std::optional<JsonPath> seconds_path;
+  std::optional<JsonPath> timestamp_path;
+
+  // Fail
+  std::optional<std::string> error;
+  std::optional<std::string> error_path;  // a path or an intrinsic call
+  std::optional<std::string> cause;
+  std::optional<std::string> cause_path;
+
+  // Parallel
+  std::vector<std::shared_ptr<const StateMachine>> branches;
+
+  // Map
+  std::shared_ptr<const StateMachine> item_processor;
+  std::optional<JsonPath> items_path;
+  NumberOrPath max_concurrency;
+  NumberOrPath tolerated_failure_count;
+  NumberOrPath tolerated_failure_percentage;
+  std::string label;
+};
+
+struct StateMachine {
+  std::string start_at;
+  std::map<std::string, State> states;
+  std::optional<std::int64_t> timeout_seconds;
+  std::string comment;
+
+  const State* Find(const std::string& name) const {
+    auto it = states.find(name);
+    return it == states.end() ? nullptr : &it->second;
+  }
+};
+
+// Builds the model. InvalidArgument (naming the JSON pointer and problem) for definitions the model
+// cannot represent; callers validate with ValidateDefinition first for the full list of problems.
+// Unimplemented for JSONata definitions (QueryLanguage "JSONata"), which this version does not run.
+absl::StatusOr<std::shared_ptr<const StateMachine>> ParseStateMachine(const boost::json::value& definition);
+
+}  // namespace stepflow::sm

@@ -1,2 +1,0 @@
-// The interpreter core is being written; this file keeps the target non-empty.
-namespace stepflow::sm {}

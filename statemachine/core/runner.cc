@@ -1,0 +1,476 @@
+#include "statemachine/core/runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "statemachine/json_path.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+namespace {
+
+// Parsed paths keyed by their text. A cache only: parsing is deterministic.
+const JsonPath* CachedPath(std::string_view text) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<JsonPath>> cache;
+  std::string key(text);
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    return it->second.get();
+  }
+  auto parsed = JsonPath::Parse(text);
+  if (!parsed.ok()) {
+    return nullptr;
+  }
+  if (cache.size() > 8192) {
+    cache.clear();
+  }
+  return cache.emplace(std::move(key), std::make_unique<JsonPath>(std::move(parsed).value())).first->second.get();
+}
+
+bool Uncatchable(const std::string& error) {
+  return error == errors::kRuntime || error == errors::kDataLimitExceeded;
+}
+
+bool ErrorMatches(const std::vector<std::string>& names, const std::string& error) {
+  for (const std::string& name : names) {
+    if (name == error) {
+      return true;
+    }
+    if (name == errors::kAll) {
+      return true;
+    }
+    if (name == errors::kTaskFailed && error != errors::kTimeout) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {
+  HistoryEvent e;
+  e.id = ex_.next_event_id_++;
+  e.previous_event_id = f != nullptr ? f->last_event_id : e.id - 1;
+  e.timestamp = now_;
+  e.type = std::move(type);
+  e.details_key = std::move(details_key);
+  e.details = std::move(details);
+  if (f != nullptr) {
+    f->last_event_id = e.id;
+  }
+  d_.events.push_back(std::move(e));
+  if (running() && ex_.next_event_id_ >= ex_.limits_.max_history_events) {
+    EndExecution(ExecutionStatus::kFailed,
+                 Failure{errors::kRuntime, absl::StrCat("The execution reached the maximum number of history events (",
+                                                        ex_.limits_.max_history_events, ").")});
+  }
+  return d_.events.back().id;
+}
+
+Execution::Frame* Execution::Runner::NewFrame(std::uint64_t parent, std::size_t child_index,
+                                              const StateMachine* machine, json::value input,
+                                              json::object variables) {
+  auto frame = std::make_unique<Frame>();
+  frame->id = ex_.next_id_++;
+  frame->parent = parent;
+  frame->child_index = child_index;
+  frame->machine = machine;
+  frame->state = machine->Find(machine->start_at);
+  frame->raw_input = std::move(input);
+  frame->variables = std::move(variables);
+  Frame* raw = frame.get();
+  if (parent != 0) {
+    raw->last_event_id = FindFrame(parent)->last_event_id;
+  } else {
+    raw->last_event_id = ex_.next_event_id_ - 1;
+  }
+  ex_.frames_.emplace(raw->id, std::move(frame));
+  return raw;
+}
+
+Execution::Frame* Execution::Runner::FindFrame(std::uint64_t id) {
+  auto it = ex_.frames_.find(id);
+  return it == ex_.frames_.end() ? nullptr : it->second.get();
+}
+
+std::uint64_t Execution::Runner::StartTimer(Frame* f, TimerInfo::Kind kind, common::EpochMillis due) {
+  auto timer = std::make_unique<TimerInfo>();
+  timer->id = ex_.next_id_++;
+  timer->kind = kind;
+  timer->frame = f != nullptr ? f->id : 0;
+  std::uint64_t id = timer->id;
+  ex_.timers_[id] = timer.get();
+  ex_.timer_storage_.emplace(id, std::move(timer));
+  d_.timers_to_start.push_back(TimerCommand{id, due});
+  return id;
+}
+
+void Execution::Runner::CancelFrameTree(Frame* f) {
+  for (std::uint64_t child_id : f->child_frames) {
+    if (Frame* child = FindFrame(child_id)) {
+      CancelFrameTree(child);
+    }
+  }
+  f->child_frames.clear();
+  if (f->pending_task != 0) {
+    ex_.tasks_.erase(f->pending_task);
+    d_.tasks_to_cancel.push_back(f->pending_task);
+    f->pending_task = 0;
+  }
+  if (f->pending_timer != 0) {
+    ex_.timers_.erase(f->pending_timer);
+    ex_.timer_storage_.erase(f->pending_timer);
+    d_.timers_to_cancel.push_back(f->pending_timer);
+    f->pending_timer = 0;
+  }
+  f->phase = Frame::Phase::kDone;
+  if (f->parent != 0) {
+    ex_.frames_.erase(f->id);  // `f` is dangling from here on
+  }
+}
+
+void Execution::Runner::StartExecution() {
+  json::object details;
+  details["input"] = ToCompactJson(ex_.input_);
+  details["inputDetails"] = json::object{{"truncated", false}};
+  details["roleArn"] = ex_.info_.role_arn;
+  Emit(nullptr, "ExecutionStarted", "executionStartedEventDetails", std::move(details));
+  if (ToCompactJson(ex_.input_).size() > ex_.limits_.max_payload_bytes) {
+    EndExecution(ExecutionStatus::kFailed,
+                 Failure{errors::kDataLimitExceeded,
+                         "The execution input exceeds the maximum number of bytes service limit."});
+    return;
+  }
+  if (ex_.machine_->timeout_seconds) {
+    StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
+  }
+  Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, json::object());
+  ready_.push_back(root->id);
+  Drain();
+}
+
+void Execution::Runner::Drain() {
+  while (!ready_.empty() && running()) {
+    Frame* f = FindFrame(ready_.front());
+    ready_.pop_front();
+    if (f == nullptr || f->phase != Frame::Phase::kEnter) {
+      continue;
+    }
+    EnterState(f);
+  }
+}
+
+void Execution::Runner::EnterState(Frame* f) {
+  f->phase = Frame::Phase::kRunning;
+  f->retry_attempts.assign(f->state->retry.size(), 0);
+  f->retry_count = 0;
+  f->entered_time = now_;
+  json::object details;
+  details["name"] = f->state->name;
+  details["input"] = ToCompactJson(f->raw_input);
+  details["inputDetails"] = json::object{{"truncated", false}};
+  f->entered_event_id = Emit(f, absl::StrCat(StateTypeName(f->state->type), "StateEntered"),
+                             "stateEnteredEventDetails", std::move(details));
+  if (!running()) {
+    return;
+  }
+  ExecuteState(f);
+}
+
+void Execution::Runner::ExecuteState(Frame* f) {
+  f->phase = Frame::Phase::kRunning;
+  switch (f->state->type) {
+    case StateType::kPass: return RunPass(f);
+    case StateType::kChoice: return RunChoice(f);
+    case StateType::kWait: return RunWait(f);
+    case StateType::kSucceed: return RunSucceed(f);
+    case StateType::kFail: return RunFail(f);
+    case StateType::kTask: return RunTask(f);
+    case StateType::kParallel: return RunParallel(f);
+    case StateType::kMap: return RunMap(f);
+  }
+}
+
+bool Execution::Runner::CheckSize(Frame* f, const json::value& v) {
+  if (json::serialize(v).size() <= ex_.limits_.max_payload_bytes) {
+    return true;
+  }
+  FailState(f, Failure{errors::kDataLimitExceeded,
+                       absl::StrCat("The state/task '", f->state->name,
+                                    "' returned a result with a size exceeding the maximum number of bytes "
+                                    "service limit.")});
+  return false;
+}
+
+void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
+  if (!CheckSize(f, output)) {
+    return;
+  }
+  const State* s = f->state;
+  if (s->type != StateType::kFail) {
+    json::object details;
+    details["name"] = s->name;
+    details["output"] = ToCompactJson(output);
+    details["outputDetails"] = json::object{{"truncated", false}};
+    Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
+    if (!running()) {
+      return;
+    }
+  }
+  if (next_name == nullptr && (s->end || s->type == StateType::kSucceed)) {
+    FinishFrame(f, std::move(output));
+    return;
+  }
+  const std::string& target = next_name != nullptr ? *next_name : s->next;
+  const State* next = f->machine->Find(target);
+  if (next == nullptr) {
+    FailFrame(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)), "Missing 'Next' target: ",
+                                                        target)});
+    return;
+  }
+  f->state = next;
+  f->raw_input = std::move(output);
+  f->phase = Frame::Phase::kEnter;
+  ready_.push_back(f->id);
+}
+
+void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
+  const State* s = f->state;
+  json::value selected = std::move(result);
+  if (s->has_result_selector) {
+    Result<json::value> r = ApplyTemplate(s->result_selector, MakeResolver(f, selected), *rv_, Ref(f));
+    if (!r.ok()) {
+      return FailState(f, r.failure());
+    }
+    selected = std::move(r).value();
+  }
+  json::object new_vars = f->variables;
+  if (!s->assign.is_null()) {
+    Result<bool> a = ApplyAssign(s->assign, MakeResolver(f, selected), *rv_, Ref(f), new_vars);
+    if (!a.ok()) {
+      return FailState(f, a.failure());
+    }
+  }
+  Result<json::value> with_result = ApplyResultPath(s->result_path, f->raw_input, std::move(selected), Ref(f));
+  if (!with_result.ok()) {
+    return FailState(f, with_result.failure());
+  }
+  Result<json::value> out =
+      ApplySelectPath(s->output_path, with_result.value(), MakeResolver(f, with_result.value()), Ref(f));
+  if (!out.ok()) {
+    return FailState(f, out.failure());
+  }
+  f->variables = std::move(new_vars);
+  CompleteState(f, std::move(out).value());
+}
+
+void Execution::Runner::FailState(Frame* f, const Failure& failure) {
+  const State* s = f->state;
+  bool can_handle = s->type == StateType::kTask || s->type == StateType::kParallel || s->type == StateType::kMap;
+  if (!can_handle || Uncatchable(failure.error)) {
+    return FailFrame(f, failure);
+  }
+  for (std::size_t i = 0; i < s->retry.size(); ++i) {
+    const Retrier& r = s->retry[i];
+    if (!ErrorMatches(r.error_equals, failure.error)) {
+      continue;
+    }
+    if (f->retry_attempts[i] >= r.max_attempts) {
+      break;  // the first matching retrier decides; when exhausted, Catch decides
+    }
+    double delay = r.interval_seconds * std::pow(r.backoff_rate, f->retry_attempts[i]);
+    if (r.max_delay_seconds && delay > *r.max_delay_seconds) {
+      delay = *r.max_delay_seconds;
+    }
+    if (r.jitter_full && rv_ != nullptr) {
+      delay *= rv_->NextRandomUnit();
+    }
+    ++f->retry_attempts[i];
+    ++f->retry_count;
+    f->phase = Frame::Phase::kWaitRetry;
+    f->pending_timer = StartTimer(f, TimerInfo::Kind::kRetry, now_ + static_cast<common::EpochMillis>(delay * 1000));
+    return;
+  }
+  for (const Catcher& c : s->catchers) {
+    if (!ErrorMatches(c.error_equals, failure.error)) {
+      continue;
+    }
+    json::object error_output;
+    error_output["Error"] = failure.error;
+    error_output["Cause"] = failure.cause;
+    json::value error_value(std::move(error_output));
+    json::object new_vars = f->variables;
+    if (!c.assign.is_null()) {
+      Result<bool> a = ApplyAssign(c.assign, MakeResolver(f, error_value), *rv_, Ref(f), new_vars);
+      if (!a.ok()) {
+        return FailFrame(f, a.failure());
+      }
+    }
+    Result<json::value> out = ApplyResultPath(c.result_path, f->raw_input, std::move(error_value), Ref(f));
+    if (!out.ok()) {
+      return FailFrame(f, out.failure());
+    }
+    f->variables = std::move(new_vars);
+    const State* next = f->machine->Find(c.next);
+    if (next == nullptr) {
+      return FailFrame(f, Failure{errors::kRuntime, "Missing 'Next' target: " + c.next});
+    }
+    f->state = next;
+    f->raw_input = std::move(out).value();
+    f->phase = Frame::Phase::kEnter;
+    ready_.push_back(f->id);
+    return;
+  }
+  FailFrame(f, failure);
+}
+
+void Execution::Runner::FinishFrame(Frame* f, json::value output) {
+  f->phase = Frame::Phase::kDone;
+  if (f->parent == 0) {
+    ex_.output_ = output;
+    json::object details;
+    details["output"] = ToCompactJson(output);
+    details["outputDetails"] = json::object{{"truncated", false}};
+    Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));
+    ex_.status_ = ExecutionStatus::kSucceeded;
+    CancelFrameTree(f);
+    for (auto& [id, timer] : ex_.timer_storage_) {
+      d_.timers_to_cancel.push_back(id);
+    }
+    ex_.timers_.clear();
+    ex_.timer_storage_.clear();
+    return;
+  }
+  Frame* parent = FindFrame(f->parent);
+  ChildSucceeded(parent, f, std::move(output));
+}
+
+void Execution::Runner::FailFrame(Frame* f, const Failure& failure) {
+  f->phase = Frame::Phase::kDone;
+  if (f->parent == 0) {
+    EndExecution(ExecutionStatus::kFailed, failure);
+    return;
+  }
+  Frame* parent = FindFrame(f->parent);
+  ChildFailed(parent, f, failure);
+}
+
+void Execution::Runner::EndExecution(ExecutionStatus status, const Failure& failure) {
+  if (!running()) {
+    return;
+  }
+  ex_.status_ = status;
+  ex_.error_ = failure.error;
+  ex_.cause_ = failure.cause;
+  for (auto& [id, frame] : ex_.frames_) {
+    if (frame->pending_task != 0) {
+      d_.tasks_to_cancel.push_back(frame->pending_task);
+    }
+  }
+  for (auto& [id, timer] : ex_.timer_storage_) {
+    d_.timers_to_cancel.push_back(id);
+  }
+  ex_.tasks_.clear();
+  ex_.timers_.clear();
+  ex_.timer_storage_.clear();
+  for (auto& [id, frame] : ex_.frames_) {
+    frame->phase = Frame::Phase::kDone;  // kept alive: callers up the stack may still hold pointers
+  }
+  ready_.clear();
+  json::object details;
+  if (!failure.error.empty()) {
+    details["error"] = failure.error;
+  }
+  if (!failure.cause.empty()) {
+    details["cause"] = failure.cause;
+  }
+  const char* type = status == ExecutionStatus::kTimedOut ? "ExecutionTimedOut"
+                     : status == ExecutionStatus::kAborted ? "ExecutionAborted"
+                                                           : "ExecutionFailed";
+  const char* key = status == ExecutionStatus::kTimedOut ? "executionTimedOutEventDetails"
+                    : status == ExecutionStatus::kAborted ? "executionAbortedEventDetails"
+                                                          : "executionFailedEventDetails";
+  Emit(nullptr, type, key, std::move(details));
+}
+
+void Execution::Runner::TimerFired(const TimerInfo& timer) {
+  if (timer.kind == TimerInfo::Kind::kExecutionTimeout) {
+    EndExecution(ExecutionStatus::kTimedOut, Failure{errors::kTimeout, "The execution timed out."});
+    return;
+  }
+  Frame* f = FindFrame(timer.frame);
+  if (f == nullptr) {
+    return;
+  }
+  f->pending_timer = 0;
+  if (timer.kind == TimerInfo::Kind::kWait) {
+    WaitTimerFired(f);
+  } else {
+    ExecuteState(f);  // a retry runs the state again without a new StateEntered event
+  }
+  Drain();
+}
+
+PathResolver Execution::Runner::MakeResolver(Frame* f, const json::value& dollar, const json::value* map_index,
+                                             const json::value* map_value) {
+  auto context = std::make_shared<std::optional<json::value>>();
+  return [this, f, &dollar, map_index, map_value, context](std::string_view text) -> std::optional<json::value> {
+    const JsonPath* path = CachedPath(text);
+    if (path == nullptr) {
+      return std::nullopt;
+    }
+    PathScope scope;
+    scope.input = &dollar;
+    scope.variables = &f->variables;
+    if (path->root() == JsonPath::Root::kContext) {
+      if (!context->has_value()) {
+        *context = BuildContext(f, map_index, map_value);
+      }
+      scope.context = &**context;
+    }
+    return path->Evaluate(scope);
+  };
+}
+
+json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_index,
+                                            const json::value* map_value) const {
+  const ExecutionInfo& info = ex_.info_;
+  json::object execution;
+  execution["Id"] = info.execution_arn;
+  execution["Input"] = ex_.input_;
+  execution["Name"] = info.name;
+  execution["RoleArn"] = info.role_arn;
+  execution["StartTime"] = common::FormatIso8601(info.start_time);
+  if (!info.express) {
+    execution["RedriveCount"] = 0;
+  }
+  json::object state;
+  state["EnteredTime"] = common::FormatIso8601(f->entered_time);
+  state["Name"] = f->state->name;
+  StateType t = f->state->type;
+  if (t == StateType::kTask || t == StateType::kParallel || t == StateType::kMap) {
+    state["RetryCount"] = f->retry_count;
+  }
+  json::object machine;
+  machine["Id"] = info.state_machine_arn;
+  machine["Name"] = info.state_machine_name;
+  json::object ctx;
+  ctx["Execution"] = std::move(execution);
+  ctx["State"] = std::move(state);
+  ctx["StateMachine"] = std::move(machine);
+  if (!f->task_token.empty()) {
+    ctx["Task"] = json::object{{"Token", f->task_token}};
+  }
+  if (map_index != nullptr && map_value != nullptr) {
+    ctx["Map"] = json::object{{"Item", json::object{{"Index", *map_index}, {"Value", *map_value}}}};
+  }
+  return ctx;
+}
+
+}  // namespace stepflow::sm

@@ -1,0 +1,88 @@
+#pragma once
+// Private to the interpreter. A Runner applies one input to an Execution: it advances every frame that
+// can make progress, appending history events and commands to one Decision. One state type per
+// handler (states_*.cc); this class holds the shared machinery: events, data flow, Retry/Catch and
+// the completion of frames.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "statemachine/core/dataflow.h"
+#include "statemachine/core/execution.h"
+#include "statemachine/core/execution_internal.h"
+
+namespace stepflow::sm {
+
+class Execution::Runner {
+ public:
+  using Frame = Execution::Frame;
+
+  // `rv` may be null for inputs that evaluate nothing (task started, stop).
+  Runner(Execution& ex, Decision& d, common::EpochMillis now, RuntimeValues* rv)
+      : ex_(ex), d_(d), now_(now), rv_(rv) {}
+
+  void StartExecution();
+  void TaskStarted(std::uint64_t frame_id, std::uint64_t task_id);
+  void TaskSucceeded(std::uint64_t frame_id, const boost::json::value& output);
+  void TaskFailed(std::uint64_t frame_id, const Failure& failure);
+  void TimerFired(const TimerInfo& timer);
+  // Ends the execution (stop, timeout, failure): cancels all pending work and emits the final event.
+  void EndExecution(ExecutionStatus status, const Failure& failure);
+
+ private:
+  // --- machinery (runner.cc)
+  void Drain();
+  bool running() const { return ex_.status_ == ExecutionStatus::kRunning; }
+  std::int64_t Emit(Frame* f, std::string type, std::string details_key, boost::json::object details);
+  StateRef Ref(const Frame* f) const { return StateRef{f->state->name, f->entered_event_id}; }
+  Frame* NewFrame(std::uint64_t parent, std::size_t child_index, const StateMachine* machine,
+                  boost::json::value input, boost::json::object variables);
+  Frame* FindFrame(std::uint64_t id);
+  std::uint64_t StartTimer(Frame* f, TimerInfo::Kind kind, common::EpochMillis due);
+  void CancelFrameTree(Frame* f);
+  void EnterState(Frame* f);
+  void ExecuteState(Frame* f);
+  // The state finished with `output` (after ResultPath/OutputPath): emits <Type>StateExited and moves on.
+  // `next` overrides the state's Next (Choice); nullptr uses the state's own Next/End.
+  void CompleteState(Frame* f, boost::json::value output, const std::string* next = nullptr);
+  // The state failed: Retry, then Catch, else the frame fails.
+  void FailState(Frame* f, const Failure& failure);
+  void FinishFrame(Frame* f, boost::json::value output);
+  void FailFrame(Frame* f, const Failure& failure);
+  // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
+  void FinishWithResult(Frame* f, boost::json::value result);
+  bool CheckSize(Frame* f, const boost::json::value& v);
+
+  PathResolver MakeResolver(Frame* f, const boost::json::value& dollar, const boost::json::value* map_index = nullptr,
+                            const boost::json::value* map_value = nullptr);
+  boost::json::value BuildContext(Frame* f, const boost::json::value* map_index,
+                                  const boost::json::value* map_value) const;
+
+  // --- state handlers (states_*.cc)
+  void RunPass(Frame* f);
+  void RunChoice(Frame* f);
+  void RunWait(Frame* f);
+  void WaitTimerFired(Frame* f);
+  void RunSucceed(Frame* f);
+  void RunFail(Frame* f);
+  void RunTask(Frame* f);
+  void RunParallel(Frame* f);
+  void RunMap(Frame* f);
+  void StartMapIterations(Frame* f);
+  void ChildSucceeded(Frame* parent, Frame* child, boost::json::value output);
+  void ChildFailed(Frame* parent, Frame* child, const Failure& failure);
+  // Records one child's output; when all children are done, completes the Parallel/Map state.
+  void CollectChildResult(Frame* parent, std::size_t index, boost::json::value output);
+
+  Execution& ex_;
+  Decision& d_;
+  common::EpochMillis now_;
+  RuntimeValues* rv_;
+  std::deque<std::uint64_t> ready_;
+};
+
+}  // namespace stepflow::sm

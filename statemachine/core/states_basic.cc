@@ -1,0 +1,225 @@
+// Pass, Choice, Wait, Succeed and Fail: the states that need no worker.
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "statemachine/core/runner.h"
+#include "statemachine/core/timestamp.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+void Execution::Runner::RunPass(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  json::value result = std::move(eff).value();
+  if (s->has_parameters) {
+    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, result), *rv_, Ref(f));
+    if (!p.ok()) {
+      return FailState(f, p.failure());
+    }
+    result = std::move(p).value();
+  }
+  if (s->has_result) {
+    result = s->result;
+  }
+  FinishWithResult(f, std::move(result));
+}
+
+void Execution::Runner::RunChoice(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  const json::value& input = eff.value();
+  PathResolver resolve = MakeResolver(f, input);
+  const std::string* next = nullptr;
+  const json::value* rule_assign = nullptr;
+  for (const ChoiceRule& rule : s->choices) {
+    Result<bool> matched = rule.Evaluate(resolve);
+    if (!matched.ok()) {
+      return FailState(f, Failure{matched.failure().error,
+                                  RuntimeCausePrefix(Ref(f)) + matched.failure().cause});
+    }
+    if (matched.value()) {
+      next = &rule.next();
+      rule_assign = &rule.assign();
+      break;
+    }
+  }
+  if (next == nullptr) {
+    if (s->default_next.empty()) {
+      return FailState(f, Failure{errors::kNoChoiceMatched, "No Matches!"});
+    }
+    next = &s->default_next;
+  }
+  json::object new_vars = f->variables;
+  for (const json::value* assign : {rule_assign, &s->assign}) {
+    if (assign != nullptr && !assign->is_null()) {
+      Result<bool> a = ApplyAssign(*assign, resolve, *rv_, Ref(f), new_vars);
+      if (!a.ok()) {
+        return FailState(f, a.failure());
+      }
+    }
+  }
+  Result<json::value> out = ApplySelectPath(s->output_path, input, resolve, Ref(f));
+  if (!out.ok()) {
+    return FailState(f, out.failure());
+  }
+  f->variables = std::move(new_vars);
+  std::string target = *next;
+  CompleteState(f, std::move(out).value(), &target);
+}
+
+namespace {
+
+// Wait's SecondsPath value: a non-negative integer (AWS parses it as a Java long).
+Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::string& path, const StateRef& ref) {
+  std::string shown = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (std::trunc(d) == d && std::fabs(d) < 9.2e18) {
+      shown = absl::StrCat(static_cast<long long>(d));
+    } else {
+      shown = absl::StrCat(d);
+    }
+  }
+  std::optional<long long> seconds;
+  if (v.is_int64()) {
+    seconds = v.get_int64();
+  } else if (v.is_uint64()) {
+    seconds = static_cast<long long>(v.get_uint64());
+  }
+  if (!seconds) {
+    return Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(ref),
+                                                  "The SecondsPath parameter cannot be parsed as a long value: ",
+                                                  path, " == ", shown)};
+  }
+  if (*seconds < 0) {
+    return Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(ref),
+                                                  "The SecondsPath parameter references a negative value: ", path,
+                                                  " == ", shown)};
+  }
+  return static_cast<common::EpochMillis>(*seconds) * 1000;
+}
+
+}  // namespace
+
+void Execution::Runner::RunWait(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  f->effective_input = std::move(eff).value();
+  PathResolver resolve = MakeResolver(f, f->effective_input);
+  common::EpochMillis due = now_;
+  if (s->seconds) {
+    due = now_ + static_cast<common::EpochMillis>(*s->seconds * 1000);
+  } else if (s->timestamp) {
+    std::optional<common::EpochMillis> t = ParseRfc3339(*s->timestamp);
+    if (!t) {
+      return FailState(f, Failure{errors::kRuntime,
+                                  absl::StrCat(RuntimeCausePrefix(Ref(f)),
+                                               "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
+                                               "date-time format string: ",
+                                               *s->timestamp)});
+    }
+    due = *t;
+  } else if (s->seconds_path) {
+    std::optional<json::value> v = resolve(s->seconds_path->text());
+    if (!v) {
+      return FailState(f, Failure{errors::kRuntime,
+                                  absl::StrCat(RuntimeCausePrefix(Ref(f)), "Invalid path '", s->seconds_path->text(),
+                                               "' : No results for path: ", NormalizedPathText(*s->seconds_path))});
+    }
+    Result<common::EpochMillis> delay = SecondsFromPath(*v, s->seconds_path->text(), Ref(f));
+    if (!delay.ok()) {
+      return FailState(f, delay.failure());
+    }
+    due = now_ + delay.value();
+  } else if (s->timestamp_path) {
+    std::optional<json::value> v = resolve(s->timestamp_path->text());
+    std::optional<common::EpochMillis> t;
+    if (v && v->is_string()) {
+      t = ParseRfc3339(std::string_view(v->get_string()));
+    }
+    if (!t) {
+      std::string shown = !v ? "null" : v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+      return FailState(f, Failure{errors::kRuntime,
+                                  absl::StrCat(RuntimeCausePrefix(Ref(f)),
+                                               "The TimestampPath parameter does not reference a valid ISO-8601 "
+                                               "extended offset date-time format string: ",
+                                               s->timestamp_path->text(), " == ", shown)});
+    }
+    due = *t;
+  }
+  f->phase = Frame::Phase::kWaitTimer;
+  f->pending_timer = StartTimer(f, TimerInfo::Kind::kWait, std::max(due, now_));
+}
+
+void Execution::Runner::WaitTimerFired(Frame* f) {
+  const State* s = f->state;
+  PathResolver resolve = MakeResolver(f, f->effective_input);
+  json::object new_vars = f->variables;
+  if (!s->assign.is_null()) {
+    Result<bool> a = ApplyAssign(s->assign, resolve, *rv_, Ref(f), new_vars);
+    if (!a.ok()) {
+      return FailState(f, a.failure());
+    }
+  }
+  Result<json::value> out = ApplySelectPath(s->output_path, f->effective_input, resolve, Ref(f));
+  if (!out.ok()) {
+    return FailState(f, out.failure());
+  }
+  f->variables = std::move(new_vars);
+  CompleteState(f, std::move(out).value());
+}
+
+void Execution::Runner::RunSucceed(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  Result<json::value> out = ApplySelectPath(s->output_path, eff.value(), MakeResolver(f, eff.value()), Ref(f));
+  if (!out.ok()) {
+    return FailState(f, out.failure());
+  }
+  CompleteState(f, std::move(out).value());
+}
+
+void Execution::Runner::RunFail(Frame* f) {
+  const State* s = f->state;
+  PathResolver resolve = MakeResolver(f, f->raw_input);
+  Failure failure;
+  auto text_of = [&](const std::optional<std::string>& literal, const std::optional<std::string>& path,
+                     const char* field, std::string* out) -> bool {
+    if (literal) {
+      *out = *literal;
+      return true;
+    }
+    if (!path) {
+      return true;
+    }
+    Result<json::value> v = ResolvePathOrIntrinsic(*path, resolve, *rv_, Ref(f), field);
+    if (!v.ok()) {
+      FailFrame(f, v.failure());
+      return false;
+    }
+    *out = v.value().is_string() ? std::string(v.value().get_string()) : json::serialize(v.value());
+    return true;
+  };
+  if (!text_of(s->error, s->error_path, "ErrorPath", &failure.error) ||
+      !text_of(s->cause, s->cause_path, "CausePath", &failure.cause)) {
+    return;
+  }
+  FailFrame(f, failure);
+}
+
+}  // namespace stepflow::sm

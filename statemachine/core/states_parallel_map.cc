@@ -1,0 +1,282 @@
+// Parallel and Map: states that run child frames (branches / iterations) and collect their outputs.
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "statemachine/core/runner.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+namespace {
+
+std::string Shown(const json::value& v) {
+  return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+// Reads an integer-valued Map field given literally or by path (MaxConcurrency, ToleratedFailureCount).
+Result<std::optional<long long>> IntegerField(const NumberOrPath& n, const char* field, const PathResolver& resolve,
+                                              const StateRef& ref) {
+  if (n.value) {
+    return std::optional<long long>(static_cast<long long>(*n.value));
+  }
+  if (!n.path) {
+    return std::optional<long long>();
+  }
+  std::optional<json::value> v = resolve(n.path->text());
+  if (v && (v->is_int64() || v->is_uint64())) {
+    return std::optional<long long>(v->to_number<long long>());
+  }
+  long long parsed = 0;
+  if (v && v->is_string() && absl::SimpleAtoi(std::string(v->get_string()), &parsed)) {
+    return std::optional<long long>(parsed);  // AWS parses the value's text: "1" is 1
+  }
+  return Failure{errors::kRuntime,
+                 absl::StrCat(RuntimeCausePrefix(ref), "The ", field, "Path field refers to value \"",
+                              v ? Shown(*v) : "null", "\" which is not a valid integer: ", n.path->text())};
+}
+
+Result<std::optional<double>> FloatField(const NumberOrPath& n, const char* field, const PathResolver& resolve,
+                                         const StateRef& ref) {
+  if (n.value) {
+    return std::optional<double>(*n.value);
+  }
+  if (!n.path) {
+    return std::optional<double>();
+  }
+  std::optional<json::value> v = resolve(n.path->text());
+  if (v && v->is_number()) {
+    return std::optional<double>(v->to_number<double>());
+  }
+  double parsed = 0;
+  if (v && v->is_string() && absl::SimpleAtod(std::string(v->get_string()), &parsed)) {
+    return std::optional<double>(parsed);  // AWS parses the value's text: "1.5" is 1.5
+  }
+  return Failure{errors::kRuntime,
+                 absl::StrCat(RuntimeCausePrefix(ref), "The ", field, "Path field refers to value \"",
+                              v ? Shown(*v) : "null", "\" which is not a valid float: ", n.path->text())};
+}
+
+}  // namespace
+
+void Execution::Runner::RunParallel(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  json::value input = std::move(eff).value();
+  if (s->has_parameters) {
+    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, input), *rv_, Ref(f));
+    if (!p.ok()) {
+      return FailState(f, p.failure());
+    }
+    input = std::move(p).value();
+  }
+  f->effective_input = input;
+  f->child_results.assign(s->branches.size(), json::value());
+  f->child_frames.clear();
+  f->done_children = 0;
+  f->phase = Frame::Phase::kWaitChildren;
+  Emit(f, "ParallelStateStarted", "", json::object());
+  for (std::size_t i = 0; i < s->branches.size() && running(); ++i) {
+    Frame* child = NewFrame(f->id, i, s->branches[i].get(), input, f->variables);
+    f->child_frames.push_back(child->id);
+    ready_.push_back(child->id);
+  }
+}
+
+void Execution::Runner::RunMap(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  f->effective_input = std::move(eff).value();
+  PathResolver resolve = MakeResolver(f, f->effective_input);
+  json::value items = f->effective_input;
+  if (s->items_path) {
+    std::optional<json::value> v = resolve(s->items_path->text());
+    if (!v) {
+      return FailState(f, Failure{errors::kRuntime,
+                                  absl::StrCat(RuntimeCausePrefix(Ref(f)), "Invalid path '", s->items_path->text(),
+                                               "' : No results for path: ", NormalizedPathText(*s->items_path))});
+    }
+    items = std::move(*v);
+  }
+  if (!items.is_array()) {
+    return FailState(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)),
+                                                               "Map state input must be an array but was: ",
+                                                               ToCompactJson(items))});
+  }
+  Result<std::optional<long long>> max_conc = IntegerField(s->max_concurrency, "MaxConcurrency", resolve, Ref(f));
+  if (!max_conc.ok()) {
+    return FailState(f, max_conc.failure());
+  }
+  Result<std::optional<long long>> tol_count =
+      IntegerField(s->tolerated_failure_count, "ToleratedFailureCount", resolve, Ref(f));
+  if (!tol_count.ok()) {
+    return FailState(f, tol_count.failure());
+  }
+  if (tol_count.value() && *tol_count.value() < 0) {
+    return FailState(f, Failure{errors::kRuntime,
+                                RuntimeCausePrefix(Ref(f)) + "ToleratedFailureCount cannot be negative."});
+  }
+  Result<std::optional<double>> tol_pct =
+      FloatField(s->tolerated_failure_percentage, "ToleratedFailurePercentage", resolve, Ref(f));
+  if (!tol_pct.ok()) {
+    return FailState(f, tol_pct.failure());
+  }
+  if (tol_pct.value() && (*tol_pct.value() < 0 || *tol_pct.value() > 100)) {
+    return FailState(f, Failure{errors::kRuntime, RuntimeCausePrefix(Ref(f)) +
+                                                      "ToleratedFailurePercentage must be between 0 and 100."});
+  }
+  f->max_concurrency = max_conc.value() && *max_conc.value() > 0 ? static_cast<std::size_t>(*max_conc.value()) : 0;
+  f->tolerated_failure_count = tol_count.value() ? std::optional<std::size_t>(*tol_count.value()) : std::nullopt;
+  f->tolerated_failure_percentage = tol_pct.value();
+  f->items = std::move(items.as_array());
+  f->child_results.assign(f->items.size(), json::value());
+  f->child_frames.clear();
+  f->next_child = 0;
+  f->done_children = 0;
+  f->failed_children = 0;
+  f->phase = Frame::Phase::kWaitChildren;
+  Emit(f, "MapStateStarted", "mapStateStartedEventDetails",
+       json::object{{"length", static_cast<std::int64_t>(f->items.size())}});
+  if (!running()) {
+    return;
+  }
+  if (f->items.empty()) {
+    Emit(f, "MapStateSucceeded", "", json::object());
+    return FinishWithResult(f, json::array());
+  }
+  StartMapIterations(f);
+}
+
+void Execution::Runner::StartMapIterations(Frame* f) {
+  const State* s = f->state;
+  while (running() && f->next_child < f->items.size() &&
+         (f->max_concurrency == 0 || f->child_frames.size() < f->max_concurrency)) {
+    std::size_t i = f->next_child++;
+    json::value input = f->items[i];
+    if (s->has_parameters) {
+      json::value index(static_cast<std::int64_t>(i));
+      Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]),
+                                            *rv_, Ref(f));
+      if (!p.ok()) {
+        for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames)) {
+          if (Frame* child = FindFrame(id)) {
+            CancelFrameTree(child);
+          }
+        }
+        f->child_frames.clear();
+        return FailState(f, p.failure());
+      }
+      input = std::move(p).value();
+    }
+    Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
+         json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(i)}});
+    Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
+    f->child_frames.push_back(child->id);
+    ready_.push_back(child->id);
+  }
+}
+
+void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value output) {
+  std::size_t index = child->child_index;
+  std::erase(parent->child_frames, child->id);
+  ex_.frames_.erase(child->id);  // `child` is dangling from here on
+  if (parent->state->type == StateType::kMap) {
+    Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
+         json::object{{"name", parent->state->name}, {"index", static_cast<std::int64_t>(index)}});
+  }
+  CollectChildResult(parent, index, std::move(output));
+}
+
+void Execution::Runner::CollectChildResult(Frame* parent, std::size_t index, json::value output) {
+  if (!running()) {
+    return;
+  }
+  parent->child_results[index] = std::move(output);
+  ++parent->done_children;
+  bool is_map = parent->state->type == StateType::kMap;
+  std::size_t total = parent->child_results.size();
+  if (parent->done_children < total) {
+    if (is_map) {
+      StartMapIterations(parent);
+    }
+    return;
+  }
+  Emit(parent, is_map ? "MapStateSucceeded" : "ParallelStateSucceeded", "", json::object());
+  if (!running()) {
+    return;
+  }
+  json::array results;
+  results.reserve(total);
+  for (json::value& r : parent->child_results) {
+    results.push_back(std::move(r));
+  }
+  parent->child_results.clear();
+  FinishWithResult(parent, json::value(std::move(results)));
+}
+
+void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& failure) {
+  std::size_t index = child->child_index;
+  std::erase(parent->child_frames, child->id);
+  ex_.frames_.erase(child->id);  // `child` is dangling from here on
+  const State* s = parent->state;
+  bool is_map = s->type == StateType::kMap;
+  std::optional<Failure> exceeded;
+  if (is_map) {
+    Emit(parent, "MapIterationFailed", "mapIterationFailedEventDetails",
+         json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(index)}});
+    if (!running()) {
+      return;
+    }
+    ++parent->failed_children;
+    std::size_t total = parent->items.size();
+    bool has_tolerance = parent->tolerated_failure_count || parent->tolerated_failure_percentage;
+    bool tolerated = false;
+    if (parent->tolerated_failure_count && parent->failed_children <= *parent->tolerated_failure_count) {
+      tolerated = true;
+    }
+    if (parent->tolerated_failure_percentage &&
+        static_cast<double>(parent->failed_children) * 100.0 <=
+            *parent->tolerated_failure_percentage * static_cast<double>(total)) {
+      tolerated = true;
+    }
+    if (tolerated) {
+      CollectChildResult(parent, index, json::value(json::object{{"Error", failure.error}, {"Cause", failure.cause}}));
+      return;
+    }
+    if (has_tolerance) {
+      exceeded = Failure{errors::kExceedToleratedFailureThreshold,
+                         "The specified tolerated failure threshold was exceeded"};
+    }
+  }
+  for (std::uint64_t id : std::vector<std::uint64_t>(parent->child_frames)) {
+    Frame* sibling = FindFrame(id);
+    if (sibling == nullptr) {
+      continue;
+    }
+    std::size_t sibling_index = sibling->child_index;
+    CancelFrameTree(sibling);
+    if (is_map) {
+      Emit(parent, "MapIterationAborted", "mapIterationAbortedEventDetails",
+           json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(sibling_index)}});
+    }
+  }
+  parent->child_frames.clear();
+  if (!running()) {
+    return;
+  }
+  Emit(parent, is_map ? "MapStateFailed" : "ParallelStateFailed", "", json::object());
+  if (!running()) {
+    return;
+  }
+  FailState(parent, exceeded ? *exceeded : failure);
+}
+
+}  // namespace stepflow::sm

@@ -1,0 +1,152 @@
+// Task states: the effective input goes to a worker (or a mock); its result or error comes back as an
+// input to the interpreter.
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "statemachine/core/runner.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+namespace {
+
+constexpr char kServicePrefix[] = "arn:aws:states:::";
+
+// AWS's (resourceType, resource) split of a Resource for history events:
+// "arn:aws:states:::lambda:invoke" -> ("lambda", "invoke").
+std::pair<std::string, std::string> SplitResource(const std::string& resource) {
+  if (absl::StartsWith(resource, kServicePrefix)) {
+    std::string rest = resource.substr(sizeof(kServicePrefix) - 1);
+    std::size_t last = rest.rfind(':');
+    if (last != std::string::npos) {
+      return {rest.substr(0, last), rest.substr(last + 1)};
+    }
+    return {rest, ""};
+  }
+  if (absl::StrContains(resource, ":activity:") || absl::StartsWith(resource, "activity:")) {
+    return {"activity", resource};
+  }
+  if (absl::StrContains(resource, ":lambda:")) {
+    return {"lambda", resource};
+  }
+  return {"task", resource};
+}
+
+json::object ResourceDetails(const State* s) {
+  auto [type, name] = SplitResource(s->resource);
+  json::object details;
+  details["resourceType"] = type;
+  details["resource"] = name;
+  return details;
+}
+
+}  // namespace
+
+void Execution::Runner::RunTask(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (!eff.ok()) {
+    return FailState(f, eff.failure());
+  }
+  json::value input = std::move(eff).value();
+  std::uint64_t task_id = ex_.next_id_++;
+  if (absl::EndsWith(s->resource, ".waitForTaskToken")) {
+    f->task_token = absl::StrCat(ex_.info_.execution_arn, "#", task_id);
+  }
+  if (s->has_parameters) {
+    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, input), *rv_, Ref(f));
+    if (!p.ok()) {
+      f->task_token.clear();
+      return FailState(f, p.failure());
+    }
+    input = std::move(p).value();
+  }
+  PathResolver resolve = MakeResolver(f, f->raw_input);
+  auto resolve_number = [&](const NumberOrPath& n) -> std::optional<double> {
+    if (n.value) {
+      return n.value;
+    }
+    if (n.path) {
+      std::optional<json::value> v = resolve(n.path->text());
+      if (v && v->is_number()) {
+        return v->to_number<double>();
+      }
+    }
+    return std::nullopt;
+  };
+  TaskCommand cmd;
+  cmd.task_id = task_id;
+  cmd.state_name = s->name;
+  cmd.resource = s->resource;
+  cmd.attempt = f->retry_count;
+  cmd.timeout_seconds = resolve_number(s->timeout_seconds);
+  cmd.heartbeat_seconds = resolve_number(s->heartbeat_seconds);
+  json::object details = ResourceDetails(s);
+  details["region"] = "us-east-1";
+  details["parameters"] = ToCompactJson(input);
+  if (cmd.timeout_seconds) {
+    details["timeoutInSeconds"] = static_cast<std::int64_t>(*cmd.timeout_seconds);
+  }
+  if (cmd.heartbeat_seconds) {
+    details["heartbeatInSeconds"] = static_cast<std::int64_t>(*cmd.heartbeat_seconds);
+  }
+  cmd.input = std::move(input);
+  f->task_token.clear();
+  f->pending_task = task_id;
+  f->phase = Frame::Phase::kWaitTask;
+  ex_.tasks_[task_id] = f->id;
+  Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
+  d_.tasks_to_schedule.push_back(std::move(cmd));
+}
+
+void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id) {
+  Frame* f = FindFrame(frame_id);
+  if (f == nullptr || f->pending_task != task_id) {
+    return;
+  }
+  Emit(f, "TaskStarted", "taskStartedEventDetails", ResourceDetails(f->state));
+}
+
+void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value& output) {
+  Frame* f = FindFrame(frame_id);
+  if (f == nullptr) {
+    return;
+  }
+  f->pending_task = 0;
+  json::object details = ResourceDetails(f->state);
+  details["output"] = ToCompactJson(output);
+  details["outputDetails"] = json::object{{"truncated", false}};
+  Emit(f, "TaskSucceeded", "taskSucceededEventDetails", std::move(details));
+  if (!running()) {
+    return;
+  }
+  if (CheckSize(f, output)) {
+    FinishWithResult(f, output);
+  }
+  Drain();
+}
+
+void Execution::Runner::TaskFailed(std::uint64_t frame_id, const Failure& failure) {
+  Frame* f = FindFrame(frame_id);
+  if (f == nullptr) {
+    return;
+  }
+  f->pending_task = 0;
+  json::object details = ResourceDetails(f->state);
+  if (!failure.error.empty()) {
+    details["error"] = failure.error;
+  }
+  if (!failure.cause.empty()) {
+    details["cause"] = failure.cause;
+  }
+  Emit(f, "TaskFailed", "taskFailedEventDetails", std::move(details));
+  if (!running()) {
+    return;
+  }
+  FailState(f, failure);
+  Drain();
+}
+
+}  // namespace stepflow::sm
