@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "statemachine/internal/hash.h"
 #include "statemachine/json_path.h"
+#include "statemachine/json_text.h"
 
 namespace stepflow::sm {
 namespace {
@@ -368,153 +369,6 @@ Failure InvalidArguments(const FunctionSpec& spec) {
   return Failure{errors::kIntrinsicFailure, absl::StrCat("Invalid arguments in States.", Av(spec.name))};
 }
 
-// Java's Double.toString: plain notation for 1e-3 <= |d| < 1e7, "d.dddE[-]n" otherwise, always with
-// at least one fractional digit, shortest digits that round-trip.
-std::string JavaDoubleText(double d) {
-  if (d == 0) {
-    return std::signbit(d) ? "-0.0" : "0.0";
-  }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
-  std::string_view sci(buf, end - buf);  // e.g. "-1.2345e+02"
-  std::string sign;
-  if (sci.front() == '-') {
-    sign = "-";
-    sci.remove_prefix(1);
-  }
-  const size_t e_pos = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e_pos)) {
-    if (c != '.') {
-      digits.push_back(c);
-    }
-  }
-  int exponent = 0;
-  std::string_view exp_text = sci.substr(e_pos + 1);
-  if (!exp_text.empty() && exp_text.front() == '+') {
-    exp_text.remove_prefix(1);
-  }
-  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
-  const double magnitude = std::fabs(d);
-  if (magnitude >= 1e-3 && magnitude < 1e7) {
-    std::string out;
-    if (exponent >= 0) {
-      const size_t int_len = static_cast<size_t>(exponent) + 1;
-      while (digits.size() < int_len) {
-        digits.push_back('0');
-      }
-      out = digits.substr(0, int_len) + "." + (digits.size() > int_len ? digits.substr(int_len) : "0");
-    } else {
-      out = "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
-    }
-    return sign + out;
-  }
-  const std::string fraction = digits.size() > 1 ? digits.substr(1) : "0";
-  return absl::StrCat(sign, digits.substr(0, 1), ".", fraction, "E", exponent);
-}
-
-std::string NumberText(const json::value& v) {
-  if (v.is_int64()) {
-    return absl::StrCat(v.get_int64());
-  }
-  if (v.is_uint64()) {
-    return absl::StrCat(v.get_uint64());
-  }
-  return JavaDoubleText(v.get_double());
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xF]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-// Compact JSON as AWS (Jackson) writes it: no whitespace, numbers as Java prints them.
-void AppendCompactJson(std::string& out, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      out += "null";
-      return;
-    case json::kind::bool_:
-      out += v.get_bool() ? "true" : "false";
-      return;
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      out += NumberText(v);
-      return;
-    case json::kind::string:
-      AppendJsonString(out, v.get_string());
-      return;
-    case json::kind::array: {
-      out.push_back('[');
-      bool first = true;
-      for (const json::value& item : v.get_array()) {
-        if (!first) {
-          out.push_back(',');
-        }
-        first = false;
-        AppendCompactJson(out, item);
-      }
-      out.push_back(']');
-      return;
-    }
-    case json::kind::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& member : v.get_object()) {
-        if (!first) {
-          out.push_back(',');
-        }
-        first = false;
-        AppendJsonString(out, member.key());
-        out.push_back(':');
-        AppendCompactJson(out, member.value());
-      }
-      out.push_back('}');
-      return;
-    }
-  }
-}
-
-std::string CompactJson(const json::value& v) {
-  std::string out;
-  AppendCompactJson(out, v);
-  return out;
-}
 
 // How States.Format prints an argument: strings raw, containers the way Java's Map/List toString
 // does ({k=v, k2=v2}, [a, b]), other scalars as JSON.
@@ -546,7 +400,7 @@ void AppendFormatText(std::string& out, const json::value& v) {
     }
     out.push_back('}');
   } else {
-    AppendCompactJson(out, v);
+    AppendAwsJson(out, v);
   }
 }
 
@@ -957,7 +811,7 @@ Result<json::value> EvalHash(const FunctionSpec& spec, const Args& args) {
     return InvalidArguments(spec);
   }
   const std::string data =
-      args[0].is_string() ? std::string(args[0].get_string()) : CompactJson(args[0]);
+      args[0].is_string() ? std::string(args[0].get_string()) : ToAwsJson(args[0]);
   if (Utf16Length(data) > kMaxEncodedInputChars) {
     return InvalidArguments(spec);
   }
@@ -1070,7 +924,7 @@ Result<json::value> Dispatch(const Node& node, const Args& args, RuntimeValues& 
     case Fn::kStringToJson:
       return EvalStringToJson(spec, args);
     case Fn::kJsonToString:
-      return json::value(json::string(CompactJson(args[0])));
+      return json::value(json::string(ToAwsJson(args[0])));
     case Fn::kArray:
       return json::value(json::array(args.begin(), args.end()));
     case Fn::kArrayPartition:
@@ -1111,7 +965,7 @@ Result<json::value> Dispatch(const Node& node, const Args& args, RuntimeValues& 
 Failure PathNotFound(const std::string& path, const PathResolver& resolve) {
   std::string input = "null";
   if (std::optional<json::value> whole = resolve("$"); whole.has_value()) {
-    input = CompactJson(*whole);
+    input = ToAwsJson(*whole);
   }
   return Failure{errors::kIntrinsicFailure,
                  absl::StrCat("The JsonPath argument for the field '", path,

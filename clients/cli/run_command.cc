@@ -9,6 +9,7 @@
 #include "clients/cli/cli_util.h"
 #include "engine/local_engine.h"
 #include "statemachine/core/model.h"
+#include "statemachine/json_text.h"
 #include "statemachine/validator.h"
 
 namespace stepflow::cli {
@@ -165,11 +166,11 @@ int RunCommand(int argc, char** argv) {
       return Fail(events.status());
     }
     for (const json::object& e : *events) {
-      std::printf("%s\n", json::serialize(e).c_str());
+      std::printf("%s\n", sm::ToAwsJson(json::value(e)).c_str());
     }
   }
   const sm::Execution* e = (*local)->driver().Find(*id);
-  std::printf("%s\n", json::serialize(ResultLine(*e)).c_str());
+  std::printf("%s\n", sm::ToAwsJson(json::value(ResultLine(*e))).c_str());
   return e->status() == sm::ExecutionStatus::kSucceeded ? kExitOk : kExitExecutionFailed;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "statemachine/intrinsics.h"
+#include "statemachine/json_text.h"
 
 namespace stepflow::sm {
 namespace json = boost::json;
@@ -35,6 +36,16 @@ const IntrinsicCall* CachedIntrinsic(const std::string& text, std::string* error
   return &cache.emplace(text, std::move(parsed).value()).first->second;
 }
 
+// AWS reports a failed intrinsic function (bad arguments, a path argument that selects nothing) as
+// States.Runtime with the state's prefix, not as States.IntrinsicFailure: executions recorded against AWS
+// show "An error occurred while executing the state ... Invalid arguments in States.MathAdd".
+Result<json::value> AsRuntimeFailure(Result<json::value> r, const StateRef& ref) {
+  if (r.ok()) {
+    return r;
+  }
+  return RuntimeFailure(ref, r.failure().cause);
+}
+
 bool EndsWithDollar(std::string_view key) { return key.size() >= 2 && key.substr(key.size() - 2) == ".$"; }
 
 Result<json::value> EvaluateDollarField(std::string_view key, const json::value& v, const PathResolver& resolve,
@@ -48,9 +59,9 @@ Result<json::value> EvaluateDollarField(std::string_view key, const json::value&
     std::string error;
     const IntrinsicCall* call = CachedIntrinsic(text, &error);
     if (call == nullptr) {
-      return Failure{errors::kIntrinsicFailure, error};
+      return RuntimeFailure(ref, error);
     }
-    return call->Evaluate(resolve, runtime);
+    return AsRuntimeFailure(call->Evaluate(resolve, runtime), ref);
   }
   std::optional<json::value> found = resolve(text);
   if (!found) {
@@ -71,7 +82,7 @@ std::string RuntimeCausePrefix(const StateRef& ref) {
                       ref.entered_event_id, "). ");
 }
 
-std::string ToCompactJson(const json::value& v) { return json::serialize(v); }
+std::string ToCompactJson(const json::value& v) { return ToAwsJson(v); }
 
 Result<json::value> ApplySelectPath(const OptionalPath& p, const json::value& value, const PathResolver& resolve,
                                     const StateRef& ref) {
@@ -167,9 +178,9 @@ Result<json::value> ResolvePathOrIntrinsic(const std::string& text, const PathRe
     std::string error;
     const IntrinsicCall* call = CachedIntrinsic(text, &error);
     if (call == nullptr) {
-      return Failure{errors::kIntrinsicFailure, error};
+      return RuntimeFailure(ref, error);
     }
-    return call->Evaluate(resolve, runtime);
+    return AsRuntimeFailure(call->Evaluate(resolve, runtime), ref);
   }
   std::optional<json::value> found = resolve(text);
   if (!found) {

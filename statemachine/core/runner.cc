@@ -1,4 +1,5 @@
 #include "statemachine/core/runner.h"
+#include "statemachine/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -198,7 +199,7 @@ void Execution::Runner::ExecuteState(Frame* f) {
 }
 
 bool Execution::Runner::CheckSize(Frame* f, const json::value& v) {
-  if (json::serialize(v).size() <= ex_.limits_.max_payload_bytes) {
+  if (ToAwsJson(v).size() <= ex_.limits_.max_payload_bytes) {
     return true;
   }
   FailState(f, Failure{errors::kDataLimitExceeded,

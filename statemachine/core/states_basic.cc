@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "statemachine/core/runner.h"
+#include "statemachine/json_text.h"
 #include "statemachine/core/timestamp.h"
 
 namespace stepflow::sm {
@@ -80,7 +81,7 @@ namespace {
 
 // Wait's SecondsPath value: a non-negative integer (AWS parses it as a Java long).
 Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::string& path, const StateRef& ref) {
-  std::string shown = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  std::string shown = v.is_string() ? std::string(v.get_string()) : ToAwsJson(v);
   if (v.is_double()) {
     double d = v.get_double();
     if (std::trunc(d) == d && std::fabs(d) < 9.2e18) {
@@ -150,7 +151,7 @@ void Execution::Runner::RunWait(Frame* f) {
       t = ParseRfc3339(std::string_view(v->get_string()));
     }
     if (!t) {
-      std::string shown = !v ? "null" : v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+      std::string shown = !v ? "null" : v->is_string() ? std::string(v->get_string()) : ToAwsJson(*v);
       return FailState(f, Failure{errors::kRuntime,
                                   absl::StrCat(RuntimeCausePrefix(Ref(f)),
                                                "The TimestampPath parameter does not reference a valid ISO-8601 "
@@ -212,7 +213,7 @@ void Execution::Runner::RunFail(Frame* f) {
       FailFrame(f, v.failure());
       return false;
     }
-    *out = v.value().is_string() ? std::string(v.value().get_string()) : json::serialize(v.value());
+    *out = v.value().is_string() ? std::string(v.value().get_string()) : ToAwsJson(v.value());
     return true;
   };
   if (!text_of(s->error, s->error_path, "ErrorPath", &failure.error) ||

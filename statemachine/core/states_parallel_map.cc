@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "statemachine/core/runner.h"
+#include "statemachine/json_text.h"
 
 namespace stepflow::sm {
 namespace json = boost::json;
@@ -13,7 +14,7 @@ namespace json = boost::json;
 namespace {
 
 std::string Shown(const json::value& v) {
-  return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  return v.is_string() ? std::string(v.get_string()) : ToAwsJson(v);
 }
 
 // Reads an integer-valued Map field given literally or by path (MaxConcurrency, ToleratedFailureCount).

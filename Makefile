@@ -1,0 +1,62 @@
+# Stepflow: the two commands are `make run` and `make test`. Both install what is missing first.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+SHARED_DIR ?= $(abspath ../shared)
+
+# Debian 12 packages the build and the tests need (docs: ../shared/docs/stack.md).
+PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
+  librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
+  libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev
+
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: run test deps build test-asan bench clean
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: missing packages and not root; run as root or install:" $$missing >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    -o DPkg::Lock::Timeout=300 $$missing; \
+	fi
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DSTEPFLOW_SHARED_DIR=$(SHARED_DIR)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Runs the example workflows on the embedded engine (until the server lands, this is what `run` does).
+run: build
+	@for ex in examples/*.asl.json; do \
+	  name=$$(basename $$ex .asl.json); input=examples/$$name.input.json; mocks=examples/$$name.mocks.json; \
+	  echo "== $$name"; \
+	  if [ -f $$mocks ]; then \
+	    $(BUILD)/stepflow run $$ex --input $$input --time-skip --name $$name --mock-config $$mocks --test-case default || exit 1; \
+	  else \
+	    $(BUILD)/stepflow run $$ex --input $$input --time-skip || exit 1; \
+	  fi; \
+	done
+
+# Unit tests and the AWS conformance corpus (registered with CTest).
+test: build
+	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
+
+# The unit tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+	  -DSTEPFLOW_SANITIZE=ON -DSTEPFLOW_SHARED_DIR=$(SHARED_DIR)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure -L unit
+
+bench: build
+	bench/run_all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,164 @@
+#include "statemachine/json_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+// Java's Double.toString: plain notation for 1e-3 <= |d| < 1e7, "d.dddE[-]n" otherwise, always with
+// at least one fractional digit, shortest digits that round-trip.
+std::string JavaDoubleText(double d) {
+  if (d == 0) {
+    return std::signbit(d) ? "-0.0" : "0.0";
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
+  std::string_view sci(buf, end - buf);  // e.g. "-1.2345e+02"
+  std::string sign;
+  if (sci.front() == '-') {
+    sign = "-";
+    sci.remove_prefix(1);
+  }
+  const size_t e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos)) {
+    if (c != '.') {
+      digits.push_back(c);
+    }
+  }
+  int exponent = 0;
+  std::string_view exp_text = sci.substr(e_pos + 1);
+  if (!exp_text.empty() && exp_text.front() == '+') {
+    exp_text.remove_prefix(1);
+  }
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
+  const double magnitude = std::fabs(d);
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    std::string out;
+    if (exponent >= 0) {
+      const size_t int_len = static_cast<size_t>(exponent) + 1;
+      while (digits.size() < int_len) {
+        digits.push_back('0');
+      }
+      out = digits.substr(0, int_len) + "." + (digits.size() > int_len ? digits.substr(int_len) : "0");
+    } else {
+      out = "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+    }
+    return sign + out;
+  }
+  const std::string fraction = digits.size() > 1 ? digits.substr(1) : "0";
+  return absl::StrCat(sign, digits.substr(0, 1), ".", fraction, "E", exponent);
+}
+
+namespace {
+
+std::string NumberText(const json::value& v) {
+  if (v.is_int64()) {
+    return absl::StrCat(v.get_int64());
+  }
+  if (v.is_uint64()) {
+    return absl::StrCat(v.get_uint64());
+  }
+  return JavaDoubleText(v.get_double());
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789ABCDEF";
+          out += "\\u00";
+          out.push_back(kHex[(c >> 4) & 0xF]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// Compact JSON as AWS (Jackson) writes it: no whitespace, numbers as Java prints them.
+void AppendAwsJson(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      out += "null";
+      return;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      out += NumberText(v);
+      return;
+    case json::kind::string:
+      AppendJsonString(out, v.get_string());
+      return;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const json::value& item : v.get_array()) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        AppendAwsJson(out, item);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& member : v.get_object()) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        AppendJsonString(out, member.key());
+        out.push_back(':');
+        AppendAwsJson(out, member.value());
+      }
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+std::string ToAwsJson(const json::value& v) {
+  std::string out;
+  AppendAwsJson(out, v);
+  return out;
+}
+
+}  // namespace stepflow::sm
