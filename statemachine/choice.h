@@ -68,15 +68,6 @@ class ChoiceRule {
   std::shared_ptr<const Impl> impl_;
 };
 
-// Parses an ISO-8601 extended offset date-time as AWS does for Choice timestamps (see the file comment).
-// Returns std::nullopt when `text` is not a timestamp. Exposed for tests and for other states that need
-// AWS's timestamp rules.
-struct ChoiceTimestamp {
-  long long epoch_seconds = 0;  // seconds since 1970-01-01T00:00:00Z (UTC), floor
-  int nanos = 0;                // [0, 999'999'999]
-  friend auto operator<=>(const ChoiceTimestamp&, const ChoiceTimestamp&) = default;
-};
-std::optional<ChoiceTimestamp> ParseChoiceTimestamp(std::string_view text);
 
 // The cause AWS reports when a Choice `Variable` or `...Path` operand selects nothing.
 std::string ChoiceInvalidPathCause(std::string_view path);

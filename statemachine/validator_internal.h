@@ -101,8 +101,6 @@ std::string Join(const std::vector<std::string_view>& pieces, std::string_view s
 bool IsJsonataExpression(const json::value& value);
 // Number of Unicode code points in UTF-8 `text` (invalid bytes count as one each).
 size_t CodePointCount(std::string_view text);
-// RFC 3339 date-time, e.g. "2016-03-14T01:59:00Z" or with a "+01:00" offset and fractional seconds.
-bool IsRfc3339Timestamp(std::string_view text);
 // The integer value of `value` when it is a JSON integer (not a float); std::nullopt otherwise.
 std::optional<int64_t> AsInteger(const json::value& value);
 // A short description of the JSON type of `value` for messages ("string", "number", ...).

@@ -2,6 +2,7 @@
 
 #include "absl/status/statusor.h"
 #include "statemachine/choice.h"
+#include "statemachine/timestamp.h"
 #include "statemachine/validator_internal.h"
 
 namespace stepflow::sm::validator_internal {
@@ -263,7 +264,7 @@ void ValidateWait(const json::object& state, const std::string& location, QueryL
   if (timestamp == nullptr || (language == QueryLanguage::kJsonata && IsJsonataExpression(*timestamp))) {
     return;
   }
-  if (!timestamp->is_string() || !IsRfc3339Timestamp(timestamp->get_string())) {
+  if (!timestamp->is_string() || !ParseTimestamp(timestamp->get_string()).has_value()) {
     v.Schema(Child(location, "Timestamp"),
              "The field 'Timestamp' must be an RFC 3339 timestamp, e.g. '2016-03-14T01:59:00Z'");
   }

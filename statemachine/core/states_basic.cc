@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "statemachine/core/runner.h"
 #include "statemachine/json_text.h"
-#include "statemachine/core/timestamp.h"
+#include "statemachine/timestamp.h"
 
 namespace stepflow::sm {
 namespace json = boost::json;
@@ -123,7 +123,7 @@ void Execution::Runner::RunWait(Frame* f) {
   if (s->seconds) {
     due = now_ + static_cast<common::EpochMillis>(*s->seconds * 1000);
   } else if (s->timestamp) {
-    std::optional<common::EpochMillis> t = ParseRfc3339(*s->timestamp);
+    std::optional<Timestamp> t = ParseTimestamp(*s->timestamp);
     if (!t) {
       return FailState(f, Failure{errors::kRuntime,
                                   absl::StrCat(RuntimeCausePrefix(Ref(f)),
@@ -131,7 +131,7 @@ void Execution::Runner::RunWait(Frame* f) {
                                                "date-time format string: ",
                                                *s->timestamp)});
     }
-    due = *t;
+    due = t->EpochMillis();
   } else if (s->seconds_path) {
     std::optional<json::value> v = resolve(s->seconds_path->text());
     if (!v) {
@@ -146,9 +146,9 @@ void Execution::Runner::RunWait(Frame* f) {
     due = now_ + delay.value();
   } else if (s->timestamp_path) {
     std::optional<json::value> v = resolve(s->timestamp_path->text());
-    std::optional<common::EpochMillis> t;
+    std::optional<Timestamp> t;
     if (v && v->is_string()) {
-      t = ParseRfc3339(std::string_view(v->get_string()));
+      t = ParseTimestamp(std::string_view(v->get_string()));
     }
     if (!t) {
       std::string shown = !v ? "null" : v->is_string() ? std::string(v->get_string()) : ToAwsJson(*v);
@@ -158,7 +158,7 @@ void Execution::Runner::RunWait(Frame* f) {
                                                "extended offset date-time format string: ",
                                                s->timestamp_path->text(), " == ", shown)});
     }
-    due = *t;
+    due = t->EpochMillis();
   }
   f->phase = Frame::Phase::kWaitTimer;
   f->pending_timer = StartTimer(f, TimerInfo::Kind::kWait, std::max(due, now_));
