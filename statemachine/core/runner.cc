@@ -318,14 +318,10 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure) {
       return FailFrame(f, out.failure());
     }
     f->variables = std::move(new_vars);
-    const State* next = f->machine->Find(c.next);
-    if (next == nullptr) {
-      return FailFrame(f, Failure{errors::kRuntime, "Missing 'Next' target: " + c.next});
-    }
-    f->state = next;
-    f->raw_input = std::move(out).value();
-    f->phase = Frame::Phase::kEnter;
-    ready_.push_back(f->id);
+    // As AWS records it, a caught state is exited (<Type>StateExited with the catcher's output) before
+    // the catcher's Next is entered.
+    std::string target = c.next;
+    CompleteState(f, std::move(out).value(), &target);
     return;
   }
   FailFrame(f, failure);
