@@ -89,7 +89,7 @@ Execution::Frame* Execution::Runner::NewFrame(std::uint64_t parent, std::size_t 
   if (parent != 0) {
     raw->last_event_id = FindFrame(parent)->last_event_id;
   } else {
-    raw->last_event_id = ex_.next_event_id_ - 1;
+    raw->last_event_id = 0;  // AWS records the first state's entry with previousEventId 0
   }
   ex_.frames_.emplace(raw->id, std::move(frame));
   return raw;
