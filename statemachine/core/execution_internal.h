@@ -41,6 +41,7 @@ struct Execution::Frame {
   boost::json::object variables;
 
   std::uint64_t pending_task = 0;
+  bool task_started = false;  // TaskStarted is recorded once per attempt, however often a worker says so
   std::string task_token;  // $$.Task.Token while a Task state's Parameters are evaluated
   std::uint64_t pending_timer = 0;
   std::optional<double> task_timeout;

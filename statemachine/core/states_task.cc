@@ -95,6 +95,7 @@ void Execution::Runner::RunTask(Frame* f) {
   cmd.input = std::move(input);
   f->task_token.clear();
   f->pending_task = task_id;
+  f->task_started = false;
   f->phase = Frame::Phase::kWaitTask;
   ex_.tasks_[task_id] = f->id;
   Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
@@ -103,9 +104,10 @@ void Execution::Runner::RunTask(Frame* f) {
 
 void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id) {
   Frame* f = FindFrame(frame_id);
-  if (f == nullptr || f->pending_task != task_id) {
+  if (f == nullptr || f->pending_task != task_id || f->task_started) {
     return;
   }
+  f->task_started = true;
   Emit(f, "TaskStarted", "taskStartedEventDetails", ResourceDetails(f->state));
 }
 
