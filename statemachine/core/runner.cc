@@ -112,6 +112,26 @@ std::uint64_t Execution::Runner::StartTimer(Frame* f, TimerInfo::Kind kind, comm
   return id;
 }
 
+void Execution::Runner::CancelTask(std::uint64_t task_id) {
+  auto it = std::find_if(d_.tasks_to_schedule.begin(), d_.tasks_to_schedule.end(),
+                         [task_id](const TaskCommand& t) { return t.task_id == task_id; });
+  if (it != d_.tasks_to_schedule.end()) {
+    d_.tasks_to_schedule.erase(it);
+    return;
+  }
+  d_.tasks_to_cancel.push_back(task_id);
+}
+
+void Execution::Runner::CancelTimer(std::uint64_t timer_id) {
+  auto it = std::find_if(d_.timers_to_start.begin(), d_.timers_to_start.end(),
+                         [timer_id](const TimerCommand& t) { return t.timer_id == timer_id; });
+  if (it != d_.timers_to_start.end()) {
+    d_.timers_to_start.erase(it);
+    return;
+  }
+  d_.timers_to_cancel.push_back(timer_id);
+}
+
 void Execution::Runner::CancelFrameTree(Frame* f) {
   for (std::uint64_t child_id : f->child_frames) {
     if (Frame* child = FindFrame(child_id)) {
@@ -121,13 +141,13 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
   f->child_frames.clear();
   if (f->pending_task != 0) {
     ex_.tasks_.erase(f->pending_task);
-    d_.tasks_to_cancel.push_back(f->pending_task);
+    CancelTask(f->pending_task);
     f->pending_task = 0;
   }
   if (f->pending_timer != 0) {
     ex_.timers_.erase(f->pending_timer);
     ex_.timer_storage_.erase(f->pending_timer);
-    d_.timers_to_cancel.push_back(f->pending_timer);
+    CancelTimer(f->pending_timer);
     f->pending_timer = 0;
   }
   f->phase = Frame::Phase::kDone;
@@ -338,7 +358,7 @@ void Execution::Runner::FinishFrame(Frame* f, json::value output) {
     ex_.status_ = ExecutionStatus::kSucceeded;
     CancelFrameTree(f);
     for (auto& [id, timer] : ex_.timer_storage_) {
-      d_.timers_to_cancel.push_back(id);
+      CancelTimer(id);
     }
     ex_.timers_.clear();
     ex_.timer_storage_.clear();
@@ -367,11 +387,11 @@ void Execution::Runner::EndExecution(ExecutionStatus status, const Failure& fail
   ex_.cause_ = failure.cause;
   for (auto& [id, frame] : ex_.frames_) {
     if (frame->pending_task != 0) {
-      d_.tasks_to_cancel.push_back(frame->pending_task);
+      CancelTask(frame->pending_task);
     }
   }
   for (auto& [id, timer] : ex_.timer_storage_) {
-    d_.timers_to_cancel.push_back(id);
+    CancelTimer(id);
   }
   ex_.tasks_.clear();
   ex_.timers_.clear();

@@ -44,6 +44,10 @@ class Execution::Runner {
   Frame* FindFrame(std::uint64_t id);
   std::uint64_t StartTimer(Frame* f, TimerInfo::Kind kind, common::EpochMillis due);
   void CancelFrameTree(Frame* f);
+  // Withdraws a task or timer: one started by this same Decision is dropped from it (so that no Decision
+  // both starts and cancels the same work), any other is added to the Decision's cancellations.
+  void CancelTask(std::uint64_t task_id);
+  void CancelTimer(std::uint64_t timer_id);
   void EnterState(Frame* f);
   void ExecuteState(Frame* f);
   // The state finished with `output` (after ResultPath/OutputPath): emits <Type>StateExited and moves on.

@@ -98,8 +98,9 @@ void Execution::Runner::RunTask(Frame* f) {
   f->task_started = false;
   f->phase = Frame::Phase::kWaitTask;
   ex_.tasks_[task_id] = f->id;
-  Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
   d_.tasks_to_schedule.push_back(std::move(cmd));
+  // Last: when this event reaches the history limit, ending the execution withdraws the task again.
+  Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
 }
 
 void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id) {
