@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The first benchmark: runs the three bench/workloads/ definitions in-process with Stepflow's embedded
+# engine (BUILD_DIR/bench/stepflow_bench) and with the npm package aws-local-stepfunctions
+# (bench/peer/run_aws_local_stepfunctions.sh), one after the other in the same run with the same number of
+# executions, then prints a table of state transitions per second and their ratio. Our goal is a ratio of
+# at least 10. A figure, not a test: the numbers depend on the machine and on what else runs on it.
+# Builds nothing (`make bench` builds first).
+#
+# Usage: bench/run_all.sh BUILD_DIR
+# Environment (defaults aim at a few seconds per workload per engine on a 2-core machine):
+#   PASS_CHAIN_N  executions of pass_chain_10.   Default: 40000
+#   MAP_N         executions of map_1000.        Default: 60
+#   CHOICE_N      executions of choice_loop_100. Default: 800
+#   WARMUP        untimed executions per workload before the timing, for both engines. Default: 5
+#   ENGINE        stepflow_bench --engine: reuse (one LocalEngine per workload), per-execution or both.
+#                 Default: reuse. The table uses the reuse figures when present.
+#   SKIP_PEER     1 runs only Stepflow (e.g. offline: the peer script installs its package with npm).
+set -uo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+build_dir="$1"
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bench_bin="${build_dir}/bench/stepflow_bench"
+if [[ ! -x "${bench_bin}" ]]; then
+  echo "$0: ${bench_bin} not found; build first (make build, or cmake --build ${build_dir})" >&2
+  exit 1
+fi
+
+pass_n="${PASS_CHAIN_N:-40000}"
+map_n="${MAP_N:-60}"
+choice_n="${CHOICE_N:-800}"
+warmup="${WARMUP:-5}"
+engine="${ENGINE:-reuse}"
+counts=(--pass-chain "${pass_n}" --map "${map_n}" --choice "${choice_n}" --warmup "${warmup}")
+
+out="$(mktemp "${TMPDIR:-/tmp}/stepflow-bench.XXXXXX")"
+trap 'rm -f "${out}"' EXIT
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n): $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"${bench_bin}" "${counts[@]}" --engine "${engine}" --workloads-dir "${script_dir}/workloads" | tee -a "${out}"
+status=${PIPESTATUS[0]}
+if [[ ${status} -ne 0 ]]; then
+  echo "$0: stepflow_bench failed (exit ${status})" >&2
+  exit "${status}"
+fi
+
+if [[ "${SKIP_PEER:-0}" != "1" ]]; then
+  "${script_dir}/peer/run_aws_local_stepfunctions.sh" "${counts[@]}" | tee -a "${out}"
+  if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+    echo "$0: the peer benchmark failed; the table shows Stepflow only" >&2
+  fi
+fi
+
+echo
+awk '
+  function field(name,   i, kv) {
+    for (i = 1; i <= NF; i++) {
+      split($i, kv, "=")
+      if (kv[1] == name) { return kv[2] }
+    }
+    return ""
+  }
+  $1 == "stepflow" && NF > 2 {
+    mode = field("engine")
+    if (!($2 in ours) || mode == "reuse") { ours[$2] = field("transitions_per_s"); ours_mode[$2] = mode }
+    if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+  }
+  $1 == "stepflow" && NF == 2 { rss = field("peak_rss_kib") }
+  $1 == "peer" { peer[$3] = field("transitions_per_s"); if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
+  END {
+    printf "%-16s %18s %18s %8s %s\n", "workload", "stepflow trans/s", "peer trans/s", "ratio", "(goal >= 10x)"
+    for (i = 1; i <= n; i++) {
+      w = order[i]
+      ratio = (w in ours && w in peer && peer[w] > 0) ? sprintf("%.2fx", ours[w] / peer[w]) : "n/a"
+      printf "%-16s %18s %18s %8s\n", w, (w in ours ? ours[w] : "n/a"), (w in peer ? peer[w] : "n/a"), ratio
+    }
+    if (rss != "") { printf "stepflow_bench peak RSS: %.1f MiB (engine %s)\n", rss / 1024, ours_mode[order[1]] }
+  }
+' "${out}"

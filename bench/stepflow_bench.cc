@@ -1,0 +1,351 @@
+// In-process benchmark of the embedded engine on the three workloads of bench/workloads/: a 10-state Pass
+// chain, an inline Map over 1,000 items and a Choice loop of 100 iterations. For each workload it prints
+// one line in the format of the peer benchmark (bench/peer/bench.mjs):
+//   stepflow <workload> executions=N seconds=S exec_per_s=X transitions_per_s=Y engine=<mode>
+// and at the end the process's peak RSS. A figure, not a test.
+//
+// Usage: stepflow_bench [--pass-chain N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]
+//                       [--engine reuse|per-execution|both] [--only WORKLOAD]...
+//
+// What is measured, per workload (kept as close to bench.mjs as the two engines allow):
+// - The definition is validated and parsed once, outside the timing, as a server registers it once.
+// - Each execution is LocalEngine::Run: the real Driver committing every history event, the execution
+//   record and timer/task rows to an in-memory RocksDB store (sync off: nothing to sync), on a virtual
+//   clock. The peer keeps its events in memory only; we serialize and commit them.
+// - --engine reuse (the default) runs all executions on one LocalEngine created before the timing, as
+//   a server runs many executions on one driver and store; the store and the driver's table of finished
+//   executions grow during the run. --engine per-execution creates (and destroys) a LocalEngine, with
+//   its RocksDB instance, inside the timing for every execution.
+// - One untimed verification run per workload reads the history back from the store and counts the
+//   states entered (*StateEntered events, Map iterations' inner states included): that is the number
+//   of state transitions per execution. The timed runs' outputs are checked too (outside the timing
+//   with --engine reuse, inside it with per-execution, where the engine is gone afterwards).
+// - Inputs are parsed once; JSON parsing is not timed. Executions run one after another on one thread.
+
+#include <sys/resource.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "engine/local_engine.h"
+#include "statemachine/core/execution.h"
+#include "statemachine/core/model.h"
+#include "statemachine/validator.h"
+
+namespace stepflow::bench {
+namespace {
+
+namespace json = boost::json;
+
+// Fixed so that runs are reproducible (execution names are UUIDs drawn from it).
+constexpr std::uint64_t kSeed = 20240601;
+
+enum class EngineMode { kReuse, kPerExecution };
+
+const char* ModeName(EngineMode m) { return m == EngineMode::kReuse ? "reuse" : "per-execution"; }
+
+// Returns "" when `output` is right for `input`, else what is wrong.
+using OutputCheck = std::function<std::string(const json::value& output, const json::value& input)>;
+
+struct Workload {
+  std::string name;
+  std::string definition_file;
+  std::string input_file;
+  int executions = 0;
+  std::int64_t expected_transitions = 0;  // what the definition implies; the counted figure is used
+  OutputCheck check;
+};
+
+struct Flags {
+  std::string workloads_dir = STEPFLOW_BENCH_WORKLOADS_DIR;
+  int warmup = 0;
+  std::vector<EngineMode> modes = {EngineMode::kReuse};
+  std::vector<std::string> only;
+};
+
+std::string CheckEqualsInput(const json::value& output, const json::value& input) {
+  return output == input ? "" : "output differs from input";
+}
+
+std::string CheckMap(const json::value& output, const json::value& input) {
+  if (!output.is_array() || output.get_array().size() != 1000) {
+    return "expected an array of the 1000 input items";
+  }
+  return output == input ? "" : "the 1000 items differ from the input";
+}
+
+std::string CheckCounter(const json::value& output, const json::value&) {
+  const json::object* o = output.if_object();
+  const json::value* counter = o != nullptr ? o->if_contains("counter") : nullptr;
+  if (counter == nullptr || !counter->is_number() || counter->to_number<double>() != 100) {
+    return "expected counter 100";
+  }
+  return "";
+}
+
+std::vector<Workload> DefaultWorkloads() {
+  return {
+      {"pass_chain_10", "pass_chain_10.json", "pass_chain_10_input.json", 20000, 10, CheckEqualsInput},
+      {"map_1000", "map_1000.json", "map_1000_input.json", 50, 1001, CheckMap},
+      {"choice_loop_100", "choice_loop_100.json", "choice_loop_100_input.json", 1000, 203, CheckCounter},
+  };
+}
+
+[[noreturn]] void Usage(const std::string& message) {
+  if (!message.empty()) {
+    std::fprintf(stderr, "stepflow_bench: %s\n", message.c_str());
+  }
+  std::fprintf(stderr,
+               "usage: stepflow_bench [--pass-chain N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]\n"
+               "                      [--engine reuse|per-execution|both] [--only WORKLOAD]...\n");
+  std::exit(2);
+}
+
+int ParseCount(const std::string& flag, const char* text, int min) {
+  char* end = nullptr;
+  long n = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || n < min || n > 1000000000) {
+    Usage(absl::StrCat(flag, " needs an integer >= ", min, ", got '", text, "'"));
+  }
+  return static_cast<int>(n);
+}
+
+Flags ParseFlags(int argc, char** argv, std::vector<Workload>& workloads) {
+  Flags flags;
+  auto executions_of = [&](const std::string& name) -> int& {
+    for (Workload& w : workloads) {
+      if (w.name == name) {
+        return w.executions;
+      }
+    }
+    Usage("unknown workload '" + name + "' (known: pass_chain_10, map_1000, choice_loop_100)");
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "-h" || flag == "--help") {
+      Usage("");
+    }
+    if (i + 1 >= argc) {
+      Usage(flag + " needs a value (or is unknown)");
+    }
+    const char* value = argv[++i];
+    if (flag == "--pass-chain") {
+      executions_of("pass_chain_10") = ParseCount(flag, value, 1);
+    } else if (flag == "--map") {
+      executions_of("map_1000") = ParseCount(flag, value, 1);
+    } else if (flag == "--choice") {
+      executions_of("choice_loop_100") = ParseCount(flag, value, 1);
+    } else if (flag == "--warmup") {
+      flags.warmup = ParseCount(flag, value, 0);
+    } else if (flag == "--workloads-dir") {
+      flags.workloads_dir = value;
+    } else if (flag == "--engine") {
+      std::string mode = value;
+      if (mode == "reuse") {
+        flags.modes = {EngineMode::kReuse};
+      } else if (mode == "per-execution") {
+        flags.modes = {EngineMode::kPerExecution};
+      } else if (mode == "both") {
+        flags.modes = {EngineMode::kReuse, EngineMode::kPerExecution};
+      } else {
+        Usage("--engine is reuse, per-execution or both");
+      }
+    } else if (flag == "--only") {
+      executions_of(value);  // exits with a usage message on an unknown name
+      flags.only.push_back(value);
+    } else {
+      Usage("unknown flag '" + flag + "'");
+    }
+  }
+  return flags;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<json::value> ReadJson(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", ec.message()));
+  }
+  return v;
+}
+
+absl::StatusOr<std::shared_ptr<const sm::StateMachine>> LoadMachine(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::vector<sm::Diagnostic> problems = sm::ValidateDefinitionText(text);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", sm::FormatDiagnostic(problems.front())));
+  }
+  ASSIGN_OR_RETURN(json::value definition, ReadJson(path));
+  return sm::ParseStateMachine(definition);
+}
+
+absl::StatusOr<std::unique_ptr<engine::LocalEngine>> NewEngine() {
+  engine::LocalEngineOptions options;
+  options.seed = kSeed;
+  return engine::LocalEngine::Create(std::move(options));
+}
+
+// The execution must have succeeded with the right output.
+absl::Status Verify(const engine::LocalEngine& local, const std::string& id, const Workload& w,
+                    const json::value& input) {
+  const sm::Execution* e = local.driver().Find(id);
+  if (e == nullptr || e->status() != sm::ExecutionStatus::kSucceeded) {
+    return absl::InternalError(absl::StrCat(
+        w.name, ": execution did not succeed: ", e != nullptr ? sm::ExecutionStatusName(e->status()) : "unknown",
+        e != nullptr ? absl::StrCat(" ", e->error(), ": ", e->cause()) : ""));
+  }
+  std::string wrong = w.check(e->output(), input);
+  if (!wrong.empty()) {
+    return absl::InternalError(absl::StrCat(w.name, ": wrong output: ", wrong));
+  }
+  return absl::OkStatus();
+}
+
+// One untimed execution whose history is read back: returns the number of states entered.
+absl::StatusOr<std::int64_t> CountTransitions(engine::LocalEngine& local,
+                                              const std::shared_ptr<const sm::StateMachine>& machine, const Workload& w,
+                                              const json::value& input) {
+  ASSIGN_OR_RETURN(std::string id, local.Run(machine, input));
+  RETURN_IF_ERROR(Verify(local, id, w, input));
+  ASSIGN_OR_RETURN(std::vector<json::object> events, local.driver().ReadHistory(id));
+  std::int64_t entered = 0;
+  for (const json::object& event : events) {
+    const json::value* type = event.if_contains("type");
+    if (type != nullptr && type->is_string() && std::string_view(type->get_string()).ends_with("StateEntered")) {
+      ++entered;
+    }
+  }
+  if (entered != w.expected_transitions) {
+    std::fprintf(stderr, "warning: %s: counted %lld state transitions, the definition implies %lld; using the count\n",
+                 w.name.c_str(), static_cast<long long>(entered), static_cast<long long>(w.expected_transitions));
+  }
+  return entered;
+}
+
+struct Timing {
+  double seconds = 0;
+};
+
+absl::StatusOr<Timing> TimeReuse(engine::LocalEngine& local, const std::shared_ptr<const sm::StateMachine>& machine,
+                                 const Workload& w, const json::value& input) {
+  std::vector<std::string> ids;
+  ids.reserve(w.executions);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < w.executions; ++i) {
+    ASSIGN_OR_RETURN(std::string id, local.Run(machine, input));
+    ids.push_back(std::move(id));
+  }
+  Timing t{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  for (const std::string& id : ids) {
+    RETURN_IF_ERROR(Verify(local, id, w, input));
+  }
+  return t;
+}
+
+absl::StatusOr<Timing> TimePerExecution(const std::shared_ptr<const sm::StateMachine>& machine, const Workload& w,
+                                        const json::value& input) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < w.executions; ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<engine::LocalEngine> local, NewEngine());
+    ASSIGN_OR_RETURN(std::string id, local->Run(machine, input));
+    RETURN_IF_ERROR(Verify(*local, id, w, input));
+  }
+  return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+}
+
+absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
+                   LoadMachine(absl::StrCat(flags.workloads_dir, "/", w.definition_file)));
+  ASSIGN_OR_RETURN(json::value input, ReadJson(absl::StrCat(flags.workloads_dir, "/", w.input_file)));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::LocalEngine> local, NewEngine());
+  ASSIGN_OR_RETURN(std::int64_t transitions, CountTransitions(*local, machine, w, input));
+  for (int i = 0; i < flags.warmup; ++i) {
+    ASSIGN_OR_RETURN(std::string id, local->Run(machine, input));
+    RETURN_IF_ERROR(Verify(*local, id, w, input));
+  }
+  absl::StatusOr<Timing> timing;
+  if (mode == EngineMode::kReuse) {
+    timing = TimeReuse(*local, machine, w, input);
+  } else {
+    local.reset();
+    timing = TimePerExecution(machine, w, input);
+  }
+  RETURN_IF_ERROR(timing.status());
+  const double exec_per_s = w.executions / timing->seconds;
+  std::printf("stepflow %s executions=%d seconds=%.3f exec_per_s=%.1f transitions_per_s=%.0f engine=%s\n",
+              w.name.c_str(), w.executions, timing->seconds, exec_per_s, exec_per_s * static_cast<double>(transitions),
+              ModeName(mode));
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+bool Selected(const Flags& flags, const Workload& w) {
+  if (flags.only.empty()) {
+    return true;
+  }
+  for (const std::string& name : flags.only) {
+    if (name == w.name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<Workload> workloads = DefaultWorkloads();
+  Flags flags = ParseFlags(argc, argv, workloads);
+  std::vector<std::string> mode_names;
+  for (EngineMode m : flags.modes) {
+    mode_names.push_back(ModeName(m));
+  }
+  std::fprintf(stderr,
+               "# stepflow in-process (LocalEngine: driver + in-memory RocksDB, sync off, virtual clock), "
+               "engine %s, warmup %d, workloads %s\n",
+               absl::StrJoin(mode_names, ",").c_str(), flags.warmup, flags.workloads_dir.c_str());
+  for (const Workload& w : workloads) {
+    if (!Selected(flags, w)) {
+      continue;
+    }
+    for (EngineMode mode : flags.modes) {
+      absl::Status s = RunWorkload(flags, w, mode);
+      if (!s.ok()) {
+        std::fprintf(stderr, "stepflow_bench: %s: %s\n", w.name.c_str(), s.ToString().c_str());
+        return 1;
+      }
+    }
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("stepflow peak_rss_kib=%ld\n", usage.ru_maxrss);
+  return 0;
+}
+
+}  // namespace
+}  // namespace stepflow::bench
+
+int main(int argc, char** argv) { return stepflow::bench::Main(argc, argv); }
