@@ -1,0 +1,170 @@
+// Unit tests for LocalEngine, the embedded engine behind `stepflow run`: mocked tasks, time skipping and
+// the errors that mean the engine could not run the execution at all.
+
+#include "engine/local_engine.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/status/status.h"
+#include "statemachine/timestamp.h"
+
+namespace stepflow::engine {
+namespace {
+
+namespace json = boost::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::shared_ptr<const sm::StateMachine> Machine(std::string_view definition) {
+  auto m = sm::ParseStateMachine(json::parse(definition));
+  EXPECT_TRUE(m.ok()) << m.status();
+  return m.ok() ? *m : nullptr;
+}
+
+std::unique_ptr<LocalEngine> Engine(LocalEngineOptions options = {}) {
+  auto engine = LocalEngine::Create(std::move(options));
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+MockTestCase Mocks(std::string_view config) {
+  auto tc = MockTestCase::FromConfig(json::parse(config), "StateMachine", "T");
+  EXPECT_TRUE(tc.ok()) << tc.status();
+  return tc.ok() ? *tc : MockTestCase();
+}
+
+std::vector<json::object> History(const LocalEngine& engine, const std::string& id) {
+  auto events = engine.driver().ReadHistory(id);
+  EXPECT_TRUE(events.ok()) << events.status();
+  return events.value_or(std::vector<json::object>{});
+}
+
+std::vector<std::string> Types(const std::vector<json::object>& events) {
+  std::vector<std::string> out;
+  for (const json::object& e : events) {
+    out.emplace_back(e.at("type").as_string());
+  }
+  return out;
+}
+
+common::EpochMillis Millis(const json::object& event) {
+  auto t = sm::ParseTimestamp(std::string_view(event.at("timestamp").as_string()));
+  EXPECT_TRUE(t.has_value()) << event.at("timestamp");
+  return t ? t->EpochMillis() : 0;
+}
+
+TEST(LocalEngineTest, TaskWithoutMocksIsFailedPreconditionNamingTheState) {
+  auto engine = Engine();
+  absl::StatusOr<std::string> id =
+      engine->Run(Machine(R"({"StartAt":"Charge","States":{"Charge":{"Type":"Task",
+          "Resource":"arn:aws:states:::lambda:invoke","End":true}}})"),
+                  json::object());
+  EXPECT_TRUE(absl::IsFailedPrecondition(id.status())) << id.status();
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("Task state 'Charge'"));
+}
+
+TEST(LocalEngineTest, AWaitOfAYearFinishesAtOnceOnTheVirtualClock) {
+  constexpr common::EpochMillis kYear = 365LL * 24 * 3600 * 1000;
+  auto engine = Engine();
+  const auto wall_start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::string> id =
+      engine->Run(Machine(R"({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":31536000,"Next":"P"},
+          "P":{"Type":"Pass","Parameters":{"entered.$":"$$.State.EnteredTime"},"End":true}}})"),
+                  json::object());
+  const auto wall = std::chrono::steady_clock::now() - wall_start;
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_LT(wall, std::chrono::seconds(10));
+  const sm::Execution* e = engine->driver().Find(*id);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status(), sm::ExecutionStatus::kSucceeded);
+  std::vector<json::object> events = History(*engine, *id);
+  ASSERT_THAT(Types(events), ElementsAre("ExecutionStarted", "WaitStateEntered", "WaitStateExited",
+                                         "PassStateEntered", "PassStateExited", "ExecutionSucceeded"));
+  EXPECT_EQ(Millis(events[2]) - Millis(events[1]), kYear);
+  EXPECT_EQ(Millis(events[5]) - Millis(events[0]), kYear);
+  // The context object shows the same virtual time.
+  EXPECT_EQ(e->output().at("entered"), events[3].at("timestamp"));
+}
+
+TEST(LocalEngineTest, MockedTaskWithRetryUsesVirtualTime) {
+  LocalEngineOptions options;
+  options.mocks = Mocks(R"({"StateMachines":{"StateMachine":{"TestCases":{"T":{"Call":"R"}}}},
+      "MockedResponses":{"R":{"0-1":{"Throw":{"Error":"Busy","Cause":"later"}},"2":{"Return":{"ok":true}}}}})");
+  auto engine = Engine(std::move(options));
+  absl::StatusOr<std::string> id =
+      engine->Run(Machine(R"({"StartAt":"Call","States":{"Call":{"Type":"Task",
+          "Resource":"arn:aws:states:::lambda:invoke","Retry":[{"ErrorEquals":["Busy"],"IntervalSeconds":60}],
+          "End":true}}})"),
+                  json::object());
+  ASSERT_TRUE(id.ok()) << id.status();
+  const sm::Execution* e = engine->driver().Find(*id);
+  EXPECT_EQ(e->status(), sm::ExecutionStatus::kSucceeded);
+  EXPECT_EQ(e->output(), json::parse(R"({"ok":true})"));
+  std::vector<json::object> events = History(*engine, *id);
+  EXPECT_THAT(Types(events),
+              ElementsAre("ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskFailed",
+                          "TaskScheduled", "TaskStarted", "TaskFailed", "TaskScheduled", "TaskStarted",
+                          "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"));
+  EXPECT_EQ(Millis(events[5]) - Millis(events[4]), 60'000);
+  EXPECT_EQ(Millis(events[8]) - Millis(events[7]), 120'000);
+}
+
+TEST(LocalEngineTest, AFailedExecutionIsNotAnEngineError) {
+  LocalEngineOptions options;
+  options.mocks = Mocks(R"({"StateMachines":{"StateMachine":{"TestCases":{"T":{"Call":"R"}}}},
+      "MockedResponses":{"R":{"0":{"Throw":{"Error":"Boom","Cause":"mocked"}}}}})");
+  auto engine = Engine(std::move(options));
+  absl::StatusOr<std::string> id = engine->Run(
+      Machine(R"({"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"r","End":true}}})"), json::object());
+  ASSERT_TRUE(id.ok()) << id.status();
+  const sm::Execution* e = engine->driver().Find(*id);
+  EXPECT_EQ(e->status(), sm::ExecutionStatus::kFailed);
+  EXPECT_EQ(e->error(), "Boom");
+  EXPECT_EQ(e->cause(), "mocked");
+}
+
+TEST(LocalEngineTest, MockRunsOutIsAnEngineErrorNamingTheState) {
+  LocalEngineOptions options;
+  options.mocks = Mocks(R"({"StateMachines":{"StateMachine":{"TestCases":{"T":{"Call":"R"}}}},
+      "MockedResponses":{"R":{"0":{"Throw":{"Error":"Busy"}}}}})");
+  auto engine = Engine(std::move(options));
+  absl::StatusOr<std::string> id =
+      engine->Run(Machine(R"({"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"r",
+          "Retry":[{"ErrorEquals":["Busy"]}],"End":true}}})"),
+                  json::object());
+  EXPECT_FALSE(id.ok());
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("'Call'"));
+}
+
+TEST(LocalEngineTest, ExecutionArnsAndTheSeed) {
+  LocalEngineOptions options;
+  options.seed = 7;
+  options.state_machine_name = "Orders";
+  auto a = Engine(options);
+  auto b = Engine(options);
+  auto machine = Machine(R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})");
+  absl::StatusOr<std::string> id_a = a->Run(machine, json::object());
+  absl::StatusOr<std::string> id_b = b->Run(machine, json::object());
+  ASSERT_TRUE(id_a.ok() && id_b.ok());
+  EXPECT_EQ(*id_a, *id_b);  // the same seed names the execution the same way
+  EXPECT_THAT(*id_a, StartsWith("arn:aws:states:us-east-1:123456789012:execution:Orders:"));
+  absl::StatusOr<std::string> named = a->Run(machine, json::object(), "my-run");
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(*named, "arn:aws:states:us-east-1:123456789012:execution:Orders:my-run");
+
+  options.express = true;
+  auto express = Engine(options);
+  absl::StatusOr<std::string> id_x = express->Run(machine, json::object(), "x");
+  ASSERT_TRUE(id_x.ok());
+  EXPECT_THAT(*id_x, StartsWith("arn:aws:states:us-east-1:123456789012:express:Orders:x:"));
+}
+
+}  // namespace
+}  // namespace stepflow::engine
