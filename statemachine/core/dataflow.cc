@@ -54,25 +54,7 @@ Result<json::value> EvaluateDollarField(std::string_view key, const json::value&
     return RuntimeFailure(ref, absl::StrCat("The value of the field '", std::string(key),
                                             "' must be a JSONPath or an intrinsic function"));
   }
-  std::string text(v.get_string());
-  if (LooksLikeIntrinsic(text)) {
-    std::string error;
-    const IntrinsicCall* call = CachedIntrinsic(text, &error);
-    if (call == nullptr) {
-      return RuntimeFailure(ref, error);
-    }
-    return AsRuntimeFailure(call->Evaluate(resolve, runtime), ref);
-  }
-  std::optional<json::value> found = resolve(text);
-  if (!found) {
-    std::string input_text = "null";
-    if (auto whole = resolve("$")) {
-      input_text = ToCompactJson(*whole);
-    }
-    return RuntimeFailure(ref, absl::StrCat("The JSONPath '", text, "' specified for the field '", std::string(key),
-                                            "' could not be found in the input '", input_text, "'"));
-  }
-  return std::move(*found);
+  return ResolvePathOrIntrinsic(std::string(v.get_string()), resolve, runtime, ref, std::string(key));
 }
 
 }  // namespace
