@@ -57,7 +57,7 @@ absl::Status Driver::Apply(const std::string& id, Entry& entry, absl::StatusOr<s
   const common::EpochMillis now = clock_->NowMillis();
   storage::WriteBatch batch;
   for (const sm::HistoryEvent& e : decision->events) {
-    batch.Put(storage::Column::kHistory, HistoryKey(id, e.id), json::serialize(sm::HistoryEventToJson(e)));
+    batch.Put(storage::Column::kHistory, HistoryKey(id, e.id), sm::SerializeHistoryEvent(e));
   }
   batch.Put(storage::Column::kExecutions, id, ExecutionRecord(entry.info, *entry.execution, now));
   for (const sm::TimerCommand& t : decision->timers_to_start) {

@@ -23,4 +23,8 @@ struct HistoryEvent {
 // AWS's JSON form: {"id":..,"previousEventId":..,"timestamp":"..","type":"..", "<details_key>":{..}}.
 boost::json::object HistoryEventToJson(const HistoryEvent& e);
 
+// The text boost::json::serialize(HistoryEventToJson(e)) gives, byte for byte, without building the object
+// (which deep-copies `details`): the engine stores this text for every event.
+std::string SerializeHistoryEvent(const HistoryEvent& e);
+
 }  // namespace stepflow::sm
