@@ -54,56 +54,52 @@ std::string JavaDoubleText(double d) {
   return absl::StrCat(sign, digits.substr(0, 1), ".", fraction, "E", exponent);
 }
 
-namespace {
-
-std::string NumberText(const json::value& v) {
-  if (v.is_int64()) {
-    return absl::StrCat(v.get_int64());
-  }
-  if (v.is_uint64()) {
-    return absl::StrCat(v.get_uint64());
-  }
-  return JavaDoubleText(v.get_double());
-}
-
-}  // namespace
-
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (char c : s) {
+  // Characters that need no escape are copied in runs: this text is written for every history event.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    std::string_view escape;
     switch (c) {
       case '"':
-        out += "\\\"";
+        escape = "\\\"";
         break;
       case '\\':
-        out += "\\\\";
+        escape = "\\\\";
         break;
       case '\n':
-        out += "\\n";
+        escape = "\\n";
         break;
       case '\r':
-        out += "\\r";
+        escape = "\\r";
         break;
       case '\t':
-        out += "\\t";
+        escape = "\\t";
         break;
       case '\b':
-        out += "\\b";
+        escape = "\\b";
         break;
       case '\f':
-        out += "\\f";
+        escape = "\\f";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xF]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(c);
+        if (static_cast<unsigned char>(c) >= 0x20) {
+          continue;
         }
     }
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (!escape.empty()) {
+      out.append(escape);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += "\\u00";
+      out.push_back(kHex[(c >> 4) & 0xF]);
+      out.push_back(kHex[c & 0xF]);
+    }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -117,9 +113,13 @@ void AppendAwsJson(std::string& out, const json::value& v) {
       out += v.get_bool() ? "true" : "false";
       return;
     case json::kind::int64:
+      absl::StrAppend(&out, v.get_int64());
+      return;
     case json::kind::uint64:
+      absl::StrAppend(&out, v.get_uint64());
+      return;
     case json::kind::double_:
-      out += NumberText(v);
+      out += JavaDoubleText(v.get_double());
       return;
     case json::kind::string:
       AppendJsonString(out, v.get_string());
