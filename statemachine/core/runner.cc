@@ -158,11 +158,13 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
 
 void Execution::Runner::StartExecution() {
   json::object details;
-  details["input"] = ToCompactJson(ex_.input_);
+  std::string input_text = ToCompactJson(ex_.input_);
+  const std::size_t input_bytes = input_text.size();
+  details["input"] = input_text;
   details["inputDetails"] = json::object{{"truncated", false}};
   details["roleArn"] = ex_.info_.role_arn;
   Emit(nullptr, "ExecutionStarted", "executionStartedEventDetails", std::move(details));
-  if (ToCompactJson(ex_.input_).size() > ex_.limits_.max_payload_bytes) {
+  if (input_bytes > ex_.limits_.max_payload_bytes) {
     EndExecution(ExecutionStatus::kFailed,
                  Failure{errors::kDataLimitExceeded,
                          "The execution input exceeds the maximum number of bytes service limit."});
@@ -218,8 +220,10 @@ void Execution::Runner::ExecuteState(Frame* f) {
   }
 }
 
-bool Execution::Runner::CheckSize(Frame* f, const json::value& v) {
-  if (ToAwsJson(v).size() <= ex_.limits_.max_payload_bytes) {
+bool Execution::Runner::CheckSize(Frame* f, const json::value& v) { return CheckSizeBytes(f, ToAwsJson(v).size()); }
+
+bool Execution::Runner::CheckSizeBytes(Frame* f, std::size_t compact_bytes) {
+  if (compact_bytes <= ex_.limits_.max_payload_bytes) {
     return true;
   }
   FailState(f, Failure{errors::kDataLimitExceeded,
@@ -230,14 +234,15 @@ bool Execution::Runner::CheckSize(Frame* f, const json::value& v) {
 }
 
 void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
-  if (!CheckSize(f, output)) {
+  std::string output_text = ToCompactJson(output);  // once, for the size check and the event
+  if (!CheckSizeBytes(f, output_text.size())) {
     return;
   }
   const State* s = f->state;
   if (s->type != StateType::kFail) {
     json::object details;
     details["name"] = s->name;
-    details["output"] = ToCompactJson(output);
+    details["output"] = output_text;
     details["outputDetails"] = json::object{{"truncated", false}};
     Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
     if (!running()) {

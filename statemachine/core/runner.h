@@ -60,6 +60,8 @@ class Execution::Runner {
   // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
   void FinishWithResult(Frame* f, boost::json::value result);
   bool CheckSize(Frame* f, const boost::json::value& v);
+  // The same check when the compact JSON text is already at hand: `compact_bytes` is its size.
+  bool CheckSizeBytes(Frame* f, std::size_t compact_bytes);
 
   PathResolver MakeResolver(Frame* f, const boost::json::value& dollar, const boost::json::value* map_index = nullptr,
                             const boost::json::value* map_value = nullptr);
