@@ -1,0 +1,146 @@
+#pragma once
+// The durable engine behind `stepflow server`: state machines stored by version, executions hashed to
+// partitions (one writer thread each, each with its own Driver), every decision committed in one RocksDB
+// WriteBatch (history events + execution record + input log + timers + tasks + index rows) before anything
+// else happens, durable timers on the real clock, and recovery at start-up by replaying each running
+// execution's input log through the same interpreter. The gRPC/REST adapters (engine/api) call only this.
+//
+// Errors: absl::Status whose message starts with an AWS-style error name (see engine/errors.h):
+//   InvalidArgument  InvalidDefinition / InvalidName / InvalidExecutionInput / InvalidArn / InvalidToken
+//   NotFound         StateMachineDoesNotExist / ExecutionDoesNotExist
+//   AlreadyExists    StateMachineAlreadyExists / ExecutionAlreadyExists
+//   FailedPrecondition  ExecutionNotRunning (Stop on a finished execution)
+//   DeadlineExceeded    WaitForCompletion ran out of time
+//   Unavailable      storage trouble or shutting down; nothing was changed
+//
+// Thread-safety: every method may be called from any thread concurrently.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "statemachine/core/execution.h"
+#include "statemachine/validator.h"
+
+namespace stepflow::engine {
+
+struct EngineOptions {
+  // RocksDB directory. Default: "./data".
+  std::string data_dir = "./data";
+  // Partitions (writer threads). Default: 0 = the number of cores.
+  int partitions = 0;
+  // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).
+  // Default: true. false is for tests and benchmarks and must be named in every figure it produces.
+  bool sync_writes = true;
+  // Payload, history-event limits (AWS defaults).
+  sm::ExecutionLimits limits;
+  // Largest definition accepted. Default: 1 MiB (AWS's limit).
+  std::size_t max_definition_bytes = 1 << 20;
+  // The clock timers run on. Default: nullptr = the system clock. Not owned.
+  common::Clock* clock = nullptr;
+};
+
+struct StateMachineInfo {
+  std::string name;
+  std::string arn;
+  std::string definition;  // JSON text as submitted (empty in List results)
+  bool express = false;
+  std::int64_t version = 0;
+  common::EpochMillis created = 0;
+  common::EpochMillis updated = 0;
+};
+
+struct ExecutionInfoRecord {
+  std::string arn;
+  std::string name;
+  std::string state_machine_arn;
+  std::string state_machine_name;
+  std::int64_t state_machine_version = 0;
+  sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;
+  std::string input;   // JSON text (empty in List results)
+  std::string output;  // JSON text; SUCCEEDED only
+  std::string error;
+  std::string cause;
+  common::EpochMillis start = 0;
+  common::EpochMillis stop = 0;  // 0 while running
+};
+
+struct HistoryEventRecord {
+  std::int64_t id = 0;
+  std::int64_t previous_event_id = 0;
+  common::EpochMillis timestamp = 0;
+  std::string type;
+  std::string details_key;
+  std::string details;  // JSON text of the details object ("{}" when none)
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;  // empty on the last page
+};
+
+struct ExecutionFilter {
+  std::string state_machine;  // name or ARN; empty = all
+  std::optional<sm::ExecutionStatus> status;
+  std::optional<common::EpochMillis> started_after;   // inclusive
+  std::optional<common::EpochMillis> started_before;  // exclusive
+};
+
+class Engine {
+ public:
+  // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
+  // its input log, reloads its pending timers; overdue timers fire at once) and starts the partitions.
+  // Unavailable when the store cannot be opened (e.g. another server holds it).
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+
+  virtual ~Engine() = default;
+
+  // Stops accepting calls, lets in-flight commits finish, stops the partitions. Idempotent; the destructor
+  // calls it.
+  virtual void Shutdown() = 0;
+
+  // --- State machines. `state_machine` arguments accept a name or an ARN.
+  virtual absl::StatusOr<StateMachineInfo> CreateStateMachine(const std::string& name, const std::string& definition,
+                                                              bool express) = 0;
+  virtual absl::StatusOr<StateMachineInfo> UpdateStateMachine(const std::string& state_machine,
+                                                              const std::string& definition) = 0;
+  virtual absl::StatusOr<StateMachineInfo> DescribeStateMachine(const std::string& state_machine) = 0;
+  virtual absl::StatusOr<Page<StateMachineInfo>> ListStateMachines(int page_size, const std::string& page_token) = 0;
+  // Running executions keep running on their version.
+  virtual absl::Status DeleteStateMachine(const std::string& state_machine) = 0;
+
+  // --- Executions.
+  // Idempotent by name: same name and same input returns the existing execution; a different input is
+  // AlreadyExists (ExecutionAlreadyExists). Returns after the start is committed.
+  virtual absl::StatusOr<ExecutionInfoRecord> StartExecution(const std::string& state_machine,
+                                                             const std::string& name, const std::string& input) = 0;
+  virtual absl::StatusOr<ExecutionInfoRecord> DescribeExecution(const std::string& execution_arn) = 0;
+  virtual absl::StatusOr<Page<ExecutionInfoRecord>> ListExecutions(const ExecutionFilter& filter, int page_size,
+                                                                   const std::string& page_token) = 0;
+  virtual absl::StatusOr<ExecutionInfoRecord> StopExecution(const std::string& execution_arn, const std::string& error,
+                                                            const std::string& cause) = 0;
+  virtual absl::StatusOr<Page<HistoryEventRecord>> GetExecutionHistory(const std::string& execution_arn,
+                                                                       int page_size, const std::string& page_token,
+                                                                       bool reverse_order) = 0;
+  // Blocks until the execution has events with id > after_event_id, has ended, or `deadline` (system-clock
+  // epoch ms) passes; returns the events with id > after_event_id (possibly none) in order.
+  virtual absl::StatusOr<std::vector<HistoryEventRecord>> WaitForHistory(const std::string& execution_arn,
+                                                                         std::int64_t after_event_id,
+                                                                         common::EpochMillis deadline) = 0;
+  // Blocks until the execution ends or `deadline` passes (DeadlineExceeded).
+  virtual absl::StatusOr<ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
+                                                                common::EpochMillis deadline) = 0;
+  // The exact definition and version the execution runs.
+  virtual absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) = 0;
+};
+
+// Validates without storing anything (StateMachines.Validate).
+std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& definition, bool express);
+
+}  // namespace stepflow::engine
