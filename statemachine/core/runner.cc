@@ -276,9 +276,11 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
     }
     selected = std::move(r).value();
   }
-  json::object new_vars = f->variables;
+  // Copied only when the state assigns: the variables change only if the state completes.
+  std::optional<json::object> new_vars;
   if (!s->assign.is_null()) {
-    Result<bool> a = ApplyAssign(s->assign, MakeResolver(f, selected), *rv_, Ref(f), new_vars);
+    new_vars = f->variables;
+    Result<bool> a = ApplyAssign(s->assign, MakeResolver(f, selected), *rv_, Ref(f), *new_vars);
     if (!a.ok()) {
       return FailState(f, a.failure());
     }
@@ -287,13 +289,21 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   if (!with_result.ok()) {
     return FailState(f, with_result.failure());
   }
-  Result<json::value> out =
-      ApplySelectPath(s->output_path, with_result.value(), MakeResolver(f, with_result.value()), Ref(f));
-  if (!out.ok()) {
-    return FailState(f, out.failure());
+  json::value output;
+  if (s->output_path.kind == OptionalPath::Kind::kDefault) {
+    output = std::move(with_result).value();  // OutputPath "$" selects the whole value: no copy
+  } else {
+    Result<json::value> out =
+        ApplySelectPath(s->output_path, with_result.value(), MakeResolver(f, with_result.value()), Ref(f));
+    if (!out.ok()) {
+      return FailState(f, out.failure());
+    }
+    output = std::move(out).value();
   }
-  f->variables = std::move(new_vars);
-  CompleteState(f, std::move(out).value());
+  if (new_vars) {
+    f->variables = std::move(*new_vars);
+  }
+  CompleteState(f, std::move(output));
 }
 
 void Execution::Runner::FailState(Frame* f, const Failure& failure) {
@@ -355,10 +365,10 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure) {
 void Execution::Runner::FinishFrame(Frame* f, json::value output) {
   f->phase = Frame::Phase::kDone;
   if (f->parent == 0) {
-    ex_.output_ = output;
     json::object details;
     details["output"] = ToCompactJson(output);
     details["outputDetails"] = json::object{{"truncated", false}};
+    ex_.output_ = std::move(output);
     Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));
     ex_.status_ = ExecutionStatus::kSucceeded;
     CancelFrameTree(f);
