@@ -32,6 +32,7 @@ TEST(SerializeHistoryEventTest, EqualsSerializedJsonForm) {
       Event("TaskStateEntered", "stateEnteredEventDetails",
             json::object{{"name", "T\t\x01 \xc3\xa9"}, {"input", "[1.5,-2,1.0E20,null,true]"}, {"n", -1.5}}),
       Event("ParallelStateStarted", "emptyDetails", json::object()),
+      Event("Odd\"Type\n", "key\\with\x02escapes", json::object{{"big", std::string(5000, 'x') + "\"\x1f"}}),
   };
   events[1].id = 1;
   events[1].previous_event_id = 0;
