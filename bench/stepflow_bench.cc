@@ -100,8 +100,8 @@ std::string CheckCounter(const json::value& output, const json::value&) {
 std::vector<Workload> DefaultWorkloads() {
   return {
       {"pass_chain_10", "pass_chain_10.json", "pass_chain_10_input.json", 20000, 10, CheckEqualsInput},
-      {"map_1000", "map_1000.json", "map_1000_input.json", 50, 1001, CheckMap},
-      {"choice_loop_100", "choice_loop_100.json", "choice_loop_100_input.json", 1000, 203, CheckCounter},
+      {"map_1000", "map_1000.json", "map_1000_input.json", 60, 1001, CheckMap},
+      {"choice_loop_100", "choice_loop_100.json", "choice_loop_100_input.json", 800, 203, CheckCounter},
   };
 }
 
