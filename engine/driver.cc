@@ -4,130 +4,242 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "engine/errors.h"
 #include "engine/records.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
-
-namespace {
-
-std::string ExecutionRecord(const sm::ExecutionInfo& info, const sm::Execution& e, common::EpochMillis now) {
-  json::object o;
-  o["v"] = kRecordVersion;
-  o["id"] = info.execution_arn;
-  o["name"] = info.name;
-  o["stateMachine"] = info.state_machine_arn;
-  o["status"] = sm::ExecutionStatusName(e.status());
-  o["startTime"] = info.start_time;
-  if (e.status() != sm::ExecutionStatus::kRunning) {
-    o["stopTime"] = now;
-  }
-  if (e.status() == sm::ExecutionStatus::kSucceeded) {
-    o["output"] = e.output();
-  } else if (e.status() != sm::ExecutionStatus::kRunning) {
-    o["error"] = e.error();
-    o["cause"] = e.cause();
-  }
-  o["lastEventId"] = e.last_event_id();
-  return json::serialize(o);
-}
-
-}  // namespace
 
 Driver::Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* dispatcher, sm::RuntimeValues* runtime,
                DriverOptions options)
     : store_(store), clock_(clock), dispatcher_(dispatcher), runtime_(runtime), options_(options) {}
 
 absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
-                           const json::value& input) {
+                           json::value input, ExecutionMeta meta) {
   const std::string id = info.execution_arn;
   if (executions_.count(id) != 0) {
-    return absl::AlreadyExistsError(absl::StrCat("ExecutionAlreadyExists: ", id));
+    return errors::ExecutionAlreadyExists(id);
   }
   Entry& entry = executions_[id];
   entry.info = info;
-  entry.execution = std::make_unique<sm::Execution>(std::move(machine), std::move(info), options_.limits);
-  return Apply(id, entry, entry.execution->Start(input, clock_->NowMillis(), *runtime_));
+  entry.meta = std::move(meta);
+  entry.execution = std::make_unique<sm::Execution>(std::move(machine), info, options_.limits);
+  InputRecord start;
+  start.kind = InputRecord::Kind::kStart;
+  start.now = clock_->NowMillis();
+  start.payload = std::move(input);
+  start.info = std::move(info);
+  start.state_machine_version = entry.meta.state_machine_version;
+  start.input_text = entry.meta.input_text;
+  start.limits = options_.limits;
+  absl::Status refusal;
+  absl::Status s = Step(id, entry, std::move(start), &refusal);
+  if (!refusal.ok()) {
+    executions_.erase(id);  // nothing was staged
+    return refusal;
+  }
+  return s;
 }
 
-absl::Status Driver::Apply(const std::string& id, Entry& entry, absl::StatusOr<sm::Decision> decision) {
-  if (!decision.ok()) {
-    return decision.status();
+absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal) {
+  input.drawn.clear();
+  runtime_.set_sink(options_.durable ? &input.drawn : nullptr);
+  absl::StatusOr<sm::Decision> d = ApplyInputRecord(*entry.execution, input, runtime_);
+  runtime_.set_sink(nullptr);
+  if (!d.ok()) {
+    *refusal = d.status();
+    return absl::OkStatus();
   }
-  const common::EpochMillis now = clock_->NowMillis();
-  storage::WriteBatch batch;
-  for (const sm::HistoryEvent& e : decision->events) {
-    batch.Put(storage::Column::kHistory, HistoryKey(id, e.id), sm::SerializeHistoryEvent(e));
-  }
-  batch.Put(storage::Column::kExecutions, id, ExecutionRecord(entry.info, *entry.execution, now));
-  for (const sm::TimerCommand& t : decision->timers_to_start) {
-    batch.Put(storage::Column::kTimers, TimerKey(t.due, id, t.timer_id), "");
-  }
-  for (std::uint64_t timer_id : decision->timers_to_cancel) {
-    auto it = entry.timer_due.find(timer_id);
-    if (it != entry.timer_due.end()) {
-      batch.Delete(storage::Column::kTimers, TimerKey(it->second, id, timer_id));
-    }
-  }
-  for (const sm::TaskCommand& t : decision->tasks_to_schedule) {
-    json::object task{{"v", kRecordVersion}, {"state", t.state_name}, {"input", t.input}, {"attempt", t.attempt}};
-    batch.Put(storage::Column::kTasks, TaskKey(t.resource, id, t.task_id), json::serialize(task));
-  }
-  RETURN_IF_ERROR(store_->Commit(batch));
+  Stage(id, entry, input, *std::move(d));
+  return in_group_ ? absl::OkStatus() : CommitStaged();
+}
 
-  // Only after the commit: arm timers, cancel, dispatch.
-  for (std::uint64_t timer_id : decision->timers_to_cancel) {
-    auto it = entry.timer_due.find(timer_id);
-    if (it != entry.timer_due.end()) {
-      timers_.erase({it->second, id, timer_id});
-      entry.timer_due.erase(it);
+void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::Decision decision) {
+  const sm::Execution& e = *entry.execution;
+  for (const sm::HistoryEvent& event : decision.events) {
+    batch_.Put(storage::Column::kHistory, HistoryKey(id, event.id), sm::SerializeHistoryEvent(event));
+  }
+  batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+  TrackDecision(id, input, decision, entry.pending, &batch_);
+  const bool ended = e.status() != sm::ExecutionStatus::kRunning;
+  if (options_.durable) {
+    batch_.Put(storage::Column::kInputs, InputKey(id, entry.next_input), EncodeInputRecord(input));
+    // Only the start and the input that ends the execution change index rows: an ended execution takes
+    // no more inputs.
+    if (input.kind == InputRecord::Kind::kStart || ended) {
+      StageIndexRows(id, entry, input.kind == InputRecord::Kind::kStart);
     }
   }
-  for (const sm::TimerCommand& t : decision->timers_to_start) {
-    entry.timer_due[t.timer_id] = t.due;
-    timers_.insert({t.due, id, t.timer_id});
+  ++entry.next_input;
+  entry.last_input_time = input.now;
+  staged_.push_back(Staged{id, std::move(decision), ended});
+}
+
+void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first) {
+  const std::string& machine = entry.info.state_machine_name;
+  const common::EpochMillis start = entry.info.start_time;
+  const std::string status = sm::ExecutionStatusName(entry.execution->status());
+  if (first) {
+    batch_.Put(storage::Column::kIndexes, IndexKey("", "", start, id), "");
+    batch_.Put(storage::Column::kIndexes, IndexKey(machine, "", start, id), "");
+  } else {
+    const std::string running = sm::ExecutionStatusName(sm::ExecutionStatus::kRunning);
+    batch_.Delete(storage::Column::kIndexes, IndexKey("", running, start, id));
+    batch_.Delete(storage::Column::kIndexes, IndexKey(machine, running, start, id));
   }
-  for (std::uint64_t task_id : decision->tasks_to_cancel) {
-    dispatcher_->Cancel(id, task_id);
+  batch_.Put(storage::Column::kIndexes, IndexKey("", status, start, id), "");
+  batch_.Put(storage::Column::kIndexes, IndexKey(machine, status, start, id), "");
+}
+
+void Driver::BeginGroup() { in_group_ = true; }
+
+absl::Status Driver::EndGroup() {
+  in_group_ = false;
+  return CommitStaged();
+}
+
+absl::Status Driver::CommitStaged() {
+  if (staged_.empty()) {
+    return absl::OkStatus();
   }
-  for (sm::TaskCommand& t : decision->tasks_to_schedule) {
-    TaskDispatch dispatch{id, t.task_id, t.state_name, t.resource, std::move(t.input), t.attempt};
-    RETURN_IF_ERROR(dispatcher_->Dispatch(dispatch));
+  absl::Status committed = store_->Commit(batch_);
+  batch_.Clear();
+  std::vector<Staged> staged = std::move(staged_);
+  staged_.clear();
+  if (!committed.ok()) {
+    // The cached states ran ahead of the store: throw them away rather than repair them.
+    for (const Staged& s : staged) {
+      if (executions_.count(s.id) != 0) {
+        Evict(s.id);
+        if (options_.listener != nullptr) {
+          options_.listener->Dropped(s.id);
+        }
+      }
+    }
+    return errors::CommitFailed(committed.message());
+  }
+  absl::Status first_error;
+  for (Staged& s : staged) {
+    absl::Status carried = CarryOut(s);
+    if (first_error.ok()) {
+      first_error = carried;
+    }
+  }
+  return first_error;
+}
+
+absl::Status Driver::CarryOut(Staged& staged) {
+  auto it = executions_.find(staged.id);
+  if (it == executions_.end()) {
+    return absl::InternalError(absl::StrCat("staged execution ", staged.id, " vanished"));
+  }
+  Entry& entry = it->second;
+  sm::Decision& d = staged.decision;
+  for (std::uint64_t timer_id : d.timers_to_cancel) {
+    Disarm(staged.id, entry, timer_id);
+  }
+  for (const sm::TimerCommand& t : d.timers_to_start) {
+    Arm(staged.id, entry, t.timer_id, t.due);
+  }
+  for (std::uint64_t task_id : d.tasks_to_cancel) {
+    dispatcher_->Cancel(staged.id, task_id);
+  }
+  absl::Status dispatched;
+  for (sm::TaskCommand& t : d.tasks_to_schedule) {
+    TaskDispatch dispatch{staged.id, t.task_id, t.state_name, t.resource, std::move(t.input), t.attempt};
+    dispatched = dispatcher_->Dispatch(dispatch);
+    if (!dispatched.ok()) {
+      break;
+    }
+  }
+  if (staged.ended && options_.durable) {
+    Evict(staged.id);
+  }
+  if (options_.listener != nullptr) {
+    options_.listener->Committed(staged.id, staged.ended);
+  }
+  return dispatched;
+}
+
+void Driver::Arm(const std::string& id, Entry& entry, std::uint64_t timer_id, common::EpochMillis due) {
+  entry.armed[timer_id] = due;
+  timers_.insert({due, id, timer_id});
+}
+
+void Driver::Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id) {
+  auto it = entry.armed.find(timer_id);
+  if (it != entry.armed.end()) {
+    timers_.erase({it->second, id, timer_id});
+    entry.armed.erase(it);
+  }
+}
+
+void Driver::Evict(const std::string& id) {
+  auto it = executions_.find(id);
+  if (it == executions_.end()) {
+    return;
+  }
+  for (const auto& [timer_id, due] : it->second.armed) {
+    timers_.erase({due, id, timer_id});
+  }
+  executions_.erase(it);
+}
+
+absl::Status Driver::Restore(ReplayedExecution replayed) {
+  const std::string id = replayed.info.execution_arn;
+  if (executions_.count(id) != 0) {
+    return errors::ExecutionAlreadyExists(id);
+  }
+  Entry& entry = executions_[id];
+  entry.execution = std::move(replayed.execution);
+  entry.info = std::move(replayed.info);
+  entry.meta = std::move(replayed.meta);
+  entry.pending = std::move(replayed.pending);
+  entry.next_input = replayed.inputs;
+  for (const auto& [timer_id, due] : entry.pending.timers) {
+    Arm(id, entry, timer_id, due);
+  }
+  for (const auto& [task_id, t] : entry.pending.tasks) {
+    RETURN_IF_ERROR(dispatcher_->Dispatch(TaskDispatch{id, task_id, t.state_name, t.resource, t.input, t.attempt}));
   }
   return absl::OkStatus();
 }
 
-absl::Status Driver::ApplyInput(const DriverInput& input) {
+absl::Status Driver::ApplyInput(DriverInput input) {
   auto it = executions_.find(input.execution_id);
   if (it == executions_.end()) {
-    return absl::NotFoundError(absl::StrCat("ExecutionDoesNotExist: ", input.execution_id));
+    return errors::ExecutionDoesNotExist(input.execution_id);
   }
-  Entry& entry = it->second;
-  sm::Execution& e = *entry.execution;
-  const common::EpochMillis now = clock_->NowMillis();
-  absl::StatusOr<sm::Decision> d;
+  InputRecord record;
+  record.now = clock_->NowMillis();
+  record.id = input.task_id;
   switch (input.kind) {
     case DriverInput::Kind::kTaskStarted:
-      d = e.OnTaskStarted(input.task_id, now);
+      record.kind = InputRecord::Kind::kTaskStarted;
       break;
     case DriverInput::Kind::kTaskSucceeded:
-      d = e.OnTaskSucceeded(input.task_id, input.output, now, *runtime_);
+      record.kind = InputRecord::Kind::kTaskSucceeded;
+      record.payload = std::move(input.output);
       break;
     case DriverInput::Kind::kTaskFailed:
-      d = e.OnTaskFailed(input.task_id, input.error, input.cause, now, *runtime_);
+      record.kind = InputRecord::Kind::kTaskFailed;
+      record.error = std::move(input.error);
+      record.cause = std::move(input.cause);
       break;
   }
-  if (absl::IsNotFound(d.status())) {
+  absl::Status refusal;
+  RETURN_IF_ERROR(Step(input.execution_id, it->second, std::move(record), &refusal));
+  if (absl::IsNotFound(refusal)) {
     return absl::OkStatus();  // a stale or duplicate result: nothing to do
   }
-  return Apply(input.execution_id, entry, std::move(d));
+  return refusal;
 }
 
 absl::Status Driver::ProcessInbox() {
   while (!inbox_.empty()) {
     DriverInput input = std::move(inbox_.front());
     inbox_.pop_front();
-    RETURN_IF_ERROR(ApplyInput(input));
+    RETURN_IF_ERROR(ApplyInput(std::move(input)));
   }
   return absl::OkStatus();
 }
@@ -141,18 +253,17 @@ absl::Status Driver::FireDueTimers() {
     if (it == executions_.end()) {
       continue;
     }
-    Entry& entry = it->second;
-    entry.timer_due.erase(timer_id);
-    absl::StatusOr<sm::Decision> d = entry.execution->OnTimerFired(timer_id, now, *runtime_);
-    if (absl::IsNotFound(d.status())) {
-      continue;
+    it->second.armed.erase(timer_id);
+    InputRecord fired;
+    fired.kind = InputRecord::Kind::kTimerFired;
+    fired.now = now;
+    fired.id = timer_id;
+    // The fired timer's row goes in the same batch as the events it caused (TrackDecision).
+    absl::Status refusal;
+    RETURN_IF_ERROR(Step(id, it->second, std::move(fired), &refusal));
+    if (!refusal.ok()) {
+      continue;  // no longer pending (fired twice): nothing was written
     }
-    if (d.ok()) {
-      // The fired timer's row goes in the same batch as the events it caused.
-      d->timers_to_cancel.push_back(timer_id);
-      entry.timer_due[timer_id] = due;
-    }
-    RETURN_IF_ERROR(Apply(id, entry, std::move(d)));
     RETURN_IF_ERROR(ProcessInbox());
   }
   return absl::OkStatus();
@@ -168,14 +279,30 @@ std::optional<common::EpochMillis> Driver::NextTimerDue() const {
 absl::Status Driver::Stop(const std::string& execution_id, const std::string& error, const std::string& cause) {
   auto it = executions_.find(execution_id);
   if (it == executions_.end()) {
-    return absl::NotFoundError(absl::StrCat("ExecutionDoesNotExist: ", execution_id));
+    return errors::ExecutionDoesNotExist(execution_id);
   }
-  return Apply(execution_id, it->second, it->second.execution->Stop(error, cause, clock_->NowMillis()));
+  InputRecord stop;
+  stop.kind = InputRecord::Kind::kStop;
+  stop.now = clock_->NowMillis();
+  stop.error = error;
+  stop.cause = cause;
+  absl::Status refusal;
+  RETURN_IF_ERROR(Step(execution_id, it->second, std::move(stop), &refusal));
+  return refusal;
 }
 
 const sm::Execution* Driver::Find(const std::string& execution_id) const {
   auto it = executions_.find(execution_id);
   return it == executions_.end() ? nullptr : it->second.execution.get();
+}
+
+std::optional<ExecutionInfoRecord> Driver::Describe(const std::string& execution_id) const {
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end()) {
+    return std::nullopt;
+  }
+  const Entry& entry = it->second;
+  return MakeExecutionInfoRecord(entry.info, entry.meta, *entry.execution, entry.last_input_time);
 }
 
 absl::StatusOr<std::vector<json::object>> Driver::ReadHistory(const std::string& execution_id) const {

@@ -1,8 +1,14 @@
 #pragma once
 // The driver: feeds inputs to each execution's interpreter, commits the resulting history events, execution
-// record, timers and queued tasks through the Store in one batch per input, and only after the commit
-// carries out the commands (arms timers, dispatches tasks). `stepflow run` drives it on an in-memory
-// store with a virtual clock and a mock dispatcher; the server drives the same code durably.
+// record, timers and queued tasks through the Store in one batch, and only after the commit carries out the
+// commands (arms timers, dispatches tasks). `stepflow run` drives it on an in-memory store with a virtual
+// clock and a mock dispatcher; each partition of the durable engine (`stepflow server`) drives one in
+// durable mode, which also logs every input (engine/input_log.h) and keeps the executions indexes, so that
+// executions can be rebuilt by replay (engine/replay.h) and listed.
+//
+// Inputs are applied one at a time. Outside a group each input is committed on its own; between BeginGroup
+// and EndGroup the inputs' writes are collected into one batch, committed together by EndGroup (one fsync
+// for many executions), and their commands carried out after that commit.
 //
 // Thread-safety: not thread-safe. One driver is owned by one thread (a partition's writer).
 
@@ -21,6 +27,10 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "engine/dispatcher.h"
+#include "engine/execution_record.h"
+#include "engine/input_log.h"
+#include "engine/pending_work.h"
+#include "engine/replay.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/model.h"
 #include "statemachine/runtime_values.h"
@@ -28,8 +38,27 @@
 
 namespace stepflow::engine {
 
+// Told what happened to executions after each commit. Called on the driver's thread.
+class DriverListener {
+ public:
+  virtual ~DriverListener() = default;
+  // A commit with an input for `execution_id` succeeded and its commands were carried out; `ended` when the
+  // execution is no longer running.
+  virtual void Committed(const std::string& execution_id, bool ended) = 0;
+  // A commit with an input for `execution_id` failed: the driver threw its in-memory state away. The store
+  // holds the state before that commit (or, when the failure came after the write, with it).
+  virtual void Dropped(const std::string& execution_id) = 0;
+};
+
 struct DriverOptions {
   sm::ExecutionLimits limits;
+  // The server's mode: every applied input is appended to the input log in the batch of the events it
+  // produced, the executions index rows are kept exact, and an execution is evicted from memory after the
+  // commit that ends it. Default: false (`stepflow run`: nothing outlives the process, Find works after
+  // the end).
+  bool durable = false;
+  // Not owned; may be null.
+  DriverListener* listener = nullptr;
 };
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).
@@ -49,27 +78,44 @@ class Driver {
   Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* dispatcher, sm::RuntimeValues* runtime,
          DriverOptions options = {});
 
-  // Starts an execution; `info.execution_arn` is its id. AlreadyExists when the id is taken; Unavailable when
-  // the commit failed; a dispatcher error (e.g. no mock for a Task state) is returned as is.
+  // Starts an execution; `info.execution_arn` is its id. AlreadyExists when the id is in memory; Unavailable
+  // when the commit failed; a dispatcher error (e.g. no mock for a Task state) is returned as is.
   absl::Status Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
-                     const boost::json::value& input);
+                     boost::json::value input, ExecutionMeta meta = {});
 
   // Queues an input; ProcessInbox applies queued inputs in order.
   void Post(DriverInput input) { inbox_.push_back(std::move(input)); }
   // Applies every queued input (including those queued while applying). Stale inputs (a finished task)
-  // are dropped; the first commit or dispatch error stops processing and is returned.
+  // are dropped; an unknown execution is NotFound; the first commit or dispatch error stops processing
+  // and is returned.
   absl::Status ProcessInbox();
 
-  // Fires every timer due at or before the clock's now, in due order.
+  // Fires every timer due at or before the clock's now, in due order. A timer the interpreter no longer
+  // knows (fired twice) writes nothing.
   absl::Status FireDueTimers();
-  // The earliest pending timer, if any.
+  // The earliest armed timer, if any.
   std::optional<common::EpochMillis> NextTimerDue() const;
 
   // StopExecution. NotFound / FailedPrecondition as the interpreter says.
   absl::Status Stop(const std::string& execution_id, const std::string& error, const std::string& cause);
 
-  // nullptr when unknown.
+  // Collects the writes of the following inputs into one batch. REQUIRES: not in a group.
+  void BeginGroup();
+  // Commits the collected batch, then carries out every collected input's commands in order. Unavailable
+  // when the commit failed (every execution with an input in the group is dropped, see DriverListener);
+  // otherwise the first dispatch error, if any.
+  absl::Status EndGroup();
+
+  // Adopts an execution rebuilt by replay (already committed): arms its timers and dispatches its pending
+  // tasks again. AlreadyExists when the id is in memory.
+  absl::Status Restore(ReplayedExecution replayed);
+
+  // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
+  // The execution as the API shows it, including inputs applied in the open group; nullopt when unknown.
+  std::optional<ExecutionInfoRecord> Describe(const std::string& execution_id) const;
+  // Executions in memory.
+  std::size_t size() const { return executions_.size(); }
 
   // The history as committed to the store, in event order.
   absl::StatusOr<std::vector<boost::json::object>> ReadHistory(const std::string& execution_id) const;
@@ -78,21 +124,44 @@ class Driver {
   struct Entry {
     std::unique_ptr<sm::Execution> execution;
     sm::ExecutionInfo info;
-    std::map<std::uint64_t, common::EpochMillis> timer_due;  // pending timer id -> due
+    ExecutionMeta meta;
+    PendingWork pending;                                    // rows written (committed or in the open batch)
+    std::map<std::uint64_t, common::EpochMillis> armed;     // timers in timers_ (committed only)
+    std::int64_t next_input = 0;                            // input log sequence number
+    common::EpochMillis last_input_time = 0;
+  };
+  // One applied input waiting for its commit.
+  struct Staged {
+    std::string id;
+    sm::Decision decision;
+    bool ended = false;
   };
 
-  // Commits `decision` for `id` and then carries out its commands.
-  absl::Status Apply(const std::string& id, Entry& entry, absl::StatusOr<sm::Decision> decision);
-  absl::Status ApplyInput(const DriverInput& input);
+  // Applies `input` to the execution and stages its writes; commits unless a group is open and returns the
+  // commit's (and dispatch's) result. When the interpreter refuses the input (NotFound, FailedPrecondition)
+  // nothing is staged, `*refusal` says why and OK is returned.
+  absl::Status Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal);
+  void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::Decision decision);
+  void StageIndexRows(const std::string& id, const Entry& entry, bool first);
+  // Commits the batch and carries out the staged commands.
+  absl::Status CommitStaged();
+  absl::Status CarryOut(Staged& staged);
+  void Arm(const std::string& id, Entry& entry, std::uint64_t timer_id, common::EpochMillis due);
+  void Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id);
+  void Evict(const std::string& id);
+  absl::Status ApplyInput(DriverInput input);
 
   storage::Store* store_;
   common::Clock* clock_;
   TaskDispatcher* dispatcher_;
-  sm::RuntimeValues* runtime_;
+  RecordingRuntimeValues runtime_;
   DriverOptions options_;
   std::map<std::string, Entry> executions_;
   std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers_;  // due, execution, timer
   std::deque<DriverInput> inbox_;
+  bool in_group_ = false;
+  storage::WriteBatch batch_;
+  std::vector<Staged> staged_;
 };
 
 }  // namespace stepflow::engine

@@ -32,4 +32,66 @@ std::string TaskKey(std::string_view queue, std::string_view execution_id, std::
   return key;
 }
 
+std::string InputPrefix(std::string_view execution_id) {
+  std::string key;
+  storage::AppendString(key, execution_id);
+  return key;
+}
+
+std::string InputKey(std::string_view execution_id, std::int64_t sequence) {
+  std::string key = InputPrefix(execution_id);
+  storage::AppendUint64BigEndian(key, static_cast<std::uint64_t>(sequence));
+  return key;
+}
+
+std::string DefinitionPrefix(std::string_view name) {
+  std::string key;
+  storage::AppendString(key, name);
+  return key;
+}
+
+std::string DefinitionKey(std::string_view name, std::int64_t version) {
+  std::string key = DefinitionPrefix(name);
+  storage::AppendUint64BigEndian(key, static_cast<std::uint64_t>(version));
+  return key;
+}
+
+std::string IndexPrefix(std::string_view state_machine, std::string_view status) {
+  std::string key;
+  if (state_machine.empty() && status.empty()) {
+    storage::AppendString(key, "by_start");
+  } else if (state_machine.empty()) {
+    storage::AppendString(key, "by_status");
+    storage::AppendString(key, status);
+  } else if (status.empty()) {
+    storage::AppendString(key, "by_machine");
+    storage::AppendString(key, state_machine);
+  } else {
+    storage::AppendString(key, "by_machine_status");
+    storage::AppendString(key, state_machine);
+    storage::AppendString(key, status);
+  }
+  return key;
+}
+
+std::string IndexKey(std::string_view state_machine, std::string_view status, common::EpochMillis start,
+                     std::string_view execution_id) {
+  std::string key = IndexPrefix(state_machine, status);
+  storage::AppendUint64BigEndian(key, static_cast<std::uint64_t>(start));
+  storage::AppendString(key, execution_id);
+  return key;
+}
+
+std::string_view IndexKeyExecutionId(std::string_view prefix, std::string_view key) {
+  if (key.size() < prefix.size() + 9 || key.substr(0, prefix.size()) != prefix || key.back() != '\0') {
+    return {};
+  }
+  std::string_view id = key.substr(prefix.size() + 8);
+  return id.substr(0, id.size() - 1);
+}
+
+common::EpochMillis IndexKeyStart(std::string_view prefix, std::string_view key) {
+  return static_cast<common::EpochMillis>(storage::ReadUint64BigEndian(key.substr(prefix.size(), 8)));
+}
+
 }  // namespace stepflow::engine

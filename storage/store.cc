@@ -28,6 +28,8 @@ std::string_view ColumnName(Column c) {
       return "dead_letters";
     case Column::kIndexes:
       return "indexes";
+    case Column::kInputs:
+      return "inputs";
   }
   return "unknown";
 }

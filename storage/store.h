@@ -26,8 +26,9 @@ enum class Column : std::uint8_t {
   kTimers = 4,       // due time + execution id + timer id -> timer
   kDeadLetters = 5,  // queue + id -> dead letter
   kIndexes = 6,      // secondary indexes (status + start time -> id, ...)
+  kInputs = 7,       // execution id + input sequence number (big-endian) -> input applied (for replay)
 };
-inline constexpr int kColumnCount = 7;
+inline constexpr int kColumnCount = 8;
 
 // Name of a column family in RocksDB.
 std::string_view ColumnName(Column c);

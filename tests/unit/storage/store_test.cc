@@ -102,7 +102,8 @@ TEST(ColumnNameTest, NamesAreTheOnDiskNames) {
   EXPECT_EQ(ColumnName(Column::kTimers), "timers");
   EXPECT_EQ(ColumnName(Column::kDeadLetters), "dead_letters");
   EXPECT_EQ(ColumnName(Column::kIndexes), "indexes");
-  EXPECT_EQ(kColumnCount, 7);
+  EXPECT_EQ(ColumnName(Column::kInputs), "inputs");
+  EXPECT_EQ(kColumnCount, 8);
 }
 
 TEST_F(StoreTest, CommitAppliesPutsAndDeletesAcrossColumns) {

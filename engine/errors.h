@@ -1,0 +1,83 @@
+#pragma once
+// The engine's domain errors, constructed in one place (style.md habit 2). Every message starts with the
+// AWS error name and ": ", so that the API layer can map it to the wire (AwsErrorName) without parsing
+// anything else; the rest of the message is for people.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace stepflow::engine::errors {
+
+// --- InvalidArgument: a bad definition, name, input, ARN or page token.
+inline absl::Status InvalidDefinition(absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidDefinition: ", detail));
+}
+inline absl::Status InvalidName(absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidName: ", detail));
+}
+inline absl::Status InvalidExecutionInput(absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidExecutionInput: ", detail));
+}
+inline absl::Status InvalidArn(absl::string_view arn) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidArn: Invalid Arn: '", arn, "'"));
+}
+inline absl::Status InvalidToken(absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidToken: ", detail));
+}
+
+// --- NotFound: unknown state machine or execution.
+inline absl::Status StateMachineDoesNotExist(absl::string_view arn) {
+  return absl::NotFoundError(absl::StrCat("StateMachineDoesNotExist: State Machine Does Not Exist: '", arn, "'"));
+}
+inline absl::Status ExecutionDoesNotExist(absl::string_view arn) {
+  return absl::NotFoundError(absl::StrCat("ExecutionDoesNotExist: Execution Does Not Exist: '", arn, "'"));
+}
+
+// --- AlreadyExists: a duplicate name with different content.
+inline absl::Status StateMachineAlreadyExists(absl::string_view arn) {
+  return absl::AlreadyExistsError(absl::StrCat("StateMachineAlreadyExists: State Machine Already Exists: '", arn,
+                                               "'"));
+}
+inline absl::Status ExecutionAlreadyExists(absl::string_view arn) {
+  return absl::AlreadyExistsError(absl::StrCat("ExecutionAlreadyExists: Execution Already Exists: '", arn, "'"));
+}
+
+// --- FailedPrecondition: the execution is not running.
+inline absl::Status ExecutionNotRunning(absl::string_view arn, absl::string_view status) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("ExecutionNotRunning: Execution '", arn, "' is not running (status ", status, ")"));
+}
+
+// --- DeadlineExceeded / Unavailable.
+inline absl::Status WaitTimedOut(absl::string_view arn) {
+  return absl::DeadlineExceededError(absl::StrCat("Timeout: execution '", arn, "' did not end before the deadline"));
+}
+inline absl::Status ShuttingDown() { return absl::UnavailableError("ServiceUnavailable: the engine is shutting down"); }
+inline absl::Status CommitFailed(absl::string_view detail) {
+  return absl::UnavailableError(absl::StrCat("ServiceUnavailable: commit failed, nothing changed: ", detail));
+}
+
+// --- DataLoss: what was stored does not replay to what was stored.
+inline absl::Status ReplayMismatch(absl::string_view arn, absl::string_view detail) {
+  return absl::DataLossError(absl::StrCat("ReplayMismatch: execution '", arn, "': ", detail));
+}
+
+// The AWS error name a status carries ("ExecutionDoesNotExist"), or "" when its message has none.
+inline absl::string_view AwsErrorName(const absl::Status& status) {
+  absl::string_view m = status.message();
+  std::size_t colon = m.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) {
+    return {};
+  }
+  for (char c : m.substr(0, colon)) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.')) {
+      return {};
+    }
+  }
+  return m.substr(0, colon);
+}
+
+}  // namespace stepflow::engine::errors

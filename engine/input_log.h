@@ -1,0 +1,86 @@
+#pragma once
+// The input log: every input applied to an execution (start, task started/succeeded/failed, timer fired,
+// stop), with the `now` it was applied at and every value drawn from RuntimeValues while applying it. It is
+// committed in the same batch as the events the input produced, so re-applying the log in order to a fresh
+// sm::Execution (with a ReplayingRuntimeValues) rebuilds exactly the state the live execution had: that is
+// how the engine recovers (engine/replay.h). Row layout and value schema: storage/FORMAT.md (`inputs`).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "statemachine/core/execution.h"
+#include "statemachine/runtime_values.h"
+
+namespace stepflow::engine {
+
+// One value drawn from RuntimeValues: a UUID (string) or a random unit (double).
+using DrawnValue = std::variant<std::string, double>;
+
+struct InputRecord {
+  // Serialized by name ("start", "taskStarted", ...); the numbers are not stored.
+  enum class Kind { kStart, kTaskStarted, kTaskSucceeded, kTaskFailed, kTimerFired, kStop };
+  Kind kind = Kind::kStart;
+  common::EpochMillis now = 0;
+  std::uint64_t id = 0;        // the task (kTask*) or timer (kTimerFired)
+  boost::json::value payload;  // kStart: the execution input; kTaskSucceeded: the task's output
+  std::string error;           // kTaskFailed, kStop
+  std::string cause;           // kTaskFailed, kStop
+  std::vector<DrawnValue> drawn;
+  // kStart only: the execution's identity.
+  sm::ExecutionInfo info;
+  std::int64_t state_machine_version = 0;
+  std::string input_text;  // the input as submitted; payload is ParseExecutionInput(input_text)
+  sm::ExecutionLimits limits;  // the limits the execution runs under, whatever the server's later settings
+};
+
+// The one JSON parser for execution input text, so that replay parses exactly as the live start did.
+// InvalidArgument when `text` is not JSON.
+absl::StatusOr<boost::json::value> ParseExecutionInput(std::string_view text);
+
+std::string EncodeInputRecord(const InputRecord& input);
+// DataLoss when `value` is not an input record this release can read.
+absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value);
+
+// Feeds `input` to the interpreter: the one place, live or replaying, where inputs become decisions.
+absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& execution, const InputRecord& input,
+                                              sm::RuntimeValues& rv);
+
+// Passes draws through to `base` and appends each value to `sink` (which must outlive the call). Not
+// thread-safe.
+class RecordingRuntimeValues final : public sm::RuntimeValues {
+ public:
+  explicit RecordingRuntimeValues(sm::RuntimeValues* base) : base_(base) {}
+  // Where the following draws are appended; nullptr records nothing.
+  void set_sink(std::vector<DrawnValue>* sink) { sink_ = sink; }
+  std::string NewUuid() override;
+  double NextRandomUnit() override;
+
+ private:
+  sm::RuntimeValues* base_;
+  std::vector<DrawnValue>* sink_ = nullptr;
+};
+
+// Hands out recorded values in order. A draw of the wrong kind or past the end returns a placeholder and
+// marks the replay as diverged (ok() == false).
+class ReplayingRuntimeValues final : public sm::RuntimeValues {
+ public:
+  explicit ReplayingRuntimeValues(const std::vector<DrawnValue>& values) : values_(values) {}
+  std::string NewUuid() override;
+  double NextRandomUnit() override;
+  // Every value was drawn, each as the kind it was recorded as.
+  bool ok() const { return !diverged_ && next_ == values_.size(); }
+
+ private:
+  const std::vector<DrawnValue>& values_;
+  std::size_t next_ = 0;
+  bool diverged_ = false;
+};
+
+}  // namespace stepflow::engine

@@ -1,0 +1,95 @@
+#include "engine/replay.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/errors.h"
+#include "engine/records.h"
+
+namespace stepflow::engine {
+
+absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines) {
+  if (log.empty() || log.front().kind != InputRecord::Kind::kStart) {
+    return absl::DataLossError("input log does not begin with the execution's start");
+  }
+  const InputRecord& start = log.front();
+  const std::string& id = start.info.execution_arn;
+  ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
+                   machines(start.info.state_machine_name, start.state_machine_version));
+  ReplayedExecution r;
+  r.info = start.info;
+  r.meta.state_machine_version = start.state_machine_version;
+  r.meta.input_text = start.input_text;
+  r.execution = std::make_unique<sm::Execution>(std::move(machine), start.info, start.limits);
+  for (const InputRecord& input : log) {
+    if (r.inputs > 0 && input.kind == InputRecord::Kind::kStart) {
+      return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " is a second start"));
+    }
+    ReplayingRuntimeValues rv(input.drawn);
+    absl::StatusOr<sm::Decision> d = ApplyInputRecord(*r.execution, input, rv);
+    if (!d.ok()) {
+      return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " was refused: ", d.status().message()));
+    }
+    if (!rv.ok()) {
+      return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " drew other runtime values"));
+    }
+    TrackDecision(id, input, *d, r.pending, nullptr);
+    ++r.inputs;
+  }
+  return r;
+}
+
+absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id) {
+  std::vector<InputRecord> log;
+  absl::Status error;
+  const std::string prefix = InputPrefix(id);
+  RETURN_IF_ERROR(store.Scan(storage::Column::kInputs, prefix, "", false,
+                             [&](std::string_view key, std::string_view value) {
+                               if (key.size() != prefix.size() + 8 ||
+                                   storage::ReadUint64BigEndian(key.substr(prefix.size())) != log.size()) {
+                                 error = errors::ReplayMismatch(id, absl::StrCat("input ", log.size(), " is missing"));
+                                 return false;
+                               }
+                               absl::StatusOr<InputRecord> input = DecodeInputRecord(value);
+                               if (!input.ok()) {
+                                 error = input.status();
+                                 return false;
+                               }
+                               log.push_back(*std::move(input));
+                               return true;
+                             }));
+  RETURN_IF_ERROR(error);
+  return log;
+}
+
+absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecution& stored) {
+  const sm::Execution& e = *replayed.execution;
+  if (e.status() != stored.record.status || e.last_event_id() != stored.last_event_id) {
+    return errors::ReplayMismatch(
+        stored.record.arn, absl::StrCat("replayed to ", sm::ExecutionStatusName(e.status()), " at event ",
+                                        e.last_event_id(), " but the stored record says ",
+                                        sm::ExecutionStatusName(stored.record.status), " at event ",
+                                        stored.last_event_id));
+  }
+  if (replayed.info.execution_arn != stored.record.arn ||
+      replayed.meta.state_machine_version != stored.record.state_machine_version) {
+    return errors::ReplayMismatch(stored.record.arn, "the input log belongs to another execution or version");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
+                                                const MachineLookup& machines) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kExecutions, id));
+  if (!value) {
+    return errors::ExecutionDoesNotExist(id);
+  }
+  ASSIGN_OR_RETURN(StoredExecution stored, DecodeExecutionRecord(*value));
+  ASSIGN_OR_RETURN(std::vector<InputRecord> log, ReadInputLog(store, id));
+  ASSIGN_OR_RETURN(ReplayedExecution replayed, ReplayInputs(log, machines));
+  RETURN_IF_ERROR(VerifyReplay(replayed, stored));
+  return replayed;
+}
+
+}  // namespace stepflow::engine

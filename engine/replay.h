@@ -1,0 +1,51 @@
+#pragma once
+// Recovery is replay: an execution is rebuilt by re-applying its input log (engine/input_log.h) to a fresh
+// sm::Execution, with the recorded `now` of each input and the recorded runtime values. The result must
+// equal what was stored (status, last event id, pending timer rows); anything else is DataLoss.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/execution_record.h"
+#include "engine/input_log.h"
+#include "engine/pending_work.h"
+#include "statemachine/core/execution.h"
+#include "statemachine/core/model.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+// An execution rebuilt from its input log, ready to be adopted by a Driver.
+struct ReplayedExecution {
+  std::unique_ptr<sm::Execution> execution;
+  sm::ExecutionInfo info;
+  ExecutionMeta meta;
+  PendingWork pending;
+  std::int64_t inputs = 0;  // log entries applied: the next input's sequence number
+};
+
+// The parsed state machine of (name, version). NotFound when the version is not stored.
+using MachineLookup =
+    std::function<absl::StatusOr<std::shared_ptr<const sm::StateMachine>>(const std::string& name,
+                                                                          std::int64_t version)>;
+
+// Applies `log` in order. DataLoss when the log does not begin with its one start, an input the live run
+// applied is refused, or the runtime values drawn differ from the recorded ones; a lookup error as is.
+absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines);
+
+// The input log of execution `id`, in order. DataLoss when a row is unreadable or a sequence number is missing.
+absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id);
+
+// DataLoss unless the replayed execution has the stored record's status and last event id.
+absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecution& stored);
+
+// Reads the record and input log of `id`, replays and verifies. NotFound when there is no record.
+absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
+                                                const MachineLookup& machines);
+
+}  // namespace stepflow::engine
