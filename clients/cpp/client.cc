@@ -1,0 +1,331 @@
+#include "clients/cpp/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "stepflow/v1/stepflow.grpc.pb.h"
+
+namespace stepflow::client {
+namespace {
+
+constexpr char kErrorNameMetadataKey[] = "stepflow-error";
+// Reconnect backoff: gRPC's 1 s initial backoff makes a client that dials a starting server wait a second.
+constexpr int kInitialReconnectBackoffMs = 100;
+constexpr int kMaxReconnectBackoffMs = 1000;
+constexpr std::size_t kMaxErrorNameLength = 80;
+
+std::string_view NamePrefix(std::string_view message) {
+  std::size_t colon = message.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon > kMaxErrorNameLength || message[0] < 'A' ||
+      message[0] > 'Z') {
+    return {};
+  }
+  for (char c : message.substr(0, colon)) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+    if (!ok) {
+      return {};
+    }
+  }
+  return message.substr(0, colon);
+}
+
+// The name of an error that carries none (it did not come from Stepflow's handlers).
+std::string_view LocalName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "Timeout";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "ServiceUnavailable";
+    case grpc::StatusCode::CANCELLED:
+      return "Cancelled";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "ValidationException";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UnknownOperation";
+    default:
+      return "InternalFailure";
+  }
+}
+
+absl::Status FromGrpc(const grpc::Status& status, const grpc::ClientContext& context, const char* method) {
+  if (status.ok()) {
+    return absl::OkStatus();
+  }
+  std::string message = status.error_message();
+  if (NamePrefix(message).empty()) {
+    std::string name(LocalName(status.error_code()));
+    const auto& trailers = context.GetServerTrailingMetadata();
+    auto it = trailers.find(kErrorNameMetadataKey);
+    if (it != trailers.end()) {
+      name.assign(it->second.data(), it->second.size());
+    }
+    message = absl::StrCat(name, ": ", method, ": ", message);
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+}
+
+std::chrono::system_clock::time_point DeadlineIn(std::chrono::milliseconds timeout) {
+  return std::chrono::system_clock::now() + timeout;
+}
+
+}  // namespace
+
+std::string ErrorName(const absl::Status& status) {
+  return std::string(NamePrefix(std::string_view(status.message().data(), status.message().size())));
+}
+
+struct Client::Impl {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::StateMachines::Stub> state_machines;
+  std::unique_ptr<v1::Executions::Stub> executions;
+
+  // One unary call with a deadline: `rpc(stub-bound context, request, response)`.
+  template <typename Response, typename Request, typename Rpc>
+  absl::StatusOr<Response> Call(const char* method, const Request& request, std::chrono::milliseconds timeout,
+                                Rpc rpc) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(timeout));
+    Response response;
+    grpc::Status status = rpc(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, context, method);
+    }
+    return response;
+  }
+};
+
+Client::Client(std::string address, ClientOptions options, std::unique_ptr<Impl> impl)
+    : address_(std::move(address)), options_(options), impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
+                                                        std::chrono::milliseconds timeout,
+                                                        const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  auto impl = std::make_unique<Impl>();
+  impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!impl->channel->WaitForConnected(DeadlineIn(timeout))) {
+    return absl::UnavailableError(absl::StrCat("ServiceUnavailable: cannot connect to ", address, " within ",
+                                               timeout.count(), " ms (is `stepflow server` running?)"));
+  }
+  impl->state_machines = v1::StateMachines::NewStub(impl->channel);
+  impl->executions = v1::Executions::NewStub(impl->channel);
+  return std::unique_ptr<Client>(new Client(address, options, std::move(impl)));
+}
+
+absl::StatusOr<v1::StateMachine> Client::CreateStateMachine(const std::string& name, const std::string& definition,
+                                                            v1::StateMachineType type) {
+  v1::CreateStateMachineRequest request;
+  request.set_name(name);
+  request.set_definition(definition);
+  request.set_type(type);
+  return impl_->Call<v1::StateMachine>("CreateStateMachine", request, options_.call_timeout,
+                                       [&](auto* c, const auto& rq, auto* rs) {
+                                         return impl_->state_machines->Create(c, rq, rs);
+                                       });
+}
+
+absl::StatusOr<v1::StateMachine> Client::UpdateStateMachine(const std::string& state_machine,
+                                                            const std::string& definition) {
+  v1::UpdateStateMachineRequest request;
+  request.set_state_machine(state_machine);
+  request.set_definition(definition);
+  return impl_->Call<v1::StateMachine>("UpdateStateMachine", request, options_.call_timeout,
+                                       [&](auto* c, const auto& rq, auto* rs) {
+                                         return impl_->state_machines->Update(c, rq, rs);
+                                       });
+}
+
+absl::StatusOr<v1::StateMachine> Client::DescribeStateMachine(const std::string& state_machine) {
+  v1::DescribeStateMachineRequest request;
+  request.set_state_machine(state_machine);
+  return impl_->Call<v1::StateMachine>("DescribeStateMachine", request, options_.call_timeout,
+                                       [&](auto* c, const auto& rq, auto* rs) {
+                                         return impl_->state_machines->Describe(c, rq, rs);
+                                       });
+}
+
+absl::StatusOr<v1::ListStateMachinesResponse> Client::ListStateMachines(int page_size,
+                                                                        const std::string& page_token) {
+  v1::ListStateMachinesRequest request;
+  request.set_page_size(page_size);
+  request.set_page_token(page_token);
+  return impl_->Call<v1::ListStateMachinesResponse>("ListStateMachines", request, options_.call_timeout,
+                                                    [&](auto* c, const auto& rq, auto* rs) {
+                                                      return impl_->state_machines->List(c, rq, rs);
+                                                    });
+}
+
+absl::StatusOr<std::vector<v1::StateMachine>> Client::ListAllStateMachines() {
+  std::vector<v1::StateMachine> all;
+  std::string token;
+  do {
+    absl::StatusOr<v1::ListStateMachinesResponse> page = ListStateMachines(0, token);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (v1::StateMachine& sm : *page->mutable_state_machines()) {
+      all.push_back(std::move(sm));
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  return all;
+}
+
+absl::Status Client::DeleteStateMachine(const std::string& state_machine) {
+  v1::DeleteStateMachineRequest request;
+  request.set_state_machine(state_machine);
+  return impl_
+      ->Call<v1::DeleteStateMachineResponse>("DeleteStateMachine", request, options_.call_timeout,
+                                             [&](auto* c, const auto& rq, auto* rs) {
+                                               return impl_->state_machines->Delete(c, rq, rs);
+                                             })
+      .status();
+}
+
+absl::StatusOr<v1::ValidateDefinitionResponse> Client::ValidateDefinition(const std::string& definition,
+                                                                          v1::StateMachineType type) {
+  v1::ValidateDefinitionRequest request;
+  request.set_definition(definition);
+  request.set_type(type);
+  return impl_->Call<v1::ValidateDefinitionResponse>("ValidateDefinition", request, options_.call_timeout,
+                                                     [&](auto* c, const auto& rq, auto* rs) {
+                                                       return impl_->state_machines->Validate(c, rq, rs);
+                                                     });
+}
+
+absl::StatusOr<v1::Execution> Client::StartExecution(const std::string& state_machine, const std::string& input,
+                                                     const std::string& name) {
+  v1::StartExecutionRequest request;
+  request.set_state_machine(state_machine);
+  request.set_input(input);
+  request.set_name(name);
+  return impl_->Call<v1::Execution>("StartExecution", request, options_.call_timeout,
+                                    [&](auto* c, const auto& rq, auto* rs) {
+                                      return impl_->executions->Start(c, rq, rs);
+                                    });
+}
+
+absl::StatusOr<v1::Execution> Client::StartSyncExecution(const std::string& state_machine, const std::string& input,
+                                                         const std::string& name,
+                                                         std::chrono::milliseconds timeout) {
+  v1::StartExecutionRequest request;
+  request.set_state_machine(state_machine);
+  request.set_input(input);
+  request.set_name(name);
+  return impl_->Call<v1::Execution>("StartSyncExecution", request, timeout,
+                                    [&](auto* c, const auto& rq, auto* rs) {
+                                      return impl_->executions->StartSync(c, rq, rs);
+                                    });
+}
+
+absl::StatusOr<v1::Execution> Client::DescribeExecution(const std::string& execution_arn) {
+  v1::DescribeExecutionRequest request;
+  request.set_execution_arn(execution_arn);
+  return impl_->Call<v1::Execution>("DescribeExecution", request, options_.call_timeout,
+                                    [&](auto* c, const auto& rq, auto* rs) {
+                                      return impl_->executions->Describe(c, rq, rs);
+                                    });
+}
+
+absl::StatusOr<v1::GetExecutionHistoryResponse> Client::GetExecutionHistoryPage(
+    const v1::GetExecutionHistoryRequest& request) {
+  return impl_->Call<v1::GetExecutionHistoryResponse>("GetExecutionHistory", request, options_.call_timeout,
+                                                      [&](auto* c, const auto& rq, auto* rs) {
+                                                        return impl_->executions->GetHistory(c, rq, rs);
+                                                      });
+}
+
+absl::StatusOr<std::vector<v1::HistoryEvent>> Client::GetExecutionHistory(const std::string& execution_arn,
+                                                                          bool reverse_order) {
+  v1::GetExecutionHistoryRequest request;
+  request.set_execution_arn(execution_arn);
+  request.set_reverse_order(reverse_order);
+  std::vector<v1::HistoryEvent> all;
+  do {
+    absl::StatusOr<v1::GetExecutionHistoryResponse> page = GetExecutionHistoryPage(request);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (v1::HistoryEvent& event : *page->mutable_events()) {
+      all.push_back(std::move(event));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+absl::Status Client::WatchExecutionHistory(const std::string& execution_arn, std::int64_t after_event_id,
+                                           const std::function<bool(const v1::HistoryEvent&)>& on_event) {
+  v1::WatchExecutionHistoryRequest request;
+  request.set_execution_arn(execution_arn);
+  request.set_after_event_id(after_event_id);
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::HistoryEvent>> reader = impl_->executions->WatchHistory(&context, request);
+  v1::HistoryEvent event;
+  bool stopped_by_caller = false;
+  while (reader->Read(&event)) {
+    if (!on_event(event)) {
+      stopped_by_caller = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (stopped_by_caller) {
+    return absl::OkStatus();
+  }
+  return FromGrpc(status, context, "WatchExecutionHistory");
+}
+
+absl::StatusOr<v1::ListExecutionsResponse> Client::ListExecutions(const v1::ListExecutionsRequest& request) {
+  return impl_->Call<v1::ListExecutionsResponse>("ListExecutions", request, options_.call_timeout,
+                                                 [&](auto* c, const auto& rq, auto* rs) {
+                                                   return impl_->executions->List(c, rq, rs);
+                                                 });
+}
+
+absl::StatusOr<std::vector<v1::Execution>> Client::ListAllExecutions(v1::ListExecutionsRequest request) {
+  std::vector<v1::Execution> all;
+  request.clear_page_token();
+  do {
+    absl::StatusOr<v1::ListExecutionsResponse> page = ListExecutions(request);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (v1::Execution& e : *page->mutable_executions()) {
+      all.push_back(std::move(e));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+absl::StatusOr<v1::Execution> Client::StopExecution(const std::string& execution_arn, const std::string& error,
+                                                    const std::string& cause) {
+  v1::StopExecutionRequest request;
+  request.set_execution_arn(execution_arn);
+  request.set_error(error);
+  request.set_cause(cause);
+  return impl_->Call<v1::Execution>("StopExecution", request, options_.call_timeout,
+                                    [&](auto* c, const auto& rq, auto* rs) {
+                                      return impl_->executions->Stop(c, rq, rs);
+                                    });
+}
+
+absl::StatusOr<v1::StateMachine> Client::DescribeStateMachineForExecution(const std::string& execution_arn) {
+  v1::DescribeStateMachineForExecutionRequest request;
+  request.set_execution_arn(execution_arn);
+  return impl_->Call<v1::StateMachine>("DescribeStateMachineForExecution", request, options_.call_timeout,
+                                       [&](auto* c, const auto& rq, auto* rs) {
+                                         return impl_->executions->DescribeStateMachineForExecution(c, rq, rs);
+                                       });
+}
+
+}  // namespace stepflow::client

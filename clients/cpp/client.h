@@ -1,0 +1,101 @@
+#pragma once
+// The C++ client of the Stepflow public API (proto/stepflow/v1/stepflow.proto): one gRPC channel, the
+// StateMachines and Executions stubs, and absl::Status errors that keep the server's AWS-style error name.
+// Uses only the public API; no engine header. The gRPC types stay in client.cc (pimpl); this header brings
+// in the generated messages only.
+//
+// Errors: the gRPC code becomes the absl code of the same number, and the message starts with the server's
+// error name ("ExecutionDoesNotExist: ..."; ErrorName() reads it back). Errors that never reached the server
+// get a name too: "ServiceUnavailable" (cannot connect), "Timeout" (the call's deadline passed here).
+//
+// Thread-safety: a Client may be used from many threads at once.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "stepflow/v1/stepflow.pb.h"
+
+namespace stepflow::client {
+
+namespace v1 = ::stepflow::v1;
+
+struct ClientOptions {
+  // Deadline of every call except StartSyncExecution (its own timeout) and WatchExecutionHistory (none).
+  // Default: 30 s.
+  std::chrono::milliseconds call_timeout{30000};
+  // Largest message received. Default: 8 MiB, as the server.
+  int max_message_bytes = 8 << 20;
+};
+
+// The error name at the start of a status message ("ExecutionDoesNotExist"), or "" for OK or none.
+std::string ErrorName(const absl::Status& status);
+
+class Client {
+ public:
+  // Opens a channel to `address` ("127.0.0.1:7233") and waits until it is connected, at most `timeout`.
+  // Unavailable ("ServiceUnavailable: cannot connect to ADDRESS within N ms") when it does not connect.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
+                                                         std::chrono::milliseconds timeout,
+                                                         const ClientOptions& options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::string& address() const { return address_; }
+
+  // --- State machines. `state_machine` is a name or an ARN.
+  absl::StatusOr<v1::StateMachine> CreateStateMachine(const std::string& name, const std::string& definition,
+                                                      v1::StateMachineType type = v1::STANDARD);
+  absl::StatusOr<v1::StateMachine> UpdateStateMachine(const std::string& state_machine,
+                                                      const std::string& definition);
+  absl::StatusOr<v1::StateMachine> DescribeStateMachine(const std::string& state_machine);
+  // One page (page_size 0 = the server's default).
+  absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(int page_size, const std::string& page_token);
+  // Every page.
+  absl::StatusOr<std::vector<v1::StateMachine>> ListAllStateMachines();
+  absl::Status DeleteStateMachine(const std::string& state_machine);
+  absl::StatusOr<v1::ValidateDefinitionResponse> ValidateDefinition(const std::string& definition,
+                                                                    v1::StateMachineType type = v1::STANDARD);
+
+  // --- Executions. `input` is JSON text ("" = "{}"); `name` "" lets the server pick one.
+  absl::StatusOr<v1::Execution> StartExecution(const std::string& state_machine, const std::string& input,
+                                               const std::string& name = "");
+  // Starts and waits until the execution ends, at most `timeout` (then DeadlineExceeded; it keeps running).
+  absl::StatusOr<v1::Execution> StartSyncExecution(const std::string& state_machine, const std::string& input,
+                                                   const std::string& name, std::chrono::milliseconds timeout);
+  absl::StatusOr<v1::Execution> DescribeExecution(const std::string& execution_arn);
+  // One page.
+  absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistoryPage(
+      const v1::GetExecutionHistoryRequest& request);
+  // Every event, oldest first (or newest first with `reverse_order`).
+  absl::StatusOr<std::vector<v1::HistoryEvent>> GetExecutionHistory(const std::string& execution_arn,
+                                                                    bool reverse_order = false);
+  // Streams the events with id > after_event_id and follows the execution until it ends: `on_event` is called
+  // for each, in order, on the calling thread. OK when the execution ended (all events delivered) or when
+  // `on_event` returned false (the stream is cancelled).
+  absl::Status WatchExecutionHistory(const std::string& execution_arn, std::int64_t after_event_id,
+                                     const std::function<bool(const v1::HistoryEvent&)>& on_event);
+  // One page; the request carries the filters.
+  absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(const v1::ListExecutionsRequest& request);
+  // Every page for these filters (page_token ignored).
+  absl::StatusOr<std::vector<v1::Execution>> ListAllExecutions(v1::ListExecutionsRequest request);
+  absl::StatusOr<v1::Execution> StopExecution(const std::string& execution_arn, const std::string& error = "",
+                                              const std::string& cause = "");
+  absl::StatusOr<v1::StateMachine> DescribeStateMachineForExecution(const std::string& execution_arn);
+
+ private:
+  struct Impl;
+  Client(std::string address, ClientOptions options, std::unique_ptr<Impl> impl);
+
+  std::string address_;
+  ClientOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stepflow::client

@@ -1,0 +1,145 @@
+#include "engine/api/convert.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace stepflow::api {
+namespace {
+
+constexpr std::int64_t kMillisPerSecond = 1000;
+constexpr std::int32_t kNanosPerMilli = 1000000;
+
+}  // namespace
+
+google::protobuf::Timestamp ToTimestamp(common::EpochMillis t) {
+  google::protobuf::Timestamp ts;
+  std::int64_t seconds = t / kMillisPerSecond;
+  std::int64_t millis = t % kMillisPerSecond;
+  if (millis < 0) {
+    millis += kMillisPerSecond;
+    --seconds;
+  }
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<std::int32_t>(millis) * kNanosPerMilli);
+  return ts;
+}
+
+common::EpochMillis ToEpochMillis(const google::protobuf::Timestamp& t) {
+  return t.seconds() * kMillisPerSecond + t.nanos() / kNanosPerMilli;
+}
+
+v1::ExecutionStatus ToProto(sm::ExecutionStatus status) {
+  switch (status) {
+    case sm::ExecutionStatus::kRunning:
+      return v1::RUNNING;
+    case sm::ExecutionStatus::kSucceeded:
+      return v1::SUCCEEDED;
+    case sm::ExecutionStatus::kFailed:
+      return v1::FAILED;
+    case sm::ExecutionStatus::kTimedOut:
+      return v1::TIMED_OUT;
+    case sm::ExecutionStatus::kAborted:
+      return v1::ABORTED;
+  }
+  return v1::EXECUTION_STATUS_UNSPECIFIED;
+}
+
+absl::StatusOr<std::optional<sm::ExecutionStatus>> FromProto(v1::ExecutionStatus status) {
+  switch (status) {
+    case v1::EXECUTION_STATUS_UNSPECIFIED:
+      return std::optional<sm::ExecutionStatus>();
+    case v1::RUNNING:
+      return sm::ExecutionStatus::kRunning;
+    case v1::SUCCEEDED:
+      return sm::ExecutionStatus::kSucceeded;
+    case v1::FAILED:
+      return sm::ExecutionStatus::kFailed;
+    case v1::TIMED_OUT:
+      return sm::ExecutionStatus::kTimedOut;
+    case v1::ABORTED:
+      return sm::ExecutionStatus::kAborted;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("ValidationException: unknown execution status ", static_cast<int>(status)));
+  }
+}
+
+absl::StatusOr<bool> IsExpress(v1::StateMachineType type) {
+  switch (type) {
+    case v1::STATE_MACHINE_TYPE_UNSPECIFIED:
+    case v1::STANDARD:
+      return false;
+    case v1::EXPRESS:
+      return true;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("ValidationException: unknown state machine type ", static_cast<int>(type)));
+  }
+}
+
+v1::StateMachine ToProto(const engine::StateMachineInfo& info) {
+  v1::StateMachine out;
+  out.set_name(info.name);
+  out.set_arn(info.arn);
+  out.set_definition(info.definition);
+  out.set_type(info.express ? v1::EXPRESS : v1::STANDARD);
+  out.set_version(info.version);
+  *out.mutable_creation_date() = ToTimestamp(info.created);
+  *out.mutable_update_date() = ToTimestamp(info.updated);
+  return out;
+}
+
+v1::Execution ToProto(const engine::ExecutionInfoRecord& record) {
+  v1::Execution out;
+  out.set_arn(record.arn);
+  out.set_name(record.name);
+  out.set_state_machine_arn(record.state_machine_arn);
+  out.set_state_machine_version(record.state_machine_version);
+  out.set_status(ToProto(record.status));
+  out.set_input(record.input);
+  out.set_output(record.output);
+  out.set_error(record.error);
+  out.set_cause(record.cause);
+  *out.mutable_start_date() = ToTimestamp(record.start);
+  if (record.stop != 0) {
+    *out.mutable_stop_date() = ToTimestamp(record.stop);
+  }
+  return out;
+}
+
+v1::HistoryEvent ToProto(const engine::HistoryEventRecord& event) {
+  v1::HistoryEvent out;
+  out.set_id(event.id);
+  out.set_previous_event_id(event.previous_event_id);
+  *out.mutable_timestamp() = ToTimestamp(event.timestamp);
+  out.set_type(event.type);
+  out.set_details_key(event.details_key);
+  out.set_details(event.details);
+  return out;
+}
+
+v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic) {
+  v1::Diagnostic out;
+  out.set_location(diagnostic.location);
+  out.set_code(diagnostic.code);
+  out.set_message(diagnostic.message);
+  return out;
+}
+
+absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest& request) {
+  engine::ExecutionFilter filter;
+  filter.state_machine = request.state_machine();
+  absl::StatusOr<std::optional<sm::ExecutionStatus>> status = FromProto(request.status());
+  if (!status.ok()) {
+    return status.status();
+  }
+  filter.status = *status;
+  if (request.has_started_after()) {
+    filter.started_after = ToEpochMillis(request.started_after());
+  }
+  if (request.has_started_before()) {
+    filter.started_before = ToEpochMillis(request.started_before());
+  }
+  return filter;
+}
+
+}  // namespace stepflow::api

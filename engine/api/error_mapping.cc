@@ -1,0 +1,102 @@
+#include "engine/api/error_mapping.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace stepflow::api {
+namespace {
+
+constexpr std::size_t kMaxErrorNameLength = 80;
+
+bool IsNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+}
+
+std::string_view GenericName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+      return "ValidationException";
+    case absl::StatusCode::kNotFound:
+      return "ResourceNotFound";
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return "ResourceConflict";
+    case absl::StatusCode::kFailedPrecondition:
+      return "FailedPrecondition";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "Timeout";
+    case absl::StatusCode::kUnavailable:
+      return "ServiceUnavailable";
+    case absl::StatusCode::kCancelled:
+      return "Cancelled";
+    default:
+      return "InternalFailure";
+  }
+}
+
+}  // namespace
+
+std::string_view ErrorNamePrefix(std::string_view message) {
+  std::size_t colon = message.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon > kMaxErrorNameLength) {
+    return {};
+  }
+  if (message[0] < 'A' || message[0] > 'Z') {
+    return {};
+  }
+  for (std::size_t i = 0; i < colon; ++i) {
+    if (!IsNameChar(message[i])) {
+      return {};
+    }
+  }
+  return message.substr(0, colon);
+}
+
+std::string ErrorName(const absl::Status& status) {
+  if (status.ok()) {
+    return "";
+  }
+  std::string_view prefix = ErrorNamePrefix(std::string_view(status.message().data(), status.message().size()));
+  return std::string(prefix.empty() ? GenericName(status.code()) : prefix);
+}
+
+grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return grpc::StatusCode::OK;
+    case absl::StatusCode::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case absl::StatusCode::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
+    case absl::StatusCode::kAlreadyExists:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case absl::StatusCode::kFailedPrecondition:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case absl::StatusCode::kDeadlineExceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case absl::StatusCode::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case absl::StatusCode::kAborted:
+      return grpc::StatusCode::ABORTED;
+    case absl::StatusCode::kCancelled:
+      return grpc::StatusCode::CANCELLED;
+    default:
+      return grpc::StatusCode::INTERNAL;
+  }
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* context) {
+  if (status.ok()) {
+    return grpc::Status::OK;
+  }
+  std::string name = ErrorName(status);
+  std::string message(status.message());
+  if (ErrorNamePrefix(message).empty()) {
+    message = absl::StrCat(name, ": ", message);
+  }
+  if (context != nullptr) {
+    context->AddTrailingMetadata(kErrorNameMetadataKey, name);
+  }
+  return grpc::Status(ToGrpcCode(status.code()), message);
+}
+
+}  // namespace stepflow::api

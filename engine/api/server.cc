@@ -1,0 +1,70 @@
+#include "engine/api/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/api/executions_service.h"
+#include "engine/api/state_machines_service.h"
+
+namespace stepflow::api {
+
+struct Server::Impl {
+  ServiceEnv env;
+  StateMachinesService state_machines{&env};
+  ExecutionsService executions{&env};
+  std::unique_ptr<grpc::Server> server;
+};
+
+Server::Server(ServerOptions options) : options_(options) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& address) {
+  if (impl_ != nullptr) {
+    return absl::FailedPreconditionError("the server is already started");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->env.engine = engine;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would then share it silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.RegisterService(&impl->state_machines);
+  builder.RegisterService(&impl->executions);
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || port == 0) {
+    if (impl->server != nullptr) {
+      impl->server->Shutdown();
+    }
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " (address in use or invalid)"));
+  }
+  grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(true);
+  }
+  impl_ = std::move(impl);
+  return port;
+}
+
+void Server::Shutdown() {
+  if (impl_ == nullptr) {
+    return;
+  }
+  impl_->env.stopping.store(true, std::memory_order_release);
+  grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(false);
+  }
+  impl_->server->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+  impl_->server->Wait();
+  impl_.reset();
+}
+
+}  // namespace stepflow::api

@@ -1,0 +1,61 @@
+#pragma once
+// Shared by the gRPC services of engine/api (internal to engine/api): what every handler needs besides the
+// engine, and the request checks every handler makes the same way.
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <grpcpp/server_context.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "engine/api/error_mapping.h"
+#include "engine/engine.h"
+
+namespace stepflow::api {
+
+// How long one blocking engine wait (WaitForCompletion, WaitForHistory) may last before the handler looks
+// again at cancellation and shutdown: the longest a cancelled or shut-down call lingers.
+inline constexpr std::chrono::milliseconds kWaitSlice{250};
+
+// Page sizes (proto/stepflow/v1/stepflow.proto).
+inline constexpr int kDefaultListPageSize = 100;
+inline constexpr int kDefaultHistoryPageSize = 1000;
+inline constexpr int kMaxPageSize = 1000;
+
+// What the services share. Thread-safe: `stopping` is atomic, the rest is set before the server starts.
+struct ServiceEnv {
+  engine::Engine* engine = nullptr;  // not owned
+  std::atomic<bool> stopping{false};
+};
+
+// InvalidArgument "ValidationException: FIELD is required" when `value` is empty.
+absl::Status RequireField(const std::string& value, const char* field);
+
+// `requested` (0 = `default_size`), or InvalidArgument when it is negative or above kMaxPageSize.
+absl::StatusOr<int> PageSize(int requested, int default_size);
+
+// Unavailable "ServiceUnavailable: the server is shutting down" once shutdown began, else OK.
+absl::Status CheckNotStopping(const ServiceEnv& env);
+
+// The call's deadline in epoch milliseconds, or nullopt when the call has none.
+std::optional<common::EpochMillis> CallDeadline(const grpc::ServerContextBase& context);
+
+// The current system time in epoch milliseconds.
+common::EpochMillis NowMillis();
+
+// Stores `result`'s value in `response` and answers OK, or answers with its error (ToGrpcStatus).
+template <typename T>
+grpc::Status Reply(grpc::ServerContextBase* context, absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) {
+    return ToGrpcStatus(result.status(), context);
+  }
+  *response = std::move(result).value();
+  return grpc::Status::OK;
+}
+
+}  // namespace stepflow::api
