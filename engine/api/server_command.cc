@@ -1,0 +1,158 @@
+#include "engine/api/server_command.h"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/api/logging.h"
+#include "engine/api/server.h"
+#include "engine/api/server_config.h"
+#include "engine/engine.h"
+
+namespace stepflow::api {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitCannotStart = 1;
+constexpr int kExitUsage = 2;
+constexpr int kCountPageSize = 1000;
+
+// SIGINT and SIGTERM are blocked in every thread (blocked here, before any thread starts, and inherited)
+// and taken synchronously by sigwait in the main thread, so no handler runs in an arbitrary thread.
+sigset_t ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int WaitForShutdownSignal(const sigset_t& set) {
+  int signal = 0;
+  while (sigwait(&set, &signal) != 0) {
+  }
+  return signal;
+}
+
+// The address with the port actually bound: "127.0.0.1:0" -> "127.0.0.1:41234".
+std::string BoundAddress(const std::string& address, int port) {
+  return address.substr(0, address.rfind(':')) + ":" + std::to_string(port);
+}
+
+// Running executions after recovery (they continue from where they were).
+std::int64_t CountRunning(engine::Engine& engine) {
+  engine::ExecutionFilter filter;
+  filter.status = sm::ExecutionStatus::kRunning;
+  std::int64_t n = 0;
+  std::string token;
+  do {
+    absl::StatusOr<engine::Page<engine::ExecutionInfoRecord>> page =
+        engine.ListExecutions(filter, kCountPageSize, token);
+    if (!page.ok()) {
+      spdlog::warn("cannot count running executions: {}", page.status().ToString());
+      return -1;
+    }
+    n += static_cast<std::int64_t>(page->items.size());
+    token = page->next_page_token;
+  } while (!token.empty());
+  return n;
+}
+
+engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
+  engine::EngineOptions options;
+  options.data_dir = config.data_dir;
+  options.partitions = config.partitions;
+  options.sync_writes = config.sync_writes;
+  return options;
+}
+
+void LogSettings(const ServerConfig& config) {
+  unsigned cores = std::thread::hardware_concurrency();
+  spdlog::info("starting stepflow server data_dir={} grpc_address={} partitions={} durability={} config={}",
+               config.data_dir, config.grpc_address,
+               config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
+               config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
+  if (!config.sync_writes) {
+    spdlog::warn(
+        "DURABILITY IS ASYNC durability=async: commits are acknowledged before the write-ahead log is synced; "
+        "a crash or power loss may lose acknowledged work. Use only for tests and benchmarks, and name the "
+        "mode in every figure.");
+  }
+}
+
+// Opens the engine and serves it until a shutdown signal; returns the exit status.
+int Serve(const ServerConfig& config, const sigset_t& signals) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data_dir={}: {}", config.data_dir, ec.message());
+    std::fprintf(stderr, "stepflow server: cannot create %s: %s\n", config.data_dir.c_str(), ec.message().c_str());
+    return kExitCannotStart;
+  }
+  spdlog::info("opening store data_dir={}", config.data_dir);
+  auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Open(ToEngineOptions(config));
+  if (!engine.ok()) {
+    spdlog::error("cannot open the store data_dir={}: {}", config.data_dir, engine.status().ToString());
+    std::fprintf(stderr, "stepflow server: cannot open the store in %s: %s\n", config.data_dir.c_str(),
+                 std::string(engine.status().message()).c_str());
+    return kExitCannotStart;
+  }
+  auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  spdlog::info("recovered running_executions={} in open_ms={}", CountRunning(**engine), open_ms.count());
+
+  Server server;
+  absl::StatusOr<int> port = server.Start(engine->get(), config.grpc_address);
+  if (!port.ok()) {
+    spdlog::error("cannot listen grpc_address={}: {}", config.grpc_address, port.status().ToString());
+    std::fprintf(stderr, "stepflow server: cannot listen on %s: %s\n", config.grpc_address.c_str(),
+                 std::string(port.status().message()).c_str());
+    (*engine)->Shutdown();
+    return kExitCannotStart;
+  }
+  std::string address = BoundAddress(config.grpc_address, *port);
+  spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, stepflow.v1.Executions, health)",
+               address);
+  std::printf("stepflow server listening on %s\n", address.c_str());
+  std::fflush(stdout);
+
+  int signal = WaitForShutdownSignal(signals);
+  spdlog::info("shutting down signal={}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Shutdown();
+  spdlog::info("gRPC stopped; finishing in-flight commits");
+  (*engine)->Shutdown();
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int ServerCommand(int argc, char** argv) {
+  sigset_t signals = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::StatusOr<ServerConfig> config =
+      LoadServerConfig(std::vector<std::string>(argv, argv + argc), [](const char* name) { return std::getenv(name); });
+  if (!config.ok()) {
+    std::fprintf(stderr, "stepflow server: %s (try 'stepflow server --help')\n",
+                 std::string(config.status().message()).c_str());
+    return kExitUsage;
+  }
+  if (config->help) {
+    std::fputs(ServerUsage(), stdout);
+    return kExitOk;
+  }
+  SetUpLogging(config->log_format, config->log_level);
+  LogSettings(*config);
+  return Serve(*config, signals);
+}
+
+}  // namespace stepflow::api

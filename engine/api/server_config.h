@@ -1,0 +1,63 @@
+#pragma once
+// The settings of `stepflow server`, from four sources in this order of precedence:
+// command-line flag > environment variable > config file (--config FILE or STEPFLOW_CONFIG; a JSON object)
+// > default.
+//
+//   flag             environment             config file key   default
+//   --data-dir       STEPFLOW_DATA_DIR       data_dir          ./data
+//   --grpc-address   STEPFLOW_GRPC_ADDRESS   grpc_address      127.0.0.1:7233 (loopback only)
+//   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
+//   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
+//   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
+//   --log-level      STEPFLOW_LOG_LEVEL      log_level         info (debug | info | warn | error)
+//   --config         STEPFLOW_CONFIG         -                 none
+//
+// Flags take "--flag VALUE" or "--flag=VALUE".
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace stepflow::api {
+
+// 7233: the port Stepflow's gRPC API listens on by default (127.0.0.1 only).
+inline constexpr int kDefaultGrpcPort = 7233;
+inline constexpr char kDefaultGrpcAddress[] = "127.0.0.1:7233";
+
+enum class LogFormat { kText, kJson };
+
+struct ServerConfig {
+  // RocksDB directory. Default: ./data.
+  std::string data_dir = "./data";
+  // host:port of the gRPC API; port 0 picks a free port. Default: 127.0.0.1:7233, loopback only, since the API
+  // has no authentication.
+  std::string grpc_address = kDefaultGrpcAddress;
+  // Partitions (writer threads). Default: 0 = one per core.
+  int partitions = 0;
+  // Sync the WAL before acknowledging a commit. Default: true ("sync"). "async" is for tests and benchmarks:
+  // a crash may lose acknowledged work.
+  bool sync_writes = true;
+  // Log lines on stderr as text or as JSON objects, one a line. Default: text.
+  LogFormat log_format = LogFormat::kText;
+  // Least severe level logged. Default: info.
+  std::string log_level = "info";
+  // The config file read, "" when none.
+  std::string config_file;
+  // --help was given: print the usage and exit.
+  bool help = false;
+};
+
+// Reads an environment variable; nullptr when unset.
+using EnvLookup = std::function<const char*(const char* name)>;
+
+// Builds the configuration from `args` (the arguments after "server"), the environment and the config file.
+// InvalidArgument naming the flag, variable or file and what is wrong with it.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& args, const EnvLookup& env);
+
+// The usage text of `stepflow server`.
+const char* ServerUsage();
+
+}  // namespace stepflow::api

@@ -1,0 +1,115 @@
+#include "engine/api/server_config.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <boost/json.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/api/logging.h"
+
+namespace stepflow::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServerConfigTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<ServerConfig> Load(const std::vector<std::string>& args) {
+    return LoadServerConfig(args, [this](const char* name) -> const char* {
+      auto it = env_.find(name);
+      return it == env_.end() ? nullptr : it->second.c_str();
+    });
+  }
+  std::string WriteFile(const std::string& text) {
+    std::string path = ::testing::TempDir() + "/stepflow_config_" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(ServerConfigTest, Defaults) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "./data");
+  EXPECT_EQ(c->grpc_address, "127.0.0.1:7233");
+  EXPECT_EQ(c->partitions, 0);
+  EXPECT_TRUE(c->sync_writes);
+  EXPECT_EQ(c->log_format, LogFormat::kText);
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_FALSE(c->help);
+}
+
+TEST_F(ServerConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
+  std::string file = WriteFile(
+      R"({"data_dir":"/from/file","grpc_address":"127.0.0.1:9","partitions":3,"durability":"async",)"
+      R"("log_format":"json"})");
+  env_["STEPFLOW_DATA_DIR"] = "/from/env";
+  env_["STEPFLOW_GRPC_ADDRESS"] = "127.0.0.1:8";
+  absl::StatusOr<ServerConfig> c = Load({"--config", file, "--data-dir=/from/flag"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/from/flag");        // flag
+  EXPECT_EQ(c->grpc_address, "127.0.0.1:8");   // env
+  EXPECT_EQ(c->partitions, 3);                 // file
+  EXPECT_FALSE(c->sync_writes);                // file
+  EXPECT_EQ(c->log_format, LogFormat::kJson);  // file
+  EXPECT_EQ(c->log_level, "info");             // default
+  EXPECT_EQ(c->config_file, file);
+}
+
+TEST_F(ServerConfigTest, ConfigFileFromEnv) {
+  env_["STEPFLOW_CONFIG"] = WriteFile(R"({"partitions":"5"})");
+  env_["STEPFLOW_DURABILITY"] = "async";
+  absl::StatusOr<ServerConfig> c = Load({"--partitions", "2"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->partitions, 2);
+  EXPECT_FALSE(c->sync_writes);
+}
+
+TEST_F(ServerConfigTest, ErrorsNameTheirSource) {
+  EXPECT_THAT(std::string(Load({"--partitions", "x"}).status().message()), HasSubstr("--partitions"));
+  env_["STEPFLOW_DURABILITY"] = "maybe";
+  EXPECT_THAT(std::string(Load({}).status().message()), HasSubstr("STEPFLOW_DURABILITY: must be sync or async"));
+  env_.clear();
+  std::string file = WriteFile(R"({"log_format":"xml"})");
+  EXPECT_THAT(std::string(Load({"--config", file}).status().message()), HasSubstr(file + ": log_format"));
+  file = WriteFile(R"({"colour":"blue"})");
+  EXPECT_THAT(std::string(Load({"--config", file}).status().message()), HasSubstr("unknown key 'colour'"));
+  file = WriteFile("not json");
+  EXPECT_THAT(std::string(Load({"--config", file}).status().message()), HasSubstr("invalid JSON"));
+  EXPECT_THAT(std::string(Load({"--config", "/no/such/file"}).status().message()), HasSubstr("cannot read"));
+  EXPECT_THAT(std::string(Load({"--grpc-address", "nocolon"}).status().message()), HasSubstr("HOST:PORT"));
+  EXPECT_THAT(std::string(Load({"--bogus"}).status().message()), HasSubstr("unknown argument"));
+  EXPECT_THAT(std::string(Load({"--data-dir"}).status().message()), HasSubstr("needs a value"));
+}
+
+TEST_F(ServerConfigTest, Help) {
+  absl::StatusOr<ServerConfig> c = Load({"--help"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->help);
+  EXPECT_THAT(ServerUsage(), HasSubstr("7233"));
+}
+
+TEST(LoggingTest, JsonLineLiftsKeyValueFields) {
+  std::string line = FormatJsonLogLine(0, "info", "", "execution stopped execution=arn:x:y status=ABORTED");
+  boost::json::value v = boost::json::parse(line);
+  EXPECT_EQ(v.at("time"), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(v.at("level"), "info");
+  EXPECT_EQ(v.at("msg"), "execution stopped execution=arn:x:y status=ABORTED");
+  EXPECT_EQ(v.at("execution"), "arn:x:y");
+  EXPECT_EQ(v.at("status"), "ABORTED");
+  EXPECT_FALSE(v.as_object().contains("logger"));
+  // Quotes and newlines stay inside the JSON string.
+  boost::json::value q = boost::json::parse(FormatJsonLogLine(0, "warn", "x", "say \"hi\"\nlevel=oops"));
+  EXPECT_EQ(q.at("msg"), "say \"hi\"\nlevel=oops");
+  EXPECT_EQ(q.at("level"), "warn");
+}
+
+}  // namespace
+}  // namespace stepflow::api
