@@ -1,41 +1,100 @@
-// stepflow: the command-line interface. `run` and `validate` work locally on the embedded engine.
+// stepflow: the command-line interface. `run` and `validate` work locally on the embedded engine; `server`
+// serves the gRPC API; `sm` and `exec` talk to a running server.
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <vector>
 
 #include "clients/cli/cli_util.h"
+#include "clients/cli/remote.h"
+#ifdef STEPFLOW_WITH_SERVER
+#include "engine/api/server_command.h"
+#endif
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: stepflow <command> [options]\n"
+    "usage: stepflow [--server ADDR] [--output table|json] <command> [options]\n"
     "\n"
-    "commands:\n"
+    "local commands:\n"
     "  run DEF.json [--input INPUT.json] [--time-skip] [--type STANDARD|EXPRESS] [--history]\n"
     "               [--name STATE_MACHINE_NAME] [--mock-config MOCKS.json --test-case CASE]\n"
     "      Runs the definition to completion on the embedded engine and prints, as the last line,\n"
     "      {\"status\":\"SUCCEEDED\",\"output\":...} or {\"status\":\"FAILED\",\"error\":...,\"cause\":...}.\n"
     "  validate DEF.json [--type STANDARD|EXPRESS]\n"
     "      Checks a definition; prints every problem with its JSON-pointer location.\n"
+    "  server [--data-dir DIR] [--grpc-address HOST:PORT] [--partitions N] [--durability sync|async]\n"
+    "         [--log-format text|json] [--log-level LEVEL] [--config FILE]\n"
+    "      Serves the gRPC API (default 127.0.0.1:7233) on a durable store (default ./data) until\n"
+    "      SIGTERM/SIGINT. 'stepflow server --help' lists the environment variables and the config file.\n"
+    "\n"
+    "remote commands (talk to a running server):\n"
+    "  sm create NAME DEF.json [--type STANDARD|EXPRESS]\n"
+    "  sm update NAME DEF.json\n"
+    "  sm list\n"
+    "  sm describe NAME\n"
+    "  sm delete NAME\n"
+    "  exec start SM [--name N] [--input FILE | --input-json TEXT] [--sync [--timeout SECONDS]]\n"
+    "      --sync waits for the end (default at most 300 s) and exits 1 unless it SUCCEEDED.\n"
+    "  exec describe ARN\n"
+    "  exec history ARN [--reverse | --follow]\n"
+    "      --follow streams the events until the execution ends.\n"
+    "  exec list [--state-machine SM] [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED]\n"
+    "  exec stop ARN [--error E] [--cause C]\n"
+    "  exec describe-sm ARN\n"
+    "      The definition and version the execution runs.\n"
+    "  --server ADDR   the server (env STEPFLOW_SERVER; default 127.0.0.1:7233)\n"
+    "  --output FMT    table (default) or json: only JSON on stdout, messages on stderr\n"
+    "\n"
     "  help\n"
     "\n"
-    "exit status: 0 ok, 1 execution not SUCCEEDED / definition invalid, 2 bad usage or input\n";
+    "exit status: 0 ok, 1 execution not SUCCEEDED / definition invalid / the server refused or is unreachable,\n"
+    "2 bad usage or input\n";
+
+bool IsGlobalFlag(const std::string& arg) {
+  return arg == "--server" || arg == "--output" || arg.rfind("--server=", 0) == 0 || arg.rfind("--output=", 0) == 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
-      std::strcmp(argv[1], "-h") == 0) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? stepflow::cli::kExitUsage : stepflow::cli::kExitOk;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Global flags may come before the command; they are handed to the remote verbs with the rest.
+  std::vector<std::string> globals;
+  std::size_t i = 0;
+  while (i < args.size() && IsGlobalFlag(args[i])) {
+    globals.push_back(args[i]);
+    if (args[i].find('=') == std::string::npos && i + 1 < args.size()) {
+      globals.push_back(args[++i]);
+    }
+    ++i;
   }
-  std::string command = argv[1];
+  if (i >= args.size() || args[i] == "help" || args[i] == "--help" || args[i] == "-h") {
+    std::fputs(kUsage, i >= args.size() ? stderr : stdout);
+    return i >= args.size() ? stepflow::cli::kExitUsage : stepflow::cli::kExitOk;
+  }
+  const std::string command = args[i];
+  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  if (command == "sm" || command == "exec") {
+    rest.insert(rest.end(), globals.begin(), globals.end());
+    return command == "sm" ? stepflow::cli::SmCommand(rest) : stepflow::cli::ExecCommand(rest);
+  }
+  if (!globals.empty()) {
+    std::fprintf(stderr, "stepflow: %s goes with the remote commands (sm, exec) only\n", globals[0].c_str());
+    return stepflow::cli::kExitUsage;
+  }
+  int sub_argc = argc - 2;
+  char** sub_argv = argv + 2;
   if (command == "run") {
-    return stepflow::cli::RunCommand(argc - 2, argv + 2);
+    return stepflow::cli::RunCommand(sub_argc, sub_argv);
   }
   if (command == "validate") {
-    return stepflow::cli::ValidateCommand(argc - 2, argv + 2);
+    return stepflow::cli::ValidateCommand(sub_argc, sub_argv);
   }
+#ifdef STEPFLOW_WITH_SERVER
+  if (command == "server") {
+    return stepflow::api::ServerCommand(sub_argc, sub_argv);
+  }
+#endif
   std::fprintf(stderr, "stepflow: unknown command '%s' (try 'stepflow help')\n", command.c_str());
   return stepflow::cli::kExitUsage;
 }

@@ -1,0 +1,98 @@
+#pragma once
+// The CLI's remote verbs (`stepflow sm ...`, `stepflow exec ...`): the shared pieces. They speak only the
+// public gRPC API, through clients/cpp.
+//
+// Global flags, accepted anywhere on the command line: --server ADDR (env STEPFLOW_SERVER, default
+// 127.0.0.1:7233) and --output table|json. With json, stdout holds only JSON; every message goes to stderr.
+// A failure prints one line "stepflow <verb>: <what failed>" on stderr and exits non-zero.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "clients/cpp/client.h"
+
+namespace stepflow::cli {
+
+inline constexpr char kDefaultServer[] = "127.0.0.1:7233";
+
+enum class Output { kTable, kJson };
+
+// The arguments of one remote verb, split into positionals, options with values and switches.
+struct RemoteArgs {
+  std::string verb;  // "sm create", for messages
+  std::vector<std::string> positionals;
+  std::map<std::string, std::string> options;  // "--name" -> "x"
+  std::set<std::string> switches;              // "--sync"
+  std::string server = kDefaultServer;
+  Output output = Output::kTable;
+
+  bool Has(const std::string& option) const { return options.count(option) != 0 || switches.count(option) != 0; }
+  std::string Get(const std::string& option, const std::string& fallback = "") const {
+    auto it = options.find(option);
+    return it == options.end() ? fallback : it->second;
+  }
+};
+
+// Parses `args` (the words after the verb). `value_options` take a value ("--name N" or "--name=N"),
+// `switch_options` do not. --server and --output are always known. InvalidArgument naming the problem.
+absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<std::string>& args,
+                                           const std::set<std::string>& value_options,
+                                           const std::set<std::string>& switch_options,
+                                           std::size_t positionals);
+
+// What a remote verb accepts.
+struct VerbSpec {
+  std::string verb;                      // "sm create", for messages
+  std::set<std::string> value_options;   // options with a value
+  std::set<std::string> switch_options;  // options without one
+  std::size_t positionals = 0;           // exact number of positional arguments
+  // Checks of the arguments made before connecting (InvalidArgument: a usage error). May be empty.
+  std::function<absl::Status(const RemoteArgs&)> check;
+};
+
+// A verb's work once connected: prints its result and returns the exit status (kExitOk, or the result of
+// ReportUsage / ReportFailure).
+using RemoteAction = std::function<int(const RemoteArgs& args, client::Client& client)>;
+
+// Parses `argv` (the words after the verb) per `spec`, connects to --server and runs `action`. Bad usage
+// exits 2; a failed connection exits 1, both with one line on stderr.
+int RunRemote(const VerbSpec& spec, const std::vector<std::string>& argv, const RemoteAction& action);
+
+// Prints "stepflow VERB: MESSAGE" on stderr; returns kExitUsage for usage errors (InvalidArgument raised
+// locally) or kExitExecutionFailed otherwise.
+int ReportUsage(const std::string& verb, const absl::Status& status);
+int ReportFailure(const std::string& verb, const absl::Status& status);
+
+// --- Rendering. JSON follows AWS's field names; input/output/definition/details are embedded as JSON.
+boost::json::value ToJson(const v1::StateMachine& sm);
+boost::json::value ToJson(const v1::Execution& e);
+boost::json::value ToJson(const v1::HistoryEvent& event);
+std::string StatusName(v1::ExecutionStatus status);
+// ISO-8601 UTC with milliseconds, as AWS prints times.
+std::string FormatTime(const google::protobuf::Timestamp& t);
+std::string TypeName(v1::StateMachineType type);
+
+// Prints `value` as one line of JSON.
+void PrintJson(const boost::json::value& value);
+// Prints "key  value" lines, keys padded to one column.
+void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields);
+// Prints a table: header row, then rows, columns padded (the last column is not).
+void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+// A state machine as fields (table) or one JSON object.
+void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm);
+// An execution as fields (table) or one JSON object.
+void PrintExecution(const RemoteArgs& args, const v1::Execution& e);
+// One history event as a table row: ID TYPE TIMESTAMP DETAILS.
+std::vector<std::string> HistoryRow(const v1::HistoryEvent& event);
+
+int SmCommand(const std::vector<std::string>& args);    // stepflow sm ...
+int ExecCommand(const std::vector<std::string>& args);  // stepflow exec ...
+
+}  // namespace stepflow::cli
