@@ -305,6 +305,11 @@ std::optional<ExecutionInfoRecord> Driver::Describe(const std::string& execution
   return MakeExecutionInfoRecord(entry.info, entry.meta, *entry.execution, entry.last_input_time);
 }
 
+std::map<std::uint64_t, common::EpochMillis> Driver::PendingTimers(const std::string& execution_id) const {
+  auto it = executions_.find(execution_id);
+  return it == executions_.end() ? std::map<std::uint64_t, common::EpochMillis>() : it->second.pending.timers;
+}
+
 absl::StatusOr<std::vector<json::object>> Driver::ReadHistory(const std::string& execution_id) const {
   std::vector<json::object> events;
   absl::Status parse_error;

@@ -116,6 +116,8 @@ class Driver {
   std::optional<ExecutionInfoRecord> Describe(const std::string& execution_id) const;
   // Executions in memory.
   std::size_t size() const { return executions_.size(); }
+  // The timer rows of an execution in memory (timer id -> due); empty when unknown.
+  std::map<std::uint64_t, common::EpochMillis> PendingTimers(const std::string& execution_id) const;
 
   // The history as committed to the store, in event order.
   absl::StatusOr<std::vector<boost::json::object>> ReadHistory(const std::string& execution_id) const;

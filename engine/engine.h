@@ -43,6 +43,9 @@ struct EngineOptions {
   std::size_t max_definition_bytes = 1 << 20;
   // The clock timers run on. Default: nullptr = the system clock. Not owned.
   common::Clock* clock = nullptr;
+  // Longest a partition sleeps before reading `clock` again while a timer is pending, so that a clock that
+  // jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms; tests on a VirtualClock use ~1 ms.
+  common::EpochMillis max_timer_wait_ms = 1000;
 };
 
 struct StateMachineInfo {

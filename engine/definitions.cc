@@ -1,0 +1,322 @@
+#include "engine/definitions.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "engine/errors.h"
+#include "engine/names.h"
+#include "engine/paging.h"
+#include "engine/records.h"
+#include "statemachine/validator.h"
+
+namespace stepflow::engine {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t kHeadVersion = 0;
+
+absl::StatusOr<json::object> ParseRecord(std::string_view value, const std::string& name) {
+  boost::system::error_code ec;
+  json::value v = json::parse(value, ec);
+  if (ec || !v.is_object() || v.get_object().if_contains("v") == nullptr ||
+      v.get_object().at("v") != json::value(kRecordVersion)) {
+    return absl::DataLossError(absl::StrCat("malformed definition record of state machine '", name, "'"));
+  }
+  return std::move(v.get_object());
+}
+
+std::int64_t IntField(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_int64() ? v->get_int64() : 0;
+}
+
+bool BoolField(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const std::string& definition, bool express,
+                                                                        std::size_t max_definition_bytes) {
+  if (definition.size() > max_definition_bytes) {
+    return errors::InvalidDefinition(absl::StrCat("the definition is ", definition.size(), " bytes; at most ",
+                                                  max_definition_bytes, " are allowed"));
+  }
+  sm::ValidateOptions options;
+  options.express = express;
+  std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
+  if (!diagnostics.empty()) {
+    return errors::InvalidDefinition(absl::StrJoin(diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) {
+      out->append(sm::FormatDiagnostic(d));
+    }));
+  }
+  boost::system::error_code ec;
+  json::value parsed = json::parse(definition, ec);
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine =
+      ec ? absl::InvalidArgumentError(ec.message()) : sm::ParseStateMachine(parsed);
+  if (!machine.ok()) {
+    return errors::InvalidDefinition(machine.status().message());
+  }
+  return machine;
+}
+
+std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& definition, bool express) {
+  sm::ValidateOptions options;
+  options.express = express;
+  std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
+  if (diagnostics.empty()) {
+    // Valid, but this release may still be unable to run it (e.g. JSONata): say so as AWS would not.
+    boost::system::error_code ec;
+    json::value parsed = json::parse(definition, ec);
+    absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(parsed);
+    if (!ec && !machine.ok()) {
+      diagnostics.push_back(sm::Diagnostic{"", "UNSUPPORTED_FEATURE", std::string(machine.status().message())});
+    }
+  }
+  return diagnostics;
+}
+
+DefinitionStore::DefinitionStore(storage::Store* store, common::Clock* clock, std::size_t max_definition_bytes)
+    : store_(store), clock_(clock), max_definition_bytes_(max_definition_bytes) {}
+
+absl::StatusOr<std::optional<DefinitionStore::Head>> DefinitionStore::LoadHead(const std::string& name) {
+  auto cached = heads_.find(name);
+  if (cached != heads_.end()) {
+    return cached->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   store_->Get(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion)));
+  if (!value) {
+    return std::optional<Head>();
+  }
+  ASSIGN_OR_RETURN(json::object o, ParseRecord(*value, name));
+  Head head{BoolField(o, "express"), BoolField(o, "deleted"), IntField(o, "latestVersion"), IntField(o, "created"),
+            IntField(o, "updated")};
+  heads_[name] = head;
+  return head;
+}
+
+absl::StatusOr<DefinitionStore::VersionRow> DefinitionStore::LoadVersion(const std::string& name,
+                                                                         std::int64_t version) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   store_->Get(storage::Column::kDefinitions, DefinitionKey(name, version)));
+  if (!value || version == kHeadVersion) {
+    return absl::NotFoundError(absl::StrCat("StateMachineDoesNotExist: version ", version, " of '", name,
+                                            "' does not exist"));
+  }
+  ASSIGN_OR_RETURN(json::object o, ParseRecord(*value, name));
+  const json::value* definition = o.if_contains("definition");
+  if (definition == nullptr || !definition->is_string()) {
+    return absl::DataLossError(absl::StrCat("version ", version, " of '", name, "' has no definition"));
+  }
+  return VersionRow{std::string(definition->get_string()), IntField(o, "created")};
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::Info(const std::string& name, const Head& head,
+                                                       std::int64_t version) {
+  ASSIGN_OR_RETURN(VersionRow row, LoadVersion(name, version));
+  StateMachineInfo info;
+  info.name = name;
+  info.arn = StateMachineArn(name);
+  info.definition = std::move(row.definition);
+  info.express = head.express;
+  info.version = version;
+  info.created = head.created;
+  info.updated = row.created;
+  return info;
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string& name, Head head,
+                                                        const std::string& definition) {
+  const common::EpochMillis now = clock_->NowMillis();
+  head.latest += 1;
+  head.updated = now;
+  if (head.created == 0 || head.deleted) {
+    head.created = now;
+  }
+  head.deleted = false;
+  storage::WriteBatch batch;
+  json::object head_record{{"v", kRecordVersion}, {"express", head.express}, {"deleted", false},
+                           {"latestVersion", head.latest}, {"created", head.created}, {"updated", head.updated}};
+  json::object version_record{{"v", kRecordVersion}, {"definition", definition}, {"created", now}};
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, head.latest), json::serialize(version_record));
+  heads_.erase(name);  // whatever the commit's outcome, reload from the store
+  RETURN_IF_ERROR(store_->Commit(batch));
+  heads_[name] = head;
+  return Info(name, head, head.latest);
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::Create(const std::string& name, const std::string& definition,
+                                                         bool express) {
+  RETURN_IF_ERROR(ValidateName(name, "state machine"));
+  ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
+                   CheckDefinition(definition, express, max_definition_bytes_));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (head && !head->deleted) {
+    ASSIGN_OR_RETURN(StateMachineInfo existing, Info(name, *head, head->latest));
+    if (existing.definition == definition && existing.express == express) {
+      return existing;
+    }
+    return errors::StateMachineAlreadyExists(StateMachineArn(name));
+  }
+  Head fresh = head.value_or(Head{});
+  fresh.express = express;
+  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, fresh, definition));
+  parsed_[{name, info.version}] = std::move(machine);
+  return info;
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::Update(const std::string& state_machine,
+                                                         const std::string& definition) {
+  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (!head || head->deleted) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(name));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
+                   CheckDefinition(definition, head->express, max_definition_bytes_));
+  ASSIGN_OR_RETURN(StateMachineInfo current, Info(name, *head, head->latest));
+  if (current.definition == definition) {
+    return current;
+  }
+  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, *head, definition));
+  parsed_[{name, info.version}] = std::move(machine);
+  return info;
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::Describe(const std::string& state_machine) {
+  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (!head || head->deleted) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(name));
+  }
+  return Info(name, *head, head->latest);
+}
+
+absl::Status DefinitionStore::Delete(const std::string& state_machine) {
+  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (!head || head->deleted) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(name));
+  }
+  json::object head_record{{"v", kRecordVersion}, {"express", head->express}, {"deleted", true},
+                           {"latestVersion", head->latest}, {"created", head->created}, {"updated", head->updated}};
+  storage::WriteBatch batch;
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
+  heads_.erase(name);
+  return store_->Commit(batch);
+}
+
+absl::StatusOr<Page<StateMachineInfo>> DefinitionStore::List(int page_size, const std::string& page_token) {
+  const int limit = ClampPageSize(page_size);
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token, ""));
+  Page<StateMachineInfo> page;
+  std::lock_guard<std::mutex> lock(mu_);
+  // One scan per name: each stops at the name's head and the next starts past all of its versions.
+  std::string start_after = after.empty() ? "" : DefinitionKey(after, -1);
+  std::string last_name;
+  bool more = true;
+  while (more && static_cast<int>(page.items.size()) <= limit) {
+    std::string name;
+    RETURN_IF_ERROR(store_->Scan(storage::Column::kDefinitions, "", start_after, false,
+                                 [&](std::string_view key, std::string_view) {
+                                   name = std::string(key.substr(0, key.size() - 9));
+                                   return false;
+                                 }));
+    if (name.empty()) {
+      more = false;
+      break;
+    }
+    start_after = DefinitionKey(name, -1);  // U64(max): past every version of `name`
+    ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+    if (!head || head->deleted) {
+      continue;
+    }
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_page_token = EncodePageToken(last_name);
+      break;
+    }
+    StateMachineInfo info;
+    info.name = name;
+    info.arn = StateMachineArn(name);
+    info.express = head->express;
+    info.version = head->latest;
+    info.created = head->created;
+    info.updated = head->updated;
+    page.items.push_back(std::move(info));
+    last_name = name;
+  }
+  return page;
+}
+
+absl::StatusOr<std::pair<StateMachineInfo, std::shared_ptr<const sm::StateMachine>>> DefinitionStore::Latest(
+    const std::string& state_machine) {
+  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (!head || head->deleted) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(name));
+  }
+  StateMachineInfo info;
+  info.name = name;
+  info.arn = StateMachineArn(name);
+  info.express = head->express;
+  info.version = head->latest;
+  info.created = head->created;
+  info.updated = head->updated;
+  ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine, ParsedLocked(name, head->latest));
+  return std::make_pair(std::move(info), std::move(machine));
+}
+
+absl::StatusOr<bool> DefinitionStore::Known(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  return head.has_value();
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::Version(const std::string& name, std::int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
+  if (!head) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(name));
+  }
+  return Info(name, *head, version);
+}
+
+absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::Machine(const std::string& name,
+                                                                                  std::int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ParsedLocked(name, version);
+}
+
+absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::ParsedLocked(const std::string& name,
+                                                                                       std::int64_t version) {
+  auto it = parsed_.find({name, version});
+  if (it != parsed_.end()) {
+    return it->second;
+  }
+  ASSIGN_OR_RETURN(VersionRow row, LoadVersion(name, version));
+  boost::system::error_code ec;
+  json::value parsed = json::parse(row.definition, ec);
+  if (ec) {
+    return absl::DataLossError(absl::StrCat("stored definition of '", name, "' version ", version, " is not JSON"));
+  }
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(parsed);
+  if (!machine.ok()) {
+    return absl::DataLossError(absl::StrCat("stored definition of '", name, "' version ", version,
+                                            " no longer parses: ", machine.status().message()));
+  }
+  parsed_[{name, version}] = *machine;
+  return machine;
+}
+
+}  // namespace stepflow::engine

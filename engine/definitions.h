@@ -1,0 +1,86 @@
+#pragma once
+// State machines, stored by version in the `definitions` column (storage/FORMAT.md): a head row
+// (version 0) per name with the latest version number, and one row per version that is never rewritten.
+// Executions keep the version they started with, so versions outlive updates and deletes: Delete only marks
+// the head deleted, and a later Create of the same name continues the version numbers.
+//
+// Thread-safety: thread-safe. One mutex serializes changes and guards the caches of heads and parsed
+// machines; it is held for a map lookup on the read paths and never by the partitions' commit loop.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "statemachine/core/model.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+class DefinitionStore {
+ public:
+  // Not owned; both must outlive this object.
+  DefinitionStore(storage::Store* store, common::Clock* clock, std::size_t max_definition_bytes);
+
+  // Idempotent: the same name, definition and type returns the existing state machine. AlreadyExists
+  // (StateMachineAlreadyExists) when the name exists with another definition or type; InvalidArgument
+  // (InvalidName, InvalidDefinition) for a bad name or definition; Unavailable on storage errors.
+  absl::StatusOr<StateMachineInfo> Create(const std::string& name, const std::string& definition, bool express);
+  // A new version when `definition` differs from the latest one. NotFound (StateMachineDoesNotExist).
+  absl::StatusOr<StateMachineInfo> Update(const std::string& state_machine, const std::string& definition);
+  // The latest version. NotFound (StateMachineDoesNotExist).
+  absl::StatusOr<StateMachineInfo> Describe(const std::string& state_machine);
+  // Names in byte order, definitions left empty.
+  absl::StatusOr<Page<StateMachineInfo>> List(int page_size, const std::string& page_token);
+  // NotFound (StateMachineDoesNotExist). Every version stays readable through Version/Machine.
+  absl::Status Delete(const std::string& state_machine);
+
+  // The latest version with its parsed model, for starting an execution.
+  absl::StatusOr<std::pair<StateMachineInfo, std::shared_ptr<const sm::StateMachine>>> Latest(
+      const std::string& state_machine);
+  // True when the name was ever created (deleted or not): its executions can be listed.
+  absl::StatusOr<bool> Known(const std::string& name);
+  // One version, deleted or not. NotFound when it was never stored.
+  absl::StatusOr<StateMachineInfo> Version(const std::string& name, std::int64_t version);
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> Machine(const std::string& name, std::int64_t version);
+
+ private:
+  struct Head {
+    bool express = false;
+    bool deleted = false;
+    std::int64_t latest = 0;
+    common::EpochMillis created = 0;
+    common::EpochMillis updated = 0;
+  };
+  struct VersionRow {
+    std::string definition;
+    common::EpochMillis created = 0;
+  };
+
+  // REQUIRES: mu_ held. nullopt when the name was never created.
+  absl::StatusOr<std::optional<Head>> LoadHead(const std::string& name);
+  absl::StatusOr<VersionRow> LoadVersion(const std::string& name, std::int64_t version);
+  absl::StatusOr<StateMachineInfo> Info(const std::string& name, const Head& head, std::int64_t version);
+  absl::StatusOr<StateMachineInfo> WriteVersion(const std::string& name, Head head, const std::string& definition);
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name,
+                                                                       std::int64_t version);
+
+  storage::Store* store_;
+  common::Clock* clock_;
+  const std::size_t max_definition_bytes_;
+  std::mutex mu_;
+  std::map<std::string, Head> heads_;  // guarded by mu_; a cache of the head rows
+  std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<const sm::StateMachine>> parsed_;  // mu_
+};
+
+// Checks a definition as CreateStateMachine does and returns its model: InvalidArgument "InvalidDefinition:"
+// with every problem (location and message) when it is too large, invalid, or cannot be run.
+absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const std::string& definition, bool express,
+                                                                        std::size_t max_definition_bytes);
+
+}  // namespace stepflow::engine

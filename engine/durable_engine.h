@@ -1,0 +1,102 @@
+#pragma once
+// The Engine behind Engine::Open (engine/engine.h has the contract). Internal to engine/: the API layer
+// includes engine.h only.
+//
+// Shape: state machines live in a DefinitionStore (called on the API thread); executions are hashed by ARN
+// to Partitions, and every call that changes an execution is posted to its partition and waits for the
+// answer, which comes after the commit. Reads (describe, list, history) go to the store directly: it holds
+// only committed state. Waits sleep on the partition's CommitWatchers.
+//
+// Thread-safety: thread-safe.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/definitions.h"
+#include "engine/engine.h"
+#include "engine/partition.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+class DurableEngine final : public Engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  ~DurableEngine() override;
+
+  void Shutdown() override;
+
+  absl::StatusOr<StateMachineInfo> CreateStateMachine(const std::string& name, const std::string& definition,
+                                                      bool express) override;
+  absl::StatusOr<StateMachineInfo> UpdateStateMachine(const std::string& state_machine,
+                                                      const std::string& definition) override;
+  absl::StatusOr<StateMachineInfo> DescribeStateMachine(const std::string& state_machine) override;
+  absl::StatusOr<Page<StateMachineInfo>> ListStateMachines(int page_size, const std::string& page_token) override;
+  absl::Status DeleteStateMachine(const std::string& state_machine) override;
+
+  absl::StatusOr<ExecutionInfoRecord> StartExecution(const std::string& state_machine, const std::string& name,
+                                                     const std::string& input) override;
+  absl::StatusOr<ExecutionInfoRecord> DescribeExecution(const std::string& execution_arn) override;
+  absl::StatusOr<Page<ExecutionInfoRecord>> ListExecutions(const ExecutionFilter& filter, int page_size,
+                                                           const std::string& page_token) override;
+  absl::StatusOr<ExecutionInfoRecord> StopExecution(const std::string& execution_arn, const std::string& error,
+                                                    const std::string& cause) override;
+  absl::StatusOr<Page<HistoryEventRecord>> GetExecutionHistory(const std::string& execution_arn, int page_size,
+                                                               const std::string& page_token,
+                                                               bool reverse_order) override;
+  absl::StatusOr<std::vector<HistoryEventRecord>> WaitForHistory(const std::string& execution_arn,
+                                                                 std::int64_t after_event_id,
+                                                                 common::EpochMillis deadline) override;
+  absl::StatusOr<ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
+                                                        common::EpochMillis deadline) override;
+  absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) override;
+
+ private:
+  // Counts an API call in flight for Shutdown; false when the engine no longer accepts calls.
+  class CallGuard {
+   public:
+    explicit CallGuard(DurableEngine* engine);
+    ~CallGuard();
+    explicit operator bool() const { return admitted_; }
+
+   private:
+    DurableEngine* engine_;
+    bool admitted_;
+  };
+
+  explicit DurableEngine(const EngineOptions& options);
+  absl::Status Recover();
+  Partition& PartitionFor(const std::string& execution_id);
+  // Posts an operation to the partition of `id` and waits for its answer.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)>;
+  absl::StatusOr<ExecutionInfoRecord> CallPartition(const std::string& id,
+                                                    absl::AnyInvocable<void(Partition&, Done)> op);
+  // The committed record of `execution_arn`. InvalidArgument (InvalidArn), NotFound (ExecutionDoesNotExist).
+  absl::StatusOr<ExecutionInfoRecord> ReadExecution(const std::string& execution_arn);
+  // Committed events with id > after_event_id, at most `limit`, in order.
+  absl::StatusOr<std::vector<HistoryEventRecord>> ReadEventsAfter(const std::string& execution_arn,
+                                                                  std::int64_t after_event_id, int limit);
+
+  EngineOptions options_;
+  std::unique_ptr<common::Clock> own_clock_;
+  common::Clock* clock_ = nullptr;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<DefinitionStore> definitions_;
+  std::vector<std::unique_ptr<Partition>> partitions_;
+
+  std::mutex calls_mu_;
+  std::condition_variable calls_cv_;
+  bool accepting_ = true;  // guarded by calls_mu_
+  int calls_ = 0;          // guarded by calls_mu_
+  bool shut_down_ = false; // guarded by calls_mu_
+};
+
+// The history event a stored row holds, as the API returns it. DataLoss for a malformed row.
+absl::StatusOr<HistoryEventRecord> DecodeHistoryEvent(std::string_view value);
+
+}  // namespace stepflow::engine

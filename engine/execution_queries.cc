@@ -1,0 +1,269 @@
+// The read side of the durable engine: describe, list, history, and the waits. Everything here reads
+// committed state from the store on the calling thread; waits sleep on the partition's CommitWatchers.
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/durable_engine.h"
+#include "engine/errors.h"
+#include "engine/execution_record.h"
+#include "engine/names.h"
+#include "engine/paging.h"
+#include "engine/records.h"
+#include "statemachine/json_text.h"
+#include "statemachine/timestamp.h"
+
+namespace stepflow::engine {
+namespace json = boost::json;
+
+namespace {
+
+// Events read per pass by WaitForHistory.
+constexpr int kWaitBatchEvents = 1000;
+
+std::chrono::system_clock::time_point Deadline(common::EpochMillis deadline) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline));
+}
+
+common::EpochMillis SystemNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<HistoryEventRecord> DecodeHistoryEvent(std::string_view value) {
+  boost::system::error_code ec;
+  json::value v = json::parse(value, ec);
+  const json::object* o = v.if_object();
+  const json::value* id = o != nullptr ? o->if_contains("id") : nullptr;
+  const json::value* previous = o != nullptr ? o->if_contains("previousEventId") : nullptr;
+  const json::value* timestamp = o != nullptr ? o->if_contains("timestamp") : nullptr;
+  const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
+  if (ec || id == nullptr || !id->is_int64() || previous == nullptr || !previous->is_int64() ||
+      timestamp == nullptr || !timestamp->is_string() || type == nullptr || !type->is_string()) {
+    return absl::DataLossError(absl::StrCat("malformed history event: ", std::string(value.substr(0, 200))));
+  }
+  std::optional<sm::Timestamp> t = sm::ParseTimestamp(std::string_view(timestamp->get_string()));
+  if (!t) {
+    return absl::DataLossError(absl::StrCat("history event with a bad timestamp: ", std::string(value.substr(0, 200))));
+  }
+  HistoryEventRecord e;
+  e.id = id->get_int64();
+  e.previous_event_id = previous->get_int64();
+  e.timestamp = t->EpochMillis();
+  e.type = std::string(type->get_string());
+  e.details = "{}";
+  for (const auto& [key, details] : *o) {
+    if (key != "id" && key != "previousEventId" && key != "timestamp" && key != "type") {
+      e.details_key = std::string(key);
+      e.details = sm::ToAwsJson(details);
+    }
+  }
+  return e;
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::string& execution_arn) {
+  RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(storage::Column::kExecutions, execution_arn));
+  if (!value) {
+    return errors::ExecutionDoesNotExist(execution_arn);
+  }
+  ASSIGN_OR_RETURN(StoredExecution stored, DecodeExecutionRecord(*value));
+  return std::move(stored.record);
+}
+
+absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::ReadEventsAfter(const std::string& execution_arn,
+                                                                               std::int64_t after_event_id,
+                                                                               int limit) {
+  std::vector<HistoryEventRecord> events;
+  absl::Status error;
+  RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, HistoryPrefix(execution_arn),
+                               HistoryKey(execution_arn, after_event_id), false,
+                               [&](std::string_view, std::string_view value) {
+                                 absl::StatusOr<HistoryEventRecord> e = DecodeHistoryEvent(value);
+                                 if (!e.ok()) {
+                                   error = e.status();
+                                   return false;
+                                 }
+                                 events.push_back(*std::move(e));
+                                 return static_cast<int>(events.size()) < limit;
+                               }));
+  RETURN_IF_ERROR(error);
+  return events;
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::DescribeExecution(const std::string& execution_arn) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  return ReadExecution(execution_arn);
+}
+
+absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const ExecutionFilter& filter,
+                                                                        int page_size,
+                                                                        const std::string& page_token) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  std::string machine;
+  if (!filter.state_machine.empty()) {
+    ASSIGN_OR_RETURN(machine, StateMachineNameOf(filter.state_machine));
+    ASSIGN_OR_RETURN(bool known, definitions_->Known(machine));
+    if (!known) {
+      return errors::StateMachineDoesNotExist(StateMachineArn(machine));
+    }
+  }
+  const std::string status = filter.status ? sm::ExecutionStatusName(*filter.status) : "";
+  const std::string prefix = IndexPrefix(machine, status);
+  ASSIGN_OR_RETURN(std::string start_after, DecodePageToken(page_token, prefix));
+  if (start_after.empty() && filter.started_before) {
+    start_after = prefix;
+    storage::AppendUint64BigEndian(start_after, static_cast<std::uint64_t>(std::max<common::EpochMillis>(
+                                                    *filter.started_before, 0)));
+  }
+  const int limit = ClampPageSize(page_size);
+  std::vector<std::pair<std::string, std::string>> found;  // (index key, execution id), newest first
+  bool more = false;
+  RETURN_IF_ERROR(store_->Scan(storage::Column::kIndexes, prefix, start_after, true,
+                               [&](std::string_view key, std::string_view) {
+                                 std::string_view id = IndexKeyExecutionId(prefix, key);
+                                 if (id.empty()) {
+                                   return true;
+                                 }
+                                 if (filter.started_after && IndexKeyStart(prefix, key) < *filter.started_after) {
+                                   return false;
+                                 }
+                                 if (static_cast<int>(found.size()) == limit) {
+                                   more = true;
+                                   return false;
+                                 }
+                                 found.emplace_back(std::string(key), std::string(id));
+                                 return true;
+                               }));
+  Page<ExecutionInfoRecord> page;
+  for (const auto& [key, id] : found) {
+    absl::StatusOr<ExecutionInfoRecord> record = ReadExecution(id);
+    if (!record.ok()) {
+      return absl::IsNotFound(record.status())
+                 ? absl::DataLossError(absl::StrCat("index entry for missing execution ", id))
+                 : record.status();
+    }
+    record->input.clear();
+    record->output.clear();
+    page.items.push_back(*std::move(record));
+  }
+  if (more && !found.empty()) {
+    page.next_page_token = EncodePageToken(found.back().first);
+  }
+  return page;
+}
+
+absl::StatusOr<Page<HistoryEventRecord>> DurableEngine::GetExecutionHistory(const std::string& execution_arn,
+                                                                            int page_size,
+                                                                            const std::string& page_token,
+                                                                            bool reverse_order) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  RETURN_IF_ERROR(ReadExecution(execution_arn).status());
+  const std::string prefix = HistoryPrefix(execution_arn);
+  ASSIGN_OR_RETURN(std::string start_after, DecodePageToken(page_token, prefix));
+  const int limit = ClampPageSize(page_size);
+  Page<HistoryEventRecord> page;
+  std::string last_key;
+  bool more = false;
+  absl::Status error;
+  RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, prefix, start_after, reverse_order,
+                               [&](std::string_view key, std::string_view value) {
+                                 if (static_cast<int>(page.items.size()) == limit) {
+                                   more = true;
+                                   return false;
+                                 }
+                                 absl::StatusOr<HistoryEventRecord> e = DecodeHistoryEvent(value);
+                                 if (!e.ok()) {
+                                   error = e.status();
+                                   return false;
+                                 }
+                                 page.items.push_back(*std::move(e));
+                                 last_key = std::string(key);
+                                 return true;
+                               }));
+  RETURN_IF_ERROR(error);
+  if (more) {
+    page.next_page_token = EncodePageToken(last_key);
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::WaitForHistory(const std::string& execution_arn,
+                                                                              std::int64_t after_event_id,
+                                                                              common::EpochMillis deadline) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  CommitWatchers& watchers = PartitionFor(execution_arn).watchers();
+  CommitWatchers::Watch watch(watchers, execution_arn);
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<HistoryEventRecord> events,
+                     ReadEventsAfter(execution_arn, after_event_id, kWaitBatchEvents));
+    if (!events.empty()) {
+      return events;
+    }
+    ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
+    if (record.status != sm::ExecutionStatus::kRunning) {
+      return events;
+    }
+    if (!watch.WaitForCommit(Deadline(deadline))) {
+      if (watchers.closed()) {
+        return errors::ShuttingDown();
+      }
+      if (SystemNow() >= deadline) {
+        return std::vector<HistoryEventRecord>();
+      }
+    }
+  }
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::WaitForCompletion(const std::string& execution_arn,
+                                                                     common::EpochMillis deadline) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  CommitWatchers& watchers = PartitionFor(execution_arn).watchers();
+  CommitWatchers::Watch watch(watchers, execution_arn);
+  while (true) {
+    ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
+    if (record.status != sm::ExecutionStatus::kRunning) {
+      return record;
+    }
+    if (!watch.WaitForCommit(Deadline(deadline))) {
+      if (watchers.closed()) {
+        return errors::ShuttingDown();
+      }
+      if (SystemNow() >= deadline) {
+        return errors::WaitTimedOut(execution_arn);
+      }
+    }
+  }
+}
+
+absl::StatusOr<StateMachineInfo> DurableEngine::DescribeStateMachineForExecution(const std::string& execution_arn) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
+  return definitions_->Version(record.state_machine_name, record.state_machine_version);
+}
+
+}  // namespace stepflow::engine

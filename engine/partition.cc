@@ -1,0 +1,132 @@
+#include "engine/partition.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "spdlog/spdlog.h"
+
+namespace stepflow::engine {
+
+Partition::Partition(int index, storage::Store* store, common::Clock* clock, DefinitionStore* definitions,
+                     PartitionOptions options)
+    : index_(index),
+      store_(store),
+      clock_(clock),
+      definitions_(definitions),
+      options_(options),
+      driver_(store, clock, &dispatcher_, &runtime_, DriverOptions{options.limits, /*durable=*/true, this}) {}
+
+Partition::~Partition() { Stop(); }
+
+void Partition::Run() { thread_ = std::thread([this] { Loop(); }); }
+
+bool Partition::Post(Work work) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      return false;
+    }
+    inbox_.push_back(std::move(work));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Partition::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+std::optional<common::EpochMillis> Partition::NextWake() const {
+  std::optional<common::EpochMillis> next = driver_.NextTimerDue();
+  for (const auto& [id, due] : reload_) {
+    if (!next || due < *next) {
+      next = due;
+    }
+  }
+  return next;
+}
+
+void Partition::WaitForWork(std::unique_lock<std::mutex>& lock) {
+  while (inbox_.empty() && !stopping_) {
+    std::optional<common::EpochMillis> next = NextWake();
+    if (!next) {
+      cv_.wait(lock);
+      continue;
+    }
+    const common::EpochMillis now = clock_->NowMillis();
+    if (*next <= now) {
+      return;
+    }
+    const common::EpochMillis wait_ms = std::min(*next - now, options_.max_timer_wait_ms);
+    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+    if (clock_->NowMillis() >= *next) {
+      return;
+    }
+  }
+}
+
+void Partition::Loop() {
+  while (true) {
+    std::deque<Work> work;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      WaitForWork(lock);
+      if (stopping_ && inbox_.empty()) {
+        return;
+      }
+      while (!inbox_.empty() && work.size() < options_.max_group_inputs) {
+        work.push_back(std::move(inbox_.front()));
+        inbox_.pop_front();
+      }
+    }
+    RunGroup(std::move(work));
+  }
+}
+
+void Partition::RunGroup(std::deque<Work> work) {
+  driver_.BeginGroup();
+  for (Work& w : work) {
+    w();
+  }
+  ReloadDue();
+  absl::Status fired = driver_.FireDueTimers();
+  if (!fired.ok()) {
+    spdlog::error("partition {}: firing timers: {}", index_, std::string(fired.message()));
+  }
+  absl::Status commit = driver_.EndGroup();
+  if (!commit.ok()) {
+    spdlog::error("partition {}: commit of a group failed, its executions reload from the store: {}", index_,
+                  std::string(commit.message()));
+  }
+  std::vector<Reply> replies = std::move(replies_);
+  replies_.clear();
+  for (Reply& reply : replies) {
+    reply(commit);
+  }
+  if (!committed_.empty()) {
+    watchers_.Notify(committed_);
+    committed_.clear();
+  }
+}
+
+void Partition::Committed(const std::string& execution_id, bool ended) {
+  committed_.push_back(execution_id);
+  if (ended) {
+    dispatcher_.Forget(execution_id);
+  }
+}
+
+void Partition::Dropped(const std::string& execution_id) {
+  dispatcher_.Forget(execution_id);
+  reload_[execution_id] = clock_->NowMillis() + options_.reload_delay_ms;
+}
+
+}  // namespace stepflow::engine

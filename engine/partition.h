@@ -1,0 +1,128 @@
+#pragma once
+// One partition of the durable engine: a writer thread that owns a durable-mode Driver for the executions
+// hashed to it, an inbox of work posted by API threads, and the driver's timer heap on the engine's clock.
+//
+// The loop: take the work waiting in the inbox (up to max_group_inputs), apply it and every due timer inside
+// one Driver group, commit the group in one WriteBatch, then answer the callers and wake history watchers.
+// Concurrent partitions' commits share fsyncs through RocksDB's write group.
+//
+// Thread-safety: Post, Stop and watchers() may be called from any thread; everything else runs on the
+// partition thread (REQUIRES: called from a posted work item).
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "engine/commit_watchers.h"
+#include "engine/definitions.h"
+#include "engine/driver.h"
+#include "engine/engine.h"
+#include "engine/queueing_dispatcher.h"
+#include "engine/random_values.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+struct PartitionOptions {
+  sm::ExecutionLimits limits;
+  // Longest the thread sleeps before reading the clock again while a timer is pending, so that a clock
+  // that jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms.
+  common::EpochMillis max_timer_wait_ms = 1000;
+  // Inputs applied in one commit group. Default: 256: large enough to share an fsync among many
+  // executions, small enough to bound the latency one group adds.
+  std::size_t max_group_inputs = 256;
+  // After a failed commit, how long until the dropped executions are reloaded from the store. Default: 1000.
+  common::EpochMillis reload_delay_ms = 1000;
+};
+
+// A new execution for Partition::StartExecution.
+struct StartRequest {
+  std::shared_ptr<const sm::StateMachine> machine;
+  sm::ExecutionInfo info;
+  ExecutionMeta meta;
+  boost::json::value input;
+};
+
+class Partition final : private DriverListener {
+ public:
+  // A reply runs on the partition thread after the group's commit, with its status (OK, or Unavailable when
+  // the commit failed and nothing of the group happened).
+  using Reply = absl::AnyInvocable<void(const absl::Status& commit)>;
+  using Work = absl::AnyInvocable<void()>;
+
+  // Not owned; all must outlive the partition.
+  Partition(int index, storage::Store* store, common::Clock* clock, DefinitionStore* definitions,
+            PartitionOptions options);
+  ~Partition() override;
+
+  // Starts the thread.
+  void Run();
+  // Queues `work` for the thread. False (and `work` dropped) once Stop was called.
+  bool Post(Work work);
+  // Stops accepting work, finishes what is queued (commits included), joins the thread. Idempotent.
+  void Stop();
+  CommitWatchers& watchers() { return watchers_; }
+
+  // --- On the partition thread (inside a posted Work).
+  // Calls `reply` after the current group's commit.
+  void AfterCommit(Reply reply) { replies_.push_back(std::move(reply)); }
+  // Starts an execution, or finds the one with the same id: same input -> it, else AlreadyExists.
+  // Calls `done` after the commit with the execution as the API shows it.
+  void StartExecution(StartRequest request, absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
+  void StopExecution(const std::string& id, const std::string& error, const std::string& cause,
+                     absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
+  // Replays each execution and adopts it. Adds the timers it armed to `timers` (due, id, timer id). The first
+  // error (DataLoss when a replay does not match its record) is returned; the others are still recovered.
+  absl::Status Recover(const std::vector<std::string>& ids,
+                       std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers);
+  // Test hook: the tasks queued in this partition.
+  std::size_t QueuedTasksForTest() const { return dispatcher_.queued().size(); }
+
+ private:
+  void Loop();
+  // REQUIRES: mu_ held (the driver is touched only from this thread, which holds it while deciding to sleep).
+  void WaitForWork(std::unique_lock<std::mutex>& lock);
+  std::optional<common::EpochMillis> NextWake() const;
+  void RunGroup(std::deque<Work> work);
+  // Loads a RUNNING execution that is not in memory (dropped after a failed commit) by replaying it.
+  absl::Status Load(const std::string& id);
+  void ReloadDue();
+
+  void Committed(const std::string& execution_id, bool ended) override;
+  void Dropped(const std::string& execution_id) override;
+
+  const int index_;
+  storage::Store* store_;
+  common::Clock* clock_;
+  DefinitionStore* definitions_;
+  const PartitionOptions options_;
+  RandomRuntimeValues runtime_;
+  QueueingDispatcher dispatcher_;
+  Driver driver_;
+  CommitWatchers watchers_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Work> inbox_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  std::thread thread_;
+
+  // Partition thread only.
+  std::vector<Reply> replies_;
+  std::vector<std::string> committed_;
+  std::map<std::string, common::EpochMillis> reload_;  // dropped execution -> when to reload it
+};
+
+}  // namespace stepflow::engine

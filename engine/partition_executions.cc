@@ -1,0 +1,158 @@
+// The partition's execution operations: start (idempotent by id), stop, recovery by replay and reloading
+// executions dropped after a failed commit. They run on the partition thread inside a commit group.
+
+#include <utility>
+
+#include "common/status.h"
+#include "engine/errors.h"
+#include "engine/partition.h"
+#include "engine/replay.h"
+#include "spdlog/spdlog.h"
+
+namespace stepflow::engine {
+namespace {
+
+using Done = absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)>;
+
+// AWS compares the input of a repeated StartExecution as a document: the same text, or the same JSON.
+bool SameInput(const ExecutionInfoRecord& existing, const StartRequest& request) {
+  if (existing.input == request.meta.input_text) {
+    return true;
+  }
+  absl::StatusOr<boost::json::value> parsed = ParseExecutionInput(existing.input);
+  return parsed.ok() && *parsed == request.input;
+}
+
+absl::StatusOr<ExecutionInfoRecord> ExistingOrConflict(const ExecutionInfoRecord& existing,
+                                                       const StartRequest& request) {
+  if (SameInput(existing, request)) {
+    return existing;
+  }
+  return errors::ExecutionAlreadyExists(existing.arn);
+}
+
+absl::StatusOr<std::optional<StoredExecution>> ReadRecord(storage::Store& store, const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kExecutions, id));
+  if (!value) {
+    return std::optional<StoredExecution>();
+  }
+  ASSIGN_OR_RETURN(StoredExecution stored, DecodeExecutionRecord(*value));
+  return std::optional<StoredExecution>(std::move(stored));
+}
+
+}  // namespace
+
+void Partition::StartExecution(StartRequest request, Done done) {
+  const std::string id = request.info.execution_arn;
+  absl::StatusOr<ExecutionInfoRecord> result = [&]() -> absl::StatusOr<ExecutionInfoRecord> {
+    if (std::optional<ExecutionInfoRecord> in_memory = driver_.Describe(id)) {
+      return ExistingOrConflict(*in_memory, request);
+    }
+    ASSIGN_OR_RETURN(std::optional<StoredExecution> stored, ReadRecord(*store_, id));
+    if (stored) {
+      return ExistingOrConflict(stored->record, request);
+    }
+    RETURN_IF_ERROR(driver_.Start(std::move(request.machine), std::move(request.info), std::move(request.input),
+                                  std::move(request.meta)));
+    std::optional<ExecutionInfoRecord> started = driver_.Describe(id);
+    if (!started) {
+      return absl::InternalError("a started execution is not in memory");
+    }
+    return *std::move(started);
+  }();
+  AfterCommit([done = std::move(done), result = std::move(result)](const absl::Status& commit) mutable {
+    if (!commit.ok()) {
+      done(commit);
+      return;
+    }
+    done(std::move(result));
+  });
+}
+
+void Partition::StopExecution(const std::string& id, const std::string& error, const std::string& cause, Done done) {
+  absl::StatusOr<ExecutionInfoRecord> result = [&]() -> absl::StatusOr<ExecutionInfoRecord> {
+    if (driver_.Find(id) == nullptr) {
+      ASSIGN_OR_RETURN(std::optional<StoredExecution> stored, ReadRecord(*store_, id));
+      if (!stored) {
+        return errors::ExecutionDoesNotExist(id);
+      }
+      if (stored->record.status != sm::ExecutionStatus::kRunning) {
+        return errors::ExecutionNotRunning(id, sm::ExecutionStatusName(stored->record.status));
+      }
+      RETURN_IF_ERROR(Load(id));
+    }
+    absl::Status stopped = driver_.Stop(id, error, cause);
+    if (absl::IsFailedPrecondition(stopped)) {
+      const sm::Execution* e = driver_.Find(id);
+      return errors::ExecutionNotRunning(id, e != nullptr ? sm::ExecutionStatusName(e->status()) : "unknown");
+    }
+    RETURN_IF_ERROR(stopped);
+    std::optional<ExecutionInfoRecord> record = driver_.Describe(id);
+    if (!record) {
+      return absl::InternalError("a stopped execution is not in memory");
+    }
+    return *std::move(record);
+  }();
+  AfterCommit([done = std::move(done), result = std::move(result)](const absl::Status& commit) mutable {
+    if (!commit.ok()) {
+      done(commit);
+      return;
+    }
+    done(std::move(result));
+  });
+}
+
+absl::Status Partition::Recover(const std::vector<std::string>& ids,
+                                std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers) {
+  absl::Status first_error;
+  for (const std::string& id : ids) {
+    absl::Status s = Load(id);
+    if (!s.ok()) {
+      spdlog::error("partition {}: recovering execution {}: {}", index_, id, std::string(s.message()));
+      if (first_error.ok()) {
+        first_error = s;
+      }
+      continue;
+    }
+  }
+  for (const std::string& id : ids) {
+    for (const auto& [timer_id, due] : driver_.PendingTimers(id)) {
+      timers->insert({due, id, timer_id});
+    }
+  }
+  return first_error;
+}
+
+absl::Status Partition::Load(const std::string& id) {
+  MachineLookup machines = [this](const std::string& name, std::int64_t version) {
+    return definitions_->Machine(name, version);
+  };
+  ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines));
+  if (replayed.execution->status() != sm::ExecutionStatus::kRunning) {
+    return absl::OkStatus();  // nothing left to drive
+  }
+  return driver_.Restore(std::move(replayed));
+}
+
+void Partition::ReloadDue() {
+  const common::EpochMillis now = clock_->NowMillis();
+  for (auto it = reload_.begin(); it != reload_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    const std::string id = it->first;
+    it = reload_.erase(it);
+    if (driver_.Find(id) != nullptr) {
+      continue;
+    }
+    absl::Status s = Load(id);
+    if (absl::IsUnavailable(s)) {
+      reload_[id] = now + options_.reload_delay_ms;  // the store is still failing: try again later
+    } else if (!s.ok() && !absl::IsNotFound(s)) {
+      spdlog::error("partition {}: reloading execution {}: {}", index_, id, std::string(s.message()));
+    }
+  }
+}
+
+}  // namespace stepflow::engine

@@ -1,0 +1,188 @@
+// The Driver in durable mode: the input log holds every applied input with its time and drawn values, in
+// the batch of its events; duplicates write nothing; task rows go when the task finishes; a commit group
+// commits many executions at once; replaying the log rebuilds the live state.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/driver.h"
+#include "engine/input_log.h"
+#include "engine/random_values.h"
+#include "engine/records.h"
+#include "engine/replay.h"
+#include "statemachine/core/model.h"
+
+namespace stepflow::engine {
+namespace {
+
+namespace json = boost::json;
+constexpr common::EpochMillis kT0 = 1'700'000'000'000;
+
+class Recording final : public TaskDispatcher {
+ public:
+  absl::Status Dispatch(const TaskDispatch& task) override {
+    dispatched.push_back(task);
+    return absl::OkStatus();
+  }
+  void Cancel(const std::string&, std::uint64_t) override {}
+  std::vector<TaskDispatch> dispatched;
+};
+
+std::shared_ptr<const sm::StateMachine> Machine(std::string_view definition) {
+  auto m = sm::ParseStateMachine(json::parse(definition));
+  EXPECT_TRUE(m.ok()) << m.status();
+  return m.ok() ? *m : nullptr;
+}
+
+sm::ExecutionInfo Info(const std::string& id) {
+  sm::ExecutionInfo info;
+  info.execution_arn = id;
+  info.name = id;
+  info.state_machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:SM";
+  info.state_machine_name = "SM";
+  info.start_time = kT0;
+  return info;
+}
+
+constexpr char kTaskWithUuid[] = R"json({"StartAt":"T","States":{
+    "T":{"Type":"Task","Resource":"q","Parameters":{"id.$":"States.UUID()"},"Next":"U"},
+    "U":{"Type":"Pass","Parameters":{"r.$":"States.MathRandom(1, 100)"},"End":true}}})json";
+
+class DurableDriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StoreOptions options;
+    options.in_memory = true;
+    options.sync_writes = false;
+    options.path = "/durable-driver-test";
+    auto store = storage::OpenRocksDbStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    DriverOptions driver_options;
+    driver_options.durable = true;
+    driver_ = std::make_unique<Driver>(store_.get(), &clock_, &dispatcher_, &runtime_, driver_options);
+  }
+
+  int Rows(storage::Column column, std::string_view prefix = "") {
+    int n = 0;
+    EXPECT_TRUE(store_->Scan(column, prefix, "", false, [&](std::string_view, std::string_view) {
+                  ++n;
+                  return true;
+                }).ok());
+    return n;
+  }
+
+  std::vector<InputRecord> Log(const std::string& id) {
+    absl::StatusOr<std::vector<InputRecord>> log = ReadInputLog(*store_, id);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.value_or(std::vector<InputRecord>{});
+  }
+
+  void Complete(const std::string& id, std::uint64_t task, json::value output) {
+    DriverInput input;
+    input.kind = DriverInput::Kind::kTaskSucceeded;
+    input.execution_id = id;
+    input.task_id = task;
+    input.output = std::move(output);
+    driver_->Post(std::move(input));
+    ASSERT_TRUE(driver_->ProcessInbox().ok());
+  }
+
+  common::VirtualClock clock_{kT0};
+  Recording dispatcher_;
+  RandomRuntimeValues runtime_{7};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Driver> driver_;
+};
+
+TEST_F(DurableDriverTest, TheInputLogRecordsTimesAndDrawnValues) {
+  ExecutionMeta meta{3, R"({"k":1})"};
+  ASSERT_TRUE(driver_->Start(Machine(kTaskWithUuid), Info("e1"), json::parse(meta.input_text), meta).ok());
+  ASSERT_EQ(dispatcher_.dispatched.size(), 1u);
+  const std::string uuid(dispatcher_.dispatched[0].input.at("id").as_string());
+  clock_.AdvanceBy(250);
+  Complete("e1", dispatcher_.dispatched[0].task_id, json::parse(R"({"done":true})"));
+  EXPECT_EQ(driver_->Find("e1"), nullptr);  // ended: evicted from memory
+
+  std::vector<InputRecord> log = Log("e1");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].kind, InputRecord::Kind::kStart);
+  EXPECT_EQ(log[0].now, kT0);
+  EXPECT_EQ(log[0].state_machine_version, 3);
+  EXPECT_EQ(log[0].input_text, R"({"k":1})");
+  ASSERT_EQ(log[0].drawn.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(log[0].drawn[0]), uuid);
+  EXPECT_EQ(log[1].kind, InputRecord::Kind::kTaskSucceeded);
+  EXPECT_EQ(log[1].now, kT0 + 250);
+  EXPECT_EQ(log[1].payload, json::parse(R"({"done":true})"));
+  ASSERT_EQ(log[1].drawn.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<double>(log[1].drawn[0]));
+
+  // The task row went with the completion; the index rows say SUCCEEDED only.
+  EXPECT_EQ(Rows(storage::Column::kTasks), 0);
+  EXPECT_EQ(Rows(storage::Column::kIndexes, IndexPrefix("", "RUNNING")), 0);
+  EXPECT_EQ(Rows(storage::Column::kIndexes, IndexPrefix("SM", "SUCCEEDED")), 1);
+  EXPECT_EQ(Rows(storage::Column::kIndexes), 4);
+
+  // Replaying the log rebuilds the same state.
+  MachineLookup machines = [](const std::string&, std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+    return Machine(kTaskWithUuid);
+  };
+  absl::StatusOr<ReplayedExecution> replayed = LoadExecution(*store_, "e1", machines);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->execution->status(), sm::ExecutionStatus::kSucceeded);
+  absl::StatusOr<std::optional<std::string>> record = store_->Get(storage::Column::kExecutions, "e1");
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ(json::parse(**record).at("output"), replayed->execution->output());
+  EXPECT_TRUE(replayed->pending.tasks.empty());
+}
+
+TEST_F(DurableDriverTest, DuplicatesAndStaleInputsWriteNothing) {
+  ASSERT_TRUE(driver_->Start(Machine(kTaskWithUuid), Info("e1"), json::object()).ok());
+  const std::uint64_t task = dispatcher_.dispatched.at(0).task_id;
+  DriverInput started;
+  started.kind = DriverInput::Kind::kTaskStarted;
+  started.execution_id = "e1";
+  started.task_id = task;
+  driver_->Post(started);
+  ASSERT_TRUE(driver_->ProcessInbox().ok());
+  const int inputs = Rows(storage::Column::kInputs);
+  const int events = Rows(storage::Column::kHistory);
+  driver_->Post(started);  // a repeated TaskStarted for the same attempt
+  DriverInput stale = started;
+  stale.kind = DriverInput::Kind::kTaskFailed;
+  stale.task_id = task + 100;
+  driver_->Post(stale);
+  ASSERT_TRUE(driver_->ProcessInbox().ok());
+  EXPECT_EQ(Rows(storage::Column::kHistory), events);
+  EXPECT_LE(Rows(storage::Column::kInputs), inputs + 1);  // the repeat is logged only if it was applied
+  EXPECT_EQ(Rows(storage::Column::kTasks), 1);
+}
+
+TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {
+  auto machine = Machine(R"({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}})");
+  driver_->BeginGroup();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(driver_->Start(machine, Info("g" + std::to_string(i)), json::object()).ok());
+  }
+  EXPECT_EQ(Rows(storage::Column::kExecutions), 0);  // nothing visible before the commit
+  EXPECT_FALSE(driver_->NextTimerDue().has_value());  // nor armed
+  ASSERT_TRUE(driver_->EndGroup().ok());
+  EXPECT_EQ(Rows(storage::Column::kExecutions), 10);
+  EXPECT_EQ(Rows(storage::Column::kTimers), 10);
+  EXPECT_EQ(*driver_->NextTimerDue(), kT0 + 1000);
+  clock_.AdvanceBy(1000);
+  driver_->BeginGroup();
+  ASSERT_TRUE(driver_->FireDueTimers().ok());
+  ASSERT_TRUE(driver_->EndGroup().ok());
+  EXPECT_EQ(Rows(storage::Column::kTimers), 0);
+  EXPECT_EQ(driver_->size(), 0u);
+  EXPECT_EQ(Rows(storage::Column::kIndexes, IndexPrefix("", "SUCCEEDED")), 10);
+}
+
+}  // namespace
+}  // namespace stepflow::engine

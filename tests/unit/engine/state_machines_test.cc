@@ -1,0 +1,158 @@
+// Durable engine: state machines by version (create, update, describe, list, delete) and their errors.
+
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/errors.h"
+#include "tests/unit/engine/engine_test_util.h"
+
+namespace stepflow::engine::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class StateMachinesTest : public EngineTest {};
+
+TEST_F(StateMachinesTest, CreateDescribeAndVersions) {
+  absl::StatusOr<StateMachineInfo> created = engine_->CreateStateMachine("Orders", kPassChain, false);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->arn, "arn:aws:states:us-east-1:123456789012:stateMachine:Orders");
+  EXPECT_EQ(created->version, 1);
+  EXPECT_EQ(created->created, kT0);
+  EXPECT_EQ(created->definition, kPassChain);
+
+  clock_.AdvanceBy(1000);
+  absl::StatusOr<StateMachineInfo> updated = engine_->UpdateStateMachine(created->arn, kWait5);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->version, 2);
+  EXPECT_EQ(updated->created, kT0);
+  EXPECT_EQ(updated->updated, kT0 + 1000);
+
+  // The same definition again is not a new version.
+  EXPECT_EQ(engine_->UpdateStateMachine("Orders", kWait5)->version, 2);
+  absl::StatusOr<StateMachineInfo> described = engine_->DescribeStateMachine("Orders");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->version, 2);
+  EXPECT_EQ(described->definition, kWait5);
+
+  // Versions survive a restart.
+  Reopen();
+  EXPECT_EQ(engine_->DescribeStateMachine(created->arn)->definition, kWait5);
+}
+
+TEST_F(StateMachinesTest, CreateIsIdempotentForTheSameDefinition) {
+  ASSERT_TRUE(engine_->CreateStateMachine("A", kPassChain, false).ok());
+  absl::StatusOr<StateMachineInfo> again = engine_->CreateStateMachine("A", kPassChain, false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->version, 1);
+  absl::StatusOr<StateMachineInfo> other = engine_->CreateStateMachine("A", kWait5, false);
+  EXPECT_TRUE(absl::IsAlreadyExists(other.status())) << other.status();
+  EXPECT_THAT(std::string(other.status().message()), StartsWith("StateMachineAlreadyExists: "));
+  EXPECT_TRUE(absl::IsAlreadyExists(engine_->CreateStateMachine("A", kPassChain, true).status()));
+}
+
+TEST_F(StateMachinesTest, InvalidDefinitionsNameEveryProblem) {
+  absl::StatusOr<StateMachineInfo> r = engine_->CreateStateMachine(
+      "Bad", R"({"StartAt":"Nope","States":{"A":{"Type":"Pass","Next":"Missing"}}})", false);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, StartsWith("InvalidDefinition: "));
+  EXPECT_THAT(message, HasSubstr("/StartAt"));
+  EXPECT_THAT(message, HasSubstr("/States/A/Next"));
+  EXPECT_THAT(std::string(engine_->CreateStateMachine("Bad", "{not json", false).status().message()),
+              StartsWith("InvalidDefinition: "));
+  EXPECT_TRUE(absl::IsNotFound(engine_->DescribeStateMachine("Bad").status()));
+}
+
+TEST_F(StateMachinesTest, DefinitionSizeLimit) {
+  engine_.reset();
+  EngineOptions o = Options();
+  o.max_definition_bytes = 64;
+  auto small = Engine::Open(o);
+  ASSERT_TRUE(small.ok());
+  absl::StatusOr<StateMachineInfo> r = (*small)->CreateStateMachine("Big", kPassChain, false);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_THAT(std::string(r.status().message()), StartsWith("InvalidDefinition: the definition is "));
+}
+
+TEST_F(StateMachinesTest, NamesFollowAwsRules) {
+  for (const std::string& bad : std::vector<std::string>{"", "has space", "a/b", "a:b", "x{", "q?", "tab\t", std::string(81, 'n'),
+                                std::string("nul\0", 4), "dollar$", "back\\slash"}) {
+    absl::StatusOr<StateMachineInfo> r = engine_->CreateStateMachine(bad, kPassChain, false);
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << "'" << bad << "': " << r.status();
+    EXPECT_THAT(std::string(r.status().message()), StartsWith("InvalidName: ")) << bad;
+  }
+  EXPECT_TRUE(engine_->CreateStateMachine(std::string(80, 'n'), kPassChain, false).ok());
+  EXPECT_TRUE(engine_->CreateStateMachine("Ünïcode-name_1.2", kPassChain, false).ok());
+}
+
+TEST_F(StateMachinesTest, UnknownStateMachines) {
+  for (const std::string ref : {"Nope", "arn:aws:states:us-east-1:123456789012:stateMachine:Nope"}) {
+    absl::StatusOr<StateMachineInfo> r = engine_->DescribeStateMachine(ref);
+    EXPECT_TRUE(absl::IsNotFound(r.status()));
+    EXPECT_THAT(std::string(r.status().message()), StartsWith("StateMachineDoesNotExist: "));
+    EXPECT_TRUE(absl::IsNotFound(engine_->UpdateStateMachine(ref, kPassChain).status()));
+    EXPECT_TRUE(absl::IsNotFound(engine_->DeleteStateMachine(ref)));
+    EXPECT_TRUE(absl::IsNotFound(engine_->StartExecution(ref, "x", "{}").status()));
+  }
+  absl::StatusOr<StateMachineInfo> bad_arn = engine_->DescribeStateMachine("arn:aws:states:us-east-1:1:nope");
+  EXPECT_TRUE(absl::IsInvalidArgument(bad_arn.status()));
+  EXPECT_THAT(std::string(bad_arn.status().message()), StartsWith("InvalidArn: "));
+}
+
+TEST_F(StateMachinesTest, ListPagesInNameOrderAndSkipsDeleted) {
+  for (const char* name : {"e", "b", "d", "a", "c"}) {
+    ASSERT_TRUE(engine_->CreateStateMachine(name, kPassChain, false).ok());
+  }
+  ASSERT_TRUE(engine_->UpdateStateMachine("b", kWait5).ok());  // versions must not show up as entries
+  ASSERT_TRUE(engine_->DeleteStateMachine("c").ok());
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    absl::StatusOr<Page<StateMachineInfo>> page = engine_->ListStateMachines(2, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const StateMachineInfo& sm : page->items) {
+      names.push_back(sm.name);
+      EXPECT_TRUE(sm.definition.empty());
+    }
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "d", "e"}));
+  EXPECT_EQ(pages, 2);
+  EXPECT_THAT(std::string(engine_->ListStateMachines(2, "garbage!").status().message()), StartsWith("InvalidToken"));
+}
+
+TEST_F(StateMachinesTest, DeleteKeepsTheVersionsExecutionsRun) {
+  ASSERT_TRUE(engine_->CreateStateMachine("W", kWait5, false).ok());
+  absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("W", "run1", "{}");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE(engine_->DeleteStateMachine("W").ok());
+  EXPECT_TRUE(absl::IsNotFound(engine_->DescribeStateMachine("W").status()));
+  EXPECT_TRUE(absl::IsNotFound(engine_->StartExecution("W", "run2", "{}").status()));
+  // Re-created: a new version number, and the old execution still runs version 1.
+  absl::StatusOr<StateMachineInfo> again = engine_->CreateStateMachine("W", kPassChain, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->version, 2);
+  absl::StatusOr<StateMachineInfo> runs = engine_->DescribeStateMachineForExecution(e->arn);
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  EXPECT_EQ(runs->version, 1);
+  EXPECT_EQ(runs->definition, kWait5);
+  Reopen();  // recovery finds version 1 of the deleted machine
+  clock_.AdvanceBy(5000);
+  ExecutionInfoRecord done = Finish(e->arn);
+  EXPECT_EQ(done.status, sm::ExecutionStatus::kSucceeded);
+  EXPECT_EQ(done.output, R"("waited")");
+}
+
+TEST(ValidateStateMachineDefinitionTest, ReportsWithoutStoring) {
+  EXPECT_TRUE(ValidateStateMachineDefinition(kPassChain, false).empty());
+  EXPECT_FALSE(ValidateStateMachineDefinition(R"({"StartAt":"X","States":{}})", false).empty());
+}
+
+}  // namespace
+}  // namespace stepflow::engine::testing
