@@ -109,6 +109,9 @@ class Engine {
   virtual void Shutdown() = 0;
 
   // --- State machines. `state_machine` arguments accept a name or an ARN.
+  // Idempotent as AWS's CreateStateMachine: the same name, definition and type returns the existing state
+  // machine; another definition or type under an existing name is AlreadyExists (StateMachineAlreadyExists).
+  // UpdateStateMachine makes a new version only when the definition changes.
   virtual absl::StatusOr<StateMachineInfo> CreateStateMachine(const std::string& name, const std::string& definition,
                                                               bool express) = 0;
   virtual absl::StatusOr<StateMachineInfo> UpdateStateMachine(const std::string& state_machine,
