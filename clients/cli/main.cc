@@ -6,9 +6,7 @@
 
 #include "clients/cli/cli_util.h"
 #include "clients/cli/remote.h"
-#ifdef STEPFLOW_WITH_SERVER
 #include "engine/api/server_command.h"
-#endif
 
 namespace {
 
@@ -90,11 +88,9 @@ int main(int argc, char** argv) {
   if (command == "validate") {
     return stepflow::cli::ValidateCommand(sub_argc, sub_argv);
   }
-#ifdef STEPFLOW_WITH_SERVER
   if (command == "server") {
     return stepflow::api::ServerCommand(sub_argc, sub_argv);
   }
-#endif
   std::fprintf(stderr, "stepflow: unknown command '%s' (try 'stepflow help')\n", command.c_str());
   return stepflow::cli::kExitUsage;
 }

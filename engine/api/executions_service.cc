@@ -151,6 +151,7 @@ absl::Status ExecutionsService::Follow(grpc::ServerContext& context, const std::
 
 grpc::Status ExecutionsService::Start(grpc::ServerContext* context, const v1::StartExecutionRequest* request,
                                       v1::Execution* response) {
+  CallGuard guard(*env_);
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (!record.ok()) {
     return ToGrpcStatus(record.status(), context);
@@ -161,6 +162,7 @@ grpc::Status ExecutionsService::Start(grpc::ServerContext* context, const v1::St
 
 grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context, const v1::StartExecutionRequest* request,
                                           v1::Execution* response) {
+  CallGuard guard(*env_);
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (record.ok()) {
     record = WaitUntilDone(*context, record->arn);
@@ -174,18 +176,21 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context, const v1
 
 grpc::Status ExecutionsService::Describe(grpc::ServerContext* context, const v1::DescribeExecutionRequest* request,
                                          v1::Execution* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoDescribe(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::GetHistory(grpc::ServerContext* context,
                                            const v1::GetExecutionHistoryRequest* request,
                                            v1::GetExecutionHistoryResponse* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoGetHistory(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
                                              const v1::WatchExecutionHistoryRequest* request,
                                              grpc::ServerWriter<v1::HistoryEvent>* writer) {
+  CallGuard guard(*env_);
   absl::Status status = RequireField(request->execution_arn(), "execution_arn");
   if (status.ok() && request->after_event_id() < 0) {
     status = absl::InvalidArgumentError("ValidationException: after_event_id must not be negative");
@@ -198,11 +203,13 @@ grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
 
 grpc::Status ExecutionsService::List(grpc::ServerContext* context, const v1::ListExecutionsRequest* request,
                                      v1::ListExecutionsResponse* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoList(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::Stop(grpc::ServerContext* context, const v1::StopExecutionRequest* request,
                                      v1::Execution* response) {
+  CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -212,6 +219,7 @@ grpc::Status ExecutionsService::Stop(grpc::ServerContext* context, const v1::Sto
 grpc::Status ExecutionsService::DescribeStateMachineForExecution(
     grpc::ServerContext* context, const v1::DescribeStateMachineForExecutionRequest* request,
     v1::StateMachine* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoDescribeStateMachine(*env_->engine, *request), response);
 }
 

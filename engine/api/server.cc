@@ -1,5 +1,7 @@
 #include "engine/api/server.h"
 
+#include <thread>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -9,6 +11,11 @@
 #include "engine/api/state_machines_service.h"
 
 namespace stepflow::api {
+namespace {
+
+constexpr std::chrono::milliseconds kShutdownPoll{5};
+
+}  // namespace
 
 struct Server::Impl {
   ServiceEnv env;
@@ -57,12 +64,19 @@ void Server::Shutdown() {
   if (impl_ == nullptr) {
     return;
   }
-  impl_->env.stopping.store(true, std::memory_order_release);
+  impl_->env.stopping.store(true);
   grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus(false);
   }
-  impl_->server->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+  // Let the running handlers finish (new ones answer Unavailable at once), then stop gRPC with an immediate
+  // deadline: grpc::Server::Shutdown(deadline) would otherwise wait the whole deadline for idle client
+  // connections to go away.
+  auto grace_end = std::chrono::steady_clock::now() + options_.shutdown_grace;
+  while (impl_->env.active_calls.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
+    std::this_thread::sleep_for(kShutdownPoll);
+  }
+  impl_->server->Shutdown(std::chrono::system_clock::now());
   impl_->server->Wait();
   impl_.reset();
 }

@@ -36,8 +36,9 @@ class Server {
   // already started.
   absl::StatusOr<int> Start(engine::Engine* engine, const std::string& address);
 
-  // Stops accepting calls, answers Unavailable to new ones while in-flight calls finish (at most
-  // options.shutdown_grace), then stops. Idempotent. Does not shut the engine down.
+  // Answers Unavailable to new calls (reads excepted) and NOT_SERVING to health checks, lets the running
+  // calls finish (at most options.shutdown_grace; then they are cancelled), then stops listening. Idempotent.
+  // Does not shut the engine down.
   void Shutdown();
 
  private:

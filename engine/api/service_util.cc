@@ -26,7 +26,7 @@ absl::StatusOr<int> PageSize(int requested, int default_size) {
 }
 
 absl::Status CheckNotStopping(const ServiceEnv& env) {
-  if (env.stopping.load(std::memory_order_acquire)) {
+  if (env.stopping.load()) {
     return absl::UnavailableError("ServiceUnavailable: the server is shutting down");
   }
   return absl::OkStatus();

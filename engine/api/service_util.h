@@ -27,10 +27,26 @@ inline constexpr int kDefaultListPageSize = 100;
 inline constexpr int kDefaultHistoryPageSize = 1000;
 inline constexpr int kMaxPageSize = 1000;
 
-// What the services share. Thread-safe: `stopping` is atomic, the rest is set before the server starts.
+// What the services share. Thread-safe: the atomics are sequentially consistent (see CallGuard), the rest is
+// set before the server starts.
 struct ServiceEnv {
   engine::Engine* engine = nullptr;  // not owned
   std::atomic<bool> stopping{false};
+  std::atomic<int> active_calls{0};  // handlers running now
+};
+
+// Counts a handler as running for its whole body. Every handler makes one first, before it looks at
+// `stopping`: Server::Shutdown sets `stopping` and then waits for `active_calls` to drop to 0, so a handler
+// either is waited for or sees `stopping` (both are seq_cst).
+class CallGuard {
+ public:
+  explicit CallGuard(ServiceEnv& env) : env_(env) { env_.active_calls.fetch_add(1); }
+  ~CallGuard() { env_.active_calls.fetch_sub(1); }
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+
+ private:
+  ServiceEnv& env_;
 };
 
 // InvalidArgument "ValidationException: FIELD is required" when `value` is empty.

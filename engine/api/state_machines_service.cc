@@ -73,6 +73,7 @@ absl::StatusOr<v1::ValidateDefinitionResponse> DoValidate(const v1::ValidateDefi
 
 grpc::Status StateMachinesService::Create(grpc::ServerContext* context, const v1::CreateStateMachineRequest* request,
                                           v1::StateMachine* response) {
+  CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -81,6 +82,7 @@ grpc::Status StateMachinesService::Create(grpc::ServerContext* context, const v1
 
 grpc::Status StateMachinesService::Update(grpc::ServerContext* context, const v1::UpdateStateMachineRequest* request,
                                           v1::StateMachine* response) {
+  CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -90,16 +92,19 @@ grpc::Status StateMachinesService::Update(grpc::ServerContext* context, const v1
 grpc::Status StateMachinesService::Describe(grpc::ServerContext* context,
                                             const v1::DescribeStateMachineRequest* request,
                                             v1::StateMachine* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoDescribe(*env_->engine, *request), response);
 }
 
 grpc::Status StateMachinesService::List(grpc::ServerContext* context, const v1::ListStateMachinesRequest* request,
                                         v1::ListStateMachinesResponse* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoList(*env_->engine, *request), response);
 }
 
 grpc::Status StateMachinesService::Delete(grpc::ServerContext* context, const v1::DeleteStateMachineRequest* request,
                                           v1::DeleteStateMachineResponse* response) {
+  CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -109,6 +114,7 @@ grpc::Status StateMachinesService::Delete(grpc::ServerContext* context, const v1
 grpc::Status StateMachinesService::Validate(grpc::ServerContext* context,
                                             const v1::ValidateDefinitionRequest* request,
                                             v1::ValidateDefinitionResponse* response) {
+  CallGuard guard(*env_);
   return Reply(context, DoValidate(*request), response);
 }
 

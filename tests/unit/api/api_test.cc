@@ -9,16 +9,6 @@
 #include "engine/api/server.h"
 #include "tests/unit/api/fake_engine.h"
 
-// The real ValidateStateMachineDefinition lives with Engine::Open in the durable engine; until it lands the
-// services' Validate calls this one. TODO(api): remove when engine/ defines it.
-namespace stepflow::engine {
-std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& definition, bool express) {
-  sm::ValidateOptions options;
-  options.express = express;
-  return sm::ValidateDefinitionText(definition, options);
-}
-}  // namespace stepflow::engine
-
 namespace stepflow::api {
 namespace {
 
@@ -83,7 +73,8 @@ TEST_F(ApiTest, CreateErrorsKeepTheirNames) {
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("/States/A/Next"));
 
   ASSERT_TRUE(client_->CreateStateMachine("m", kPassDefinition).ok());
-  absl::StatusOr<v1::StateMachine> dup = client_->CreateStateMachine("m", kPassDefinition);
+  ASSERT_TRUE(client_->CreateStateMachine("m", kPassDefinition).ok());  // idempotent
+  absl::StatusOr<v1::StateMachine> dup = client_->CreateStateMachine("m", kPassDefinition, v1::EXPRESS);
   EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(client::ErrorName(dup.status()), "StateMachineAlreadyExists");
 

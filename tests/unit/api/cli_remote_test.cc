@@ -14,15 +14,6 @@
 #include "engine/api/server.h"
 #include "tests/unit/api/fake_engine.h"
 
-// See api_test.cc. TODO(api): remove when engine/ defines it.
-namespace stepflow::engine {
-std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& definition, bool express) {
-  sm::ValidateOptions options;
-  options.express = express;
-  return sm::ValidateDefinitionText(definition, options);
-}
-}  // namespace stepflow::engine
-
 namespace stepflow::cli {
 namespace {
 
@@ -76,7 +67,7 @@ TEST_F(CliRemoteTest, StateMachineVerbs) {
   EXPECT_EQ(created.Json().at("type"), "EXPRESS");
   EXPECT_EQ(created.Json().at("definition").at("StartAt"), "A");
 
-  Result dup = Run({"sm", "create", "m", definition_path_, "--output", "json"});
+  Result dup = Run({"sm", "create", "m", definition_path_, "--output", "json"});  // STANDARD this time
   EXPECT_EQ(dup.exit_code, kExitExecutionFailed);
   EXPECT_EQ(dup.out, "");
   EXPECT_THAT(dup.err, HasSubstr("stepflow sm create: StateMachineAlreadyExists"));

@@ -33,7 +33,10 @@ class FakeEngine final : public engine::Engine {
     if (auto problems = Validate(definition, express); !problems.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("InvalidDefinition: ", problems));
     }
-    if (machines_.count(name) != 0) {
+    if (auto it = machines_.find(name); it != machines_.end()) {
+      if (it->second.definition == definition && it->second.express == express) {
+        return it->second;  // idempotent, as AWS's CreateStateMachine
+      }
       return absl::AlreadyExistsError(absl::StrCat("StateMachineAlreadyExists: ", name));
     }
     engine::StateMachineInfo info{name, absl::StrCat(kArnPrefix, "stateMachine:", name), definition, express, 1,

@@ -1,0 +1,76 @@
+// Durability across a restart: a Wait of 5 s survives a SIGTERM in the middle and fires exactly once.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/fixture.h"
+
+namespace stepflow::itest {
+namespace {
+
+using namespace std::chrono_literals;
+
+using RestartTest = ServerFixture;
+
+TEST_F(RestartTest, WaitSurvivesARestartAndFiresOnce) {
+  Create("wait5", WaitThenPass(5));
+  v1::Execution e = Start("wait5", R"({"keep":true})", "survivor");
+  // Into the Wait.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    absl::StatusOr<std::vector<v1::HistoryEvent>> h = client().GetExecutionHistory(e.arn());
+    ASSERT_TRUE(h.ok()) << h.status();
+    if (std::any_of(h->begin(), h->end(), [](const auto& ev) { return ev.type() == "WaitStateEntered"; })) {
+      break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "never entered the Wait";
+    std::this_thread::sleep_for(20ms);
+  }
+  auto started = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(StopServer(SIGTERM), 0);
+  EXPECT_THAT(last_log_, ::testing::HasSubstr("shutting down"));
+
+  StartServer();
+  absl::StatusOr<v1::Execution> during = client().DescribeExecution(e.arn());
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_EQ(during->status(), v1::RUNNING);
+
+  v1::Execution done = WaitForEnd(e.arn(), 30s);
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(done.status(), v1::SUCCEEDED);
+  EXPECT_EQ(done.output(), "\"done\"");
+  EXPECT_GE(took, 3s);  // the rest of the Wait was still waited for
+
+  absl::StatusOr<std::vector<v1::HistoryEvent>> h = client().GetExecutionHistory(e.arn());
+  ASSERT_TRUE(h.ok()) << h.status();
+  auto count = [&](const std::string& type) {
+    return std::count_if(h->begin(), h->end(), [&](const auto& ev) { return ev.type() == type; });
+  };
+  EXPECT_EQ(count("ExecutionStarted"), 1);
+  EXPECT_EQ(count("WaitStateEntered"), 1);
+  EXPECT_EQ(count("WaitStateExited"), 1);
+  EXPECT_EQ(count("ExecutionSucceeded"), 1);
+  for (std::size_t i = 0; i < h->size(); ++i) {
+    EXPECT_EQ(h->at(i).id(), static_cast<std::int64_t>(i + 1)) << "ids 1..n without gaps or duplicates";
+  }
+
+  // And after one more restart it is still finished, once.
+  ASSERT_EQ(StopServer(SIGTERM), 0);
+  StartServer();
+  absl::StatusOr<std::vector<v1::HistoryEvent>> again = client().GetExecutionHistory(e.arn());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->size(), h->size());
+}
+
+TEST_F(RestartTest, OverdueTimerFiresAfterALongerOutage) {
+  Create("wait2", WaitThenPass(2));
+  v1::Execution e = Start("wait2", "{}", "late");
+  ASSERT_EQ(StopServer(SIGTERM), 0);
+  std::this_thread::sleep_for(2500ms);  // the timer falls due while the server is down
+  StartServer();
+  v1::Execution done = WaitForEnd(e.arn(), 15s);
+  EXPECT_EQ(done.status(), v1::SUCCEEDED);
+}
+
+}  // namespace
+}  // namespace stepflow::itest
