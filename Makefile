@@ -32,17 +32,10 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j$(JOBS)
 
-# Runs the example workflows on the embedded engine (until the server lands, this is what `run` does).
+# Starts `stepflow server` (data in ./data, gRPC on 127.0.0.1:7233) with examples/*.asl.json registered,
+# prints how to start an execution, and serves until Ctrl-C.
 run: build
-	@for ex in examples/*.asl.json; do \
-	  name=$$(basename $$ex .asl.json); input=examples/$$name.input.json; mocks=examples/$$name.mocks.json; \
-	  echo "== $$name"; \
-	  if [ -f $$mocks ]; then \
-	    $(BUILD)/stepflow run $$ex --input $$input --time-skip --name $$name --mock-config $$mocks --test-case default || exit 1; \
-	  else \
-	    $(BUILD)/stepflow run $$ex --input $$input --time-skip || exit 1; \
-	  fi; \
-	done
+	@examples/serve.sh $(BUILD) data 127.0.0.1:7233
 
 # Unit tests and the AWS conformance corpus (registered with CTest).
 test: build

@@ -137,6 +137,9 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
 }  // namespace
 
 int ServerCommand(int argc, char** argv) {
+  // A shell starts background jobs with SIGINT ignored; take the signals back.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::StatusOr<ServerConfig> config =
