@@ -59,7 +59,8 @@ int Start(const RemoteArgs& args, client::Client& client) {
   absl::StatusOr<v1::Execution> e = client.StartSyncExecution(sm, input, name, std::chrono::seconds(seconds));
   int status = Answer(args, e);
   if (status == kExitOk && e->status() != v1::SUCCEEDED) {
-    std::fprintf(stderr, "stepflow %s: the execution ended %s\n", args.verb.c_str(), StatusName(e->status()).c_str());
+    std::fprintf(stderr, "stepflow %s: the execution ended %s\n", args.verb.c_str(),
+                 StatusName(e->status()).c_str());
     return kExitExecutionFailed;
   }
   return status;
@@ -128,8 +129,9 @@ int History(const RemoteArgs& args, client::Client& client) {
 absl::Status CheckList(const RemoteArgs& args) {
   v1::ExecutionStatus status;
   if (args.Has("--status") && !v1::ExecutionStatus_Parse(args.Get("--status"), &status)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, not '", args.Get("--status"), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, not '",
+                     args.Get("--status"), "'"));
   }
   return absl::OkStatus();
 }
@@ -172,7 +174,7 @@ int DescribeStateMachine(const RemoteArgs& args, client::Client& client) {
   if (!sm.ok()) {
     return ReportFailure(args.verb, sm.status());
   }
-  PrintStateMachine(args, *sm);
+  PrintStateMachine(args, *sm, /*with_definition=*/true);
   return kExitOk;
 }
 
@@ -186,8 +188,9 @@ int ExecCommand(const std::vector<std::string>& args) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& verb = args[0];
   if (verb == "start") {
-    return RunRemote({"exec start", {"--name", "--input", "--input-json", "--timeout"}, {"--sync"}, 1, CheckStart},
-                     rest, Start);
+    return RunRemote(
+        {"exec start", {"--name", "--input", "--input-json", "--timeout"}, {"--sync"}, 1, CheckStart}, rest,
+        Start);
   }
   if (verb == "describe") {
     return RunRemote({"exec describe", {}, {}, 1, nullptr}, rest, Describe);

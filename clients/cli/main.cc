@@ -17,7 +17,8 @@ constexpr char kUsage[] =
     "  run DEF.json [--input INPUT.json] [--time-skip] [--type STANDARD|EXPRESS] [--history]\n"
     "               [--name STATE_MACHINE_NAME] [--mock-config MOCKS.json --test-case CASE]\n"
     "      Runs the definition to completion on the embedded engine and prints, as the last line,\n"
-    "      {\"status\":\"SUCCEEDED\",\"output\":...} or {\"status\":\"FAILED\",\"error\":...,\"cause\":...}.\n"
+    "      {\"status\":\"SUCCEEDED\",\"output\":...} or "
+    "{\"status\":\"FAILED\",\"error\":...,\"cause\":...}.\n"
     "  validate DEF.json [--type STANDARD|EXPRESS]\n"
     "      Checks a definition; prints every problem with its JSON-pointer location.\n"
     "  server [--data-dir DIR] [--grpc-address HOST:PORT] [--partitions N] [--durability sync|async]\n"
@@ -45,11 +46,13 @@ constexpr char kUsage[] =
     "\n"
     "  help\n"
     "\n"
-    "exit status: 0 ok, 1 execution not SUCCEEDED / definition invalid / the server refused or is unreachable,\n"
+    "exit status: 0 ok, 1 execution not SUCCEEDED / definition invalid / the server refused or is "
+    "unreachable,\n"
     "2 bad usage or input\n";
 
 bool IsGlobalFlag(const std::string& arg) {
-  return arg == "--server" || arg == "--output" || arg.rfind("--server=", 0) == 0 || arg.rfind("--output=", 0) == 0;
+  return arg == "--server" || arg == "--output" || arg.rfind("--server=", 0) == 0 ||
+         arg.rfind("--output=", 0) == 0;
 }
 
 }  // namespace

@@ -83,8 +83,9 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
     }
   }
   if (out.positionals.size() != positionals) {
-    return absl::InvalidArgumentError(absl::StrCat("expected ", positionals, " argument", positionals == 1 ? "" : "s",
-                                                   ", got ", out.positionals.size()));
+    return absl::InvalidArgumentError(absl::StrCat("expected ", positionals, " argument",
+                                                   positionals == 1 ? "" : "s", ", got ",
+                                                   out.positionals.size()));
   }
   return out;
 }
@@ -108,7 +109,8 @@ int RunRemote(const VerbSpec& spec, const std::vector<std::string>& argv, const 
 }
 
 int ReportUsage(const std::string& verb, const absl::Status& status) {
-  std::fprintf(stderr, "stepflow %s: %s (try 'stepflow help')\n", verb.c_str(), std::string(status.message()).c_str());
+  std::fprintf(stderr, "stepflow %s: %s (try 'stepflow help')\n", verb.c_str(),
+               std::string(status.message()).c_str());
   return kExitUsage;
 }
 
@@ -214,7 +216,7 @@ void PrintTable(const std::vector<std::string>& header, const std::vector<std::v
   }
 }
 
-void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm) {
+void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm, bool with_definition) {
   if (args.output == Output::kJson) {
     PrintJson(ToJson(sm));
     return;
@@ -227,7 +229,7 @@ void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm) {
       {"created", FormatTime(sm.creation_date())},
       {"updated", FormatTime(sm.update_date())},
   });
-  if (!sm.definition().empty()) {
+  if (with_definition && !sm.definition().empty()) {
     std::printf("definition:\n%s\n", sm.definition().c_str());
   }
 }
@@ -241,7 +243,8 @@ void PrintExecution(const RemoteArgs& args, const v1::Execution& e) {
       {"arn", e.arn()},
       {"name", e.name()},
       {"status", StatusName(e.status())},
-      {"state machine", e.state_machine_arn() + " (version " + std::to_string(e.state_machine_version()) + ")"},
+      {"state machine",
+       e.state_machine_arn() + " (version " + std::to_string(e.state_machine_version()) + ")"},
       {"started", FormatTime(e.start_date())},
   };
   if (e.has_stop_date()) {

@@ -6,14 +6,13 @@
 // 127.0.0.1:7233) and --output table|json. With json, stdout holds only JSON; every message goes to stderr.
 // A failure prints one line "stepflow <verb>: <what failed>" on stderr and exits non-zero.
 
+#include <boost/json.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "clients/cpp/client.h"
@@ -33,7 +32,9 @@ struct RemoteArgs {
   std::string server = kDefaultServer;
   Output output = Output::kTable;
 
-  bool Has(const std::string& option) const { return options.count(option) != 0 || switches.count(option) != 0; }
+  bool Has(const std::string& option) const {
+    return options.count(option) != 0 || switches.count(option) != 0;
+  }
   std::string Get(const std::string& option, const std::string& fallback = "") const {
     auto it = options.find(option);
     return it == options.end() ? fallback : it->second;
@@ -85,8 +86,9 @@ void PrintJson(const boost::json::value& value);
 void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields);
 // Prints a table: header row, then rows, columns padded (the last column is not).
 void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
-// A state machine as fields (table) or one JSON object.
-void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm);
+// A state machine as fields (table, followed by the definition when `with_definition`) or one JSON object
+// (always with the definition).
+void PrintStateMachine(const RemoteArgs& args, const v1::StateMachine& sm, bool with_definition);
 // An execution as fields (table) or one JSON object.
 void PrintExecution(const RemoteArgs& args, const v1::Execution& e);
 // One history event as a table row: ID TYPE TIMESTAMP DETAILS.

@@ -11,11 +11,11 @@ namespace stepflow::cli {
 namespace {
 
 // Prints the state machine, or reports the error.
-int Answer(const RemoteArgs& args, const absl::StatusOr<v1::StateMachine>& sm) {
+int Answer(const RemoteArgs& args, const absl::StatusOr<v1::StateMachine>& sm, bool with_definition = false) {
   if (!sm.ok()) {
     return ReportFailure(args.verb, sm.status());
   }
-  PrintStateMachine(args, *sm);
+  PrintStateMachine(args, *sm, with_definition);
   return kExitOk;
 }
 
@@ -68,7 +68,7 @@ int List(const RemoteArgs& args, client::Client& client) {
 }
 
 int Describe(const RemoteArgs& args, client::Client& client) {
-  return Answer(args, client.DescribeStateMachine(args.positionals[0]));
+  return Answer(args, client.DescribeStateMachine(args.positionals[0]), /*with_definition=*/true);
 }
 
 int Delete(const RemoteArgs& args, client::Client& client) {
@@ -87,7 +87,8 @@ int Delete(const RemoteArgs& args, client::Client& client) {
 
 int SmCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
-    return ReportUsage("sm", absl::InvalidArgumentError("missing verb: create, update, list, describe or delete"));
+    return ReportUsage("sm",
+                       absl::InvalidArgumentError("missing verb: create, update, list, describe or delete"));
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& verb = args[0];

@@ -21,7 +21,8 @@ std::string_view NamePrefix(std::string_view message) {
     return {};
   }
   for (char c : message.substr(0, colon)) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
     if (!ok) {
       return {};
     }
@@ -119,16 +120,16 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   return std::unique_ptr<Client>(new Client(address, options, std::move(impl)));
 }
 
-absl::StatusOr<v1::StateMachine> Client::CreateStateMachine(const std::string& name, const std::string& definition,
+absl::StatusOr<v1::StateMachine> Client::CreateStateMachine(const std::string& name,
+                                                            const std::string& definition,
                                                             v1::StateMachineType type) {
   v1::CreateStateMachineRequest request;
   request.set_name(name);
   request.set_definition(definition);
   request.set_type(type);
-  return impl_->Call<v1::StateMachine>("CreateStateMachine", request, options_.call_timeout,
-                                       [&](auto* c, const auto& rq, auto* rs) {
-                                         return impl_->state_machines->Create(c, rq, rs);
-                                       });
+  return impl_->Call<v1::StateMachine>(
+      "CreateStateMachine", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Create(c, rq, rs); });
 }
 
 absl::StatusOr<v1::StateMachine> Client::UpdateStateMachine(const std::string& state_machine,
@@ -136,19 +137,17 @@ absl::StatusOr<v1::StateMachine> Client::UpdateStateMachine(const std::string& s
   v1::UpdateStateMachineRequest request;
   request.set_state_machine(state_machine);
   request.set_definition(definition);
-  return impl_->Call<v1::StateMachine>("UpdateStateMachine", request, options_.call_timeout,
-                                       [&](auto* c, const auto& rq, auto* rs) {
-                                         return impl_->state_machines->Update(c, rq, rs);
-                                       });
+  return impl_->Call<v1::StateMachine>(
+      "UpdateStateMachine", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Update(c, rq, rs); });
 }
 
 absl::StatusOr<v1::StateMachine> Client::DescribeStateMachine(const std::string& state_machine) {
   v1::DescribeStateMachineRequest request;
   request.set_state_machine(state_machine);
-  return impl_->Call<v1::StateMachine>("DescribeStateMachine", request, options_.call_timeout,
-                                       [&](auto* c, const auto& rq, auto* rs) {
-                                         return impl_->state_machines->Describe(c, rq, rs);
-                                       });
+  return impl_->Call<v1::StateMachine>(
+      "DescribeStateMachine", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Describe(c, rq, rs); });
 }
 
 absl::StatusOr<v1::ListStateMachinesResponse> Client::ListStateMachines(int page_size,
@@ -156,10 +155,9 @@ absl::StatusOr<v1::ListStateMachinesResponse> Client::ListStateMachines(int page
   v1::ListStateMachinesRequest request;
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  return impl_->Call<v1::ListStateMachinesResponse>("ListStateMachines", request, options_.call_timeout,
-                                                    [&](auto* c, const auto& rq, auto* rs) {
-                                                      return impl_->state_machines->List(c, rq, rs);
-                                                    });
+  return impl_->Call<v1::ListStateMachinesResponse>(
+      "ListStateMachines", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->List(c, rq, rs); });
 }
 
 absl::StatusOr<std::vector<v1::StateMachine>> Client::ListAllStateMachines() {
@@ -182,10 +180,9 @@ absl::Status Client::DeleteStateMachine(const std::string& state_machine) {
   v1::DeleteStateMachineRequest request;
   request.set_state_machine(state_machine);
   return impl_
-      ->Call<v1::DeleteStateMachineResponse>("DeleteStateMachine", request, options_.call_timeout,
-                                             [&](auto* c, const auto& rq, auto* rs) {
-                                               return impl_->state_machines->Delete(c, rq, rs);
-                                             })
+      ->Call<v1::DeleteStateMachineResponse>(
+          "DeleteStateMachine", request, options_.call_timeout,
+          [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Delete(c, rq, rs); })
       .status();
 }
 
@@ -194,52 +191,47 @@ absl::StatusOr<v1::ValidateDefinitionResponse> Client::ValidateDefinition(const 
   v1::ValidateDefinitionRequest request;
   request.set_definition(definition);
   request.set_type(type);
-  return impl_->Call<v1::ValidateDefinitionResponse>("ValidateDefinition", request, options_.call_timeout,
-                                                     [&](auto* c, const auto& rq, auto* rs) {
-                                                       return impl_->state_machines->Validate(c, rq, rs);
-                                                     });
+  return impl_->Call<v1::ValidateDefinitionResponse>(
+      "ValidateDefinition", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Validate(c, rq, rs); });
 }
 
-absl::StatusOr<v1::Execution> Client::StartExecution(const std::string& state_machine, const std::string& input,
-                                                     const std::string& name) {
+absl::StatusOr<v1::Execution> Client::StartExecution(const std::string& state_machine,
+                                                     const std::string& input, const std::string& name) {
   v1::StartExecutionRequest request;
   request.set_state_machine(state_machine);
   request.set_input(input);
   request.set_name(name);
-  return impl_->Call<v1::Execution>("StartExecution", request, options_.call_timeout,
-                                    [&](auto* c, const auto& rq, auto* rs) {
-                                      return impl_->executions->Start(c, rq, rs);
-                                    });
+  return impl_->Call<v1::Execution>(
+      "StartExecution", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Start(c, rq, rs); });
 }
 
-absl::StatusOr<v1::Execution> Client::StartSyncExecution(const std::string& state_machine, const std::string& input,
-                                                         const std::string& name,
+absl::StatusOr<v1::Execution> Client::StartSyncExecution(const std::string& state_machine,
+                                                         const std::string& input, const std::string& name,
                                                          std::chrono::milliseconds timeout) {
   v1::StartExecutionRequest request;
   request.set_state_machine(state_machine);
   request.set_input(input);
   request.set_name(name);
-  return impl_->Call<v1::Execution>("StartSyncExecution", request, timeout,
-                                    [&](auto* c, const auto& rq, auto* rs) {
-                                      return impl_->executions->StartSync(c, rq, rs);
-                                    });
+  return impl_->Call<v1::Execution>(
+      "StartSyncExecution", request, timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->StartSync(c, rq, rs); });
 }
 
 absl::StatusOr<v1::Execution> Client::DescribeExecution(const std::string& execution_arn) {
   v1::DescribeExecutionRequest request;
   request.set_execution_arn(execution_arn);
-  return impl_->Call<v1::Execution>("DescribeExecution", request, options_.call_timeout,
-                                    [&](auto* c, const auto& rq, auto* rs) {
-                                      return impl_->executions->Describe(c, rq, rs);
-                                    });
+  return impl_->Call<v1::Execution>(
+      "DescribeExecution", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Describe(c, rq, rs); });
 }
 
 absl::StatusOr<v1::GetExecutionHistoryResponse> Client::GetExecutionHistoryPage(
     const v1::GetExecutionHistoryRequest& request) {
-  return impl_->Call<v1::GetExecutionHistoryResponse>("GetExecutionHistory", request, options_.call_timeout,
-                                                      [&](auto* c, const auto& rq, auto* rs) {
-                                                        return impl_->executions->GetHistory(c, rq, rs);
-                                                      });
+  return impl_->Call<v1::GetExecutionHistoryResponse>(
+      "GetExecutionHistory", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->GetHistory(c, rq, rs); });
 }
 
 absl::StatusOr<std::vector<v1::HistoryEvent>> Client::GetExecutionHistory(const std::string& execution_arn,
@@ -267,7 +259,8 @@ absl::Status Client::WatchExecutionHistory(const std::string& execution_arn, std
   request.set_execution_arn(execution_arn);
   request.set_after_event_id(after_event_id);
   grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReader<v1::HistoryEvent>> reader = impl_->executions->WatchHistory(&context, request);
+  std::unique_ptr<grpc::ClientReader<v1::HistoryEvent>> reader =
+      impl_->executions->WatchHistory(&context, request);
   v1::HistoryEvent event;
   bool stopped_by_caller = false;
   while (reader->Read(&event)) {
@@ -285,10 +278,9 @@ absl::Status Client::WatchExecutionHistory(const std::string& execution_arn, std
 }
 
 absl::StatusOr<v1::ListExecutionsResponse> Client::ListExecutions(const v1::ListExecutionsRequest& request) {
-  return impl_->Call<v1::ListExecutionsResponse>("ListExecutions", request, options_.call_timeout,
-                                                 [&](auto* c, const auto& rq, auto* rs) {
-                                                   return impl_->executions->List(c, rq, rs);
-                                                 });
+  return impl_->Call<v1::ListExecutionsResponse>(
+      "ListExecutions", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->List(c, rq, rs); });
 }
 
 absl::StatusOr<std::vector<v1::Execution>> Client::ListAllExecutions(v1::ListExecutionsRequest request) {
@@ -307,16 +299,15 @@ absl::StatusOr<std::vector<v1::Execution>> Client::ListAllExecutions(v1::ListExe
   return all;
 }
 
-absl::StatusOr<v1::Execution> Client::StopExecution(const std::string& execution_arn, const std::string& error,
-                                                    const std::string& cause) {
+absl::StatusOr<v1::Execution> Client::StopExecution(const std::string& execution_arn,
+                                                    const std::string& error, const std::string& cause) {
   v1::StopExecutionRequest request;
   request.set_execution_arn(execution_arn);
   request.set_error(error);
   request.set_cause(cause);
-  return impl_->Call<v1::Execution>("StopExecution", request, options_.call_timeout,
-                                    [&](auto* c, const auto& rq, auto* rs) {
-                                      return impl_->executions->Stop(c, rq, rs);
-                                    });
+  return impl_->Call<v1::Execution>(
+      "StopExecution", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Stop(c, rq, rs); });
 }
 
 absl::StatusOr<v1::StateMachine> Client::DescribeStateMachineForExecution(const std::string& execution_arn) {
@@ -324,7 +315,8 @@ absl::StatusOr<v1::StateMachine> Client::DescribeStateMachineForExecution(const 
   request.set_execution_arn(execution_arn);
   return impl_->Call<v1::StateMachine>("DescribeStateMachineForExecution", request, options_.call_timeout,
                                        [&](auto* c, const auto& rq, auto* rs) {
-                                         return impl_->executions->DescribeStateMachineForExecution(c, rq, rs);
+                                         return impl_->executions->DescribeStateMachineForExecution(c, rq,
+                                                                                                    rs);
                                        });
 }
 

@@ -56,7 +56,8 @@ class Client {
                                                       const std::string& definition);
   absl::StatusOr<v1::StateMachine> DescribeStateMachine(const std::string& state_machine);
   // One page (page_size 0 = the server's default).
-  absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(int page_size, const std::string& page_token);
+  absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(int page_size,
+                                                                  const std::string& page_token);
   // Every page.
   absl::StatusOr<std::vector<v1::StateMachine>> ListAllStateMachines();
   absl::Status DeleteStateMachine(const std::string& state_machine);
@@ -68,7 +69,8 @@ class Client {
                                                const std::string& name = "");
   // Starts and waits until the execution ends, at most `timeout` (then DeadlineExceeded; it keeps running).
   absl::StatusOr<v1::Execution> StartSyncExecution(const std::string& state_machine, const std::string& input,
-                                                   const std::string& name, std::chrono::milliseconds timeout);
+                                                   const std::string& name,
+                                                   std::chrono::milliseconds timeout);
   absl::StatusOr<v1::Execution> DescribeExecution(const std::string& execution_arn);
   // One page.
   absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistoryPage(

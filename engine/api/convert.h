@@ -2,10 +2,10 @@
 // Conversions between the engine's records (engine/engine.h) and the public API's messages
 // (proto/stepflow/v1/stepflow.proto). Pure functions; no validation beyond what a conversion needs.
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include <optional>
 #include <vector>
-
-#include <google/protobuf/timestamp.pb.h>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"

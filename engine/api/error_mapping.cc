@@ -55,7 +55,8 @@ std::string ErrorName(const absl::Status& status) {
   if (status.ok()) {
     return "";
   }
-  std::string_view prefix = ErrorNamePrefix(std::string_view(status.message().data(), status.message().size()));
+  std::string_view prefix =
+      ErrorNamePrefix(std::string_view(status.message().data(), status.message().size()));
   return std::string(prefix.empty() ? GenericName(status.code()) : prefix);
 }
 

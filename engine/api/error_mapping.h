@@ -1,5 +1,6 @@
 #pragma once
-// The one place where an engine absl::Status becomes a gRPC status (design.md "Interfaces"; style.md habit 2).
+// The one place where an engine absl::Status becomes a gRPC status (design.md "Interfaces"; style.md habit
+// 2).
 //
 //   InvalidArgument -> INVALID_ARGUMENT     NotFound -> NOT_FOUND        AlreadyExists -> ALREADY_EXISTS
 //   FailedPrecondition -> FAILED_PRECONDITION   DeadlineExceeded -> DEADLINE_EXCEEDED
@@ -10,11 +11,11 @@
 // name is sent in the trailing metadata key "stepflow-error". A message without such a prefix (a bug, or a
 // library's error) gets a generic name for its code, so that every error on the wire has one.
 
-#include <string>
-#include <string_view>
-
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
+
+#include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 

@@ -1,8 +1,8 @@
 #include "engine/api/executions_service.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -39,7 +39,8 @@ absl::StatusOr<v1::GetExecutionHistoryResponse> DoGetHistory(engine::Engine& eng
   return response;
 }
 
-absl::StatusOr<v1::ListExecutionsResponse> DoList(engine::Engine& engine, const v1::ListExecutionsRequest& request) {
+absl::StatusOr<v1::ListExecutionsResponse> DoList(engine::Engine& engine,
+                                                  const v1::ListExecutionsRequest& request) {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultListPageSize));
   ASSIGN_OR_RETURN(engine::ExecutionFilter filter, ToFilter(request));
   ASSIGN_OR_RETURN(engine::Page<engine::ExecutionInfoRecord> page,
@@ -55,7 +56,8 @@ absl::StatusOr<v1::ListExecutionsResponse> DoList(engine::Engine& engine, const 
   return response;
 }
 
-absl::StatusOr<v1::Execution> DoDescribe(engine::Engine& engine, const v1::DescribeExecutionRequest& request) {
+absl::StatusOr<v1::Execution> DoDescribe(engine::Engine& engine,
+                                         const v1::DescribeExecutionRequest& request) {
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record, engine.DescribeExecution(request.execution_arn()));
   return ToProto(record);
@@ -70,28 +72,30 @@ absl::StatusOr<v1::Execution> DoStop(engine::Engine& engine, const v1::StopExecu
   return ToProto(record);
 }
 
-absl::StatusOr<v1::StateMachine> DoDescribeStateMachine(engine::Engine& engine,
-                                                        const v1::DescribeStateMachineForExecutionRequest& request) {
+absl::StatusOr<v1::StateMachine> DoDescribeStateMachine(
+    engine::Engine& engine, const v1::DescribeStateMachineForExecutionRequest& request) {
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
-  ASSIGN_OR_RETURN(engine::StateMachineInfo info, engine.DescribeStateMachineForExecution(request.execution_arn()));
+  ASSIGN_OR_RETURN(engine::StateMachineInfo info,
+                   engine.DescribeStateMachineForExecution(request.execution_arn()));
   return ToProto(info);
 }
 
 }  // namespace
 
-absl::StatusOr<engine::ExecutionInfoRecord> ExecutionsService::StartOne(const v1::StartExecutionRequest& request) {
+absl::StatusOr<engine::ExecutionInfoRecord> ExecutionsService::StartOne(
+    const v1::StartExecutionRequest& request) {
   RETURN_IF_ERROR(CheckNotStopping(*env_));
   RETURN_IF_ERROR(RequireField(request.state_machine(), "state_machine"));
   const std::string& input = request.input().empty() ? std::string(kEmptyInput) : request.input();
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record,
                    env_->engine->StartExecution(request.state_machine(), request.name(), input));
-  spdlog::debug("execution started execution={} state_machine={} version={}", record.arn, record.state_machine_arn,
-                record.state_machine_version);
+  spdlog::debug("execution started execution={} state_machine={} version={}", record.arn,
+                record.state_machine_arn, record.state_machine_version);
   return record;
 }
 
 absl::StatusOr<engine::ExecutionInfoRecord> ExecutionsService::WaitUntilDone(grpc::ServerContext& context,
-                                                                           const std::string& arn) {
+                                                                             const std::string& arn) {
   std::optional<common::EpochMillis> deadline = CallDeadline(context);
   for (;;) {
     if (context.IsCancelled()) {
@@ -112,7 +116,8 @@ absl::StatusOr<engine::ExecutionInfoRecord> ExecutionsService::WaitUntilDone(grp
 }
 
 absl::Status ExecutionsService::Follow(grpc::ServerContext& context, const std::string& arn,
-                                       std::int64_t after_event_id, grpc::ServerWriter<v1::HistoryEvent>& writer) {
+                                       std::int64_t after_event_id,
+                                       grpc::ServerWriter<v1::HistoryEvent>& writer) {
   std::int64_t after = after_event_id;
   for (;;) {
     if (context.IsCancelled()) {
@@ -160,8 +165,8 @@ grpc::Status ExecutionsService::Start(grpc::ServerContext* context, const v1::St
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context, const v1::StartExecutionRequest* request,
-                                          v1::Execution* response) {
+grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
+                                          const v1::StartExecutionRequest* request, v1::Execution* response) {
   CallGuard guard(*env_);
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (record.ok()) {
@@ -174,7 +179,8 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context, const v1
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutionsService::Describe(grpc::ServerContext* context, const v1::DescribeExecutionRequest* request,
+grpc::Status ExecutionsService::Describe(grpc::ServerContext* context,
+                                         const v1::DescribeExecutionRequest* request,
                                          v1::Execution* response) {
   CallGuard guard(*env_);
   return Reply(context, DoDescribe(*env_->engine, *request), response);

@@ -40,7 +40,8 @@ class ExecutionsService final : public v1::Executions::Service {
   absl::StatusOr<engine::ExecutionInfoRecord> StartOne(const v1::StartExecutionRequest& request);
   // Waits until the execution ends, the call's deadline (less a margin) passes, the call is cancelled or the
   // server stops.
-  absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(grpc::ServerContext& context, const std::string& arn);
+  absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(grpc::ServerContext& context,
+                                                            const std::string& arn);
   // Streams events after `after_event_id` until the execution ended and all its events were sent.
   absl::Status Follow(grpc::ServerContext& context, const std::string& arn, std::int64_t after_event_id,
                       grpc::ServerWriter<v1::HistoryEvent>& writer);

@@ -1,12 +1,12 @@
 #include "engine/api/logging.h"
 
-#include <chrono>
-#include <memory>
-
-#include <boost/json.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
 
 #include "common/clock.h"
 

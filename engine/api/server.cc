@@ -1,10 +1,10 @@
 #include "engine/api/server.h"
 
-#include <thread>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "engine/api/executions_service.h"

@@ -1,6 +1,7 @@
 #include "engine/api/server_command.h"
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdio>
@@ -10,8 +11,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "engine/api/logging.h"
 #include "engine/api/server.h"
@@ -77,13 +76,15 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
 
 void LogSettings(const ServerConfig& config) {
   unsigned cores = std::thread::hardware_concurrency();
-  spdlog::info("starting stepflow server data_dir={} grpc_address={} partitions={} durability={} config={}",
-               config.data_dir, config.grpc_address,
-               config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
-               config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
+  spdlog::info(
+      "starting stepflow server data_dir={} grpc_address={} partitions={} durability={} config={}",
+      config.data_dir, config.grpc_address,
+      config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
+      config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
   if (!config.sync_writes) {
     spdlog::warn(
-        "DURABILITY IS ASYNC durability=async: commits are acknowledged before the write-ahead log is synced; "
+        "DURABILITY IS ASYNC durability=async: commits are acknowledged before the write-ahead log is "
+        "synced; "
         "a crash or power loss may lose acknowledged work. Use only for tests and benchmarks, and name the "
         "mode in every figure.");
   }
@@ -95,7 +96,8 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
     spdlog::error("cannot create data_dir={}: {}", config.data_dir, ec.message());
-    std::fprintf(stderr, "stepflow server: cannot create %s: %s\n", config.data_dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "stepflow server: cannot create %s: %s\n", config.data_dir.c_str(),
+                 ec.message().c_str());
     return kExitCannotStart;
   }
   spdlog::info("opening store data_dir={}", config.data_dir);
@@ -142,8 +144,8 @@ int ServerCommand(int argc, char** argv) {
   std::signal(SIGTERM, SIG_DFL);
   sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::StatusOr<ServerConfig> config =
-      LoadServerConfig(std::vector<std::string>(argv, argv + argc), [](const char* name) { return std::getenv(name); });
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(std::vector<std::string>(argv, argv + argc),
+                                                         [](const char* name) { return std::getenv(name); });
   if (!config.ok()) {
     std::fprintf(stderr, "stepflow server: %s (try 'stepflow server --help')\n",
                  std::string(config.status().message()).c_str());

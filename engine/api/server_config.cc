@@ -1,11 +1,10 @@
 #include "engine/api/server_config.h"
 
+#include <boost/json.hpp>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
-
-#include <boost/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -50,8 +49,8 @@ const Setting* FindFlag(const std::string& flag) {
 }
 
 // Flags into `layer`; the config file path into `config_file`.
-absl::Status ParseFlags(const std::vector<std::string>& args, Layer& layer, std::optional<std::string>& config_file,
-                        bool& help) {
+absl::Status ParseFlags(const std::vector<std::string>& args, Layer& layer,
+                        std::optional<std::string>& config_file, bool& help) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     std::optional<std::string> value;
@@ -210,18 +209,21 @@ const char* ServerUsage() {
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1.StateMachines, stepflow.v1.Executions, grpc.health.v1)\n"
          "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
-         "On start it prints one line to stdout: `stepflow server listening on HOST:PORT`. Logs go to stderr.\n"
+         "On start it prints one line to stdout: `stepflow server listening on HOST:PORT`. Logs go to "
+         "stderr.\n"
          "\n"
          "  --data-dir DIR          RocksDB directory (env STEPFLOW_DATA_DIR; default ./data)\n"
          "  --grpc-address H:P      gRPC listen address (env STEPFLOW_GRPC_ADDRESS; default 127.0.0.1:7233,\n"
          "                          loopback only; port 0 picks a free port)\n"
          "  --partitions N          writer threads (env STEPFLOW_PARTITIONS; default 0 = one per core)\n"
-         "  --durability MODE       sync: every acknowledged commit is on disk (default); async: commits are\n"
+         "  --durability MODE       sync: every acknowledged commit is on disk (default); async: commits "
+         "are\n"
          "                          acknowledged before the WAL is synced, for tests and benchmarks only\n"
          "                          (env STEPFLOW_DURABILITY)\n"
          "  --log-format FMT        text or json (JSON lines) (env STEPFLOW_LOG_FORMAT; default text)\n"
          "  --log-level LEVEL       debug, info, warn or error (env STEPFLOW_LOG_LEVEL; default info)\n"
-         "  --config FILE           JSON object with the keys data_dir, grpc_address, partitions, durability,\n"
+         "  --config FILE           JSON object with the keys data_dir, grpc_address, partitions, "
+         "durability,\n"
          "                          log_format, log_level (env STEPFLOW_CONFIG)\n"
          "\n"
          "Precedence: flag > environment variable > config file > default.\n";

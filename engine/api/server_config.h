@@ -32,8 +32,8 @@ enum class LogFormat { kText, kJson };
 struct ServerConfig {
   // RocksDB directory. Default: ./data.
   std::string data_dir = "./data";
-  // host:port of the gRPC API; port 0 picks a free port. Default: 127.0.0.1:7233, loopback only, since the API
-  // has no authentication.
+  // host:port of the gRPC API; port 0 picks a free port. Default: 127.0.0.1:7233, loopback only, since the
+  // API has no authentication.
   std::string grpc_address = kDefaultGrpcAddress;
   // Partitions (writer threads). Default: 0 = one per core.
   int partitions = 0;

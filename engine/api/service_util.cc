@@ -19,8 +19,8 @@ absl::Status RequireField(const std::string& value, const char* field) {
 
 absl::StatusOr<int> PageSize(int requested, int default_size) {
   if (requested < 0 || requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ValidationException: page_size must be between 0 and ", kMaxPageSize, ", not ", requested));
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: page_size must be between 0 and ",
+                                                   kMaxPageSize, ", not ", requested));
   }
   return requested == 0 ? default_size : requested;
 }

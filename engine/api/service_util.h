@@ -2,13 +2,13 @@
 // Shared by the gRPC services of engine/api (internal to engine/api): what every handler needs besides the
 // engine, and the request checks every handler makes the same way.
 
+#include <grpcpp/server_context.h>
+
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

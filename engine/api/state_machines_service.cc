@@ -9,7 +9,8 @@
 namespace stepflow::api {
 namespace {
 
-absl::StatusOr<v1::StateMachine> DoCreate(engine::Engine& engine, const v1::CreateStateMachineRequest& request) {
+absl::StatusOr<v1::StateMachine> DoCreate(engine::Engine& engine,
+                                          const v1::CreateStateMachineRequest& request) {
   RETURN_IF_ERROR(RequireField(request.name(), "name"));
   RETURN_IF_ERROR(RequireField(request.definition(), "definition"));
   ASSIGN_OR_RETURN(bool express, IsExpress(request.type()));
@@ -19,7 +20,8 @@ absl::StatusOr<v1::StateMachine> DoCreate(engine::Engine& engine, const v1::Crea
   return ToProto(info);
 }
 
-absl::StatusOr<v1::StateMachine> DoUpdate(engine::Engine& engine, const v1::UpdateStateMachineRequest& request) {
+absl::StatusOr<v1::StateMachine> DoUpdate(engine::Engine& engine,
+                                          const v1::UpdateStateMachineRequest& request) {
   RETURN_IF_ERROR(RequireField(request.state_machine(), "state_machine"));
   RETURN_IF_ERROR(RequireField(request.definition(), "definition"));
   ASSIGN_OR_RETURN(engine::StateMachineInfo info,
@@ -61,7 +63,8 @@ absl::StatusOr<v1::DeleteStateMachineResponse> DoDelete(engine::Engine& engine,
 absl::StatusOr<v1::ValidateDefinitionResponse> DoValidate(const v1::ValidateDefinitionRequest& request) {
   ASSIGN_OR_RETURN(bool express, IsExpress(request.type()));
   v1::ValidateDefinitionResponse response;
-  std::vector<sm::Diagnostic> problems = engine::ValidateStateMachineDefinition(request.definition(), express);
+  std::vector<sm::Diagnostic> problems =
+      engine::ValidateStateMachineDefinition(request.definition(), express);
   response.set_valid(problems.empty());
   for (const sm::Diagnostic& d : problems) {
     *response.add_diagnostics() = ToProto(d);
@@ -71,7 +74,8 @@ absl::StatusOr<v1::ValidateDefinitionResponse> DoValidate(const v1::ValidateDefi
 
 }  // namespace
 
-grpc::Status StateMachinesService::Create(grpc::ServerContext* context, const v1::CreateStateMachineRequest* request,
+grpc::Status StateMachinesService::Create(grpc::ServerContext* context,
+                                          const v1::CreateStateMachineRequest* request,
                                           v1::StateMachine* response) {
   CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
@@ -80,7 +84,8 @@ grpc::Status StateMachinesService::Create(grpc::ServerContext* context, const v1
   return Reply(context, DoCreate(*env_->engine, *request), response);
 }
 
-grpc::Status StateMachinesService::Update(grpc::ServerContext* context, const v1::UpdateStateMachineRequest* request,
+grpc::Status StateMachinesService::Update(grpc::ServerContext* context,
+                                          const v1::UpdateStateMachineRequest* request,
                                           v1::StateMachine* response) {
   CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
@@ -96,13 +101,15 @@ grpc::Status StateMachinesService::Describe(grpc::ServerContext* context,
   return Reply(context, DoDescribe(*env_->engine, *request), response);
 }
 
-grpc::Status StateMachinesService::List(grpc::ServerContext* context, const v1::ListStateMachinesRequest* request,
+grpc::Status StateMachinesService::List(grpc::ServerContext* context,
+                                        const v1::ListStateMachinesRequest* request,
                                         v1::ListStateMachinesResponse* response) {
   CallGuard guard(*env_);
   return Reply(context, DoList(*env_->engine, *request), response);
 }
 
-grpc::Status StateMachinesService::Delete(grpc::ServerContext* context, const v1::DeleteStateMachineRequest* request,
+grpc::Status StateMachinesService::Delete(grpc::ServerContext* context,
+                                          const v1::DeleteStateMachineRequest* request,
                                           v1::DeleteStateMachineResponse* response) {
   CallGuard guard(*env_);
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {

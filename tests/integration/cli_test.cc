@@ -1,9 +1,9 @@
 // The CLI's remote verbs through the real binary against the real server, with --output json.
-#include <fstream>
-
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
 
 #include "tests/integration/fixture.h"
 

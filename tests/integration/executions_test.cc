@@ -1,9 +1,10 @@
 // The real server: Executions RPCs with their errors: start (idempotent by name), start-sync with its
 // deadline, describe, history (paged, reverse, streaming), list (filters, pages), stop, the definition an
 // execution runs.
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include "tests/integration/fixture.h"
 
@@ -67,7 +68,8 @@ TEST_F(ExecutionsTest, DescribeAndStop) {
   EXPECT_FALSE(d->has_stop_date());
   EXPECT_EQ(d->state_machine_version(), 1);
 
-  absl::StatusOr<v1::Execution> stopped = client().StopExecution(e.arn(), "Operator.Stop", "no longer needed");
+  absl::StatusOr<v1::Execution> stopped =
+      client().StopExecution(e.arn(), "Operator.Stop", "no longer needed");
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   EXPECT_EQ(stopped->status(), v1::ABORTED);
   EXPECT_EQ(stopped->error(), "Operator.Stop");
@@ -151,7 +153,8 @@ TEST_F(ExecutionsTest, HistoryPagesAndReverse) {
     ASSERT_EQ(ids.size(), all->size());
     EXPECT_EQ(pages, static_cast<int>((all->size() + 2) / 3));
     EXPECT_EQ(ids.front(), reverse ? static_cast<std::int64_t>(all->size()) : 1);
-    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end(), [&](auto a, auto b) { return reverse ? a > b : a < b; }));
+    EXPECT_TRUE(
+        std::is_sorted(ids.begin(), ids.end(), [&](auto a, auto b) { return reverse ? a > b : a < b; }));
   }
 }
 
@@ -187,9 +190,8 @@ TEST_F(ExecutionsTest, WatchFollowsARunningWait) {
   EXPECT_EQ(ids.front(), 3);
   EXPECT_EQ(ids.size(), types.size() - 2);
 
-  absl::Status unknown = client().WatchExecutionHistory(e.arn() + "-x", 0, [](const v1::HistoryEvent&) {
-    return true;
-  });
+  absl::Status unknown =
+      client().WatchExecutionHistory(e.arn() + "-x", 0, [](const v1::HistoryEvent&) { return true; });
   EXPECT_EQ(client::ErrorName(unknown), "ExecutionDoesNotExist");
 }
 
@@ -255,7 +257,8 @@ TEST_F(ExecutionsTest, ListFiltersAndPages) {
   absl::StatusOr<std::vector<v1::Execution>> recent = client().ListAllExecutions(after);
   ASSERT_TRUE(recent.ok()) << recent.status();
   for (const v1::Execution& e : *recent) {
-    EXPECT_TRUE(e.name() == "w0" || e.name() == "w1" || e.start_date().seconds() >= w0d->start_date().seconds())
+    EXPECT_TRUE(e.name() == "w0" || e.name() == "w1" ||
+                e.start_date().seconds() >= w0d->start_date().seconds())
         << e.name();
   }
   EXPECT_GE(recent->size(), 2u);
@@ -265,11 +268,13 @@ TEST_F(ExecutionsTest, ListFiltersAndPages) {
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_TRUE(none->empty());
 
-  EXPECT_EQ(client::ErrorName(client().ListAllExecutions([] {
-    v1::ListExecutionsRequest bad;
-    bad.set_state_machine("nope");
-    return bad;
-  }()).status()),
+  EXPECT_EQ(client::ErrorName(client()
+                                  .ListAllExecutions([] {
+                                    v1::ListExecutionsRequest bad;
+                                    bad.set_state_machine("nope");
+                                    return bad;
+                                  }())
+                                  .status()),
             "StateMachineDoesNotExist");
 }
 

@@ -2,14 +2,13 @@
 // The fixture of the integration tests: a real `stepflow server` on 127.0.0.1:0 with a temp data directory,
 // and a client connected to it. The server's log is printed when a test fails.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "clients/cpp/client.h"
 #include "tests/integration/process.h"
@@ -54,7 +53,8 @@ class ServerFixture : public ::testing::Test {
     DumpLogOnFailure();
   }
 
-  void StartServer(const std::vector<std::string>& extra = {}, const std::map<std::string, std::string>& env = {}) {
+  void StartServer(const std::vector<std::string>& extra = {},
+                   const std::map<std::string, std::string>& env = {}) {
     client_.reset();
     absl::StatusOr<std::unique_ptr<ServerProcess>> s = ServerProcess::Start(data_dir(), extra, env);
     ASSERT_TRUE(s.ok()) << s.status();
@@ -103,7 +103,8 @@ class ServerFixture : public ::testing::Test {
   }
 
   // Describes the execution until it is not RUNNING (at most `timeout`).
-  v1::Execution WaitForEnd(const std::string& arn, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  v1::Execution WaitForEnd(const std::string& arn,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     auto end = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       absl::StatusOr<v1::Execution> e = client_->DescribeExecution(arn);

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <optional>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -130,12 +130,12 @@ TempDir::~TempDir() {
   }
 }
 
-absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& data_dir,
-                                                                     const std::vector<std::string>& extra_args,
-                                                                     const std::map<std::string, std::string>& env,
-                                                                     std::chrono::milliseconds timeout) {
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
+    const std::string& data_dir, const std::vector<std::string>& extra_args,
+    const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
-  p->log_path_ = absl::StrCat(std::filesystem::path(data_dir).parent_path().string(), "/server-", next_id++, ".log");
+  p->log_path_ =
+      absl::StrCat(std::filesystem::path(data_dir).parent_path().string(), "/server-", next_id++, ".log");
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));

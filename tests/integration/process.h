@@ -66,6 +66,7 @@ struct CliResult {
 };
 
 // Runs `stepflow ARGS...` to its end (at most `timeout`, then SIGKILL), capturing stdout and stderr.
-CliResult RunCli(const std::vector<std::string>& args, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+CliResult RunCli(const std::vector<std::string>& args,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace stepflow::itest

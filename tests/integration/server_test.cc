@@ -1,10 +1,10 @@
 // The real server: StateMachines RPCs with their errors, the health service, settings and lifecycle.
-#include <fstream>
-
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/integration/fixture.h"
@@ -48,7 +48,8 @@ TEST_F(StateMachinesTest, Errors) {
   absl::StatusOr<v1::StateMachine> unknown = client().DescribeStateMachine("nope");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client::ErrorName(unknown.status()), "StateMachineDoesNotExist");
-  EXPECT_EQ(client::ErrorName(client().UpdateStateMachine("nope", kPassChain).status()), "StateMachineDoesNotExist");
+  EXPECT_EQ(client::ErrorName(client().UpdateStateMachine("nope", kPassChain).status()),
+            "StateMachineDoesNotExist");
   EXPECT_EQ(client::ErrorName(client().DeleteStateMachine("nope")), "StateMachineDoesNotExist");
 
   // Every problem, with its location.

@@ -1,9 +1,9 @@
 // The gRPC services and the C++ client together, over loopback, on an in-memory fake engine.
-#include <atomic>
-#include <thread>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
 
 #include "clients/cpp/client.h"
 #include "engine/api/server.h"
@@ -110,7 +110,8 @@ TEST_F(ApiTest, ListStateMachinesPagesWithoutDefinitions) {
   ASSERT_EQ(first->state_machines_size(), 2);
   EXPECT_EQ(first->state_machines(0).definition(), "");
   EXPECT_FALSE(first->next_page_token().empty());
-  absl::StatusOr<v1::ListStateMachinesResponse> second = client_->ListStateMachines(2, first->next_page_token());
+  absl::StatusOr<v1::ListStateMachinesResponse> second =
+      client_->ListStateMachines(2, first->next_page_token());
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_EQ(second->state_machines_size(), 1);
   EXPECT_EQ(second->state_machines(0).name(), "c");
@@ -203,7 +204,8 @@ TEST_F(ApiTest, StartSyncDeadline) {
   EXPECT_EQ(client::ErrorName(e.status()), "Timeout") << e.status();
   EXPECT_LT(took, 3s);
   // The execution keeps running.
-  absl::StatusOr<v1::Execution> d = client_->DescribeExecution(std::string(testing::kArnPrefix) + "execution:m:slow");
+  absl::StatusOr<v1::Execution> d =
+      client_->DescribeExecution(std::string(testing::kArnPrefix) + "execution:m:slow");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->status(), v1::RUNNING);
 }
@@ -274,7 +276,8 @@ TEST_F(ApiTest, WatchStopsWhenTheCallerSaysSo) {
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(count, 1);
 
-  absl::Status unknown = client_->WatchExecutionHistory("arn:nope", 0, [](const v1::HistoryEvent&) { return true; });
+  absl::Status unknown =
+      client_->WatchExecutionHistory("arn:nope", 0, [](const v1::HistoryEvent&) { return true; });
   EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client::ErrorName(unknown), "ExecutionDoesNotExist");
 }

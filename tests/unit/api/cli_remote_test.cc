@@ -1,12 +1,12 @@
 // The CLI's remote verbs in-process against the gRPC server on the fake engine: output formats, exit statuses
 // and one-line errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <thread>
-
-#include <boost/json.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "clients/cli/cli_util.h"
 #include "clients/cli/remote.h"
@@ -107,7 +107,8 @@ TEST_F(CliRemoteTest, UsageErrors) {
 
 TEST_F(CliRemoteTest, ExecutionVerbs) {
   ASSERT_EQ(Run({"sm", "create", "m", definition_path_}).exit_code, kExitOk);
-  Result started = Run({"exec", "start", "m", "--name", "a", "--input-json", R"({"x":1})", "--output", "json"});
+  Result started =
+      Run({"exec", "start", "m", "--name", "a", "--input-json", R"({"x":1})", "--output", "json"});
   ASSERT_EQ(started.exit_code, kExitOk) << started.err;
   std::string arn = boost::json::value_to<std::string>(started.Json().at("executionArn"));
   EXPECT_EQ(started.Json().at("input").at("x"), 1);

@@ -27,7 +27,8 @@ class FakeEngine final : public engine::Engine {
  public:
   void Shutdown() override {}
 
-  absl::StatusOr<engine::StateMachineInfo> CreateStateMachine(const std::string& name, const std::string& definition,
+  absl::StatusOr<engine::StateMachineInfo> CreateStateMachine(const std::string& name,
+                                                              const std::string& definition,
                                                               bool express) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto problems = Validate(definition, express); !problems.empty()) {
@@ -39,8 +40,8 @@ class FakeEngine final : public engine::Engine {
       }
       return absl::AlreadyExistsError(absl::StrCat("StateMachineAlreadyExists: ", name));
     }
-    engine::StateMachineInfo info{name, absl::StrCat(kArnPrefix, "stateMachine:", name), definition, express, 1,
-                                  1000, 1000};
+    engine::StateMachineInfo info{
+        name, absl::StrCat(kArnPrefix, "stateMachine:", name), definition, express, 1, 1000, 1000};
     machines_[name] = info;
     return info;
   }
@@ -66,8 +67,8 @@ class FakeEngine final : public engine::Engine {
     return *info;
   }
 
-  absl::StatusOr<engine::Page<engine::StateMachineInfo>> ListStateMachines(int page_size,
-                                                                          const std::string& page_token) override {
+  absl::StatusOr<engine::Page<engine::StateMachineInfo>> ListStateMachines(
+      int page_size, const std::string& page_token) override {
     std::lock_guard<std::mutex> lock(mu_);
     last_page_size = page_size;
     engine::Page<engine::StateMachineInfo> page;
@@ -108,8 +109,18 @@ class FakeEngine final : public engine::Engine {
       return it->second.record;
     }
     Exec& e = executions_[arn];
-    e.record = {arn, exec_name, info->arn, info->name, info->version, sm::ExecutionStatus::kRunning, input,
-                "", "", "", 2000 + static_cast<common::EpochMillis>(executions_.size()), 0};
+    e.record = {arn,
+                exec_name,
+                info->arn,
+                info->name,
+                info->version,
+                sm::ExecutionStatus::kRunning,
+                input,
+                "",
+                "",
+                "",
+                2000 + static_cast<common::EpochMillis>(executions_.size()),
+                0};
     e.definition = *info;
     e.history.push_back({1, 0, 2000, "ExecutionStarted", "executionStartedEventDetails", "{}"});
     cv_.notify_all();
@@ -125,9 +136,8 @@ class FakeEngine final : public engine::Engine {
     return it->second.record;
   }
 
-  absl::StatusOr<engine::Page<engine::ExecutionInfoRecord>> ListExecutions(const engine::ExecutionFilter& filter,
-                                                                          int page_size,
-                                                                          const std::string& page_token) override {
+  absl::StatusOr<engine::Page<engine::ExecutionInfoRecord>> ListExecutions(
+      const engine::ExecutionFilter& filter, int page_size, const std::string& page_token) override {
     std::lock_guard<std::mutex> lock(mu_);
     last_filter = filter;
     last_page_size = page_size;
@@ -150,7 +160,8 @@ class FakeEngine final : public engine::Engine {
     return page;
   }
 
-  absl::StatusOr<engine::ExecutionInfoRecord> StopExecution(const std::string& execution_arn, const std::string& error,
+  absl::StatusOr<engine::ExecutionInfoRecord> StopExecution(const std::string& execution_arn,
+                                                            const std::string& error,
                                                             const std::string& cause) override {
     std::unique_lock<std::mutex> lock(mu_);
     auto it = executions_.find(execution_arn);
@@ -164,10 +175,9 @@ class FakeEngine final : public engine::Engine {
     return it->second.record;
   }
 
-  absl::StatusOr<engine::Page<engine::HistoryEventRecord>> GetExecutionHistory(const std::string& execution_arn,
-                                                                              int page_size,
-                                                                              const std::string& page_token,
-                                                                              bool reverse_order) override {
+  absl::StatusOr<engine::Page<engine::HistoryEventRecord>> GetExecutionHistory(
+      const std::string& execution_arn, int page_size, const std::string& page_token,
+      bool reverse_order) override {
     std::lock_guard<std::mutex> lock(mu_);
     last_page_size = page_size;
     auto it = executions_.find(execution_arn);
@@ -193,9 +203,8 @@ class FakeEngine final : public engine::Engine {
     return page;
   }
 
-  absl::StatusOr<std::vector<engine::HistoryEventRecord>> WaitForHistory(const std::string& execution_arn,
-                                                                         std::int64_t after_event_id,
-                                                                         common::EpochMillis deadline) override {
+  absl::StatusOr<std::vector<engine::HistoryEventRecord>> WaitForHistory(
+      const std::string& execution_arn, std::int64_t after_event_id, common::EpochMillis deadline) override {
     std::unique_lock<std::mutex> lock(mu_);
     auto it = executions_.find(execution_arn);
     if (it == executions_.end()) {
@@ -229,7 +238,8 @@ class FakeEngine final : public engine::Engine {
     return e.record;
   }
 
-  absl::StatusOr<engine::StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) override {
+  absl::StatusOr<engine::StateMachineInfo> DescribeStateMachineForExecution(
+      const std::string& execution_arn) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = executions_.find(execution_arn);
     if (it == executions_.end()) {

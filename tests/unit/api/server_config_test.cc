@@ -1,13 +1,13 @@
 #include "engine/api/server_config.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <boost/json.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "engine/api/logging.h"
 
@@ -75,7 +75,8 @@ TEST_F(ServerConfigTest, ConfigFileFromEnv) {
 TEST_F(ServerConfigTest, ErrorsNameTheirSource) {
   EXPECT_THAT(std::string(Load({"--partitions", "x"}).status().message()), HasSubstr("--partitions"));
   env_["STEPFLOW_DURABILITY"] = "maybe";
-  EXPECT_THAT(std::string(Load({}).status().message()), HasSubstr("STEPFLOW_DURABILITY: must be sync or async"));
+  EXPECT_THAT(std::string(Load({}).status().message()),
+              HasSubstr("STEPFLOW_DURABILITY: must be sync or async"));
   env_.clear();
   std::string file = WriteFile(R"({"log_format":"xml"})");
   EXPECT_THAT(std::string(Load({"--config", file}).status().message()), HasSubstr(file + ": log_format"));
