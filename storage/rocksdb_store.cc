@@ -125,9 +125,10 @@ class RocksDbStore final : public Store {
     rocksdb::WriteOptions wo;
     // Concurrent writers are grouped by RocksDB's write thread: one leader appends the whole group to the
     // WAL and syncs once, which is our group commit.
-    wo.sync = sync_writes_;
-    // An in-memory store cannot survive a crash whatever the log says: skip writing it.
+    // An in-memory store cannot survive a crash whatever the log says: skip writing it (and so never sync
+    // it: RocksDB refuses sync writes without a WAL).
     wo.disableWAL = env_ != nullptr;
+    wo.sync = sync_writes_ && !wo.disableWAL;
     rocksdb::Status s = db_->Write(wo, &wb);
     if (!s.ok()) {
       return FromRocksDb(s, Operation::kCommit, path_);
