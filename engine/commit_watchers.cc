@@ -19,8 +19,7 @@ CommitWatchers::Watch::~Watch() {
 bool CommitWatchers::Watch::WaitForCommit(std::chrono::system_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(watchers_.mu_);
   Waiters& w = it_->second;
-  const bool committed =
-      w.cv.wait_until(lock, deadline, [&] { return watchers_.closed_ || w.generation != seen_; });
+  const bool committed = w.cv.wait_until(lock, deadline, [&] { return watchers_.closed_ || w.generation != seen_; });
   seen_ = w.generation;
   return committed && !watchers_.closed_;
 }

@@ -50,9 +50,8 @@ absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const st
   options.express = express;
   std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
   if (!diagnostics.empty()) {
-    return errors::InvalidDefinition(absl::StrJoin(diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) {
-      out->append(sm::FormatDiagnostic(d));
-    }));
+    return errors::InvalidDefinition(absl::StrJoin(
+        diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) { out->append(sm::FormatDiagnostic(d)); }));
   }
   boost::system::error_code ec;
   json::value parsed = json::parse(definition, ec);
@@ -105,8 +104,8 @@ absl::StatusOr<DefinitionStore::VersionRow> DefinitionStore::LoadVersion(const s
   ASSIGN_OR_RETURN(std::optional<std::string> value,
                    store_->Get(storage::Column::kDefinitions, DefinitionKey(name, version)));
   if (!value || version == kHeadVersion) {
-    return absl::NotFoundError(absl::StrCat("StateMachineDoesNotExist: version ", version, " of '", name,
-                                            "' does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat("StateMachineDoesNotExist: version ", version, " of '", name, "' does not exist"));
   }
   ASSIGN_OR_RETURN(json::object o, ParseRecord(*value, name));
   const json::value* definition = o.if_contains("definition");
@@ -131,7 +130,7 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::Info(const std::string& name, 
 }
 
 absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string& name, Head head,
-                                                        const std::string& definition) {
+                                                               const std::string& definition) {
   const common::EpochMillis now = clock_->NowMillis();
   head.latest += 1;
   head.updated = now;
@@ -140,7 +139,7 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string
   }
   head.deleted = false;
   storage::WriteBatch batch;
-  json::object head_record{{"v", kRecordVersion}, {"express", head.express}, {"deleted", false},
+  json::object head_record{{"v", kRecordVersion},          {"express", head.express}, {"deleted", false},
                            {"latestVersion", head.latest}, {"created", head.created}, {"updated", head.updated}};
   json::object version_record{{"v", kRecordVersion}, {"definition", definition}, {"created", now}};
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
@@ -208,7 +207,7 @@ absl::Status DefinitionStore::Delete(const std::string& state_machine) {
   if (!head || head->deleted) {
     return errors::StateMachineDoesNotExist(StateMachineArn(name));
   }
-  json::object head_record{{"v", kRecordVersion}, {"express", head->express}, {"deleted", true},
+  json::object head_record{{"v", kRecordVersion},           {"express", head->express}, {"deleted", true},
                            {"latestVersion", head->latest}, {"created", head->created}, {"updated", head->updated}};
   storage::WriteBatch batch;
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
@@ -293,13 +292,13 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::Version(const std::string& nam
 }
 
 absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::Machine(const std::string& name,
-                                                                                  std::int64_t version) {
+                                                                                 std::int64_t version) {
   std::lock_guard<std::mutex> lock(mu_);
   return ParsedLocked(name, version);
 }
 
 absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::ParsedLocked(const std::string& name,
-                                                                                       std::int64_t version) {
+                                                                                      std::int64_t version) {
   auto it = parsed_.find({name, version});
   if (it != parsed_.end()) {
     return it->second;

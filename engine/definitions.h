@@ -67,8 +67,7 @@ class DefinitionStore {
   absl::StatusOr<VersionRow> LoadVersion(const std::string& name, std::int64_t version);
   absl::StatusOr<StateMachineInfo> Info(const std::string& name, const Head& head, std::int64_t version);
   absl::StatusOr<StateMachineInfo> WriteVersion(const std::string& name, Head head, const std::string& definition);
-  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name,
-                                                                       std::int64_t version);
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name, std::int64_t version);
 
   storage::Store* store_;
   common::Clock* clock_;

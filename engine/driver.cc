@@ -14,8 +14,8 @@ Driver::Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* disp
                DriverOptions options)
     : store_(store), clock_(clock), dispatcher_(dispatcher), runtime_(runtime), options_(options) {}
 
-absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
-                           json::value input, ExecutionMeta meta) {
+absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, json::value input,
+                           ExecutionMeta meta) {
   const std::string id = info.execution_arn;
   if (executions_.count(id) != 0) {
     return errors::ExecutionAlreadyExists(id);
@@ -318,8 +318,8 @@ absl::StatusOr<std::vector<json::object>> Driver::ReadHistory(const std::string&
                                  boost::system::error_code ec;
                                  json::value v = json::parse(value, ec);
                                  if (ec || !v.is_object()) {
-                                   parse_error = absl::DataLossError(
-                                       absl::StrCat("corrupt history event for ", execution_id));
+                                   parse_error =
+                                       absl::DataLossError(absl::StrCat("corrupt history event for ", execution_id));
                                    return false;
                                  }
                                  events.push_back(std::move(v.as_object()));

@@ -12,6 +12,7 @@
 //
 // Thread-safety: not thread-safe. One driver is owned by one thread (a partition's writer).
 
+#include <boost/json.hpp>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -21,8 +22,6 @@
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -80,8 +79,8 @@ class Driver {
 
   // Starts an execution; `info.execution_arn` is its id. AlreadyExists when the id is in memory; Unavailable
   // when the commit failed; a dispatcher error (e.g. no mock for a Task state) is returned as is.
-  absl::Status Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
-                     boost::json::value input, ExecutionMeta meta = {});
+  absl::Status Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, boost::json::value input,
+                     ExecutionMeta meta = {});
 
   // Queues an input; ProcessInbox applies queued inputs in order.
   void Post(DriverInput input) { inbox_.push_back(std::move(input)); }
@@ -127,9 +126,9 @@ class Driver {
     std::unique_ptr<sm::Execution> execution;
     sm::ExecutionInfo info;
     ExecutionMeta meta;
-    PendingWork pending;                                    // rows written (committed or in the open batch)
-    std::map<std::uint64_t, common::EpochMillis> armed;     // timers in timers_ (committed only)
-    std::int64_t next_input = 0;                            // input log sequence number
+    PendingWork pending;                                 // rows written (committed or in the open batch)
+    std::map<std::uint64_t, common::EpochMillis> armed;  // timers in timers_ (committed only)
+    std::int64_t next_input = 0;                         // input log sequence number
     common::EpochMillis last_input_time = 0;
   };
   // One applied input waiting for its commit.

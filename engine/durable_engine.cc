@@ -95,14 +95,15 @@ absl::Status DurableEngine::Recover() {
   std::vector<std::vector<std::string>> running(partitions_.size());
   const std::string prefix = IndexPrefix("", sm::ExecutionStatusName(sm::ExecutionStatus::kRunning));
   std::size_t total = 0;
-  RETURN_IF_ERROR(store_->Scan(storage::Column::kIndexes, prefix, "", false, [&](std::string_view key, std::string_view) {
-    std::string id(IndexKeyExecutionId(prefix, key));
-    if (!id.empty()) {
-      running[Fnv1a(id) % partitions_.size()].push_back(std::move(id));
-      ++total;
-    }
-    return true;
-  }));
+  RETURN_IF_ERROR(
+      store_->Scan(storage::Column::kIndexes, prefix, "", false, [&](std::string_view key, std::string_view) {
+        std::string id(IndexKeyExecutionId(prefix, key));
+        if (!id.empty()) {
+          running[Fnv1a(id) % partitions_.size()].push_back(std::move(id));
+          ++total;
+        }
+        return true;
+      }));
   // Read before the partitions run: from then on, overdue timers fire and their rows go.
   ASSIGN_OR_RETURN(TimerSet rows, ReadTimerRows(*store_));
   for (auto& p : partitions_) {
@@ -224,8 +225,7 @@ absl::StatusOr<StateMachineInfo> DurableEngine::DescribeStateMachine(const std::
   return definitions_->Describe(state_machine);
 }
 
-absl::StatusOr<Page<StateMachineInfo>> DurableEngine::ListStateMachines(int page_size,
-                                                                        const std::string& page_token) {
+absl::StatusOr<Page<StateMachineInfo>> DurableEngine::ListStateMachines(int page_size, const std::string& page_token) {
   CallGuard guard(this);
   if (!guard) {
     return errors::ShuttingDown();

@@ -91,9 +91,9 @@ class DurableEngine final : public Engine {
 
   std::mutex calls_mu_;
   std::condition_variable calls_cv_;
-  bool accepting_ = true;  // guarded by calls_mu_
-  int calls_ = 0;          // guarded by calls_mu_
-  bool shut_down_ = false; // guarded by calls_mu_
+  bool accepting_ = true;   // guarded by calls_mu_
+  int calls_ = 0;           // guarded by calls_mu_
+  bool shut_down_ = false;  // guarded by calls_mu_
 };
 
 // The history event a stored row holds, as the API returns it. DataLoss for a malformed row.

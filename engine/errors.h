@@ -38,8 +38,7 @@ inline absl::Status ExecutionDoesNotExist(absl::string_view arn) {
 
 // --- AlreadyExists: a duplicate name with different content.
 inline absl::Status StateMachineAlreadyExists(absl::string_view arn) {
-  return absl::AlreadyExistsError(absl::StrCat("StateMachineAlreadyExists: State Machine Already Exists: '", arn,
-                                               "'"));
+  return absl::AlreadyExistsError(absl::StrCat("StateMachineAlreadyExists: State Machine Already Exists: '", arn, "'"));
 }
 inline absl::Status ExecutionAlreadyExists(absl::string_view arn) {
   return absl::AlreadyExistsError(absl::StrCat("ExecutionAlreadyExists: Execution Already Exists: '", arn, "'"));

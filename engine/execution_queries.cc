@@ -42,8 +42,8 @@ absl::StatusOr<HistoryEventRecord> DecodeHistoryEvent(std::string_view value) {
   const json::value* previous = o != nullptr ? o->if_contains("previousEventId") : nullptr;
   const json::value* timestamp = o != nullptr ? o->if_contains("timestamp") : nullptr;
   const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
-  if (ec || id == nullptr || !id->is_int64() || previous == nullptr || !previous->is_int64() ||
-      timestamp == nullptr || !timestamp->is_string() || type == nullptr || !type->is_string()) {
+  if (ec || id == nullptr || !id->is_int64() || previous == nullptr || !previous->is_int64() || timestamp == nullptr ||
+      !timestamp->is_string() || type == nullptr || !type->is_string()) {
     return absl::DataLossError(absl::StrCat("malformed history event: ", std::string(value.substr(0, 200))));
   }
   std::optional<sm::Timestamp> t = sm::ParseTimestamp(std::string_view(timestamp->get_string()));
@@ -76,8 +76,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::stri
 }
 
 absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::ReadEventsAfter(const std::string& execution_arn,
-                                                                               std::int64_t after_event_id,
-                                                                               int limit) {
+                                                                               std::int64_t after_event_id, int limit) {
   std::vector<HistoryEventRecord> events;
   absl::Status error;
   RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, HistoryPrefix(execution_arn),
@@ -103,8 +102,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::DescribeExecution(const std::
   return ReadExecution(execution_arn);
 }
 
-absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const ExecutionFilter& filter,
-                                                                        int page_size,
+absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const ExecutionFilter& filter, int page_size,
                                                                         const std::string& page_token) {
   CallGuard guard(this);
   if (!guard) {
@@ -123,28 +121,28 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   ASSIGN_OR_RETURN(std::string start_after, DecodePageToken(page_token, prefix));
   if (start_after.empty() && filter.started_before) {
     start_after = prefix;
-    storage::AppendUint64BigEndian(start_after, static_cast<std::uint64_t>(std::max<common::EpochMillis>(
-                                                    *filter.started_before, 0)));
+    storage::AppendUint64BigEndian(
+        start_after, static_cast<std::uint64_t>(std::max<common::EpochMillis>(*filter.started_before, 0)));
   }
   const int limit = ClampPageSize(page_size);
   std::vector<std::pair<std::string, std::string>> found;  // (index key, execution id), newest first
   bool more = false;
-  RETURN_IF_ERROR(store_->Scan(storage::Column::kIndexes, prefix, start_after, true,
-                               [&](std::string_view key, std::string_view) {
-                                 std::string_view id = IndexKeyExecutionId(prefix, key);
-                                 if (id.empty()) {
-                                   return true;
-                                 }
-                                 if (filter.started_after && IndexKeyStart(prefix, key) < *filter.started_after) {
-                                   return false;
-                                 }
-                                 if (static_cast<int>(found.size()) == limit) {
-                                   more = true;
-                                   return false;
-                                 }
-                                 found.emplace_back(std::string(key), std::string(id));
-                                 return true;
-                               }));
+  RETURN_IF_ERROR(
+      store_->Scan(storage::Column::kIndexes, prefix, start_after, true, [&](std::string_view key, std::string_view) {
+        std::string_view id = IndexKeyExecutionId(prefix, key);
+        if (id.empty()) {
+          return true;
+        }
+        if (filter.started_after && IndexKeyStart(prefix, key) < *filter.started_after) {
+          return false;
+        }
+        if (static_cast<int>(found.size()) == limit) {
+          more = true;
+          return false;
+        }
+        found.emplace_back(std::string(key), std::string(id));
+        return true;
+      }));
   Page<ExecutionInfoRecord> page;
   for (const auto& [key, id] : found) {
     absl::StatusOr<ExecutionInfoRecord> record = ReadExecution(id);

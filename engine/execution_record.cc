@@ -45,9 +45,9 @@ struct FieldReader {
 }  // namespace
 
 std::optional<sm::ExecutionStatus> ParseExecutionStatus(std::string_view name) {
-  for (sm::ExecutionStatus s : {sm::ExecutionStatus::kRunning, sm::ExecutionStatus::kSucceeded,
-                                sm::ExecutionStatus::kFailed, sm::ExecutionStatus::kTimedOut,
-                                sm::ExecutionStatus::kAborted}) {
+  for (sm::ExecutionStatus s :
+       {sm::ExecutionStatus::kRunning, sm::ExecutionStatus::kSucceeded, sm::ExecutionStatus::kFailed,
+        sm::ExecutionStatus::kTimedOut, sm::ExecutionStatus::kAborted}) {
     if (name == sm::ExecutionStatusName(s)) {
       return s;
     }
@@ -108,7 +108,8 @@ absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value) {
   boost::system::error_code ec;
   json::value v = json::parse(value, ec);
   if (ec || !v.is_object()) {
-    return absl::DataLossError(absl::StrCat("execution record is not a JSON object: ", std::string(value.substr(0, 80))));
+    return absl::DataLossError(
+        absl::StrCat("execution record is not a JSON object: ", std::string(value.substr(0, 80))));
   }
   const json::object& o = v.get_object();
   FieldReader r{o};

@@ -21,9 +21,12 @@ bool ReadUint(const json::value* v, std::uint64_t& out) {
 }
 
 constexpr std::pair<InputRecord::Kind, std::string_view> kKindNames[] = {
-    {InputRecord::Kind::kStart, "start"},           {InputRecord::Kind::kTaskStarted, "taskStarted"},
-    {InputRecord::Kind::kTaskSucceeded, "taskSucceeded"}, {InputRecord::Kind::kTaskFailed, "taskFailed"},
-    {InputRecord::Kind::kTimerFired, "timerFired"}, {InputRecord::Kind::kStop, "stop"},
+    {InputRecord::Kind::kStart, "start"},
+    {InputRecord::Kind::kTaskStarted, "taskStarted"},
+    {InputRecord::Kind::kTaskSucceeded, "taskSucceeded"},
+    {InputRecord::Kind::kTaskFailed, "taskFailed"},
+    {InputRecord::Kind::kTimerFired, "timerFired"},
+    {InputRecord::Kind::kStop, "stop"},
 };
 
 std::string_view KindName(InputRecord::Kind kind) {
@@ -63,8 +66,8 @@ bool DecodeInfo(const json::object& o, InputRecord& in) {
   const json::value* start = o.if_contains("startTime");
   const json::value* payload_bytes = o.if_contains("maxPayloadBytes");
   const json::value* history_events = o.if_contains("maxHistoryEvents");
-  if (version == nullptr || !version->is_int64() || express == nullptr || !express->is_bool() ||
-      start == nullptr || !start->is_int64() || history_events == nullptr || !history_events->is_int64()) {
+  if (version == nullptr || !version->is_int64() || express == nullptr || !express->is_bool() || start == nullptr ||
+      !start->is_int64() || history_events == nullptr || !history_events->is_int64()) {
     return false;
   }
   std::uint64_t max_payload = 0;

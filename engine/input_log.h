@@ -5,13 +5,12 @@
 // sm::Execution (with a ReplayingRuntimeValues) rebuilds exactly the state the live execution had: that is
 // how the engine recovers (engine/replay.h). Row layout and value schema: storage/FORMAT.md (`inputs`).
 
+#include <boost/json.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -36,7 +35,7 @@ struct InputRecord {
   // kStart only: the execution's identity.
   sm::ExecutionInfo info;
   std::int64_t state_machine_version = 0;
-  std::string input_text;  // the input as submitted; payload is ParseExecutionInput(input_text)
+  std::string input_text;      // the input as submitted; payload is ParseExecutionInput(input_text)
   sm::ExecutionLimits limits;  // the limits the execution runs under, whatever the server's later settings
 };
 

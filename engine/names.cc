@@ -51,8 +51,8 @@ bool NextCodePoint(absl::string_view s, std::size_t& i, std::uint32_t& cp) {
 bool IsControl(std::uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
 bool IsWhitespace(std::uint32_t cp) {
-  return cp == ' ' || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+  return cp == ' ' || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
 }
 
 }  // namespace
@@ -80,8 +80,8 @@ absl::Status ValidateName(absl::string_view name, absl::string_view what) {
     }
   }
   if (chars > kMaxNameChars) {
-    return errors::InvalidName(absl::StrCat("the ", what, " name is ", chars, " characters long; at most ",
-                                            kMaxNameChars, " are allowed"));
+    return errors::InvalidName(
+        absl::StrCat("the ", what, " name is ", chars, " characters long; at most ", kMaxNameChars, " are allowed"));
   }
   return absl::OkStatus();
 }
@@ -118,8 +118,8 @@ absl::Status ValidateExecutionArn(absl::string_view arn) {
   std::vector<absl::string_view> parts = absl::StrSplit(arn, ':');
   const bool standard = parts.size() == 8 && parts[5] == "execution";
   const bool express = parts.size() == 9 && parts[5] == "express";
-  if (!(standard || express) || parts[0] != "arn" || parts[2] != "states" || parts[6].empty() ||
-      parts[7].empty() || arn.find('\0') != absl::string_view::npos) {
+  if (!(standard || express) || parts[0] != "arn" || parts[2] != "states" || parts[6].empty() || parts[7].empty() ||
+      arn.find('\0') != absl::string_view::npos) {
     return errors::InvalidArn(arn);
   }
   return absl::OkStatus();

@@ -3,10 +3,10 @@
 // region and one account, so every ARN it makes starts with kArnPrefix.
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace stepflow::engine {
 

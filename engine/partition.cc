@@ -19,7 +19,9 @@ Partition::Partition(int index, storage::Store* store, common::Clock* clock, Def
 
 Partition::~Partition() { Stop(); }
 
-void Partition::Run() { thread_ = std::thread([this] { Loop(); }); }
+void Partition::Run() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 bool Partition::Post(Work work) {
   {

@@ -44,8 +44,8 @@ std::string EncodeTaskRecord(const sm::TaskCommand& task) {
   return json::serialize(o);
 }
 
-void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision,
-                   PendingWork& pending, storage::WriteBatch* batch) {
+void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision, PendingWork& pending,
+                   storage::WriteBatch* batch) {
   switch (input.kind) {
     case InputRecord::Kind::kTimerFired:
       DeleteTimer(id, input.id, pending, batch);

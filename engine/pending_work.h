@@ -23,8 +23,8 @@ struct PendingWork {
 // Applies what `input` and its `decision` did to `pending` and, when `batch` is not null, adds the row
 // changes of execution `id`: the fired timer's and the finished task's rows are deleted, so are cancelled
 // ones, and new timers and tasks are put.
-void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision,
-                   PendingWork& pending, storage::WriteBatch* batch);
+void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision, PendingWork& pending,
+                   storage::WriteBatch* batch);
 
 // The value of a task row.
 std::string EncodeTaskRecord(const sm::TaskCommand& task);

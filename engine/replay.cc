@@ -44,21 +44,20 @@ absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, con
   std::vector<InputRecord> log;
   absl::Status error;
   const std::string prefix = InputPrefix(id);
-  RETURN_IF_ERROR(store.Scan(storage::Column::kInputs, prefix, "", false,
-                             [&](std::string_view key, std::string_view value) {
-                               if (key.size() != prefix.size() + 8 ||
-                                   storage::ReadUint64BigEndian(key.substr(prefix.size())) != log.size()) {
-                                 error = errors::ReplayMismatch(id, absl::StrCat("input ", log.size(), " is missing"));
-                                 return false;
-                               }
-                               absl::StatusOr<InputRecord> input = DecodeInputRecord(value);
-                               if (!input.ok()) {
-                                 error = input.status();
-                                 return false;
-                               }
-                               log.push_back(*std::move(input));
-                               return true;
-                             }));
+  RETURN_IF_ERROR(
+      store.Scan(storage::Column::kInputs, prefix, "", false, [&](std::string_view key, std::string_view value) {
+        if (key.size() != prefix.size() + 8 || storage::ReadUint64BigEndian(key.substr(prefix.size())) != log.size()) {
+          error = errors::ReplayMismatch(id, absl::StrCat("input ", log.size(), " is missing"));
+          return false;
+        }
+        absl::StatusOr<InputRecord> input = DecodeInputRecord(value);
+        if (!input.ok()) {
+          error = input.status();
+          return false;
+        }
+        log.push_back(*std::move(input));
+        return true;
+      }));
   RETURN_IF_ERROR(error);
   return log;
 }
@@ -67,10 +66,10 @@ absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecuti
   const sm::Execution& e = *replayed.execution;
   if (e.status() != stored.record.status || e.last_event_id() != stored.last_event_id) {
     return errors::ReplayMismatch(
-        stored.record.arn, absl::StrCat("replayed to ", sm::ExecutionStatusName(e.status()), " at event ",
-                                        e.last_event_id(), " but the stored record says ",
-                                        sm::ExecutionStatusName(stored.record.status), " at event ",
-                                        stored.last_event_id));
+        stored.record.arn,
+        absl::StrCat("replayed to ", sm::ExecutionStatusName(e.status()), " at event ", e.last_event_id(),
+                     " but the stored record says ", sm::ExecutionStatusName(stored.record.status), " at event ",
+                     stored.last_event_id));
   }
   if (replayed.info.execution_arn != stored.record.arn ||
       replayed.meta.state_machine_version != stored.record.state_machine_version) {

@@ -30,9 +30,8 @@ struct ReplayedExecution {
 };
 
 // The parsed state machine of (name, version). NotFound when the version is not stored.
-using MachineLookup =
-    std::function<absl::StatusOr<std::shared_ptr<const sm::StateMachine>>(const std::string& name,
-                                                                          std::int64_t version)>;
+using MachineLookup = std::function<absl::StatusOr<std::shared_ptr<const sm::StateMachine>>(const std::string& name,
+                                                                                            std::int64_t version)>;
 
 // Applies `log` in order. DataLoss when the log does not begin with its one start, an input the live run
 // applied is refused, or the runtime values drawn differ from the recorded ones; a lookup error as is.

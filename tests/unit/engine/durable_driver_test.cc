@@ -2,12 +2,12 @@
 // the batch of its events; duplicates write nothing; task rows go when the task finishes; a commit group
 // commits many executions at once; replaying the log rebuilds the live state.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "engine/driver.h"
 #include "engine/input_log.h"
@@ -69,10 +69,13 @@ class DurableDriverTest : public ::testing::Test {
 
   int Rows(storage::Column column, std::string_view prefix = "") {
     int n = 0;
-    EXPECT_TRUE(store_->Scan(column, prefix, "", false, [&](std::string_view, std::string_view) {
-                  ++n;
-                  return true;
-                }).ok());
+    EXPECT_TRUE(store_
+                    ->Scan(column, prefix, "", false,
+                           [&](std::string_view, std::string_view) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
     return n;
   }
 
@@ -129,7 +132,8 @@ TEST_F(DurableDriverTest, TheInputLogRecordsTimesAndDrawnValues) {
   EXPECT_EQ(Rows(storage::Column::kIndexes), 4);
 
   // Replaying the log rebuilds the same state.
-  MachineLookup machines = [](const std::string&, std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+  MachineLookup machines = [](const std::string&,
+                              std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
     return Machine(kTaskWithUuid);
   };
   absl::StatusOr<ReplayedExecution> replayed = LoadExecution(*store_, "e1", machines);
@@ -169,7 +173,7 @@ TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(driver_->Start(machine, Info("g" + std::to_string(i)), json::object()).ok());
   }
-  EXPECT_EQ(Rows(storage::Column::kExecutions), 0);  // nothing visible before the commit
+  EXPECT_EQ(Rows(storage::Column::kExecutions), 0);   // nothing visible before the commit
   EXPECT_FALSE(driver_->NextTimerDue().has_value());  // nor armed
   ASSERT_TRUE(driver_->EndGroup().ok());
   EXPECT_EQ(Rows(storage::Column::kExecutions), 10);

@@ -2,13 +2,13 @@
 // Shared fixture of the durable engine tests: a real RocksDB in a temp directory per test, a VirtualClock
 // the test advances, and helpers to reopen the engine on the same directory and to read rows directly.
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "engine/engine.h"
@@ -30,9 +30,8 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           (std::string("stepflow_engine_") + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
+    dir_ = std::filesystem::path(::testing::TempDir()) / (std::string("stepflow_engine_") + info->test_suite_name() +
+                                                          "_" + info->name() + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     Open();
   }
@@ -71,10 +70,13 @@ class EngineTest : public ::testing::Test {
       return -1;
     }
     int n = 0;
-    EXPECT_TRUE((*store)->Scan(column, prefix, "", false, [&](std::string_view, std::string_view) {
-      ++n;
-      return true;
-    }).ok());
+    EXPECT_TRUE((*store)
+                    ->Scan(column, prefix, "", false,
+                           [&](std::string_view, std::string_view) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
     return n;
   }
 

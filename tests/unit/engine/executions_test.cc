@@ -1,14 +1,14 @@
 // Durable engine: starting (idempotency, validation), describing, stopping, listing with filters and pages,
 // history pages, and the waits.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/unit/engine/engine_test_util.h"
 
@@ -79,10 +79,10 @@ TEST_F(ExecutionsTest, StartErrors) {
   EXPECT_TRUE(absl::IsNotFound(no_machine));
   EXPECT_THAT(message(no_machine), StartsWith("StateMachineDoesNotExist: "));
   const std::string ghost = "arn:aws:states:us-east-1:123456789012:execution:Pass:ghost";
-  for (const absl::Status& s : {engine_->DescribeExecution(ghost).status(),
-                                engine_->StopExecution(ghost, "", "").status(),
-                                engine_->GetExecutionHistory(ghost, 10, "", false).status(),
-                                engine_->WaitForCompletion(ghost, Soon()).status()}) {
+  for (const absl::Status& s :
+       {engine_->DescribeExecution(ghost).status(), engine_->StopExecution(ghost, "", "").status(),
+        engine_->GetExecutionHistory(ghost, 10, "", false).status(),
+        engine_->WaitForCompletion(ghost, Soon()).status()}) {
     EXPECT_TRUE(absl::IsNotFound(s)) << s;
     EXPECT_THAT(message(s), StartsWith("ExecutionDoesNotExist: "));
   }
@@ -124,8 +124,11 @@ TEST_F(ExecutionsTest, StopAbortsOnceAndDeletesTaskAndTimerRows) {
 }
 
 TEST_F(ExecutionsTest, TaskRowsStayWhilePendingAndGoWithTheTimeout) {
-  ASSERT_TRUE(engine_->CreateStateMachine("Slow", R"({"TimeoutSeconds":30,"StartAt":"T","States":{
-      "T":{"Type":"Task","Resource":"q","End":true}}})", false).ok());
+  ASSERT_TRUE(engine_
+                  ->CreateStateMachine("Slow", R"({"TimeoutSeconds":30,"StartAt":"T","States":{
+      "T":{"Type":"Task","Resource":"q","End":true}}})",
+                                       false)
+                  .ok());
   absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("Slow", "s", "{}");
   ASSERT_TRUE(e.ok());
   engine_.reset();
@@ -172,7 +175,8 @@ TEST_F(ExecutionsTest, ListFiltersAndPagesNewestFirst) {
               ElementsAre("p4", "p3", "p2", "p1", "p0"));
   EXPECT_THAT(list({"Wait", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt}, 2), IsEmpty());
   EXPECT_THAT(list({"", std::nullopt, kT0 + 10, kT0 + 40}, 2), ElementsAre("p3", "p2", "p1"));
-  EXPECT_TRUE(absl::IsNotFound(engine_->ListExecutions({"Ghost", std::nullopt, std::nullopt, std::nullopt}, 10, "").status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(engine_->ListExecutions({"Ghost", std::nullopt, std::nullopt, std::nullopt}, 10, "").status()));
   // The wait ends: the RUNNING index entry moves to SUCCEEDED in the same commit.
   clock_.AdvanceBy(5000);
   Finish(w);

@@ -1,9 +1,9 @@
 // Golden compatibility of the on-disk format (storage/FORMAT.md, style.md habit 10): key bytes of every key
 // builder, and version-1 records as written today must keep decoding the same way in every later release.
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "engine/execution_record.h"
 #include "engine/input_log.h"

@@ -2,12 +2,12 @@
 // survive, replaying each execution's input log equals its stored record for a mix of workflows, and a
 // store that does not replay to its records refuses to open (DataLoss).
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
@@ -77,8 +77,11 @@ TEST_F(RecoveryTest, OverdueTimersFireAtOnceAfterARestart) {
 }
 
 TEST_F(RecoveryTest, ExecutionTimeoutSurvivesARestart) {
-  ASSERT_TRUE(engine_->CreateStateMachine("T", R"({"TimeoutSeconds":10,"StartAt":"W","States":{
-      "W":{"Type":"Wait","Seconds":3600,"End":true}}})", false).ok());
+  ASSERT_TRUE(engine_
+                  ->CreateStateMachine("T", R"({"TimeoutSeconds":10,"StartAt":"W","States":{
+      "W":{"Type":"Wait","Seconds":3600,"End":true}}})",
+                                       false)
+                  .ok());
   const std::string arn = engine_->StartExecution("T", "t", "{}")->arn;
   clock_.AdvanceBy(4000);
   Reopen();
@@ -152,8 +155,8 @@ TEST_F(RecoveryTest, ReplayEqualsTheStoredStateForAMix) {
       ASSERT_TRUE(replayed.ok()) << arn << ": " << replayed.status();
       EXPECT_EQ(replayed->execution->status(), stored->record.status) << arn;
       EXPECT_EQ(replayed->execution->last_event_id(), stored->last_event_id) << arn;
-      ExecutionInfoRecord again = MakeExecutionInfoRecord(replayed->info, replayed->meta, *replayed->execution,
-                                                          stored->record.stop);
+      ExecutionInfoRecord again =
+          MakeExecutionInfoRecord(replayed->info, replayed->meta, *replayed->execution, stored->record.stop);
       EXPECT_EQ(again.output, stored->record.output) << arn;
       EXPECT_EQ(again.error, stored->record.error) << arn;
     }

@@ -1,9 +1,9 @@
 // Durable engine: state machines by version (create, update, describe, list, delete) and their errors.
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "engine/errors.h"
 #include "tests/unit/engine/engine_test_util.h"
@@ -79,7 +79,8 @@ TEST_F(StateMachinesTest, DefinitionSizeLimit) {
 }
 
 TEST_F(StateMachinesTest, NamesFollowAwsRules) {
-  for (const std::string& bad : std::vector<std::string>{"", "has space", "a/b", "a:b", "x{", "q?", "tab\t", std::string(81, 'n'),
+  for (const std::string& bad :
+       std::vector<std::string>{"", "has space", "a/b", "a:b", "x{", "q?", "tab\t", std::string(81, 'n'),
                                 std::string("nul\0", 4), "dollar$", "back\\slash"}) {
     absl::StatusOr<StateMachineInfo> r = engine_->CreateStateMachine(bad, kPassChain, false);
     EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << "'" << bad << "': " << r.status();
