@@ -1,6 +1,7 @@
 // The read side of the durable engine: describe, list, history, and the waits. Everything here reads
 // committed state from the store on the calling thread; waits sleep on the partition's CommitWatchers.
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -80,7 +81,7 @@ absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::ReadEventsAfter(c
   std::vector<HistoryEventRecord> events;
   absl::Status error;
   RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, HistoryPrefix(execution_arn),
-                               HistoryKey(execution_arn, after_event_id), false,
+                               HistoryKey(execution_arn, std::max<std::int64_t>(after_event_id, 0)), false,
                                [&](std::string_view, std::string_view value) {
                                  absl::StatusOr<HistoryEventRecord> e = DecodeHistoryEvent(value);
                                  if (!e.ok()) {
