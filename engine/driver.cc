@@ -23,6 +23,9 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
   Entry& entry = executions_[id];
   entry.info = info;
   entry.meta = std::move(meta);
+  if (options_.durable && entry.meta.input_text.empty()) {
+    entry.meta.input_text = json::serialize(input);  // replay parses the logged text
+  }
   entry.execution = std::make_unique<sm::Execution>(std::move(machine), info, options_.limits);
   InputRecord start;
   start.kind = InputRecord::Kind::kStart;

@@ -17,7 +17,7 @@ namespace stepflow::engine {
 // What the engine knows of an execution beyond sm::ExecutionInfo.
 struct ExecutionMeta {
   std::int64_t state_machine_version = 0;  // 0 for `stepflow run` (no stored definition)
-  std::string input_text;                  // the input as submitted
+  std::string input_text;                  // the input as submitted (durable mode fills it in when empty)
 };
 
 // A decoded execution record.

@@ -81,7 +81,7 @@ class DurableDriverTest : public ::testing::Test {
 
   std::vector<InputRecord> Log(const std::string& id) {
     absl::StatusOr<std::vector<InputRecord>> log = ReadInputLog(*store_, id);
-    EXPECT_TRUE(log.ok()) << log.status();
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
     return log.value_or(std::vector<InputRecord>{});
   }
 
@@ -186,6 +186,33 @@ TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {
   EXPECT_EQ(Rows(storage::Column::kTimers), 0);
   EXPECT_EQ(driver_->size(), 0u);
   EXPECT_EQ(Rows(storage::Column::kIndexes, IndexPrefix("", "SUCCEEDED")), 10);
+}
+
+TEST_F(DurableDriverTest, ATimerFiringTwiceIsRecognisedAndWritesNothing) {
+  auto machine = Machine(R"({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"X"},
+      "X":{"Type":"Wait","Seconds":1,"End":true}}})");
+  ASSERT_TRUE(driver_->Start(machine, Info("t"), json::object()).ok());
+  clock_.AdvanceBy(1000);
+  ASSERT_TRUE(driver_->FireDueTimers().ok());
+  std::vector<InputRecord> log = Log("t");
+  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log[1].kind, InputRecord::Kind::kTimerFired);
+
+  // The interpreter refuses the same firing again: the live driver would write nothing for it.
+  absl::StatusOr<ReplayedExecution> replayed = ReplayInputs(
+      log, [&](const std::string&, std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+        return machine;
+      });
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  ReplayingRuntimeValues none(log[1].drawn);
+  EXPECT_TRUE(absl::IsNotFound(ApplyInputRecord(*replayed->execution, log[1], none).status()));
+  // A log that holds it twice does not replay: it cannot have been written by the engine.
+  log.push_back(log[1]);
+  absl::StatusOr<ReplayedExecution> twice = ReplayInputs(
+      log, [&](const std::string&, std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+        return machine;
+      });
+  EXPECT_TRUE(absl::IsDataLoss(twice.status())) << twice.status();
 }
 
 }  // namespace
