@@ -5,8 +5,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "clients/cli/cli_util.h"
-#include "common/clock.h"
 
 namespace stepflow::cli {
 namespace json = boost::json;
@@ -14,10 +14,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kConnectTimeout{3000};
 constexpr std::size_t kColumnGap = 2;
-
-common::EpochMillis Millis(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000 + t.nanos() / 1000000;
-}
 
 // JSON text embedded as a value; text that is not JSON stays a string.
 json::value Embedded(const std::string& text) {
@@ -31,7 +27,10 @@ json::value Embedded(const std::string& text) {
 
 }  // namespace
 
-std::string FormatTime(const google::protobuf::Timestamp& t) { return common::FormatIso8601(Millis(t)); }
+std::string FormatTime(const google::protobuf::Timestamp& t) {
+  absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+}
 
 absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<std::string>& args,
                                            const std::set<std::string>& value_options,

@@ -171,7 +171,7 @@ TEST_F(ServerLifecycleTest, JsonLogsAndSettingsFromEnvAndFile) {
   ASSERT_EQ(StopServer(), 0);
   EXPECT_THAT(last_log_, HasSubstr("listening on"));
   EXPECT_THAT(last_log_, HasSubstr("opening store"));
-  EXPECT_THAT(last_log_, HasSubstr("recovered"));
+  EXPECT_THAT(last_log_, HasSubstr("store open"));
 
   std::string config = tmp_.path() + "/config.json";
   std::ofstream(config) << R"({"log_format":"text","durability":"async","partitions":2})";
