@@ -1,0 +1,1011 @@
+// The crash test: the real `stepflow server` (sync WAL by default) on 127.0.0.1, killed with SIGKILL at
+// seeded random moments while 1,000 executions of tests/crash/machines/*.asl.json (Pass chains, short Waits,
+// Choice loops, Map, Parallel, all nested in one) are started and run, and restarted each time on the same
+// data directory. Clients retry their starts by name after every crash (the same name and input must give
+// back the same execution), and a prober starts already acknowledged executions again at random.
+//
+// After the last restart it waits until every execution has ended, then checks each one:
+//   - it exists, finished, and has exactly one ExecutionStarted (first) and one terminal event (last),
+//     consistent with its status; history ids are 1..n without gaps or duplicates (GetHistory, every page);
+//   - its status and output (or error and cause) equal what `stepflow run --time-skip` computes for the same
+//     definition and input (computed once per distinct input, by the binary, while the crash loop runs);
+//   - every acknowledged start, and every later start of the same name, returned the same execution (same
+//     ARN and start time), and the server lists exactly the executions started, no more.
+// Replay: the server replays every RUNNING execution's input log at start-up and refuses to open on a
+// mismatch (ReplayMismatch); every restart's log is checked for its "recovered N running executions" line
+// and for ReplayMismatch/error lines. Then the server is stopped (SIGTERM, exit 0), every execution -
+// finished ones included - is rebuilt from its input log with the engine's replay code and compared with
+// its stored record, and the server is started once more and must recover cleanly.
+//
+// Prints `crash: cycles=C executions=N checked=K lost=L duplicated=D mismatched=M` and `K passed, F failed`;
+// exits 1 when anything failed. CTest runs it with the defaults (label "crash"); run it by hand for more:
+//   build/tests/crash/crash_test --cycles 100 --seed 7
+//
+// Flags:
+//   --cycles N           SIGKILLs (each followed by a restart). Default 20.
+//   --executions N       executions started. Default 1000.
+//   --seed S             seeds the kill moments and the prober. Default 1.
+//   --distinct-inputs K  distinct (machine, input) pairs, i.e. `stepflow run`s for the expected results;
+//                        each is shared by executions/K executions. Default 200.
+//   --max-kill-ms MS     longest a server lives before its SIGKILL. Default 1500.
+//   --workers N          client threads starting executions. Default 8.
+//   --durability MODE    the server's --durability (sync|async). Default sync.
+//   --partitions N       the server's --partitions. Default 0 (one per core).
+//   --machines-dir DIR   the definitions. Default: tests/crash/machines of the source tree.
+//   --keep               keep the temp directory (data, server logs, expected results) and print it.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "clients/cpp/client.h"
+#include "tests/crash/offline_replay.h"
+#include "tests/integration/process.h"
+
+#ifndef STEPFLOW_CRASH_MACHINES_DIR
+#error "STEPFLOW_CRASH_MACHINES_DIR must name tests/crash/machines"
+#endif
+
+namespace stepflow::crash {
+namespace {
+
+namespace json = boost::json;
+namespace v1 = ::stepflow::v1;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Flags {
+  int cycles = 20;
+  int executions = 1000;
+  std::uint64_t seed = 1;
+  int distinct_inputs = 200;
+  int max_kill_ms = 1500;
+  int workers = 8;
+  std::string durability = "sync";
+  int partitions = 0;
+  std::string machines_dir = STEPFLOW_CRASH_MACHINES_DIR;
+  bool keep = false;
+};
+
+int Usage(const std::string& what) {
+  std::fprintf(
+      stderr,
+      "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
+      "                  [--max-kill-ms MS] [--workers N] [--durability sync|async] [--partitions N]\n"
+      "                  [--machines-dir DIR] [--keep]\n",
+      what.c_str());
+  return 2;
+}
+
+bool ParseFlags(int argc, char** argv, Flags& f) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        Usage(arg + " needs a value");
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--cycles") {
+      f.cycles = std::stoi(next());
+    } else if (arg == "--executions") {
+      f.executions = std::stoi(next());
+    } else if (arg == "--seed") {
+      f.seed = std::stoull(next());
+    } else if (arg == "--distinct-inputs") {
+      f.distinct_inputs = std::stoi(next());
+    } else if (arg == "--max-kill-ms") {
+      f.max_kill_ms = std::stoi(next());
+    } else if (arg == "--workers") {
+      f.workers = std::stoi(next());
+    } else if (arg == "--durability") {
+      f.durability = next();
+    } else if (arg == "--partitions") {
+      f.partitions = std::stoi(next());
+    } else if (arg == "--machines-dir") {
+      f.machines_dir = next();
+    } else if (arg == "--keep") {
+      f.keep = true;
+    } else {
+      Usage("unknown argument '" + arg + "'");
+      return false;
+    }
+  }
+  if (f.cycles < 0 || f.executions <= 0 || f.distinct_inputs <= 0 || f.max_kill_ms < 1 || f.workers <= 0) {
+    Usage("counts must be positive");
+    return false;
+  }
+  return true;
+}
+
+std::int64_t Millis(const google::protobuf::Timestamp& t) { return t.seconds() * 1000 + t.nanos() / 1000000; }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Problems found, by kind; the first few of each are printed.
+class Findings {
+ public:
+  enum Kind { kLost, kDuplicated, kMismatched, kOther, kKinds };
+
+  void Add(Kind kind, int execution, const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (messages_[kind].size() < 10) {
+      messages_[kind].push_back(what);
+    }
+    if (execution >= 0) {
+      failed_executions_.insert(execution);
+      by_kind_[kind].insert(execution);
+    } else {
+      ++global_[kind];
+    }
+  }
+  // Executions with at least one problem of `kind` (global problems count once each).
+  int Count(Kind kind) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(by_kind_[kind].size()) + global_[kind];
+  }
+  bool Failed(int execution) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failed_executions_.count(execution) > 0;
+  }
+  int GlobalFailures() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (int g : global_) {
+      n += g;
+    }
+    return n;
+  }
+  void Print() const {
+    static const char* kNames[] = {"lost", "duplicated", "mismatched", "other"};
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int k = 0; k < kKinds; ++k) {
+      for (const std::string& m : messages_[k]) {
+        std::printf("crash: FAIL (%s) %s\n", kNames[k], m.c_str());
+      }
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> messages_[kKinds];
+  std::set<int> by_kind_[kKinds];
+  int global_[kKinds] = {0, 0, 0, 0};
+  std::set<int> failed_executions_;
+};
+
+struct Machine {
+  std::string name;  // "crash-" + file stem
+  std::string path;
+  std::string definition;
+};
+
+struct Expected {
+  bool ok = false;  // `stepflow run` produced a result line
+  std::string status;
+  json::value output;
+  std::string error;
+  std::string cause;
+  std::string raw;
+  std::map<std::string, int> events;  // "Type state-name" -> how many times `stepflow run --history` has it
+};
+
+struct Execution {
+  int index = 0;
+  int machine = 0;
+  int input = 0;  // index into the machine's distinct inputs
+  std::string name;
+  std::string input_text;
+
+  std::mutex mu;
+  bool acked = false;
+  std::string arn;
+  std::int64_t start_ms = 0;
+  int acks = 0;
+  int retries = 0;
+};
+
+// The input of distinct input k: every machine reads what it needs from it.
+std::string MakeInput(int k) {
+  json::array items;
+  for (int j = 0; j < 1 + k % 5; ++j) {
+    items.push_back(1 + (k + j) % 5);
+  }
+  json::object o;
+  o["tag"] = absl::StrCat("t", k);
+  o["n"] = 1 + k % 6;
+  o["items"] = std::move(items);
+  o["wait"] = 1 + k % 3;  // seconds: Waits of 1-3 s
+  o["fail"] = k % 7 == 3;
+  return json::serialize(o);
+}
+
+// The key an event is counted under: its type and, when its details name a state, the state.
+std::string EventKey(const std::string& type, const json::value& details) {
+  std::string key = type;
+  if (details.is_object()) {
+    const json::object& d = details.as_object();
+    if (d.contains("name") && d.at("name").is_string()) {
+      key += " " + json::value_to<std::string>(d.at("name"));
+    }
+  }
+  return key;
+}
+
+// The details object of a `stepflow run --history` line: its one "...EventDetails" member.
+json::value RunEventDetails(const json::object& event) {
+  for (const auto& [k, v] : event) {
+    if (k.size() > 12 && k.ends_with("EventDetails")) {
+      return v;
+    }
+  }
+  return nullptr;
+}
+
+// The server of the moment, and a generation number that grows with every restart.
+class Servers {
+ public:
+  void Publish(std::shared_ptr<client::Client> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    client_ = std::move(c);
+    ++generation_;
+    cv_.notify_all();
+  }
+  void Withdraw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    client_.reset();
+  }
+  void Abort() {
+    std::lock_guard<std::mutex> lock(mu_);
+    aborted_ = true;
+    cv_.notify_all();
+  }
+  // A client of the current server. Waits (at most `patience`) for a server newer than generation `after`,
+  // then takes whatever server is up. {nullptr, 0} once aborted.
+  std::pair<std::shared_ptr<client::Client>, int> Get(int after, std::chrono::milliseconds patience) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, patience, [&] { return aborted_ || (client_ != nullptr && generation_ > after); });
+    cv_.wait(lock, [&] { return aborted_ || client_ != nullptr; });
+    if (aborted_) {
+      return {nullptr, 0};
+    }
+    return {client_, generation_};
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<client::Client> client_;
+  int generation_ = 0;
+  bool aborted_ = false;
+};
+
+// Errors a client retries after a crash: the server went away during the call or is not there yet.
+bool Retryable(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:  // a stream reset by the dying server
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct RecoveryLine {
+  bool found = false;
+  std::int64_t running = 0;
+  std::int64_t timers = 0;
+};
+
+RecoveryLine ParseRecovery(const std::string& log) {
+  static const std::regex kLine(R"(recovered (\d+) running executions, (\d+) pending timers)");
+  RecoveryLine r;
+  std::smatch m;
+  if (std::regex_search(log, m, kLine)) {
+    r.found = true;
+    r.running = std::stoll(m[1]);
+    r.timers = std::stoll(m[2]);
+  }
+  return r;
+}
+
+// Lines at level error/critical, and any line naming a replay mismatch or data loss.
+std::vector<std::string> BadLogLines(const std::string& log) {
+  std::vector<std::string> bad;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string stamp, level;
+    words >> stamp >> level;
+    if (level == "error" || level == "critical" || line.find("ReplayMismatch") != std::string::npos ||
+        line.find("DataLoss") != std::string::npos) {
+      bad.push_back(line);
+    }
+  }
+  return bad;
+}
+
+class CrashTest {
+ public:
+  explicit CrashTest(Flags flags) : flags_(std::move(flags)), rng_(flags_.seed) {
+    if (flags_.keep) {
+      const char* t = std::getenv("TMPDIR");
+      std::string pattern = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/stepflow-crash-XXXXXX";
+      tmp_path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
+    } else {
+      tmp_ = std::make_unique<itest::TempDir>();
+      tmp_path_ = tmp_->path();
+    }
+  }
+
+  int Run();
+
+ private:
+  bool LoadMachines();
+  void Plan();
+  void ComputeExpected();
+  bool StartServer(const char* why);
+  bool StopServer(int signal, int expect_code);
+  void CheckLog(const std::string& log, const std::string& incarnation);
+  void Worker();
+  void Prober();
+  void Ack(Execution& e, const v1::Execution& x, bool again);
+  bool WaitUntilAllEnded();
+  void Verify();
+  void VerifyOne(client::Client& c, Execution& e);
+  void ListCheck(client::Client& c);
+  void ReplayPass();
+
+  Flags flags_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<itest::TempDir> tmp_;  // removes the directory at the end, unless --keep
+  std::string tmp_path_;
+  std::string data_dir_;
+  std::vector<Machine> machines_;
+  int inputs_per_machine_ = 0;
+  std::vector<std::unique_ptr<Execution>> executions_;
+  std::map<std::pair<int, int>, Expected> expected_;  // (machine, input)
+
+  std::unique_ptr<itest::ServerProcess> server_;
+  std::shared_ptr<client::Client> client_;
+  Servers servers_;
+  int incarnations_ = 0;
+  std::int64_t recovered_running_ = 0;
+  std::int64_t recovered_timers_ = 0;
+  std::int64_t max_ready_ms_ = 0;
+  std::int64_t total_ready_ms_ = 0;
+  int log_problems_ = 0;
+
+  std::mutex release_mu_;
+  std::condition_variable release_cv_;
+  int released_ = 0;
+  std::atomic<int> next_{0};
+  std::atomic<bool> stop_prober_{false};
+  std::atomic<int> probes_{0};
+  std::atomic<int> start_retries_{0};
+  int checked_ = 0;
+  std::vector<std::int64_t> history_sizes_;  // GetHistory's event count per execution; -1 when unread
+  int replayed_ = 0;
+
+  Findings findings_;
+};
+
+bool CrashTest::LoadMachines() {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(flags_.machines_dir, ec)) {
+    std::string f = entry.path().filename().string();
+    if (f.size() > 9 && f.substr(f.size() - 9) == ".asl.json") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& p : files) {
+    std::string f = p.filename().string();
+    machines_.push_back({"crash-" + f.substr(0, f.size() - 9), p.string(), ReadText(p.string())});
+  }
+  if (machines_.empty()) {
+    std::printf("crash: no *.asl.json in %s\n", flags_.machines_dir.c_str());
+    return false;
+  }
+  return true;
+}
+
+void CrashTest::Plan() {
+  const int m = static_cast<int>(machines_.size());
+  inputs_per_machine_ = std::max(1, (flags_.distinct_inputs + m - 1) / m);
+  for (int i = 0; i < flags_.executions; ++i) {
+    auto e = std::make_unique<Execution>();
+    e->index = i;
+    e->machine = i % m;
+    e->input = (i / m) % inputs_per_machine_;
+    char name[32];
+    std::snprintf(name, sizeof(name), "crash-%05d", i);
+    e->name = name;
+    e->input_text = MakeInput(e->input);
+    expected_[{e->machine, e->input}];  // the pairs to compute
+    executions_.push_back(std::move(e));
+  }
+}
+
+// One `stepflow run --time-skip` per distinct (machine, input), one after the other (the crash loop has the
+// other core).
+void CrashTest::ComputeExpected() {
+  std::filesystem::create_directories(tmp_path_ + "/expected");
+  for (auto& [key, want] : expected_) {
+    const Machine& m = machines_[key.first];
+    std::string input_path = absl::StrCat(tmp_path_, "/expected/", key.second, ".input.json");
+    if (!std::filesystem::exists(input_path)) {
+      std::ofstream(input_path) << MakeInput(key.second);
+    }
+    itest::CliResult r =
+        itest::RunCli({"run", m.path, "--input", input_path, "--time-skip", "--history"}, 60s);
+    // One line per history event, then the result line.
+    std::istringstream lines(r.out);
+    std::string line;
+    std::vector<std::string> all;
+    while (std::getline(lines, line)) {
+      all.push_back(line);
+    }
+    line = all.empty() ? "" : all.back();
+    want.raw = line;
+    boost::system::error_code ec;
+    for (std::size_t k = 0; k + 1 < all.size(); ++k) {
+      json::value event = json::parse(all[k], ec);
+      if (ec || !event.is_object() || !event.as_object().contains("type")) {
+        break;
+      }
+      ++want.events[EventKey(json::value_to<std::string>(event.at("type")),
+                             RunEventDetails(event.as_object()))];
+    }
+    json::value v = json::parse(line, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("status")) {
+      findings_.Add(Findings::kOther, -1,
+                    absl::StrCat("stepflow run ", m.path, " --input ", input_path,
+                                 " printed no result (exit ", r.exit_code, "): ", r.out, r.err));
+      continue;
+    }
+    const json::object& o = v.as_object();
+    want.ok = true;
+    want.status = json::value_to<std::string>(o.at("status"));
+    if (o.contains("output")) {
+      want.output = o.at("output");
+    }
+    if (o.contains("error") && o.at("error").is_string()) {
+      want.error = json::value_to<std::string>(o.at("error"));
+    }
+    if (o.contains("cause") && o.at("cause").is_string()) {
+      want.cause = json::value_to<std::string>(o.at("cause"));
+    }
+  }
+}
+
+void CrashTest::CheckLog(const std::string& log, const std::string& incarnation) {
+  for (const std::string& line : BadLogLines(log)) {
+    ++log_problems_;
+    findings_.Add(Findings::kOther, -1, absl::StrCat("server log (", incarnation, "): ", line));
+  }
+}
+
+bool CrashTest::StartServer(const char* why) {
+  std::vector<std::string> extra = {"--durability", flags_.durability};
+  if (flags_.partitions > 0) {
+    extra.push_back("--partitions");
+    extra.push_back(std::to_string(flags_.partitions));
+  }
+  auto t0 = Clock::now();
+  absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir_, extra);
+  if (!s.ok()) {
+    findings_.Add(Findings::kOther, -1, absl::StrCat("server start (", why, "): ", s.status().ToString()));
+    return false;
+  }
+  server_ = std::move(*s);
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(server_->address(), 10s);
+  if (!c.ok()) {
+    findings_.Add(Findings::kOther, -1, absl::StrCat("connect (", why, "): ", c.status().ToString()));
+    return false;
+  }
+  auto ready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  max_ready_ms_ = std::max<std::int64_t>(max_ready_ms_, ready);
+  total_ready_ms_ += ready;
+  ++incarnations_;
+  client_ = std::move(*c);
+  RecoveryLine rec = ParseRecovery(server_->log());
+  if (!rec.found) {
+    findings_.Add(
+        Findings::kOther, -1,
+        absl::StrCat("server start (", why, "): no 'recovered N running executions' line in its log"));
+  }
+  recovered_running_ += rec.running;
+  recovered_timers_ += rec.timers;
+  std::printf(
+      "crash: server %d (%s) ready in %lld ms: recovered %lld running executions, %lld pending timers\n",
+      incarnations_, why, static_cast<long long>(ready), static_cast<long long>(rec.running),
+      static_cast<long long>(rec.timers));
+  std::fflush(stdout);
+  return true;
+}
+
+// Stops the server with `signal`; the exit status must be `expect_code` (-1: anything).
+bool CrashTest::StopServer(int signal, int expect_code) {
+  servers_.Withdraw();
+  client_.reset();
+  int code = server_->Stop(signal);
+  CheckLog(server_->log(), absl::StrCat("server ", incarnations_));
+  server_.reset();
+  if (expect_code >= 0 && code != expect_code) {
+    findings_.Add(Findings::kOther, -1,
+                  absl::StrCat("server ", incarnations_, " exited ", code, " after signal ", signal, ", not ",
+                               expect_code));
+    return false;
+  }
+  return true;
+}
+
+void CrashTest::Ack(Execution& e, const v1::Execution& x, bool again) {
+  std::lock_guard<std::mutex> lock(e.mu);
+  std::int64_t start = Millis(x.start_date());
+  if (!e.acked) {
+    e.acked = true;
+    e.arn = x.arn();
+    e.start_ms = start;
+  } else if (x.arn() != e.arn || start != e.start_ms) {
+    findings_.Add(
+        Findings::kDuplicated, e.index,
+        absl::StrCat(e.name, ": starting it again", again ? " (prober)" : "", " returned ", x.arn(),
+                     " started at ", start, ", but the acknowledged start was ", e.arn, " at ", e.start_ms));
+  }
+  if (x.name() != e.name) {
+    findings_.Add(Findings::kOther, e.index, absl::StrCat(e.name, ": Start returned the name ", x.name()));
+  }
+  ++e.acks;
+}
+
+void CrashTest::Worker() {
+  for (;;) {
+    int i = next_.fetch_add(1);
+    if (i >= flags_.executions) {
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lock(release_mu_);
+      release_cv_.wait(lock, [&] { return released_ > i; });
+    }
+    Execution& e = *executions_[i];
+    const std::string& machine = machines_[e.machine].name;
+    int seen = 0;
+    for (;;) {
+      auto [c, generation] = servers_.Get(seen, 300ms);
+      if (c == nullptr) {
+        return;
+      }
+      seen = generation;
+      absl::StatusOr<v1::Execution> x = c->StartExecution(machine, e.input_text, e.name);
+      if (x.ok()) {
+        Ack(e, *x, false);
+        break;
+      }
+      if (Retryable(x.status())) {
+        ++e.retries;
+        ++start_retries_;
+        continue;  // the next Get waits for the restarted server
+      }
+      // ExecutionAlreadyExists for the same name and input: the retry was taken for another execution.
+      findings_.Add(
+          x.status().code() == absl::StatusCode::kAlreadyExists ? Findings::kDuplicated : Findings::kOther,
+          e.index, absl::StrCat(e.name, ": Start failed: ", x.status().ToString()));
+      break;
+    }
+  }
+}
+
+// Starts acknowledged executions again, at random: each must return the execution acknowledged first.
+void CrashTest::Prober() {
+  std::mt19937_64 rng(flags_.seed * 7919 + 1);
+  while (!stop_prober_) {
+    std::this_thread::sleep_for(10ms);
+    int limit = std::min(next_.load(), flags_.executions);
+    if (limit == 0) {
+      continue;
+    }
+    Execution& e = *executions_[std::uniform_int_distribution<int>(0, limit - 1)(rng)];
+    {
+      std::lock_guard<std::mutex> lock(e.mu);
+      if (!e.acked) {
+        continue;
+      }
+    }
+    auto [c, generation] = servers_.Get(0, 0ms);
+    if (c == nullptr) {
+      return;
+    }
+    absl::StatusOr<v1::Execution> x = c->StartExecution(machines_[e.machine].name, e.input_text, e.name);
+    if (x.ok()) {
+      ++probes_;
+      Ack(e, *x, true);
+    } else if (!Retryable(x.status())) {
+      findings_.Add(
+          x.status().code() == absl::StatusCode::kAlreadyExists ? Findings::kDuplicated : Findings::kOther,
+          e.index, absl::StrCat(e.name, ": starting it again (prober) failed: ", x.status().ToString()));
+    }
+  }
+}
+
+bool CrashTest::WaitUntilAllEnded() {
+  auto deadline = Clock::now() + 120s;
+  v1::ListExecutionsRequest running;
+  running.set_status(v1::RUNNING);
+  std::size_t last = 0;
+  for (;;) {
+    absl::StatusOr<std::vector<v1::Execution>> list = client_->ListAllExecutions(running);
+    if (list.ok()) {
+      last = list->size();
+      if (last == 0) {
+        return true;
+      }
+    }
+    if (Clock::now() >= deadline) {
+      std::printf("crash: %zu executions still RUNNING after 120 s\n", last);
+      return false;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+void CrashTest::VerifyOne(client::Client& c, Execution& e) {
+  auto lost = [&](const std::string& what) { findings_.Add(Findings::kLost, e.index, e.name + ": " + what); };
+  auto dup = [&](const std::string& what) {
+    findings_.Add(Findings::kDuplicated, e.index, e.name + ": " + what);
+  };
+  auto bad = [&](const std::string& what) {
+    findings_.Add(Findings::kMismatched, e.index, e.name + ": " + what);
+  };
+  if (!e.acked) {
+    lost("its start was never acknowledged");
+    return;
+  }
+  absl::StatusOr<v1::Execution> x = c.DescribeExecution(e.arn);
+  if (!x.ok()) {
+    lost(absl::StrCat("Describe: ", x.status().ToString()));
+    return;
+  }
+  if (x->status() == v1::RUNNING) {
+    lost("still RUNNING after the last restart");
+    return;
+  }
+  if (Millis(x->start_date()) != e.start_ms) {
+    dup(absl::StrCat("start time ", Millis(x->start_date()), " differs from the acknowledged ", e.start_ms,
+                     " (started twice)"));
+  }
+  absl::StatusOr<std::vector<v1::HistoryEvent>> h = c.GetExecutionHistory(e.arn);
+  if (!h.ok()) {
+    lost(absl::StrCat("GetHistory: ", h.status().ToString()));
+    return;
+  }
+  history_sizes_[e.index] = static_cast<std::int64_t>(h->size());
+  // Ids 1..n, each once; one start (first) and one terminal event (last), consistent with the status.
+  for (std::size_t k = 0; k < h->size(); ++k) {
+    if ((*h)[k].id() != static_cast<std::int64_t>(k + 1)) {
+      dup(absl::StrCat("history event ", k, " has id ", (*h)[k].id(),
+                       " (ids must be 1..n: gap or duplicate)"));
+      break;
+    }
+  }
+  static const std::map<std::string, v1::ExecutionStatus> kTerminal = {{"ExecutionSucceeded", v1::SUCCEEDED},
+                                                                       {"ExecutionFailed", v1::FAILED},
+                                                                       {"ExecutionAborted", v1::ABORTED},
+                                                                       {"ExecutionTimedOut", v1::TIMED_OUT}};
+  int starts = 0;
+  int terminals = 0;
+  for (const v1::HistoryEvent& ev : *h) {
+    starts += ev.type() == "ExecutionStarted" ? 1 : 0;
+    terminals += kTerminal.count(ev.type());
+  }
+  if (starts != 1 || h->empty() || h->front().type() != "ExecutionStarted") {
+    dup(absl::StrCat(starts, " ExecutionStarted events (must be one, first)"));
+  }
+  if (terminals != 1) {
+    if (terminals == 0) {
+      lost("no terminal event");
+    } else {
+      dup(absl::StrCat(terminals, " terminal events (must be one)"));
+    }
+  } else if (kTerminal.count(h->back().type()) == 0) {
+    dup(absl::StrCat("events after the terminal event (last is ", h->back().type(), ")"));
+  } else if (kTerminal.at(h->back().type()) != x->status()) {
+    bad(absl::StrCat("status ", v1::ExecutionStatus_Name(x->status()), " but the terminal event is ",
+                     h->back().type()));
+  }
+  // The result `stepflow run` computes, and the same events (by type and state, in any order: Map
+  // iterations and Parallel branches may interleave differently): an event the server has more often than
+  // `stepflow run` happened twice.
+  const Expected& want = expected_.at({e.machine, e.input});
+  if (!want.ok) {
+    bad("no expected result (stepflow run failed)");
+    return;
+  }
+  std::map<std::string, int> events;
+  for (const v1::HistoryEvent& ev : *h) {
+    boost::system::error_code ec;
+    json::value details = json::parse(ev.details(), ec);
+    ++events[EventKey(ev.type(), ec ? json::value(nullptr) : details)];
+  }
+  if (events != want.events) {
+    std::string diff;
+    bool extra = false;
+    std::set<std::string> keys;
+    for (const auto& [k, n] : events) keys.insert(k);
+    for (const auto& [k, n] : want.events) keys.insert(k);
+    for (const std::string& k : keys) {
+      int got = events.count(k) ? events.at(k) : 0;
+      int expect = want.events.count(k) ? want.events.at(k) : 0;
+      if (got != expect) {
+        extra = extra || got > expect;
+        absl::StrAppend(&diff, diff.empty() ? "" : ", ", k, " x", got, " (stepflow run: x", expect, ")");
+      }
+    }
+    std::string what = absl::StrCat("history events differ from stepflow run's: ", diff);
+    if (extra) {
+      dup(what);
+    } else {
+      bad(what);
+    }
+  }
+  if (v1::ExecutionStatus_Name(x->status()) != want.status) {
+    bad(absl::StrCat("status ", v1::ExecutionStatus_Name(x->status()), " (", x->error(), ": ", x->cause(),
+                     ") but stepflow run says ", want.raw));
+    return;
+  }
+  if (x->status() == v1::SUCCEEDED) {
+    boost::system::error_code ec;
+    json::value got = json::parse(x->output(), ec);
+    if (ec || got != want.output) {
+      bad(absl::StrCat("output ", x->output(), " but stepflow run says ", json::serialize(want.output)));
+    }
+  } else if (x->error() != want.error || x->cause() != want.cause) {
+    bad(absl::StrCat("error/cause ", x->error(), "/", x->cause(), " but stepflow run says ", want.raw));
+  }
+}
+
+void CrashTest::ListCheck(client::Client& c) {
+  absl::StatusOr<std::vector<v1::Execution>> all = c.ListAllExecutions(v1::ListExecutionsRequest());
+  if (!all.ok()) {
+    findings_.Add(Findings::kOther, -1, absl::StrCat("ListExecutions: ", all.status().ToString()));
+    return;
+  }
+  std::map<std::string, int> by_arn;
+  for (const auto& e : executions_) {
+    by_arn[e->arn] = e->index;
+  }
+  std::set<std::string> seen;
+  for (const v1::Execution& x : *all) {
+    if (!seen.insert(x.arn()).second) {
+      findings_.Add(Findings::kDuplicated, by_arn.count(x.arn()) ? by_arn[x.arn()] : -1,
+                    absl::StrCat(x.arn(), " is listed twice"));
+    } else if (by_arn.count(x.arn()) == 0) {
+      findings_.Add(Findings::kDuplicated, -1, absl::StrCat(x.arn(), " was never started by the test"));
+    }
+  }
+  for (const auto& e : executions_) {
+    if (e->acked && seen.count(e->arn) == 0) {
+      findings_.Add(Findings::kLost, e->index, absl::StrCat(e->name, " is not listed"));
+    }
+  }
+}
+
+void CrashTest::Verify() {
+  history_sizes_.assign(executions_.size(), -1);
+  std::vector<std::thread> threads;
+  std::atomic<int> next{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = next.fetch_add(1); i < static_cast<int>(executions_.size()); i = next.fetch_add(1)) {
+        VerifyOne(*client_, *executions_[i]);
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  checked_ = static_cast<int>(executions_.size());
+  ListCheck(*client_);
+}
+
+// The engine's own check at start-up covers RUNNING executions (each restart above); this covers them all.
+void CrashTest::ReplayPass() {
+  if (!StopServer(SIGTERM, 0)) {
+    return;
+  }
+  std::vector<ReplayExpectation> all;
+  for (const auto& e : executions_) {
+    if (e->acked && history_sizes_[e->index] >= 0) {
+      all.push_back({e->arn, history_sizes_[e->index]});
+    }
+  }
+  OfflineReplayResult r = ReplayAll(data_dir_, all);
+  replayed_ = r.replayed;
+  for (const std::string& p : r.problems) {
+    findings_.Add(Findings::kMismatched, -1, "replay: " + p);
+  }
+  if (!StartServer("final restart after the checks")) {
+    return;
+  }
+  RecoveryLine rec = ParseRecovery(server_->log());
+  if (rec.running != 0 || rec.timers != 0) {
+    findings_.Add(Findings::kOther, -1,
+                  absl::StrCat("the final restart recovered ", rec.running, " running executions and ",
+                               rec.timers, " timers; every execution had ended"));
+  }
+  absl::StatusOr<v1::Execution> one = client_->DescribeExecution(executions_.front()->arn);
+  if (!one.ok() || one->status() == v1::RUNNING) {
+    findings_.Add(Findings::kOther, -1,
+                  "after the final restart the first execution is not readable or not ended");
+  }
+  StopServer(SIGTERM, 0);
+}
+
+int CrashTest::Run() {
+  if (tmp_path_.empty()) {
+    std::printf("crash: cannot create a temp directory\n");
+    return 1;
+  }
+  data_dir_ = tmp_path_ + "/data";
+  if (!LoadMachines()) {
+    return 1;
+  }
+  Plan();
+  std::printf(
+      "crash: %zu state machines, %d executions over %zu distinct (machine, input) pairs, %d cycles, seed "
+      "%llu, "
+      "durability=%s, data in %s\n",
+      machines_.size(), flags_.executions, expected_.size(), flags_.cycles,
+      static_cast<unsigned long long>(flags_.seed), flags_.durability.c_str(), data_dir_.c_str());
+  std::fflush(stdout);
+  auto t0 = Clock::now();
+  std::thread expected([this] { ComputeExpected(); });
+
+  bool ok = StartServer("first start");
+  if (ok) {
+    for (const Machine& m : machines_) {
+      absl::StatusOr<v1::StateMachine> sm = client_->CreateStateMachine(m.name, m.definition);
+      if (!sm.ok()) {
+        findings_.Add(Findings::kOther, -1, absl::StrCat("create ", m.name, ": ", sm.status().ToString()));
+        ok = false;
+      }
+    }
+  }
+  std::vector<std::thread> workers;
+  std::thread prober;
+  if (ok) {
+    for (int w = 0; w < flags_.workers; ++w) {
+      workers.emplace_back([this] { Worker(); });
+    }
+    prober = std::thread([this] { Prober(); });
+    // Starts are released over all cycles but the last two, so that every kill hits executions in flight
+    // (in Waits, with timers falling due during the outage).
+    const int start_cycles = std::max(1, flags_.cycles - 2);
+    for (int cycle = 0; cycle <= flags_.cycles && ok; ++cycle) {
+      servers_.Publish(client_);
+      {
+        std::lock_guard<std::mutex> lock(release_mu_);
+        released_ =
+            cycle >= start_cycles
+                ? flags_.executions
+                : static_cast<int>(static_cast<std::int64_t>(flags_.executions) * (cycle + 1) / start_cycles);
+        release_cv_.notify_all();
+      }
+      if (cycle == flags_.cycles) {
+        break;  // the last server stays up
+      }
+      // A third of the kills land in the first 150 ms (starts, recovery's overdue timers), the rest later.
+      int lifetime = std::uniform_int_distribution<int>(0, 2)(rng_) == 0
+                         ? std::uniform_int_distribution<int>(0, std::min(150, flags_.max_kill_ms))(rng_)
+                         : std::uniform_int_distribution<int>(std::min(150, flags_.max_kill_ms),
+                                                              flags_.max_kill_ms)(rng_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(lifetime));
+      int started = std::min(next_.load(), flags_.executions);
+      StopServer(SIGKILL, 128 + SIGKILL);
+      std::printf("crash: cycle %d/%d: SIGKILL after %d ms (%d starts handed out)\n", cycle + 1,
+                  flags_.cycles, lifetime, started);
+      std::fflush(stdout);
+      ok = StartServer(absl::StrCat("restart ", cycle + 1).c_str());
+    }
+  }
+  if (!ok) {
+    std::lock_guard<std::mutex> lock(release_mu_);
+    released_ = flags_.executions;  // lets the workers reach Get, which returns nothing once aborted
+    release_cv_.notify_all();
+    servers_.Abort();
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  stop_prober_ = true;
+  if (prober.joinable()) {
+    prober.join();
+  }
+  expected.join();
+  auto loop_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (ok) {
+    std::printf(
+        "crash: all %d starts acknowledged after %.1f s (%d start retries, %d idempotent re-starts probed); "
+        "waiting for every execution to end\n",
+        flags_.executions, loop_s, start_retries_.load(), probes_.load());
+    std::fflush(stdout);
+    WaitUntilAllEnded();
+    Verify();
+    ReplayPass();
+  }
+  servers_.Abort();
+  if (server_ != nullptr) {
+    StopServer(SIGKILL, -1);
+  }
+
+  findings_.Print();
+  int passed = 0;
+  for (const auto& e : executions_) {
+    passed += ok && e->acked && !findings_.Failed(e->index) ? 1 : 0;
+  }
+  const int lost = findings_.Count(Findings::kLost);
+  const int duplicated = findings_.Count(Findings::kDuplicated);
+  const int mismatched = findings_.Count(Findings::kMismatched);
+  const int failed = (flags_.executions - passed) + findings_.GlobalFailures();
+  std::printf(
+      "crash: restarts=%d recovered_running=%lld recovered_timers=%lld ready_ms_max=%lld ready_ms_mean=%lld "
+      "log_problems=%d replayed=%d/%d total_s=%.1f\n",
+      incarnations_, static_cast<long long>(recovered_running_), static_cast<long long>(recovered_timers_),
+      static_cast<long long>(max_ready_ms_),
+      static_cast<long long>(incarnations_ > 0 ? total_ready_ms_ / incarnations_ : 0), log_problems_,
+      replayed_, flags_.executions, std::chrono::duration<double>(Clock::now() - t0).count());
+  std::printf("crash: cycles=%d executions=%d checked=%d lost=%d duplicated=%d mismatched=%d\n",
+              flags_.cycles, flags_.executions, checked_, lost, duplicated, mismatched);
+  std::printf("%d passed, %d failed\n", passed, failed);
+  if (flags_.keep) {
+    std::printf("crash: kept %s\n", tmp_path_.c_str());
+  }
+  std::fflush(stdout);
+  return failed == 0 && lost == 0 && duplicated == 0 && mismatched == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace stepflow::crash
+
+int main(int argc, char** argv) {
+  stepflow::crash::Flags flags;
+  if (!stepflow::crash::ParseFlags(argc, argv, flags)) {
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  stepflow::crash::CrashTest test(flags);
+  return test.Run();
+}
