@@ -7,6 +7,8 @@
 # Builds nothing (`make bench` builds first).
 #
 # Usage: bench/run_all.sh BUILD_DIR
+# (The durable server over gRPC - throughput at 1/16/64 in flight and restart with 10,000 in flight - is
+# bench/run_server.sh BUILD_DIR; this script measures the embedded engine only.)
 # Environment (both engines get the same N, so the faster one runs for less time; the defaults give each
 # engine about 1-5 s per workload on a 2-CPU machine):
 #   PASS_CHAIN_N  executions of pass_chain_10.   Default: 20000
@@ -21,6 +23,7 @@ set -uo pipefail
 
 if [[ $# -ne 1 ]]; then
   echo "usage: $0 BUILD_DIR" >&2
+  echo "(the durable server benchmark is bench/run_server.sh BUILD_DIR)" >&2
   exit 2
 fi
 build_dir="$1"

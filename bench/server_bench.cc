@@ -1,0 +1,422 @@
+// Benchmark of the durable server over gRPC (figures, not a test). It starts the real `stepflow server` on
+// 127.0.0.1 with a fresh data directory (or uses --server ADDRESS), drives it with the C++ client library
+// (clients/cpp), and prints one line per figure, each naming the durability mode it ran in:
+//
+//   throughput: bench/workloads/pass_chain_10.json (10 Pass states) started with StartSync by K client
+//   threads, each keeping one execution in flight (K = 1, 16, 64 by default), for --seconds after --warmup:
+//     server pass_chain_10 inflight=K durability=sync partitions=P executions=N seconds=S exec_per_s=X
+//            transitions_per_s=Y p50_ms=A p99_ms=B
+//   Latency is start->done as the client sees it: the StartSync call (start committed, run, result).
+//   Transitions per execution are counted once from a history (StateEntered events).
+//
+//   restart: --restart-executions executions (default 10,000) of "Wait until $.until, then Pass" are started
+//   (64 in flight), all waiting on one timestamp a little in the future; the server is killed with SIGKILL
+//   once all are acknowledged, and restarted after the timestamp has passed, so every timer is overdue.
+//   Measured from the restarted process's fork: the listening line (the store opened and every running
+//   execution replayed), the first successful RPC (API ready), and no execution RUNNING any more:
+//     server restart executions=N durability=sync partitions=P start_per_s=X listening_ms=A ready_ms=B
+//            all_complete_ms=C recovered_running=R store_open_ms=O
+//
+// Usage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] [--seconds 5] [--warmup 1]
+//                     [--durability sync|async] [--partitions N] [--restart-executions 10000]
+//                     [--server HOST:PORT] [--keep-data]
+// --server uses a running server for the throughput figures (its durability is whatever it was started
+// with: pass --durability to name it); the restart figure always starts its own server.
+// bench/run_server.sh runs it with the defaults.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "clients/cpp/client.h"
+#include "tests/integration/process.h"
+
+#ifndef STEPFLOW_BENCH_WORKLOADS_DIR
+#error "STEPFLOW_BENCH_WORKLOADS_DIR must name bench/workloads"
+#endif
+
+namespace stepflow::bench {
+namespace {
+
+namespace v1 = ::stepflow::v1;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Flags {
+  bool throughput = true;
+  bool restart = true;
+  std::vector<int> inflight = {1, 16, 64};
+  double seconds = 5;
+  double warmup = 1;
+  std::string durability = "sync";
+  int partitions = 0;
+  int restart_executions = 10000;
+  std::string server;
+  bool keep_data = false;
+};
+
+[[noreturn]] void Usage(const std::string& what) {
+  std::fprintf(stderr,
+               "server_bench: %s\nusage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] "
+               "[--seconds S] [--warmup S]\n"
+               "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
+               "[--server HOST:PORT] [--keep-data]\n",
+               what.c_str());
+  std::exit(2);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        Usage(arg + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (arg == "--mode") {
+      std::string m = next();
+      if (m != "throughput" && m != "restart" && m != "both") {
+        Usage("--mode is throughput, restart or both");
+      }
+      f.throughput = m != "restart";
+      f.restart = m != "throughput";
+    } else if (arg == "--inflight") {
+      f.inflight.clear();
+      std::vector<std::string> parts = absl::StrSplit(next(), ',');
+      for (const std::string& k : parts) {
+        f.inflight.push_back(std::stoi(k));
+      }
+    } else if (arg == "--seconds") {
+      f.seconds = std::stod(next());
+    } else if (arg == "--warmup") {
+      f.warmup = std::stod(next());
+    } else if (arg == "--durability") {
+      f.durability = next();
+    } else if (arg == "--partitions") {
+      f.partitions = std::stoi(next());
+    } else if (arg == "--restart-executions") {
+      f.restart_executions = std::stoi(next());
+    } else if (arg == "--server") {
+      f.server = next();
+    } else if (arg == "--keep-data") {
+      f.keep_data = true;
+    } else {
+      Usage("unknown argument '" + arg + "'");
+    }
+  }
+  return f;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) {
+    return 0;
+  }
+  std::size_t k = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(k, sorted.size() - 1)];
+}
+
+// A server of our own (or none with --server), with the settings every line names.
+class Bench {
+ public:
+  explicit Bench(Flags flags) : flags_(std::move(flags)) {}
+
+  int Run() {
+    std::printf("# server_bench on %u CPUs, durability=%s, partitions=%s\n",
+                std::thread::hardware_concurrency(), flags_.durability.c_str(), PartitionsName().c_str());
+    std::fflush(stdout);
+    if (flags_.throughput && !Throughput()) {
+      return 1;
+    }
+    if (flags_.restart && !Restart()) {
+      return 1;
+    }
+    return 0;
+  }
+
+ private:
+  std::string PartitionsName() const {
+    return flags_.partitions > 0 ? std::to_string(flags_.partitions)
+                                 : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")");
+  }
+
+  std::vector<std::string> ServerArgs() const {
+    std::vector<std::string> args = {"--durability", flags_.durability};
+    if (flags_.partitions > 0) {
+      args.push_back("--partitions");
+      args.push_back(std::to_string(flags_.partitions));
+    }
+    return args;
+  }
+
+  std::unique_ptr<itest::ServerProcess> StartServer(const std::string& data_dir,
+                                                    std::vector<std::string> extra) {
+    absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir, extra);
+    if (!s.ok()) {
+      std::fprintf(stderr, "server_bench: %s\n", s.status().ToString().c_str());
+      return nullptr;
+    }
+    return std::move(*s);
+  }
+
+  bool Throughput() {
+    itest::TempDir tmp;
+    std::unique_ptr<itest::ServerProcess> server;
+    std::string address = flags_.server;
+    if (address.empty()) {
+      server = StartServer(tmp.path() + "/data", ServerArgs());
+      if (server == nullptr) {
+        return false;
+      }
+      address = server->address();
+    }
+    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(address, 10s);
+    if (!c.ok()) {
+      std::fprintf(stderr, "server_bench: %s\n", c.status().ToString().c_str());
+      return false;
+    }
+    const std::string definition =
+        ReadText(std::string(STEPFLOW_BENCH_WORKLOADS_DIR) + "/pass_chain_10.json");
+    const std::string input =
+        ReadText(std::string(STEPFLOW_BENCH_WORKLOADS_DIR) + "/pass_chain_10_input.json");
+    absl::StatusOr<v1::StateMachine> sm = (*c)->CreateStateMachine("bench-pass-chain-10", definition);
+    if (!sm.ok()) {
+      std::fprintf(stderr, "server_bench: create: %s\n", sm.status().ToString().c_str());
+      return false;
+    }
+    // Transitions per execution, counted once.
+    absl::StatusOr<v1::Execution> one = (*c)->StartSyncExecution(sm->name(), input, "", 30s);
+    if (!one.ok() || one->status() != v1::SUCCEEDED) {
+      std::fprintf(stderr, "server_bench: the first execution did not succeed\n");
+      return false;
+    }
+    absl::StatusOr<std::vector<v1::HistoryEvent>> history = (*c)->GetExecutionHistory(one->arn());
+    int transitions = 0;
+    for (const v1::HistoryEvent& e : history.ok() ? *history : std::vector<v1::HistoryEvent>{}) {
+      transitions += e.type().ends_with("StateEntered") ? 1 : 0;
+    }
+    for (int inflight : flags_.inflight) {
+      // A client (channel) per 16 threads, so that one HTTP/2 connection is not the bottleneck.
+      std::vector<std::unique_ptr<client::Client>> clients;
+      for (int k = 0; k < (inflight + 15) / 16; ++k) {
+        absl::StatusOr<std::unique_ptr<client::Client>> ck = client::Client::Connect(address, 10s);
+        if (!ck.ok()) {
+          return false;
+        }
+        clients.push_back(std::move(*ck));
+      }
+      const auto t0 = Clock::now();
+      const auto measure_from =
+          t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(flags_.warmup));
+      const auto measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(flags_.seconds));
+      std::mutex mu;
+      std::vector<double> latencies;
+      std::atomic<int> failures{0};
+      std::string first_failure;
+      std::vector<std::thread> threads;
+      for (int t = 0; t < inflight; ++t) {
+        threads.emplace_back([&, t] {
+          client::Client& cl = *clients[t / 16];
+          std::vector<double> mine;
+          for (;;) {
+            auto start = Clock::now();
+            if (start >= measure_to) {
+              break;
+            }
+            absl::StatusOr<v1::Execution> e = cl.StartSyncExecution(sm->name(), input, "", 60s);
+            auto done = Clock::now();
+            if (!e.ok() || e->status() != v1::SUCCEEDED) {
+              if (failures++ == 0) {
+                std::lock_guard<std::mutex> lock(mu);
+                first_failure = e.ok() ? v1::ExecutionStatus_Name(e->status()) : e.status().ToString();
+              }
+              continue;
+            }
+            if (start >= measure_from && done <= measure_to) {
+              mine.push_back(Ms(done - start));
+            }
+          }
+          std::lock_guard<std::mutex> lock(mu);
+          latencies.insert(latencies.end(), mine.begin(), mine.end());
+        });
+      }
+      for (auto& t : threads) {
+        t.join();
+      }
+      std::sort(latencies.begin(), latencies.end());
+      double seconds = flags_.seconds;
+      double per_s = static_cast<double>(latencies.size()) / seconds;
+      std::printf(
+          "server pass_chain_10 inflight=%d durability=%s partitions=%s executions=%zu seconds=%.1f "
+          "exec_per_s=%.0f "
+          "transitions_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n",
+          inflight, flags_.durability.c_str(), PartitionsName().c_str(), latencies.size(), seconds, per_s,
+          per_s * transitions, Percentile(latencies, 0.50), Percentile(latencies, 0.99), failures.load());
+      if (failures > 0) {
+        std::printf("# first failure: %s\n", first_failure.c_str());
+      }
+      std::fflush(stdout);
+    }
+    if (server != nullptr) {
+      c->reset();
+      server->Stop(SIGTERM);
+    }
+    return true;
+  }
+
+  bool Restart() {
+    itest::TempDir tmp;
+    const std::string data_dir = tmp.path() + "/data";
+    std::unique_ptr<itest::ServerProcess> server = StartServer(data_dir, ServerArgs());
+    if (server == nullptr) {
+      return false;
+    }
+    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(server->address(), 10s);
+    if (!c.ok()) {
+      return false;
+    }
+    const char* kDefinition = R"({"StartAt":"Hold","States":{
+        "Hold":{"Type":"Wait","TimestampPath":"$.until","Next":"Done"},
+        "Done":{"Type":"Pass","Result":"done","End":true}}})";
+    if (!(*c)->CreateStateMachine("bench-restart", kDefinition).ok()) {
+      return false;
+    }
+    // Every execution waits for the same moment: after all are started, the kill and the outage.
+    const int n = flags_.restart_executions;
+    const auto until_system = std::chrono::system_clock::now() + std::chrono::seconds(5 + n / 500);
+    const std::time_t until_t = std::chrono::system_clock::to_time_t(until_system);
+    char until[64];
+    std::strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&until_t));
+    const std::string input = absl::StrCat(R"({"until":")", until, R"("})");
+    std::atomic<int> next{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<client::Client>> clients;
+    for (int k = 0; k < 4; ++k) {
+      clients.push_back(std::move(*client::Client::Connect(server->address(), 10s)));
+    }
+    const auto s0 = Clock::now();
+    for (int t = 0; t < 64; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = next++; i < n; i = next++) {
+          absl::StatusOr<v1::Execution> e =
+              clients[t % 4]->StartExecution("bench-restart", input, absl::StrCat("r", i));
+          failures += e.ok() ? 0 : 1;
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    const double start_s = std::chrono::duration<double>(Clock::now() - s0).count();
+    if (failures > 0 || std::chrono::system_clock::now() >= until_system) {
+      std::fprintf(stderr,
+                   "server_bench: restart: %d starts failed, or starting took past the Wait (%.1f s)\n",
+                   failures.load(), start_s);
+      return false;
+    }
+    clients.clear();
+    c->reset();
+    server->Stop(SIGKILL);
+    server.reset();
+    // The outage lasts until every timer is overdue.
+    std::this_thread::sleep_until(until_system + 200ms);
+
+    const auto r0 = Clock::now();
+    server = StartServer(data_dir, ServerArgs());
+    if (server == nullptr) {
+      return false;
+    }
+    const double listening_ms = Ms(Clock::now() - r0);
+    absl::StatusOr<std::unique_ptr<client::Client>> rc = client::Client::Connect(server->address(), 30s);
+    double ready_ms = 0;
+    for (; rc.ok();) {
+      if ((*rc)->DescribeStateMachine("bench-restart").ok()) {
+        ready_ms = Ms(Clock::now() - r0);
+        break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    if (!rc.ok()) {
+      return false;
+    }
+    v1::ListExecutionsRequest running;
+    running.set_status(v1::RUNNING);
+    running.set_page_size(1);
+    double complete_ms = 0;
+    for (;;) {
+      absl::StatusOr<v1::ListExecutionsResponse> page = (*rc)->ListExecutions(running);
+      if (page.ok() && page->executions_size() == 0) {
+        complete_ms = Ms(Clock::now() - r0);
+        break;
+      }
+      if (Clock::now() - r0 > 600s) {
+        std::fprintf(stderr, "server_bench: restart: executions still running after 600 s\n");
+        return false;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    // Every execution succeeded?
+    v1::ListExecutionsRequest succeeded;
+    succeeded.set_status(v1::SUCCEEDED);
+    absl::StatusOr<std::vector<v1::Execution>> done = (*rc)->ListAllExecutions(succeeded);
+    std::string log = server->log();
+    std::smatch m;
+    std::string recovered = "?";
+    std::string open_ms = "?";
+    static const std::regex kRecovered(R"(recovered (\d+) running executions)");
+    static const std::regex kOpen(R"(open_ms=(\d+))");
+    if (std::regex_search(log, m, kRecovered)) {
+      recovered = m[1];
+    }
+    if (std::regex_search(log, m, kOpen)) {
+      open_ms = m[1];
+    }
+    std::printf(
+        "server restart executions=%d durability=%s partitions=%s start_per_s=%.0f listening_ms=%.0f "
+        "ready_ms=%.0f "
+        "all_complete_ms=%.0f recovered_running=%s store_open_ms=%s succeeded=%zd\n",
+        n, flags_.durability.c_str(), PartitionsName().c_str(), n / start_s, listening_ms, ready_ms,
+        complete_ms, recovered.c_str(), open_ms.c_str(), done.ok() ? static_cast<ssize_t>(done->size()) : -1);
+    std::fflush(stdout);
+    rc->reset();
+    server->Stop(SIGTERM);
+    return true;
+  }
+
+  Flags flags_;
+};
+
+}  // namespace
+}  // namespace stepflow::bench
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  return stepflow::bench::Bench(stepflow::bench::ParseFlags(argc, argv)).Run();
+}
