@@ -55,9 +55,9 @@ awk '
   }
   $1 == "server" && $2 == "pass_chain_10" {
     if (!header++) {
-      printf "%-10s %-11s %10s %14s %9s %9s   %s\n", "in flight", "durability", "exec/s", "transitions/s", "p50 ms", "p99 ms", "(goal: >= 5000 exec/s at 64)"
+      printf "%-10s %-11s %10s %14s %9s %9s %14s %14s   %s\n", "in flight", "durability", "exec/s", "transitions/s", "p50 ms", "p99 ms", "server CPU ms", "client CPU ms", "(goal: >= 5000 exec/s at 64; CPU per execution)"
     }
-    printf "%-10s %-11s %10s %14s %9s %9s\n", field("inflight"), field("durability"), field("exec_per_s"), field("transitions_per_s"), field("p50_ms"), field("p99_ms")
+    printf "%-10s %-11s %10s %14s %9s %9s %14s %14s\n", field("inflight"), field("durability"), field("exec_per_s"), field("transitions_per_s"), field("p50_ms"), field("p99_ms"), field("server_cpu_ms_per_exec"), field("client_cpu_ms_per_exec")
   }
   $1 == "server" && $2 == "restart" {
     printf "\nrestart with %s executions in flight (durability=%s): listening %s ms, API ready %s ms (goal <= 1000), all complete %s ms; %s recovered, %s succeeded\n", field("executions"), field("durability"), field("listening_ms"), field("ready_ms"), field("all_complete_ms"), field("recovered_running"), field("succeeded")

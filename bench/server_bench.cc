@@ -5,8 +5,10 @@
 //   throughput: bench/workloads/pass_chain_10.json (10 Pass states) started with StartSync by K client
 //   threads, each keeping one execution in flight (K = 1, 16, 64 by default), for --seconds after --warmup:
 //     server pass_chain_10 inflight=K durability=sync partitions=P executions=N seconds=S exec_per_s=X
-//            transitions_per_s=Y p50_ms=A p99_ms=B
+//            transitions_per_s=Y p50_ms=A p99_ms=B failures=F server_cpu_ms_per_exec=C client_cpu_ms_per_exec=D
 //   Latency is start->done as the client sees it: the StartSync call (start committed, run, result).
+//   CPU per execution (user + system, warm-up included) shows what the cores would give were the machine
+//   not shared: 2 cores / (C + D) is the ceiling of this client and server on a 2-CPU machine.
 //   Transitions per execution are counted once from a history (StateEntered events).
 //
 //   restart: --restart-executions executions (default 10,000) of "Wait until $.until, then Pass" are started
@@ -19,12 +21,17 @@
 //
 // Usage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] [--seconds 5] [--warmup 1]
 //                     [--durability sync|async] [--partitions N] [--restart-executions 10000]
-//                     [--server HOST:PORT] [--keep-data]
+//                     [--server HOST:PORT] [--keep-data] [--kill-only]
 // --server uses a running server for the throughput figures (its durability is whatever it was started
 // with: pass --durability to name it); the restart figure always starts its own server.
+// --keep-data keeps the data directories (and the server logs beside them) and prints where they are;
+// --kill-only stops the restart figure after the kill, leaving the data of 10,000 executions in flight for
+// `stepflow server --data-dir DIR` under a profiler.
 // bench/run_server.sh runs it with the defaults.
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +49,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "clients/cpp/client.h"
 #include "tests/integration/process.h"
@@ -68,6 +76,7 @@ struct Flags {
   int restart_executions = 10000;
   std::string server;
   bool keep_data = false;
+  bool kill_only = false;
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -75,7 +84,7 @@ struct Flags {
                "server_bench: %s\nusage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] "
                "[--seconds S] [--warmup S]\n"
                "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
-               "[--server HOST:PORT] [--keep-data]\n",
+               "[--server HOST:PORT] [--keep-data] [--kill-only]\n",
                what.c_str());
   std::exit(2);
 }
@@ -117,6 +126,9 @@ Flags ParseFlags(int argc, char** argv) {
       f.server = next();
     } else if (arg == "--keep-data") {
       f.keep_data = true;
+    } else if (arg == "--kill-only") {
+      f.kill_only = true;
+      f.keep_data = true;
     } else {
       Usage("unknown argument '" + arg + "'");
     }
@@ -129,6 +141,32 @@ std::string ReadText(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// CPU seconds (user + system) used so far by process `pid`; -1 when unreadable.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t close = text.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stod(f);
+    }
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -174,6 +212,21 @@ class Bench {
     return args;
   }
 
+  // A fresh data directory: removed at the end, unless --keep-data.
+  std::string NewDataDir() {
+    if (flags_.keep_data) {
+      const char* t = std::getenv("TMPDIR");
+      std::string pattern = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/stepflow-bench-XXXXXX";
+      if (mkdtemp(pattern.data()) == nullptr) {
+        return "";
+      }
+      std::printf("# data directory (kept): %s/data\n", pattern.c_str());
+      return pattern + "/data";
+    }
+    temp_dirs_.push_back(std::make_unique<itest::TempDir>());
+    return temp_dirs_.back()->path() + "/data";
+  }
+
   std::unique_ptr<itest::ServerProcess> StartServer(const std::string& data_dir,
                                                     std::vector<std::string> extra) {
     absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir, extra);
@@ -185,11 +238,10 @@ class Bench {
   }
 
   bool Throughput() {
-    itest::TempDir tmp;
     std::unique_ptr<itest::ServerProcess> server;
     std::string address = flags_.server;
     if (address.empty()) {
-      server = StartServer(tmp.path() + "/data", ServerArgs());
+      server = StartServer(NewDataDir(), ServerArgs());
       if (server == nullptr) {
         return false;
       }
@@ -238,7 +290,10 @@ class Bench {
       std::mutex mu;
       std::vector<double> latencies;
       std::atomic<int> failures{0};
+      std::atomic<int> completed{0};  // warm-up included, for the CPU per execution
       std::string first_failure;
+      const double server_cpu0 = server != nullptr ? ProcessCpuSeconds(server->pid()) : -1;
+      const double client_cpu0 = SelfCpuSeconds();
       std::vector<std::thread> threads;
       for (int t = 0; t < inflight; ++t) {
         threads.emplace_back([&, t] {
@@ -258,6 +313,7 @@ class Bench {
               }
               continue;
             }
+            ++completed;
             if (start >= measure_from && done <= measure_to) {
               mine.push_back(Ms(done - start));
             }
@@ -269,15 +325,22 @@ class Bench {
       for (auto& t : threads) {
         t.join();
       }
+      const double server_cpu = server != nullptr ? ProcessCpuSeconds(server->pid()) - server_cpu0 : -1;
+      const double client_cpu = SelfCpuSeconds() - client_cpu0;
       std::sort(latencies.begin(), latencies.end());
+      // CPU per execution: what the figure would be with the cores to ourselves (the machine may be shared).
+      const std::string server_cpu_text =
+          server_cpu >= 0 && completed > 0 ? absl::StrFormat("%.3f", 1000 * server_cpu / completed) : "n/a";
       double seconds = flags_.seconds;
       double per_s = static_cast<double>(latencies.size()) / seconds;
       std::printf(
           "server pass_chain_10 inflight=%d durability=%s partitions=%s executions=%zu seconds=%.1f "
           "exec_per_s=%.0f "
-          "transitions_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n",
+          "transitions_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d server_cpu_ms_per_exec=%s "
+          "client_cpu_ms_per_exec=%.3f\n",
           inflight, flags_.durability.c_str(), PartitionsName().c_str(), latencies.size(), seconds, per_s,
-          per_s * transitions, Percentile(latencies, 0.50), Percentile(latencies, 0.99), failures.load());
+          per_s * transitions, Percentile(latencies, 0.50), Percentile(latencies, 0.99), failures.load(),
+          server_cpu_text.c_str(), completed > 0 ? 1000 * client_cpu / completed : 0.0);
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }
@@ -291,8 +354,7 @@ class Bench {
   }
 
   bool Restart() {
-    itest::TempDir tmp;
-    const std::string data_dir = tmp.path() + "/data";
+    const std::string data_dir = NewDataDir();
     std::unique_ptr<itest::ServerProcess> server = StartServer(data_dir, ServerArgs());
     if (server == nullptr) {
       return false;
@@ -345,6 +407,11 @@ class Bench {
     c->reset();
     server->Stop(SIGKILL);
     server.reset();
+    if (flags_.kill_only) {
+      std::printf("server restart executions=%d durability=%s start_per_s=%.0f killed; data in %s\n", n,
+                  flags_.durability.c_str(), n / start_s, data_dir.c_str());
+      return true;
+    }
     // The outage lasts until every timer is overdue.
     std::this_thread::sleep_until(until_system + 200ms);
 
@@ -411,6 +478,7 @@ class Bench {
   }
 
   Flags flags_;
+  std::vector<std::unique_ptr<itest::TempDir>> temp_dirs_;
 };
 
 }  // namespace
