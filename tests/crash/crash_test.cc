@@ -6,7 +6,8 @@
 //
 // After the last restart it waits until every execution has ended, then checks each one:
 //   - it exists, finished, and has exactly one ExecutionStarted (first) and one terminal event (last),
-//     consistent with its status; history ids are 1..n without gaps or duplicates (GetHistory, every page);
+//     consistent with its status; history ids are 1..n without gaps or duplicates (GetHistory, every page,
+//     16 events a page);
 //   - its status and output (or error and cause) equal what `stepflow run --time-skip` computes for the same
 //     definition and input (computed once per distinct input, by the binary, while the crash loop runs);
 //   - every acknowledged start, and every later start of the same name, returned the same execution (same
@@ -265,6 +266,36 @@ json::value RunEventDetails(const json::object& event) {
     }
   }
   return nullptr;
+}
+
+// Every event of an execution, oldest first, read in pages of kHistoryPage so that most histories take
+// several pages (page tokens are checked too).
+constexpr int kHistoryPage = 16;
+
+absl::StatusOr<std::vector<v1::HistoryEvent>> HistoryInPages(client::Client& c, const std::string& arn) {
+  std::vector<v1::HistoryEvent> events;
+  v1::GetExecutionHistoryRequest request;
+  request.set_execution_arn(arn);
+  request.set_page_size(kHistoryPage);
+  for (int pages = 0;; ++pages) {
+    absl::StatusOr<v1::GetExecutionHistoryResponse> page = c.GetExecutionHistoryPage(request);
+    if (!page.ok()) {
+      return page.status();
+    }
+    if (page->events_size() > kHistoryPage ||
+        (page->events_size() == 0 && !page->next_page_token().empty())) {
+      return absl::InternalError(absl::StrCat("GetHistory page ", pages, " has ", page->events_size(),
+                                              " events (page size ", kHistoryPage, ")"));
+    }
+    events.insert(events.end(), page->events().begin(), page->events().end());
+    if (page->next_page_token().empty()) {
+      return events;
+    }
+    if (pages > 100000) {
+      return absl::InternalError("GetHistory pages do not end");
+    }
+    request.set_page_token(page->next_page_token());
+  }
 }
 
 // The server of the moment, and a generation number that grows with every restart.
@@ -707,7 +738,7 @@ void CrashTest::VerifyOne(client::Client& c, Execution& e) {
     dup(absl::StrCat("start time ", Millis(x->start_date()), " differs from the acknowledged ", e.start_ms,
                      " (started twice)"));
   }
-  absl::StatusOr<std::vector<v1::HistoryEvent>> h = c.GetExecutionHistory(e.arn);
+  absl::StatusOr<std::vector<v1::HistoryEvent>> h = HistoryInPages(c, e.arn);
   if (!h.ok()) {
     lost(absl::StrCat("GetHistory: ", h.status().ToString()));
     return;
@@ -980,6 +1011,14 @@ int CrashTest::Run() {
   const int duplicated = findings_.Count(Findings::kDuplicated);
   const int mismatched = findings_.Count(Findings::kMismatched);
   const int failed = (flags_.executions - passed) + findings_.GlobalFailures();
+  std::int64_t events = 0;
+  std::int64_t events_max = 0;
+  for (std::int64_t n : history_sizes_) {
+    events += std::max<std::int64_t>(n, 0);
+    events_max = std::max(events_max, n);
+  }
+  std::printf("crash: history events=%lld (largest %lld, read %d a page)\n", static_cast<long long>(events),
+              static_cast<long long>(events_max), kHistoryPage);
   std::printf(
       "crash: restarts=%d recovered_running=%lld recovered_timers=%lld ready_ms_max=%lld ready_ms_mean=%lld "
       "log_problems=%d replayed=%d/%d total_s=%.1f\n",
