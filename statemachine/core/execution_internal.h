@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,9 @@ struct Execution::Frame {
 
   // Parallel / Map bookkeeping for the state this frame is in.
   std::vector<boost::json::value> child_results;
-  std::vector<std::uint64_t> child_frames;  // running children
+  // Running children, by frame id. Ids only grow, so this is also the order they were started in; a set
+  // so that a Map over n items removes each finished iteration in O(log n), not O(n).
+  std::set<std::uint64_t> child_frames;
   boost::json::array items;
   std::size_t next_child = 0;
   std::size_t done_children = 0;

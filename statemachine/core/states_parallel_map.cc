@@ -84,7 +84,7 @@ void Execution::Runner::RunParallel(Frame* f) {
   Emit(f, "ParallelStateStarted", "", json::object());
   for (std::size_t i = 0; i < s->branches.size() && running(); ++i) {
     Frame* child = NewFrame(f->id, i, s->branches[i].get(), input, f->variables);
-    f->child_frames.push_back(child->id);
+    f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
   }
 }
@@ -167,7 +167,7 @@ void Execution::Runner::StartMapIterations(Frame* f) {
       Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]),
                                             *rv_, Ref(f));
       if (!p.ok()) {
-        for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames)) {
+        for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames.begin(), f->child_frames.end())) {
           if (Frame* child = FindFrame(id)) {
             CancelFrameTree(child);
           }
@@ -180,14 +180,14 @@ void Execution::Runner::StartMapIterations(Frame* f) {
     Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
          json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(i)}});
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
-    f->child_frames.push_back(child->id);
+    f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
   }
 }
 
 void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value output) {
   std::size_t index = child->child_index;
-  std::erase(parent->child_frames, child->id);
+  parent->child_frames.erase(child->id);
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   if (parent->state->type == StateType::kMap) {
     Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
@@ -225,7 +225,7 @@ void Execution::Runner::CollectChildResult(Frame* parent, std::size_t index, jso
 
 void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& failure) {
   std::size_t index = child->child_index;
-  std::erase(parent->child_frames, child->id);
+  parent->child_frames.erase(child->id);
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   const State* s = parent->state;
   bool is_map = s->type == StateType::kMap;
@@ -257,7 +257,7 @@ void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& 
                          "The specified tolerated failure threshold was exceeded"};
     }
   }
-  for (std::uint64_t id : std::vector<std::uint64_t>(parent->child_frames)) {
+  for (std::uint64_t id : std::vector<std::uint64_t>(parent->child_frames.begin(), parent->child_frames.end())) {
     Frame* sibling = FindFrame(id);
     if (sibling == nullptr) {
       continue;
