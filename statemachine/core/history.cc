@@ -49,7 +49,14 @@ void AppendSerialized(std::string& out, const boost::json::object& o) {
 std::string SerializeHistoryEvent(const HistoryEvent& e) {
   std::string out;
   absl::StrAppend(&out, "{\"id\":", e.id, ",\"previousEventId\":", e.previous_event_id, ",\"timestamp\":");
-  AppendQuoted(out, common::FormatIso8601(e.timestamp));
+  // The events of one decision share their timestamp: format it once per distinct value.
+  thread_local common::EpochMillis last_timestamp = 0;
+  thread_local std::string last_text;
+  if (last_text.empty() || e.timestamp != last_timestamp) {
+    last_text = common::FormatIso8601(e.timestamp);
+    last_timestamp = e.timestamp;
+  }
+  AppendQuoted(out, last_text);
   out += ",\"type\":";
   AppendQuoted(out, e.type);
   if (!e.details_key.empty()) {
