@@ -196,7 +196,12 @@ void Execution::Runner::EnterState(Frame* f) {
   f->entered_time = now_;
   json::object details;
   details["name"] = f->state->name;
-  details["input"] = ToCompactJson(f->raw_input);
+  if (f->raw_input_text.empty()) {
+    details["input"] = ToCompactJson(f->raw_input);
+  } else {
+    details["input"] = f->raw_input_text;
+    f->raw_input_text.clear();
+  }
   details["inputDetails"] = json::object{{"truncated", false}};
   f->entered_event_id = Emit(f, absl::StrCat(StateTypeName(f->state->type), "StateEntered"),
                              "stateEnteredEventDetails", std::move(details));
@@ -250,7 +255,7 @@ void Execution::Runner::CompleteState(Frame* f, json::value output, const std::s
     }
   }
   if (next_name == nullptr && (s->end || s->type == StateType::kSucceed)) {
-    FinishFrame(f, std::move(output));
+    FinishFrame(f, std::move(output), output_text);
     return;
   }
   const std::string& target = next_name != nullptr ? *next_name : s->next;
@@ -262,6 +267,7 @@ void Execution::Runner::CompleteState(Frame* f, json::value output, const std::s
   }
   f->state = next;
   f->raw_input = std::move(output);
+  f->raw_input_text = std::move(output_text);  // the next StateEntered's input, already written
   f->phase = Frame::Phase::kEnter;
   ready_.push_back(f->id);
 }
@@ -362,11 +368,11 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure) {
   FailFrame(f, failure);
 }
 
-void Execution::Runner::FinishFrame(Frame* f, json::value output) {
+void Execution::Runner::FinishFrame(Frame* f, json::value output, const std::string& output_text) {
   f->phase = Frame::Phase::kDone;
   if (f->parent == 0) {
     json::object details;
-    details["output"] = ToCompactJson(output);
+    details["output"] = output_text;
     details["outputDetails"] = json::object{{"truncated", false}};
     ex_.output_ = std::move(output);
     Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));

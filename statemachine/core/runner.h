@@ -55,7 +55,8 @@ class Execution::Runner {
   void CompleteState(Frame* f, boost::json::value output, const std::string* next = nullptr);
   // The state failed: Retry, then Catch, else the frame fails.
   void FailState(Frame* f, const Failure& failure);
-  void FinishFrame(Frame* f, boost::json::value output);
+  // `output_text` is ToCompactJson(output), already written for the last StateExited event.
+  void FinishFrame(Frame* f, boost::json::value output, const std::string& output_text);
   void FailFrame(Frame* f, const Failure& failure);
   // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
   void FinishWithResult(Frame* f, boost::json::value result);
