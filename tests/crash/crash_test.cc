@@ -12,6 +12,8 @@
 //     definition and input (computed once per distinct input, by the binary, while the crash loop runs);
 //   - every acknowledged start, and every later start of the same name, returned the same execution (same
 //     ARN and start time), and the server lists exactly the executions started, no more.
+// Also: a Parallel retried after 1 s and caught under an execution TimeoutSeconds, and every fourth outage
+// long enough for timers to fall due while the server is down (they must fire late, once, in due order).
 // Replay: the server replays every RUNNING execution's input log at start-up and refuses to open on a
 // mismatch (ReplayMismatch); every restart's log is checked for its "recovered N running executions" line
 // and for ReplayMismatch/error lines. Then the server is stopped (SIGTERM, exit 0), every execution -
@@ -29,6 +31,8 @@
 //   --distinct-inputs K  distinct (machine, input) pairs, i.e. `stepflow run`s for the expected results;
 //                        each is shared by executions/K executions. Default 200.
 //   --max-kill-ms MS     longest a server lives before its SIGKILL. Default 1500.
+//   --max-outage-ms MS   longest wait before a restart, on every fourth kill (the others restart at once).
+//                        Default 1500.
 //   --workers N          client threads starting executions. Default 8.
 //   --durability MODE    the server's --durability (sync|async). Default sync.
 //   --partitions N       the server's --partitions. Default 0 (one per core).
@@ -80,6 +84,7 @@ struct Flags {
   std::uint64_t seed = 1;
   int distinct_inputs = 200;
   int max_kill_ms = 1500;
+  int max_outage_ms = 1500;
   int workers = 8;
   std::string durability = "sync";
   int partitions = 0;
@@ -91,8 +96,8 @@ int Usage(const std::string& what) {
   std::fprintf(
       stderr,
       "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
-      "                  [--max-kill-ms MS] [--workers N] [--durability sync|async] [--partitions N]\n"
-      "                  [--machines-dir DIR] [--keep]\n",
+      "                  [--max-kill-ms MS] [--max-outage-ms MS] [--workers N] [--durability sync|async]\n"
+      "                  [--partitions N] [--machines-dir DIR] [--keep]\n",
       what.c_str());
   return 2;
 }
@@ -117,6 +122,8 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       f.distinct_inputs = std::stoi(next());
     } else if (arg == "--max-kill-ms") {
       f.max_kill_ms = std::stoi(next());
+    } else if (arg == "--max-outage-ms") {
+      f.max_outage_ms = std::stoi(next());
     } else if (arg == "--workers") {
       f.workers = std::stoi(next());
     } else if (arg == "--durability") {
@@ -132,7 +139,8 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       return false;
     }
   }
-  if (f.cycles < 0 || f.executions <= 0 || f.distinct_inputs <= 0 || f.max_kill_ms < 1 || f.workers <= 0) {
+  if (f.cycles < 0 || f.executions <= 0 || f.distinct_inputs <= 0 || f.max_kill_ms < 1 ||
+      f.max_outage_ms < 0 || f.workers <= 0) {
     Usage("counts must be positive");
     return false;
   }
@@ -966,9 +974,13 @@ int CrashTest::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(lifetime));
       int started = std::min(next_.load(), flags_.executions);
       StopServer(SIGKILL, 128 + SIGKILL);
-      std::printf("crash: cycle %d/%d: SIGKILL after %d ms (%d starts handed out)\n", cycle + 1,
-                  flags_.cycles, lifetime, started);
+      // Every fourth outage is long enough for timers (Waits, the retry interval, execution timeouts) to fall
+      // due while the server is down; they must fire late, once, in due order.
+      int outage = cycle % 4 == 3 ? std::uniform_int_distribution<int>(0, flags_.max_outage_ms)(rng_) : 0;
+      std::printf("crash: cycle %d/%d: SIGKILL after %d ms (%d starts handed out), down %d ms\n", cycle + 1,
+                  flags_.cycles, lifetime, started, outage);
       std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::milliseconds(outage));
       ok = StartServer(absl::StrCat("restart ", cycle + 1).c_str());
     }
   }
