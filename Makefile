@@ -37,7 +37,8 @@ build: deps $(BUILD)/build.ninja
 run: build
 	@examples/serve.sh $(BUILD) data 127.0.0.1:7233
 
-# Unit tests and the AWS conformance corpus (registered with CTest).
+# Every CTest test: unit, golden histories, the AWS conformance corpus, integration tests on the real
+# server binary, and the kill -9 crash test.
 test: build
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 
