@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/api/http_server.h"
 #include "engine/api/logging.h"
 #include "engine/api/server.h"
 #include "engine/api/server_config.h"
@@ -57,8 +58,9 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
 void LogSettings(const ServerConfig& config) {
   unsigned cores = std::thread::hardware_concurrency();
   spdlog::info(
-      "starting stepflow server data_dir={} grpc_address={} partitions={} durability={} config={}",
-      config.data_dir, config.grpc_address,
+      "starting stepflow server data_dir={} grpc_address={} http_address={} partitions={} durability={} "
+      "config={}",
+      config.data_dir, config.grpc_address, config.http_address,
       config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
       config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
   if (!config.sync_writes) {
@@ -103,15 +105,31 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
     return kExitCannotStart;
   }
   std::string address = BoundAddress(config.grpc_address, *port);
+  HttpServer http;
+  absl::StatusOr<int> http_port = http.Start(engine->get(), config.http_address);
+  if (!http_port.ok()) {
+    spdlog::error("cannot listen http_address={}: {}", config.http_address, http_port.status().ToString());
+    std::fprintf(stderr, "stepflow server: cannot listen on %s: %s\n", config.http_address.c_str(),
+                 std::string(http_port.status().message()).c_str());
+    server.Shutdown();
+    (*engine)->Shutdown();
+    return kExitCannotStart;
+  }
+  std::string http_address = BoundAddress(config.http_address, *http_port);
   spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, stepflow.v1.Executions, health)",
                address);
+  spdlog::info("http on address={} (GET /healthz, GET /metrics)", http_address);
+  // Tests and scripts parse the first line; keep it first and unchanged.
   std::printf("stepflow server listening on %s\n", address.c_str());
+  std::printf("stepflow server http on %s\n", http_address.c_str());
   std::fflush(stdout);
 
   int signal = WaitForShutdownSignal(signals);
   spdlog::info("shutting down signal={}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  http.BeginShutdown();  // /healthz answers 503 from here on
   server.Shutdown();
-  spdlog::info("gRPC stopped; finishing in-flight commits");
+  http.Shutdown();
+  spdlog::info("gRPC and HTTP stopped; finishing in-flight commits");
   (*engine)->Shutdown();
   spdlog::info("stopped");
   return kExitOk;

@@ -24,6 +24,7 @@ struct Setting {
 constexpr Setting kSettings[] = {
     {"data_dir", "--data-dir", "STEPFLOW_DATA_DIR"},
     {"grpc_address", "--grpc-address", "STEPFLOW_GRPC_ADDRESS"},
+    {"http_address", "--http-address", "STEPFLOW_HTTP_ADDRESS"},
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
     {"durability", "--durability", "STEPFLOW_DURABILITY"},
     {"log_format", "--log-format", "STEPFLOW_LOG_FORMAT"},
@@ -138,14 +139,14 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
       return bad("must not be empty");
     }
     config.data_dir = v.text;
-  } else if (key == "grpc_address") {
+  } else if (key == "grpc_address" || key == "http_address") {
     std::size_t colon = v.text.rfind(':');
     int port = 0;
     if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(v.text.substr(colon + 1), &port) ||
         port < 0 || port > 65535) {
       return bad("must be HOST:PORT (port 0 picks a free one)");
     }
-    config.grpc_address = v.text;
+    (key == "grpc_address" ? config.grpc_address : config.http_address) = v.text;
   } else if (key == "partitions") {
     if (!absl::SimpleAtoi(v.text, &config.partitions) || config.partitions < 0 ||
         config.partitions > kMaxPartitions) {
@@ -203,18 +204,21 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
 }
 
 const char* ServerUsage() {
-  return "usage: stepflow server [--data-dir DIR] [--grpc-address HOST:PORT] [--partitions N]\n"
-         "                       [--durability sync|async] [--log-format text|json]\n"
+  return "usage: stepflow server [--data-dir DIR] [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
+         "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1.StateMachines, stepflow.v1.Executions, grpc.health.v1)\n"
          "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
-         "On start it prints one line to stdout: `stepflow server listening on HOST:PORT`. Logs go to "
-         "stderr.\n"
+         "GET /healthz and GET /metrics (Prometheus text) are served over HTTP.\n"
+         "On start it prints two lines to stdout: `stepflow server listening on HOST:PORT` (gRPC), then\n"
+         "`stepflow server http on HOST:PORT`. Logs go to stderr.\n"
          "\n"
          "  --data-dir DIR          RocksDB directory (env STEPFLOW_DATA_DIR; default ./data)\n"
          "  --grpc-address H:P      gRPC listen address (env STEPFLOW_GRPC_ADDRESS; default 127.0.0.1:7233,\n"
          "                          loopback only; port 0 picks a free port)\n"
+         "  --http-address H:P      HTTP listen address for /healthz and /metrics (env STEPFLOW_HTTP_ADDRESS;\n"
+         "                          default 127.0.0.1:7234, loopback only; port 0 picks a free port)\n"
          "  --partitions N          writer threads (env STEPFLOW_PARTITIONS; default 0 = one per core)\n"
          "  --durability MODE       sync: every acknowledged commit is on disk (default); async: commits "
          "are\n"
@@ -222,9 +226,8 @@ const char* ServerUsage() {
          "                          (env STEPFLOW_DURABILITY)\n"
          "  --log-format FMT        text or json (JSON lines) (env STEPFLOW_LOG_FORMAT; default text)\n"
          "  --log-level LEVEL       debug, info, warn or error (env STEPFLOW_LOG_LEVEL; default info)\n"
-         "  --config FILE           JSON object with the keys data_dir, grpc_address, partitions, "
-         "durability,\n"
-         "                          log_format, log_level (env STEPFLOW_CONFIG)\n"
+         "  --config FILE           JSON object with the keys data_dir, grpc_address, http_address,\n"
+         "                          partitions, durability, log_format, log_level (env STEPFLOW_CONFIG)\n"
          "\n"
          "Precedence: flag > environment variable > config file > default.\n";
 }

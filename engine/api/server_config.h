@@ -6,6 +6,7 @@
 //   flag             environment             config file key   default
 //   --data-dir       STEPFLOW_DATA_DIR       data_dir          ./data
 //   --grpc-address   STEPFLOW_GRPC_ADDRESS   grpc_address      127.0.0.1:7233 (loopback only)
+//   --http-address   STEPFLOW_HTTP_ADDRESS   http_address      127.0.0.1:7234 (loopback only)
 //   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
 //   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
@@ -26,6 +27,8 @@ namespace stepflow::api {
 // 7233: the port Stepflow's gRPC API listens on by default (127.0.0.1 only).
 inline constexpr int kDefaultGrpcPort = 7233;
 inline constexpr char kDefaultGrpcAddress[] = "127.0.0.1:7233";
+// 7234: the port of the HTTP endpoints /healthz and /metrics by default (127.0.0.1 only).
+inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
 
 enum class LogFormat { kText, kJson };
 
@@ -35,6 +38,9 @@ struct ServerConfig {
   // host:port of the gRPC API; port 0 picks a free port. Default: 127.0.0.1:7233, loopback only, since the
   // API has no authentication.
   std::string grpc_address = kDefaultGrpcAddress;
+  // host:port of the HTTP endpoints (GET /healthz, GET /metrics); port 0 picks a free port. Default:
+  // 127.0.0.1:7234, loopback only.
+  std::string http_address = kDefaultHttpAddress;
   // Partitions (writer threads). Default: 0 = one per core.
   int partitions = 0;
   // Sync the WAL before acknowledging a commit. Default: true ("sync"). "async" is for tests and benchmarks:

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -29,6 +30,7 @@ namespace stepflow::itest {
 namespace {
 
 constexpr char kListeningPrefix[] = "stepflow server listening on ";
+constexpr char kHttpPrefix[] = "stepflow server http on ";
 constexpr std::chrono::milliseconds kPollStep{20};
 
 std::atomic<int> next_id{0};
@@ -144,7 +146,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   if (log_fd < 0) {
     return absl::InternalError(absl::StrCat(p->log_path_, ": ", std::strerror(errno)));
   }
-  std::vector<std::string> args = {"server", "--data-dir", data_dir, "--grpc-address", "127.0.0.1:0"};
+  std::vector<std::string> args = {"server",       "--data-dir",     data_dir,
+                                   "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   ExecArgs exec(args, env);
   pid_t pid = fork();
@@ -161,10 +164,11 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   p->pid_ = pid;
   p->stdout_fd_ = out[0];
 
-  // Read stdout until the listening line, the end of the stream (the server exited) or the timeout.
+  // Read stdout until the listening line and the http line, the end of the stream (the server exited) or
+  // the timeout.
   std::string buffer;
   auto end = std::chrono::steady_clock::now() + timeout;
-  while (buffer.find('\n') == std::string::npos) {
+  while (std::count(buffer.begin(), buffer.end(), '\n') < 2) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       return absl::DeadlineExceededError(absl::StrCat("the server did not report listening within ",
@@ -189,6 +193,12 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     return absl::InternalError(absl::StrCat("unexpected first stdout line: '", line, "'"));
   }
   p->address_ = line.substr(std::strlen(kListeningPrefix));
+  std::size_t second = buffer.find('\n') + 1;
+  std::string http_line = buffer.substr(second, buffer.find('\n', second) - second);
+  if (http_line.rfind(kHttpPrefix, 0) != 0) {
+    return absl::InternalError(absl::StrCat("unexpected second stdout line: '", http_line, "'"));
+  }
+  p->http_address_ = http_line.substr(std::strlen(kHttpPrefix));
   return p;
 }
 

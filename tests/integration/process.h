@@ -32,8 +32,9 @@ class TempDir {
 // SIGKILL if the test process dies (PR_SET_PDEATHSIG), so no server outlives its test.
 class ServerProcess {
  public:
-  // Starts `stepflow server --data-dir DATA_DIR --grpc-address 127.0.0.1:0 EXTRA...` with `env` added to
-  // the environment, and waits (at most `timeout`) for "stepflow server listening on ADDR" on its stdout.
+  // Starts `stepflow server --data-dir DATA_DIR --grpc-address 127.0.0.1:0 --http-address 127.0.0.1:0
+  // EXTRA...` with `env` added to the environment, and waits (at most `timeout`) for "stepflow server
+  // listening on ADDR" and then "stepflow server http on ADDR" on its stdout.
   // stderr goes to DATA_DIR/../server-N.log (see log()).
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const std::string& data_dir, const std::vector<std::string>& extra_args = {},
@@ -41,7 +42,8 @@ class ServerProcess {
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~ServerProcess();
 
-  const std::string& address() const { return address_; }
+  const std::string& address() const { return address_; }        // gRPC, "127.0.0.1:PORT"
+  const std::string& http_address() const { return http_address_; }  // HTTP, "127.0.0.1:PORT"
   pid_t pid() const { return pid_; }
 
   // Sends `signal` and waits for the exit (at most `timeout`, then SIGKILL). Returns the exit status, or
@@ -56,6 +58,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string address_;
+  std::string http_address_;
   std::string log_path_;
 };
 

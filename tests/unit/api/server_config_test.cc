@@ -39,11 +39,27 @@ TEST_F(ServerConfigTest, Defaults) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->data_dir, "./data");
   EXPECT_EQ(c->grpc_address, "127.0.0.1:7233");
+  EXPECT_EQ(c->http_address, "127.0.0.1:7234");
   EXPECT_EQ(c->partitions, 0);
   EXPECT_TRUE(c->sync_writes);
   EXPECT_EQ(c->log_format, LogFormat::kText);
   EXPECT_EQ(c->log_level, "info");
   EXPECT_FALSE(c->help);
+}
+
+TEST_F(ServerConfigTest, HttpAddressFromFlagEnvAndFile) {
+  std::string file = WriteFile(R"({"http_address":"127.0.0.1:9"})");
+  absl::StatusOr<ServerConfig> c = Load({"--config", file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_address, "127.0.0.1:9");
+  env_["STEPFLOW_HTTP_ADDRESS"] = "127.0.0.1:8";
+  c = Load({"--config", file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_address, "127.0.0.1:8");
+  c = Load({"--config", file, "--http-address=127.0.0.1:0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_address, "127.0.0.1:0");
+  EXPECT_THAT(std::string(Load({"--http-address", "nocolon"}).status().message()), HasSubstr("HOST:PORT"));
 }
 
 TEST_F(ServerConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
