@@ -238,6 +238,18 @@ bool Execution::Runner::CheckSizeBytes(Frame* f, std::size_t compact_bytes) {
   return false;
 }
 
+Result<json::value> Execution::Runner::SelectInput(Frame* f) {
+  return ApplySelectPath(f->state->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+}
+
+Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
+  Result<json::value> input = SelectInput(f);
+  if (!input.ok() || !f->state->has_parameters) {
+    return input;
+  }
+  return ApplyTemplate(f->state->parameters, MakeResolver(f, input.value()), *rv_, Ref(f));
+}
+
 void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
   std::string output_text = ToCompactJson(output);  // once, for the size check and the event
   if (!CheckSizeBytes(f, output_text.size())) {

@@ -13,18 +13,11 @@ namespace json = boost::json;
 
 void Execution::Runner::RunPass(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
-  if (!eff.ok()) {
-    return FailState(f, eff.failure());
+  Result<json::value> input = ParameterizedInput(f);
+  if (!input.ok()) {
+    return FailState(f, input.failure());
   }
-  json::value result = std::move(eff).value();
-  if (s->has_parameters) {
-    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, result), *rv_, Ref(f));
-    if (!p.ok()) {
-      return FailState(f, p.failure());
-    }
-    result = std::move(p).value();
-  }
+  json::value result = std::move(input).value();
   if (s->has_result) {
     result = s->result;
   }
@@ -33,7 +26,7 @@ void Execution::Runner::RunPass(Frame* f) {
 
 void Execution::Runner::RunChoice(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
   }
@@ -113,7 +106,7 @@ Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::str
 
 void Execution::Runner::RunWait(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
   }
@@ -184,7 +177,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
 
 void Execution::Runner::RunSucceed(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
   }

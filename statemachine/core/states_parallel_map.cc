@@ -64,18 +64,11 @@ Result<std::optional<double>> FloatField(const NumberOrPath& n, const char* fiel
 
 void Execution::Runner::RunParallel(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
-  if (!eff.ok()) {
-    return FailState(f, eff.failure());
+  Result<json::value> parameterized = ParameterizedInput(f);
+  if (!parameterized.ok()) {
+    return FailState(f, parameterized.failure());
   }
-  json::value input = std::move(eff).value();
-  if (s->has_parameters) {
-    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, input), *rv_, Ref(f));
-    if (!p.ok()) {
-      return FailState(f, p.failure());
-    }
-    input = std::move(p).value();
-  }
+  json::value input = std::move(parameterized).value();
   f->effective_input = input;
   f->child_results.assign(s->branches.size(), json::value());
   f->child_frames.clear();
@@ -91,7 +84,7 @@ void Execution::Runner::RunParallel(Frame* f) {
 
 void Execution::Runner::RunMap(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
   }

@@ -46,23 +46,16 @@ json::object ResourceDetails(const State* s) {
 
 void Execution::Runner::RunTask(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = ApplySelectPath(s->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
-  if (!eff.ok()) {
-    return FailState(f, eff.failure());
-  }
-  json::value input = std::move(eff).value();
   std::uint64_t task_id = ex_.next_id_++;
   if (absl::EndsWith(s->resource, ".waitForTaskToken")) {
     f->task_token = absl::StrCat(ex_.info_.execution_arn, "#", task_id);
   }
-  if (s->has_parameters) {
-    Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, input), *rv_, Ref(f));
-    if (!p.ok()) {
-      f->task_token.clear();
-      return FailState(f, p.failure());
-    }
-    input = std::move(p).value();
+  Result<json::value> parameterized = ParameterizedInput(f);
+  if (!parameterized.ok()) {
+    f->task_token.clear();
+    return FailState(f, parameterized.failure());
   }
+  json::value input = std::move(parameterized).value();
   PathResolver resolve = MakeResolver(f, f->raw_input);
   auto resolve_number = [&](const NumberOrPath& n) -> std::optional<double> {
     if (n.value) {
