@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <unistd.h>
+
 #include <fstream>
 #include <thread>
 
@@ -34,7 +36,10 @@ class CliRemoteTest : public ::testing::Test {
     absl::StatusOr<int> port = server_.Start(&engine_, "127.0.0.1:0");
     ASSERT_TRUE(port.ok()) << port.status();
     address_ = "127.0.0.1:" + std::to_string(*port);
-    definition_path_ = ::testing::TempDir() + "/cli_remote_test_def.json";
+    // One file per test process: CTest runs these tests in parallel, and a shared path let one test's
+    // SetUp truncate the file while another was reading it.
+    definition_path_ = ::testing::TempDir() + "/cli_remote_test_def." + std::to_string(::getpid()) + "." +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
     std::ofstream(definition_path_) << R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})";
   }
 
