@@ -3,7 +3,14 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
-SHARED_DIR ?= $(abspath ../shared)
+# The team's shared folder (conformance corpus): beside this checkout, or else beside the repository this
+# one was cloned from (a local `git clone`).
+ifndef SHARED_DIR
+SHARED_DIR := $(shell if [ -d ../shared ]; then cd ../shared && pwd; \
+  else origin=$$(git config --get remote.origin.url 2>/dev/null); \
+  if [ -n "$$origin" ] && [ -d "$$origin/../shared" ]; then cd "$$origin/../shared" && pwd; \
+  else echo $(abspath ../shared); fi; fi)
+endif
 
 # Debian 12 packages the build and the tests need (docs: ../shared/docs/stack.md).
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
@@ -14,7 +21,10 @@ PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: run test deps build test-asan bench clean
+.PHONY: run test deps build test-asan bench clean print-shared-dir
+
+print-shared-dir:
+	@echo $(SHARED_DIR)
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
