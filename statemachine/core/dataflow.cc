@@ -76,10 +76,14 @@ Result<json::value> ApplySelectPath(const OptionalPath& p, const json::value& va
     case OptionalPath::Kind::kPath:
       break;
   }
-  std::optional<json::value> found = resolve(p.path->text());
+  return SelectPath(*p.path, resolve, ref);
+}
+
+Result<json::value> SelectPath(const JsonPath& path, const PathResolver& resolve, const StateRef& ref) {
+  std::optional<json::value> found = resolve(path.text());
   if (!found) {
-    return RuntimeFailure(ref, absl::StrCat("Invalid path '", p.path->text(),
-                                            "' : No results for path: ", NormalizedPathText(*p.path)));
+    return RuntimeFailure(ref, absl::StrCat("Invalid path '", path.text(), "' : No results for path: ",
+                                            NormalizedPathText(path)));
   }
   return std::move(*found);
 }

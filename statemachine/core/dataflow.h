@@ -29,6 +29,10 @@ std::string ToCompactJson(const boost::json::value& v);
 Result<boost::json::value> ApplySelectPath(const OptionalPath& p, const boost::json::value& value,
                                            const PathResolver& resolve, const StateRef& ref);
 
+// Resolves `path`; one that selects nothing is States.Runtime ("Invalid path '<p>' : No results for
+// path: <normalized>"), as AWS reports for InputPath, OutputPath, ItemsPath and SecondsPath.
+Result<boost::json::value> SelectPath(const JsonPath& path, const PathResolver& resolve, const StateRef& ref);
+
 // Evaluates a payload template (Parameters, ItemSelector, ResultSelector, Assign): keys ending in `.$`
 // take the value of their path or intrinsic call (the key loses its `.$`), others are copied, nested
 // objects and arrays are evaluated recursively. `field` names the template in causes ("Parameters").

@@ -126,13 +126,11 @@ void Execution::Runner::RunWait(Frame* f) {
     }
     due = t->EpochMillis();
   } else if (s->seconds_path) {
-    std::optional<json::value> v = resolve(s->seconds_path->text());
-    if (!v) {
-      return FailState(f, Failure{errors::kRuntime,
-                                  absl::StrCat(RuntimeCausePrefix(Ref(f)), "Invalid path '", s->seconds_path->text(),
-                                               "' : No results for path: ", NormalizedPathText(*s->seconds_path))});
+    Result<json::value> v = SelectPath(*s->seconds_path, resolve, Ref(f));
+    if (!v.ok()) {
+      return FailState(f, v.failure());
     }
-    Result<common::EpochMillis> delay = SecondsFromPath(*v, s->seconds_path->text(), Ref(f));
+    Result<common::EpochMillis> delay = SecondsFromPath(v.value(), s->seconds_path->text(), Ref(f));
     if (!delay.ok()) {
       return FailState(f, delay.failure());
     }

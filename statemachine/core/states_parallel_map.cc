@@ -92,13 +92,11 @@ void Execution::Runner::RunMap(Frame* f) {
   PathResolver resolve = MakeResolver(f, f->effective_input);
   json::value items = f->effective_input;
   if (s->items_path) {
-    std::optional<json::value> v = resolve(s->items_path->text());
-    if (!v) {
-      return FailState(f, Failure{errors::kRuntime,
-                                  absl::StrCat(RuntimeCausePrefix(Ref(f)), "Invalid path '", s->items_path->text(),
-                                               "' : No results for path: ", NormalizedPathText(*s->items_path))});
+    Result<json::value> v = SelectPath(*s->items_path, resolve, Ref(f));
+    if (!v.ok()) {
+      return FailState(f, v.failure());
     }
-    items = std::move(*v);
+    items = std::move(v).value();
   }
   if (!items.is_array()) {
     return FailState(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)),
