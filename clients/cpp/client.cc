@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 
@@ -69,6 +71,10 @@ std::chrono::system_clock::time_point DeadlineIn(std::chrono::milliseconds timeo
   return std::chrono::system_clock::now() + timeout;
 }
 
+// The server's long-poll wait when the request says 0, and its cap (proto: PollTaskRequest.wait_seconds).
+constexpr std::chrono::seconds kServerDefaultPollWait{20};
+constexpr std::chrono::seconds kServerMaxPollWait{60};
+
 }  // namespace
 
 std::string ErrorName(const absl::Status& status) {
@@ -79,13 +85,23 @@ struct Client::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::StateMachines::Stub> state_machines;
   std::unique_ptr<v1::Executions::Stub> executions;
+  std::unique_ptr<v1::Tasks::Stub> tasks;
+  std::unique_ptr<v1::DeadLetters::Stub> dead_letters;
 
   // One unary call with a deadline: `rpc(stub-bound context, request, response)`.
   template <typename Response, typename Request, typename Rpc>
   absl::StatusOr<Response> Call(const char* method, const Request& request, std::chrono::milliseconds timeout,
                                 Rpc rpc) {
+    return CallCancellable<Response>(method, request, timeout, std::stop_token(), rpc);
+  }
+
+  // The same, cancelled (CANCELLED) when `stop` is requested.
+  template <typename Response, typename Request, typename Rpc>
+  absl::StatusOr<Response> CallCancellable(const char* method, const Request& request,
+                                           std::chrono::milliseconds timeout, std::stop_token stop, Rpc rpc) {
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(timeout));
+    std::stop_callback cancel(stop, [&context] { context.TryCancel(); });
     Response response;
     grpc::Status status = rpc(&context, request, &response);
     if (!status.ok()) {
@@ -117,6 +133,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   }
   impl->state_machines = v1::StateMachines::NewStub(impl->channel);
   impl->executions = v1::Executions::NewStub(impl->channel);
+  impl->tasks = v1::Tasks::NewStub(impl->channel);
+  impl->dead_letters = v1::DeadLetters::NewStub(impl->channel);
   return std::unique_ptr<Client>(new Client(address, options, std::move(impl)));
 }
 
@@ -318,6 +336,109 @@ absl::StatusOr<v1::StateMachine> Client::DescribeStateMachineForExecution(const 
                                          return impl_->executions->DescribeStateMachineForExecution(c, rq,
                                                                                                     rs);
                                        });
+}
+
+absl::StatusOr<v1::Execution> Client::RedriveExecution(const std::string& execution_arn) {
+  v1::RedriveExecutionRequest request;
+  request.set_execution_arn(execution_arn);
+  return impl_->Call<v1::Execution>(
+      "RedriveExecution", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Redrive(c, rq, rs); });
+}
+
+absl::StatusOr<v1::PollTaskResponse> Client::PollTask(const std::string& queue, const std::string& identity,
+                                                      std::chrono::seconds wait, std::stop_token stop) {
+  v1::PollTaskRequest request;
+  request.set_queue(queue);
+  request.set_worker_identity(identity);
+  request.set_wait_seconds(static_cast<std::int32_t>(wait.count()));
+  std::chrono::seconds server_wait =
+      wait.count() <= 0 ? kServerDefaultPollWait : std::min(wait, kServerMaxPollWait);
+  return impl_->CallCancellable<v1::PollTaskResponse>(
+      "PollTask", request, server_wait + options_.call_timeout, std::move(stop),
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Poll(c, rq, rs); });
+}
+
+absl::Status Client::CompleteTask(const std::string& task_token, const std::string& output) {
+  v1::CompleteTaskRequest request;
+  request.set_task_token(task_token);
+  request.set_output(output);
+  return impl_
+      ->Call<v1::CompleteTaskResponse>(
+          "CompleteTask", request, options_.call_timeout,
+          [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Complete(c, rq, rs); })
+      .status();
+}
+
+absl::Status Client::FailTask(const std::string& task_token, const std::string& error,
+                              const std::string& cause) {
+  v1::FailTaskRequest request;
+  request.set_task_token(task_token);
+  request.set_error(error);
+  request.set_cause(cause);
+  return impl_
+      ->Call<v1::FailTaskResponse>(
+          "FailTask", request, options_.call_timeout,
+          [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Fail(c, rq, rs); })
+      .status();
+}
+
+absl::StatusOr<bool> Client::HeartbeatTask(const std::string& task_token) {
+  v1::HeartbeatTaskRequest request;
+  request.set_task_token(task_token);
+  absl::StatusOr<v1::HeartbeatTaskResponse> response = impl_->Call<v1::HeartbeatTaskResponse>(
+      "HeartbeatTask", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Heartbeat(c, rq, rs); });
+  if (!response.ok()) {
+    return response.status();
+  }
+  return response->cancelled();
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(
+    const v1::ListDeadLettersRequest& request) {
+  return impl_->Call<v1::ListDeadLettersResponse>(
+      "ListDeadLetters", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->dead_letters->List(c, rq, rs); });
+}
+
+absl::StatusOr<std::vector<v1::DeadLetter>> Client::ListAllDeadLetters(const v1::DeadLetterFilter& filter) {
+  v1::ListDeadLettersRequest request;
+  *request.mutable_filter() = filter;
+  std::vector<v1::DeadLetter> all;
+  do {
+    absl::StatusOr<v1::ListDeadLettersResponse> page = ListDeadLetters(request);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (v1::DeadLetter& entry : *page->mutable_dead_letters()) {
+      all.push_back(std::move(entry));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+absl::StatusOr<v1::DeadLetter> Client::GetDeadLetter(const std::string& id) {
+  v1::GetDeadLetterRequest request;
+  request.set_id(id);
+  return impl_->Call<v1::DeadLetter>(
+      "GetDeadLetter", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->dead_letters->Get(c, rq, rs); });
+}
+
+absl::StatusOr<v1::RedriveDeadLettersResponse> Client::RedriveDeadLetters(
+    const v1::RedriveDeadLettersRequest& request) {
+  return impl_->Call<v1::RedriveDeadLettersResponse>(
+      "RedriveDeadLetters", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->dead_letters->Redrive(c, rq, rs); });
+}
+
+absl::StatusOr<v1::DiscardDeadLettersResponse> Client::DiscardDeadLetters(
+    const v1::DiscardDeadLettersRequest& request) {
+  return impl_->Call<v1::DiscardDeadLettersResponse>(
+      "DiscardDeadLetters", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->dead_letters->Discard(c, rq, rs); });
 }
 
 }  // namespace stepflow::client

@@ -1,7 +1,7 @@
 #pragma once
 // The C++ client of the Stepflow public API (proto/stepflow/v1/stepflow.proto): one gRPC channel, the
-// StateMachines and Executions stubs, and absl::Status errors that keep the server's AWS-style error name.
-// Uses only the public API; no engine header. The gRPC types stay in client.cc (pimpl); this header brings
+// StateMachines, Executions, Tasks and DeadLetters stubs, and absl::Status errors that keep the server's
+// AWS-style error name. Uses only the public API; no engine header. The gRPC types stay in client.cc (pimpl); this header brings
 // in the generated messages only.
 //
 // Errors: the gRPC code becomes the absl code of the same number, and the message starts with the server's
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,43 @@ class Client {
   absl::StatusOr<v1::Execution> StopExecution(const std::string& execution_arn, const std::string& error = "",
                                               const std::string& cause = "");
   absl::StatusOr<v1::StateMachine> DescribeStateMachineForExecution(const std::string& execution_arn);
+  // AWS's RedriveExecution: resumes a FAILED, TIMED_OUT or ABORTED execution from the state that failed.
+  // FailedPrecondition (ExecutionNotRedrivable) otherwise; NotFound (ExecutionDoesNotExist).
+  absl::StatusOr<v1::Execution> RedriveExecution(const std::string& execution_arn);
+
+  // --- Tasks (for workers; clients/cpp/worker.h builds on these). A task is named by its opaque token.
+  //
+  // Long-polls `queue` for up to `wait` (0 = the server's default, 20 s; the server caps it at 60 s). The
+  // call's deadline is the wait plus call_timeout, so a long poll never times out here first. An empty
+  // task_token means no task came: poll again. `stop` cancels the call (Cancelled); a task the server handed
+  // out at that very moment is not lost but waits for its lease (TimeoutSeconds/HeartbeatSeconds) to run out.
+  absl::StatusOr<v1::PollTaskResponse> PollTask(const std::string& queue, const std::string& identity,
+                                                std::chrono::seconds wait, std::stop_token stop = {});
+  // Reports success with `output` (JSON text; "" = "{}"). Repeating a completion is OK. InvalidArgument
+  // (InvalidToken, InvalidOutput), NotFound (TaskDoesNotExist), FailedPrecondition (TaskTimedOut: timed out,
+  // cancelled, or the execution ended).
+  absl::Status CompleteTask(const std::string& task_token, const std::string& output);
+  // Reports failure with an ASL error name ("" = States.TaskFailed) and cause. Errors as CompleteTask.
+  absl::Status FailTask(const std::string& task_token, const std::string& error, const std::string& cause);
+  // Resets the task's HeartbeatSeconds clock. true when the execution no longer wants the result (stopped,
+  // timed out, a sibling branch failed): the worker should stop. Errors as CompleteTask.
+  absl::StatusOr<bool> HeartbeatTask(const std::string& task_token);
+
+  // --- Dead letters (tasks whose retries ran out).
+  // One page (page_size 0 = the server's default, 100), oldest first; the request carries the filter.
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(const v1::ListDeadLettersRequest& request);
+  // Every entry matching `filter`, oldest first.
+  absl::StatusOr<std::vector<v1::DeadLetter>> ListAllDeadLetters(const v1::DeadLetterFilter& filter);
+  // NotFound (DeadLetterDoesNotExist).
+  absl::StatusOr<v1::DeadLetter> GetDeadLetter(const std::string& id);
+  // Re-runs the entries (one `id`, or every entry matching `filter`) and resumes their executions; one
+  // outcome per entry (its `error` set when that entry could not be redriven). A non-OK status means the
+  // request as a whole failed (InvalidArgument: both or neither of id and filter; NotFound for an id).
+  absl::StatusOr<v1::RedriveDeadLettersResponse> RedriveDeadLetters(
+      const v1::RedriveDeadLettersRequest& request);
+  // Removes the entries; outcomes and errors as RedriveDeadLetters.
+  absl::StatusOr<v1::DiscardDeadLettersResponse> DiscardDeadLetters(
+      const v1::DiscardDeadLettersRequest& request);
 
  private:
   struct Impl;
