@@ -1,8 +1,8 @@
 #pragma once
 // The C++ client of the Stepflow public API (proto/stepflow/v1/stepflow.proto): one gRPC channel, the
 // StateMachines, Executions, Tasks and DeadLetters stubs, and absl::Status errors that keep the server's
-// AWS-style error name. Uses only the public API; no engine header. The gRPC types stay in client.cc (pimpl); this header brings
-// in the generated messages only.
+// AWS-style error name. Uses only the public API; no engine header. The gRPC types stay in client.cc
+// (pimpl); this header brings in the generated messages only.
 //
 // Errors: the gRPC code becomes the absl code of the same number, and the message starts with the server's
 // error name ("ExecutionDoesNotExist: ..."; ErrorName() reads it back). Errors that never reached the server
