@@ -1,0 +1,613 @@
+#include "clients/cpp/worker.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace stepflow::client {
+namespace json = boost::json;
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr char kErrorException[] = "Worker.Exception";
+constexpr char kErrorInvalidInput[] = "Worker.InvalidInput";
+constexpr char kErrorStatus[] = "Worker.Error";
+constexpr char kErrorShutdown[] = "Worker.Shutdown";
+// A heartbeat that failed for a reason other than the task being gone is retried this soon (at most).
+constexpr milliseconds kHeartbeatRetry{1000};
+// First retry of a report (Complete/Fail) that failed with Unavailable; doubles up to the poll max_backoff.
+constexpr milliseconds kReportInitialBackoff{100};
+constexpr std::size_t kHostNameMax = 256;
+
+std::string DefaultIdentity() {
+  char host[kHostNameMax] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) {
+    std::snprintf(host, sizeof(host), "unknown");
+  }
+  return absl::StrCat(host, ":", ::getpid());
+}
+
+// Retrying may help: the server is down or busy, or the call timed out here.
+bool Transient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) || absl::IsResourceExhausted(status);
+}
+
+// The server no longer knows the task (timed out, cancelled, execution ended, never existed).
+bool TaskGone(const absl::Status& status) { return absl::IsFailedPrecondition(status) || absl::IsNotFound(status); }
+
+// The write end of Run()'s wake-up pipe, for the signal handler (-1 when no Run() waits).
+std::atomic<int> g_run_wake_fd{-1};
+
+extern "C" void OnTerminationSignal(int) {
+  int fd = g_run_wake_fd.load();
+  if (fd >= 0) {
+    char byte = 1;
+    ssize_t ignored = ::write(fd, &byte, 1);  // async-signal-safe; a full pipe already holds a wake-up
+    (void)ignored;
+  }
+}
+
+}  // namespace
+
+// --- TaskResult
+
+TaskResult::TaskResult(const absl::Status& status) {
+  if (status.ok()) {
+    result_ = json::value(json::object());
+    return;
+  }
+  std::string name = ErrorName(status);
+  std::string message(status.message());
+  if (!name.empty()) {
+    std::string cause = message.substr(name.size() + 1);
+    if (!cause.empty() && cause[0] == ' ') {
+      cause.erase(0, 1);
+    }
+    result_ = TaskError{name, cause};
+    return;
+  }
+  result_ = TaskError{kErrorStatus, absl::StrCat(absl::StatusCodeToString(status.code()), ": ", message)};
+}
+
+TaskResult::TaskResult(absl::StatusOr<json::value> output_or) {
+  if (output_or.ok()) {
+    result_ = std::move(*output_or);
+  } else {
+    *this = TaskResult(output_or.status());
+  }
+}
+
+// --- TaskContext
+
+std::string CancelReasonName(CancelReason reason) {
+  switch (reason) {
+    case CancelReason::kNone:
+      return "none";
+    case CancelReason::kCancelled:
+      return "cancelled";
+    case CancelReason::kTaskGone:
+      return "task gone";
+    case CancelReason::kDeadline:
+      return "deadline";
+    case CancelReason::kShutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+struct TaskContext::State {
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  CancelReason reason = CancelReason::kNone;  // guarded by mu
+  std::vector<std::function<void()>> callbacks;  // guarded by mu
+};
+
+TaskContext::TaskContext(std::string queue, v1::PollTaskResponse task)
+    : queue_(std::move(queue)), task_(std::move(task)), state_(std::make_unique<State>()) {}
+
+TaskContext::~TaskContext() = default;
+
+std::optional<std::chrono::system_clock::time_point> TaskContext::deadline() const {
+  if (!task_.context().has_deadline()) {
+    return std::nullopt;
+  }
+  const auto& t = task_.context().deadline();
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
+}
+
+bool TaskContext::cancelled() const { return cancel_reason() != CancelReason::kNone; }
+
+CancelReason TaskContext::cancel_reason() const {
+  std::lock_guard lock(state_->mu);
+  return state_->reason;
+}
+
+bool TaskContext::WaitForCancellation(milliseconds timeout) const {
+  std::unique_lock lock(state_->mu);
+  return state_->cv.wait_for(lock, timeout, [&] { return state_->reason != CancelReason::kNone; });
+}
+
+void TaskContext::OnCancel(std::function<void()> callback) {
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->reason == CancelReason::kNone) {
+      state_->callbacks.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+void TaskContext::Cancel(CancelReason reason) {
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->reason != CancelReason::kNone || reason == CancelReason::kNone) {
+      return;
+    }
+    state_->reason = reason;
+    callbacks.swap(state_->callbacks);
+  }
+  state_->cv.notify_all();
+  for (auto& callback : callbacks) {
+    callback();
+  }
+}
+
+// --- Worker
+
+namespace {
+
+// A task from its poll to its report.
+struct Running {
+  Running(std::string queue, v1::PollTaskResponse task) : context(std::move(queue), std::move(task)) {}
+  TaskContext context;
+  std::atomic<bool> reported{false};  // the first report wins: the handler's, or Stop()'s Worker.Shutdown
+  std::mutex mu;
+  std::condition_variable cv;
+  bool handler_done = false;  // guarded by mu
+};
+
+}  // namespace
+
+struct Worker::Impl {
+  Impl(Client& c, WorkerOptions o) : client(c), options(std::move(o)) {
+    if (options.identity.empty()) {
+      options.identity = DefaultIdentity();
+    }
+  }
+
+  Client& client;
+  WorkerOptions options;
+  std::map<std::string, TaskHandler> handlers;  // fixed once started
+
+  std::mutex mu;
+  std::condition_variable cv;  // slots, jobs, in-flight count, stopping
+  bool started = false;
+  bool stopping = false;
+  bool exiting = false;  // executors return once the job queue is empty
+  int free_slots = 0;
+  int in_flight = 0;  // tasks polled and not yet reported
+  std::deque<std::shared_ptr<Running>> jobs;
+  std::set<std::shared_ptr<Running>> running;
+  WorkerStats stats;
+  int run_wake_fd = -1;  // Run()'s pipe, written by Stop()
+
+  std::stop_source poll_stop;
+  std::vector<std::thread> pollers;
+  std::vector<std::thread> executors;
+
+  std::mutex stop_mu;  // serializes Stop()
+  bool stop_done = false;
+  absl::Status stop_status;
+
+  void Log(LogSeverity severity, const std::string& message) {
+    if (options.log) {
+      options.log(severity, message);
+      return;
+    }
+    if (severity != LogSeverity::kInfo) {
+      std::fprintf(stderr, "stepflow worker: %s%s\n", severity == LogSeverity::kError ? "error: " : "",
+                   message.c_str());
+    }
+  }
+
+  void ReleaseSlot() {
+    {
+      std::lock_guard lock(mu);
+      ++free_slots;
+    }
+    cv.notify_all();
+  }
+
+  void PollLoop(const std::string& queue);
+  void ExecutorLoop();
+  void Execute(const std::shared_ptr<Running>& task);
+  TaskResult CallHandler(const std::shared_ptr<Running>& task);
+  void Heartbeat(const std::shared_ptr<Running>& task);
+  void Report(const std::shared_ptr<Running>& task, const TaskResult& result);
+  absl::Status Drain();
+};
+
+void Worker::Impl::PollLoop(const std::string& queue) {
+  milliseconds backoff = options.initial_backoff;
+  bool failing = false;
+  while (true) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return stopping || free_slots > 0; });
+      if (stopping) {
+        return;
+      }
+      --free_slots;
+    }
+    absl::StatusOr<v1::PollTaskResponse> polled =
+        client.PollTask(queue, options.identity, options.poll_wait, poll_stop.get_token());
+    if (!polled.ok()) {
+      ReleaseSlot();
+      if (poll_stop.stop_requested()) {
+        return;
+      }
+      Log(absl::IsUnavailable(polled.status()) ? LogSeverity::kWarning : LogSeverity::kError,
+          absl::StrCat("poll ", queue, ": ", polled.status().message(), " (retrying in ", backoff.count(),
+                       " ms)"));
+      failing = true;
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, backoff, [&] { return stopping; });
+      backoff = std::min(backoff * 2, options.max_backoff);
+      continue;
+    }
+    if (failing) {
+      Log(LogSeverity::kInfo, absl::StrCat("poll ", queue, ": connected again"));
+      failing = false;
+    }
+    backoff = options.initial_backoff;
+    std::lock_guard lock(mu);
+    ++stats.polls;
+    if (polled->task_token().empty()) {
+      ++free_slots;
+      cv.notify_all();
+      continue;
+    }
+    // The slot stays taken until the task is reported.
+    ++in_flight;
+    jobs.push_back(std::make_shared<Running>(queue, std::move(*polled)));
+    cv.notify_all();
+  }
+}
+
+void Worker::Impl::ExecutorLoop() {
+  while (true) {
+    std::shared_ptr<Running> task;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return exiting || !jobs.empty(); });
+      if (jobs.empty()) {
+        return;
+      }
+      task = std::move(jobs.front());
+      jobs.pop_front();
+      running.insert(task);
+      ++stats.running;
+      ++stats.started;
+    }
+    Execute(task);
+    {
+      std::lock_guard lock(mu);
+      running.erase(task);
+      --stats.running;
+      --in_flight;
+      ++free_slots;
+    }
+    cv.notify_all();
+  }
+}
+
+void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
+  Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", task->context.queue(),
+                                       " execution=", task->context.execution_arn(),
+                                       " state=", task->context.state_name(), " attempt=", task->context.attempt()));
+  std::thread heartbeater([this, task] { Heartbeat(task); });
+  TaskResult result = CallHandler(task);
+  {
+    std::lock_guard lock(task->mu);
+    task->handler_done = true;
+  }
+  task->cv.notify_all();
+  heartbeater.join();
+  Report(task, result);
+}
+
+TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
+  boost::system::error_code ec;
+  const std::string& text = task->context.task().input();
+  json::value input = text.empty() ? json::value(json::object()) : json::parse(text, ec);
+  if (ec) {
+    return TaskError{kErrorInvalidInput, absl::StrCat("the task's input is not JSON: ", ec.message())};
+  }
+  const TaskHandler& handler = handlers.at(task->context.queue());
+  try {
+    return handler(task->context, input);
+  } catch (const std::exception& e) {
+    return TaskError{kErrorException, e.what()};
+  } catch (...) {
+    return TaskError{kErrorException, "unknown exception"};
+  }
+}
+
+void Worker::Impl::Heartbeat(const std::shared_ptr<Running>& task) {
+  constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
+  TaskContext& context = task->context;
+  milliseconds interval = context.heartbeat_seconds() > 0
+                              ? milliseconds(context.heartbeat_seconds() * 1000 / 3)
+                              : options.default_heartbeat_interval;
+  SteadyClock::time_point deadline = kNever;
+  if (auto d = context.deadline()) {
+    deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                        *d - std::chrono::system_clock::now());
+  }
+  SteadyClock::time_point next = interval.count() > 0 ? SteadyClock::now() + interval : kNever;
+  while (true) {
+    {
+      std::unique_lock lock(task->mu);
+      task->cv.wait_until(lock, std::min(next, deadline), [&] { return task->handler_done; });
+      if (task->handler_done) {
+        return;
+      }
+    }
+    SteadyClock::time_point now = SteadyClock::now();
+    if (now >= deadline) {
+      context.Cancel(CancelReason::kDeadline);
+      deadline = kNever;
+      next = kNever;  // the server times the task out; nothing more to learn
+      continue;
+    }
+    if (now < next) {
+      continue;
+    }
+    absl::StatusOr<bool> cancelled = client.HeartbeatTask(context.task_token());
+    if (cancelled.ok()) {
+      std::lock_guard lock(mu);
+      ++stats.heartbeats;
+    }
+    if (cancelled.ok() && *cancelled) {
+      context.Cancel(CancelReason::kCancelled);
+      next = kNever;
+    } else if (!cancelled.ok() && TaskGone(cancelled.status())) {
+      context.Cancel(CancelReason::kTaskGone);
+      next = kNever;
+    } else if (!cancelled.ok()) {
+      Log(LogSeverity::kWarning, absl::StrCat("heartbeat execution=", context.execution_arn(), ": ",
+                                              cancelled.status().message()));
+      next = SteadyClock::now() + std::min(interval, kHeartbeatRetry);
+    } else {
+      next = SteadyClock::now() + interval;
+    }
+  }
+}
+
+void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
+  if (task->reported.exchange(true)) {
+    return;  // Stop() already failed it with Worker.Shutdown
+  }
+  const std::string& token = task->context.task_token();
+  std::string output = result.ok() ? json::serialize(result.output()) : "";
+  SteadyClock::time_point give_up = SteadyClock::now() + options.report_timeout;
+  milliseconds backoff = kReportInitialBackoff;
+  absl::Status status;
+  while (true) {
+    status = result.ok() ? client.CompleteTask(token, output)
+                         : client.FailTask(token, result.error().error, result.error().cause);
+    if (status.ok() || !Transient(status) || SteadyClock::now() + backoff > give_up) {
+      break;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options.max_backoff);
+  }
+  std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=", task->context.execution_arn(),
+                                  " state=", task->context.state_name());
+  if (!result.ok()) {
+    absl::StrAppend(&what, " error=", result.error().error);
+  }
+  if (status.ok()) {
+    {
+      std::lock_guard lock(mu);
+      ++(result.ok() ? stats.completed : stats.failed);
+    }
+    Log(LogSeverity::kInfo, what);
+  } else if (TaskGone(status)) {
+    Log(LogSeverity::kInfo, absl::StrCat(what, ": result dropped: ", status.message()));
+  } else {
+    Log(LogSeverity::kError, absl::StrCat(what, ": ", status.message()));
+  }
+}
+
+absl::Status Worker::Impl::Drain() {
+  std::unique_lock lock(mu);
+  if (cv.wait_for(lock, options.drain_timeout, [&] { return in_flight == 0; })) {
+    return absl::OkStatus();
+  }
+  std::vector<std::shared_ptr<Running>> late(running.begin(), running.end());
+  lock.unlock();
+  Log(LogSeverity::kWarning, absl::StrCat(late.size(), " task(s) still running after the drain timeout (",
+                                          options.drain_timeout.count(), " ms): cancelling them"));
+  for (const auto& task : late) {
+    task->context.Cancel(CancelReason::kShutdown);
+  }
+  lock.lock();
+  if (cv.wait_for(lock, options.shutdown_grace, [&] { return in_flight == 0; })) {
+    return absl::OkStatus();
+  }
+  late.assign(running.begin(), running.end());
+  int unfinished = in_flight;
+  lock.unlock();
+  for (const auto& task : late) {
+    if (task->reported.exchange(true)) {
+      continue;  // its handler returned and its report is under way
+    }
+    absl::Status s = client.FailTask(task->context.task_token(), kErrorShutdown,
+                                     "the worker stopped before the handler returned");
+    Log(s.ok() ? LogSeverity::kWarning : LogSeverity::kError,
+        absl::StrCat("fail execution=", task->context.execution_arn(), " error=", kErrorShutdown,
+                     s.ok() ? "" : absl::StrCat(": ", s.message())));
+    if (s.ok()) {
+      std::lock_guard stats_lock(mu);
+      ++stats.failed;
+    }
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      unfinished, " task(s) had not finished after the drain timeout and the shutdown grace; the running ones "
+                  "were failed with ",
+      kErrorShutdown));
+}
+
+Worker::Worker(Client& client, WorkerOptions options)
+    : impl_(std::make_unique<Impl>(client, std::move(options))) {}
+
+Worker::~Worker() {
+  Stop().IgnoreError();  // the destructor has nobody to tell; Stop() logged what went wrong
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->exiting = true;
+  }
+  impl_->cv.notify_all();
+  for (std::thread& t : impl_->executors) {
+    t.join();
+  }
+}
+
+absl::Status Worker::Handle(const std::string& queue, TaskHandler handler) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) {
+    return absl::FailedPreconditionError("Handle: the worker has started");
+  }
+  if (queue.empty() || !handler) {
+    return absl::InvalidArgumentError("Handle: empty queue name or handler");
+  }
+  if (!impl_->handlers.emplace(queue, std::move(handler)).second) {
+    return absl::InvalidArgumentError(absl::StrCat("Handle: queue '", queue, "' already has a handler"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Start() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) {
+    return absl::FailedPreconditionError("Start: the worker has started before");
+  }
+  if (impl_->handlers.empty()) {
+    return absl::FailedPreconditionError("Start: no queue has a handler");
+  }
+  if (impl_->options.concurrency < 1) {
+    return absl::InvalidArgumentError("Start: concurrency must be at least 1");
+  }
+  impl_->started = true;
+  impl_->free_slots = impl_->options.concurrency;
+  for (int i = 0; i < impl_->options.concurrency; ++i) {
+    impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
+  }
+  for (const auto& [queue, handler] : impl_->handlers) {
+    impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Stop() {
+  std::lock_guard stop_lock(impl_->stop_mu);
+  if (impl_->stop_done) {
+    return impl_->stop_status;
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+    if (impl_->run_wake_fd >= 0) {
+      char byte = 1;
+      ssize_t ignored = ::write(impl_->run_wake_fd, &byte, 1);
+      (void)ignored;
+    }
+    if (!impl_->started) {
+      impl_->stop_done = true;
+      return absl::OkStatus();
+    }
+  }
+  impl_->cv.notify_all();
+  impl_->poll_stop.request_stop();
+  for (std::thread& t : impl_->pollers) {
+    t.join();
+  }
+  impl_->stop_status = impl_->Drain();
+  impl_->stop_done = true;
+  return impl_->stop_status;
+}
+
+absl::Status Worker::Run() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::InternalError(absl::StrCat("Run: pipe: ", std::strerror(errno)));
+  }
+  int expected = -1;
+  if (!g_run_wake_fd.compare_exchange_strong(expected, fds[1])) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return absl::FailedPreconditionError("Run: another Worker::Run() is waiting in this process");
+  }
+  struct sigaction action = {};
+  action.sa_handler = OnTerminationSignal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_term = {};
+  struct sigaction old_int = {};
+  ::sigaction(SIGTERM, &action, &old_term);
+  ::sigaction(SIGINT, &action, &old_int);
+  absl::Status started = Start();
+  bool wait = started.ok();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->run_wake_fd = fds[1];
+    wait = wait && !impl_->stopping;
+  }
+  while (wait) {
+    pollfd p = {fds[0], POLLIN, 0};
+    int n = ::poll(&p, 1, -1);
+    if (n > 0 || (n < 0 && errno != EINTR)) {
+      break;
+    }
+  }
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  ::sigaction(SIGINT, &old_int, nullptr);
+  g_run_wake_fd.store(-1);
+  absl::Status stopped = started.ok() ? Stop() : absl::OkStatus();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->run_wake_fd = -1;
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return started.ok() ? stopped : started;
+}
+
+WorkerStats Worker::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace stepflow::client
