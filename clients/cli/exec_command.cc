@@ -1,4 +1,4 @@
-// stepflow exec start|describe|history|list|stop|describe-sm: executions on a running server.
+// stepflow exec start|describe|history|list|stop|describe-sm|redrive: executions on a running server.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -178,12 +178,16 @@ int DescribeStateMachine(const RemoteArgs& args, client::Client& client) {
   return kExitOk;
 }
 
+int Redrive(const RemoteArgs& args, client::Client& client) {
+  return Answer(args, client.RedriveExecution(args.positionals[0]));
+}
+
 }  // namespace
 
 int ExecCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
     return ReportUsage("exec", absl::InvalidArgumentError(
-                                   "missing verb: start, describe, history, list, stop or describe-sm"));
+                                   "missing verb: start, describe, history, list, stop, describe-sm or redrive"));
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& verb = args[0];
@@ -206,6 +210,9 @@ int ExecCommand(const std::vector<std::string>& args) {
   }
   if (verb == "describe-sm") {
     return RunRemote({"exec describe-sm", {}, {}, 1, nullptr}, rest, DescribeStateMachine);
+  }
+  if (verb == "redrive") {
+    return RunRemote({"exec redrive", {}, {}, 1, nullptr}, rest, Redrive);
   }
   return ReportUsage("exec", absl::InvalidArgumentError(absl::StrCat("unknown verb '", verb, "'")));
 }

@@ -1,5 +1,5 @@
 // stepflow: the command-line interface. `run` and `validate` work locally on the embedded engine; `server`
-// serves the gRPC API; `sm` and `exec` talk to a running server.
+// serves the gRPC API; `sm`, `exec`, `dlq` and `worker` talk to a running server.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -42,6 +42,19 @@ constexpr char kUsage[] =
     "  exec stop ARN [--error E] [--cause C]\n"
     "  exec describe-sm ARN\n"
     "      The definition and version the execution runs.\n"
+    "  exec redrive ARN\n"
+    "      Resumes a FAILED, TIMED_OUT or ABORTED execution from the state that failed.\n"
+    "  dlq list [--queue Q] [--state-machine SM] [--error E] [--after TIME] [--before TIME]\n"
+    "  dlq show ID\n"
+    "  dlq redrive (ID | --all [filters]) [--input JSON | --input-file FILE]\n"
+    "      Re-runs the task (with this input instead of the recorded one) and resumes its execution.\n"
+    "  dlq discard (ID | --all [filters])\n"
+    "      --all acts on every entry matching the filters (all entries when there are none).\n"
+    "  worker --queue NAME [--concurrency N] [--identity ID] [--drain-timeout SECONDS]\n"
+    "         [--kill-grace SECONDS] -- COMMAND ARGS...\n"
+    "      Runs COMMAND (no shell) per task: input JSON on stdin, output JSON on stdout; a non-zero exit\n"
+    "      fails the task with the last stderr line {\"error\":...,\"cause\":...} or Worker.ExitCode.\n"
+    "      SIGTERM/SIGINT stop polling and wait for running commands (default at most 30 s).\n"
     "  --server ADDR   the server (env STEPFLOW_SERVER; default 127.0.0.1:7233)\n"
     "  --output FMT    table (default) or json: only JSON on stdout, messages on stderr\n"
     "\n"
@@ -76,12 +89,20 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command == "sm" || command == "exec") {
+  if (command == "sm" || command == "exec" || command == "dlq") {
     rest.insert(rest.end(), globals.begin(), globals.end());
-    return command == "sm" ? stepflow::cli::SmCommand(rest) : stepflow::cli::ExecCommand(rest);
+    return command == "sm"     ? stepflow::cli::SmCommand(rest)
+           : command == "exec" ? stepflow::cli::ExecCommand(rest)
+                               : stepflow::cli::DlqCommand(rest);
+  }
+  if (command == "worker") {
+    // Before the '--' that starts the worker's command line.
+    rest.insert(rest.begin(), globals.begin(), globals.end());
+    return stepflow::cli::WorkerCommand(rest);
   }
   if (!globals.empty()) {
-    std::fprintf(stderr, "stepflow: %s goes with the remote commands (sm, exec) only\n", globals[0].c_str());
+    std::fprintf(stderr, "stepflow: %s goes with the remote commands (sm, exec, dlq, worker) only\n",
+                 globals[0].c_str());
     return stepflow::cli::kExitUsage;
   }
   int sub_argc = argc - 2;

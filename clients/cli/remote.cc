@@ -176,6 +176,41 @@ json::value ToJson(const v1::HistoryEvent& event) {
   return o;
 }
 
+json::value ToJson(const v1::DeadLetter& d) {
+  json::object o;
+  o["id"] = d.id();
+  o["queue"] = d.queue();
+  o["executionArn"] = d.execution_arn();
+  o["stateMachineArn"] = d.state_machine_arn();
+  o["stateName"] = d.state_name();
+  o["created"] = FormatTime(d.created());
+  o["error"] = d.error();
+  o["cause"] = d.cause();
+  if (!d.input().empty()) {
+    o["input"] = Embedded(d.input());
+  }
+  json::array attempts;
+  for (const v1::TaskAttempt& a : d.attempts()) {
+    json::object j;
+    j["attempt"] = a.attempt();
+    j["workerIdentity"] = a.worker_identity();
+    if (a.has_scheduled()) {
+      j["scheduled"] = FormatTime(a.scheduled());
+    }
+    if (a.has_started()) {
+      j["started"] = FormatTime(a.started());
+    }
+    if (a.has_ended()) {
+      j["ended"] = FormatTime(a.ended());
+    }
+    j["error"] = a.error();
+    j["cause"] = a.cause();
+    attempts.push_back(std::move(j));
+  }
+  o["attempts"] = std::move(attempts);
+  return o;
+}
+
 void PrintJson(const json::value& value) { std::printf("%s\n", json::serialize(value).c_str()); }
 
 void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields) {

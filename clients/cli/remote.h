@@ -1,5 +1,5 @@
 #pragma once
-// The CLI's remote verbs (`stepflow sm ...`, `stepflow exec ...`): the shared pieces. They speak only the
+// The CLI's remote verbs (`stepflow sm|exec|dlq|worker ...`): the shared pieces. They speak only the
 // public gRPC API, through clients/cpp.
 //
 // Global flags, accepted anywhere on the command line: --server ADDR (env STEPFLOW_SERVER, default
@@ -75,6 +75,8 @@ int ReportFailure(const std::string& verb, const absl::Status& status);
 boost::json::value ToJson(const v1::StateMachine& sm);
 boost::json::value ToJson(const v1::Execution& e);
 boost::json::value ToJson(const v1::HistoryEvent& event);
+// A dead letter with its attempts (times ISO-8601, input embedded).
+boost::json::value ToJson(const v1::DeadLetter& d);
 std::string StatusName(v1::ExecutionStatus status);
 // ISO-8601 UTC with milliseconds, as AWS prints times.
 std::string FormatTime(const google::protobuf::Timestamp& t);
@@ -96,5 +98,8 @@ std::vector<std::string> HistoryRow(const v1::HistoryEvent& event);
 
 int SmCommand(const std::vector<std::string>& args);    // stepflow sm ...
 int ExecCommand(const std::vector<std::string>& args);  // stepflow exec ...
+int DlqCommand(const std::vector<std::string>& args);   // stepflow dlq ...
+// stepflow worker ... -- COMMAND ARGS...: serves until SIGTERM/SIGINT (clients/cli/command_runner.h).
+int WorkerCommand(const std::vector<std::string>& args);
 
 }  // namespace stepflow::cli

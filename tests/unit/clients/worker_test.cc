@@ -1,0 +1,438 @@
+// The worker SDK (clients/cpp/worker.h) against the fake Tasks service: outputs and error mapping, the
+// concurrency bound, heartbeats, cancellation, drain, reconnection.
+#include "clients/cpp/worker.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+#include <unistd.h>
+
+#include "tests/unit/clients/fake_server.h"
+
+namespace stepflow::client {
+namespace {
+
+using ::stepflow::testing::Report;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+// Waits until `done()` holds (checked every few ms), at most 20 s: for flags set by handlers, which the fake
+// server's WaitFor does not hear about.
+bool Eventually(const std::function<bool()>& done) {
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) {
+      return false;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(server_.address(), 5s);
+    ASSERT_TRUE(c.ok()) << c.status();
+    client_ = std::move(*c);
+  }
+
+  // Short waits and backoffs so that the tests run fast; logs dropped.
+  WorkerOptions Options(int concurrency = 1) {
+    WorkerOptions o;
+    o.concurrency = concurrency;
+    o.poll_wait = 1s;
+    o.initial_backoff = 10ms;
+    o.max_backoff = 50ms;
+    o.log = [](LogSeverity, const std::string&) {};
+    return o;
+  }
+
+  // Waits until the fake has `n` reports.
+  bool WaitReports(std::size_t n) {
+    return server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= n; });
+  }
+
+  testing::FakeServer server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(WorkerTest, CompletesWithTheHandlersOutput) {
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [](TaskContext& ctx, const json::value& input) -> TaskResult {
+                            return json::object{{"echo", input}, {"state", ctx.state_name()}};
+                          })
+                  .ok());
+  std::string t1 = server_.tasks.Add("q", R"({"n":1})");
+  std::string t2 = server_.tasks.Add("q", "");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(2));
+  EXPECT_TRUE(worker.Stop().ok());
+  Report r1 = server_.tasks.ReportOf(t1);
+  EXPECT_TRUE(r1.completed);
+  EXPECT_EQ(json::parse(r1.output), json::parse(R"({"echo":{"n":1},"state":"Work"})"));
+  EXPECT_EQ(json::parse(server_.tasks.ReportOf(t2).output).at("echo"), json::object());  // "" = {}
+  WorkerStats stats = worker.stats();
+  EXPECT_EQ(stats.started, 2);
+  EXPECT_EQ(stats.completed, 2);
+  EXPECT_EQ(stats.running, 0);
+}
+
+TEST_F(WorkerTest, HandleAndStartCheckTheirArguments) {
+  Worker worker(*client_, Options());
+  EXPECT_TRUE(absl::IsFailedPrecondition(worker.Start()));  // no handler
+  auto handler = [](TaskContext&, const json::value&) -> TaskResult { return json::value(); };
+  EXPECT_TRUE(absl::IsInvalidArgument(worker.Handle("", handler)));
+  EXPECT_TRUE(worker.Handle("q", handler).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(worker.Handle("q", handler)));
+  ASSERT_TRUE(worker.Start().ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(worker.Start()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(worker.Handle("r", handler)));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_TRUE(worker.Stop().ok());  // idempotent
+}
+
+TEST_F(WorkerTest, MapsHandlerErrors) {
+  Worker worker(*client_, Options(2));
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [](TaskContext&, const json::value& input) -> TaskResult {
+                            std::string c(input.at("case").as_string());
+                            if (c == "typed") {
+                              return TaskError{"Payment.Declined", "card expired"};
+                            }
+                            if (c == "throw") {
+                              throw std::runtime_error("boom");
+                            }
+                            if (c == "named-status") {
+                              return absl::InvalidArgumentError("Bad.Input: no items");
+                            }
+                            if (c == "status") {
+                              return absl::InternalError("oops");
+                            }
+                            return absl::StatusOr<json::value>(json::value(1));
+                          })
+                  .ok());
+  std::string typed = server_.tasks.Add("q", R"({"case":"typed"})");
+  std::string thrown = server_.tasks.Add("q", R"({"case":"throw"})");
+  std::string named = server_.tasks.Add("q", R"({"case":"named-status"})");
+  std::string status = server_.tasks.Add("q", R"({"case":"status"})");
+  std::string statusor = server_.tasks.Add("q", R"({"case":"statusor"})");
+  std::string invalid = server_.tasks.Add("q", "{not json");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(6));
+  EXPECT_TRUE(worker.Stop().ok());
+
+  Report r = server_.tasks.ReportOf(typed);
+  EXPECT_FALSE(r.completed);
+  EXPECT_EQ(r.error, "Payment.Declined");
+  EXPECT_EQ(r.cause, "card expired");
+  r = server_.tasks.ReportOf(thrown);
+  EXPECT_EQ(r.error, "Worker.Exception");
+  EXPECT_EQ(r.cause, "boom");
+  r = server_.tasks.ReportOf(named);
+  EXPECT_EQ(r.error, "Bad.Input");
+  EXPECT_EQ(r.cause, "no items");
+  r = server_.tasks.ReportOf(status);
+  EXPECT_EQ(r.error, "Worker.Error");
+  EXPECT_THAT(r.cause, HasSubstr("oops"));
+  r = server_.tasks.ReportOf(statusor);
+  EXPECT_TRUE(r.completed);
+  EXPECT_EQ(r.output, "1");
+  r = server_.tasks.ReportOf(invalid);
+  EXPECT_EQ(r.error, "Worker.InvalidInput");
+  EXPECT_EQ(worker.stats().failed, 5);
+}
+
+TEST_F(WorkerTest, RunsAtMostConcurrencyHandlersAndPollsOnlyWithAFreeSlot) {
+  constexpr int kSlots = 2;
+  std::atomic<int> active{0};
+  std::atomic<int> max_active{0};
+  Worker worker(*client_, Options(kSlots));
+  auto handler = [&](TaskContext&, const json::value&) -> TaskResult {
+    int now = ++active;
+    int seen = max_active.load();
+    while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(50ms);
+    --active;
+    return json::object();
+  };
+  ASSERT_TRUE(worker.Handle("a", handler).ok());
+  ASSERT_TRUE(worker.Handle("b", handler).ok());  // two pollers share the two slots
+  for (int i = 0; i < 4; ++i) {
+    server_.tasks.Add("a", "{}");
+    server_.tasks.Add("b", "{}");
+  }
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(8));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(max_active.load(), kSlots);
+  EXPECT_LE(server_.tasks.max_busy(), kSlots);  // tasks held + polls in progress
+  EXPECT_EQ(worker.stats().completed, 8);
+}
+
+TEST_F(WorkerTest, HeartbeatsWhileTheHandlerRuns) {
+  Worker worker(*client_, Options());
+  std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);  // every ~333 ms
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            bool beat = server_.tasks.WaitFor(
+                                [&] { return server_.tasks.heartbeats_locked(ctx.task_token()) >= 2; });
+                            return json::value(beat);
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).output, "true");
+  int beats = server_.tasks.heartbeats(token);
+  EXPECT_GE(beats, 2);
+  EXPECT_GE(worker.stats().heartbeats, 2);
+  std::this_thread::sleep_for(500ms);  // no heartbeat once the task is reported
+  EXPECT_EQ(server_.tasks.heartbeats(token), beats);
+}
+
+TEST_F(WorkerTest, NoHeartbeatsWithoutHeartbeatSecondsWhenTheDefaultIsOff) {
+  WorkerOptions o = Options();
+  o.default_heartbeat_interval = 0ms;
+  Worker worker(*client_, o);
+  std::string token = server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [](TaskContext&, const json::value&) -> TaskResult {
+                            std::this_thread::sleep_for(300ms);
+                            return json::object();
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.heartbeats(token), 0);
+}
+
+// The handler waits for its cancellation and says why it came.
+TaskHandler WaitForCancel(std::atomic<bool>* callback_ran) {
+  return [callback_ran](TaskContext& ctx, const json::value&) -> TaskResult {
+    ctx.OnCancel([callback_ran] { *callback_ran = true; });
+    if (!ctx.WaitForCancellation(20s)) {
+      return TaskError{"Test.NotCancelled", ""};
+    }
+    return TaskError{"Test.Cancelled", CancelReasonName(ctx.cancel_reason())};
+  };
+}
+
+TEST_F(WorkerTest, HeartbeatAnsweringCancelledCancelsTheHandler) {
+  std::atomic<bool> callback_ran{false};
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker.Handle("q", WaitForCancel(&callback_ran)).ok());
+  std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);
+  server_.tasks.CancelTask(token);
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).error, "Test.Cancelled");
+  EXPECT_EQ(server_.tasks.ReportOf(token).cause, "cancelled");
+  EXPECT_TRUE(callback_ran);
+}
+
+TEST_F(WorkerTest, RefusedHeartbeatCancelsTheHandler) {
+  std::atomic<bool> callback_ran{false};
+  WorkerOptions o = Options();
+  o.default_heartbeat_interval = 100ms;  // the state has no HeartbeatSeconds: the default interval
+  Worker worker(*client_, o);
+  ASSERT_TRUE(worker.Handle("q", WaitForCancel(&callback_ran)).ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  server_.tasks.ForgetTask(token);
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).cause, "task gone");
+}
+
+TEST_F(WorkerTest, PassedDeadlineCancelsTheHandler) {
+  std::atomic<bool> callback_ran{false};
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker.Handle("q", WaitForCancel(&callback_ran)).ok());
+  std::string token = server_.tasks.Add("q", "{}", 0, /*timeout=*/300ms);
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).cause, "deadline");
+  EXPECT_TRUE(callback_ran);
+}
+
+TEST_F(WorkerTest, StopWaitsForRunningHandlersAndPollsNoMore) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            entered = true;
+                            while (!release) {
+                              std::this_thread::sleep_for(5ms);
+                            }
+                            return json::value(ctx.cancelled());
+                          })
+                  .ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return entered.load(); }));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(300ms);
+    release = true;
+  });
+  EXPECT_TRUE(worker.Stop().ok());
+  releaser.join();
+  // Stop() returned after the handler finished and its result was reported, uncancelled.
+  EXPECT_EQ(server_.tasks.ReportOf(token).output, "false");
+  int polls = server_.tasks.polls();
+  server_.tasks.Add("q", "{}");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(server_.tasks.polls(), polls);
+  EXPECT_EQ(server_.tasks.reports().size(), 1u);
+}
+
+TEST_F(WorkerTest, StopCancelsThenFailsHandlersThatOutliveTheDrain) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  std::atomic<int> reason{-1};
+  WorkerOptions o = Options();
+  o.drain_timeout = 100ms;
+  o.shutdown_grace = 100ms;
+  auto worker = std::make_unique<Worker>(*client_, o);
+  ASSERT_TRUE(worker
+                  ->Handle("q",
+                           [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                             entered = true;
+                             while (!release) {  // ignores cancellation
+                               std::this_thread::sleep_for(5ms);
+                             }
+                             reason = static_cast<int>(ctx.cancel_reason());
+                             return json::object();
+                           })
+                  .ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker->Start().ok());
+  ASSERT_TRUE(Eventually([&] { return entered.load(); }));
+  absl::Status stopped = worker->Stop();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(stopped)) << stopped;
+  Report r = server_.tasks.ReportOf(token);
+  EXPECT_EQ(r.error, "Worker.Shutdown");
+  release = true;
+  worker.reset();  // waits for the handler
+  EXPECT_EQ(reason.load(), static_cast<int>(CancelReason::kShutdown));
+  ASSERT_EQ(server_.tasks.reports().size(), 1u);  // the late result was not reported
+  EXPECT_FALSE(server_.tasks.reports()[0].completed);
+}
+
+TEST_F(WorkerTest, StopLetsCancelledHandlersReportWithinTheGrace) {
+  std::atomic<bool> entered{false};
+  WorkerOptions o = Options();
+  o.drain_timeout = 100ms;
+  o.shutdown_grace = 5s;
+  Worker worker(*client_, o);
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            entered = true;
+                            ctx.WaitForCancellation(20s);
+                            return TaskError{"Test.Interrupted", CancelReasonName(ctx.cancel_reason())};
+                          })
+                  .ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return entered.load(); }));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).error, "Test.Interrupted");
+  EXPECT_EQ(server_.tasks.ReportOf(token).cause, "shutdown");
+}
+
+TEST_F(WorkerTest, RetriesPollsThatFailWithUnavailable) {
+  server_.tasks.FailPolls(3);
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(
+      worker.Handle("q", [](TaskContext&, const json::value&) -> TaskResult { return json::object(); }).ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_TRUE(server_.tasks.ReportOf(token).completed);
+  EXPECT_GE(server_.tasks.polls(), 4);
+}
+
+TEST_F(WorkerTest, RunDrainsOnSigterm) {
+  Worker worker(*client_, Options());
+  std::atomic<bool> entered{false};
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            entered = true;
+                            std::this_thread::sleep_for(200ms);
+                            return json::value("done");
+                          })
+                  .ok());
+  std::string token = server_.tasks.Add("q", "{}");
+  absl::Status ran = absl::UnknownError("not returned");
+  std::thread runner([&] { ran = worker.Run(); });
+  ASSERT_TRUE(Eventually([&] { return entered.load(); }));  // Run() has installed its handler
+  ::kill(::getpid(), SIGTERM);
+  runner.join();
+  EXPECT_TRUE(ran.ok()) << ran;
+  EXPECT_EQ(server_.tasks.ReportOf(token).output, "\"done\"");
+}
+
+TEST_F(WorkerTest, RunReturnsWhenStopIsCalled) {
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(
+      worker.Handle("q", [](TaskContext&, const json::value&) -> TaskResult { return json::object(); }).ok());
+  absl::Status ran = absl::UnknownError("not returned");
+  std::thread runner([&] { ran = worker.Run(); });
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.polls_locked() > 0; }));
+  EXPECT_TRUE(worker.Stop().ok());
+  runner.join();
+  EXPECT_TRUE(ran.ok()) << ran;
+}
+
+TEST(TaskResultTest, Conversions) {
+  TaskResult object = json::object{{"a", 1}};
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(object.output().at("a"), 1);
+  TaskResult number = 3;
+  EXPECT_EQ(number.output(), 3);
+  TaskResult ok_status = absl::OkStatus();
+  EXPECT_EQ(ok_status.output(), json::object());
+  TaskResult error = TaskError{"E", "C"};
+  ASSERT_FALSE(error.ok());
+  EXPECT_EQ(error.error().error, "E");
+}
+
+TEST(TaskContextTest, CancelCallsCallbacksOnceWithTheFirstReason) {
+  v1::PollTaskResponse task;
+  task.set_task_token("t");
+  TaskContext ctx("q", task);
+  int calls = 0;
+  ctx.OnCancel([&] { ++calls; });
+  EXPECT_FALSE(ctx.cancelled());
+  EXPECT_FALSE(ctx.WaitForCancellation(1ms));
+  EXPECT_FALSE(ctx.deadline().has_value());
+  ctx.Cancel(CancelReason::kDeadline);
+  ctx.Cancel(CancelReason::kShutdown);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(ctx.cancel_reason(), CancelReason::kDeadline);
+  ctx.OnCancel([&] { ++calls; });  // already cancelled: called at once
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(ctx.WaitForCancellation(1ms));
+}
+
+}  // namespace
+}  // namespace stepflow::client
