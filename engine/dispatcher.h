@@ -4,6 +4,7 @@
 // uses a MockDispatcher (AWS Step Functions Local mock config); the server dispatches to gRPC workers.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -19,6 +20,12 @@ struct TaskDispatch {
   std::string resource;
   boost::json::value input;
   int attempt = 0;
+  std::string state_machine_arn;
+  std::int64_t scheduled = 0;  // epoch ms
+  std::optional<double> timeout_seconds;
+  std::optional<double> heartbeat_seconds;
+  // A worker already took it (re-dispatched by recovery): its lease stands, so it is not offered again.
+  bool started = false;
 };
 
 // Implementations say whether they are thread-safe.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "engine/dead_letters.h"
 #include "engine/errors.h"
 #include "engine/records.h"
 
@@ -46,6 +47,7 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
 
 absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal) {
   input.drawn.clear();
+  const sm::ExecutionStatus before = entry.execution->status();
   runtime_.set_sink(options_.durable ? &input.drawn : nullptr);
   absl::StatusOr<sm::Decision> d = ApplyInputRecord(*entry.execution, input, runtime_);
   runtime_.set_sink(nullptr);
@@ -53,24 +55,41 @@ absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input
     *refusal = d.status();
     return absl::OkStatus();
   }
-  Stage(id, entry, input, *std::move(d));
+  const bool no_effect = d->events.empty() && d->timers_to_start.empty() && d->timers_to_cancel.empty() &&
+                         d->tasks_to_schedule.empty() && d->tasks_to_cancel.empty() && d->dead_letters.empty();
+  if (no_effect && (input.kind == InputRecord::Kind::kTaskHeartbeat || input.kind == InputRecord::Kind::kTaskStarted)) {
+    return absl::OkStatus();  // a heartbeat without HeartbeatSeconds, a repeated start: nothing to log or replay
+  }
+  Stage(id, entry, input, before, *std::move(d));
   return in_group_ ? absl::OkStatus() : CommitStaged();
 }
 
-void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::Decision decision) {
+void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
+                   sm::Decision decision) {
   const sm::Execution& e = *entry.execution;
   for (const sm::HistoryEvent& event : decision.events) {
     batch_.Put(storage::Column::kHistory, HistoryKey(id, event.id), sm::SerializeHistoryEvent(event));
   }
   batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
   TrackDecision(id, input, decision, entry.pending, &batch_);
+  // A redrive or a discard takes the dead letters it names out of the list.
+  for (const auto& [task_id, patched] : input.dead_letters) {
+    batch_.Delete(storage::Column::kDeadLetters, DeadLetterKey(id, task_id));
+  }
+  if (input.kind == InputRecord::Kind::kDeadLetterDiscarded) {
+    batch_.Delete(storage::Column::kDeadLetters, DeadLetterKey(id, input.id));
+  }
+  for (const sm::DeadLetterCommand& dl : decision.dead_letters) {
+    batch_.Put(storage::Column::kDeadLetters, DeadLetterKey(id, dl.task_id),
+               EncodeDeadLetter(MakeDeadLetter(id, entry.info.state_machine_arn, dl, input.now)));
+  }
   const bool ended = e.status() != sm::ExecutionStatus::kRunning;
   if (options_.durable) {
     batch_.Put(storage::Column::kInputs, InputKey(id, entry.next_input), EncodeInputRecord(input));
-    // Only the start and the input that ends the execution change index rows: an ended execution takes
-    // no more inputs.
-    if (input.kind == InputRecord::Kind::kStart || ended) {
-      StageIndexRows(id, entry, input.kind == InputRecord::Kind::kStart);
+    // Only the start, the input that ends the execution and a redrive change index rows.
+    const bool first = input.kind == InputRecord::Kind::kStart;
+    if (first || e.status() != before) {
+      StageIndexRows(id, entry, first, before);
     }
   }
   ++entry.next_input;
@@ -78,7 +97,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   staged_.push_back(Staged{id, std::move(decision), ended});
 }
 
-void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first) {
+void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
   const std::string& machine = entry.info.state_machine_name;
   const common::EpochMillis start = entry.info.start_time;
   const std::string status = sm::ExecutionStatusName(entry.execution->status());
@@ -86,9 +105,9 @@ void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool firs
     batch_.Put(storage::Column::kIndexes, IndexKey("", "", start, id), "");
     batch_.Put(storage::Column::kIndexes, IndexKey(machine, "", start, id), "");
   } else {
-    const std::string running = sm::ExecutionStatusName(sm::ExecutionStatus::kRunning);
-    batch_.Delete(storage::Column::kIndexes, IndexKey("", running, start, id));
-    batch_.Delete(storage::Column::kIndexes, IndexKey(machine, running, start, id));
+    const std::string previous = sm::ExecutionStatusName(before);
+    batch_.Delete(storage::Column::kIndexes, IndexKey("", previous, start, id));
+    batch_.Delete(storage::Column::kIndexes, IndexKey(machine, previous, start, id));
   }
   batch_.Put(storage::Column::kIndexes, IndexKey("", status, start, id), "");
   batch_.Put(storage::Column::kIndexes, IndexKey(machine, status, start, id), "");
@@ -149,8 +168,7 @@ absl::Status Driver::CarryOut(Staged& staged) {
   }
   absl::Status dispatched;
   for (sm::TaskCommand& t : d.tasks_to_schedule) {
-    TaskDispatch dispatch{staged.id, t.task_id, t.state_name, t.resource, std::move(t.input), t.attempt};
-    dispatched = dispatcher_->Dispatch(dispatch);
+    dispatched = dispatcher_->Dispatch(MakeDispatch(staged.id, entry, std::move(t)));
     if (!dispatched.ok()) {
       break;
     }
@@ -188,6 +206,22 @@ void Driver::Evict(const std::string& id) {
   executions_.erase(it);
 }
 
+TaskDispatch Driver::MakeDispatch(const std::string& id, const Entry& entry, sm::TaskCommand task) const {
+  TaskDispatch d;
+  d.execution_id = id;
+  d.task_id = task.task_id;
+  d.state_name = std::move(task.state_name);
+  d.resource = std::move(task.resource);
+  d.input = std::move(task.input);
+  d.attempt = task.attempt;
+  d.state_machine_arn = entry.info.state_machine_arn;
+  d.scheduled = task.scheduled;
+  d.timeout_seconds = task.timeout_seconds;
+  d.heartbeat_seconds = task.heartbeat_seconds;
+  d.started = entry.execution->task_standing(task.task_id) == sm::TaskStanding::kStarted;
+  return d;
+}
+
 absl::Status Driver::Restore(ReplayedExecution replayed) {
   const std::string id = replayed.info.execution_arn;
   if (executions_.count(id) != 0) {
@@ -203,9 +237,46 @@ absl::Status Driver::Restore(ReplayedExecution replayed) {
     Arm(id, entry, timer_id, due);
   }
   for (const auto& [task_id, t] : entry.pending.tasks) {
-    RETURN_IF_ERROR(dispatcher_->Dispatch(TaskDispatch{id, task_id, t.state_name, t.resource, t.input, t.attempt}));
+    RETURN_IF_ERROR(dispatcher_->Dispatch(MakeDispatch(id, entry, t)));
   }
   return absl::OkStatus();
+}
+
+absl::Status Driver::Redrive(const std::string& execution_id, const sm::RedrivenDeadLetters& dead_letters) {
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end()) {
+    return errors::ExecutionDoesNotExist(execution_id);
+  }
+  InputRecord redrive;
+  redrive.kind = InputRecord::Kind::kRedrive;
+  redrive.now = clock_->NowMillis();
+  redrive.dead_letters = dead_letters;
+  absl::Status refusal;
+  RETURN_IF_ERROR(Step(execution_id, it->second, std::move(redrive), &refusal));
+  return refusal;
+}
+
+absl::Status Driver::DiscardDeadLetter(const std::string& execution_id, std::uint64_t task_id,
+                                       const std::string& state_name) {
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end()) {
+    return errors::ExecutionDoesNotExist(execution_id);
+  }
+  InputRecord discard;
+  discard.kind = InputRecord::Kind::kDeadLetterDiscarded;
+  discard.now = clock_->NowMillis();
+  discard.id = task_id;
+  discard.state_name = state_name;
+  absl::Status refusal;
+  RETURN_IF_ERROR(Step(execution_id, it->second, std::move(discard), &refusal));
+  return refusal;
+}
+
+void Driver::Release(const std::string& execution_id) {
+  const sm::Execution* e = Find(execution_id);
+  if (options_.durable && e != nullptr && e->status() != sm::ExecutionStatus::kRunning) {
+    Evict(execution_id);
+  }
 }
 
 absl::Status Driver::ApplyInput(DriverInput input) {
@@ -219,6 +290,10 @@ absl::Status Driver::ApplyInput(DriverInput input) {
   switch (input.kind) {
     case DriverInput::Kind::kTaskStarted:
       record.kind = InputRecord::Kind::kTaskStarted;
+      record.worker = std::move(input.worker);
+      break;
+    case DriverInput::Kind::kTaskHeartbeat:
+      record.kind = InputRecord::Kind::kTaskHeartbeat;
       break;
     case DriverInput::Kind::kTaskSucceeded:
       record.kind = InputRecord::Kind::kTaskSucceeded;
@@ -297,6 +372,14 @@ absl::Status Driver::Stop(const std::string& execution_id, const std::string& er
 const sm::Execution* Driver::Find(const std::string& execution_id) const {
   auto it = executions_.find(execution_id);
   return it == executions_.end() ? nullptr : it->second.execution.get();
+}
+
+std::optional<sm::TaskStanding> Driver::TaskStanding(const std::string& execution_id, std::uint64_t task_id) const {
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end()) {
+    return std::nullopt;
+  }
+  return it->second.execution->task_standing(task_id);
 }
 
 std::optional<ExecutionInfoRecord> Driver::Describe(const std::string& execution_id) const {

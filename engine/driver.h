@@ -62,13 +62,14 @@ struct DriverOptions {
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).
 struct DriverInput {
-  enum class Kind { kTaskStarted, kTaskSucceeded, kTaskFailed };
+  enum class Kind { kTaskStarted, kTaskHeartbeat, kTaskSucceeded, kTaskFailed };
   Kind kind = Kind::kTaskSucceeded;
   std::string execution_id;
   std::uint64_t task_id = 0;
   boost::json::value output;
   std::string error;
   std::string cause;
+  std::string worker;  // kTaskStarted
 };
 
 class Driver {
@@ -106,11 +107,23 @@ class Driver {
   absl::Status EndGroup();
 
   // Adopts an execution rebuilt by replay (already committed): arms its timers and dispatches its pending
-  // tasks again. AlreadyExists when the id is in memory.
+  // tasks again. AlreadyExists when the id is in memory. An ended execution may be adopted too (to redrive
+  // it, or to record a dead letter's discard); Release evicts it again when nothing came of that.
   absl::Status Restore(ReplayedExecution replayed);
+  void Release(const std::string& execution_id);
+
+  // Execution::Redrive of an execution in memory; the dead letters' rows are deleted in the same commit.
+  // NotFound / FailedPrecondition (not redrivable) as the interpreter says.
+  absl::Status Redrive(const std::string& execution_id, const sm::RedrivenDeadLetters& dead_letters);
+  // Deletes the dead letter of task `task_id` and records that in the execution's history.
+  absl::Status DiscardDeadLetter(const std::string& execution_id, std::uint64_t task_id,
+                                 const std::string& state_name);
 
   // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
+  // Where a task of an execution in memory stands (including inputs applied in the open group); nullopt when
+  // the execution is not in memory.
+  std::optional<sm::TaskStanding> TaskStanding(const std::string& execution_id, std::uint64_t task_id) const;
   // The execution as the API shows it, including inputs applied in the open group; nullopt when unknown.
   std::optional<ExecutionInfoRecord> Describe(const std::string& execution_id) const;
   // Executions in memory.
@@ -142,11 +155,14 @@ class Driver {
   // commit's (and dispatch's) result. When the interpreter refuses the input (NotFound, FailedPrecondition)
   // nothing is staged, `*refusal` says why and OK is returned.
   absl::Status Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal);
-  void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::Decision decision);
-  void StageIndexRows(const std::string& id, const Entry& entry, bool first);
+  // `before` is the execution's status before the input.
+  void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
+             sm::Decision decision);
+  void StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before);
   // Commits the batch and carries out the staged commands.
   absl::Status CommitStaged();
   absl::Status CarryOut(Staged& staged);
+  TaskDispatch MakeDispatch(const std::string& id, const Entry& entry, sm::TaskCommand task) const;
   void Arm(const std::string& id, Entry& entry, std::uint64_t timer_id, common::EpochMillis due);
   void Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id);
   void Evict(const std::string& id);

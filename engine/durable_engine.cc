@@ -79,7 +79,8 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
   for (int i = 0; i < count; ++i) {
     engine->partitions_.push_back(std::make_unique<Partition>(i, engine->store_.get(), engine->clock_,
-                                                              engine->definitions_.get(), partition_options));
+                                                              engine->definitions_.get(), &engine->matcher_,
+                                                              partition_options));
   }
   absl::Status recovered = engine->Recover();
   if (!recovered.ok()) {
@@ -156,6 +157,7 @@ void DurableEngine::Shutdown() {
   for (auto& p : partitions_) {
     p->watchers().Close();
   }
+  matcher_.Close();  // parked polls return empty
   for (auto& p : partitions_) {
     p->Stop();  // drains the inbox: every posted call is answered
   }

@@ -55,6 +55,22 @@ class DurableEngine final : public Engine {
   absl::StatusOr<ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
                                                         common::EpochMillis deadline) override;
   absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) override;
+  absl::StatusOr<ExecutionInfoRecord> RedriveExecution(const std::string& execution_arn) override;
+
+  absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
+                                                     common::EpochMillis deadline) override;
+  absl::Status CompleteTask(const std::string& token, const std::string& output) override;
+  absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) override;
+  absl::StatusOr<bool> HeartbeatTask(const std::string& token) override;
+
+  absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,
+                                                         const std::string& page_token) override;
+  absl::StatusOr<DeadLetterRecord> GetDeadLetter(const std::string& id) override;
+  absl::StatusOr<std::vector<DeadLetterOutcome>> RedriveDeadLetters(const std::string& id,
+                                                                    const DeadLetterFilter& filter,
+                                                                    const std::optional<std::string>& input) override;
+  absl::StatusOr<std::vector<DeadLetterOutcome>> DiscardDeadLetters(const std::string& id,
+                                                                    const DeadLetterFilter& filter) override;
 
  private:
   // Counts an API call in flight for Shutdown; false when the engine no longer accepts calls.
@@ -76,6 +92,17 @@ class DurableEngine final : public Engine {
   using Done = absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)>;
   absl::StatusOr<ExecutionInfoRecord> CallPartition(const std::string& id,
                                                     absl::AnyInvocable<void(Partition&, Done)> op);
+  // The same for any answer type.
+  template <typename T>
+  absl::StatusOr<T> Call(const std::string& id,
+                         absl::AnyInvocable<void(Partition&, absl::AnyInvocable<void(absl::StatusOr<T>)>)> op);
+  // A worker's report on the task `token` names.
+  absl::StatusOr<bool> Report(const std::string& token, DriverInput input);
+  // Every dead letter matching `filter` (or the one `id` names), for bulk operations.
+  absl::StatusOr<std::vector<DeadLetterRecord>> SelectDeadLetters(const std::string& id,
+                                                                  const DeadLetterFilter& filter);
+  // Whether `record` matches `filter`; `machine` is the filter's state machine ARN ("" = any).
+  static bool Matches(const DeadLetterRecord& record, const DeadLetterFilter& filter, const std::string& machine);
   // The committed record of `execution_arn`. InvalidArgument (InvalidArn), NotFound (ExecutionDoesNotExist).
   absl::StatusOr<ExecutionInfoRecord> ReadExecution(const std::string& execution_arn);
   // Committed events with id > after_event_id, at most `limit`, in order.
@@ -87,6 +114,7 @@ class DurableEngine final : public Engine {
   common::Clock* clock_ = nullptr;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<DefinitionStore> definitions_;
+  TaskMatcher matcher_;
   std::vector<std::unique_ptr<Partition>> partitions_;
 
   std::mutex calls_mu_;

@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "engine/dead_letters.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/validator.h"
 
@@ -95,6 +96,35 @@ struct ExecutionFilter {
   std::optional<common::EpochMillis> started_before;  // exclusive
 };
 
+// A task handed to a worker by PollTask.
+struct PolledTask {
+  std::string token;
+  std::string queue;
+  std::string input;  // JSON text
+  std::string execution_arn;
+  std::string state_machine_arn;
+  std::string state_name;
+  int attempt = 0;
+  common::EpochMillis scheduled = 0;
+  common::EpochMillis deadline = 0;  // TimeoutSeconds runs out; 0 = none
+  int heartbeat_seconds = 0;         // 0 = none
+};
+
+struct DeadLetterFilter {
+  std::string queue;          // empty = all
+  std::string state_machine;  // name or ARN; empty = all
+  std::string error;          // the last attempt's error; empty = all
+  std::optional<common::EpochMillis> created_after;   // inclusive
+  std::optional<common::EpochMillis> created_before;  // exclusive
+};
+
+// What happened to one dead letter in a bulk redrive or discard.
+struct DeadLetterOutcome {
+  std::string id;
+  std::string execution_arn;
+  absl::Status status;
+};
+
 class Engine {
  public:
   // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
@@ -144,6 +174,34 @@ class Engine {
                                                                 common::EpochMillis deadline) = 0;
   // The exact definition and version the execution runs.
   virtual absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) = 0;
+  // AWS's RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution resumes from the states that did not
+  // finish (FailedPrecondition ExecutionNotRedrivable otherwise).
+  virtual absl::StatusOr<ExecutionInfoRecord> RedriveExecution(const std::string& execution_arn) = 0;
+
+  // --- Tasks. Errors: InvalidArgument (InvalidToken, InvalidOutput), NotFound (TaskDoesNotExist),
+  // FailedPrecondition (TaskTimedOut: timed out, cancelled, or the execution ended).
+  // Waits until `deadline` (system-clock epoch ms) for a task of `queue`; its TaskStarted is committed before
+  // it is returned. nullopt when none came.
+  virtual absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
+                                                             common::EpochMillis deadline) = 0;
+  // Only the first result of a task counts; a repeated one changes nothing and is OK.
+  virtual absl::Status CompleteTask(const std::string& token, const std::string& output) = 0;
+  virtual absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) = 0;
+  // Restarts the task's HeartbeatSeconds clock. True when the task is no longer wanted (cancelled).
+  virtual absl::StatusOr<bool> HeartbeatTask(const std::string& token) = 0;
+
+  // --- Dead letters, oldest first.
+  virtual absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,
+                                                                 const std::string& page_token) = 0;
+  // NotFound (DeadLetterDoesNotExist).
+  virtual absl::StatusOr<DeadLetterRecord> GetDeadLetter(const std::string& id) = 0;
+  // Re-runs each entry's task (with `input` instead of the recorded one when given) and resumes its
+  // execution from that state; the entry is removed. `id` non-empty selects one entry, else `filter`.
+  virtual absl::StatusOr<std::vector<DeadLetterOutcome>> RedriveDeadLetters(const std::string& id,
+                                                                            const DeadLetterFilter& filter,
+                                                                            const std::optional<std::string>& input) = 0;
+  virtual absl::StatusOr<std::vector<DeadLetterOutcome>> DiscardDeadLetters(const std::string& id,
+                                                                            const DeadLetterFilter& filter) = 0;
 };
 
 // Validates without storing anything (StateMachines.Validate).

@@ -28,7 +28,17 @@ inline absl::Status InvalidToken(absl::string_view detail) {
   return absl::InvalidArgumentError(absl::StrCat("InvalidToken: ", detail));
 }
 
-// --- NotFound: unknown state machine or execution.
+inline absl::Status InvalidOutput(absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat("InvalidOutput: ", detail));
+}
+
+// --- NotFound: unknown state machine, execution, task or dead letter.
+inline absl::Status TaskDoesNotExist(absl::string_view token) {
+  return absl::NotFoundError(absl::StrCat("TaskDoesNotExist: Task Does Not Exist: '", token, "'"));
+}
+inline absl::Status DeadLetterDoesNotExist(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("DeadLetterDoesNotExist: Dead Letter Does Not Exist: '", id, "'"));
+}
 inline absl::Status StateMachineDoesNotExist(absl::string_view arn) {
   return absl::NotFoundError(absl::StrCat("StateMachineDoesNotExist: State Machine Does Not Exist: '", arn, "'"));
 }
@@ -48,6 +58,15 @@ inline absl::Status ExecutionAlreadyExists(absl::string_view arn) {
 inline absl::Status ExecutionNotRunning(absl::string_view arn, absl::string_view status) {
   return absl::FailedPreconditionError(
       absl::StrCat("ExecutionNotRunning: Execution '", arn, "' is not running (status ", status, ")"));
+}
+
+// A report on a task that is no longer pending: it timed out, was cancelled, or its execution ended.
+inline absl::Status TaskTimedOut(absl::string_view token, absl::string_view why) {
+  return absl::FailedPreconditionError(absl::StrCat("TaskTimedOut: Task Timed Out: '", token, "': ", why));
+}
+inline absl::Status ExecutionNotRedrivable(absl::string_view arn, absl::string_view why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("ExecutionNotRedrivable: Execution '", arn, "' cannot be redriven: ", why));
 }
 
 // --- DeadlineExceeded / Unavailable.

@@ -27,6 +27,9 @@ constexpr std::pair<InputRecord::Kind, std::string_view> kKindNames[] = {
     {InputRecord::Kind::kTaskFailed, "taskFailed"},
     {InputRecord::Kind::kTimerFired, "timerFired"},
     {InputRecord::Kind::kStop, "stop"},
+    {InputRecord::Kind::kTaskHeartbeat, "taskHeartbeat"},
+    {InputRecord::Kind::kRedrive, "redrive"},
+    {InputRecord::Kind::kDeadLetterDiscarded, "deadLetterDiscarded"},
 };
 
 std::string_view KindName(InputRecord::Kind kind) {
@@ -115,12 +118,34 @@ std::string EncodeInputRecord(const InputRecord& in) {
       o["cause"] = in.cause;
       break;
     case InputRecord::Kind::kTaskStarted:
+      o["id"] = in.id;
+      if (!in.worker.empty()) {
+        o["worker"] = in.worker;
+      }
+      break;
+    case InputRecord::Kind::kTaskHeartbeat:
     case InputRecord::Kind::kTimerFired:
       o["id"] = in.id;
       break;
     case InputRecord::Kind::kStop:
       o["error"] = in.error;
       o["cause"] = in.cause;
+      break;
+    case InputRecord::Kind::kRedrive: {
+      json::array dead_letters;
+      for (const auto& [task_id, input] : in.dead_letters) {
+        json::object dl{{"taskId", task_id}};
+        if (input) {
+          dl["input"] = *input;
+        }
+        dead_letters.push_back(std::move(dl));
+      }
+      o["deadLetters"] = std::move(dead_letters);
+      break;
+    }
+    case InputRecord::Kind::kDeadLetterDiscarded:
+      o["id"] = in.id;
+      o["state"] = in.state_name;
       break;
   }
   if (!in.drawn.empty()) {
@@ -176,6 +201,21 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
   };
   str("error", in.error);
   str("cause", in.cause);
+  str("worker", in.worker);
+  str("state", in.state_name);
+  if (const json::value* dead_letters = o.if_contains("deadLetters")) {
+    if (!dead_letters->is_array()) {
+      return corrupt();
+    }
+    for (const json::value& dl : dead_letters->get_array()) {
+      std::uint64_t task_id = 0;
+      if (!dl.is_object() || !ReadUint(dl.get_object().if_contains("taskId"), task_id)) {
+        return corrupt();
+      }
+      const json::value* input = dl.get_object().if_contains("input");
+      in.dead_letters[task_id] = input != nullptr ? std::optional<json::value>(*input) : std::nullopt;
+    }
+  }
   if (in.kind == InputRecord::Kind::kStart) {
     const json::value* info = o.if_contains("info");
     const json::value* input = o.if_contains("input");
@@ -214,7 +254,9 @@ absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& e, const InputRecor
     case InputRecord::Kind::kStart:
       return e.Start(in.payload, in.now, rv);
     case InputRecord::Kind::kTaskStarted:
-      return e.OnTaskStarted(in.id, in.now);
+      return e.OnTaskStarted(in.id, in.now, in.worker);
+    case InputRecord::Kind::kTaskHeartbeat:
+      return e.OnTaskHeartbeat(in.id, in.now);
     case InputRecord::Kind::kTaskSucceeded:
       return e.OnTaskSucceeded(in.id, in.payload, in.now, rv);
     case InputRecord::Kind::kTaskFailed:
@@ -223,6 +265,10 @@ absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& e, const InputRecor
       return e.OnTimerFired(in.id, in.now, rv);
     case InputRecord::Kind::kStop:
       return e.Stop(in.error, in.cause, in.now);
+    case InputRecord::Kind::kRedrive:
+      return e.Redrive(in.now, rv, in.dead_letters);
+    case InputRecord::Kind::kDeadLetterDiscarded:
+      return e.RecordDeadLetterDiscarded(in.id, in.state_name, in.now);
   }
   return absl::InternalError("unknown input kind");
 }

@@ -1,6 +1,6 @@
 #pragma once
-// The input log: every input applied to an execution (start, task started/succeeded/failed, timer fired,
-// stop), with the `now` it was applied at and every value drawn from RuntimeValues while applying it. It is
+// The input log: every input applied to an execution (start, task started/heartbeat/succeeded/failed, timer
+// fired, stop), with the `now` it was applied at and every value drawn from RuntimeValues while applying it. It is
 // committed in the same batch as the events the input produced, so re-applying the log in order to a fresh
 // sm::Execution (with a ReplayingRuntimeValues) rebuilds exactly the state the live execution had: that is
 // how the engine recovers (engine/replay.h). Row layout and value schema: storage/FORMAT.md (`inputs`).
@@ -24,13 +24,26 @@ using DrawnValue = std::variant<std::string, double>;
 
 struct InputRecord {
   // Serialized by name ("start", "taskStarted", ...); the numbers are not stored.
-  enum class Kind { kStart, kTaskStarted, kTaskSucceeded, kTaskFailed, kTimerFired, kStop };
+  enum class Kind {
+    kStart,
+    kTaskStarted,
+    kTaskSucceeded,
+    kTaskFailed,
+    kTimerFired,
+    kStop,
+    kTaskHeartbeat,
+    kRedrive,
+    kDeadLetterDiscarded,
+  };
   Kind kind = Kind::kStart;
   common::EpochMillis now = 0;
-  std::uint64_t id = 0;        // the task (kTask*) or timer (kTimerFired)
+  std::uint64_t id = 0;        // the task (kTask*, kDeadLetterDiscarded) or timer (kTimerFired)
   boost::json::value payload;  // kStart: the execution input; kTaskSucceeded: the task's output
   std::string error;           // kTaskFailed, kStop
   std::string cause;           // kTaskFailed, kStop
+  std::string worker;          // kTaskStarted: the worker's identity
+  std::string state_name;      // kDeadLetterDiscarded: the dead letter's state
+  sm::RedrivenDeadLetters dead_letters;  // kRedrive
   std::vector<DrawnValue> drawn;
   // kStart only: the execution's identity.
   sm::ExecutionInfo info;

@@ -9,12 +9,13 @@
 namespace stepflow::engine {
 
 Partition::Partition(int index, storage::Store* store, common::Clock* clock, DefinitionStore* definitions,
-                     PartitionOptions options)
+                     TaskMatcher* matcher, PartitionOptions options)
     : index_(index),
       store_(store),
       clock_(clock),
       definitions_(definitions),
       options_(options),
+      dispatcher_(matcher),
       driver_(store, clock, &dispatcher_, &runtime_, DriverOptions{options.limits, /*durable=*/true, this}) {}
 
 Partition::~Partition() { Stop(); }

@@ -29,7 +29,7 @@
 #include "engine/definitions.h"
 #include "engine/driver.h"
 #include "engine/engine.h"
-#include "engine/queueing_dispatcher.h"
+#include "engine/task_matcher.h"
 #include "engine/random_values.h"
 #include "storage/store.h"
 
@@ -64,7 +64,7 @@ class Partition final : private DriverListener {
 
   // Not owned; all must outlive the partition.
   Partition(int index, storage::Store* store, common::Clock* clock, DefinitionStore* definitions,
-            PartitionOptions options);
+            TaskMatcher* matcher, PartitionOptions options);
   ~Partition() override;
 
   // Starts the thread.
@@ -87,8 +87,21 @@ class Partition final : private DriverListener {
   // error (DataLoss when a replay does not match its record) is returned; the others are still recovered.
   absl::Status Recover(const std::vector<std::string>& ids,
                        std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers);
-  // Test hook: the tasks queued in this partition.
-  std::size_t QueuedTasksForTest() const { return dispatcher_.queued().size(); }
+
+  // --- Tasks (partition_tasks.cc). Errors as Engine's task calls (engine/engine.h); `token` names the task
+  // in them.
+  // Commits TaskStarted for a task the matcher handed out: `done(true)` after the commit, or `done(false)`
+  // when the task is no longer pending (it must not be handed out).
+  void StartTask(const std::string& id, std::uint64_t task_id, const std::string& worker,
+                 absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
+  // A worker's report (succeeded, failed, heartbeat). `done(cancelled)` after the commit: true when the task
+  // is no longer wanted.
+  void ReportTask(DriverInput input, const std::string& token, absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
+  // Redrives an ended execution (loading it when evicted), with the dead letters it takes out of the list.
+  void RedriveExecution(const std::string& id, sm::RedrivenDeadLetters dead_letters,
+                        absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
+  void DiscardDeadLetter(const std::string& id, std::uint64_t task_id, const std::string& state_name,
+                         absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
 
  private:
   void Loop();
@@ -96,8 +109,11 @@ class Partition final : private DriverListener {
   void WaitForWork(std::unique_lock<std::mutex>& lock);
   std::optional<common::EpochMillis> NextWake() const;
   void RunGroup(std::deque<Work> work);
-  // Loads a RUNNING execution that is not in memory (dropped after a failed commit) by replaying it.
-  absl::Status Load(const std::string& id);
+  // Loads a RUNNING execution that is not in memory (dropped after a failed commit) by replaying it; with
+  // `ended` also one that has ended (the caller Releases it when done).
+  absl::Status Load(const std::string& id, bool ended = false);
+  // Makes sure the execution is in memory, loading it (ended ones too). NotFound (ExecutionDoesNotExist).
+  absl::Status Ensure(const std::string& id);
   void ReloadDue();
 
   void Committed(const std::string& execution_id, bool ended) override;
@@ -109,7 +125,7 @@ class Partition final : private DriverListener {
   DefinitionStore* definitions_;
   const PartitionOptions options_;
   RandomRuntimeValues runtime_;
-  QueueingDispatcher dispatcher_;
+  MatcherDispatcher dispatcher_;
   Driver driver_;
   CommitWatchers watchers_;
 

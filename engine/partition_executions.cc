@@ -123,15 +123,26 @@ absl::Status Partition::Recover(const std::vector<std::string>& ids,
   return first_error;
 }
 
-absl::Status Partition::Load(const std::string& id) {
+absl::Status Partition::Load(const std::string& id, bool ended) {
   MachineLookup machines = [this](const std::string& name, std::int64_t version) {
     return definitions_->Machine(name, version);
   };
   ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines));
-  if (replayed.execution->status() != sm::ExecutionStatus::kRunning) {
+  if (!ended && replayed.execution->status() != sm::ExecutionStatus::kRunning) {
     return absl::OkStatus();  // nothing left to drive
   }
   return driver_.Restore(std::move(replayed));
+}
+
+absl::Status Partition::Ensure(const std::string& id) {
+  if (driver_.Find(id) != nullptr) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::optional<StoredExecution> stored, ReadRecord(*store_, id));
+  if (!stored) {
+    return errors::ExecutionDoesNotExist(id);
+  }
+  return Load(id, /*ended=*/true);
 }
 
 void Partition::ReloadDue() {

@@ -34,7 +34,7 @@ void DeleteTask(std::string_view id, std::uint64_t task_id, PendingWork& pending
 }  // namespace
 
 std::string EncodeTaskRecord(const sm::TaskCommand& task) {
-  json::object o{{"v", kRecordVersion}, {"state", task.state_name}, {"input", task.input}, {"attempt", task.attempt}};
+  json::object o{{"v", kRecordVersion}, {"state", task.state_name}, {"input", task.input}, {"attempt", task.attempt}, {"scheduled", task.scheduled}};
   if (task.timeout_seconds) {
     o["timeoutSeconds"] = *task.timeout_seconds;
   }

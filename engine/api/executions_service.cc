@@ -229,4 +229,23 @@ grpc::Status ExecutionsService::DescribeStateMachineForExecution(
   return Reply(context, DoDescribeStateMachine(*env_->engine, *request), response);
 }
 
+grpc::Status ExecutionsService::Redrive(grpc::ServerContext* context, const v1::RedriveExecutionRequest* request,
+                                        v1::Execution* response) {
+  CallGuard guard(*env_);
+  absl::Status status = RequireField(request->execution_arn(), "execution_arn");
+  if (status.ok()) {
+    status = CheckNotStopping(*env_);
+  }
+  if (!status.ok()) {
+    return ToGrpcStatus(status, context);
+  }
+  absl::StatusOr<engine::ExecutionInfoRecord> record = env_->engine->RedriveExecution(request->execution_arn());
+  if (!record.ok()) {
+    return ToGrpcStatus(record.status(), context);
+  }
+  spdlog::info("execution redriven execution={}", record->arn);
+  *response = ToProto(*record);
+  return grpc::Status::OK;
+}
+
 }  // namespace stepflow::api

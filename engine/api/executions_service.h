@@ -34,6 +34,8 @@ class ExecutionsService final : public v1::Executions::Service {
   grpc::Status DescribeStateMachineForExecution(grpc::ServerContext* context,
                                                 const v1::DescribeStateMachineForExecutionRequest* request,
                                                 v1::StateMachine* response) override;
+  grpc::Status Redrive(grpc::ServerContext* context, const v1::RedriveExecutionRequest* request,
+                       v1::Execution* response) override;
 
  private:
   // Starts (or finds, by name) the execution of `request`.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/api/executions_service.h"
+#include "engine/api/tasks_service.h"
 #include "engine/api/state_machines_service.h"
 
 namespace stepflow::api {
@@ -21,6 +22,8 @@ struct Server::Impl {
   ServiceEnv env;
   StateMachinesService state_machines{&env};
   ExecutionsService executions{&env};
+  TasksService tasks{&env};
+  DeadLettersService dead_letters{&env};
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -45,6 +48,8 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   builder.RegisterService(&impl->state_machines);
   builder.RegisterService(&impl->executions);
+  builder.RegisterService(&impl->tasks);
+  builder.RegisterService(&impl->dead_letters);
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {
     if (impl->server != nullptr) {

@@ -43,15 +43,36 @@ absl::StatusOr<Decision> Execution::Start(const json::value& input, common::Epoc
   return d;
 }
 
-absl::StatusOr<Decision> Execution::OnTaskStarted(std::uint64_t task_id, common::EpochMillis now) {
+absl::StatusOr<Decision> Execution::OnTaskStarted(std::uint64_t task_id, common::EpochMillis now,
+                                                  const std::string& worker) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end() || status_ != ExecutionStatus::kRunning) {
     return absl::NotFoundError(absl::StrCat("task ", task_id, " is not pending"));
   }
   Decision d;
   Runner runner(*this, d, now, nullptr);
-  runner.TaskStarted(it->second, task_id);
+  runner.TaskStarted(it->second, task_id, worker);
   return d;
+}
+
+absl::StatusOr<Decision> Execution::OnTaskHeartbeat(std::uint64_t task_id, common::EpochMillis now) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || status_ != ExecutionStatus::kRunning) {
+    return absl::NotFoundError(absl::StrCat("task ", task_id, " is not pending"));
+  }
+  Decision d;
+  Runner runner(*this, d, now, nullptr);
+  runner.TaskHeartbeat(it->second, task_id);
+  return d;
+}
+
+TaskStanding Execution::task_standing(std::uint64_t task_id) const {
+  if (auto pending = tasks_.find(task_id); pending != tasks_.end()) {
+    auto frame = frames_.find(pending->second);
+    return frame != frames_.end() && frame->second->task_started ? TaskStanding::kStarted : TaskStanding::kPending;
+  }
+  auto it = closed_tasks_.find(task_id);
+  return it == closed_tasks_.end() ? TaskStanding::kUnknown : it->second;
 }
 
 absl::StatusOr<Decision> Execution::OnTaskSucceeded(std::uint64_t task_id, const json::value& output,
@@ -105,6 +126,32 @@ absl::StatusOr<Decision> Execution::Stop(const std::string& error, const std::st
   Decision d;
   Runner runner(*this, d, now, nullptr);
   runner.EndExecution(ExecutionStatus::kAborted, Failure{error, cause});
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::Redrive(common::EpochMillis now, RuntimeValues& rv,
+                                            const RedrivenDeadLetters& dead_letters) {
+  if (!started_ || status_ == ExecutionStatus::kRunning || status_ == ExecutionStatus::kSucceeded) {
+    return absl::FailedPreconditionError(absl::StrCat("the execution is ", ExecutionStatusName(status_),
+                                                      "; only FAILED, TIMED_OUT and ABORTED executions can be redriven"));
+  }
+  if (info_.express) {
+    return absl::FailedPreconditionError("EXPRESS executions cannot be redriven");
+  }
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.Redrive(dead_letters);
+  return d;
+}
+
+absl::StatusOr<Decision> Execution::RecordDeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name,
+                                                              common::EpochMillis now) {
+  if (!started_) {
+    return absl::FailedPreconditionError("the execution has not started");
+  }
+  Decision d;
+  Runner runner(*this, d, now, nullptr);
+  runner.DeadLetterDiscarded(task_id, state_name);
   return d;
 }
 

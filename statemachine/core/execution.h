@@ -64,6 +64,44 @@ struct TaskCommand {
   int attempt = 0;           // 0 for the first try, n for the n-th retry
   std::optional<double> timeout_seconds;
   std::optional<double> heartbeat_seconds;
+  common::EpochMillis scheduled = 0;
+};
+
+// One try of a Task state's work, as dead letters show it.
+struct TaskAttempt {
+  std::uint64_t task_id = 0;
+  int attempt = 0;
+  std::string worker;  // who took it; "" when nobody did
+  common::EpochMillis scheduled = 0;
+  common::EpochMillis started = 0;  // 0 when never started
+  common::EpochMillis ended = 0;
+  std::string error;
+  std::string cause;
+};
+
+// A Task state's work whose retries are exhausted (no retrier matched, or the matching one ran out): the
+// engine records it in the queue's dead-letter list in the same commit. The execution goes on as ASL says
+// (a Catch, or it fails).
+struct DeadLetterCommand {
+  std::uint64_t task_id = 0;  // the last attempt's task
+  std::string state_name;
+  std::string resource;
+  boost::json::value input;  // the last attempt's effective input
+  std::vector<TaskAttempt> attempts;
+};
+
+// Dead letters redriven together with their execution: task id -> the input to re-run that task with
+// instead of the one its state computes (nullopt: recompute it).
+using RedrivenDeadLetters = std::map<std::uint64_t, std::optional<boost::json::value>>;
+
+// Where a task stands, for answering a worker that reports on it.
+enum class TaskStanding {
+  kUnknown,    // never scheduled by this execution
+  kPending,    // scheduled, no worker has taken it yet
+  kStarted,    // a worker took it (TaskStarted), its result is awaited
+  kAnswered,   // its result was taken
+  kTimedOut,   // TimeoutSeconds or HeartbeatSeconds ran out
+  kCancelled,  // the execution no longer wants it (stopped, ended, a sibling branch failed)
 };
 
 struct TimerCommand {
@@ -78,6 +116,7 @@ struct Decision {
   std::vector<std::uint64_t> tasks_to_cancel;
   std::vector<TimerCommand> timers_to_start;
   std::vector<std::uint64_t> timers_to_cancel;
+  std::vector<DeadLetterCommand> dead_letters;
 };
 
 class Execution {
@@ -90,8 +129,13 @@ class Execution {
   // Starts the execution with `input` and runs it as far as it goes without waiting.
   // FailedPrecondition when already started.
   absl::StatusOr<Decision> Start(const boost::json::value& input, common::EpochMillis now, RuntimeValues& rv);
-  // A worker took the task (history: TaskStarted). NotFound for an unknown or finished task.
-  absl::StatusOr<Decision> OnTaskStarted(std::uint64_t task_id, common::EpochMillis now);
+  // A worker took the task (history: TaskStarted; its HeartbeatSeconds clock starts). NotFound for an unknown
+  // or finished task.
+  absl::StatusOr<Decision> OnTaskStarted(std::uint64_t task_id, common::EpochMillis now,
+                                         const std::string& worker = "");
+  // The worker is alive: restarts the task's HeartbeatSeconds timer (an empty Decision when the state has
+  // none). NotFound for an unknown or finished task.
+  absl::StatusOr<Decision> OnTaskHeartbeat(std::uint64_t task_id, common::EpochMillis now);
   // The task finished. NotFound for an unknown or finished task (a duplicate completion changes nothing).
   absl::StatusOr<Decision> OnTaskSucceeded(std::uint64_t task_id, const boost::json::value& output,
                                            common::EpochMillis now, RuntimeValues& rv);
@@ -101,12 +145,24 @@ class Execution {
   absl::StatusOr<Decision> OnTimerFired(std::uint64_t timer_id, common::EpochMillis now, RuntimeValues& rv);
   // StopExecution: the execution ends ABORTED. FailedPrecondition when it is not running.
   absl::StatusOr<Decision> Stop(const std::string& error, const std::string& cause, common::EpochMillis now);
+  // AWS's RedriveExecution: a FAILED, TIMED_OUT or ABORTED standard execution runs again from the states
+  // that did not finish: the root's current state is entered again, and a Parallel or Map state there
+  // re-runs only its branches and iterations that failed or were aborted (each from the state it stopped
+  // in), keeping the results of those that succeeded. History: ExecutionRedriven, then a DeadLetterRedriven
+  // event per entry of `dead_letters`. FailedPrecondition when the execution is not redrivable.
+  absl::StatusOr<Decision> Redrive(common::EpochMillis now, RuntimeValues& rv,
+                                   const RedrivenDeadLetters& dead_letters = {});
+  // Records in the history that an operator discarded the dead letter of task `task_id` (any status).
+  absl::StatusOr<Decision> RecordDeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name,
+                                                     common::EpochMillis now);
 
   ExecutionStatus status() const { return status_; }
   const boost::json::value& output() const { return output_; }
   const std::string& error() const { return error_; }
   const std::string& cause() const { return cause_; }
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
+  int redrive_count() const { return redrive_count_; }
+  TaskStanding task_standing(std::uint64_t task_id) const;
 
   struct Frame;
 
@@ -126,10 +182,12 @@ class Execution {
   std::string error_;
   std::string cause_;
   std::int64_t next_event_id_ = 1;
+  int redrive_count_ = 0;
   std::uint64_t next_id_ = 1;  // frames, tasks and timers
   std::map<std::uint64_t, std::unique_ptr<Frame>> frames_;
   std::unordered_map<std::uint64_t, TimerInfo*> timers_;
   std::unordered_map<std::uint64_t, std::uint64_t> tasks_;  // task id -> frame id
+  std::unordered_map<std::uint64_t, TaskStanding> closed_tasks_;  // every task no longer pending
   std::map<std::uint64_t, std::unique_ptr<TimerInfo>> timer_storage_;
 };
 

@@ -2,6 +2,7 @@
 // Private to the interpreter: the frame and bookkeeping records of an Execution.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +16,14 @@ namespace stepflow::sm {
 
 // A running sub-machine: the root, one Parallel branch or one Map iteration.
 struct Execution::Frame {
+  // Where a branch or iteration that failed or was aborted stopped, so that a redrive resumes it there.
+  struct ResumePoint {
+    const State* state = nullptr;
+    boost::json::value raw_input;
+    boost::json::object variables;
+    std::uint64_t last_task_id = 0;  // the last task its state scheduled (0 = none)
+  };
+
   enum class Phase {
     kEnter,         // about to enter `state`
     kRunning,       // being advanced by the runner
@@ -48,8 +57,13 @@ struct Execution::Frame {
   bool task_started = false;  // TaskStarted is recorded once per attempt, however often a worker says so
   std::string task_token;  // $$.Task.Token while a Task state's Parameters are evaluated
   std::uint64_t pending_timer = 0;
-  std::optional<double> task_timeout;
-  std::optional<double> task_heartbeat;
+  std::optional<double> task_heartbeat;      // the pending task's HeartbeatSeconds
+  std::uint64_t task_timeout_timer = 0;      // the pending task's TimeoutSeconds timer
+  std::uint64_t heartbeat_timer = 0;         // the pending task's HeartbeatSeconds timer (once started)
+  boost::json::value task_input;             // the pending task's effective input (for a dead letter)
+  std::vector<TaskAttempt> task_attempts;    // every try since the state was entered
+  // Set by a redrive of a dead letter: the next task this state schedules gets this input.
+  std::optional<boost::json::value> task_input_override;
 
   // Parallel / Map bookkeeping for the state this frame is in.
   std::vector<boost::json::value> child_results;
@@ -63,13 +77,16 @@ struct Execution::Frame {
   std::size_t max_concurrency = 0;  // 0 = unbounded
   std::optional<std::size_t> tolerated_failure_count;
   std::optional<double> tolerated_failure_percentage;
+  bool children_started = false;  // this entry of the Parallel/Map state started its children
+  std::map<std::size_t, ResumePoint> resume_points;  // by child index: children that failed or were aborted
 };
 
 struct Execution::TimerInfo {
-  enum class Kind { kWait, kRetry, kExecutionTimeout };
+  enum class Kind { kWait, kRetry, kExecutionTimeout, kTaskTimeout, kHeartbeatTimeout };
   std::uint64_t id = 0;
   Kind kind = Kind::kWait;
   std::uint64_t frame = 0;
+  std::uint64_t task = 0;  // kTaskTimeout, kHeartbeatTimeout
 };
 
 }  // namespace stepflow::sm

@@ -132,6 +132,26 @@ void Execution::Runner::CancelTimer(std::uint64_t timer_id) {
   d_.timers_to_cancel.push_back(timer_id);
 }
 
+void Execution::Runner::DropTimer(std::uint64_t* timer_id) {
+  if (*timer_id == 0) {
+    return;
+  }
+  ex_.timers_.erase(*timer_id);
+  ex_.timer_storage_.erase(*timer_id);
+  CancelTimer(*timer_id);
+  *timer_id = 0;
+}
+
+void Execution::Runner::CloseTask(Frame* f, TaskStanding how) {
+  if (f->pending_task == 0) {
+    return;
+  }
+  ex_.closed_tasks_[f->pending_task] = how;
+  f->pending_task = 0;
+  DropTimer(&f->task_timeout_timer);
+  DropTimer(&f->heartbeat_timer);
+}
+
 void Execution::Runner::CancelFrameTree(Frame* f) {
   for (std::uint64_t child_id : f->child_frames) {
     if (Frame* child = FindFrame(child_id)) {
@@ -140,16 +160,12 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
   }
   f->child_frames.clear();
   if (f->pending_task != 0) {
-    ex_.tasks_.erase(f->pending_task);
-    CancelTask(f->pending_task);
-    f->pending_task = 0;
+    std::uint64_t task_id = f->pending_task;
+    ex_.tasks_.erase(task_id);
+    CloseTask(f, TaskStanding::kCancelled);
+    CancelTask(task_id);
   }
-  if (f->pending_timer != 0) {
-    ex_.timers_.erase(f->pending_timer);
-    ex_.timer_storage_.erase(f->pending_timer);
-    CancelTimer(f->pending_timer);
-    f->pending_timer = 0;
-  }
+  DropTimer(&f->pending_timer);
   f->phase = Frame::Phase::kDone;
   if (f->parent != 0) {
     ex_.frames_.erase(f->id);  // `f` is dangling from here on
@@ -193,6 +209,9 @@ void Execution::Runner::EnterState(Frame* f) {
   f->phase = Frame::Phase::kRunning;
   f->retry_attempts.assign(f->state->retry.size(), 0);
   f->retry_count = 0;
+  f->task_attempts.clear();
+  f->children_started = false;
+  f->resume_points.clear();
   f->entered_time = now_;
   json::object details;
   details["name"] = f->state->name;
@@ -324,10 +343,24 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   CompleteState(f, std::move(output));
 }
 
-void Execution::Runner::FailState(Frame* f, const Failure& failure) {
+void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_attempt_failed) {
   const State* s = f->state;
+  // Called once it is known that no retry follows.
+  const auto dead_letter = [&] {
+    if (!task_attempt_failed || f->task_attempts.empty()) {
+      return;
+    }
+    DeadLetterCommand dl;
+    dl.task_id = f->task_attempts.back().task_id;
+    dl.state_name = s->name;
+    dl.resource = s->resource;
+    dl.input = std::move(f->task_input);
+    dl.attempts = f->task_attempts;
+    d_.dead_letters.push_back(std::move(dl));
+  };
   bool can_handle = s->type == StateType::kTask || s->type == StateType::kParallel || s->type == StateType::kMap;
   if (!can_handle || Uncatchable(failure.error)) {
+    dead_letter();
     return FailFrame(f, failure);
   }
   for (std::size_t i = 0; i < s->retry.size(); ++i) {
@@ -351,6 +384,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure) {
     f->pending_timer = StartTimer(f, TimerInfo::Kind::kRetry, now_ + static_cast<common::EpochMillis>(delay * 1000));
     return;
   }
+  dead_letter();
   for (const Catcher& c : s->catchers) {
     if (!ErrorMatches(c.error_equals, failure.error)) {
       continue;
@@ -420,7 +454,11 @@ void Execution::Runner::EndExecution(ExecutionStatus status, const Failure& fail
   ex_.cause_ = failure.cause;
   for (auto& [id, frame] : ex_.frames_) {
     if (frame->pending_task != 0) {
+      ex_.closed_tasks_[frame->pending_task] = TaskStanding::kCancelled;
       CancelTask(frame->pending_task);
+      frame->pending_task = 0;
+      frame->task_timeout_timer = 0;  // every timer is withdrawn below
+      frame->heartbeat_timer = 0;
     }
   }
   for (auto& [id, timer] : ex_.timer_storage_) {
@@ -458,6 +496,11 @@ void Execution::Runner::TimerFired(const TimerInfo& timer) {
   if (f == nullptr) {
     return;
   }
+  if (timer.kind == TimerInfo::Kind::kTaskTimeout || timer.kind == TimerInfo::Kind::kHeartbeatTimeout) {
+    TaskTimedOut(f, timer);
+    Drain();
+    return;
+  }
   f->pending_timer = 0;
   if (timer.kind == TimerInfo::Kind::kWait) {
     WaitTimerFired(f);
@@ -465,6 +508,92 @@ void Execution::Runner::TimerFired(const TimerInfo& timer) {
     ExecuteState(f);  // a retry runs the state again without a new StateEntered event
   }
   Drain();
+}
+
+Execution::Frame::ResumePoint Execution::Runner::ResumePointOf(const Frame* child) const {
+  Frame::ResumePoint rp;
+  rp.state = child->state;
+  rp.raw_input = child->raw_input;
+  rp.variables = child->variables;
+  rp.last_task_id = child->task_attempts.empty() ? 0 : child->task_attempts.back().task_id;
+  return rp;
+}
+
+void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
+  ex_.status_ = ExecutionStatus::kRunning;
+  ex_.error_.clear();
+  ex_.cause_.clear();
+  ex_.output_ = json::value();
+  ++ex_.redrive_count_;
+  Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",
+       json::object{{"redriveCount", ex_.redrive_count_}});
+  for (const auto& [task_id, input] : dead_letters) {
+    Emit(nullptr, "DeadLetterRedriven", "deadLetterRedrivenEventDetails",
+         json::object{{"taskId", task_id}, {"inputPatched", input.has_value()}});
+  }
+  if (!running()) {
+    return;
+  }
+  if (ex_.machine_->timeout_seconds) {
+    StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
+  }
+  for (auto& [id, frame] : ex_.frames_) {
+    if (frame->parent == 0) {
+      ResumeFrame(frame.get(), dead_letters);
+      break;
+    }
+  }
+  Drain();
+}
+
+void Execution::Runner::ResumeFrame(Frame* f, const RedrivenDeadLetters& dead_letters) {
+  const auto patch = [&](Frame* target, std::uint64_t last_task_id) {
+    auto it = dead_letters.find(last_task_id);
+    if (last_task_id != 0 && it != dead_letters.end() && it->second) {
+      target->task_input_override = *it->second;
+    }
+  };
+  const State* s = f->state;
+  f->pending_timer = 0;  // every timer was withdrawn when the execution ended
+  f->pending_task = 0;
+  const bool has_children = (s->type == StateType::kParallel || s->type == StateType::kMap) && f->children_started;
+  if (!has_children) {
+    patch(f, f->task_attempts.empty() ? 0 : f->task_attempts.back().task_id);
+    f->phase = Frame::Phase::kEnter;
+    ready_.push_back(f->id);
+    return;
+  }
+  f->phase = Frame::Phase::kWaitChildren;
+  f->failed_children = 0;
+  // Children that were running when the execution ended (timed out, stopped) stayed in place.
+  for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames.begin(), f->child_frames.end())) {
+    if (Frame* child = FindFrame(id)) {
+      ResumeFrame(child, dead_letters);
+    }
+  }
+  // Children that failed or were aborted start again where they stopped.
+  std::map<std::size_t, Frame::ResumePoint> points = std::move(f->resume_points);
+  f->resume_points.clear();
+  for (auto& [index, rp] : points) {
+    const StateMachine* machine = s->type == StateType::kMap ? s->item_processor.get() : s->branches[index].get();
+    if (s->type == StateType::kMap) {
+      Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
+           json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(index)}});
+    }
+    Frame* child = NewFrame(f->id, index, machine, std::move(rp.raw_input), std::move(rp.variables));
+    child->state = rp.state;
+    patch(child, rp.last_task_id);
+    f->child_frames.insert(f->child_frames.end(), child->id);
+    ready_.push_back(child->id);
+  }
+  if (s->type == StateType::kMap) {
+    StartMapIterations(f);  // iterations MaxConcurrency had not started yet
+  }
+}
+
+void Execution::Runner::DeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name) {
+  Emit(nullptr, "DeadLetterDiscarded", "deadLetterDiscardedEventDetails",
+       json::object{{"taskId", task_id}, {"name", state_name}});
 }
 
 PathResolver Execution::Runner::MakeResolver(Frame* f, const json::value& dollar, const json::value* map_index,
@@ -498,7 +627,7 @@ json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_ind
   execution["RoleArn"] = info.role_arn;
   execution["StartTime"] = common::FormatIso8601(info.start_time);
   if (!info.express) {
-    execution["RedriveCount"] = 0;
+    execution["RedriveCount"] = ex_.redrive_count_;
   }
   json::object state;
   state["EnteredTime"] = common::FormatIso8601(f->entered_time);

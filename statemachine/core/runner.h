@@ -26,10 +26,13 @@ class Execution::Runner {
       : ex_(ex), d_(d), now_(now), rv_(rv) {}
 
   void StartExecution();
-  void TaskStarted(std::uint64_t frame_id, std::uint64_t task_id);
+  void TaskStarted(std::uint64_t frame_id, std::uint64_t task_id, const std::string& worker);
+  void TaskHeartbeat(std::uint64_t frame_id, std::uint64_t task_id);
   void TaskSucceeded(std::uint64_t frame_id, const boost::json::value& output);
   void TaskFailed(std::uint64_t frame_id, const Failure& failure);
   void TimerFired(const TimerInfo& timer);
+  void Redrive(const RedrivenDeadLetters& dead_letters);
+  void DeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name);
   // Ends the execution (stop, timeout, failure): cancels all pending work and emits the final event.
   void EndExecution(ExecutionStatus status, const Failure& failure);
 
@@ -53,8 +56,20 @@ class Execution::Runner {
   // The state finished with `output` (after ResultPath/OutputPath): emits <Type>StateExited and moves on.
   // `next` overrides the state's Next (Choice); nullptr uses the state's own Next/End.
   void CompleteState(Frame* f, boost::json::value output, const std::string* next = nullptr);
-  // The state failed: Retry, then Catch, else the frame fails.
-  void FailState(Frame* f, const Failure& failure);
+  // The state failed: Retry, then Catch, else the frame fails. `task_attempt_failed` when the failure is
+  // the outcome of a task attempt (the worker failed it, or it timed out): when no retry follows, the
+  // task becomes a dead letter.
+  void FailState(Frame* f, const Failure& failure, bool task_attempt_failed = false);
+  // The frame's pending task is no longer pending (`how`): its timeout and heartbeat timers are withdrawn.
+  // The caller cancels the task itself where the engine still holds it.
+  void CloseTask(Frame* f, TaskStanding how);
+  // Withdraws a timer the frame holds in `*timer_id` (0 = none) and clears it.
+  void DropTimer(std::uint64_t* timer_id);
+  void TaskTimedOut(Frame* f, const TimerInfo& timer);
+  // Where `child` stands, for a redrive. Call before the child frame is erased.
+  Frame::ResumePoint ResumePointOf(const Frame* child) const;
+  // Makes a frame of an ended execution run again (see Execution::Redrive).
+  void ResumeFrame(Frame* f, const RedrivenDeadLetters& dead_letters);
   // `output_text` is ToCompactJson(output), already written for the last StateExited event.
   void FinishFrame(Frame* f, boost::json::value output, const std::string& output_text);
   void FailFrame(Frame* f, const Failure& failure);

@@ -74,6 +74,7 @@ void Execution::Runner::RunParallel(Frame* f) {
   f->child_frames.clear();
   f->done_children = 0;
   f->phase = Frame::Phase::kWaitChildren;
+  f->children_started = true;
   Emit(f, "ParallelStateStarted", "", json::object());
   for (std::size_t i = 0; i < s->branches.size() && running(); ++i) {
     Frame* child = NewFrame(f->id, i, s->branches[i].get(), input, f->variables);
@@ -135,6 +136,7 @@ void Execution::Runner::RunMap(Frame* f) {
   f->done_children = 0;
   f->failed_children = 0;
   f->phase = Frame::Phase::kWaitChildren;
+  f->children_started = true;
   Emit(f, "MapStateStarted", "mapStateStartedEventDetails",
        json::object{{"length", static_cast<std::int64_t>(f->items.size())}});
   if (!running()) {
@@ -216,6 +218,7 @@ void Execution::Runner::CollectChildResult(Frame* parent, std::size_t index, jso
 
 void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& failure) {
   std::size_t index = child->child_index;
+  Frame::ResumePoint resume = ResumePointOf(child);
   parent->child_frames.erase(child->id);
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   const State* s = parent->state;
@@ -243,10 +246,14 @@ void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& 
       CollectChildResult(parent, index, json::value(json::object{{"Error", failure.error}, {"Cause", failure.cause}}));
       return;
     }
+    parent->resume_points[index] = std::move(resume);
     if (has_tolerance) {
       exceeded = Failure{errors::kExceedToleratedFailureThreshold,
                          "The specified tolerated failure threshold was exceeded"};
     }
+  }
+  if (!is_map) {
+    parent->resume_points[index] = std::move(resume);
   }
   for (std::uint64_t id : std::vector<std::uint64_t>(parent->child_frames.begin(), parent->child_frames.end())) {
     Frame* sibling = FindFrame(id);
@@ -254,6 +261,7 @@ void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& 
       continue;
     }
     std::size_t sibling_index = sibling->child_index;
+    parent->resume_points[sibling_index] = ResumePointOf(sibling);
     CancelFrameTree(sibling);
     if (is_map) {
       Emit(parent, "MapIterationAborted", "mapIterationAbortedEventDetails",

@@ -34,6 +34,8 @@ std::pair<std::string, std::string> SplitResource(const std::string& resource) {
   return {"task", resource};
 }
 
+common::EpochMillis SecondsToMillis(double seconds) { return static_cast<common::EpochMillis>(seconds * 1000); }
+
 json::object ResourceDetails(const State* s) {
   auto [type, name] = SplitResource(s->resource);
   json::object details;
@@ -50,12 +52,18 @@ void Execution::Runner::RunTask(Frame* f) {
   if (absl::EndsWith(s->resource, ".waitForTaskToken")) {
     f->task_token = absl::StrCat(ex_.info_.execution_arn, "#", task_id);
   }
-  Result<json::value> parameterized = ParameterizedInput(f);
-  if (!parameterized.ok()) {
-    f->task_token.clear();
-    return FailState(f, parameterized.failure());
+  json::value input;
+  if (f->task_input_override) {
+    input = std::move(*f->task_input_override);  // a redriven dead letter's patched input
+    f->task_input_override.reset();
+  } else {
+    Result<json::value> parameterized = ParameterizedInput(f);
+    if (!parameterized.ok()) {
+      f->task_token.clear();
+      return FailState(f, parameterized.failure());
+    }
+    input = std::move(parameterized).value();
   }
-  json::value input = std::move(parameterized).value();
   PathResolver resolve = MakeResolver(f, f->raw_input);
   auto resolve_number = [&](const NumberOrPath& n) -> std::optional<double> {
     if (n.value) {
@@ -85,24 +93,78 @@ void Execution::Runner::RunTask(Frame* f) {
   if (cmd.heartbeat_seconds) {
     details["heartbeatInSeconds"] = static_cast<std::int64_t>(*cmd.heartbeat_seconds);
   }
+  cmd.scheduled = now_;
+  f->task_input = input;  // kept for a dead letter
   cmd.input = std::move(input);
   f->task_token.clear();
   f->pending_task = task_id;
   f->task_started = false;
+  f->task_heartbeat = cmd.heartbeat_seconds;
   f->phase = Frame::Phase::kWaitTask;
   ex_.tasks_[task_id] = f->id;
+  TaskAttempt attempt;
+  attempt.task_id = task_id;
+  attempt.attempt = f->retry_count;
+  attempt.scheduled = now_;
+  f->task_attempts.push_back(std::move(attempt));
+  if (cmd.timeout_seconds) {
+    f->task_timeout_timer = StartTimer(f, TimerInfo::Kind::kTaskTimeout, now_ + SecondsToMillis(*cmd.timeout_seconds));
+    ex_.timers_[f->task_timeout_timer]->task = task_id;
+  }
   d_.tasks_to_schedule.push_back(std::move(cmd));
   // Last: when this event reaches the history limit, ending the execution withdraws the task again.
   Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
 }
 
-void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id) {
+void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id, const std::string& worker) {
   Frame* f = FindFrame(frame_id);
   if (f == nullptr || f->pending_task != task_id || f->task_started) {
     return;
   }
   f->task_started = true;
+  if (!f->task_attempts.empty()) {
+    f->task_attempts.back().started = now_;
+    f->task_attempts.back().worker = worker;
+  }
+  if (f->task_heartbeat && f->heartbeat_timer == 0) {
+    TaskHeartbeat(frame_id, task_id);
+  }
   Emit(f, "TaskStarted", "taskStartedEventDetails", ResourceDetails(f->state));
+}
+
+void Execution::Runner::TaskHeartbeat(std::uint64_t frame_id, std::uint64_t task_id) {
+  Frame* f = FindFrame(frame_id);
+  if (f == nullptr || f->pending_task != task_id || !f->task_heartbeat) {
+    return;
+  }
+  DropTimer(&f->heartbeat_timer);
+  f->heartbeat_timer = StartTimer(f, TimerInfo::Kind::kHeartbeatTimeout, now_ + SecondsToMillis(*f->task_heartbeat));
+  ex_.timers_[f->heartbeat_timer]->task = task_id;
+}
+
+void Execution::Runner::TaskTimedOut(Frame* f, const TimerInfo& timer) {
+  if (f->pending_task != timer.task) {
+    return;
+  }
+  const bool heartbeat = timer.kind == TimerInfo::Kind::kHeartbeatTimeout;
+  // The fired timer is already gone from the execution; CloseTask withdraws the other one.
+  (heartbeat ? f->heartbeat_timer : f->task_timeout_timer) = 0;
+  const std::uint64_t task_id = f->pending_task;
+  ex_.tasks_.erase(task_id);
+  CloseTask(f, TaskStanding::kTimedOut);
+  CancelTask(task_id);  // the worker's lease ends: a late result is refused
+  Failure failure{heartbeat ? errors::kHeartbeatTimeout : errors::kTimeout, ""};
+  if (!f->task_attempts.empty()) {
+    f->task_attempts.back().ended = now_;
+    f->task_attempts.back().error = failure.error;
+  }
+  json::object details = ResourceDetails(f->state);
+  details["error"] = failure.error;
+  Emit(f, "TaskTimedOut", "taskTimedOutEventDetails", std::move(details));
+  if (!running()) {
+    return;
+  }
+  FailState(f, failure, /*task_attempt_failed=*/true);
 }
 
 void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value& output) {
@@ -110,7 +172,8 @@ void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value&
   if (f == nullptr) {
     return;
   }
-  f->pending_task = 0;
+  CloseTask(f, TaskStanding::kAnswered);
+  f->task_input = json::value();
   json::object details = ResourceDetails(f->state);
   details["output"] = ToCompactJson(output);
   details["outputDetails"] = json::object{{"truncated", false}};
@@ -129,7 +192,12 @@ void Execution::Runner::TaskFailed(std::uint64_t frame_id, const Failure& failur
   if (f == nullptr) {
     return;
   }
-  f->pending_task = 0;
+  CloseTask(f, TaskStanding::kAnswered);
+  if (!f->task_attempts.empty()) {
+    f->task_attempts.back().ended = now_;
+    f->task_attempts.back().error = failure.error;
+    f->task_attempts.back().cause = failure.cause;
+  }
   json::object details = ResourceDetails(f->state);
   if (!failure.error.empty()) {
     details["error"] = failure.error;
@@ -141,7 +209,7 @@ void Execution::Runner::TaskFailed(std::uint64_t frame_id, const Failure& failur
   if (!running()) {
     return;
   }
-  FailState(f, failure);
+  FailState(f, failure, /*task_attempt_failed=*/true);
   Drain();
 }
 

@@ -26,6 +26,7 @@ inline constexpr char kArnPrefix[] = "arn:aws:states:local:000000000000:";
 class FakeEngine final : public engine::Engine {
  public:
   void Shutdown() override {}
+  static absl::Status Unused() { return absl::UnimplementedError("not part of the fake"); }
 
   absl::StatusOr<engine::StateMachineInfo> CreateStateMachine(const std::string& name,
                                                               const std::string& definition,
@@ -246,6 +247,29 @@ class FakeEngine final : public engine::Engine {
       return NoExecution(execution_arn);
     }
     return it->second.definition;
+  }
+
+  // Tasks, dead letters and redrive are tested against the real engine (tests/unit/engine, tests/integration).
+  absl::StatusOr<engine::ExecutionInfoRecord> RedriveExecution(const std::string&) override { return Unused(); }
+  absl::StatusOr<std::optional<engine::PolledTask>> PollTask(const std::string&, const std::string&,
+                                                             common::EpochMillis) override {
+    return Unused();
+  }
+  absl::Status CompleteTask(const std::string&, const std::string&) override { return Unused(); }
+  absl::Status FailTask(const std::string&, const std::string&, const std::string&) override { return Unused(); }
+  absl::StatusOr<bool> HeartbeatTask(const std::string&) override { return Unused(); }
+  absl::StatusOr<engine::Page<engine::DeadLetterRecord>> ListDeadLetters(const engine::DeadLetterFilter&, int,
+                                                                         const std::string&) override {
+    return Unused();
+  }
+  absl::StatusOr<engine::DeadLetterRecord> GetDeadLetter(const std::string&) override { return Unused(); }
+  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> RedriveDeadLetters(
+      const std::string&, const engine::DeadLetterFilter&, const std::optional<std::string>&) override {
+    return Unused();
+  }
+  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> DiscardDeadLetters(const std::string&,
+                                                                            const engine::DeadLetterFilter&) override {
+    return Unused();
   }
 
   // --- Test controls.

@@ -61,7 +61,7 @@ class PartitionTest : public ::testing::Test {
     PartitionOptions options;
     options.max_timer_wait_ms = 1;
     options.reload_delay_ms = 1000;
-    partition_ = std::make_unique<Partition>(0, store_.get(), &clock_, definitions_.get(), options);
+    partition_ = std::make_unique<Partition>(0, store_.get(), &clock_, definitions_.get(), &matcher_, options);
     partition_->Run();
   }
   void TearDown() override { partition_->Stop(); }
@@ -127,6 +127,7 @@ class PartitionTest : public ::testing::Test {
   common::VirtualClock clock_{kT0};
   std::unique_ptr<FaultyStore> store_;
   std::unique_ptr<DefinitionStore> definitions_;
+  TaskMatcher matcher_;
   std::unique_ptr<Partition> partition_;
 };
 

@@ -1,0 +1,47 @@
+#pragma once
+// stepflow.v1.Tasks and stepflow.v1.DeadLetters over engine::Engine (internal to engine/api; Server registers
+// them). Poll long-polls in slices of kWaitSlice so that a cancelled call or a server shutdown is noticed,
+// and answers a little before the call's own deadline.
+//
+// Thread-safety: handlers run concurrently on gRPC's threads; the services keep no state of their own.
+
+#include "engine/api/service_util.h"
+#include "stepflow/v1/stepflow.grpc.pb.h"
+
+namespace stepflow::api {
+
+class TasksService final : public v1::Tasks::Service {
+ public:
+  explicit TasksService(ServiceEnv* env) : env_(env) {}
+
+  grpc::Status Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
+                    v1::PollTaskResponse* response) override;
+  grpc::Status Complete(grpc::ServerContext* context, const v1::CompleteTaskRequest* request,
+                        v1::CompleteTaskResponse* response) override;
+  grpc::Status Fail(grpc::ServerContext* context, const v1::FailTaskRequest* request,
+                    v1::FailTaskResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatTaskRequest* request,
+                         v1::HeartbeatTaskResponse* response) override;
+
+ private:
+  ServiceEnv* env_;  // not owned
+};
+
+class DeadLettersService final : public v1::DeadLetters::Service {
+ public:
+  explicit DeadLettersService(ServiceEnv* env) : env_(env) {}
+
+  grpc::Status List(grpc::ServerContext* context, const v1::ListDeadLettersRequest* request,
+                    v1::ListDeadLettersResponse* response) override;
+  grpc::Status Get(grpc::ServerContext* context, const v1::GetDeadLetterRequest* request,
+                   v1::DeadLetter* response) override;
+  grpc::Status Redrive(grpc::ServerContext* context, const v1::RedriveDeadLettersRequest* request,
+                       v1::RedriveDeadLettersResponse* response) override;
+  grpc::Status Discard(grpc::ServerContext* context, const v1::DiscardDeadLettersRequest* request,
+                       v1::DiscardDeadLettersResponse* response) override;
+
+ private:
+  ServiceEnv* env_;  // not owned
+};
+
+}  // namespace stepflow::api

@@ -1,0 +1,32 @@
+#pragma once
+// Task identity on the wire: the queue a Task state's Resource names, and the task token workers report
+// with. Both are pure functions, so that the matcher, the API and recovery agree on them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace stepflow::engine {
+
+// The worker queue of a Task state (design.md, "Interfaces"), so that AWS definitions run unchanged:
+//   arn:aws:states:REGION:ACCOUNT:activity:NAME or activity:NAME          -> NAME
+//   arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]              -> NAME
+//   arn:aws:states:::lambda:invoke[.waitForTaskToken] with FunctionName  -> the function's name (from an ARN
+//                                                                          or a plain name)
+//   anything else                                                         -> `resource` itself
+// `input` is the task's effective input (where lambda:invoke's FunctionName is).
+std::string TaskQueueName(absl::string_view resource, const boost::json::value& input);
+
+// The token of task `task_id` of execution `execution_id`: "<execution ARN>#<task id>". It is also what
+// $$.Task.Token shows (statemachine/core/states_task.cc builds it the same way).
+std::string TaskToken(absl::string_view execution_id, std::uint64_t task_id);
+// (execution id, task id). InvalidArgument ("InvalidToken: ...") when `token` is not a task token.
+absl::StatusOr<std::pair<std::string, std::uint64_t>> ParseTaskToken(absl::string_view token);
+
+}  // namespace stepflow::engine
