@@ -102,8 +102,8 @@ client::TaskResult Classify(const Outcome& o, const client::TaskContext& context
     int sig = WTERMSIG(o.wait_status);
     std::string cause = absl::StrCat("the command was killed by signal ", sig, " (", strsignal(sig), ")");
     if (o.signalled_by_us) {
-      absl::StrAppend(&cause, " after the task was cancelled (", client::CancelReasonName(context.cancel_reason()),
-                      ")");
+      absl::StrAppend(&cause, " after the task was cancelled (",
+                      client::CancelReasonName(context.cancel_reason()), ")");
     }
     return client::TaskError{kErrorSignal, cause};
   }

@@ -14,14 +14,15 @@ namespace {
 const std::set<std::string> kFilterOptions = {"--queue", "--state-machine", "--error", "--after", "--before"};
 
 // RFC 3339 ("2024-05-01T12:00:00Z", offsets allowed) or a date ("2024-05-01", midnight UTC).
-absl::StatusOr<google::protobuf::Timestamp> ParseTimeOption(const std::string& option, const std::string& text) {
+absl::StatusOr<google::protobuf::Timestamp> ParseTimeOption(const std::string& option,
+                                                            const std::string& text) {
   absl::Time time;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, text, &time, &err) &&
       !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &time, &err)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(option, " must be a time like 2024-05-01T12:00:00Z or a date like 2024-05-01, not '", text,
-                     "'"));
+        absl::StrCat(option, " must be a time like 2024-05-01T12:00:00Z or a date like 2024-05-01, not '",
+                     text, "'"));
   }
   google::protobuf::Timestamp t;
   t.set_seconds(absl::ToUnixSeconds(time));
@@ -51,7 +52,8 @@ absl::StatusOr<v1::DeadLetterFilter> Filter(const RemoteArgs& args) {
     if (!t.ok()) {
       return t.status();
     }
-    *(std::string(option) == "--after" ? filter.mutable_created_after() : filter.mutable_created_before()) = *t;
+    bool after = std::string(option) == "--after";
+    *(after ? filter.mutable_created_after() : filter.mutable_created_before()) = *t;
   }
   return filter;
 }
@@ -95,7 +97,8 @@ int List(const RemoteArgs& args, client::Client& client) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::DeadLetter& d : *all) {
-    rows.push_back({d.id(), d.queue(), d.state_name(), d.error(), FormatTime(d.created()), d.execution_arn()});
+    rows.push_back(
+        {d.id(), d.queue(), d.state_name(), d.error(), FormatTime(d.created()), d.execution_arn()});
   }
   PrintTable({"ID", "QUEUE", "STATE", "ERROR", "CREATED", "EXECUTION"}, rows);
   return kExitOk;
@@ -122,8 +125,8 @@ int Show(const RemoteArgs& args, client::Client& client) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::TaskAttempt& a : d->attempts()) {
     rows.push_back({std::to_string(a.attempt()), a.worker_identity().empty() ? "-" : a.worker_identity(),
-                    a.has_started() ? FormatTime(a.started()) : "-", a.has_ended() ? FormatTime(a.ended()) : "-",
-                    a.error(), a.cause()});
+                    a.has_started() ? FormatTime(a.started()) : "-",
+                    a.has_ended() ? FormatTime(a.ended()) : "-", a.error(), a.cause()});
   }
   std::printf("attempts:\n");
   PrintTable({"ATTEMPT", "WORKER", "STARTED", "ENDED", "ERROR", "CAUSE"}, rows);
@@ -131,7 +134,8 @@ int Show(const RemoteArgs& args, client::Client& client) {
 }
 
 // Prints the outcomes; exit 1 when any entry failed.
-int Outcomes(const RemoteArgs& args, const google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>& outcomes) {
+int Outcomes(const RemoteArgs& args,
+             const google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>& outcomes) {
   int failed = 0;
   boost::json::array out;
   std::vector<std::vector<std::string>> rows;
@@ -155,7 +159,8 @@ int Outcomes(const RemoteArgs& args, const google::protobuf::RepeatedPtrField<v1
     std::fprintf(stderr, "stepflow %s: no dead letter matched\n", args.verb.c_str());
   }
   if (failed > 0) {
-    std::fprintf(stderr, "stepflow %s: %d of %d entries failed\n", args.verb.c_str(), failed, outcomes.size());
+    std::fprintf(stderr, "stepflow %s: %d of %d entries failed\n", args.verb.c_str(), failed,
+                 outcomes.size());
     return kExitExecutionFailed;
   }
   return kExitOk;
@@ -225,7 +230,8 @@ int DlqCommand(const std::vector<std::string>& args) {
   std::size_t positionals = all ? 0 : 1;
   if (verb == "redrive") {
     return RunRemote(
-        {"dlq redrive", With(kFilterOptions, {"--input", "--input-file"}), {"--all"}, positionals, CheckSelection},
+        {"dlq redrive", With(kFilterOptions, {"--input", "--input-file"}), {"--all"}, positionals,
+         CheckSelection},
         rest, Redrive);
   }
   if (verb == "discard") {

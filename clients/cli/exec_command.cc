@@ -186,8 +186,8 @@ int Redrive(const RemoteArgs& args, client::Client& client) {
 
 int ExecCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
-    return ReportUsage("exec", absl::InvalidArgumentError(
-                                   "missing verb: start, describe, history, list, stop, describe-sm or redrive"));
+    return ReportUsage("exec", absl::InvalidArgumentError("missing verb: start, describe, history, list, "
+                                                          "stop, describe-sm or redrive"));
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& verb = args[0];

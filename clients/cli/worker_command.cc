@@ -22,8 +22,9 @@ constexpr char kVerb[] = "worker";
 absl::Status CheckPositiveSeconds(const RemoteArgs& args, const std::string& option, bool allow_zero) {
   int value = 0;
   if (args.Has(option) && (!absl::SimpleAtoi(args.Get(option), &value) || value < (allow_zero ? 0 : 1))) {
-    return absl::InvalidArgumentError(absl::StrCat(option, " must be a ", allow_zero ? "non-negative" : "positive",
-                                                   " integer, not '", args.Get(option), "'"));
+    const char* kind = allow_zero ? "non-negative" : "positive";
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, " must be a ", kind, " integer, not '", args.Get(option), "'"));
   }
   return absl::OkStatus();
 }
@@ -76,8 +77,8 @@ int Serve(const RemoteArgs& args, client::Client& client, const std::vector<std:
     return ReportFailure(args.verb, s);
   }
   LogLine(client::LogSeverity::kInfo,
-          absl::StrCat("polling queue ", queue, " on ", client.address(), " (concurrency ", options.concurrency,
-                       ", command ", command[0], "); SIGTERM or Ctrl-C drains"));
+          absl::StrCat("polling queue ", queue, " on ", client.address(), " (concurrency ",
+                       options.concurrency, ", command ", command[0], "); SIGTERM or Ctrl-C drains"));
   s = worker.Run();
   if (!s.ok()) {
     return ReportFailure(args.verb, s);
@@ -102,13 +103,14 @@ int WorkerCommand(const std::vector<std::string>& args) {
     }
   }
   if (command.empty()) {
-    return ReportUsage(kVerb, absl::InvalidArgumentError("missing '-- COMMAND ARGS...' (the command to run)"));
+    return ReportUsage(kVerb,
+                       absl::InvalidArgumentError("missing '-- COMMAND ARGS...' (the command to run)"));
   }
-  return RunRemote({kVerb, {"--queue", "--concurrency", "--identity", "--drain-timeout", "--kill-grace"}, {}, 0,
-                    CheckWorker},
-                   options, [&](const RemoteArgs& parsed, client::Client& client) {
-                     return Serve(parsed, client, command);
-                   });
+  VerbSpec spec{kVerb, {"--queue", "--concurrency", "--identity", "--drain-timeout", "--kill-grace"}, {}, 0,
+                CheckWorker};
+  return RunRemote(spec, options, [&](const RemoteArgs& parsed, client::Client& client) {
+    return Serve(parsed, client, command);
+  });
 }
 
 }  // namespace stepflow::cli

@@ -52,7 +52,9 @@ bool Transient(const absl::Status& status) {
 }
 
 // The server no longer knows the task (timed out, cancelled, execution ended, never existed).
-bool TaskGone(const absl::Status& status) { return absl::IsFailedPrecondition(status) || absl::IsNotFound(status); }
+bool TaskGone(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) || absl::IsNotFound(status);
+}
 
 // The write end of Run()'s wake-up pipe, for the signal handler (-1 when no Run() waits).
 std::atomic<int> g_run_wake_fd{-1};
@@ -131,8 +133,9 @@ std::optional<std::chrono::system_clock::time_point> TaskContext::deadline() con
     return std::nullopt;
   }
   const auto& t = task_.context().deadline();
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
+  auto since_epoch = std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos());
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch));
 }
 
 bool TaskContext::cancelled() const { return cancel_reason() != CancelReason::kNone; }
@@ -324,9 +327,9 @@ void Worker::Impl::ExecutorLoop() {
 }
 
 void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
-  Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", task->context.queue(),
-                                       " execution=", task->context.execution_arn(),
-                                       " state=", task->context.state_name(), " attempt=", task->context.attempt()));
+  const TaskContext& c = task->context;
+  Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
+                                       " state=", c.state_name(), " attempt=", c.attempt()));
   std::thread heartbeater([this, task] { Heartbeat(task); });
   TaskResult result = CallHandler(task);
   {
@@ -424,8 +427,8 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, options.max_backoff);
   }
-  std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=", task->context.execution_arn(),
-                                  " state=", task->context.state_name());
+  std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=",
+                                  task->context.execution_arn(), " state=", task->context.state_name());
   if (!result.ok()) {
     absl::StrAppend(&what, " error=", result.error().error);
   }
@@ -475,10 +478,10 @@ absl::Status Worker::Impl::Drain() {
       ++stats.failed;
     }
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      unfinished, " task(s) had not finished after the drain timeout and the shutdown grace; the running ones "
-                  "were failed with ",
-      kErrorShutdown));
+  return absl::DeadlineExceededError(absl::StrCat(unfinished,
+                                                  " task(s) had not finished after the drain timeout and the "
+                                                  "shutdown grace; the running ones were failed with ",
+                                                  kErrorShutdown));
 }
 
 Worker::Worker(Client& client, WorkerOptions options)

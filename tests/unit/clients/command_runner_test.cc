@@ -169,8 +169,8 @@ TEST(WorkerCommandTest, RunsTheCommandPerTaskAndDrainsOnSigterm) {
                        R"(exit 1;; esac; echo "{\"got\":$input}")";
   int code = -1;
   std::thread worker([&] {
-    code = WorkerCommand({"--server", server.address(), "--queue", "q", "--concurrency", "2", "--identity", "w1",
-                          "--", "/bin/sh", "-c", script});
+    code = WorkerCommand({"--server", server.address(), "--queue", "q", "--concurrency", "2", "--identity",
+                          "w1", "--", "/bin/sh", "-c", script});
   });
   ASSERT_TRUE(server.tasks.WaitFor([&] { return server.tasks.reports_locked() >= 2; }));
   ::kill(::getpid(), SIGTERM);

@@ -72,7 +72,8 @@ class FakeTasks final : public v1::Tasks::Service {
   }
 
   // Waits until `done()` (called under the lock) holds, at most `timeout`.
-  bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  bool WaitFor(const std::function<bool()>& done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, done);
   }
@@ -143,7 +144,8 @@ class FakeTasks final : public v1::Tasks::Service {
     return Record({request->task_token(), true, request->output(), "", ""});
   }
 
-  grpc::Status Fail(grpc::ServerContext*, const v1::FailTaskRequest* request, v1::FailTaskResponse*) override {
+  grpc::Status Fail(grpc::ServerContext*, const v1::FailTaskRequest* request,
+                    v1::FailTaskResponse*) override {
     return Record({request->task_token(), false, "", request->error(), request->cause()});
   }
 
@@ -218,7 +220,8 @@ class FakeDeadLetters final : public v1::DeadLetters::Service {
         return grpc::Status::OK;
       }
     }
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "DeadLetterDoesNotExist: no dead letter " + request->id());
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "DeadLetterDoesNotExist: no dead letter " + request->id());
   }
 
   grpc::Status Redrive(grpc::ServerContext*, const v1::RedriveDeadLettersRequest* request,
@@ -253,7 +256,8 @@ class FakeDeadLetters final : public v1::DeadLetters::Service {
   grpc::Status Outcomes(const std::string& id, const v1::DeadLetterFilter* filter, bool redrive,
                         google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* outcomes) {
     if (id.empty() == (filter == nullptr)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "InvalidArgument: exactly one of id and filter");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "InvalidArgument: exactly one of id and filter");
     }
     std::vector<const v1::DeadLetter*> chosen;
     if (filter != nullptr) {
