@@ -2,7 +2,9 @@
 // The C++ worker SDK: runs handlers for the tasks of Stepflow queues, over the public Tasks API only
 // (Client::PollTask/CompleteTask/FailTask/HeartbeatTask).
 //
-//   stepflow::client::Worker worker(*client, {.concurrency = 4});
+//   stepflow::client::WorkerOptions options;
+//   options.concurrency = 4;
+//   stepflow::client::Worker worker(*client, options);
 //   worker.Handle("charge-card", [](stepflow::client::TaskContext& ctx, const boost::json::value& input)
 //                                    -> stepflow::client::TaskResult {
 //     if (declined) return stepflow::client::TaskError{"Payment.Declined", "card expired"};
