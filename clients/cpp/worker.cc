@@ -204,14 +204,15 @@ struct Worker::Impl {
   WorkerOptions options;
   std::map<std::string, TaskHandler> handlers;  // fixed once started
 
+  // Guards everything down to run_wake_fd. Never held while calling a handler, an RPC or the log.
   std::mutex mu;
   std::condition_variable cv;  // slots, jobs, in-flight count, stopping
   bool started = false;
   bool stopping = false;
   bool exiting = false;  // executors return once the job queue is empty
-  int free_slots = 0;
-  int in_flight = 0;  // tasks polled and not yet reported
-  std::deque<std::shared_ptr<Running>> jobs;
+  int free_slots = 0;    // handler slots not reserved by a poll or a task
+  int in_flight = 0;     // tasks polled and not yet reported (queued or running)
+  std::deque<std::shared_ptr<Running>> jobs;  // polled, waiting for an executor (one is always free)
   std::set<std::shared_ptr<Running>> running;
   WorkerStats stats;
   int run_wake_fd = -1;  // Run()'s pipe, written by Stop()
