@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first benchmark: runs the three bench/workloads/ definitions in-process with Stepflow's embedded
+# The first benchmark: runs the bench/workloads/ definitions in-process with Stepflow's embedded
 # engine (BUILD_DIR/bench/stepflow_bench) and with the npm package aws-local-stepfunctions
 # (bench/peer/run_aws_local_stepfunctions.sh), one after the other in the same run with the same number of
 # executions, then prints a table of state transitions per second and their ratio. Our goal is a ratio of
@@ -12,6 +12,7 @@
 # Environment (both engines get the same N, so the faster one runs for less time; the defaults give each
 # engine about 1-5 s per workload on a 2-CPU machine):
 #   PASS_CHAIN_N  executions of pass_chain_10.   Default: 20000
+#   PASS_CHAIN_100_N executions of pass_chain_100. Default: 2000
 #   MAP_N         executions of map_1000.        Default: 60
 #   CHOICE_N      executions of choice_loop_100. Default: 800
 #   WARMUP        untimed executions per workload before the timing, for both engines. Default: 5
@@ -35,12 +36,13 @@ if [[ ! -x "${bench_bin}" ]]; then
 fi
 
 pass_n="${PASS_CHAIN_N:-20000}"
+pass100_n="${PASS_CHAIN_100_N:-2000}"
 map_n="${MAP_N:-60}"
 choice_n="${CHOICE_N:-800}"
 warmup="${WARMUP:-5}"
 engine="${ENGINE:-reuse}"
 repeat="${REPEAT:-1}"
-counts=(--pass-chain "${pass_n}" --map "${map_n}" --choice "${choice_n}" --warmup "${warmup}")
+counts=(--pass-chain "${pass_n}" --pass-chain-100 "${pass100_n}" --map "${map_n}" --choice "${choice_n}" --warmup "${warmup}")
 
 out="$(mktemp "${TMPDIR:-/tmp}/stepflow-bench.XXXXXX")"
 trap 'rm -f "${out}"' EXIT

@@ -74,6 +74,10 @@ struct Flags {
   std::string durability = "sync";
   int partitions = 0;
   int restart_executions = 10000;
+  double restart_hold_seconds = 0;  // 0: 5 s + 1 s per 500 executions
+  bool verify_histories = true;
+  bool footprint = false;
+  int footprint_executions = 100000;
   std::string server;
   bool keep_data = false;
   bool kill_only = false;
@@ -81,10 +85,11 @@ struct Flags {
 
 [[noreturn]] void Usage(const std::string& what) {
   std::fprintf(stderr,
-               "server_bench: %s\nusage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] "
+               "server_bench: %s\nusage: server_bench [--mode throughput|restart|both|footprint] [--inflight 1,16,64] "
                "[--seconds S] [--warmup S]\n"
                "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
-               "[--server HOST:PORT] [--keep-data] [--kill-only]\n",
+               "[--restart-hold-seconds S] [--no-verify]\n"
+               "                    [--footprint-executions N] [--server HOST:PORT] [--keep-data] [--kill-only]\n",
                what.c_str());
   std::exit(2);
 }
@@ -101,11 +106,12 @@ Flags ParseFlags(int argc, char** argv) {
     };
     if (arg == "--mode") {
       std::string m = next();
-      if (m != "throughput" && m != "restart" && m != "both") {
-        Usage("--mode is throughput, restart or both");
+      if (m != "throughput" && m != "restart" && m != "both" && m != "footprint") {
+        Usage("--mode is throughput, restart, both or footprint");
       }
-      f.throughput = m != "restart";
-      f.restart = m != "throughput";
+      f.footprint = m == "footprint";
+      f.throughput = m == "throughput" || m == "both";
+      f.restart = m == "restart" || m == "both";
     } else if (arg == "--inflight") {
       f.inflight.clear();
       std::vector<std::string> parts = absl::StrSplit(next(), ',');
@@ -122,6 +128,12 @@ Flags ParseFlags(int argc, char** argv) {
       f.partitions = std::stoi(next());
     } else if (arg == "--restart-executions") {
       f.restart_executions = std::stoi(next());
+    } else if (arg == "--restart-hold-seconds") {
+      f.restart_hold_seconds = std::stod(next());
+    } else if (arg == "--no-verify") {
+      f.verify_histories = false;
+    } else if (arg == "--footprint-executions") {
+      f.footprint_executions = std::stoi(next());
     } else if (arg == "--server") {
       f.server = next();
     } else if (arg == "--keep-data") {
@@ -194,10 +206,20 @@ class Bench {
     if (flags_.restart && !Restart()) {
       return 1;
     }
+    if (flags_.footprint && !Footprint()) {
+      return 1;
+    }
     return 0;
   }
 
  private:
+  // The durability mode as the comparison table names it.
+  std::string DurabilityLabel() const {
+    return absl::StrCat(flags_.durability == "sync" ? "WAL fsync before ack (--durability sync)"
+                                                     : "WAL written, not synced (--durability async)",
+                        ", partitions ", PartitionsName());
+  }
+
   std::string PartitionsName() const {
     return flags_.partitions > 0 ? std::to_string(flags_.partitions)
                                  : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")");
@@ -341,6 +363,13 @@ class Bench {
           inflight, flags_.durability.c_str(), PartitionsName().c_str(), latencies.size(), seconds, per_s,
           per_s * transitions, Percentile(latencies, 0.50), Percentile(latencies, 0.99), failures.load(),
           server_cpu_text.c_str(), completed > 0 ? 1000 * client_cpu / completed : 0.0);
+      std::printf(
+          "RESULT {\"engine\":\"stepflow\",\"workload\":\"W2\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
+          "\"metrics\":{\"exec_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
+          "\"server_cpu_ms_per_exec\":%s,\"client_cpu_ms_per_exec\":%.3f}}\n",
+          inflight, DurabilityLabel().c_str(), per_s, Percentile(latencies, 0.50), Percentile(latencies, 0.99),
+          failures.load(), server_cpu_text == "n/a" ? "null" : server_cpu_text.c_str(),
+          completed > 0 ? 1000 * client_cpu / completed : 0.0);
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }
@@ -371,8 +400,11 @@ class Bench {
     }
     // Every execution waits for the same moment: after all are started, the kill and the outage.
     const int n = flags_.restart_executions;
-    const auto until_system = std::chrono::system_clock::now() + std::chrono::seconds(5 + n / 500);
-    const std::time_t until_t = std::chrono::system_clock::to_time_t(until_system);
+    const double hold_s = flags_.restart_hold_seconds > 0 ? flags_.restart_hold_seconds : 5.0 + n / 500.0;
+    const auto until_system =
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(hold_s));
+    const std::time_t until_t = std::chrono::system_clock::to_time_t(until_system) + 1;
     char until[64];
     std::strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&until_t));
     const std::string input = absl::StrCat(R"({"until":")", until, R"("})");
@@ -397,7 +429,7 @@ class Bench {
       t.join();
     }
     const double start_s = std::chrono::duration<double>(Clock::now() - s0).count();
-    if (failures > 0 || std::chrono::system_clock::now() >= until_system) {
+    if (failures > 0 || std::chrono::system_clock::now() >= std::chrono::system_clock::from_time_t(until_t)) {
       std::fprintf(stderr,
                    "server_bench: restart: %d starts failed, or starting took past the Wait (%.1f s)\n",
                    failures.load(), start_s);
@@ -413,7 +445,7 @@ class Bench {
       return true;
     }
     // The outage lasts until every timer is overdue.
-    std::this_thread::sleep_until(until_system + 200ms);
+    std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(until_t) + 200ms);
 
     const auto r0 = Clock::now();
     server = StartServer(data_dir, ServerArgs());
@@ -471,9 +503,148 @@ class Bench {
         "all_complete_ms=%.0f recovered_running=%s store_open_ms=%s succeeded=%zd\n",
         n, flags_.durability.c_str(), PartitionsName().c_str(), n / start_s, listening_ms, ready_ms,
         complete_ms, recovered.c_str(), open_ms.c_str(), done.ok() ? static_cast<ssize_t>(done->size()) : -1);
+    // Lost: acknowledged starts that did not succeed. Duplicated: executions whose history shows the Wait
+    // left or the execution ended more than once (read back with --verify, the default).
+    const long succeeded_n = done.ok() ? static_cast<long>(done->size()) : 0;
+    long duplicated = -1;
+    if (flags_.verify_histories && done.ok()) {
+      duplicated = CountDuplicated(**rc, *done);
+    }
+    std::printf(
+        "RESULT {\"engine\":\"stepflow\",\"workload\":\"W5\",\"case\":\"n=%d\",\"durability\":\"%s\","
+        "\"metrics\":{\"start_per_s\":%.0f,\"in_flight_at_kill\":%d,\"listening_ms\":%.0f,\"ready_ms\":%.0f,"
+        "\"all_complete_ms\":%.0f,\"lost\":%ld,\"duplicated\":%s}}\n",
+        n, DurabilityLabel().c_str(), n / start_s, n, listening_ms, ready_ms, complete_ms, n - succeeded_n,
+        duplicated < 0 ? "null" : std::to_string(duplicated).c_str());
     std::fflush(stdout);
     rc->reset();
     server->Stop(SIGTERM);
+    return true;
+  }
+
+  // Reads every execution's history (16 threads): the number whose history has more than one
+  // ExecutionSucceeded event, or a state entered more than once (the restart definition enters each once).
+  static long CountDuplicated(client::Client& c, const std::vector<v1::Execution>& executions) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<long> duplicated{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&] {
+        for (std::size_t i = next++; i < executions.size(); i = next++) {
+          absl::StatusOr<std::vector<v1::HistoryEvent>> h = c.GetExecutionHistory(executions[i].arn());
+          if (!h.ok()) {
+            ++duplicated;  // unreadable counts against us
+            continue;
+          }
+          int succeeded = 0;
+          std::vector<std::string> entered;
+          bool twice = false;
+          for (const v1::HistoryEvent& e : *h) {
+            succeeded += e.type() == "ExecutionSucceeded" ? 1 : 0;
+            if (e.type().ends_with("StateEntered")) {
+              if (std::find(entered.begin(), entered.end(), e.details()) != entered.end()) {
+                twice = true;
+              }
+              entered.push_back(e.details());
+            }
+          }
+          if (succeeded != 1 || twice) {
+            ++duplicated;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    return duplicated.load();
+  }
+
+  static std::int64_t DirectoryBytes(const std::string& dir) {
+    std::int64_t total = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code size_ec;
+      if (it->is_regular_file(size_ec)) {
+        std::uintmax_t size = it->file_size(size_ec);
+        total += size_ec ? 0 : static_cast<std::int64_t>(size);
+      }
+    }
+    return total;
+  }
+
+  static double RssMiB(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) {
+        return std::stod(line.substr(6)) / 1024.0;
+      }
+    }
+    return -1;
+  }
+
+  // History bytes on disk and resident memory after --footprint-executions finished executions of
+  // pass_chain_10 (StartSync, 64 in flight). Disk: every file under the data directory (RocksDB tables,
+  // WAL, manifest) while the server runs, and again after a clean shutdown.
+  bool Footprint() {
+    const std::string data_dir = NewDataDir();
+    std::unique_ptr<itest::ServerProcess> server = StartServer(data_dir, ServerArgs());
+    if (server == nullptr) {
+      return false;
+    }
+    std::vector<std::unique_ptr<client::Client>> clients;
+    for (int k = 0; k < 4; ++k) {
+      absl::StatusOr<std::unique_ptr<client::Client>> ck = client::Client::Connect(server->address(), 10s);
+      if (!ck.ok()) {
+        return false;
+      }
+      clients.push_back(std::move(*ck));
+    }
+    const std::string definition =
+        ReadText(std::string(STEPFLOW_BENCH_WORKLOADS_DIR) + "/pass_chain_10.json");
+    const std::string input =
+        ReadText(std::string(STEPFLOW_BENCH_WORKLOADS_DIR) + "/pass_chain_10_input.json");
+    if (!clients[0]->CreateStateMachine("bench-footprint", definition).ok()) {
+      return false;
+    }
+    const double rss_before = RssMiB(server->pid());
+    const int n = flags_.footprint_executions;
+    std::atomic<int> next{0};
+    std::atomic<int> failures{0};
+    const auto t0 = Clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 64; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = next++; i < n; i = next++) {
+          absl::StatusOr<v1::Execution> e = clients[t % 4]->StartSyncExecution("bench-footprint", input, "", 60s);
+          failures += e.ok() && e->status() == v1::SUCCEEDED ? 0 : 1;
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(1s);
+    const double rss = RssMiB(server->pid());
+    const std::int64_t bytes_running = DirectoryBytes(data_dir);
+    clients.clear();
+    server->Stop(SIGTERM);
+    const std::int64_t bytes_stopped = DirectoryBytes(data_dir);
+    std::printf(
+        "server footprint executions=%d durability=%s seconds=%.1f failures=%d disk_bytes_per_exec=%.0f "
+        "disk_bytes_per_exec_after_shutdown=%.0f rss_mib=%.1f rss_mib_at_start=%.1f\n",
+        n, flags_.durability.c_str(), seconds, failures.load(), static_cast<double>(bytes_running) / n,
+        static_cast<double>(bytes_stopped) / n, rss, rss_before);
+    std::printf(
+        "RESULT {\"engine\":\"stepflow\",\"workload\":\"footprint\",\"case\":\"n=%d\",\"durability\":\"%s\","
+        "\"metrics\":{\"executions\":%d,\"seconds\":%.1f,\"disk_bytes_per_exec\":%.0f,"
+        "\"disk_bytes_per_exec_after_shutdown\":%.0f,\"rss_mib\":%.1f,\"rss_mib_at_start\":%.1f,\"failures\":%d}}\n",
+        n, DurabilityLabel().c_str(), n, seconds, static_cast<double>(bytes_running) / n,
+        static_cast<double>(bytes_stopped) / n, rss, rss_before, failures.load());
+    std::fflush(stdout);
     return true;
   }
 

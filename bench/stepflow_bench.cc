@@ -1,10 +1,11 @@
-// In-process benchmark of the embedded engine on the three workloads of bench/workloads/: a 10-state Pass
-// chain, an inline Map over 1,000 items and a Choice loop of 100 iterations. For each workload it prints
+// In-process benchmark of the embedded engine on the workloads of bench/workloads/: 10- and 100-state Pass
+// chains, an inline Map over 1,000 items and a Choice loop of 100 iterations. For each workload it prints
 // one line in the format of the peer benchmark (bench/peer/bench.mjs):
 //   stepflow <workload> executions=N seconds=S exec_per_s=X transitions_per_s=Y engine=<mode>
-// and at the end the process's peak RSS. A figure, not a test.
+// (with --engine reuse also a `RESULT {json}` line of workload W1 for bench/report.py) and at the end the
+// process's peak RSS. A figure, not a test.
 //
-// Usage: stepflow_bench [--pass-chain N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]
+// Usage: stepflow_bench [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]
 //                       [--engine reuse|per-execution|both] [--only WORKLOAD]...
 //
 // What is measured, per workload (kept as close to bench.mjs as the two engines allow):
@@ -100,6 +101,7 @@ std::string CheckCounter(const json::value& output, const json::value&) {
 std::vector<Workload> DefaultWorkloads() {
   return {
       {"pass_chain_10", "pass_chain_10.json", "pass_chain_10_input.json", 20000, 10, CheckEqualsInput},
+      {"pass_chain_100", "pass_chain_100.json", "pass_chain_10_input.json", 2000, 100, CheckEqualsInput},
       {"map_1000", "map_1000.json", "map_1000_input.json", 60, 1001, CheckMap},
       {"choice_loop_100", "choice_loop_100.json", "choice_loop_100_input.json", 800, 203, CheckCounter},
   };
@@ -110,7 +112,8 @@ std::vector<Workload> DefaultWorkloads() {
     std::fprintf(stderr, "stepflow_bench: %s\n", message.c_str());
   }
   std::fprintf(stderr,
-               "usage: stepflow_bench [--pass-chain N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]\n"
+               "usage: stepflow_bench [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N] [--warmup W]\n"
+               "                      [--workloads-dir DIR]\n"
                "                      [--engine reuse|per-execution|both] [--only WORKLOAD]...\n");
   std::exit(2);
 }
@@ -132,7 +135,7 @@ Flags ParseFlags(int argc, char** argv, std::vector<Workload>& workloads) {
         return w.executions;
       }
     }
-    Usage("unknown workload '" + name + "' (known: pass_chain_10, map_1000, choice_loop_100)");
+    Usage("unknown workload '" + name + "' (known: pass_chain_10, pass_chain_100, map_1000, choice_loop_100)");
   };
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
@@ -145,6 +148,8 @@ Flags ParseFlags(int argc, char** argv, std::vector<Workload>& workloads) {
     const char* value = argv[++i];
     if (flag == "--pass-chain") {
       executions_of("pass_chain_10") = ParseCount(flag, value, 1);
+    } else if (flag == "--pass-chain-100") {
+      executions_of("pass_chain_100") = ParseCount(flag, value, 1);
     } else if (flag == "--map") {
       executions_of("map_1000") = ParseCount(flag, value, 1);
     } else if (flag == "--choice") {
@@ -300,6 +305,13 @@ absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode)
   std::printf("stepflow %s executions=%d seconds=%.3f exec_per_s=%.1f transitions_per_s=%.0f engine=%s\n",
               w.name.c_str(), w.executions, timing->seconds, exec_per_s, exec_per_s * static_cast<double>(transitions),
               ModeName(mode));
+  if (mode == EngineMode::kReuse) {
+    std::printf(
+        "RESULT {\"engine\":\"stepflow\",\"workload\":\"W1\",\"case\":\"%s\",\"durability\":\"in memory "
+        "(LocalEngine: in-memory RocksDB, sync off, virtual clock)\",\"metrics\":{\"exec_per_s\":%.1f,"
+        "\"transitions_per_s\":%.0f,\"executions\":%d}}\n",
+        w.name.c_str(), exec_per_s, exec_per_s * static_cast<double>(transitions), w.executions);
+  }
   std::fflush(stdout);
   return absl::OkStatus();
 }

@@ -1,11 +1,11 @@
-// Peer benchmark: runs the three Stepflow benchmark workloads (bench/workloads/) with the npm package
+// Peer benchmark: runs the Stepflow benchmark workloads (bench/workloads/) with the npm package
 // `aws-local-stepfunctions` (an in-process TypeScript ASL interpreter, no persistence) and prints, per
-// workload, one line:
+// workload, one line (and a `RESULT {json}` line of workload W1 for bench/report.py):
 //   peer aws-local-stepfunctions <workload> executions=N seconds=S exec_per_s=X transitions_per_s=Y
 //
 // Normally started by run_aws_local_stepfunctions.sh, which installs the package in a scratch directory
 // and passes it with --modules. Usage:
-//   node bench.mjs --modules DIR [--workloads DIR] [--pass-chain N] [--map N] [--choice N]
+//   node bench.mjs --modules DIR [--workloads DIR] [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N]
 //                  [--concurrency K] [--warmup W] [--only WORKLOAD]...
 //
 // What is measured, per workload:
@@ -49,7 +49,7 @@ function usage(message) {
     console.error(`bench.mjs: ${message}`);
   }
   console.error(
-    'usage: node bench.mjs --modules DIR [--workloads DIR] [--pass-chain N] [--map N] [--choice N] ' +
+    'usage: node bench.mjs --modules DIR [--workloads DIR] [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N] ' +
       '[--concurrency K] [--warmup W] [--only WORKLOAD]...',
   );
   process.exit(2);
@@ -67,7 +67,7 @@ function parseArgs(argv) {
   const args = {
     modules: process.env.AWS_LOCAL_SFN_DIR || process.cwd(),
     workloads: resolve(HERE, '..', 'workloads'),
-    executions: { pass_chain_10: 200, map_1000: 5, choice_loop_100: 50 },
+    executions: { pass_chain_10: 200, pass_chain_100: 20, map_1000: 5, choice_loop_100: 50 },
     concurrency: 1,
     warmup: 0,
     only: [],
@@ -89,6 +89,9 @@ function parseArgs(argv) {
         break;
       case '--pass-chain':
         args.executions.pass_chain_10 = positiveInt(flag, value());
+        break;
+      case '--pass-chain-100':
+        args.executions.pass_chain_100 = positiveInt(flag, value());
         break;
       case '--map':
         args.executions.map_1000 = positiveInt(flag, value());
@@ -147,6 +150,13 @@ const WORKLOADS = [
     definition: 'pass_chain_10.json',
     input: 'pass_chain_10_input.json',
     expectedTransitions: 10,
+    check: (output, input) => isDeepStrictEqual(output, input) || 'output differs from input',
+  },
+  {
+    name: 'pass_chain_100',
+    definition: 'pass_chain_100.json',
+    input: 'pass_chain_10_input.json',
+    expectedTransitions: 100,
     check: (output, input) => isDeepStrictEqual(output, input) || 'output differs from input',
   },
   {
@@ -240,6 +250,18 @@ async function main() {
       `peer ${PACKAGE} ${workload.name} executions=${executions} seconds=${seconds.toFixed(3)} ` +
         `exec_per_s=${execPerS.toFixed(1)} transitions_per_s=${(execPerS * transitionsPerExecution).toFixed(0)}`,
     );
+    const resultLine = {
+      engine: PACKAGE,
+      workload: 'W1',
+      case: workload.name,
+      durability: 'in memory (no persistence)',
+      metrics: {
+        exec_per_s: Number(execPerS.toFixed(1)),
+        transitions_per_s: Math.round(execPerS * transitionsPerExecution),
+        executions,
+      },
+    };
+    console.log(`RESULT ${JSON.stringify(resultLine)}`);
   }
 }
 
