@@ -1,0 +1,670 @@
+// Task dispatch and retry benchmark of the durable server over gRPC (figures, not a test): W3 and W4 of
+// bench/bench.sh, Stepflow's side. Starts the real `stepflow server` on 127.0.0.1 with a fresh data
+// directory (or uses --server), and talks to it with the generated stubs of proto/stepflow/v1 (Executions,
+// StateMachines, Tasks, DeadLetters). Workers are threads of this process that long-poll a queue
+// (Tasks.Poll, worker identity, wait_seconds) and Complete or Fail each task by its token.
+//
+//   w3: a state machine of one Task state, Resource "bench-noop" (the queue). For each K of --inflight,
+//       K client threads each keep one execution in flight (Executions.StartSync) and K worker threads
+//       poll "bench-noop" and complete each task with its input, for --seconds after --warmup:
+//         tasks/s (= executions/s), p50/p99 of StartSync (start -> task queued -> polled -> completed ->
+//         execution done), CPU per task.
+//   w4: --executions executions of 10 Task states (Resource "bench-retry"), each with
+//       Retry [{ErrorEquals [States.ALL], IntervalSeconds 1, MaxAttempts 2, BackoffRate 2}] and no Catch,
+//       started at once; 16 worker threads fail the first attempt of every task and every attempt of 1% of
+//       the tasks (state T9 of every 10th execution), which end in the dead-letter list and fail their
+//       execution. First the same executions without failures (the baseline), then with:
+//         executions/s, dead letters (DeadLetters.List), CPU per retry ((server + this process's CPU with
+//         failures - without) / retries), each retry's delay (Fail sent -> the retry polled) against the
+//         expected 1000 / 2000 ms.
+//
+// Every RESULT line names the durability mode. When the server does not implement Tasks (UNIMPLEMENTED),
+// prints "stepflow W3: skipped (Tasks service not available: ...)" and exits 0.
+//
+// Usage: task_bench --workload w3|w4 [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
+//                   [--durability sync|async] [--partitions N] [--server HOST:PORT]
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "stepflow/v1/stepflow.grpc.pb.h"
+#include "tests/integration/process.h"
+
+namespace stepflow::bench {
+namespace {
+
+namespace v1 = ::stepflow::v1;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr int kSteps = 10;
+
+struct Flags {
+  std::string workload = "w3";
+  std::vector<int> inflight = {1, 64};
+  double seconds = 5;
+  double warmup = 1;
+  int executions = 200;
+  std::string durability = "sync";
+  int partitions = 0;
+  std::string server;
+};
+
+[[noreturn]] void Usage(const std::string& what) {
+  std::fprintf(stderr,
+               "task_bench: %s\nusage: task_bench --workload w3|w4 [--inflight 1,64] [--seconds S] [--warmup S] "
+               "[--executions N]\n"
+               "                  [--durability sync|async] [--partitions N] [--server HOST:PORT]\n",
+               what.c_str());
+  std::exit(2);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        Usage(arg + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (arg == "--workload") {
+      f.workload = next();
+      if (f.workload != "w3" && f.workload != "w4") {
+        Usage("--workload is w3 or w4");
+      }
+    } else if (arg == "--inflight") {
+      f.inflight.clear();
+      std::vector<std::string> parts = absl::StrSplit(next(), ',');
+      for (const std::string& k : parts) {
+        f.inflight.push_back(std::stoi(k));
+      }
+    } else if (arg == "--seconds") {
+      f.seconds = std::stod(next());
+    } else if (arg == "--warmup") {
+      f.warmup = std::stod(next());
+    } else if (arg == "--executions") {
+      f.executions = std::stoi(next());
+    } else if (arg == "--durability") {
+      f.durability = next();
+    } else if (arg == "--partitions") {
+      f.partitions = std::stoi(next());
+    } else if (arg == "--server") {
+      f.server = next();
+    } else {
+      Usage("unknown argument '" + arg + "'");
+    }
+  }
+  return f;
+}
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t close = text.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stod(f);
+    }
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) {
+    return 0;
+  }
+  std::size_t k = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(k, sorted.size() - 1)];
+}
+
+// 1% of the tasks always fail: state T9 of every 10th execution.
+bool AlwaysFails(int execution, int step) { return (execution * kSteps + step) % 100 == 99; }
+
+// The execution's name: what follows the ARN's last ':'.
+std::string NameOf(const std::string& arn) {
+  std::size_t colon = arn.rfind(':');
+  return colon == std::string::npos ? arn : arn.substr(colon + 1);
+}
+
+// Stubs over a few channels (one HTTP/2 connection per 16 threads).
+class Connection {
+ public:
+  explicit Connection(const std::string& address, int channels) {
+    for (int i = 0; i < std::max(1, channels); ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt("grpc.use_local_subchannel_pool", 1);  // a connection of its own per channel
+      auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      channel->WaitForConnected(std::chrono::system_clock::now() + 10s);
+      executions_.push_back(v1::Executions::NewStub(channel));
+      tasks_.push_back(v1::Tasks::NewStub(channel));
+      machines_.push_back(v1::StateMachines::NewStub(channel));
+      dead_letters_.push_back(v1::DeadLetters::NewStub(channel));
+    }
+  }
+  v1::Executions::Stub& executions(int t) { return *executions_[t % executions_.size()]; }
+  v1::Tasks::Stub& tasks(int t) { return *tasks_[t % tasks_.size()]; }
+  v1::StateMachines::Stub& machines() { return *machines_[0]; }
+  v1::DeadLetters::Stub& dead_letters() { return *dead_letters_[0]; }
+
+ private:
+  std::vector<std::unique_ptr<v1::Executions::Stub>> executions_;
+  std::vector<std::unique_ptr<v1::Tasks::Stub>> tasks_;
+  std::vector<std::unique_ptr<v1::StateMachines::Stub>> machines_;
+  std::vector<std::unique_ptr<v1::DeadLetters::Stub>> dead_letters_;
+};
+
+void Deadline(grpc::ClientContext& ctx, std::chrono::milliseconds d) {
+  ctx.set_deadline(std::chrono::system_clock::now() + d);
+}
+
+std::string StatusText(const grpc::Status& s) {
+  return absl::StrCat(static_cast<int>(s.error_code()), " ", s.error_message());
+}
+
+class TaskBench {
+ public:
+  explicit TaskBench(Flags flags) : flags_(std::move(flags)) {}
+
+  int Run() {
+    std::string address = flags_.server;
+    if (address.empty()) {
+      temp_dir_ = std::make_unique<itest::TempDir>();
+      std::vector<std::string> args = {"--durability", flags_.durability};
+      if (flags_.partitions > 0) {
+        args.push_back("--partitions");
+        args.push_back(std::to_string(flags_.partitions));
+      }
+      absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s =
+          itest::ServerProcess::Start(temp_dir_->path() + "/data", args);
+      if (!s.ok()) {
+        std::fprintf(stderr, "task_bench: %s\n", s.status().ToString().c_str());
+        return 1;
+      }
+      server_ = std::move(*s);
+      address = server_->address();
+    }
+    int max_inflight = 16;
+    for (int k : flags_.inflight) {
+      max_inflight = std::max(max_inflight, k);
+    }
+    conn_ = std::make_unique<Connection>(address, (2 * max_inflight + 15) / 16);
+    std::printf("# task_bench %s on %u CPUs, durability=%s, server %s\n", flags_.workload.c_str(),
+                std::thread::hardware_concurrency(), flags_.durability.c_str(), address.c_str());
+    std::fflush(stdout);
+    std::string unavailable = TasksUnavailable();
+    int rc = 0;
+    if (!unavailable.empty()) {
+      std::printf("stepflow %s: skipped (Tasks service not available: %s)\n",
+                  flags_.workload == "w3" ? "W3" : "W4", unavailable.c_str());
+    } else if (flags_.workload == "w3") {
+      rc = W3() ? 0 : 1;
+    } else {
+      rc = W4() ? 0 : 1;
+    }
+    conn_.reset();
+    if (server_ != nullptr) {
+      server_->Stop(SIGTERM);
+    }
+    return rc;
+  }
+
+ private:
+  std::string DurabilityLabel() const {
+    return absl::StrCat(flags_.durability == "sync" ? "WAL fsync before ack (--durability sync)"
+                                                     : "WAL written, not synced (--durability async)",
+                        ", partitions ",
+                        flags_.partitions > 0 ? std::to_string(flags_.partitions)
+                                              : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"));
+  }
+
+  double ServerCpu() const { return server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0; }
+
+  // "" when Tasks.Poll answers; else why not (e.g. UNIMPLEMENTED).
+  std::string TasksUnavailable() {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 5s);
+    v1::PollTaskRequest req;
+    req.set_queue("bench-probe");
+    req.set_worker_identity("task_bench-probe");
+    req.set_wait_seconds(1);
+    v1::PollTaskResponse resp;
+    grpc::Status s = conn_->tasks(0).Poll(&ctx, req, &resp);
+    if (s.ok()) {
+      return "";
+    }
+    return absl::StrCat(s.error_code() == grpc::StatusCode::UNIMPLEMENTED ? "UNIMPLEMENTED: " : "",
+                        StatusText(s));
+  }
+
+  bool CreateMachine(const std::string& name, const std::string& definition) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 30s);
+    v1::CreateStateMachineRequest req;
+    req.set_name(name);
+    req.set_definition(definition);
+    v1::StateMachine sm;
+    grpc::Status s = conn_->machines().Create(&ctx, req, &sm);
+    if (!s.ok()) {
+      std::fprintf(stderr, "task_bench: create %s: %s\n", name.c_str(), StatusText(s).c_str());
+      return false;
+    }
+    return true;
+  }
+
+  // Worker threads: poll `queue` until `stop`, and hand each task to `handle`, which Completes or Fails it.
+  using Handler = std::function<void(int thread, const v1::PollTaskResponse& task)>;
+  std::vector<std::thread> StartWorkers(int n, const std::string& queue, std::atomic<bool>& stop,
+                                        const Handler& handle) {
+    std::vector<std::thread> workers;
+    for (int t = 0; t < n; ++t) {
+      workers.emplace_back([&, t, handle, queue] {
+        const std::string identity = absl::StrCat("task_bench-", t);
+        while (!stop.load()) {
+          grpc::ClientContext ctx;
+          Deadline(ctx, 10s);
+          v1::PollTaskRequest req;
+          req.set_queue(queue);
+          req.set_worker_identity(identity);
+          req.set_wait_seconds(1);
+          v1::PollTaskResponse task;
+          grpc::Status s = conn_->tasks(1000 + t).Poll(&ctx, req, &task);
+          if (!s.ok()) {
+            if (poll_failures_++ == 0) {
+              std::lock_guard<std::mutex> lock(mu_);
+              first_poll_failure_ = StatusText(s);
+            }
+            std::this_thread::sleep_for(10ms);
+            continue;
+          }
+          if (!task.task_token().empty()) {
+            handle(t, task);
+          }
+        }
+      });
+    }
+    return workers;
+  }
+
+  bool Complete(int t, const std::string& token, const std::string& output) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 30s);
+    v1::CompleteTaskRequest req;
+    req.set_task_token(token);
+    req.set_output(output);
+    v1::CompleteTaskResponse resp;
+    grpc::Status s = conn_->tasks(1000 + t).Complete(&ctx, req, &resp);
+    if (!s.ok() && report_failures_++ == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_report_failure_ = absl::StrCat("Complete: ", StatusText(s));
+    }
+    return s.ok();
+  }
+
+  bool Fail(int t, const std::string& token) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 30s);
+    v1::FailTaskRequest req;
+    req.set_task_token(token);
+    req.set_error("Bench.Failure");
+    req.set_cause("task_bench fails this attempt on purpose");
+    v1::FailTaskResponse resp;
+    grpc::Status s = conn_->tasks(1000 + t).Fail(&ctx, req, &resp);
+    if (!s.ok() && report_failures_++ == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_report_failure_ = absl::StrCat("Fail: ", StatusText(s));
+    }
+    return s.ok();
+  }
+
+  void ReportWorkerProblems(const char* what) {
+    if (poll_failures_ > 0 || report_failures_ > 0) {
+      std::printf("# %s: %d poll failures (first: %s), %d complete/fail failures (first: %s)\n", what,
+                  poll_failures_.load(), first_poll_failure_.c_str(), report_failures_.load(),
+                  first_report_failure_.c_str());
+    }
+  }
+
+  bool W3() {
+    if (!CreateMachine("bench-noop-task",
+                       R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"bench-noop","End":true}}})")) {
+      return false;
+    }
+    const std::string input = R"({"order":"o-1","items":[1,2,3],"note":"bench"})";
+    for (int k : flags_.inflight) {
+      std::atomic<bool> stop{false};
+      std::atomic<long> tasks{0};
+      std::vector<std::thread> workers =
+          StartWorkers(k, "bench-noop", stop, [&](int t, const v1::PollTaskResponse& task) {
+            if (Complete(t, task.task_token(), task.input())) {
+              ++tasks;
+            }
+          });
+      const auto t0 = Clock::now();
+      const auto measure_from = t0 + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(flags_.warmup));
+      const auto measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(flags_.seconds));
+      std::vector<double> latencies;
+      std::atomic<int> failures{0};
+      std::atomic<int> completed{0};
+      std::string first_failure;
+      const double server_cpu0 = ServerCpu();
+      const double self_cpu0 = SelfCpuSeconds();
+      std::vector<std::thread> clients;
+      for (int t = 0; t < k; ++t) {
+        clients.emplace_back([&, t] {
+          std::vector<double> mine;
+          for (;;) {
+            auto start = Clock::now();
+            if (start >= measure_to) {
+              break;
+            }
+            grpc::ClientContext ctx;
+            Deadline(ctx, 60s);
+            v1::StartExecutionRequest req;
+            req.set_state_machine("bench-noop-task");
+            req.set_input(input);
+            v1::Execution e;
+            grpc::Status s = conn_->executions(t).StartSync(&ctx, req, &e);
+            auto done = Clock::now();
+            if (!s.ok() || e.status() != v1::SUCCEEDED) {
+              if (failures++ == 0) {
+                std::lock_guard<std::mutex> lock(mu_);
+                first_failure = s.ok() ? absl::StrCat(v1::ExecutionStatus_Name(e.status()), " ", e.error(), " ",
+                                                      e.cause())
+                                       : StatusText(s);
+              }
+              continue;
+            }
+            ++completed;
+            if (start >= measure_from && done <= measure_to) {
+              mine.push_back(Ms(done - start));
+            }
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          latencies.insert(latencies.end(), mine.begin(), mine.end());
+        });
+      }
+      for (auto& t : clients) {
+        t.join();
+      }
+      const double server_cpu = ServerCpu() - server_cpu0;
+      const double self_cpu = SelfCpuSeconds() - self_cpu0;
+      stop = true;
+      for (auto& t : workers) {
+        t.join();
+      }
+      std::sort(latencies.begin(), latencies.end());
+      const double per_s = static_cast<double>(latencies.size()) / flags_.seconds;
+      const int done = std::max(1, completed.load());
+      std::printf(
+          "stepflow W3 inflight=%d durability=%s tasks=%zu tasks_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n", k,
+          flags_.durability.c_str(), latencies.size(), per_s, Percentile(latencies, 0.5),
+          Percentile(latencies, 0.99), failures.load());
+      std::printf(
+          "RESULT {\"engine\":\"stepflow\",\"workload\":\"W3\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
+          "\"metrics\":{\"tasks_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
+          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f}}\n",
+          k, DurabilityLabel().c_str(), per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+          failures.load(), 1000 * server_cpu / done, 1000 * self_cpu / done);
+      if (failures > 0) {
+        std::printf("# first failure: %s\n", first_failure.c_str());
+      }
+      ReportWorkerProblems("W3 workers");
+      std::fflush(stdout);
+    }
+    return true;
+  }
+
+  struct W4Figures {
+    double seconds = 0;
+    double cpu = 0;
+    long attempts = 0;
+    long retries = 0;
+    long succeeded = 0;
+    long failed = 0;
+    std::vector<double> delays[3];  // by retry number 1, 2
+  };
+
+  static std::string RetryDefinition() {
+    std::string states;
+    for (int s = 0; s < kSteps; ++s) {
+      absl::StrAppend(&states, s == 0 ? "" : ",", "\"T", s, "\":{\"Type\":\"Task\",\"Resource\":\"bench-retry\",",
+                      "\"Retry\":[{\"ErrorEquals\":[\"States.ALL\"],\"IntervalSeconds\":1,\"MaxAttempts\":2,",
+                      "\"BackoffRate\":2}],",
+                      s + 1 < kSteps ? absl::StrCat("\"Next\":\"T", s + 1, "\"") : std::string("\"End\":true"), "}");
+    }
+    return absl::StrCat("{\"StartAt\":\"T0\",\"States\":{", states, "}}");
+  }
+
+  // Counts the executions of `machine` with `status` (all pages).
+  long CountExecutions(const std::string& machine, v1::ExecutionStatus status) {
+    long n = 0;
+    std::string token;
+    do {
+      grpc::ClientContext ctx;
+      Deadline(ctx, 30s);
+      v1::ListExecutionsRequest req;
+      req.set_state_machine(machine);
+      req.set_status(status);
+      req.set_page_size(1000);
+      req.set_page_token(token);
+      v1::ListExecutionsResponse resp;
+      grpc::Status s = conn_->executions(0).List(&ctx, req, &resp);
+      if (!s.ok()) {
+        return -1;
+      }
+      n += resp.executions_size();
+      token = resp.next_page_token();
+    } while (!token.empty());
+    return n;
+  }
+
+  long CountDeadLetters(const std::string& queue) {
+    long n = 0;
+    std::string token;
+    do {
+      grpc::ClientContext ctx;
+      Deadline(ctx, 30s);
+      v1::ListDeadLettersRequest req;
+      req.mutable_filter()->set_queue(queue);
+      req.set_page_size(1000);
+      req.set_page_token(token);
+      v1::ListDeadLettersResponse resp;
+      grpc::Status s = conn_->dead_letters().List(&ctx, req, &resp);
+      if (!s.ok()) {
+        return -1;
+      }
+      n += resp.dead_letters_size();
+      token = resp.next_page_token();
+    } while (!token.empty());
+    return n;
+  }
+
+  // One run of W4's executions on state machine `machine`, failing tasks when `fail`.
+  bool W4Run(const std::string& machine, bool fail, W4Figures& out) {
+    const int n = flags_.executions;
+    std::mutex fail_mu;
+    std::map<std::string, Clock::time_point> failed_at;  // "arn/state" -> when the Fail was sent
+    std::atomic<long> attempts{0};
+    std::atomic<long> retries{0};
+    std::atomic<bool> stop{false};
+    const double cpu0 = ServerCpu() + SelfCpuSeconds();
+    const auto t0 = Clock::now();
+    std::vector<std::thread> workers =
+        StartWorkers(16, "bench-retry", stop, [&](int t, const v1::PollTaskResponse& task) {
+          const auto now = Clock::now();
+          ++attempts;
+          const v1::TaskContext& c = task.context();
+          const std::string key = absl::StrCat(c.execution_arn(), "/", c.state_name());
+          const int attempt = c.attempt();
+          if (attempt > 0) {
+            ++retries;
+            std::lock_guard<std::mutex> lock(fail_mu);
+            auto it = failed_at.find(key);
+            if (it != failed_at.end() && attempt <= 2) {
+              out.delays[attempt].push_back(Ms(now - it->second));
+            }
+          }
+          const int execution = std::atoi(NameOf(c.execution_arn()).c_str() + 1);  // "x<i>"
+          const int step = std::atoi(c.state_name().c_str() + 1);                    // "T<s>"
+          if (fail && (attempt == 0 || AlwaysFails(execution, step))) {
+            {
+              std::lock_guard<std::mutex> lock(fail_mu);
+              failed_at[key] = Clock::now();
+            }
+            Fail(t, task.task_token());
+          } else {
+            Complete(t, task.task_token(), task.input());
+          }
+        });
+    // Start every execution (8 threads), then wait until none runs.
+    std::atomic<int> next{0};
+    std::atomic<int> start_failures{0};
+    std::vector<std::thread> starters;
+    for (int t = 0; t < 8; ++t) {
+      starters.emplace_back([&, t] {
+        for (int i = next++; i < n; i = next++) {
+          grpc::ClientContext ctx;
+          Deadline(ctx, 30s);
+          v1::StartExecutionRequest req;
+          req.set_state_machine(machine);
+          req.set_name(absl::StrCat("x", i));
+          req.set_input(absl::StrCat("{\"execution\":", i, "}"));
+          v1::Execution e;
+          if (!conn_->executions(t).Start(&ctx, req, &e).ok()) {
+            ++start_failures;
+          }
+        }
+      });
+    }
+    for (auto& t : starters) {
+      t.join();
+    }
+    bool ok = start_failures == 0;
+    for (;;) {
+      grpc::ClientContext ctx;
+      Deadline(ctx, 30s);
+      v1::ListExecutionsRequest req;
+      req.set_state_machine(machine);
+      req.set_status(v1::RUNNING);
+      req.set_page_size(1);
+      v1::ListExecutionsResponse resp;
+      grpc::Status s = conn_->executions(0).List(&ctx, req, &resp);
+      if (s.ok() && resp.executions_size() == 0) {
+        break;
+      }
+      if (Clock::now() - t0 > 300s) {
+        std::fprintf(stderr, "task_bench: W4: executions still running after 300 s\n");
+        ok = false;
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    out.cpu = ServerCpu() + SelfCpuSeconds() - cpu0;
+    stop = true;
+    for (auto& t : workers) {
+      t.join();
+    }
+    out.attempts = attempts;
+    out.retries = retries;
+    out.succeeded = CountExecutions(machine, v1::SUCCEEDED);
+    out.failed = CountExecutions(machine, v1::FAILED);
+    if (start_failures > 0) {
+      std::fprintf(stderr, "task_bench: W4: %d starts failed\n", start_failures.load());
+    }
+    return ok;
+  }
+
+  bool W4() {
+    const std::string definition = RetryDefinition();
+    if (!CreateMachine("bench-retry-baseline", definition) || !CreateMachine("bench-retry", definition)) {
+      return false;
+    }
+    W4Figures base;
+    W4Figures run;
+    if (!W4Run("bench-retry-baseline", false, base) || !W4Run("bench-retry", true, run)) {
+      ReportWorkerProblems("W4 workers");
+      return false;
+    }
+    const int n = flags_.executions;
+    const long dead_letters = CountDeadLetters("bench-retry");
+    for (auto& d : run.delays) {
+      std::sort(d.begin(), d.end());
+    }
+    const double cost_per_retry = run.retries > 0 ? 1000 * (run.cpu - base.cpu) / static_cast<double>(run.retries) : 0;
+    std::printf(
+        "stepflow W4 executions=%d durability=%s seconds=%.1f succeeded=%ld failed=%ld dead_letters=%ld "
+        "retries=%ld baseline_seconds=%.1f\n",
+        n, flags_.durability.c_str(), run.seconds, run.succeeded, run.failed, dead_letters, run.retries,
+        base.seconds);
+    std::printf(
+        "RESULT {\"engine\":\"stepflow\",\"workload\":\"W4\",\"case\":\"executions=%d\",\"durability\":\"%s\","
+        "\"metrics\":{\"exec_per_s\":%.2f,\"baseline_exec_per_s\":%.1f,\"succeeded\":%ld,\"dead_letters\":%ld,"
+        "\"retries\":%ld,\"cpu_ms_per_retry\":%.3f,\"cpu_ms_per_attempt\":%.3f,"
+        "\"retry1_delay_p50_ms\":%.0f,\"retry1_delay_p99_ms\":%.0f,\"retry2_delay_p50_ms\":%.0f,"
+        "\"retry2_delay_p99_ms\":%.0f,\"retry1_expected_ms\":1000,\"retry2_expected_ms\":2000}}\n",
+        n, DurabilityLabel().c_str(), n / run.seconds, n / base.seconds, run.succeeded, dead_letters, run.retries,
+        cost_per_retry, run.attempts > 0 ? 1000 * run.cpu / static_cast<double>(run.attempts) : 0.0,
+        Percentile(run.delays[1], 0.5), Percentile(run.delays[1], 0.99), Percentile(run.delays[2], 0.5),
+        Percentile(run.delays[2], 0.99));
+    ReportWorkerProblems("W4 workers");
+    std::fflush(stdout);
+    return true;
+  }
+
+  Flags flags_;
+  std::unique_ptr<itest::TempDir> temp_dir_;
+  std::unique_ptr<itest::ServerProcess> server_;
+  std::unique_ptr<Connection> conn_;
+  std::mutex mu_;
+  std::atomic<int> poll_failures_{0};
+  std::atomic<int> report_failures_{0};
+  std::string first_poll_failure_;
+  std::string first_report_failure_;
+};
+
+}  // namespace
+}  // namespace stepflow::bench
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  return stepflow::bench::TaskBench(stepflow::bench::ParseFlags(argc, argv)).Run();
+}
