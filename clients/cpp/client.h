@@ -114,9 +114,10 @@ class Client {
   absl::StatusOr<bool> HeartbeatTask(const std::string& task_token);
 
   // --- Dead letters (tasks whose retries ran out).
-  // One page (page_size 0 = the server's default, 100), oldest first; the request carries the filter.
+  // One page (page_size 0 = the server's default, 100), in the server's order (by execution ARN, then oldest
+  // first); the request carries the filter.
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(const v1::ListDeadLettersRequest& request);
-  // Every entry matching `filter`, oldest first.
+  // Every entry matching `filter`, in the same order.
   absl::StatusOr<std::vector<v1::DeadLetter>> ListAllDeadLetters(const v1::DeadLetterFilter& filter);
   // NotFound (DeadLetterDoesNotExist).
   absl::StatusOr<v1::DeadLetter> GetDeadLetter(const std::string& id);
