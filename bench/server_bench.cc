@@ -15,9 +15,19 @@
 //   (64 in flight), all waiting on one timestamp a little in the future; the server is killed with SIGKILL
 //   once all are acknowledged, and restarted after the timestamp has passed, so every timer is overdue.
 //   Measured from the restarted process's fork: the listening line (the store opened and every running
-//   execution replayed), the first successful RPC (API ready), and no execution RUNNING any more:
+//   execution replayed), the first successful RPC (ready_ms: DescribeStateMachine), the first acknowledged
+//   start of a new execution (start_accepted_ms), and no execution RUNNING any more:
 //     server restart executions=N durability=sync partitions=P start_per_s=X listening_ms=A ready_ms=B
-//            all_complete_ms=C recovered_running=R store_open_ms=O
+//            start_accepted_ms=S all_complete_ms=C recovered_running=R store_open_ms=O
+//   then reads every history back: lost = acknowledged starts that did not succeed, duplicated = histories
+//   with more than one ExecutionSucceeded or a state entered twice (--no-verify skips the reading).
+//
+//   footprint (--mode footprint): --footprint-executions executions of pass_chain_10 (StartSync, 64 in
+//   flight), then the bytes of every file under the data directory per execution (while running and after
+//   a clean shutdown) and the server's resident memory (VmRSS).
+//
+//   Each figure is also printed as `RESULT {json}` for bench/report.py (bench/bench.sh); there, W5's
+//   ready_ms is the first acknowledged start of a new execution and first_read_ms the first RPC.
 //
 // Usage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] [--seconds 5] [--warmup 1]
 //                     [--durability sync|async] [--partitions N] [--restart-executions 10000]
@@ -395,7 +405,9 @@ class Bench {
     const char* kDefinition = R"({"StartAt":"Hold","States":{
         "Hold":{"Type":"Wait","TimestampPath":"$.until","Next":"Done"},
         "Done":{"Type":"Pass","Result":"done","End":true}}})";
-    if (!(*c)->CreateStateMachine("bench-restart", kDefinition).ok()) {
+    if (!(*c)->CreateStateMachine("bench-restart", kDefinition).ok() ||
+        !(*c)->CreateStateMachine("bench-probe", R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})")
+             .ok()) {
       return false;
     }
     // Every execution waits for the same moment: after all are started, the kill and the outage.
@@ -465,6 +477,18 @@ class Bench {
     if (!rc.ok()) {
       return false;
     }
+    // Accepting new work: the first acknowledged (durable) start of a new execution after the restart.
+    double start_accepted_ms = 0;
+    for (;;) {
+      if ((*rc)->StartExecution("bench-probe", "{}", "probe-after-restart").ok()) {
+        start_accepted_ms = Ms(Clock::now() - r0);
+        break;
+      }
+      if (Clock::now() - r0 > 600s) {
+        return false;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
     v1::ListExecutionsRequest running;
     running.set_status(v1::RUNNING);
     running.set_page_size(1);
@@ -483,6 +507,7 @@ class Bench {
     }
     // Every execution succeeded?
     v1::ListExecutionsRequest succeeded;
+    succeeded.set_state_machine("bench-restart");
     succeeded.set_status(v1::SUCCEEDED);
     absl::StatusOr<std::vector<v1::Execution>> done = (*rc)->ListAllExecutions(succeeded);
     std::string log = server->log();
@@ -499,9 +524,9 @@ class Bench {
     }
     std::printf(
         "server restart executions=%d durability=%s partitions=%s start_per_s=%.0f listening_ms=%.0f "
-        "ready_ms=%.0f "
+        "ready_ms=%.0f start_accepted_ms=%.0f "
         "all_complete_ms=%.0f recovered_running=%s store_open_ms=%s succeeded=%zd\n",
-        n, flags_.durability.c_str(), PartitionsName().c_str(), n / start_s, listening_ms, ready_ms,
+        n, flags_.durability.c_str(), PartitionsName().c_str(), n / start_s, listening_ms, ready_ms, start_accepted_ms,
         complete_ms, recovered.c_str(), open_ms.c_str(), done.ok() ? static_cast<ssize_t>(done->size()) : -1);
     // Lost: acknowledged starts that did not succeed. Duplicated: executions whose history shows the Wait
     // left or the execution ended more than once (read back with --verify, the default).
@@ -512,9 +537,10 @@ class Bench {
     }
     std::printf(
         "RESULT {\"engine\":\"stepflow\",\"workload\":\"W5\",\"case\":\"n=%d\",\"durability\":\"%s\","
-        "\"metrics\":{\"start_per_s\":%.0f,\"in_flight_at_kill\":%d,\"listening_ms\":%.0f,\"ready_ms\":%.0f,"
-        "\"all_complete_ms\":%.0f,\"lost\":%ld,\"duplicated\":%s}}\n",
-        n, DurabilityLabel().c_str(), n / start_s, n, listening_ms, ready_ms, complete_ms, n - succeeded_n,
+        "\"metrics\":{\"start_per_s\":%.0f,\"in_flight_at_kill\":%d,\"listening_ms\":%.0f,\"first_read_ms\":%.0f,"
+        "\"ready_ms\":%.0f,\"all_complete_ms\":%.0f,\"lost\":%ld,\"duplicated\":%s}}\n",
+        n, DurabilityLabel().c_str(), n / start_s, n, listening_ms, ready_ms, start_accepted_ms, complete_ms,
+        n - succeeded_n,
         duplicated < 0 ? "null" : std::to_string(duplicated).c_str());
     std::fflush(stdout);
     rc->reset();

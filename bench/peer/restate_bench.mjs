@@ -14,9 +14,10 @@
 //   w3         bench/noop the same way: tasks/s, p50/p99.
 //   w5         --recovery-n invocations of bench/hold (sleep until one common moment, then a recorded
 //              step) sent with idempotency keys; kill -9 of restate-server once all are accepted; restart
-//              after the moment has passed. From the restart's spawn: admin API healthy, first successful
-//              ingress call (API ready), all invocations' final step run; lost (never completed) and
-//              duplicated (final step body run more than once).
+//              after the moment has passed. From the restart's spawn: admin API healthy (listening_ms),
+//              first admin read (first_read_ms), first new invocation accepted by the ingress (ready_ms),
+//              all invocations' final step run (all_complete_ms); lost (never completed) and duplicated
+//              (final step body run more than once).
 //   footprint  --footprint-n calls of bench/tenSteps (64 in flight), then bytes on disk per invocation
 //              and resident memory of restate-server.
 //
@@ -301,7 +302,23 @@ async function recovery(procs) {
   procs.server = startServer();
   await until('the Restate admin API after the restart', adminHealthy, 120000, 2);
   const listeningMs = Date.now() - r0;
-  await until('the ingress after the restart', ingressServes, 120000, 2);
+  await until(
+    'the admin API to list deployments',
+    async () => (await http(ports.admin, '/deployments', null, {}, 2000)).status === 200,
+    120000,
+    2,
+  );
+  const firstReadMs = Date.now() - r0;
+  // Accepting new work: the first acknowledged (durably logged) new invocation after the restart.
+  await until(
+    'the ingress to accept a new invocation',
+    async () => {
+      const r = await http(ports.ingress, '/bench/noop/send', { probe: true }, { 'idempotency-key': 'probe-after-restart' }, 2000);
+      return r.status === 200 || r.status === 202;
+    },
+    120000,
+    2,
+  );
   const readyMs = Date.now() - r0;
   let status = await holdStatus();
   const deadline = Date.now() + 300000;
@@ -314,6 +331,7 @@ async function recovery(procs) {
     start_per_s: n / sendS,
     in_flight_at_kill: n - before.unique,
     listening_ms: listeningMs,
+    first_read_ms: firstReadMs,
     ready_ms: readyMs,
     all_complete_ms: completeMs,
     lost: n - status.unique,
