@@ -72,6 +72,7 @@ struct ExecutionInfoRecord {
   std::string cause;
   common::EpochMillis start = 0;
   common::EpochMillis stop = 0;  // 0 while running
+  int redrive_count = 0;
 };
 
 struct HistoryEventRecord {

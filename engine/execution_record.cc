@@ -66,6 +66,7 @@ ExecutionInfoRecord MakeExecutionInfoRecord(const sm::ExecutionInfo& info, const
   r.status = e.status();
   r.input = meta.input_text;
   r.start = info.start_time;
+  r.redrive_count = e.redrive_count();
   if (e.status() != sm::ExecutionStatus::kRunning) {
     r.stop = now;
   }
@@ -101,6 +102,9 @@ std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const Execution
     o["cause"] = e.cause();
   }
   o["lastEventId"] = e.last_event_id();
+  if (e.redrive_count() > 0) {
+    o["redriveCount"] = e.redrive_count();
+  }
   return json::serialize(o);
 }
 
@@ -131,6 +135,7 @@ absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value) {
   rec.error = r.String("error", false);
   rec.cause = r.String("cause", false);
   out.last_event_id = r.Int("lastEventId");
+  rec.redrive_count = static_cast<int>(r.Int("redriveCount", /*required=*/false));
   if (const json::value* output = o.if_contains("output")) {
     rec.output = sm::ToAwsJson(*output);
   }

@@ -103,6 +103,7 @@ v1::Execution ToProto(const engine::ExecutionInfoRecord& record) {
   if (record.stop != 0) {
     *out.mutable_stop_date() = ToTimestamp(record.stop);
   }
+  out.set_redrive_count(record.redrive_count);
   return out;
 }
 

@@ -260,6 +260,7 @@ TEST_F(TasksTest, RedriveExecutionAndItsRefusals) {
   absl::StatusOr<ExecutionInfoRecord> redriven = engine_->RedriveExecution(arn);
   ASSERT_TRUE(redriven.ok()) << redriven.status();
   EXPECT_EQ(redriven->status, sm::ExecutionStatus::kRunning);
+  EXPECT_EQ(redriven->redrive_count, 1);
   ExecutionFilter running_filter;
   running_filter.status = sm::ExecutionStatus::kRunning;
   EXPECT_EQ(engine_->ListExecutions(running_filter, 10, "")->items.size(), 1u) << "the index follows the status";
