@@ -59,8 +59,12 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure -L unit
 
-bench: build
-	bench/run_all.sh $(BUILD)
+# Stepflow side by side with aws-local-stepfunctions, Restate and BullMQ, every workload 3 times (bench/README.md):
+# installs the peers under ~/.cache/stepflow-bench, prints one table, writes bench/results/. Builds only what
+# it runs. (bench/run_all.sh and bench/run_server.sh are the older, narrower scripts.)
+bench: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench
+	bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -665,10 +665,10 @@ class Bench {
         n, flags_.durability.c_str(), seconds, failures.load(), static_cast<double>(bytes_running) / n,
         static_cast<double>(bytes_stopped) / n, rss, rss_before);
     std::printf(
-        "RESULT {\"engine\":\"stepflow\",\"workload\":\"footprint\",\"case\":\"n=%d\",\"durability\":\"%s\","
+        "RESULT {\"engine\":\"stepflow\",\"workload\":\"footprint\",\"case\":\"after N finished\",\"durability\":\"%s\","
         "\"metrics\":{\"executions\":%d,\"seconds\":%.1f,\"disk_bytes_per_exec\":%.0f,"
         "\"disk_bytes_per_exec_after_shutdown\":%.0f,\"rss_mib\":%.1f,\"rss_mib_at_start\":%.1f,\"failures\":%d}}\n",
-        n, DurabilityLabel().c_str(), n, seconds, static_cast<double>(bytes_running) / n,
+        DurabilityLabel().c_str(), n, seconds, static_cast<double>(bytes_running) / n,
         static_cast<double>(bytes_stopped) / n, rss, rss_before, failures.load());
     std::fflush(stdout);
     return true;

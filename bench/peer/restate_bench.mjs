@@ -51,7 +51,7 @@ const flags = parseFlags(process.argv.slice(2), {
   seconds: 5,
   warmup: 1,
   recoveryN: 10000,
-  holdMs: 0, // 0: 5 s + 1 ms per invocation
+  holdMs: 0, // 0: 3 s + twice the estimated time to send them all
   footprintN: 20000,
   partitions: 2,
   portBase: 19070,
@@ -264,7 +264,24 @@ async function holdStatus() {
 async function recovery(procs) {
   const n = flags.recoveryN;
   await http(ports.status, `/holds/reset?expect=${n}`, '');
-  const holdMs = flags.holdMs > 0 ? flags.holdMs : 5000 + n;
+  // Every invocation sleeps until one moment: late enough that all are accepted before it (estimated
+  // from 200 calibration sends, with a margin), so none completes before the kill.
+  let holdMs = flags.holdMs;
+  if (holdMs <= 0) {
+    const c0 = Date.now();
+    let c = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (c < 200) {
+          c++;
+          await http(ports.ingress, '/bench/noop/send', { calibrate: true });
+        }
+      }),
+    );
+    const perSendMs = (Date.now() - c0) / 200;
+    holdMs = Math.round(3000 + 2 * n * perSendMs);
+    log(`restate W5: calibration ${perSendMs.toFixed(2)} ms per send; every invocation sleeps ${holdMs} ms`);
+  }
   const wake = Date.now() + holdMs;
   let next = 0;
   let failures = 0;
@@ -358,7 +375,7 @@ async function footprint(procs) {
   await Promise.all(Array.from({ length: 64 }, loop));
   const seconds = (Date.now() - t0) / 1000;
   await sleep(1000);
-  result('restate', 'footprint', `n=${n}`, DURABILITY, {
+  result('restate', 'footprint', 'after N finished', DURABILITY, {
     executions: n,
     seconds,
     disk_bytes_per_exec: diskBytes(dataDir) / n,

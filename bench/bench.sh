@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# `make bench`: Stepflow side by side with the engines users would pick instead (issue 5). Runs every
+# workload for Stepflow and for each peer, alternating, REPEAT times, then bench/report.py prints one table
+# of medians and ranges with the ratio Stepflow/peer and writes bench/results/ (results.json, table.md,
+# chart.png). Builds nothing (`make bench` builds first). See bench/README.md for what each workload and
+# each peer does.
+#
+# Peers are installed in a scratch directory outside the source tree (SCRATCH, default
+# ~/.cache/stepflow-bench): the npm packages aws-local-stepfunctions, @restatedev/restate-server,
+# @restatedev/restate-sdk, bullmq and ioredis, at pinned versions, once per set of versions. Debian packages
+# (redis-server, gnuplot-nox; nodejs and npm when there is no node) are installed when missing and running as
+# root; otherwise the peers or the chart that need them are skipped, with a message. Every peer listens on
+# 127.0.0.1 only and is stopped by PID when its run ends (and, should a driver die, by this script's trap).
+#
+# Usage: bench/bench.sh BUILD_DIR
+# Environment (defaults sized so that `make bench` takes well under 20 minutes on a 2-CPU machine):
+#   REPEAT            runs of every workload per engine, alternating.              Default: 3
+#   SECONDS_PER       measured seconds per throughput level (W2, W3).              Default: 4
+#   WARMUP            unmeasured seconds before each level.                        Default: 1
+#   W1_PASS10_N / W1_PASS100_N / W1_MAP_N   executions per W1 workload (both engines run the same N).
+#                                                                Default: 10000 / 1000 / 30
+#   W4_EXECUTIONS     executions of 10 tasks in W4.                                Default: 200
+#   RECOVERY_N        executions in flight at the kill in W5.                      Default: 10000
+#   FOOTPRINT_N       finished executions before Stepflow's disk/RSS figure.       Default: 100000
+#                     (the issue asks for 1,000,000: FOOTPRINT_N=1000000 takes ~8-10 min more here)
+#   PEER_FOOTPRINT_N  finished invocations before Restate's disk/RSS figure.       Default: 5000
+#   ONLY              space-separated subset of: W1 W2 W3 W4 W5 footprint.         Default: all
+#   PEERS             space-separated subset of: aws-local-stepfunctions restate bullmq. Default: all
+#   SCRATCH           where peers are installed and run.        Default: ${XDG_CACHE_HOME:-~/.cache}/stepflow-bench
+#   RESULTS_DIR       where results.json, table.md and chart.png go.               Default: bench/results
+set -uo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+build_dir="$(cd "$1" && pwd)" || exit 2
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+peer_dir="${bench_dir}/peer"
+
+repeat="${REPEAT:-3}"
+seconds_per="${SECONDS_PER:-4}"
+warmup="${WARMUP:-1}"
+w1_pass10="${W1_PASS10_N:-10000}"
+w1_pass100="${W1_PASS100_N:-1000}"
+w1_map="${W1_MAP_N:-30}"
+w4_executions="${W4_EXECUTIONS:-200}"
+recovery_n="${RECOVERY_N:-10000}"
+footprint_n="${FOOTPRINT_N:-100000}"
+peer_footprint_n="${PEER_FOOTPRINT_N:-5000}"
+only="${ONLY:-W1 W2 W3 W4 W5 footprint}"
+peers="${PEERS:-aws-local-stepfunctions restate bullmq}"
+scratch="${SCRATCH:-${XDG_CACHE_HOME:-${HOME}/.cache}/stepflow-bench}"
+results_dir="${RESULTS_DIR:-${bench_dir}/results}"
+
+# Pinned peer versions (checked with `npm view`); change them here.
+AWS_LOCAL_SFN_VERSION="${AWS_LOCAL_SFN_VERSION:-3.0.0}"
+RESTATE_SERVER_VERSION="1.7.12"
+RESTATE_SDK_VERSION="1.17.2"
+BULLMQ_VERSION="6.7.0"
+IOREDIS_VERSION="5.9.3"
+
+for bin in stepflow bench/stepflow_bench bench/server_bench bench/task_bench; do
+  if [[ ! -x "${build_dir}/${bin}" ]]; then
+    echo "$0: ${build_dir}/${bin} not found; build first (make bench does)" >&2
+    exit 1
+  fi
+done
+
+wants() { [[ " ${only} " == *" $1 "* ]]; }
+wants_peer() { [[ " ${peers} " == *" $1 "* ]]; }
+say() { echo "## $*"; }
+
+mkdir -p "${scratch}" "${results_dir}" || exit 1
+run_dir="$(mktemp -d "${scratch}/run.XXXXXX")" || exit 1
+raw="${run_dir}/raw.log"
+export STEPFLOW_BENCH_PIDS="${run_dir}/pids"
+: > "${STEPFLOW_BENCH_PIDS}"
+# Children of this run are stopped by PID (only while the PID still runs the command recorded for it).
+cleanup() {
+  local pid cmd
+  while read -r pid cmd; do
+    [[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] || continue
+    if tr '\0' ' ' < "/proc/${pid}/cmdline" | grep -qF -- "$(basename "${cmd}")"; then
+      kill -KILL "${pid}" 2>/dev/null
+    fi
+  done < "${STEPFLOW_BENCH_PIDS}"
+  if [[ "${KEEP_SCRATCH:-0}" != "1" ]]; then
+    rm -rf "${run_dir}"
+  else
+    echo "# run directory kept: ${run_dir}" >&2
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- Debian packages (as root) ---------------------------------------------------------------------------
+missing=()
+command -v redis-server > /dev/null || missing+=(redis-server)
+command -v gnuplot > /dev/null || missing+=(gnuplot-nox)
+command -v node > /dev/null || missing+=(nodejs npm)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get > /dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=300 "${missing[@]}") > "${run_dir}/apt.log" 2>&1 ||
+      { echo "warning: apt-get install ${missing[*]} failed (see below); going on without" >&2; tail -5 "${run_dir}/apt.log" >&2; }
+    # Debian starts redis-server's own service on install (where there is an init); ours run on their own port.
+  else
+    echo "warning: missing ${missing[*]} and not root: the peers/chart that need them are skipped" >&2
+  fi
+fi
+if ! command -v node > /dev/null; then
+  echo "warning: no node: every peer is skipped" >&2
+  peers=""
+fi
+if ! command -v redis-server > /dev/null && wants_peer bullmq; then
+  echo "warning: no redis-server: BullMQ is skipped" >&2
+  peers="${peers/bullmq/}"
+fi
+
+# --- npm packages, once per set of versions ----------------------------------------------------------------
+modules=""
+if [[ -n "${peers// /}" ]]; then
+  versions="aws-local-stepfunctions@${AWS_LOCAL_SFN_VERSION} @restatedev/restate-server@${RESTATE_SERVER_VERSION} @restatedev/restate-sdk@${RESTATE_SDK_VERSION} bullmq@${BULLMQ_VERSION} ioredis@${IOREDIS_VERSION}"
+  modules="${scratch}/node-$(echo "${versions}" | sha1sum | cut -c1-12)"
+  if [[ ! -f "${modules}/.installed" ]]; then
+    say "installing peers with npm into ${modules}: ${versions}"
+    rm -rf "${modules}" && mkdir -p "${modules}" &&
+      printf '{ "name": "stepflow-bench-peers", "private": true, "type": "module" }\n' > "${modules}/package.json"
+    # No install scripts (the packages work without their optional native builds); engine-strict off
+    # because aws-local-stepfunctions asks for Node 22 and runs on 20 with a Promise.withResolvers shim.
+    # shellcheck disable=SC2086
+    if npm install --prefix "${modules}" --ignore-scripts --no-audit --no-fund --loglevel=error \
+      --engine-strict=false ${versions} > "${run_dir}/npm.log" 2>&1; then
+      touch "${modules}/.installed"
+    else
+      echo "warning: npm install failed; peers skipped:" >&2
+      tail -5 "${run_dir}/npm.log" >&2
+      peers=""
+    fi
+  fi
+fi
+
+# --- the runs ----------------------------------------------------------------------------------------------
+# Each step's output goes to the raw log; RESULT lines are what report.py reads.
+step() {
+  local label="$1"
+  shift
+  local t0=${SECONDS}
+  echo "# step ${label}: $*" >> "${raw}"
+  "$@" >> "${raw}" 2>> "${run_dir}/stderr.log"
+  local rc=$?
+  if [[ ${rc} -ne 0 ]]; then
+    echo "# step ${label} failed (exit ${rc})" >> "${raw}"
+    echo "warning: ${label} failed (exit ${rc}); last lines of its stderr:" >&2
+    tail -5 "${run_dir}/stderr.log" >&2
+  fi
+  printf '   %-34s %4ds  (load %s)\n' "${label}" "$((SECONDS - t0))" "$(cut -d' ' -f1 /proc/loadavg)"
+  return 0
+}
+
+echo "# stepflow bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${raw}"
+echo "# settings REPEAT=${repeat} SECONDS_PER=${seconds_per} WARMUP=${warmup} W1=${w1_pass10}/${w1_pass100}/${w1_map} W4_EXECUTIONS=${w4_executions} RECOVERY_N=${recovery_n} FOOTPRINT_N=${footprint_n} PEER_FOOTPRINT_N=${peer_footprint_n}" | tee -a "${raw}"
+echo "# peers: ${peers:-none}; scratch ${run_dir}" | tee -a "${raw}"
+start_time=${SECONDS}
+
+w1_counts=(--pass-chain "${w1_pass10}" --pass-chain-100 "${w1_pass100}" --map "${w1_map}" --warmup 5
+  --only pass_chain_10 --only pass_chain_100 --only map_1000)
+throughput_flags=(--inflight 1,64 --seconds "${seconds_per}" --warmup "${warmup}")
+node_common=(--modules "${modules}" --scratch "${run_dir}")
+
+for ((run = 1; run <= repeat; run++)); do
+  say "run ${run} of ${repeat}"
+  if wants W1; then
+    step "W1 stepflow" "${build_dir}/bench/stepflow_bench" "${w1_counts[@]}"
+    if wants_peer aws-local-stepfunctions; then
+      step "W1 aws-local-stepfunctions" node "${peer_dir}/bench.mjs" --modules "${modules}" "${w1_counts[@]}"
+    fi
+  fi
+  if wants W2; then
+    step "W2 stepflow" "${build_dir}/bench/server_bench" --mode throughput "${throughput_flags[@]}"
+    if wants_peer restate; then
+      step "W2 restate" node "${peer_dir}/restate_bench.mjs" "${node_common[@]}" --workload w2 "${throughput_flags[@]}"
+    fi
+  fi
+  if wants W3; then
+    step "W3 stepflow" "${build_dir}/bench/task_bench" --workload w3 "${throughput_flags[@]}"
+    if wants_peer bullmq; then
+      step "W3 bullmq (AOF always)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w3 \
+        --persistence aof-always "${throughput_flags[@]}"
+      step "W3 bullmq (no persistence)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w3 \
+        --persistence none "${throughput_flags[@]}"
+    fi
+    if wants_peer restate; then
+      step "W3 restate" node "${peer_dir}/restate_bench.mjs" "${node_common[@]}" --workload w3 "${throughput_flags[@]}"
+    fi
+  fi
+  if wants W4; then
+    step "W4 stepflow" "${build_dir}/bench/task_bench" --workload w4 --executions "${w4_executions}"
+    if wants_peer bullmq; then
+      step "W4 bullmq (AOF always)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w4 \
+        --persistence aof-always --executions "${w4_executions}"
+      step "W4 bullmq (no persistence)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w4 \
+        --persistence none --executions "${w4_executions}"
+    fi
+  fi
+  if wants W5; then
+    # The Wait lasts until 5 s + 1 s per 2,000 executions after the first start: enough to start them all.
+    step "W5 stepflow" "${build_dir}/bench/server_bench" --mode restart --restart-executions "${recovery_n}" \
+      --restart-hold-seconds "$((5 + recovery_n / 2000))"
+    if wants_peer restate; then
+      step "W5 restate" node "${peer_dir}/restate_bench.mjs" "${node_common[@]}" --workload w5 \
+        --recovery-n "${recovery_n}"
+    fi
+  fi
+done
+if wants footprint; then
+  say "footprint (once)"
+  step "footprint stepflow (${footprint_n})" "${build_dir}/bench/server_bench" --mode footprint \
+    --footprint-executions "${footprint_n}"
+  if wants_peer restate; then
+    step "footprint restate (${peer_footprint_n})" node "${peer_dir}/restate_bench.mjs" "${node_common[@]}" \
+      --workload footprint --footprint-n "${peer_footprint_n}"
+  fi
+fi
+echo "# finished $(date -u +%Y-%m-%dT%H:%M:%SZ) after $((SECONDS - start_time)) s, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "${raw}"
+
+grep -E '^(stepflow W[0-9]: skipped|# .*warning)' "${raw}" >&2
+python3 "${bench_dir}/report.py" --raw "${raw}" --out "${results_dir}" --repeat "${repeat}" \
+  --seconds-total "$((SECONDS - start_time))"
