@@ -94,7 +94,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   }
   ++entry.next_input;
   entry.last_input_time = input.now;
-  staged_.push_back(Staged{id, std::move(decision), ended});
+  staged_.push_back(Staged{id, std::move(decision), ended, input.kind == InputRecord::Kind::kStart});
 }
 
 void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
@@ -140,6 +140,7 @@ absl::Status Driver::CommitStaged() {
     }
     return errors::CommitFailed(committed.message());
   }
+  Count(staged);
   absl::Status first_error;
   for (Staged& s : staged) {
     absl::Status carried = CarryOut(s);
@@ -148,6 +149,24 @@ absl::Status Driver::CommitStaged() {
     }
   }
   return first_error;
+}
+
+void Driver::Count(const std::vector<Staged>& committed) {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  counters_.commits.fetch_add(1, kRelaxed);
+  for (const Staged& s : committed) {
+    counters_.history_events.fetch_add(s.decision.events.size(), kRelaxed);
+    counters_.tasks_scheduled.fetch_add(s.decision.tasks_to_schedule.size(), kRelaxed);
+    counters_.dead_letters.fetch_add(s.decision.dead_letters.size(), kRelaxed);
+    if (s.started) {
+      counters_.executions_started.fetch_add(1, kRelaxed);
+    }
+    if (s.ended) {
+      if (const sm::Execution* e = Find(s.id)) {
+        counters_.executions_ended[static_cast<int>(e->status())].fetch_add(1, kRelaxed);
+      }
+    }
+  }
 }
 
 absl::Status Driver::CarryOut(Staged& staged) {

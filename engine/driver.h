@@ -13,6 +13,7 @@
 // Thread-safety: not thread-safe. One driver is owned by one thread (a partition's writer).
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -72,6 +73,16 @@ struct DriverInput {
   std::string worker;  // kTaskStarted
 };
 
+// What a driver committed since it was made. Written by the driver's thread, read from any (relaxed).
+struct DriverCounters {
+  std::atomic<std::uint64_t> commits{0};
+  std::atomic<std::uint64_t> history_events{0};
+  std::atomic<std::uint64_t> executions_started{0};
+  std::atomic<std::uint64_t> executions_ended[5] = {};  // by sm::ExecutionStatus (kRunning unused)
+  std::atomic<std::uint64_t> tasks_scheduled{0};
+  std::atomic<std::uint64_t> dead_letters{0};
+};
+
 class Driver {
  public:
   // None of the pointers is owned; all must outlive the driver.
@@ -128,6 +139,7 @@ class Driver {
   std::optional<ExecutionInfoRecord> Describe(const std::string& execution_id) const;
   // Executions in memory.
   std::size_t size() const { return executions_.size(); }
+  const DriverCounters& counters() const { return counters_; }
   // The timer rows of an execution in memory (timer id -> due); empty when unknown.
   std::map<std::uint64_t, common::EpochMillis> PendingTimers(const std::string& execution_id) const;
 
@@ -149,6 +161,7 @@ class Driver {
     std::string id;
     sm::Decision decision;
     bool ended = false;
+    bool started = false;  // the input was the start
   };
 
   // Applies `input` to the execution and stages its writes; commits unless a group is open and returns the
@@ -162,6 +175,7 @@ class Driver {
   // Commits the batch and carries out the staged commands.
   absl::Status CommitStaged();
   absl::Status CarryOut(Staged& staged);
+  void Count(const std::vector<Staged>& committed);
   TaskDispatch MakeDispatch(const std::string& id, const Entry& entry, sm::TaskCommand task) const;
   void Arm(const std::string& id, Entry& entry, std::uint64_t timer_id, common::EpochMillis due);
   void Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id);
@@ -179,6 +193,7 @@ class Driver {
   bool in_group_ = false;
   storage::WriteBatch batch_;
   std::vector<Staged> staged_;
+  DriverCounters counters_;
 };
 
 }  // namespace stepflow::engine

@@ -293,4 +293,23 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StopExecution(const std::stri
   });
 }
 
+EngineMetrics DurableEngine::Metrics() {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  EngineMetrics m;
+  for (const auto& p : partitions_) {
+    const DriverCounters& c = p->counters();
+    m.commits += c.commits.load(kRelaxed);
+    m.history_events += c.history_events.load(kRelaxed);
+    m.executions_started += c.executions_started.load(kRelaxed);
+    m.tasks_scheduled += c.tasks_scheduled.load(kRelaxed);
+    m.dead_letters_recorded += c.dead_letters.load(kRelaxed);
+    for (sm::ExecutionStatus status : {sm::ExecutionStatus::kSucceeded, sm::ExecutionStatus::kFailed,
+                                       sm::ExecutionStatus::kTimedOut, sm::ExecutionStatus::kAborted}) {
+      m.executions_ended[sm::ExecutionStatusName(status)] += c.executions_ended[static_cast<int>(status)].load(kRelaxed);
+    }
+  }
+  m.queue_depths = matcher_.Depths();
+  return m;
+}
+
 }  // namespace stepflow::engine

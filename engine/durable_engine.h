@@ -71,6 +71,7 @@ class DurableEngine final : public Engine {
                                                                     const std::optional<std::string>& input) override;
   absl::StatusOr<std::vector<DeadLetterOutcome>> DiscardDeadLetters(const std::string& id,
                                                                     const DeadLetterFilter& filter) override;
+  EngineMetrics Metrics() override;
 
  private:
   // Counts an API call in flight for Shutdown; false when the engine no longer accepts calls.

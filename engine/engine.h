@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -126,6 +127,17 @@ struct DeadLetterOutcome {
   absl::Status status;
 };
 
+// Counters since the engine opened, and gauges now (GET /metrics).
+struct EngineMetrics {
+  std::uint64_t commits = 0;             // RocksDB write batches committed by the partitions
+  std::uint64_t history_events = 0;      // history events committed
+  std::uint64_t executions_started = 0;
+  std::map<std::string, std::uint64_t> executions_ended;  // by status name ("SUCCEEDED", ...)
+  std::uint64_t tasks_scheduled = 0;
+  std::uint64_t dead_letters_recorded = 0;
+  std::map<std::string, std::size_t> queue_depths;  // tasks waiting for a worker, by queue
+};
+
 class Engine {
  public:
   // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
@@ -203,6 +215,9 @@ class Engine {
                                                                             const std::optional<std::string>& input) = 0;
   virtual absl::StatusOr<std::vector<DeadLetterOutcome>> DiscardDeadLetters(const std::string& id,
                                                                             const DeadLetterFilter& filter) = 0;
+
+  // Never blocks on the partitions: counters are read as they are.
+  virtual EngineMetrics Metrics() = 0;
 };
 
 // Validates without storing anything (StateMachines.Validate).

@@ -74,6 +74,8 @@ class Partition final : private DriverListener {
   // Stops accepting work, finishes what is queued (commits included), joins the thread. Idempotent.
   void Stop();
   CommitWatchers& watchers() { return watchers_; }
+  // Readable from any thread.
+  const DriverCounters& counters() const { return driver_.counters(); }
 
   // --- On the partition thread (inside a posted Work).
   // Calls `reply` after the current group's commit.

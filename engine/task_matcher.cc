@@ -85,6 +85,15 @@ std::size_t TaskMatcher::TotalDepth() const {
   return index_.size();
 }
 
+std::map<std::string, std::size_t> TaskMatcher::Depths() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::size_t> depths;
+  for (const auto& [name, q] : queues_) {
+    depths[name] = q.waiting.size();
+  }
+  return depths;
+}
+
 absl::Status MatcherDispatcher::Dispatch(const TaskDispatch& task) {
   if (task.started) {
     return absl::OkStatus();

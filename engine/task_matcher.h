@@ -54,6 +54,8 @@ class TaskMatcher {
   std::size_t Depth(const std::string& queue) const;
   // Tasks waiting in every queue.
   std::size_t TotalDepth() const;
+  // Tasks waiting, by queue (every queue ever offered to or polled).
+  std::map<std::string, std::size_t> Depths() const;
 
  private:
   using Key = std::pair<std::string, std::uint64_t>;  // execution id, task id

@@ -25,6 +25,47 @@ void SocketOptions(socket_t sock) {
   setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
 }
 
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void AppendMetric(std::string& body, const char* name, const char* type, const char* help) {
+  absl::StrAppend(&body, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
+
+void AppendEngineMetrics(const engine::EngineMetrics& m, std::string& body) {
+  AppendMetric(body, "stepflow_commits_total", "counter", "Write batches the partitions committed.");
+  absl::StrAppend(&body, "stepflow_commits_total ", m.commits, "\n");
+  AppendMetric(body, "stepflow_history_events_total", "counter", "History events committed (state transitions).");
+  absl::StrAppend(&body, "stepflow_history_events_total ", m.history_events, "\n");
+  AppendMetric(body, "stepflow_executions_started_total", "counter", "Executions started.");
+  absl::StrAppend(&body, "stepflow_executions_started_total ", m.executions_started, "\n");
+  AppendMetric(body, "stepflow_executions_ended_total", "counter", "Executions that ended, by status.");
+  for (const auto& [status, n] : m.executions_ended) {
+    absl::StrAppend(&body, "stepflow_executions_ended_total{status=\"", status, "\"} ", n, "\n");
+  }
+  AppendMetric(body, "stepflow_tasks_scheduled_total", "counter", "Task attempts scheduled for workers.");
+  absl::StrAppend(&body, "stepflow_tasks_scheduled_total ", m.tasks_scheduled, "\n");
+  AppendMetric(body, "stepflow_dead_letters_recorded_total", "counter", "Tasks moved to a dead-letter list.");
+  absl::StrAppend(&body, "stepflow_dead_letters_recorded_total ", m.dead_letters_recorded, "\n");
+  AppendMetric(body, "stepflow_task_queue_depth", "gauge", "Tasks waiting for a worker, by queue.");
+  for (const auto& [queue, depth] : m.queue_depths) {
+    absl::StrAppend(&body, "stepflow_task_queue_depth{queue=\"", LabelValue(queue), "\"} ", depth, "\n");
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -80,6 +121,9 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
         "# TYPE stepflow_start_time_seconds gauge\n"
         "stepflow_start_time_seconds ",
         self->start_time_seconds, "\n");
+    if (self->engine != nullptr) {
+      AppendEngineMetrics(self->engine->Metrics(), body);
+    }
     res.status = 200;
     res.set_content(body, kPrometheusText);
   });

@@ -3,7 +3,8 @@
 // text exposition). No HTTP library type appears here (pimpl).
 //
 //   GET /healthz   200 "ok" while serving; 503 "shutting down" once BeginShutdown was called
-//   GET /metrics   stepflow_up 1 and stepflow_start_time_seconds (listener start, Unix seconds)
+//   GET /metrics   stepflow_up, stepflow_start_time_seconds (listener start, Unix seconds) and the engine's
+//                  counters and queue depths (engine::EngineMetrics)
 //
 // Thread-safety: Start, BeginShutdown and Shutdown are called from one thread; requests run on the HTTP
 // library's threads.

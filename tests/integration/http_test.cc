@@ -110,8 +110,18 @@ TEST_F(HttpTest, HealthzAndMetrics) {
   ASSERT_TRUE(unknown.has_value());
   EXPECT_EQ(unknown->status, 404);
 
-  // The gRPC API is unaffected.
+  // The gRPC API is unaffected, and the engine's counters follow what it did.
   Create("http-side", kPassChain);
+  absl::StatusOr<v1::Execution> done =
+      client().StartSyncExecution("http-side", "{}", "m1", std::chrono::seconds(60));
+  ASSERT_TRUE(done.ok()) << done.status();
+  std::optional<HttpResponse> after = Get(port, "/metrics");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_THAT(after->body, HasSubstr("# TYPE stepflow_executions_started_total counter\n"
+                                     "stepflow_executions_started_total 1\n"));
+  EXPECT_THAT(after->body, HasSubstr("stepflow_executions_ended_total{status=\"SUCCEEDED\"} 1\n"));
+  EXPECT_THAT(after->body, HasSubstr("# TYPE stepflow_history_events_total counter\n"));
+  EXPECT_THAT(after->body, HasSubstr("# TYPE stepflow_task_queue_depth gauge\n"));
 }
 
 TEST_F(HttpTest, ShutdownStopsTheHttpListener) {

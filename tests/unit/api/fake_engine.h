@@ -272,6 +272,14 @@ class FakeEngine final : public engine::Engine {
     return Unused();
   }
 
+  engine::EngineMetrics Metrics() override {
+    engine::EngineMetrics m;
+    m.executions_started = 7;
+    m.executions_ended["SUCCEEDED"] = 5;
+    m.queue_depths["images \"big\""] = 2;
+    return m;
+  }
+
   // --- Test controls.
   void AppendEvent(const std::string& arn, const std::string& type) {
     std::lock_guard<std::mutex> lock(mu_);
