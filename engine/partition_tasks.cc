@@ -77,8 +77,14 @@ void Partition::ReportTask(DriverInput input, const std::string& token,
       case sm::TaskStanding::kStarted:
         break;
     }
+    const std::uint64_t task_id = input.task_id;
+    const bool result = !heartbeat;
     driver_.Post(std::move(input));
     RETURN_IF_ERROR(driver_.ProcessInbox());
+    if (result) {
+      // A result for a task nobody polled (.waitForTaskToken completed by another client) leaves the queue.
+      dispatcher_.Cancel(id, task_id);
+    }
     return false;
   }();
   if (loaded_ended) {
