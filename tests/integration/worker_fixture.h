@@ -164,8 +164,10 @@ class WorkerFixture : public ServerFixture {
     }
     sdk_clients_.push_back(std::move(*c));
     if (!options.log) {
-      options.log = [](client::LogSeverity, const std::string& message) {
-        std::fprintf(stderr, "[sdk worker] %s\n", message.c_str());
+      options.log = [](client::LogSeverity severity, const std::string& message) {
+        if (severity != client::LogSeverity::kInfo) {
+          std::fprintf(stderr, "[sdk worker] %s\n", message.c_str());
+        }
       };
     }
     sdk_workers_.push_back(std::make_unique<client::Worker>(*sdk_clients_.back(), options));
@@ -225,9 +227,19 @@ class WorkerFixture : public ServerFixture {
         timeout);
   }
 
+  // The execution's status, error, cause and output, then its history, one event a line (for failures).
   std::string ExecutionStatusText(const v1::Execution& e) {
-    return absl::StrCat(v1::ExecutionStatus_Name(e.status()), " error=", e.error(), " cause=", e.cause(),
-                        " output=", e.output());
+    std::string text = absl::StrCat(v1::ExecutionStatus_Name(e.status()), " error=", e.error(),
+                                    " cause=", e.cause(), " output=", e.output(), "\nhistory:");
+    absl::StatusOr<std::vector<v1::HistoryEvent>> h = client().GetExecutionHistory(e.arn());
+    if (!h.ok()) {
+      absl::StrAppend(&text, " ", h.status().ToString());
+      return text;
+    }
+    for (const v1::HistoryEvent& ev : *h) {
+      absl::StrAppend(&text, "\n  ", ev.id(), " ", ev.type(), " ", ev.details());
+    }
+    return text;
   }
 
   int port_ = 0;
