@@ -1,7 +1,7 @@
 // The crash test: the real `stepflow server` (sync WAL by default) on 127.0.0.1, killed with SIGKILL at
 // seeded random moments while 1,000 executions of tests/crash/machines/*.asl.json (Pass chains, short Waits,
-// Choice loops, Map, Parallel, all nested in one) are started and run, and restarted each time on the same
-// data directory. Clients retry their starts by name after every crash (the same name and input must give
+// Choice loops, Map, Parallel, all nested in one, Tasks served by `stepflow worker` processes) are started and
+// run, and restarted each time on the same data directory (and the same port). Clients retry their starts by name after every crash (the same name and input must give
 // back the same execution), and a prober starts already acknowledged executions again at random.
 //
 // After the last restart it waits until every execution has ended, then checks each one:
@@ -14,6 +14,14 @@
 //     ARN and start time), and the server lists exactly the executions started, no more.
 // Also: a Parallel retried after 1 s and caught under an execution TimeoutSeconds, and every fourth outage
 // long enough for timers to fall due while the server is down (they must fire late, once, in due order).
+// Tasks: machines with Task states on queue crash-echo (tasks.asl.json) are served by `stepflow worker`
+// processes (--task-workers, restarted when they die) that poll the server's fixed port across every restart
+// and run a shell command answering {"echo": INPUT, "marker": "echoed"}. Their expected results come from
+// `stepflow run` of the same definition with each such Task replaced by the Pass state that computes that
+// answer; their events must be the same with TaskStateEntered/Exited for the Pass events and one
+// TaskScheduled, TaskStarted and TaskSucceeded per task, except that a task handed out as the server died
+// (its TaskStarted committed, the answer lost) times out (States.HeartbeatTimeout) and is retried: each
+// TaskTimedOut may add one TaskScheduled and one TaskStarted. No task token may be run twice.
 // Replay: the server replays every RUNNING execution's input log at start-up and refuses to open on a
 // mismatch (ReplayMismatch); every restart's log is checked for its "recovered N running executions" line
 // and for ReplayMismatch/error lines. Then the server is stopped (SIGTERM, exit 0), every execution -
@@ -37,6 +45,8 @@
 //   --durability MODE    the server's --durability (sync|async). Default sync.
 //   --partitions N       the server's --partitions. Default 0 (one per core).
 //   --machines-dir DIR   the definitions. Default: tests/crash/machines of the source tree.
+//   --task-workers N     `stepflow worker` processes (concurrency 4 each) for the Task machines. Default 2;
+//                        0 leaves the machines with worker tasks out.
 //   --keep               keep the temp directory (data, server logs, expected results) and print it.
 
 #include <signal.h>
@@ -65,6 +75,7 @@
 #include "clients/cpp/client.h"
 #include "tests/crash/offline_replay.h"
 #include "tests/integration/process.h"
+#include "tests/integration/worker_process.h"
 
 #ifndef STEPFLOW_CRASH_MACHINES_DIR
 #error "STEPFLOW_CRASH_MACHINES_DIR must name tests/crash/machines"
@@ -89,15 +100,22 @@ struct Flags {
   std::string durability = "sync";
   int partitions = 0;
   std::string machines_dir = STEPFLOW_CRASH_MACHINES_DIR;
+  int task_workers = 2;
   bool keep = false;
 };
+
+// The queue the crash workers serve, and what their command answers: {"echo": INPUT, "marker": kMarker}.
+constexpr char kEchoResource[] = "activity:crash-echo";
+constexpr char kEchoQueue[] = "crash-echo";
+constexpr char kMarker[] = "echoed";
+constexpr int kTaskWorkerConcurrency = 4;
 
 int Usage(const std::string& what) {
   std::fprintf(
       stderr,
       "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
       "                  [--max-kill-ms MS] [--max-outage-ms MS] [--workers N] [--durability sync|async]\n"
-      "                  [--partitions N] [--machines-dir DIR] [--keep]\n",
+      "                  [--partitions N] [--machines-dir DIR] [--task-workers N] [--keep]\n",
       what.c_str());
   return 2;
 }
@@ -132,6 +150,8 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       f.partitions = std::stoi(next());
     } else if (arg == "--machines-dir") {
       f.machines_dir = next();
+    } else if (arg == "--task-workers") {
+      f.task_workers = std::stoi(next());
     } else if (arg == "--keep") {
       f.keep = true;
     } else {
@@ -140,7 +160,7 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
     }
   }
   if (f.cycles < 0 || f.executions <= 0 || f.distinct_inputs <= 0 || f.max_kill_ms < 1 ||
-      f.max_outage_ms < 0 || f.workers <= 0) {
+      f.max_outage_ms < 0 || f.workers <= 0 || f.task_workers < 0) {
     Usage("counts must be positive");
     return false;
   }
@@ -212,7 +232,48 @@ struct Machine {
   std::string name;  // "crash-" + file stem
   std::string path;
   std::string definition;
+  // Task states served by the crash workers (by name), and the definition `stepflow run` computes the
+  // expected result from (path, or a copy with those Tasks replaced by Pass states).
+  std::set<std::string> worker_tasks;
+  std::string expected_path;
 };
+
+// Replaces, in an ASL States object and every nested one (Map, Parallel), each Task state of kEchoResource
+// with the Pass state that computes what the crash workers answer; collects the names replaced.
+void PassForWorkerTasks(json::object& states, std::set<std::string>& replaced) {
+  for (auto& [name, value] : states) {
+    if (!value.is_object()) {
+      continue;
+    }
+    json::object& s = value.as_object();
+    for (const char* key : {"ItemProcessor", "Iterator"}) {
+      if (json::value* p = s.if_contains(key); p != nullptr && p->is_object() &&
+                                               p->as_object().contains("States")) {
+        PassForWorkerTasks(p->as_object().at("States").as_object(), replaced);
+      }
+    }
+    if (json::value* branches = s.if_contains("Branches"); branches != nullptr && branches->is_array()) {
+      for (json::value& b : branches->as_array()) {
+        PassForWorkerTasks(b.as_object().at("States").as_object(), replaced);
+      }
+    }
+    const json::value* type = s.if_contains("Type");
+    const json::value* resource = s.if_contains("Resource");
+    if (type == nullptr || *type != "Task" || resource == nullptr || *resource != kEchoResource) {
+      continue;
+    }
+    json::object pass;
+    pass["Type"] = "Pass";
+    pass["Parameters"] = json::object{{"echo.$", "$"}, {"marker", kMarker}};
+    for (const char* key : {"Comment", "InputPath", "ResultPath", "OutputPath", "Next", "End"}) {
+      if (const json::value* v = s.if_contains(key)) {
+        pass[key] = *v;
+      }
+    }
+    value = std::move(pass);
+    replaced.insert(std::string(name));
+  }
+}
 
 struct Expected {
   bool ok = false;  // `stepflow run` produced a result line
@@ -418,6 +479,9 @@ class CrashTest {
   void CheckLog(const std::string& log, const std::string& incarnation);
   void Worker();
   void Prober();
+  bool NeedsTaskWorkers() const;
+  void SuperviseTaskWorkers();
+  void CheckTaskRuns();
   void Ack(Execution& e, const v1::Execution& x, bool again);
   bool WaitUntilAllEnded();
   void Verify();
@@ -456,6 +520,18 @@ class CrashTest {
   std::vector<std::int64_t> history_sizes_;  // GetHistory's event count per execution; -1 when unread
   int replayed_ = 0;
 
+  // The `stepflow worker` processes: the server's fixed port, their command, what it ran.
+  int port_ = 0;
+  std::string echo_script_;
+  std::string runs_path_;  // one task token a line, appended by the command each time it runs
+  std::thread supervisor_;
+  std::mutex supervisor_mu_;
+  std::condition_variable supervisor_cv_;
+  bool stop_task_workers_ = false;  // guarded by supervisor_mu_
+  std::atomic<int> task_worker_starts_{0};
+  std::atomic<int> task_runs_{0};
+  std::atomic<long long> task_timeouts_{0};
+
   Findings findings_;
 };
 
@@ -469,9 +545,26 @@ bool CrashTest::LoadMachines() {
     }
   }
   std::sort(files.begin(), files.end());
+  std::filesystem::create_directories(tmp_path_ + "/expected");
   for (const auto& p : files) {
     std::string f = p.filename().string();
-    machines_.push_back({"crash-" + f.substr(0, f.size() - 9), p.string(), ReadText(p.string())});
+    Machine m{"crash-" + f.substr(0, f.size() - 9), p.string(), ReadText(p.string()), {}, p.string()};
+    boost::system::error_code ec;
+    json::value def = json::parse(m.definition, ec);
+    if (ec || !def.is_object() || !def.as_object().contains("States")) {
+      std::printf("crash: %s is not a JSON state machine\n", m.path.c_str());
+      return false;
+    }
+    PassForWorkerTasks(def.as_object().at("States").as_object(), m.worker_tasks);
+    if (!m.worker_tasks.empty()) {
+      if (flags_.task_workers == 0) {
+        std::printf("crash: leaving out %s (its tasks need --task-workers)\n", m.path.c_str());
+        continue;
+      }
+      m.expected_path = absl::StrCat(tmp_path_, "/expected/", f.substr(0, f.size() - 9), ".pass.asl.json");
+      std::ofstream(m.expected_path) << json::serialize(def);
+    }
+    machines_.push_back(std::move(m));
   }
   if (machines_.empty()) {
     std::printf("crash: no *.asl.json in %s\n", flags_.machines_dir.c_str());
@@ -508,7 +601,7 @@ void CrashTest::ComputeExpected() {
       std::ofstream(input_path) << MakeInput(key.second);
     }
     itest::CliResult r =
-        itest::RunCli({"run", m.path, "--input", input_path, "--time-skip", "--history"}, 60s);
+        itest::RunCli({"run", m.expected_path, "--input", input_path, "--time-skip", "--history"}, 60s);
     // One line per history event, then the result line.
     std::istringstream lines(r.out);
     std::string line;
@@ -527,10 +620,28 @@ void CrashTest::ComputeExpected() {
       ++want.events[EventKey(json::value_to<std::string>(event.at("type")),
                              RunEventDetails(event.as_object()))];
     }
+    // The Pass states that stand for worker tasks: on the server they are Task states, with one
+    // TaskScheduled, TaskStarted and TaskSucceeded each time they run.
+    for (const std::string& state : m.worker_tasks) {
+      for (const char* phase : {"Entered", "Exited"}) {
+        auto it = want.events.find(absl::StrCat("PassState", phase, " ", state));
+        if (it == want.events.end()) {
+          continue;
+        }
+        const int n = it->second;
+        want.events.erase(it);
+        want.events[absl::StrCat("TaskState", phase, " ", state)] += n;
+        if (std::string(phase) == "Entered") {
+          for (const char* type : {"TaskScheduled", "TaskStarted", "TaskSucceeded"}) {
+            want.events[type] += n;
+          }
+        }
+      }
+    }
     json::value v = json::parse(line, ec);
     if (ec || !v.is_object() || !v.as_object().contains("status")) {
       findings_.Add(Findings::kOther, -1,
-                    absl::StrCat("stepflow run ", m.path, " --input ", input_path,
+                    absl::StrCat("stepflow run ", m.expected_path, " --input ", input_path,
                                  " printed no result (exit ", r.exit_code, "): ", r.out, r.err));
       continue;
     }
@@ -557,7 +668,9 @@ void CrashTest::CheckLog(const std::string& log, const std::string& incarnation)
 }
 
 bool CrashTest::StartServer(const char* why) {
-  std::vector<std::string> extra = {"--durability", flags_.durability};
+  // Always the same port: the task workers keep polling it across restarts.
+  std::vector<std::string> extra = {"--durability", flags_.durability, "--grpc-address",
+                                    absl::StrCat("127.0.0.1:", port_)};
   if (flags_.partitions > 0) {
     extra.push_back("--partitions");
     extra.push_back(std::to_string(flags_.partitions));
@@ -700,6 +813,82 @@ void CrashTest::Prober() {
   }
 }
 
+bool CrashTest::NeedsTaskWorkers() const {
+  return std::any_of(machines_.begin(), machines_.end(), [](const Machine& m) { return !m.worker_tasks.empty(); });
+}
+
+// Keeps --task-workers `stepflow worker` processes running (one that died is started again) until told to
+// stop, then stops them with SIGTERM: each must drain and exit 0. They are started from this thread, which
+// outlives them (PR_SET_PDEATHSIG is tied to the thread that forked).
+void CrashTest::SuperviseTaskWorkers() {
+  std::vector<std::unique_ptr<itest::StepflowProcess>> workers(static_cast<std::size_t>(flags_.task_workers));
+  std::unique_lock<std::mutex> lock(supervisor_mu_);
+  while (!stop_task_workers_) {
+    for (std::size_t k = 0; k < workers.size(); ++k) {
+      if (workers[k] != nullptr && workers[k]->Running()) {
+        continue;
+      }
+      if (workers[k] != nullptr) {
+        std::printf("crash: task worker %zu exited with status %d; starting it again\n", k,
+                    workers[k]->exit_code().value_or(-1));
+        std::fflush(stdout);
+      }
+      itest::WorkerSpec spec;
+      spec.server = absl::StrCat("127.0.0.1:", port_);
+      spec.queue = kEchoQueue;
+      spec.identity = absl::StrCat("crash-worker-", k);
+      spec.concurrency = kTaskWorkerConcurrency;
+      spec.command = {"/bin/sh", echo_script_};
+      spec.env = {{"RUNS", runs_path_}};
+      absl::StatusOr<std::unique_ptr<itest::StepflowProcess>> w =
+          itest::StartWorker(spec, absl::StrCat(tmp_path_, "/worker-", k, ".log"));
+      if (!w.ok()) {
+        findings_.Add(Findings::kOther, -1, absl::StrCat("start task worker: ", w.status().ToString()));
+        workers[k].reset();
+        continue;
+      }
+      workers[k] = std::move(*w);
+      ++task_worker_starts_;
+    }
+    supervisor_cv_.wait_for(lock, 200ms, [&] { return stop_task_workers_; });
+  }
+  lock.unlock();
+  for (std::size_t k = 0; k < workers.size(); ++k) {
+    if (workers[k] == nullptr) {
+      continue;
+    }
+    int code = workers[k]->Stop(SIGTERM, 60s);
+    if (code != 0) {
+      findings_.Add(Findings::kOther, -1,
+                    absl::StrCat("task worker ", k, " exited with status ", code, " after SIGTERM, not 0"));
+    }
+  }
+}
+
+// Each task token must have run once: a task is handed out again only after a timeout, with a new token.
+void CrashTest::CheckTaskRuns() {
+  std::map<std::string, int> runs;
+  std::istringstream in(ReadText(runs_path_));
+  std::string token;
+  while (std::getline(in, token)) {
+    if (!token.empty()) {
+      ++runs[token];
+      ++task_runs_;
+    }
+  }
+  std::map<std::string, int> by_arn;
+  for (const auto& e : executions_) {
+    by_arn[e->arn] = e->index;
+  }
+  for (const auto& [t, n] : runs) {
+    if (n > 1) {
+      std::string arn = t.substr(0, t.rfind('#'));
+      findings_.Add(Findings::kDuplicated, by_arn.count(arn) ? by_arn[arn] : -1,
+                    absl::StrCat("task ", t, " was run ", n, " times"));
+    }
+  }
+}
+
 bool CrashTest::WaitUntilAllEnded() {
   auto deadline = Clock::now() + 120s;
   v1::ListExecutionsRequest running;
@@ -798,6 +987,22 @@ void CrashTest::VerifyOne(client::Client& c, Execution& e) {
     boost::system::error_code ec;
     json::value details = json::parse(ev.details(), ec);
     ++events[EventKey(ev.type(), ec ? json::value(nullptr) : details)];
+  }
+  if (!machines_[e.machine].worker_tasks.empty() && events.count("TaskTimedOut") > 0) {
+    // A task handed out as the server died timed out and ran again: one more TaskScheduled and TaskStarted.
+    const int timeouts = events["TaskTimedOut"];
+    task_timeouts_ += timeouts;
+    events.erase("TaskTimedOut");
+    for (const char* type : {"TaskScheduled", "TaskStarted"}) {
+      if ((events[type] -= timeouts) <= 0) {
+        events.erase(type);
+      }
+    }
+    for (const v1::HistoryEvent& ev : *h) {
+      if (ev.type() == "TaskTimedOut" && ev.details().find("States.HeartbeatTimeout") == std::string::npos) {
+        bad(absl::StrCat("a task timed out with other than States.HeartbeatTimeout: ", ev.details()));
+      }
+    }
   }
   if (events != want.events) {
     std::string diff;
@@ -922,6 +1127,21 @@ int CrashTest::Run() {
   if (!LoadMachines()) {
     return 1;
   }
+  absl::StatusOr<int> port = itest::PickFreePort();
+  if (!port.ok()) {
+    std::printf("crash: %s\n", port.status().ToString().c_str());
+    return 1;
+  }
+  port_ = *port;
+  runs_path_ = tmp_path_ + "/task-runs.txt";
+  echo_script_ = tmp_path_ + "/echo-worker.sh";
+  if (absl::Status s = itest::WriteExecutable(
+          echo_script_, absl::StrCat("#!/bin/sh\ninput=$(cat)\necho \"$STEPFLOW_TASK_TOKEN\" >> \"$RUNS\"\n",
+                                     "printf '{\"echo\":%s,\"marker\":\"", kMarker, "\"}\\n' \"$input\"\n"));
+      !s.ok()) {
+    std::printf("crash: %s\n", s.ToString().c_str());
+    return 1;
+  }
   Plan();
   std::printf(
       "crash: %zu state machines, %d executions over %zu distinct (machine, input) pairs, %d cycles, seed "
@@ -945,6 +1165,19 @@ int CrashTest::Run() {
   }
   std::vector<std::thread> workers;
   std::thread prober;
+  if (ok && NeedsTaskWorkers()) {
+    supervisor_ = std::thread([this] { SuperviseTaskWorkers(); });
+  }
+  auto stop_task_workers = [this] {
+    {
+      std::lock_guard<std::mutex> lock(supervisor_mu_);
+      stop_task_workers_ = true;
+    }
+    supervisor_cv_.notify_all();
+    if (supervisor_.joinable()) {
+      supervisor_.join();
+    }
+  };
   if (ok) {
     for (int w = 0; w < flags_.workers; ++w) {
       workers.emplace_back([this] { Worker(); });
@@ -1006,10 +1239,13 @@ int CrashTest::Run() {
         flags_.executions, loop_s, start_retries_.load(), probes_.load());
     std::fflush(stdout);
     WaitUntilAllEnded();
+    stop_task_workers();
+    CheckTaskRuns();
     Verify();
     ReplayPass();
   }
   servers_.Abort();
+  stop_task_workers();
   if (server_ != nullptr) {
     StopServer(SIGKILL, -1);
   }
@@ -1038,6 +1274,8 @@ int CrashTest::Run() {
       static_cast<long long>(max_ready_ms_),
       static_cast<long long>(incarnations_ > 0 ? total_ready_ms_ / incarnations_ : 0), log_problems_,
       replayed_, flags_.executions, std::chrono::duration<double>(Clock::now() - t0).count());
+  std::printf("crash: task workers=%d (started %d times) task runs=%d timed out and retried=%lld\n",
+              flags_.task_workers, task_worker_starts_.load(), task_runs_.load(), task_timeouts_.load());
   std::printf("crash: cycles=%d executions=%d checked=%d lost=%d duplicated=%d mismatched=%d\n",
               flags_.cycles, flags_.executions, checked_, lost, duplicated, mismatched);
   std::printf("%d passed, %d failed\n", passed, failed);
