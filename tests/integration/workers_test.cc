@@ -308,6 +308,44 @@ TEST_F(WorkersTest, BulkRedriveByFilterAndDiscardByFilter) {
   EXPECT_EQ(calls.load(), kRedriven + kDiscarded + kRedriven);
 }
 
+// A failure that a Catch handled still leaves a dead letter, but its execution went on and cannot be
+// redriven: the outcome says so and nothing changes.
+TEST_F(WorkersTest, CaughtFailureIsDeadLetteredButNotRedrivable) {
+  Create("caught", R"({"StartAt":"Work","States":{
+    "Work":{"Type":"Task","Resource":"activity:caught","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handled"}],
+            "End":true},
+    "Handled":{"Type":"Pass","Result":"handled","End":true}}})");
+  client::WorkerOptions options;
+  options.poll_wait = std::chrono::seconds(2);
+  options.drain_timeout = 5s;
+  ASSERT_NE(StartSdkWorker({{"caught",
+                             [](client::TaskContext&, const json::value&) -> client::TaskResult {
+                               return client::TaskError{"Caught.Bad", "always"};
+                             }}},
+                           options),
+            nullptr);
+  v1::Execution e = Start("caught", "{}", "caught-one");
+  v1::Execution done = WaitForEnd(e.arn(), 60s);
+  ASSERT_EQ(done.status(), v1::SUCCEEDED) << ExecutionStatusText(done);
+  EXPECT_EQ(done.output(), R"("handled")");
+  absl::StatusOr<std::vector<v1::DeadLetter>> list = client().ListAllDeadLetters(v1::DeadLetterFilter());
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().error(), "Caught.Bad");
+  std::vector<v1::HistoryEvent> before = History(e.arn());
+  v1::RedriveDeadLettersRequest redrive;
+  redrive.set_id(list->front().id());
+  absl::StatusOr<v1::RedriveDeadLettersResponse> r = client().RedriveDeadLetters(redrive);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->outcomes_size(), 1);
+  EXPECT_THAT(r->outcomes(0).error(), StartsWith("ExecutionNotRedrivable")) << r->DebugString();
+  absl::StatusOr<v1::Execution> after = client().DescribeExecution(e.arn());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status(), v1::SUCCEEDED);
+  EXPECT_EQ(after->redrive_count(), 0);
+  EXPECT_EQ(History(e.arn()).size(), before.size());
+}
+
 // BUG (engine/api/tasks_service.cc TasksService::Poll, engine/durable_engine_tasks.cc
 // DurableEngine::PollTask): a long poll whose call was cancelled - a worker stopped, or died, and its
 // connection closed - stays parked in TaskMatcher::Take until the end of its wait slice (kWaitSlice, 250 ms),
