@@ -20,9 +20,13 @@ import subprocess
 import sys
 import tempfile
 
-ENGINES = ["stepflow", "aws-local-stepfunctions", "restate", "bullmq-aof", "bullmq-mem"]
+ENGINES = ["stepflow", "stepflow-tasks", "aws-local-stepfunctions", "restate", "bullmq-aof", "bullmq-mem"]
+# Stepflow's own variants: each is compared with every peer of the same (workload, case).
+OURS = ["stepflow", "stepflow-tasks"]
+OURS_NOTE = {"stepflow-tasks": "10 Task states + worker"}
 ENGINE_LABEL = {
     "stepflow": "Stepflow",
+    "stepflow-tasks": "Stepflow, 10 Task states + worker",
     "aws-local-stepfunctions": "aws-local-stepfunctions",
     "restate": "Restate",
     "bullmq-aof": "BullMQ (AOF always)",
@@ -43,6 +47,7 @@ METRICS = {
     "W3": [("tasks_per_s", "tasks/s", "higher"), ("p50_ms", "p50 ms", "lower"), ("p99_ms", "p99 ms", "lower")],
     "W4": [
         ("exec_per_s", "executions/s", "higher"),
+        ("baseline_exec_per_s", "executions/s without failures", "higher"),
         ("cpu_ms_per_retry", "CPU ms per retry", "lower"),
         ("retry1_delay_p50_ms", "retry 1 delay p50 ms (expect 1000)", ""),
         ("retry1_delay_p99_ms", "retry 1 delay p99 ms (expect 1000)", ""),
@@ -165,23 +170,27 @@ def build_rows(results):
     for workload, case in cases:
         engines = [e for e in ENGINES if (workload, case, e) in results]
         engines += sorted(e for (w, c, e) in results if w == workload and c == case and e not in ENGINES)
-        ours = results.get((workload, case, "stepflow"))
-        peers = [e for e in engines if e != "stepflow"] or [None]
+        peers = [e for e in engines if e not in OURS] or [None]
+        variants = [e for e in OURS if (workload, case, e) in results] or ["stepflow"]
         for metric, label, better in METRICS.get(workload, []):
-            s_ours = summarize([r.get(metric) for r in ours["runs"]]) if ours else None
-            for peer in peers:
-                theirs = results.get((workload, case, peer)) if peer else None
-                s_peer = summarize([r.get(metric) for r in theirs["runs"]]) if theirs else None
-                if s_ours is None and s_peer is None:
-                    continue
-                ratio = None
-                if s_ours is not None and s_peer is not None and s_peer["median"] not in (0, None) \
-                        and better != "":
-                    ratio = s_ours["median"] / s_peer["median"]
-                rows.append({
-                    "workload": workload, "case": case, "metric": metric, "label": label, "better": better,
-                    "stepflow": s_ours, "peer": peer, "peer_summary": s_peer, "ratio": ratio,
-                })
+            for variant in variants:
+                ours = results.get((workload, case, variant))
+                s_ours = summarize([r.get(metric) for r in ours["runs"]]) if ours else None
+                for peer in peers:
+                    theirs = results.get((workload, case, peer)) if peer else None
+                    s_peer = summarize([r.get(metric) for r in theirs["runs"]]) if theirs else None
+                    if s_ours is None and s_peer is None:
+                        continue
+                    ratio = None
+                    if s_ours is not None and s_peer is not None and s_peer["median"] not in (0, None) \
+                            and better != "":
+                        ratio = s_ours["median"] / s_peer["median"]
+                    shown_case = f"{case} ({OURS_NOTE[variant]})" if variant in OURS_NOTE else case
+                    rows.append({
+                        "workload": workload, "case": shown_case, "metric": metric, "label": label,
+                        "better": better, "variant": variant, "stepflow": s_ours, "peer": peer,
+                        "peer_summary": s_peer, "ratio": ratio,
+                    })
     return rows
 
 
@@ -265,7 +274,7 @@ def chart(results, out_dir):
                 cols += [f"{s['median'] / 1000:.6g}", f"{s['min'] / 1000:.6g}", f"{s['max'] / 1000:.6g}"] if s \
                     else ["-", "-", "-"]
             f.write(f"\"{label}\" " + " ".join(cols) + "\n")
-    colors = {"stepflow": "#1f77b4", "aws-local-stepfunctions": "#9467bd", "restate": "#d62728",
+    colors = {"stepflow": "#1f77b4", "stepflow-tasks": "#aec7e8", "aws-local-stepfunctions": "#9467bd", "restate": "#d62728",
               "bullmq-aof": "#2ca02c", "bullmq-mem": "#98df8a"}
     png = os.path.join(out_dir, "chart.png")
     plots1 = ", ".join(
@@ -284,7 +293,7 @@ set style fill solid 0.85 border -1
 set grid ytics
 set key top right
 set multiplot layout 2,1 title 'Stepflow and its peers (median of runs; bars show min-max)'
-set title 'Throughput (log scale): W1 in memory; W2, W3 durable (BullMQ no-persistence row in light green)'
+set title 'Throughput (log scale): W1 in memory; W2, W3 durable except BullMQ (no persistence), light green'
 set logscale y
 set yrange [1:*]
 set xtics font 'sans,9'
@@ -347,7 +356,7 @@ def main():
                          "metrics": {m: summarize([r.get(m) for r in v["runs"]])
                                      for m in sorted({k for r in v["runs"] for k in r})}}
                         for (w, c, e), v in sorted(results.items())],
-            "comparisons": [{k: r[k] for k in ("workload", "case", "metric", "better", "peer", "ratio")} |
+            "comparisons": [{k: r[k] for k in ("workload", "case", "metric", "better", "variant", "peer", "ratio")} |
                             {"stepflow": r["stepflow"], "peer_figure": r["peer_summary"]} for r in rows],
         }, f, indent=1)
     with open(os.path.join(args.out, "table.md"), "w") as f:

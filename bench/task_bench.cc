@@ -9,6 +9,10 @@
 //       poll "bench-noop" and complete each task with its input, for --seconds after --warmup:
 //         tasks/s (= executions/s), p50/p99 of StartSync (start -> task queued -> polled -> completed ->
 //         execution done), CPU per task.
+//   w2tasks: W2 with each step a Task state: 10 Task states (Resource "bench-step") completed one after
+//       another by the workers, K in flight by StartSync: executions/s, p50/p99 (RESULT engine
+//       "stepflow-tasks"): each step is then its own commit and worker round trip, as each of Restate's
+//       ctx.run steps is its own journal append and service round trip.
 //   w4: --executions executions of 10 Task states (Resource "bench-retry"), each with
 //       Retry [{ErrorEquals [States.ALL], IntervalSeconds 1, MaxAttempts 2, BackoffRate 2}] and no Catch,
 //       started at once; 16 worker threads fail the first attempt of every task and every attempt of 1% of
@@ -21,7 +25,7 @@
 // Every RESULT line names the durability mode. When the server does not implement Tasks (UNIMPLEMENTED),
 // prints "stepflow W3: skipped (Tasks service not available: ...)" and exits 0.
 //
-// Usage: task_bench --workload w3|w4 [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
+// Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT]
 
 #include <grpcpp/grpcpp.h>
@@ -71,7 +75,7 @@ struct Flags {
 
 [[noreturn]] void Usage(const std::string& what) {
   std::fprintf(stderr,
-               "task_bench: %s\nusage: task_bench --workload w3|w4 [--inflight 1,64] [--seconds S] [--warmup S] "
+               "task_bench: %s\nusage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds S] [--warmup S] "
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT]\n",
                what.c_str());
@@ -90,8 +94,8 @@ Flags ParseFlags(int argc, char** argv) {
     };
     if (arg == "--workload") {
       f.workload = next();
-      if (f.workload != "w3" && f.workload != "w4") {
-        Usage("--workload is w3 or w4");
+      if (f.workload != "w3" && f.workload != "w4" && f.workload != "w2tasks") {
+        Usage("--workload is w3, w4 or w2tasks");
       }
     } else if (arg == "--inflight") {
       f.inflight.clear();
@@ -231,9 +235,12 @@ class TaskBench {
     int rc = 0;
     if (!unavailable.empty()) {
       std::printf("stepflow %s: skipped (Tasks service not available: %s)\n",
-                  flags_.workload == "w3" ? "W3" : "W4", unavailable.c_str());
+                  flags_.workload == "w3" ? "W3" : flags_.workload == "w4" ? "W4" : "W2 (Task states)",
+                  unavailable.c_str());
     } else if (flags_.workload == "w3") {
       rc = W3() ? 0 : 1;
+    } else if (flags_.workload == "w2tasks") {
+      rc = W2Tasks() ? 0 : 1;
     } else {
       rc = W4() ? 0 : 1;
     }
@@ -360,17 +367,37 @@ class TaskBench {
     }
   }
 
-  bool W3() {
-    if (!CreateMachine("bench-noop-task",
-                       R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"bench-noop","End":true}}})")) {
+  // W2 as Task states: `steps` Task states in a chain (Resource "bench-step"), each completed by a worker.
+  static std::string TaskChainDefinition(int steps, const std::string& queue) {
+    std::string states;
+    for (int s = 0; s < steps; ++s) {
+      absl::StrAppend(&states, s == 0 ? "" : ",", "\"T", s, "\":{\"Type\":\"Task\",\"Resource\":\"", queue, "\",",
+                      s + 1 < steps ? absl::StrCat("\"Next\":\"T", s + 1, "\"") : std::string("\"End\":true"), "}");
+    }
+    return absl::StrCat("{\"StartAt\":\"T0\",\"States\":{", states, "}}");
+  }
+
+  bool W3() { return RoundTrip("W3", "bench-noop-task", TaskChainDefinition(1, "bench-noop"), "bench-noop"); }
+
+  bool W2Tasks() {
+    return RoundTrip("W2", "bench-ten-tasks", TaskChainDefinition(kSteps, "bench-step"), "bench-step");
+  }
+
+  // K client threads each keep one execution of `machine` in flight (StartSync) while K workers poll
+  // `queue` and complete every task with its input. W3: one Task state (tasks/s). W2: 10 Task states, engine
+  // "stepflow-tasks" in the RESULT line (executions/s).
+  bool RoundTrip(const std::string& workload, const std::string& machine, const std::string& definition,
+                 const std::string& queue) {
+    if (!CreateMachine(machine, definition)) {
       return false;
     }
+    const bool w3 = workload == "W3";
     const std::string input = R"({"order":"o-1","items":[1,2,3],"note":"bench"})";
     for (int k : flags_.inflight) {
       std::atomic<bool> stop{false};
       std::atomic<long> tasks{0};
       std::vector<std::thread> workers =
-          StartWorkers(k, "bench-noop", stop, [&](int t, const v1::PollTaskResponse& task) {
+          StartWorkers(k, queue, stop, [&](int t, const v1::PollTaskResponse& task) {
             if (Complete(t, task.task_token(), task.input())) {
               ++tasks;
             }
@@ -383,6 +410,7 @@ class TaskBench {
       std::vector<double> latencies;
       std::atomic<int> failures{0};
       std::atomic<int> completed{0};
+      std::atomic<long> in_window{0};
       std::string first_failure;
       const double server_cpu0 = ServerCpu();
       const double self_cpu0 = SelfCpuSeconds();
@@ -398,7 +426,7 @@ class TaskBench {
             grpc::ClientContext ctx;
             Deadline(ctx, 60s);
             v1::StartExecutionRequest req;
-            req.set_state_machine("bench-noop-task");
+            req.set_state_machine(machine);
             req.set_input(input);
             v1::Execution e;
             grpc::Status s = conn_->executions(t).StartSync(&ctx, req, &e);
@@ -413,6 +441,9 @@ class TaskBench {
               continue;
             }
             ++completed;
+            if (done >= measure_from && done <= measure_to) {
+              ++in_window;  // throughput: completions inside the window
+            }
             if (start >= measure_from && done <= measure_to) {
               mine.push_back(Ms(done - start));
             }
@@ -431,22 +462,23 @@ class TaskBench {
         t.join();
       }
       std::sort(latencies.begin(), latencies.end());
-      const double per_s = static_cast<double>(latencies.size()) / flags_.seconds;
+      const double per_s = static_cast<double>(in_window.load()) / flags_.seconds;
       const int done = std::max(1, completed.load());
+      std::printf("stepflow %s %s inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f p50_ms=%.2f "
+                  "p99_ms=%.2f failures=%d\n",
+                  workload.c_str(), machine.c_str(), k, flags_.durability.c_str(), latencies.size(), tasks.load(),
+                  per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99), failures.load());
       std::printf(
-          "stepflow W3 inflight=%d durability=%s tasks=%zu tasks_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d\n", k,
-          flags_.durability.c_str(), latencies.size(), per_s, Percentile(latencies, 0.5),
-          Percentile(latencies, 0.99), failures.load());
-      std::printf(
-          "RESULT {\"engine\":\"stepflow\",\"workload\":\"W3\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
-          "\"metrics\":{\"tasks_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
+          "RESULT {\"engine\":\"%s\",\"workload\":\"%s\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
+          "\"metrics\":{\"%s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
           "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f}}\n",
-          k, DurabilityLabel().c_str(), per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+          w3 ? "stepflow" : "stepflow-tasks", workload.c_str(), k, DurabilityLabel().c_str(),
+          w3 ? "tasks_per_s" : "exec_per_s", per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
           failures.load(), 1000 * server_cpu / done, 1000 * self_cpu / done);
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }
-      ReportWorkerProblems("W3 workers");
+      ReportWorkerProblems(w3 ? "W3 workers" : "W2 task workers");
       std::fflush(stdout);
     }
     return true;
