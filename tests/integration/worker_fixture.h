@@ -237,7 +237,8 @@ class WorkerFixture : public ServerFixture {
       return text;
     }
     for (const v1::HistoryEvent& ev : *h) {
-      absl::StrAppend(&text, "\n  ", ev.id(), " ", ev.type(), " ", ev.details());
+      absl::StrAppend(&text, "\n  ", ev.id(), " t=", ev.timestamp().seconds() * 1000 + ev.timestamp().nanos() / 1000000,
+                      " ", ev.type(), " ", ev.details());
     }
     return text;
   }

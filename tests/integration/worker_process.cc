@@ -180,6 +180,17 @@ int StepflowProcess::Stop(int signal, std::chrono::milliseconds timeout) {
   return exit_code_.value_or(-1);
 }
 
+std::optional<int> StepflowProcess::WaitForExit(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= end) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exit_code_;
+}
+
 std::string StepflowProcess::log() const {
   std::ifstream in(log_path_);
   std::ostringstream text;

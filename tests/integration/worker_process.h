@@ -45,6 +45,8 @@ class StepflowProcess {
   // Sends `signal` and waits for the exit (at most `timeout`, then SIGKILL). Returns the exit status
   // (128 + signal when it died of one; -1 when it had to be killed after the timeout).
   int Stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Waits for the exit without signalling (at most `timeout`); the exit status, or nullopt if it still runs.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout);
   // What it wrote so far.
   std::string log() const;
 
