@@ -58,7 +58,8 @@ class DurableEngine final : public Engine {
   absl::StatusOr<ExecutionInfoRecord> RedriveExecution(const std::string& execution_arn) override;
 
   absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
-                                                     common::EpochMillis deadline) override;
+                                                     common::EpochMillis deadline,
+                                                     const std::function<bool()>& gone) override;
   absl::Status CompleteTask(const std::string& token, const std::string& output) override;
   absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) override;
   absl::StatusOr<bool> HeartbeatTask(const std::string& token) override;

@@ -41,7 +41,8 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::s
 }
 
 absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::string& queue, const std::string& worker,
-                                                                  common::EpochMillis deadline) {
+                                                                  common::EpochMillis deadline,
+                                                                  const std::function<bool()>& gone) {
   CallGuard guard(this);
   if (!guard) {
     return errors::ShuttingDown();
@@ -52,6 +53,10 @@ absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::str
   while (true) {
     std::optional<QueuedTask> task = matcher_.Take(queue, deadline);
     if (!task) {
+      return std::optional<PolledTask>();
+    }
+    if (gone && gone()) {
+      matcher_.Offer(*std::move(task), /*front=*/true);  // nobody would receive it
       return std::optional<PolledTask>();
     }
     const std::string id = task->execution_id;

@@ -194,9 +194,11 @@ class Engine {
   // --- Tasks. Errors: InvalidArgument (InvalidToken, InvalidOutput), NotFound (TaskDoesNotExist),
   // FailedPrecondition (TaskTimedOut: timed out, cancelled, or the execution ended).
   // Waits until `deadline` (system-clock epoch ms) for a task of `queue`; its TaskStarted is committed before
-  // it is returned. nullopt when none came.
+  // it is returned. nullopt when none came. `gone` (may be empty) tells whether the caller went away: a task
+  // taken for a caller that is gone goes back to the front of its queue instead of being started.
   virtual absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
-                                                             common::EpochMillis deadline) = 0;
+                                                             common::EpochMillis deadline,
+                                                             const std::function<bool()>& gone = {}) = 0;
   // Only the first result of a task counts; a repeated one changes nothing and is OK.
   virtual absl::Status CompleteTask(const std::string& token, const std::string& output) = 0;
   virtual absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) = 0;

@@ -6,13 +6,18 @@
 
 namespace stepflow::engine {
 
-void TaskMatcher::Offer(QueuedTask task) {
+void TaskMatcher::Offer(QueuedTask task, bool front) {
   std::lock_guard<std::mutex> lock(mu_);
   Key key{task.execution_id, task.task_id};
   RemoveLocked(key);
   Queue& q = queues_[task.queue];
-  q.waiting.push_back(std::move(task));
-  index_[key] = {&q, std::prev(q.waiting.end())};
+  if (front) {
+    q.waiting.push_front(std::move(task));
+    index_[key] = {&q, q.waiting.begin()};
+  } else {
+    q.waiting.push_back(std::move(task));
+    index_[key] = {&q, std::prev(q.waiting.end())};
+  }
   if (q.pollers > 0) {
     q.ready.notify_one();
   }

@@ -38,8 +38,9 @@ struct QueuedTask {
 
 class TaskMatcher {
  public:
-  // Adds the task to the back of its queue (replacing it when it is already there) and wakes a poller.
-  void Offer(QueuedTask task);
+  // Adds the task to the back of its queue (the front with `front`: a task taken and given back), replacing
+  // it when it is already there, and wakes a poller.
+  void Offer(QueuedTask task, bool front = false);
   // Removes the task if it is waiting. Unknown tasks are ignored.
   void Cancel(const std::string& execution_id, std::uint64_t task_id);
   // Removes every waiting task of an execution.

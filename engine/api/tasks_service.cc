@@ -116,7 +116,8 @@ grpc::Status TasksService::Poll(grpc::ServerContext* context, const v1::PollTask
       return grpc::Status::OK;  // no task: an empty response
     }
     absl::StatusOr<std::optional<engine::PolledTask>> polled = env_->engine->PollTask(
-        request->queue(), request->worker_identity(), std::min(deadline, now + kWaitSlice.count()));
+        request->queue(), request->worker_identity(), std::min(deadline, now + kWaitSlice.count()),
+        [context] { return context->IsCancelled(); });
     if (!polled.ok()) {
       return ToGrpcStatus(polled.status(), context);
     }
