@@ -86,6 +86,12 @@ absl::Status RequireOneSelector(const std::string& id, bool has_filter) {
   return absl::OkStatus();
 }
 
+// What every report on a task checks first.
+absl::Status CheckTaskCall(const ServiceEnv& env, const std::string& token) {
+  RETURN_IF_ERROR(RequireField(token, "task_token"));
+  return CheckNotStopping(env);
+}
+
 }  // namespace
 
 grpc::Status TasksService::Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
@@ -147,10 +153,7 @@ grpc::Status TasksService::Poll(grpc::ServerContext* context, const v1::PollTask
 grpc::Status TasksService::Complete(grpc::ServerContext* context, const v1::CompleteTaskRequest* request,
                                     v1::CompleteTaskResponse* response) {
   CallGuard guard(*env_);
-  absl::Status status = RequireField(request->task_token(), "task_token");
-  if (status.ok()) {
-    status = CheckNotStopping(*env_);
-  }
+  absl::Status status = CheckTaskCall(*env_, request->task_token());
   if (status.ok()) {
     status = env_->engine->CompleteTask(request->task_token(), request->output());
   }
@@ -160,10 +163,7 @@ grpc::Status TasksService::Complete(grpc::ServerContext* context, const v1::Comp
 grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTaskRequest* request,
                                 v1::FailTaskResponse* response) {
   CallGuard guard(*env_);
-  absl::Status status = RequireField(request->task_token(), "task_token");
-  if (status.ok()) {
-    status = CheckNotStopping(*env_);
-  }
+  absl::Status status = CheckTaskCall(*env_, request->task_token());
   if (status.ok()) {
     status = env_->engine->FailTask(request->task_token(), request->error(), request->cause());
   }
@@ -173,11 +173,7 @@ grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTask
 grpc::Status TasksService::Heartbeat(grpc::ServerContext* context, const v1::HeartbeatTaskRequest* request,
                                      v1::HeartbeatTaskResponse* response) {
   CallGuard guard(*env_);
-  absl::Status status = RequireField(request->task_token(), "task_token");
-  if (status.ok()) {
-    status = CheckNotStopping(*env_);
-  }
-  if (!status.ok()) {
+  if (absl::Status status = CheckTaskCall(*env_, request->task_token()); !status.ok()) {
     return ToGrpcStatus(status, context);
   }
   absl::StatusOr<bool> cancelled = env_->engine->HeartbeatTask(request->task_token());
@@ -223,45 +219,42 @@ grpc::Status DeadLettersService::Get(grpc::ServerContext* context, const v1::Get
 
 grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1::RedriveDeadLettersRequest* request,
                                          v1::RedriveDeadLettersResponse* response) {
-  CallGuard guard(*env_);
-  absl::Status status = RequireOneSelector(request->id(), request->has_filter());
-  if (status.ok()) {
-    status = CheckNotStopping(*env_);
-  }
-  if (!status.ok()) {
-    return ToGrpcStatus(status, context);
-  }
   std::optional<std::string> input;
   if (!request->input().empty()) {
     input = request->input();
   }
-  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> outcomes =
-      env_->engine->RedriveDeadLetters(request->id(), FromProto(request->filter()), input);
-  if (!outcomes.ok()) {
-    return ToGrpcStatus(outcomes.status(), context);
-  }
-  spdlog::info("dead letters redriven: {} selected", outcomes->size());
-  AddOutcomes(*outcomes, response->mutable_outcomes());
-  return grpc::Status::OK;
+  return Bulk(
+      context, request->id(), request->has_filter(), "redriven",
+      [&] { return env_->engine->RedriveDeadLetters(request->id(), FromProto(request->filter()), input); },
+      response->mutable_outcomes());
 }
 
 grpc::Status DeadLettersService::Discard(grpc::ServerContext* context, const v1::DiscardDeadLettersRequest* request,
                                          v1::DiscardDeadLettersResponse* response) {
+  return Bulk(
+      context, request->id(), request->has_filter(), "discarded",
+      [&] { return env_->engine->DiscardDeadLetters(request->id(), FromProto(request->filter())); },
+      response->mutable_outcomes());
+}
+
+grpc::Status DeadLettersService::Bulk(
+    grpc::ServerContext* context, const std::string& id, bool has_filter, const char* verb,
+    const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
+    google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
   CallGuard guard(*env_);
-  absl::Status status = RequireOneSelector(request->id(), request->has_filter());
+  absl::Status status = RequireOneSelector(id, has_filter);
   if (status.ok()) {
     status = CheckNotStopping(*env_);
   }
   if (!status.ok()) {
     return ToGrpcStatus(status, context);
   }
-  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> outcomes =
-      env_->engine->DiscardDeadLetters(request->id(), FromProto(request->filter()));
+  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> outcomes = operation();
   if (!outcomes.ok()) {
     return ToGrpcStatus(outcomes.status(), context);
   }
-  spdlog::info("dead letters discarded: {} selected", outcomes->size());
-  AddOutcomes(*outcomes, response->mutable_outcomes());
+  spdlog::info("dead letters {}: {} selected", verb, outcomes->size());
+  AddOutcomes(*outcomes, out);
   return grpc::Status::OK;
 }
 

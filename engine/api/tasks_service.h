@@ -5,6 +5,10 @@
 //
 // Thread-safety: handlers run concurrently on gRPC's threads; the services keep no state of their own.
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "engine/api/service_util.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 
@@ -41,6 +45,11 @@ class DeadLettersService final : public v1::DeadLetters::Service {
                        v1::DiscardDeadLettersResponse* response) override;
 
  private:
+  // Redrive and Discard: checks the selector (an id or a filter), runs `operation`, reports its outcomes.
+  grpc::Status Bulk(grpc::ServerContext* context, const std::string& id, bool has_filter, const char* verb,
+                    const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
+                    google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out);
+
   ServiceEnv* env_;  // not owned
 };
 
