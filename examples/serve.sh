@@ -70,6 +70,12 @@ Start an execution from another terminal:
 
 then watch it with '$bin exec history EXECUTION_ARN --follow$server_flag' (hello waits an hour
 in its Pause state; 'exec stop EXECUTION_ARN' ends it), or list them with '$bin exec list$server_flag'.
+
+order's Task states wait for workers; run one per queue (charge-card, ship, email), e.g.
+
+  $bin worker --queue charge-card$server_flag -- python3 examples/workers/order_worker.py
+  $bin exec start order --input examples/order.input.json --sync$server_flag
+
 Ctrl-C stops the server.
 
 MSG

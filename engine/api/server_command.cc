@@ -116,7 +116,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
     return kExitCannotStart;
   }
   std::string http_address = BoundAddress(config.http_address, *http_port);
-  spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, stepflow.v1.Executions, health)",
+  spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, Executions, Tasks, DeadLetters, health)",
                address);
   spdlog::info("http on address={} (GET /healthz, GET /metrics)", http_address);
   // Tests and scripts parse the first line; keep it first and unchanged.

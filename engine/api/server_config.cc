@@ -208,7 +208,7 @@ const char* ServerUsage() {
          "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "\n"
-         "Serves the Stepflow gRPC API (stepflow.v1.StateMachines, stepflow.v1.Executions, grpc.health.v1)\n"
+         "Serves the Stepflow gRPC API (stepflow.v1 StateMachines, Executions, Tasks, DeadLetters; grpc.health.v1)\n"
          "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
          "GET /healthz and GET /metrics (Prometheus text) are served over HTTP.\n"
          "On start it prints two lines to stdout: `stepflow server listening on HOST:PORT` (gRPC), then\n"
