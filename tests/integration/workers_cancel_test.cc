@@ -67,7 +67,8 @@ TEST_F(WorkersCancelTest, StoppedWhileQueuedIsNeverHandedOut) {
 // the deadline itself, and a handler that honours the cancellation - the pattern README.md and worker.h
 // show - returns at once; the SDK then reports its result, which reaches the partition in the same
 // millisecond as the task's timeout timer and is accepted first (history: TaskScheduled at t, TaskFailed
-// "Handler.Cancelled" at exactly t + 2000 ms, no TaskTimedOut; 5 runs out of 5). So the state fails with
+// "Handler.Cancelled" at exactly t + 2000 ms, no TaskTimedOut; 5 runs out of 5 at c3bc6e3, about half of
+// the runs after d1ed8a9: a race, lost by the timer). So the state fails with
 // the handler's error instead of States.Timeout, and a Retry or Catch on States.Timeout does not match (a
 // handler that returned an output instead would even succeed). worker.h promises "the server refuses a late
 // result". Expected: the task times out with States.Timeout - the server refuses (TaskTimedOut) a report

@@ -152,10 +152,8 @@ TEST_F(WorkersTest, AlwaysFailingTaskIsDeadLetteredWithEveryAttemptAndRedrivenOn
   // "Fix" the worker, then redrive the entry.
   EXPECT_EQ(broken->Stop(SIGTERM), 0);
   ASSERT_NE(StartWorkerProcess("dl-work", "fixed-1", Script("fixed.sh", kFixed)), nullptr);
-  // The stopped worker's cancelled long poll lingers on the server for up to a wait slice and would take the
-  // redriven task, which (no HeartbeatSeconds) would then never run: see DISABLED_CancelledPollTakesNoTask.
-  // Wait that out; the bug has its own test.
-  std::this_thread::sleep_for(2s);
+  // Redriven at once: the stopped worker's cancelled long poll may still be parked on the server, and must
+  // not take the task (CancelledPollTakesNoTask).
   v1::RedriveDeadLettersRequest redrive;
   redrive.set_id(dl.id());
   absl::StatusOr<v1::RedriveDeadLettersResponse> r = client().RedriveDeadLetters(redrive);
@@ -346,18 +344,11 @@ TEST_F(WorkersTest, CaughtFailureIsDeadLetteredButNotRedrivable) {
   EXPECT_EQ(History(e.arn()).size(), before.size());
 }
 
-// BUG (engine/api/tasks_service.cc TasksService::Poll, engine/durable_engine_tasks.cc
-// DurableEngine::PollTask): a long poll whose call was cancelled - a worker stopped, or died, and its
-// connection closed - stays parked in TaskMatcher::Take until the end of its wait slice (kWaitSlice, 250 ms),
-// and when a task arrives meanwhile it takes it, commits TaskStarted and answers the cancelled call: the
-// task is handed to nobody. It then waits for its lease (HeartbeatSeconds/TimeoutSeconds) to run out, and a
-// Task state without either (the default) waits forever: the execution hangs. Seen in
-// AlwaysFailingTaskIsDeadLetteredWithEveryAttemptAndRedrivenOnceFixed when the redrive came within 250 ms
-// of the broken worker's SIGTERM. Expected: a cancelled poll takes no task (check the call's cancellation
-// after Take and before StartTask commits, putting the task back; and wake the poller when its call is
-// cancelled); only a cancellation racing with the answer itself may leave a task to its lease, as the
-// client.h contract says. Disabled so that the suite stays green; enable it with the fix.
-TEST_F(WorkersTest, DISABLED_CancelledPollTakesNoTask) {
+// A long poll whose call was cancelled (a worker stopped, or died) must not take a task. It used to: it stayed
+// parked in the matcher until the end of its 250 ms wait slice, took the task, committed TaskStarted and
+// answered nobody, so a Task without HeartbeatSeconds/TimeoutSeconds hung forever (fixed in d1ed8a9: the
+// task goes back to its queue).
+TEST_F(WorkersTest, CancelledPollTakesNoTask) {
   Create("ghost", R"({"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"activity:ghost","End":true}}})");
   // Five workers' long polls, parked on the server, then cancelled (as Worker::Stop does). They start 50 ms
   // apart so that their 250 ms slices are spread out: whenever the task comes, one has most of a slice left.
