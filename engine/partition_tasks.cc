@@ -47,6 +47,9 @@ void Partition::ReportTask(DriverInput input, const std::string& token,
   const bool heartbeat = input.kind == DriverInput::Kind::kTaskHeartbeat;
   bool loaded_ended = false;
   absl::StatusOr<bool> result = [&]() -> absl::StatusOr<bool> {
+    // Timers due by now come first: a report at or after the task's TimeoutSeconds/HeartbeatSeconds deadline
+    // is refused (TaskTimedOut), whatever order the group's work would have put them in.
+    RETURN_IF_ERROR(driver_.FireDueTimers());
     if (driver_.Find(id) == nullptr) {
       absl::Status ensured = Ensure(id);
       if (absl::IsNotFound(ensured)) {

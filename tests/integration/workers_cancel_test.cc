@@ -62,19 +62,12 @@ TEST_F(WorkersCancelTest, StoppedWhileQueuedIsNeverHandedOut) {
   EXPECT_EQ(h.back().type(), "ExecutionAborted");
 }
 
-// BUG (clients/cpp/worker.cc Worker::Impl::Heartbeat and Report; engine/partition_tasks.cc
-// Partition::ReportTask): when a task's TimeoutSeconds passes, the SDK cancels the handler (kDeadline) at
-// the deadline itself, and a handler that honours the cancellation - the pattern README.md and worker.h
-// show - returns at once; the SDK then reports its result, which reaches the partition in the same
-// millisecond as the task's timeout timer and is accepted first (history: TaskScheduled at t, TaskFailed
-// "Handler.Cancelled" at exactly t + 2000 ms, no TaskTimedOut; 5 runs out of 5 at c3bc6e3, about half of
-// the runs after d1ed8a9: a race, lost by the timer). So the state fails with
-// the handler's error instead of States.Timeout, and a Retry or Catch on States.Timeout does not match (a
-// handler that returned an output instead would even succeed). worker.h promises "the server refuses a late
-// result". Expected: the task times out with States.Timeout - the server refuses (TaskTimedOut) a report
-// that arrives at or after scheduled + TimeoutSeconds, and/or the SDK does not report a result after a
-// kDeadline cancellation (the server times the task out). Disabled so that the suite stays green.
-TEST_F(WorkersCancelTest, DISABLED_TaskTimeoutCancelsTheHandlerAndTimesTheTaskOut) {
+// When a task's TimeoutSeconds passes, the SDK cancels the handler at the deadline itself, and a handler that
+// honours the cancellation returns at once; its report reaches the partition in the same millisecond as the
+// task's timeout timer. The partition fires due timers before taking a report (Partition::ReportTask), so
+// the task times out with States.Timeout and the late report is refused (it once was accepted first, in
+// about half of the runs).
+TEST_F(WorkersCancelTest, TaskTimeoutCancelsTheHandlerAndTimesTheTaskOut) {
   Create("deadline", R"({"StartAt":"W","States":{"W":{"Type":"Task","Resource":"activity:deadline",
                         "TimeoutSeconds":2,"End":true}}})");
   Outcome outcome;
