@@ -162,7 +162,8 @@ step() {
 
 echo "# stepflow bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${raw}"
 echo "# settings REPEAT=${repeat} SECONDS_PER=${seconds_per} WARMUP=${warmup} W1=${w1_pass10}/${w1_pass100}/${w1_map} W4_EXECUTIONS=${w4_executions} RECOVERY_N=${recovery_n} FOOTPRINT_N=${footprint_n} PEER_FOOTPRINT_N=${peer_footprint_n}" | tee -a "${raw}"
-echo "# peers: ${peers:-none}; scratch ${run_dir}" | tee -a "${raw}"
+echo "# peers: ${peers:-none}" | tee -a "${raw}"
+echo "# scratch: ${run_dir}"
 start_time=${SECONDS}
 
 w1_counts=(--pass-chain "${w1_pass10}" --pass-chain-100 "${w1_pass100}" --map "${w1_map}" --warmup 5
