@@ -158,9 +158,9 @@ struct WorkerOptions {
   // Worker.Shutdown and returning. Default: 5 s.
   std::chrono::milliseconds shutdown_grace{5000};
   // Poll retry backoff: doubles from initial to max after each failed poll; reset by a successful one.
-  // Default: 100 ms to 10 s.
+  // Default: 100 ms to 2 s, so that a restarted server (ready in about a second) has its workers back soon.
   std::chrono::milliseconds initial_backoff{100};
-  std::chrono::milliseconds max_backoff{10000};
+  std::chrono::milliseconds max_backoff{2000};
   // How long a Complete/Fail that fails with Unavailable or Timeout is retried. Default: 60 s.
   std::chrono::milliseconds report_timeout{60000};
   // Where the worker's log lines go. Default: empty = warnings and errors to stderr.
