@@ -34,7 +34,8 @@
 //                     [--durability sync|async] [--partitions N] [--restart-executions 10000]
 //                     [--server HOST:PORT] [--keep-data] [--kill-only]
 // --server uses a running server for the throughput figures (its durability is whatever it was started
-// with: pass --durability to name it); the restart figure always starts its own server.
+// with: pass --durability to name it; --server-pid PID gives its CPU per execution); the restart figure
+// always starts its own server.
 // --keep-data keeps the data directories (and the server logs beside them) and prints where they are;
 // --kill-only stops the restart figure after the kill, leaving the data of 10,000 executions in flight for
 // `stepflow server --data-dir DIR` under a profiler.
@@ -90,6 +91,7 @@ struct Flags {
   bool footprint = false;
   int footprint_executions = 100000;
   std::string server;
+  int server_pid = 0;  // with --server: the server's pid, for its CPU per execution (0 = unknown)
   bool keep_data = false;
   bool kill_only = false;
 };
@@ -100,7 +102,8 @@ struct Flags {
                "[--seconds S] [--warmup S]\n"
                "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
                "[--restart-hold-seconds S] [--no-verify]\n"
-               "                    [--footprint-executions N] [--server HOST:PORT] [--keep-data] [--kill-only]\n",
+               "                    [--footprint-executions N] [--server HOST:PORT [--server-pid PID]] [--keep-data] "
+               "[--kill-only]\n",
                what.c_str());
   std::exit(2);
 }
@@ -147,6 +150,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.footprint_executions = std::stoi(next());
     } else if (arg == "--server") {
       f.server = next();
+    } else if (arg == "--server-pid") {
+      f.server_pid = std::stoi(next());
     } else if (arg == "--keep-data") {
       f.keep_data = true;
     } else if (arg == "--kill-only") {
@@ -326,7 +331,8 @@ class Bench {
       std::atomic<int> completed{0};  // warm-up included, for the CPU per execution
       std::atomic<long> in_window{0};
       std::string first_failure;
-      const double server_cpu0 = server != nullptr ? ProcessCpuSeconds(server->pid()) : -1;
+      const pid_t server_pid = server != nullptr ? server->pid() : static_cast<pid_t>(flags_.server_pid);
+      const double server_cpu0 = server_pid > 0 ? ProcessCpuSeconds(server_pid) : -1;
       const double client_cpu0 = SelfCpuSeconds();
       std::vector<std::thread> threads;
       for (int t = 0; t < inflight; ++t) {
@@ -362,7 +368,7 @@ class Bench {
       for (auto& t : threads) {
         t.join();
       }
-      const double server_cpu = server != nullptr ? ProcessCpuSeconds(server->pid()) - server_cpu0 : -1;
+      const double server_cpu = server_pid > 0 ? ProcessCpuSeconds(server_pid) - server_cpu0 : -1;
       const double client_cpu = SelfCpuSeconds() - client_cpu0;
       std::sort(latencies.begin(), latencies.end());
       // CPU per execution: what the figure would be with the cores to ourselves (the machine may be shared).

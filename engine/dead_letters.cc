@@ -1,8 +1,11 @@
 #include "engine/dead_letters.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/proto_value.h"
 #include "engine/records.h"
+#include "engine/records_v1.h"
 #include "engine/tasks.h"
+#include "stepflow/storage/v1/records.pb.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
@@ -11,42 +14,6 @@ namespace json = boost::json;
 namespace {
 
 const std::string kEmpty;
-
-json::object EncodeAttempt(const sm::TaskAttempt& a) {
-  json::object o{{"taskId", a.task_id}, {"attempt", a.attempt}, {"scheduled", a.scheduled}, {"ended", a.ended}};
-  if (!a.worker.empty()) {
-    o["worker"] = a.worker;
-  }
-  if (a.started != 0) {
-    o["started"] = a.started;
-  }
-  o["error"] = a.error;
-  o["cause"] = a.cause;
-  return o;
-}
-
-template <typename T>
-bool ReadNumber(const json::object& o, std::string_view key, T& out) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) {
-    return true;  // optional fields default
-  }
-  boost::system::error_code ec;
-  out = v->to_number<T>(ec);
-  return !ec;
-}
-
-bool ReadString(const json::object& o, std::string_view key, std::string& out) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) {
-    return true;
-  }
-  if (!v->is_string()) {
-    return false;
-  }
-  out = std::string(v->get_string());
-  return true;
-}
 
 }  // namespace
 
@@ -61,55 +28,58 @@ std::string DeadLetterKey(std::string_view execution_id, std::uint64_t task_id) 
 }
 
 std::string EncodeDeadLetter(const DeadLetterRecord& r) {
-  json::array attempts;
+  storage::v1::DeadLetterRecord p;
+  p.set_queue(r.queue);
+  p.set_execution(r.execution_id);
+  p.set_state_machine_arn(r.state_machine_arn);
+  p.set_state(r.state_name);
+  p.set_resource(r.resource);
+  p.set_task_id(r.task_id);
+  p.set_input(json::serialize(r.input));
   for (const sm::TaskAttempt& a : r.attempts) {
-    attempts.push_back(EncodeAttempt(a));
+    storage::v1::TaskAttempt* t = p.add_attempts();
+    t->set_task_id(a.task_id);
+    t->set_attempt(a.attempt);
+    t->set_worker(a.worker);
+    t->set_scheduled(a.scheduled);
+    t->set_started(a.started);
+    t->set_ended(a.ended);
+    t->set_error(a.error);
+    t->set_cause(a.cause);
   }
-  json::object o{{"v", kRecordVersion},      {"queue", r.queue},     {"execution", r.execution_id},
-                 {"stateMachine", r.state_machine_arn}, {"state", r.state_name}, {"resource", r.resource},
-                 {"taskId", r.task_id},      {"input", r.input},     {"attempts", std::move(attempts)},
-                 {"created", r.created}};
-  return json::serialize(o);
+  p.set_created(r.created);
+  return EncodeProtoValue(p);
 }
 
 absl::StatusOr<DeadLetterRecord> DecodeDeadLetter(std::string_view value) {
-  const auto corrupt = [&] {
-    return absl::DataLossError(absl::StrCat("malformed dead letter: ", std::string(value.substr(0, 200))));
-  };
+  switch (ValueFormatOf(value)) {
+    case ValueFormat::kJsonV1:
+      return DecodeDeadLetterV1(value);
+    case ValueFormat::kProtobufV2:
+      break;
+    case ValueFormat::kUnknown:
+      return absl::DataLossError(absl::StrCat("dead letter of unknown format: ", std::string(value.substr(0, 80))));
+  }
+  storage::v1::DeadLetterRecord p;
   boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
-  if (ec || !v.is_object() || v.get_object().if_contains("v") == nullptr ||
-      *v.get_object().if_contains("v") != json::value(kRecordVersion)) {
-    return corrupt();
-  }
-  json::object& o = v.get_object();
   DeadLetterRecord r;
-  if (!ReadString(o, "queue", r.queue) || !ReadString(o, "execution", r.execution_id) ||
-      !ReadString(o, "stateMachine", r.state_machine_arn) || !ReadString(o, "state", r.state_name) ||
-      !ReadString(o, "resource", r.resource) || !ReadNumber(o, "taskId", r.task_id) ||
-      !ReadNumber(o, "created", r.created)) {
-    return corrupt();
+  if (DecodeProtoValue(value, p)) {
+    r.input = json::parse(p.input(), ec);
   }
-  if (json::value* input = o.if_contains("input")) {
-    r.input = std::move(*input);
+  if (!p.IsInitialized() || p.input().empty() || ec) {
+    return absl::DataLossError("malformed dead letter (version 2)");
   }
-  const json::value* attempts = o.if_contains("attempts");
-  if (attempts == nullptr || !attempts->is_array()) {
-    return corrupt();
-  }
-  for (const json::value& a : attempts->get_array()) {
-    if (!a.is_object()) {
-      return corrupt();
-    }
-    const json::object& ao = a.get_object();
-    sm::TaskAttempt t;
-    if (!ReadNumber(ao, "taskId", t.task_id) || !ReadNumber(ao, "attempt", t.attempt) ||
-        !ReadNumber(ao, "scheduled", t.scheduled) || !ReadNumber(ao, "started", t.started) ||
-        !ReadNumber(ao, "ended", t.ended) || !ReadString(ao, "worker", t.worker) ||
-        !ReadString(ao, "error", t.error) || !ReadString(ao, "cause", t.cause)) {
-      return corrupt();
-    }
-    r.attempts.push_back(std::move(t));
+  r.queue = std::move(*p.mutable_queue());
+  r.execution_id = std::move(*p.mutable_execution());
+  r.state_machine_arn = std::move(*p.mutable_state_machine_arn());
+  r.state_name = std::move(*p.mutable_state());
+  r.resource = std::move(*p.mutable_resource());
+  r.task_id = p.task_id();
+  r.created = p.created();
+  for (storage::v1::TaskAttempt& a : *p.mutable_attempts()) {
+    r.attempts.push_back(sm::TaskAttempt{a.task_id(), a.attempt(), std::move(*a.mutable_worker()), a.scheduled(),
+                                         a.started(), a.ended(), std::move(*a.mutable_error()),
+                                         std::move(*a.mutable_cause())});
   }
   r.id = TaskToken(r.execution_id, r.task_id);
   return r;

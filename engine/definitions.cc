@@ -8,7 +8,10 @@
 #include "engine/errors.h"
 #include "engine/names.h"
 #include "engine/paging.h"
+#include "engine/proto_value.h"
 #include "engine/records.h"
+#include "engine/records_v1.h"
+#include "stepflow/storage/v1/records.pb.h"
 #include "statemachine/validator.h"
 
 namespace stepflow::engine {
@@ -18,27 +21,51 @@ namespace {
 
 constexpr std::int64_t kHeadVersion = 0;
 
-absl::StatusOr<json::object> ParseRecord(std::string_view value, const std::string& name) {
-  boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
-  if (ec || !v.is_object() || v.get_object().if_contains("v") == nullptr ||
-      v.get_object().at("v") != json::value(kRecordVersion)) {
-    return absl::DataLossError(absl::StrCat("malformed definition record of state machine '", name, "'"));
-  }
-  return std::move(v.get_object());
-}
-
-std::int64_t IntField(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_int64() ? v->get_int64() : 0;
-}
-
-bool BoolField(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
+// Names the state machine in a decoding error.
+absl::Status Corrupt(const absl::Status& s, const std::string& name) {
+  return absl::DataLossError(absl::StrCat("definition record of state machine '", name, "': ", s.message()));
 }
 
 }  // namespace
+
+std::string EncodeDefinitionHead(const DefinitionHead& head) {
+  storage::v1::DefinitionHead h;
+  h.set_express(head.express);
+  h.set_deleted(head.deleted);
+  h.set_latest_version(head.latest);
+  h.set_created(head.created);
+  h.set_updated(head.updated);
+  return EncodeProtoValue(h);
+}
+
+absl::StatusOr<DefinitionHead> DecodeDefinitionHead(std::string_view value) {
+  if (ValueFormatOf(value) == ValueFormat::kJsonV1) {
+    return DecodeDefinitionHeadV1(value);
+  }
+  storage::v1::DefinitionHead h;
+  if (!DecodeProtoValue(value, h)) {
+    return absl::DataLossError("malformed definition head");
+  }
+  return DefinitionHead{h.express(), h.deleted(), h.latest_version(), h.created(), h.updated()};
+}
+
+std::string EncodeDefinitionVersion(const DefinitionVersionRow& row) {
+  storage::v1::DefinitionVersion v;
+  v.set_definition(row.definition);
+  v.set_created(row.created);
+  return EncodeProtoValue(v);
+}
+
+absl::StatusOr<DefinitionVersionRow> DecodeDefinitionVersion(std::string_view value) {
+  if (ValueFormatOf(value) == ValueFormat::kJsonV1) {
+    return DecodeDefinitionVersionV1(value);
+  }
+  storage::v1::DefinitionVersion v;
+  if (!DecodeProtoValue(value, v)) {
+    return absl::DataLossError("malformed definition version");
+  }
+  return DefinitionVersionRow{std::move(*v.mutable_definition()), v.created()};
+}
 
 absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const std::string& definition, bool express,
                                                                         std::size_t max_definition_bytes) {
@@ -92,10 +119,11 @@ absl::StatusOr<std::optional<DefinitionStore::Head>> DefinitionStore::LoadHead(c
   if (!value) {
     return std::optional<Head>();
   }
-  ASSIGN_OR_RETURN(json::object o, ParseRecord(*value, name));
-  Head head{BoolField(o, "express"), BoolField(o, "deleted"), IntField(o, "latestVersion"), IntField(o, "created"),
-            IntField(o, "updated")};
-  heads_[name] = head;
+  absl::StatusOr<Head> head = DecodeDefinitionHead(*value);
+  if (!head.ok()) {
+    return Corrupt(head.status(), name);
+  }
+  heads_[name] = *head;
   return head;
 }
 
@@ -107,12 +135,11 @@ absl::StatusOr<DefinitionStore::VersionRow> DefinitionStore::LoadVersion(const s
     return absl::NotFoundError(
         absl::StrCat("StateMachineDoesNotExist: version ", version, " of '", name, "' does not exist"));
   }
-  ASSIGN_OR_RETURN(json::object o, ParseRecord(*value, name));
-  const json::value* definition = o.if_contains("definition");
-  if (definition == nullptr || !definition->is_string()) {
-    return absl::DataLossError(absl::StrCat("version ", version, " of '", name, "' has no definition"));
+  absl::StatusOr<VersionRow> row = DecodeDefinitionVersion(*value);
+  if (!row.ok()) {
+    return Corrupt(row.status(), name);
   }
-  return VersionRow{std::string(definition->get_string()), IntField(o, "created")};
+  return row;
 }
 
 absl::StatusOr<StateMachineInfo> DefinitionStore::Info(const std::string& name, const Head& head,
@@ -139,11 +166,9 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string
   }
   head.deleted = false;
   storage::WriteBatch batch;
-  json::object head_record{{"v", kRecordVersion},          {"express", head.express}, {"deleted", false},
-                           {"latestVersion", head.latest}, {"created", head.created}, {"updated", head.updated}};
-  json::object version_record{{"v", kRecordVersion}, {"definition", definition}, {"created", now}};
-  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
-  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, head.latest), json::serialize(version_record));
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(head));
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, head.latest),
+            EncodeDefinitionVersion(VersionRow{definition, now}));
   heads_.erase(name);  // whatever the commit's outcome, reload from the store
   RETURN_IF_ERROR(store_->Commit(batch));
   heads_[name] = head;
@@ -207,10 +232,10 @@ absl::Status DefinitionStore::Delete(const std::string& state_machine) {
   if (!head || head->deleted) {
     return errors::StateMachineDoesNotExist(StateMachineArn(name));
   }
-  json::object head_record{{"v", kRecordVersion},           {"express", head->express}, {"deleted", true},
-                           {"latestVersion", head->latest}, {"created", head->created}, {"updated", head->updated}};
+  Head deleted = *head;
+  deleted.deleted = true;
   storage::WriteBatch batch;
-  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), json::serialize(head_record));
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(deleted));
   heads_.erase(name);
   return store_->Commit(batch);
 }

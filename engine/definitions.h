@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -21,6 +22,27 @@
 #include "storage/store.h"
 
 namespace stepflow::engine {
+
+// The head row of a state machine name (`definitions`, version 0).
+struct DefinitionHead {
+  bool express = false;
+  bool deleted = false;
+  std::int64_t latest = 0;  // the latest version number
+  common::EpochMillis created = 0;
+  common::EpochMillis updated = 0;
+};
+// One version row (`definitions`, version n >= 1).
+struct DefinitionVersionRow {
+  std::string definition;  // the text as submitted
+  common::EpochMillis created = 0;
+};
+
+// Values of the `definitions` rows (format version 2). The decoders read versions 1 and 2 and return DataLoss
+// for anything else.
+std::string EncodeDefinitionHead(const DefinitionHead& head);
+absl::StatusOr<DefinitionHead> DecodeDefinitionHead(std::string_view value);
+std::string EncodeDefinitionVersion(const DefinitionVersionRow& row);
+absl::StatusOr<DefinitionVersionRow> DecodeDefinitionVersion(std::string_view value);
 
 class DefinitionStore {
  public:
@@ -50,17 +72,8 @@ class DefinitionStore {
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> Machine(const std::string& name, std::int64_t version);
 
  private:
-  struct Head {
-    bool express = false;
-    bool deleted = false;
-    std::int64_t latest = 0;
-    common::EpochMillis created = 0;
-    common::EpochMillis updated = 0;
-  };
-  struct VersionRow {
-    std::string definition;
-    common::EpochMillis created = 0;
-  };
+  using Head = DefinitionHead;
+  using VersionRow = DefinitionVersionRow;
 
   // REQUIRES: mu_ held. nullopt when the name was never created.
   absl::StatusOr<std::optional<Head>> LoadHead(const std::string& name);

@@ -1,11 +1,13 @@
 #include "engine/driver.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/dead_letters.h"
 #include "engine/errors.h"
+#include "engine/history_rows.h"
 #include "engine/records.h"
 
 namespace stepflow::engine {
@@ -67,9 +69,7 @@ absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input
 void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
                    sm::Decision decision) {
   const sm::Execution& e = *entry.execution;
-  for (const sm::HistoryEvent& event : decision.events) {
-    batch_.Put(storage::Column::kHistory, HistoryKey(id, event.id), sm::SerializeHistoryEvent(event));
-  }
+  PutHistoryRows(id, decision.events, batch_);
   batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
@@ -416,21 +416,26 @@ std::map<std::uint64_t, common::EpochMillis> Driver::PendingTimers(const std::st
 }
 
 absl::StatusOr<std::vector<json::object>> Driver::ReadHistory(const std::string& execution_id) const {
+  bool more = false;
+  ASSIGN_OR_RETURN(std::vector<HistoryEventRecord> records,
+                   ReadHistoryAfter(*store_, execution_id, 0, std::numeric_limits<int>::max(), &more));
   std::vector<json::object> events;
-  absl::Status parse_error;
-  RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, HistoryPrefix(execution_id), "", false,
-                               [&](std::string_view key, std::string_view value) {
-                                 boost::system::error_code ec;
-                                 json::value v = json::parse(value, ec);
-                                 if (ec || !v.is_object()) {
-                                   parse_error =
-                                       absl::DataLossError(absl::StrCat("corrupt history event for ", execution_id));
-                                   return false;
-                                 }
-                                 events.push_back(std::move(v.as_object()));
-                                 return true;
-                               }));
-  RETURN_IF_ERROR(parse_error);
+  events.reserve(records.size());
+  for (const HistoryEventRecord& r : records) {
+    json::object& o = events.emplace_back();
+    o["id"] = r.id;
+    o["previousEventId"] = r.previous_event_id;
+    o["timestamp"] = common::FormatIso8601(r.timestamp);
+    o["type"] = r.type;
+    if (!r.details_key.empty()) {
+      boost::system::error_code ec;
+      json::value details = json::parse(r.details, ec);
+      if (ec || !details.is_object()) {
+        return absl::DataLossError(absl::StrCat("corrupt history event ", r.id, " of ", execution_id));
+      }
+      o[r.details_key] = std::move(details);
+    }
+  }
   return events;
 }
 

@@ -126,7 +126,4 @@ class DurableEngine final : public Engine {
   bool shut_down_ = false;  // guarded by calls_mu_
 };
 
-// The history event a stored row holds, as the API returns it. DataLoss for a malformed row.
-absl::StatusOr<HistoryEventRecord> DecodeHistoryEvent(std::string_view value);
-
 }  // namespace stepflow::engine

@@ -10,11 +10,10 @@
 #include "engine/durable_engine.h"
 #include "engine/errors.h"
 #include "engine/execution_record.h"
+#include "engine/history_rows.h"
 #include "engine/names.h"
 #include "engine/paging.h"
 #include "engine/records.h"
-#include "statemachine/json_text.h"
-#include "statemachine/timestamp.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
@@ -35,37 +34,6 @@ common::EpochMillis SystemNow() {
 
 }  // namespace
 
-absl::StatusOr<HistoryEventRecord> DecodeHistoryEvent(std::string_view value) {
-  boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
-  const json::object* o = v.if_object();
-  const json::value* id = o != nullptr ? o->if_contains("id") : nullptr;
-  const json::value* previous = o != nullptr ? o->if_contains("previousEventId") : nullptr;
-  const json::value* timestamp = o != nullptr ? o->if_contains("timestamp") : nullptr;
-  const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
-  if (ec || id == nullptr || !id->is_int64() || previous == nullptr || !previous->is_int64() || timestamp == nullptr ||
-      !timestamp->is_string() || type == nullptr || !type->is_string()) {
-    return absl::DataLossError(absl::StrCat("malformed history event: ", std::string(value.substr(0, 200))));
-  }
-  std::optional<sm::Timestamp> t = sm::ParseTimestamp(std::string_view(timestamp->get_string()));
-  if (!t) {
-    return absl::DataLossError(absl::StrCat("history event with a bad timestamp: ", std::string(value.substr(0, 200))));
-  }
-  HistoryEventRecord e;
-  e.id = id->get_int64();
-  e.previous_event_id = previous->get_int64();
-  e.timestamp = t->EpochMillis();
-  e.type = std::string(type->get_string());
-  e.details = "{}";
-  for (const auto& [key, details] : *o) {
-    if (key != "id" && key != "previousEventId" && key != "timestamp" && key != "type") {
-      e.details_key = std::string(key);
-      e.details = sm::ToAwsJson(details);
-    }
-  }
-  return e;
-}
-
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::string& execution_arn) {
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
   ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(storage::Column::kExecutions, execution_arn));
@@ -78,21 +46,8 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::stri
 
 absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::ReadEventsAfter(const std::string& execution_arn,
                                                                                std::int64_t after_event_id, int limit) {
-  std::vector<HistoryEventRecord> events;
-  absl::Status error;
-  RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, HistoryPrefix(execution_arn),
-                               HistoryKey(execution_arn, std::max<std::int64_t>(after_event_id, 0)), false,
-                               [&](std::string_view, std::string_view value) {
-                                 absl::StatusOr<HistoryEventRecord> e = DecodeHistoryEvent(value);
-                                 if (!e.ok()) {
-                                   error = e.status();
-                                   return false;
-                                 }
-                                 events.push_back(*std::move(e));
-                                 return static_cast<int>(events.size()) < limit;
-                               }));
-  RETURN_IF_ERROR(error);
-  return events;
+  bool more = false;
+  return ReadHistoryAfter(*store_, execution_arn, after_event_id, limit, &more);
 }
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::DescribeExecution(const std::string& execution_arn) {
@@ -171,31 +126,21 @@ absl::StatusOr<Page<HistoryEventRecord>> DurableEngine::GetExecutionHistory(cons
     return errors::ShuttingDown();
   }
   RETURN_IF_ERROR(ReadExecution(execution_arn).status());
+  // A token is the history key of the last event returned (a row key in version 1; the key the event
+  // would have as a row of its own since version 2).
   const std::string prefix = HistoryPrefix(execution_arn);
-  ASSIGN_OR_RETURN(std::string start_after, DecodePageToken(page_token, prefix));
+  ASSIGN_OR_RETURN(std::string last_key, DecodePageToken(page_token, prefix));
+  const std::int64_t last = last_key.empty() ? 0 : HistoryKeyEventId(prefix, last_key);
+  if (last < 0) {
+    return errors::InvalidToken("the page token is not one this listing returned");
+  }
   const int limit = ClampPageSize(page_size);
   Page<HistoryEventRecord> page;
-  std::string last_key;
   bool more = false;
-  absl::Status error;
-  RETURN_IF_ERROR(store_->Scan(storage::Column::kHistory, prefix, start_after, reverse_order,
-                               [&](std::string_view key, std::string_view value) {
-                                 if (static_cast<int>(page.items.size()) == limit) {
-                                   more = true;
-                                   return false;
-                                 }
-                                 absl::StatusOr<HistoryEventRecord> e = DecodeHistoryEvent(value);
-                                 if (!e.ok()) {
-                                   error = e.status();
-                                   return false;
-                                 }
-                                 page.items.push_back(*std::move(e));
-                                 last_key = std::string(key);
-                                 return true;
-                               }));
-  RETURN_IF_ERROR(error);
-  if (more) {
-    page.next_page_token = EncodePageToken(last_key);
+  ASSIGN_OR_RETURN(page.items, reverse_order ? ReadHistoryBefore(*store_, execution_arn, last, limit, &more)
+                                             : ReadHistoryAfter(*store_, execution_arn, last, limit, &more));
+  if (more && !page.items.empty()) {
+    page.next_page_token = EncodePageToken(HistoryKey(execution_arn, page.items.back().id));
   }
   return page;
 }

@@ -1,46 +1,51 @@
 #include "engine/execution_record.h"
 
-#include <boost/json.hpp>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/proto_value.h"
 #include "engine/records.h"
+#include "engine/records_v1.h"
 #include "statemachine/json_text.h"
+#include "stepflow/storage/v1/records.pb.h"
 
 namespace stepflow::engine {
-namespace json = boost::json;
-
 namespace {
 
-// Reads fields of a record without throwing; any missing or mistyped field makes `ok` false.
-struct FieldReader {
-  const json::object& o;
-  bool ok = true;
+using StatusProto = storage::v1::ExecutionRecord::Status;
 
-  std::string String(std::string_view key, bool required = true) {
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || !v->is_string()) {
-      ok = ok && !required && v == nullptr;
-      return {};
-    }
-    return std::string(v->get_string());
+StatusProto ToProto(sm::ExecutionStatus s) {
+  switch (s) {
+    case sm::ExecutionStatus::kRunning:
+      return storage::v1::ExecutionRecord::RUNNING;
+    case sm::ExecutionStatus::kSucceeded:
+      return storage::v1::ExecutionRecord::SUCCEEDED;
+    case sm::ExecutionStatus::kFailed:
+      return storage::v1::ExecutionRecord::FAILED;
+    case sm::ExecutionStatus::kTimedOut:
+      return storage::v1::ExecutionRecord::TIMED_OUT;
+    case sm::ExecutionStatus::kAborted:
+      return storage::v1::ExecutionRecord::ABORTED;
   }
-  std::int64_t Int(std::string_view key, bool required = true) {
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || !v->is_int64()) {
-      ok = ok && !required && v == nullptr;
-      return 0;
-    }
-    return v->get_int64();
+  return storage::v1::ExecutionRecord::STATUS_UNSPECIFIED;
+}
+
+std::optional<sm::ExecutionStatus> FromProto(StatusProto s) {
+  switch (s) {
+    case storage::v1::ExecutionRecord::RUNNING:
+      return sm::ExecutionStatus::kRunning;
+    case storage::v1::ExecutionRecord::SUCCEEDED:
+      return sm::ExecutionStatus::kSucceeded;
+    case storage::v1::ExecutionRecord::FAILED:
+      return sm::ExecutionStatus::kFailed;
+    case storage::v1::ExecutionRecord::TIMED_OUT:
+      return sm::ExecutionStatus::kTimedOut;
+    case storage::v1::ExecutionRecord::ABORTED:
+      return sm::ExecutionStatus::kAborted;
+    default:
+      return std::nullopt;
   }
-  bool Bool(std::string_view key) {
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || !v->is_bool()) {
-      ok = ok && v == nullptr;
-      return false;
-    }
-    return v->get_bool();
-  }
-};
+}
 
 }  // namespace
 
@@ -81,68 +86,61 @@ ExecutionInfoRecord MakeExecutionInfoRecord(const sm::ExecutionInfo& info, const
 
 std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const ExecutionMeta& meta, const sm::Execution& e,
                                   common::EpochMillis now) {
-  json::object o;
-  o["v"] = kRecordVersion;
-  o["id"] = info.execution_arn;
-  o["name"] = info.name;
-  o["stateMachine"] = info.state_machine_arn;
-  o["stateMachineName"] = info.state_machine_name;
-  o["stateMachineVersion"] = meta.state_machine_version;
-  o["express"] = info.express;
-  o["status"] = sm::ExecutionStatusName(e.status());
-  o["input"] = meta.input_text;
-  o["startTime"] = info.start_time;
+  storage::v1::ExecutionRecord r;
+  r.set_id(info.execution_arn);
+  r.set_name(info.name);
+  r.set_state_machine_arn(info.state_machine_arn);
+  r.set_state_machine_name(info.state_machine_name);
+  r.set_state_machine_version(meta.state_machine_version);
+  r.set_express(info.express);
+  r.set_status(ToProto(e.status()));
+  r.set_input(meta.input_text);
+  r.set_start_time(info.start_time);
   if (e.status() != sm::ExecutionStatus::kRunning) {
-    o["stopTime"] = now;
+    r.set_stop_time(now);
   }
   if (e.status() == sm::ExecutionStatus::kSucceeded) {
-    o["output"] = e.output();
+    sm::AppendAwsJson(*r.mutable_output(), e.output());
   } else if (e.status() != sm::ExecutionStatus::kRunning) {
-    o["error"] = e.error();
-    o["cause"] = e.cause();
+    r.set_error(e.error());
+    r.set_cause(e.cause());
   }
-  o["lastEventId"] = e.last_event_id();
-  if (e.redrive_count() > 0) {
-    o["redriveCount"] = e.redrive_count();
-  }
-  return json::serialize(o);
+  r.set_last_event_id(e.last_event_id());
+  r.set_redrive_count(e.redrive_count());
+  return EncodeProtoValue(r);
 }
 
 absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value) {
-  boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
-  if (ec || !v.is_object()) {
-    return absl::DataLossError(
-        absl::StrCat("execution record is not a JSON object: ", std::string(value.substr(0, 80))));
+  switch (ValueFormatOf(value)) {
+    case ValueFormat::kJsonV1:
+      return DecodeExecutionRecordV1(value);
+    case ValueFormat::kProtobufV2:
+      break;
+    case ValueFormat::kUnknown:
+      return absl::DataLossError(absl::StrCat("execution record of unknown format: ", std::string(value.substr(0, 80))));
   }
-  const json::object& o = v.get_object();
-  FieldReader r{o};
+  storage::v1::ExecutionRecord r;
+  std::optional<sm::ExecutionStatus> status;
+  if (!DecodeProtoValue(value, r) || !(status = FromProto(r.status()))) {
+    return absl::DataLossError("malformed execution record (version 2)");
+  }
   StoredExecution out;
   ExecutionInfoRecord& rec = out.record;
-  if (r.Int("v") != kRecordVersion) {
-    return absl::DataLossError(absl::StrCat("execution record of unknown version: ", std::string(value.substr(0, 80))));
-  }
-  rec.arn = r.String("id");
-  rec.name = r.String("name");
-  rec.state_machine_arn = r.String("stateMachine");
-  rec.state_machine_name = r.String("stateMachineName");
-  rec.state_machine_version = r.Int("stateMachineVersion");
-  out.express = r.Bool("express");
-  std::optional<sm::ExecutionStatus> status = ParseExecutionStatus(r.String("status"));
-  rec.input = r.String("input");
-  rec.start = r.Int("startTime");
-  rec.stop = r.Int("stopTime", /*required=*/false);
-  rec.error = r.String("error", false);
-  rec.cause = r.String("cause", false);
-  out.last_event_id = r.Int("lastEventId");
-  rec.redrive_count = static_cast<int>(r.Int("redriveCount", /*required=*/false));
-  if (const json::value* output = o.if_contains("output")) {
-    rec.output = sm::ToAwsJson(*output);
-  }
-  if (!r.ok || !status) {
-    return absl::DataLossError(absl::StrCat("malformed execution record: ", std::string(value.substr(0, 200))));
-  }
+  rec.arn = std::move(*r.mutable_id());
+  rec.name = std::move(*r.mutable_name());
+  rec.state_machine_arn = std::move(*r.mutable_state_machine_arn());
+  rec.state_machine_name = std::move(*r.mutable_state_machine_name());
+  rec.state_machine_version = r.state_machine_version();
   rec.status = *status;
+  rec.input = std::move(*r.mutable_input());
+  rec.output = std::move(*r.mutable_output());
+  rec.error = std::move(*r.mutable_error());
+  rec.cause = std::move(*r.mutable_cause());
+  rec.start = r.start_time();
+  rec.stop = r.stop_time();
+  rec.redrive_count = r.redrive_count();
+  out.last_event_id = r.last_event_id();
+  out.express = r.express();
   return out;
 }
 

@@ -3,88 +3,72 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/proto_value.h"
 #include "engine/records.h"
+#include "engine/records_v1.h"
+#include "stepflow/storage/v1/records.pb.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
 
 namespace {
 
-// A non-negative integer field, without throwing.
-bool ReadUint(const json::value* v, std::uint64_t& out) {
-  if (v == nullptr || !v->is_number()) {
-    return false;
-  }
-  boost::system::error_code ec;
-  out = v->to_number<std::uint64_t>(ec);
-  return !ec;
-}
+using KindProto = storage::v1::InputRecord::Kind;
 
-constexpr std::pair<InputRecord::Kind, std::string_view> kKindNames[] = {
-    {InputRecord::Kind::kStart, "start"},
-    {InputRecord::Kind::kTaskStarted, "taskStarted"},
-    {InputRecord::Kind::kTaskSucceeded, "taskSucceeded"},
-    {InputRecord::Kind::kTaskFailed, "taskFailed"},
-    {InputRecord::Kind::kTimerFired, "timerFired"},
-    {InputRecord::Kind::kStop, "stop"},
-    {InputRecord::Kind::kTaskHeartbeat, "taskHeartbeat"},
-    {InputRecord::Kind::kRedrive, "redrive"},
-    {InputRecord::Kind::kDeadLetterDiscarded, "deadLetterDiscarded"},
+// Serialized by these numbers (records.proto); never renumber.
+constexpr std::pair<InputRecord::Kind, KindProto> kKinds[] = {
+    {InputRecord::Kind::kStart, storage::v1::InputRecord::START},
+    {InputRecord::Kind::kTaskStarted, storage::v1::InputRecord::TASK_STARTED},
+    {InputRecord::Kind::kTaskSucceeded, storage::v1::InputRecord::TASK_SUCCEEDED},
+    {InputRecord::Kind::kTaskFailed, storage::v1::InputRecord::TASK_FAILED},
+    {InputRecord::Kind::kTimerFired, storage::v1::InputRecord::TIMER_FIRED},
+    {InputRecord::Kind::kStop, storage::v1::InputRecord::STOP},
+    {InputRecord::Kind::kTaskHeartbeat, storage::v1::InputRecord::TASK_HEARTBEAT},
+    {InputRecord::Kind::kRedrive, storage::v1::InputRecord::REDRIVE},
+    {InputRecord::Kind::kDeadLetterDiscarded, storage::v1::InputRecord::DEAD_LETTER_DISCARDED},
 };
 
-std::string_view KindName(InputRecord::Kind kind) {
-  for (const auto& [k, name] : kKindNames) {
-    if (k == kind) {
-      return name;
-    }
-  }
-  return "unknown";
-}
-
-json::object EncodeInfo(const InputRecord& in) {
+void EncodeStart(const InputRecord& in, storage::v1::StartInfo& out) {
   const sm::ExecutionInfo& info = in.info;
-  return json::object{{"arn", info.execution_arn},
-                      {"name", info.name},
-                      {"stateMachineArn", info.state_machine_arn},
-                      {"stateMachineName", info.state_machine_name},
-                      {"stateMachineVersion", in.state_machine_version},
-                      {"roleArn", info.role_arn},
-                      {"express", info.express},
-                      {"startTime", info.start_time},
-                      {"maxPayloadBytes", in.limits.max_payload_bytes},
-                      {"maxHistoryEvents", in.limits.max_history_events}};
+  out.set_arn(info.execution_arn);
+  out.set_name(info.name);
+  out.set_state_machine_arn(info.state_machine_arn);
+  out.set_state_machine_name(info.state_machine_name);
+  out.set_state_machine_version(in.state_machine_version);
+  out.set_role_arn(info.role_arn);
+  out.set_express(info.express);
+  out.set_start_time(info.start_time);
+  out.set_max_payload_bytes(in.limits.max_payload_bytes);
+  out.set_max_history_events(in.limits.max_history_events);
+  out.set_input(in.input_text);
 }
 
-bool DecodeInfo(const json::object& o, InputRecord& in) {
-  const auto str = [&](std::string_view key, std::string& out) {
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || !v->is_string()) {
-      return false;
-    }
-    out = std::string(v->get_string());
-    return true;
-  };
-  const json::value* version = o.if_contains("stateMachineVersion");
-  const json::value* express = o.if_contains("express");
-  const json::value* start = o.if_contains("startTime");
-  const json::value* payload_bytes = o.if_contains("maxPayloadBytes");
-  const json::value* history_events = o.if_contains("maxHistoryEvents");
-  if (version == nullptr || !version->is_int64() || express == nullptr || !express->is_bool() || start == nullptr ||
-      !start->is_int64() || history_events == nullptr || !history_events->is_int64()) {
+bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
+  sm::ExecutionInfo& info = in.info;
+  info.execution_arn = std::move(*s.mutable_arn());
+  info.name = std::move(*s.mutable_name());
+  info.state_machine_arn = std::move(*s.mutable_state_machine_arn());
+  info.state_machine_name = std::move(*s.mutable_state_machine_name());
+  info.role_arn = std::move(*s.mutable_role_arn());
+  info.express = s.express();
+  info.start_time = s.start_time();
+  in.state_machine_version = s.state_machine_version();
+  in.limits.max_payload_bytes = s.max_payload_bytes();
+  in.limits.max_history_events = s.max_history_events();
+  in.input_text = std::move(*s.mutable_input());
+  absl::StatusOr<json::value> payload = ParseExecutionInput(in.input_text);
+  if (!payload.ok()) {
     return false;
   }
-  std::uint64_t max_payload = 0;
-  if (!ReadUint(payload_bytes, max_payload)) {
-    return false;
-  }
-  in.limits.max_payload_bytes = max_payload;
-  in.limits.max_history_events = history_events->get_int64();
-  in.state_machine_version = version->get_int64();
-  in.info.express = express->get_bool();
-  in.info.start_time = start->get_int64();
-  return str("arn", in.info.execution_arn) && str("name", in.info.name) &&
-         str("stateMachineArn", in.info.state_machine_arn) && str("stateMachineName", in.info.state_machine_name) &&
-         str("roleArn", in.info.role_arn);
+  in.payload = *std::move(payload);
+  return true;
+}
+
+// JSON text stored in a version-2 record, parsed as version 1 parsed the same value embedded in its JSON.
+bool ParseJsonText(const std::string& text, json::value& out) {
+  boost::system::error_code ec;
+  out = json::parse(text, ec);
+  return !ec;
 }
 
 }  // namespace
@@ -99,151 +83,106 @@ absl::StatusOr<json::value> ParseExecutionInput(std::string_view text) {
 }
 
 std::string EncodeInputRecord(const InputRecord& in) {
-  json::object o;
-  o["v"] = kRecordVersion;
-  o["kind"] = KindName(in.kind);
-  o["now"] = in.now;
+  storage::v1::InputRecord r;
+  for (const auto& [kind, proto] : kKinds) {
+    if (kind == in.kind) {
+      r.set_kind(proto);
+    }
+  }
+  r.set_now(in.now);
+  r.set_id(in.id);
   switch (in.kind) {
     case InputRecord::Kind::kStart:
-      o["info"] = EncodeInfo(in);
-      o["input"] = in.input_text;
+      EncodeStart(in, *r.mutable_start());
       break;
     case InputRecord::Kind::kTaskSucceeded:
-      o["id"] = in.id;
-      o["output"] = in.payload;
+      *r.mutable_output() = json::serialize(in.payload);
       break;
     case InputRecord::Kind::kTaskFailed:
-      o["id"] = in.id;
-      o["error"] = in.error;
-      o["cause"] = in.cause;
+    case InputRecord::Kind::kStop:
+      r.set_error(in.error);
+      r.set_cause(in.cause);
       break;
     case InputRecord::Kind::kTaskStarted:
-      o["id"] = in.id;
-      if (!in.worker.empty()) {
-        o["worker"] = in.worker;
+      r.set_worker(in.worker);
+      break;
+    case InputRecord::Kind::kRedrive:
+      for (const auto& [task_id, input] : in.dead_letters) {
+        storage::v1::RedrivenDeadLetter* dl = r.add_dead_letters();
+        dl->set_task_id(task_id);
+        if (input) {
+          dl->set_input(json::serialize(*input));
+        }
       }
+      break;
+    case InputRecord::Kind::kDeadLetterDiscarded:
+      r.set_state(in.state_name);
       break;
     case InputRecord::Kind::kTaskHeartbeat:
     case InputRecord::Kind::kTimerFired:
-      o["id"] = in.id;
-      break;
-    case InputRecord::Kind::kStop:
-      o["error"] = in.error;
-      o["cause"] = in.cause;
-      break;
-    case InputRecord::Kind::kRedrive: {
-      json::array dead_letters;
-      for (const auto& [task_id, input] : in.dead_letters) {
-        json::object dl{{"taskId", task_id}};
-        if (input) {
-          dl["input"] = *input;
-        }
-        dead_letters.push_back(std::move(dl));
-      }
-      o["deadLetters"] = std::move(dead_letters);
-      break;
-    }
-    case InputRecord::Kind::kDeadLetterDiscarded:
-      o["id"] = in.id;
-      o["state"] = in.state_name;
       break;
   }
-  if (!in.drawn.empty()) {
-    json::array drawn;
-    for (const DrawnValue& d : in.drawn) {
-      if (const std::string* s = std::get_if<std::string>(&d)) {
-        drawn.emplace_back(*s);
-      } else {
-        drawn.emplace_back(std::get<double>(d));
-      }
+  for (const DrawnValue& d : in.drawn) {
+    if (const std::string* s = std::get_if<std::string>(&d)) {
+      r.add_drawn()->set_uuid(*s);
+    } else {
+      r.add_drawn()->set_random(std::get<double>(d));
     }
-    o["drawn"] = std::move(drawn);
   }
-  return json::serialize(o);
+  return EncodeProtoValue(r);
 }
 
 absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
-  const auto corrupt = [&] {
-    return absl::DataLossError(absl::StrCat("malformed input record: ", std::string(value.substr(0, 200))));
-  };
-  boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
-  if (ec || !v.is_object()) {
-    return corrupt();
+  switch (ValueFormatOf(value)) {
+    case ValueFormat::kJsonV1:
+      return DecodeInputRecordV1(value);
+    case ValueFormat::kProtobufV2:
+      break;
+    case ValueFormat::kUnknown:
+      return absl::DataLossError(absl::StrCat("input record of unknown format: ", std::string(value.substr(0, 80))));
   }
-  json::object& o = v.get_object();
-  const json::value* version = o.if_contains("v");
-  const json::value* kind = o.if_contains("kind");
-  const json::value* now = o.if_contains("now");
-  if (version == nullptr || *version != json::value(kRecordVersion) || kind == nullptr || !kind->is_string() ||
-      now == nullptr || !now->is_int64()) {
+  const auto corrupt = [] { return absl::DataLossError("malformed input record (version 2)"); };
+  storage::v1::InputRecord r;
+  if (!DecodeProtoValue(value, r)) {
     return corrupt();
   }
   InputRecord in;
   bool known = false;
-  for (const auto& [k, name] : kKindNames) {
-    if (kind->get_string() == name) {
-      in.kind = k;
+  for (const auto& [kind, proto] : kKinds) {
+    if (proto == r.kind()) {
+      in.kind = kind;
       known = true;
     }
   }
-  if (!known) {
+  if (!known || (in.kind == InputRecord::Kind::kStart && !r.has_start())) {
     return corrupt();
   }
-  in.now = now->get_int64();
-  if (const json::value* id = o.if_contains("id"); id != nullptr && !ReadUint(id, in.id)) {
+  in.now = r.now();
+  in.id = r.id();
+  in.error = std::move(*r.mutable_error());
+  in.cause = std::move(*r.mutable_cause());
+  in.worker = std::move(*r.mutable_worker());
+  in.state_name = std::move(*r.mutable_state());
+  if (in.kind == InputRecord::Kind::kStart && !DecodeStart(*r.mutable_start(), in)) {
     return corrupt();
   }
-  const auto str = [&](std::string_view key, std::string& out) {
-    if (const json::value* s = o.if_contains(key); s != nullptr && s->is_string()) {
-      out = std::string(s->get_string());
-    }
-  };
-  str("error", in.error);
-  str("cause", in.cause);
-  str("worker", in.worker);
-  str("state", in.state_name);
-  if (const json::value* dead_letters = o.if_contains("deadLetters")) {
-    if (!dead_letters->is_array()) {
+  if (in.kind == InputRecord::Kind::kTaskSucceeded && !ParseJsonText(r.output(), in.payload)) {
+    return corrupt();
+  }
+  for (const storage::v1::RedrivenDeadLetter& dl : r.dead_letters()) {
+    std::optional<json::value>& input = in.dead_letters[dl.task_id()];
+    if (dl.has_input() && !ParseJsonText(dl.input(), input.emplace())) {
       return corrupt();
-    }
-    for (const json::value& dl : dead_letters->get_array()) {
-      std::uint64_t task_id = 0;
-      if (!dl.is_object() || !ReadUint(dl.get_object().if_contains("taskId"), task_id)) {
-        return corrupt();
-      }
-      const json::value* input = dl.get_object().if_contains("input");
-      in.dead_letters[task_id] = input != nullptr ? std::optional<json::value>(*input) : std::nullopt;
     }
   }
-  if (in.kind == InputRecord::Kind::kStart) {
-    const json::value* info = o.if_contains("info");
-    const json::value* input = o.if_contains("input");
-    if (info == nullptr || !info->is_object() || !DecodeInfo(info->get_object(), in) || input == nullptr ||
-        !input->is_string()) {
+  in.drawn.reserve(r.drawn_size());
+  for (const storage::v1::DrawnValue& d : r.drawn()) {
+    if (d.value_case() == storage::v1::DrawnValue::kUuid) {
+      in.drawn.emplace_back(d.uuid());
+    } else if (d.value_case() == storage::v1::DrawnValue::kRandom) {
+      in.drawn.emplace_back(d.random());
+    } else {
       return corrupt();
-    }
-    in.input_text = std::string(input->get_string());
-    absl::StatusOr<json::value> payload = ParseExecutionInput(in.input_text);
-    if (!payload.ok()) {
-      return corrupt();
-    }
-    in.payload = *std::move(payload);
-  } else if (json::value* output = o.if_contains("output")) {
-    in.payload = std::move(*output);
-  }
-  if (const json::value* drawn = o.if_contains("drawn")) {
-    if (!drawn->is_array()) {
-      return corrupt();
-    }
-    for (const json::value& d : drawn->get_array()) {
-      if (d.is_string()) {
-        in.drawn.emplace_back(std::string(d.get_string()));
-      } else if (d.is_double()) {
-        in.drawn.emplace_back(d.get_double());
-      } else {
-        return corrupt();
-      }
     }
   }
   return in;

@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include "engine/proto_value.h"
 #include "engine/records.h"
+#include "engine/records_v1.h"
+#include "stepflow/storage/v1/records.pb.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
@@ -34,14 +37,48 @@ void DeleteTask(std::string_view id, std::uint64_t task_id, PendingWork& pending
 }  // namespace
 
 std::string EncodeTaskRecord(const sm::TaskCommand& task) {
-  json::object o{{"v", kRecordVersion}, {"state", task.state_name}, {"input", task.input}, {"attempt", task.attempt}, {"scheduled", task.scheduled}};
+  storage::v1::TaskRecord r;
+  r.set_state(task.state_name);
+  r.set_input(json::serialize(task.input));
+  r.set_attempt(task.attempt);
+  r.set_scheduled(task.scheduled);
   if (task.timeout_seconds) {
-    o["timeoutSeconds"] = *task.timeout_seconds;
+    r.set_timeout_seconds(*task.timeout_seconds);
   }
   if (task.heartbeat_seconds) {
-    o["heartbeatSeconds"] = *task.heartbeat_seconds;
+    r.set_heartbeat_seconds(*task.heartbeat_seconds);
   }
-  return json::serialize(o);
+  return EncodeProtoValue(r);
+}
+
+absl::StatusOr<sm::TaskCommand> DecodeTaskRecord(std::string_view value) {
+  switch (ValueFormatOf(value)) {
+    case ValueFormat::kJsonV1:
+      return DecodeTaskRecordV1(value);
+    case ValueFormat::kProtobufV2:
+      break;
+    case ValueFormat::kUnknown:
+      return absl::DataLossError("task record of unknown format");
+  }
+  storage::v1::TaskRecord r;
+  sm::TaskCommand t;
+  boost::system::error_code ec;
+  if (DecodeProtoValue(value, r)) {
+    t.input = json::parse(r.input(), ec);
+  }
+  if (r.input().empty() || ec) {
+    return absl::DataLossError("malformed task record (version 2)");
+  }
+  t.state_name = std::move(*r.mutable_state());
+  t.attempt = r.attempt();
+  t.scheduled = r.scheduled();
+  if (r.has_timeout_seconds()) {
+    t.timeout_seconds = r.timeout_seconds();
+  }
+  if (r.has_heartbeat_seconds()) {
+    t.heartbeat_seconds = r.heartbeat_seconds();
+  }
+  return t;
 }
 
 void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision, PendingWork& pending,

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "engine/input_log.h"
 #include "statemachine/core/execution.h"
@@ -26,7 +27,10 @@ struct PendingWork {
 void TrackDecision(std::string_view id, const InputRecord& input, const sm::Decision& decision, PendingWork& pending,
                    storage::WriteBatch* batch);
 
-// The value of a task row.
+// The value of a task row (format version 2).
 std::string EncodeTaskRecord(const sm::TaskCommand& task);
+// A task row's value, version 1 or 2; task_id and resource are in the key and left 0 / empty. DataLoss when
+// it is not one. (Recovery rebuilds tasks by replay and never reads these; tools and tests do.)
+absl::StatusOr<sm::TaskCommand> DecodeTaskRecord(std::string_view value);
 
 }  // namespace stepflow::engine

@@ -4,6 +4,16 @@
 
 namespace stepflow::engine {
 
+ValueFormat ValueFormatOf(std::string_view value) {
+  if (value.empty()) {
+    return ValueFormat::kUnknown;
+  }
+  if (value.front() == '{') {
+    return ValueFormat::kJsonV1;
+  }
+  return value.front() == kValueFormatV2 ? ValueFormat::kProtobufV2 : ValueFormat::kUnknown;
+}
+
 std::string HistoryPrefix(std::string_view execution_id) {
   std::string key;
   storage::AppendString(key, execution_id);
@@ -14,6 +24,13 @@ std::string HistoryKey(std::string_view execution_id, std::int64_t event_id) {
   std::string key = HistoryPrefix(execution_id);
   storage::AppendUint64BigEndian(key, static_cast<std::uint64_t>(event_id));
   return key;
+}
+
+std::int64_t HistoryKeyEventId(std::string_view prefix, std::string_view key) {
+  if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) {
+    return -1;
+  }
+  return static_cast<std::int64_t>(storage::ReadUint64BigEndian(key.substr(prefix.size())));
 }
 
 std::string TimerKey(common::EpochMillis due, std::string_view execution_id, std::uint64_t timer_id) {

@@ -1,6 +1,8 @@
 #pragma once
-// Keys the engine writes to the Store (storage/FORMAT.md is the authority on their layout). Values are JSON
-// documents with a "v" (format version) field; their schemas are in FORMAT.md too.
+// Keys the engine writes to the Store and the format byte of its values (storage/FORMAT.md is the authority
+// on both). Version-1 values are JSON objects with a "v":1 field (read only: engine/records_v1.h); every value
+// written today is version 2: the byte kValueFormatV2, then a protobuf message of
+// proto/stepflow/storage/v1/records.proto.
 
 #include <cstdint>
 #include <string>
@@ -10,12 +12,21 @@
 
 namespace stepflow::engine {
 
-inline constexpr int kRecordVersion = 1;
+// The first byte of a version-2 value. It can never begin a version-1 value, which is a JSON object ('{').
+inline constexpr char kValueFormatV2 = 0x02;
+
+enum class ValueFormat { kJsonV1, kProtobufV2, kUnknown };
+// Which version `value` is, by its first byte.
+ValueFormat ValueFormatOf(std::string_view value);
+
 
 // executions: the execution id (ARN) itself is the key.
-// history: execution id, then the event id (big-endian) so that a prefix scan reads events in order.
+// history: execution id, then an event id (big-endian) so that a prefix scan reads events in order. A
+// version-2 row holds the events of one commit and is keyed by the last one's id (engine/history_rows.h).
 std::string HistoryKey(std::string_view execution_id, std::int64_t event_id);
 std::string HistoryPrefix(std::string_view execution_id);
+// The event id at the end of a history key below `prefix`; -1 when `key` is not one.
+std::int64_t HistoryKeyEventId(std::string_view prefix, std::string_view key);
 // timers: due time first, so that a scan from the start finds the earliest timers.
 std::string TimerKey(common::EpochMillis due, std::string_view execution_id, std::uint64_t timer_id);
 // tasks: queue (the Task's resource), then execution and task id.

@@ -137,22 +137,25 @@ void AppendAwsJson(std::string& out, const json::value& v) {
       out.push_back(']');
       return;
     }
-    case json::kind::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& member : v.get_object()) {
-        if (!first) {
-          out.push_back(',');
-        }
-        first = false;
-        AppendJsonString(out, member.key());
-        out.push_back(':');
-        AppendAwsJson(out, member.value());
-      }
-      out.push_back('}');
+    case json::kind::object:
+      AppendAwsJson(out, v.get_object());
       return;
-    }
   }
+}
+
+void AppendAwsJson(std::string& out, const json::object& o) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& member : o) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    AppendJsonString(out, member.key());
+    out.push_back(':');
+    AppendAwsJson(out, member.value());
+  }
+  out.push_back('}');
 }
 
 std::string ToAwsJson(const json::value& v) {

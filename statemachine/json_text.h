@@ -20,6 +20,7 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // Appends / returns `v` as compact JSON text in AWS's form.
 void AppendAwsJson(std::string& out, const boost::json::value& v);
+void AppendAwsJson(std::string& out, const boost::json::object& o);
 std::string ToAwsJson(const boost::json::value& v);
 
 }  // namespace stepflow::sm

@@ -94,7 +94,21 @@ class DriverTest : public ::testing::Test {
     if (!v.ok() || !v->has_value()) {
       return {};
     }
-    return json::parse(**v).as_object();
+    absl::StatusOr<StoredExecution> stored = DecodeExecutionRecord(**v);
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    if (!stored.ok()) {
+      return {};
+    }
+    // The record's fields, with the output as a JSON value.
+    const ExecutionInfoRecord& r = stored->record;
+    json::object o{{"id", r.arn}, {"name", r.name}, {"stateMachine", r.state_machine_arn},
+                   {"status", sm::ExecutionStatusName(r.status)}, {"input", r.input}, {"startTime", r.start},
+                   {"stopTime", r.stop}, {"error", r.error}, {"cause", r.cause},
+                   {"lastEventId", stored->last_event_id}, {"redriveCount", r.redrive_count}};
+    if (!r.output.empty()) {
+      o["output"] = json::parse(r.output);
+    }
+    return o;
   }
 
   void Post(DriverInput::Kind kind, const std::string& id, std::uint64_t task, json::value output = nullptr) {

@@ -141,7 +141,9 @@ TEST_F(DurableDriverTest, TheInputLogRecordsTimesAndDrawnValues) {
   EXPECT_EQ(replayed->execution->status(), sm::ExecutionStatus::kSucceeded);
   absl::StatusOr<std::optional<std::string>> record = store_->Get(storage::Column::kExecutions, "e1");
   ASSERT_TRUE(record.ok() && record->has_value());
-  EXPECT_EQ(json::parse(**record).at("output"), replayed->execution->output());
+  absl::StatusOr<StoredExecution> stored = DecodeExecutionRecord(**record);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(json::parse(stored->record.output), replayed->execution->output());
   EXPECT_TRUE(replayed->pending.tasks.empty());
 }
 

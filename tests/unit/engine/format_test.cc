@@ -1,12 +1,18 @@
 // Golden compatibility of the on-disk format (storage/FORMAT.md, style.md habit 10): key bytes of every key
-// builder, and version-1 records as written today must keep decoding the same way in every later release.
+// builder, the bytes of version-2 values, every record kind round-tripping through its codec, and version-1
+// (JSON) records as older releases wrote them decoding the same way in every later release.
+// (upgrade_test.cc opens a whole store written by the last version-1 release.)
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "engine/dead_letters.h"
+#include "engine/definitions.h"
 #include "engine/execution_record.h"
+#include "engine/history_rows.h"
 #include "engine/input_log.h"
+#include "engine/pending_work.h"
 #include "engine/records.h"
 #include "storage/store.h"
 
@@ -88,17 +94,198 @@ TEST(FormatTest, InputRecordsVersion1) {
   EXPECT_EQ(failed->error, "E");
   EXPECT_TRUE(absl::IsDataLoss(DecodeInputRecord(R"({"v":1,"kind":"bogus","now":5})").status()));
 
-  // What is written today decodes to what was written.
+}
+
+TEST(FormatTest, TheFirstByteTellsTheVersion) {
+  EXPECT_EQ(kValueFormatV2, '\x02');
+  EXPECT_EQ(ValueFormatOf(R"({"v":1})"), ValueFormat::kJsonV1);
+  EXPECT_EQ(ValueFormatOf(Bytes({2, 8, 1})), ValueFormat::kProtobufV2);
+  EXPECT_EQ(ValueFormatOf(""), ValueFormat::kUnknown);
+  EXPECT_EQ(ValueFormatOf(" {}"), ValueFormat::kUnknown);
+  EXPECT_EQ(ValueFormatOf(Bytes({3})), ValueFormat::kUnknown);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeExecutionRecord(Bytes({3, 8, 1})).status()));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeInputRecord("").status()));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeDeadLetter(Bytes({2, 0xFF})).status()));
+  std::vector<HistoryEventRecord> events;
+  EXPECT_TRUE(absl::IsDataLoss(DecodeHistoryRow(Bytes({2}), events)));  // a row without events
+}
+
+// The exact bytes of version-2 values: protobuf's encoding of the records.proto field numbers.
+TEST(FormatTest, Version2Bytes) {
   InputRecord fired;
   fired.kind = InputRecord::Kind::kTimerFired;
   fired.now = 42;
   fired.id = 9;
   fired.drawn = {0.5, std::string("x")};
-  EXPECT_EQ(EncodeInputRecord(fired), R"({"v":1,"kind":"timerFired","now":42,"id":9,"drawn":[5E-1,"x"]})");
-  absl::StatusOr<InputRecord> back = DecodeInputRecord(EncodeInputRecord(fired));
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->id, 9u);
-  EXPECT_EQ(back->drawn, fired.drawn);
+  EXPECT_EQ(EncodeInputRecord(fired),
+            Bytes({2, 0x08, 5, 0x10, 42, 0x18, 9,                              // kind TIMER_FIRED, now, id
+                   0x52, 9, 0x11, 0, 0, 0, 0, 0, 0, 0xE0, 0x3F,                // drawn: random 0.5
+                   0x52, 3, 0x0A, 1, 'x'}));                                   // drawn: uuid "x"
+  sm::HistoryEvent e{7, 6, 1000, "PassStateEntered", "stateEnteredEventDetails",
+                     boost::json::object{{"name", "A"}, {"n", 1.5}}};
+  EXPECT_EQ(EncodeHistoryRow(&e, 1),
+            Bytes({2, 0x0A, 73, 0x08, 7, 0x10, 6, 0x18, 0xE8, 0x07, 0x22, 16}) + "PassStateEntered" +
+                Bytes({0x2A, 24}) + "stateEnteredEventDetails" + Bytes({0x32, 20}) + R"({"name":"A","n":1.5})");
+  EXPECT_EQ(EncodeDefinitionHead(DefinitionHead{true, false, 3, 10, 20}),
+            Bytes({2, 0x08, 1, 0x18, 3, 0x20, 10, 0x28, 20}));
+}
+
+TEST(FormatTest, Version2RecordsRoundTrip) {
+  InputRecord start;
+  start.kind = InputRecord::Kind::kStart;
+  start.now = 100;
+  start.info = {"arn:x", "n", "arn:sm", "sm", "role", true, 99};
+  start.state_machine_version = 3;
+  start.input_text = R"({"a":[1,2.5]})";
+  start.limits.max_payload_bytes = 1000;
+  start.limits.max_history_events = 50;
+  start.drawn = {std::string("u-u-i-d"), 0.25};
+  absl::StatusOr<InputRecord> s = DecodeInputRecord(EncodeInputRecord(start));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->kind, InputRecord::Kind::kStart);
+  EXPECT_EQ(s->info.execution_arn, "arn:x");
+  EXPECT_EQ(s->info.role_arn, "role");
+  EXPECT_TRUE(s->info.express);
+  EXPECT_EQ(s->info.start_time, 99);
+  EXPECT_EQ(s->state_machine_version, 3);
+  EXPECT_EQ(s->input_text, start.input_text);
+  EXPECT_EQ(s->payload, boost::json::parse(start.input_text));
+  EXPECT_EQ(s->limits.max_payload_bytes, 1000u);
+  EXPECT_EQ(s->limits.max_history_events, 50);
+  EXPECT_EQ(s->drawn, start.drawn);
+
+  InputRecord redrive;
+  redrive.kind = InputRecord::Kind::kRedrive;
+  redrive.dead_letters[4] = boost::json::parse(R"({"fixed":true})");
+  redrive.dead_letters[6] = std::nullopt;
+  absl::StatusOr<InputRecord> r = DecodeInputRecord(EncodeInputRecord(redrive));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->dead_letters, redrive.dead_letters);
+
+  for (InputRecord::Kind kind : {InputRecord::Kind::kTaskStarted, InputRecord::Kind::kTaskSucceeded,
+                                 InputRecord::Kind::kTaskFailed, InputRecord::Kind::kStop,
+                                 InputRecord::Kind::kTaskHeartbeat, InputRecord::Kind::kDeadLetterDiscarded}) {
+    InputRecord in;
+    in.kind = kind;
+    in.now = 5;
+    in.id = 11;
+    in.worker = kind == InputRecord::Kind::kTaskStarted ? "w-1" : "";
+    in.payload = kind == InputRecord::Kind::kTaskSucceeded ? boost::json::parse(R"({"big":1e300,"i":-3})")
+                                                           : boost::json::value();
+    in.error = kind == InputRecord::Kind::kTaskFailed || kind == InputRecord::Kind::kStop ? "E" : "";
+    in.cause = in.error.empty() ? "" : "C";
+    in.state_name = kind == InputRecord::Kind::kDeadLetterDiscarded ? "T" : "";
+    absl::StatusOr<InputRecord> back = DecodeInputRecord(EncodeInputRecord(in));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->kind, kind);
+    EXPECT_EQ(back->now, 5);
+    EXPECT_EQ(back->id, 11u);
+    EXPECT_EQ(back->worker, in.worker);
+    EXPECT_EQ(back->payload, in.payload);
+    EXPECT_EQ(back->error, in.error);
+    EXPECT_EQ(back->cause, in.cause);
+    EXPECT_EQ(back->state_name, in.state_name);
+  }
+
+  DeadLetterRecord dl;
+  dl.queue = "q";
+  dl.execution_id = "arn:x";
+  dl.state_machine_arn = "arn:sm";
+  dl.state_name = "T";
+  dl.resource = "arn:aws:states:::activity:q";
+  dl.task_id = 12;
+  dl.input = boost::json::parse(R"({"in":[true,null]})");
+  dl.attempts = {{3, 0, "w", 10, 11, 12, "E1", "C1"}, {12, 1, "", 20, 0, 30, "E2", "C2"}};
+  dl.created = 31;
+  absl::StatusOr<DeadLetterRecord> d = DecodeDeadLetter(EncodeDeadLetter(dl));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->id, "arn:x#12");
+  EXPECT_EQ(d->queue, "q");
+  EXPECT_EQ(d->resource, dl.resource);
+  EXPECT_EQ(d->input, dl.input);
+  ASSERT_EQ(d->attempts.size(), 2u);
+  EXPECT_EQ(d->attempts[0].worker, "w");
+  EXPECT_EQ(d->attempts[0].started, 11);
+  EXPECT_EQ(d->attempts[1].cause, "C2");
+  EXPECT_EQ(d->created, 31);
+
+  sm::TaskCommand task;
+  task.state_name = "T";
+  task.input = boost::json::parse(R"({"x":1})");
+  task.attempt = 2;
+  task.scheduled = 40;
+  task.heartbeat_seconds = 1.5;
+  absl::StatusOr<sm::TaskCommand> t = DecodeTaskRecord(EncodeTaskRecord(task));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->state_name, "T");
+  EXPECT_EQ(t->input, task.input);
+  EXPECT_EQ(t->attempt, 2);
+  EXPECT_EQ(t->scheduled, 40);
+  EXPECT_FALSE(t->timeout_seconds.has_value());
+  EXPECT_EQ(t->heartbeat_seconds, 1.5);
+
+  absl::StatusOr<DefinitionVersionRow> v = DecodeDefinitionVersion(EncodeDefinitionVersion({"{\"StartAt\":1}", 7}));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->definition, "{\"StartAt\":1}");
+  EXPECT_EQ(v->created, 7);
+}
+
+TEST(FormatTest, HistoryRowsSplitAtTheirLimits) {
+  std::vector<sm::HistoryEvent> events;
+  for (std::int64_t id = 1; id <= static_cast<std::int64_t>(kMaxEventsPerHistoryRow) + 10; ++id) {
+    events.push_back(sm::HistoryEvent{id, id - 1, 5, "PassStateEntered", "", {}});
+  }
+  events.push_back(sm::HistoryEvent{events.back().id + 1, events.back().id, 5, "TaskSucceeded",
+                                    "taskSucceededEventDetails",
+                                    boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}});
+  storage::WriteBatch batch;
+  PutHistoryRows("e", events, batch);
+  ASSERT_EQ(batch.ops().size(), 2u);
+  EXPECT_EQ(batch.ops()[0].key, HistoryKey("e", kMaxEventsPerHistoryRow));
+  EXPECT_EQ(batch.ops()[1].key, HistoryKey("e", events.back().id));
+  std::vector<HistoryEventRecord> decoded;
+  for (const storage::WriteBatch::Op& op : batch.ops()) {
+    ASSERT_TRUE(DecodeHistoryRow(*op.value, decoded).ok());
+  }
+  ASSERT_EQ(decoded.size(), events.size());
+  EXPECT_EQ(decoded.back().id, events.back().id);
+  EXPECT_EQ(decoded.front().details, "{}");
+  EXPECT_EQ(decoded.back().details_key, "taskSucceededEventDetails");
+}
+
+TEST(FormatTest, OtherRecordsVersion1) {
+  absl::StatusOr<DefinitionHead> head = DecodeDefinitionHead(
+      R"({"v":1,"express":true,"deleted":false,"latestVersion":4,"created":1,"updated":2})");
+  ASSERT_TRUE(head.ok());
+  EXPECT_TRUE(head->express);
+  EXPECT_EQ(head->latest, 4);
+  EXPECT_EQ(head->updated, 2);
+  absl::StatusOr<DefinitionVersionRow> version = DecodeDefinitionVersion(R"({"v":1,"definition":"{}","created":3})");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(version->definition, "{}");
+  EXPECT_TRUE(absl::IsDataLoss(DecodeDefinitionVersion(R"({"v":1,"created":3})").status()));
+  absl::StatusOr<sm::TaskCommand> task = DecodeTaskRecord(
+      R"({"v":1,"state":"T","input":{"a":1},"attempt":1,"scheduled":5,"heartbeatSeconds":3})");
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(task->state_name, "T");
+  EXPECT_EQ(task->input, boost::json::parse(R"({"a":1})"));
+  EXPECT_EQ(task->heartbeat_seconds, 3.0);
+  absl::StatusOr<DeadLetterRecord> dl = DecodeDeadLetter(
+      R"({"v":1,"queue":"q","execution":"arn:x","stateMachine":"arn:sm","state":"T","resource":"r","taskId":5,)"
+      R"("input":{"i":1},"attempts":[{"taskId":5,"attempt":0,"worker":"w","scheduled":1,"started":2,"ended":3,)"
+      R"("error":"E","cause":"C"}],"created":4})");
+  ASSERT_TRUE(dl.ok()) << dl.status();
+  EXPECT_EQ(dl->id, "arn:x#5");
+  EXPECT_EQ(dl->error(), "E");
+  std::vector<HistoryEventRecord> events;
+  ASSERT_TRUE(DecodeHistoryRow(R"({"id":3,"previousEventId":2,"timestamp":"2023-11-14T22:13:20.100Z",)"
+                               R"("type":"PassStateExited","stateExitedEventDetails":{"name":"A","output":"1.5E0"}})",
+                               events)
+                  .ok());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].id, 3);
+  EXPECT_EQ(events[0].timestamp, 1'700'000'000'100);
+  EXPECT_EQ(events[0].details, R"({"name":"A","output":"1.5E0"})");
 }
 
 }  // namespace

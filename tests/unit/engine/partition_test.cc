@@ -13,6 +13,7 @@
 
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
+#include "engine/history_rows.h"
 #include "engine/names.h"
 #include "engine/records.h"
 
@@ -160,9 +161,12 @@ TEST_F(PartitionTest, AFailedTimerCommitIsReloadedAndTheTimerFiresOnce) {
   ASSERT_TRUE(store_
                   ->Scan(storage::Column::kHistory, HistoryPrefix(arn), "", false,
                          [&](std::string_view, std::string_view value) {
-                           auto event = boost::json::parse(value).as_object();
-                           EXPECT_EQ(event.at("id").as_int64(), expected_id++);
-                           exited += event.at("type") == "WaitStateExited" ? 1 : 0;
+                           std::vector<HistoryEventRecord> events;
+                           EXPECT_TRUE(DecodeHistoryRow(value, events).ok());
+                           for (const HistoryEventRecord& event : events) {
+                             EXPECT_EQ(event.id, expected_id++);
+                             exited += event.type == "WaitStateExited" ? 1 : 0;
+                           }
                            return true;
                          })
                   .ok());

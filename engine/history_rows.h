@@ -1,0 +1,46 @@
+#pragma once
+// History rows (storage/FORMAT.md, `history`), written by the driver and read by the API's history calls.
+//
+// Version 2 (written today): the events of one commit of an execution, consecutive ids, in one row keyed by
+// the LAST of them, HistoryKey(id, last event id); a commit with many events or large ones is split into
+// several rows (kMaxEventsPerHistoryRow, kMaxHistoryRowBytes) so that a page read never decodes much more
+// than it returns. Keying by the last id makes "the events after N" one forward scan from HistoryKey(id, N):
+// the first row past that key is the one holding N + 1.
+// Version 1 (read only): one JSON event per row, keyed by its own id, which is both its first and last id;
+// an execution that was running across an upgrade has version-1 rows followed by version-2 rows.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "statemachine/core/history.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+
+// Limits of one version-2 row: a row is closed once it holds this many events or this many bytes of
+// event details (so one event larger than the limit still gets a row of its own).
+inline constexpr std::size_t kMaxEventsPerHistoryRow = 256;
+inline constexpr std::size_t kMaxHistoryRowBytes = 64 * 1024;
+
+// Adds the rows of `events` (one commit's events of execution `id`, in id order) to `batch`.
+void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch);
+
+// The value of one version-2 row holding `events`. REQUIRES: not empty, consecutive ids.
+std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count);
+// Appends the events of a row of either version to `out`, in id order. DataLoss when it cannot be read.
+absl::Status DecodeHistoryRow(std::string_view value, std::vector<HistoryEventRecord>& out);
+
+// Up to `limit` events of execution `id` with ids greater than `after`, oldest first. `*more` tells whether
+// further events follow. Unavailable/DataLoss on storage errors, DataLoss for an unreadable row.
+absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(storage::Store& store, std::string_view id,
+                                                                 std::int64_t after, int limit, bool* more);
+// Up to `limit` events with ids less than `before` (every event when `before` <= 0), newest first.
+absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryBefore(storage::Store& store, std::string_view id,
+                                                                  std::int64_t before, int limit, bool* more);
+
+}  // namespace stepflow::engine
