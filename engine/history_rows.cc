@@ -14,32 +14,114 @@ namespace stepflow::engine {
 
 namespace {
 
-// Adds `e` to `row`; returns the bytes it added, roughly (its details and type).
-std::size_t AddEvent(const sm::HistoryEvent& e, storage::v1::HistoryRow& row) {
-  storage::v1::HistoryEvent* p = row.add_events();
-  p->set_id(e.id);
-  p->set_previous_event_id(e.previous_event_id);
-  p->set_timestamp(e.timestamp);
-  p->set_type(e.type);
-  if (!e.details_key.empty()) {
-    p->set_details_key(e.details_key);
-    sm::AppendAwsJson(*p->mutable_details(), e.details);
+// Version-2 rows are the hot write of every commit, so they are encoded here directly in protobuf's wire
+// format (proto3: fields at their default value are left out), byte for byte what
+// storage::v1::HistoryRow::SerializeToString gives (format_test checks that), without building messages.
+constexpr std::uint32_t kLengthDelimited = 2;
+
+void AppendVarint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
   }
-  return p->details().size() + p->type().size() + p->details_key().size();
+  out.push_back(static_cast<char>(v));
+}
+
+std::size_t VarintSize(std::uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+std::size_t IntFieldSize(std::int64_t v) { return v == 0 ? 0 : 1 + VarintSize(static_cast<std::uint64_t>(v)); }
+void AppendIntField(std::string& out, std::uint32_t field, std::int64_t v) {
+  if (v != 0) {
+    AppendVarint(out, field << 3);
+    AppendVarint(out, static_cast<std::uint64_t>(v));
+  }
+}
+std::size_t StringFieldSize(std::string_view s) { return s.empty() ? 0 : 1 + VarintSize(s.size()) + s.size(); }
+void AppendStringField(std::string& out, std::uint32_t field, std::string_view s) {
+  if (!s.empty()) {
+    AppendVarint(out, (field << 3) | kLengthDelimited);
+    AppendVarint(out, s.size());
+    out.append(s);
+  }
+}
+
+// Consecutive events often carry the same document (a state's output is the next state's input): the
+// last long string escaped is kept with its escaped form, so that it is escaped once.
+constexpr std::size_t kMemoizeFrom = 64;
+struct EscapeMemo {
+  std::string raw;
+  std::string escaped;
+};
+
+// Appends sm::AppendAwsJson(details), byte for byte.
+void AppendDetails(std::string& out, const boost::json::object& details, EscapeMemo& memo) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& member : details) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    sm::AppendJsonString(out, member.key());
+    out.push_back(':');
+    const boost::json::string* text = member.value().if_string();
+    if (text == nullptr || text->size() < kMemoizeFrom) {
+      sm::AppendAwsJson(out, member.value());
+      continue;
+    }
+    if (std::string_view(*text) != memo.raw) {
+      memo.raw.assign(text->data(), text->size());
+      memo.escaped.clear();
+      sm::AppendJsonString(memo.escaped, memo.raw);
+    }
+    out.append(memo.escaped);
+  }
+  out.push_back('}');
+}
+
+// Appends `e` as a HistoryRow.events element (field 1). `scratch` holds its details meanwhile.
+void AppendEvent(std::string& out, const sm::HistoryEvent& e, std::string& scratch, EscapeMemo& memo) {
+  scratch.clear();
+  if (!e.details_key.empty()) {
+    AppendDetails(scratch, e.details, memo);
+  }
+  const std::size_t size = IntFieldSize(e.id) + IntFieldSize(e.previous_event_id) + IntFieldSize(e.timestamp) +
+                           StringFieldSize(e.type) + StringFieldSize(e.details_key) + StringFieldSize(scratch);
+  AppendVarint(out, (1 << 3) | kLengthDelimited);
+  AppendVarint(out, size);
+  AppendIntField(out, 1, e.id);
+  AppendIntField(out, 2, e.previous_event_id);
+  AppendIntField(out, 3, e.timestamp);
+  AppendStringField(out, 4, e.type);
+  AppendStringField(out, 5, e.details_key);
+  AppendStringField(out, 6, scratch);
 }
 
 }  // namespace
 
 void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch) {
-  storage::v1::HistoryRow row;
-  std::size_t bytes = 0;
+  std::string scratch;
+  EscapeMemo memo;
+  std::string row;
+  std::size_t count = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    bytes += AddEvent(events[i], row);
-    if (i + 1 == events.size() || static_cast<std::size_t>(row.events_size()) >= kMaxEventsPerHistoryRow ||
-        bytes >= kMaxHistoryRowBytes) {
-      batch.Put(storage::Column::kHistory, HistoryKey(id, events[i].id), EncodeProtoValue(row));
-      row.Clear();
-      bytes = 0;
+    if (count == 0) {
+      row.reserve(512 * (events.size() - i));
+      row.push_back(kValueFormatV2);
+    }
+    AppendEvent(row, events[i], scratch, memo);
+    ++count;
+    if (i + 1 == events.size() || count >= kMaxEventsPerHistoryRow || row.size() >= kMaxHistoryRowBytes) {
+      batch.Put(storage::Column::kHistory, HistoryKey(id, events[i].id), std::move(row));
+      row = std::string();
+      count = 0;
     }
   }
 }
@@ -47,7 +129,15 @@ void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& ev
 std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count) {
   storage::v1::HistoryRow row;
   for (std::size_t i = 0; i < count; ++i) {
-    AddEvent(events[i], row);
+    storage::v1::HistoryEvent* p = row.add_events();
+    p->set_id(events[i].id);
+    p->set_previous_event_id(events[i].previous_event_id);
+    p->set_timestamp(events[i].timestamp);
+    p->set_type(events[i].type);
+    if (!events[i].details_key.empty()) {
+      p->set_details_key(events[i].details_key);
+      sm::AppendAwsJson(*p->mutable_details(), events[i].details);
+    }
   }
   return EncodeProtoValue(row);
 }

@@ -22,15 +22,16 @@
 
 namespace stepflow::engine {
 
-// Limits of one version-2 row: a row is closed once it holds this many events or this many bytes of
-// event details (so one event larger than the limit still gets a row of its own).
+// Limits of one version-2 row: a row is closed once it holds this many events or this many bytes (so one
+// event larger than the limit still gets a row of its own).
 inline constexpr std::size_t kMaxEventsPerHistoryRow = 256;
 inline constexpr std::size_t kMaxHistoryRowBytes = 64 * 1024;
 
 // Adds the rows of `events` (one commit's events of execution `id`, in id order) to `batch`.
 void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch);
 
-// The value of one version-2 row holding `events`. REQUIRES: not empty, consecutive ids.
+// The value of one version-2 row holding `events`, built with the generated protobuf code: what
+// PutHistoryRows writes (its own encoder) must equal it. REQUIRES: not empty, consecutive ids.
 std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count);
 // Appends the events of a row of either version to `out`, in id order. DataLoss when it cannot be read.
 absl::Status DecodeHistoryRow(std::string_view value, std::vector<HistoryEventRecord>& out);

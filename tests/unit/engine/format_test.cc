@@ -230,6 +230,27 @@ TEST(FormatTest, Version2RecordsRoundTrip) {
   EXPECT_EQ(v->created, 7);
 }
 
+// PutHistoryRows encodes rows itself (the hot path); the result must be what the generated code gives.
+TEST(FormatTest, HistoryRowsAreWhatTheGeneratedCodeWrites) {
+  const std::string doc = R"({"orderId":"order-0001","customer":{"id":42,"name":"Ada \"the\" first\n"},"amount":12.5})";
+  std::vector<sm::HistoryEvent> events;
+  events.push_back({1, 0, 1'700'000'000'000, "ExecutionStarted", "executionStartedEventDetails",
+                    boost::json::object{{"input", doc}, {"inputDetails", boost::json::object{{"truncated", false}}},
+                                        {"roleArn", "arn:aws:iam::1:role/r"}}});
+  events.push_back({2, 0, 1'700'000'000'000, "PassStateEntered", "stateEnteredEventDetails",
+                    boost::json::object{{"name", "A\u00e9\u0001"}, {"input", doc}}});
+  events.push_back({3, 2, 1'700'000'000'000, "PassStateExited", "stateExitedEventDetails",
+                    boost::json::object{{"name", "A"}, {"output", doc + " "}, {"n", -1.0e-7}, {"i", -5},
+                                        {"u", std::uint64_t{18'000'000'000'000'000'000u}}}});
+  events.push_back({4, 3, 0, "PassStateEntered", "", {}});
+  events.push_back({5, -1, 1, "X", "xDetails", boost::json::object{{"input", doc + " "}, {"again", doc}}});
+  storage::WriteBatch batch;
+  PutHistoryRows("e", events, batch);
+  ASSERT_EQ(batch.ops().size(), 1u);
+  EXPECT_EQ(batch.ops()[0].key, HistoryKey("e", 5));
+  EXPECT_EQ(*batch.ops()[0].value, EncodeHistoryRow(events.data(), events.size()));
+}
+
 TEST(FormatTest, HistoryRowsSplitAtTheirLimits) {
   std::vector<sm::HistoryEvent> events;
   for (std::int64_t id = 1; id <= static_cast<std::int64_t>(kMaxEventsPerHistoryRow) + 10; ++id) {
