@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "clients/cpp/client.h"
@@ -74,7 +75,6 @@ namespace stepflow::bench {
 namespace {
 
 namespace v1 = ::stepflow::v1;
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 struct Flags {
@@ -172,40 +172,6 @@ std::string ReadText(const std::string& path) {
 }
 
 // CPU seconds (user + system) used so far by process `pid`; -1 when unreadable.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::size_t close = text.rfind(')');
-  if (close == std::string::npos) {
-    return -1;
-  }
-  std::istringstream fields(text.substr(close + 2));
-  std::string f;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14 || i == 15) {
-      ticks += std::stod(f);
-    }
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  std::size_t k = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(k, sorted.size() - 1)];
-}
 
 // A server of our own (or none with --server), with the settings every line names.
 class Bench {
