@@ -43,6 +43,17 @@ inline double SelfCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// "1,16,64" -> {1, 16, 64} (a flag's comma-separated list; std::stoi throws on a bad number).
+inline std::vector<int> ParseIntList(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    out.push_back(std::stoi(item));
+  }
+  return out;
+}
+
 inline double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // The p-quantile (0..1) of `sorted` (ascending), nearest rank; 0 when empty.

@@ -63,7 +63,6 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "clients/cpp/client.h"
 #include "tests/integration/process.h"
 
@@ -127,11 +126,7 @@ Flags ParseFlags(int argc, char** argv) {
       f.throughput = m == "throughput" || m == "both";
       f.restart = m == "restart" || m == "both";
     } else if (arg == "--inflight") {
-      f.inflight.clear();
-      std::vector<std::string> parts = absl::StrSplit(next(), ',');
-      for (const std::string& k : parts) {
-        f.inflight.push_back(std::stoi(k));
-      }
+      f.inflight = ParseIntList(next());
     } else if (arg == "--seconds") {
       f.seconds = std::stod(next());
     } else if (arg == "--warmup") {

@@ -50,7 +50,6 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 #include "tests/integration/process.h"
 
@@ -98,11 +97,7 @@ Flags ParseFlags(int argc, char** argv) {
         Usage("--workload is w3, w4 or w2tasks");
       }
     } else if (arg == "--inflight") {
-      f.inflight.clear();
-      std::vector<std::string> parts = absl::StrSplit(next(), ',');
-      for (const std::string& k : parts) {
-        f.inflight.push_back(std::stoi(k));
-      }
+      f.inflight = ParseIntList(next());
     } else if (arg == "--seconds") {
       f.seconds = std::stod(next());
     } else if (arg == "--warmup") {

@@ -31,6 +31,10 @@ v1::Execution ToProto(const engine::ExecutionInfoRecord& record);
 v1::HistoryEvent ToProto(const engine::HistoryEventRecord& event);
 v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic);
 
+v1::TaskAttempt ToProto(const sm::TaskAttempt& attempt);
+v1::DeadLetter ToProto(const engine::DeadLetterRecord& record);
+engine::DeadLetterFilter FromProto(const v1::DeadLetterFilter& filter);
+
 // The filter of a List request. InvalidArgument for an unknown status.
 absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest& request);
 

@@ -16,53 +16,6 @@ constexpr int kMaxPollSeconds = 60;
 // Poll answers this long before the call's deadline, so that the empty answer reaches the client in time.
 constexpr common::EpochMillis kPollMarginMs = 100;
 
-v1::TaskAttempt ToProto(const sm::TaskAttempt& a) {
-  v1::TaskAttempt p;
-  p.set_attempt(a.attempt);
-  p.set_worker_identity(a.worker);
-  *p.mutable_scheduled() = ToTimestamp(a.scheduled);
-  if (a.started != 0) {
-    *p.mutable_started() = ToTimestamp(a.started);
-  }
-  if (a.ended != 0) {
-    *p.mutable_ended() = ToTimestamp(a.ended);
-  }
-  p.set_error(a.error);
-  p.set_cause(a.cause);
-  return p;
-}
-
-v1::DeadLetter ToProto(const engine::DeadLetterRecord& r) {
-  v1::DeadLetter p;
-  p.set_id(r.id);
-  p.set_queue(r.queue);
-  p.set_execution_arn(r.execution_id);
-  p.set_state_machine_arn(r.state_machine_arn);
-  p.set_state_name(r.state_name);
-  p.set_input(boost::json::serialize(r.input));
-  for (const sm::TaskAttempt& a : r.attempts) {
-    *p.add_attempts() = ToProto(a);
-  }
-  p.set_error(r.error());
-  p.set_cause(r.cause());
-  *p.mutable_created() = ToTimestamp(r.created);
-  return p;
-}
-
-engine::DeadLetterFilter FromProto(const v1::DeadLetterFilter& f) {
-  engine::DeadLetterFilter filter;
-  filter.queue = f.queue();
-  filter.state_machine = f.state_machine();
-  filter.error = f.error();
-  if (f.has_created_after()) {
-    filter.created_after = ToEpochMillis(f.created_after());
-  }
-  if (f.has_created_before()) {
-    filter.created_before = ToEpochMillis(f.created_before());
-  }
-  return filter;
-}
-
 void AddOutcomes(const std::vector<engine::DeadLetterOutcome>& outcomes,
                  google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
   for (const engine::DeadLetterOutcome& o : outcomes) {
