@@ -81,7 +81,7 @@ absl::StatusOr<DeadLetterRecord> DecodeDeadLetter(std::string_view value) {
                                          a.started(), a.ended(), std::move(*a.mutable_error()),
                                          std::move(*a.mutable_cause())});
   }
-  r.id = TaskToken(r.execution_id, r.task_id);
+  r.id = DeadLetterId(r.execution_id, r.task_id);
   return r;
 }
 
@@ -97,7 +97,7 @@ DeadLetterRecord MakeDeadLetter(std::string_view execution_id, std::string_view 
   r.input = command.input;
   r.attempts = command.attempts;
   r.created = now;
-  r.id = TaskToken(r.execution_id, command.task_id);
+  r.id = DeadLetterId(r.execution_id, command.task_id);
   return r;
 }
 

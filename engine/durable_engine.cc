@@ -72,11 +72,14 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
   engine->definitions_ =
       std::make_unique<DefinitionStore>(engine->store_.get(), engine->clock_, options.max_definition_bytes);
+  ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
+  engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
   int count = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());
   count = count > 0 ? count : 1;
   PartitionOptions partition_options;
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
+  partition_options.task_tokens = engine->task_tokens_.get();
   for (int i = 0; i < count; ++i) {
     engine->partitions_.push_back(std::make_unique<Partition>(i, engine->store_.get(), engine->clock_,
                                                               engine->definitions_.get(), &engine->matcher_,

@@ -20,6 +20,7 @@
 #include "engine/definitions.h"
 #include "engine/engine.h"
 #include "engine/partition.h"
+#include "engine/task_tokens.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
@@ -117,6 +118,7 @@ class DurableEngine final : public Engine {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<DefinitionStore> definitions_;
   TaskMatcher matcher_;
+  std::unique_ptr<TaskTokens> task_tokens_;
   std::vector<std::unique_ptr<Partition>> partitions_;
 
   std::mutex calls_mu_;

@@ -1,4 +1,5 @@
 // DurableEngine's task, dead-letter and redrive calls (engine/engine.h has the contract).
+#include <algorithm>
 #include <future>
 #include <map>
 #include <utility>
@@ -70,7 +71,7 @@ absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::str
       continue;  // withdrawn since it was offered: take the next one
     }
     PolledTask polled;
-    polled.token = TaskToken(id, task_id);
+    polled.token = task_tokens_->Mint(id, task_id);
     polled.queue = std::move(task->queue);
     polled.input = std::move(task->input);
     polled.execution_arn = id;
@@ -91,7 +92,7 @@ absl::StatusOr<bool> DurableEngine::Report(const std::string& token, DriverInput
   if (!guard) {
     return errors::ShuttingDown();
   }
-  ASSIGN_OR_RETURN(auto parsed, ParseTaskToken(token));
+  ASSIGN_OR_RETURN(auto parsed, task_tokens_->Verify(token));
   input.execution_id = parsed.first;
   input.task_id = parsed.second;
   const std::string id = parsed.first;
@@ -155,6 +156,7 @@ absl::StatusOr<Page<DeadLetterRecord>> DurableEngine::ListDeadLetters(const Dead
   const int limit = ClampPageSize(page_size);
   Page<DeadLetterRecord> page;
   std::string last_key;
+  std::size_t bytes = 0;
   bool more = false;
   absl::Status decode_error;
   RETURN_IF_ERROR(store_->Scan(storage::Column::kDeadLetters, "", start_after, false,
@@ -167,10 +169,14 @@ absl::StatusOr<Page<DeadLetterRecord>> DurableEngine::ListDeadLetters(const Dead
                                  if (!Matches(*r, filter, machine)) {
                                    return true;
                                  }
-                                 if (static_cast<int>(page.items.size()) == limit) {
+                                 // The stored row's size stands for the entry's (input, attempts).
+                                 if (static_cast<int>(page.items.size()) == limit ||
+                                     (!page.items.empty() &&
+                                      value.size() > kMaxPageBytes - std::min(bytes, kMaxPageBytes))) {
                                    more = true;
                                    return false;
                                  }
+                                 bytes += value.size();
                                  page.items.push_back(*std::move(r));
                                  last_key = std::string(key);
                                  return true;
@@ -187,7 +193,7 @@ absl::StatusOr<DeadLetterRecord> DurableEngine::GetDeadLetter(const std::string&
   if (!guard) {
     return errors::ShuttingDown();
   }
-  absl::StatusOr<std::pair<std::string, std::uint64_t>> parsed = ParseTaskToken(id);
+  absl::StatusOr<std::pair<std::string, std::uint64_t>> parsed = ParseDeadLetterId(id);
   if (!parsed.ok()) {
     return errors::DeadLetterDoesNotExist(id);
   }
@@ -245,7 +251,7 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::RedriveDeadLetters
           p.RedriveExecution(execution, std::move(dls), std::move(done));
         });
     for (const auto& [task_id, unused] : dead_letters) {
-      outcomes.push_back(DeadLetterOutcome{TaskToken(execution, task_id), execution, redriven.status()});
+      outcomes.push_back(DeadLetterOutcome{DeadLetterId(execution, task_id), execution, redriven.status()});
     }
   }
   return outcomes;

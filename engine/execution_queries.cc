@@ -27,6 +27,13 @@ std::chrono::system_clock::time_point Deadline(common::EpochMillis deadline) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline));
 }
 
+// What an execution adds to a list page (input and output are not listed).
+std::size_t ExecutionListBytes(const ExecutionInfoRecord& r) {
+  constexpr std::size_t kFixedBytes = 64;  // times, status, counters, field tags and lengths
+  return kFixedBytes + r.arn.size() + r.name.size() + r.state_machine_arn.size() + r.state_machine_name.size() +
+         r.error.size() + r.cause.size();
+}
+
 common::EpochMillis SystemNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -47,7 +54,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::stri
 absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::ReadEventsAfter(const std::string& execution_arn,
                                                                                std::int64_t after_event_id, int limit) {
   bool more = false;
-  return ReadHistoryAfter(*store_, execution_arn, after_event_id, limit, &more);
+  return ReadHistoryAfter(*store_, execution_arn, after_event_id, limit, &more, kMaxPageBytes);
 }
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::DescribeExecution(const std::string& execution_arn) {
@@ -100,6 +107,8 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
         return true;
       }));
   Page<ExecutionInfoRecord> page;
+  std::size_t bytes = 0;
+  std::string_view last_key;
   for (const auto& [key, id] : found) {
     absl::StatusOr<ExecutionInfoRecord> record = ReadExecution(id);
     if (!record.ok()) {
@@ -109,10 +118,17 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
     }
     record->input.clear();
     record->output.clear();
+    const std::size_t size = ExecutionListBytes(*record);
+    if (!page.items.empty() && size > kMaxPageBytes - std::min(bytes, kMaxPageBytes)) {
+      more = true;  // the rest of `found` goes to the next page
+      break;
+    }
+    bytes += size;
+    last_key = key;
     page.items.push_back(*std::move(record));
   }
-  if (more && !found.empty()) {
-    page.next_page_token = EncodePageToken(found.back().first);
+  if (more && !page.items.empty()) {
+    page.next_page_token = EncodePageToken(last_key);
   }
   return page;
 }
@@ -137,8 +153,9 @@ absl::StatusOr<Page<HistoryEventRecord>> DurableEngine::GetExecutionHistory(cons
   const int limit = ClampPageSize(page_size);
   Page<HistoryEventRecord> page;
   bool more = false;
-  ASSIGN_OR_RETURN(page.items, reverse_order ? ReadHistoryBefore(*store_, execution_arn, last, limit, &more)
-                                             : ReadHistoryAfter(*store_, execution_arn, last, limit, &more));
+  ASSIGN_OR_RETURN(page.items, reverse_order
+                                   ? ReadHistoryBefore(*store_, execution_arn, last, limit, &more, kMaxPageBytes)
+                                   : ReadHistoryAfter(*store_, execution_arn, last, limit, &more, kMaxPageBytes));
   if (more && !page.items.empty()) {
     page.next_page_token = EncodePageToken(HistoryKey(execution_arn, page.items.back().id));
   }

@@ -1,5 +1,6 @@
 #include "engine/history_rows.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -173,9 +174,16 @@ absl::Status DecodeHistoryRow(std::string_view value, std::vector<HistoryEventRe
   return absl::OkStatus();
 }
 
+std::size_t HistoryEventBytes(const HistoryEventRecord& event) {
+  constexpr std::size_t kFixedBytes = 64;  // ids, timestamp, field tags and lengths
+  return kFixedBytes + event.type.size() + event.details_key.size() + event.details.size();
+}
+
 absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(storage::Store& store, std::string_view id,
-                                                                 std::int64_t after, int limit, bool* more) {
+                                                                 std::int64_t after, int limit, bool* more,
+                                                                 std::size_t max_bytes) {
   std::vector<HistoryEventRecord> events;
+  std::size_t bytes = 0;
   std::vector<HistoryEventRecord> row;
   absl::Status error;
   *more = false;
@@ -192,10 +200,13 @@ absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(storage::Store&
                                  if (e.id <= after) {
                                    continue;
                                  }
-                                 if (static_cast<int>(events.size()) == limit) {
+                                 const std::size_t size = HistoryEventBytes(e);
+                                 if (static_cast<int>(events.size()) == limit ||
+                                     (!events.empty() && size > max_bytes - std::min(bytes, max_bytes))) {
                                    *more = true;
                                    return false;
                                  }
+                                 bytes += size;
                                  events.push_back(std::move(e));
                                }
                                return true;
@@ -205,8 +216,10 @@ absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(storage::Store&
 }
 
 absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryBefore(storage::Store& store, std::string_view id,
-                                                                  std::int64_t before, int limit, bool* more) {
+                                                                  std::int64_t before, int limit, bool* more,
+                                                                  std::size_t max_bytes) {
   std::vector<HistoryEventRecord> events;
+  std::size_t bytes = 0;
   std::vector<HistoryEventRecord> row;
   absl::Status error;
   *more = false;
@@ -221,10 +234,13 @@ absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryBefore(storage::Store
       if (before > 0 && it->id >= before) {
         continue;
       }
-      if (static_cast<int>(events.size()) == limit) {
+      const std::size_t size = HistoryEventBytes(*it);
+      if (static_cast<int>(events.size()) == limit ||
+          (!events.empty() && size > max_bytes - std::min(bytes, max_bytes))) {
         *more = true;
         return false;
       }
+      bytes += size;
       events.push_back(std::move(*it));
     }
     return true;

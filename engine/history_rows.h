@@ -10,6 +10,7 @@
 // an execution that was running across an upgrade has version-1 rows followed by version-2 rows.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,12 +37,19 @@ std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count);
 // Appends the events of a row of either version to `out`, in id order. DataLoss when it cannot be read.
 absl::Status DecodeHistoryRow(std::string_view value, std::vector<HistoryEventRecord>& out);
 
-// Up to `limit` events of execution `id` with ids greater than `after`, oldest first. `*more` tells whether
-// further events follow. Unavailable/DataLoss on storage errors, DataLoss for an unreadable row.
-absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(storage::Store& store, std::string_view id,
-                                                                 std::int64_t after, int limit, bool* more);
-// Up to `limit` events with ids less than `before` (every event when `before` <= 0), newest first.
-absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryBefore(storage::Store& store, std::string_view id,
-                                                                  std::int64_t before, int limit, bool* more);
+// Up to `limit` events of execution `id` with ids greater than `after`, oldest first, and no more than
+// `max_bytes` of them (HistoryEventBytes) unless the first alone is larger: a page always makes progress.
+// `*more` tells whether further events follow. Unavailable/DataLoss on storage errors, DataLoss for an
+// unreadable row.
+absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryAfter(
+    storage::Store& store, std::string_view id, std::int64_t after, int limit, bool* more,
+    std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+// Up to `limit` events with ids less than `before` (every event when `before` <= 0), newest first, bounded by
+// `max_bytes` as ReadHistoryAfter.
+absl::StatusOr<std::vector<HistoryEventRecord>> ReadHistoryBefore(
+    storage::Store& store, std::string_view id, std::int64_t before, int limit, bool* more,
+    std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+// What an event adds to a page: its variable-length text plus a fixed allowance for the numbers and framing.
+std::size_t HistoryEventBytes(const HistoryEventRecord& event);
 
 }  // namespace stepflow::engine

@@ -73,6 +73,10 @@ class RecordingRuntimeValues final : public sm::RuntimeValues {
   void set_sink(std::vector<DrawnValue>* sink) { sink_ = sink; }
   std::string NewUuid() override;
   double NextRandomUnit() override;
+  // Deterministic, so passed through and not recorded.
+  std::string TaskToken(std::string_view execution_arn, std::uint64_t task_id) override {
+    return base_->TaskToken(execution_arn, task_id);
+  }
 
  private:
   sm::RuntimeValues* base_;
@@ -83,14 +87,21 @@ class RecordingRuntimeValues final : public sm::RuntimeValues {
 // marks the replay as diverged (ok() == false).
 class ReplayingRuntimeValues final : public sm::RuntimeValues {
  public:
-  explicit ReplayingRuntimeValues(const std::vector<DrawnValue>& values) : values_(values) {}
+  // Task tokens are minted by `tokens` (not owned; nullptr: the unsigned default), as the live run did.
+  explicit ReplayingRuntimeValues(const std::vector<DrawnValue>& values, const sm::TaskTokenMinter* tokens = nullptr)
+      : values_(values), tokens_(tokens) {}
   std::string NewUuid() override;
   double NextRandomUnit() override;
+  std::string TaskToken(std::string_view execution_arn, std::uint64_t task_id) override {
+    return tokens_ != nullptr ? tokens_->Mint(execution_arn, task_id)
+                              : sm::UnsignedTaskToken(execution_arn, task_id);
+  }
   // Every value was drawn, each as the kind it was recorded as.
   bool ok() const { return !diverged_ && next_ == values_.size(); }
 
  private:
   const std::vector<DrawnValue>& values_;
+  const sm::TaskTokenMinter* tokens_;
   std::size_t next_ = 0;
   bool diverged_ = false;
 };

@@ -45,6 +45,9 @@ struct PartitionOptions {
   std::size_t max_group_inputs = 256;
   // After a failed commit, how long until the dropped executions are reloaded from the store. Default: 1000.
   common::EpochMillis reload_delay_ms = 1000;
+  // Signs the task tokens the partition's executions mint (not owned; must outlive the partition). Default:
+  // nullptr, unsigned tokens (tests of the partition alone).
+  const sm::TaskTokenMinter* task_tokens = nullptr;
 };
 
 // A new execution for Partition::StartExecution.

@@ -127,7 +127,7 @@ absl::Status Partition::Load(const std::string& id, bool ended) {
   MachineLookup machines = [this](const std::string& name, std::int64_t version) {
     return definitions_->Machine(name, version);
   };
-  ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines));
+  ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines, options_.task_tokens));
   if (!ended && replayed.execution->status() != sm::ExecutionStatus::kRunning) {
     return absl::OkStatus();  // nothing left to drive
   }

@@ -22,4 +22,8 @@ double RandomRuntimeValues::NextRandomUnit() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
+std::string RandomRuntimeValues::TaskToken(std::string_view execution_arn, std::uint64_t task_id) {
+  return tokens_ != nullptr ? tokens_->Mint(execution_arn, task_id) : sm::UnsignedTaskToken(execution_arn, task_id);
+}
+
 }  // namespace stepflow::engine

@@ -19,9 +19,13 @@ class RandomRuntimeValues final : public sm::RuntimeValues {
 
   std::string NewUuid() override;
   double NextRandomUnit() override;
+  // Signed by `tokens` when set (not owned; must outlive this), else the unsigned default.
+  std::string TaskToken(std::string_view execution_arn, std::uint64_t task_id) override;
+  void set_task_tokens(const sm::TaskTokenMinter* tokens) { tokens_ = tokens; }
 
  private:
   std::mt19937_64 rng_;
+  const sm::TaskTokenMinter* tokens_ = nullptr;
 };
 
 }  // namespace stepflow::engine

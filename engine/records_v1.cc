@@ -289,7 +289,7 @@ absl::StatusOr<DeadLetterRecord> DecodeDeadLetterV1(std::string_view value) {
     }
     r.attempts.push_back(std::move(t));
   }
-  r.id = TaskToken(r.execution_id, r.task_id);
+  r.id = DeadLetterId(r.execution_id, r.task_id);
   return r;
 }
 

@@ -9,7 +9,8 @@
 
 namespace stepflow::engine {
 
-absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines) {
+absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
+                                               const sm::TaskTokenMinter* tokens) {
   if (log.empty() || log.front().kind != InputRecord::Kind::kStart) {
     return absl::DataLossError("input log does not begin with the execution's start");
   }
@@ -26,7 +27,7 @@ absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& l
     if (r.inputs > 0 && input.kind == InputRecord::Kind::kStart) {
       return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " is a second start"));
     }
-    ReplayingRuntimeValues rv(input.drawn);
+    ReplayingRuntimeValues rv(input.drawn, tokens);
     absl::StatusOr<sm::Decision> d = ApplyInputRecord(*r.execution, input, rv);
     if (!d.ok()) {
       return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " was refused: ", d.status().message()));
@@ -79,14 +80,14 @@ absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecuti
 }
 
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
-                                                const MachineLookup& machines) {
+                                                const MachineLookup& machines, const sm::TaskTokenMinter* tokens) {
   ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kExecutions, id));
   if (!value) {
     return errors::ExecutionDoesNotExist(id);
   }
   ASSIGN_OR_RETURN(StoredExecution stored, DecodeExecutionRecord(*value));
   ASSIGN_OR_RETURN(std::vector<InputRecord> log, ReadInputLog(store, id));
-  ASSIGN_OR_RETURN(ReplayedExecution replayed, ReplayInputs(log, machines));
+  ASSIGN_OR_RETURN(ReplayedExecution replayed, ReplayInputs(log, machines, tokens));
   RETURN_IF_ERROR(VerifyReplay(replayed, stored));
   return replayed;
 }

@@ -35,7 +35,10 @@ using MachineLookup = std::function<absl::StatusOr<std::shared_ptr<const sm::Sta
 
 // Applies `log` in order. DataLoss when the log does not begin with its one start, an input the live run
 // applied is refused, or the runtime values drawn differ from the recorded ones; a lookup error as is.
-absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines);
+// Task tokens are minted by `tokens` as the live run minted them (not owned; nullptr: unsigned tokens, for tools
+// that only read).
+absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
+                                               const sm::TaskTokenMinter* tokens = nullptr);
 
 // The input log of execution `id`, in order. DataLoss when a row is unreadable or a sequence number is missing.
 absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id);
@@ -45,6 +48,7 @@ absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecuti
 
 // Reads the record and input log of `id`, replays and verifies. NotFound when there is no record.
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
-                                                const MachineLookup& machines);
+                                                const MachineLookup& machines,
+                                                const sm::TaskTokenMinter* tokens = nullptr);
 
 }  // namespace stepflow::engine

@@ -49,23 +49,24 @@ std::string TaskQueueName(absl::string_view resource, const boost::json::value& 
   return std::string(resource);
 }
 
-std::string TaskToken(absl::string_view execution_id, std::uint64_t task_id) {
+std::string DeadLetterId(absl::string_view execution_id, std::uint64_t task_id) {
   return absl::StrCat(std::string(execution_id), "#", task_id);
 }
 
-absl::StatusOr<std::pair<std::string, std::uint64_t>> ParseTaskToken(absl::string_view token) {
-  const std::size_t hash = token.rfind('#');
-  if (hash == absl::string_view::npos || hash == 0 || hash + 1 == token.size() ||
-      !absl::StartsWith(token, "arn:aws:states:")) {
-    return errors::InvalidToken(absl::StrCat("'", std::string(token.substr(0, 200)), "' is not a task token"));
+absl::StatusOr<std::pair<std::string, std::uint64_t>> ParseDeadLetterId(absl::string_view id) {
+  const std::size_t hash = id.rfind('#');
+  if (hash == absl::string_view::npos || hash == 0 || hash + 1 == id.size() ||
+      !absl::StartsWith(id, "arn:aws:states:")) {
+    return errors::InvalidToken(absl::StrCat("'", std::string(id.substr(0, 200)), "' is not a dead letter id"));
   }
   std::uint64_t task_id = 0;
-  absl::string_view digits = token.substr(hash + 1);
+  absl::string_view digits = id.substr(hash + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), task_id);
-  if (ec != std::errc() || end != digits.data() + digits.size()) {
-    return errors::InvalidToken(absl::StrCat("'", std::string(token.substr(0, 200)), "' is not a task token"));
+  // Canonical decimal only, so that one entry has one id ("#02" is not "#2").
+  if (ec != std::errc() || end != digits.data() + digits.size() || (digits.size() > 1 && digits[0] == '0')) {
+    return errors::InvalidToken(absl::StrCat("'", std::string(id.substr(0, 200)), "' is not a dead letter id"));
   }
-  return std::make_pair(std::string(token.substr(0, hash)), task_id);
+  return std::make_pair(std::string(id.substr(0, hash)), task_id);
 }
 
 }  // namespace stepflow::engine

@@ -23,10 +23,10 @@ namespace stepflow::engine {
 // `input` is the task's effective input (where lambda:invoke's FunctionName is).
 std::string TaskQueueName(absl::string_view resource, const boost::json::value& input);
 
-// The token of task `task_id` of execution `execution_id`: "<execution ARN>#<task id>". It is also what
-// $$.Task.Token shows (statemachine/core/states_task.cc builds it the same way).
-std::string TaskToken(absl::string_view execution_id, std::uint64_t task_id);
-// (execution id, task id). InvalidArgument ("InvalidToken: ...") when `token` is not a task token.
-absl::StatusOr<std::pair<std::string, std::uint64_t>> ParseTaskToken(absl::string_view token);
+// The id of the dead letter of task `task_id` of execution `execution_id`: "<execution ARN>#<task id>". It
+// names the entry for operators; it is not a task token (engine/task_tokens.h), which is signed.
+std::string DeadLetterId(absl::string_view execution_id, std::uint64_t task_id);
+// (execution id, task id). InvalidArgument ("InvalidToken: ...") when `id` is not a dead letter id.
+absl::StatusOr<std::pair<std::string, std::uint64_t>> ParseDeadLetterId(absl::string_view id);
 
 }  // namespace stepflow::engine

@@ -2,6 +2,7 @@
 // Values that AWS makes up at run time. The statemachine module is pure, so the engine supplies them
 // (and records them in history) through this interface; replaying a history replays the same values.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,9 +12,31 @@
 
 namespace stepflow::sm {
 
+// Mints the task token of a task attempt (what a worker presents, and what $$.Task.Token shows). It must be
+// deterministic: the same execution and task id always give the same token, so replay mints again and
+// nothing is recorded. The engine signs tokens (engine/task_tokens.h). Thread-safe.
+class TaskTokenMinter {
+ public:
+  virtual ~TaskTokenMinter() = default;
+  virtual std::string Mint(std::string_view execution_arn, std::uint64_t task_id) const = 0;
+};
+
+// "<execution ARN>#<task id>": the unsigned token of the pure interpreter's own tests and tools.
+inline std::string UnsignedTaskToken(std::string_view execution_arn, std::uint64_t task_id) {
+  std::string token(execution_arn);
+  token += '#';
+  token += std::to_string(task_id);
+  return token;
+}
+
 class RuntimeValues {
  public:
   virtual ~RuntimeValues() = default;
+  // The token of task `task_id` of the execution. Default: "<execution ARN>#<task id>", unsigned, for the
+  // pure interpreter's own tests and tools; the engine's values return signed tokens.
+  virtual std::string TaskToken(std::string_view execution_arn, std::uint64_t task_id) {
+    return UnsignedTaskToken(execution_arn, task_id);
+  }
   // A random (version 4) UUID in canonical lower-case 8-4-4-4-12 form.
   virtual std::string NewUuid() = 0;
   // A uniformly distributed number in [0, 1).

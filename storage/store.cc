@@ -30,6 +30,8 @@ std::string_view ColumnName(Column c) {
       return "indexes";
     case Column::kInputs:
       return "inputs";
+    case Column::kMeta:
+      return "meta";
   }
   return "unknown";
 }

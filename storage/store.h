@@ -27,8 +27,9 @@ enum class Column : std::uint8_t {
   kDeadLetters = 5,  // queue + id -> dead letter
   kIndexes = 6,      // secondary indexes (status + start time -> id, ...)
   kInputs = 7,       // execution id + input sequence number (big-endian) -> input applied (for replay)
+  kMeta = 8,         // server-wide settings kept with the data (the task token key)
 };
-inline constexpr int kColumnCount = 8;
+inline constexpr int kColumnCount = 9;
 
 // Name of a column family in RocksDB.
 std::string_view ColumnName(Column c);

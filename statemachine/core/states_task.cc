@@ -50,7 +50,8 @@ void Execution::Runner::RunTask(Frame* f) {
   const State* s = f->state;
   std::uint64_t task_id = ex_.next_id_++;
   if (absl::EndsWith(s->resource, ".waitForTaskToken")) {
-    f->task_token = absl::StrCat(ex_.info_.execution_arn, "#", task_id);
+    f->task_token = rv_ != nullptr ? rv_->TaskToken(ex_.info_.execution_arn, task_id)
+                                   : UnsignedTaskToken(ex_.info_.execution_arn, task_id);
   }
   json::value input;
   if (f->task_input_override) {

@@ -550,14 +550,15 @@ TEST_F(WorkersTest, LateDuplicateUnknownAndMalformedCompletions) {
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(Json(still->output()), Json(R"({"v":1})"));
 
-  // A token that names no task.
-  absl::Status unknown = client().CompleteTask(e.arn() + "#987654", "{}");
-  EXPECT_TRUE(absl::IsNotFound(unknown)) << unknown;
-  EXPECT_EQ(client::ErrorName(unknown), "TaskDoesNotExist");
-  absl::Status unknown_execution =
-      client().FailTask("arn:aws:states:us-east-1:123456789012:execution:late:nobody#1", "E", "C");
-  EXPECT_TRUE(absl::IsNotFound(unknown_execution)) << unknown_execution;
-  EXPECT_EQ(client::ErrorName(unknown_execution), "TaskDoesNotExist");
+  // Tokens the server did not sign: the guessable "<ARN>#<n>" forms, and a real token made non-canonical.
+  const std::string real = second->task_token();
+  for (const std::string& forged :
+       {e.arn() + "#987654", std::string("arn:aws:states:us-east-1:123456789012:execution:late:nobody#1"),
+        real.substr(0, real.rfind('.')), real.substr(0, real.rfind('#') + 1) + "0" + real.substr(real.rfind('#') + 1)}) {
+    absl::Status refused = client().FailTask(forged, "E", "C");
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << forged << ": " << refused;
+    EXPECT_EQ(client::ErrorName(refused), "InvalidToken") << forged;
+  }
   // A malformed one.
   absl::Status malformed = client().CompleteTask("not-a-token", "{}");
   EXPECT_TRUE(absl::IsInvalidArgument(malformed)) << malformed;

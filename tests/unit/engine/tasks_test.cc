@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/tasks.h"
+#include "statemachine/runtime_values.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 namespace stepflow::engine::testing {
@@ -69,7 +70,7 @@ class TasksTest : public EngineTest {
 TEST_F(TasksTest, PollCompleteAndTheTaskContext) {
   std::string arn = engine_->StartExecution("Work", "e1", R"({"x":1})")->arn;
   PolledTask t = Poll();
-  EXPECT_EQ(t.token, TaskToken(arn, ParseTaskToken(t.token)->second));
+  EXPECT_THAT(t.token, StartsWith(arn + "#"));
   EXPECT_EQ(t.queue, "work");
   EXPECT_EQ(t.input, R"({"x":1})");
   EXPECT_EQ(t.execution_arn, arn);
@@ -97,12 +98,18 @@ TEST_F(TasksTest, ReportsOnUnknownAndMalformedTokens) {
   absl::Status malformed = engine_->CompleteTask("nonsense", "{}");
   EXPECT_TRUE(absl::IsInvalidArgument(malformed));
   EXPECT_THAT(Message(malformed), StartsWith("InvalidToken: "));
-  absl::Status unknown_task = engine_->CompleteTask(TaskToken(arn, 9999), "{}");
-  EXPECT_TRUE(absl::IsNotFound(unknown_task)) << unknown_task;
-  EXPECT_THAT(Message(unknown_task), StartsWith("TaskDoesNotExist: "));
+  // Knowing the execution's ARN and the task's number is not enough: the token is signed by the server.
+  const std::string task_id = t.token.substr(t.token.rfind('#') + 1, t.token.rfind('.') - t.token.rfind('#') - 1);
+  for (const std::string& forged : {sm::UnsignedTaskToken(arn, std::stoull(task_id)), arn + "#0" + task_id,
+                                    arn + "#0" + t.token.substr(t.token.rfind('#') + 1),
+                                    sm::UnsignedTaskToken(arn, 9999)}) {
+    absl::Status refused = engine_->CompleteTask(forged, "{}");
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << forged << ": " << refused;
+    EXPECT_THAT(Message(refused), StartsWith("InvalidToken: "));
+  }
   absl::Status unknown_execution =
-      engine_->FailTask(TaskToken("arn:aws:states:us-east-1:123456789012:execution:Work:ghost", 3), "E", "C");
-  EXPECT_THAT(Message(unknown_execution), StartsWith("TaskDoesNotExist: "));
+      engine_->FailTask(sm::UnsignedTaskToken("arn:aws:states:us-east-1:123456789012:execution:Work:ghost", 3), "E", "C");
+  EXPECT_THAT(Message(unknown_execution), StartsWith("InvalidToken: "));
   absl::Status bad_output = engine_->CompleteTask(t.token, "{not json");
   EXPECT_TRUE(absl::IsInvalidArgument(bad_output));
   EXPECT_THAT(Message(bad_output), StartsWith("InvalidOutput: "));
@@ -175,7 +182,9 @@ TEST_F(TasksTest, DeadLetterRedriveWithPatchedInputResumesTheExecution) {
   ASSERT_TRUE(engine_->FailTask(a2.token, "Boom", "second").ok());
   EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kFailed);
 
-  absl::StatusOr<DeadLetterRecord> dl = engine_->GetDeadLetter(a2.token);
+  // A dead letter's id is its last attempt's "<ARN>#<task id>", without the token's signature.
+  const std::string dl_id = a2.token.substr(0, a2.token.rfind('.'));
+  absl::StatusOr<DeadLetterRecord> dl = engine_->GetDeadLetter(dl_id);
   ASSERT_TRUE(dl.ok()) << dl.status();
   EXPECT_EQ(dl->queue, "work");
   EXPECT_EQ(dl->execution_id, arn);
@@ -192,7 +201,7 @@ TEST_F(TasksTest, DeadLetterRedriveWithPatchedInputResumesTheExecution) {
   EXPECT_EQ(engine_->ListDeadLetters(by_error, 10, "")->items.size(), 1u);
 
   absl::StatusOr<std::vector<DeadLetterOutcome>> redriven =
-      engine_->RedriveDeadLetters(a2.token, {}, std::string(R"({"bad":false})"));
+      engine_->RedriveDeadLetters(dl_id, {}, std::string(R"({"bad":false})"));
   ASSERT_TRUE(redriven.ok()) << redriven.status();
   ASSERT_EQ(redriven->size(), 1u);
   EXPECT_TRUE((*redriven)[0].status.ok()) << (*redriven)[0].status;
@@ -201,7 +210,7 @@ TEST_F(TasksTest, DeadLetterRedriveWithPatchedInputResumesTheExecution) {
   ASSERT_TRUE(engine_->CompleteTask(fixed.token, R"({"ok":1})").ok());
   ExecutionInfoRecord done = Finish(arn);
   EXPECT_EQ(done.status, sm::ExecutionStatus::kSucceeded);
-  EXPECT_TRUE(absl::IsNotFound(engine_->GetDeadLetter(a2.token).status())) << "the entry left the list";
+  EXPECT_TRUE(absl::IsNotFound(engine_->GetDeadLetter(dl_id).status())) << "the entry left the list";
   std::vector<std::string> types = HistoryTypes(arn);
   EXPECT_NE(std::find(types.begin(), types.end(), "ExecutionRedriven"), types.end());
   EXPECT_NE(std::find(types.begin(), types.end(), "DeadLetterRedriven"), types.end());

@@ -30,6 +30,7 @@
 #include "engine/records.h"
 #include "engine/replay.h"
 #include "engine/tasks.h"
+#include "statemachine/runtime_values.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 #ifndef STEPFLOW_ENGINE_TESTDATA
@@ -206,7 +207,9 @@ TEST_F(UpgradeTest, RecoveredExecutionsGoOnWithVersion2RowsAfterTheirVersion1Row
   EXPECT_EQ((*polled)->input, R"({"bad":false})");
   ASSERT_TRUE(engine_->CompleteTask((*polled)->token, R"({"fixed":1})").ok());
   ASSERT_EQ(task_of_.count(t1), 1u);
-  ASSERT_TRUE(engine_->CompleteTask(TaskToken(t1, task_of_[t1]), R"({"t":"done"})").ok());
+  // t1's worker holds the unsigned token the old release gave it: still accepted after the upgrade.
+  absl::Status legacy = engine_->CompleteTask(sm::UnsignedTaskToken(t1, task_of_[t1]), R"({"t":"done"})");
+  ASSERT_TRUE(legacy.ok()) << legacy;
   clock_.AdvanceTo(kT0 + 5500);  // past the Waits (due at kT0 + 5010), before t1's heartbeat timeout
   for (const std::string& arn : {w1, d1, t1, dl}) {
     ExecutionInfoRecord done = Finish(arn);

@@ -1,0 +1,129 @@
+// Task tokens (engine/task_tokens.h): signed, canonical, kept across a restart, refused when forged, and the
+// unsigned tokens a store had outstanding when it was upgraded still accepted.
+
+#include "engine/task_tokens.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "engine/records.h"
+#include "statemachine/runtime_values.h"
+#include "storage/store.h"
+
+namespace stepflow::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kArn[] = "arn:aws:states:us-east-1:123456789012:execution:Work:e1";
+
+class TaskTokensTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           (std::string("stepflow_task_tokens_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<storage::Store> OpenStore() {
+    storage::StoreOptions o;
+    o.path = dir_.string();
+    o.sync_writes = false;
+    auto store = storage::OpenRocksDbStore(o);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  static void ExpectRefused(const TaskTokens& tokens, const std::string& token) {
+    absl::StatusOr<std::pair<std::string, std::uint64_t>> v = tokens.Verify(token);
+    ASSERT_FALSE(v.ok()) << "accepted: " << token;
+    EXPECT_TRUE(absl::IsInvalidArgument(v.status()));
+    EXPECT_THAT(std::string(v.status().message()), StartsWith("InvalidToken: "));
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(TaskTokensTest, AMintedTokenVerifiesToItsExecutionAndTask) {
+  TaskTokens tokens = TaskTokens::Random();
+  const std::string token = tokens.Mint(kArn, 42);
+  EXPECT_THAT(token, StartsWith(std::string(kArn) + "#42."));
+  EXPECT_EQ(token.size(), std::string(kArn).size() + 4 + 22);  // "#42." and 128 bits of base64url
+  absl::StatusOr<std::pair<std::string, std::uint64_t>> v = tokens.Verify(token);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->first, kArn);
+  EXPECT_EQ(v->second, 42u);
+  EXPECT_EQ(tokens.Mint(kArn, 42), token);  // deterministic: replay mints the same token
+  EXPECT_NE(tokens.Mint(kArn, 43), token);
+}
+
+TEST_F(TaskTokensTest, ForgedTokensAreRefused) {
+  TaskTokens tokens = TaskTokens::Random();
+  const std::string good = tokens.Mint(kArn, 7);
+  const std::string signature = good.substr(good.rfind('.') + 1);
+  ExpectRefused(tokens, sm::UnsignedTaskToken(kArn, 7));                   // the old, guessable form
+  ExpectRefused(tokens, std::string(kArn) + "#07." + signature);           // not canonical: "#07" is not "#7"
+  ExpectRefused(tokens, std::string(kArn) + "#8." + signature);            // another task, same signature
+  ExpectRefused(tokens, "arn:aws:states:us-east-1:123456789012:execution:Work:e2#7." + signature);
+  std::string flipped = good;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  ExpectRefused(tokens, flipped);
+  ExpectRefused(tokens, TaskTokens::Random().Mint(kArn, 7));  // another server's key
+  ExpectRefused(tokens, "");
+  ExpectRefused(tokens, "#1." + signature);
+  ExpectRefused(tokens, std::string(kArn) + "#18446744073709551616." + signature);  // past uint64
+  ExpectRefused(tokens, std::string(100000, 'a') + good);
+  absl::StatusOr<std::pair<std::string, std::uint64_t>> v = tokens.Verify(std::string(kArn) + "#7.x");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(std::string(v.status().message()), ::testing::Not(HasSubstr(signature)));
+}
+
+TEST_F(TaskTokensTest, TheKeyIsKeptInTheStoreAcrossARestart) {
+  std::string token;
+  {
+    std::unique_ptr<storage::Store> store = OpenStore();
+    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(*store);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    token = tokens->Mint(kArn, 3);
+  }
+  std::unique_ptr<storage::Store> store = OpenStore();
+  absl::StatusOr<TaskTokens> again = TaskTokens::LoadOrCreate(*store);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->Mint(kArn, 3), token);
+  EXPECT_TRUE(again->Verify(token).ok());
+}
+
+TEST_F(TaskTokensTest, AStoredKeyOfTheWrongLengthIsDataLoss) {
+  std::unique_ptr<storage::Store> store = OpenStore();
+  storage::WriteBatch batch;
+  batch.Put(storage::Column::kMeta, "task_token_key", "short");
+  ASSERT_TRUE(store->Commit(batch).ok());
+  EXPECT_TRUE(absl::IsDataLoss(TaskTokens::LoadOrCreate(*store).status()));
+}
+
+TEST_F(TaskTokensTest, AnUpgradedStoreStillAcceptsTheUnsignedTokensOfItsOutstandingTasksOnly) {
+  {
+    // A store from before signed tokens: one task queued or leased, and no key yet.
+    std::unique_ptr<storage::Store> store = OpenStore();
+    storage::WriteBatch batch;
+    batch.Put(storage::Column::kTasks, TaskKey("work", kArn, 5), "");
+    ASSERT_TRUE(store->Commit(batch).ok());
+  }
+  for (int open = 0; open < 2; ++open) {  // the first open creates the key, the second reads it back
+    std::unique_ptr<storage::Store> store = OpenStore();
+    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(*store);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    absl::StatusOr<std::pair<std::string, std::uint64_t>> legacy = tokens->Verify(sm::UnsignedTaskToken(kArn, 5));
+    ASSERT_TRUE(legacy.ok()) << legacy.status();
+    EXPECT_EQ(legacy->first, kArn);
+    EXPECT_EQ(legacy->second, 5u);
+    ExpectRefused(*tokens, sm::UnsignedTaskToken(kArn, 6));
+    EXPECT_TRUE(tokens->Verify(tokens->Mint(kArn, 6)).ok());
+  }
+}
+
+}  // namespace
+}  // namespace stepflow::engine
