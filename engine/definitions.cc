@@ -75,15 +75,16 @@ absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const st
   }
   sm::ValidateOptions options;
   options.express = express;
+  options.max_definition_bytes = max_definition_bytes;
   std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
   if (!diagnostics.empty()) {
     return errors::InvalidDefinition(absl::StrJoin(
         diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) { out->append(sm::FormatDiagnostic(d)); }));
   }
-  boost::system::error_code ec;
-  json::value parsed = json::parse(definition, ec);
+  // The validator's own parse (same depth and size limits), so that what Validate accepts Create accepts.
+  absl::StatusOr<json::value> parsed = sm::ParseDefinitionText(definition, options);
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine =
-      ec ? absl::InvalidArgumentError(ec.message()) : sm::ParseStateMachine(parsed);
+      parsed.ok() ? sm::ParseStateMachine(*parsed) : parsed.status();
   if (!machine.ok()) {
     return errors::InvalidDefinition(machine.status().message());
   }
@@ -96,10 +97,10 @@ std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& de
   std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
   if (diagnostics.empty()) {
     // Valid, but this release may still be unable to run it (e.g. JSONata): say so as AWS would not.
-    boost::system::error_code ec;
-    json::value parsed = json::parse(definition, ec);
-    absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(parsed);
-    if (!ec && !machine.ok()) {
+    absl::StatusOr<json::value> parsed = sm::ParseDefinitionText(definition, options);
+    absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine =
+        parsed.ok() ? sm::ParseStateMachine(*parsed) : parsed.status();
+    if (parsed.ok() && !machine.ok()) {
       diagnostics.push_back(sm::Diagnostic{"", "UNSUPPORTED_FEATURE", std::string(machine.status().message())});
     }
   }
@@ -329,8 +330,12 @@ absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::ParsedL
     return it->second;
   }
   ASSIGN_OR_RETURN(VersionRow row, LoadVersion(name, version));
+  // Stored definitions passed validation when created; parse them as deep as the validator allows (not
+  // Boost's default 32 levels), without the checks added since, so that old versions keep loading.
   boost::system::error_code ec;
-  json::value parsed = json::parse(row.definition, ec);
+  boost::json::parse_options parse_options;
+  parse_options.max_depth = sm::kMaxDefinitionJsonDepth;
+  json::value parsed = json::parse(row.definition, ec, {}, parse_options);
   if (ec) {
     return absl::DataLossError(absl::StrCat("stored definition of '", name, "' version ", version, " is not JSON"));
   }

@@ -6,6 +6,7 @@
 #include "engine/proto_value.h"
 #include "engine/records.h"
 #include "engine/records_v1.h"
+#include "statemachine/json_parse.h"
 #include "stepflow/storage/v1/records.pb.h"
 
 namespace stepflow::engine {
@@ -74,12 +75,7 @@ bool ParseJsonText(const std::string& text, json::value& out) {
 }  // namespace
 
 absl::StatusOr<json::value> ParseExecutionInput(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    return absl::InvalidArgumentError(ec.message());
-  }
-  return v;
+  return sm::ParseJson(text, "");
 }
 
 std::string EncodeInputRecord(const InputRecord& in) {

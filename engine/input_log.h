@@ -53,7 +53,7 @@ struct InputRecord {
 };
 
 // The one JSON parser for execution input text, so that replay parses exactly as the live start did.
-// InvalidArgument when `text` is not JSON.
+// InvalidArgument when `text` is not JSON or holds a number outside the double range (sm::ParseJson).
 absl::StatusOr<boost::json::value> ParseExecutionInput(std::string_view text);
 
 std::string EncodeInputRecord(const InputRecord& input);

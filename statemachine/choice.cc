@@ -1,5 +1,7 @@
 #include "statemachine/choice.h"
 
+#include <string.h>  // memmem (GNU)
+
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -264,55 +266,51 @@ int CompareStrings(std::string_view a, std::string_view b) {
   return ThreeWay(ToUtf16(a), ToUtf16(b));
 }
 
-// One element of a StringMatches pattern: a literal byte or a `*` wildcard.
-struct PatternToken {
-  bool star = false;
-  char literal = 0;
-};
-
-// Splits a StringMatches pattern: `*` matches any sequence, a backslash makes the next character
-// literal (`\*`, `\\`); a trailing lone backslash is literal.
-std::vector<PatternToken> TokenizePattern(std::string_view pattern) {
-  std::vector<PatternToken> tokens;
+// Splits a StringMatches pattern at its `*` wildcards into literal segments (one more than there are
+// stars): a backslash makes the next character literal (`\*`, `\\`); a trailing lone backslash is literal.
+std::vector<std::string> PatternSegments(std::string_view pattern) {
+  std::vector<std::string> segments(1);
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '\\' && i + 1 < pattern.size()) {
-      tokens.push_back({false, pattern[++i]});
+      segments.back().push_back(pattern[++i]);
     } else if (pattern[i] == '*') {
-      tokens.push_back({true, 0});
+      segments.emplace_back();
     } else {
-      tokens.push_back({false, pattern[i]});
+      segments.back().push_back(pattern[i]);
     }
   }
-  return tokens;
+  return segments;
 }
 
-// Wildcard match with single-star backtracking: linear in practice, O(n*m) worst case.
+// Wildcard match in O(n + m): the first segment must be a prefix, the last a suffix, and the ones between
+// occur in order, each taken leftmost (which is optimal for `*`-only patterns). Backtracking over each
+// star was O(n * m) on hostile text.
 bool MatchesPattern(std::string_view text, std::string_view pattern) {
-  const std::vector<PatternToken> tokens = TokenizePattern(pattern);
-  size_t t = 0;
-  size_t p = 0;
-  size_t star_p = std::string_view::npos;
-  size_t star_t = 0;
-  while (t < text.size()) {
-    if (p < tokens.size() && !tokens[p].star && tokens[p].literal == text[t]) {
-      ++t;
-      ++p;
-    } else if (p < tokens.size() && tokens[p].star) {
-      star_p = p++;
-      star_t = t;
-    } else if (star_p != std::string_view::npos) {
-      p = star_p + 1;
-      t = ++star_t;
-    } else {
+  const std::vector<std::string> segments = PatternSegments(pattern);
+  if (segments.size() == 1) {
+    return text == segments.front();
+  }
+  const std::string& first = segments.front();
+  const std::string& last = segments.back();
+  if (text.size() < first.size() + last.size() || text.substr(0, first.size()) != first ||
+      text.substr(text.size() - last.size()) != last) {
+    return false;
+  }
+  std::string_view middle = text.substr(first.size(), text.size() - first.size() - last.size());
+  for (size_t k = 1; k + 1 < segments.size(); ++k) {
+    const std::string& segment = segments[k];
+    if (segment.empty()) {
+      continue;
+    }
+    const void* found = memmem(middle.data(), middle.size(), segment.data(), segment.size());
+    if (found == nullptr) {
       return false;
     }
+    const size_t at = static_cast<const char*>(found) - middle.data();
+    middle.remove_prefix(at + segment.size());
   }
-  while (p < tokens.size() && tokens[p].star) {
-    ++p;
-  }
-  return p == tokens.size();
+  return true;
 }
-
 
 // ---------------------------------------------------------------------------------------------------
 // Parsing helpers.
@@ -600,7 +598,11 @@ Result<bool> ChoiceRule::Impl::EvaluateComposite(const PathResolver& resolve) co
 }
 
 Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) const {
-  const std::optional<boost::json::value> value = resolve(variable);
+  const PathValue resolved = resolve(variable);
+  if (!resolved.ok()) {
+    return resolved.failure();
+  }
+  const std::optional<boost::json::value>& value = resolved.value();
   if (op->test == TypeTest::kPresent) {
     return value.has_value() == operand.get_bool();
   }
@@ -611,7 +613,11 @@ Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) c
     return Compare(*value, operand);
   }
   const std::string_view operand_path = operand.get_string();
-  const std::optional<boost::json::value> operand_value = resolve(operand_path);
+  const PathValue operand_resolved = resolve(operand_path);
+  if (!operand_resolved.ok()) {
+    return operand_resolved.failure();
+  }
+  const std::optional<boost::json::value>& operand_value = operand_resolved.value();
   if (!operand_value.has_value()) {
     return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path)};
   }

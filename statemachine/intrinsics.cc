@@ -6,12 +6,15 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "statemachine/internal/hash.h"
+#include "statemachine/json_equality.h"
+#include "statemachine/json_parse.h"
 #include "statemachine/json_path.h"
 #include "statemachine/json_text.h"
 
@@ -303,6 +306,9 @@ class Parser {
     if (ec || !number.is_number()) {
       return Error(absl::StrCat("invalid number '", Av(token), "' at offset ", start));
     }
+    if (!AllNumbersFinite(number)) {
+      return Error(absl::StrCat("number '", Av(token), "' at offset ", start, " is outside the range of a double"));
+    }
     Node node;
     node.literal = std::move(number);
     return node;
@@ -402,56 +408,6 @@ void AppendFormatText(std::string& out, const json::value& v) {
   } else {
     AppendAwsJson(out, v);
   }
-}
-
-// JSON equality with numbers compared by value (1 == 1.0).
-bool JsonEquals(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_double() || b.is_double()) {
-      return a.to_number<double>() == b.to_number<double>();
-    }
-    if (a.is_int64() && b.is_int64()) {
-      return a.get_int64() == b.get_int64();
-    }
-    if (a.is_uint64() && b.is_uint64()) {
-      return a.get_uint64() == b.get_uint64();
-    }
-    const json::value& signed_v = a.is_int64() ? a : b;
-    const json::value& unsigned_v = a.is_int64() ? b : a;
-    return signed_v.get_int64() >= 0 &&
-           static_cast<uint64_t>(signed_v.get_int64()) == unsigned_v.get_uint64();
-  }
-  if (a.kind() != b.kind()) {
-    return false;
-  }
-  if (a.is_array()) {
-    const json::array& x = a.get_array();
-    const json::array& y = b.get_array();
-    if (x.size() != y.size()) {
-      return false;
-    }
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (!JsonEquals(x[i], y[i])) {
-        return false;
-      }
-    }
-    return true;
-  }
-  if (a.is_object()) {
-    const json::object& x = a.get_object();
-    const json::object& y = b.get_object();
-    if (x.size() != y.size()) {
-      return false;
-    }
-    for (const auto& member : x) {
-      const json::value* other = y.if_contains(member.key());
-      if (other == nullptr || !JsonEquals(member.value(), *other)) {
-        return false;
-      }
-    }
-    return true;
-  }
-  return a == b;
 }
 
 // Java's (long) cast of a double: truncation toward zero, clamped. AWS converts integer arguments of
@@ -692,12 +648,12 @@ Result<json::value> EvalStringToJson(const FunctionSpec& spec, const Args& args)
   if (text.empty() || std::all_of(text.begin(), text.end(), IsSpace)) {
     return json::value(nullptr);
   }
-  boost::system::error_code ec;
-  json::value parsed = json::parse(text, ec);
-  if (ec) {
+  // A number outside the double range has no JSON text: refused like any other unparsable text.
+  absl::StatusOr<json::value> parsed = ParseJson(text, "");
+  if (!parsed.ok()) {
     return InvalidArguments(spec);
   }
-  return parsed;
+  return *std::move(parsed);
 }
 
 Result<json::value> EvalArrayPartition(const FunctionSpec& spec, const Args& args) {
@@ -771,18 +727,10 @@ Result<json::value> EvalArrayUnique(const FunctionSpec& spec, const Args& args) 
   if (!args[0].is_array()) {
     return InvalidArguments(spec);
   }
+  const json::array& items = args[0].get_array();
   json::array out;
-  for (const json::value& item : args[0].get_array()) {
-    bool seen = false;
-    for (const json::value& kept : out) {
-      if (JsonEquals(kept, item)) {
-        seen = true;
-        break;
-      }
-    }
-    if (!seen) {
-      out.push_back(item);
-    }
+  for (std::size_t i : FirstOccurrences(items)) {  // hashed: linear, not quadratic, in the item count
+    out.push_back(items[i]);
   }
   return json::value(std::move(out));
 }
@@ -897,11 +845,12 @@ Result<json::value> EvalStringSplit(const FunctionSpec& spec, const Args& args) 
   if (!args[0].is_string() || !args[1].is_string()) {
     return InvalidArguments(spec);
   }
-  const std::vector<std::string_view> delimiters = CodePoints(args[1].get_string());
+  const std::vector<std::string_view> listed = CodePoints(args[1].get_string());
+  const std::unordered_set<std::string_view> delimiters(listed.begin(), listed.end());
   json::array out;
   std::string piece;
   for (std::string_view cp : CodePoints(args[0].get_string())) {
-    if (std::find(delimiters.begin(), delimiters.end(), cp) != delimiters.end()) {
+    if (delimiters.count(cp) != 0) {
       if (!piece.empty()) {
         out.push_back(json::string(piece));
       }
@@ -964,24 +913,46 @@ Result<json::value> Dispatch(const Node& node, const Args& args, RuntimeValues& 
 
 Failure PathNotFound(const std::string& path, const PathResolver& resolve) {
   std::string input = "null";
-  if (std::optional<json::value> whole = resolve("$"); whole.has_value()) {
-    input = ToAwsJson(*whole);
+  if (PathValue whole = resolve("$"); whole.ok() && whole.value().has_value()) {
+    input = ToAwsJson(*whole.value());
   }
   return Failure{errors::kIntrinsicFailure,
                  absl::StrCat("The JsonPath argument for the field '", path,
                               "' could not be found in the input '", input, "'")};
 }
 
-Result<json::value> EvalNode(const Node& node, const PathResolver& resolve, RuntimeValues& runtime) {
+// The result bytes one call (with its nested calls) has produced so far: nested calls such as
+// States.Array($, $, ...) inside States.Array(...) could otherwise multiply a payload ten times per level.
+struct ResultBudget {
+  const EvaluationLimits& limits;
+  const std::string& text;
+  std::size_t bytes = 0;
+
+  // Counts `v`; false once the total passes limits.max_result_bytes.
+  bool Add(const json::value& v) {
+    const std::size_t remaining = limits.max_result_bytes - std::min(bytes, limits.max_result_bytes);
+    bytes += ApproxJsonBytes(v, remaining);
+    return bytes <= limits.max_result_bytes;
+  }
+  Failure Exceeded() const {
+    return ResultTooLarge(absl::StrCat("The intrinsic function '", text, "'"), limits.max_result_bytes);
+  }
+};
+
+Result<json::value> EvalNode(const Node& node, const PathResolver& resolve, RuntimeValues& runtime,
+                             ResultBudget& budget) {
   switch (node.kind) {
     case Node::Kind::kLiteral:
       return node.literal;
     case Node::Kind::kPath: {
-      std::optional<json::value> value = resolve(node.path);
-      if (!value.has_value()) {
+      PathValue value = resolve(node.path);
+      if (!value.ok()) {
+        return value.failure();
+      }
+      if (!value.value().has_value()) {
         return PathNotFound(node.path, resolve);
       }
-      return *std::move(value);
+      return *std::move(value).value();
     }
     case Node::Kind::kCall:
       break;
@@ -989,13 +960,20 @@ Result<json::value> EvalNode(const Node& node, const PathResolver& resolve, Runt
   Args args;
   args.reserve(node.args.size());
   for (const Node& arg : node.args) {
-    Result<json::value> value = EvalNode(arg, resolve, runtime);
+    Result<json::value> value = EvalNode(arg, resolve, runtime, budget);
     if (!value.ok()) {
       return value;
     }
+    if (!budget.Add(value.value())) {
+      return budget.Exceeded();
+    }
     args.push_back(std::move(value).value());
   }
-  return Dispatch(node, args, runtime);
+  Result<json::value> result = Dispatch(node, args, runtime);
+  if (result.ok() && !budget.Add(result.value())) {
+    return budget.Exceeded();
+  }
+  return result;
 }
 
 }  // namespace
@@ -1041,9 +1019,10 @@ IntrinsicCall::~IntrinsicCall() = default;
 
 const std::string& IntrinsicCall::text() const { return impl_->text; }
 
-Result<json::value> IntrinsicCall::Evaluate(const PathResolver& resolve,
-                                            RuntimeValues& runtime) const {
-  return EvalNode(impl_->root, resolve, runtime);
+Result<json::value> IntrinsicCall::Evaluate(const PathResolver& resolve, RuntimeValues& runtime,
+                                            const EvaluationLimits& limits) const {
+  ResultBudget budget{limits, impl_->text};
+  return EvalNode(impl_->root, resolve, runtime, budget);
 }
 
 }  // namespace stepflow::sm

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "statemachine/eval_limits.h"
 #include "statemachine/failure.h"
 #include "statemachine/runtime_values.h"
 
@@ -47,7 +48,11 @@ class IntrinsicCall {
   // (1.1, 1.0E20). `runtime` supplies States.UUID and unseeded States.MathRandom values; seeded
   // MathRandom is a pure function of its seed (java.util.Random). `resolve` is called once per path
   // argument, plus once with "$" when a path selects nothing.
-  Result<boost::json::value> Evaluate(const PathResolver& resolve, RuntimeValues& runtime) const;
+  // Every argument and every (nested) call's result counts against limits.max_result_bytes; passing it
+  // gives States.DataLimitExceeded naming the call. A path argument's failure (a broken JSONPath bound)
+  // is returned as it is.
+  Result<boost::json::value> Evaluate(const PathResolver& resolve, RuntimeValues& runtime,
+                                      const EvaluationLimits& limits = {}) const;
 
   struct Impl;
 

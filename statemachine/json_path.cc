@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <regex>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -17,6 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "statemachine/bounded_regex.h"
+#include "statemachine/json_equality.h"
+#include "statemachine/json_parse.h"
 
 namespace stepflow::sm {
 namespace {
@@ -106,7 +108,7 @@ struct Operand {
   Kind kind = Kind::kLiteral;
   json::value literal;
   Steps path;
-  std::shared_ptr<const std::regex> regex;
+  std::optional<BoundedRegex> regex;  // kRegex
 };
 
 struct FilterNode {
@@ -564,17 +566,16 @@ class Parser {
       return Error("unterminated regular expression", open);
     }
     ++pos_;
-    auto flags = std::regex::ECMAScript;
+    RegexOptions options;  // full match, as Jayway's Matcher.matches()
     while (More() && (Peek() == 'i')) {
-      flags |= std::regex::icase;
+      options.ignore_case = true;
       ++pos_;
     }
-    // std::regex reports a bad pattern only by throwing; the exception stays inside this function.
-    try {
-      out.regex = std::make_shared<const std::regex>(pattern, flags);
-    } catch (const std::regex_error&) {
+    absl::StatusOr<BoundedRegex> regex = BoundedRegex::Compile(pattern, options);
+    if (!regex.ok()) {
       return Error("invalid regular expression", open);
     }
+    out.regex = *std::move(regex);
     out.kind = Operand::Kind::kRegex;
     return absl::OkStatus();
   }
@@ -616,6 +617,9 @@ class Parser {
     out = json::parse(text_.substr(start, pos_ - start), ec);
     if (start == pos_ || ec || !out.is_number()) {
       return Error("expected a value", start);
+    }
+    if (!AllNumbersFinite(out)) {
+      return Error("number outside the range of a double", start);
     }
     return absl::OkStatus();
   }
@@ -666,6 +670,9 @@ class Parser {
         ++pos_;
         boost::system::error_code ec;
         out = json::parse(text_.substr(open, pos_ - open), ec);
+        if (!ec && !AllNumbersFinite(out)) {
+          return Error("number outside the range of a double", open);
+        }
         return ec ? Error("invalid JSON object", open) : absl::OkStatus();
       }
     }
@@ -761,33 +768,6 @@ int CompareNumbers(const json::value& a, const json::value& b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-// Deep equality in which numbers compare by value (1 == 1.0).
-bool JsonEquals(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) {
-    return CompareNumbers(a, b) == 0;
-  }
-  if (a.kind() != b.kind()) {
-    return false;
-  }
-  if (a.is_array()) {
-    const json::array& x = a.get_array();
-    const json::array& y = b.get_array();
-    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), JsonEquals);
-  }
-  if (a.is_object()) {
-    const json::object& x = a.get_object();
-    const json::object& y = b.get_object();
-    if (x.size() != y.size()) {
-      return false;
-    }
-    return std::all_of(x.begin(), x.end(), [&y](const json::key_value_pair& kv) {
-      const json::value* other = y.if_contains(kv.key());
-      return other != nullptr && JsonEquals(kv.value(), *other);
-    });
-  }
-  return a == b;
-}
-
 bool ArrayContains(const json::array& array, const json::value& v) {
   return std::any_of(array.begin(), array.end(), [&v](const json::value& e) { return JsonEquals(e, v); });
 }
@@ -836,15 +816,63 @@ class OperandValue {
 // Walks a parsed path over a document, appending copies of the selected nodes to `out`. Mirrors Jayway:
 // while every earlier segment was definite, a node of the wrong type (or a missing non-leaf name) is a
 // failure of the whole path, not an empty result.
+// The work and result bytes one evaluation has used, shared by the walkers of its filter sub-paths.
+class Budget {
+ public:
+  enum class Broken { kNone, kVisits, kBytes, kRegex };
+
+  explicit Budget(const EvaluationLimits& limits) : limits_(limits) {}
+
+  // Counts one visited node; false once a bound is broken (the walk then unwinds without more work).
+  bool Visit() {
+    if (broken_ == Broken::kNone && ++visits_ > limits_.max_path_visits) {
+      broken_ = Broken::kVisits;
+    }
+    return broken_ == Broken::kNone;
+  }
+  // Counts the bytes of a result about to be copied; false (and nothing to copy) once over the bound.
+  bool Produce(const json::value& v) {
+    if (broken_ != Broken::kNone) {
+      return false;
+    }
+    bytes_ += ApproxJsonBytes(v, limits_.max_result_bytes - bytes_);
+    if (bytes_ > limits_.max_result_bytes) {
+      broken_ = Broken::kBytes;
+    }
+    return broken_ == Broken::kNone;
+  }
+  // A regular expression could not be decided within its limits (bounded_regex.h).
+  void BreakRegex(std::string detail) {
+    if (broken_ == Broken::kNone) {
+      broken_ = Broken::kRegex;
+      regex_detail_ = std::move(detail);
+    }
+  }
+  const std::string& regex_detail() const { return regex_detail_; }
+  bool ok() const { return broken_ == Broken::kNone; }
+  Broken broken() const { return broken_; }
+  const EvaluationLimits& limits() const { return limits_; }
+
+ private:
+  const EvaluationLimits& limits_;
+  std::size_t visits_ = 0;
+  std::size_t bytes_ = 0;
+  Broken broken_ = Broken::kNone;
+  std::string regex_detail_;
+};
+
 class Walker {
  public:
-  Walker(const json::value& root_document, json::array& out) : root_(root_document), out_(out) {}
+  Walker(const json::value& root_document, json::array& out, Budget& budget)
+      : root_(root_document), out_(out), budget_(budget) {}
 
   // Returns false when the path fails in its definite prefix (Jayway's PathNotFoundException).
   bool Run(const Steps& steps, const json::value& start) {
     steps_ = &steps;
     if (steps.segments.empty()) {
-      out_.push_back(start);
+      if (budget_.Produce(start)) {
+        out_.push_back(start);
+      }
       return true;
     }
     Step(0, start);
@@ -856,7 +884,9 @@ class Walker {
 
   void Emit(size_t i, const json::value& node) {
     if (IsLeaf(i)) {
-      out_.push_back(node);
+      if (budget_.Produce(node)) {
+        out_.push_back(node);
+      }
     } else {
       Step(i + 1, node);
     }
@@ -865,6 +895,9 @@ class Walker {
   void Fail(bool strict) { failed_ = failed_ || strict; }
 
   void Step(size_t i, const json::value& node) {
+    if (!budget_.Visit()) {
+      return;
+    }
     const Segment& seg = steps_->segments[i];
     if (seg.deep) {
       Scan(i, node);
@@ -915,7 +948,7 @@ class Walker {
     // Jayway merges a trailing union of names into one object of the names present.
     json::object merged;
     for (const std::string& name : names.names) {
-      if (const json::value* child = object.if_contains(name)) {
+      if (const json::value* child = object.if_contains(name); child != nullptr && budget_.Produce(*child)) {
         merged[name] = *child;
       }
     }
@@ -938,10 +971,16 @@ class Walker {
   void ApplyWildcard(size_t i, const json::value& node) {
     if (node.is_object()) {
       for (const auto& kv : node.get_object()) {
+        if (!budget_.ok()) {
+          return;
+        }
         Emit(i, kv.value());
       }
     } else if (node.is_array()) {
       for (const json::value& element : node.get_array()) {
+        if (!budget_.ok()) {
+          return;
+        }
         Emit(i, element);
       }
     }
@@ -965,7 +1004,7 @@ class Walker {
     // Distances are compared before stepping so that a huge step cannot overflow.
     if (slice.step > 0) {
       const int64_t end = clamp(slice.end, size, 0, size);
-      for (int64_t k = clamp(slice.start, 0, 0, size); k < end; k += slice.step) {
+      for (int64_t k = clamp(slice.start, 0, 0, size); k < end && budget_.ok(); k += slice.step) {
         Emit(i, array[static_cast<size_t>(k)]);
         if (end - k <= slice.step) {
           break;
@@ -973,7 +1012,7 @@ class Walker {
       }
     } else {
       const int64_t end = clamp(slice.end, -1, -1, size - 1);
-      for (int64_t k = clamp(slice.start, size - 1, -1, size - 1); k > end; k += slice.step) {
+      for (int64_t k = clamp(slice.start, size - 1, -1, size - 1); k > end && budget_.ok(); k += slice.step) {
         Emit(i, array[static_cast<size_t>(k)]);
         if (k - end <= -slice.step) {
           break;
@@ -990,7 +1029,7 @@ class Walker {
       }
     } else if (node.is_array()) {
       for (const json::value& element : node.get_array()) {
-        if (Test(filter, element)) {
+        if (budget_.Visit() && Test(filter, element)) {
           Emit(i, element);
         }
       }
@@ -1001,6 +1040,9 @@ class Walker {
 
   // `..`: applies segment i to `node` and to every descendant, in document order.
   void Scan(size_t i, const json::value& node) {
+    if (!budget_.Visit()) {
+      return;
+    }
     const Segment& seg = steps_->segments[i];
     if (const auto* filter = std::get_if<FilterSel>(&seg.sel)) {
       // Jayway tests each object once, and an array's elements only if the array itself passes.
@@ -1017,10 +1059,16 @@ class Walker {
     }
     if (node.is_object()) {
       for (const auto& kv : node.get_object()) {
+        if (!budget_.ok()) {
+          return;
+        }
         Scan(i, kv.value());
       }
     } else if (node.is_array()) {
       for (const json::value& element : node.get_array()) {
+        if (!budget_.ok()) {
+          return;
+        }
         Scan(i, element);
       }
     }
@@ -1035,7 +1083,7 @@ class Walker {
       return OperandValue(ResolveReference(operand.path, start));
     }
     json::array matches;
-    if (!Walker(root_, matches).Run(operand.path, start)) {
+    if (!Walker(root_, matches, budget_).Run(operand.path, start) || !budget_.ok()) {
       return OperandValue();
     }
     if (operand.path.first_indefinite == operand.path.segments.size()) {
@@ -1066,8 +1114,15 @@ class Walker {
     if (filter.op == FilterOp::kRegex) {
       const OperandValue operand = Resolve(filter.left, current);
       const json::value* left = operand.get();
-      return left != nullptr && left->is_string() &&
-             std::regex_match(left->get_string().begin(), left->get_string().end(), *filter.right.regex);
+      if (left == nullptr || !left->is_string()) {
+        return false;
+      }
+      absl::StatusOr<bool> matched = filter.right.regex->Matches(left->get_string());
+      if (!matched.ok()) {
+        budget_.BreakRegex(std::string(matched.status().message()));
+        return false;
+      }
+      return *matched;
     }
     const OperandValue left = Resolve(filter.left, current);
     const OperandValue right = Resolve(filter.right, current);
@@ -1094,7 +1149,7 @@ class Walker {
         return r->is_array() && ArrayContains(r->get_array(), *l);
       case FilterOp::kContains:
         if (l->is_string() && r->is_string()) {
-          return l->get_string().find(r->get_string()) != json::string::npos;
+          return ContainsSubstring(l->get_string(), r->get_string());
         }
         return l->is_array() && ArrayContains(l->get_array(), *r);
       case FilterOp::kSize: {
@@ -1136,7 +1191,8 @@ class Walker {
       return false;
     }
     const json::array& items = l.get_array();
-    auto in_right = [&r](const json::value& v) { return ArrayContains(r.get_array(), v); };
+    const JsonValueSet right(r.get_array());  // hashed: O(|l| + |r|), not O(|l| * |r|)
+    auto in_right = [&right](const json::value& v) { return right.Contains(v); };
     switch (op) {
       case FilterOp::kSubsetOf: return std::all_of(items.begin(), items.end(), in_right);
       case FilterOp::kAnyOf: return std::any_of(items.begin(), items.end(), in_right);
@@ -1146,6 +1202,7 @@ class Walker {
 
   const json::value& root_;
   json::array& out_;
+  Budget& budget_;
   const Steps* steps_ = nullptr;
   bool failed_ = false;
 };
@@ -1248,6 +1305,11 @@ bool JsonPath::IsReferencePath() const { return impl_->steps.reference; }
 bool JsonPath::IsDefinite() const { return impl_->steps.first_indefinite == impl_->steps.segments.size(); }
 
 std::optional<boost::json::value> JsonPath::Evaluate(const PathScope& scope) const {
+  PathValue v = EvaluateBounded(scope);
+  return v.ok() ? std::move(v).value() : std::nullopt;
+}
+
+PathValue JsonPath::EvaluateBounded(const PathScope& scope, const EvaluationLimits& limits) const {
   const json::value* start = nullptr;
   switch (impl_->root) {
     case Root::kInput:
@@ -1261,7 +1323,7 @@ std::optional<boost::json::value> JsonPath::Evaluate(const PathScope& scope) con
       break;
   }
   if (start == nullptr) {
-    return std::nullopt;
+    return std::optional<json::value>();
   }
   const Steps& steps = impl_->steps;
   if (steps.reference) {
@@ -1269,13 +1331,25 @@ std::optional<boost::json::value> JsonPath::Evaluate(const PathScope& scope) con
     return node != nullptr ? std::optional<json::value>(*node) : std::nullopt;
   }
   json::array matches;
-  if (!Walker(*start, matches).Run(steps, *start)) {
-    return std::nullopt;
+  Budget budget(limits);
+  const bool found = Walker(*start, matches, budget).Run(steps, *start);
+  switch (budget.broken()) {
+    case Budget::Broken::kVisits:
+      return TooManyVisits(absl::StrCat("The JSONPath '", impl_->text, "'"), limits.max_path_visits);
+    case Budget::Broken::kBytes:
+      return ResultTooLarge(absl::StrCat("The JSONPath '", impl_->text, "'"), limits.max_result_bytes);
+    case Budget::Broken::kRegex:
+      return Failure{errors::kRuntime, absl::StrCat("The JSONPath '", impl_->text, "': ", budget.regex_detail())};
+    case Budget::Broken::kNone:
+      break;
+  }
+  if (!found) {
+    return std::optional<json::value>();
   }
   if (IsDefinite()) {
     return matches.empty() ? std::nullopt : std::optional<json::value>(std::move(matches[0]));
   }
-  return json::value(std::move(matches));
+  return std::optional<json::value>(json::value(std::move(matches)));
 }
 
 bool JsonPath::Assign(boost::json::value& target, boost::json::value value) const {

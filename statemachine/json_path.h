@@ -28,6 +28,8 @@
 #include <boost/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "statemachine/eval_limits.h"
+#include "statemachine/runtime_values.h"
 
 namespace stepflow::sm {
 
@@ -72,7 +74,14 @@ class JsonPath {
   //   (a missing field, or a node of the wrong type: `$.missing[*]`, `$.a_string[0:2]`), since AWS
   //   reports such a path as not found.
   // - A root whose PathScope pointer is null (or an unknown variable) yields std::nullopt.
+  // Evaluate with the default EvaluationLimits; a broken bound reads as std::nullopt. For tests and
+  // tools; the interpreter uses EvaluateBounded so that a broken bound fails the state.
   std::optional<boost::json::value> Evaluate(const PathScope& scope) const;
+
+  // As Evaluate, under `limits` (eval_limits.h): visiting more than limits.max_path_visits nodes gives a
+  // States.Runtime failure, selecting more than limits.max_result_bytes a States.DataLimitExceeded
+  // failure, each naming the path. Never allocates more than about limits.max_result_bytes.
+  PathValue EvaluateBounded(const PathScope& scope, const EvaluationLimits& limits = {}) const;
 
   // Writes `value` at this reference path inside `target` (used by ResultPath). `$` replaces `target`
   // entirely. Missing intermediate object fields are created; returns false (and leaves `target`

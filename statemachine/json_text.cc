@@ -119,6 +119,12 @@ void AppendAwsJson(std::string& out, const json::value& v) {
       absl::StrAppend(&out, v.get_uint64());
       return;
     case json::kind::double_:
+      // A non-finite number has no JSON text. Parsers refuse them at the door (ParseJson) and producers
+      // fail the state, so this is a last line of defence that keeps the output valid JSON.
+      if (!std::isfinite(v.get_double())) {
+        out += "null";
+        return;
+      }
       out += JavaDoubleText(v.get_double());
       return;
     case json::kind::string:

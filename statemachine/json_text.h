@@ -18,7 +18,8 @@ std::string JavaDoubleText(double d);
 // Appends `s` as a quoted JSON string with the escapes Jackson uses.
 void AppendJsonString(std::string& out, std::string_view s);
 
-// Appends / returns `v` as compact JSON text in AWS's form.
+// Appends / returns `v` as compact JSON text in AWS's form. Always valid JSON: a non-finite double (which
+// ParseJson refuses and producers must turn into a States.Runtime failure) is written as `null`.
 void AppendAwsJson(std::string& out, const boost::json::value& v);
 void AppendAwsJson(std::string& out, const boost::json::object& o);
 std::string ToAwsJson(const boost::json::value& v);

@@ -10,6 +10,8 @@
 
 #include <boost/json.hpp>
 
+#include "statemachine/failure.h"
+
 namespace stepflow::sm {
 
 // Mints the task token of a task attempt (what a worker presents, and what $$.Task.Token shows). It must be
@@ -43,9 +45,14 @@ class RuntimeValues {
   virtual double NextRandomUnit() = 0;
 };
 
+// What evaluating a path gives: the selected value, std::nullopt when the path selects nothing, or an ASL
+// failure when the evaluation broke a bound (eval_limits.h).
+using PathValue = Result<std::optional<boost::json::value>>;
+
 // Resolves a path argument (`$...`, `$$...` or `$variable...`) against the current state's input,
 // context object and variables. Returns std::nullopt when the path selects nothing. Paths that are
-// not reference paths resolve to the JSON array of their matches.
-using PathResolver = std::function<std::optional<boost::json::value>(std::string_view path)>;
+// not reference paths resolve to the JSON array of their matches. A failure (a broken evaluation bound)
+// must fail the state.
+using PathResolver = std::function<PathValue(std::string_view path)>;
 
 }  // namespace stepflow::sm

@@ -5,9 +5,11 @@
 #include "statemachine/validator.h"
 
 #include <deque>
+#include <optional>
 #include <map>
 #include <set>
 
+#include "statemachine/json_parse.h"
 #include "statemachine/validator_internal.h"
 
 namespace stepflow::sm {
@@ -16,9 +18,6 @@ namespace {
 
 constexpr size_t kMaxStateNameLength = 80;
 constexpr int64_t kMaxExecutionSeconds = 99999999;
-// Boost.JSON's default (32) is too shallow for real definitions with nested Parallel/Map states; this
-// still bounds the recursion of everything that walks the parsed value.
-constexpr size_t kMaxJsonDepth = 2 * kMaxNesting;
 
 void CheckMachineFields(const json::object& machine, const std::string& location, MachineKind kind,
                         Validation& v) {
@@ -200,9 +199,22 @@ std::vector<Diagnostic> ValidateDefinition(const boost::json::value& definition,
   return v.Take();
 }
 
-std::vector<Diagnostic> ValidateDefinitionText(std::string_view text, const ValidateOptions& options) {
+namespace {
+
+// The one parse of definition text (Validate, Create, Update, `stepflow validate` and `run`): the size and
+// depth limits of `options`, no duplicate keys, no number outside the double range. On failure returns
+// nullopt and sets `problem` to a located diagnostic.
+std::optional<boost::json::value> ParseWithLimits(std::string_view text, const ValidateOptions& options,
+                                                  Diagnostic& problem) {
+  namespace vi = validator_internal;
+  if (text.size() > options.max_definition_bytes) {
+    problem = Diagnostic{"", vi::kSchemaValidationFailed,
+                         vi::Cat("The definition is ", text.size(), " bytes; at most ", options.max_definition_bytes,
+                                 " are allowed")};
+    return std::nullopt;
+  }
   boost::json::parse_options parse_options;
-  parse_options.max_depth = validator_internal::kMaxJsonDepth;
+  parse_options.max_depth = options.max_json_depth;
   boost::json::stream_parser parser({}, parse_options);
   boost::system::error_code ec;
   size_t consumed = parser.write_some(text.data(), text.size(), ec);
@@ -213,10 +225,47 @@ std::vector<Diagnostic> ValidateDefinitionText(std::string_view text, const Vali
     parser.finish(ec);
   }
   if (ec) {
-    return {validator_internal::InvalidJson(text, consumed, ec.message())};
+    problem = vi::InvalidJson(text, consumed,
+                              ec == boost::json::error::too_deep
+                                  ? vi::Cat("nesting deeper than ", options.max_json_depth, " levels")
+                                  : ec.message());
+    return std::nullopt;
   }
   boost::json::value definition = parser.release();
-  return ValidateDefinition(definition, options);
+  if (!AllNumbersFinite(definition)) {
+    const NumberToken bad = FindOutOfRangeNumber(text);
+    problem = vi::InvalidJson(text, bad.where.offset,
+                              vi::Cat("the number ", bad.text.substr(0, 40), " is outside the range of a double"));
+    return std::nullopt;
+  }
+  if (std::optional<DuplicateKey> duplicate = FindDuplicateKey(text)) {
+    const TextLocation at = LocateOffset(text, duplicate->offset);
+    problem = Diagnostic{duplicate->pointer, vi::kInvalidJsonDescription,
+                         vi::Cat("Duplicate key at line ", at.line, ", column ", at.column, " (offset ", at.offset,
+                                 "): an object may name each field once")};
+    return std::nullopt;
+  }
+  return definition;
+}
+
+}  // namespace
+
+std::vector<Diagnostic> ValidateDefinitionText(std::string_view text, const ValidateOptions& options) {
+  Diagnostic problem;
+  std::optional<boost::json::value> definition = ParseWithLimits(text, options, problem);
+  if (!definition.has_value()) {
+    return {std::move(problem)};
+  }
+  return ValidateDefinition(*definition, options);
+}
+
+absl::StatusOr<boost::json::value> ParseDefinitionText(std::string_view text, const ValidateOptions& options) {
+  Diagnostic problem;
+  std::optional<boost::json::value> definition = ParseWithLimits(text, options, problem);
+  if (!definition.has_value()) {
+    return absl::InvalidArgumentError(FormatDiagnostic(problem));
+  }
+  return *std::move(definition);
 }
 
 std::string FormatDiagnostic(const Diagnostic& d) {

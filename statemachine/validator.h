@@ -3,9 +3,12 @@
 // Definition time. Reports every problem found, not just the first.
 
 #include <boost/json.hpp>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 namespace stepflow::sm {
 
@@ -19,10 +22,23 @@ struct Diagnostic {
   std::string message;
 };
 
+// AWS's limit on a definition: 1,048,576 characters (the CreateStateMachine quota). We count bytes.
+inline constexpr std::size_t kMaxDefinitionBytes = 1 << 20;
+// JSON nesting allowed in a definition. Boost.JSON's default (32) is too shallow for real definitions
+// with nested Parallel/Map states and payload templates; this still bounds the recursion of everything
+// that walks the parsed value (the validator separately bounds templates, choice rules and nested
+// machines to 200 levels).
+inline constexpr std::size_t kMaxDefinitionJsonDepth = 400;
+
 struct ValidateOptions {
   // STANDARD or EXPRESS: EXPRESS rejects `.sync` and `.waitForTaskToken` integrations.
   // Default: STANDARD.
   bool express = false;
+  // Definition text larger than this is refused (ValidateDefinitionText, ParseDefinitionText).
+  // Default: kMaxDefinitionBytes (AWS's 1 MiB).
+  std::size_t max_definition_bytes = kMaxDefinitionBytes;
+  // Deeper JSON nesting is refused. Default: kMaxDefinitionJsonDepth.
+  std::size_t max_json_depth = kMaxDefinitionJsonDepth;
 };
 
 // Validates a parsed definition. An empty result means valid; otherwise every problem found is
@@ -32,10 +48,17 @@ struct ValidateOptions {
 std::vector<Diagnostic> ValidateDefinition(const boost::json::value& definition,
                                            const ValidateOptions& options = {});
 
-// Parses `text` as JSON and validates it. Text that is not JSON (or JSON that is not an object, or nests
-// deeper than 400 levels) gives a single diagnostic with code "INVALID_JSON_DESCRIPTION" naming the
-// line/column/offset and the parse error. Never throws, whatever the input.
+// Parses `text` as JSON and validates it. Text that is not JSON (or JSON that is not an object, nests
+// deeper than options.max_json_depth, holds a number outside the double range or repeats a key in one
+// object) gives a single diagnostic with code "INVALID_JSON_DESCRIPTION" naming the line/column/offset
+// (and, for a repeated key, its JSON pointer as the location). Text longer than
+// options.max_definition_bytes gives one SCHEMA_VALIDATION_FAILED diagnostic. Never throws.
 std::vector<Diagnostic> ValidateDefinitionText(std::string_view text, const ValidateOptions& options = {});
+
+// The parse ValidateDefinitionText uses, for every path that turns definition text into a value (Create,
+// Update, stored definitions, the CLI), so that they all accept and refuse the same texts.
+// InvalidArgument holding FormatDiagnostic of the problem.
+absl::StatusOr<boost::json::value> ParseDefinitionText(std::string_view text, const ValidateOptions& options = {});
 
 // One line "location: CODE: message" (location "/" for the root), for the CLI.
 std::string FormatDiagnostic(const Diagnostic& d);

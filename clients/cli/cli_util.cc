@@ -6,8 +6,15 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "statemachine/json_parse.h"
 
 namespace stepflow::cli {
+namespace {
+
+// Definitions, inputs and mock configurations read by the CLI may nest this deep.
+constexpr std::size_t kMaxCliJsonDepth = 10000;
+
+}  // namespace
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -23,29 +30,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::StatusOr<boost::json::value> ParseJson(const std::string& text, const std::string& path) {
-  boost::system::error_code ec;
-  boost::json::parse_options options;
-  options.max_depth = 10000;
-  boost::json::stream_parser parser({}, options);
-  std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
-  if (!ec) {
-    parser.finish(ec);
-  }
-  if (ec) {
-    std::size_t line = 1;
-    std::size_t column = 1;
-    for (std::size_t i = 0; i < consumed && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": invalid JSON at line ", line, ", column ", column, ": ", ec.message()));
-  }
-  return parser.release();
+  sm::JsonParseOptions options;
+  options.max_depth = kMaxCliJsonDepth;
+  return sm::ParseJson(text, path, options);
 }
 
 absl::StatusOr<boost::json::value> ReadJsonFile(const std::string& path) {

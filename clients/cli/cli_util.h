@@ -12,7 +12,8 @@ namespace stepflow::cli {
 // The whole file. InvalidArgument naming the file when it cannot be read.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Parses `text` (from `path`, for messages). InvalidArgument "PATH: invalid JSON at line L, column C: why".
+// Parses `text` (from `path`, for messages) with sm::ParseJson. InvalidArgument "PATH: invalid JSON at line L,
+// column C (offset N): why", or "PATH: number 1e400 at line L, ... is outside the range of a double".
 absl::StatusOr<boost::json::value> ParseJson(const std::string& text, const std::string& path);
 
 // Reads and parses a JSON file.

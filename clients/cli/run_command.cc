@@ -118,9 +118,9 @@ int RunCommand(int argc, char** argv) {
                  problems.size(), problems.size() == 1 ? "" : "s");
     return kExitUsage;
   }
-  absl::StatusOr<json::value> definition = ParseJson(*text, flags.definition_path);
+  absl::StatusOr<json::value> definition = sm::ParseDefinitionText(*text, validate_options);  // as validated
   if (!definition.ok()) {
-    return Fail(definition.status());
+    return Fail(absl::InvalidArgumentError(absl::StrCat(flags.definition_path, ": ", definition.status().message())));
   }
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(*definition);
   if (!machine.ok()) {

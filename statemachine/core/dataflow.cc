@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "statemachine/eval_limits.h"
 #include "statemachine/intrinsics.h"
 #include "statemachine/json_text.h"
 
@@ -42,6 +43,9 @@ const IntrinsicCall* CachedIntrinsic(const std::string& text, std::string* error
 Result<json::value> AsRuntimeFailure(Result<json::value> r, const StateRef& ref) {
   if (r.ok()) {
     return r;
+  }
+  if (r.failure().error == errors::kDataLimitExceeded) {  // a broken size bound keeps its name
+    return Failure{errors::kDataLimitExceeded, RuntimeCausePrefix(ref) + r.failure().cause};
   }
   return RuntimeFailure(ref, r.failure().cause);
 }
@@ -80,7 +84,11 @@ Result<json::value> ApplySelectPath(const OptionalPath& p, const json::value& va
 }
 
 Result<json::value> SelectPath(const JsonPath& path, const PathResolver& resolve, const StateRef& ref) {
-  std::optional<json::value> found = resolve(path.text());
+  PathValue selected = resolve(path.text());
+  if (!selected.ok()) {
+    return Failure{selected.failure().error, RuntimeCausePrefix(ref) + selected.failure().cause};
+  }
+  std::optional<json::value>& found = selected.value();
   if (!found) {
     return RuntimeFailure(ref, absl::StrCat("Invalid path '", path.text(), "' : No results for path: ",
                                             NormalizedPathText(path)));
@@ -88,13 +96,17 @@ Result<json::value> SelectPath(const JsonPath& path, const PathResolver& resolve
   return std::move(*found);
 }
 
-Result<json::value> ApplyTemplate(const json::value& tmpl, const PathResolver& resolve, RuntimeValues& runtime,
-                                  const StateRef& ref) {
+namespace {
+
+// Evaluates `tmpl`, counting the bytes of every evaluated `.$` field in `bytes`: a template of many
+// fields that each copy `$` would otherwise build gigabytes from one payload.
+Result<json::value> ApplyTemplateCounted(const json::value& tmpl, const PathResolver& resolve,
+                                         RuntimeValues& runtime, const StateRef& ref, std::size_t& bytes) {
   if (tmpl.is_array()) {
     json::array out;
     out.reserve(tmpl.get_array().size());
     for (const json::value& e : tmpl.get_array()) {
-      Result<json::value> r = ApplyTemplate(e, resolve, runtime, ref);
+      Result<json::value> r = ApplyTemplateCounted(e, resolve, runtime, ref, bytes);
       if (!r.ok()) {
         return r.failure();
       }
@@ -112,16 +124,28 @@ Result<json::value> ApplyTemplate(const json::value& tmpl, const PathResolver& r
       if (!r.ok()) {
         return r.failure();
       }
+      bytes += ApproxJsonBytes(r.value(), kDefaultMaxResultBytes);
+      if (bytes > kDefaultMaxResultBytes) {
+        return ResultTooLarge(absl::StrCat(RuntimeCausePrefix(ref), "The payload template"), kDefaultMaxResultBytes);
+      }
       out[key.substr(0, key.size() - 2)] = std::move(r).value();
       continue;
     }
-    Result<json::value> r = ApplyTemplate(v, resolve, runtime, ref);
+    Result<json::value> r = ApplyTemplateCounted(v, resolve, runtime, ref, bytes);
     if (!r.ok()) {
       return r.failure();
     }
     out[key] = std::move(r).value();
   }
   return json::value(std::move(out));
+}
+
+}  // namespace
+
+Result<json::value> ApplyTemplate(const json::value& tmpl, const PathResolver& resolve, RuntimeValues& runtime,
+                                  const StateRef& ref) {
+  std::size_t bytes = 0;
+  return ApplyTemplateCounted(tmpl, resolve, runtime, ref, bytes);
 }
 
 Result<json::value> ApplyResultPath(const OptionalPath& p, const json::value& input, json::value result,
@@ -168,11 +192,15 @@ Result<json::value> ResolvePathOrIntrinsic(const std::string& text, const PathRe
     }
     return AsRuntimeFailure(call->Evaluate(resolve, runtime), ref);
   }
-  std::optional<json::value> found = resolve(text);
+  PathValue selected = resolve(text);
+  if (!selected.ok()) {
+    return Failure{selected.failure().error, RuntimeCausePrefix(ref) + selected.failure().cause};
+  }
+  std::optional<json::value>& found = selected.value();
   if (!found) {
     std::string input_text = "null";
-    if (auto whole = resolve("$")) {
-      input_text = ToCompactJson(*whole);
+    if (PathValue whole = resolve("$"); whole.ok() && whole.value()) {
+      input_text = ToCompactJson(*whole.value());
     }
     return RuntimeFailure(ref, absl::StrCat("The JSONPath '", text, "' specified for the field '", field,
                                             "' could not be found in the input '", input_text, "'"));

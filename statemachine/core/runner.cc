@@ -375,6 +375,12 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_at
     if (r.max_delay_seconds && delay > *r.max_delay_seconds) {
       delay = *r.max_delay_seconds;
     }
+    // BackoffRate^attempts overflows to infinity after ~1000 attempts; converted to milliseconds that was
+    // undefined (the retry fired at once). Cap it at the largest MaxDelaySeconds the validator accepts.
+    constexpr double kMaxRetryDelaySeconds = 31622400;
+    if (!(delay <= kMaxRetryDelaySeconds)) {
+      delay = kMaxRetryDelaySeconds;
+    }
     if (r.jitter_full && rv_ != nullptr) {
       delay *= rv_->NextRandomUnit();
     }
@@ -599,10 +605,10 @@ void Execution::Runner::DeadLetterDiscarded(std::uint64_t task_id, const std::st
 PathResolver Execution::Runner::MakeResolver(Frame* f, const json::value& dollar, const json::value* map_index,
                                              const json::value* map_value) {
   auto context = std::make_shared<std::optional<json::value>>();
-  return [this, f, &dollar, map_index, map_value, context](std::string_view text) -> std::optional<json::value> {
+  return [this, f, &dollar, map_index, map_value, context](std::string_view text) -> PathValue {
     const JsonPath* path = CachedPath(text);
     if (path == nullptr) {
-      return std::nullopt;
+      return std::optional<json::value>();
     }
     PathScope scope;
     scope.input = &dollar;
@@ -613,7 +619,7 @@ PathResolver Execution::Runner::MakeResolver(Frame* f, const json::value& dollar
       }
       scope.context = &**context;
     }
-    return path->Evaluate(scope);
+    return path->EvaluateBounded(scope);  // the default EvaluationLimits: see eval_limits.h
   };
 }
 

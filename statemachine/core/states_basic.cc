@@ -1,5 +1,6 @@
 // Pass, Choice, Wait, Succeed and Fail: the states that need no worker.
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -72,7 +73,11 @@ void Execution::Runner::RunChoice(Frame* f) {
 
 namespace {
 
-// Wait's SecondsPath value: a non-negative integer (AWS parses it as a Java long).
+// The largest Wait the definition may state literally (the validator's limit for Seconds), and so the
+// largest SecondsPath value accepted at run time.
+constexpr long long kMaxWaitSeconds = 99999999;
+
+// Wait's SecondsPath value: a non-negative integer (AWS parses it as a Java long) up to kMaxWaitSeconds.
 Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::string& path, const StateRef& ref) {
   std::string shown = v.is_string() ? std::string(v.get_string()) : ToAwsJson(v);
   if (v.is_double()) {
@@ -87,7 +92,7 @@ Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::str
   if (v.is_int64()) {
     seconds = v.get_int64();
   } else if (v.is_uint64()) {
-    seconds = static_cast<long long>(v.get_uint64());
+    seconds = std::numeric_limits<long long>::max();  // above any long: reported as too large below
   }
   if (!seconds) {
     return Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(ref),
@@ -98,6 +103,12 @@ Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::str
     return Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(ref),
                                                   "The SecondsPath parameter references a negative value: ", path,
                                                   " == ", shown)};
+  }
+  if (*seconds > kMaxWaitSeconds) {
+    // Converted to milliseconds such a value overflowed and the Wait fired at once.
+    return Failure{errors::kRuntime,
+                   absl::StrCat(RuntimeCausePrefix(ref), "The SecondsPath parameter references a value larger than ",
+                                kMaxWaitSeconds, " seconds: ", path, " == ", shown)};
   }
   return static_cast<common::EpochMillis>(*seconds) * 1000;
 }
@@ -136,7 +147,11 @@ void Execution::Runner::RunWait(Frame* f) {
     }
     due = now_ + delay.value();
   } else if (s->timestamp_path) {
-    std::optional<json::value> v = resolve(s->timestamp_path->text());
+    PathValue found = resolve(s->timestamp_path->text());
+    if (!found.ok()) {
+      return FailState(f, found.failure());
+    }
+    const std::optional<json::value>& v = found.value();
     std::optional<Timestamp> t;
     if (v && v->is_string()) {
       t = ParseTimestamp(std::string_view(v->get_string()));

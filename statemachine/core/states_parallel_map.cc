@@ -1,5 +1,7 @@
 // Parallel and Map: states that run child frames (branches / iterations) and collect their outputs.
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -26,12 +28,21 @@ Result<std::optional<long long>> IntegerField(const NumberOrPath& n, const char*
   if (!n.path) {
     return std::optional<long long>();
   }
-  std::optional<json::value> v = resolve(n.path->text());
-  if (v && (v->is_int64() || v->is_uint64())) {
-    return std::optional<long long>(v->to_number<long long>());
+  PathValue found = resolve(n.path->text());
+  if (!found.ok()) {
+    return found.failure();
+  }
+  const std::optional<json::value>& v = found.value();
+  // AWS reads these as a Java int: values outside its range are "not a valid integer" (and a uint64 above
+  // the long range would make Boost.JSON's to_number throw).
+  auto in_int_range = [](long long n) {
+    return n >= std::numeric_limits<std::int32_t>::min() && n <= std::numeric_limits<std::int32_t>::max();
+  };
+  if (v && v->is_int64() && in_int_range(v->get_int64())) {
+    return std::optional<long long>(v->get_int64());
   }
   long long parsed = 0;
-  if (v && v->is_string() && absl::SimpleAtoi(std::string(v->get_string()), &parsed)) {
+  if (v && v->is_string() && absl::SimpleAtoi(std::string(v->get_string()), &parsed) && in_int_range(parsed)) {
     return std::optional<long long>(parsed);  // AWS parses the value's text: "1" is 1
   }
   return Failure{errors::kRuntime,
@@ -47,7 +58,11 @@ Result<std::optional<double>> FloatField(const NumberOrPath& n, const char* fiel
   if (!n.path) {
     return std::optional<double>();
   }
-  std::optional<json::value> v = resolve(n.path->text());
+  PathValue found = resolve(n.path->text());
+  if (!found.ok()) {
+    return found.failure();
+  }
+  const std::optional<json::value>& v = found.value();
   if (v && v->is_number()) {
     return std::optional<double>(v->to_number<double>());
   }

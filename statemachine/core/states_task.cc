@@ -34,6 +34,10 @@ std::pair<std::string, std::string> SplitResource(const std::string& resource) {
   return {"task", resource};
 }
 
+// The largest TimeoutSeconds/HeartbeatSeconds (the validator's limit for literals), also applied to the
+// values their *Path fields select.
+constexpr long long kMaxTaskSeconds = 99999999;
+
 common::EpochMillis SecondsToMillis(double seconds) { return static_cast<common::EpochMillis>(seconds * 1000); }
 
 json::object ResourceDetails(const State* s) {
@@ -66,14 +70,25 @@ void Execution::Runner::RunTask(Frame* f) {
     input = std::move(parameterized).value();
   }
   PathResolver resolve = MakeResolver(f, f->raw_input);
-  auto resolve_number = [&](const NumberOrPath& n) -> std::optional<double> {
+  std::optional<Failure> path_failure;
+  auto resolve_number = [&](const NumberOrPath& n, const char* field) -> std::optional<double> {
     if (n.value) {
       return n.value;
     }
-    if (n.path) {
-      std::optional<json::value> v = resolve(n.path->text());
-      if (v && v->is_number()) {
-        return v->to_number<double>();
+    if (n.path && !path_failure) {  // the first failure decides
+      PathValue v = resolve(n.path->text());
+      if (!v.ok()) {
+        path_failure = v.failure();
+      } else if (v.value() && v.value()->is_number()) {
+        const double seconds = v.value()->to_number<double>();
+        if (seconds >= 1 && seconds <= kMaxTaskSeconds) {
+          return seconds;
+        }
+        // Out of range, the timer's deadline overflowed (or was in the past) and the task timed out at once.
+        path_failure = Failure{errors::kRuntime,
+                               absl::StrCat(RuntimeCausePrefix(Ref(f)), "The ", field, "Path field refers to value ",
+                                            ToCompactJson(*v.value()), " which is not between 1 and ",
+                                            kMaxTaskSeconds, ": ", n.path->text())};
       }
     }
     return std::nullopt;
@@ -83,8 +98,12 @@ void Execution::Runner::RunTask(Frame* f) {
   cmd.state_name = s->name;
   cmd.resource = s->resource;
   cmd.attempt = f->retry_count;
-  cmd.timeout_seconds = resolve_number(s->timeout_seconds);
-  cmd.heartbeat_seconds = resolve_number(s->heartbeat_seconds);
+  cmd.timeout_seconds = resolve_number(s->timeout_seconds, "TimeoutSeconds");
+  cmd.heartbeat_seconds = resolve_number(s->heartbeat_seconds, "HeartbeatSeconds");
+  if (path_failure) {
+    f->task_token.clear();
+    return FailState(f, *path_failure);
+  }
   json::object details = ResourceDetails(s);
   details["region"] = "us-east-1";
   details["parameters"] = ToCompactJson(input);

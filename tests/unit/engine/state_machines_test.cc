@@ -150,6 +150,30 @@ TEST_F(StateMachinesTest, DeleteKeepsTheVersionsExecutionsRun) {
   EXPECT_EQ(done.output, R"("waited")");
 }
 
+// Validate and Create share the validator's parse: Create used to refuse 33 levels of nesting (Boost's
+// default depth) that Validate accepted, and both kept the last of two duplicate keys.
+TEST_F(StateMachinesTest, CreateAndValidateAgreeOnNestingAndDuplicateKeys) {
+  const std::string deep = R"({"StartAt":"P","States":{"P":{"Type":"Pass","Result":)" + std::string(40, '[') +
+                           std::string(40, ']') + R"(,"End":true}}})";
+  EXPECT_TRUE(ValidateStateMachineDefinition(deep, false).empty());
+  EXPECT_TRUE(engine_->CreateStateMachine("Deep", deep, false).ok());
+  const std::string duplicate = R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true,"End":false}}})";
+  std::vector<sm::Diagnostic> problems = ValidateStateMachineDefinition(duplicate, false);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].location, "/States/P/End");
+  absl::StatusOr<StateMachineInfo> r = engine_->CreateStateMachine("Dup", duplicate, false);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("/States/P/End: INVALID_JSON_DESCRIPTION: Duplicate key"));
+}
+
+TEST_F(StateMachinesTest, InputOutsideTheDoubleRangeIsRefusedAtTheDoor) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Pass", kPassChain, false).ok());
+  absl::StatusOr<ExecutionInfoRecord> r = engine_->StartExecution("Pass", "big", R"({"x":1e400})");
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("InvalidExecutionInput: the input is not valid JSON: number 1e400 at line 1, column 6"));
+}
+
 TEST(ValidateStateMachineDefinitionTest, ReportsWithoutStoring) {
   EXPECT_TRUE(ValidateStateMachineDefinition(kPassChain, false).empty());
   EXPECT_FALSE(ValidateStateMachineDefinition(R"({"StartAt":"X","States":{}})", false).empty());

@@ -5,6 +5,7 @@
 #include "statemachine/timestamp.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -438,6 +439,19 @@ TEST(ChoiceStringMatchesTest, WildcardsAndEscapes) {
               c.expected)
         << c.text << " ~ " << c.pattern;
   }
+}
+
+TEST(ChoiceStringMatchesTest, HostilePatternIsLinear) {
+  const std::string text(200000, 'a');
+  std::string pattern = "*";
+  for (int i = 0; i < 2000; ++i) {
+    pattern += "a";
+  }
+  pattern += "b*";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(EvalBase("StringMatches", json::serialize(json::value(text)), json::serialize(json::value(pattern))));
+  EXPECT_TRUE(EvalBase("StringMatches", json::serialize(json::value(text + "b")), json::serialize(json::value(pattern))));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
 TEST(ChoiceStringMatchesTest, NonStringsNeverMatch) {
