@@ -3,7 +3,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +32,20 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const ServerOptions& option
   ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
   return grpc::SslServerCredentials(ssl);
 }
+
+// gRPC's reflection library registers its plugin with every ServerBuilder as soon as it is linked; this
+// option takes it out again when reflection is off.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
 
 // Bounds on connections, threads and idle or half-open connections (issue 9, section 4).
 void SetTransportBounds(const ServerOptions& options, grpc::ServerBuilder& builder) {
@@ -72,6 +89,9 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   }
   grpc::ServerBuilder builder;
+  if (!options_.reflection) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int port = 0;
   builder.AddListeningPort(address, Credentials(options_), &port);
   SetTransportBounds(options_, builder);
