@@ -16,7 +16,7 @@ endif
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl
 
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1

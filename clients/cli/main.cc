@@ -57,6 +57,11 @@ constexpr char kUsage[] =
     "      SIGTERM/SIGINT stop polling and wait for running commands (default at most 30 s).\n"
     "  --server ADDR   the server (env STEPFLOW_SERVER; default 127.0.0.1:7233)\n"
     "  --output FMT    table (default) or json: only JSON on stdout, messages on stderr\n"
+    "  --token TOKEN   bearer token (env STEPFLOW_TOKEN), for servers with a token file\n"
+    "  --tls           TLS (env STEPFLOW_TLS=true); implied by the three below\n"
+    "  --ca-cert PEM   CA of the server's certificate (env STEPFLOW_CA_CERT; default the system's roots)\n"
+    "  --client-cert PEM, --client-key PEM   client certificate and key for mutual TLS\n"
+    "                  (env STEPFLOW_CLIENT_CERT, STEPFLOW_CLIENT_KEY)\n"
     "\n"
     "  help\n"
     "\n"
@@ -65,8 +70,7 @@ constexpr char kUsage[] =
     "2 bad usage or input\n";
 
 bool IsGlobalFlag(const std::string& arg) {
-  return arg == "--server" || arg == "--output" || arg.rfind("--server=", 0) == 0 ||
-         arg.rfind("--output=", 0) == 0;
+  return stepflow::cli::IsGlobalValueFlag(arg.substr(0, arg.find('='))) || stepflow::cli::IsGlobalSwitch(arg);
 }
 
 }  // namespace
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
   std::size_t i = 0;
   while (i < args.size() && IsGlobalFlag(args[i])) {
     globals.push_back(args[i]);
-    if (args[i].find('=') == std::string::npos && i + 1 < args.size()) {
+    if (!stepflow::cli::IsGlobalSwitch(args[i]) && args[i].find('=') == std::string::npos && i + 1 < args.size()) {
       globals.push_back(args[++i]);
     }
     ++i;

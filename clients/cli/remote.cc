@@ -27,6 +27,11 @@ json::value Embedded(const std::string& text) {
 
 }  // namespace
 
+bool IsGlobalValueFlag(const std::string& flag) {
+  return flag == "--server" || flag == "--output" || flag == "--token" || flag == "--ca-cert" ||
+         flag == "--client-cert" || flag == "--client-key";
+}
+
 std::string FormatTime(const google::protobuf::Timestamp& t) {
   absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
@@ -54,6 +59,13 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
       arg.resize(eq);
       has_value = true;
     }
+    if (IsGlobalSwitch(arg)) {
+      if (has_value) {
+        return absl::InvalidArgumentError(absl::StrCat(arg, " takes no value"));
+      }
+      out.client_options.tls = true;
+      continue;
+    }
     if (switch_options.count(arg) != 0) {
       if (has_value) {
         return absl::InvalidArgumentError(absl::StrCat(arg, " takes no value"));
@@ -61,7 +73,7 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
       out.switches.insert(arg);
       continue;
     }
-    if (value_options.count(arg) == 0 && arg != "--server" && arg != "--output") {
+    if (value_options.count(arg) == 0 && !IsGlobalValueFlag(arg)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown option '", arg, "'"));
     }
     if (!has_value) {
@@ -72,6 +84,14 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
     }
     if (arg == "--server") {
       out.server = value;
+    } else if (arg == "--token") {
+      out.client_options.token = value;
+    } else if (arg == "--ca-cert") {
+      out.client_options.ca_cert = value;
+    } else if (arg == "--client-cert") {
+      out.client_options.client_cert = value;
+    } else if (arg == "--client-key") {
+      out.client_options.client_key = value;
     } else if (arg == "--output") {
       if (value != "table" && value != "json") {
         return absl::InvalidArgumentError(absl::StrCat("--output must be table or json, not '", value, "'"));
@@ -80,6 +100,9 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
     } else {
       out.options[arg] = value;
     }
+  }
+  if (absl::Status s = client::ApplyEnvironment(out.client_options); !s.ok()) {
+    return s;
   }
   if (out.positionals.size() != positionals) {
     return absl::InvalidArgumentError(absl::StrCat("expected ", positionals, " argument",
@@ -100,7 +123,7 @@ int RunRemote(const VerbSpec& spec, const std::vector<std::string>& argv, const 
       return ReportUsage(spec.verb, s);
     }
   }
-  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(args->server, kConnectTimeout);
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(args->server, kConnectTimeout, args->client_options);
   if (!c.ok()) {
     return ReportFailure(spec.verb, c.status());
   }

@@ -3,7 +3,9 @@
 // public gRPC API, through clients/cpp.
 //
 // Global flags, accepted anywhere on the command line: --server ADDR (env STEPFLOW_SERVER, default
-// 127.0.0.1:7233) and --output table|json. With json, stdout holds only JSON; every message goes to stderr.
+// 127.0.0.1:7233), --output table|json, and the connection options of client.h: --token TOKEN, --tls,
+// --ca-cert PEM, --client-cert PEM, --client-key PEM (env STEPFLOW_TOKEN, STEPFLOW_TLS, STEPFLOW_CA_CERT,
+// STEPFLOW_CLIENT_CERT, STEPFLOW_CLIENT_KEY). With json, stdout holds only JSON; every message goes to stderr.
 // A failure prints one line "stepflow <verb>: <what failed>" on stderr and exits non-zero.
 
 #include <boost/json.hpp>
@@ -21,6 +23,11 @@ namespace stepflow::cli {
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:7233";
 
+// A global flag with a value (--server, --output, --token, --ca-cert, --client-cert, --client-key), and
+// the global switch --tls.
+bool IsGlobalValueFlag(const std::string& flag);
+inline bool IsGlobalSwitch(const std::string& flag) { return flag == "--tls"; }
+
 enum class Output { kTable, kJson };
 
 // The arguments of one remote verb, split into positionals, options with values and switches.
@@ -31,6 +38,8 @@ struct RemoteArgs {
   std::set<std::string> switches;              // "--sync"
   std::string server = kDefaultServer;
   Output output = Output::kTable;
+  // --token, --tls, --ca-cert, --client-cert, --client-key (and their STEPFLOW_* variables; client.h).
+  client::ClientOptions client_options;
 
   bool Has(const std::string& option) const {
     return options.count(option) != 0 || switches.count(option) != 0;
@@ -42,7 +51,7 @@ struct RemoteArgs {
 };
 
 // Parses `args` (the words after the verb). `value_options` take a value ("--name N" or "--name=N"),
-// `switch_options` do not. --server and --output are always known. InvalidArgument naming the problem.
+// `switch_options` do not. The global flags are always known. InvalidArgument naming the problem.
 absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<std::string>& args,
                                            const std::set<std::string>& value_options,
                                            const std::set<std::string>& switch_options,

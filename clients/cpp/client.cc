@@ -3,6 +3,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
@@ -13,7 +17,8 @@ namespace {
 constexpr char kErrorNameMetadataKey[] = "stepflow-error";
 // Reconnect backoff: gRPC's 1 s initial backoff makes a client that dials a starting server wait a second.
 constexpr int kInitialReconnectBackoffMs = 100;
-constexpr int kMaxReconnectBackoffMs = 1000;
+// A PEM file larger than this is refused.
+constexpr std::uintmax_t kMaxPemFileBytes = 1 << 20;
 constexpr std::size_t kMaxErrorNameLength = 80;
 
 std::string_view NamePrefix(std::string_view message) {
@@ -67,6 +72,49 @@ absl::Status FromGrpc(const grpc::Status& status, const grpc::ClientContext& con
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxPemFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("InvalidArgument: ", what, " ", path,
+                                                   ": not a readable file of at most ", kMaxPemFileBytes, " bytes"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("InvalidArgument: ", what, " ", path, ": cannot read it"));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const ClientOptions& options) {
+  bool tls = options.tls || !options.ca_cert.empty() || !options.client_cert.empty() || !options.client_key.empty();
+  if (!tls) {
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!options.ca_cert.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(options.ca_cert, "--ca-cert");
+    if (!ca.ok()) {
+      return ca.status();
+    }
+    ssl.pem_root_certs = *ca;
+  }
+  if (options.client_cert.empty() != options.client_key.empty()) {
+    return absl::InvalidArgumentError("InvalidArgument: --client-cert and --client-key go together");
+  }
+  if (!options.client_cert.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem(options.client_cert, "--client-cert");
+    absl::StatusOr<std::string> key = ReadPem(options.client_key, "--client-key");
+    if (!cert.ok() || !key.ok()) {
+      return !cert.ok() ? cert.status() : key.status();
+    }
+    ssl.pem_cert_chain = *cert;
+    ssl.pem_private_key = *key;
+  }
+  return grpc::SslCredentials(ssl);
+}
+
 std::chrono::system_clock::time_point DeadlineIn(std::chrono::milliseconds timeout) {
   return std::chrono::system_clock::now() + timeout;
 }
@@ -77,16 +125,44 @@ constexpr std::chrono::seconds kServerMaxPollWait{60};
 
 }  // namespace
 
+absl::Status ApplyEnvironment(ClientOptions& options) {
+  auto fill = [](std::string& field, const char* name) {
+    if (const char* v = std::getenv(name); field.empty() && v != nullptr && *v != '\0') {
+      field = v;
+    }
+  };
+  fill(options.token, "STEPFLOW_TOKEN");
+  fill(options.ca_cert, "STEPFLOW_CA_CERT");
+  fill(options.client_cert, "STEPFLOW_CLIENT_CERT");
+  fill(options.client_key, "STEPFLOW_CLIENT_KEY");
+  if (const char* v = std::getenv("STEPFLOW_TLS"); v != nullptr && *v != '\0') {
+    std::string_view tls(v);
+    if (tls != "true" && tls != "false" && tls != "1" && tls != "0") {
+      return absl::InvalidArgumentError(absl::StrCat("STEPFLOW_TLS must be true or false, not '", std::string(tls), "'"));
+    }
+    options.tls = options.tls || tls == "true" || tls == "1";
+  }
+  return absl::OkStatus();
+}
+
 std::string ErrorName(const absl::Status& status) {
   return std::string(NamePrefix(std::string_view(status.message().data(), status.message().size())));
 }
 
 struct Client::Impl {
+  std::string token;  // "" = none
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::StateMachines::Stub> state_machines;
   std::unique_ptr<v1::Executions::Stub> executions;
   std::unique_ptr<v1::Tasks::Stub> tasks;
   std::unique_ptr<v1::DeadLetters::Stub> dead_letters;
+
+  // Adds what every call carries (the bearer token).
+  void Prepare(grpc::ClientContext& context) const {
+    if (!token.empty()) {
+      context.AddMetadata("authorization", "Bearer " + token);
+    }
+  }
 
   // One unary call with a deadline: `rpc(stub-bound context, request, response)`.
   template <typename Response, typename Request, typename Rpc>
@@ -98,9 +174,12 @@ struct Client::Impl {
   // The same, cancelled (CANCELLED) when `stop` is requested.
   template <typename Response, typename Request, typename Rpc>
   absl::StatusOr<Response> CallCancellable(const char* method, const Request& request,
-                                           std::chrono::milliseconds timeout, std::stop_token stop, Rpc rpc) {
+                                           std::chrono::milliseconds timeout, std::stop_token stop, Rpc rpc,
+                                           bool wait_for_ready = false) {
     grpc::ClientContext context;
+    Prepare(context);
     context.set_deadline(DeadlineIn(timeout));
+    context.set_wait_for_ready(wait_for_ready);
     std::stop_callback cancel(stop, [&context] { context.TryCancel(); });
     Response response;
     grpc::Status status = rpc(&context, request, &response);
@@ -124,9 +203,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   args.SetMaxSendMessageSize(options.max_message_bytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(options.max_reconnect_backoff.count()));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = Credentials(options);
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
   auto impl = std::make_unique<Impl>();
-  impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  impl->token = options.token;
+  impl->channel = grpc::CreateCustomChannel(address, *credentials, args);
   if (!impl->channel->WaitForConnected(DeadlineIn(timeout))) {
     return absl::UnavailableError(absl::StrCat("ServiceUnavailable: cannot connect to ", address, " within ",
                                                timeout.count(), " ms (is `stepflow server` running?)"));
@@ -277,6 +361,7 @@ absl::Status Client::WatchExecutionHistory(const std::string& execution_arn, std
   request.set_execution_arn(execution_arn);
   request.set_after_event_id(after_event_id);
   grpc::ClientContext context;
+  impl_->Prepare(context);
   std::unique_ptr<grpc::ClientReader<v1::HistoryEvent>> reader =
       impl_->executions->WatchHistory(&context, request);
   v1::HistoryEvent event;
@@ -356,7 +441,7 @@ absl::StatusOr<v1::PollTaskResponse> Client::PollTask(const std::string& queue, 
       wait.count() <= 0 ? kServerDefaultPollWait : std::min(wait, kServerMaxPollWait);
   return impl_->CallCancellable<v1::PollTaskResponse>(
       "PollTask", request, server_wait + options_.call_timeout, std::move(stop),
-      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Poll(c, rq, rs); });
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->Poll(c, rq, rs); }, /*wait_for_ready=*/true);
 }
 
 absl::Status Client::CompleteTask(const std::string& task_token, const std::string& output) {

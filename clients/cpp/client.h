@@ -26,13 +26,35 @@ namespace stepflow::client {
 
 namespace v1 = ::stepflow::v1;
 
+// How to reach and authenticate to a server. The same contract for every Stepflow SDK and the CLI (flag /
+// environment variable):
+//   token        --token / STEPFLOW_TOKEN             bearer token, sent as "authorization: Bearer TOKEN"
+//   tls          --tls / STEPFLOW_TLS=true            TLS (implied by ca_cert, client_cert and client_key)
+//   ca_cert      --ca-cert / STEPFLOW_CA_CERT         PEM file of the CA that signed the server's certificate
+//                                                     ("" = the system's roots)
+//   client_cert  --client-cert / STEPFLOW_CLIENT_CERT PEM file of the client certificate (mutual TLS)
+//   client_key   --client-key / STEPFLOW_CLIENT_KEY   PEM file of its private key
 struct ClientOptions {
   // Deadline of every call except StartSyncExecution (its own timeout) and WatchExecutionHistory (none).
   // Default: 30 s.
   std::chrono::milliseconds call_timeout{30000};
   // Largest message received. Default: 8 MiB, as the server.
   int max_message_bytes = 8 << 20;
+  // Bearer token for servers with a token file. Default: "" = none.
+  std::string token;
+  // TLS and its files (see above). Default: plaintext.
+  bool tls = false;
+  std::string ca_cert;
+  std::string client_cert;
+  std::string client_key;
+  // Longest wait between two attempts to reconnect to a server that went away. Short, so that workers are
+  // back within a second of a restart; attempts to a closed local port cost next to nothing. Default: 500 ms.
+  std::chrono::milliseconds max_reconnect_backoff{500};
 };
+
+// Fills the fields of `options` that are empty from STEPFLOW_TOKEN, STEPFLOW_TLS, STEPFLOW_CA_CERT,
+// STEPFLOW_CLIENT_CERT and STEPFLOW_CLIENT_KEY. InvalidArgument for STEPFLOW_TLS other than true/false/1/0.
+absl::Status ApplyEnvironment(ClientOptions& options);
 
 // The error name at the start of a status message ("ExecutionDoesNotExist"), or "" for OK or none.
 std::string ErrorName(const absl::Status& status);
@@ -40,7 +62,8 @@ std::string ErrorName(const absl::Status& status);
 class Client {
  public:
   // Opens a channel to `address` ("127.0.0.1:7233") and waits until it is connected, at most `timeout`.
-  // Unavailable ("ServiceUnavailable: cannot connect to ADDRESS within N ms") when it does not connect.
+  // Unavailable ("ServiceUnavailable: cannot connect to ADDRESS within N ms") when it does not connect;
+  // InvalidArgument when a TLS file cannot be read.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
                                                          std::chrono::milliseconds timeout,
                                                          const ClientOptions& options = {});
@@ -98,7 +121,9 @@ class Client {
   // --- Tasks (for workers; clients/cpp/worker.h builds on these). A task is named by its opaque token.
   //
   // Long-polls `queue` for up to `wait` (0 = the server's default, 20 s; the server caps it at 60 s). The
-  // call's deadline is the wait plus call_timeout, so a long poll never times out here first. An empty
+  // call's deadline is the wait plus call_timeout, so a long poll never times out here first. While the
+  // server is unreachable the poll waits for it to come back (wait-for-ready, within that deadline) instead
+  // of failing at once, so that a worker polls again as soon as a restarted server listens. An empty
   // task_token means no task came: poll again. `stop` cancels the call (Cancelled); a task the server handed
   // out at that very moment is not lost but waits for its lease (TimeoutSeconds/HeartbeatSeconds) to run out.
   absl::StatusOr<v1::PollTaskResponse> PollTask(const std::string& queue, const std::string& identity,

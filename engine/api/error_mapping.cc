@@ -1,5 +1,7 @@
 #include "engine/api/error_mapping.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace stepflow::api {
@@ -28,12 +30,54 @@ std::string_view GenericName(absl::StatusCode code) {
       return "ServiceUnavailable";
     case absl::StatusCode::kCancelled:
       return "Cancelled";
+    case absl::StatusCode::kUnauthenticated:
+      return "UnrecognizedClientException";
+    case absl::StatusCode::kPermissionDenied:
+      return "AccessDeniedException";
     default:
       return "InternalFailure";
   }
 }
 
+// The length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > text.size() || (n == 2 && lead < 0xc2)) {
+    return 0;
+  }
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) {
+      return 0;
+    }
+  }
+  return n;
+}
+
 }  // namespace
+
+std::string TruncateForMessage(std::string_view text, std::size_t max) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t n = Utf8SequenceLength(text, i);
+    if (out.size() + std::max<std::size_t>(n, 1) > max) {
+      break;
+    }
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  if (i < text.size()) {
+    absl::StrAppend(&out, "...(", text.size(), " bytes)");
+  }
+  return out;
+}
 
 std::string_view ErrorNamePrefix(std::string_view message) {
   std::size_t colon = message.find(':');
@@ -80,6 +124,10 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
       return grpc::StatusCode::ABORTED;
     case absl::StatusCode::kCancelled:
       return grpc::StatusCode::CANCELLED;
+    case absl::StatusCode::kUnauthenticated:
+      return grpc::StatusCode::UNAUTHENTICATED;
+    case absl::StatusCode::kPermissionDenied:
+      return grpc::StatusCode::PERMISSION_DENIED;
     default:
       return grpc::StatusCode::INTERNAL;
   }
@@ -90,7 +138,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* c
     return grpc::Status::OK;
   }
   std::string name = ErrorName(status);
-  std::string message(status.message());
+  std::string message = TruncateForMessage(std::string_view(status.message().data(), status.message().size()), kMaxErrorMessageBytes);
   if (ErrorNamePrefix(message).empty()) {
     message = absl::StrCat(name, ": ", message);
   }

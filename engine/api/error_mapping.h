@@ -5,6 +5,7 @@
 //   InvalidArgument -> INVALID_ARGUMENT     NotFound -> NOT_FOUND        AlreadyExists -> ALREADY_EXISTS
 //   FailedPrecondition -> FAILED_PRECONDITION   DeadlineExceeded -> DEADLINE_EXCEEDED
 //   Unavailable -> UNAVAILABLE   Aborted -> ABORTED   Cancelled -> CANCELLED (the client went away)
+//   Unauthenticated -> UNAUTHENTICATED   PermissionDenied -> PERMISSION_DENIED
 //   anything else -> INTERNAL
 //
 // The message is kept; it starts with the AWS-style error name ("ExecutionDoesNotExist: ..."). The same
@@ -36,7 +37,16 @@ std::string ErrorName(const absl::Status& status);
 // The gRPC code for an absl code (the table above).
 grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 
-// Converts `status` and, when it is an error and `context` is not null, adds the "stepflow-error" trailer.
+// Identifiers (names, ARNs, queues, ids) quoted in messages are cut to this many bytes; a whole message to
+// kMaxErrorMessageBytes, so that an oversized request never makes an oversized trailer.
+inline constexpr std::size_t kMaxIdentifierInMessage = 256;
+inline constexpr std::size_t kMaxErrorMessageBytes = 2048;
+
+// `text` cut to at most `max` bytes (at a UTF-8 character boundary), followed by "...(N bytes)" when cut;
+// bytes that are not valid UTF-8 become '?'. The one helper for quoting caller-supplied text in messages.
+std::string TruncateForMessage(std::string_view text, std::size_t max = kMaxIdentifierInMessage);
+
+// Converts `status` (its message cut to kMaxErrorMessageBytes) and, when it is an error and `context` is not null, adds the "stepflow-error" trailer.
 grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* context);
 
 }  // namespace stepflow::api

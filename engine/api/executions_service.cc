@@ -65,6 +65,8 @@ absl::StatusOr<v1::Execution> DoDescribe(engine::Engine& engine,
 
 absl::StatusOr<v1::Execution> DoStop(engine::Engine& engine, const v1::StopExecutionRequest& request) {
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
+  RETURN_IF_ERROR(CheckTextLimit(request.error(), "error", kMaxErrorNameChars));
+  RETURN_IF_ERROR(CheckByteLimit(request.cause(), "cause", kMaxCauseBytes));
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record,
                    engine.StopExecution(request.execution_arn(), request.error(), request.cause()));
   spdlog::info("execution stopped execution={} status={} error={}", record.arn,
@@ -156,7 +158,10 @@ absl::Status ExecutionsService::Follow(grpc::ServerContext& context, const std::
 
 grpc::Status ExecutionsService::Start(grpc::ServerContext* context, const v1::StartExecutionRequest* request,
                                       v1::Execution* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kStartExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (!record.ok()) {
     return ToGrpcStatus(record.status(), context);
@@ -167,7 +172,10 @@ grpc::Status ExecutionsService::Start(grpc::ServerContext* context, const v1::St
 
 grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
                                           const v1::StartExecutionRequest* request, v1::Execution* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kStartSyncExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (record.ok()) {
     record = WaitUntilDone(*context, record->arn);
@@ -182,21 +190,30 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
 grpc::Status ExecutionsService::Describe(grpc::ServerContext* context,
                                          const v1::DescribeExecutionRequest* request,
                                          v1::Execution* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kDescribeExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoDescribe(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::GetHistory(grpc::ServerContext* context,
                                            const v1::GetExecutionHistoryRequest* request,
                                            v1::GetExecutionHistoryResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kGetExecutionHistory);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoGetHistory(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
                                              const v1::WatchExecutionHistoryRequest* request,
                                              grpc::ServerWriter<v1::HistoryEvent>* writer) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kWatchExecutionHistory);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::Status status = RequireField(request->execution_arn(), "execution_arn");
   if (status.ok() && request->after_event_id() < 0) {
     status = absl::InvalidArgumentError("ValidationException: after_event_id must not be negative");
@@ -209,13 +226,19 @@ grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
 
 grpc::Status ExecutionsService::List(grpc::ServerContext* context, const v1::ListExecutionsRequest* request,
                                      v1::ListExecutionsResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kListExecutions);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoList(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::Stop(grpc::ServerContext* context, const v1::StopExecutionRequest* request,
                                      v1::Execution* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kStopExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -225,13 +248,19 @@ grpc::Status ExecutionsService::Stop(grpc::ServerContext* context, const v1::Sto
 grpc::Status ExecutionsService::DescribeStateMachineForExecution(
     grpc::ServerContext* context, const v1::DescribeStateMachineForExecutionRequest* request,
     v1::StateMachine* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kDescribeStateMachineForExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoDescribeStateMachine(*env_->engine, *request), response);
 }
 
 grpc::Status ExecutionsService::Redrive(grpc::ServerContext* context, const v1::RedriveExecutionRequest* request,
                                         v1::Execution* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kRedriveExecution);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::Status status = RequireField(request->execution_arn(), "execution_arn");
   if (status.ok()) {
     status = CheckNotStopping(*env_);

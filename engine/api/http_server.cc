@@ -1,29 +1,23 @@
 #include "engine/api/http_server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <thread>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/api/audit.h"
+#include "engine/api/error_mapping.h"
+#include "engine/api/http_listener.h"
 
 namespace stepflow::api {
 namespace {
 
-constexpr std::chrono::milliseconds kStartPoll{1};
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
-
-// httplib's default sets SO_REUSEPORT on Linux: a second server on the same port would then share it
-// silently. SO_REUSEADDR only (restart while old connections are in TIME_WAIT).
-void SocketOptions(socket_t sock) {
-  int yes = 1;
-  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-}
 
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string LabelValue(const std::string& v) {
@@ -66,81 +60,108 @@ void AppendEngineMetrics(const engine::EngineMetrics& m, std::string& body) {
   }
 }
 
+// The caller of an HTTP request: its bearer token (authorization header).
+Caller HttpCaller(const HttpRequest& req) {
+  Caller caller;
+  if (auto it = req.headers.find("authorization"); it != req.headers.end()) {
+    std::string value = it->second;
+    constexpr std::string_view kBearer = "Bearer ";
+    if (value.size() >= kBearer.size() && absl::EqualsIgnoreCase(absl::string_view(value.data(), kBearer.size()),
+                                                          absl::string_view(kBearer.data(), kBearer.size()))) {
+      value.erase(0, kBearer.size());
+    }
+    caller.bearer = value;
+  }
+  return caller;
+}
+
+// The 401/403 answer (with the error name), after its audit line, when `req` may not make `rpc`.
+std::optional<HttpResponse> RefuseHttp(const Authorizer& authorizer, const HttpRequest& req, Rpc rpc) {
+  Admission admission = authorizer.Admit(HttpCaller(req), rpc);
+  if (admission.status.ok()) {
+    return std::nullopt;
+  }
+  HttpResponse res;
+  res.status = absl::IsUnauthenticated(admission.status) ? 401 : 403;
+  res.body = absl::StrCat(admission.status.message(), "\n");
+  AuditRecord record{admission.who, PolicyOf(rpc).method, "", absl::StrCat(res.status),
+                     std::string(ErrorNamePrefix(std::string(admission.status.message())))};
+  WriteAuditLine(record);
+  return res;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   engine::Engine* engine = nullptr;
+  const Authorizer* authorizer = nullptr;
   std::int64_t start_time_seconds = 0;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> listener_done{false};
-  httplib::Server server;
-  std::thread listener;
+  HttpListener listener;
+
+  HttpResponse Handle(const HttpRequest& req) const {
+    if (req.method != "GET") {
+      return HttpResponse{405, kTextPlain, "only GET\n"};
+    }
+    if (req.path == "/healthz") {
+      return stopping.load() ? HttpResponse{503, kTextPlain, "shutting down\n"}
+                             : HttpResponse{200, kTextPlain, "ok\n"};
+    }
+    if (req.path != "/metrics") {
+      return HttpResponse{404, kTextPlain, "not found\n"};
+    }
+    if (authorizer != nullptr) {
+      if (std::optional<HttpResponse> refused = RefuseHttp(*authorizer, req, Rpc::kHttpMetrics)) {
+        return *refused;
+      }
+    }
+    std::string body = absl::StrCat(
+        "# HELP stepflow_up 1 while the server is serving.\n"
+        "# TYPE stepflow_up gauge\n"
+        "stepflow_up ",
+        stopping.load() ? 0 : 1,
+        "\n"
+        "# HELP stepflow_start_time_seconds When the HTTP listener started, in Unix seconds.\n"
+        "# TYPE stepflow_start_time_seconds gauge\n"
+        "stepflow_start_time_seconds ",
+        start_time_seconds, "\n");
+    if (engine != nullptr) {
+      AppendEngineMetrics(engine->Metrics(), body);
+    }
+    return HttpResponse{200, kPrometheusText, body};
+  }
 };
 
 HttpServer::HttpServer() = default;
 
 HttpServer::~HttpServer() { Shutdown(); }
 
-absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string& address) {
+absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string& address,
+                                      const HttpOptions& options) {
   if (impl_ != nullptr) {
     return absl::FailedPreconditionError("the HTTP server is already started");
   }
-  std::size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("not HOST:PORT: '", address, "'"));
-  }
-  std::string host = address.substr(0, colon);
   auto impl = std::make_unique<Impl>();
   impl->engine = engine;
+  impl->authorizer = options.authorizer;
   impl->start_time_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
+  HttpListenerOptions listener;
+  listener.tls_cert_file = options.tls_cert_file;
+  listener.tls_key_file = options.tls_key_file;
+  listener.tls_client_ca_file = options.tls_client_ca_file;
+  listener.threads = options.threads;
+  listener.max_connections = options.max_connections;
+  listener.request_deadline = options.request_deadline;
   Impl* self = impl.get();
-  impl->server.set_socket_options(SocketOptions);
-  // An idle keep-alive connection holds a worker (and so Shutdown) for at most this long.
-  impl->server.set_keep_alive_timeout(1);
-  impl->server.Get("/healthz", [self](const httplib::Request&, httplib::Response& res) {
-    if (self->stopping.load()) {
-      res.status = 503;
-      res.set_content("shutting down\n", kTextPlain);
-    } else {
-      res.status = 200;
-      res.set_content("ok\n", kTextPlain);
-    }
-  });
-  impl->server.Get("/metrics", [self](const httplib::Request&, httplib::Response& res) {
-    std::string body = absl::StrCat(
-        "# HELP stepflow_up 1 while the server is serving.\n"
-        "# TYPE stepflow_up gauge\n"
-        "stepflow_up ",
-        self->stopping.load() ? 0 : 1,
-        "\n"
-        "# HELP stepflow_start_time_seconds When the HTTP listener started, in Unix seconds.\n"
-        "# TYPE stepflow_start_time_seconds gauge\n"
-        "stepflow_start_time_seconds ",
-        self->start_time_seconds, "\n");
-    if (self->engine != nullptr) {
-      AppendEngineMetrics(self->engine->Metrics(), body);
-    }
-    res.status = 200;
-    res.set_content(body, kPrometheusText);
-  });
-  if (port == 0) {
-    port = impl->server.bind_to_any_port(host);
-  } else if (!impl->server.bind_to_port(host, port)) {
-    port = -1;
+  absl::StatusOr<int> port =
+      impl->listener.Start(address, [self](const HttpRequest& req) { return self->Handle(req); }, listener);
+  if (!port.ok()) {
+    return port.status();
   }
-  if (port <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " (address in use or invalid)"));
-  }
-  impl->listener = std::thread([self] {
-    self->server.listen_after_bind();
-    self->listener_done.store(true);
-  });
   impl_ = std::move(impl);
-  return port;
+  return *port;
 }
 
 void HttpServer::BeginShutdown() {
@@ -154,13 +175,7 @@ void HttpServer::Shutdown() {
     return;
   }
   BeginShutdown();
-  // httplib's stop() does nothing until the listener thread has entered its accept loop (is_running): wait
-  // for that first, or the thread would never return.
-  while (!impl_->server.is_running() && !impl_->listener_done.load()) {
-    std::this_thread::sleep_for(kStartPoll);
-  }
-  impl_->server.stop();
-  impl_->listener.join();
+  impl_->listener.Shutdown();
   impl_.reset();
 }
 

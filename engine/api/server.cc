@@ -3,11 +3,16 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/api/audit_interceptor.h"
 #include "engine/api/executions_service.h"
+#include "engine/api/poll_pump.h"
 #include "engine/api/tasks_service.h"
 #include "engine/api/state_machines_service.h"
 
@@ -16,10 +21,49 @@ namespace {
 
 constexpr std::chrono::milliseconds kShutdownPoll{5};
 
+std::shared_ptr<grpc::ServerCredentials> Credentials(const ServerOptions& options) {
+  if (options.tls_cert_pem.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl(options.tls_client_ca_pem.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = options.tls_client_ca_pem;
+  ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+// gRPC's reflection library registers its plugin with every ServerBuilder as soon as it is linked; this
+// option takes it out again when reflection is off.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+
+// Bounds on connections, threads and idle or half-open connections (issue 9, section 4).
+void SetTransportBounds(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, static_cast<int>(options.max_connection_idle.count()));
+  grpc::ResourceQuota quota("stepflow-server");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServiceEnv env;
+  std::unique_ptr<PollPump> poll_pump;
   StateMachinesService state_machines{&env};
   ExecutionsService executions{&env};
   TasksService tasks{&env};
@@ -37,11 +81,23 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
   }
   auto impl = std::make_unique<Impl>();
   impl->env.engine = engine;
+  impl->env.authorizer = options_.authorizer;
+  impl->poll_pump = std::make_unique<PollPump>(engine, options_.poll_executors);
+  impl->env.poll_pump = impl->poll_pump.get();
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (options_.reflection) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  }
   grpc::ServerBuilder builder;
+  if (!options_.reflection) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, Credentials(options_), &port);
+  SetTransportBounds(options_, builder);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<AuditInterceptorFactory>(options_.authorizer));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // gRPC sets SO_REUSEPORT by default: a second server on the same port would then share it silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
@@ -70,6 +126,7 @@ void Server::Shutdown() {
     return;
   }
   impl_->env.stopping.store(true);
+  impl_->poll_pump->Stop();  // parked polls answer Unavailable now
   grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus(false);

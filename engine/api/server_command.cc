@@ -7,11 +7,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "engine/api/audit.h"
+#include "engine/api/auth.h"
 #include "engine/api/http_server.h"
 #include "engine/api/logging.h"
 #include "engine/api/server.h"
@@ -25,21 +30,122 @@ constexpr int kExitOk = 0;
 constexpr int kExitCannotStart = 1;
 constexpr int kExitUsage = 2;
 
-// SIGINT and SIGTERM are blocked in every thread (blocked here, before any thread starts, and inherited)
-// and taken synchronously by sigwait in the main thread, so no handler runs in an arbitrary thread.
+// A PEM file (certificate, key or CA) larger than this is refused.
+constexpr std::uintmax_t kMaxPemFileBytes = 1 << 20;
+
+// SIGINT, SIGTERM (shut down) and SIGHUP (reload the token file) are blocked in every thread (blocked here,
+// before any thread starts, and inherited) and taken synchronously by sigwait in the main thread, so no
+// handler runs in an arbitrary thread.
 sigset_t ShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
-int WaitForShutdownSignal(const sigset_t& set) {
-  int signal = 0;
-  while (sigwait(&set, &signal) != 0) {
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxPemFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path, ": not a readable file of at most ", kMaxPemFileBytes, " bytes"));
   }
-  return signal;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", path, ": cannot read it"));
+  }
+  return text.str();
+}
+
+// 127.0.0.0/8, ::1 and localhost.
+bool IsLoopback(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// A non-loopback listener needs TLS and tokens, or --insecure-listen (then a warning).
+absl::Status CheckExposure(const ServerConfig& config) {
+  bool secured = !config.tls_cert.empty() && !config.token_file.empty();
+  for (const std::string* address : {&config.grpc_address, &config.http_address}) {
+    if (IsLoopback(*address) || secured) {
+      continue;
+    }
+    if (!config.insecure_listen) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing to listen on ", *address,
+          " (not loopback) without TLS and tokens: give --tls-cert, --tls-key and --token-file, or "
+          "--insecure-listen to accept anyone on the network"));
+    }
+    spdlog::warn("INSECURE LISTEN address={}: not loopback, and TLS or tokens are off (--insecure-listen)",
+                 *address);
+  }
+  return absl::OkStatus();
+}
+
+// What Serve needs besides the config: the TLS material and the authorizer.
+struct Security {
+  ServerOptions grpc;
+  HttpOptions http;
+  std::unique_ptr<Authorizer> authorizer;
+};
+
+absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
+  Security s;
+  if (!config.tls_cert.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem(config.tls_cert, "--tls-cert");
+    absl::StatusOr<std::string> key = ReadPem(config.tls_key, "--tls-key");
+    if (!cert.ok() || !key.ok()) {
+      return !cert.ok() ? cert.status() : key.status();
+    }
+    s.grpc.tls_cert_pem = *cert;
+    s.grpc.tls_key_pem = *key;
+    s.http.tls_cert_file = config.tls_cert;
+    s.http.tls_key_file = config.tls_key;
+  }
+  if (!config.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(config.tls_client_ca, "--tls-client-ca");
+    if (!ca.ok()) {
+      return ca.status();
+    }
+    s.grpc.tls_client_ca_pem = *ca;
+    s.http.tls_client_ca_file = config.tls_client_ca;
+  }
+  if (!config.token_file.empty()) {
+    absl::StatusOr<std::unique_ptr<Authorizer>> a = Authorizer::FromFile(config.token_file);
+    if (!a.ok()) {
+      return a.status();
+    }
+    s.authorizer = std::move(*a);
+  }
+  s.grpc.authorizer = s.authorizer.get();
+  s.http.authorizer = s.authorizer.get();
+  s.grpc.reflection = config.reflection;
+  return s;
+}
+
+// Waits for SIGTERM or SIGINT; reloads the token file at every SIGHUP meanwhile.
+int WaitForShutdownSignal(const sigset_t& set, Authorizer* authorizer) {
+  for (;;) {
+    int signal = 0;
+    while (sigwait(&set, &signal) != 0) {
+    }
+    if (signal != SIGHUP) {
+      return signal;
+    }
+    if (authorizer == nullptr) {
+      spdlog::info("SIGHUP: no token file to reload");
+    } else if (absl::Status s = authorizer->Reload(); !s.ok()) {
+      spdlog::error("SIGHUP: the token file was not reloaded; the tokens in force stay: {}", std::string(s.message()));
+    } else {
+      spdlog::info("SIGHUP: token file reloaded tokens={}", authorizer->token_count());
+    }
+  }
 }
 
 // The address with the port actually bound: "127.0.0.1:0" -> "127.0.0.1:41234".
@@ -74,6 +180,20 @@ void LogSettings(const ServerConfig& config) {
 
 // Opens the engine and serves it until a shutdown signal; returns the exit status.
 int Serve(const ServerConfig& config, const sigset_t& signals) {
+  absl::StatusOr<Security> security = LoadSecurity(config);
+  absl::Status checked = security.ok() ? CheckExposure(config) : security.status();
+  if (checked.ok()) {
+    checked = SetUpAuditLog(config.audit_log);
+  }
+  if (!checked.ok()) {
+    spdlog::error("cannot start: {}", std::string(checked.message()));
+    std::fprintf(stderr, "stepflow server: %s\n", std::string(checked.message()).c_str());
+    return kExitUsage;
+  }
+  spdlog::info("security tls={} mtls={} tokens={} audit_log={} reflection={}", !config.tls_cert.empty(),
+               !config.tls_client_ca.empty(),
+               security->authorizer == nullptr ? std::string("off") : std::to_string(security->authorizer->token_count()),
+               config.audit_log.empty() ? "log" : config.audit_log, config.reflection);
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -95,7 +215,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   // The engine logs what it recovered (running executions, pending timers); this line times it.
   spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
 
-  Server server;
+  Server server(security->grpc);
   absl::StatusOr<int> port = server.Start(engine->get(), config.grpc_address);
   if (!port.ok()) {
     spdlog::error("cannot listen grpc_address={}: {}", config.grpc_address, port.status().ToString());
@@ -106,7 +226,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   }
   std::string address = BoundAddress(config.grpc_address, *port);
   HttpServer http;
-  absl::StatusOr<int> http_port = http.Start(engine->get(), config.http_address);
+  absl::StatusOr<int> http_port = http.Start(engine->get(), config.http_address, security->http);
   if (!http_port.ok()) {
     spdlog::error("cannot listen http_address={}: {}", config.http_address, http_port.status().ToString());
     std::fprintf(stderr, "stepflow server: cannot listen on %s: %s\n", config.http_address.c_str(),
@@ -124,7 +244,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   std::printf("stepflow server http on %s\n", http_address.c_str());
   std::fflush(stdout);
 
-  int signal = WaitForShutdownSignal(signals);
+  int signal = WaitForShutdownSignal(signals, security->authorizer.get());
   spdlog::info("shutting down signal={}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
   http.BeginShutdown();  // /healthz answers 503 from here on
   server.Shutdown();

@@ -19,6 +19,7 @@ struct Setting {
   const char* key;   // config file key
   const char* flag;  // command-line flag
   const char* env;   // environment variable
+  bool is_switch = false;  // a flag without a value ("--reflection" = true); env and file take true/false
 };
 
 constexpr Setting kSettings[] = {
@@ -29,6 +30,13 @@ constexpr Setting kSettings[] = {
     {"durability", "--durability", "STEPFLOW_DURABILITY"},
     {"log_format", "--log-format", "STEPFLOW_LOG_FORMAT"},
     {"log_level", "--log-level", "STEPFLOW_LOG_LEVEL"},
+    {"tls_cert", "--tls-cert", "STEPFLOW_TLS_CERT"},
+    {"tls_key", "--tls-key", "STEPFLOW_TLS_KEY"},
+    {"tls_client_ca", "--tls-client-ca", "STEPFLOW_TLS_CLIENT_CA"},
+    {"token_file", "--token-file", "STEPFLOW_TOKEN_FILE"},
+    {"audit_log", "--audit-log", "STEPFLOW_AUDIT_LOG"},
+    {"insecure_listen", "--insecure-listen", "STEPFLOW_INSECURE_LISTEN", true},
+    {"reflection", "--reflection", "STEPFLOW_REFLECTION", true},
 };
 constexpr char kConfigFlag[] = "--config";
 constexpr char kConfigEnv[] = "STEPFLOW_CONFIG";
@@ -66,6 +74,9 @@ absl::Status ParseFlags(const std::vector<std::string>& args, Layer& layer,
     const Setting* setting = FindFlag(flag);
     if (setting == nullptr && flag != kConfigFlag) {
       return absl::InvalidArgumentError(absl::StrCat("unknown argument '", args[i], "'"));
+    }
+    if (!value.has_value() && setting != nullptr && setting->is_switch) {
+      value = "true";
     }
     if (!value.has_value()) {
       if (i + 1 >= args.size()) {
@@ -123,8 +134,10 @@ absl::StatusOr<Layer> ReadConfigFile(const std::string& path) {
       layer[k] = Value{std::string(*str), source};
     } else if (v.is_int64()) {
       layer[k] = Value{absl::StrCat(v.get_int64()), source};
+    } else if (v.is_bool()) {
+      layer[k] = Value{v.get_bool() ? "true" : "false", source};
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": must be a string or an integer"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": must be a string, an integer or a boolean"));
     }
   }
   return layer;
@@ -167,6 +180,31 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
       return bad("must be debug, info, warn or error");
     }
     config.log_level = v.text;
+  } else if (key == "insecure_listen" || key == "reflection") {
+    if (v.text != "true" && v.text != "false") {
+      return bad("must be true or false");
+    }
+    (key == "reflection" ? config.reflection : config.insecure_listen) = v.text == "true";
+  } else {
+    if (v.text.empty()) {
+      return bad("must not be empty");
+    }
+    std::string* field = key == "tls_cert"        ? &config.tls_cert
+                         : key == "tls_key"       ? &config.tls_key
+                         : key == "tls_client_ca" ? &config.tls_client_ca
+                         : key == "token_file"    ? &config.token_file
+                                                  : &config.audit_log;
+    *field = v.text;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTls(const ServerConfig& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key");
   }
   return absl::OkStatus();
 }
@@ -200,6 +238,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
       }
     }
   }
+  RETURN_IF_ERROR(CheckTls(config));
   return config;
 }
 
@@ -207,6 +246,8 @@ const char* ServerUsage() {
   return "usage: stepflow server [--data-dir DIR] [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
          "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
+         "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
+         "                       [--audit-log FILE] [--insecure-listen] [--reflection]\n"
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1 StateMachines, Executions, Tasks, DeadLetters; grpc.health.v1)\n"
          "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
@@ -226,8 +267,21 @@ const char* ServerUsage() {
          "                          (env STEPFLOW_DURABILITY)\n"
          "  --log-format FMT        text or json (JSON lines) (env STEPFLOW_LOG_FORMAT; default text)\n"
          "  --log-level LEVEL       debug, info, warn or error (env STEPFLOW_LOG_LEVEL; default info)\n"
+         "  --tls-cert PEM          serve gRPC and HTTP over TLS with this certificate chain (env\n"
+         "                          STEPFLOW_TLS_CERT) and --tls-key PEM, its private key (env STEPFLOW_TLS_KEY)\n"
+         "  --tls-client-ca PEM     mutual TLS: require client certificates signed by this CA\n"
+         "                          (env STEPFLOW_TLS_CLIENT_CA)\n"
+         "  --token-file FILE       bearer tokens with roles, as SHA-256 hashes (README \"Security\"); reloaded\n"
+         "                          on SIGHUP (env STEPFLOW_TOKEN_FILE; default none: no authentication)\n"
+         "  --audit-log FILE        audit lines (one JSON object each) go to FILE instead of the log\n"
+         "                          (env STEPFLOW_AUDIT_LOG)\n"
+         "  --insecure-listen       allow a non-loopback address without TLS and tokens (a warning is logged)\n"
+         "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
+         "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, grpc_address, http_address,\n"
-         "                          partitions, durability, log_format, log_level (env STEPFLOW_CONFIG)\n"
+         "                          partitions, durability, log_format, log_level, tls_cert, tls_key,\n"
+         "                          tls_client_ca, token_file, audit_log, insecure_listen, reflection\n"
+         "                          (env STEPFLOW_CONFIG)\n"
          "\n"
          "Precedence: flag > environment variable > config file > default.\n";
 }

@@ -11,6 +11,13 @@
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
 //   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
 //   --log-level      STEPFLOW_LOG_LEVEL      log_level         info (debug | info | warn | error)
+//   --tls-cert       STEPFLOW_TLS_CERT       tls_cert          none (PEM file; with --tls-key: TLS)
+//   --tls-key        STEPFLOW_TLS_KEY        tls_key           none (PEM file)
+//   --tls-client-ca  STEPFLOW_TLS_CLIENT_CA  tls_client_ca     none (PEM file; mutual TLS)
+//   --token-file     STEPFLOW_TOKEN_FILE     token_file        none (no authentication)
+//   --audit-log      STEPFLOW_AUDIT_LOG      audit_log         none (audit lines go to the log)
+//   --insecure-listen STEPFLOW_INSECURE_LISTEN insecure_listen false (switch; env/file: true|false)
+//   --reflection     STEPFLOW_REFLECTION     reflection        false (switch; env/file: true|false)
 //   --config         STEPFLOW_CONFIG         -                 none
 //
 // Flags take "--flag VALUE" or "--flag=VALUE".
@@ -50,6 +57,20 @@ struct ServerConfig {
   LogFormat log_format = LogFormat::kText;
   // Least severe level logged. Default: info.
   std::string log_level = "info";
+  // TLS certificate chain and private key (PEM files) of both listeners; both or neither. Default: none
+  // (plaintext).
+  std::string tls_cert;
+  std::string tls_key;
+  // CA (PEM file) that must have signed every client's certificate (mutual TLS). Default: none.
+  std::string tls_client_ca;
+  // Bearer tokens with roles (auth.h), reloaded on SIGHUP. Default: none = no authentication.
+  std::string token_file;
+  // Where audit lines go (audit.h). Default: "" = the server's log.
+  std::string audit_log;
+  // Allow a non-loopback listen address without TLS and tokens. Default: false (the server refuses to start).
+  bool insecure_listen = false;
+  // Serve gRPC server reflection. Default: false.
+  bool reflection = false;
   // The config file read, "" when none.
   std::string config_file;
   // --help was given: print the usage and exit.

@@ -1,5 +1,9 @@
 #include "engine/api/service_util.h"
 
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/auth_context.h>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace stepflow::api {
@@ -8,11 +12,76 @@ namespace {
 // A deadline further away than this is "no deadline" (gRPC reports an infinite one as time_point::max()).
 constexpr std::chrono::hours kNoDeadline{24 * 365 * 100};
 
+constexpr std::string_view kBearerPrefix = "Bearer ";
+
 }  // namespace
+
+Caller CallerOf(const grpc::ServerContextBase& context) {
+  Caller caller;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    std::string_view value(it->second.data(), it->second.size());
+    if (value.size() >= kBearerPrefix.size() &&
+        absl::EqualsIgnoreCase(absl::string_view(value.data(), kBearerPrefix.size()),
+                               absl::string_view(kBearerPrefix.data(), kBearerPrefix.size()))) {
+      value.remove_prefix(kBearerPrefix.size());
+    }
+    caller.bearer = std::string(value);
+  }
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr) {
+    for (const grpc::string_ref& subject : auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME)) {
+      caller.cert_subject.assign(subject.data(), subject.size());
+    }
+  }
+  return caller;
+}
+
+CallGuard::CallGuard(ServiceEnv& env, grpc::ServerContextBase* context, Rpc rpc) : env_(env), context_(context) {
+  env_.active_calls.fetch_add(1);
+  if (env_.authorizer != nullptr && context != nullptr) {
+    admission_ = env_.authorizer->Admit(CallerOf(*context), rpc);
+  }
+}
+
+absl::Status CallGuard::AdmitQueue(std::string_view queue) const {
+  return env_.authorizer == nullptr ? absl::OkStatus() : env_.authorizer->AdmitQueue(admission_, queue);
+}
 
 absl::Status RequireField(const std::string& value, const char* field) {
   if (value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ValidationException: ", field, " is required"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTextLimit(const std::string& value, const char* field, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < value.size();) {
+    unsigned char lead = static_cast<unsigned char>(value[i]);
+    std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+    bool valid = n != 0 && i + n <= value.size();
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      valid = (static_cast<unsigned char>(value[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ValidationException: ", field, " is not valid UTF-8 (at byte ", i, ")"));
+    }
+    i += n;
+    ++chars;
+  }
+  if (chars > max_chars) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: ", field, " is ", chars,
+                                                   " characters long; the limit is ", max_chars));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckByteLimit(const std::string& value, const char* field, std::size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: ", field, " is ", value.size(),
+                                                   " bytes long; the limit is ", max_bytes));
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "engine/api/auth.h"
 #include "engine/api/error_mapping.h"
 #include "engine/engine.h"
 
@@ -27,30 +28,60 @@ inline constexpr int kDefaultListPageSize = 100;
 inline constexpr int kDefaultHistoryPageSize = 1000;
 inline constexpr int kMaxPageSize = 1000;
 
+class PollPump;
+
 // What the services share. Thread-safe: the atomics are sequentially consistent (see CallGuard), the rest is
 // set before the server starts.
 struct ServiceEnv {
   engine::Engine* engine = nullptr;  // not owned
+  const Authorizer* authorizer = nullptr;  // not owned; nullptr = every call allowed
+  PollPump* poll_pump = nullptr;     // not owned; parks long polls (poll_pump.h)
   std::atomic<bool> stopping{false};
   std::atomic<int> active_calls{0};  // handlers running now
 };
 
-// Counts a handler as running for its whole body. Every handler makes one first, before it looks at
+// Who is calling: the bearer token of the "authorization" metadata and the client certificate's subject.
+Caller CallerOf(const grpc::ServerContextBase& context);
+
+// The one gate of every handler: counts the handler as running for its whole body, and decides whether the
+// caller may make `rpc` (env.authorizer; auth.h). Every handler makes one first, before it looks at
 // `stopping`: Server::Shutdown sets `stopping` and then waits for `active_calls` to drop to 0, so a handler
-// either is waited for or sees `stopping` (both are seq_cst).
+// either is waited for or sees `stopping` (both are seq_cst). A refused call must return Refusal() at once,
+// before it reads or changes anything, so that it leaves no trace but the audit line.
 class CallGuard {
  public:
-  explicit CallGuard(ServiceEnv& env) : env_(env) { env_.active_calls.fetch_add(1); }
+  CallGuard(ServiceEnv& env, grpc::ServerContextBase* context, Rpc rpc);
   ~CallGuard() { env_.active_calls.fetch_sub(1); }
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 
+  bool admitted() const { return admission_.status.ok(); }
+  // The refusal as a gRPC status (with its error name). REQUIRES: !admitted().
+  grpc::Status Refusal() const { return ToGrpcStatus(admission_.status, context_); }
+  // PermissionDenied unless the caller may poll `queue` (worker tokens name their queues).
+  absl::Status AdmitQueue(std::string_view queue) const;
+
  private:
   ServiceEnv& env_;
+  grpc::ServerContextBase* context_;
+  Admission admission_;
 };
 
 // InvalidArgument "ValidationException: FIELD is required" when `value` is empty.
 absl::Status RequireField(const std::string& value, const char* field);
+
+// Limits of the text a caller reports (README "Limits"): AWS's for a task's error and cause (also
+// StopExecution's), and a documented one for the worker identity (AWS's workerName is shorter, 80).
+inline constexpr std::size_t kMaxErrorNameChars = 256;
+inline constexpr std::size_t kMaxCauseBytes = 32 * 1024;
+inline constexpr std::size_t kMaxWorkerIdentityChars = 256;
+inline constexpr std::size_t kMaxQueueNameBytes = 1024;
+
+// InvalidArgument "ValidationException: FIELD is N characters long; the limit is MAX" when `value` has
+// more than `max_chars` characters (UTF-8 code points), or "... is not valid UTF-8".
+absl::Status CheckTextLimit(const std::string& value, const char* field, std::size_t max_chars);
+// The same in bytes.
+absl::Status CheckByteLimit(const std::string& value, const char* field, std::size_t max_bytes);
 
 // `requested` (0 = `default_size`), or InvalidArgument when it is negative or above kMaxPageSize.
 absl::StatusOr<int> PageSize(int requested, int default_size);

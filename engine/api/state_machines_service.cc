@@ -77,7 +77,10 @@ absl::StatusOr<v1::ValidateDefinitionResponse> DoValidate(const v1::ValidateDefi
 grpc::Status StateMachinesService::Create(grpc::ServerContext* context,
                                           const v1::CreateStateMachineRequest* request,
                                           v1::StateMachine* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kCreateStateMachine);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -87,7 +90,10 @@ grpc::Status StateMachinesService::Create(grpc::ServerContext* context,
 grpc::Status StateMachinesService::Update(grpc::ServerContext* context,
                                           const v1::UpdateStateMachineRequest* request,
                                           v1::StateMachine* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kUpdateStateMachine);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -97,21 +103,30 @@ grpc::Status StateMachinesService::Update(grpc::ServerContext* context,
 grpc::Status StateMachinesService::Describe(grpc::ServerContext* context,
                                             const v1::DescribeStateMachineRequest* request,
                                             v1::StateMachine* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kDescribeStateMachine);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoDescribe(*env_->engine, *request), response);
 }
 
 grpc::Status StateMachinesService::List(grpc::ServerContext* context,
                                         const v1::ListStateMachinesRequest* request,
                                         v1::ListStateMachinesResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kListStateMachines);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoList(*env_->engine, *request), response);
 }
 
 grpc::Status StateMachinesService::Delete(grpc::ServerContext* context,
                                           const v1::DeleteStateMachineRequest* request,
                                           v1::DeleteStateMachineResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kDeleteStateMachine);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -121,7 +136,10 @@ grpc::Status StateMachinesService::Delete(grpc::ServerContext* context,
 grpc::Status StateMachinesService::Validate(grpc::ServerContext* context,
                                             const v1::ValidateDefinitionRequest* request,
                                             v1::ValidateDefinitionResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kValidateDefinition);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   return Reply(context, DoValidate(*request), response);
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/convert.h"
+#include "engine/api/poll_pump.h"
 
 namespace stepflow::api {
 namespace {
@@ -45,67 +46,103 @@ absl::Status CheckTaskCall(const ServiceEnv& env, const std::string& token) {
   return CheckNotStopping(env);
 }
 
+
+void FillPollResponse(const engine::PolledTask& t, v1::PollTaskResponse* response) {
+  response->set_task_token(t.token);
+  response->set_input(t.input);
+  response->set_queue(t.queue);
+  v1::TaskContext* c = response->mutable_context();
+  c->set_execution_arn(t.execution_arn);
+  c->set_state_machine_arn(t.state_machine_arn);
+  c->set_state_name(t.state_name);
+  c->set_attempt(t.attempt);
+  if (t.deadline != 0) {
+    *c->mutable_deadline() = ToTimestamp(t.deadline);
+  }
+  c->set_heartbeat_seconds(t.heartbeat_seconds);
+  *c->mutable_scheduled() = ToTimestamp(t.scheduled);
+}
+
+// One Poll call: checked, then parked in the pump until it is answered. Deletes itself when gRPC is done
+// with it; it counts as a running call (CallGuard) for its whole life.
+class PollReactor final : public grpc::ServerUnaryReactor {
+ public:
+  PollReactor(ServiceEnv& env, grpc::CallbackServerContext* context, const v1::PollTaskRequest& request,
+              v1::PollTaskResponse* response)
+      : guard_(env, context, Rpc::kPollTask), context_(context), response_(response) {
+    absl::Status status = Check(env, request);
+    if (!guard_.admitted()) {
+      Finish(guard_.Refusal());
+      return;
+    }
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status, context_));
+      return;
+    }
+    const int wait = request.wait_seconds() == 0 ? kDefaultPollSeconds : request.wait_seconds();
+    poll_ = std::make_shared<ParkedPoll>();
+    poll_->queue = request.queue();
+    poll_->identity = request.worker_identity();
+    poll_->deadline = NowMillis() + wait * 1000;
+    if (std::optional<common::EpochMillis> call = CallDeadline(*context)) {
+      poll_->deadline = std::min(poll_->deadline, *call - kPollMarginMs);
+    }
+    poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
+    env.poll_pump->Park(poll_);
+  }
+
+  void OnCancel() override {
+    if (poll_ != nullptr) {
+      poll_->cancelled.store(true);
+    }
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Check(ServiceEnv& env, const v1::PollTaskRequest& request) {
+    RETURN_IF_ERROR(RequireField(request.queue(), "queue"));
+    RETURN_IF_ERROR(guard_.AdmitQueue(request.queue()));
+    RETURN_IF_ERROR(CheckByteLimit(request.queue(), "queue", kMaxQueueNameBytes));
+    RETURN_IF_ERROR(CheckTextLimit(request.worker_identity(), "worker_identity", kMaxWorkerIdentityChars));
+    if (request.wait_seconds() < 0 || request.wait_seconds() > kMaxPollSeconds) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ValidationException: wait_seconds must be between 0 and ", kMaxPollSeconds));
+    }
+    return CheckNotStopping(env);
+  }
+
+  void Answer(ParkedPoll::Result result) {
+    if (!result.ok()) {
+      Finish(ToGrpcStatus(result.status(), context_));
+      return;
+    }
+    if (result->has_value()) {
+      FillPollResponse(**result, response_);
+      spdlog::debug("task started execution={} state={} queue={} worker={}", (*result)->execution_arn,
+                    (*result)->state_name, (*result)->queue, poll_->identity);
+    }
+    Finish(grpc::Status::OK);  // no task: an empty response
+  }
+
+  CallGuard guard_;
+  grpc::CallbackServerContext* context_;
+  v1::PollTaskResponse* response_;
+  std::shared_ptr<ParkedPoll> poll_;
+};
+
 }  // namespace
 
-grpc::Status TasksService::Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
-                                v1::PollTaskResponse* response) {
-  CallGuard guard(*env_);
-  absl::Status status = RequireField(request->queue(), "queue");
-  if (status.ok() && (request->wait_seconds() < 0 || request->wait_seconds() > kMaxPollSeconds)) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("ValidationException: wait_seconds must be between 0 and ", kMaxPollSeconds));
-  }
-  if (!status.ok()) {
-    return ToGrpcStatus(status, context);
-  }
-  const int wait = request->wait_seconds() == 0 ? kDefaultPollSeconds : request->wait_seconds();
-  common::EpochMillis deadline = NowMillis() + wait * 1000;
-  if (std::optional<common::EpochMillis> call = CallDeadline(*context)) {
-    deadline = std::min(deadline, *call - kPollMarginMs);
-  }
-  for (;;) {
-    if (context->IsCancelled()) {
-      return ToGrpcStatus(absl::CancelledError("Cancelled: the call was cancelled"), context);
-    }
-    if (absl::Status s = CheckNotStopping(*env_); !s.ok()) {
-      return ToGrpcStatus(s, context);
-    }
-    const common::EpochMillis now = NowMillis();
-    if (now >= deadline) {
-      return grpc::Status::OK;  // no task: an empty response
-    }
-    absl::StatusOr<std::optional<engine::PolledTask>> polled = env_->engine->PollTask(
-        request->queue(), request->worker_identity(), std::min(deadline, now + kWaitSlice.count()),
-        [context] { return context->IsCancelled(); });
-    if (!polled.ok()) {
-      return ToGrpcStatus(polled.status(), context);
-    }
-    if (!*polled) {
-      continue;
-    }
-    const engine::PolledTask& t = **polled;
-    response->set_task_token(t.token);
-    response->set_input(t.input);
-    response->set_queue(t.queue);
-    v1::TaskContext* c = response->mutable_context();
-    c->set_execution_arn(t.execution_arn);
-    c->set_state_machine_arn(t.state_machine_arn);
-    c->set_state_name(t.state_name);
-    c->set_attempt(t.attempt);
-    if (t.deadline != 0) {
-      *c->mutable_deadline() = ToTimestamp(t.deadline);
-    }
-    c->set_heartbeat_seconds(t.heartbeat_seconds);
-    *c->mutable_scheduled() = ToTimestamp(t.scheduled);
-    spdlog::debug("task started execution={} state={} queue={} worker={}", t.execution_arn, t.state_name, t.queue,
-                  request->worker_identity());
-    return grpc::Status::OK;
-  }
+grpc::ServerUnaryReactor* TasksService::Poll(grpc::CallbackServerContext* context,
+                                             const v1::PollTaskRequest* request, v1::PollTaskResponse* response) {
+  return new PollReactor(*env_, context, *request, response);
 }
 
 grpc::Status TasksService::Complete(grpc::ServerContext* context, const v1::CompleteTaskRequest* request,
                                     v1::CompleteTaskResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kCompleteTask);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::Status status = CheckTaskCall(*env_, request->task_token());
   if (status.ok()) {
     status = env_->engine->CompleteTask(request->task_token(), request->output());
@@ -115,8 +152,17 @@ grpc::Status TasksService::Complete(grpc::ServerContext* context, const v1::Comp
 
 grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTaskRequest* request,
                                 v1::FailTaskResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kFailTask);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::Status status = CheckTaskCall(*env_, request->task_token());
+  if (status.ok()) {
+    status = CheckTextLimit(request->error(), "error", kMaxErrorNameChars);
+  }
+  if (status.ok()) {
+    status = CheckByteLimit(request->cause(), "cause", kMaxCauseBytes);
+  }
   if (status.ok()) {
     status = env_->engine->FailTask(request->task_token(), request->error(), request->cause());
   }
@@ -125,7 +171,10 @@ grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTask
 
 grpc::Status TasksService::Heartbeat(grpc::ServerContext* context, const v1::HeartbeatTaskRequest* request,
                                      v1::HeartbeatTaskResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kHeartbeatTask);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status status = CheckTaskCall(*env_, request->task_token()); !status.ok()) {
     return ToGrpcStatus(status, context);
   }
@@ -139,7 +188,10 @@ grpc::Status TasksService::Heartbeat(grpc::ServerContext* context, const v1::Hea
 
 grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::ListDeadLettersRequest* request,
                                       v1::ListDeadLettersResponse* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kListDeadLetters);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::StatusOr<int> page_size = PageSize(request->page_size(), kDefaultListPageSize);
   if (!page_size.ok()) {
     return ToGrpcStatus(page_size.status(), context);
@@ -158,7 +210,10 @@ grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::Li
 
 grpc::Status DeadLettersService::Get(grpc::ServerContext* context, const v1::GetDeadLetterRequest* request,
                                      v1::DeadLetter* response) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, Rpc::kGetDeadLetter);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   if (absl::Status s = RequireField(request->id(), "id"); !s.ok()) {
     return ToGrpcStatus(s, context);
   }
@@ -177,7 +232,7 @@ grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1:
     input = request->input();
   }
   return Bulk(
-      context, request->id(), request->has_filter(), "redriven",
+      context, Rpc::kRedriveDeadLetters, request->id(), request->has_filter(), "redriven",
       [&] { return env_->engine->RedriveDeadLetters(request->id(), FromProto(request->filter()), input); },
       response->mutable_outcomes());
 }
@@ -185,16 +240,19 @@ grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1:
 grpc::Status DeadLettersService::Discard(grpc::ServerContext* context, const v1::DiscardDeadLettersRequest* request,
                                          v1::DiscardDeadLettersResponse* response) {
   return Bulk(
-      context, request->id(), request->has_filter(), "discarded",
+      context, Rpc::kDiscardDeadLetters, request->id(), request->has_filter(), "discarded",
       [&] { return env_->engine->DiscardDeadLetters(request->id(), FromProto(request->filter())); },
       response->mutable_outcomes());
 }
 
 grpc::Status DeadLettersService::Bulk(
-    grpc::ServerContext* context, const std::string& id, bool has_filter, const char* verb,
+    grpc::ServerContext* context, Rpc rpc, const std::string& id, bool has_filter, const char* verb,
     const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
     google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
-  CallGuard guard(*env_);
+  CallGuard guard(*env_, context, rpc);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
   absl::Status status = RequireOneSelector(id, has_filter);
   if (status.ok()) {
     status = CheckNotStopping(*env_);

@@ -1,7 +1,7 @@
 #pragma once
 // stepflow.v1.Tasks and stepflow.v1.DeadLetters over engine::Engine (internal to engine/api; Server registers
-// them). Poll long-polls in slices of kWaitSlice so that a cancelled call or a server shutdown is noticed,
-// and answers a little before the call's own deadline.
+// them). Poll answers a little before the call's own deadline; a cancelled call or a server shutdown ends it
+// at once.
 //
 // Thread-safety: handlers run concurrently on gRPC's threads; the services keep no state of their own.
 
@@ -14,12 +14,14 @@
 
 namespace stepflow::api {
 
-class TasksService final : public v1::Tasks::Service {
+// Poll is served on gRPC's callback API: a poll that finds no task at once is parked in env->poll_pump
+// (poll_pump.h) and holds no thread while it waits.
+class TasksService final : public v1::Tasks::WithCallbackMethod_Poll<v1::Tasks::Service> {
  public:
   explicit TasksService(ServiceEnv* env) : env_(env) {}
 
-  grpc::Status Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
-                    v1::PollTaskResponse* response) override;
+  grpc::ServerUnaryReactor* Poll(grpc::CallbackServerContext* context, const v1::PollTaskRequest* request,
+                                 v1::PollTaskResponse* response) override;
   grpc::Status Complete(grpc::ServerContext* context, const v1::CompleteTaskRequest* request,
                         v1::CompleteTaskResponse* response) override;
   grpc::Status Fail(grpc::ServerContext* context, const v1::FailTaskRequest* request,
@@ -46,7 +48,7 @@ class DeadLettersService final : public v1::DeadLetters::Service {
 
  private:
   // Redrive and Discard: checks the selector (an id or a filter), runs `operation`, reports its outcomes.
-  grpc::Status Bulk(grpc::ServerContext* context, const std::string& id, bool has_filter, const char* verb,
+  grpc::Status Bulk(grpc::ServerContext* context, Rpc rpc, const std::string& id, bool has_filter, const char* verb,
                     const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
                     google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out);
 
