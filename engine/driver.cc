@@ -9,6 +9,7 @@
 #include "engine/errors.h"
 #include "engine/history_rows.h"
 #include "engine/records.h"
+#include "spdlog/spdlog.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
@@ -74,14 +75,20 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
   for (const auto& [task_id, patched] : input.dead_letters) {
-    batch_.Delete(storage::Column::kDeadLetters, DeadLetterKey(id, task_id));
+    std::string key = DeadLetterKey(id, task_id);
+    batch_.Delete(storage::Column::kDeadLetters, key);
+    staged_dead_letters_[std::move(key)] = false;
   }
   if (input.kind == InputRecord::Kind::kDeadLetterDiscarded) {
-    batch_.Delete(storage::Column::kDeadLetters, DeadLetterKey(id, input.id));
+    std::string key = DeadLetterKey(id, input.id);
+    batch_.Delete(storage::Column::kDeadLetters, key);
+    staged_dead_letters_[std::move(key)] = false;
   }
   for (const sm::DeadLetterCommand& dl : decision.dead_letters) {
-    batch_.Put(storage::Column::kDeadLetters, DeadLetterKey(id, dl.task_id),
+    std::string key = DeadLetterKey(id, dl.task_id);
+    batch_.Put(storage::Column::kDeadLetters, key,
                EncodeDeadLetter(MakeDeadLetter(id, entry.info.state_machine_arn, dl, input.now)));
+    staged_dead_letters_[std::move(key)] = true;
   }
   const bool ended = e.status() != sm::ExecutionStatus::kRunning;
   if (options_.durable) {
@@ -94,7 +101,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   }
   ++entry.next_input;
   entry.last_input_time = input.now;
-  staged_.push_back(Staged{id, std::move(decision), ended, input.kind == InputRecord::Kind::kStart});
+  staged_.push_back(Staged{id, std::move(decision), ended, input.kind == InputRecord::Kind::kStart, e.status()});
 }
 
 void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
@@ -117,10 +124,43 @@ void Driver::BeginGroup() { in_group_ = true; }
 
 absl::Status Driver::EndGroup() {
   in_group_ = false;
-  return CommitStaged();
+  absl::Status s = CommitStaged();
+  std::set<std::string> released = std::move(release_after_commit_);
+  release_after_commit_.clear();
+  EvictEnded(released);
+  if (!s.ok() && !absl::IsUnavailable(s)) {
+    // The batch is committed: every caller's input happened. A command that could not be carried out is
+    // the engine's trouble, not theirs.
+    spdlog::error("carrying out a committed group: {}", std::string(s.message()));
+    return absl::OkStatus();
+  }
+  return s;
+}
+
+void Driver::EvictEnded(const std::set<std::string>& ids) {
+  if (!options_.durable) {
+    return;
+  }
+  for (const std::string& id : ids) {
+    const sm::Execution* e = Find(id);
+    if (e != nullptr && e->status() != sm::ExecutionStatus::kRunning) {
+      Evict(id);
+    }
+  }
+}
+
+absl::StatusOr<bool> Driver::DeadLetterExists(const std::string& execution_id, std::uint64_t task_id) const {
+  std::string key = DeadLetterKey(execution_id, task_id);
+  auto staged = staged_dead_letters_.find(key);
+  if (staged != staged_dead_letters_.end()) {
+    return staged->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(storage::Column::kDeadLetters, key));
+  return value.has_value();
 }
 
 absl::Status Driver::CommitStaged() {
+  staged_dead_letters_.clear();
   if (staged_.empty()) {
     return absl::OkStatus();
   }
@@ -142,12 +182,17 @@ absl::Status Driver::CommitStaged() {
   }
   Count(staged);
   absl::Status first_error;
+  std::set<std::string> touched;
   for (Staged& s : staged) {
     absl::Status carried = CarryOut(s);
     if (first_error.ok()) {
       first_error = carried;
     }
+    touched.insert(s.id);
   }
+  // Only now, after every input of the batch was carried out: an execution that ended and was redriven in
+  // the same group is still running and still needed.
+  EvictEnded(touched);
   return first_error;
 }
 
@@ -162,9 +207,7 @@ void Driver::Count(const std::vector<Staged>& committed) {
       counters_.executions_started.fetch_add(1, kRelaxed);
     }
     if (s.ended) {
-      if (const sm::Execution* e = Find(s.id)) {
-        counters_.executions_ended[static_cast<int>(e->status())].fetch_add(1, kRelaxed);
-      }
+      counters_.executions_ended[static_cast<int>(s.status)].fetch_add(1, kRelaxed);
     }
   }
 }
@@ -191,9 +234,6 @@ absl::Status Driver::CarryOut(Staged& staged) {
     if (!dispatched.ok()) {
       break;
     }
-  }
-  if (staged.ended && options_.durable) {
-    Evict(staged.id);
   }
   if (options_.listener != nullptr) {
     options_.listener->Committed(staged.id, staged.ended);
@@ -292,6 +332,10 @@ absl::Status Driver::DiscardDeadLetter(const std::string& execution_id, std::uin
 }
 
 void Driver::Release(const std::string& execution_id) {
+  if (in_group_) {
+    release_after_commit_.insert(execution_id);
+    return;
+  }
   const sm::Execution* e = Find(execution_id);
   if (options_.durable && e != nullptr && e->status() != sm::ExecutionStatus::kRunning) {
     Evict(execution_id);

@@ -112,14 +112,17 @@ class Driver {
 
   // Collects the writes of the following inputs into one batch. REQUIRES: not in a group.
   void BeginGroup();
-  // Commits the collected batch, then carries out every collected input's commands in order. Unavailable
-  // when the commit failed (every execution with an input in the group is dropped, see DriverListener);
-  // otherwise the first dispatch error, if any.
+  // Commits the collected batch, then carries out every collected input's commands in order, then evicts
+  // the executions that ended or were Released in the group (durable mode). Unavailable when the commit
+  // failed (every execution with an input in the group is dropped, see DriverListener); otherwise OK: the
+  // batch is committed, and a dispatch error (not the callers': their inputs are committed) is logged.
   absl::Status EndGroup();
 
   // Adopts an execution rebuilt by replay (already committed): arms its timers and dispatches its pending
   // tasks again. AlreadyExists when the id is in memory. An ended execution may be adopted too (to redrive
-  // it, or to record a dead letter's discard); Release evicts it again when nothing came of that.
+  // it, or to record a dead letter's discard); Release evicts it again when nothing came of that. In a group
+  // the eviction waits for the group's commit (and is skipped if the execution runs again by then): a later
+  // input of the same group must find the state the earlier ones left, not reload the older stored one.
   absl::Status Restore(ReplayedExecution replayed);
   void Release(const std::string& execution_id);
 
@@ -129,6 +132,9 @@ class Driver {
   // Deletes the dead letter of task `task_id` and records that in the execution's history.
   absl::Status DiscardDeadLetter(const std::string& execution_id, std::uint64_t task_id,
                                  const std::string& state_name);
+  // Whether the dead letter of (execution, task) is in the list, counting the puts and deletes staged in the
+  // open group. Unavailable/DataLoss on storage errors.
+  absl::StatusOr<bool> DeadLetterExists(const std::string& execution_id, std::uint64_t task_id) const;
 
   // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
@@ -162,6 +168,7 @@ class Driver {
     sm::Decision decision;
     bool ended = false;
     bool started = false;  // the input was the start
+    sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;  // after the input
   };
 
   // Applies `input` to the execution and stages its writes; commits unless a group is open and returns the
@@ -174,6 +181,8 @@ class Driver {
   void StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before);
   // Commits the batch and carries out the staged commands.
   absl::Status CommitStaged();
+  // Durable mode: evicts the executions of `ids` that are in memory and no longer running.
+  void EvictEnded(const std::set<std::string>& ids);
   absl::Status CarryOut(Staged& staged);
   void Count(const std::vector<Staged>& committed);
   TaskDispatch MakeDispatch(const std::string& id, const Entry& entry, sm::TaskCommand task) const;
@@ -193,6 +202,10 @@ class Driver {
   bool in_group_ = false;
   storage::WriteBatch batch_;
   std::vector<Staged> staged_;
+  // Dead letters put (true) or deleted (false) by the open batch, by key.
+  std::map<std::string, bool> staged_dead_letters_;
+  // Executions Released while a group is open: evicted after its commit if still ended.
+  std::set<std::string> release_after_commit_;
   DriverCounters counters_;
 };
 

@@ -37,7 +37,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::s
   }
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
   return CallPartition(execution_arn, [execution_arn](Partition& p, Done done) mutable {
-    p.RedriveExecution(execution_arn, {}, std::move(done));
+    p.RedriveExecution(execution_arn, std::move(done));
   });
 }
 
@@ -240,18 +240,29 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::RedriveDeadLetters
   for (const DeadLetterRecord& r : selected) {
     by_execution[r.execution_id][r.task_id] = patched;
   }
+  // The partition checks that each entry is still in the list in the step that redrives it.
   std::vector<DeadLetterOutcome> outcomes;
   for (auto& [execution, dead_letters] : by_execution) {
     CallGuard guard(this);
     if (!guard) {
       return errors::ShuttingDown();
     }
-    absl::StatusOr<ExecutionInfoRecord> redriven =
-        CallPartition(execution, [execution, dls = dead_letters](Partition& p, Done done) mutable {
-          p.RedriveExecution(execution, std::move(dls), std::move(done));
+    using Outcomes = std::vector<DeadLetterOutcome>;
+    absl::StatusOr<Outcomes> redriven = Call<Outcomes>(
+        execution, [execution, dls = dead_letters](Partition& p,
+                                                   absl::AnyInvocable<void(absl::StatusOr<Outcomes>)> done) mutable {
+          p.RedriveDeadLetters(execution, std::move(dls), std::move(done));
         });
-    for (const auto& [task_id, unused] : dead_letters) {
-      outcomes.push_back(DeadLetterOutcome{DeadLetterId(execution, task_id), execution, redriven.status()});
+    if (!redriven.ok()) {
+      for (const auto& [task_id, unused] : dead_letters) {
+        outcomes.push_back(
+            DeadLetterOutcome{DeadLetterId(execution, task_id), execution, errors::WithErrorName(redriven.status())});
+      }
+      continue;
+    }
+    for (DeadLetterOutcome& o : *redriven) {
+      o.status = errors::WithErrorName(o.status);
+      outcomes.push_back(std::move(o));
     }
   }
   return outcomes;
@@ -273,7 +284,7 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::DiscardDeadLetters
         execution, [execution, task_id, state](Partition& p, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
           p.DiscardDeadLetter(execution, task_id, state, std::move(done));
         });
-    outcomes.push_back(DeadLetterOutcome{r.id, execution, discarded.status()});
+    outcomes.push_back(DeadLetterOutcome{r.id, execution, errors::WithErrorName(discarded.status())});
   }
   return outcomes;
 }

@@ -83,6 +83,13 @@ inline absl::Status ReplayMismatch(absl::string_view arn, absl::string_view deta
   return absl::DataLossError(absl::StrCat("ReplayMismatch: execution '", arn, "': ", detail));
 }
 
+// An execution started under interpreter rules this binary cannot replay (engine/semantics_version.h).
+inline absl::Status SemanticsVersionUnsupported(absl::string_view arn, int version, int oldest, int newest) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "SemanticsVersionUnsupported: execution '", arn, "' started under semantics version ", version,
+      "; this binary replays versions ", oldest, " to ", newest));
+}
+
 // The AWS error name a status carries ("ExecutionDoesNotExist"), or "" when its message has none.
 inline absl::string_view AwsErrorName(const absl::Status& status) {
   absl::string_view m = status.message();
@@ -96,6 +103,36 @@ inline absl::string_view AwsErrorName(const absl::Status& status) {
     }
   }
   return m.substr(0, colon);
+}
+
+// `status` unchanged when its message starts with an AWS error name, else with the generic name of its code
+// put in front ("InternalFailure: ..."), so that every error a caller sees is named (e.g. each outcome of a
+// bulk dead-letter call, which is reported in a message field rather than as the call's status).
+inline absl::Status WithErrorName(const absl::Status& status) {
+  if (status.ok() || !AwsErrorName(status).empty()) {
+    return status;
+  }
+  absl::string_view name = "InternalFailure";
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      name = "ValidationException";
+      break;
+    case absl::StatusCode::kNotFound:
+      name = "ResourceNotFound";
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      name = "InvalidState";
+      break;
+    case absl::StatusCode::kUnavailable:
+      name = "ServiceUnavailable";
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      name = "Timeout";
+      break;
+    default:
+      break;
+  }
+  return absl::Status(status.code(), absl::StrCat(name, ": ", status.message()));
 }
 
 }  // namespace stepflow::engine::errors

@@ -102,9 +102,15 @@ class Partition final : private DriverListener {
   // A worker's report (succeeded, failed, heartbeat). `done(cancelled)` after the commit: true when the task
   // is no longer wanted.
   void ReportTask(DriverInput input, const std::string& token, absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
-  // Redrives an ended execution (loading it when evicted), with the dead letters it takes out of the list.
-  void RedriveExecution(const std::string& id, sm::RedrivenDeadLetters dead_letters,
-                        absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
+  // Redrives an ended execution (loading it when evicted). ExecutionNotRedrivable when it is not.
+  void RedriveExecution(const std::string& id, absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
+  // Redrives an ended execution with those of `dead_letters` (its dead letters, by task id) that are still in
+  // the list, checked here against the store and the open group, so that one entry is redriven or discarded
+  // once however the calls race. `done` gets one outcome per entry of `dead_letters`, in task id order:
+  // DeadLetterDoesNotExist for an entry already gone, else the redrive's result.
+  void RedriveDeadLetters(const std::string& id, sm::RedrivenDeadLetters dead_letters,
+                          absl::AnyInvocable<void(absl::StatusOr<std::vector<DeadLetterOutcome>>)> done);
+  // Discards the dead letter of task `task_id`: DeadLetterDoesNotExist when it is no longer in the list.
   void DiscardDeadLetter(const std::string& id, std::uint64_t task_id, const std::string& state_name,
                          absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
 
@@ -119,6 +125,8 @@ class Partition final : private DriverListener {
   absl::Status Load(const std::string& id, bool ended = false);
   // Makes sure the execution is in memory, loading it (ended ones too). NotFound (ExecutionDoesNotExist).
   absl::Status Ensure(const std::string& id);
+  // Driver::Redrive of an execution made sure of; ExecutionNotRedrivable when it is not redrivable.
+  absl::StatusOr<ExecutionInfoRecord> Redrive(const std::string& id, const sm::RedrivenDeadLetters& dead_letters);
   void ReloadDue();
 
   void Committed(const std::string& execution_id, bool ended) override;

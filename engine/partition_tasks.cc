@@ -2,9 +2,11 @@
 // redrives and discards. They run on the partition thread inside a commit group and answer after its commit.
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/errors.h"
 #include "engine/partition.h"
+#include "engine/tasks.h"
 
 namespace stepflow::engine {
 namespace {
@@ -91,37 +93,82 @@ void Partition::ReportTask(DriverInput input, const std::string& token,
     return false;
   }();
   if (loaded_ended) {
-    driver_.Release(id);
+    driver_.Release(id);  // evicted after the commit
   }
   AfterCommit(AnswerAfterCommit<bool>(std::move(result), std::move(done)));
 }
 
-void Partition::RedriveExecution(const std::string& id, sm::RedrivenDeadLetters dead_letters,
+absl::StatusOr<ExecutionInfoRecord> Partition::Redrive(const std::string& id,
+                                                      const sm::RedrivenDeadLetters& dead_letters) {
+  absl::Status redriven = driver_.Redrive(id, dead_letters);
+  if (absl::IsFailedPrecondition(redriven)) {
+    return errors::ExecutionNotRedrivable(id, redriven.message());
+  }
+  RETURN_IF_ERROR(redriven);
+  std::optional<ExecutionInfoRecord> record = driver_.Describe(id);
+  if (!record) {
+    return absl::InternalError("InternalFailure: a redriven execution is not in memory");
+  }
+  return *std::move(record);
+}
+
+void Partition::RedriveExecution(const std::string& id,
                                  absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done) {
   absl::StatusOr<ExecutionInfoRecord> result = [&]() -> absl::StatusOr<ExecutionInfoRecord> {
     RETURN_IF_ERROR(Ensure(id));
-    absl::Status redriven = driver_.Redrive(id, dead_letters);
-    if (absl::IsFailedPrecondition(redriven)) {
-      driver_.Release(id);
-      return errors::ExecutionNotRedrivable(id, redriven.message());
-    }
-    RETURN_IF_ERROR(redriven);
-    std::optional<ExecutionInfoRecord> record = driver_.Describe(id);
-    if (!record) {
-      return absl::InternalError("a redriven execution is not in memory");
-    }
-    return *std::move(record);
+    return Redrive(id, {});
   }();
+  driver_.Release(id);  // evicted after the commit, unless it runs again
   AfterCommit(AnswerAfterCommit<ExecutionInfoRecord>(std::move(result), std::move(done)));
+}
+
+void Partition::RedriveDeadLetters(const std::string& id, sm::RedrivenDeadLetters dead_letters,
+                                   absl::AnyInvocable<void(absl::StatusOr<std::vector<DeadLetterOutcome>>)> done) {
+  absl::StatusOr<std::vector<DeadLetterOutcome>> result = [&]() -> absl::StatusOr<std::vector<DeadLetterOutcome>> {
+    std::vector<DeadLetterOutcome> outcomes;
+    sm::RedrivenDeadLetters present;
+    for (auto& [task_id, patched] : dead_letters) {
+      ASSIGN_OR_RETURN(bool exists, driver_.DeadLetterExists(id, task_id));
+      const std::string token = DeadLetterId(id, task_id);
+      if (!exists) {
+        outcomes.push_back(DeadLetterOutcome{token, id, errors::DeadLetterDoesNotExist(token)});
+        continue;
+      }
+      outcomes.push_back(DeadLetterOutcome{token, id, absl::OkStatus()});
+      present[task_id] = std::move(patched);
+    }
+    if (present.empty()) {
+      return outcomes;
+    }
+    RETURN_IF_ERROR(Ensure(id));
+    absl::Status redriven = Redrive(id, present).status();
+    for (DeadLetterOutcome& o : outcomes) {
+      if (o.status.ok()) {
+        o.status = redriven;
+      }
+    }
+    return outcomes;
+  }();
+  driver_.Release(id);
+  AfterCommit(AnswerAfterCommit<std::vector<DeadLetterOutcome>>(std::move(result), std::move(done)));
 }
 
 void Partition::DiscardDeadLetter(const std::string& id, std::uint64_t task_id, const std::string& state_name,
                                   absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
   absl::StatusOr<bool> result = [&]() -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(bool exists, driver_.DeadLetterExists(id, task_id));
+    if (!exists) {
+      return errors::DeadLetterDoesNotExist(DeadLetterId(id, task_id));
+    }
     RETURN_IF_ERROR(Ensure(id));
-    RETURN_IF_ERROR(driver_.DiscardDeadLetter(id, task_id, state_name));
+    absl::Status discarded = driver_.DiscardDeadLetter(id, task_id, state_name);
+    if (!discarded.ok() && errors::AwsErrorName(discarded).empty()) {
+      return absl::Status(discarded.code(), absl::StrCat("DeadLetterNotDiscardable: ", discarded.message()));
+    }
+    RETURN_IF_ERROR(discarded);
     return true;
   }();
+  driver_.Release(id);
   AfterCommit(AnswerAfterCommit<bool>(std::move(result), std::move(done)));
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/errors.h"
+#include "engine/history_rows.h"
 #include "engine/records.h"
 
 namespace stepflow::engine {
@@ -79,6 +80,55 @@ absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecuti
   return absl::OkStatus();
 }
 
+namespace {
+
+bool EndsTheExecution(std::string_view type) {
+  return type == "ExecutionSucceeded" || type == "ExecutionFailed" || type == "ExecutionAborted" ||
+         type == "ExecutionTimedOut";
+}
+
+}  // namespace
+
+absl::Status VerifyHistory(storage::Store& store, const std::string& id, std::int64_t last_event_id) {
+  std::int64_t expected = 1;
+  bool ended = false;
+  absl::Status error;
+  std::vector<HistoryEventRecord> row;
+  RETURN_IF_ERROR(store.Scan(storage::Column::kHistory, HistoryPrefix(id), "", false,
+                             [&](std::string_view, std::string_view value) {
+                               row.clear();
+                               error = DecodeHistoryRow(value, row);
+                               if (!error.ok()) {
+                                 error = errors::ReplayMismatch(id, absl::StrCat("history row after event ",
+                                                                                 expected - 1, ": ", error.message()));
+                                 return false;
+                               }
+                               for (const HistoryEventRecord& e : row) {
+                                 if (e.id != expected) {
+                                   error = errors::ReplayMismatch(
+                                       id, absl::StrCat("history event ", e.id, " where event ", expected,
+                                                        " belongs: the ids are not contiguous"));
+                                   return false;
+                                 }
+                                 if (ended && e.type != "ExecutionRedriven" && e.type != "DeadLetterDiscarded") {
+                                   error = errors::ReplayMismatch(
+                                       id, absl::StrCat("history event ", e.id, " (", e.type,
+                                                        ") follows the end of the execution"));
+                                   return false;
+                                 }
+                                 ended = EndsTheExecution(e.type) || (ended && e.type == "DeadLetterDiscarded");
+                                 ++expected;
+                               }
+                               return true;
+                             }));
+  RETURN_IF_ERROR(error);
+  if (expected - 1 != last_event_id) {
+    return errors::ReplayMismatch(id, absl::StrCat("the history ends at event ", expected - 1,
+                                                   " but the execution replays to event ", last_event_id));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
                                                 const MachineLookup& machines, const sm::TaskTokenMinter* tokens) {
   ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kExecutions, id));
@@ -89,6 +139,7 @@ absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std
   ASSIGN_OR_RETURN(std::vector<InputRecord> log, ReadInputLog(store, id));
   ASSIGN_OR_RETURN(ReplayedExecution replayed, ReplayInputs(log, machines, tokens));
   RETURN_IF_ERROR(VerifyReplay(replayed, stored));
+  RETURN_IF_ERROR(VerifyHistory(store, id, replayed.execution->last_event_id()));
   return replayed;
 }
 

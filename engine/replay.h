@@ -46,7 +46,12 @@ absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, con
 // DataLoss unless the replayed execution has the stored record's status and last event id.
 absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecution& stored);
 
-// Reads the record and input log of `id`, replays and verifies. NotFound when there is no record.
+// DataLoss unless the stored history of `id` is whole: event ids 1..`last_event_id`, each once and in order,
+// and nothing after an event that ends the execution but a redrive (which reopens it) or a dead letter's
+// discard. A history forked by two writers, or cut short, fails here.
+absl::Status VerifyHistory(storage::Store& store, const std::string& id, std::int64_t last_event_id);
+
+// Reads the record, input log and history of `id`, replays and verifies. NotFound when there is no record.
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
                                                 const MachineLookup& machines,
                                                 const sm::TaskTokenMinter* tokens = nullptr);
