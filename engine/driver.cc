@@ -235,6 +235,10 @@ absl::Status Driver::CarryOut(Staged& staged) {
       break;
     }
   }
+  // Ended executions are evicted by CommitStaged once the whole group is carried out (EvictEnded).
+  if (!staged.ended && entry.execution->yielded()) {
+    yielded_.push_back(staged.id);
+  }
   if (options_.listener != nullptr) {
     options_.listener->Committed(staged.id, staged.ended);
   }
@@ -295,10 +299,35 @@ absl::Status Driver::Restore(ReplayedExecution replayed) {
   for (const auto& [timer_id, due] : entry.pending.timers) {
     Arm(id, entry, timer_id, due);
   }
+  if (entry.execution->yielded()) {
+    yielded_.push_back(id);  // it was stopped (a restart, a failed commit) between two batches
+  }
   for (const auto& [task_id, t] : entry.pending.tasks) {
     RETURN_IF_ERROR(dispatcher_->Dispatch(MakeDispatch(id, entry, t)));
   }
   return absl::OkStatus();
+}
+
+absl::Status Driver::ContinueYielded() {
+  std::deque<std::string> ids = std::move(yielded_);
+  yielded_.clear();
+  std::set<std::string> continued;
+  absl::Status first_error;
+  for (const std::string& id : ids) {
+    auto it = executions_.find(id);
+    if (!continued.insert(id).second || it == executions_.end() || !it->second.execution->yielded()) {
+      continue;
+    }
+    InputRecord next;
+    next.kind = InputRecord::Kind::kContinue;
+    next.now = clock_->NowMillis();
+    absl::Status refusal;
+    absl::Status s = Step(id, it->second, std::move(next), &refusal);
+    if (first_error.ok()) {
+      first_error = s;
+    }
+  }
+  return first_error;
 }
 
 absl::Status Driver::Redrive(const std::string& execution_id, const sm::RedrivenDeadLetters& dead_letters) {

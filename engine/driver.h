@@ -107,6 +107,15 @@ class Driver {
   // The earliest armed timer, if any.
   std::optional<common::EpochMillis> NextTimerDue() const;
 
+  // True when an execution's last committed decision yielded at its limits (sm::ExecutionLimits) and waits
+  // for ContinueYielded.
+  bool has_yielded() const { return !yielded_.empty(); }
+  // Applies one Continue input (logged in durable mode) to each execution that yielded in a commit before this
+  // call, so that each yielded execution advances by at most one decision per call and other work is served
+  // between calls. Executions that were stopped, evicted or went on in the meantime are skipped. In a group the
+  // decisions are staged; outside it each is committed. The first commit or dispatch error is returned.
+  absl::Status ContinueYielded();
+
   // StopExecution. NotFound / FailedPrecondition as the interpreter says.
   absl::Status Stop(const std::string& execution_id, const std::string& error, const std::string& cause);
 
@@ -199,6 +208,7 @@ class Driver {
   std::map<std::string, Entry> executions_;
   std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers_;  // due, execution, timer
   std::deque<DriverInput> inbox_;
+  std::deque<std::string> yielded_;  // executions to continue (may repeat; ContinueYielded skips repeats)
   bool in_group_ = false;
   storage::WriteBatch batch_;
   std::vector<Staged> staged_;

@@ -27,6 +27,7 @@ constexpr std::pair<InputRecord::Kind, KindProto> kKinds[] = {
     {InputRecord::Kind::kTaskHeartbeat, storage::v1::InputRecord::TASK_HEARTBEAT},
     {InputRecord::Kind::kRedrive, storage::v1::InputRecord::REDRIVE},
     {InputRecord::Kind::kDeadLetterDiscarded, storage::v1::InputRecord::DEAD_LETTER_DISCARDED},
+    {InputRecord::Kind::kContinue, storage::v1::InputRecord::CONTINUE},
 };
 
 void EncodeStart(const InputRecord& in, storage::v1::StartInfo& out) {
@@ -41,6 +42,8 @@ void EncodeStart(const InputRecord& in, storage::v1::StartInfo& out) {
   out.set_start_time(info.start_time);
   out.set_max_payload_bytes(in.limits.max_payload_bytes);
   out.set_max_history_events(in.limits.max_history_events);
+  out.set_max_transitions_per_decision(in.limits.max_transitions_per_decision);
+  out.set_max_decision_history_bytes(in.limits.max_decision_history_bytes);
   out.set_input(in.input_text);
 }
 
@@ -56,6 +59,8 @@ bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
   in.state_machine_version = s.state_machine_version();
   in.limits.max_payload_bytes = s.max_payload_bytes();
   in.limits.max_history_events = s.max_history_events();
+  in.limits.max_transitions_per_decision = s.max_transitions_per_decision();
+  in.limits.max_decision_history_bytes = s.max_decision_history_bytes();
   in.input_text = std::move(*s.mutable_input());
   absl::StatusOr<json::value> payload = ParseExecutionInput(in.input_text);
   if (!payload.ok()) {
@@ -116,6 +121,7 @@ std::string EncodeInputRecord(const InputRecord& in) {
       break;
     case InputRecord::Kind::kTaskHeartbeat:
     case InputRecord::Kind::kTimerFired:
+    case InputRecord::Kind::kContinue:
       break;
   }
   for (const DrawnValue& d : in.drawn) {
@@ -204,6 +210,8 @@ absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& e, const InputRecor
       return e.Redrive(in.now, rv, in.dead_letters);
     case InputRecord::Kind::kDeadLetterDiscarded:
       return e.RecordDeadLetterDiscarded(in.id, in.state_name, in.now);
+    case InputRecord::Kind::kContinue:
+      return e.Continue(in.now, rv);
   }
   return absl::InternalError("unknown input kind");
 }

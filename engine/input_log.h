@@ -34,6 +34,7 @@ struct InputRecord {
     kTaskHeartbeat,
     kRedrive,
     kDeadLetterDiscarded,
+    kContinue,  // the previous decision yielded at its limits (sm::Execution::yielded): go on
   };
   Kind kind = Kind::kStart;
   common::EpochMillis now = 0;

@@ -98,6 +98,10 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
   RETURN_IF_ERROR(driver_->Start(std::move(machine), std::move(info), input));
   while (true) {
     RETURN_IF_ERROR(driver_->ProcessInbox());
+    if (driver_->has_yielded()) {
+      RETURN_IF_ERROR(driver_->ContinueYielded());  // a long run of transitions, one batch at a time
+      continue;
+    }
     const sm::Execution* e = driver_->Find(id);
     if (e == nullptr || e->status() != sm::ExecutionStatus::kRunning) {
       return id;

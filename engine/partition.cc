@@ -60,7 +60,7 @@ std::optional<common::EpochMillis> Partition::NextWake() const {
 }
 
 void Partition::WaitForWork(std::unique_lock<std::mutex>& lock) {
-  while (inbox_.empty() && !stopping_) {
+  while (inbox_.empty() && !stopping_ && !driver_.has_yielded()) {
     std::optional<common::EpochMillis> next = NextWake();
     if (!next) {
       cv_.wait(lock);
@@ -102,6 +102,11 @@ void Partition::RunGroup(std::deque<Work> work) {
     w();
   }
   ReloadDue();
+  // After the posted work, so that a Stop or a start waiting behind a runaway execution goes first.
+  absl::Status continued = driver_.ContinueYielded();
+  if (!continued.ok()) {
+    spdlog::error("partition {}: continuing executions: {}", index_, std::string(continued.message()));
+  }
   absl::Status fired = driver_.FireDueTimers();
   if (!fired.ok()) {
     spdlog::error("partition {}: firing timers: {}", index_, std::string(fired.message()));

@@ -132,6 +132,9 @@ bool DecodeStartInfo(const json::object& o, InputRecord& in) {
   }
   in.limits.max_payload_bytes = max_payload;
   in.limits.max_history_events = history_events->get_int64();
+  // Version 1 predates the per-decision limits: its executions ran every input to its end.
+  in.limits.max_transitions_per_decision = 0;
+  in.limits.max_decision_history_bytes = 0;
   in.state_machine_version = version->get_int64();
   in.info.express = express->get_bool();
   in.info.start_time = start->get_int64();

@@ -118,6 +118,16 @@ absl::StatusOr<Decision> Execution::OnTimerFired(std::uint64_t timer_id, common:
   return d;
 }
 
+absl::StatusOr<Decision> Execution::Continue(common::EpochMillis now, RuntimeValues& rv) {
+  if (!started_ || !yielded()) {
+    return absl::FailedPreconditionError("the execution has nothing to continue");
+  }
+  Decision d;
+  Runner runner(*this, d, now, &rv);
+  runner.Continue();
+  return d;
+}
+
 absl::StatusOr<Decision> Execution::Stop(const std::string& error, const std::string& cause, common::EpochMillis now) {
   if (status_ != ExecutionStatus::kRunning || !started_) {
     return absl::FailedPreconditionError(

@@ -53,6 +53,15 @@ struct ExecutionLimits {
   // Events per execution; reaching it fails the execution with States.Runtime as AWS does.
   // Default: 25,000 (AWS's limit for Standard workflows).
   std::int64_t max_history_events = 25000;
+  // Work one input may do before the decision yields (Execution::yielded()): the states entered, and the
+  // bytes of the new events' details. A yielded decision is committed like any other; the engine applies
+  // Continue in a later turn, so that one runaway execution (a Pass/Choice loop, a long chain) never holds
+  // its partition, its memory stays bounded, and Stop is served between batches. 0 = unbounded, which is
+  // what executions started before these limits existed recorded (so their replay is unchanged).
+  // Default: 1,000 transitions (a long inline chain still takes few commits).
+  std::size_t max_transitions_per_decision = 1000;
+  // Default: 4 MiB (16 payloads of the largest size; bounds the memory and the batch of one decision).
+  std::size_t max_decision_history_bytes = 4 << 20;
 };
 
 // A Task state's work, handed to the dispatcher after the commit.
@@ -143,6 +152,10 @@ class Execution {
                                         common::EpochMillis now, RuntimeValues& rv);
   // A timer came due. NotFound for a timer that is no longer pending (e.g. fired twice after a restart).
   absl::StatusOr<Decision> OnTimerFired(std::uint64_t timer_id, common::EpochMillis now, RuntimeValues& rv);
+  // Goes on where a yielded decision stopped (see ExecutionLimits::max_transitions_per_decision), again up to
+  // the limits. FailedPrecondition when the execution did not yield (it is waiting, ended, or a later input
+  // already went on).
+  absl::StatusOr<Decision> Continue(common::EpochMillis now, RuntimeValues& rv);
   // StopExecution: the execution ends ABORTED. FailedPrecondition when it is not running.
   absl::StatusOr<Decision> Stop(const std::string& error, const std::string& cause, common::EpochMillis now);
   // AWS's RedriveExecution: a FAILED, TIMED_OUT or ABORTED standard execution runs again from the states
@@ -162,6 +175,9 @@ class Execution {
   const std::string& cause() const { return cause_; }
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
   int redrive_count() const { return redrive_count_; }
+  // The last decision stopped at its limits with states still ready to run: the engine must apply Continue.
+  // A deterministic consequence of the inputs applied, so replay yields at the same points.
+  bool yielded() const { return status_ == ExecutionStatus::kRunning && !ready_.empty(); }
   TaskStanding task_standing(std::uint64_t task_id) const;
 
   struct Frame;
@@ -189,6 +205,8 @@ class Execution {
   std::unordered_map<std::uint64_t, std::uint64_t> tasks_;  // task id -> frame id
   std::unordered_map<std::uint64_t, TaskStanding> closed_tasks_;  // every task no longer pending
   std::map<std::uint64_t, std::unique_ptr<TimerInfo>> timer_storage_;
+  // Frames about to enter a state, in order. Empty between inputs unless the last decision yielded.
+  std::deque<std::uint64_t> ready_;
 };
 
 }  // namespace stepflow::sm

@@ -33,6 +33,9 @@ const JsonPath* CachedPath(std::string_view text) {
   return cache.emplace(std::move(key), std::make_unique<JsonPath>(std::move(parsed).value())).first->second.get();
 }
 
+// What an event costs besides its details' strings, for ExecutionLimits::max_decision_history_bytes.
+constexpr std::size_t kEventOverheadBytes = 64;
+
 bool Uncatchable(const std::string& error) {
   return error == errors::kRuntime || error == errors::kDataLimitExceeded;
 }
@@ -62,6 +65,12 @@ std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string det
   e.type = std::move(type);
   e.details_key = std::move(details_key);
   e.details = std::move(details);
+  history_bytes_ += kEventOverheadBytes + e.type.size();
+  for (const auto& field : e.details) {
+    if (field.value().is_string()) {
+      history_bytes_ += field.value().get_string().size();  // inputs and outputs: what makes events large
+    }
+  }
   if (f != nullptr) {
     f->last_event_id = e.id;
   }
@@ -196,13 +205,26 @@ void Execution::Runner::StartExecution() {
 
 void Execution::Runner::Drain() {
   while (!ready_.empty() && running()) {
+    if (OverBudget()) {
+      return;  // yielded: the engine continues in a later turn
+    }
     Frame* f = FindFrame(ready_.front());
     ready_.pop_front();
     if (f == nullptr || f->phase != Frame::Phase::kEnter) {
       continue;
     }
+    ++transitions_;
     EnterState(f);
   }
+  if (!running()) {
+    ready_.clear();
+  }
+}
+
+bool Execution::Runner::OverBudget() const {
+  const ExecutionLimits& l = ex_.limits_;
+  return (l.max_transitions_per_decision != 0 && transitions_ >= l.max_transitions_per_decision) ||
+         (l.max_decision_history_bytes != 0 && history_bytes_ >= l.max_decision_history_bytes);
 }
 
 void Execution::Runner::EnterState(Frame* f) {

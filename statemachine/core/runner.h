@@ -23,9 +23,11 @@ class Execution::Runner {
 
   // `rv` may be null for inputs that evaluate nothing (task started, stop).
   Runner(Execution& ex, Decision& d, common::EpochMillis now, RuntimeValues* rv)
-      : ex_(ex), d_(d), now_(now), rv_(rv) {}
+      : ex_(ex), d_(d), now_(now), rv_(rv), ready_(ex.ready_) {}
 
   void StartExecution();
+  // Runs the frames a yielded decision left ready.
+  void Continue() { Drain(); }
   void TaskStarted(std::uint64_t frame_id, std::uint64_t task_id, const std::string& worker);
   void TaskHeartbeat(std::uint64_t frame_id, std::uint64_t task_id);
   void TaskSucceeded(std::uint64_t frame_id, const boost::json::value& output);
@@ -38,7 +40,10 @@ class Execution::Runner {
 
  private:
   // --- machinery (runner.cc)
+  // Enters the ready frames' states until none is ready, the execution ends, or the decision reaches its
+  // limits (then the rest stay in ex_.ready_ and the execution has yielded).
   void Drain();
+  bool OverBudget() const;
   bool running() const { return ex_.status_ == ExecutionStatus::kRunning; }
   std::int64_t Emit(Frame* f, std::string type, std::string details_key, boost::json::object details);
   StateRef Ref(const Frame* f) const { return StateRef{f->state->name, f->entered_event_id}; }
@@ -108,7 +113,9 @@ class Execution::Runner {
   Decision& d_;
   common::EpochMillis now_;
   RuntimeValues* rv_;
-  std::deque<std::uint64_t> ready_;
+  std::deque<std::uint64_t>& ready_;  // the execution's: it outlives a decision that yields
+  std::size_t transitions_ = 0;       // states entered by this decision
+  std::size_t history_bytes_ = 0;     // bytes of this decision's event details (strings), for the limit
 };
 
 }  // namespace stepflow::sm

@@ -47,6 +47,7 @@ class EngineTest : public ::testing::Test {
     o.sync_writes = false;
     o.clock = &clock_;
     o.max_timer_wait_ms = 1;
+    o.limits = limits_;
     return o;
   }
   void Open() {
@@ -91,6 +92,7 @@ class EngineTest : public ::testing::Test {
   }
 
   int partitions_ = 3;
+  sm::ExecutionLimits limits_;  // the engine's execution limits (set before Open)
   std::filesystem::path dir_;
   common::VirtualClock clock_{kT0};
   std::unique_ptr<Engine> engine_;

@@ -81,6 +81,9 @@ TEST(FormatTest, InputRecordsVersion1) {
   EXPECT_EQ(start->state_machine_version, 3);
   EXPECT_EQ(start->limits.max_payload_bytes, 1000u);
   EXPECT_EQ(start->limits.max_history_events, 50);
+  // Version 1 predates the per-decision limits: its executions replay unbounded, as they ran.
+  EXPECT_EQ(start->limits.max_transitions_per_decision, 0u);
+  EXPECT_EQ(start->limits.max_decision_history_bytes, 0u);
   EXPECT_EQ(start->payload, boost::json::parse("[1,2]"));
   ASSERT_EQ(start->drawn.size(), 2u);
   EXPECT_EQ(std::get<std::string>(start->drawn[0]), "u-u-i-d");
@@ -121,6 +124,10 @@ TEST(FormatTest, Version2Bytes) {
             Bytes({2, 0x08, 5, 0x10, 42, 0x18, 9,                              // kind TIMER_FIRED, now, id
                    0x52, 9, 0x11, 0, 0, 0, 0, 0, 0, 0xE0, 0x3F,                // drawn: random 0.5
                    0x52, 3, 0x0A, 1, 'x'}));                                   // drawn: uuid "x"
+  InputRecord next;
+  next.kind = InputRecord::Kind::kContinue;
+  next.now = 42;
+  EXPECT_EQ(EncodeInputRecord(next), Bytes({2, 0x08, 10, 0x10, 42}));  // kind CONTINUE, now
   sm::HistoryEvent e{7, 6, 1000, "PassStateEntered", "stateEnteredEventDetails",
                      boost::json::object{{"name", "A"}, {"n", 1.5}}};
   EXPECT_EQ(EncodeHistoryRow(&e, 1),
@@ -152,7 +159,18 @@ TEST(FormatTest, Version2RecordsRoundTrip) {
   EXPECT_EQ(s->payload, boost::json::parse(start.input_text));
   EXPECT_EQ(s->limits.max_payload_bytes, 1000u);
   EXPECT_EQ(s->limits.max_history_events, 50);
+  EXPECT_EQ(s->limits.max_transitions_per_decision, start.limits.max_transitions_per_decision);
+  EXPECT_EQ(s->limits.max_decision_history_bytes, start.limits.max_decision_history_bytes);
   EXPECT_EQ(s->drawn, start.drawn);
+
+  // A start written before the per-decision limits existed (fields 12 and 13 absent) runs unbounded.
+  InputRecord old_start = start;
+  old_start.limits.max_transitions_per_decision = 0;
+  old_start.limits.max_decision_history_bytes = 0;
+  absl::StatusOr<InputRecord> old = DecodeInputRecord(EncodeInputRecord(old_start));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->limits.max_transitions_per_decision, 0u);
+  EXPECT_EQ(old->limits.max_decision_history_bytes, 0u);
 
   InputRecord redrive;
   redrive.kind = InputRecord::Kind::kRedrive;
@@ -164,7 +182,8 @@ TEST(FormatTest, Version2RecordsRoundTrip) {
 
   for (InputRecord::Kind kind : {InputRecord::Kind::kTaskStarted, InputRecord::Kind::kTaskSucceeded,
                                  InputRecord::Kind::kTaskFailed, InputRecord::Kind::kStop,
-                                 InputRecord::Kind::kTaskHeartbeat, InputRecord::Kind::kDeadLetterDiscarded}) {
+                                 InputRecord::Kind::kTaskHeartbeat, InputRecord::Kind::kDeadLetterDiscarded,
+                                 InputRecord::Kind::kContinue}) {
     InputRecord in;
     in.kind = kind;
     in.now = 5;

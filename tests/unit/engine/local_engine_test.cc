@@ -168,3 +168,34 @@ TEST(LocalEngineTest, ExecutionArnsAndTheSeed) {
 
 }  // namespace
 }  // namespace stepflow::engine
+
+namespace stepflow::engine {
+namespace {
+
+// `stepflow run` runs a loop that yields at every batch (sm::ExecutionLimits::max_transitions_per_decision)
+// to its end, with the history an unbounded run gives.
+TEST(LocalEngineBoundedTest, ALoopThatYieldsRunsToItsEnd) {
+  constexpr char kCountingLoop[] = R"json({"StartAt":"Check","States":{
+      "Inc":{"Type":"Pass","Parameters":{"i.$":"States.MathAdd($.i, 1)"},"Next":"Check"},
+      "Check":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericLessThan":300,"Next":"Inc"}],"Default":"Done"},
+      "Done":{"Type":"Succeed"}}})json";
+  std::vector<std::string> types[2];
+  for (std::size_t budget : {0, 7}) {
+    LocalEngineOptions options;
+    options.limits.max_transitions_per_decision = budget;
+    std::unique_ptr<LocalEngine> engine = Engine(options);
+    ASSERT_NE(engine, nullptr);
+    absl::StatusOr<std::string> id = engine->Run(Machine(kCountingLoop), json::parse(R"({"i":0})"), "loop");
+    ASSERT_TRUE(id.ok()) << id.status();
+    const sm::Execution* e = engine->driver().Find(*id);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->status(), sm::ExecutionStatus::kSucceeded);
+    EXPECT_EQ(e->output(), json::parse(R"({"i":300})"));
+    types[budget == 0 ? 0 : 1] = Types(History(*engine, *id));
+  }
+  EXPECT_EQ(types[0].size(), 1 + 2 * 602 + 1u);
+  EXPECT_EQ(types[0], types[1]);
+}
+
+}  // namespace
+}  // namespace stepflow::engine
