@@ -1,6 +1,8 @@
 # Stepflow: the two commands are `make run` and `make test`. Both install what is missing first.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 # The team's shared folder (conformance corpus): beside this checkout, or else beside the repository this
@@ -18,10 +20,13 @@ PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl
 
+# Only `make fuzz-smoke` needs these: libFuzzer and the sanitizers' runtimes come with Debian's clang-14.
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: run test deps build test-asan bench clean print-shared-dir
+.PHONY: run test deps build test-asan fuzz-smoke bench clean print-shared-dir
 
 print-shared-dir:
 	@echo $(SHARED_DIR)
@@ -59,6 +64,15 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure -L unit
 
+# Builds the libFuzzer targets (tests/fuzz) with Debian's clang-14 under ASan and UBSan in their own build
+# directory and runs each for FUZZ_SECONDS (default 20) from its committed seed corpus; for CI.
+fuzz-smoke: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DSTEPFLOW_FUZZ=ON -DSTEPFLOW_SHARED_DIR=$(SHARED_DIR)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target stepflow_fuzzers
+	tests/fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # Stepflow side by side with aws-local-stepfunctions, Restate and BullMQ, every workload 3 times (bench/README.md):
 # installs the peers under ~/.cache/stepflow-bench, prints one table, writes bench/results/. Builds only what
 # it runs. (bench/run_all.sh and bench/run_server.sh are the older, narrower scripts.)
@@ -67,4 +81,4 @@ bench: deps $(BUILD)/build.ninja
 	bench/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

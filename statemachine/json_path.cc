@@ -830,6 +830,14 @@ class Budget {
     }
     return broken_ == Broken::kNone;
   }
+  // Counts `n` units of work that visit no node (comparisons against the elements of an operand array);
+  // false once the visit bound is broken.
+  bool Charge(std::size_t n) {
+    if (broken_ == Broken::kNone && (visits_ += n) > limits_.max_path_visits) {
+      broken_ = Broken::kVisits;
+    }
+    return broken_ == Broken::kNone;
+  }
   // Counts the bytes of a result about to be copied; false (and nothing to copy) once over the bound.
   bool Produce(const json::value& v) {
     if (broken_ != Broken::kNone) {
@@ -1126,7 +1134,13 @@ class Walker {
     }
     const OperandValue left = Resolve(filter.left, current);
     const OperandValue right = Resolve(filter.right, current);
-    return Compare(filter.op, left.get(), right.get());
+    // `in`, `contains` and the set operators compare against whole arrays, once per tested element: their
+    // operands' sizes count as visits, so `$[?(@ in $.big)]` over a big array stays bounded.
+    return Charge(left.get()) && Charge(right.get()) && Compare(filter.op, left.get(), right.get());
+  }
+
+  bool Charge(const json::value* operand) const {
+    return operand == nullptr || !operand->is_array() || budget_.Charge(operand->get_array().size());
   }
 
   // Jayway's evaluators; `nullptr` is an undefined operand (a path that selected nothing).

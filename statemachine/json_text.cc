@@ -54,6 +54,45 @@ std::string JavaDoubleText(double d) {
   return absl::StrCat(sign, digits.substr(0, 1), ".", fraction, "E", exponent);
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when there is none
+// (a stray continuation byte, an overlong form, a surrogate, a truncated sequence, above U+10FFFF).
+std::size_t ValidUtf8SequenceLength(std::string_view s, std::size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    low = c == 0xE0 ? 0xA0 : 0x80;
+    high = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    low = c == 0xF0 ? 0x90 : 0x80;
+    high = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) {
+    return 0;
+  }
+  const unsigned char second = static_cast<unsigned char>(s[i + 1]);
+  if (second < low || second > high) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < length; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   // Characters that need no escape are copied in runs: this text is written for every history event.
@@ -84,6 +123,19 @@ void AppendJsonString(std::string& out, std::string_view s) {
         escape = "\\f";
         break;
       default:
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          const std::size_t length = ValidUtf8SequenceLength(s, i);
+          if (length > 0) {
+            i += length - 1;
+            continue;
+          }
+          // Not UTF-8 (no parser lets such bytes in, but the text must stay JSON whatever happens):
+          // replaced by U+FFFD as Jackson does.
+          out.append(s.data() + run, i - run);
+          run = i + 1;
+          out.append("\xEF\xBF\xBD");
+          continue;
+        }
         if (static_cast<unsigned char>(c) >= 0x20) {
           continue;
         }

@@ -15,7 +15,8 @@ namespace stepflow::sm {
 // least one fractional digit, shortest digits that round-trip.
 std::string JavaDoubleText(double d);
 
-// Appends `s` as a quoted JSON string with the escapes Jackson uses.
+// Appends `s` as a quoted JSON string with the escapes Jackson uses. Bytes that are not UTF-8 become
+// U+FFFD, so the result is always valid JSON text.
 void AppendJsonString(std::string& out, std::string_view s);
 
 // Appends / returns `v` as compact JSON text in AWS's form. Always valid JSON: a non-finite double (which

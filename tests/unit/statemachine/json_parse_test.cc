@@ -3,6 +3,7 @@
 #include "statemachine/json_parse.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -89,6 +90,26 @@ TEST(JsonTextTest, NonFiniteDoubleIsNeverWrittenAsInvalidJson) {
                 std::nan("")};
   const std::string text = ToAwsJson(a);
   EXPECT_EQ(text, "[null,null,null]");
+  EXPECT_TRUE(ParseJson(text, "").ok());
+}
+
+// Found by input_json_fuzzer: a 22-digit integer parsed to a double did not compare equal after being
+// written and parsed again. The text we write is exact (it round-trips through strtod); Boost.JSON 1.81
+// parses doubles only to within an ulp (precise parsing arrives in 1.83).
+TEST(JsonTextTest, LargeIntegerAsDoubleIsWrittenExactly) {
+  absl::StatusOr<json::value> v = ParseJson("1111111111111111141113", "");
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->is_double());
+  const std::string text = ToAwsJson(*v);
+  EXPECT_EQ(std::strtod(text.c_str(), nullptr), v->get_double()) << text;
+}
+
+// Found by intrinsics_fuzzer: States.Format over a template holding a byte that is not UTF-8 produced a
+// string that ToAwsJson wrote as text no JSON parser accepts.
+TEST(JsonTextTest, BytesThatAreNotUtf8AreReplacedNotCopied) {
+  const std::string bad = std::string("Hello") + '\xEE' + "{} \xC0\xAF \xED\xA0\x80 ok \xE2\x82\xAC";
+  const std::string text = ToAwsJson(json::value(bad));
+  EXPECT_EQ(text, "\"Hello\xEF\xBF\xBD{} \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD ok \xE2\x82\xAC\"");
   EXPECT_TRUE(ParseJson(text, "").ok());
 }
 

@@ -67,6 +67,26 @@ TEST(JsonPathBoundsTest, FilterSubPathsShareTheBudget) {
   EXPECT_EQ(v.failure().error, "States.Runtime");
 }
 
+TEST(JsonPathBoundsTest, ArrayOperandsOfInCountAsVisitsPerTestedElement) {
+  auto doc_of = [](int n) {
+    json::array items;
+    json::array big;
+    for (int i = 0; i < n; ++i) {
+      items.push_back(i);
+      big.push_back(-i - 1);
+    }
+    return json::value(json::object{{"items", items}, {"big", big}});
+  };
+  EvaluationLimits limits;
+  limits.max_path_visits = 10'000;
+  PathValue bounded = EvalBounded("$.items[?(@ in $.big)]", doc_of(200), limits);  // 200 x 200 comparisons
+  ASSERT_FALSE(bounded.ok());
+  EXPECT_EQ(bounded.failure().error, "States.Runtime");
+  PathValue small = EvalBounded("$.items[?(@ in $.big)]", doc_of(20), limits);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(json::serialize(*small.value()), "[]");
+}
+
 TEST(JsonPathBoundsTest, TooManyResultBytesIsDataLimitExceeded) {
   json::array items;
   for (int i = 0; i < 100; ++i) {
