@@ -12,8 +12,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/partition.h"
 #include "engine/task_tokens.h"
+#include "engine/quarantine.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
@@ -90,6 +93,18 @@ class DurableEngine final : public Engine {
 
   explicit DurableEngine(const EngineOptions& options);
   absl::Status Recover();
+  // Sets aside the executions recovery could not replay (engine/quarantine.h), logging each loudly.
+  // `starts` maps each RUNNING execution to the start time of its index entry.
+  void Quarantine(const std::vector<std::pair<std::string, absl::Status>>& unrecoverable,
+                  const std::map<std::string, common::EpochMillis>& starts);
+  // The quarantined execution `id`, if it is one. Cheap when none is quarantined.
+  std::optional<QuarantinedExecution> Quarantined(const std::string& id) const;
+  // ExecutionQuarantined when `id` is quarantined, else OK.
+  absl::Status RefuseIfQuarantined(const std::string& id) const;
+  // Marks the quarantined ones among `records` and, for a RUNNING listing, leaves them out.
+  void OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const;
+  // Every quarantined execution matching the filter's state machine, for a QUARANTINED listing.
+  Page<ExecutionInfoRecord> ListQuarantined(const std::string& machine) const;
   Partition& PartitionFor(const std::string& execution_id);
   // Posts an operation to the partition of `id` and waits for its answer.
   using Done = absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)>;
@@ -120,6 +135,10 @@ class DurableEngine final : public Engine {
   TaskMatcher matcher_;
   std::unique_ptr<TaskTokens> task_tokens_;
   std::vector<std::unique_ptr<Partition>> partitions_;
+
+  mutable std::mutex quarantine_mu_;
+  std::map<std::string, QuarantinedExecution> quarantined_;  // guarded by quarantine_mu_
+  std::atomic<std::size_t> quarantined_count_{0};            // quarantined_.size(), read without the lock
 
   std::mutex calls_mu_;
   std::condition_variable calls_cv_;

@@ -36,6 +36,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::s
     return errors::ShuttingDown();
   }
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  RETURN_IF_ERROR(RefuseIfQuarantined(execution_arn));
   return CallPartition(execution_arn, [execution_arn](Partition& p, Done done) mutable {
     p.RedriveExecution(execution_arn, std::move(done));
   });
@@ -96,6 +97,7 @@ absl::StatusOr<bool> DurableEngine::Report(const std::string& token, DriverInput
   input.execution_id = parsed.first;
   input.task_id = parsed.second;
   const std::string id = parsed.first;
+  RETURN_IF_ERROR(RefuseIfQuarantined(id));
   return Call<bool>(id, [input = std::move(input), token](
                             Partition& p, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) mutable {
     p.ReportTask(std::move(input), token, std::move(done));
@@ -247,6 +249,12 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::RedriveDeadLetters
     if (!guard) {
       return errors::ShuttingDown();
     }
+    if (absl::Status refused = RefuseIfQuarantined(execution); !refused.ok()) {
+      for (const auto& [task_id, unused] : dead_letters) {
+        outcomes.push_back(DeadLetterOutcome{TaskToken(execution, task_id), execution, refused});
+      }
+      continue;
+    }
     using Outcomes = std::vector<DeadLetterOutcome>;
     absl::StatusOr<Outcomes> redriven = Call<Outcomes>(
         execution, [execution, dls = dead_letters](Partition& p,
@@ -278,6 +286,10 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::DiscardDeadLetters
       return errors::ShuttingDown();
     }
     const std::string execution = r.execution_id;
+    if (absl::Status refused = RefuseIfQuarantined(execution); !refused.ok()) {
+      outcomes.push_back(DeadLetterOutcome{r.id, execution, refused});
+      continue;
+    }
     const std::uint64_t task_id = r.task_id;
     const std::string state = r.state_name;
     absl::StatusOr<bool> discarded = Call<bool>(

@@ -74,6 +74,10 @@ struct ExecutionInfoRecord {
   common::EpochMillis start = 0;
   common::EpochMillis stop = 0;  // 0 while running
   int redrive_count = 0;
+  // Set aside at start-up because its stored rows could not be read or replayed (engine/quarantine.h): it is
+  // not driven; the API shows it as QUARANTINED with the reason. `status` is then what its record says.
+  bool quarantined = false;
+  std::string quarantine_reason = {};
 };
 
 struct HistoryEventRecord {
@@ -96,6 +100,8 @@ struct ExecutionFilter {
   std::optional<sm::ExecutionStatus> status;
   std::optional<common::EpochMillis> started_after;   // inclusive
   std::optional<common::EpochMillis> started_before;  // exclusive
+  // Only the quarantined executions (`status` is then ignored). A RUNNING filter leaves them out.
+  bool quarantined = false;
 };
 
 // A task handed to a worker by PollTask.
@@ -136,13 +142,16 @@ struct EngineMetrics {
   std::uint64_t tasks_scheduled = 0;
   std::uint64_t dead_letters_recorded = 0;
   std::map<std::string, std::size_t> queue_depths;  // tasks waiting for a worker, by queue
+  std::uint64_t executions_quarantined = 0;         // executions quarantined now (engine/quarantine.h)
 };
 
 class Engine {
  public:
   // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
-  // its input log, reloads its pending timers; overdue timers fire at once) and starts the partitions.
-  // Unavailable when the store cannot be opened (e.g. another server holds it).
+  // its input log, reloads its pending timers; overdue timers fire at once) and starts the partitions. An
+  // execution that cannot be read or replayed is quarantined (logged, counted, shown as QUARANTINED), never
+  // a reason to refuse the store. Unavailable when the store cannot be opened (e.g. another server holds
+  // it) or cannot be read.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
 
   virtual ~Engine() = default;

@@ -64,6 +64,11 @@ inline absl::Status ExecutionNotRunning(absl::string_view arn, absl::string_view
 inline absl::Status TaskTimedOut(absl::string_view token, absl::string_view why) {
   return absl::FailedPreconditionError(absl::StrCat("TaskTimedOut: Task Timed Out: '", token, "': ", why));
 }
+// A call that would drive a quarantined execution (engine/quarantine.h); only Stop (to end it) is allowed.
+inline absl::Status ExecutionQuarantined(absl::string_view arn, absl::string_view reason) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("ExecutionQuarantined: execution '", arn, "' is quarantined: ", reason));
+}
 inline absl::Status ExecutionNotRedrivable(absl::string_view arn, absl::string_view why) {
   return absl::FailedPreconditionError(
       absl::StrCat("ExecutionNotRedrivable: Execution '", arn, "' cannot be redriven: ", why));

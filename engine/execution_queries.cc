@@ -43,6 +43,9 @@ common::EpochMillis SystemNow() {
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::string& execution_arn) {
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  if (std::optional<QuarantinedExecution> q = Quarantined(execution_arn)) {
+    return q->stored.record;
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(storage::Column::kExecutions, execution_arn));
   if (!value) {
     return errors::ExecutionDoesNotExist(execution_arn);
@@ -78,6 +81,9 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
     if (!known) {
       return errors::StateMachineDoesNotExist(StateMachineArn(machine));
     }
+  }
+  if (filter.quarantined) {
+    return ListQuarantined(machine);
   }
   const std::string status = filter.status ? sm::ExecutionStatusName(*filter.status) : "";
   const std::string prefix = IndexPrefix(machine, status);
@@ -129,6 +135,35 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   }
   if (more && !page.items.empty()) {
     page.next_page_token = EncodePageToken(last_key);
+  }
+  OverlayQuarantined(filter, page.items);
+  return page;
+}
+
+void DurableEngine::OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const {
+  if (quarantined_count_.load() == 0) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(quarantine_mu_);
+  std::erase_if(records, [&](ExecutionInfoRecord& r) {
+    auto it = quarantined_.find(r.arn);
+    if (it == quarantined_.end()) {
+      return false;
+    }
+    r.quarantined = true;
+    r.quarantine_reason = it->second.reason;
+    return filter.status == sm::ExecutionStatus::kRunning;
+  });
+}
+
+Page<ExecutionInfoRecord> DurableEngine::ListQuarantined(const std::string& machine) const {
+  Page<ExecutionInfoRecord> page;
+  std::lock_guard<std::mutex> lock(quarantine_mu_);
+  for (const auto& [id, q] : quarantined_) {
+    if (machine.empty() || q.stored.record.state_machine_name == machine) {
+      page.items.push_back(q.stored.record);
+      page.items.back().input.clear();
+    }
   }
   return page;
 }

@@ -110,6 +110,27 @@ std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const Execution
   return EncodeProtoValue(r);
 }
 
+std::string EncodeStoredExecution(const StoredExecution& stored) {
+  const ExecutionInfoRecord& rec = stored.record;
+  storage::v1::ExecutionRecord r;
+  r.set_id(rec.arn);
+  r.set_name(rec.name);
+  r.set_state_machine_arn(rec.state_machine_arn);
+  r.set_state_machine_name(rec.state_machine_name);
+  r.set_state_machine_version(rec.state_machine_version);
+  r.set_express(stored.express);
+  r.set_status(ToProto(rec.status));
+  r.set_input(rec.input);
+  r.set_start_time(rec.start);
+  r.set_stop_time(rec.stop);
+  r.set_output(rec.output);
+  r.set_error(rec.error);
+  r.set_cause(rec.cause);
+  r.set_last_event_id(stored.last_event_id);
+  r.set_redrive_count(rec.redrive_count);
+  return EncodeProtoValue(r);
+}
+
 absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value) {
   switch (ValueFormatOf(value)) {
     case ValueFormat::kJsonV1:

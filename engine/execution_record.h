@@ -33,6 +33,8 @@ ExecutionInfoRecord MakeExecutionInfoRecord(const sm::ExecutionInfo& info, const
 // `now` is the stop time when the execution has ended.
 std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const ExecutionMeta& meta, const sm::Execution& e,
                                   common::EpochMillis now);
+// The record of `stored` as it is (an execution ended without replaying it, see engine/quarantine.h).
+std::string EncodeStoredExecution(const StoredExecution& stored);
 // DataLoss when `value` is not an execution record this release can read.
 absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value);
 

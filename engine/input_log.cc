@@ -45,6 +45,7 @@ void EncodeStart(const InputRecord& in, storage::v1::StartInfo& out) {
   out.set_max_transitions_per_decision(in.limits.max_transitions_per_decision);
   out.set_max_decision_history_bytes(in.limits.max_decision_history_bytes);
   out.set_input(in.input_text);
+  out.set_semantics_version(in.semantics_version);
 }
 
 bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
@@ -62,6 +63,7 @@ bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
   in.limits.max_transitions_per_decision = s.max_transitions_per_decision();
   in.limits.max_decision_history_bytes = s.max_decision_history_bytes();
   in.input_text = std::move(*s.mutable_input());
+  in.semantics_version = s.semantics_version() == 0 ? kUnversionedSemantics : s.semantics_version();
   absl::StatusOr<json::value> payload = ParseExecutionInput(in.input_text);
   if (!payload.ok()) {
     return false;
@@ -136,8 +138,13 @@ std::string EncodeInputRecord(const InputRecord& in) {
 
 absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
   switch (ValueFormatOf(value)) {
-    case ValueFormat::kJsonV1:
-      return DecodeInputRecordV1(value);
+    case ValueFormat::kJsonV1: {
+      absl::StatusOr<InputRecord> v1 = DecodeInputRecordV1(value);
+      if (v1.ok()) {
+        v1->semantics_version = kUnversionedSemantics;  // version 1 had no such field
+      }
+      return v1;
+    }
     case ValueFormat::kProtobufV2:
       break;
     case ValueFormat::kUnknown:

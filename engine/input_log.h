@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "engine/semantics_version.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/runtime_values.h"
 
@@ -51,6 +52,7 @@ struct InputRecord {
   std::int64_t state_machine_version = 0;
   std::string input_text;      // the input as submitted; payload is ParseExecutionInput(input_text)
   sm::ExecutionLimits limits;  // the limits the execution runs under, whatever the server's later settings
+  int semantics_version = kSemanticsVersion;  // the interpreter rules it started under (semantics_version.h)
 };
 
 // The one JSON parser for execution input text, so that replay parses exactly as the live start did.

@@ -29,6 +29,7 @@
 #include "engine/definitions.h"
 #include "engine/driver.h"
 #include "engine/engine.h"
+#include "engine/quarantine.h"
 #include "engine/task_matcher.h"
 #include "engine/random_values.h"
 #include "storage/store.h"
@@ -88,10 +89,17 @@ class Partition final : private DriverListener {
   void StartExecution(StartRequest request, absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
   void StopExecution(const std::string& id, const std::string& error, const std::string& cause,
                      absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
-  // Replays each execution and adopts it. Adds the timers it armed to `timers` (due, id, timer id). The first
-  // error (DataLoss when a replay does not match its record) is returned; the others are still recovered.
+  // Replays each execution and adopts it. Adds the timers it armed to `timers` (due, id, timer id). An
+  // execution that cannot be read or replayed is left out and added to `unrecoverable` with the reason; the
+  // first storage error (Unavailable: the store itself is in trouble) is returned, the rest still recovered.
   absl::Status Recover(const std::vector<std::string>& ids,
-                       std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers);
+                       std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers,
+                       std::vector<std::pair<std::string, absl::Status>>* unrecoverable);
+  // Ends a quarantined execution ABORTED without replaying it (engine/quarantine.h): `done` after the commit
+  // with the ended execution, or the storage error.
+  void TerminateQuarantined(const QuarantinedExecution& quarantined, const std::string& error,
+                            const std::string& cause,
+                            absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
 
   // --- Tasks (partition_tasks.cc). Errors as Engine's task calls (engine/engine.h); `token` names the task
   // in them.

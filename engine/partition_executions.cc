@@ -103,17 +103,22 @@ void Partition::StopExecution(const std::string& id, const std::string& error, c
 }
 
 absl::Status Partition::Recover(const std::vector<std::string>& ids,
-                                std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers) {
+                                std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers,
+                                std::vector<std::pair<std::string, absl::Status>>* unrecoverable) {
   absl::Status first_error;
   for (const std::string& id : ids) {
     absl::Status s = Load(id);
-    if (!s.ok()) {
-      spdlog::error("partition {}: recovering execution {}: {}", index_, id, std::string(s.message()));
+    if (s.ok()) {
+      continue;
+    }
+    if (absl::IsUnavailable(s)) {
+      spdlog::error("partition {}: recovering execution={}: {}", index_, id, std::string(s.message()));
       if (first_error.ok()) {
         first_error = s;
       }
       continue;
     }
+    unrecoverable->emplace_back(id, s);  // a corrupt or unreplayable execution: quarantined by the engine
   }
   for (const std::string& id : ids) {
     for (const auto& [timer_id, due] : driver_.PendingTimers(id)) {
@@ -121,6 +126,20 @@ absl::Status Partition::Recover(const std::vector<std::string>& ids,
     }
   }
   return first_error;
+}
+
+void Partition::TerminateQuarantined(const QuarantinedExecution& quarantined, const std::string& error,
+                                     const std::string& cause, Done done) {
+  ExecutionInfoRecord terminated;
+  absl::StatusOr<storage::WriteBatch> batch =
+      TerminationBatch(*store_, quarantined, error, cause, clock_->NowMillis(), &terminated);
+  absl::Status committed = batch.ok() ? store_->Commit(*batch) : batch.status();
+  if (!committed.ok()) {
+    done(committed);
+    return;
+  }
+  watchers_.Notify({terminated.arn});
+  done(std::move(terminated));
 }
 
 absl::Status Partition::Load(const std::string& id, bool ended) {

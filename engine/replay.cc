@@ -13,10 +13,14 @@ namespace stepflow::engine {
 absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
                                                const sm::TaskTokenMinter* tokens) {
   if (log.empty() || log.front().kind != InputRecord::Kind::kStart) {
-    return absl::DataLossError("input log does not begin with the execution's start");
+    return absl::DataLossError("ReplayMismatch: the input log does not begin with the execution's start");
   }
   const InputRecord& start = log.front();
   const std::string& id = start.info.execution_arn;
+  if (start.semantics_version > kSemanticsVersion || start.semantics_version < kOldestReplayableSemanticsVersion) {
+    return errors::SemanticsVersionUnsupported(id, start.semantics_version, kOldestReplayableSemanticsVersion,
+                                               kSemanticsVersion);
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
                    machines(start.info.state_machine_name, start.state_machine_version));
   ReplayedExecution r;

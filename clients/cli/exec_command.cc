@@ -130,7 +130,7 @@ absl::Status CheckList(const RemoteArgs& args) {
   v1::ExecutionStatus status;
   if (args.Has("--status") && !v1::ExecutionStatus_Parse(args.Get("--status"), &status)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, not '",
+        absl::StrCat("--status must be RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or QUARANTINED, not '",
                      args.Get("--status"), "'"));
   }
   return absl::OkStatus();

@@ -38,7 +38,7 @@ constexpr char kUsage[] =
     "  exec describe ARN\n"
     "  exec history ARN [--reverse | --follow]\n"
     "      --follow streams the events until the execution ends.\n"
-    "  exec list [--state-machine SM] [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED]\n"
+    "  exec list [--state-machine SM] [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED|QUARANTINED]\n"
     "  exec stop ARN [--error E] [--cause C]\n"
     "  exec describe-sm ARN\n"
     "      The definition and version the execution runs.\n"

@@ -96,11 +96,11 @@ v1::Execution ToProto(const engine::ExecutionInfoRecord& record) {
   out.set_name(record.name);
   out.set_state_machine_arn(record.state_machine_arn);
   out.set_state_machine_version(record.state_machine_version);
-  out.set_status(ToProto(record.status));
+  out.set_status(record.quarantined ? v1::QUARANTINED : ToProto(record.status));
   out.set_input(record.input);
   out.set_output(record.output);
-  out.set_error(record.error);
-  out.set_cause(record.cause);
+  out.set_error(record.quarantined ? "ExecutionQuarantined" : record.error);
+  out.set_cause(record.quarantined ? record.quarantine_reason : record.cause);
   *out.mutable_start_date() = ToTimestamp(record.start);
   if (record.stop != 0) {
     *out.mutable_stop_date() = ToTimestamp(record.stop);
@@ -131,6 +131,10 @@ v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic) {
 absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest& request) {
   engine::ExecutionFilter filter;
   filter.state_machine = request.state_machine();
+  if (request.status() == v1::QUARANTINED) {
+    filter.quarantined = true;
+    return filter;
+  }
   absl::StatusOr<std::optional<sm::ExecutionStatus>> status = FromProto(request.status());
   if (!status.ok()) {
     return status.status();

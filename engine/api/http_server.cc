@@ -54,6 +54,9 @@ void AppendEngineMetrics(const engine::EngineMetrics& m, std::string& body) {
   absl::StrAppend(&body, "stepflow_tasks_scheduled_total ", m.tasks_scheduled, "\n");
   AppendMetric(body, "stepflow_dead_letters_recorded_total", "counter", "Tasks moved to a dead-letter list.");
   absl::StrAppend(&body, "stepflow_dead_letters_recorded_total ", m.dead_letters_recorded, "\n");
+  AppendMetric(body, "stepflow_executions_quarantined", "gauge",
+               "Executions set aside at start-up because their stored rows could not be replayed.");
+  absl::StrAppend(&body, "stepflow_executions_quarantined ", m.executions_quarantined, "\n");
   AppendMetric(body, "stepflow_task_queue_depth", "gauge", "Tasks waiting for a worker, by queue.");
   for (const auto& [queue, depth] : m.queue_depths) {
     absl::StrAppend(&body, "stepflow_task_queue_depth{queue=\"", LabelValue(queue), "\"} ", depth, "\n");

@@ -88,6 +88,7 @@ TEST(FormatTest, InputRecordsVersion1) {
   ASSERT_EQ(start->drawn.size(), 2u);
   EXPECT_EQ(std::get<std::string>(start->drawn[0]), "u-u-i-d");
   EXPECT_EQ(std::get<double>(start->drawn[1]), 0.25);
+  EXPECT_EQ(start->semantics_version, 1) << "version-1 stores predate the semantics version: 1";
 
   absl::StatusOr<InputRecord> failed =
       DecodeInputRecord(R"({"v":1,"kind":"taskFailed","now":5,"id":7,"error":"E","cause":"C"})");
@@ -135,6 +136,26 @@ TEST(FormatTest, Version2Bytes) {
                 Bytes({0x2A, 24}) + "stateEnteredEventDetails" + Bytes({0x32, 20}) + R"({"name":"A","n":1.5})");
   EXPECT_EQ(EncodeDefinitionHead(DefinitionHead{true, false, 3, 10, 20}),
             Bytes({2, 0x08, 1, 0x18, 3, 0x20, 10, 0x28, 20}));
+}
+
+// StartInfo.semantics_version (field 12) holds kSemanticsVersion; a start record without it is version 1.
+TEST(FormatTest, TheStartRecordCarriesTheSemanticsVersion) {
+  InputRecord start;
+  start.kind = InputRecord::Kind::kStart;
+  start.input_text = "{}";
+  start.limits.max_payload_bytes = 0;  // left out of the bytes below
+  start.limits.max_history_events = 0;
+  EXPECT_EQ(start.semantics_version, kSemanticsVersion);
+  start.semantics_version = 7;
+  EXPECT_EQ(EncodeInputRecord(start),
+            Bytes({2, 0x08, 1, 0x5A, 6, 0x5A, 2, '{', '}', 0x60, 7}));  // kind START; start: input, version 7
+  absl::StatusOr<InputRecord> seven = DecodeInputRecord(EncodeInputRecord(start));
+  ASSERT_TRUE(seven.ok()) << seven.status();
+  EXPECT_EQ(seven->semantics_version, 7);
+  absl::StatusOr<InputRecord> unversioned = DecodeInputRecord(Bytes({2, 0x08, 1, 0x5A, 4, 0x5A, 2, '{', '}'}));
+  ASSERT_TRUE(unversioned.ok()) << unversioned.status();
+  EXPECT_EQ(unversioned->semantics_version, kUnversionedSemantics);
+  EXPECT_EQ(kUnversionedSemantics, 1);
 }
 
 TEST(FormatTest, Version2RecordsRoundTrip) {
