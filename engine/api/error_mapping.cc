@@ -28,6 +28,8 @@ std::string_view GenericName(absl::StatusCode code) {
       return "ServiceUnavailable";
     case absl::StatusCode::kCancelled:
       return "Cancelled";
+    case absl::StatusCode::kResourceExhausted:
+      return "ResourceExhausted";
     default:
       return "InternalFailure";
   }
@@ -80,6 +82,8 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
       return grpc::StatusCode::ABORTED;
     case absl::StatusCode::kCancelled:
       return grpc::StatusCode::CANCELLED;
+    case absl::StatusCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;  // e.g. a full disk ("disk full"): reads still work
     default:
       return grpc::StatusCode::INTERNAL;
   }
