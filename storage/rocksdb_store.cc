@@ -26,6 +26,7 @@
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "storage/rocksdb_store_for_test.h"
 #include "storage/store.h"
 
 namespace stepflow::storage {
@@ -210,8 +211,14 @@ class RocksDbStore final : public Store {
     wo.sync = sync_writes_ && !wo.disableWAL;
     rocksdb::Status s = db->db->Write(wo, &wb);
     if (!s.ok()) {
-      write_failed_ = true;  // RocksDB may now refuse every write (a background error) until resumed
-      return FromRocksDb(s, Operation::kCommit, path_);
+      absl::Status failed = FromRocksDb(s, Operation::kCommit, path_);
+      std::lock_guard<std::mutex> lock(recover_mu_);
+      if (!write_failed_.load()) {
+        failed_write_ = absl::Status(failed.code(), absl::StrCat(failed.message(),
+                                                                 "; writes are refused until the server restarts"));
+        write_failed_ = true;
+      }
+      return failed;
     }
     return absl::OkStatus();
   }
@@ -301,38 +308,29 @@ class RocksDbStore final : public Store {
                                  " kept for RocksDB's logs and flushes"));
   }
 
-  // Makes the store writable again after a disk-full episode, once space is back: a store opened read-only
-  // is reopened read-write; after a failed write, DB::Resume clears RocksDB's background error (it flushes
-  // the memtables, so the log that saw the error is retired). Until then, ResourceExhausted (disk full).
-  // REQUIRES: CheckSpace() passed (RocksDB 7.8 aborts on an assertion when an open or a flush fails halfway
-  // for lack of space).
+  // Makes a store opened read-only on a full disk writable once space is back (it is reopened read-write).
+  // A store whose RocksDB write failed stays refusing writes (the same error) until it is reopened: Debian's
+  // RocksDB 7.8 would append the next write, and DB::Resume would flush, through the log writer that failed,
+  // and abort on an assertion. The free-space reserve (CheckSpace) keeps that case to a disk filled by
+  // someone else between the check and the write. REQUIRES: CheckSpace() passed.
   absl::Status RecoverIfNeeded() {
     if (!write_failed_.load() && !Current()->read_only) {
       return absl::OkStatus();
     }
     std::lock_guard<std::mutex> lock(recover_mu_);
+    if (write_failed_.load()) {
+      return failed_write_;
+    }
     std::shared_ptr<Db> db = Current();
-    if (!db->read_only && !write_failed_.load()) {
+    if (!db->read_only) {
       return absl::OkStatus();  // another commit recovered meanwhile
     }
-    if (db->read_only) {
-      absl::StatusOr<std::shared_ptr<Db>> writable = OpenDatabase(rocksdb_options_, path_, /*read_only=*/false);
-      if (!writable.ok()) {
-        return writable.status();
-      }
-      std::lock_guard<std::mutex> swap(db_mu_);
-      db_ = *std::move(writable);
-      write_failed_ = false;
-      return absl::OkStatus();
+    absl::StatusOr<std::shared_ptr<Db>> writable = OpenDatabase(rocksdb_options_, path_, /*read_only=*/false);
+    if (!writable.ok()) {
+      return writable.status();
     }
-    rocksdb::Status resumed = db->db->Resume();
-    if (resumed.IsBusy()) {
-      return DiskFull("RocksDB is recovering from the error by itself");
-    }
-    if (!resumed.ok()) {
-      return FromRocksDb(resumed, Operation::kCommit, path_);
-    }
-    write_failed_ = false;
+    std::lock_guard<std::mutex> swap(db_mu_);
+    db_ = *std::move(writable);
     return absl::OkStatus();
   }
 
@@ -344,7 +342,8 @@ class RocksDbStore final : public Store {
   mutable std::mutex db_mu_;
   std::shared_ptr<Db> db_;  // guarded by db_mu_
   std::mutex recover_mu_;   // one recovery at a time
-  std::atomic<bool> write_failed_{false};
+  std::atomic<bool> write_failed_{false};  // a RocksDB write failed: refuse every later one
+  absl::Status failed_write_;               // guarded by recover_mu_: what later commits answer
 };
 
 // Creates the directory of an on-disk store. A path that cannot be a directory is InvalidArgument.
@@ -375,8 +374,7 @@ absl::Status PrepareDirectory(const std::string& path) {
 
 // Turns off RocksDB's own recovery from a full disk: its SstFileManager waits for free space beyond a
 // reserve of all the memtables' sizes (hundreds of MiB), so on a small disk it never finishes, and while it
-// waits DB::Resume is refused (Busy). The store resumes by itself instead (RecoverIfNeeded), as soon as
-// StoreOptions::min_free_bytes_to_write are free.
+// waits DB::Resume is refused (Busy). The store keeps a free-space reserve instead (CheckSpace).
 class ManualErrorRecovery final : public rocksdb::EventListener {
  public:
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
@@ -490,7 +488,10 @@ absl::StatusOr<std::shared_ptr<Db>> OpenDatabase(const rocksdb::Options& o, cons
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options) {
+namespace {
+
+// `disk_env`: the Env of an on-disk store (null = RocksDB's default); not owned.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOptions& options, rocksdb::Env* disk_env) {
   std::unique_ptr<rocksdb::Env> mem_env;
   std::string path = options.path;
   bool read_only = false;
@@ -518,12 +519,25 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& opti
     }
   }
   rocksdb::Options o = MakeOptions(mem_env.get());
+  if (disk_env != nullptr && mem_env == nullptr) {
+    o.env = disk_env;
+  }
   absl::StatusOr<std::shared_ptr<Db>> db = OpenDatabase(o, path, read_only);
   if (!db.ok()) {
     return db.status();
   }
   return std::unique_ptr<Store>(
       std::make_unique<RocksDbStore>(path, options, std::move(o), std::move(mem_env), *std::move(db)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options) {
+  return OpenStore(options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreOnEnvForTest(const StoreOptions& options, rocksdb::Env* env) {
+  return OpenStore(options, env);
 }
 
 }  // namespace stepflow::storage

@@ -63,7 +63,9 @@ class Store {
   // unknown outcome and reload state rather than repair it. ResourceExhausted ("disk full: ...") when the
   // disk is full, or the store was opened read-only on a full disk: reads keep working, and once space is
   // back (StoreOptions::min_free_bytes_to_write) the next commit makes the store writable again by itself.
-  // An empty batch is a no-op.
+  // After a write that RocksDB itself failed (the disk filled up between the free-space check and the write,
+  // or another I/O error) every later commit gets that error until the store is reopened. An empty batch is
+  // a no-op.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
   // Reads one key. std::nullopt when absent. Unavailable/DataLoss on storage errors.

@@ -1,18 +1,23 @@
 // The RocksDB store on a disk with too little free space (StoreOptions::min_free_bytes_to_write set above
 // what the disk has, so that any machine looks full): commits are refused with ResourceExhausted "disk
 // full" before RocksDB is called, reads keep working, an existing store opens read-only, and a new one is not
-// created. (The real full disk, and space coming back, are tested on a tmpfs by
+// created; and after RocksDB's own NoSpace (a fault-injecting file system), writes are refused until space
+// returns, then resume with no reopen. (The real full disk is tested on a tmpfs by
 // tests/integration/disk_full_test.cc.)
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
 
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+#include "storage/rocksdb_store_for_test.h"
 #include "storage/store.h"
 
 namespace stepflow::storage {
@@ -89,6 +94,92 @@ TEST_F(StoreDiskFullTest, InMemoryStoresIgnoreTheDisk) {
   WriteBatch b;
   b.Put(Column::kExecutions, "e1", "v1");
   EXPECT_TRUE((*store)->Commit(b).ok());
+}
+
+}  // namespace
+}  // namespace stepflow::storage
+
+// RocksDB's own NoSpace, when the disk fills up between the store's free-space check and the write: a
+// file system that fails every log append with NoSpace while `full` is set.
+namespace stepflow::storage {
+namespace {
+
+class FillingUpFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FillingUpFileSystem(std::shared_ptr<rocksdb::FileSystem> base) : FileSystemWrapper(std::move(base)) {}
+  const char* Name() const override { return "FillingUpFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok() && name.ends_with(".log")) {
+      *result = std::make_unique<FullWhenAsked>(std::move(*result), &full);
+    }
+    return s;
+  }
+  std::atomic<bool> full{false};
+
+ private:
+  class FullWhenAsked final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    FullWhenAsked(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>* full)
+        : FSWritableFileOwnerWrapper(std::move(file)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) {
+        return rocksdb::IOStatus::NoSpace("injected: No space left on device");
+      }
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) {
+        return rocksdb::IOStatus::NoSpace("injected: No space left on device");
+      }
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+
+   private:
+    const std::atomic<bool>* full_;
+  };
+};
+
+// Debian's RocksDB 7.8 aborts on an assertion if it is written to again after such a failure, so the store
+// refuses every later write itself (reads still work), and a reopen writes again.
+TEST_F(StoreDiskFullTest, AfterRocksDbsOwnNoSpaceWritesAreRefusedUntilReopenedAndNothingIsLost) {
+  auto fs = std::make_shared<FillingUpFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  StoreOptions o = Options(0);
+  o.sync_writes = true;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStoreOnEnvForTest(o, env.get());
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteBatch first;
+    first.Put(Column::kExecutions, "before", "1");
+    ASSERT_TRUE((*store)->Commit(first).ok());
+
+    fs->full = true;
+    WriteBatch refused;
+    refused.Put(Column::kExecutions, "during", "2");
+    ExpectDiskFull((*store)->Commit(refused));
+    fs->full = false;
+    ExpectDiskFull((*store)->Commit(refused));  // not handed to RocksDB again
+    absl::StatusOr<std::optional<std::string>> read = (*store)->Get(Column::kExecutions, "before");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, "1");
+  }
+  absl::StatusOr<std::unique_ptr<Store>> reopened = OpenRocksDbStoreOnEnvForTest(o, env.get());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  WriteBatch after;
+  after.Put(Column::kExecutions, "after", "3");
+  ASSERT_TRUE((*reopened)->Commit(after).ok());
+  for (const auto& [key, value] : {std::pair<std::string, std::optional<std::string>>{"before", "1"},
+                                   {"during", std::nullopt},
+                                   {"after", "3"}}) {
+    absl::StatusOr<std::optional<std::string>> v = (*reopened)->Get(Column::kExecutions, key);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(*v, value) << key;
+  }
 }
 
 }  // namespace
