@@ -178,7 +178,8 @@ absl::Status Driver::CommitStaged() {
         }
       }
     }
-    return errors::CommitFailed(committed.message());
+    return absl::IsResourceExhausted(committed) ? errors::DiskFull(committed.message())
+                                                : errors::CommitFailed(committed.message());
   }
   Count(staged);
   absl::Status first_error;

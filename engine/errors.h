@@ -79,6 +79,11 @@ inline absl::Status WaitTimedOut(absl::string_view arn) {
   return absl::DeadlineExceededError(absl::StrCat("Timeout: execution '", arn, "' did not end before the deadline"));
 }
 inline absl::Status ShuttingDown() { return absl::UnavailableError("ServiceUnavailable: the engine is shutting down"); }
+// The store refused the commit for lack of disk space (storage's ResourceExhausted); reads still work and
+// writes succeed again once space is freed.
+inline absl::Status DiskFull(absl::string_view detail) {
+  return absl::ResourceExhaustedError(absl::StrCat("DiskFull: commit refused, nothing changed: ", detail));
+}
 inline absl::Status CommitFailed(absl::string_view detail) {
   return absl::UnavailableError(absl::StrCat("ServiceUnavailable: commit failed, nothing changed: ", detail));
 }

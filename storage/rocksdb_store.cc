@@ -1,10 +1,13 @@
 // The embedded Store: one RocksDB database with one column family per Column. Layout and encodings are
 // written down in storage/FORMAT.md. RocksDB types stay in this file.
 
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -17,11 +20,13 @@
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/iterator.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/perf_level.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "storage/rocksdb_store_for_test.h"
 #include "storage/store.h"
 
 namespace stepflow::storage {
@@ -50,9 +55,33 @@ const char* OperationName(Operation op) {
   return "operation";
 }
 
+// ENOSPC, however RocksDB reports it: a NoSpace status, or an I/O error (a background error the DB keeps
+// returning) whose text says so.
+bool IsNoSpace(const rocksdb::Status& s) {
+  return s.IsNoSpace() || (s.IsIOError() && s.ToString().find("No space left") != std::string::npos);
+}
+
+absl::Status DiskFull(absl::string_view detail) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("disk full: the store refuses writes until space is freed (reads still work): ", detail));
+}
+
+// Bytes free for the store's files; nullopt when the file system cannot say.
+std::optional<std::uint64_t> FreeBytes(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::space_info info = std::filesystem::space(path, ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return info.available;
+}
+
 // The one place where RocksDB statuses become absl codes (style.md habit 2). REQUIRES: !s.ok().
 absl::Status FromRocksDb(const rocksdb::Status& s, Operation op, const std::string& path) {
   std::string message = absl::StrCat("rocksdb ", OperationName(op), " of '", path, "': ", s.ToString());
+  if (IsNoSpace(s)) {
+    return DiskFull(message);
+  }
   if (s.IsIOError() || s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() || s.IsShutdownInProgress()) {
     return absl::UnavailableError(std::move(message));
   }
@@ -96,29 +125,46 @@ void DisablePerfCounters() {
 }
 std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
-class RocksDbStore final : public Store {
- public:
-  // Takes ownership of `db`, `handles` (every open column family, ours and unknown ones) and `env`
-  // (null unless in-memory). `columns[i]` is the handle for Column i.
-  RocksDbStore(std::string path, bool sync_writes, std::unique_ptr<rocksdb::Env> env, rocksdb::DB* db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles,
-               std::vector<rocksdb::ColumnFamilyHandle*> columns)
-      : path_(std::move(path)),
-        sync_writes_(sync_writes),
-        env_(std::move(env)),
-        db_(db),
-        handles_(std::move(handles)),
-        columns_(std::move(columns)) {}
-
-  ~RocksDbStore() override {
-    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+// An open RocksDB with its column families; closes it when destroyed.
+struct Db {
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db() {
+    if (db == nullptr) {
+      return;
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
       // Destroying a handle of an open DB only releases it; a failure leaves nothing to undo.
-      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     }
     // Close flushes nothing we rely on (the WAL already holds every commit); a destructor cannot report.
-    db_->Close().PermitUncheckedError();
-    db_.reset();
-    // env_ is destroyed after the DB, as RocksDB requires.
+    db->Close().PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* Handle(Column c) const { return columns[static_cast<std::size_t>(c)]; }
+
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open column family, ours and unknown ones
+  std::vector<rocksdb::ColumnFamilyHandle*> columns;  // indexed by Column; aliases of handles
+  bool read_only = false;                             // opened with OpenForReadOnly (a full disk)
+};
+
+absl::StatusOr<std::shared_ptr<Db>> OpenDatabase(const rocksdb::Options& o, const std::string& path, bool read_only);
+
+class RocksDbStore final : public Store {
+ public:
+  // `env` is null unless in-memory; it must outlive every Db, so the store owns it.
+  RocksDbStore(std::string path, const StoreOptions& options, rocksdb::Options rocksdb_options,
+               std::unique_ptr<rocksdb::Env> env, std::shared_ptr<Db> db)
+      : path_(std::move(path)),
+        sync_writes_(options.sync_writes),
+        min_free_bytes_(options.min_free_bytes_to_write),
+        rocksdb_options_(std::move(rocksdb_options)),
+        env_(std::move(env)),
+        db_(std::move(db)) {}
+
+  ~RocksDbStore() override {
+    db_.reset();  // closes the DB before env_ goes, as RocksDB requires
   }
 
   absl::Status Commit(const WriteBatch& batch) override {
@@ -126,6 +172,21 @@ class RocksDbStore final : public Store {
       return absl::OkStatus();
     }
     DisablePerfCounters();
+    // Refused before RocksDB sees the disk fill up: Debian's RocksDB 7.8 is built with assertions, and a
+    // write that fails for lack of space can abort the process later (a memtable switch or the close reuses
+    // the log writer that failed).
+    absl::Status space = CheckSpace();
+    if (!space.ok()) {
+      return space;
+    }
+    absl::Status writable = RecoverIfNeeded();
+    if (!writable.ok()) {
+      return writable;
+    }
+    std::shared_ptr<Db> db = Current();
+    if (db->read_only) {
+      return DiskFull(absl::StrCat("'", path_, "' was opened read-only on a full disk"));
+    }
     // Sized up front: a group's batch is often hundreds of KiB, and growing it copies it again and again.
     constexpr std::size_t kOpOverhead = 16;  // tag, column family id, varint lengths
     std::size_t bytes = kOpOverhead;
@@ -134,7 +195,7 @@ class RocksDbStore final : public Store {
     }
     rocksdb::WriteBatch wb(bytes);
     for (const WriteBatch::Op& op : batch.ops()) {
-      rocksdb::ColumnFamilyHandle* cf = Handle(op.column);
+      rocksdb::ColumnFamilyHandle* cf = db->Handle(op.column);
       rocksdb::Status s = op.value.has_value() ? wb.Put(cf, ToSlice(op.key), ToSlice(*op.value))
                                                : wb.Delete(cf, ToSlice(op.key));
       if (!s.ok()) {
@@ -148,17 +209,25 @@ class RocksDbStore final : public Store {
     // it: RocksDB refuses sync writes without a WAL).
     wo.disableWAL = env_ != nullptr;
     wo.sync = sync_writes_ && !wo.disableWAL;
-    rocksdb::Status s = db_->Write(wo, &wb);
+    rocksdb::Status s = db->db->Write(wo, &wb);
     if (!s.ok()) {
-      return FromRocksDb(s, Operation::kCommit, path_);
+      absl::Status failed = FromRocksDb(s, Operation::kCommit, path_);
+      std::lock_guard<std::mutex> lock(recover_mu_);
+      if (!write_failed_.load()) {
+        failed_write_ = absl::Status(failed.code(), absl::StrCat(failed.message(),
+                                                                 "; writes are refused until the server restarts"));
+        write_failed_ = true;
+      }
+      return failed;
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::optional<std::string>> Get(Column column, std::string_view key) override {
     DisablePerfCounters();
+    std::shared_ptr<Db> db = Current();
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(column), ToSlice(key), &value);
+    rocksdb::Status s = db->db->Get(rocksdb::ReadOptions(), db->Handle(column), ToSlice(key), &value);
     if (s.IsNotFound()) {
       return std::optional<std::string>();
     }
@@ -199,7 +268,8 @@ class RocksDbStore final : public Store {
       upper_slice = rocksdb::Slice(*upper);
       ro.iterate_upper_bound = &upper_slice;
     }
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(column)));
+    std::shared_ptr<Db> db = Current();
+    std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(ro, db->Handle(column)));
     if (reverse) {
       for (it->SeekToLast(); it->Valid(); it->Prev()) {
         if (!visit(ToView(it->key()), ToView(it->value()))) {
@@ -221,14 +291,59 @@ class RocksDbStore final : public Store {
   }
 
  private:
-  rocksdb::ColumnFamilyHandle* Handle(Column c) const { return columns_[static_cast<std::size_t>(c)]; }
+  // The DB in use. Callers keep their copy for the whole call, so a reopen never closes a DB under them
+  // (the reason for shared ownership).
+  std::shared_ptr<Db> Current() const {
+    std::lock_guard<std::mutex> lock(db_mu_);
+    return db_;
+  }
+  // DiskFull when fewer than StoreOptions::min_free_bytes_to_write bytes are free (never for in-memory stores,
+  // nor when the file system cannot say).
+  absl::Status CheckSpace() const {
+    std::optional<std::uint64_t> free = env_ != nullptr ? std::nullopt : FreeBytes(path_);
+    if (!free.has_value() || *free >= min_free_bytes_) {
+      return absl::OkStatus();
+    }
+    return DiskFull(absl::StrCat(*free, " bytes free for '", path_, "', below the ", min_free_bytes_,
+                                 " kept for RocksDB's logs and flushes"));
+  }
+
+  // Makes a store opened read-only on a full disk writable once space is back (it is reopened read-write).
+  // A store whose RocksDB write failed stays refusing writes (the same error) until it is reopened: Debian's
+  // RocksDB 7.8 would append the next write, and DB::Resume would flush, through the log writer that failed,
+  // and abort on an assertion. The free-space reserve (CheckSpace) keeps that case to a disk filled by
+  // someone else between the check and the write. REQUIRES: CheckSpace() passed.
+  absl::Status RecoverIfNeeded() {
+    if (!write_failed_.load() && !Current()->read_only) {
+      return absl::OkStatus();
+    }
+    std::lock_guard<std::mutex> lock(recover_mu_);
+    if (write_failed_.load()) {
+      return failed_write_;
+    }
+    std::shared_ptr<Db> db = Current();
+    if (!db->read_only) {
+      return absl::OkStatus();  // another commit recovered meanwhile
+    }
+    absl::StatusOr<std::shared_ptr<Db>> writable = OpenDatabase(rocksdb_options_, path_, /*read_only=*/false);
+    if (!writable.ok()) {
+      return writable.status();
+    }
+    std::lock_guard<std::mutex> swap(db_mu_);
+    db_ = *std::move(writable);
+    return absl::OkStatus();
+  }
 
   const std::string path_;
   const bool sync_writes_;
+  const std::uint64_t min_free_bytes_;
+  const rocksdb::Options rocksdb_options_;
   std::unique_ptr<rocksdb::Env> env_;  // declared before db_ so that it outlives it
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::vector<rocksdb::ColumnFamilyHandle*> columns_;  // indexed by Column; aliases of handles_
+  mutable std::mutex db_mu_;
+  std::shared_ptr<Db> db_;  // guarded by db_mu_
+  std::mutex recover_mu_;   // one recovery at a time
+  std::atomic<bool> write_failed_{false};  // a RocksDB write failed: refuse every later one
+  absl::Status failed_write_;               // guarded by recover_mu_: what later commits answer
 };
 
 // Creates the directory of an on-disk store. A path that cannot be a directory is InvalidArgument.
@@ -257,9 +372,23 @@ absl::Status PrepareDirectory(const std::string& path) {
   }
 }
 
+// Turns off RocksDB's own recovery from a full disk: its SstFileManager waits for free space beyond a
+// reserve of all the memtables' sizes (hundreds of MiB), so on a small disk it never finishes, and while it
+// waits DB::Resume is refused (Busy). The store keeps a free-space reserve instead (CheckSpace).
+class ManualErrorRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    if (IsNoSpace(bg_error)) {
+      *auto_recovery = false;
+    }
+  }
+};
+
 // `env` is the in-memory Env, or null for the default (on-disk) one.
 rocksdb::Options MakeOptions(rocksdb::Env* env) {
   rocksdb::Options o;
+  o.listeners.push_back(std::make_shared<ManualErrorRecovery>());
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   if (env != nullptr) {
@@ -310,11 +439,62 @@ std::vector<std::string> MissingColumns(const std::vector<std::string>& existing
   return missing;
 }
 
+absl::StatusOr<std::shared_ptr<Db>> OpenDatabase(const rocksdb::Options& o, const std::string& path, bool read_only) {
+  absl::StatusOr<std::vector<std::string>> names = ColumnFamiliesToOpen(o, o.env, path);
+  if (!names.ok()) {
+    return names.status();
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : *names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(o));
+  }
+  rocksdb::DB* raw_db = nullptr;
+  auto db = std::make_shared<Db>();
+  db->read_only = read_only;
+  rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(o), path, descriptors,
+                                                               &db->handles, &raw_db)
+                                : rocksdb::DB::Open(rocksdb::DBOptions(o), path, descriptors, &db->handles, &raw_db);
+  if (!s.ok()) {
+    return FromRocksDb(s, Operation::kOpen, path);
+  }
+  db->db.reset(raw_db);  // from here on, every early return closes it
+  std::vector<std::string> missing = MissingColumns(*names);
+  if (!missing.empty() && read_only) {
+    return DiskFull(absl::StrCat("'", path, "' lacks column families and cannot be completed on a full disk"));
+  }
+  if (!missing.empty()) {
+    std::vector<rocksdb::ColumnFamilyHandle*> created;
+    s = raw_db->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(o), missing, &created);
+    db->handles.insert(db->handles.end(), created.begin(), created.end());
+    if (!s.ok()) {
+      return FromRocksDb(s, Operation::kOpen, path);
+    }
+  }
+  db->columns.assign(kColumnCount, nullptr);
+  for (rocksdb::ColumnFamilyHandle* h : db->handles) {
+    for (int i = 0; i < kColumnCount; ++i) {
+      if (h->GetName() == ColumnName(static_cast<Column>(i))) {
+        db->columns[static_cast<std::size_t>(i)] = h;
+      }
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* h : db->columns) {
+    if (h == nullptr) {
+      return absl::InternalError(absl::StrCat("rocksdb open of '", path, "': a column family is missing"));
+    }
+  }
+  return db;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options) {
+namespace {
+
+// `disk_env`: the Env of an on-disk store (null = RocksDB's default); not owned.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreOptions& options, rocksdb::Env* disk_env) {
   std::unique_ptr<rocksdb::Env> mem_env;
   std::string path = options.path;
+  bool read_only = false;
   if (options.in_memory) {
     mem_env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     if (path.empty()) {
@@ -328,53 +508,36 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& opti
     if (!dir.ok()) {
       return dir;
     }
+    // On a full disk an existing store opens read-only (it serves reads; RecoverIfNeeded makes it writable
+    // when space returns); a new one cannot be created.
+    std::optional<std::uint64_t> free = FreeBytes(path);
+    if (free.has_value() && *free < options.min_free_bytes_to_write) {
+      if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+        return DiskFull(absl::StrCat("cannot create a store in '", path, "': ", *free, " bytes free"));
+      }
+      read_only = true;
+    }
   }
   rocksdb::Options o = MakeOptions(mem_env.get());
-  absl::StatusOr<std::vector<std::string>> names = ColumnFamiliesToOpen(o, o.env, path);
-  if (!names.ok()) {
-    return names.status();
+  if (disk_env != nullptr && mem_env == nullptr) {
+    o.env = disk_env;
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : *names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(o));
+  absl::StatusOr<std::shared_ptr<Db>> db = OpenDatabase(o, path, read_only);
+  if (!db.ok()) {
+    return db.status();
   }
-  rocksdb::DB* raw_db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(o), path, descriptors, &handles, &raw_db);
-  if (!s.ok()) {
-    return FromRocksDb(s, Operation::kOpen, path);
-  }
-  std::vector<std::string> missing = MissingColumns(*names);
-  if (!missing.empty()) {
-    std::vector<rocksdb::ColumnFamilyHandle*> created;
-    s = raw_db->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(o), missing, &created);
-    handles.insert(handles.end(), created.begin(), created.end());
-    if (!s.ok()) {
-      for (rocksdb::ColumnFamilyHandle* h : handles) {
-        raw_db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-      }
-      raw_db->Close().PermitUncheckedError();
-      delete raw_db;
-      return FromRocksDb(s, Operation::kOpen, path);
-    }
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> columns(kColumnCount, nullptr);
-  for (rocksdb::ColumnFamilyHandle* h : handles) {
-    for (int i = 0; i < kColumnCount; ++i) {
-      if (h->GetName() == ColumnName(static_cast<Column>(i))) {
-        columns[static_cast<std::size_t>(i)] = h;
-      }
-    }
-  }
-  // The store owns the DB from here on, so every early return below still closes it.
-  auto store = std::make_unique<RocksDbStore>(path, options.sync_writes, std::move(mem_env), raw_db,
-                                              std::move(handles), columns);
-  for (rocksdb::ColumnFamilyHandle* h : columns) {
-    if (h == nullptr) {
-      return absl::InternalError(absl::StrCat("rocksdb open of '", path, "': a column family is missing"));
-    }
-  }
-  return std::unique_ptr<Store>(std::move(store));
+  return std::unique_ptr<Store>(
+      std::make_unique<RocksDbStore>(path, options, std::move(o), std::move(mem_env), *std::move(db)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options) {
+  return OpenStore(options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreOnEnvForTest(const StoreOptions& options, rocksdb::Env* env) {
+  return OpenStore(options, env);
 }
 
 }  // namespace stepflow::storage

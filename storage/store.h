@@ -61,8 +61,12 @@ class Store {
   // was opened with sync writes, returns only after the write-ahead log is durable (concurrent commits
   // share fsyncs). Unavailable on I/O errors; nothing was applied then. Because the bytes of a failed
   // commit may still have reached the log, a restart can show it (whole): treat a failed commit as of
-  // unknown outcome and reload state rather than repair it. After a log write error the RocksDB store may
-  // refuse every further commit (Unavailable) until it is reopened. An empty batch is a no-op.
+  // unknown outcome and reload state rather than repair it. ResourceExhausted ("disk full: ...") when the
+  // disk is full, or the store was opened read-only on a full disk: reads keep working, and once space is
+  // back (StoreOptions::min_free_bytes_to_write) the next commit makes the store writable again by itself.
+  // After a write that RocksDB itself failed (the disk filled up between the free-space check and the write,
+  // or another I/O error) every later commit gets that error until the store is reopened. An empty batch is
+  // a no-op.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
   // Reads one key. std::nullopt when absent. Unavailable/DataLoss on storage errors.
@@ -84,10 +88,19 @@ struct StoreOptions {
   // Each in-memory store has its own private Env, so `path` only names it there and may be empty.
   // Default: false.
   bool in_memory = false;
+  // Free bytes the store keeps for RocksDB: below them every commit is refused (ResourceExhausted, "disk
+  // full") before RocksDB is called, an existing store opens read-only (reads served), and a new one is not
+  // created. RocksDB needs room that a commit's size does not show: a new log is preallocated (~70 MiB) when
+  // a memtable (64 MiB) is switched, and the memtable is flushed to a table file; Debian's RocksDB 7.8 is
+  // built with assertions and aborts the process when such a write fails halfway, so the store never lets
+  // the disk fill up under it. Default: 128 MiB.
+  std::uint64_t min_free_bytes_to_write = 128u << 20;
 };
 
 // Opens (creating if needed) a RocksDB store with every Column. InvalidArgument for a bad path,
-// Unavailable when the database cannot be opened (e.g. locked by another process), DataLoss on corruption.
+// Unavailable when the database cannot be opened (e.g. locked by another process), DataLoss on corruption,
+// ResourceExhausted (disk full) when a new store cannot be created for lack of space. An existing store on
+// a full disk opens read-only (see StoreOptions::min_free_bytes_to_write).
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& options);
 
 // Big-endian key encoding so RocksDB's byte order is numeric order.

@@ -34,6 +34,8 @@ std::string_view GenericName(absl::StatusCode code) {
       return "UnrecognizedClientException";
     case absl::StatusCode::kPermissionDenied:
       return "AccessDeniedException";
+    case absl::StatusCode::kResourceExhausted:
+      return "ResourceExhausted";
     default:
       return "InternalFailure";
   }
@@ -128,6 +130,8 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
       return grpc::StatusCode::UNAUTHENTICATED;
     case absl::StatusCode::kPermissionDenied:
       return grpc::StatusCode::PERMISSION_DENIED;
+    case absl::StatusCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;  // e.g. a full disk ("disk full"): reads still work
     default:
       return grpc::StatusCode::INTERNAL;
   }

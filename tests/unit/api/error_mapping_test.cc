@@ -27,7 +27,15 @@ TEST(ErrorMappingTest, CodeTable) {
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kCancelled), grpc::StatusCode::CANCELLED);
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kDataLoss), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kUnknown), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(ToGrpcCode(absl::StatusCode::kResourceExhausted), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(ToGrpcCode(absl::StatusCode::kResourceExhausted), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(ErrorMappingTest, ADiskFullIsResourceExhaustedWithItsName) {
+  grpc::Status s = ToGrpcStatus(absl::ResourceExhaustedError("DiskFull: commit refused, nothing changed: disk full"),
+                                nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "DiskFull: commit refused, nothing changed: disk full");
+  EXPECT_EQ(ErrorName(absl::ResourceExhaustedError("disk full: no room")), "ResourceExhausted");
 }
 
 TEST(ErrorMappingTest, KeepsMessageWithName) {
