@@ -107,6 +107,25 @@ TEST_F(LimitsTest, ReflectionIsOffUnlessAsked) {
   EXPECT_NE(on.error_code(), grpc::StatusCode::UNIMPLEMENTED) << on.error_message();
 }
 
+TEST_F(LimitsTest, TheCliRefusesDirectoriesDevicesAndOversizedFiles) {
+  CliResult dir = RunCli({"validate", tmp_.path()});
+  EXPECT_EQ(dir.exit_code, 2);
+  EXPECT_THAT(dir.err, HasSubstr("is a directory, not a file"));
+  CliResult device = RunCli({"run", "/dev/zero"});
+  EXPECT_EQ(device.exit_code, 2);
+  EXPECT_THAT(device.err, HasSubstr("is a device or a socket, not a file"));
+  std::string big = tmp_.path() + "/big.json";
+  std::ofstream(big) << "{\"x\":\"" << std::string(300 * 1024, 'x') << "\"}";
+  std::string def = tmp_.path() + "/def.json";
+  std::ofstream(def) << R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})";
+  CliResult input = RunCli({"run", def, "--input", big});
+  EXPECT_EQ(input.exit_code, 2);
+  EXPECT_THAT(input.err, HasSubstr("the limit is 262144 bytes"));
+  CliResult start = RunCli({"--server", server().address(), "exec", "start", "sm", "--input", "/dev/zero"});
+  EXPECT_EQ(start.exit_code, 2);
+  EXPECT_THAT(start.err, HasSubstr("is a device or a socket"));
+}
+
 // Connects to the HTTP port and sends one byte of a request every `interval` until `stop`.
 void SlowHttpClient(int port, std::chrono::milliseconds interval, const std::atomic<bool>& stop,
                     std::atomic<int>& dropped) {
