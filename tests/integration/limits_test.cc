@@ -18,6 +18,7 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
@@ -105,6 +106,71 @@ TEST_F(LimitsTest, ReflectionIsOffUnlessAsked) {
   StartServer({"--reflection"});
   auto [on, name2] = RawCall(server().address(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "");
   EXPECT_NE(on.error_code(), grpc::StatusCode::UNIMPLEMENTED) << on.error_message();
+}
+
+TEST_F(LimitsTest, ForgedAndForeignPageTokensAreInvalidTokens) {
+  Create("sm", kPassChain);
+  Create("sm2", kPassChain);
+  std::string a = Start("sm", "{}", "a").arn();
+  std::string b = Start("sm", "{}", "b").arn();
+  WaitForEnd(a);
+  WaitForEnd(b);
+  auto expect_invalid = [](const absl::Status& s, const char* what) {
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << what << ": " << s;
+    EXPECT_EQ(client::ErrorName(s), "InvalidToken") << what << ": " << s;
+  };
+  expect_invalid(client().ListStateMachines(1, "Zm9yZ2Vk").status(), "forged state machine token");
+  absl::StatusOr<v1::ListStateMachinesResponse> sm_page = client().ListStateMachines(1, "");
+  ASSERT_TRUE(sm_page.ok());
+  ASSERT_FALSE(sm_page->next_page_token().empty());
+  EXPECT_TRUE(client().ListStateMachines(1, sm_page->next_page_token()).ok()) << "a real token works";
+
+  v1::GetExecutionHistoryRequest history;
+  history.set_execution_arn(a);
+  history.set_page_size(2);
+  absl::StatusOr<v1::GetExecutionHistoryResponse> first = client().GetExecutionHistoryPage(history);
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->next_page_token().empty());
+  v1::GetExecutionHistoryRequest other = history;
+  other.set_execution_arn(b);
+  other.set_page_token(first->next_page_token());
+  expect_invalid(client().GetExecutionHistoryPage(other).status(), "a history token of another execution");
+  other.set_execution_arn(a);
+  other.set_reverse_order(true);
+  expect_invalid(client().GetExecutionHistoryPage(other).status(), "a forward token read in reverse");
+  expect_invalid(client().ListStateMachines(1, first->next_page_token()).status(), "a history token for machines");
+
+  v1::ListExecutionsRequest list;
+  list.set_page_size(1);
+  absl::StatusOr<v1::ListExecutionsResponse> executions = client().ListExecutions(list);
+  ASSERT_TRUE(executions.ok());
+  ASSERT_FALSE(executions->next_page_token().empty());
+  list.set_page_token(executions->next_page_token());
+  EXPECT_TRUE(client().ListExecutions(list).ok());
+  list.set_state_machine("sm2");
+  expect_invalid(client().ListExecutions(list).status(), "a token with other filters");
+
+  v1::ListDeadLettersRequest dlq;
+  dlq.set_page_token("bm90IGEgdG9rZW4.AAAA");
+  expect_invalid(client().ListDeadLetters(dlq).status(), "forged dead-letter token");
+}
+
+TEST_F(LimitsTest, TimestampFiltersAreRangeChecked) {
+  v1::ListExecutionsRequest list;
+  list.mutable_started_after()->set_seconds(std::numeric_limits<std::int64_t>::max());
+  absl::Status s = client().ListExecutions(list).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("started_after is out of range"));
+  list.clear_started_after();
+  list.mutable_started_before()->set_nanos(-1);
+  EXPECT_THAT(client().ListExecutions(list).status().message(), HasSubstr("started_before is out of range"));
+  v1::ListDeadLettersRequest dlq;
+  dlq.mutable_filter()->mutable_created_after()->set_seconds(std::numeric_limits<std::int64_t>::min());
+  EXPECT_THAT(client().ListDeadLetters(dlq).status().message(), HasSubstr("filter.created_after is out of range"));
+  v1::DiscardDeadLettersRequest discard;
+  discard.mutable_filter()->mutable_created_before()->set_seconds(std::numeric_limits<std::int64_t>::max());
+  EXPECT_THAT(client().DiscardDeadLetters(discard).status().message(),
+              HasSubstr("filter.created_before is out of range"));
 }
 
 TEST_F(LimitsTest, TheCliRefusesDirectoriesDevicesAndOversizedFiles) {
