@@ -128,6 +128,8 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
       return grpc::StatusCode::UNAUTHENTICATED;
     case absl::StatusCode::kPermissionDenied:
       return grpc::StatusCode::PERMISSION_DENIED;
+    case absl::StatusCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
     default:
       return grpc::StatusCode::INTERNAL;
   }

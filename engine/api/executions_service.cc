@@ -184,6 +184,10 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
   if (!guard.admitted()) {
     return guard.Refusal();
   }
+  LongWaitSlot slot(*env_);
+  if (!slot.status().ok()) {
+    return ToGrpcStatus(slot.status(), context);
+  }
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (record.ok()) {
     record = WaitUntilDone(*context, record->arn);
@@ -222,7 +226,11 @@ grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  absl::Status status = RequireField(request->execution_arn(), "execution_arn");
+  LongWaitSlot slot(*env_);
+  absl::Status status = slot.status();
+  if (status.ok()) {
+    status = RequireField(request->execution_arn(), "execution_arn");
+  }
   if (status.ok() && request->after_event_id() < 0) {
     status = absl::InvalidArgumentError("ValidationException: after_event_id must not be negative");
   }

@@ -19,6 +19,8 @@
 #include <fstream>
 #include <future>
 #include <limits>
+#include <mutex>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
@@ -171,6 +173,82 @@ TEST_F(LimitsTest, TimestampFiltersAreRangeChecked) {
   discard.mutable_filter()->mutable_created_before()->set_seconds(std::numeric_limits<std::int64_t>::max());
   EXPECT_THAT(client().DiscardDeadLetters(discard).status().message(),
               HasSubstr("filter.created_before is out of range"));
+}
+
+// Follows one execution's history until cancelled; records how the stream ended.
+class HistoryFollower final : public grpc::ClientReadReactor<v1::HistoryEvent> {
+ public:
+  HistoryFollower(v1::Executions::Stub* stub, const std::string& arn) {
+    request_.set_execution_arn(arn);
+    stub->async()->WatchHistory(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      reads_.fetch_add(1);
+      StartRead(&event_);
+    }
+  }
+  // Events received: the server serves this stream.
+  int reads() const { return reads_.load(); }
+  void OnDone(const grpc::Status& s) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = s;
+    done_ = true;
+  }
+  void Cancel() { context_.TryCancel(); }
+  std::optional<grpc::Status> Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_ ? std::optional<grpc::Status>(status_) : std::nullopt;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  v1::WatchExecutionHistoryRequest request_;
+  v1::HistoryEvent event_;
+  std::mutex mu_;
+  grpc::Status status_;
+  bool done_ = false;
+  std::atomic<int> reads_{0};
+};
+
+TEST_F(LimitsTest, WaitsForExecutionsAreBoundedWithANamedRefusal) {
+  constexpr int kBound = 256;  // ServerOptions::max_long_waits
+  Create("wait", WaitThenPass(600));
+  std::string arn = Start("wait").arn();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(server().address(), grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::Executions::NewStub(channel);
+  std::vector<std::unique_ptr<HistoryFollower>> followers;
+  for (int i = 0; i < kBound; ++i) {
+    followers.push_back(std::make_unique<HistoryFollower>(stub.get(), arn));
+  }
+  // The bound is reached once every follower is served (it received the first events); one more is
+  // refused by name.
+  auto end = std::chrono::steady_clock::now() + 20s;
+  for (auto& f : followers) {
+    while (f->reads() == 0 && !f->Done().has_value() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  absl::Status refused = client().StartSyncExecution("wait", "{}", "", 2s).status();
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_EQ(client::ErrorName(refused), "ThrottlingException") << refused;
+  EXPECT_TRUE(client().DescribeExecution(arn).ok()) << "other calls are still served";
+  for (auto& f : followers) {
+    std::optional<grpc::Status> early = f->Done();
+    EXPECT_FALSE(early.has_value()) << "a follower within the bound must not be refused: "
+                                    << (early ? early->error_message() : "");
+    f->Cancel();
+  }
+  end = std::chrono::steady_clock::now() + 10s;
+  for (auto& f : followers) {
+    while (!f->Done().has_value() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
 }
 
 TEST_F(LimitsTest, TheCliRefusesDirectoriesDevicesAndOversizedFiles) {

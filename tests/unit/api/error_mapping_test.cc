@@ -27,7 +27,7 @@ TEST(ErrorMappingTest, CodeTable) {
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kCancelled), grpc::StatusCode::CANCELLED);
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kDataLoss), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kUnknown), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(ToGrpcCode(absl::StatusCode::kResourceExhausted), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(ToGrpcCode(absl::StatusCode::kResourceExhausted), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST(ErrorMappingTest, KeepsMessageWithName) {
