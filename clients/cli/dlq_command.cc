@@ -176,7 +176,7 @@ int Redrive(const RemoteArgs& args, client::Client& client) {
   if (args.Has("--input")) {
     request.set_input(args.Get("--input"));
   } else if (args.Has("--input-file")) {
-    absl::StatusOr<boost::json::value> input = ReadJsonFile(args.Get("--input-file"));
+    absl::StatusOr<boost::json::value> input = ReadJsonFile(args.Get("--input-file"), kMaxInputFileBytes);
     if (!input.ok()) {
       return ReportUsage(args.verb, input.status());
     }

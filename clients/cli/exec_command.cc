@@ -41,7 +41,7 @@ absl::Status CheckStart(const RemoteArgs& args) {
 int Start(const RemoteArgs& args, client::Client& client) {
   std::string input = args.Get("--input-json");
   if (args.Has("--input")) {
-    absl::StatusOr<std::string> text = ReadFile(args.Get("--input"));
+    absl::StatusOr<std::string> text = ReadFile(args.Get("--input"), kMaxInputFileBytes);
     if (!text.ok()) {
       return ReportUsage(args.verb, text.status());
     }

@@ -103,7 +103,7 @@ int RunCommand(int argc, char** argv) {
   if (std::optional<int> bad = ParseFlags(argc, argv, flags)) {
     return *bad;
   }
-  absl::StatusOr<std::string> text = ReadFile(flags.definition_path);
+  absl::StatusOr<std::string> text = ReadFile(flags.definition_path, kMaxDefinitionFileBytes);
   if (!text.ok()) {
     return Fail(text.status());
   }
@@ -128,7 +128,7 @@ int RunCommand(int argc, char** argv) {
   }
   json::value input(json::object{});
   if (!flags.input_path.empty()) {
-    absl::StatusOr<json::value> parsed = ReadJsonFile(flags.input_path);
+    absl::StatusOr<json::value> parsed = ReadJsonFile(flags.input_path, kMaxInputFileBytes);
     if (!parsed.ok()) {
       return Fail(parsed.status());
     }

@@ -29,7 +29,7 @@ absl::Status CheckType(const RemoteArgs& args) {
 
 int Create(const RemoteArgs& args, client::Client& client) {
   std::string type = args.Get("--type", "STANDARD");
-  absl::StatusOr<std::string> definition = ReadFile(args.positionals[1]);
+  absl::StatusOr<std::string> definition = ReadFile(args.positionals[1], kMaxDefinitionFileBytes);
   if (!definition.ok()) {
     return ReportUsage(args.verb, definition.status());
   }
@@ -38,7 +38,7 @@ int Create(const RemoteArgs& args, client::Client& client) {
 }
 
 int Update(const RemoteArgs& args, client::Client& client) {
-  absl::StatusOr<std::string> definition = ReadFile(args.positionals[1]);
+  absl::StatusOr<std::string> definition = ReadFile(args.positionals[1], kMaxDefinitionFileBytes);
   if (!definition.ok()) {
     return ReportUsage(args.verb, definition.status());
   }

@@ -30,7 +30,7 @@ int ValidateCommand(int argc, char** argv) {
     std::fprintf(stderr, "stepflow validate: missing DEF.json\n");
     return kExitUsage;
   }
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadFile(path, kMaxDefinitionFileBytes);
   if (!text.ok()) {
     std::fprintf(stderr, "stepflow validate: %s\n", std::string(text.status().message()).c_str());
     return kExitUsage;

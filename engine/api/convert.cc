@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace stepflow::api {
 namespace {
@@ -23,6 +24,20 @@ google::protobuf::Timestamp ToTimestamp(common::EpochMillis t) {
   ts.set_seconds(seconds);
   ts.set_nanos(static_cast<std::int32_t>(millis) * kNanosPerMilli);
   return ts;
+}
+
+// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+constexpr std::int64_t kMinTimestampSeconds = -62135596800;
+constexpr std::int64_t kMaxTimestampSeconds = 253402300799;
+constexpr std::int32_t kMaxNanos = 999999999;
+
+absl::Status CheckTimestamp(const google::protobuf::Timestamp& t, const char* field) {
+  if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 ||
+      t.nanos() > kMaxNanos) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: ", field,
+                                                   " is out of range (years 1 to 9999, nanos 0 to 999999999)"));
+  }
+  return absl::OkStatus();
 }
 
 common::EpochMillis ToEpochMillis(const google::protobuf::Timestamp& t) {
@@ -141,9 +156,11 @@ absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest
   }
   filter.status = *status;
   if (request.has_started_after()) {
+    RETURN_IF_ERROR(CheckTimestamp(request.started_after(), "started_after"));
     filter.started_after = ToEpochMillis(request.started_after());
   }
   if (request.has_started_before()) {
+    RETURN_IF_ERROR(CheckTimestamp(request.started_before(), "started_before"));
     filter.started_before = ToEpochMillis(request.started_before());
   }
   return filter;
@@ -194,6 +211,16 @@ engine::DeadLetterFilter FromProto(const v1::DeadLetterFilter& f) {
     filter.created_before = ToEpochMillis(f.created_before());
   }
   return filter;
+}
+
+absl::Status CheckTimestamps(const v1::DeadLetterFilter& filter) {
+  if (filter.has_created_after()) {
+    RETURN_IF_ERROR(CheckTimestamp(filter.created_after(), "filter.created_after"));
+  }
+  if (filter.has_created_before()) {
+    RETURN_IF_ERROR(CheckTimestamp(filter.created_before(), "filter.created_before"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace stepflow::api

@@ -34,6 +34,9 @@ v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic);
 v1::TaskAttempt ToProto(const sm::TaskAttempt& attempt);
 v1::DeadLetter ToProto(const engine::DeadLetterRecord& record);
 engine::DeadLetterFilter FromProto(const v1::DeadLetterFilter& filter);
+// InvalidArgument "ValidationException: FIELD ..." when a time of the filter is outside what a protobuf
+// Timestamp may hold (years 1 to 9999, nanos below a second).
+absl::Status CheckTimestamps(const v1::DeadLetterFilter& filter);
 
 // The filter of a List request. InvalidArgument for an unknown status.
 absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest& request);

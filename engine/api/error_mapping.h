@@ -6,6 +6,7 @@
 //   FailedPrecondition -> FAILED_PRECONDITION   DeadlineExceeded -> DEADLINE_EXCEEDED
 //   Unavailable -> UNAVAILABLE   Aborted -> ABORTED   Cancelled -> CANCELLED (the client went away)
 //   Unauthenticated -> UNAUTHENTICATED   PermissionDenied -> PERMISSION_DENIED
+//   ResourceExhausted -> RESOURCE_EXHAUSTED
 //   anything else -> INTERNAL
 //
 // The message is kept; it starts with the AWS-style error name ("ExecutionDoesNotExist: ..."). The same

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/convert.h"
+#include "engine/api/page_tokens.h"
 
 namespace stepflow::api {
 namespace {
@@ -28,14 +29,16 @@ absl::StatusOr<v1::GetExecutionHistoryResponse> DoGetHistory(engine::Engine& eng
                                                              const v1::GetExecutionHistoryRequest& request) {
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultHistoryPageSize));
+  const std::string scope = absl::StrCat(request.reverse_order() ? "r:" : "f:", request.execution_arn());
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("history", scope, request.page_token()));
   ASSIGN_OR_RETURN(engine::Page<engine::HistoryEventRecord> page,
-                   engine.GetExecutionHistory(request.execution_arn(), page_size, request.page_token(),
+                   engine.GetExecutionHistory(request.execution_arn(), page_size, page_token,
                                               request.reverse_order()));
   v1::GetExecutionHistoryResponse response;
   for (const engine::HistoryEventRecord& event : page.items) {
     *response.add_events() = ToProto(event);
   }
-  response.set_next_page_token(page.next_page_token);
+  response.set_next_page_token(SealPageToken("history", scope, page.next_page_token));
   return response;
 }
 
@@ -43,8 +46,13 @@ absl::StatusOr<v1::ListExecutionsResponse> DoList(engine::Engine& engine,
                                                   const v1::ListExecutionsRequest& request) {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultListPageSize));
   ASSIGN_OR_RETURN(engine::ExecutionFilter filter, ToFilter(request));
+  v1::ListExecutionsRequest filters = request;  // the scope of the token: the filters, not the paging
+  filters.clear_page_token();
+  filters.clear_page_size();
+  const std::string scope = filters.SerializeAsString();
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("executions", scope, request.page_token()));
   ASSIGN_OR_RETURN(engine::Page<engine::ExecutionInfoRecord> page,
-                   engine.ListExecutions(filter, page_size, request.page_token()));
+                   engine.ListExecutions(filter, page_size, page_token));
   v1::ListExecutionsResponse response;
   for (const engine::ExecutionInfoRecord& record : page.items) {
     v1::Execution* e = response.add_executions();
@@ -52,7 +60,7 @@ absl::StatusOr<v1::ListExecutionsResponse> DoList(engine::Engine& engine,
     e->clear_input();
     e->clear_output();
   }
-  response.set_next_page_token(page.next_page_token);
+  response.set_next_page_token(SealPageToken("executions", scope, page.next_page_token));
   return response;
 }
 
@@ -176,6 +184,10 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
   if (!guard.admitted()) {
     return guard.Refusal();
   }
+  LongWaitSlot slot(*env_);
+  if (!slot.status().ok()) {
+    return ToGrpcStatus(slot.status(), context);
+  }
   absl::StatusOr<engine::ExecutionInfoRecord> record = StartOne(*request);
   if (record.ok()) {
     record = WaitUntilDone(*context, record->arn);
@@ -214,7 +226,11 @@ grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  absl::Status status = RequireField(request->execution_arn(), "execution_arn");
+  LongWaitSlot slot(*env_);
+  absl::Status status = slot.status();
+  if (status.ok()) {
+    status = RequireField(request->execution_arn(), "execution_arn");
+  }
   if (status.ok() && request->after_event_id() < 0) {
     status = absl::InvalidArgumentError("ValidationException: after_event_id must not be negative");
   }

@@ -41,6 +41,9 @@ struct ServerOptions {
   int max_concurrent_streams = 1000;
   // Threads serving calls at once; a call beyond it is refused with RESOURCE_EXHAUSTED. Default: 2000.
   int max_threads = 2000;
+  // Calls that wait for an execution (StartSync, WatchHistory) at once; more are refused with
+  // RESOURCE_EXHAUSTED (ThrottlingException). Default: 256.
+  int max_long_waits = 256;
   // Threads that wait on the task matcher for parked long polls (poll_pump.h), whatever their number.
   // Default: 32.
   int poll_executors = 32;

@@ -48,6 +48,15 @@ absl::Status CallGuard::AdmitQueue(std::string_view queue) const {
   return env_.authorizer == nullptr ? absl::OkStatus() : env_.authorizer->AdmitQueue(admission_, queue);
 }
 
+absl::Status LongWaitSlot::status() const {
+  if (held_) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(absl::StrCat("ThrottlingException: ", env_.max_long_waits,
+                                                   " calls already wait for executions (StartSync, "
+                                                   "WatchHistory); retry later"));
+}
+
 absl::Status RequireField(const std::string& value, const char* field) {
   if (value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ValidationException: ", field, " is required"));

@@ -38,6 +38,10 @@ struct ServiceEnv {
   PollPump* poll_pump = nullptr;     // not owned; parks long polls (poll_pump.h)
   std::atomic<bool> stopping{false};
   std::atomic<int> active_calls{0};  // handlers running now
+  // Calls that wait for an execution (StartSync, WatchHistory) hold a thread each while they wait: at most
+  // this many at once; more are refused with ResourceExhausted (ThrottlingException). Default: 256.
+  int max_long_waits = 256;
+  std::atomic<int> long_waits{0};
 };
 
 // Who is calling: the bearer token of the "authorization" metadata and the client certificate's subject.
@@ -65,6 +69,21 @@ class CallGuard {
   ServiceEnv& env_;
   grpc::ServerContextBase* context_;
   Admission admission_;
+};
+
+// A place among env.max_long_waits for a call that waits for an execution; released by the destructor.
+class LongWaitSlot {
+ public:
+  explicit LongWaitSlot(ServiceEnv& env) : env_(env), held_(env_.long_waits.fetch_add(1) < env_.max_long_waits) {}
+  ~LongWaitSlot() { env_.long_waits.fetch_sub(1); }
+  LongWaitSlot(const LongWaitSlot&) = delete;
+  LongWaitSlot& operator=(const LongWaitSlot&) = delete;
+  // OK, or ResourceExhausted "ThrottlingException: ..." when the bound is reached.
+  absl::Status status() const;
+
+ private:
+  ServiceEnv& env_;
+  bool held_;
 };
 
 // InvalidArgument "ValidationException: FIELD is required" when `value` is empty.

@@ -4,6 +4,7 @@
 
 #include "common/status.h"
 #include "engine/api/convert.h"
+#include "engine/api/page_tokens.h"
 #include "engine/api/error_mapping.h"
 
 namespace stepflow::api {
@@ -33,15 +34,15 @@ absl::StatusOr<v1::StateMachine> DoUpdate(engine::Engine& engine,
 absl::StatusOr<v1::ListStateMachinesResponse> DoList(engine::Engine& engine,
                                                      const v1::ListStateMachinesRequest& request) {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultListPageSize));
-  ASSIGN_OR_RETURN(engine::Page<engine::StateMachineInfo> page,
-                   engine.ListStateMachines(page_size, request.page_token()));
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("state-machines", "", request.page_token()));
+  ASSIGN_OR_RETURN(engine::Page<engine::StateMachineInfo> page, engine.ListStateMachines(page_size, page_token));
   v1::ListStateMachinesResponse response;
   for (const engine::StateMachineInfo& info : page.items) {
     v1::StateMachine* sm = response.add_state_machines();
     *sm = ToProto(info);
     sm->clear_definition();
   }
-  response.set_next_page_token(page.next_page_token);
+  response.set_next_page_token(SealPageToken("state-machines", "", page.next_page_token));
   return response;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/convert.h"
+#include "engine/api/page_tokens.h"
 #include "engine/api/poll_pump.h"
 
 namespace stepflow::api {
@@ -196,15 +197,21 @@ grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::Li
   if (!page_size.ok()) {
     return ToGrpcStatus(page_size.status(), context);
   }
+  const std::string scope = request->filter().SerializeAsString();
+  absl::StatusOr<std::string> page_token = OpenPageToken("dead-letters", scope, request->page_token());
+  absl::Status checked = page_token.ok() ? CheckTimestamps(request->filter()) : page_token.status();
+  if (!checked.ok()) {
+    return ToGrpcStatus(checked, context);
+  }
   absl::StatusOr<engine::Page<engine::DeadLetterRecord>> page =
-      env_->engine->ListDeadLetters(FromProto(request->filter()), *page_size, request->page_token());
+      env_->engine->ListDeadLetters(FromProto(request->filter()), *page_size, *page_token);
   if (!page.ok()) {
     return ToGrpcStatus(page.status(), context);
   }
   for (const engine::DeadLetterRecord& r : page->items) {
     *response->add_dead_letters() = ToProto(r);
   }
-  response->set_next_page_token(page->next_page_token);
+  response->set_next_page_token(SealPageToken("dead-letters", scope, page->next_page_token));
   return grpc::Status::OK;
 }
 
@@ -232,7 +239,8 @@ grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1:
     input = request->input();
   }
   return Bulk(
-      context, Rpc::kRedriveDeadLetters, request->id(), request->has_filter(), "redriven",
+      context, Rpc::kRedriveDeadLetters, request->id(), request->has_filter() ? &request->filter() : nullptr,
+      "redriven",
       [&] { return env_->engine->RedriveDeadLetters(request->id(), FromProto(request->filter()), input); },
       response->mutable_outcomes());
 }
@@ -240,20 +248,25 @@ grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1:
 grpc::Status DeadLettersService::Discard(grpc::ServerContext* context, const v1::DiscardDeadLettersRequest* request,
                                          v1::DiscardDeadLettersResponse* response) {
   return Bulk(
-      context, Rpc::kDiscardDeadLetters, request->id(), request->has_filter(), "discarded",
+      context, Rpc::kDiscardDeadLetters, request->id(), request->has_filter() ? &request->filter() : nullptr,
+      "discarded",
       [&] { return env_->engine->DiscardDeadLetters(request->id(), FromProto(request->filter())); },
       response->mutable_outcomes());
 }
 
 grpc::Status DeadLettersService::Bulk(
-    grpc::ServerContext* context, Rpc rpc, const std::string& id, bool has_filter, const char* verb,
+    grpc::ServerContext* context, Rpc rpc, const std::string& id, const v1::DeadLetterFilter* filter,
+    const char* verb,
     const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
     google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
   CallGuard guard(*env_, context, rpc);
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  absl::Status status = RequireOneSelector(id, has_filter);
+  absl::Status status = RequireOneSelector(id, filter != nullptr);
+  if (status.ok() && filter != nullptr) {
+    status = CheckTimestamps(*filter);
+  }
   if (status.ok()) {
     status = CheckNotStopping(*env_);
   }

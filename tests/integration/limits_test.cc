@@ -18,6 +18,9 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <limits>
+#include <mutex>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
@@ -105,6 +108,166 @@ TEST_F(LimitsTest, ReflectionIsOffUnlessAsked) {
   StartServer({"--reflection"});
   auto [on, name2] = RawCall(server().address(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "");
   EXPECT_NE(on.error_code(), grpc::StatusCode::UNIMPLEMENTED) << on.error_message();
+}
+
+TEST_F(LimitsTest, ForgedAndForeignPageTokensAreInvalidTokens) {
+  Create("sm", kPassChain);
+  Create("sm2", kPassChain);
+  std::string a = Start("sm", "{}", "a").arn();
+  std::string b = Start("sm", "{}", "b").arn();
+  WaitForEnd(a);
+  WaitForEnd(b);
+  auto expect_invalid = [](const absl::Status& s, const char* what) {
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << what << ": " << s;
+    EXPECT_EQ(client::ErrorName(s), "InvalidToken") << what << ": " << s;
+  };
+  expect_invalid(client().ListStateMachines(1, "Zm9yZ2Vk").status(), "forged state machine token");
+  absl::StatusOr<v1::ListStateMachinesResponse> sm_page = client().ListStateMachines(1, "");
+  ASSERT_TRUE(sm_page.ok());
+  ASSERT_FALSE(sm_page->next_page_token().empty());
+  EXPECT_TRUE(client().ListStateMachines(1, sm_page->next_page_token()).ok()) << "a real token works";
+
+  v1::GetExecutionHistoryRequest history;
+  history.set_execution_arn(a);
+  history.set_page_size(2);
+  absl::StatusOr<v1::GetExecutionHistoryResponse> first = client().GetExecutionHistoryPage(history);
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->next_page_token().empty());
+  v1::GetExecutionHistoryRequest other = history;
+  other.set_execution_arn(b);
+  other.set_page_token(first->next_page_token());
+  expect_invalid(client().GetExecutionHistoryPage(other).status(), "a history token of another execution");
+  other.set_execution_arn(a);
+  other.set_reverse_order(true);
+  expect_invalid(client().GetExecutionHistoryPage(other).status(), "a forward token read in reverse");
+  expect_invalid(client().ListStateMachines(1, first->next_page_token()).status(), "a history token for machines");
+
+  v1::ListExecutionsRequest list;
+  list.set_page_size(1);
+  absl::StatusOr<v1::ListExecutionsResponse> executions = client().ListExecutions(list);
+  ASSERT_TRUE(executions.ok());
+  ASSERT_FALSE(executions->next_page_token().empty());
+  list.set_page_token(executions->next_page_token());
+  EXPECT_TRUE(client().ListExecutions(list).ok());
+  list.set_state_machine("sm2");
+  expect_invalid(client().ListExecutions(list).status(), "a token with other filters");
+
+  v1::ListDeadLettersRequest dlq;
+  dlq.set_page_token("bm90IGEgdG9rZW4.AAAA");
+  expect_invalid(client().ListDeadLetters(dlq).status(), "forged dead-letter token");
+}
+
+TEST_F(LimitsTest, TimestampFiltersAreRangeChecked) {
+  v1::ListExecutionsRequest list;
+  list.mutable_started_after()->set_seconds(std::numeric_limits<std::int64_t>::max());
+  absl::Status s = client().ListExecutions(list).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("started_after is out of range"));
+  list.clear_started_after();
+  list.mutable_started_before()->set_nanos(-1);
+  EXPECT_THAT(client().ListExecutions(list).status().message(), HasSubstr("started_before is out of range"));
+  v1::ListDeadLettersRequest dlq;
+  dlq.mutable_filter()->mutable_created_after()->set_seconds(std::numeric_limits<std::int64_t>::min());
+  EXPECT_THAT(client().ListDeadLetters(dlq).status().message(), HasSubstr("filter.created_after is out of range"));
+  v1::DiscardDeadLettersRequest discard;
+  discard.mutable_filter()->mutable_created_before()->set_seconds(std::numeric_limits<std::int64_t>::max());
+  EXPECT_THAT(client().DiscardDeadLetters(discard).status().message(),
+              HasSubstr("filter.created_before is out of range"));
+}
+
+// Follows one execution's history until cancelled; records how the stream ended.
+class HistoryFollower final : public grpc::ClientReadReactor<v1::HistoryEvent> {
+ public:
+  HistoryFollower(v1::Executions::Stub* stub, const std::string& arn) {
+    request_.set_execution_arn(arn);
+    stub->async()->WatchHistory(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      reads_.fetch_add(1);
+      StartRead(&event_);
+    }
+  }
+  // Events received: the server serves this stream.
+  int reads() const { return reads_.load(); }
+  void OnDone(const grpc::Status& s) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = s;
+    done_ = true;
+  }
+  void Cancel() { context_.TryCancel(); }
+  std::optional<grpc::Status> Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_ ? std::optional<grpc::Status>(status_) : std::nullopt;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  v1::WatchExecutionHistoryRequest request_;
+  v1::HistoryEvent event_;
+  std::mutex mu_;
+  grpc::Status status_;
+  bool done_ = false;
+  std::atomic<int> reads_{0};
+};
+
+TEST_F(LimitsTest, WaitsForExecutionsAreBoundedWithANamedRefusal) {
+  constexpr int kBound = 256;  // ServerOptions::max_long_waits
+  Create("wait", WaitThenPass(600));
+  std::string arn = Start("wait").arn();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(server().address(), grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::Executions::NewStub(channel);
+  std::vector<std::unique_ptr<HistoryFollower>> followers;
+  for (int i = 0; i < kBound; ++i) {
+    followers.push_back(std::make_unique<HistoryFollower>(stub.get(), arn));
+  }
+  // The bound is reached once every follower is served (it received the first events); one more is
+  // refused by name.
+  auto end = std::chrono::steady_clock::now() + 20s;
+  for (auto& f : followers) {
+    while (f->reads() == 0 && !f->Done().has_value() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  absl::Status refused = client().StartSyncExecution("wait", "{}", "", 2s).status();
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_EQ(client::ErrorName(refused), "ThrottlingException") << refused;
+  EXPECT_TRUE(client().DescribeExecution(arn).ok()) << "other calls are still served";
+  for (auto& f : followers) {
+    std::optional<grpc::Status> early = f->Done();
+    EXPECT_FALSE(early.has_value()) << "a follower within the bound must not be refused: "
+                                    << (early ? early->error_message() : "");
+    f->Cancel();
+  }
+  end = std::chrono::steady_clock::now() + 10s;
+  for (auto& f : followers) {
+    while (!f->Done().has_value() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+}
+
+TEST_F(LimitsTest, TheCliRefusesDirectoriesDevicesAndOversizedFiles) {
+  CliResult dir = RunCli({"validate", tmp_.path()});
+  EXPECT_EQ(dir.exit_code, 2);
+  EXPECT_THAT(dir.err, HasSubstr("is a directory, not a file"));
+  CliResult device = RunCli({"run", "/dev/zero"});
+  EXPECT_EQ(device.exit_code, 2);
+  EXPECT_THAT(device.err, HasSubstr("is a device or a socket, not a file"));
+  std::string big = tmp_.path() + "/big.json";
+  std::ofstream(big) << "{\"x\":\"" << std::string(300 * 1024, 'x') << "\"}";
+  std::string def = tmp_.path() + "/def.json";
+  std::ofstream(def) << R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})";
+  CliResult input = RunCli({"run", def, "--input", big});
+  EXPECT_EQ(input.exit_code, 2);
+  EXPECT_THAT(input.err, HasSubstr("the limit is 262144 bytes"));
+  CliResult start = RunCli({"--server", server().address(), "exec", "start", "sm", "--input", "/dev/zero"});
+  EXPECT_EQ(start.exit_code, 2);
+  EXPECT_THAT(start.err, HasSubstr("is a device or a socket"));
 }
 
 // Connects to the HTTP port and sends one byte of a request every `interval` until `stop`.
