@@ -4,7 +4,7 @@
 // a value it accepts must survive a round trip through the encoder (what is written is what is read).
 //
 // Build (clang): -fsanitize=fuzzer,address,undefined, linked with stepflow_engine. Seed corpus:
-// tests/fuzz/corpus/records (one file per decoder and version, selector byte first).
+// tests/fuzz/corpus/records_fuzzer (one file per decoder and version, selector byte first).
 
 #include <cstddef>
 #include <cstdint>

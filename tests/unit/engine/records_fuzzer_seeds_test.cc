@@ -23,7 +23,7 @@ namespace stepflow::engine {
 namespace {
 
 #ifndef STEPFLOW_RECORDS_CORPUS
-#error "STEPFLOW_RECORDS_CORPUS must name tests/fuzz/corpus/records"
+#error "STEPFLOW_RECORDS_CORPUS must name tests/fuzz/corpus/records_fuzzer"
 #endif
 
 // Whether the value (after the selector byte) decodes with the decoder the selector names.
