@@ -3,12 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "clients/cpp/credentials.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 
 namespace stepflow::client {
@@ -17,8 +14,6 @@ namespace {
 constexpr char kErrorNameMetadataKey[] = "stepflow-error";
 // Reconnect backoff: gRPC's 1 s initial backoff makes a client that dials a starting server wait a second.
 constexpr int kInitialReconnectBackoffMs = 100;
-// A PEM file larger than this is refused.
-constexpr std::uintmax_t kMaxPemFileBytes = 1 << 20;
 constexpr std::size_t kMaxErrorNameLength = 80;
 
 std::string_view NamePrefix(std::string_view message) {
@@ -72,49 +67,6 @@ absl::Status FromGrpc(const grpc::Status& status, const grpc::ClientContext& con
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxPemFileBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("InvalidArgument: ", what, " ", path,
-                                                   ": not a readable file of at most ", kMaxPemFileBytes, " bytes"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("InvalidArgument: ", what, " ", path, ": cannot read it"));
-  }
-  return text.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const ClientOptions& options) {
-  bool tls = options.tls || !options.ca_cert.empty() || !options.client_cert.empty() || !options.client_key.empty();
-  if (!tls) {
-    return grpc::InsecureChannelCredentials();
-  }
-  grpc::SslCredentialsOptions ssl;
-  if (!options.ca_cert.empty()) {
-    absl::StatusOr<std::string> ca = ReadPem(options.ca_cert, "--ca-cert");
-    if (!ca.ok()) {
-      return ca.status();
-    }
-    ssl.pem_root_certs = *ca;
-  }
-  if (options.client_cert.empty() != options.client_key.empty()) {
-    return absl::InvalidArgumentError("InvalidArgument: --client-cert and --client-key go together");
-  }
-  if (!options.client_cert.empty()) {
-    absl::StatusOr<std::string> cert = ReadPem(options.client_cert, "--client-cert");
-    absl::StatusOr<std::string> key = ReadPem(options.client_key, "--client-key");
-    if (!cert.ok() || !key.ok()) {
-      return !cert.ok() ? cert.status() : key.status();
-    }
-    ssl.pem_cert_chain = *cert;
-    ssl.pem_private_key = *key;
-  }
-  return grpc::SslCredentials(ssl);
-}
-
 std::chrono::system_clock::time_point DeadlineIn(std::chrono::milliseconds timeout) {
   return std::chrono::system_clock::now() + timeout;
 }
@@ -124,26 +76,6 @@ constexpr std::chrono::seconds kServerDefaultPollWait{20};
 constexpr std::chrono::seconds kServerMaxPollWait{60};
 
 }  // namespace
-
-absl::Status ApplyEnvironment(ClientOptions& options) {
-  auto fill = [](std::string& field, const char* name) {
-    if (const char* v = std::getenv(name); field.empty() && v != nullptr && *v != '\0') {
-      field = v;
-    }
-  };
-  fill(options.token, "STEPFLOW_TOKEN");
-  fill(options.ca_cert, "STEPFLOW_CA_CERT");
-  fill(options.client_cert, "STEPFLOW_CLIENT_CERT");
-  fill(options.client_key, "STEPFLOW_CLIENT_KEY");
-  if (const char* v = std::getenv("STEPFLOW_TLS"); v != nullptr && *v != '\0') {
-    std::string_view tls(v);
-    if (tls != "true" && tls != "false" && tls != "1" && tls != "0") {
-      return absl::InvalidArgumentError(absl::StrCat("STEPFLOW_TLS must be true or false, not '", std::string(tls), "'"));
-    }
-    options.tls = options.tls || tls == "true" || tls == "1";
-  }
-  return absl::OkStatus();
-}
 
 std::string ErrorName(const absl::Status& status) {
   return std::string(NamePrefix(std::string_view(status.message().data(), status.message().size())));
@@ -204,7 +136,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(options.max_reconnect_backoff.count()));
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = Credentials(options);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = ChannelCredentials(options);
   if (!credentials.ok()) {
     return credentials.status();
   }
