@@ -809,7 +809,8 @@ Result<json::value> EvalMathRandom(const FunctionSpec& spec, const Args& args,
   if (!start || !end || *start >= *end) {
     return InvalidArguments(spec);
   }
-  const double span = static_cast<double>(*end) - static_cast<double>(*start);
+  // In unsigned arithmetic: end - start may exceed the int64 range (MathRandom(-9e18, 9e18)).
+  const uint64_t range = static_cast<uint64_t>(*end) - static_cast<uint64_t>(*start);
   double unit = 0;
   if (args.size() == 3) {
     const std::optional<int64_t> seed = TruncatedInteger(args[2]);
@@ -820,14 +821,14 @@ Result<json::value> EvalMathRandom(const FunctionSpec& spec, const Args& args,
   } else {
     unit = runtime.NextRandomUnit();
   }
-  int64_t offset = static_cast<int64_t>(std::floor(unit * span));
-  if (offset < 0) {
-    offset = 0;
+  const double scaled = std::floor(unit * static_cast<double>(range));
+  uint64_t offset = 0;
+  if (scaled >= static_cast<double>(range)) {  // also catches 2^64, which has no uint64 value
+    offset = range - 1;
+  } else if (scaled > 0) {
+    offset = static_cast<uint64_t>(scaled);
   }
-  if (static_cast<double>(offset) >= span) {
-    offset = static_cast<int64_t>(span) - 1;
-  }
-  return json::value(*start + offset);
+  return json::value(static_cast<int64_t>(static_cast<uint64_t>(*start) + offset));
 }
 
 Result<json::value> EvalMathAdd(const FunctionSpec& spec, const Args& args) {

@@ -135,6 +135,11 @@ bool EndsFilterPath(char c) {
          c == ',' || c == ']';
 }
 
+// The parser and the evaluator recurse per segment and per nesting level; these bounds keep a hostile
+// path (in a definition of up to 1 MiB) from exhausting the stack.
+constexpr size_t kMaxSegments = 512;
+constexpr int kMaxNesting = 64;  // array literals, parentheses, '!' and filters within filters
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
@@ -170,6 +175,22 @@ class Parser {
   }
 
  private:
+  // Counts one level of nesting for the lifetime of the guard.
+  class NestingGuard {
+   public:
+    explicit NestingGuard(int& depth) : depth_(depth) { ++depth_; }
+    ~NestingGuard() { --depth_; }
+    NestingGuard(const NestingGuard&) = delete;
+    NestingGuard& operator=(const NestingGuard&) = delete;
+
+   private:
+    int& depth_;
+  };
+
+  absl::Status NestedTooDeep(size_t at) const {
+    return Error(absl::StrCat("nesting deeper than ", kMaxNesting, " levels"), at);
+  }
+
   bool More() const { return pos_ < text_.size(); }
   char Peek() const { return text_[pos_]; }
   bool PeekIs(char c) const { return More() && Peek() == c; }
@@ -208,6 +229,9 @@ class Parser {
         return Error("expected '.' or '['", pos_);
       }
       steps.segments.push_back(std::move(seg));
+      if (steps.segments.size() > kMaxSegments) {
+        return Error(absl::StrCat("more than ", kMaxSegments, " segments"), pos_);
+      }
     }
     FinishSteps(steps);
     return absl::OkStatus();
@@ -416,6 +440,10 @@ class Parser {
     }
     const size_t open = pos_;
     ++pos_;
+    NestingGuard guard(depth_);
+    if (depth_ > kMaxNesting) {
+      return NestedTooDeep(open);
+    }
     auto node = std::make_shared<FilterNode>();
     if (absl::Status s = ParseOr(*node); !s.ok()) {
       return s;
@@ -461,6 +489,10 @@ class Parser {
   // unary := '!' unary | '(' or ')' | operand [operator operand]
   absl::Status ParseUnary(FilterNode& out) {
     SkipSpaces();
+    NestingGuard guard(depth_);
+    if (depth_ > kMaxNesting) {
+      return NestedTooDeep(pos_);
+    }
     if (PeekIs('!')) {
       ++pos_;
       out.kind = FilterNode::Kind::kNot;
@@ -627,6 +659,10 @@ class Parser {
   absl::Status ParseArrayLiteral(json::value& out) {
     const size_t open = pos_;
     ++pos_;
+    NestingGuard guard(depth_);
+    if (depth_ > kMaxNesting) {
+      return NestedTooDeep(open);
+    }
     json::array items;
     SkipSpaces();
     while (More() && Peek() != ']') {
@@ -744,6 +780,7 @@ class Parser {
 
   std::string_view text_;
   size_t pos_ = 0;
+  int depth_ = 0;  // current nesting (NestingGuard)
 };
 
 // ----------------------------------------------------------------------------------------------------

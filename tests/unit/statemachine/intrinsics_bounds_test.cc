@@ -43,6 +43,19 @@ TEST(IntrinsicsBoundsTest, NumberLiteralOutsideDoubleRangeIsAParseError) {
   EXPECT_THAT(call.status().message(), HasSubstr("outside the range of a double"));
 }
 
+TEST(IntrinsicsBoundsTest, MathRandomOverTheWholeLongRangeStaysInRange) {
+  // end - start overflowed int64 and the double offset was cast back out of range (undefined behaviour).
+  for (const char* call : {"States.MathRandom(-9223372036854775808, 9223372036854775807)",
+                           "States.MathRandom(-9223372036854775808, 9223372036854775807, 42)",
+                           "States.MathRandom(9223372036854775806, 9223372036854775807)"}) {
+    Result<json::value> r = Eval(call);
+    ASSERT_TRUE(r.ok()) << call;
+    ASSERT_TRUE(r.value().is_int64()) << call;
+  }
+  EXPECT_EQ(Eval("States.MathRandom(9223372036854775806, 9223372036854775807)").value().as_int64(),
+            9223372036854775806);
+}
+
 TEST(IntrinsicsBoundsTest, StringToJsonRefusesNumberOutsideDoubleRange) {
   Result<json::value> r = Eval("States.StringToJson($.s)", {{"$.s", json::value("{\"x\":1e400}")}});
   ASSERT_FALSE(r.ok()) << ToAwsJson(r.value());

@@ -40,6 +40,38 @@ TEST(JsonPathBoundsTest, RepeatedDeepScanOverDeepDocumentFailsInsteadOfExhaustin
   EXPECT_THAT(v.failure().cause, HasSubstr("The JSONPath '$..*..*..*..*..*..*..*..*..*..*'"));
 }
 
+// Found by jsonpath_fuzzer: a filter's array literal nested 5,000 deep overflowed the stack while
+// parsing (a definition of up to 1 MiB could hold 500,000 levels and crash the validator).
+TEST(JsonPathBoundsTest, DeepNestingIsAParseErrorNotAStackOverflow) {
+  const int kDeep = 100'000;
+  for (const std::string& path :
+       {"$.a[?(@ in " + std::string(kDeep, '[') + std::string(kDeep, ']') + ")]",
+        "$.a[?(" + std::string(kDeep, '!') + "@.x)]", "$.a[?(" + std::string(kDeep, '(') + "@.x" +
+                                                           std::string(kDeep, ')') + ")]"}) {
+    absl::StatusOr<JsonPath> parsed = JsonPath::Parse(path);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_THAT(parsed.status().message(), HasSubstr("nesting deeper than 64 levels"));
+  }
+  std::string nested_filters = "$.a";
+  for (int i = 0; i < 100; ++i) {
+    nested_filters += "[?(@.b";
+  }
+  nested_filters += std::string(100, ')');
+  EXPECT_FALSE(JsonPath::Parse(nested_filters).ok());
+  EXPECT_TRUE(JsonPath::Parse("$.a[?(@ in [[[1]]] && !(!(@.x)))]").ok());
+}
+
+TEST(JsonPathBoundsTest, TooManySegmentsIsAParseError) {
+  std::string path = "$";
+  for (int i = 0; i < 100'000; ++i) {
+    path += ".a";
+  }
+  path += "[*]";
+  absl::StatusOr<JsonPath> parsed = JsonPath::Parse(path);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(), HasSubstr("more than 512 segments"));
+}
+
 TEST(JsonPathBoundsTest, TooManyVisitsIsStatesRuntime) {
   json::array items;
   for (int i = 0; i < 100; ++i) {
