@@ -251,7 +251,7 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::RedriveDeadLetters
     }
     if (absl::Status refused = RefuseIfQuarantined(execution); !refused.ok()) {
       for (const auto& [task_id, unused] : dead_letters) {
-        outcomes.push_back(DeadLetterOutcome{TaskToken(execution, task_id), execution, refused});
+        outcomes.push_back(DeadLetterOutcome{DeadLetterId(execution, task_id), execution, refused});
       }
       continue;
     }

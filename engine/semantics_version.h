@@ -9,11 +9,23 @@
 // can no longer replay the old rules, also raise kOldestReplayableSemanticsVersion; executions started under
 // an older version are then quarantined at start-up with the reason, never replayed silently wrong.
 // Stores written before the field existed hold no version: they are version 1.
+//
+// Versions:
+//   1  the interpreter up to the release that introduced the field.
+//   2  what changed for the same inputs: numbers compare exactly beyond 2^53; `=~` in JSONPath filters is
+//      PCRE2 (was std::regex ECMAScript); Wait/TimeoutSecondsPath/HeartbeatSecondsPath out of range, Map
+//      integers beyond a Java int, JSONPath/intrinsic evaluation bounds and JSONPath nesting limits fail the
+//      state (States.Runtime / States.DataLimitExceeded) where version 1 fired at once, wrapped, threw or
+//      crashed; retry delays are capped; States.MathRandom stays inside its range; decisions yield after
+//      bounded batches (recorded per execution in the start, so a version-1 execution keeps running
+//      unbounded). Version 1 stays replayable: the differences are confined to inputs that version 1 did not
+//      decide sanely, and a replay that does not reproduce the stored record (status, last event id, a whole
+//      history) quarantines the execution instead of running it on.
 
 namespace stepflow::engine {
 
 // The version this binary's interpreter implements: written into every new execution's start record.
-inline constexpr int kSemanticsVersion = 1;
+inline constexpr int kSemanticsVersion = 2;
 // The oldest version this binary can still replay.
 inline constexpr int kOldestReplayableSemanticsVersion = 1;
 // The version of a start record that holds none (written before the field existed).

@@ -138,7 +138,7 @@ TEST(FormatTest, Version2Bytes) {
             Bytes({2, 0x08, 1, 0x18, 3, 0x20, 10, 0x28, 20}));
 }
 
-// StartInfo.semantics_version (field 12) holds kSemanticsVersion; a start record without it is version 1.
+// StartInfo.semantics_version (field 14) holds kSemanticsVersion; a start record without it is version 1.
 TEST(FormatTest, TheStartRecordCarriesTheSemanticsVersion) {
   InputRecord start;
   start.kind = InputRecord::Kind::kStart;
