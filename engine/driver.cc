@@ -124,11 +124,12 @@ void Driver::BeginGroup() { in_group_ = true; }
 
 absl::Status Driver::EndGroup() {
   in_group_ = false;
-  absl::Status s = CommitStaged();
+  bool committed = false;
+  absl::Status s = CommitStaged(&committed);
   std::set<std::string> released = std::move(release_after_commit_);
   release_after_commit_.clear();
   EvictEnded(released);
-  if (!s.ok() && !absl::IsUnavailable(s)) {
+  if (!s.ok() && committed) {
     // The batch is committed: every caller's input happened. A command that could not be carried out is
     // the engine's trouble, not theirs.
     spdlog::error("carrying out a committed group: {}", std::string(s.message()));
@@ -159,12 +160,18 @@ absl::StatusOr<bool> Driver::DeadLetterExists(const std::string& execution_id, s
   return value.has_value();
 }
 
-absl::Status Driver::CommitStaged() {
+absl::Status Driver::CommitStaged(bool* committed_out) {
   staged_dead_letters_.clear();
+  if (committed_out != nullptr) {
+    *committed_out = true;
+  }
   if (staged_.empty()) {
     return absl::OkStatus();
   }
   absl::Status committed = store_->Commit(batch_);
+  if (committed_out != nullptr) {
+    *committed_out = committed.ok();
+  }
   batch_.Clear();
   std::vector<Staged> staged = std::move(staged_);
   staged_.clear();

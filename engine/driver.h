@@ -123,7 +123,8 @@ class Driver {
   void BeginGroup();
   // Commits the collected batch, then carries out every collected input's commands in order, then evicts
   // the executions that ended or were Released in the group (durable mode). Unavailable when the commit
-  // failed (every execution with an input in the group is dropped, see DriverListener); otherwise OK: the
+  // failed, ResourceExhausted "DiskFull" when the disk is full (either way every execution with an input in the
+  // group is dropped, see DriverListener, and nothing happened); otherwise OK: the
   // batch is committed, and a dispatch error (not the callers': their inputs are committed) is logged.
   absl::Status EndGroup();
 
@@ -188,8 +189,10 @@ class Driver {
   void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
              sm::Decision decision);
   void StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before);
-  // Commits the batch and carries out the staged commands.
-  absl::Status CommitStaged();
+  // Commits the batch and carries out the staged commands. The commit's error (Unavailable "CommitFailed",
+  // ResourceExhausted "DiskFull") when it failed: nothing of the batch happened. Otherwise the first error
+  // carrying out a command, or OK. `*committed` (when given) tells which of the two an error is.
+  absl::Status CommitStaged(bool* committed = nullptr);
   // Durable mode: evicts the executions of `ids` that are in memory and no longer running.
   void EvictEnded(const std::set<std::string>& ids);
   absl::Status CarryOut(Staged& staged);

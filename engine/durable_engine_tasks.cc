@@ -257,9 +257,9 @@ absl::StatusOr<std::vector<DeadLetterOutcome>> DurableEngine::RedriveDeadLetters
     }
     using Outcomes = std::vector<DeadLetterOutcome>;
     absl::StatusOr<Outcomes> redriven = Call<Outcomes>(
-        execution, [execution, dls = dead_letters](Partition& p,
-                                                   absl::AnyInvocable<void(absl::StatusOr<Outcomes>)> done) mutable {
-          p.RedriveDeadLetters(execution, std::move(dls), std::move(done));
+        execution, [id = execution, dls = dead_letters](Partition& p,
+                                                        absl::AnyInvocable<void(absl::StatusOr<Outcomes>)> done) mutable {
+          p.RedriveDeadLetters(id, std::move(dls), std::move(done));
         });
     if (!redriven.ok()) {
       for (const auto& [task_id, unused] : dead_letters) {

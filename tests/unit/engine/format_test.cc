@@ -145,10 +145,12 @@ TEST(FormatTest, TheStartRecordCarriesTheSemanticsVersion) {
   start.input_text = "{}";
   start.limits.max_payload_bytes = 0;  // left out of the bytes below
   start.limits.max_history_events = 0;
+  start.limits.max_transitions_per_decision = 0;
+  start.limits.max_decision_history_bytes = 0;
   EXPECT_EQ(start.semantics_version, kSemanticsVersion);
   start.semantics_version = 7;
   EXPECT_EQ(EncodeInputRecord(start),
-            Bytes({2, 0x08, 1, 0x5A, 6, 0x5A, 2, '{', '}', 0x60, 7}));  // kind START; start: input, version 7
+            Bytes({2, 0x08, 1, 0x5A, 6, 0x5A, 2, '{', '}', 0x70, 7}));  // kind START; start: input, version 7
   absl::StatusOr<InputRecord> seven = DecodeInputRecord(EncodeInputRecord(start));
   ASSERT_TRUE(seven.ok()) << seven.status();
   EXPECT_EQ(seven->semantics_version, 7);

@@ -14,7 +14,9 @@
 #include "engine/history_rows.h"
 #include "engine/input_log.h"
 #include "engine/records.h"
+#include "absl/strings/str_cat.h"
 #include "engine/semantics_version.h"
+#include "engine/task_tokens.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 namespace stepflow::engine::testing {
@@ -90,7 +92,11 @@ TEST_F(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
   const std::string garbled = StartOne("garbled");
   const std::string truncated = StartOne("truncated");
   const std::string forked = StartOne("forked");
+  std::string garbled_token;  // a real token of garbled's task: signed with the store's key
   WithStoreClosed([&](storage::Store& store) {
+    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(store);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    garbled_token = tokens->Mint(garbled, 2);
     Put(store, storage::Column::kInputs, InputKey(garbled, 0), std::string("\x02garbage\xff\xff", 10));
     absl::StatusOr<std::optional<std::string>> start = store.Get(storage::Column::kInputs, InputKey(truncated, 0));
     ASSERT_TRUE(start.ok() && start->has_value());
@@ -134,7 +140,7 @@ TEST_F(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
   // Nothing drives it.
   EXPECT_THAT(std::string(engine_->RedriveExecution(garbled).status().message()),
               StartsWith("ExecutionQuarantined: "));
-  EXPECT_THAT(std::string(engine_->CompleteTask(garbled + "#2", "{}").message()), StartsWith("ExecutionQuarantined: "));
+  EXPECT_THAT(std::string(engine_->CompleteTask(garbled_token, "{}").message()), StartsWith("ExecutionQuarantined: "));
 
   // An operator ends it: ABORTED, without replaying, and it stays so after a restart.
   absl::StatusOr<ExecutionInfoRecord> stopped = engine_->StopExecution(garbled, "Operator", "corrupt input log");
@@ -175,7 +181,7 @@ TEST_F(QuarantineTest, AnExecutionFromANewerSemanticsVersionIsQuarantinedAndAnUn
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_TRUE(d->quarantined);
   EXPECT_THAT(d->quarantine_reason, StartsWith("SemanticsVersionUnsupported: "));
-  EXPECT_THAT(d->quarantine_reason, HasSubstr("semantics version 2"));
+  EXPECT_THAT(d->quarantine_reason, HasSubstr(absl::StrCat("semantics version ", kSemanticsVersion + 1)));
   absl::StatusOr<ExecutionInfoRecord> old = engine_->DescribeExecution(unversioned);
   ASSERT_TRUE(old.ok()) << old.status();
   EXPECT_FALSE(old->quarantined) << "no version means version 1: " << old->quarantine_reason;

@@ -103,7 +103,8 @@ TEST(ColumnNameTest, NamesAreTheOnDiskNames) {
   EXPECT_EQ(ColumnName(Column::kDeadLetters), "dead_letters");
   EXPECT_EQ(ColumnName(Column::kIndexes), "indexes");
   EXPECT_EQ(ColumnName(Column::kInputs), "inputs");
-  EXPECT_EQ(kColumnCount, 8);
+  EXPECT_EQ(ColumnName(Column::kMeta), "meta");
+  EXPECT_EQ(kColumnCount, 9);
 }
 
 TEST_F(StoreTest, CommitAppliesPutsAndDeletesAcrossColumns) {
