@@ -309,7 +309,8 @@ class ConcurrencyTest : public EngineTest {
       for (const ExecutionInfoRecord& e : page->items) {
         EXPECT_EQ(listed.count(e.arn), 0u) << e.arn << " is listed under two statuses";
         listed[e.arn] = static_cast<int>(e.status);
-        EXPECT_EQ(sm::ExecutionStatusName(e.status), status) << e.arn << " is listed under another status";
+        EXPECT_EQ(std::string(sm::ExecutionStatusName(e.status)), std::string(status))
+            << e.arn << " is listed under another status";
       }
     }
     for (const auto& [arn, t] : tally_) {
