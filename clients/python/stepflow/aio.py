@@ -147,11 +147,11 @@ class AsyncClient:
         return _iterate(lambda token: self.get_execution_history_page(execution_arn, page_size, token,
                                                                       reverse_order))
 
-    async def watch_execution_history(self, execution_arn: str,
-                                      after_event_id: int = 0) -> AsyncIterator[HistoryEvent]:
+    async def watch_execution_history(self, execution_arn: str, after_event_id: int = 0,
+                                      timeout: Optional[float] = None) -> AsyncIterator[HistoryEvent]:
         call = self._executions.WatchHistory(
             pb.WatchExecutionHistoryRequest(execution_arn=execution_arn, after_event_id=after_event_id),
-            metadata=self._metadata)
+            timeout=timeout, metadata=self._metadata)
         try:
             async for event in call:
                 yield HistoryEvent.from_pb(event)

@@ -161,12 +161,13 @@ class Client:
         return _iterate(lambda token: self.get_execution_history_page(execution_arn, page_size, token,
                                                                       reverse_order))
 
-    def watch_execution_history(self, execution_arn: str, after_event_id: int = 0) -> Iterator[HistoryEvent]:
-        """Events with id > ``after_event_id``, then each new one until the execution ends. Closing the
-        iterator (or leaving the loop and dropping it) cancels the stream."""
+    def watch_execution_history(self, execution_arn: str, after_event_id: int = 0,
+                                timeout: Optional[float] = None) -> Iterator[HistoryEvent]:
+        """Events with id > ``after_event_id``, then each new one until the execution ends (or ``timeout``
+        seconds pass: Timeout). Closing the iterator (or leaving the loop and dropping it) cancels the stream."""
         stream = self._executions.WatchHistory(
             pb.WatchExecutionHistoryRequest(execution_arn=execution_arn, after_event_id=after_event_id),
-            metadata=self._metadata)
+            timeout=timeout, metadata=self._metadata)
         try:
             for event in stream:
                 yield HistoryEvent.from_pb(event)

@@ -45,6 +45,7 @@ import inspect
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import threading
@@ -139,6 +140,7 @@ class Worker:
         self._executor: Optional[ThreadPoolExecutor] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
+        self._wake_fd = -1  # run()'s wake-up pipe while it waits
 
     # --- Set-up.
 
@@ -366,6 +368,7 @@ class Worker:
                     poll.cancel()
                 self._cv.notify_all()
             self._stop_requested.set()
+            self._wake()
             if not started:
                 self._stop_result = True
                 return True
@@ -394,22 +397,36 @@ class Worker:
         """start(), then waits until stop() is called or the process receives SIGTERM or SIGINT, then
         stop(); returns stop()'s result. The signal handlers are installed only on the main thread; the
         previous ones are put back as soon as the first signal arrives (a second Ctrl-C acts as before)."""
-        self.start()
+        # The signal handler only writes to a pipe: taking a lock there could deadlock with the main thread
+        # holding it when the signal arrives. The pipe stays open for the worker's life (a Worker runs once),
+        # so that a late write never lands on a reused descriptor.
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        self._wake_fd = wake_write
         previous: Dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            def on_signal(signum: int, frame: Any) -> None:
-                for number, handler in previous.items():
-                    signal.signal(number, handler)
-                self._log.info("signal %d: draining", signum)
-                self._stop_requested.set()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                previous[sig] = signal.signal(sig, on_signal)
         try:
-            self._stop_requested.wait()
+            self.start()
+            if threading.current_thread() is threading.main_thread():
+                def on_signal(signum: int, frame: Any) -> None:
+                    for number, handler in previous.items():
+                        signal.signal(number, handler)
+                    self._wake()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    previous[sig] = signal.signal(sig, on_signal)
+            if not self._stop_requested.is_set():
+                select.select([wake_read], [], [])
+            self._log.info("draining")
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
         return self.stop()
+
+    def _wake(self) -> None:
+        try:
+            if self._wake_fd >= 0:
+                os.write(self._wake_fd, b"x")
+        except OSError:
+            pass  # the pipe is full (already woken) or closed (run() returned)
 
 
 async def _await(awaitable: Any) -> Any:

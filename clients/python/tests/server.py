@@ -41,6 +41,7 @@ class Server:
         self.address = ""
         self.process: Optional["subprocess.Popen[bytes]"] = None
         self.log_path = os.path.join(directory, "server.log")
+        os.makedirs(directory, exist_ok=True)
 
     def start(self, timeout: float = 30.0) -> None:
         args = [self.binary, "server", "--data-dir", os.path.join(self.directory, "data"), "--grpc-address",

@@ -21,8 +21,8 @@ def task_machine(queue: str, **state: Any) -> Dict[str, Any]:
     return {"StartAt": "Work", "States": {"Work": work}}
 
 
-def wait_for_end(client: stepflow.Client, arn: str, timeout: float = 30) -> Execution:
-    for _ in client.watch_execution_history(arn):
+def wait_for_end(client: stepflow.Client, arn: str) -> Execution:
+    for _ in client.watch_execution_history(arn, timeout=60):
         pass  # the stream ends when the execution does
     e = client.describe_execution(arn)
     assert e.status != ExecutionStatus.RUNNING
