@@ -397,26 +397,31 @@ class Worker:
         """start(), then waits until stop() is called or the process receives SIGTERM or SIGINT, then
         stop(); returns stop()'s result. The signal handlers are installed only on the main thread; the
         previous ones are put back as soon as the first signal arrives (a second Ctrl-C acts as before)."""
-        # The signal handler only writes to a pipe: taking a lock there could deadlock with the main thread
-        # holding it when the signal arrives. The pipe stays open for the worker's life (a Worker runs once),
-        # so that a late write never lands on a reused descriptor.
+        # The main thread waits on a pipe that stop() and signals write to. A signal may be delivered to any
+        # of gRPC's threads, which does not interrupt the main thread's wait: signal.set_wakeup_fd makes the
+        # interpreter's C handler write to the pipe whichever thread it runs on. (Taking a lock in a Python
+        # signal handler could also deadlock with the main thread holding it.) The pipe stays open for the
+        # worker's life (a Worker runs once), so that a late write never lands on a reused descriptor.
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         self._wake_fd = wake_write
         previous: Dict[int, Any] = {}
+        previous_wakeup_fd: Optional[int] = None
         try:
             self.start()
             if threading.current_thread() is threading.main_thread():
                 def on_signal(signum: int, frame: Any) -> None:
                     for number, handler in previous.items():
                         signal.signal(number, handler)
-                    self._wake()
+                    self._log.info("signal %d: draining", signum)
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     previous[sig] = signal.signal(sig, on_signal)
+                previous_wakeup_fd = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
             if not self._stop_requested.is_set():
                 select.select([wake_read], [], [])
-            self._log.info("draining")
         finally:
+            if previous_wakeup_fd is not None:
+                signal.set_wakeup_fd(previous_wakeup_fd)
             for number, handler in previous.items():
                 signal.signal(number, handler)
         return self.stop()
