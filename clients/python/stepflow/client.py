@@ -223,13 +223,17 @@ class Client:
             raise error_from_rpc(e) from None
         return Task.from_pb(r, queue) if r.task_token else None
 
-    def complete_task(self, task_token: str, output: Any = None) -> None:
-        """Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut."""
-        self._call(self._tasks.Complete, pb.CompleteTaskRequest(task_token=task_token, output=rq.json_text(output)))
+    def complete_task(self, task_token: str, output: Any = None, wait_for_ready: bool = False) -> None:
+        """Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut.
+        ``wait_for_ready``: wait (within call_timeout) for a server that is away instead of failing at once;
+        the worker's reports use it, so that they go out as soon as a restarted server listens."""
+        self._call(self._tasks.Complete, pb.CompleteTaskRequest(task_token=task_token, output=rq.json_text(output)),
+                   wait_for_ready=wait_for_ready)
 
-    def fail_task(self, task_token: str, error: str = "", cause: str = "") -> None:
+    def fail_task(self, task_token: str, error: str = "", cause: str = "", wait_for_ready: bool = False) -> None:
         """Reports an ASL error ("" = States.TaskFailed) that Retry/Catch match on. Errors as complete_task."""
-        self._call(self._tasks.Fail, pb.FailTaskRequest(task_token=task_token, error=error, cause=cause))
+        self._call(self._tasks.Fail, pb.FailTaskRequest(task_token=task_token, error=error, cause=cause),
+                   wait_for_ready=wait_for_ready)
 
     def heartbeat_task(self, task_token: str) -> bool:
         """Resets the HeartbeatSeconds clock; True when the execution no longer wants the result."""

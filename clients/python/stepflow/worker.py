@@ -31,7 +31,9 @@ The contract is the C++ worker's (clients/cpp/worker.h):
 - Polls that fail are retried with exponential backoff (initial_backoff doubling to max_backoff). Polls wait
   for a server that is away (wait-for-ready) and the channel reconnects within max_reconnect_backoff
   (ClientOptions, 0.5 s), so workers are back within a second of a server restart. Reports (Complete/Fail)
-  that fail with ServiceUnavailable or Timeout are retried for up to ``report_timeout``; a report refused
+  wait for the server the same way (within call_timeout), so that a task finished during an outage is
+  reported as soon as it is back; reports that fail with ServiceUnavailable or Timeout are retried for up to
+  ``report_timeout``; a report refused
   because the task is gone (TaskTimedOut, TaskDoesNotExist) is logged and dropped.
 
 Thread-safety: handle() before start(); start(), stop() and run() may be called from any thread (run()'s
@@ -319,9 +321,9 @@ class Worker:
         while True:
             try:
                 if kind == "complete":
-                    self._client.complete_task(token, a)
+                    self._client.complete_task(token, a, wait_for_ready=True)
                 else:
-                    self._client.fail_task(token, a, b)
+                    self._client.fail_task(token, a, b, wait_for_ready=True)
                 with self._cv:
                     if kind == "complete":
                         self._stats.completed += 1
