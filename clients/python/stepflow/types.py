@@ -20,12 +20,12 @@ from stepflow.v1 import stepflow_pb2 as pb
 T = TypeVar("T")
 
 
-class StateMachineType(enum.IntEnum):
+class StateMachineType(enum.Enum):
     STANDARD = pb.STANDARD
     EXPRESS = pb.EXPRESS
 
 
-class ExecutionStatus(enum.IntEnum):
+class ExecutionStatus(enum.Enum):
     RUNNING = pb.RUNNING
     SUCCEEDED = pb.SUCCEEDED
     FAILED = pb.FAILED
