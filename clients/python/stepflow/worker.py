@@ -263,7 +263,7 @@ class Worker:
                 result = asyncio.run_coroutine_threadsafe(_await(result), self._loop).result()
         except TaskError as e:
             return "fail", e.error, e.cause
-        except Exception as e:  # noqa: BLE001 - any handler exception is the task's failure
+        except BaseException as e:  # noqa: BLE001 - anything a handler raises (SystemExit too) fails its task
             return "fail", "Worker.Exception", str(e) or type(e).__name__
         try:
             return "complete", json.dumps({} if result is None else result, allow_nan=False), ""

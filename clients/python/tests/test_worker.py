@@ -88,6 +88,8 @@ def test_task_error_and_exceptions_become_task_failures(client: stepflow.Client,
             raise KeyError("no such thing")
         if input == "empty-exception":
             raise RuntimeError()
+        if input == "exit":
+            raise SystemExit("handler called exit")
         if input == "not-json":
             return {"x": float("nan")}
         return None
@@ -97,6 +99,7 @@ def test_task_error_and_exceptions_become_task_failures(client: stepflow.Client,
         "task-error": ("Payment.Declined", "card expired"),
         "exception": ("Worker.Exception", "'no such thing'"),
         "empty-exception": ("Worker.Exception", "RuntimeError"),
+        "exit": ("Worker.Exception", "handler called exit"),
     }
     for input, (error, cause) in expected.items():
         e = wait_for_end(client, client.start_execution("errors", f'"{input}"').arn)
