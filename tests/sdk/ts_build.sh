@@ -14,8 +14,8 @@ if [ "$major" -lt 18 ]; then
   exit 1
 fi
 mkdir -p "$dir"
-rm -rf "$dir/src" "$dir/test" "$dir/scripts" "$dir/dist" "$dir/proto"
-cp -R "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$src/scripts" "$src/src" "$src/test" "$dir/"
+rm -rf "$dir/src" "$dir/test" "$dir/examples" "$dir/scripts" "$dir/dist" "$dir/proto"
+cp -R "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$src/scripts" "$src/src" "$src/test" "$src/examples" "$dir/"
 rm -rf "$dir/src/gen"
 cd "$dir"
 npm ci --no-audit --no-fund --loglevel=error

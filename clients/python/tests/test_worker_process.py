@@ -127,3 +127,25 @@ def test_worker_polls_again_within_a_second_of_a_restart(binary: str, tmp_path: 
         assert worker.stop() is True
         worker_client.close()
         server.stop()
+
+
+def test_the_order_example_runs_on_the_python_sdk_worker(client: stepflow.Client, server: Server) -> None:
+    examples = os.path.join(HERE, "..", "..", "..", "examples")
+    with open(os.path.join(examples, "order.asl.json")) as f:
+        client.create_state_machine("order", f.read())
+    worker = subprocess.Popen([sys.executable, os.path.join(examples, "workers", "order_sdk_worker.py"),
+                               server.address], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "order workers ready"
+        ok = wait_for_end(client, client.start_execution("order", {"orderId": "o-1", "total": 42.5}).arn)
+        assert ok.status == ExecutionStatus.SUCCEEDED, ok
+        assert ok.output_value["fulfilment"] == {"tracking": "TRACK-o-1", "emailed": True}
+        assert ok.output_value["charge"] == {"chargeId": "ch-o-1"}
+        declined = wait_for_end(client, client.start_execution("order", {"orderId": "o-2", "total": 5000}).arn)
+        assert (declined.status, declined.error) == (ExecutionStatus.FAILED, "Card.Declined")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

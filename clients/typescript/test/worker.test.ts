@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -262,5 +263,32 @@ test('a worker polls again within a second of a server restart', async () => {
     assert.equal(await w.stop(), true);
     workerClient.close();
     await restarted.stop();
+  }
+});
+
+test('the order example runs on the TypeScript SDK worker', async () => {
+  const examples = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
+  // The repository's examples folder (CTest sets STEPFLOW_EXAMPLES_DIR: the tests run from a copy).
+  const repoExamples = process.env.STEPFLOW_EXAMPLES_DIR ??
+    join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples');
+  const definition = readFileSync(join(repoExamples, 'order.asl.json'), 'utf8');
+  await client.createStateMachine('order', definition);
+  const child = spawn(process.execPath, [join(examples, 'order_worker.js'), server.address]);
+  child.stderr.resume();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  try {
+    assert.equal((await lines.next()).value, 'order workers ready');
+    const ok = await waitForEnd(client, (await client.startExecution('order', { orderId: 'o-1', total: 42.5 })).arn);
+    assert.equal(ok.status, 'SUCCEEDED');
+    const output = JSON.parse(ok.output) as { fulfilment: unknown; charge: unknown };
+    assert.deepEqual(output.fulfilment, { tracking: 'TRACK-o-1', emailed: true });
+    assert.deepEqual(output.charge, { chargeId: 'ch-o-1' });
+    const declined = await waitForEnd(client, (await client.startExecution('order', { orderId: 'o-2', total: 5000 })).arn);
+    assert.deepEqual([declined.status, declined.error], ['FAILED', 'Card.Declined']);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null]);
+  } finally {
+    child.kill('SIGKILL');
   }
 });
