@@ -19,7 +19,8 @@ endif
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl \
+  python3-grpcio python3-protobuf python3-pytest python3-pip python3-setuptools mypy
 
 # Only `make fuzz-smoke` needs these: libFuzzer and the sanitizers' runtimes come with Debian's clang-14.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
@@ -39,6 +40,13 @@ deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "error: missing packages and not root; run as root or install:" $$missing >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    -o DPkg::Lock::Timeout=300 $$missing; \
+	fi
+	@# The TypeScript SDK's tests need node (18 or newer) and npm; Debian 12's nodejs and npm when there is none
+	@# (a node installed otherwise, e.g. with its own npm, is kept as it is).
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing: nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    -o DPkg::Lock::Timeout=300 nodejs npm; \
 	fi
 
 $(BUILD)/build.ninja: | deps

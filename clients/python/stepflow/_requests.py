@@ -1,0 +1,61 @@
+"""Request builders shared by the synchronous and the asyncio client (one place that fills the messages)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Optional
+
+from stepflow.types import DeadLetterFilter, ExecutionStatus, StateMachineType, to_timestamp
+from stepflow.v1 import stepflow_pb2 as pb
+
+
+def json_text(value: Any) -> str:
+    """JSON text of a value: a ``str`` is sent as it is (it must already be JSON text), anything else is
+    encoded with ``json.dumps`` (``None`` = "{}")."""
+    if value is None:
+        return "{}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def create_state_machine(name: str, definition: Any, type: StateMachineType) -> pb.CreateStateMachineRequest:
+    return pb.CreateStateMachineRequest(name=name, definition=json_text(definition), type=type.name)
+
+
+def list_executions(state_machine: str, status: Optional[ExecutionStatus], started_after: Optional[datetime],
+                    started_before: Optional[datetime], page_size: int,
+                    page_token: str) -> pb.ListExecutionsRequest:
+    r = pb.ListExecutionsRequest(state_machine=state_machine, page_size=page_size, page_token=page_token,
+                                 status=status.name if status is not None else None)
+    if started_after is not None:
+        r.started_after.CopyFrom(to_timestamp(started_after))
+    if started_before is not None:
+        r.started_before.CopyFrom(to_timestamp(started_before))
+    return r
+
+
+def list_dead_letters(filter: Optional[DeadLetterFilter], page_size: int,
+                      page_token: str) -> pb.ListDeadLettersRequest:
+    r = pb.ListDeadLettersRequest(page_size=page_size, page_token=page_token)
+    if filter is not None:
+        r.filter.CopyFrom(filter.to_pb())
+    return r
+
+
+def redrive_dead_letters(id: str, filter: Optional[DeadLetterFilter],
+                         input: Any) -> pb.RedriveDeadLettersRequest:
+    r = pb.RedriveDeadLettersRequest(id=id)
+    if filter is not None:
+        r.filter.CopyFrom(filter.to_pb())
+    if input is not None:
+        r.input = json_text(input)
+    return r
+
+
+def discard_dead_letters(id: str, filter: Optional[DeadLetterFilter]) -> pb.DiscardDeadLettersRequest:
+    r = pb.DiscardDeadLettersRequest(id=id)
+    if filter is not None:
+        r.filter.CopyFrom(filter.to_pb())
+    return r

@@ -1,0 +1,260 @@
+"""The typed results of the Stepflow client: frozen dataclasses built from the API's messages.
+
+JSON text fields (definitions, inputs, outputs, history details) stay text, exactly as the server sent them;
+the ``*_value`` properties parse them. Timestamps become timezone-aware ``datetime`` values (``None`` when
+unset).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Generic, List, Optional, Sequence, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from stepflow.v1 import stepflow_pb2 as pb
+
+T = TypeVar("T")
+
+
+class StateMachineType(enum.Enum):
+    STANDARD = pb.STANDARD
+    EXPRESS = pb.EXPRESS
+
+
+class ExecutionStatus(enum.Enum):
+    RUNNING = pb.RUNNING
+    SUCCEEDED = pb.SUCCEEDED
+    FAILED = pb.FAILED
+    TIMED_OUT = pb.TIMED_OUT
+    ABORTED = pb.ABORTED
+    QUARANTINED = pb.QUARANTINED
+
+
+def to_datetime(ts: Timestamp, present: bool) -> Optional[datetime]:
+    if not present:
+        return None
+    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=timezone.utc)
+
+
+def to_timestamp(value: datetime) -> Timestamp:
+    """A Timestamp for ``value`` (a naive datetime is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    ts = Timestamp()
+    ts.FromDatetime(value.astimezone(timezone.utc).replace(tzinfo=None))
+    return ts
+
+
+def _json_or_none(text: str) -> Any:
+    return json.loads(text) if text else None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list; ``next_page_token`` is "" on the last page."""
+
+    items: List[T]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    location: str  # JSON pointer into the definition
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Validation:
+    valid: bool
+    diagnostics: List[Diagnostic]
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    name: str
+    arn: str
+    definition: str  # JSON text as submitted ("" in lists)
+    type: StateMachineType
+    version: int  # 1 on create, +1 on every update
+    creation_date: Optional[datetime]
+    update_date: Optional[datetime]
+
+    @staticmethod
+    def from_pb(m: pb.StateMachine) -> "StateMachine":
+        return StateMachine(
+            name=m.name, arn=m.arn, definition=m.definition,
+            type=StateMachineType(m.type) if m.type else StateMachineType.STANDARD, version=m.version,
+            creation_date=to_datetime(m.creation_date, m.HasField("creation_date")),
+            update_date=to_datetime(m.update_date, m.HasField("update_date")))
+
+
+@dataclass(frozen=True)
+class Execution:
+    arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_version: int
+    status: ExecutionStatus
+    input: str  # JSON text ("" in lists)
+    output: str  # JSON text; SUCCEEDED only
+    error: str
+    cause: str
+    start_date: Optional[datetime]
+    stop_date: Optional[datetime]  # None while RUNNING
+    redrive_count: int
+
+    @property
+    def input_value(self) -> Any:
+        return _json_or_none(self.input)
+
+    @property
+    def output_value(self) -> Any:
+        return _json_or_none(self.output)
+
+    @staticmethod
+    def from_pb(m: pb.Execution) -> "Execution":
+        return Execution(
+            arn=m.arn, name=m.name, state_machine_arn=m.state_machine_arn,
+            state_machine_version=m.state_machine_version, status=ExecutionStatus(m.status), input=m.input,
+            output=m.output, error=m.error, cause=m.cause,
+            start_date=to_datetime(m.start_date, m.HasField("start_date")),
+            stop_date=to_datetime(m.stop_date, m.HasField("stop_date")), redrive_count=m.redrive_count)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """An AWS history event: ``type`` is AWS's name, ``details`` the JSON text of its ``details_key`` object."""
+
+    id: int
+    previous_event_id: int
+    timestamp: Optional[datetime]
+    type: str
+    details_key: str
+    details: str
+
+    @property
+    def details_value(self) -> Any:
+        return _json_or_none(self.details)
+
+    @staticmethod
+    def from_pb(m: pb.HistoryEvent) -> "HistoryEvent":
+        return HistoryEvent(id=m.id, previous_event_id=m.previous_event_id,
+                            timestamp=to_datetime(m.timestamp, m.HasField("timestamp")), type=m.type,
+                            details_key=m.details_key, details=m.details)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task handed out by PollTask: its opaque token, its input (JSON text) and what the worker knows of it."""
+
+    token: str
+    queue: str
+    input: str
+    execution_arn: str
+    state_machine_arn: str
+    state_name: str
+    attempt: int  # 0 for the first try, n for the n-th retry
+    deadline: Optional[datetime]  # when TimeoutSeconds runs out; None without one
+    heartbeat_seconds: int  # 0 = none
+    scheduled: Optional[datetime]
+
+    @property
+    def input_value(self) -> Any:
+        return _json_or_none(self.input)
+
+    @staticmethod
+    def from_pb(m: pb.PollTaskResponse, queue: str) -> "Task":
+        c = m.context
+        return Task(token=m.task_token, queue=m.queue or queue, input=m.input, execution_arn=c.execution_arn,
+                    state_machine_arn=c.state_machine_arn, state_name=c.state_name, attempt=c.attempt,
+                    deadline=to_datetime(c.deadline, c.HasField("deadline")),
+                    heartbeat_seconds=c.heartbeat_seconds,
+                    scheduled=to_datetime(c.scheduled, c.HasField("scheduled")))
+
+
+@dataclass(frozen=True)
+class TaskAttempt:
+    attempt: int
+    worker_identity: str
+    scheduled: Optional[datetime]
+    started: Optional[datetime]
+    ended: Optional[datetime]
+    error: str
+    cause: str
+
+    @staticmethod
+    def from_pb(m: pb.TaskAttempt) -> "TaskAttempt":
+        return TaskAttempt(attempt=m.attempt, worker_identity=m.worker_identity,
+                           scheduled=to_datetime(m.scheduled, m.HasField("scheduled")),
+                           started=to_datetime(m.started, m.HasField("started")),
+                           ended=to_datetime(m.ended, m.HasField("ended")), error=m.error, cause=m.cause)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    queue: str
+    execution_arn: str
+    state_machine_arn: str
+    state_name: str
+    input: str
+    attempts: List[TaskAttempt]  # oldest first
+    error: str
+    cause: str
+    created: Optional[datetime]
+
+    @staticmethod
+    def from_pb(m: pb.DeadLetter) -> "DeadLetter":
+        return DeadLetter(id=m.id, queue=m.queue, execution_arn=m.execution_arn,
+                          state_machine_arn=m.state_machine_arn, state_name=m.state_name, input=m.input,
+                          attempts=[TaskAttempt.from_pb(a) for a in m.attempts], error=m.error, cause=m.cause,
+                          created=to_datetime(m.created, m.HasField("created")))
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """Which dead letters a list, redrive or discard applies to; every field is optional."""
+
+    queue: str = ""
+    state_machine: str = ""  # name or ARN
+    error: str = ""  # the last attempt's error name
+    created_after: Optional[datetime] = None  # inclusive
+    created_before: Optional[datetime] = None  # exclusive
+
+    def to_pb(self) -> pb.DeadLetterFilter:
+        f = pb.DeadLetterFilter(queue=self.queue, state_machine=self.state_machine, error=self.error)
+        if self.created_after is not None:
+            f.created_after.CopyFrom(to_timestamp(self.created_after))
+        if self.created_before is not None:
+            f.created_before.CopyFrom(to_timestamp(self.created_before))
+        return f
+
+
+@dataclass(frozen=True)
+class DeadLetterOutcome:
+    id: str
+    execution_arn: str
+    error: str  # "" when it succeeded, else "ErrorName: message"
+
+    @staticmethod
+    def from_pb(m: pb.DeadLetterOutcome) -> "DeadLetterOutcome":
+        return DeadLetterOutcome(id=m.id, execution_arn=m.execution_arn, error=m.error)
+
+
+def outcomes(items: Sequence[pb.DeadLetterOutcome]) -> List[DeadLetterOutcome]:
+    return [DeadLetterOutcome.from_pb(o) for o in items]
+
+
+def diagnostics(items: Sequence[pb.Diagnostic]) -> List[Diagnostic]:
+    return [Diagnostic(location=d.location, code=d.code, message=d.message) for d in items]
+
+
+__all__ = [
+    "StateMachineType", "ExecutionStatus", "Page", "Diagnostic", "Validation", "StateMachine", "Execution",
+    "HistoryEvent", "Task", "TaskAttempt", "DeadLetter", "DeadLetterFilter", "DeadLetterOutcome",
+]

@@ -1,0 +1,443 @@
+"""The Python worker: runs handlers for the tasks of Stepflow queues, over the public Tasks API only.
+
+    worker = stepflow.Worker(client, stepflow.WorkerOptions(concurrency=4))
+
+    @worker.handler("charge-card")
+    def charge(ctx: stepflow.TaskContext, input: Any) -> Any:
+        if declined:
+            raise stepflow.TaskError("Payment.Declined", "card expired")
+        return {"charged": True}
+
+    worker.run()  # until SIGTERM/SIGINT or stop(); then drains
+
+The contract is the C++ worker's (clients/cpp/worker.h):
+- It polls a queue only while one of its ``concurrency`` handler slots is free, so it never holds a task it
+  cannot start (a slot is reserved for the length of a long poll).
+- The handler gets the task's input (parsed JSON) and a TaskContext (execution, state, attempt, deadline,
+  cancellation). Plain functions run on the worker's threads; ``async def`` handlers (or handlers returning an
+  awaitable) run on the worker's one event loop. The returned value (None = {}) becomes CompleteTask(output);
+  a raised TaskError(error, cause) becomes FailTask(error, cause).
+- While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every
+  ``default_heartbeat_interval`` when the state has none (to learn of cancellation).
+- Cancellation reaches the handler through its TaskContext (``cancelled``, ``wait_for_cancellation``,
+  ``wait_for_cancellation_async``, ``on_cancel``) when a heartbeat answers cancelled, when the server refuses
+  the token (the task timed out), when the task's deadline passes, or when a drain runs out of time. A
+  handler that ignores cancellation only wastes work: the server refuses a late result.
+- Errors the worker makes up (the ASL error names a Retry or Catch can match):
+    Worker.Exception     the handler raised anything but TaskError (cause: str(exception), or its type's
+                         name), or returned a value that is not JSON-serialisable
+    Worker.InvalidInput  the task's input is not JSON (the server should never send that)
+    Worker.Shutdown      the worker stopped and the handler had not returned within the drain timeout
+- Polls that fail are retried with exponential backoff (initial_backoff doubling to max_backoff). Polls wait
+  for a server that is away (wait-for-ready) and the channel reconnects within max_reconnect_backoff
+  (ClientOptions, 0.5 s), so workers are back within a second of a server restart. Reports (Complete/Fail)
+  wait for the server the same way (within call_timeout), so that a task finished during an outage is
+  reported as soon as it is back; reports that fail with ServiceUnavailable or Timeout are retried for up to
+  ``report_timeout``; a report refused
+  because the task is gone (TaskTimedOut, TaskDoesNotExist) is logged and dropped.
+
+Thread-safety: handle() before start(); start(), stop() and run() may be called from any thread (run()'s
+signal handlers only from the main thread); handlers run up to ``concurrency`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+import grpc
+
+from stepflow.client import Client
+from stepflow.errors import StepflowError, error_from_rpc
+from stepflow.task_context import CancelReason, TaskContext, TaskError
+from stepflow.types import Task
+
+# A queue's handler: (context, input) -> output, or an awaitable of it. May raise TaskError.
+Handler = Callable[[TaskContext, Any], Any]
+
+_GONE = ("TaskTimedOut", "TaskDoesNotExist")
+_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+@dataclass
+class WorkerOptions:
+    # Recorded on each task attempt (and in dead letters). Default: "" = "HOSTNAME:PID".
+    identity: str = ""
+    # Handlers running at once, over all queues. Default: 1.
+    concurrency: int = 1
+    # Long-poll wait of each PollTask, in seconds (the server caps it at 60). Default: 20.
+    poll_wait: int = 20
+    # Heartbeat interval (s) for a task whose state has no HeartbeatSeconds (heartbeats then only discover
+    # cancellation); 0 = none for such tasks. Tasks with HeartbeatSeconds use a third of it. Default: 10.
+    default_heartbeat_interval: float = 10.0
+    # How long stop() waits for running handlers before cancelling them (SHUTDOWN). Default: 30 s.
+    drain_timeout: float = 30.0
+    # After that cancellation, how long stop() waits before failing their tasks with Worker.Shutdown.
+    # Default: 5 s.
+    shutdown_grace: float = 5.0
+    # Poll retry backoff, doubling from initial to max; reset by a successful poll. Default: 0.1 s to 2 s.
+    initial_backoff: float = 0.1
+    max_backoff: float = 2.0
+    # How long a Complete/Fail that fails with ServiceUnavailable or Timeout is retried. Default: 60 s.
+    report_timeout: float = 60.0
+    # Where the worker logs. Default: the "stepflow.worker" logger.
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("stepflow.worker"))
+
+
+@dataclass
+class WorkerStats:
+    running: int = 0  # handlers running now
+    started: int = 0  # tasks handed to a handler
+    completed: int = 0
+    failed: int = 0  # reported with FailTask (by a handler or by the worker)
+    polls: int = 0  # PollTask calls that returned (with or without a task)
+    heartbeats: int = 0  # HeartbeatTask calls that returned OK
+
+
+class _Running:
+    """A task between its poll and its report."""
+
+    def __init__(self, task: Task) -> None:
+        self.context = TaskContext(task)
+        self.handler_done = threading.Event()
+        self._claim_lock = threading.Lock()
+        self._claimed = False
+
+    def claim_report(self) -> bool:
+        """True for the first caller: only one of the handler and a shutdown reports the task."""
+        with self._claim_lock:
+            first, self._claimed = not self._claimed, True
+            return first
+
+
+class Worker:
+    def __init__(self, client: Client, options: Optional[WorkerOptions] = None) -> None:
+        self._client = client
+        self._options = options or WorkerOptions()
+        self._identity = self._options.identity or f"{socket.gethostname()}:{os.getpid()}"
+        self._log = self._options.logger
+        self._handlers: Dict[str, Handler] = {}
+        self._cv = threading.Condition()
+        self._stats = WorkerStats()
+        self._free_slots = 0
+        self._in_flight: Set[_Running] = set()
+        self._polls: Set[Any] = set()
+        self._started = False
+        self._stopping = False
+        self._stop_requested = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._stop_result: Optional[bool] = None
+        self._pollers: List[threading.Thread] = []
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop_thread: Optional[threading.Thread] = None
+        self._wake_fd = -1  # run()'s wake-up pipe while it waits
+
+    # --- Set-up.
+
+    def handle(self, queue: str, handler: Handler) -> None:
+        """Registers the handler of ``queue``. ValueError for an empty queue or one already registered;
+        RuntimeError once started."""
+        with self._cv:
+            if self._started:
+                raise RuntimeError("handle: the worker has started")
+            if not queue or queue in self._handlers:
+                raise ValueError(f"handle: queue '{queue}' is empty or already has a handler")
+            self._handlers[queue] = handler
+
+    def handler(self, queue: str) -> Callable[[Handler], Handler]:
+        """Decorator form of handle()."""
+        def register(fn: Handler) -> Handler:
+            self.handle(queue, fn)
+            return fn
+        return register
+
+    def start(self) -> None:
+        """Starts polling every registered queue. RuntimeError when no queue is registered or when it was
+        started before (a Worker runs once); ValueError for concurrency < 1."""
+        with self._cv:
+            if self._started or not self._handlers:
+                raise RuntimeError("start: no queue has a handler, or the worker was started before")
+            if self._options.concurrency < 1:
+                raise ValueError("start: concurrency must be at least 1")
+            self._started = True
+            self._free_slots = self._options.concurrency
+        self._executor = ThreadPoolExecutor(self._options.concurrency, thread_name_prefix="stepflow-handler")
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, name="stepflow-loop", daemon=True)
+        self._loop_thread.start()
+        for queue in self._handlers:
+            t = threading.Thread(target=self._poll_loop, args=(queue,), name=f"stepflow-poll-{queue}", daemon=True)
+            self._pollers.append(t)
+            t.start()
+
+    def stats(self) -> WorkerStats:
+        with self._cv:
+            return WorkerStats(**vars(self._stats))
+
+    # --- Polling.
+
+    def _take_slot(self) -> bool:
+        with self._cv:
+            self._cv.wait_for(lambda: self._stopping or self._free_slots > 0)
+            if self._stopping:
+                return False
+            self._free_slots -= 1
+            return True
+
+    def _release_slot(self) -> None:
+        with self._cv:
+            self._free_slots += 1
+            self._cv.notify_all()
+
+    def _poll_once(self, queue: str) -> Tuple[Optional[Any], Optional[StepflowError]]:
+        future = self._client.poll_task_future(queue, self._identity, self._options.poll_wait)
+        with self._cv:
+            self._polls.add(future)
+            if self._stopping:
+                future.cancel()
+        try:
+            return future.result(), None
+        except grpc.FutureCancelledError:
+            return None, None
+        except grpc.RpcError as e:
+            return None, error_from_rpc(e)
+        finally:
+            with self._cv:
+                self._polls.discard(future)
+
+    def _poll_loop(self, queue: str) -> None:
+        backoff = self._options.initial_backoff
+        failing = False
+        while self._take_slot():
+            response, error = self._poll_once(queue)
+            if error is not None and error.name == "Cancelled" and self._stopping:
+                error = None
+            if error is not None:
+                self._release_slot()
+                self._log.warning("poll %s: %s (retrying in %.1f s)", queue, error.message, backoff)
+                failing = True
+                self._stop_requested.wait(backoff)
+                backoff = min(backoff * 2, self._options.max_backoff)
+                continue
+            with self._cv:
+                self._stats.polls += response is not None
+            if failing and response is not None:
+                self._log.info("poll %s: connected again", queue)
+                failing, backoff = False, self._options.initial_backoff
+            if response is None or not response.task_token:
+                self._release_slot()
+                continue
+            running = _Running(Task.from_pb(response, queue))
+            with self._cv:
+                self._in_flight.add(running)
+                self._stats.started += 1
+                self._stats.running += 1
+            assert self._executor is not None
+            self._executor.submit(self._run_task, running)
+
+    # --- Running a task.
+
+    def _call_handler(self, running: _Running) -> Tuple[str, str, str]:
+        """("complete", output, "") or ("fail", error, cause)."""
+        ctx = running.context
+        try:
+            value = json.loads(ctx.task.input) if ctx.task.input else {}
+        except ValueError as e:
+            return "fail", "Worker.InvalidInput", f"the task's input is not JSON: {e}"
+        try:
+            result = self._handlers[ctx.queue](ctx, value)
+            if inspect.isawaitable(result):
+                assert self._loop is not None
+                result = asyncio.run_coroutine_threadsafe(_await(result), self._loop).result()
+        except TaskError as e:
+            return "fail", e.error, e.cause
+        except BaseException as e:  # noqa: BLE001 - anything a handler raises (SystemExit too) fails its task
+            return "fail", "Worker.Exception", str(e) or type(e).__name__
+        try:
+            return "complete", json.dumps({} if result is None else result, allow_nan=False), ""
+        except (TypeError, ValueError) as e:
+            return "fail", "Worker.Exception", f"the handler's result is not JSON-serialisable: {e}"
+
+    def _run_task(self, running: _Running) -> None:
+        heartbeats = threading.Thread(target=self._heartbeat_loop, args=(running,), daemon=True)
+        heartbeats.start()
+        try:
+            kind, a, b = self._call_handler(running)
+        finally:
+            running.handler_done.set()
+        if running.claim_report():
+            self._report(running, kind, a, b)
+            self._finish(running)
+
+    def _heartbeat_interval(self, ctx: TaskContext) -> float:
+        if ctx.heartbeat_seconds > 0:
+            return ctx.heartbeat_seconds / 3.0
+        return self._options.default_heartbeat_interval
+
+    def _heartbeat_loop(self, running: _Running) -> None:
+        ctx = running.context
+        interval = self._heartbeat_interval(ctx)
+        deadline = ctx.deadline.timestamp() if ctx.deadline is not None else None
+        while True:
+            wait = interval if interval > 0 else None
+            if deadline is not None:
+                left = max(0.0, deadline - time.time())
+                wait = left if wait is None else min(wait, left)
+            if running.handler_done.wait(wait):
+                return
+            if deadline is not None and time.time() >= deadline:
+                ctx.cancel(CancelReason.DEADLINE)
+                return
+            try:
+                cancelled = self._client.heartbeat_task(ctx.task_token)
+            except StepflowError as e:
+                if e.name in _GONE:
+                    ctx.cancel(CancelReason.TASK_GONE)
+                    return
+                self._log.warning("heartbeat %s: %s", ctx.execution_arn, e.message)
+                continue
+            with self._cv:
+                self._stats.heartbeats += 1
+            if cancelled:
+                ctx.cancel(CancelReason.CANCELLED)
+                return
+
+    def _report(self, running: _Running, kind: str, a: str, b: str) -> None:
+        token = running.context.task_token
+        give_up = time.monotonic() + self._options.report_timeout
+        backoff = self._options.initial_backoff
+        while True:
+            try:
+                if kind == "complete":
+                    self._client.complete_task(token, a, wait_for_ready=True)
+                else:
+                    self._client.fail_task(token, a, b, wait_for_ready=True)
+                with self._cv:
+                    if kind == "complete":
+                        self._stats.completed += 1
+                    else:
+                        self._stats.failed += 1
+                return
+            except StepflowError as e:
+                if e.name in _GONE:
+                    self._log.info("report of %s dropped: %s", running.context.execution_arn, e.message)
+                    return
+                if e.code not in _RETRYABLE or time.monotonic() + backoff > give_up:
+                    self._log.error("report of %s failed: %s", running.context.execution_arn, e.message)
+                    return
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._options.max_backoff)
+
+    def _finish(self, running: _Running) -> None:
+        with self._cv:
+            self._in_flight.discard(running)
+            self._stats.running -= 1
+            self._free_slots += 1
+            self._cv.notify_all()
+
+    # --- Stopping.
+
+    def _wait_in_flight(self, timeout: float) -> List[_Running]:
+        with self._cv:
+            self._cv.wait_for(lambda: not self._in_flight, timeout)
+            return list(self._in_flight)
+
+    def stop(self) -> bool:
+        """Graceful drain: stops polling (in-flight polls are cancelled), waits up to drain_timeout for
+        running handlers to return and be reported, then cancels the rest (SHUTDOWN), waits up to
+        shutdown_grace, fails what still runs with Worker.Shutdown and returns. True when every handler
+        finished and was reported. Idempotent (later calls return the first one's result); True when never
+        started. Not from a handler."""
+        with self._stop_lock:
+            if self._stop_result is not None:
+                return self._stop_result
+            with self._cv:
+                self._stopping = True
+                started = self._started
+                for poll in list(self._polls):
+                    poll.cancel()
+                self._cv.notify_all()
+            self._stop_requested.set()
+            self._wake()
+            if not started:
+                self._stop_result = True
+                return True
+            for t in self._pollers:
+                t.join()
+            left = self._wait_in_flight(self._options.drain_timeout)
+            for running in left:
+                running.context.cancel(CancelReason.SHUTDOWN)
+            left = self._wait_in_flight(self._options.shutdown_grace) if left else left
+            for running in left:
+                if running.claim_report():
+                    self._report(running, "fail", "Worker.Shutdown",
+                                 f"the worker stopped and the handler did not return within "
+                                 f"{self._options.drain_timeout + self._options.shutdown_grace:.0f} s")
+                    self._finish(running)
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._stop_result = not left
+            if left:
+                self._log.warning("stop: %d task(s) failed with Worker.Shutdown", len(left))
+            return self._stop_result
+
+    def run(self) -> bool:
+        """start(), then waits until stop() is called or the process receives SIGTERM or SIGINT, then
+        stop(); returns stop()'s result. The signal handlers are installed only on the main thread; the
+        previous ones are put back as soon as the first signal arrives (a second Ctrl-C acts as before)."""
+        # The main thread waits on a pipe that stop() and signals write to. A signal may be delivered to any
+        # of gRPC's threads, which does not interrupt the main thread's wait: signal.set_wakeup_fd makes the
+        # interpreter's C handler write to the pipe whichever thread it runs on. (Taking a lock in a Python
+        # signal handler could also deadlock with the main thread holding it.) The pipe stays open for the
+        # worker's life (a Worker runs once), so that a late write never lands on a reused descriptor.
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        self._wake_fd = wake_write
+        previous: Dict[int, Any] = {}
+        previous_wakeup_fd: Optional[int] = None
+        try:
+            self.start()
+            if threading.current_thread() is threading.main_thread():
+                def on_signal(signum: int, frame: Any) -> None:
+                    for number, handler in previous.items():
+                        signal.signal(number, handler)
+                    self._log.info("signal %d: draining", signum)
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    previous[sig] = signal.signal(sig, on_signal)
+                previous_wakeup_fd = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+            if not self._stop_requested.is_set():
+                select.select([wake_read], [], [])
+        finally:
+            if previous_wakeup_fd is not None:
+                signal.set_wakeup_fd(previous_wakeup_fd)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        return self.stop()
+
+    def _wake(self) -> None:
+        try:
+            if self._wake_fd >= 0:
+                os.write(self._wake_fd, b"x")
+        except OSError:
+            pass  # the pipe is full (already woken) or closed (run() returned)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+__all__ = ["Worker", "WorkerOptions", "WorkerStats", "Handler"]

@@ -1,0 +1,365 @@
+// The client of the Stepflow public API (proto/stepflow/v1/stepflow.proto), Promise-based.
+//
+//   const client = await Client.connect('127.0.0.1:7233');
+//   const execution = await client.startExecution('hello', { who: 'world' });
+//   for await (const event of client.getExecutionHistory(execution.arn)) console.log(event.type);
+//
+// Every method rejects with the StepflowError subclass named after the server's AWS error name
+// (ExecutionDoesNotExist, InvalidDefinition, ...; see errors.ts). Inputs and outputs are JSON: pass any
+// JSON-serialisable value (a string is taken as JSON text already). list*() and getExecutionHistory() are
+// async iterators that fetch page after page; *Page() methods return one page. Calls take an optional
+// AbortSignal that cancels them (Cancelled).
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { makeError, toStepflowError } from './errors.js';
+import type { ProtoGrpcType } from './gen/stepflow.js';
+import type { DeadLettersClient } from './gen/stepflow/v1/DeadLetters.js';
+import type { ExecutionsClient } from './gen/stepflow/v1/Executions.js';
+import type { DiscardDeadLettersResponse__Output } from './gen/stepflow/v1/DiscardDeadLettersResponse.js';
+import type { GetExecutionHistoryResponse__Output } from './gen/stepflow/v1/GetExecutionHistoryResponse.js';
+import type { HeartbeatTaskResponse__Output } from './gen/stepflow/v1/HeartbeatTaskResponse.js';
+import type { ListDeadLettersResponse__Output } from './gen/stepflow/v1/ListDeadLettersResponse.js';
+import type { ListExecutionsResponse__Output } from './gen/stepflow/v1/ListExecutionsResponse.js';
+import type { ListStateMachinesResponse__Output } from './gen/stepflow/v1/ListStateMachinesResponse.js';
+import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskResponse.js';
+import type { RedriveDeadLettersResponse__Output } from './gen/stepflow/v1/RedriveDeadLettersResponse.js';
+import type { ValidateDefinitionResponse__Output } from './gen/stepflow/v1/ValidateDefinitionResponse.js';
+import type { StateMachinesClient } from './gen/stepflow/v1/StateMachines.js';
+import type { TasksClient } from './gen/stepflow/v1/Tasks.js';
+import { channelCredentials, channelOptions, DEFAULT_CALL_TIMEOUT_MS, type ClientOptions } from './options.js';
+import {
+  deadLetterFrom, executionFrom, filterMessage, historyEventFrom, stateMachineFrom, taskFrom, toTimestamp,
+  type DeadLetter, type DeadLetterFilter, type DeadLetterOutcome, type Execution, type ExecutionStatus,
+  type HistoryEvent, type Page, type StateMachine, type StateMachineType, type Task, type Validation,
+} from './types.js';
+
+const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+
+let loaded: ProtoGrpcType | undefined;
+function services(): ProtoGrpcType {
+  if (loaded === undefined) {
+    const definition = protoLoader.loadSync('stepflow/v1/stepflow.proto', {
+      longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR],
+    });
+    loaded = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+  }
+  return loaded;
+}
+
+/** JSON text of a value: a string is sent as it is (it must be JSON text already); undefined = "{}". */
+export function jsonText(value: unknown): string {
+  if (value === undefined || value === null) {
+    return '{}';
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export interface CallOptions {
+  /** Cancels the call (it rejects with Cancelled). */
+  signal?: AbortSignal;
+  /** Deadline in ms instead of the client's callTimeoutMs. */
+  timeoutMs?: number;
+  /** Wait (within the deadline) for a server that is away instead of failing at once (ServiceUnavailable).
+   * The worker's polls and reports use it, so that they go out as soon as a restarted server listens. */
+  waitForReady?: boolean;
+}
+
+type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
+
+async function* pages<T>(fetch: (token: string) => Promise<Page<T>>): AsyncGenerator<T> {
+  let token = '';
+  do {
+    const page = await fetch(token);
+    yield* page.items;
+    token = page.nextPageToken;
+  } while (token);
+}
+
+/** One channel to a server and its StateMachines, Executions, Tasks and DeadLetters services. */
+export class Client {
+  readonly address: string;
+  private readonly options: ClientOptions;
+  private readonly channel: grpc.Channel;
+  private readonly stateMachines: StateMachinesClient;
+  private readonly executions: ExecutionsClient;
+  private readonly tasks: TasksClient;
+  private readonly deadLetters: DeadLettersClient;
+
+  /** Opens a channel to `address` ("127.0.0.1:7233") without waiting for it (see connect()). */
+  constructor(address: string, options: ClientOptions = {}) {
+    this.address = address;
+    this.options = options;
+    const creds = channelCredentials(options);
+    const chOptions = channelOptions(options);
+    this.channel = new grpc.Channel(address, creds, chOptions);
+    const v1 = services().stepflow.v1;
+    const shared = { ...chOptions, channelOverride: this.channel };
+    this.stateMachines = new v1.StateMachines(address, creds, shared);
+    this.executions = new v1.Executions(address, creds, shared);
+    this.tasks = new v1.Tasks(address, creds, shared);
+    this.deadLetters = new v1.DeadLetters(address, creds, shared);
+  }
+
+  /** Opens a channel and waits until it is connected, at most `timeoutMs`. ServiceUnavailable when it does
+   * not connect; InvalidArgument when a TLS file cannot be read. */
+  static async connect(address: string, options: ClientOptions = {}, timeoutMs = 10000): Promise<Client> {
+    const client = new Client(address, options);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.stateMachines.waitForReady(Date.now() + timeoutMs, (error) => (error ? reject(error) : resolve()));
+      });
+    } catch {
+      client.close();
+      throw makeError('ServiceUnavailable', `ServiceUnavailable: cannot connect to ${address} within ${timeoutMs} ms`,
+        grpc.status.UNAVAILABLE);
+    }
+    return client;
+  }
+
+  close(): void {
+    this.stateMachines.close();
+    this.executions.close();
+    this.tasks.close();
+    this.deadLetters.close();
+    this.channel.close();
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.options.token) {
+      md.set('authorization', `Bearer ${this.options.token}`);
+    }
+    return md;
+  }
+
+  private call<T>(start: (md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>) => grpc.ClientUnaryCall,
+    options: CallOptions = {}): Promise<T> {
+    const waitForReady = options.waitForReady ?? false;
+    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    return new Promise<T>((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(makeError('Cancelled', 'Cancelled: the call was aborted', grpc.status.CANCELLED));
+        return;
+      }
+      const md = this.metadata();
+      if (waitForReady) {
+        md.setOptions({ waitForReady: true });
+      }
+      const call = start(md, { deadline: Date.now() + timeoutMs }, (error, value) => {
+        options.signal?.removeEventListener('abort', abort);
+        if (error) {
+          reject(toStepflowError(error));
+        } else {
+          resolve(value as T);
+        }
+      });
+      const abort = (): void => call.cancel();
+      options.signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+
+  // --- State machines. `stateMachine` is a name or an ARN; a definition is JSON text or an object.
+
+  /** InvalidDefinition (every problem in the message), InvalidName, StateMachineAlreadyExists. */
+  async createStateMachine(name: string, definition: unknown, type: StateMachineType = 'STANDARD',
+    options?: CallOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) =>
+      this.stateMachines.Create({ name, definition: jsonText(definition), type }, md, o, cb), options));
+  }
+
+  /** A new version; running executions keep theirs. */
+  async updateStateMachine(stateMachine: string, definition: unknown, options?: CallOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) =>
+      this.stateMachines.Update({ stateMachine, definition: jsonText(definition) }, md, o, cb), options));
+  }
+
+  async describeStateMachine(stateMachine: string, options?: CallOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) =>
+      this.stateMachines.Describe({ stateMachine }, md, o, cb), options));
+  }
+
+  async listStateMachinesPage(pageSize = 0, pageToken = '', options?: CallOptions): Promise<Page<StateMachine>> {
+    const r = await this.call<ListStateMachinesResponse__Output>((md, o, cb) => this.stateMachines.List({ pageSize, pageToken }, md, o, cb), options);
+    return { items: r.stateMachines.map(stateMachineFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Every state machine (without definitions). */
+  listStateMachines(pageSize = 0): AsyncGenerator<StateMachine> {
+    return pages((token) => this.listStateMachinesPage(pageSize, token));
+  }
+
+  async deleteStateMachine(stateMachine: string, options?: CallOptions): Promise<void> {
+    await this.call((md, o, cb) => this.stateMachines.Delete({ stateMachine }, md, o, cb), options);
+  }
+
+  async validateDefinition(definition: unknown, type: StateMachineType = 'STANDARD',
+    options?: CallOptions): Promise<Validation> {
+    const r = await this.call<ValidateDefinitionResponse__Output>((md, o, cb) =>
+      this.stateMachines.Validate({ definition: jsonText(definition), type }, md, o, cb), options);
+    return { valid: r.valid, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+  }
+
+  // --- Executions.
+
+  /** Same name and input returns the existing execution; a different input ExecutionAlreadyExists. */
+  async startExecution(stateMachine: string, input?: unknown, name = '', options?: CallOptions): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) =>
+      this.executions.Start({ stateMachine, name, input: jsonText(input) }, md, o, cb), options));
+  }
+
+  /** Starts and waits until the execution ends, at most timeoutMs (default 60 s; then Timeout, and it keeps
+   * running). */
+  async startSyncExecution(stateMachine: string, input?: unknown, name = '',
+    options: CallOptions = {}): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) =>
+      this.executions.StartSync({ stateMachine, name, input: jsonText(input) }, md, o, cb),
+    { timeoutMs: 60000, ...options }));
+  }
+
+  async describeExecution(executionArn: string, options?: CallOptions): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) => this.executions.Describe({ executionArn }, md, o, cb), options));
+  }
+
+  async getExecutionHistoryPage(executionArn: string, pageSize = 0, pageToken = '', reverseOrder = false,
+    options?: CallOptions): Promise<Page<HistoryEvent>> {
+    const r = await this.call<GetExecutionHistoryResponse__Output>((md, o, cb) =>
+      this.executions.GetHistory({ executionArn, pageSize, pageToken, reverseOrder }, md, o, cb), options);
+    return { items: r.events.map(historyEventFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Every event, oldest first (newest first with reverseOrder). */
+  getExecutionHistory(executionArn: string, reverseOrder = false, pageSize = 0): AsyncGenerator<HistoryEvent> {
+    return pages((token) => this.getExecutionHistoryPage(executionArn, pageSize, token, reverseOrder));
+  }
+
+  /** Events with id > afterEventId, then each new one until the execution ends (or timeoutMs passes:
+   * Timeout). Leaving the loop, or `signal`, cancels the stream. */
+  async* watchExecutionHistory(executionArn: string, afterEventId = 0,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {}): AsyncGenerator<HistoryEvent> {
+    const callOptions: grpc.CallOptions = options.timeoutMs ? { deadline: Date.now() + options.timeoutMs } : {};
+    const stream = this.executions.WatchHistory({ executionArn, afterEventId }, this.metadata(), callOptions);
+    const abort = (): void => stream.cancel();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const event of stream) {
+        yield historyEventFrom(event);
+      }
+    } catch (error) {
+      throw toStepflowError(error);
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+      stream.cancel();
+    }
+  }
+
+  async listExecutionsPage(filter: ListExecutionsFilter = {}, pageSize = 0, pageToken = '',
+    options?: CallOptions): Promise<Page<Execution>> {
+    const request = {
+      stateMachine: filter.stateMachine ?? '', status: filter.status ?? 'EXECUTION_STATUS_UNSPECIFIED',
+      startedAfter: toTimestamp(filter.startedAfter), startedBefore: toTimestamp(filter.startedBefore), pageSize,
+      pageToken,
+    } as const;
+    const r = await this.call<ListExecutionsResponse__Output>((md, o, cb) => this.executions.List(request, md, o, cb), options);
+    return { items: r.executions.map(executionFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Executions matching the filters, newest first, without input and output. */
+  listExecutions(filter: ListExecutionsFilter = {}, pageSize = 0): AsyncGenerator<Execution> {
+    return pages((token) => this.listExecutionsPage(filter, pageSize, token));
+  }
+
+  /** ExecutionDoesNotExist; ExecutionNotRunning. */
+  async stopExecution(executionArn: string, error = '', cause = '', options?: CallOptions): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) =>
+      this.executions.Stop({ executionArn, error, cause }, md, o, cb), options));
+  }
+
+  async describeStateMachineForExecution(executionArn: string, options?: CallOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) =>
+      this.executions.DescribeStateMachineForExecution({ executionArn }, md, o, cb), options));
+  }
+
+  /** Resumes a FAILED, TIMED_OUT or ABORTED execution from the state that failed; ExecutionNotRedrivable. */
+  async redriveExecution(executionArn: string, options?: CallOptions): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) => this.executions.Redrive({ executionArn }, md, o, cb), options));
+  }
+
+  // --- Tasks (Worker builds on these). A task is named by its opaque token.
+
+  /** Long-polls `queue` for up to waitSeconds (0 = 20; at most 60); undefined when no task came. Waits for a
+   * server that is away (wait-for-ready). */
+  async pollTask(queue: string, identity = '', waitSeconds = 20, options: CallOptions = {}): Promise<Task | undefined> {
+    const timeoutMs = (waitSeconds || 20) * 1000 + (this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    const r = await this.call<PollTaskResponse__Output>((md, o, cb) =>
+      this.tasks.Poll({ queue, workerIdentity: identity, waitSeconds }, md, o, cb),
+    { timeoutMs, waitForReady: true, ...options });
+    return r.taskToken ? taskFrom(r, queue) : undefined;
+  }
+
+  /** Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut. */
+  async completeTask(taskToken: string, output?: unknown, options?: CallOptions): Promise<void> {
+    await this.call((md, o, cb) => this.tasks.Complete({ taskToken, output: jsonText(output) }, md, o, cb), options);
+  }
+
+  /** Reports an ASL error ("" = States.TaskFailed) that Retry/Catch match on. */
+  async failTask(taskToken: string, error = '', cause = '', options?: CallOptions): Promise<void> {
+    await this.call((md, o, cb) => this.tasks.Fail({ taskToken, error, cause }, md, o, cb), options);
+  }
+
+  /** Resets the HeartbeatSeconds clock; true when the execution no longer wants the result. */
+  async heartbeatTask(taskToken: string, options?: CallOptions): Promise<boolean> {
+    const r = await this.call<HeartbeatTaskResponse__Output>((md, o, cb) => this.tasks.Heartbeat({ taskToken }, md, o, cb), options);
+    return r.cancelled;
+  }
+
+  // --- Dead letters.
+
+  async listDeadLettersPage(filter?: DeadLetterFilter, pageSize = 0, pageToken = '',
+    options?: CallOptions): Promise<Page<DeadLetter>> {
+    const r = await this.call<ListDeadLettersResponse__Output>((md, o, cb) =>
+      this.deadLetters.List({ filter: filterMessage(filter), pageSize, pageToken }, md, o, cb), options);
+    return { items: r.deadLetters.map(deadLetterFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Entries matching `filter` by execution ARN, then oldest first. */
+  listDeadLetters(filter?: DeadLetterFilter, pageSize = 0): AsyncGenerator<DeadLetter> {
+    return pages((token) => this.listDeadLettersPage(filter, pageSize, token));
+  }
+
+  /** DeadLetterDoesNotExist. */
+  async getDeadLetter(id: string, options?: CallOptions): Promise<DeadLetter> {
+    return deadLetterFrom(await this.call((md, o, cb) => this.deadLetters.Get({ id }, md, o, cb), options));
+  }
+
+  /** Re-runs one entry (`id`) or every entry matching `filter`, resuming their executions; one outcome per
+   * entry. `input` replaces the recorded task input. */
+  async redriveDeadLetters(target: { id?: string; filter?: DeadLetterFilter; input?: unknown },
+    options?: CallOptions): Promise<DeadLetterOutcome[]> {
+    const request = {
+      id: target.id ?? '', filter: filterMessage(target.filter),
+      input: target.input === undefined ? '' : jsonText(target.input),
+    };
+    const r = await this.call<RedriveDeadLettersResponse__Output>((md, o, cb) => this.deadLetters.Redrive(request, md, o, cb), options);
+    return r.outcomes.map((x) => ({ ...x }));
+  }
+
+  async discardDeadLetters(target: { id?: string; filter?: DeadLetterFilter },
+    options?: CallOptions): Promise<DeadLetterOutcome[]> {
+    const r = await this.call<DiscardDeadLettersResponse__Output>((md, o, cb) =>
+      this.deadLetters.Discard({ id: target.id ?? '', filter: filterMessage(target.filter) }, md, o, cb), options);
+    return r.outcomes.map((x) => ({ ...x }));
+  }
+}
+
+export interface ListExecutionsFilter {
+  /** Name or ARN. */
+  stateMachine?: string;
+  status?: ExecutionStatus;
+  /** Inclusive. */
+  startedAfter?: Date;
+  /** Exclusive. */
+  startedBefore?: Date;
+}
