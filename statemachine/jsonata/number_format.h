@@ -44,7 +44,7 @@ absl::StatusOr<DecimalFormat> DecimalFormatFromOptions(const boost::json::object
 // $formatNumber(value, picture, options). Errors D3080..D3093 for invalid pictures, as jsonata-js.
 // Zero and negative values with an exponent picture format as later jsonata-js releases do (2.0.6 loops
 // forever there); NaN and infinities (which JSONata values never are) print as the format's NaN and
-// infinity strings, per F&O.
+// infinity strings, per F&O. More than 100 fractional digits (a RangeError in jsonata-js) gives U1001.
 absl::StatusOr<std::string> FormatNumber(double value, std::string_view picture, const DecimalFormat& format);
 
 // $formatBase(value, radix): `value` rounded (half to even) written in base round(radix), digits 0-9a-z.

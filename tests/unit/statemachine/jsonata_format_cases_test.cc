@@ -78,6 +78,17 @@ Outcome Call(const std::string& fn, const json::array& args) {
   if (fn == "parseInteger" && first_is_string && args.size() == 2 && args[1].is_string()) {
     return FromNumber(ParseInteger(args[0].as_string(), args[1].as_string()));
   }
+  if (fn == "formatNumber" && first_is_number && args.size() >= 2 && args[1].is_string()) {
+    DecimalFormat format;
+    if (args.size() > 2 && args[2].is_object()) {
+      absl::StatusOr<DecimalFormat> parsed = DecimalFormatFromOptions(args[2].as_object());
+      if (!parsed.ok()) {
+        return FromStatus(parsed.status());
+      }
+      format = *parsed;
+    }
+    return FromString(FormatNumber(args[0].as_double(), args[1].as_string(), format));
+  }
   return Outcome{};
 }
 
@@ -172,6 +183,7 @@ TEST(JsonataFormatCases, String) { RunGroup("function-string", 7); }
 TEST(JsonataFormatCases, FormatBase) { RunGroup("function-formatBase", 7); }
 TEST(JsonataFormatCases, FormatInteger) { RunGroup("function-formatInteger", 64); }
 TEST(JsonataFormatCases, ParseInteger) { RunGroup("function-parseInteger", 60); }
+TEST(JsonataFormatCases, FormatNumber) { RunGroup("function-formatNumber", 36); }
 
 }  // namespace
 }  // namespace stepflow::sm::jsonata
