@@ -16,6 +16,7 @@
 #include <string>
 #include <variant>
 
+#include "statemachine/jsonata/datetime.h"
 #include "statemachine/jsonata/js_number.h"
 #include "statemachine/jsonata/number_format.h"
 
@@ -33,7 +34,7 @@ struct Outcome {
 
 bool IsUndefined(const json::value& v) { return v.is_object() && v.as_object().contains("$undefined"); }
 
-[[maybe_unused]] std::optional<std::string_view> OptionalString(const json::array& args, size_t i) {
+std::optional<std::string_view> OptionalString(const json::array& args, size_t i) {
   if (i >= args.size() || IsUndefined(args[i]) || !args[i].is_string()) {
     return std::nullopt;
   }
@@ -88,6 +89,12 @@ Outcome Call(const std::string& fn, const json::array& args) {
       format = *parsed;
     }
     return FromString(FormatNumber(args[0].as_double(), args[1].as_string(), format));
+  }
+  if (fn == "fromMillis" && first_is_number) {
+    return FromString(FormatDateTime(args[0].as_double(), OptionalString(args, 1), OptionalString(args, 2)));
+  }
+  if (fn == "toMillis" && first_is_string) {
+    return FromNumber(ParseDateTime(args[0].as_string(), OptionalString(args, 1)));
   }
   return Outcome{};
 }
@@ -184,6 +191,8 @@ TEST(JsonataFormatCases, FormatBase) { RunGroup("function-formatBase", 7); }
 TEST(JsonataFormatCases, FormatInteger) { RunGroup("function-formatInteger", 64); }
 TEST(JsonataFormatCases, ParseInteger) { RunGroup("function-parseInteger", 60); }
 TEST(JsonataFormatCases, FormatNumber) { RunGroup("function-formatNumber", 36); }
+TEST(JsonataFormatCases, FromMillis) { RunGroup("function-fromMillis", 90); }
+TEST(JsonataFormatCases, ToMillis) { RunGroup("function-tomillis", 54); }
 
 }  // namespace
 }  // namespace stepflow::sm::jsonata
