@@ -38,7 +38,7 @@ std::optional<long long> ParseWidth(std::optional<std::u32string> text) {
   if (!value) {
     return std::nullopt;
   }
-  return static_cast<long long>(std::fmin(*value, 1e18));
+  return static_cast<long long>(std::fmax(std::fmin(*value, 1e18), -1e18));
 }
 
 void AddLiteral(std::vector<DateTimePart>& parts, const std::u32string& picture, size_t start, size_t end) {

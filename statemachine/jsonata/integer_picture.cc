@@ -147,7 +147,7 @@ absl::StatusOr<std::u32string> InsertSeparators(std::u32string digits, const Int
 }
 
 absl::StatusOr<std::string> FormatDecimal(double value, const IntegerPicture& format) {
-  if (static_cast<size_t>(format.mandatory_digits) > kMaxFormattedChars) {
+  if (format.mandatory_digits > static_cast<long long>(kMaxFormattedChars)) {
     return TooLarge("The integer picture");
   }
   std::string plain = JsNumberToString(value);

@@ -169,7 +169,8 @@ absl::StatusOr<DecimalFormat> DecimalFormatFromOptions(const boost::json::object
       continue;
     }
     if (!it->value().is_string()) {
-      return internal::JsonataError("T0410", std::string("The option '") + name + "' of $formatNumber must be a string");
+      return internal::JsonataError("T0410",
+                                    std::string("The option '") + name + "' of $formatNumber must be a string");
     }
     *field = std::string(it->value().as_string());
   }

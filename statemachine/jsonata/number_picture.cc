@@ -139,20 +139,49 @@ std::string_view Validate(const Parts& p, const DecimalSymbols& sym) {
   return error;
 }
 
+struct PictureError {
+  std::string_view code;
+  std::string_view text;
+};
+
+// jsonata-js's messages for the picture rules of F&O 4.7.3.
+constexpr PictureError kPictureErrors[] = {
+    {"D3081", "The sub-picture must not contain more than one instance of the 'decimal-separator' character"},
+    {"D3082", "The sub-picture must not contain more than one instance of the 'percent' character"},
+    {"D3083", "The sub-picture must not contain more than one instance of the 'per-mille' character"},
+    {"D3084", "The sub-picture must not contain both a 'percent' and a 'per-mille' character"},
+    {"D3085",
+     "The mantissa part of a sub-picture must contain at least one character that is either an 'optional digit "
+     "character' or a member of the 'decimal digit family'"},
+    {"D3086",
+     "The sub-picture must not contain a passive character that is preceded by an active character and that is "
+     "followed by another active character"},
+    {"D3087",
+     "The sub-picture must not contain a 'grouping-separator' character that appears adjacent to a "
+     "'decimal-separator' character"},
+    {"D3088", "The sub-picture must not contain a 'grouping-separator' at the end of the integer part"},
+    {"D3089", "The sub-picture must not contain two adjacent instances of the 'grouping-separator' character"},
+    {"D3090",
+     "The integer part of the sub-picture must not contain a member of the 'decimal digit family' that is "
+     "followed by an instance of the 'optional digit character'"},
+    {"D3091",
+     "The fractional part of the sub-picture must not contain an instance of the 'optional digit character' that "
+     "is followed by a member of the 'decimal digit family'"},
+    {"D3092",
+     "A sub-picture that contains a 'percent' or 'per-mille' character must not contain a character treated as "
+     "an 'exponent-separator'"},
+    {"D3093",
+     "The exponent part of the sub-picture must comprise only of one or more characters that are members of the "
+     "'decimal digit family'"},
+};
+
 std::string_view ErrorText(std::string_view code) {
-  if (code == "D3081") return "The sub-picture must not contain more than one instance of the 'decimal-separator' character";
-  if (code == "D3082") return "The sub-picture must not contain more than one instance of the 'percent' character";
-  if (code == "D3083") return "The sub-picture must not contain more than one instance of the 'per-mille' character";
-  if (code == "D3084") return "The sub-picture must not contain both a 'percent' and a 'per-mille' character";
-  if (code == "D3085") return "The mantissa part of a sub-picture must contain at least one character that is either an 'optional digit character' or a member of the 'decimal digit family'";
-  if (code == "D3086") return "The sub-picture must not contain a passive character that is preceded by an active character and that is followed by another active character";
-  if (code == "D3087") return "The sub-picture must not contain a 'grouping-separator' character that appears adjacent to a 'decimal-separator' character";
-  if (code == "D3088") return "The sub-picture must not contain a 'grouping-separator' at the end of the integer part";
-  if (code == "D3089") return "The sub-picture must not contain two adjacent instances of the 'grouping-separator' character";
-  if (code == "D3090") return "The integer part of the sub-picture must not contain a member of the 'decimal digit family' that is followed by an instance of the 'optional digit character'";
-  if (code == "D3091") return "The fractional part of the sub-picture must not contain an instance of the 'optional digit character' that is followed by a member of the 'decimal digit family'";
-  if (code == "D3092") return "A sub-picture that contains a 'percent' or 'per-mille' character must not contain a character treated as an 'exponent-separator'";
-  return "The exponent part of the sub-picture must comprise only of one or more characters that are members of the 'decimal digit family'";
+  for (const PictureError& error : kPictureErrors) {
+    if (error.code == code) {
+      return error.text;
+    }
+  }
+  return "Invalid picture string";
 }
 
 // Digits (family or optional) to the right of each grouping separator (to the left for the fractional part).

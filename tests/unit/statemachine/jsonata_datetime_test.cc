@@ -56,6 +56,10 @@ TEST(FormatDateTime, RangeAndBounds) {
     many_markers += "[Y,100]";
   }
   EXPECT_EQ(Code(FormatDateTime(0, many_markers, std::nullopt).status()), "U1001");
+  for (const char* odd : {"[Y,1--5]", "[Y,-3]", "[MNn,2--1]", "[Y,x-y]", "[Y,99999999999999999999]"}) {
+    absl::StatusOr<std::string> out = FormatDateTime(0, odd, std::nullopt);
+    EXPECT_TRUE(out.ok() || Code(out.status()) == "U1001") << odd << ": " << out.status();
+  }
   std::string literal(1 << 20, 'x');
   EXPECT_EQ(FormatDateTime(0, literal, std::nullopt)->size(), literal.size());
 }
