@@ -6,6 +6,7 @@ How jsonata_format_differential.jsonl was made (not part of the build; needs nod
   python3 gen.py 7 4000 > calls.jsonl             # seed, count
   node oracle.js calls.jsonl answers.jsonl        # jsonata-js's answers, with its $millis() as "now"
   python3 build_dataset.py calls.jsonl answers.jsonl > ../jsonata_format_differential.jsonl
+  # then the same with gen2.py 11 3000, appended (>>)
 
 Each call is {"fn", "args"}; fn "roundtrip" is $toMillis($fromMillis(t, picture), picture) and
 "toMillisPic" is $toMillis(text, picture).

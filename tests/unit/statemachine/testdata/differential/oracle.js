@@ -1,6 +1,3 @@
-// Evaluates the calls of gen.py with jsonata-js (require('jsonata'), version 2.0.6) and writes one answer per
-// line: {"result"} / {"undefined": true} / {"nan": true} / {"error": code}, with "now" = $millis() of that
-// evaluation. Usage: node oracle.js calls.jsonl answers.jsonl
 const jsonata = require('jsonata');
 const fs = require('fs');
 const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(l => l);
@@ -11,6 +8,7 @@ const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(l => l
     const names = c.args.map((_, i) => '$a' + i);
     let expr;
     if (c.fn === 'roundtrip') expr = `[$toMillis($fromMillis($a0, $a1), $a1), $millis()]`;
+    else if (c.fn === 'formatNumberOpt') expr = `[$formatNumber($a0, $a1, $a2), $millis()]`;
     else if (c.fn === 'toMillisPic') expr = `[$toMillis($a0, $a1), $millis()]`;
     else if (c.fn === 'toMillis' || c.fn === 'parseInteger') expr = `[$${c.fn}(${names.join(',')}), $millis()]`;
     else expr = `[$${c.fn}(${names.join(',')}), $millis()]`;
