@@ -202,6 +202,38 @@ TEST_F(RestTest, ExecutionsStartSyncDescribeListHistoryAndTheirDefinition) {
   EXPECT_EQ(sm.at("definition").at("StartAt").as_string(), "One");
 }
 
+TEST_F(RestTest, SummaryColoursEachStateFromTheHistory) {
+  CreateSm("mapper", R"({"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
+      "ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Inner",
+      "States":{"Inner":{"Type":"Pass","End":true}}},"Next":"After"},
+      "After":{"Type":"Pass","End":true}}})");
+  auto sync = http_->Post("/api/v1/executions:start-sync", R"({"stateMachine":"mapper","input":{"items":[1,2,3]}})",
+                          kJson);
+  ASSERT_EQ(sync->status, 200) << sync->body;
+  std::string arn(Body(sync).at("arn").as_string());
+  json::value summary = Body(http_->Get("/api/v1/executions/" + Encode(arn) + "/summary"));
+  EXPECT_EQ(summary.at("status").as_string(), "SUCCEEDED") << json::serialize(summary);
+  EXPECT_FALSE(summary.at("truncated").as_bool());
+  const json::value& map = summary.at("states").at("M");
+  EXPECT_EQ(map.at("status").as_string(), "SUCCEEDED");
+  EXPECT_EQ(map.at("entered").to_number<int>(), 1);
+  EXPECT_EQ(map.at("mapIterations").at("started").to_number<int>(), 3);
+  EXPECT_EQ(map.at("lastInput").at("items").as_array().size(), 3u) << "the last input is a JSON value";
+  EXPECT_EQ(summary.at("states").at("Inner").at("entered").to_number<int>(), 3);
+  EXPECT_EQ(summary.at("states").at("Inner").at("exited").to_number<int>(), 3);
+
+  CreateSm("pausing", WaitThenPass(600));
+  json::value running = StartExec("pausing", "{}");
+  std::string running_arn(running.at("arn").as_string());
+  json::value partial;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  do {
+    partial = Body(http_->Get("/api/v1/executions/" + Encode(running_arn) + "/summary"));
+  } while (!partial.at("states").as_object().contains("Pause") && std::chrono::steady_clock::now() < until);
+  EXPECT_EQ(partial.at("states").at("Pause").at("status").as_string(), "RUNNING") << json::serialize(partial);
+  EXPECT_FALSE(partial.at("states").as_object().contains("Done"));
+}
+
 TEST_F(RestTest, StopAndRedrive) {
   CreateSm("waits", WaitThenPass(600));
   json::value e = StartExec("waits", R"({"x":1})");
@@ -358,6 +390,56 @@ TEST_F(RestTest, HostileClients) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
+}
+
+// A task with no Retry that its worker fails becomes a dead letter; the REST routes list, get, redrive (with a
+// patched input) and discard it.
+TEST_F(RestTest, DeadLettersListGetRedriveAndDiscard) {
+  CreateSm("charge", R"({"StartAt":"Charge","States":{"Charge":{"Type":"Task","Resource":"activity:cards",
+      "End":true}}})");
+  auto fail_one = [&](const std::string& name) {
+    StartExec("charge", R"({"amount":5})", name);
+    absl::StatusOr<v1::PollTaskResponse> task = client().PollTask("cards", "rest-test", 10s);
+    ASSERT_TRUE(task.ok()) << task.status();
+    ASSERT_FALSE(task->task_token().empty());
+    ASSERT_TRUE(client().FailTask(task->task_token(), "Card.Declined", "no funds").ok());
+  };
+  fail_one("d1");
+  fail_one("d2");
+  json::value listed;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  do {
+    listed = Body(http_->Get("/api/v1/dead-letters?queue=cards&error=Card.Declined"));
+  } while (listed.at("deadLetters").as_array().size() < 2 && std::chrono::steady_clock::now() < until);
+  ASSERT_EQ(listed.at("deadLetters").as_array().size(), 2u) << json::serialize(listed);
+  const json::value& first = listed.at("deadLetters").at(0);
+  EXPECT_EQ(first.at("input").at("amount").as_int64(), 5) << "the payload is a JSON value";
+  EXPECT_EQ(first.at("attempts").at(0).at("error").as_string(), "Card.Declined");
+  std::string id(first.at("id").as_string());
+  std::string other(listed.at("deadLetters").at(1).at("id").as_string());
+  EXPECT_EQ(Body(http_->Get("/api/v1/dead-letters?queue=elsewhere")).at("deadLetters").as_array().size(), 0u);
+
+  json::value got = Body(http_->Get("/api/v1/dead-letters/" + Encode(id)));
+  EXPECT_EQ(got.at("queue").as_string(), "cards");
+  auto missing = http_->Get("/api/v1/dead-letters/nope");
+  EXPECT_EQ(missing->status, 404) << missing->body;
+
+  auto both = http_->Post("/api/v1/dead-letters:redrive", R"({"id":"x","filter":{}})", kJson);
+  EXPECT_EQ(both->status, 400);
+  auto redriven = http_->Post("/api/v1/dead-letters:redrive",
+                              absl::StrCat(R"({"id":")", id, R"(","input":{"amount":1}})"), kJson);
+  ASSERT_EQ(redriven->status, 200) << redriven->body;
+  json::value outcomes = Body(redriven);
+  ASSERT_EQ(outcomes.at("outcomes").as_array().size(), 1u);
+  EXPECT_EQ(outcomes.at("outcomes").at(0).at("error").as_string(), "");
+  absl::StatusOr<v1::PollTaskResponse> again = client().PollTask("cards", "rest-test", 10s);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(again->input(), HasSubstr("\"amount\":1")) << "the patched input reached the worker";
+  ASSERT_TRUE(client().CompleteTask(again->task_token(), "{}").ok());
+
+  auto discarded = http_->Post("/api/v1/dead-letters:discard", absl::StrCat(R"({"id":")", other, R"("})"), kJson);
+  ASSERT_EQ(discarded->status, 200) << discarded->body;
+  EXPECT_EQ(http_->Get("/api/v1/dead-letters/" + Encode(other))->status, 404);
 }
 
 class RestSecurityTest : public SecurityFixture {};
