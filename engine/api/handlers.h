@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "engine/api/handler_env.h"
 #include "stepflow/v1/stepflow.pb.h"
+#include <google/protobuf/struct.pb.h>
 
 namespace stepflow::api {
 
@@ -44,6 +45,20 @@ absl::StatusOr<v1::Execution> StopExecution(ServiceEnv& env, const v1::StopExecu
 absl::StatusOr<v1::StateMachine> DescribeStateMachineForExecution(
     ServiceEnv& env, const v1::DescribeStateMachineForExecutionRequest& request);
 absl::StatusOr<v1::Execution> RedriveExecution(ServiceEnv& env, const v1::RedriveExecutionRequest& request);
+
+// How many history events SummarizeExecution folds at most; beyond, the summary says "truncated": true.
+inline constexpr std::int64_t kMaxSummaryEvents = 100000;
+
+// Each state's summary, folded from the history on the server (REST GET /executions/{arn}/summary):
+//   {"executionArn", "status", "eventsRead", "truncated",
+//    "states": {"<name>": {"status": "RUNNING|SUCCEEDED|FAILED|ABORTED", "entered": n, "exited": n,
+//               "lastInput": <JSON>, "lastOutput": <JSON>,
+//               "mapIterations": {"started": n, "succeeded": n, "failed": n, "aborted": n}}}}
+// A state is SUCCEEDED when it exited as often as it was entered, else RUNNING while the execution runs, else
+// as the execution ended (FAILED, or ABORTED). Work is bounded by kMaxSummaryEvents. NotFound for an unknown
+// execution.
+absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
+                                                           const v1::DescribeExecutionRequest& request);
 
 // How a long call may end early.
 struct LongCall {

@@ -137,6 +137,9 @@ std::string MessageToJson(const google::protobuf::Message& message) {
   if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
     return "{}";
   }
+  if (message.GetDescriptor()->full_name() == "google.protobuf.Struct") {
+    return text;
+  }
   json::error_code ec;
   json::value value = json::parse(text, ec);
   if (ec) {

@@ -30,7 +30,8 @@ inline constexpr int kMaxJsonDepth = 512;
 // number, with the JSON pointer of the value.
 absl::Status JsonToMessage(std::string_view body, google::protobuf::Message* message);
 
-// `message` as the REST body (every field printed, empty JSON-text fields as null).
+// `message` as the REST body (every field printed, empty JSON-text fields as null). A google.protobuf.Struct is
+// printed as it is: its values are JSON already, and a caller's data inside them is never re-read.
 std::string MessageToJson(const google::protobuf::Message& message);
 
 // {"error":"<name>","message":"<message>"} for a non-OK `status` (its name: ErrorName in error_mapping.h).

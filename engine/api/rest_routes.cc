@@ -170,6 +170,7 @@ const std::vector<Route>& AllRoutes() {
       Unary("POST", "/executions/{arn}:redrive", Rpc::kRedriveExecution, "execution_arn", RedriveExecution),
       Unary("GET", "/executions/{arn}/state-machine", Rpc::kDescribeStateMachineForExecution, "execution_arn",
             DescribeStateMachineForExecution),
+      Unary("GET", "/executions/{arn}/summary", Rpc::kGetExecutionHistory, "execution_arn", SummarizeExecution),
       Unary("GET", "/dead-letters", Rpc::kListDeadLetters, nullptr, ListDeadLetters),
       Unary("GET", "/dead-letters/{id}", Rpc::kGetDeadLetter, "id", GetDeadLetter),
       Unary("POST", "/dead-letters:redrive", Rpc::kRedriveDeadLetters, nullptr, RedriveDeadLetters),
