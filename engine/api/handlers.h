@@ -60,6 +60,16 @@ inline constexpr std::int64_t kMaxSummaryEvents = 100000;
 absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
                                                            const v1::DescribeExecutionRequest& request);
 
+// Counting stops at this many executions per status (one bounded walk of the status index per status); a
+// count that reached it is listed in "atLeast". Exact counts beyond need a per-status counter in the engine.
+inline constexpr std::int64_t kMaxCountedPerStatus = 10000;
+
+// Executions per status that the list's filters select (status, state machine, start-time range; no paging):
+//   {"counts": {"RUNNING": n, "SUCCEEDED": n, "FAILED": n, "TIMED_OUT": n, "ABORTED": n},
+//    "atLeast": ["<status whose count reached the cap>"...], "cap": kMaxCountedPerStatus}
+// InvalidArgument for paging fields or a bad filter.
+absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request);
+
 // How a long call may end early.
 struct LongCall {
   // True once the caller went away (polled once per slice). Default: never.

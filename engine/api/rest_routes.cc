@@ -163,6 +163,7 @@ const std::vector<Route>& AllRoutes() {
       Unary("POST", "/executions", Rpc::kStartExecution, nullptr, StartExecution),
       Route{"POST", "/executions:start-sync", ServeStartSync},
       Unary("GET", "/executions", Rpc::kListExecutions, nullptr, ListExecutions),
+      Unary("GET", "/executions:counts", Rpc::kListExecutions, nullptr, CountExecutions),
       Unary("GET", "/executions/{arn}", Rpc::kDescribeExecution, "execution_arn", DescribeExecution),
       Unary("GET", "/executions/{arn}/history", Rpc::kGetExecutionHistory, "execution_arn", GetExecutionHistory),
       Route{"GET", "/executions/{arn}/history:follow", ServeFollow},

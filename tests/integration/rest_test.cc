@@ -192,6 +192,16 @@ TEST_F(RestTest, ExecutionsStartSyncDescribeListHistoryAndTheirDefinition) {
   auto forged = http_->Get("/api/v1/executions?stateMachine=other&nextToken=" + Encode(token));
   EXPECT_EQ(forged->status, 400) << "a token is bound to its filters";
 
+  json::value counts = Body(http_->Get("/api/v1/executions:counts?stateMachine=chain"));
+  EXPECT_EQ(counts.at("counts").at("SUCCEEDED").to_number<int>() + counts.at("counts").at("RUNNING").to_number<int>(),
+            4)
+      << json::serialize(counts);
+  EXPECT_EQ(counts.at("counts").at("FAILED").to_number<int>(), 0);
+  EXPECT_TRUE(counts.at("atLeast").as_array().empty());
+  json::value succeeded = Body(http_->Get("/api/v1/executions:counts?stateMachine=chain&status=SUCCEEDED"));
+  EXPECT_EQ(succeeded.at("counts").as_object().size(), 1u);
+  EXPECT_EQ(http_->Get("/api/v1/executions:counts?pageSize=2")->status, 400);
+
   json::value history = Body(http_->Get("/api/v1/executions/" + Encode(arn) + "/history?reverse=true&pageSize=3"));
   ASSERT_EQ(history.at("events").as_array().size(), 3u);
   EXPECT_EQ(history.at("events").at(0).at("type").as_string(), "ExecutionSucceeded");
