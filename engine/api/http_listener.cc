@@ -274,6 +274,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>>, public HttpS
               keep_alive, version);
       return;
     }
+    if (response.stream) {
+      WatchForClose();
+    }
     auto self = this->shared_from_this();
     listener_.SpawnLong([self, response = std::move(response), keep_alive, version]() mutable {
       if (response.deferred) {
@@ -294,6 +297,20 @@ class Session : public std::enable_shared_from_this<Session<kTls>>, public HttpS
         net::post(self->stream_.get_executor(), [self] { self->Close(); });
       }
       self->listener_.long_calls.fetch_sub(1);
+    });
+  }
+
+  // While a stream is written, a read waits (without deadline) for the client to close: a closed connection
+  // cancels the stream at once instead of at its next write. Whatever the client sends meanwhile is dropped.
+  void WatchForClose() {
+    Lowest().expires_never();
+    stream_.async_read_some(buffer_.prepare(kReadChunk), [self = this->shared_from_this()](ErrorCode ec, std::size_t) {
+      if (ec) {
+        self->broken_.store(true);
+        return;
+      }
+      self->buffer_.clear();
+      self->WatchForClose();
     });
   }
 

@@ -1,4 +1,5 @@
 // The REST API's routes (rest_api.h): each one a thin adapter over a handler of handlers.h.
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -12,6 +13,9 @@
 
 namespace stepflow::api::rest {
 namespace {
+
+// How often a quiet Server-Sent Events stream gets a comment line.
+constexpr std::chrono::seconds kSseHeartbeat{15};
 
 template <typename Request, typename Response>
 using Handler = absl::StatusOr<Response> (*)(ServiceEnv&, const Request&);
@@ -129,9 +133,22 @@ HttpResponse ServeFollow(ServiceEnv& env, const HttpRequest& http, const PathPar
   HttpResponse answer;
   answer.content_type = "text/event-stream";
   answer.stream = [&env, request, gate](HttpStreamWriter& writer) {
+    // A comment line every kSseHeartbeat while nothing happens: a client that vanished without closing is
+    // noticed by the failed write, and proxies keep the stream open.
+    auto last_write = std::chrono::steady_clock::now();
     LongCall call;
-    call.cancelled = [&writer] { return writer.Cancelled(); };
-    absl::Status status = FollowHistory(env, *request, call, [&writer](const v1::HistoryEvent& event) {
+    call.cancelled = [&writer, &last_write] {
+      if (writer.Cancelled()) {
+        return true;
+      }
+      if (std::chrono::steady_clock::now() - last_write >= kSseHeartbeat) {
+        last_write = std::chrono::steady_clock::now();
+        return !writer.Write(":\n\n");
+      }
+      return false;
+    };
+    absl::Status status = FollowHistory(env, *request, call, [&writer, &last_write](const v1::HistoryEvent& event) {
+      last_write = std::chrono::steady_clock::now();
       return writer.Write(absl::StrCat("id: ", event.id(), "\ndata: ", MessageToJson(event), "\n\n"));
     });
     if (status.ok()) {

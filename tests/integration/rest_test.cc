@@ -452,6 +452,58 @@ TEST_F(RestTest, DeadLettersListGetRedriveAndDiscard) {
   EXPECT_EQ(http_->Get("/api/v1/dead-letters/" + Encode(other))->status, 404);
 }
 
+// At most 256 long calls at once; more are refused by name; a follower that closes its connection frees its
+// place at once (not at the execution's next event).
+TEST_F(RestTest, LongCallsAreBoundedAndAClosedFollowerFreesItsPlace) {
+  CreateSm("long", WaitThenPass(600));
+  json::value e = StartExec("long", "{}");
+  const std::string request = "GET /api/v1/executions/" + Encode(std::string(e.at("arn").as_string())) +
+                              "/history:follow HTTP/1.1\r\nHost: x\r\n\r\n";
+  const int port = PortOf(server().http_address());
+  auto open_follower = [&](std::string& answer) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval timeout{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    (void)!send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char chunk[4096];
+    while (answer.find("id: 1\n") == std::string::npos && answer.find("\r\n\r\n{") == std::string::npos) {
+      ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        break;
+      }
+      answer.append(chunk, static_cast<std::size_t>(n));
+    }
+    return fd;
+  };
+  std::vector<int> followers;
+  for (int i = 0; i < 256; ++i) {
+    std::string answer;
+    followers.push_back(open_follower(answer));
+    ASSERT_THAT(answer, HasSubstr("id: 1\n")) << "follower " << i;
+  }
+  std::string refused;
+  int extra = open_follower(refused);
+  close(extra);
+  EXPECT_THAT(refused, ::testing::StartsWith("HTTP/1.1 429 "));
+  EXPECT_THAT(refused, HasSubstr("ThrottlingException"));
+
+  for (int fd : followers) {
+    close(fd);
+  }
+  std::string again;
+  auto until = std::chrono::steady_clock::now() + 5s;
+  do {
+    again.clear();
+    close(open_follower(again));
+  } while (again.find("id: 1\n") == std::string::npos && std::chrono::steady_clock::now() < until);
+  EXPECT_THAT(again, HasSubstr("id: 1\n")) << "the closed followers' places were freed";
+}
+
 class RestSecurityTest : public SecurityFixture {};
 
 TEST_F(RestSecurityTest, RolesAreTheGrpcRolesAndTheAuditLineTheSame) {
