@@ -18,38 +18,6 @@ constexpr const char* kResourceFields[] = {"execution_arn", "state_machine", "na
 // A task token is a credential of sorts: the audit line carries a prefix of its SHA-256 only.
 constexpr std::size_t kTokenDigestChars = 16;
 
-std::string ResourceOf(const google::protobuf::Message& request) {
-  const google::protobuf::Descriptor* d = request.GetDescriptor();
-  const google::protobuf::Reflection* r = request.GetReflection();
-  for (const char* name : kResourceFields) {
-    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(name);
-    if (f != nullptr && f->type() == google::protobuf::FieldDescriptor::TYPE_STRING && !f->is_repeated()) {
-      std::string value = r->GetString(request, f);
-      if (!value.empty()) {
-        return TruncateForMessage(value);
-      }
-    }
-  }
-  if (const google::protobuf::FieldDescriptor* f = d->FindFieldByName("task_token"); f != nullptr) {
-    return "task:" + Sha256Hex(r->GetString(request, f)).substr(0, kTokenDigestChars);
-  }
-  if (const google::protobuf::FieldDescriptor* f = d->FindFieldByName("filter");
-      f != nullptr && r->HasField(request, f)) {
-    return "filter";
-  }
-  return "";
-}
-
-const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",  "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED",   "OUT_OF_RANGE",       "UNIMPLEMENTED",  "INTERNAL",          "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED"};
-  int i = static_cast<int>(code);
-  return i >= 0 && i < static_cast<int>(std::size(kNames)) ? kNames[i] : "UNKNOWN";
-}
-
 // Errors gRPC makes itself carry no name: a request that does not parse (malformed protobuf, or a string
 // field that is not valid UTF-8, which proto3 refuses) is answered INTERNAL with an empty message. It is an
 // invalid request: InvalidArgument, SerializationException. Any other unnamed error gets InternalFailure.
@@ -84,7 +52,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) && resource_.empty()) {
       if (const auto* request = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage())) {
-        resource_ = ResourceOf(*request);
+        resource_ = AuditResourceOf(*request);
       }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -96,7 +64,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
         record.who = CallerName(authorizer_, CallerOf(*info_->server_context()));
         record.rpc = policy_->method;
         record.resource = resource_;
-        record.result = CodeName(status.error_code());
+        record.result = GrpcCodeName(status.error_code());
         if (!status.ok()) {
           record.error = std::string(ErrorNamePrefix(status.error_message()));
         }
@@ -114,6 +82,38 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
 };
 
 }  // namespace
+
+std::string AuditResourceOf(const google::protobuf::Message& request) {
+  const google::protobuf::Descriptor* d = request.GetDescriptor();
+  const google::protobuf::Reflection* r = request.GetReflection();
+  for (const char* name : kResourceFields) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(name);
+    if (f != nullptr && f->type() == google::protobuf::FieldDescriptor::TYPE_STRING && !f->is_repeated()) {
+      std::string value = r->GetString(request, f);
+      if (!value.empty()) {
+        return TruncateForMessage(value);
+      }
+    }
+  }
+  if (const google::protobuf::FieldDescriptor* f = d->FindFieldByName("task_token"); f != nullptr) {
+    return "task:" + Sha256Hex(r->GetString(request, f)).substr(0, kTokenDigestChars);
+  }
+  if (const google::protobuf::FieldDescriptor* f = d->FindFieldByName("filter");
+      f != nullptr && r->HasField(request, f)) {
+    return "filter";
+  }
+  return "";
+}
+
+const char* GrpcCodeName(grpc::StatusCode code) {
+  static constexpr const char* kNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",  "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",       "UNIMPLEMENTED",  "INTERNAL",          "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
+  int i = static_cast<int>(code);
+  return i >= 0 && i < static_cast<int>(std::size(kNames)) ? kNames[i] : "UNKNOWN";
+}
 
 grpc::experimental::Interceptor* AuditInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {

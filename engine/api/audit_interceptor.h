@@ -5,9 +5,19 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <google/protobuf/message.h>
+
+#include <string>
+
 #include "engine/api/auth.h"
 
 namespace stepflow::api {
+
+// What a request names for the audit line: an ARN, a name, a queue, an id, a task token's digest, "filter", or "".
+// Shared with the REST API, so that both transports write the same line.
+std::string AuditResourceOf(const google::protobuf::Message& request);
+// "OK", "PERMISSION_DENIED", ...: the audit line's result.
+const char* GrpcCodeName(grpc::StatusCode code);
 
 class AuditInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

@@ -106,36 +106,45 @@ std::string ErrorName(const absl::Status& status) {
   return std::string(prefix.empty() ? GenericName(status.code()) : prefix);
 }
 
-grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return grpc::StatusCode::OK;
-    case absl::StatusCode::kInvalidArgument:
-      return grpc::StatusCode::INVALID_ARGUMENT;
-    case absl::StatusCode::kNotFound:
-      return grpc::StatusCode::NOT_FOUND;
-    case absl::StatusCode::kAlreadyExists:
-      return grpc::StatusCode::ALREADY_EXISTS;
-    case absl::StatusCode::kFailedPrecondition:
-      return grpc::StatusCode::FAILED_PRECONDITION;
-    case absl::StatusCode::kDeadlineExceeded:
-      return grpc::StatusCode::DEADLINE_EXCEEDED;
-    case absl::StatusCode::kUnavailable:
-      return grpc::StatusCode::UNAVAILABLE;
-    case absl::StatusCode::kAborted:
-      return grpc::StatusCode::ABORTED;
-    case absl::StatusCode::kCancelled:
-      return grpc::StatusCode::CANCELLED;
-    case absl::StatusCode::kUnauthenticated:
-      return grpc::StatusCode::UNAUTHENTICATED;
-    case absl::StatusCode::kPermissionDenied:
-      return grpc::StatusCode::PERMISSION_DENIED;
-    case absl::StatusCode::kResourceExhausted:
-      return grpc::StatusCode::RESOURCE_EXHAUSTED;  // e.g. a full disk ("disk full"): reads still work
-    default:
-      return grpc::StatusCode::INTERNAL;
+namespace {
+
+// The one table: each absl code, its gRPC code and its HTTP status (REST API).
+struct WireCodes {
+  absl::StatusCode code;
+  grpc::StatusCode grpc;
+  int http;
+};
+constexpr WireCodes kWireCodes[] = {
+    {absl::StatusCode::kOk, grpc::StatusCode::OK, 200},
+    {absl::StatusCode::kInvalidArgument, grpc::StatusCode::INVALID_ARGUMENT, 400},
+    {absl::StatusCode::kNotFound, grpc::StatusCode::NOT_FOUND, 404},
+    {absl::StatusCode::kAlreadyExists, grpc::StatusCode::ALREADY_EXISTS, 409},
+    {absl::StatusCode::kFailedPrecondition, grpc::StatusCode::FAILED_PRECONDITION, 409},
+    {absl::StatusCode::kDeadlineExceeded, grpc::StatusCode::DEADLINE_EXCEEDED, 504},
+    {absl::StatusCode::kUnavailable, grpc::StatusCode::UNAVAILABLE, 503},
+    {absl::StatusCode::kAborted, grpc::StatusCode::ABORTED, 409},
+    {absl::StatusCode::kCancelled, grpc::StatusCode::CANCELLED, 499},
+    {absl::StatusCode::kUnauthenticated, grpc::StatusCode::UNAUTHENTICATED, 401},
+    {absl::StatusCode::kPermissionDenied, grpc::StatusCode::PERMISSION_DENIED, 403},
+    // e.g. a full disk ("disk full"), or too many waits (ThrottlingException): reads still work
+    {absl::StatusCode::kResourceExhausted, grpc::StatusCode::RESOURCE_EXHAUSTED, 429},
+};
+constexpr WireCodes kOtherwise = {absl::StatusCode::kInternal, grpc::StatusCode::INTERNAL, 500};
+
+const WireCodes& WireCodesOf(absl::StatusCode code) {
+  for (const WireCodes& row : kWireCodes) {
+    if (row.code == code) {
+      return row;
+    }
   }
+  return kOtherwise;
 }
+
+}  // namespace
+
+grpc::StatusCode ToGrpcCode(absl::StatusCode code) { return WireCodesOf(code).grpc; }
+
+int ToHttpStatus(absl::StatusCode code) { return WireCodesOf(code).http; }
 
 grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* context) {
   if (status.ok()) {

@@ -1,13 +1,13 @@
 #pragma once
-// The one place where an engine absl::Status becomes a gRPC status (design.md "Interfaces"; style.md habit
-// 2).
+// The one place where an engine absl::Status becomes a gRPC status or an HTTP status (design.md
+// "Interfaces"; style.md habit 2). One table (error_mapping.cc) holds both:
 //
-//   InvalidArgument -> INVALID_ARGUMENT     NotFound -> NOT_FOUND        AlreadyExists -> ALREADY_EXISTS
-//   FailedPrecondition -> FAILED_PRECONDITION   DeadlineExceeded -> DEADLINE_EXCEEDED
-//   Unavailable -> UNAVAILABLE   Aborted -> ABORTED   Cancelled -> CANCELLED (the client went away)
-//   Unauthenticated -> UNAUTHENTICATED   PermissionDenied -> PERMISSION_DENIED
-//   ResourceExhausted -> RESOURCE_EXHAUSTED
-//   anything else -> INTERNAL
+//   InvalidArgument -> INVALID_ARGUMENT 400      NotFound -> NOT_FOUND 404    AlreadyExists -> ALREADY_EXISTS 409
+//   FailedPrecondition -> FAILED_PRECONDITION 409   DeadlineExceeded -> DEADLINE_EXCEEDED 504
+//   Unavailable -> UNAVAILABLE 503   Aborted -> ABORTED 409   Cancelled -> CANCELLED 499 (the client went away)
+//   Unauthenticated -> UNAUTHENTICATED 401   PermissionDenied -> PERMISSION_DENIED 403
+//   ResourceExhausted -> RESOURCE_EXHAUSTED 429
+//   anything else -> INTERNAL 500
 //
 // The message is kept; it starts with the AWS-style error name ("ExecutionDoesNotExist: ..."). The same
 // name is sent in the trailing metadata key "stepflow-error". A message without such a prefix (a bug, or a
@@ -37,6 +37,8 @@ std::string ErrorName(const absl::Status& status);
 
 // The gRPC code for an absl code (the table above).
 grpc::StatusCode ToGrpcCode(absl::StatusCode code);
+// The HTTP status for an absl code (the same table); 200 for OK.
+int ToHttpStatus(absl::StatusCode code);
 
 // Identifiers (names, ARNs, queues, ids) quoted in messages are cut to this many bytes; a whole message to
 // kMaxErrorMessageBytes, so that an oversized request never makes an oversized trailer.

@@ -1,10 +1,7 @@
 #pragma once
-// stepflow.v1.Executions over engine::Engine (internal to engine/api; Server registers it). Each handler
-// checks its request, calls the engine and converts; errors go through ToGrpcStatus.
-//
-// The two long calls wait in slices of kWaitSlice so that they notice a cancelled call or a server shutdown:
-// StartSync waits with the call's deadline (a little before it, so that the answer carries the error name),
-// and WatchHistory follows the execution until it ends or the client goes away.
+// stepflow.v1.Executions over engine::Engine (internal to engine/api; Server registers it): a thin adapter
+// over the handlers of handlers.h. Each method admits the caller (CallGuard), calls one handler and answers;
+// errors go through ToGrpcStatus. The long calls pass the call's deadline and its cancellation to the handler.
 //
 // Thread-safety: handlers run concurrently on gRPC's threads; the service keeps no state of its own.
 
@@ -38,16 +35,6 @@ class ExecutionsService final : public v1::Executions::Service {
                        v1::Execution* response) override;
 
  private:
-  // Starts (or finds, by name) the execution of `request`.
-  absl::StatusOr<engine::ExecutionInfoRecord> StartOne(const v1::StartExecutionRequest& request);
-  // Waits until the execution ends, the call's deadline (less a margin) passes, the call is cancelled or the
-  // server stops.
-  absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(grpc::ServerContext& context,
-                                                            const std::string& arn);
-  // Streams events after `after_event_id` until the execution ended and all its events were sent.
-  absl::Status Follow(grpc::ServerContext& context, const std::string& arn, std::int64_t after_event_id,
-                      grpc::ServerWriter<v1::HistoryEvent>& writer);
-
   ServiceEnv* env_;  // not owned
 };
 

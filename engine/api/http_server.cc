@@ -11,13 +11,23 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/audit.h"
 #include "engine/api/error_mapping.h"
+#include "engine/api/handler_env.h"
 #include "engine/api/http_listener.h"
+#include "engine/api/rest_api.h"
 
 namespace stepflow::api {
 namespace {
 
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
+
+HttpResponse Text(int status, const char* content_type, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = content_type;
+  response.body = std::move(body);
+  return response;
+}
 
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string LabelValue(const std::string& v) {
@@ -100,18 +110,28 @@ struct HttpServer::Impl {
   const Authorizer* authorizer = nullptr;
   std::int64_t start_time_seconds = 0;
   std::atomic<bool> stopping{false};
-  HttpListener listener;
+  ServiceEnv env;  // the REST API's: its own count of long waits (options.max_long_waits)
+  RestApi rest{&env};
+  HttpListener listener;  // last: stopped first, while what its threads use is still there
+
+  static bool IsRest(const std::string& path) {
+    const std::string_view prefix(kRestPrefix);
+    return path.compare(0, prefix.size(), prefix) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/');
+  }
 
   HttpResponse Handle(const HttpRequest& req) const {
+    if (IsRest(req.path)) {
+      return rest.Handle(req);
+    }
     if (req.method != "GET") {
-      return HttpResponse{405, kTextPlain, "only GET\n"};
+      return Text(405, kTextPlain, "only GET\n");
     }
     if (req.path == "/healthz") {
-      return stopping.load() ? HttpResponse{503, kTextPlain, "shutting down\n"}
-                             : HttpResponse{200, kTextPlain, "ok\n"};
+      return stopping.load() ? Text(503, kTextPlain, "shutting down\n")
+                             : Text(200, kTextPlain, "ok\n");
     }
     if (req.path != "/metrics") {
-      return HttpResponse{404, kTextPlain, "not found\n"};
+      return Text(404, kTextPlain, "not found\n");
     }
     if (authorizer != nullptr) {
       if (std::optional<HttpResponse> refused = RefuseHttp(*authorizer, req, Rpc::kHttpMetrics)) {
@@ -131,7 +151,7 @@ struct HttpServer::Impl {
     if (engine != nullptr) {
       AppendEngineMetrics(engine->Metrics(), body);
     }
-    return HttpResponse{200, kPrometheusText, body};
+    return Text(200, kPrometheusText, body);
   }
 };
 
@@ -147,6 +167,9 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
   auto impl = std::make_unique<Impl>();
   impl->engine = engine;
   impl->authorizer = options.authorizer;
+  impl->env.engine = engine;
+  impl->env.authorizer = options.authorizer;
+  impl->env.max_long_waits = options.max_long_waits;
   impl->start_time_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
@@ -157,6 +180,7 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
   listener.threads = options.threads;
   listener.max_connections = options.max_connections;
   listener.request_deadline = options.request_deadline;
+  listener.max_long_calls = options.max_long_waits;
   Impl* self = impl.get();
   absl::StatusOr<int> port =
       impl->listener.Start(address, [self](const HttpRequest& req) { return self->Handle(req); }, listener);
@@ -170,6 +194,7 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
 void HttpServer::BeginShutdown() {
   if (impl_ != nullptr) {
     impl_->stopping.store(true);
+    impl_->env.stopping.store(true);  // long REST calls end within kWaitSlice
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// The HTTP listener of `stepflow server` (http_listener.h: request deadlines, bounded connections) (default 127.0.0.1:7234, see server_config.h): GET /healthz and GET /metrics (Prometheus
-// text exposition), over HTTPS when HttpOptions names a certificate. No HTTP library type appears here (pimpl).
+// The HTTP side of `stepflow server` (default 127.0.0.1:7234, see server_config.h) on the HTTP listener
+// (http_listener.h: Boost.Beast, keep-alive with idle and head deadlines, bounded bodies and connections):
+// GET /healthz, GET /metrics (Prometheus text exposition) and the REST API under /api/v1 (rest_api.h), over
+// HTTPS when HttpOptions names a certificate. No HTTP library type appears here (pimpl).
 //
 //   GET /healthz   200 "ok" while serving; 503 "shutting down" once BeginShutdown was called
 //   GET /metrics   (needs a reader token when tokens are in force: 401 UnrecognizedClientException, 403
@@ -31,11 +33,15 @@ struct HttpOptions {
   const Authorizer* authorizer = nullptr;
   // Threads serving connections. Default: 4.
   int threads = 4;
-  // Connections served or waiting at once; more are closed on accept. Default: 64.
-  int max_connections = 64;
-  // The whole request (TLS handshake and headers) must arrive within this, or the connection is dropped: a
-  // slow client holds a thread at most this long, and never holds off shutdown. Default: 5 s.
+  // Connections open at once (idle keep-alive ones included: they hold no thread); more are closed on
+  // accept. Default: 4096.
+  int max_connections = 4096;
+  // A request's head (TLS handshake and headers) must arrive within this from its first byte, or the
+  // connection is dropped; a slow client never holds off shutdown. Default: 5 s.
   std::chrono::milliseconds request_deadline{5000};
+  // REST calls that wait for an execution (start-sync, history:follow) at once, each on a thread of its own;
+  // more are refused with 429 ThrottlingException. The gRPC API has its own 256. Default: 256.
+  int max_long_waits = 256;
 };
 
 class HttpServer {
@@ -50,7 +56,7 @@ class HttpServer {
   // already started.
   absl::StatusOr<int> Start(engine::Engine* engine, const std::string& address, const HttpOptions& options = {});
 
-  // From now on /healthz answers 503. Idempotent.
+  // From now on /healthz answers 503, and REST calls answer 503 ServiceUnavailable; long ones end. Idempotent.
   void BeginShutdown();
 
   // BeginShutdown, then stops listening and waits for the listener thread. Idempotent.

@@ -37,16 +37,25 @@ Caller CallerOf(const grpc::ServerContextBase& context) {
   return caller;
 }
 
-CallGuard::CallGuard(ServiceEnv& env, grpc::ServerContextBase* context, Rpc rpc) : env_(env), context_(context) {
+CallGate::CallGate(ServiceEnv& env, const Caller* caller, Rpc rpc) : env_(env) {
   env_.active_calls.fetch_add(1);
-  if (env_.authorizer != nullptr && context != nullptr) {
-    admission_ = env_.authorizer->Admit(CallerOf(*context), rpc);
+  if (env_.authorizer != nullptr && caller != nullptr) {
+    admission_ = env_.authorizer->Admit(*caller, rpc);
   }
 }
 
-absl::Status CallGuard::AdmitQueue(std::string_view queue) const {
+absl::Status CallGate::AdmitQueue(std::string_view queue) const {
   return env_.authorizer == nullptr ? absl::OkStatus() : env_.authorizer->AdmitQueue(admission_, queue);
 }
+
+namespace {
+std::optional<Caller> CallerIfAny(grpc::ServerContextBase* context) {
+  return context == nullptr ? std::nullopt : std::optional<Caller>(CallerOf(*context));
+}
+}  // namespace
+
+CallGuard::CallGuard(ServiceEnv& env, grpc::ServerContextBase* context, Rpc rpc)
+    : context_(context), caller_(CallerIfAny(context)), gate_(env, caller_.has_value() ? &*caller_ : nullptr, rpc) {}
 
 absl::Status LongWaitSlot::status() const {
   if (held_) {

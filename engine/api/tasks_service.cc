@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/convert.h"
-#include "engine/api/page_tokens.h"
+#include "engine/api/handlers.h"
 #include "engine/api/poll_pump.h"
 
 namespace stepflow::api {
@@ -17,29 +17,6 @@ constexpr int kDefaultPollSeconds = 20;
 constexpr int kMaxPollSeconds = 60;
 // Poll answers this long before the call's deadline, so that the empty answer reaches the client in time.
 constexpr common::EpochMillis kPollMarginMs = 100;
-
-void AddOutcomes(const std::vector<engine::DeadLetterOutcome>& outcomes,
-                 google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
-  for (const engine::DeadLetterOutcome& o : outcomes) {
-    v1::DeadLetterOutcome* p = out->Add();
-    p->set_id(o.id);
-    p->set_execution_arn(o.execution_arn);
-    if (!o.status.ok()) {
-      p->set_error(std::string(o.status.message()));
-    }
-  }
-}
-
-absl::Status RequireOneSelector(const std::string& id, bool has_filter) {
-  if (!id.empty() && has_filter) {
-    return absl::InvalidArgumentError("ValidationException: give either id or filter, not both");
-  }
-  if (id.empty() && !has_filter) {
-    return absl::InvalidArgumentError(
-        "ValidationException: give an id, or a filter (an empty filter selects every dead letter)");
-  }
-  return absl::OkStatus();
-}
 
 // What every report on a task checks first.
 absl::Status CheckTaskCall(const ServiceEnv& env, const std::string& token) {
@@ -189,97 +166,22 @@ grpc::Status TasksService::Heartbeat(grpc::ServerContext* context, const v1::Hea
 
 grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::ListDeadLettersRequest* request,
                                       v1::ListDeadLettersResponse* response) {
-  CallGuard guard(*env_, context, Rpc::kListDeadLetters);
-  if (!guard.admitted()) {
-    return guard.Refusal();
-  }
-  absl::StatusOr<int> page_size = PageSize(request->page_size(), kDefaultListPageSize);
-  if (!page_size.ok()) {
-    return ToGrpcStatus(page_size.status(), context);
-  }
-  const std::string scope = request->filter().SerializeAsString();
-  absl::StatusOr<std::string> page_token = OpenPageToken("dead-letters", scope, request->page_token());
-  absl::Status checked = page_token.ok() ? CheckTimestamps(request->filter()) : page_token.status();
-  if (!checked.ok()) {
-    return ToGrpcStatus(checked, context);
-  }
-  absl::StatusOr<engine::Page<engine::DeadLetterRecord>> page =
-      env_->engine->ListDeadLetters(FromProto(request->filter()), *page_size, *page_token);
-  if (!page.ok()) {
-    return ToGrpcStatus(page.status(), context);
-  }
-  for (const engine::DeadLetterRecord& r : page->items) {
-    *response->add_dead_letters() = ToProto(r);
-  }
-  response->set_next_page_token(SealPageToken("dead-letters", scope, page->next_page_token));
-  return grpc::Status::OK;
+  return AdaptUnary(*env_, context, Rpc::kListDeadLetters, *request, response, ListDeadLetters);
 }
 
 grpc::Status DeadLettersService::Get(grpc::ServerContext* context, const v1::GetDeadLetterRequest* request,
                                      v1::DeadLetter* response) {
-  CallGuard guard(*env_, context, Rpc::kGetDeadLetter);
-  if (!guard.admitted()) {
-    return guard.Refusal();
-  }
-  if (absl::Status s = RequireField(request->id(), "id"); !s.ok()) {
-    return ToGrpcStatus(s, context);
-  }
-  absl::StatusOr<engine::DeadLetterRecord> r = env_->engine->GetDeadLetter(request->id());
-  if (!r.ok()) {
-    return ToGrpcStatus(r.status(), context);
-  }
-  *response = ToProto(*r);
-  return grpc::Status::OK;
+  return AdaptUnary(*env_, context, Rpc::kGetDeadLetter, *request, response, GetDeadLetter);
 }
 
 grpc::Status DeadLettersService::Redrive(grpc::ServerContext* context, const v1::RedriveDeadLettersRequest* request,
                                          v1::RedriveDeadLettersResponse* response) {
-  std::optional<std::string> input;
-  if (!request->input().empty()) {
-    input = request->input();
-  }
-  return Bulk(
-      context, Rpc::kRedriveDeadLetters, request->id(), request->has_filter() ? &request->filter() : nullptr,
-      "redriven",
-      [&] { return env_->engine->RedriveDeadLetters(request->id(), FromProto(request->filter()), input); },
-      response->mutable_outcomes());
+  return AdaptUnary(*env_, context, Rpc::kRedriveDeadLetters, *request, response, RedriveDeadLetters);
 }
 
 grpc::Status DeadLettersService::Discard(grpc::ServerContext* context, const v1::DiscardDeadLettersRequest* request,
                                          v1::DiscardDeadLettersResponse* response) {
-  return Bulk(
-      context, Rpc::kDiscardDeadLetters, request->id(), request->has_filter() ? &request->filter() : nullptr,
-      "discarded",
-      [&] { return env_->engine->DiscardDeadLetters(request->id(), FromProto(request->filter())); },
-      response->mutable_outcomes());
-}
-
-grpc::Status DeadLettersService::Bulk(
-    grpc::ServerContext* context, Rpc rpc, const std::string& id, const v1::DeadLetterFilter* filter,
-    const char* verb,
-    const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
-    google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out) {
-  CallGuard guard(*env_, context, rpc);
-  if (!guard.admitted()) {
-    return guard.Refusal();
-  }
-  absl::Status status = RequireOneSelector(id, filter != nullptr);
-  if (status.ok() && filter != nullptr) {
-    status = CheckTimestamps(*filter);
-  }
-  if (status.ok()) {
-    status = CheckNotStopping(*env_);
-  }
-  if (!status.ok()) {
-    return ToGrpcStatus(status, context);
-  }
-  absl::StatusOr<std::vector<engine::DeadLetterOutcome>> outcomes = operation();
-  if (!outcomes.ok()) {
-    return ToGrpcStatus(outcomes.status(), context);
-  }
-  spdlog::info("dead letters {}: {} selected", verb, outcomes->size());
-  AddOutcomes(*outcomes, out);
-  return grpc::Status::OK;
+  return AdaptUnary(*env_, context, Rpc::kDiscardDeadLetters, *request, response, DiscardDeadLetters);
 }
 
 }  // namespace stepflow::api

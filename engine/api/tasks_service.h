@@ -47,12 +47,6 @@ class DeadLettersService final : public v1::DeadLetters::Service {
                        v1::DiscardDeadLettersResponse* response) override;
 
  private:
-  // Redrive and Discard: checks the selector (an id or a filter; nullptr = none), runs `operation`, reports its outcomes.
-  grpc::Status Bulk(grpc::ServerContext* context, Rpc rpc, const std::string& id, const v1::DeadLetterFilter* filter,
-                    const char* verb,
-                    const std::function<absl::StatusOr<std::vector<engine::DeadLetterOutcome>>()>& operation,
-                    google::protobuf::RepeatedPtrField<v1::DeadLetterOutcome>* out);
-
   ServiceEnv* env_;  // not owned
 };
 

@@ -1,0 +1,58 @@
+// Executions counted per status (handlers.h: CountExecutions), with the list's filters.
+#include <google/protobuf/struct.pb.h>
+
+#include "common/status.h"
+#include "engine/api/convert.h"
+#include "engine/api/handlers.h"
+
+namespace stepflow::api {
+namespace {
+
+constexpr sm::ExecutionStatus kCountedStatuses[] = {
+    sm::ExecutionStatus::kRunning, sm::ExecutionStatus::kSucceeded, sm::ExecutionStatus::kFailed,
+    sm::ExecutionStatus::kTimedOut, sm::ExecutionStatus::kAborted};
+
+// The executions `filter` selects, at most kMaxCountedPerStatus (then `capped`).
+absl::StatusOr<std::int64_t> CountOne(engine::Engine& engine, const engine::ExecutionFilter& filter, bool& capped) {
+  std::int64_t count = 0;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(engine::Page<engine::ExecutionInfoRecord> page,
+                     engine.ListExecutions(filter, kMaxPageSize, token));
+    count += static_cast<std::int64_t>(page.items.size());
+    token = page.next_page_token;
+  } while (!token.empty() && count < kMaxCountedPerStatus);
+  capped = !token.empty();
+  return count;
+}
+
+}  // namespace
+
+absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request) {
+  if (!request.page_token().empty() || request.page_size() != 0) {
+    return absl::InvalidArgumentError("ValidationException: counts take the list's filters, not its paging");
+  }
+  ASSIGN_OR_RETURN(engine::ExecutionFilter filter, ToFilter(request));
+  google::protobuf::Struct counts;
+  auto& fields = *counts.mutable_fields();
+  auto& by_status = *fields["counts"].mutable_struct_value()->mutable_fields();
+  auto& at_least = *fields["atLeast"].mutable_list_value();
+  fields["cap"].set_number_value(static_cast<double>(kMaxCountedPerStatus));
+  for (sm::ExecutionStatus status : kCountedStatuses) {
+    if (filter.status.has_value() && *filter.status != status) {
+      continue;
+    }
+    engine::ExecutionFilter one = filter;
+    one.status = status;
+    bool capped = false;
+    ASSIGN_OR_RETURN(std::int64_t n, CountOne(*env.engine, one, capped));
+    const std::string name = v1::ExecutionStatus_Name(ToProto(status));
+    by_status[name].set_number_value(static_cast<double>(n));
+    if (capped) {
+      at_least.add_values()->set_string_value(name);
+    }
+  }
+  return counts;
+}
+
+}  // namespace stepflow::api

@@ -1,0 +1,102 @@
+#pragma once
+// The request handlers of the public API, shared by both transports (internal to engine/api): engine + request
+// message -> response message. Each checks its request (the only place it is checked), pages, calls the engine
+// and converts; errors are absl::Status with the AWS-style error name first in the message, mapped to the wire
+// by error_mapping.h. The gRPC services (*_service.cc) and the REST API (rest_api.cc) are thin adapters: they
+// admit the caller (CallGate), call one handler and write its answer.
+//
+// The two long calls (StartExecutionSync, FollowHistory) take a place among env.max_long_waits first, and
+// wait in slices of kWaitSlice so that they notice `cancelled`, their deadline and a server shutdown within
+// one slice.
+//
+// Thread-safety: every handler may run concurrently with any other; they keep no state of their own.
+
+#include <functional>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "engine/api/handler_env.h"
+#include "stepflow/v1/stepflow.pb.h"
+#include <google/protobuf/struct.pb.h>
+
+namespace stepflow::api {
+
+// State machines.
+absl::StatusOr<v1::StateMachine> CreateStateMachine(ServiceEnv& env, const v1::CreateStateMachineRequest& request);
+absl::StatusOr<v1::StateMachine> UpdateStateMachine(ServiceEnv& env, const v1::UpdateStateMachineRequest& request);
+absl::StatusOr<v1::StateMachine> DescribeStateMachine(ServiceEnv& env,
+                                                      const v1::DescribeStateMachineRequest& request);
+absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(ServiceEnv& env,
+                                                                const v1::ListStateMachinesRequest& request);
+absl::StatusOr<v1::DeleteStateMachineResponse> DeleteStateMachine(ServiceEnv& env,
+                                                                  const v1::DeleteStateMachineRequest& request);
+absl::StatusOr<v1::ValidateDefinitionResponse> ValidateDefinition(ServiceEnv& env,
+                                                                  const v1::ValidateDefinitionRequest& request);
+
+// Executions.
+absl::StatusOr<v1::Execution> StartExecution(ServiceEnv& env, const v1::StartExecutionRequest& request);
+absl::StatusOr<v1::Execution> DescribeExecution(ServiceEnv& env, const v1::DescribeExecutionRequest& request);
+absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistory(
+    ServiceEnv& env, const v1::GetExecutionHistoryRequest& request);
+absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request);
+absl::StatusOr<v1::Execution> StopExecution(ServiceEnv& env, const v1::StopExecutionRequest& request);
+absl::StatusOr<v1::StateMachine> DescribeStateMachineForExecution(
+    ServiceEnv& env, const v1::DescribeStateMachineForExecutionRequest& request);
+absl::StatusOr<v1::Execution> RedriveExecution(ServiceEnv& env, const v1::RedriveExecutionRequest& request);
+
+// How many history events SummarizeExecution folds at most; beyond, the summary says "truncated": true.
+inline constexpr std::int64_t kMaxSummaryEvents = 100000;
+
+// Each state's summary, folded from the history on the server (REST GET /executions/{arn}/summary):
+//   {"executionArn", "status", "eventsRead", "truncated",
+//    "states": {"<name>": {"status": "RUNNING|SUCCEEDED|FAILED|ABORTED", "entered": n, "exited": n,
+//               "lastInput": <JSON>, "lastOutput": <JSON>,
+//               "mapIterations": {"started": n, "succeeded": n, "failed": n, "aborted": n}}}}
+// A state is SUCCEEDED when it exited as often as it was entered, else RUNNING while the execution runs, else
+// as the execution ended (FAILED, or ABORTED). Work is bounded by kMaxSummaryEvents. NotFound for an unknown
+// execution.
+absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
+                                                           const v1::DescribeExecutionRequest& request);
+
+// Counting stops at this many executions per status (one bounded walk of the status index per status); a
+// count that reached it is listed in "atLeast". Exact counts beyond need a per-status counter in the engine.
+inline constexpr std::int64_t kMaxCountedPerStatus = 10000;
+
+// Executions per status that the list's filters select (status, state machine, start-time range; no paging):
+//   {"counts": {"RUNNING": n, "SUCCEEDED": n, "FAILED": n, "TIMED_OUT": n, "ABORTED": n},
+//    "atLeast": ["<status whose count reached the cap>"...], "cap": kMaxCountedPerStatus}
+// InvalidArgument for paging fields or a bad filter.
+absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request);
+
+// How a long call may end early.
+struct LongCall {
+  // True once the caller went away (polled once per slice). Default: never.
+  std::function<bool()> cancelled = [] { return false; };
+  // When the caller stops waiting (epoch ms); nullopt = no deadline. StartExecutionSync answers
+  // DeadlineExceeded ("Timeout") a little before it, so that the answer reaches the caller in time.
+  std::optional<common::EpochMillis> deadline;
+};
+
+// Starts the execution and waits until it ends. ResourceExhausted (ThrottlingException) past
+// env.max_long_waits; DeadlineExceeded at the deadline; Cancelled; Unavailable on shutdown.
+absl::StatusOr<v1::Execution> StartExecutionSync(ServiceEnv& env, const v1::StartExecutionRequest& request,
+                                                 const LongCall& call);
+
+// Sends every event after request.after_event_id to `emit`, in order, until the execution ended and all its
+// events were sent (OK). `emit` returns false when the caller went away (then Cancelled). The other errors as
+// StartExecutionSync's.
+absl::Status FollowHistory(ServiceEnv& env, const v1::WatchExecutionHistoryRequest& request, const LongCall& call,
+                           const std::function<bool(const v1::HistoryEvent&)>& emit);
+
+// Dead letters.
+absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(ServiceEnv& env,
+                                                            const v1::ListDeadLettersRequest& request);
+absl::StatusOr<v1::DeadLetter> GetDeadLetter(ServiceEnv& env, const v1::GetDeadLetterRequest& request);
+absl::StatusOr<v1::RedriveDeadLettersResponse> RedriveDeadLetters(ServiceEnv& env,
+                                                                  const v1::RedriveDeadLettersRequest& request);
+absl::StatusOr<v1::DiscardDeadLettersResponse> DiscardDeadLetters(ServiceEnv& env,
+                                                                  const v1::DiscardDeadLettersRequest& request);
+
+}  // namespace stepflow::api
