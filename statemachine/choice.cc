@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "statemachine/compiled_template.h"
 #include "statemachine/json_path.h"
 #include "statemachine/json_value.h"
 #include "statemachine/timestamp.h"
@@ -186,7 +187,7 @@ absl::Status RuleError(const std::string& location, std::string_view what) {
 }
 
 // Checks that `text` is a path Choice can read (`$...`, `$$...`, `$var...`).
-absl::Status CheckPath(const std::string& location, std::string_view field, std::string_view text) {
+absl::StatusOr<JsonPath> CompilePath(const std::string& location, std::string_view field, std::string_view text) {
   if (text.empty() || text.front() != '$') {
     return RuleError(location, Cat(field, " must be a path starting with '$', got '", text, "'"));
   }
@@ -194,7 +195,7 @@ absl::Status CheckPath(const std::string& location, std::string_view field, std:
   if (!parsed.ok()) {
     return RuleError(location, Cat(field, " is not a valid path: ", std::string(parsed.status().message())));
   }
-  return absl::OkStatus();
+  return parsed;
 }
 
 // Checks a comparator's operand type for its family.
@@ -204,7 +205,7 @@ absl::Status CheckOperand(const std::string& location, const OperatorSpec& op,
     if (!operand.is_string()) {
       return RuleError(location, Cat(op.name, " must be a string path"));
     }
-    return CheckPath(location, op.name, operand.get_string());
+    return CompilePath(location, op.name, operand.get_string()).status();
   }
   switch (op.family) {
     case Family::kTypeTest:
@@ -280,6 +281,8 @@ struct ChoiceRule::Impl {
 
   // kComparison only.
   std::string variable;
+  std::optional<JsonPath> variable_path;  // compiled `variable`
+  std::optional<JsonPath> operand_path;   // `...Path` comparators: the compiled operand
   const OperatorSpec* op = nullptr;
   boost::json::value operand;  // the literal, or the path string for `...Path`
   std::optional<Timestamp> literal_timestamp;
@@ -287,6 +290,7 @@ struct ChoiceRule::Impl {
   // Top-level only.
   std::string next;
   boost::json::value assign;  // null when absent
+  CompiledTemplate compiled_assign;  // absent when `assign` is null
 
   static absl::StatusOr<ChoiceRule> ParseRule(const boost::json::value& rule, const std::string& location,
                                               bool top_level);
@@ -403,12 +407,21 @@ absl::Status ChoiceRule::Impl::ParseComparison(const boost::json::object& obj, c
     return RuleError(location, "Variable must be a string path");
   }
   variable = std::string(var->get_string());
-  if (absl::Status s = CheckPath(location, "Variable", variable); !s.ok()) {
-    return s;
+  absl::StatusOr<JsonPath> compiled_variable = CompilePath(location, "Variable", variable);
+  if (!compiled_variable.ok()) {
+    return compiled_variable.status();
   }
+  variable_path = *std::move(compiled_variable);
   operand = obj.at(op->name);
   if (absl::Status s = CheckOperand(location, *op, operand); !s.ok()) {
     return s;
+  }
+  if (op->is_path) {
+    absl::StatusOr<JsonPath> compiled_operand = CompilePath(location, op->name, operand.get_string());
+    if (!compiled_operand.ok()) {
+      return compiled_operand.status();
+    }
+    operand_path = *std::move(compiled_operand);
   }
   if (op->family == Family::kTimestamp && !op->is_path) {
     literal_timestamp = ParseTimestamp(operand.get_string());
@@ -431,6 +444,7 @@ absl::Status ChoiceRule::Impl::ParseTopLevelFields(const boost::json::object& ob
       return RuleError(location, "Assign must be an object");
     }
     assign = *assign_value;
+    compiled_assign = CompiledTemplate::Compile(assign, QueryLanguage::kJsonPath);
   }
   return absl::OkStatus();
 }
@@ -455,7 +469,7 @@ Result<bool> ChoiceRule::Impl::EvaluateComposite(const PathResolver& resolve) co
 }
 
 Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) const {
-  const PathValue resolved = resolve(variable);
+  const PathValue resolved = resolve(*variable_path);
   if (!resolved.ok()) {
     return resolved.failure();
   }
@@ -469,14 +483,13 @@ Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) c
   if (!op->is_path) {
     return Compare(*value, operand);
   }
-  const std::string_view operand_path = operand.get_string();
-  const PathValue operand_resolved = resolve(operand_path);
+  const PathValue operand_resolved = resolve(*operand_path);
   if (!operand_resolved.ok()) {
     return operand_resolved.failure();
   }
   const std::optional<boost::json::value>& operand_value = operand_resolved.value();
   if (!operand_value.has_value()) {
-    return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path)};
+    return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path->text())};
   }
   return Compare(*value, *operand_value);
 }
@@ -532,5 +545,6 @@ Result<bool> ChoiceRule::Evaluate(const PathResolver& resolve) const {
 
 const std::string& ChoiceRule::next() const { return impl_->next; }
 const boost::json::value& ChoiceRule::assign() const { return impl_->assign; }
+const CompiledTemplate& ChoiceRule::compiled_assign() const { return impl_->compiled_assign; }
 
 }  // namespace stepflow::sm

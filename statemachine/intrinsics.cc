@@ -101,7 +101,7 @@ struct IntrinsicNode {
   json::value literal;       // kLiteral: the decoded value.
   bool string_literal = false;
   std::string raw;           // kLiteral strings: the text between the quotes, escapes intact.
-  std::string path;          // kPath: the path text.
+  std::shared_ptr<const JsonPath> path;  // kPath: compiled when the call is parsed.
   const FunctionSpec* spec = nullptr;  // kCall.
   std::vector<IntrinsicNode> args;     // kCall.
 };
@@ -343,17 +343,17 @@ class Parser {
     while (!path.empty() && IsSpace(path.back())) {
       path.remove_suffix(1);
     }
-    absl::Status syntax = CheckPathSyntax(path);
-    if (!syntax.ok()) {
-      return syntax;
+    absl::StatusOr<JsonPath> compiled = CompilePath(path);
+    if (!compiled.ok()) {
+      return compiled.status();
     }
     Node node;
     node.kind = Node::Kind::kPath;
-    node.path = std::string(path);
+    node.path = std::make_shared<const JsonPath>(*std::move(compiled));
     return node;
   }
 
-  absl::Status CheckPathSyntax(std::string_view path) const {
+  absl::StatusOr<JsonPath> CompilePath(std::string_view path) const {
     if (path.empty() || path.front() != '$') {
       return Error(absl::StrCat("invalid path '", Av(path), "'"));
     }
@@ -361,7 +361,7 @@ class Parser {
     if (!parsed.ok()) {
       return Error(std::string(parsed.status().message()));
     }
-    return absl::OkStatus();
+    return parsed;
   }
 
   std::string_view text_;
@@ -892,7 +892,7 @@ Result<json::value> Dispatch(const Node& node, const Args& args, RuntimeValues& 
 
 Failure PathNotFound(const std::string& path, const PathResolver& resolve) {
   std::string input = "null";
-  if (PathValue whole = resolve("$"); whole.ok() && whole.value().has_value()) {
+  if (PathValue whole = resolve(JsonPath::WholeInput()); whole.ok() && whole.value().has_value()) {
     input = ToAwsJson(*whole.value());
   }
   return Failure{errors::kIntrinsicFailure,
@@ -924,12 +924,12 @@ Result<json::value> EvalNode(const Node& node, const PathResolver& resolve, Runt
     case Node::Kind::kLiteral:
       return node.literal;
     case Node::Kind::kPath: {
-      PathValue value = resolve(node.path);
+      PathValue value = resolve(*node.path);
       if (!value.ok()) {
         return value.failure();
       }
       if (!value.value().has_value()) {
-        return PathNotFound(node.path, resolve);
+        return PathNotFound(node.path->text(), resolve);
       }
       return *std::move(value).value();
     }

@@ -1306,6 +1306,11 @@ struct JsonPath::Impl {
   Steps steps;
 };
 
+const JsonPath& JsonPath::WholeInput() {
+  static const JsonPath* const kWholeInput = new JsonPath(*Parse("$"));  // never destroyed: no exit order
+  return *kWholeInput;
+}
+
 absl::StatusOr<JsonPath> JsonPath::Parse(std::string_view text) {
   auto impl = std::make_unique<Impl>();
   impl->text = std::string(text);
