@@ -43,6 +43,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status.h"
 #include "engine/local_engine.h"
+#include "statemachine/compile.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/model.h"
 #include "statemachine/validator.h"
@@ -201,12 +202,14 @@ absl::StatusOr<json::value> ReadJson(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<const sm::StateMachine>> LoadMachine(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::vector<sm::Diagnostic> problems = sm::ValidateDefinitionText(text);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", sm::FormatDiagnostic(problems.front())));
+  sm::CompileResult compiled = sm::Compile(text);
+  if (!compiled.diagnostics.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", sm::FormatDiagnostic(compiled.diagnostics.front())));
   }
-  ASSIGN_OR_RETURN(json::value definition, ReadJson(path));
-  return sm::ParseStateMachine(definition);
+  if (!compiled.ok()) {
+    return compiled.model_status;
+  }
+  return std::move(compiled.model);
 }
 
 absl::StatusOr<std::unique_ptr<engine::LocalEngine>> NewEngine() {

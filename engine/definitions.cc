@@ -12,6 +12,7 @@
 #include "engine/records.h"
 #include "engine/records_v1.h"
 #include "stepflow/storage/v1/records.pb.h"
+#include "statemachine/compile.h"
 #include "statemachine/validator.h"
 
 namespace stepflow::engine {
@@ -76,35 +77,28 @@ absl::StatusOr<std::shared_ptr<const sm::StateMachine>> CheckDefinition(const st
   sm::ValidateOptions options;
   options.express = express;
   options.max_definition_bytes = max_definition_bytes;
-  std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
-  if (!diagnostics.empty()) {
-    return errors::InvalidDefinition(absl::StrJoin(
-        diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) { out->append(sm::FormatDiagnostic(d)); }));
+  sm::CompileResult compiled = sm::Compile(definition, options);
+  if (!compiled.diagnostics.empty()) {
+    return errors::InvalidDefinition(absl::StrJoin(compiled.diagnostics, "; ", [](std::string* out, const sm::Diagnostic& d) {
+      out->append(sm::FormatDiagnostic(d));
+    }));
   }
-  // The validator's own parse (same depth and size limits), so that what Validate accepts Create accepts.
-  absl::StatusOr<json::value> parsed = sm::ParseDefinitionText(definition, options);
-  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine =
-      parsed.ok() ? sm::ParseStateMachine(*parsed) : parsed.status();
-  if (!machine.ok()) {
-    return errors::InvalidDefinition(machine.status().message());
+  if (!compiled.ok()) {
+    return errors::InvalidDefinition(compiled.model_status.message());
   }
-  return machine;
+  return std::move(compiled.model);
 }
 
 std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& definition, bool express) {
   sm::ValidateOptions options;
   options.express = express;
-  std::vector<sm::Diagnostic> diagnostics = sm::ValidateDefinitionText(definition, options);
-  if (diagnostics.empty()) {
+  sm::CompileResult compiled = sm::Compile(definition, options);
+  if (compiled.diagnostics.empty() && !compiled.ok()) {
     // Valid, but this release may still be unable to run it (e.g. JSONata): say so as AWS would not.
-    absl::StatusOr<json::value> parsed = sm::ParseDefinitionText(definition, options);
-    absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine =
-        parsed.ok() ? sm::ParseStateMachine(*parsed) : parsed.status();
-    if (parsed.ok() && !machine.ok()) {
-      diagnostics.push_back(sm::Diagnostic{"", "UNSUPPORTED_FEATURE", std::string(machine.status().message())});
-    }
+    compiled.diagnostics.push_back(
+        sm::Diagnostic{"", "UNSUPPORTED_FEATURE", std::string(compiled.model_status.message())});
   }
-  return diagnostics;
+  return std::move(compiled.diagnostics);
 }
 
 DefinitionStore::DefinitionStore(storage::Store* store, common::Clock* clock, std::size_t max_definition_bytes)
@@ -330,16 +324,12 @@ absl::StatusOr<std::shared_ptr<const sm::StateMachine>> DefinitionStore::ParsedL
     return it->second;
   }
   ASSIGN_OR_RETURN(VersionRow row, LoadVersion(name, version));
-  // Stored definitions passed validation when created; parse them as deep as the validator allows (not
-  // Boost's default 32 levels), without the checks added since, so that old versions keep loading.
-  boost::system::error_code ec;
-  boost::json::parse_options parse_options;
-  parse_options.max_depth = sm::kMaxDefinitionJsonDepth;
-  json::value parsed = json::parse(row.definition, ec, {}, parse_options);
-  if (ec) {
+  // Stored definitions passed validation when created; CompileStored compiles them without the checks
+  // added since, so that old versions keep loading.
+  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::CompileStored(row.definition);
+  if (absl::IsDataLoss(machine.status())) {
     return absl::DataLossError(absl::StrCat("stored definition of '", name, "' version ", version, " is not JSON"));
   }
-  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(parsed);
   if (!machine.ok()) {
     return absl::DataLossError(absl::StrCat("stored definition of '", name, "' version ", version,
                                             " no longer parses: ", machine.status().message()));

@@ -9,7 +9,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "statemachine/compiled_template.h"
 #include "statemachine/json_path.h"
+#include "statemachine/json_value.h"
 #include "statemachine/timestamp.h"
 
 namespace stepflow::sm {
@@ -122,150 +124,6 @@ int ThreeWay(const T& a, const T& b) {
   return 0;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Numbers: exact comparison across Boost.JSON's int64 / uint64 / double representations.
-
-constexpr double kTwoPow63 = 9223372036854775808.0;
-constexpr double kTwoPow64 = 18446744073709551616.0;
-
-// Sign of (i - d) for a finite d.
-int CompareIntDouble(std::int64_t i, double d) {
-  if (d >= kTwoPow63) {
-    return -1;
-  }
-  if (d < -kTwoPow63) {
-    return 1;
-  }
-  const double whole = std::trunc(d);
-  const int by_whole = ThreeWay(i, static_cast<std::int64_t>(whole));
-  if (by_whole != 0) {
-    return by_whole;
-  }
-  return ThreeWay(whole, d);  // i == trunc(d): the fraction decides
-}
-
-// Sign of (u - d) for a finite d.
-int CompareUintDouble(std::uint64_t u, double d) {
-  if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    return CompareIntDouble(static_cast<std::int64_t>(u), d);
-  }
-  if (d >= kTwoPow64) {
-    return -1;
-  }
-  if (d < kTwoPow63) {
-    return 1;
-  }
-  const double whole = std::trunc(d);
-  const int by_whole = ThreeWay(u, static_cast<std::uint64_t>(whole));
-  if (by_whole != 0) {
-    return by_whole;
-  }
-  return ThreeWay(whole, d);
-}
-
-// Sign of (i - u).
-int CompareIntUint(std::int64_t i, std::uint64_t u) {
-  if (i < 0) {
-    return -1;
-  }
-  return ThreeWay(static_cast<std::uint64_t>(i), u);
-}
-
-// Three-way comparison of two JSON numbers. REQUIRES: a.is_number() && b.is_number().
-int CompareNumbers(const boost::json::value& a, const boost::json::value& b) {
-  using boost::json::kind;
-  if (a.kind() == kind::int64) {
-    const std::int64_t x = a.get_int64();
-    switch (b.kind()) {
-      case kind::int64:
-        return ThreeWay(x, b.get_int64());
-      case kind::uint64:
-        return CompareIntUint(x, b.get_uint64());
-      default:
-        return CompareIntDouble(x, b.get_double());
-    }
-  }
-  if (a.kind() == kind::uint64) {
-    const std::uint64_t x = a.get_uint64();
-    switch (b.kind()) {
-      case kind::int64:
-        return -CompareIntUint(b.get_int64(), x);
-      case kind::uint64:
-        return ThreeWay(x, b.get_uint64());
-      default:
-        return CompareUintDouble(x, b.get_double());
-    }
-  }
-  const double x = a.get_double();
-  switch (b.kind()) {
-    case kind::int64:
-      return -CompareIntDouble(b.get_int64(), x);
-    case kind::uint64:
-      return -CompareUintDouble(b.get_uint64(), x);
-    default:
-      return ThreeWay(x, b.get_double());
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Strings: AWS orders strings by UTF-16 code units (Java's String.compareTo).
-
-// Appends the UTF-16 code units of `utf8` to `out`; malformed bytes become U+FFFD.
-std::u16string ToUtf16(std::string_view utf8) {
-  std::u16string out;
-  out.reserve(utf8.size());
-  size_t i = 0;
-  while (i < utf8.size()) {
-    const unsigned char lead = static_cast<unsigned char>(utf8[i]);
-    char32_t cp = 0xFFFD;
-    size_t len = 1;
-    if (lead < 0x80) {
-      cp = lead;
-    } else if ((lead >> 5) == 0x6) {
-      len = 2;
-      cp = lead & 0x1F;
-    } else if ((lead >> 4) == 0xE) {
-      len = 3;
-      cp = lead & 0x0F;
-    } else if ((lead >> 3) == 0x1E) {
-      len = 4;
-      cp = lead & 0x07;
-    }
-    if (len > 1) {
-      if (i + len > utf8.size()) {
-        cp = 0xFFFD;
-        len = 1;
-      } else {
-        for (size_t k = 1; k < len; ++k) {
-          const unsigned char cont = static_cast<unsigned char>(utf8[i + k]);
-          if ((cont >> 6) != 0x2) {
-            cp = 0xFFFD;
-            len = 1;
-            break;
-          }
-          cp = (cp << 6) | (cont & 0x3F);
-        }
-      }
-    }
-    if (cp >= 0x10000 && cp <= 0x10FFFF) {
-      cp -= 0x10000;
-      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      out.push_back(static_cast<char16_t>(cp > 0x10FFFF ? 0xFFFD : cp));
-    }
-    i += len;
-  }
-  return out;
-}
-
-int CompareStrings(std::string_view a, std::string_view b) {
-  if (a == b) {
-    return 0;
-  }
-  return ThreeWay(ToUtf16(a), ToUtf16(b));
-}
-
 // Splits a StringMatches pattern at its `*` wildcards into literal segments (one more than there are
 // stars): a backslash makes the next character literal (`\*`, `\\`); a trailing lone backslash is literal.
 std::vector<std::string> PatternSegments(std::string_view pattern) {
@@ -329,7 +187,7 @@ absl::Status RuleError(const std::string& location, std::string_view what) {
 }
 
 // Checks that `text` is a path Choice can read (`$...`, `$$...`, `$var...`).
-absl::Status CheckPath(const std::string& location, std::string_view field, std::string_view text) {
+absl::StatusOr<JsonPath> CompilePath(const std::string& location, std::string_view field, std::string_view text) {
   if (text.empty() || text.front() != '$') {
     return RuleError(location, Cat(field, " must be a path starting with '$', got '", text, "'"));
   }
@@ -337,7 +195,7 @@ absl::Status CheckPath(const std::string& location, std::string_view field, std:
   if (!parsed.ok()) {
     return RuleError(location, Cat(field, " is not a valid path: ", std::string(parsed.status().message())));
   }
-  return absl::OkStatus();
+  return parsed;
 }
 
 // Checks a comparator's operand type for its family.
@@ -347,7 +205,7 @@ absl::Status CheckOperand(const std::string& location, const OperatorSpec& op,
     if (!operand.is_string()) {
       return RuleError(location, Cat(op.name, " must be a string path"));
     }
-    return CheckPath(location, op.name, operand.get_string());
+    return CompilePath(location, op.name, operand.get_string()).status();
   }
   switch (op.family) {
     case Family::kTypeTest:
@@ -423,6 +281,8 @@ struct ChoiceRule::Impl {
 
   // kComparison only.
   std::string variable;
+  std::optional<JsonPath> variable_path;  // compiled `variable`
+  std::optional<JsonPath> operand_path;   // `...Path` comparators: the compiled operand
   const OperatorSpec* op = nullptr;
   boost::json::value operand;  // the literal, or the path string for `...Path`
   std::optional<Timestamp> literal_timestamp;
@@ -430,6 +290,7 @@ struct ChoiceRule::Impl {
   // Top-level only.
   std::string next;
   boost::json::value assign;  // null when absent
+  CompiledTemplate compiled_assign;  // absent when `assign` is null
 
   static absl::StatusOr<ChoiceRule> ParseRule(const boost::json::value& rule, const std::string& location,
                                               bool top_level);
@@ -546,12 +407,21 @@ absl::Status ChoiceRule::Impl::ParseComparison(const boost::json::object& obj, c
     return RuleError(location, "Variable must be a string path");
   }
   variable = std::string(var->get_string());
-  if (absl::Status s = CheckPath(location, "Variable", variable); !s.ok()) {
-    return s;
+  absl::StatusOr<JsonPath> compiled_variable = CompilePath(location, "Variable", variable);
+  if (!compiled_variable.ok()) {
+    return compiled_variable.status();
   }
+  variable_path = *std::move(compiled_variable);
   operand = obj.at(op->name);
   if (absl::Status s = CheckOperand(location, *op, operand); !s.ok()) {
     return s;
+  }
+  if (op->is_path) {
+    absl::StatusOr<JsonPath> compiled_operand = CompilePath(location, op->name, operand.get_string());
+    if (!compiled_operand.ok()) {
+      return compiled_operand.status();
+    }
+    operand_path = *std::move(compiled_operand);
   }
   if (op->family == Family::kTimestamp && !op->is_path) {
     literal_timestamp = ParseTimestamp(operand.get_string());
@@ -574,6 +444,7 @@ absl::Status ChoiceRule::Impl::ParseTopLevelFields(const boost::json::object& ob
       return RuleError(location, "Assign must be an object");
     }
     assign = *assign_value;
+    compiled_assign = CompiledTemplate::Compile(assign, QueryLanguage::kJsonPath);
   }
   return absl::OkStatus();
 }
@@ -598,7 +469,7 @@ Result<bool> ChoiceRule::Impl::EvaluateComposite(const PathResolver& resolve) co
 }
 
 Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) const {
-  const PathValue resolved = resolve(variable);
+  const PathValue resolved = resolve(*variable_path);
   if (!resolved.ok()) {
     return resolved.failure();
   }
@@ -612,14 +483,13 @@ Result<bool> ChoiceRule::Impl::EvaluateComparison(const PathResolver& resolve) c
   if (!op->is_path) {
     return Compare(*value, operand);
   }
-  const std::string_view operand_path = operand.get_string();
-  const PathValue operand_resolved = resolve(operand_path);
+  const PathValue operand_resolved = resolve(*operand_path);
   if (!operand_resolved.ok()) {
     return operand_resolved.failure();
   }
   const std::optional<boost::json::value>& operand_value = operand_resolved.value();
   if (!operand_value.has_value()) {
-    return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path)};
+    return Failure{errors::kRuntime, ChoiceInvalidPathCause(operand_path->text())};
   }
   return Compare(*value, *operand_value);
 }
@@ -675,5 +545,6 @@ Result<bool> ChoiceRule::Evaluate(const PathResolver& resolve) const {
 
 const std::string& ChoiceRule::next() const { return impl_->next; }
 const boost::json::value& ChoiceRule::assign() const { return impl_->assign; }
+const CompiledTemplate& ChoiceRule::compiled_assign() const { return impl_->compiled_assign; }
 
 }  // namespace stepflow::sm

@@ -18,6 +18,9 @@
 // - `And` / `Or` evaluate their operands in order and stop at the first operand that decides the result,
 //   so a later operand's missing path does not fail the rule.
 //
+// Paths (Variable, `...Path` operands) and Assign templates are compiled when a rule is parsed, so that
+// Evaluate parses nothing.
+//
 // Thread-safety: parsed rules are immutable and may be shared between threads.
 
 #include <memory>
@@ -33,6 +36,8 @@
 #include "statemachine/runtime_values.h"
 
 namespace stepflow::sm {
+
+class CompiledTemplate;  // compiled_template.h
 
 class ChoiceRule {
  public:
@@ -60,6 +65,8 @@ class ChoiceRule {
   // (null when absent).
   const std::string& next() const;
   const boost::json::value& assign() const;
+  // The `Assign` object compiled (compiled_template.h); absent (present() false) when there is none.
+  const CompiledTemplate& compiled_assign() const;
 
   struct Impl;
 

@@ -13,10 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "statemachine/internal/hash.h"
-#include "statemachine/json_equality.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/json_path.h"
 #include "statemachine/json_text.h"
+#include "statemachine/json_value.h"
 
 namespace stepflow::sm {
 namespace {
@@ -101,7 +101,7 @@ struct IntrinsicNode {
   json::value literal;       // kLiteral: the decoded value.
   bool string_literal = false;
   std::string raw;           // kLiteral strings: the text between the quotes, escapes intact.
-  std::string path;          // kPath: the path text.
+  std::shared_ptr<const JsonPath> path;  // kPath: compiled when the call is parsed.
   const FunctionSpec* spec = nullptr;  // kCall.
   std::vector<IntrinsicNode> args;     // kCall.
 };
@@ -343,17 +343,17 @@ class Parser {
     while (!path.empty() && IsSpace(path.back())) {
       path.remove_suffix(1);
     }
-    absl::Status syntax = CheckPathSyntax(path);
-    if (!syntax.ok()) {
-      return syntax;
+    absl::StatusOr<JsonPath> compiled = CompilePath(path);
+    if (!compiled.ok()) {
+      return compiled.status();
     }
     Node node;
     node.kind = Node::Kind::kPath;
-    node.path = std::string(path);
+    node.path = std::make_shared<const JsonPath>(*std::move(compiled));
     return node;
   }
 
-  absl::Status CheckPathSyntax(std::string_view path) const {
+  absl::StatusOr<JsonPath> CompilePath(std::string_view path) const {
     if (path.empty() || path.front() != '$') {
       return Error(absl::StrCat("invalid path '", Av(path), "'"));
     }
@@ -361,7 +361,7 @@ class Parser {
     if (!parsed.ok()) {
       return Error(std::string(parsed.status().message()));
     }
-    return absl::OkStatus();
+    return parsed;
   }
 
   std::string_view text_;
@@ -410,38 +410,16 @@ void AppendFormatText(std::string& out, const json::value& v) {
   }
 }
 
-// Java's (long) cast of a double: truncation toward zero, clamped. AWS converts integer arguments of
-// ArrayRange, ArrayGetItem, ArrayPartition and MathRandom this way.
-std::optional<int64_t> TruncatedInteger(const json::value& v) {
-  if (v.is_int64()) {
-    return v.get_int64();
-  }
-  if (v.is_uint64()) {
-    const uint64_t u = v.get_uint64();
-    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-               ? std::numeric_limits<int64_t>::max()
-               : static_cast<int64_t>(u);
-  }
-  if (v.is_double()) {
-    const double d = std::trunc(v.get_double());
-    if (d >= 9.2e18) {
-      return std::numeric_limits<int64_t>::max();
-    }
-    if (d <= -9.2e18) {
-      return std::numeric_limits<int64_t>::min();
-    }
-    return static_cast<int64_t>(d);
-  }
-  return std::nullopt;
-}
+// Integer arguments of ArrayRange, ArrayGetItem, ArrayPartition and MathRandom go through Java's (long)
+// cast, TruncateToInt64 (json_value.h), as AWS converts them.
 
 // Java's Math.round: floor(x + 0.5), so halves round toward positive infinity. AWS rounds MathAdd
 // operands this way (1.5 -> 2, -1.5 -> -1, -2.5 -> -2).
 std::optional<int64_t> JavaRoundedInteger(const json::value& v) {
   if (!v.is_double()) {
-    return TruncatedInteger(v);
+    return TruncateToInt64(v);
   }
-  return TruncatedInteger(json::value(std::floor(v.get_double() + 0.5)));
+  return TruncateToInt64(json::value(std::floor(v.get_double() + 0.5)));
 }
 
 // The length of `s` in UTF-16 code units, which is what Java's String.length() counts.
@@ -657,7 +635,7 @@ Result<json::value> EvalStringToJson(const FunctionSpec& spec, const Args& args)
 }
 
 Result<json::value> EvalArrayPartition(const FunctionSpec& spec, const Args& args) {
-  const std::optional<int64_t> size = TruncatedInteger(args[1]);
+  const std::optional<int64_t> size = TruncateToInt64(args[1]);
   if (!args[0].is_array() || !size.has_value() || *size <= 0) {
     return InvalidArguments(spec);
   }
@@ -687,9 +665,9 @@ Result<json::value> EvalArrayContains(const FunctionSpec& spec, const Args& args
 
 // Inclusive of the end when the step lands on it; a negative step counts down.
 Result<json::value> EvalArrayRange(const FunctionSpec& spec, const Args& args) {
-  const std::optional<int64_t> first = TruncatedInteger(args[0]);
-  const std::optional<int64_t> last = TruncatedInteger(args[1]);
-  const std::optional<int64_t> step = TruncatedInteger(args[2]);
+  const std::optional<int64_t> first = TruncateToInt64(args[0]);
+  const std::optional<int64_t> last = TruncateToInt64(args[1]);
+  const std::optional<int64_t> step = TruncateToInt64(args[2]);
   if (!first || !last || !step || *step == 0) {
     return InvalidArguments(spec);
   }
@@ -708,7 +686,7 @@ Result<json::value> EvalArrayRange(const FunctionSpec& spec, const Args& args) {
 }
 
 Result<json::value> EvalArrayGetItem(const FunctionSpec& spec, const Args& args) {
-  const std::optional<int64_t> index = TruncatedInteger(args[1]);
+  const std::optional<int64_t> index = TruncateToInt64(args[1]);
   if (!args[0].is_array() || !index.has_value()) {
     return InvalidArguments(spec);
   }
@@ -804,8 +782,8 @@ Result<json::value> EvalJsonMerge(const FunctionSpec& spec, const Args& args) {
 // An integer in [start, end).
 Result<json::value> EvalMathRandom(const FunctionSpec& spec, const Args& args,
                                    RuntimeValues& runtime) {
-  const std::optional<int64_t> start = TruncatedInteger(args[0]);
-  const std::optional<int64_t> end = TruncatedInteger(args[1]);
+  const std::optional<int64_t> start = TruncateToInt64(args[0]);
+  const std::optional<int64_t> end = TruncateToInt64(args[1]);
   if (!start || !end || *start >= *end) {
     return InvalidArguments(spec);
   }
@@ -813,7 +791,7 @@ Result<json::value> EvalMathRandom(const FunctionSpec& spec, const Args& args,
   const uint64_t range = static_cast<uint64_t>(*end) - static_cast<uint64_t>(*start);
   double unit = 0;
   if (args.size() == 3) {
-    const std::optional<int64_t> seed = TruncatedInteger(args[2]);
+    const std::optional<int64_t> seed = TruncateToInt64(args[2]);
     if (!seed.has_value()) {
       return InvalidArguments(spec);
     }
@@ -914,7 +892,7 @@ Result<json::value> Dispatch(const Node& node, const Args& args, RuntimeValues& 
 
 Failure PathNotFound(const std::string& path, const PathResolver& resolve) {
   std::string input = "null";
-  if (PathValue whole = resolve("$"); whole.ok() && whole.value().has_value()) {
+  if (PathValue whole = resolve(JsonPath::WholeInput()); whole.ok() && whole.value().has_value()) {
     input = ToAwsJson(*whole.value());
   }
   return Failure{errors::kIntrinsicFailure,
@@ -946,12 +924,12 @@ Result<json::value> EvalNode(const Node& node, const PathResolver& resolve, Runt
     case Node::Kind::kLiteral:
       return node.literal;
     case Node::Kind::kPath: {
-      PathValue value = resolve(node.path);
+      PathValue value = resolve(*node.path);
       if (!value.ok()) {
         return value.failure();
       }
       if (!value.value().has_value()) {
-        return PathNotFound(node.path, resolve);
+        return PathNotFound(node.path->text(), resolve);
       }
       return *std::move(value).value();
     }

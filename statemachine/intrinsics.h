@@ -26,7 +26,7 @@ class IntrinsicCall {
  public:
   // Parses a call. Unknown function names, wrong argument counts known at parse time, bad literals,
   // unbalanced parentheses and nesting deeper than 10 give InvalidArgument with a message naming the
-  // function and the problem. Path arguments are syntax-checked with JsonPath::Parse.
+  // function and the problem. Path arguments are compiled with JsonPath::Parse, once, here.
   static absl::StatusOr<IntrinsicCall> Parse(std::string_view text);
 
   IntrinsicCall(const IntrinsicCall&);
@@ -43,11 +43,11 @@ class IntrinsicCall {
   //   out of range, a Base64/Hash input longer than 10000 characters, ArrayRange over 1000 items).
   // - A path argument that selects nothing gives States.IntrinsicFailure with cause
   //   "The JsonPath argument for the field '<path>' could not be found in the input '<input>'", where
-  //   <input> is `resolve("$")` as compact JSON.
+  //   <input> is `resolve(JsonPath::WholeInput())` as compact JSON.
   // Numbers print as AWS (Java) prints them: integers without a fraction, doubles as Double.toString
   // (1.1, 1.0E20). `runtime` supplies States.UUID and unseeded States.MathRandom values; seeded
   // MathRandom is a pure function of its seed (java.util.Random). `resolve` is called once per path
-  // argument, plus once with "$" when a path selects nothing.
+  // argument, plus once with `$` when a path selects nothing.
   // Every argument and every (nested) call's result counts against limits.max_result_bytes; passing it
   // gives States.DataLimitExceeded naming the call. A path argument's failure (a broken JSONPath bound)
   // is returned as it is.

@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "statemachine/bounded_regex.h"
-#include "statemachine/json_equality.h"
 #include "statemachine/json_parse.h"
+#include "statemachine/json_value.h"
 
 namespace stepflow::sm {
 namespace {
@@ -786,25 +786,6 @@ class Parser {
 // ----------------------------------------------------------------------------------------------------
 // Evaluation.
 
-// Three-way comparison of two JSON numbers; exact for integers, via double otherwise.
-int CompareNumbers(const json::value& a, const json::value& b) {
-  if (a.is_int64() && b.is_int64()) {
-    return a.get_int64() < b.get_int64() ? -1 : (a.get_int64() > b.get_int64() ? 1 : 0);
-  }
-  if (a.is_uint64() && b.is_uint64()) {
-    return a.get_uint64() < b.get_uint64() ? -1 : (a.get_uint64() > b.get_uint64() ? 1 : 0);
-  }
-  auto as_double = [](const json::value& v) {
-    if (v.is_double()) {
-      return v.get_double();
-    }
-    return v.is_int64() ? static_cast<double>(v.get_int64()) : static_cast<double>(v.get_uint64());
-  };
-  const double x = as_double(a);
-  const double y = as_double(b);
-  return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 bool ArrayContains(const json::array& array, const json::value& v) {
   return std::any_of(array.begin(), array.end(), [&v](const json::value& e) { return JsonEquals(e, v); });
 }
@@ -1220,14 +1201,11 @@ class Walker {
   }
 
   static bool CompareOrdered(FilterOp op, const json::value& l, const json::value& r) {
-    int c = 0;
-    if (l.is_number() && r.is_number()) {
-      c = CompareNumbers(l, r);
-    } else if (l.is_string() && r.is_string()) {
-      c = l.get_string().compare(r.get_string());
-    } else {
+    const std::optional<int> ordered = sm::CompareOrdered(l, r);  // json_value.h: as Choice orders
+    if (!ordered.has_value()) {
       return false;
     }
+    const int c = *ordered;
     switch (op) {
       case FilterOp::kLt: return c < 0;
       case FilterOp::kLe: return c <= 0;
@@ -1327,6 +1305,11 @@ struct JsonPath::Impl {
   std::string variable_name;
   Steps steps;
 };
+
+const JsonPath& JsonPath::WholeInput() {
+  static const JsonPath* const kWholeInput = new JsonPath(*Parse("$"));  // never destroyed: no exit order
+  return *kWholeInput;
+}
 
 absl::StatusOr<JsonPath> JsonPath::Parse(std::string_view text) {
   auto impl = std::make_unique<Impl>();

@@ -48,6 +48,9 @@ class JsonPath {
   // wrong at which character offset, e.g. "invalid JSONPath '$.a[': unterminated '[' at offset 3".
   static absl::StatusOr<JsonPath> Parse(std::string_view text);
 
+  // The path `$` (the whole input), parsed once per process: what error causes that quote the input read.
+  static const JsonPath& WholeInput();
+
   JsonPath(const JsonPath&);
   JsonPath(JsonPath&&) noexcept;
   JsonPath& operator=(const JsonPath&);

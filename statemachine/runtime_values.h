@@ -14,6 +14,8 @@
 
 namespace stepflow::sm {
 
+class JsonPath;  // json_path.h
+
 // Mints the task token of a task attempt (what a worker presents, and what $$.Task.Token shows). It must be
 // deterministic: the same execution and task id always give the same token, so replay mints again and
 // nothing is recorded. The engine signs tokens (engine/task_tokens.h). Thread-safe.
@@ -49,10 +51,10 @@ class RuntimeValues {
 // failure when the evaluation broke a bound (eval_limits.h).
 using PathValue = Result<std::optional<boost::json::value>>;
 
-// Resolves a path argument (`$...`, `$$...` or `$variable...`) against the current state's input,
-// context object and variables. Returns std::nullopt when the path selects nothing. Paths that are
+// Evaluates a compiled path (`$...`, `$$...` or `$variable...`) against the current state's input,
+// context object and variables: the scope an execution hands to compiled expressions. Returns std::nullopt when the path selects nothing. Paths that are
 // not reference paths resolve to the JSON array of their matches. A failure (a broken evaluation bound)
 // must fail the state.
-using PathResolver = std::function<PathValue(std::string_view path)>;
+using PathResolver = std::function<PathValue(const JsonPath& path)>;
 
 }  // namespace stepflow::sm

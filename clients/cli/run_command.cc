@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "clients/cli/cli_util.h"
 #include "engine/local_engine.h"
+#include "statemachine/compile.h"
 #include "statemachine/core/model.h"
 #include "statemachine/json_text.h"
 #include "statemachine/validator.h"
@@ -109,7 +110,8 @@ int RunCommand(int argc, char** argv) {
   }
   sm::ValidateOptions validate_options;
   validate_options.express = flags.express;
-  std::vector<sm::Diagnostic> problems = sm::ValidateDefinitionText(*text, validate_options);
+  sm::CompileResult compiled = sm::Compile(*text, validate_options);
+  const std::vector<sm::Diagnostic>& problems = compiled.diagnostics;
   if (!problems.empty()) {
     for (const sm::Diagnostic& d : problems) {
       std::fprintf(stderr, "%s: %s\n", flags.definition_path.c_str(), sm::FormatDiagnostic(d).c_str());
@@ -118,14 +120,10 @@ int RunCommand(int argc, char** argv) {
                  problems.size(), problems.size() == 1 ? "" : "s");
     return kExitUsage;
   }
-  absl::StatusOr<json::value> definition = sm::ParseDefinitionText(*text, validate_options);  // as validated
-  if (!definition.ok()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(flags.definition_path, ": ", definition.status().message())));
+  if (!compiled.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(flags.definition_path, ": ", compiled.model_status.message())));
   }
-  absl::StatusOr<std::shared_ptr<const sm::StateMachine>> machine = sm::ParseStateMachine(*definition);
-  if (!machine.ok()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(flags.definition_path, ": ", machine.status().message())));
-  }
+  std::shared_ptr<const sm::StateMachine> machine = std::move(compiled.model);
   json::value input(json::object{});
   if (!flags.input_path.empty()) {
     absl::StatusOr<json::value> parsed = ReadJsonFile(flags.input_path, kMaxInputFileBytes);
@@ -156,7 +154,7 @@ int RunCommand(int argc, char** argv) {
   if (!local.ok()) {
     return Fail(local.status());
   }
-  absl::StatusOr<std::string> id = (*local)->Run(*machine, input);
+  absl::StatusOr<std::string> id = (*local)->Run(machine, input);
   if (!id.ok()) {
     return Fail(id.status());
   }

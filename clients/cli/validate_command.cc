@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "clients/cli/cli_util.h"
+#include "statemachine/compile.h"
 #include "statemachine/validator.h"
 
 namespace stepflow::cli {
@@ -35,7 +36,9 @@ int ValidateCommand(int argc, char** argv) {
     std::fprintf(stderr, "stepflow validate: %s\n", std::string(text.status().message()).c_str());
     return kExitUsage;
   }
-  std::vector<sm::Diagnostic> problems = sm::ValidateDefinitionText(*text, options);
+  // Compile reports the validator's diagnostics; a valid definition this version cannot run yet (JSONata)
+  // is still valid, as AWS says.
+  const std::vector<sm::Diagnostic> problems = sm::Compile(*text, options).diagnostics;
   if (problems.empty()) {
     std::printf("%s: valid\n", path.c_str());
     return kExitOk;

@@ -1,7 +1,6 @@
 #include "statemachine/core/dataflow.h"
 
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,24 +18,6 @@ Failure RuntimeFailure(const StateRef& ref, const std::string& what) {
   return Failure{errors::kRuntime, RuntimeCausePrefix(ref) + what};
 }
 
-// Parsed intrinsic calls keyed by their text. A cache only: parsing is deterministic.
-const IntrinsicCall* CachedIntrinsic(const std::string& text, std::string* error) {
-  thread_local std::unordered_map<std::string, IntrinsicCall> cache;
-  auto it = cache.find(text);
-  if (it != cache.end()) {
-    return &it->second;
-  }
-  auto parsed = IntrinsicCall::Parse(text);
-  if (!parsed.ok()) {
-    *error = std::string(parsed.status().message());
-    return nullptr;
-  }
-  if (cache.size() > 4096) {
-    cache.clear();
-  }
-  return &cache.emplace(text, std::move(parsed).value()).first->second;
-}
-
 // AWS reports a failed intrinsic function (bad arguments, a path argument that selects nothing) as
 // States.Runtime with the state's prefix, not as States.IntrinsicFailure: executions recorded against AWS
 // show "An error occurred while executing the state ... Invalid arguments in States.MathAdd".
@@ -48,17 +29,6 @@ Result<json::value> AsRuntimeFailure(Result<json::value> r, const StateRef& ref)
     return Failure{errors::kDataLimitExceeded, RuntimeCausePrefix(ref) + r.failure().cause};
   }
   return RuntimeFailure(ref, r.failure().cause);
-}
-
-bool EndsWithDollar(std::string_view key) { return key.size() >= 2 && key.substr(key.size() - 2) == ".$"; }
-
-Result<json::value> EvaluateDollarField(std::string_view key, const json::value& v, const PathResolver& resolve,
-                                        RuntimeValues& runtime, const StateRef& ref) {
-  if (!v.is_string()) {
-    return RuntimeFailure(ref, absl::StrCat("The value of the field '", std::string(key),
-                                            "' must be a JSONPath or an intrinsic function"));
-  }
-  return ResolvePathOrIntrinsic(std::string(v.get_string()), resolve, runtime, ref, std::string(key));
 }
 
 }  // namespace
@@ -84,7 +54,7 @@ Result<json::value> ApplySelectPath(const OptionalPath& p, const json::value& va
 }
 
 Result<json::value> SelectPath(const JsonPath& path, const PathResolver& resolve, const StateRef& ref) {
-  PathValue selected = resolve(path.text());
+  PathValue selected = resolve(path);
   if (!selected.ok()) {
     return Failure{selected.failure().error, RuntimeCausePrefix(ref) + selected.failure().cause};
   }
@@ -98,29 +68,39 @@ Result<json::value> SelectPath(const JsonPath& path, const PathResolver& resolve
 
 namespace {
 
-// Evaluates `tmpl`, counting the bytes of every evaluated `.$` field in `bytes`: a template of many
+// Evaluates `node`, counting the bytes of every evaluated expression in `bytes`: a template of many
 // fields that each copy `$` would otherwise build gigabytes from one payload.
-Result<json::value> ApplyTemplateCounted(const json::value& tmpl, const PathResolver& resolve,
+Result<json::value> ApplyTemplateCounted(const TemplateNode& node, const PathResolver& resolve,
                                          RuntimeValues& runtime, const StateRef& ref, std::size_t& bytes) {
-  if (tmpl.is_array()) {
-    json::array out;
-    out.reserve(tmpl.get_array().size());
-    for (const json::value& e : tmpl.get_array()) {
-      Result<json::value> r = ApplyTemplateCounted(e, resolve, runtime, ref, bytes);
-      if (!r.ok()) {
-        return r.failure();
+  switch (node.kind) {
+    case TemplateNode::Kind::kLiteral:
+      return node.literal;
+    case TemplateNode::Kind::kExpression:
+    case TemplateNode::Kind::kJsonata:
+      // Expressions are evaluated by their object member (below); a JSONata string only appears in a
+      // JSONata state, which the model does not build yet (compiled_template.h, JSONATA HOOK).
+      return RuntimeFailure(ref, "A JSONata expression cannot be evaluated in a JSONPath state");
+    case TemplateNode::Kind::kArray: {
+      json::array out;
+      out.reserve(node.items.size());
+      for (const TemplateNode* item : node.items) {
+        Result<json::value> r = ApplyTemplateCounted(*item, resolve, runtime, ref, bytes);
+        if (!r.ok()) {
+          return r.failure();
+        }
+        out.push_back(std::move(r).value());
       }
-      out.push_back(std::move(r).value());
+      return json::value(std::move(out));
     }
-    return json::value(std::move(out));
-  }
-  if (!tmpl.is_object()) {
-    return tmpl;
+    case TemplateNode::Kind::kObject:
+      break;
   }
   json::object out;
-  for (const auto& [key, v] : tmpl.get_object()) {
-    if (EndsWithDollar(key)) {
-      Result<json::value> r = EvaluateDollarField(key, v, resolve, runtime, ref);
+  out.reserve(node.members.size());
+  for (const TemplateNode::Member& member : node.members) {
+    if (member.node->kind == TemplateNode::Kind::kExpression) {
+      Result<json::value> r =
+          ResolvePathOrIntrinsic(member.node->expression, resolve, runtime, ref, member.source_key);
       if (!r.ok()) {
         return r.failure();
       }
@@ -128,24 +108,24 @@ Result<json::value> ApplyTemplateCounted(const json::value& tmpl, const PathReso
       if (bytes > kDefaultMaxResultBytes) {
         return ResultTooLarge(absl::StrCat(RuntimeCausePrefix(ref), "The payload template"), kDefaultMaxResultBytes);
       }
-      out[key.substr(0, key.size() - 2)] = std::move(r).value();
+      out[member.key] = std::move(r).value();
       continue;
     }
-    Result<json::value> r = ApplyTemplateCounted(v, resolve, runtime, ref, bytes);
+    Result<json::value> r = ApplyTemplateCounted(*member.node, resolve, runtime, ref, bytes);
     if (!r.ok()) {
       return r.failure();
     }
-    out[key] = std::move(r).value();
+    out[member.key] = std::move(r).value();
   }
   return json::value(std::move(out));
 }
 
 }  // namespace
 
-Result<json::value> ApplyTemplate(const json::value& tmpl, const PathResolver& resolve, RuntimeValues& runtime,
+Result<json::value> ApplyTemplate(const CompiledTemplate& tmpl, const PathResolver& resolve, RuntimeValues& runtime,
                                   const StateRef& ref) {
   std::size_t bytes = 0;
-  return ApplyTemplateCounted(tmpl, resolve, runtime, ref, bytes);
+  return ApplyTemplateCounted(tmpl.root(), resolve, runtime, ref, bytes);
 }
 
 Result<json::value> ApplyResultPath(const OptionalPath& p, const json::value& input, json::value result,
@@ -167,9 +147,9 @@ Result<json::value> ApplyResultPath(const OptionalPath& p, const json::value& in
   return out;
 }
 
-Result<bool> ApplyAssign(const json::value& assign, const PathResolver& resolve, RuntimeValues& runtime,
+Result<bool> ApplyAssign(const CompiledTemplate& assign, const PathResolver& resolve, RuntimeValues& runtime,
                          const StateRef& ref, json::object& variables) {
-  if (!assign.is_object()) {
+  if (!assign.present() || !assign.source().is_object()) {
     return true;
   }
   Result<json::value> evaluated = ApplyTemplate(assign, resolve, runtime, ref);
@@ -182,27 +162,34 @@ Result<bool> ApplyAssign(const json::value& assign, const PathResolver& resolve,
   return true;
 }
 
-Result<json::value> ResolvePathOrIntrinsic(const std::string& text, const PathResolver& resolve,
+Result<json::value> ResolvePathOrIntrinsic(const CompiledExpression& expression, const PathResolver& resolve,
                                            RuntimeValues& runtime, const StateRef& ref, const std::string& field) {
-  if (LooksLikeIntrinsic(text)) {
-    std::string error;
-    const IntrinsicCall* call = CachedIntrinsic(text, &error);
-    if (call == nullptr) {
-      return RuntimeFailure(ref, error);
+  switch (expression.kind()) {
+    case CompiledExpression::Kind::kNotAString:
+      return RuntimeFailure(ref, absl::StrCat("The value of the field '", field,
+                                              "' must be a JSONPath or an intrinsic function"));
+    case CompiledExpression::Kind::kInvalidIntrinsic:
+      return RuntimeFailure(ref, expression.error());
+    case CompiledExpression::Kind::kIntrinsic:
+      return AsRuntimeFailure(expression.intrinsic().Evaluate(resolve, runtime), ref);
+    case CompiledExpression::Kind::kPath:
+    case CompiledExpression::Kind::kInvalidPath:  // selects nothing, as an unparsable path always did
+      break;
+  }
+  std::optional<json::value> found;
+  if (expression.kind() == CompiledExpression::Kind::kPath) {
+    PathValue selected = resolve(expression.path());
+    if (!selected.ok()) {
+      return Failure{selected.failure().error, RuntimeCausePrefix(ref) + selected.failure().cause};
     }
-    return AsRuntimeFailure(call->Evaluate(resolve, runtime), ref);
+    found = std::move(selected).value();
   }
-  PathValue selected = resolve(text);
-  if (!selected.ok()) {
-    return Failure{selected.failure().error, RuntimeCausePrefix(ref) + selected.failure().cause};
-  }
-  std::optional<json::value>& found = selected.value();
   if (!found) {
     std::string input_text = "null";
-    if (PathValue whole = resolve("$"); whole.ok() && whole.value()) {
+    if (PathValue whole = resolve(JsonPath::WholeInput()); whole.ok() && whole.value()) {
       input_text = ToCompactJson(*whole.value());
     }
-    return RuntimeFailure(ref, absl::StrCat("The JSONPath '", text, "' specified for the field '", field,
+    return RuntimeFailure(ref, absl::StrCat("The JSONPath '", expression.text(), "' specified for the field '", field,
                                             "' could not be found in the input '", input_text, "'"));
   }
   return std::move(*found);

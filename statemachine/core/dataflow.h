@@ -36,7 +36,8 @@ Result<boost::json::value> SelectPath(const JsonPath& path, const PathResolver& 
 // Evaluates a payload template (Parameters, ItemSelector, ResultSelector, Assign): keys ending in `.$`
 // take the value of their path or intrinsic call (the key loses its `.$`), others are copied, nested
 // objects and arrays are evaluated recursively. `field` names the template in causes ("Parameters").
-Result<boost::json::value> ApplyTemplate(const boost::json::value& tmpl, const PathResolver& resolve,
+// REQUIRES: tmpl.present().
+Result<boost::json::value> ApplyTemplate(const CompiledTemplate& tmpl, const PathResolver& resolve,
                                          RuntimeValues& runtime, const StateRef& ref);
 
 // ResultPath: default `$` returns `result`, null returns `input`, a path writes `result` into a copy of
@@ -44,13 +45,14 @@ Result<boost::json::value> ApplyTemplate(const boost::json::value& tmpl, const P
 Result<boost::json::value> ApplyResultPath(const OptionalPath& p, const boost::json::value& input,
                                            boost::json::value result, const StateRef& ref);
 
-// Evaluates an Assign template and writes the variables into `variables`. All expressions read the
+// Evaluates an Assign template (nothing when absent) and writes the variables into `variables`. All expressions read the
 // values from before this assignment (they are evaluated first, then written).
-Result<bool> ApplyAssign(const boost::json::value& assign, const PathResolver& resolve, RuntimeValues& runtime,
+Result<bool> ApplyAssign(const CompiledTemplate& assign, const PathResolver& resolve, RuntimeValues& runtime,
                          const StateRef& ref, boost::json::object& variables);
 
-// Resolves a `...Path` field or a Fail ErrorPath/CausePath (path or intrinsic) to a value.
-Result<boost::json::value> ResolvePathOrIntrinsic(const std::string& text, const PathResolver& resolve,
+// Evaluates a compiled `.$` value or a Fail ErrorPath/CausePath (path or intrinsic call); `field` names
+// it in causes.
+Result<boost::json::value> ResolvePathOrIntrinsic(const CompiledExpression& expression, const PathResolver& resolve,
                                                   RuntimeValues& runtime, const StateRef& ref,
                                                   const std::string& field);
 

@@ -133,7 +133,9 @@ absl::Status ParseRetryCatch(const json::object& o, const std::string& where, St
       catcher.error_equals = StringList(co.if_contains("ErrorEquals"));
       catcher.next = StringOf(co, "Next");
       ASSIGN_OR_RETURN(catcher.result_path, ParseOptionalPath(co, "ResultPath", absl::StrCat(where, "/Catch/", i)));
-      if (const json::value* a = co.if_contains("Assign")) catcher.assign = *a;
+      if (const json::value* a = co.if_contains("Assign")) {
+        catcher.assign = CompiledTemplate::Compile(*a, QueryLanguage::kJsonPath);
+      }
       s.catchers.push_back(std::move(catcher));
       ++i;
     }
@@ -157,8 +159,7 @@ absl::Status ParseMapFields(const json::object& o, const std::string& where, Sta
     s.items_path = std::move(path);
   }
   if (const json::value* sel = o.if_contains("ItemSelector")) {
-    s.has_parameters = true;
-    s.parameters = *sel;
+    s.parameters = CompiledTemplate::Compile(*sel, QueryLanguage::kJsonPath);
   }
   ASSIGN_OR_RETURN(s.max_concurrency, ParseNumberOrPath(o, "MaxConcurrency", where));
   ASSIGN_OR_RETURN(s.tolerated_failure_count, ParseNumberOrPath(o, "ToleratedFailureCount", where));
@@ -207,9 +208,9 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
     }
     case StateType::kFail: {
       if (const json::value* v = o.if_contains("Error"); v != nullptr && v->is_string()) s.error = std::string(v->get_string());
-      if (const json::value* v = o.if_contains("ErrorPath"); v != nullptr && v->is_string()) s.error_path = std::string(v->get_string());
+      if (const json::value* v = o.if_contains("ErrorPath"); v != nullptr && v->is_string()) s.error_path = CompiledExpression::FromText(v->get_string());
       if (const json::value* v = o.if_contains("Cause"); v != nullptr && v->is_string()) s.cause = std::string(v->get_string());
-      if (const json::value* v = o.if_contains("CausePath"); v != nullptr && v->is_string()) s.cause_path = std::string(v->get_string());
+      if (const json::value* v = o.if_contains("CausePath"); v != nullptr && v->is_string()) s.cause_path = CompiledExpression::FromText(v->get_string());
       return absl::OkStatus();
     }
     case StateType::kParallel: {
@@ -265,18 +266,18 @@ absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, 
   ASSIGN_OR_RETURN(s.output_path, ParseOptionalPath(o, "OutputPath", where));
   ASSIGN_OR_RETURN(s.result_path, ParseOptionalPath(o, "ResultPath", where));
   if (const json::value* p = o.if_contains("Parameters")) {
-    s.has_parameters = true;
-    s.parameters = *p;
+    s.parameters = CompiledTemplate::Compile(*p, QueryLanguage::kJsonPath);
   }
   if (const json::value* p = o.if_contains("ResultSelector")) {
-    s.has_result_selector = true;
-    s.result_selector = *p;
+    s.result_selector = CompiledTemplate::Compile(*p, QueryLanguage::kJsonPath);
   }
   if (const json::value* p = o.if_contains("Result")) {
     s.has_result = true;
     s.result = *p;
   }
-  if (const json::value* p = o.if_contains("Assign")) s.assign = *p;
+  if (const json::value* p = o.if_contains("Assign")) {
+    s.assign = CompiledTemplate::Compile(*p, QueryLanguage::kJsonPath);
+  }
   RETURN_IF_ERROR(ParseTypeSpecific(o, where, s));
   return s;
 }

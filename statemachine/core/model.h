@@ -1,6 +1,8 @@
 #pragma once
 // The typed model of a state machine definition (JSONPath dialect), built from a definition that
-// ValidateDefinition accepted. Immutable after parsing; shared between threads and executions.
+// ValidateDefinition accepted; statemachine/compile.h builds it (Compile) together with the validator's
+// diagnostics. Every expression in it is compiled (JsonPath, ChoiceRule, CompiledTemplate,
+// CompiledExpression). Immutable after parsing; shared between threads and executions.
 
 #include <cstdint>
 #include <map>
@@ -13,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "statemachine/choice.h"
+#include "statemachine/compiled_template.h"
 #include "statemachine/json_path.h"
 
 namespace stepflow::sm {
@@ -42,7 +45,7 @@ struct Catcher {
   std::vector<std::string> error_equals;
   std::string next;
   OptionalPath result_path;
-  boost::json::value assign;  // null when absent
+  CompiledTemplate assign;  // absent when the catcher has no Assign
 };
 
 struct StateMachine;
@@ -63,13 +66,11 @@ struct State {
   OptionalPath input_path;
   OptionalPath output_path;
   OptionalPath result_path;
-  bool has_parameters = false;
-  boost::json::value parameters;      // Parameters / ItemSelector (Map)
-  bool has_result_selector = false;
-  boost::json::value result_selector;
+  CompiledTemplate parameters;       // Parameters / ItemSelector (Map); absent when not given
+  CompiledTemplate result_selector;  // absent when not given
   bool has_result = false;
-  boost::json::value result;          // Pass.Result
-  boost::json::value assign;          // null when absent
+  boost::json::value result;         // Pass.Result
+  CompiledTemplate assign;           // absent when not given
 
   // Task
   std::string resource;
@@ -93,9 +94,9 @@ struct State {
 
   // Fail
   std::optional<std::string> error;
-  std::optional<std::string> error_path;  // a path or an intrinsic call
+  std::optional<CompiledExpression> error_path;  // a path or an intrinsic call
   std::optional<std::string> cause;
-  std::optional<std::string> cause_path;
+  std::optional<CompiledExpression> cause_path;
 
   // Parallel
   std::vector<std::shared_ptr<const StateMachine>> branches;
@@ -122,7 +123,8 @@ struct StateMachine {
 };
 
 // Builds the model. InvalidArgument (naming the JSON pointer and problem) for definitions the model
-// cannot represent; callers validate with ValidateDefinition first for the full list of problems.
+// cannot represent. Callers outside the module use Compile / CompileStored (statemachine/compile.h),
+// which validate first and report the full list of problems.
 // Unimplemented for JSONata definitions (QueryLanguage "JSONata"), which this version does not run.
 absl::StatusOr<std::shared_ptr<const StateMachine>> ParseStateMachine(const boost::json::value& definition);
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,24 +13,6 @@ namespace stepflow::sm {
 namespace json = boost::json;
 
 namespace {
-
-// Parsed paths keyed by their text. A cache only: parsing is deterministic.
-const JsonPath* CachedPath(std::string_view text) {
-  thread_local std::unordered_map<std::string, std::unique_ptr<JsonPath>> cache;
-  std::string key(text);
-  auto it = cache.find(key);
-  if (it != cache.end()) {
-    return it->second.get();
-  }
-  auto parsed = JsonPath::Parse(text);
-  if (!parsed.ok()) {
-    return nullptr;
-  }
-  if (cache.size() > 8192) {
-    cache.clear();
-  }
-  return cache.emplace(std::move(key), std::make_unique<JsonPath>(std::move(parsed).value())).first->second.get();
-}
 
 // What an event costs besides its details' strings, for ExecutionLimits::max_decision_history_bytes.
 constexpr std::size_t kEventOverheadBytes = 64;
@@ -285,7 +266,7 @@ Result<json::value> Execution::Runner::SelectInput(Frame* f) {
 
 Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
   Result<json::value> input = SelectInput(f);
-  if (!input.ok() || !f->state->has_parameters) {
+  if (!input.ok() || !f->state->parameters.present()) {
     return input;
   }
   return ApplyTemplate(f->state->parameters, MakeResolver(f, input.value()), *rv_, Ref(f));
@@ -328,7 +309,7 @@ void Execution::Runner::CompleteState(Frame* f, json::value output, const std::s
 void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   const State* s = f->state;
   json::value selected = std::move(result);
-  if (s->has_result_selector) {
+  if (s->result_selector.present()) {
     Result<json::value> r = ApplyTemplate(s->result_selector, MakeResolver(f, selected), *rv_, Ref(f));
     if (!r.ok()) {
       return FailState(f, r.failure());
@@ -337,7 +318,7 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   }
   // Copied only when the state assigns: the variables change only if the state completes.
   std::optional<json::object> new_vars;
-  if (!s->assign.is_null()) {
+  if (s->assign.present()) {
     new_vars = f->variables;
     Result<bool> a = ApplyAssign(s->assign, MakeResolver(f, selected), *rv_, Ref(f), *new_vars);
     if (!a.ok()) {
@@ -422,7 +403,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_at
     error_output["Cause"] = failure.cause;
     json::value error_value(std::move(error_output));
     json::object new_vars = f->variables;
-    if (!c.assign.is_null()) {
+    if (c.assign.present()) {
       Result<bool> a = ApplyAssign(c.assign, MakeResolver(f, error_value), *rv_, Ref(f), new_vars);
       if (!a.ok()) {
         return FailFrame(f, a.failure());
@@ -627,11 +608,8 @@ void Execution::Runner::DeadLetterDiscarded(std::uint64_t task_id, const std::st
 PathResolver Execution::Runner::MakeResolver(Frame* f, const json::value& dollar, const json::value* map_index,
                                              const json::value* map_value) {
   auto context = std::make_shared<std::optional<json::value>>();
-  return [this, f, &dollar, map_index, map_value, context](std::string_view text) -> PathValue {
-    const JsonPath* path = CachedPath(text);
-    if (path == nullptr) {
-      return std::optional<json::value>();
-    }
+  return [this, f, &dollar, map_index, map_value, context](const JsonPath& compiled) -> PathValue {
+    const JsonPath* path = &compiled;
     PathScope scope;
     scope.input = &dollar;
     scope.variables = &f->variables;

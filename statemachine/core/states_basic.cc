@@ -34,7 +34,7 @@ void Execution::Runner::RunChoice(Frame* f) {
   const json::value& input = eff.value();
   PathResolver resolve = MakeResolver(f, input);
   const std::string* next = nullptr;
-  const json::value* rule_assign = nullptr;
+  const CompiledTemplate* rule_assign = nullptr;
   for (const ChoiceRule& rule : s->choices) {
     Result<bool> matched = rule.Evaluate(resolve);
     if (!matched.ok()) {
@@ -43,7 +43,7 @@ void Execution::Runner::RunChoice(Frame* f) {
     }
     if (matched.value()) {
       next = &rule.next();
-      rule_assign = &rule.assign();
+      rule_assign = &rule.compiled_assign();
       break;
     }
   }
@@ -54,8 +54,8 @@ void Execution::Runner::RunChoice(Frame* f) {
     next = &s->default_next;
   }
   json::object new_vars = f->variables;
-  for (const json::value* assign : {rule_assign, &s->assign}) {
-    if (assign != nullptr && !assign->is_null()) {
+  for (const CompiledTemplate* assign : {rule_assign, &s->assign}) {
+    if (assign != nullptr && assign->present()) {
       Result<bool> a = ApplyAssign(*assign, resolve, *rv_, Ref(f), new_vars);
       if (!a.ok()) {
         return FailState(f, a.failure());
@@ -147,7 +147,7 @@ void Execution::Runner::RunWait(Frame* f) {
     }
     due = now_ + delay.value();
   } else if (s->timestamp_path) {
-    PathValue found = resolve(s->timestamp_path->text());
+    PathValue found = resolve(*s->timestamp_path);
     if (!found.ok()) {
       return FailState(f, found.failure());
     }
@@ -174,7 +174,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
   const State* s = f->state;
   PathResolver resolve = MakeResolver(f, f->effective_input);
   json::object new_vars = f->variables;
-  if (!s->assign.is_null()) {
+  if (s->assign.present()) {
     Result<bool> a = ApplyAssign(s->assign, resolve, *rv_, Ref(f), new_vars);
     if (!a.ok()) {
       return FailState(f, a.failure());
@@ -205,7 +205,7 @@ void Execution::Runner::RunFail(Frame* f) {
   const State* s = f->state;
   PathResolver resolve = MakeResolver(f, f->raw_input);
   Failure failure;
-  auto text_of = [&](const std::optional<std::string>& literal, const std::optional<std::string>& path,
+  auto text_of = [&](const std::optional<std::string>& literal, const std::optional<CompiledExpression>& path,
                      const char* field, std::string* out) -> bool {
     if (literal) {
       *out = *literal;

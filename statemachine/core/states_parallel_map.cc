@@ -28,7 +28,7 @@ Result<std::optional<long long>> IntegerField(const NumberOrPath& n, const char*
   if (!n.path) {
     return std::optional<long long>();
   }
-  PathValue found = resolve(n.path->text());
+  PathValue found = resolve(*n.path);
   if (!found.ok()) {
     return found.failure();
   }
@@ -58,7 +58,7 @@ Result<std::optional<double>> FloatField(const NumberOrPath& n, const char* fiel
   if (!n.path) {
     return std::optional<double>();
   }
-  PathValue found = resolve(n.path->text());
+  PathValue found = resolve(*n.path);
   if (!found.ok()) {
     return found.failure();
   }
@@ -170,7 +170,7 @@ void Execution::Runner::StartMapIterations(Frame* f) {
          (f->max_concurrency == 0 || f->child_frames.size() < f->max_concurrency)) {
     std::size_t i = f->next_child++;
     json::value input = f->items[i];
-    if (s->has_parameters) {
+    if (s->parameters.present()) {
       json::value index(static_cast<std::int64_t>(i));
       Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]),
                                             *rv_, Ref(f));

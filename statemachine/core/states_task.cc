@@ -76,7 +76,7 @@ void Execution::Runner::RunTask(Frame* f) {
       return n.value;
     }
     if (n.path && !path_failure) {  // the first failure decides
-      PathValue v = resolve(n.path->text());
+      PathValue v = resolve(*n.path);
       if (!v.ok()) {
         path_failure = v.failure();
       } else if (v.value() && v.value()->is_number()) {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "statemachine/json_equality.h"
+#include "statemachine/json_value.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/json_text.h"
 #include "tests/fuzz/fuzz_util.h"

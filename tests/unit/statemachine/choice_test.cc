@@ -1,6 +1,7 @@
 // Unit tests for Choice rules. Expected results of evaluations follow the AWS recordings in the
 // conformance corpus (category "choice"), grouped by behaviour.
 
+#include "statemachine/json_path.h"
 #include "statemachine/choice.h"
 #include "statemachine/timestamp.h"
 
@@ -33,7 +34,7 @@ class FakeScope {
       : input_(std::move(input)), context_(std::move(context)), variables_(std::move(variables)) {}
 
   PathResolver Resolver() {
-    return [this](std::string_view path) { return Resolve(path); };
+    return [this](const JsonPath& path) { return Resolve(path.text()); };
   }
   // Every path the rule asked for, in order.
   const std::vector<std::string>& requested() const { return requested_; }

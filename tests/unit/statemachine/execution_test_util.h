@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "statemachine/compile.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/model.h"
 #include "statemachine/runtime_values.h"
@@ -42,13 +43,12 @@ inline boost::json::value Json(std::string_view text) { return boost::json::pars
 
 // Parses a definition that the validator accepts (a test with an invalid definition is itself wrong).
 inline std::shared_ptr<const StateMachine> ParseMachine(std::string_view definition) {
-  std::vector<Diagnostic> problems = ValidateDefinitionText(definition);
-  for (const Diagnostic& d : problems) {
+  CompileResult compiled = Compile(definition);
+  for (const Diagnostic& d : compiled.diagnostics) {
     ADD_FAILURE() << "invalid test definition: " << FormatDiagnostic(d);
   }
-  absl::StatusOr<std::shared_ptr<const StateMachine>> m = ParseStateMachine(boost::json::parse(definition));
-  EXPECT_TRUE(m.ok()) << m.status();
-  return m.ok() ? *m : nullptr;
+  EXPECT_TRUE(compiled.ok()) << compiled.model_status;
+  return compiled.model;
 }
 
 inline ExecutionInfo TestInfo() {

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "statemachine/json_path.h"
 #include "statemachine/intrinsics.h"
 #include "statemachine/json_text.h"
 
@@ -30,8 +31,8 @@ Result<json::value> Eval(std::string_view text, std::map<std::string, json::valu
     return Failure{"parse", std::string(call.status().message())};
   }
   ZeroRuntime runtime;
-  auto resolve = [&paths](std::string_view path) -> std::optional<json::value> {
-    auto it = paths.find(std::string(path));
+  auto resolve = [&paths](const JsonPath& path) -> std::optional<json::value> {
+    auto it = paths.find(path.text());
     return it == paths.end() ? std::nullopt : std::optional<json::value>(it->second);
   };
   return call->Evaluate(resolve, runtime);
@@ -77,7 +78,7 @@ TEST(IntrinsicsBoundsTest, NestedCallsThatMultiplyThePayloadFailWithDataLimitExc
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   ZeroRuntime runtime;
   json::value s(std::string(10'000, 'x'));
-  auto resolve = [&s](std::string_view) -> std::optional<json::value> { return s; };
+  auto resolve = [&s](const JsonPath&) -> std::optional<json::value> { return s; };
   EvaluationLimits limits;
   limits.max_result_bytes = 1'000'000;
   Result<json::value> r = parsed->Evaluate(resolve, runtime, limits);
@@ -90,7 +91,7 @@ TEST(IntrinsicsBoundsTest, PathArgumentFailureIsPassedThrough) {
   absl::StatusOr<IntrinsicCall> parsed = IntrinsicCall::Parse("States.ArrayLength($..*)");
   ASSERT_TRUE(parsed.ok());
   ZeroRuntime runtime;
-  auto resolve = [](std::string_view) -> PathValue { return Failure{"States.Runtime", "too many nodes"}; };
+  auto resolve = [](const JsonPath&) -> PathValue { return Failure{"States.Runtime", "too many nodes"}; };
   Result<json::value> r = parsed->Evaluate(resolve, runtime);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure().cause, "too many nodes");

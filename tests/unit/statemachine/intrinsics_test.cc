@@ -2,6 +2,7 @@
 // against AWS Step Functions (the conformance corpus); paths are resolved by a fake resolver so that
 // these tests do not depend on the JSONPath module.
 
+#include "statemachine/json_path.h"
 #include "statemachine/intrinsics.h"
 
 #include <map>
@@ -35,8 +36,8 @@ class FakeRuntime : public RuntimeValues {
 
 // Resolves exactly the paths in `values` (plus "$" to the whole input when given).
 PathResolver FakeResolver(std::map<std::string, json::value> values) {
-  return [values = std::move(values)](std::string_view path) -> std::optional<json::value> {
-    auto it = values.find(std::string(path));
+  return [values = std::move(values)](const JsonPath& path) -> std::optional<json::value> {
+    auto it = values.find(path.text());
     if (it == values.end()) {
       return std::nullopt;
     }
