@@ -72,11 +72,14 @@ bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
   return true;
 }
 
-// JSON text stored in a version-2 record, parsed as version 1 parsed the same value embedded in its JSON.
+// JSON text stored in a version-2 record (ParseStoredJson: refuses what the encoder cannot write).
 bool ParseJsonText(const std::string& text, json::value& out) {
-  boost::system::error_code ec;
-  out = json::parse(text, ec);
-  return !ec;
+  std::optional<json::value> parsed = ParseStoredJson(text);
+  if (!parsed) {
+    return false;
+  }
+  out = *std::move(parsed);
+  return true;
 }
 
 }  // namespace
