@@ -88,6 +88,14 @@ absl::StatusOr<json::value> ParseExecutionInput(std::string_view text) {
   return sm::ParseJson(text, "");
 }
 
+bool HasOnlyTheFieldsOfItsKind(const InputRecord& in) {
+  using Kind = InputRecord::Kind;
+  const bool failure = in.kind == Kind::kTaskFailed || in.kind == Kind::kStop;
+  return (failure || (in.error.empty() && in.cause.empty())) && (in.kind == Kind::kTaskStarted || in.worker.empty()) &&
+         (in.kind == Kind::kDeadLetterDiscarded || in.state_name.empty()) &&
+         (in.kind == Kind::kRedrive || in.dead_letters.empty());
+}
+
 std::string EncodeInputRecord(const InputRecord& in) {
   storage::v1::InputRecord r;
   for (const auto& [kind, proto] : kKinds) {
@@ -166,7 +174,9 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
       known = true;
     }
   }
-  if (!known || (in.kind == InputRecord::Kind::kStart && !r.has_start())) {
+  // The start info belongs to a start, the output to a task's success (the rest: HasOnlyTheFieldsOfItsKind).
+  if (!known || (in.kind == InputRecord::Kind::kStart) != r.has_start() ||
+      (in.kind != InputRecord::Kind::kTaskSucceeded && !r.output().empty())) {
     return corrupt();
   }
   in.now = r.now();
@@ -182,10 +192,13 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
     return corrupt();
   }
   for (const storage::v1::RedrivenDeadLetter& dl : r.dead_letters()) {
-    std::optional<json::value>& input = in.dead_letters[dl.task_id()];
-    if (dl.has_input() && !ParseJsonText(dl.input(), input.emplace())) {
-      return corrupt();
+    auto [it, first] = in.dead_letters.try_emplace(dl.task_id());
+    if (!first || (dl.has_input() && !ParseJsonText(dl.input(), it->second.emplace()))) {
+      return corrupt();  // a task redriven twice in one input: the encoder writes each once
     }
+  }
+  if (!HasOnlyTheFieldsOfItsKind(in)) {
+    return corrupt();
   }
   in.drawn.reserve(r.drawn_size());
   for (const storage::v1::DrawnValue& d : r.drawn()) {

@@ -190,6 +190,9 @@ bool DecodeInputFields(json::object& o, InputRecord& in) {
     }
     in.payload = *std::move(payload);
   } else if (json::value* output = o.if_contains("output")) {
+    if (in.kind != InputRecord::Kind::kTaskSucceeded) {
+      return false;  // only a task's success has an output
+    }
     in.payload = std::move(*output);
   }
   if (const json::value* drawn = o.if_contains("drawn")) {
@@ -261,7 +264,7 @@ absl::StatusOr<InputRecord> DecodeInputRecordV1(std::string_view value) {
     }
   }
   in.now = now->get_int64();
-  if (!known || !DecodeInputFields(*o, in)) {
+  if (!known || !DecodeInputFields(*o, in) || !HasOnlyTheFieldsOfItsKind(in)) {
     return Malformed("input record", value);
   }
   return in;
