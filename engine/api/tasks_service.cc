@@ -198,7 +198,7 @@ grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::Li
     return ToGrpcStatus(page_size.status(), context);
   }
   const std::string scope = request->filter().SerializeAsString();
-  absl::StatusOr<std::string> page_token = OpenPageToken("dead-letters", scope, request->page_token());
+  absl::StatusOr<std::string> page_token = OpenPageToken(*env_->engine, "dead-letters", scope, request->page_token());
   absl::Status checked = page_token.ok() ? CheckTimestamps(request->filter()) : page_token.status();
   if (!checked.ok()) {
     return ToGrpcStatus(checked, context);
@@ -211,7 +211,7 @@ grpc::Status DeadLettersService::List(grpc::ServerContext* context, const v1::Li
   for (const engine::DeadLetterRecord& r : page->items) {
     *response->add_dead_letters() = ToProto(r);
   }
-  response->set_next_page_token(SealPageToken("dead-letters", scope, page->next_page_token));
+  response->set_next_page_token(SealPageToken(*env_->engine, "dead-letters", scope, page->next_page_token));
   return grpc::Status::OK;
 }
 
