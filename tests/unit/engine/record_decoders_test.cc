@@ -150,7 +150,9 @@ TEST(RecordDecodersTest, ATaskTimeoutThatIsNotAFiniteNumberOfSecondsIsRefused) {
 // allowed in execution input; what the engine writes, it must read back.
 TEST(RecordDecodersTest, DeeplyNestedStoredJsonRoundTrips) {
   sm::TaskCommand task = ATask();
-  task.input = boost::json::parse(NestedArrays(300), {}, {.max_depth = 400});
+  boost::json::parse_options deep;
+  deep.max_depth = 400;
+  task.input = boost::json::parse(NestedArrays(300), {}, deep);
   absl::StatusOr<sm::TaskCommand> back = DecodeTaskRecord(EncodeTaskRecord(task));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->input, task.input);
