@@ -18,6 +18,10 @@
 namespace stepflow::engine {
 namespace {
 
+// What the page-token key is derived for (TaskTokens::DeriveKey). Changing it invalidates every page token
+// handed out before.
+constexpr std::string_view kPageTokenKeyPurpose = "page tokens";
+
 using TimerSet = std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>;
 
 // FNV-1a: a stable hash, so that an execution's partition does not depend on the standard library.
@@ -74,6 +78,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
       std::make_unique<DefinitionStore>(engine->store_.get(), engine->clock_, options.max_definition_bytes);
   ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
   engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
+  engine->page_token_key_ = engine->task_tokens_->DeriveKey(kPageTokenKeyPurpose);
   int count = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());
   count = count > 0 ? count : 1;
   PartitionOptions partition_options;

@@ -77,6 +77,7 @@ class DurableEngine final : public Engine {
   absl::StatusOr<std::vector<DeadLetterOutcome>> DiscardDeadLetters(const std::string& id,
                                                                     const DeadLetterFilter& filter) override;
   EngineMetrics Metrics() override;
+  std::string PageTokenKey() const override { return page_token_key_; }
 
  private:
   // Counts an API call in flight for Shutdown; false when the engine no longer accepts calls.
@@ -134,6 +135,7 @@ class DurableEngine final : public Engine {
   std::unique_ptr<DefinitionStore> definitions_;
   TaskMatcher matcher_;
   std::unique_ptr<TaskTokens> task_tokens_;
+  std::string page_token_key_;  // task_tokens_->DeriveKey(kPageTokenKeyPurpose); set in Open
   std::vector<std::unique_ptr<Partition>> partitions_;
 
   mutable std::mutex quarantine_mu_;

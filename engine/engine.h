@@ -229,6 +229,12 @@ class Engine {
 
   // Never blocks on the partitions: counters are read as they are.
   virtual EngineMetrics Metrics() = 0;
+
+  // The key with which the API seals page tokens (engine/api/page_tokens.h). An engine with a store derives
+  // it from the store's key (the task tokens' key, column `meta`), so that a page token stays valid across
+  // a restart of the server. Empty when the engine keeps no key: the API then seals with a key of its own
+  // process.
+  virtual std::string PageTokenKey() const { return ""; }
 };
 
 // Validates without storing anything (StateMachines.Validate).

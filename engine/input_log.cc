@@ -72,17 +72,28 @@ bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
   return true;
 }
 
-// JSON text stored in a version-2 record, parsed as version 1 parsed the same value embedded in its JSON.
+// JSON text stored in a version-2 record (ParseStoredJson: refuses what the encoder cannot write).
 bool ParseJsonText(const std::string& text, json::value& out) {
-  boost::system::error_code ec;
-  out = json::parse(text, ec);
-  return !ec;
+  std::optional<json::value> parsed = ParseStoredJson(text);
+  if (!parsed) {
+    return false;
+  }
+  out = *std::move(parsed);
+  return true;
 }
 
 }  // namespace
 
 absl::StatusOr<json::value> ParseExecutionInput(std::string_view text) {
   return sm::ParseJson(text, "");
+}
+
+bool HasOnlyTheFieldsOfItsKind(const InputRecord& in) {
+  using Kind = InputRecord::Kind;
+  const bool failure = in.kind == Kind::kTaskFailed || in.kind == Kind::kStop;
+  return (failure || (in.error.empty() && in.cause.empty())) && (in.kind == Kind::kTaskStarted || in.worker.empty()) &&
+         (in.kind == Kind::kDeadLetterDiscarded || in.state_name.empty()) &&
+         (in.kind == Kind::kRedrive || in.dead_letters.empty());
 }
 
 std::string EncodeInputRecord(const InputRecord& in) {
@@ -163,7 +174,9 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
       known = true;
     }
   }
-  if (!known || (in.kind == InputRecord::Kind::kStart && !r.has_start())) {
+  // The start info belongs to a start, the output to a task's success (the rest: HasOnlyTheFieldsOfItsKind).
+  if (!known || (in.kind == InputRecord::Kind::kStart) != r.has_start() ||
+      (in.kind != InputRecord::Kind::kTaskSucceeded && !r.output().empty())) {
     return corrupt();
   }
   in.now = r.now();
@@ -179,10 +192,13 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
     return corrupt();
   }
   for (const storage::v1::RedrivenDeadLetter& dl : r.dead_letters()) {
-    std::optional<json::value>& input = in.dead_letters[dl.task_id()];
-    if (dl.has_input() && !ParseJsonText(dl.input(), input.emplace())) {
-      return corrupt();
+    auto [it, first] = in.dead_letters.try_emplace(dl.task_id());
+    if (!first || (dl.has_input() && !ParseJsonText(dl.input(), it->second.emplace()))) {
+      return corrupt();  // a task redriven twice in one input: the encoder writes each once
     }
+  }
+  if (!HasOnlyTheFieldsOfItsKind(in)) {
+    return corrupt();
   }
   in.drawn.reserve(r.drawn_size());
   for (const storage::v1::DrawnValue& d : r.drawn()) {

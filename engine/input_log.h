@@ -60,8 +60,13 @@ struct InputRecord {
 absl::StatusOr<boost::json::value> ParseExecutionInput(std::string_view text);
 
 std::string EncodeInputRecord(const InputRecord& input);
-// DataLoss when `value` is not an input record this release can read.
+// DataLoss when `value` is not an input record this release can read, or holds a field its kind does not
+// use (see HasOnlyTheFieldsOfItsKind).
 absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value);
+// Whether `input` leaves empty every field its kind does not use, as every encoder (version 1 or 2) wrote it:
+// error and cause belong to TaskFailed and Stop, worker to TaskStarted, state_name to DeadLetterDiscarded,
+// dead_letters to Redrive. A decoder refuses a record with others, which would not survive re-encoding.
+bool HasOnlyTheFieldsOfItsKind(const InputRecord& input);
 
 // Feeds `input` to the interpreter: the one place, live or replaying, where inputs become decisions.
 absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& execution, const InputRecord& input,

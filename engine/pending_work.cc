@@ -1,6 +1,7 @@
 #include "engine/pending_work.h"
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "engine/proto_value.h"
 #include "engine/records.h"
@@ -11,6 +12,9 @@ namespace stepflow::engine {
 namespace json = boost::json;
 
 namespace {
+
+// A task's TimeoutSeconds or HeartbeatSeconds as the engine writes it: finite and not negative.
+bool IsStoredDuration(double seconds) { return std::isfinite(seconds) && seconds >= 0; }
 
 void DeleteTimer(std::string_view id, std::uint64_t timer_id, PendingWork& pending, storage::WriteBatch* batch) {
   auto it = pending.timers.find(timer_id);
@@ -60,14 +64,18 @@ absl::StatusOr<sm::TaskCommand> DecodeTaskRecord(std::string_view value) {
     case ValueFormat::kUnknown:
       return absl::DataLossError("task record of unknown format");
   }
+  // As for dead letters: a message that does not parse whole is refused, not read half-filled.
   storage::v1::TaskRecord r;
-  sm::TaskCommand t;
-  boost::system::error_code ec;
-  if (DecodeProtoValue(value, r)) {
-    t.input = json::parse(r.input(), ec);
-  }
-  if (r.input().empty() || ec) {
+  std::optional<json::value> input;
+  if (!DecodeProtoValue(value, r) || !(input = ParseStoredJson(r.input()))) {
     return absl::DataLossError("malformed task record (version 2)");
+  }
+  sm::TaskCommand t;
+  t.input = *std::move(input);
+  if ((r.has_timeout_seconds() && !IsStoredDuration(r.timeout_seconds())) ||
+      (r.has_heartbeat_seconds() && !IsStoredDuration(r.heartbeat_seconds()))) {
+    return absl::DataLossError("malformed task record (version 2): a timeout that is not a finite, non-negative "
+                               "number of seconds");
   }
   t.state_name = std::move(*r.mutable_state());
   t.attempt = r.attempt();

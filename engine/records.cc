@@ -1,8 +1,19 @@
 #include "engine/records.h"
 
+#include "statemachine/json_parse.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
+
+std::optional<boost::json::value> ParseStoredJson(std::string_view text) {
+  sm::JsonParseOptions options;
+  options.max_depth = kMaxStoredJsonDepth;
+  absl::StatusOr<boost::json::value> value = sm::ParseJson(text, "", options);
+  if (!value.ok()) {
+    return std::nullopt;
+  }
+  return *std::move(value);
+}
 
 ValueFormat ValueFormatOf(std::string_view value) {
   if (value.empty()) {

@@ -4,9 +4,13 @@
 // written today is version 2: the byte kValueFormatV2, then a protobuf message of
 // proto/stepflow/storage/v1/records.proto.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/json.hpp>
 
 #include "common/clock.h"
 
@@ -18,6 +22,20 @@ inline constexpr char kValueFormatV2 = 0x02;
 enum class ValueFormat { kJsonV1, kProtobufV2, kUnknown };
 // Which version `value` is, by its first byte.
 ValueFormat ValueFormatOf(std::string_view value);
+
+// The deepest nesting a JSON value inside a stored record may have. Values the engine writes nest deeper
+// than the 32 levels allowed at the door for execution input and task output: a Parameters template
+// (definitions nest up to 400 levels) or a ResultPath wraps them. Bounded so that a corrupt record cannot
+// make a reader recurse without limit.
+inline constexpr std::size_t kMaxStoredJsonDepth = 10'000;
+
+// Parses JSON text kept inside a stored record (a task's input, a task's output, a dead letter's input, a
+// version-1 record itself). nullopt when the text is not JSON, nests deeper than kMaxStoredJsonDepth, or
+// holds a number outside the double range (`1e400`): such a number has no JSON text, so the engine never
+// writes one, and a record accepted with it would be re-encoded into one that no longer reads. Every record
+// decoder parses stored JSON through this, so that it refuses (DataLoss) exactly what the encoder would not
+// write.
+std::optional<boost::json::value> ParseStoredJson(std::string_view text);
 
 
 // executions: the execution id (ARN) itself is the key.

@@ -1,9 +1,12 @@
 #include "engine/records_v1.h"
 
 #include <boost/json.hpp>
+#include <cmath>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/records.h"
 #include "engine/tasks.h"
 #include "statemachine/json_text.h"
 #include "statemachine/timestamp.h"
@@ -17,9 +20,12 @@ constexpr int kVersion1 = 1;
 
 // The object of a version-1 value, or nullptr (parse error, not an object, "v" is not 1).
 json::object* ParseV1(std::string_view value, json::value& storage) {
-  boost::system::error_code ec;
-  storage = json::parse(value, ec);
-  json::object* o = ec ? nullptr : storage.if_object();
+  std::optional<json::value> parsed = ParseStoredJson(value);
+  if (!parsed) {
+    return nullptr;
+  }
+  storage = *std::move(parsed);
+  json::object* o = storage.if_object();
   if (o == nullptr || o->if_contains("v") == nullptr || o->at("v") != json::value(kVersion1)) {
     return nullptr;
   }
@@ -184,6 +190,9 @@ bool DecodeInputFields(json::object& o, InputRecord& in) {
     }
     in.payload = *std::move(payload);
   } else if (json::value* output = o.if_contains("output")) {
+    if (in.kind != InputRecord::Kind::kTaskSucceeded) {
+      return false;  // only a task's success has an output
+    }
     in.payload = std::move(*output);
   }
   if (const json::value* drawn = o.if_contains("drawn")) {
@@ -255,7 +264,7 @@ absl::StatusOr<InputRecord> DecodeInputRecordV1(std::string_view value) {
     }
   }
   in.now = now->get_int64();
-  if (!known || !DecodeInputFields(*o, in)) {
+  if (!known || !DecodeInputFields(*o, in) || !HasOnlyTheFieldsOfItsKind(in)) {
     return Malformed("input record", value);
   }
   return in;
@@ -328,8 +337,9 @@ absl::StatusOr<DefinitionVersionRow> DecodeDefinitionVersionV1(std::string_view 
 }
 
 absl::StatusOr<HistoryEventRecord> DecodeHistoryEventV1(std::string_view value) {
-  boost::system::error_code ec;
-  json::value v = json::parse(value, ec);
+  std::optional<json::value> parsed = ParseStoredJson(value);
+  const bool ec = !parsed;
+  json::value v = parsed ? *std::move(parsed) : json::value();
   const json::object* o = v.if_object();
   const json::value* id = o != nullptr ? o->if_contains("id") : nullptr;
   const json::value* previous = o != nullptr ? o->if_contains("previousEventId") : nullptr;
@@ -374,7 +384,7 @@ absl::StatusOr<sm::TaskCommand> DecodeTaskRecordV1(std::string_view value) {
     if (const json::value* v = o->if_contains(key)) {
       boost::system::error_code ec;
       *field = v->to_number<double>(ec);
-      if (ec) {
+      if (ec || !std::isfinite(**field) || **field < 0) {
         return Malformed("task record", value);
       }
     }

@@ -1,17 +1,14 @@
 #include "engine/task_tokens.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
+#include "engine/crypto.h"
 #include "engine/errors.h"
 
 namespace stepflow::engine {
@@ -52,11 +49,13 @@ absl::Status NotAToken() {
 }  // namespace
 
 TaskTokens TaskTokens::Random() {
-  std::string key(kKeyBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
-    std::abort();  // no randomness from the operating system: nothing safe can be done
+  absl::StatusOr<std::string> key = RandomBytes(kKeyBytes);
+  if (!key.ok()) {
+    // No randomness from the operating system: nothing safe can be done.
+    std::fprintf(stderr, "stepflow: %s\n", std::string(key.status().message()).c_str());
+    std::abort();
   }
-  return TaskTokens(std::move(key));
+  return TaskTokens(*std::move(key));
 }
 
 absl::StatusOr<TaskTokens> TaskTokens::LoadOrCreate(storage::Store& store) {
@@ -75,7 +74,8 @@ absl::StatusOr<TaskTokens> TaskTokens::LoadOrCreate(storage::Store& store) {
     }
     return tokens;
   }
-  TaskTokens fresh = Random();
+  ASSIGN_OR_RETURN(std::string new_key, RandomBytes(kKeyBytes));
+  TaskTokens fresh(std::move(new_key));
   std::string legacy;
   RETURN_IF_ERROR(store.Scan(storage::Column::kTasks, "", "", false, [&](std::string_view key, std::string_view) {
     if (std::string token = UnsignedTokenOfTaskKey(key); !token.empty()) {
@@ -95,12 +95,14 @@ absl::StatusOr<TaskTokens> TaskTokens::LoadOrCreate(storage::Store& store) {
 }
 
 std::string TaskTokens::Signature(std::string_view execution_id, std::uint64_t task_id) const {
-  const std::string message = sm::UnsignedTaskToken(execution_id, task_id);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), mac, &mac_len);
-  return absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(mac), kSignatureBytes));
+  const std::string mac = HmacSha256(key_, sm::UnsignedTaskToken(execution_id, task_id));
+  return absl::WebSafeBase64Escape(absl::string_view(mac).substr(0, kSignatureBytes));
+}
+
+std::string TaskTokens::DeriveKey(std::string_view purpose) const {
+  // Task tokens sign "<execution ARN>#<task id>", and an ARN starts with "arn:": no derived key is a task
+  // token's signature.
+  return HmacSha256(key_, std::string("derived key/").append(purpose));
 }
 
 std::string TaskTokens::Mint(std::string_view execution_id, std::uint64_t task_id) const {
@@ -141,7 +143,7 @@ absl::StatusOr<std::pair<std::string, std::uint64_t>> TaskTokens::Verify(std::st
   std::string_view execution_id = token.substr(0, hash);
   const std::string expected = Signature(execution_id, task_id);
   std::string_view given = token.substr(dot + 1);
-  if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+  if (!ConstantTimeEquals(given, expected)) {
     return NotAToken();
   }
   return std::make_pair(std::string(execution_id), task_id);

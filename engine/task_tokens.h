@@ -37,10 +37,12 @@ class TaskTokens final : public sm::TaskTokenMinter {
   // Bytes of key material. Default for new stores: 32 (the HMAC-SHA256 block-size-friendly length).
   static constexpr std::size_t kKeyBytes = 32;
 
-  // A key from the operating system's random source, for stores that are not kept (`stepflow run`).
+  // A key from the operating system's random source, for stores that are not kept (`stepflow run`). Aborts
+  // when the operating system has no randomness to give.
   static TaskTokens Random();
   // The key kept in `store`, created (and committed, with the legacy tokens of the tasks outstanding then) on
-  // first use. The store's error when it fails; DataLoss when a stored key has the wrong length.
+  // first use. The store's error when it fails; DataLoss when a stored key has the wrong length; Unavailable
+  // when a new key is needed and the operating system has no randomness to give.
   static absl::StatusOr<TaskTokens> LoadOrCreate(storage::Store& store);
 
   std::string Mint(std::string_view execution_id, std::uint64_t task_id) const override;
@@ -48,6 +50,11 @@ class TaskTokens final : public sm::TaskTokenMinter {
   // the expected signature) for anything else: a forged or foreign signature, a token from another store,
   // a missing signature, a task id with leading zeros or out of range.
   absl::StatusOr<std::pair<std::string, std::uint64_t>> Verify(std::string_view token) const;
+
+  // A key for another of the server's signatures (e.g. "page tokens"), derived from this one: 32 bytes of
+  // HMAC-SHA256(key, "derived key/" + purpose). The same for the same store and purpose across restarts,
+  // different for each purpose, and no use for minting task tokens.
+  std::string DeriveKey(std::string_view purpose) const;
 
  private:
   explicit TaskTokens(std::string key) : key_(std::move(key)) {}

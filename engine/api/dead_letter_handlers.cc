@@ -50,7 +50,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(ServiceEnv& env,
                                                             const v1::ListDeadLettersRequest& request) {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultListPageSize));
   const std::string scope = request.filter().SerializeAsString();
-  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("dead-letters", scope, request.page_token()));
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken(*env.engine, "dead-letters", scope, request.page_token()));
   RETURN_IF_ERROR(CheckTimestamps(request.filter()));
   ASSIGN_OR_RETURN(engine::Page<engine::DeadLetterRecord> page,
                    env.engine->ListDeadLetters(FromProto(request.filter()), page_size, page_token));
@@ -58,7 +58,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(ServiceEnv& env,
   for (const engine::DeadLetterRecord& r : page.items) {
     *response.add_dead_letters() = ToProto(r);
   }
-  response.set_next_page_token(SealPageToken("dead-letters", scope, page.next_page_token));
+  response.set_next_page_token(SealPageToken(*env.engine, "dead-letters", scope, page.next_page_token));
   return response;
 }
 

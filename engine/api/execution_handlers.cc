@@ -113,7 +113,7 @@ absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistory(ServiceEnv& 
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultHistoryPageSize));
   const std::string scope = absl::StrCat(request.reverse_order() ? "r:" : "f:", request.execution_arn());
-  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("history", scope, request.page_token()));
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken(*env.engine, "history", scope, request.page_token()));
   ASSIGN_OR_RETURN(engine::Page<engine::HistoryEventRecord> page,
                    env.engine->GetExecutionHistory(request.execution_arn(), page_size, page_token,
                                               request.reverse_order()));
@@ -121,7 +121,7 @@ absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistory(ServiceEnv& 
   for (const engine::HistoryEventRecord& event : page.items) {
     *response.add_events() = ToProto(event);
   }
-  response.set_next_page_token(SealPageToken("history", scope, page.next_page_token));
+  response.set_next_page_token(SealPageToken(*env.engine, "history", scope, page.next_page_token));
   return response;
 }
 
@@ -133,7 +133,7 @@ absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(ServiceEnv& env,
   filters.clear_page_token();
   filters.clear_page_size();
   const std::string scope = filters.SerializeAsString();
-  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("executions", scope, request.page_token()));
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken(*env.engine, "executions", scope, request.page_token()));
   ASSIGN_OR_RETURN(engine::Page<engine::ExecutionInfoRecord> page,
                    env.engine->ListExecutions(filter, page_size, page_token));
   v1::ListExecutionsResponse response;
@@ -143,7 +143,7 @@ absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(ServiceEnv& env,
     e->clear_input();
     e->clear_output();
   }
-  response.set_next_page_token(SealPageToken("executions", scope, page.next_page_token));
+  response.set_next_page_token(SealPageToken(*env.engine, "executions", scope, page.next_page_token));
   return response;
 }
 

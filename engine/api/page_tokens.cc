@@ -1,58 +1,65 @@
 #include "engine/api/page_tokens.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
-#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/crypto.h"
 
 namespace stepflow::api {
 namespace {
 
-constexpr std::size_t kKeyBytes = 32;
+constexpr std::size_t kProcessKeyBytes = 32;
 constexpr std::size_t kTagBytes = 16;  // of the 32-byte HMAC
 constexpr char kSeparator = '.';
 
-const std::array<unsigned char, kKeyBytes>& Key() {
-  static std::array<unsigned char, kKeyBytes> key{};
+// The key of an engine that keeps none (engine::Engine::PageTokenKey() is empty): drawn once per process.
+const std::string& ProcessKey() {
+  static std::string key;
   static std::once_flag once;
-  std::call_once(once, [] { RAND_bytes(key.data(), static_cast<int>(key.size())); });
+  std::call_once(once, [] {
+    absl::StatusOr<std::string> random = engine::RandomBytes(kProcessKeyBytes);
+    if (!random.ok()) {
+      // A predictable key would let anyone forge page tokens; nothing safe can be done without randomness.
+      std::fprintf(stderr, "stepflow: %s\n", std::string(random.status().message()).c_str());
+      std::abort();
+    }
+    key = *std::move(random);
+  });
   return key;
 }
 
-std::string Tag(std::string_view listing, std::string_view scope, std::string_view engine_token) {
+std::string Tag(const engine::Engine& engine, std::string_view listing, std::string_view scope,
+                std::string_view engine_token) {
   // Lengths first, so that no two (listing, scope, token) triples hash the same text.
   std::string text = absl::StrCat(listing.size(), ":", scope.size(), ":", engine_token.size(), ":");
   text.append(listing).append(scope).append(engine_token);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), Key().data(), static_cast<int>(Key().size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &length);
-  return std::string(reinterpret_cast<const char*>(mac), kTagBytes);
+  const std::string engine_key = engine.PageTokenKey();
+  return engine::HmacSha256(engine_key.empty() ? ProcessKey() : engine_key, text).substr(0, kTagBytes);
 }
 
 }  // namespace
 
-std::string SealPageToken(std::string_view listing, std::string_view scope, const std::string& engine_token) {
+std::string SealPageToken(const engine::Engine& engine, std::string_view listing, std::string_view scope,
+                          const std::string& engine_token) {
   if (engine_token.empty()) {
     return "";
   }
-  std::string tag = Tag(listing, scope, engine_token);
+  std::string tag = Tag(engine, listing, scope, engine_token);
   return absl::StrCat(absl::WebSafeBase64Escape(engine_token), std::string(1, kSeparator),
                       absl::WebSafeBase64Escape(tag));
 }
 
-absl::StatusOr<std::string> OpenPageToken(std::string_view listing, std::string_view scope, const std::string& token) {
+absl::StatusOr<std::string> OpenPageToken(const engine::Engine& engine, std::string_view listing,
+                                          std::string_view scope, const std::string& token) {
   if (token.empty()) {
     return std::string();
   }
   auto invalid = [] {
     return absl::InvalidArgumentError("InvalidToken: the page token is not one this listing returned "
-                                      "(with these filters, since the server started)");
+                                      "(with these filters, from this server's store)");
   };
   std::size_t dot = token.find(kSeparator);
   std::string engine_token;
@@ -61,8 +68,7 @@ absl::StatusOr<std::string> OpenPageToken(std::string_view listing, std::string_
       !absl::WebSafeBase64Unescape(token.substr(dot + 1), &tag) || tag.size() != kTagBytes) {
     return invalid();
   }
-  std::string expected = Tag(listing, scope, engine_token);
-  if (CRYPTO_memcmp(expected.data(), tag.data(), kTagBytes) != 0) {
+  if (!engine::ConstantTimeEquals(Tag(engine, listing, scope, engine_token), tag)) {
     return invalid();
   }
   return engine_token;

@@ -35,7 +35,7 @@ absl::StatusOr<v1::StateMachine> UpdateStateMachine(ServiceEnv& env,
 absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(ServiceEnv& env,
                                                      const v1::ListStateMachinesRequest& request) {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size(), kDefaultListPageSize));
-  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken("state-machines", "", request.page_token()));
+  ASSIGN_OR_RETURN(std::string page_token, OpenPageToken(*env.engine, "state-machines", "", request.page_token()));
   ASSIGN_OR_RETURN(engine::Page<engine::StateMachineInfo> page, env.engine->ListStateMachines(page_size, page_token));
   v1::ListStateMachinesResponse response;
   for (const engine::StateMachineInfo& info : page.items) {
@@ -43,7 +43,7 @@ absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(ServiceEnv& env,
     *sm = ToProto(info);
     sm->clear_definition();
   }
-  response.set_next_page_token(SealPageToken("state-machines", "", page.next_page_token));
+  response.set_next_page_token(SealPageToken(*env.engine, "state-machines", "", page.next_page_token));
   return response;
 }
 

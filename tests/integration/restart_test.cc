@@ -1,4 +1,5 @@
-// Durability across a restart: a Wait of 5 s survives a SIGTERM in the middle and fires exactly once.
+// Durability across a restart: a Wait of 5 s survives a SIGTERM in the middle and fires exactly once; a
+// page token handed out before a restart still pages after it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -70,6 +71,24 @@ TEST_F(RestartTest, OverdueTimerFiresAfterALongerOutage) {
   StartServer();
   v1::Execution done = WaitForEnd(e.arn(), 15s);
   EXPECT_EQ(done.status(), v1::SUCCEEDED);
+}
+
+// Page tokens are sealed with a key derived from the one kept in the store (engine/api/page_tokens.h), not
+// with a key of the server's process: a listing carries on across a restart.
+TEST_F(RestartTest, APageTokenStillPagesAfterARestart) {
+  Create("first", kPassChain);
+  Create("second", kPassChain);
+  absl::StatusOr<v1::ListStateMachinesResponse> page = client().ListStateMachines(1, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->state_machines_size(), 1);
+  ASSERT_FALSE(page->next_page_token().empty());
+  ASSERT_EQ(StopServer(SIGTERM), 0);
+  StartServer();
+  absl::StatusOr<v1::ListStateMachinesResponse> next = client().ListStateMachines(1, page->next_page_token());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->state_machines_size(), 1);
+  EXPECT_NE(next->state_machines(0).name(), page->state_machines(0).name());
+  EXPECT_FALSE(client().ListStateMachines(1, page->next_page_token() + "x").ok()) << "still checked";
 }
 
 }  // namespace

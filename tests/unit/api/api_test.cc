@@ -120,7 +120,7 @@ TEST_F(ApiTest, ListStateMachinesPagesWithoutDefinitions) {
   absl::StatusOr<std::vector<v1::StateMachine>> all = client_->ListAllStateMachines();
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->size(), 3u);
-  EXPECT_EQ(engine_.last_page_size, 100);  // 0 = the server's default
+  EXPECT_EQ(engine_.LastPageSize(), 100);  // 0 = the server's default
 
   absl::StatusOr<v1::ListStateMachinesResponse> too_big = client_->ListStateMachines(1001, "");
   EXPECT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
@@ -232,7 +232,7 @@ TEST_F(ApiTest, HistoryPagesAndReverse) {
   absl::StatusOr<std::vector<v1::HistoryEvent>> reversed = client_->GetExecutionHistory(arn, true);
   ASSERT_TRUE(reversed.ok()) << reversed.status();
   EXPECT_EQ(reversed->front().id(), 5);
-  EXPECT_EQ(engine_.last_page_size, 1000);
+  EXPECT_EQ(engine_.LastPageSize(), 1000);
 
   absl::StatusOr<std::vector<v1::HistoryEvent>> unknown = client_->GetExecutionHistory("arn:nope");
   EXPECT_EQ(client::ErrorName(unknown.status()), "ExecutionDoesNotExist");
@@ -301,10 +301,11 @@ TEST_F(ApiTest, ListExecutionsPassesFiltersAndPages) {
   ASSERT_EQ(page->executions_size(), 1);
   EXPECT_EQ(page->executions(0).input(), "");
   EXPECT_FALSE(page->next_page_token().empty());
-  EXPECT_EQ(engine_.last_filter.state_machine, "m");
-  EXPECT_EQ(engine_.last_filter.status, sm::ExecutionStatus::kRunning);
-  EXPECT_EQ(engine_.last_filter.started_after, 5000);
-  EXPECT_FALSE(engine_.last_filter.started_before.has_value());
+  const engine::ExecutionFilter filter = engine_.LastFilter();
+  EXPECT_EQ(filter.state_machine, "m");
+  EXPECT_EQ(filter.status, sm::ExecutionStatus::kRunning);
+  EXPECT_EQ(filter.started_after, 5000);
+  EXPECT_FALSE(filter.started_before.has_value());
 
   absl::StatusOr<std::vector<v1::Execution>> all = client_->ListAllExecutions(request);
   ASSERT_TRUE(all.ok()) << all.status();

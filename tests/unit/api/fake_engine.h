@@ -71,7 +71,7 @@ class FakeEngine final : public engine::Engine {
   absl::StatusOr<engine::Page<engine::StateMachineInfo>> ListStateMachines(
       int page_size, const std::string& page_token) override {
     std::lock_guard<std::mutex> lock(mu_);
-    last_page_size = page_size;
+    last_page_size_ = page_size;
     engine::Page<engine::StateMachineInfo> page;
     for (auto it = machines_.upper_bound(page_token); it != machines_.end(); ++it) {
       if (static_cast<int>(page.items.size()) == page_size) {
@@ -140,8 +140,8 @@ class FakeEngine final : public engine::Engine {
   absl::StatusOr<engine::Page<engine::ExecutionInfoRecord>> ListExecutions(
       const engine::ExecutionFilter& filter, int page_size, const std::string& page_token) override {
     std::lock_guard<std::mutex> lock(mu_);
-    last_filter = filter;
-    last_page_size = page_size;
+    last_filter_ = filter;
+    last_page_size_ = page_size;
     engine::Page<engine::ExecutionInfoRecord> page;
     for (auto it = executions_.upper_bound(page_token); it != executions_.end(); ++it) {
       const engine::ExecutionInfoRecord& r = it->second.record;
@@ -180,7 +180,7 @@ class FakeEngine final : public engine::Engine {
       const std::string& execution_arn, int page_size, const std::string& page_token,
       bool reverse_order) override {
     std::lock_guard<std::mutex> lock(mu_);
-    last_page_size = page_size;
+    last_page_size_ = page_size;
     auto it = executions_.find(execution_arn);
     if (it == executions_.end()) {
       return NoExecution(execution_arn);
@@ -294,10 +294,20 @@ class FakeEngine final : public engine::Engine {
     FinishLocked(executions_.at(arn), status, output, "", "");
   }
 
-  engine::ExecutionFilter last_filter;
-  int last_page_size = -1;
+  // What the last list call asked for. Read under the lock: the handler thread wrote it, and the test thread
+  // learns that only through gRPC, whose synchronisation ThreadSanitizer cannot see.
+  engine::ExecutionFilter LastFilter() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_filter_;
+  }
+  int LastPageSize() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_page_size_;
+  }
 
  private:
+  engine::ExecutionFilter last_filter_;  // guarded by mu_
+  int last_page_size_ = -1;              // guarded by mu_
   struct Exec {
     engine::ExecutionInfoRecord record;
     engine::StateMachineInfo definition;
@@ -345,7 +355,7 @@ class FakeEngine final : public engine::Engine {
     cv_.notify_all();
   }
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, engine::StateMachineInfo> machines_;
   std::map<std::string, Exec> executions_;

@@ -1,5 +1,6 @@
 // Task tokens (engine/task_tokens.h): signed, canonical, kept across a restart, refused when forged, and the
-// unsigned tokens a store had outstanding when it was upgraded still accepted.
+// unsigned tokens a store had outstanding when it was upgraded still accepted; the keys derived from the
+// store's key (page tokens); and the HMAC and random helpers they stand on (engine/crypto.h).
 
 #include "engine/task_tokens.h"
 
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/strings/escaping.h"
+#include "engine/crypto.h"
 #include "engine/records.h"
 #include "statemachine/runtime_values.h"
 #include "storage/store.h"
@@ -94,6 +97,43 @@ TEST_F(TaskTokensTest, TheKeyIsKeptInTheStoreAcrossARestart) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->Mint(kArn, 3), token);
   EXPECT_TRUE(again->Verify(token).ok());
+}
+
+TEST_F(TaskTokensTest, DerivedKeysAreKeptAcrossARestartAndDifferByPurposeAndStore) {
+  std::string page_key;
+  {
+    std::unique_ptr<storage::Store> store = OpenStore();
+    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(*store);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    page_key = tokens->DeriveKey("page tokens");
+    EXPECT_EQ(page_key.size(), kHmacSha256Bytes);
+    EXPECT_NE(tokens->DeriveKey("something else"), page_key);
+  }
+  std::unique_ptr<storage::Store> store = OpenStore();
+  absl::StatusOr<TaskTokens> again = TaskTokens::LoadOrCreate(*store);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->DeriveKey("page tokens"), page_key);
+  EXPECT_NE(TaskTokens::Random().DeriveKey("page tokens"), page_key);
+}
+
+// RFC 4231, test case 2 (a key shorter than the block) and test case 1.
+TEST(CryptoTest, HmacSha256MatchesRfc4231) {
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+TEST(CryptoTest, RandomBytesAndConstantTimeEquals) {
+  absl::StatusOr<std::string> a = RandomBytes(32);
+  absl::StatusOr<std::string> b = RandomBytes(32);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->size(), 32u);
+  EXPECT_NE(*a, *b);
+  EXPECT_TRUE(ConstantTimeEquals(*a, *a));
+  EXPECT_FALSE(ConstantTimeEquals(*a, *b));
+  EXPECT_FALSE(ConstantTimeEquals(*a, a->substr(0, 31)));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
 }
 
 TEST_F(TaskTokensTest, AStoredKeyOfTheWrongLengthIsDataLoss) {
