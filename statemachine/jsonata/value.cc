@@ -1,0 +1,272 @@
+#include "statemachine/jsonata/value.h"
+
+#include <cmath>
+
+#include "statemachine/jsonata/evaluator.h"
+#include "statemachine/jsonata/lexer.h"
+
+namespace stepflow::sm::jsonata {
+
+namespace {
+constexpr std::size_t kIndexThreshold = 8;
+}  // namespace
+
+Value Value::String(std::string s) {
+  Value v;
+  v.kind_ = Kind::kString;
+  v.ptr_ = std::make_shared<std::string>(std::move(s));
+  return v;
+}
+
+Value Value::FromArray(std::shared_ptr<Array> a) {
+  Value v;
+  v.kind_ = Kind::kArray;
+  v.ptr_ = std::move(a);
+  return v;
+}
+
+Value Value::FromObject(std::shared_ptr<Object> o) {
+  Value v;
+  v.kind_ = Kind::kObject;
+  v.ptr_ = std::move(o);
+  return v;
+}
+
+Value Value::FromFunction(std::shared_ptr<const Function> f) {
+  Value v;
+  v.kind_ = Kind::kFunction;
+  v.ptr_ = std::const_pointer_cast<Function>(std::move(f));
+  return v;
+}
+
+const Value* Object::Find(std::string_view key) const {
+  if (!index.empty()) {
+    auto it = index.find(std::string(key));
+    return it == index.end() ? nullptr : &entries[it->second].second;
+  }
+  for (const auto& [k, v] : entries) {
+    if (k == key) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+void Object::Set(std::string key, Value value) {
+  if (!index.empty()) {
+    auto it = index.find(key);
+    if (it != index.end()) {
+      entries[it->second].second = std::move(value);
+      return;
+    }
+  } else {
+    for (auto& [k, v] : entries) {
+      if (k == key) {
+        v = std::move(value);
+        return;
+      }
+    }
+  }
+  entries.emplace_back(std::move(key), std::move(value));
+  if (!index.empty()) {
+    index.emplace(entries.back().first, entries.size() - 1);
+  } else if (entries.size() > kIndexThreshold) {
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      index.emplace(entries[i].first, i);
+    }
+  }
+}
+
+void Object::Erase(std::string_view key) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].first == key) {
+      entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
+      index.clear();
+      if (entries.size() > kIndexThreshold) {
+        for (std::size_t j = 0; j < entries.size(); ++j) {
+          index.emplace(entries[j].first, j);
+        }
+      }
+      return;
+    }
+  }
+}
+
+Value MakeArray(std::vector<Value> items) {
+  auto a = std::make_shared<Array>();
+  a->items = std::move(items);
+  return Value::FromArray(std::move(a));
+}
+
+Value MakeSequence(std::vector<Value> items) {
+  auto a = std::make_shared<Array>();
+  a->items = std::move(items);
+  a->sequence = true;
+  return Value::FromArray(std::move(a));
+}
+
+Value MakeObject() { return Value::FromObject(std::make_shared<Object>()); }
+
+bool Truthy(const Value& v) {
+  switch (v.kind()) {
+    case Kind::kUndefined:
+    case Kind::kNull:
+      return false;
+    case Kind::kBool:
+      return v.boolean();
+    case Kind::kNumber:
+      return v.number() != 0;
+    case Kind::kString:
+      return !v.str().empty();
+    case Kind::kArray:
+      for (const Value& item : v.array().items) {
+        if (Truthy(item)) {
+          return true;
+        }
+      }
+      return false;
+    case Kind::kObject:
+      return !v.object().entries.empty();
+    case Kind::kFunction:
+      return false;
+  }
+  return false;
+}
+
+bool DeepEqual(const Value& a, const Value& b) {
+  if (a.identity() != nullptr && a.identity() == b.identity()) {
+    return true;
+  }
+  if (a.kind() != b.kind()) {
+    return false;
+  }
+  switch (a.kind()) {
+    case Kind::kUndefined:
+    case Kind::kNull:
+      return true;
+    case Kind::kBool:
+      return a.boolean() == b.boolean();
+    case Kind::kNumber:
+      return a.number() == b.number();
+    case Kind::kString:
+      return a.str() == b.str();
+    case Kind::kArray: {
+      const auto& x = a.array().items;
+      const auto& y = b.array().items;
+      if (x.size() != y.size()) {
+        return false;
+      }
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (!DeepEqual(x[i], y[i])) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case Kind::kObject: {
+      const Object& x = a.object();
+      const Object& y = b.object();
+      if (x.entries.size() != y.entries.size()) {
+        return false;
+      }
+      for (const auto& [k, v] : x.entries) {
+        const Value* other = y.Find(k);
+        if (other == nullptr || !DeepEqual(v, *other)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case Kind::kFunction:
+      return a.identity() == b.identity();
+  }
+  return false;
+}
+
+Value FromJson(const boost::json::value& json) {
+  switch (json.kind()) {
+    case boost::json::kind::null:
+      return Value::Null();
+    case boost::json::kind::bool_:
+      return Value::Bool(json.get_bool());
+    case boost::json::kind::int64:
+      return Value::Number(static_cast<double>(json.get_int64()));
+    case boost::json::kind::uint64:
+      return Value::Number(static_cast<double>(json.get_uint64()));
+    case boost::json::kind::double_:
+      return Value::Number(json.get_double());
+    case boost::json::kind::string:
+      return Value::String(std::string(json.get_string()));
+    case boost::json::kind::array: {
+      auto a = std::make_shared<Array>();
+      a->items.reserve(json.get_array().size());
+      for (const boost::json::value& item : json.get_array()) {
+        a->items.push_back(FromJson(item));
+      }
+      return Value::FromArray(std::move(a));
+    }
+    case boost::json::kind::object: {
+      auto o = std::make_shared<Object>();
+      for (const auto& kv : json.get_object()) {
+        o->Set(std::string(kv.key()), FromJson(kv.value()));
+      }
+      return Value::FromObject(std::move(o));
+    }
+  }
+  return Value();
+}
+
+namespace {
+constexpr int kMaxOutputDepth = 2000;
+}  // namespace
+
+boost::json::value ToJson(const Value& value, int depth) {
+  if (depth > kMaxOutputDepth) {
+    Fail("U1001", -1);
+  }
+  switch (value.kind()) {
+    case Kind::kUndefined:
+    case Kind::kNull:
+      return nullptr;
+    case Kind::kBool:
+      return value.boolean();
+    case Kind::kNumber: {
+      double d = value.number();
+      if (!std::isfinite(d)) {
+        Fail("D1001", -1);
+      }
+      if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
+        return static_cast<std::int64_t>(d);
+      }
+      return d;
+    }
+    case Kind::kString:
+      return boost::json::string(value.str());
+    case Kind::kArray: {
+      boost::json::array out;
+      out.reserve(value.array().items.size());
+      for (const Value& item : value.array().items) {
+        if (item.undefined()) {
+          continue;
+        }
+        out.push_back(item.is_function() ? boost::json::value("") : ToJson(item, depth + 1));
+      }
+      return out;
+    }
+    case Kind::kObject: {
+      boost::json::object out;
+      for (const auto& [k, v] : value.object().entries) {
+        if (v.undefined() || v.is_function()) {
+          continue;
+        }
+        out[k] = ToJson(v, depth + 1);
+      }
+      return out;
+    }
+    case Kind::kFunction:
+      return "";
+  }
+  return nullptr;
+}
+
+}  // namespace stepflow::sm::jsonata
