@@ -70,7 +70,8 @@ std::string JsToPrecision(double d, int precision) {
   }
   precision = std::clamp(precision, kMinPrecision, kMaxPrecision);
   std::string sign = d < 0 ? "-" : "";
-  DecimalDigits value = d == 0 ? DecimalDigits{"0", 0} : internal::RoundToSignificant(internal::ExactDigits(d), precision);
+  DecimalDigits value =
+      d == 0 ? DecimalDigits{"0", 0} : internal::RoundToSignificant(internal::ExactDigits(d), precision);
   value.digits.resize(precision, '0');
   if (value.exponent < -6 || value.exponent >= precision) {
     return sign + ExponentForm(value.digits, value.exponent);
