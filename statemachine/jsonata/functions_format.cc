@@ -9,15 +9,15 @@ namespace stepflow::sm::jsonata::fn {
 namespace {
 
 [[noreturn]] void FailWithStatus(const absl::Status& status) {
-  std::string_view message = status.message();
+  std::string message(status.message());
   std::size_t colon = message.find(": ");
   JsonataException e;
-  if (colon != std::string_view::npos && colon <= 6) {
-    e.error.code = std::string(message.substr(0, colon));
-    e.error.message = std::string(message.substr(colon + 2));
+  if (colon != std::string::npos && colon <= 6) {
+    e.error.code = message.substr(0, colon);
+    e.error.message = message.substr(colon + 2);
   } else {
     e.error.code = "D3000";
-    e.error.message = std::string(message);
+    e.error.message = message;
   }
   throw e;
 }
