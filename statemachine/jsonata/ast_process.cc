@@ -407,7 +407,11 @@ NodePtr Processor::Process(NodePtr expr) {
 
 NodePtr ProcessAst(NodePtr raw) {
   Processor processor;
-  return processor.Process(std::move(raw));
+  NodePtr root = processor.Process(std::move(raw));
+  if (root->has_seeking_parent || root->type == NodeType::kParent) {
+    Fail("S0217", root->position, "parent");
+  }
+  return root;
 }
 
 }  // namespace stepflow::sm::jsonata

@@ -46,7 +46,7 @@ int Function::Arity() const {
     case Type::kLambda:
       return static_cast<int>(lambda->params.size());
     case Type::kBuiltin:
-      return builtin->signature ? static_cast<int>(builtin->signature->params.size()) : 0;
+      return builtin->arity;
     case Type::kPartial: {
       int n = 0;
       for (bool p : is_placeholder) {
@@ -62,7 +62,8 @@ int Function::Arity() const {
 Value Evaluator::EvalCall(const Node& node, const Value& input, Frame* env, const Value* apply_to) {
   Value proc = Eval(*node.procedure, input, env);
   if (proc.undefined() && node.procedure->type == NodeType::kPath &&
-      env->Lookup(node.procedure->steps[0]->value) != nullptr) {
+      (env->Lookup(node.procedure->steps[0]->value) != nullptr ||
+       FindBuiltin(node.procedure->steps[0]->value) != nullptr)) {
     Fail("T1005", node.position, node.procedure->steps[0]->value);
   }
   std::vector<Value> args;
@@ -190,7 +191,8 @@ Value Evaluator::EvalPartial(const Node& node, const Value& input, Frame* env) {
   }
   Value proc = Eval(*node.procedure, input, env);
   if (proc.undefined() && node.procedure->type == NodeType::kPath &&
-      env->Lookup(node.procedure->steps[0]->value) != nullptr) {
+      (env->Lookup(node.procedure->steps[0]->value) != nullptr ||
+       FindBuiltin(node.procedure->steps[0]->value) != nullptr)) {
     Fail("T1007", node.position, node.procedure->steps[0]->value);
   }
   if (!proc.is_function()) {

@@ -48,7 +48,15 @@ Value Wildcard(const Value& in) {
     input = input.array().items[0];
   }
   std::vector<Value> out;
-  if (input.is_object()) {
+  if (input.is_array()) {
+    for (const Value& v : input.array().items) {
+      if (v.is_array()) {
+        FlattenInto(v, out);
+      } else {
+        out.push_back(v);
+      }
+    }
+  } else if (input.is_object()) {
     for (const auto& [k, v] : input.object().entries) {
       if (v.is_array()) {
         FlattenInto(v, out);
@@ -111,11 +119,12 @@ const Value& TupleFocus(const Value& tuple) {
   return v == nullptr ? kUndefined : *v;
 }
 
+// createSequence(v): a sequence of the one value, even undefined (so that `{"a": 1}.a` works without input).
 Value SequenceOf(const Value& v) {
   if (v.is_array()) {
     return v;
   }
-  return v.undefined() ? MakeSequence() : MakeSequence({v});
+  return MakeSequence({v});
 }
 
 }  // namespace
@@ -313,7 +322,7 @@ Value Evaluator::EvalTupleStep(const Node& step, const Value& input, Value tuple
 
 Value Evaluator::EvalFilter(const Node& predicate, const Value& in, Frame* env) {
   bool tuple_stream = in.is_array() && in.array().tuple_stream;
-  Value input = SequenceOf(in);
+  Value input = in.undefined() ? MakeSequence() : SequenceOf(in);
   const std::vector<Value>& items = input.array().items;
   std::vector<Value> out;
   Value result;

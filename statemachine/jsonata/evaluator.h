@@ -37,6 +37,7 @@ struct Builtin {
   std::string signature_text;
   BuiltinFn fn = nullptr;
   std::shared_ptr<const Signature> signature;
+  int arity = 0;
 };
 
 struct Function {

@@ -11,8 +11,7 @@ Value ToBoolean(const Value& v) {
     return Value();
   }
   if (v.is_function()) {
-    // a lambda is an object with properties in jsonata-js (true); a builtin is a JS function (false)
-    return Value::Bool(v.function().type == Function::Type::kLambda);
+    return Value::Bool(false);
   }
   return Value::Bool(Truthy(v));
 }

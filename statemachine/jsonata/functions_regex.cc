@@ -16,18 +16,39 @@ struct RegexHit {
   std::vector<Value> groups;
 };
 
-// Iterates the matches of a regex function value over `subject`.
+// Byte offset of the UTF-16 offset `units` in `s`.
+std::size_t ByteOffset(const std::string& s, double units) {
+  std::size_t i = 0;
+  double n = 0;
+  while (i < s.size() && n < units) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    n += len == 4 ? 2 : 1;
+    i += len;
+  }
+  return std::min(i, s.size());
+}
+
+// Iterates the matches over `subject` of a regex, or of a custom matcher function (which returns
+// {match, start, end, groups, next}, as JSONata documents).
 class Matcher {
  public:
-  Matcher(const Value& regex, const std::string& subject) : subject_(subject) {
-    if (!regex.is_function() || regex.function().type != Function::Type::kRegex) {
+  Matcher(Evaluator& ev, const Value& regex, const std::string& subject) : ev_(ev), subject_(subject) {
+    if (!regex.is_function()) {
       Fail("T1010", -1);
     }
-    regex_ = regex.function().regex.get();
+    if (regex.function().type == Function::Type::kRegex) {
+      regex_ = regex.function().regex.get();
+    } else {
+      custom_ = regex;
+    }
   }
 
   // The next match, or false at the end.
   bool Next(RegexHit* hit) {
+    if (regex_ == nullptr) {
+      return NextCustom(hit);
+    }
     if (started_ && position_ >= subject_.size()) {
       return false;
     }
@@ -56,7 +77,36 @@ class Matcher {
   }
 
  private:
+  bool NextCustom(RegexHit* hit) {
+    Value r;
+    if (!started_) {
+      r = ev_.Apply(custom_, {Value::String(subject_)}, Value(), ev_.root(), -1);
+    } else if (next_.is_function()) {
+      r = ev_.Apply(next_, {}, Value(), ev_.root(), -1);
+    }
+    started_ = true;
+    if (r.undefined()) {
+      return false;
+    }
+    const Value* start = r.is_object() ? r.object().Find("start") : nullptr;
+    const Value* end = r.is_object() ? r.object().Find("end") : nullptr;
+    const Value* groups = r.is_object() ? r.object().Find("groups") : nullptr;
+    const Value* next = r.is_object() ? r.object().Find("next") : nullptr;
+    if (start == nullptr || end == nullptr || !start->is_number() || !end->is_number() || groups == nullptr ||
+        !groups->is_array()) {
+      Fail("T1010", -1);
+    }
+    hit->start = ByteOffset(subject_, start->number());
+    hit->end = std::max(hit->start, ByteOffset(subject_, end->number()));
+    hit->groups = groups->array().items;
+    next_ = next == nullptr ? Value() : *next;
+    return true;
+  }
+
+  Evaluator& ev_;
   const RegexLiteral* regex_ = nullptr;
+  Value custom_;
+  Value next_;
   const std::string& subject_;
   std::size_t position_ = 0;
   bool started_ = false;
@@ -103,7 +153,7 @@ Value RegexMatchObject(const RegexLiteral& regex, const std::string& subject, st
 
 namespace fn {
 
-Value Match(Evaluator&, Args& a, const Value&) {
+Value Match(Evaluator& ev, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
@@ -111,7 +161,7 @@ Value Match(Evaluator&, Args& a, const Value&) {
     Fail("D3040", -1);
   }
   std::vector<Value> out;
-  Matcher matcher(a[1], a[0].str());
+  Matcher matcher(ev, a[1], a[0].str());
   RegexHit hit;
   while (!LimitReached(a, 2, static_cast<std::int64_t>(out.size())) && matcher.Next(&hit)) {
     out.push_back(MatchObject(a[0].str(), hit, false));
@@ -119,14 +169,14 @@ Value Match(Evaluator&, Args& a, const Value&) {
   return MakeSequence(std::move(out));
 }
 
-Value Contains(Evaluator&, Args& a, const Value&) {
+Value Contains(Evaluator& ev, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
   if (a[1].is_string()) {
     return Value::Bool(a[0].str().find(a[1].str()) != std::string::npos);
   }
-  Matcher matcher(a[1], a[0].str());
+  Matcher matcher(ev, a[1], a[0].str());
   RegexHit hit;
   return Value::Bool(matcher.Next(&hit));
 }
@@ -208,7 +258,7 @@ Value Replace(Evaluator& ev, Args& a, const Value& input) {
     out += str.substr(position);
     return Value::String(std::move(out));
   }
-  Matcher matcher(a[1], str);
+  Matcher matcher(ev, a[1], str);
   RegexHit hit;
   while (!LimitReached(a, 3, count) && matcher.Next(&hit)) {
     out += str.substr(position, hit.start - position);
@@ -230,7 +280,7 @@ Value Replace(Evaluator& ev, Args& a, const Value& input) {
   return Value::String(std::move(out));
 }
 
-Value Split(Evaluator&, Args& a, const Value&) {
+Value Split(Evaluator& ev, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
@@ -265,7 +315,7 @@ Value Split(Evaluator&, Args& a, const Value&) {
     }
     return MakeArray(std::move(out));
   }
-  Matcher matcher(a[1], str);
+  Matcher matcher(ev, a[1], str);
   RegexHit hit;
   std::size_t start = 0;
   std::int64_t count = 0;

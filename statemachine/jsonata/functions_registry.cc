@@ -52,6 +52,9 @@ const std::unordered_map<std::string, Builtin>& Table() {
       b.signature_text = e.signature;
       b.fn = e.fn;
       b.signature = ParseSignature(e.signature, 0);
+      // jsonata-js passes higher-order callbacks as many arguments as the JavaScript implementation
+      // declares before its first default parameter: $string(arg, prettify = false) takes one.
+      b.arity = std::string_view(e.name) == "string" ? 1 : static_cast<int>(b.signature->params.size());
       table->emplace(e.name, std::move(b));
     }
     return table;

@@ -69,9 +69,10 @@ struct CompileResult {
 CompileResult Compile(std::string_view text);
 
 struct EvaluationLimits {
-  // Nested evaluation depth (expression nesting plus function calls that are not tail calls).
-  // Default: 1,000 — far below what the native stack can hold, deeper than any sane expression.
-  int max_depth = 1000;
+  // Nested evaluations (one per expression node being evaluated, counted as jsonata-js's evaluate()
+  // entries; calls that are not tail calls nest). Default: 302, the bound jsonata-js's reference test
+  // harness applies (a non-tail recursion of about 100 levels); far below what the native stack holds.
+  int max_depth = 302;
   // Evaluation steps (AST nodes evaluated plus items visited by builtins). Default: 50,000,000 —
   // roughly a second of work; a replay stops at the same step.
   std::int64_t max_steps = 50'000'000;

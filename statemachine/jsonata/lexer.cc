@@ -177,6 +177,10 @@ Token Lexer::Next(bool prefix) {
     pos_ += 2;
     return Make(TokenType::kOperator, std::string(two));
   }
+  if (c == '!' || c == '~') {
+    ++pos_;
+    Fail("S0204", static_cast<std::int64_t>(pos_), std::string(1, c));
+  }
   if (IsOperatorChar(c)) {
     ++pos_;
     return Make(TokenType::kOperator, std::string(1, c));
@@ -226,7 +230,8 @@ Token Lexer::Next(bool prefix) {
   }
   // a name or variable: everything up to whitespace or an operator character
   std::size_t start = pos_;
-  while (pos_ < text_.size() && !IsSpace(text_[pos_]) && !IsOperatorChar(text_[pos_])) {
+  while (pos_ < text_.size() && !IsSpace(text_[pos_]) && !IsOperatorChar(text_[pos_]) && text_[pos_] != '!' &&
+         text_[pos_] != '~') {
     ++pos_;
   }
   if (pos_ == start) {
