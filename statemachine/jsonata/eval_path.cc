@@ -134,7 +134,7 @@ Value Evaluator::EvalPath(const Node& node, const Value& input, Frame* env) {
   if (input.is_array() && node.steps[0]->type != NodeType::kVariable) {
     input_sequence = input;
   } else {
-    input_sequence = SequenceOf(input);
+    input_sequence = MakeSequence({input});  // createSequence(input): an array input stays one item
   }
   Value result;
   bool tuple_stream = false;
