@@ -2,6 +2,7 @@
 
 #include "statemachine/jsonata/evaluator.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "statemachine/jsonata/text.h"
@@ -240,6 +241,14 @@ Value Evaluator::EvalArray(const Node& node, const Value& input, Frame* env) {
   if (node.cons_array) {
     result.array().cons = true;
   }
+  std::uint32_t depth = 1;
+  for (const Value& item : result.array().items) {
+    depth = std::max(depth, ValueDepth(item) + 1);
+  }
+  if (depth > kMaxValueDepth) {
+    Fail("U1001", node.position, "value nesting");
+  }
+  result.array().depth = depth;
   return result;
 }
 

@@ -1,5 +1,6 @@
 #include "statemachine/jsonata/value.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "statemachine/jsonata/evaluator.h"
@@ -90,6 +91,16 @@ void Object::Erase(std::string_view key) {
       return;
     }
   }
+}
+
+std::uint32_t ValueDepth(const Value& v) {
+  if (v.is_array()) {
+    return v.array().depth;
+  }
+  if (v.is_object()) {
+    return v.object().depth;
+  }
+  return 0;
 }
 
 Value MakeArray(std::vector<Value> items) {
@@ -183,7 +194,20 @@ bool DeepEqual(const Value& a, const Value& b) {
   return false;
 }
 
-Value FromJson(const boost::json::value& json) {
+namespace {
+
+Value FromJsonAt(const boost::json::value& json, std::uint32_t level);
+
+}  // namespace
+
+Value FromJson(const boost::json::value& json) { return FromJsonAt(json, 0); }
+
+namespace {
+
+Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
   switch (json.kind()) {
     case boost::json::kind::null:
       return Value::Null();
@@ -201,20 +225,25 @@ Value FromJson(const boost::json::value& json) {
       auto a = std::make_shared<Array>();
       a->items.reserve(json.get_array().size());
       for (const boost::json::value& item : json.get_array()) {
-        a->items.push_back(FromJson(item));
+        a->items.push_back(FromJsonAt(item, level + 1));
+        a->depth = std::max(a->depth, ValueDepth(a->items.back()) + 1);
       }
       return Value::FromArray(std::move(a));
     }
     case boost::json::kind::object: {
       auto o = std::make_shared<Object>();
       for (const auto& kv : json.get_object()) {
-        o->Set(std::string(kv.key()), FromJson(kv.value()));
+        Value v = FromJsonAt(kv.value(), level + 1);
+        o->depth = std::max(o->depth, ValueDepth(v) + 1);
+        o->Set(std::string(kv.key()), std::move(v));
       }
       return Value::FromObject(std::move(o));
     }
   }
   return Value();
 }
+
+}  // namespace
 
 namespace {
 constexpr int kMaxOutputDepth = 2000;

@@ -76,13 +76,22 @@ struct Array {
   bool cons = false;
   bool outer_wrapper = false;
   bool tuple_stream = false;  // items are tuple objects {"@": context, "name": binding, ...}
+  // Nesting depth of arrays/objects inside (1 = holds no array or object), tracked where values nest so
+  // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse).
+  std::uint32_t depth = 1;
 };
+
+// Deepest nesting of arrays and objects a value may have (input or built). Default 1,000.
+inline constexpr std::uint32_t kMaxValueDepth = 1000;
+// Nesting depth of `v` (0 for scalars).
+std::uint32_t ValueDepth(const class Value& v);
 
 // An object keeps its keys in insertion order (as JavaScript does for non-index keys).
 struct Object {
   std::vector<std::pair<std::string, Value>> entries;
   // Index by key, built once the object has more than a few entries.
   std::unordered_map<std::string, std::size_t> index;
+  std::uint32_t depth = 1;
 
   const Value* Find(std::string_view key) const;
   // Sets `key` (replacing its value, keeping its position, when present).
