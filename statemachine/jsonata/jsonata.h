@@ -64,8 +64,9 @@ struct CompileResult {
   std::optional<JsonataError> error;
 };
 
-// Parses `text`. Syntax errors carry JSONata's S0xxx codes and positions; nesting deeper than
-// kMaxExpressionNesting or text beyond kMaxExpressionBytes is error U1001 / S0101-like refusal.
+// Parses `text` (UTF-8; lone surrogates written WTF-8 are kept as they are). Syntax errors carry JSONata's
+// S0xxx codes and positions (byte offsets just after the offending token); nesting deeper than
+// kMaxExpressionNesting or text longer than kMaxExpressionBytes is error U1001.
 CompileResult Compile(std::string_view text);
 
 struct EvaluationLimits {
@@ -100,8 +101,9 @@ struct EvaluationResult {
 };
 
 // Evaluates `expression` against `input` (nullptr: undefined input) with extra variables `bindings`
-// (name without `$` -> value). Functions in the result become "" as in JSON.stringify in jsonata-js;
-// non-finite numbers are errors (D1001) as JSONata reports them.
+// (name without `$` -> value). The input and bindings are copied into the evaluator's values once per
+// call (O(size)); the result is a new JSON value. Functions in the result become "" as JSON.stringify
+// in jsonata-js writes them; non-finite numbers are errors (D1001) as JSONata reports them. Never throws.
 EvaluationResult Evaluate(const Expression& expression, const boost::json::value* input,
                           const std::map<std::string, boost::json::value>& bindings,
                           const EvaluationEnvironment& environment, const EvaluationLimits& limits = {});
