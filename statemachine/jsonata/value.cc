@@ -54,6 +54,11 @@ const Value* Object::Find(std::string_view key) const {
 }
 
 void Object::Set(std::string key, Value value) {
+  const std::uint32_t value_depth = ValueDepth(value) + 1;
+  if (value_depth > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
+  depth = std::max(depth, value_depth);
   if (!index.empty()) {
     auto it = index.find(key);
     if (it != index.end()) {
@@ -103,9 +108,26 @@ std::uint32_t ValueDepth(const Value& v) {
   return 0;
 }
 
+namespace {
+
+// The nesting depth of an array holding `items`; U1001 beyond kMaxValueDepth.
+std::uint32_t DepthOf(const std::vector<Value>& items) {
+  std::uint32_t depth = 1;
+  for (const Value& item : items) {
+    depth = std::max(depth, ValueDepth(item) + 1);
+  }
+  if (depth > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
+  return depth;
+}
+
+}  // namespace
+
 Value MakeArray(std::vector<Value> items) {
   auto a = std::make_shared<Array>();
   a->items = std::move(items);
+  a->depth = DepthOf(a->items);
   return Value::FromArray(std::move(a));
 }
 
@@ -113,6 +135,7 @@ Value MakeSequence(std::vector<Value> items) {
   auto a = std::make_shared<Array>();
   a->items = std::move(items);
   a->sequence = true;
+  a->depth = DepthOf(a->items);
   return Value::FromArray(std::move(a));
 }
 

@@ -42,6 +42,9 @@ TEST(JsonataBoundsTest, DeepInputAndDeepBuiltValuesAreRefused) {
   }
   EXPECT_EQ(Code("$count($)", &deep), "U1001");
   EXPECT_EQ(Code("($f := function($x, $n) { $n = 0 ? $x : $f({'a': $x}, $n - 1) }; $f(1, 100000))"), "U1001");
+  // builtins that nest arrays are bounded too (their destruction would otherwise recurse 100,000 deep)
+  EXPECT_EQ(Code("($f := function($x, $n) { $n = 0 ? $x : $f($zip($x, $x), $n - 1) }; $f([1], 100000))"),
+            "U1001");
 }
 
 TEST(JsonataBoundsTest, HugeRangesAndSequences) {
