@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "statemachine/jsonata/evaluator.h"
 #include "statemachine/jsonata/lexer.h"
@@ -11,6 +12,43 @@ namespace stepflow::sm::jsonata {
 namespace {
 constexpr std::size_t kIndexThreshold = 8;
 }  // namespace
+
+double Value::number() const {
+  return kind_ == Kind::kNumber ? scalar_.number : std::numeric_limits<double>::quiet_NaN();
+}
+
+const std::string& Value::str() const {
+  static const std::string kEmpty;
+  return kind_ == Kind::kString ? *static_cast<const std::string*>(ptr_.get()) : kEmpty;
+}
+
+Array& Value::array() const {
+  if (kind_ == Kind::kArray) {
+    return *static_cast<Array*>(ptr_.get());
+  }
+  thread_local Array empty;
+  empty = Array();
+  return empty;
+}
+
+Object& Value::object() const {
+  if (kind_ == Kind::kObject) {
+    return *static_cast<Object*>(ptr_.get());
+  }
+  thread_local Object empty;
+  empty = Object();
+  return empty;
+}
+
+const Function& Value::function() const {
+  if (kind_ == Kind::kFunction) {
+    return *static_cast<const Function*>(ptr_.get());
+  }
+  thread_local Function inert;
+  inert = Function();
+  inert.type = Function::Type::kRegex;
+  return inert;
+}
 
 Value Value::String(std::string s) {
   Value v;

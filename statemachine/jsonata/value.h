@@ -50,13 +50,16 @@ class Value {
   bool is_object() const { return kind_ == Kind::kObject; }
   bool is_function() const { return kind_ == Kind::kFunction; }
 
-  bool boolean() const { return scalar_.boolean; }
-  double number() const { return scalar_.number; }
-  const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
-  // REQUIRES: is_array(). The array may be shared: modify only one you just created.
-  Array& array() const { return *static_cast<Array*>(ptr_.get()); }
-  Object& object() const { return *static_cast<Object*>(ptr_.get()); }
-  const Function& function() const { return *static_cast<const Function*>(ptr_.get()); }
+  // The accessors are total: on a value of another kind they return false, NaN, "", a fresh empty
+  // array/object, or an inert function (so that a builtin handed an argument its signature lets through,
+  // such as undefined, can never dereference null).
+  bool boolean() const { return kind_ == Kind::kBool && scalar_.boolean; }
+  double number() const;
+  const std::string& str() const;
+  // The array may be shared: modify only one you just created.
+  Array& array() const;
+  Object& object() const;
+  const Function& function() const;
   // Identity of the shared payload (for `in`'s and transforms' reference comparisons).
   const void* identity() const { return ptr_.get(); }
 
