@@ -24,6 +24,12 @@ Value ReduceTuples(const Value& data) {
   return Value::FromObject(std::move(result));
 }
 
+// The context of a tuple ("@"), undefined when there is none.
+Value FocusOf(const Value& tuple) {
+  const Value* v = tuple.is_object() ? tuple.object().Find("@") : nullptr;
+  return v == nullptr ? Value() : *v;
+}
+
 }  // namespace
 
 Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos,
@@ -45,8 +51,8 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
   std::vector<std::pair<std::string, Group>> groups;
   std::unordered_map<std::string, std::size_t> index;
   for (const Value& item : items) {
-    Frame* item_env = reduce ? FrameFromTuple(env, item) : env;
-    Value context = reduce ? *item.object().Find("@") : item;
+    Frame* item_env = reduce && item.is_object() ? FrameFromTuple(env, item) : env;
+    Value context = reduce ? FocusOf(item) : item;
     for (std::size_t p = 0; p < pairs.size(); ++p) {
       Value key = Eval(*pairs[p].first, context, item_env);
       if (key.undefined()) {
@@ -100,7 +106,7 @@ Value Evaluator::EvalSort(const Node& sort, const Value& input, Frame* env) {
   // Evaluate every term once per item, then sort stably on the keys.
   std::vector<std::vector<Value>> keys(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
-    Value context = tuples ? *items[i].object().Find("@") : items[i];
+    Value context = tuples ? FocusOf(items[i]) : items[i];
     Frame* item_env = tuples ? FrameFromTuple(env, items[i]) : env;
     for (const SortTerm& term : sort.sort_terms) {
       keys[i].push_back(Eval(*term.expression, context, item_env));
