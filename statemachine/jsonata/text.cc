@@ -43,8 +43,22 @@ void AppendJsonString(std::string& out, std::string_view s) {
           out += kHex[(cp >> 4) & 15];
           out += kHex[cp & 15];
           i += 2;
-        } else {
+        } else if (c < 0x80) {
           out += static_cast<char>(c);
+        } else {
+          // a well-formed UTF-8 sequence is copied; an invalid byte becomes U+FFFD, as a JavaScript
+          // string read from such bytes holds
+          std::size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+          bool valid = n != 0 && i + n <= s.size();
+          for (std::size_t k = 1; valid && k < n; ++k) {
+            valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+          }
+          if (valid) {
+            out.append(s.substr(i, n));
+            i += n - 1;
+          } else {
+            out += "\ufffd";
+          }
         }
     }
   }
