@@ -53,6 +53,11 @@ void AppendJsonString(std::string& out, std::string_view s) {
           for (std::size_t k = 1; valid && k < n; ++k) {
             valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
           }
+          if (valid) {  // no overlong forms, no code points beyond U+10FFFF
+            const unsigned char second = static_cast<unsigned char>(s[i + 1]);
+            valid = !(c < 0xC2 || (c == 0xE0 && second < 0xA0) || c > 0xF4 || (c == 0xF0 && second < 0x90) ||
+                      (c == 0xF4 && second >= 0x90));
+          }
           if (valid) {
             out.append(s.substr(i, n));
             i += n - 1;
