@@ -88,8 +88,9 @@ void WordEnds(const std::u32string& text, size_t pos, std::vector<size_t>& ends,
 void DigitEnds(const std::u32string& text, size_t pos, const MatchPart& part, std::vector<size_t>& ends) {
   size_t run = RunEnd(text, pos, IsDigit) - pos;
   size_t max = part.max_digits < 0 ? run : std::min(run, static_cast<size_t>(part.max_digits));
-  size_t min = static_cast<size_t>(std::max(part.min_digits, 1));
-  for (size_t length = max; length >= min && length > 0; --length) {
+  // [0-9]+ needs a digit; [0-9]{min,max} may match none when min is 0 (then parseInt gives NaN).
+  long long min = part.max_digits < 0 ? 1 : std::max(part.min_digits, 0);
+  for (long long length = static_cast<long long>(max); length >= min; --length) {
     size_t end = pos + length;
     if (!part.ordinal) {
       ends.push_back(end);

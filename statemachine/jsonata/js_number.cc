@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "statemachine/jsonata/decimal_digits.h"
@@ -62,6 +63,14 @@ std::string JsNumberToString(double d) {
     return sign + PlainForm(value.digits, value.exponent);
   }
   return sign + ExponentForm(value.digits, value.exponent);
+}
+
+std::string JsonataNumberToString(double d) {
+  if (!std::isfinite(d)) {
+    return JsNumberToString(d);
+  }
+  constexpr int kJsonataStringPrecision = 15;
+  return JsNumberToString(std::strtod(JsToPrecision(d, kJsonataStringPrecision).c_str(), nullptr));
 }
 
 std::string JsToPrecision(double d, int precision) {

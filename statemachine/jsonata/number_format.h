@@ -4,9 +4,11 @@
 // $formatNumber, $formatBase, $formatInteger and $parseInteger. No locale, clock or I/O; thread-safe.
 //
 // Failures are InvalidArgument whose message starts with JSONata's error code and ": " (e.g. "D3080: The
-// picture string must only contain a maximum of two sub-pictures"). A picture or argument that would
-// produce more than 1 Mi characters fails with "U1001: ..." instead of allocating without bound. Callers
-// handle JSONata's `undefined` arguments before calling (these functions then return undefined).
+// picture string must only contain a maximum of two sub-pictures"). Text is handled as Unicode code points
+// (jsonata-js works on UTF-16 units; the two differ only for characters outside the Basic Multilingual
+// Plane in pictures). A picture or argument that would produce more than 1 Mi characters fails with
+// "U1001: ..." instead of allocating without bound. Callers handle JSONata's `undefined` arguments before
+// calling (JSONata then returns undefined without calling these).
 
 #include <optional>
 #include <string>
@@ -36,9 +38,8 @@ struct DecimalFormat {
 
 // JSONata's defaults overridden by the options object's entries ("decimal-separator", "grouping-separator",
 // "exponent-separator", "infinity", "minus-sign", "NaN", "percent", "per-mille", "zero-digit", "digit",
-// "pattern-separator"); other keys are ignored as jsonata-js ignores them. InvalidArgument "D3080: ..."
-// style errors are not raised here; a property that is not a string, or an empty "zero-digit", gives
-// "T0410: ...".
+// "pattern-separator"); other keys are ignored, as jsonata-js ignores them. A property that is not a
+// string, or an empty "zero-digit", gives "T0410: ..." (jsonata-js fails there with a JavaScript error).
 absl::StatusOr<DecimalFormat> DecimalFormatFromOptions(const boost::json::object& options);
 
 // $formatNumber(value, picture, options). Errors D3080..D3093 for invalid pictures, as jsonata-js.
@@ -47,7 +48,8 @@ absl::StatusOr<DecimalFormat> DecimalFormatFromOptions(const boost::json::object
 // infinity strings, per F&O. More than 100 fractional digits (a RangeError in jsonata-js) gives U1001.
 absl::StatusOr<std::string> FormatNumber(double value, std::string_view picture, const DecimalFormat& format);
 
-// $formatBase(value, radix): `value` rounded (half to even) written in base round(radix), digits 0-9a-z.
+// $formatBase(value, radix): `value` rounded (half to even) written in base round(radix), digits 0-9a-z
+// (the caller passes 10 when JSONata's radix argument is absent).
 // D3100 when the radix is not in [2, 36]. Digits below a huge value's precision print as JavaScript
 // prints them.
 absl::StatusOr<std::string> FormatBase(double value, double radix);

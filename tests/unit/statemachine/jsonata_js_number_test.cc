@@ -40,6 +40,16 @@ TEST(JsNumberToString, ExtremesAndSpecials) {
   EXPECT_EQ(JsNumberToString(std::numeric_limits<double>::denorm_min()), "5e-324");
 }
 
+TEST(JsonataNumberToString, FifteenSignificantDigits) {
+  EXPECT_EQ(JsonataNumberToString(22.0 / 7), "3.14285714285714");
+  EXPECT_EQ(JsonataNumberToString(0.1 + 0.2), "0.3");
+  EXPECT_EQ(JsonataNumberToString(5890840712243076.0), "5890840712243080");
+  EXPECT_EQ(JsonataNumberToString(1e21), "1e+21");
+  EXPECT_EQ(JsonataNumberToString(1.0 / 3 * 1e-7), "3.33333333333333e-8");
+  EXPECT_EQ(JsonataNumberToString(-0.0), "0");
+  EXPECT_EQ(JsonataNumberToString(5), "5");
+}
+
 TEST(JsToPrecision, RoundsToSignificantDigits) {
   EXPECT_EQ(JsToPrecision(123.456, 4), "123.5");
   EXPECT_EQ(JsToPrecision(0.000123, 2), "0.00012");

@@ -5,7 +5,7 @@ Usage: extract_jsonata_format_cases.py SHARED/jsonata/cases.jsonl > jsonata_form
 
 Each output line is {"id", "calls": [{"fn", "args"}], "expected"}: the calls run in order, and an argument
 "$prev" stands for the previous call's result. Arguments that are JSONata `undefined` are written as
-{"$undefined": true}. Expressions outside the small grammar below (literals, data fields, `*` of numbers,
+{"$undefined": true}. Expressions outside the small grammar below (literals, data fields, `*` and `/` of numbers,
 `~>` chains into $fromMillis(), `$ts :=` sequences) are skipped and listed on stderr, as are cases whose
 result depends on the current time.
 """
@@ -59,12 +59,15 @@ class Parser:
 
     def product(self):
         value = self.primary()
-        while self.peek("*"):
-            self.eat("*")
+        while self.peek("*") or self.peek("/"):
+            op = self.text[self.pos]
+            self.eat(op)
             right = self.primary()
             if not isinstance(value, float) or not isinstance(right, float):
                 raise Skip("non-numeric product")
-            value = value * right
+            if op == "/" and right == 0:
+                raise Skip("division by zero")
+            value = value * right if op == "*" else value / right
         return value
 
     def primary(self):
