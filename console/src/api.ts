@@ -19,6 +19,20 @@ export function setTokenAsker(asker: TokenAsker): void {
   askToken = asker;
 }
 
+// Concurrent requests refused together ask once: they share the pending answer. A request sent with a token
+// that another request has replaced since then retries with the new one without asking.
+let pendingAsk: Promise<string | null> | null = null;
+async function askOnce(sentWith: string | undefined): Promise<string | null> {
+  const current = token();
+  if (current && sentWith !== `Bearer ${current}`) return current;
+  if (!pendingAsk) {
+    pendingAsk = askToken().finally(() => {
+      pendingAsk = null;
+    });
+  }
+  return pendingAsk;
+}
+
 function token(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -51,7 +65,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     if (res.status === 401 && attempt === 0) {
-      const t = await askToken();
+      const t = await askOnce(headers.Authorization);
       if (t) {
         sessionStorage.setItem(TOKEN_KEY, t.trim());
         continue;

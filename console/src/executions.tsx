@@ -24,10 +24,11 @@ export function ExecutionsPage({ route }: { route: Route }) {
     startedBefore: toIso(p.get("before")),
   };
   const token = p.get("page") ?? undefined;
+  const pageSize = p.get("pageSize") ?? "50";
   const live = p.get("live") !== "off";
-  const key = [filters.status, filters.stateMachine, filters.startedAfter, filters.startedBefore, token].join("|");
+  const key = [filters.status, filters.stateMachine, filters.startedAfter, filters.startedBefore, token, pageSize].join("|");
   const list = useLoad(
-    () => api<{ executions: Execution[]; nextPageToken: string }>(`/executions${query({ ...filters, pageSize: "50", nextToken: token })}`),
+    () => api<{ executions: Execution[]; nextPageToken: string }>(`/executions${query({ ...filters, pageSize, nextToken: token })}`),
     [key],
   );
   const counts = useLoad(

@@ -7,7 +7,8 @@
 // usage: node console_e2e.mjs STEPFLOW_BINARY CONSOLE_BUILD_DIR CONSOLE_PACKAGE_DIR OUT_DIR
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -43,10 +44,10 @@ process.on("exit", () => {
 });
 
 // Starts the server and resolves with its HTTP and gRPC addresses (read from its stdout).
-function startServer() {
-  const child = spawn(binary, ["server", "--data-dir", join(dataDir, "db"), "--grpc-address", "127.0.0.1:0",
-    "--http-address", "127.0.0.1:0", "--durability", "async", "--partitions", "2", "--console-dir", consoleDir],
-    { stdio: ["ignore", "pipe", openSync(join(outDir, "console-server.log"), "w")] });
+function startServer(name, extraArgs = []) {
+  const child = spawn(binary, ["server", "--data-dir", join(dataDir, name), "--grpc-address", "127.0.0.1:0",
+    "--http-address", "127.0.0.1:0", "--durability", "async", "--partitions", "2", "--console-dir", consoleDir,
+    ...extraArgs], { stdio: ["ignore", "pipe", openSync(join(outDir, `console-${name}.log`), "w")] });
   children.push(child);
   return new Promise((resolve, reject) => {
     const addr = {};
@@ -63,13 +64,15 @@ function startServer() {
   });
 }
 
-const server = await startServer();
+const server = await startServer("server");
 const base = `http://${server.http}`;
 
-async function rest(method, path, body) {
-  const res = await fetch(`${base}/api/v1${path}`, {
+async function rest(method, path, body, { root = base, token } = {}) {
+  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${root}/api/v1${path}`, {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json();
@@ -244,12 +247,54 @@ try {
   assert.match(await page.textContent('pre[aria-label="definition"]'), /ItemProcessor/);
   await shot("state-machine");
 
+  // Paging: the list walks the server's cursor, page by page, and the cursor is in the URL.
+  await page.goto(`${base}/#/executions?pageSize=2`);
+  const seen = new Set();
+  for (let pageNo = 0; pageNo < 3; pageNo++) {
+    await page.waitForFunction((known) => {
+      const rows = [...document.querySelectorAll("table.list tbody tr")];
+      return rows.length === 2 && rows.every((r) => !known.includes(r.getAttribute("data-arn")));
+    }, [...seen]);
+    for (const arn of await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => r.getAttribute("data-arn")))) seen.add(arn);
+    if (pageNo < 2) await page.click("text=Next page");
+  }
+  assert.equal(seen.size, 6, "three pages of two: every execution once");
+  assert.match(page.url(), /page=/);
+  assert.equal(await page.$("text=Next page"), null, "no next page after the last");
+
   // Keyboard: the event table moves with the arrow keys.
   await page.goto(`${base}/#/execution/${enc(ok.arn)}`);
   await page.waitForSelector(".event-row");
   await page.focus(".event-scroll");
   await page.keyboard.press("ArrowDown");
   await page.waitForSelector(".event-row.selected");
+
+  // A server with tokens: the page loads, the console asks for a token once on the first 401 (the list and the
+  // counts are refused together), sends it as a bearer token, and shows the data.
+  const token = randomBytes(16).toString("hex");
+  const tokenFile = join(dataDir, "tokens.json");
+  writeFileSync(tokenFile, JSON.stringify({ tokens: [{ name: "console-test", role: "admin",
+    sha256: createHash("sha256").update(token).digest("hex") }] }));
+  const secured = await startServer("secured", ["--token-file", tokenFile]);
+  const securedBase = `http://${secured.http}`;
+  await rest("POST", "/state-machines", { name: "hello", definition: machines.hello }, { root: securedBase, token });
+  const securedExec = await rest("POST", "/executions", { stateMachine: "hello", name: "secured-1" }, { root: securedBase, token });
+  const page2 = await browser.newPage();
+  page2.setDefaultTimeout(TIMEOUT_MS);
+  page2.on("pageerror", (e) => pageErrors.push(e));
+  let prompts = 0;
+  page2.on("dialog", (d) => {
+    prompts += d.type() === "prompt" ? 1 : 0;
+    d.type() === "prompt" ? d.accept(token) : d.dismiss();
+  });
+  const withToken = page2.waitForRequest((r) => r.url().includes("/api/v1/executions?") && r.headers().authorization === `Bearer ${token}`);
+  await page2.goto(`${securedBase}/#/executions`);
+  await withToken;
+  await page2.waitForSelector(`tr[data-arn="${securedExec.arn}"]`);
+  assert.equal(prompts, 1, "one prompt for the requests refused together");
+  await page2.screenshot({ path: join(outDir, "console-token.png") });
+  await page2.close();
+  secured.child.kill("SIGTERM");
 
   assert.deepEqual(pageErrors.map(String), [], "no uncaught errors in the page");
   console.log(`console e2e: all checks passed; screenshots in ${outDir}`);
