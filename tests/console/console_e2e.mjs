@@ -238,6 +238,20 @@ try {
   await page.waitForSelector(".ok-banner");
   await until("charge-1 RUNNING again", async () => (await statusOf(charge.arn)) === "RUNNING");
 
+  // Live updates: the execution page of the redriven execution follows its history over SSE; a worker that
+  // completes the task makes the new events, the status and the colours appear without a reload.
+  const follow = page.waitForResponse((r) => r.url().includes("history:follow"));
+  await page.goto(`${base}/#/execution/${enc(charge.arn)}`);
+  await page.waitForSelector(".exec-header .badge.status-RUNNING");
+  assert.equal((await follow).status(), 200);
+  const completer = spawn(binary, ["--server", server.grpc, "worker", "--queue", "cards", "--", "cat"], { stdio: "ignore" });
+  children.push(completer);
+  await page.waitForSelector('.event-row[data-type="ExecutionSucceeded"]');
+  await page.waitForSelector(".exec-header .badge.status-SUCCEEDED");
+  await page.waitForSelector('g.node[data-state="Charge"][data-status="SUCCEEDED"]');
+  completer.kill("SIGTERM");
+  assert.match(await page.textContent('pre[aria-label="output"]'), /"amount": 1/, "the patched input went through");
+
   // State machines: the list and one definition as a graph and as JSON.
   await page.goto(`${base}/#/state-machines`);
   await page.waitForSelector('tr[data-name="fanout"]');
@@ -246,6 +260,12 @@ try {
   await page.waitForSelector('g.node.cluster[data-state="Each"]');
   assert.match(await page.textContent('pre[aria-label="definition"]'), /ItemProcessor/);
   await shot("state-machine");
+
+  // Time range: executions started after a future instant: none, asked of the server.
+  const ranged = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("startedAfter="));
+  await page.goto(`${base}/#/executions?after=2999-01-01T00:00`);
+  await ranged;
+  await page.waitForSelector("text=No executions match.");
 
   // Paging: the list walks the server's cursor, page by page, and the cursor is in the URL.
   await page.goto(`${base}/#/executions?pageSize=2`);
