@@ -255,6 +255,9 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, Executions, Tasks, DeadLetters, health)",
                address);
   spdlog::info("http on address={} (GET /healthz, GET /metrics, REST API under /api/v1)", http_address);
+  if (!security->http.console_dir.empty()) {
+    spdlog::info("console at http://{}/ dir={}", http_address, security->http.console_dir);
+  }
   // Tests and scripts parse the first line; keep it first and unchanged.
   std::printf("stepflow server listening on %s\n", address.c_str());
   std::printf("stepflow server http on %s\n", http_address.c_str());

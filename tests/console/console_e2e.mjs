@@ -12,7 +12,7 @@ import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync, writeFileSync } f
 import { connect } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 const [binary, consoleDir, packageDir, outDir] = process.argv.slice(2);
@@ -44,9 +44,11 @@ process.on("exit", () => {
 });
 
 // Starts the server and resolves with its HTTP and gRPC addresses (read from its stdout).
-function startServer(name, extraArgs = []) {
+// With `defaultConsole`, no --console-dir: the server finds the console beside its binary.
+function startServer(name, extraArgs = [], { defaultConsole = false } = {}) {
+  const consoleArgs = defaultConsole ? [] : ["--console-dir", consoleDir];
   const child = spawn(binary, ["server", "--data-dir", join(dataDir, name), "--grpc-address", "127.0.0.1:0",
-    "--http-address", "127.0.0.1:0", "--durability", "async", "--partitions", "2", "--console-dir", consoleDir,
+    "--http-address", "127.0.0.1:0", "--durability", "async", "--partitions", "2", ...consoleArgs,
     ...extraArgs], { stdio: ["ignore", "pipe", openSync(join(outDir, `console-${name}.log`), "w")] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -295,7 +297,9 @@ try {
   const tokenFile = join(dataDir, "tokens.json");
   writeFileSync(tokenFile, JSON.stringify({ tokens: [{ name: "console-test", role: "admin",
     sha256: createHash("sha256").update(token).digest("hex") }] }));
-  const secured = await startServer("secured", ["--token-file", tokenFile]);
+  // (Started without --console-dir when the console was built beside the binary, as make does.)
+  const besideBinary = resolve(consoleDir) === resolve(dirname(binary), "console");
+  const secured = await startServer("secured", ["--token-file", tokenFile], { defaultConsole: besideBinary });
   const securedBase = `http://${secured.http}`;
   await rest("POST", "/state-machines", { name: "hello", definition: machines.hello }, { root: securedBase, token });
   const securedExec = await rest("POST", "/executions", { stateMachine: "hello", name: "secured-1" }, { root: securedBase, token });
