@@ -187,6 +187,15 @@ try {
   assert.match(await page.textContent('pre[aria-label="event JSON"]'), /Order\.Invalid/);
   await shot("execution-failed");
 
+  // Redrive from the console: the server records it (the Fail state fails again, and the redrive is counted).
+  await page.uncheck('input[name="failedOnly"]');
+  const redrove = page.waitForResponse((r) => r.url().includes(":redrive") && r.request().method() === "POST");
+  await page.click('button[name="redrive"]');
+  assert.equal((await redrove).status(), 200);
+  await until("broken-1 redriven on the server", async () =>
+    (await rest("GET", `/executions/${enc(failed.arn)}`)).redriveCount === 1);
+  await page.waitForSelector('.event-row[data-type="ExecutionRedriven"]');
+
   // Execution (succeeded): input and output side by side, states green, the type filter.
   await page.goto(`${base}/#/execution/${enc(ok.arn)}`);
   await page.waitForSelector(".exec-header .badge.status-SUCCEEDED");
@@ -194,6 +203,9 @@ try {
   assert.match(await page.textContent('pre[aria-label="output"]'), /world/);
   await page.waitForSelector('g.node[data-state="Greet"][data-status="SUCCEEDED"]');
   await page.waitForSelector('g.node[data-state="Done"][data-status="SUCCEEDED"]');
+  await page.click('g.node[data-state="Greet"]');
+  await page.waitForSelector('[aria-label="state detail"] >> text=entered 1, exited 1');
+  assert.match(await page.textContent('[aria-label="state detail"]'), /world/, "the state's last output");
   await page.selectOption('select[name="eventType"]', "PassStateExited");
   await page.waitForFunction(() => [...document.querySelectorAll(".event-row")].every((r) => r.getAttribute("data-type") === "PassStateExited"));
   await shot("execution-succeeded");
