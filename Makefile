@@ -20,7 +20,7 @@ PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl \
-  python3-grpcio python3-protobuf python3-pytest python3-pip python3-setuptools mypy
+  python3-grpcio python3-protobuf python3-pytest python3-pip python3-setuptools mypy chromium
 
 # Only `make fuzz-smoke` needs these: libFuzzer and the sanitizers' runtimes come with Debian's clang-14.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
@@ -28,7 +28,7 @@ FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: run test deps build test-asan test-tsan fuzz-smoke bench clean print-shared-dir
+.PHONY: run test deps build console test-asan test-tsan fuzz-smoke bench clean print-shared-dir
 
 print-shared-dir:
 	@echo $(SHARED_DIR)
@@ -56,13 +56,18 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j$(JOBS)
 
-# Starts `stepflow server` (data in ./data, gRPC on 127.0.0.1:7233) with examples/*.asl.json registered,
-# prints how to start an execution, and serves until Ctrl-C.
-run: build
+# The ops console (console/: npm ci when needed, tsc, vite) into $(BUILD)/console, beside the binary, where
+# `stepflow server` finds it and serves it at / on the HTTP address.
+console: deps
+	console/build.sh $(BUILD)/console
+
+# Starts `stepflow server` (data in ./data, gRPC on 127.0.0.1:7233, the console on http://127.0.0.1:7234/) with
+# examples/*.asl.json registered, prints how to start an execution, and serves until Ctrl-C.
+run: build console
 	@examples/serve.sh $(BUILD) data 127.0.0.1:7233
 
 # Every CTest test: unit, golden histories, the AWS conformance corpus, integration tests on the real
-# server binary, and the kill -9 crash test.
+# server binary, the kill -9 crash test, and the console in Chromium (label "console"; it builds the console).
 test: build
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 

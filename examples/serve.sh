@@ -40,6 +40,7 @@ while ! grep -q '^stepflow server listening on ' "$out"; do
   waited=$((waited + 1))
 done
 listening=$(sed -n 's/^stepflow server listening on //p' "$out")
+http_listening=$(sed -n 's/^stepflow server http on //p' "$out")
 server_flag=""
 if [ "$listening" != "127.0.0.1:7233" ]; then
   server_flag=" --server $listening"
@@ -64,6 +65,7 @@ done
 cat <<MSG
 
 Stepflow server listening on $listening (gRPC; data in $data/). State machines:$registered
+Ops console (when built: make console): http://$http_listening/
 Start an execution from another terminal:
 
   $bin exec start hello --input examples/hello.input.json$server_flag

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/audit.h"
+#include "engine/api/console_files.h"
 #include "engine/api/error_mapping.h"
 #include "engine/api/handler_env.h"
 #include "engine/api/http_listener.h"
@@ -110,6 +111,7 @@ struct HttpServer::Impl {
   const Authorizer* authorizer = nullptr;
   std::int64_t start_time_seconds = 0;
   std::atomic<bool> stopping{false};
+  std::optional<ConsoleFiles> console;  // none when no console_dir
   ServiceEnv env;  // the REST API's: its own count of long waits (options.max_long_waits)
   RestApi rest{&env};
   HttpListener listener;  // last: stopped first, while what its threads use is still there
@@ -117,6 +119,22 @@ struct HttpServer::Impl {
   static bool IsRest(const std::string& path) {
     const std::string_view prefix(kRestPrefix);
     return path.compare(0, prefix.size(), prefix) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/');
+  }
+
+  HttpResponse ServeConsole(const std::string& path) const {
+    if (!console.has_value()) {
+      return Text(404, kTextPlain,
+                  path == "/" ? "not found (no console installed: build it with `make console`, or --console-dir)\n"
+                              : "not found\n");
+    }
+    ConsoleResponse file = console->Serve(path);
+    if (file.body == nullptr) {
+      return Text(404, kTextPlain, "not found\n");
+    }
+    HttpResponse response = Text(200, file.content_type.c_str(), *file.body);
+    response.headers.emplace_back("Cache-Control", file.cache_control);
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return response;
   }
 
   HttpResponse Handle(const HttpRequest& req) const {
@@ -131,7 +149,7 @@ struct HttpServer::Impl {
                              : Text(200, kTextPlain, "ok\n");
     }
     if (req.path != "/metrics") {
-      return Text(404, kTextPlain, "not found\n");
+      return ServeConsole(req.path);
     }
     if (authorizer != nullptr) {
       if (std::optional<HttpResponse> refused = RefuseHttp(*authorizer, req, Rpc::kHttpMetrics)) {
@@ -170,6 +188,13 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
   impl->env.engine = engine;
   impl->env.authorizer = options.authorizer;
   impl->env.max_long_waits = options.max_long_waits;
+  if (!options.console_dir.empty()) {
+    absl::StatusOr<ConsoleFiles> console = ConsoleFiles::Load(options.console_dir);
+    if (!console.ok()) {
+      return console.status();
+    }
+    impl->console = std::move(*console);
+  }
   impl->start_time_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();

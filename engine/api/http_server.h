@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP side of `stepflow server` (default 127.0.0.1:7234, see server_config.h) on the HTTP listener
 // (http_listener.h: Boost.Beast, keep-alive with idle and head deadlines, bounded bodies and connections):
-// GET /healthz, GET /metrics (Prometheus text exposition) and the REST API under /api/v1 (rest_api.h), over
+// GET /healthz, GET /metrics (Prometheus text exposition), the REST API under /api/v1 (rest_api.h) and the
+// ops console's static files at / (console_files.h; API routes come first), over
 // HTTPS when HttpOptions names a certificate. No HTTP library type appears here (pimpl).
 //
 //   GET /healthz   200 "ok" while serving; 503 "shutting down" once BeginShutdown was called
@@ -42,6 +43,9 @@ struct HttpOptions {
   // REST calls that wait for an execution (start-sync, history:follow) at once, each on a thread of its own;
   // more are refused with 429 ThrottlingException. The gRPC API has its own 256. Default: 256.
   int max_long_waits = 256;
+  // The ops console's built files (console_files.h), served at "/" for every GET outside /api/v1, /healthz and
+  // /metrics. Default: "" = no console (GET / is a 404 saying so).
+  std::string console_dir;
 };
 
 class HttpServer {
@@ -53,7 +57,7 @@ class HttpServer {
 
   // Serves `engine` (not owned; must outlive the server) on `address` ("127.0.0.1:7234"; port 0 picks a free
   // port). Returns the bound port. Unavailable when the address cannot be bound; FailedPrecondition when
-  // already started.
+  // already started; InvalidArgument when options.console_dir is set but is not a console build.
   absl::StatusOr<int> Start(engine::Engine* engine, const std::string& address, const HttpOptions& options = {});
 
   // From now on /healthz answers 503, and REST calls answer 503 ServiceUnavailable; long ones end. Idempotent.

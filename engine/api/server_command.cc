@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/audit.h"
 #include "engine/api/auth.h"
+#include "engine/api/console_files.h"
 #include "engine/api/http_server.h"
 #include "engine/api/logging.h"
 #include "engine/api/server.h"
@@ -86,6 +87,20 @@ absl::Status CheckExposure(const ServerConfig& config) {
                  *address);
   }
   return absl::OkStatus();
+}
+
+// The console directory to serve: the one configured, else the default one when it holds a build, else none.
+std::string ConsoleDirOf(const ServerConfig& config) {
+  if (!config.console_dir.empty()) {
+    return config.console_dir;
+  }
+  std::string dir = DefaultConsoleDir();
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::exists(std::filesystem::path(dir) / "index.html", ec)) {
+    spdlog::info("no console installed (no {}/index.html; see --console-dir)", dir);
+    return "";
+  }
+  return dir;
 }
 
 // What Serve needs besides the config: the TLS material and the authorizer.
@@ -226,6 +241,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   }
   std::string address = BoundAddress(config.grpc_address, *port);
   HttpServer http;
+  security->http.console_dir = ConsoleDirOf(config);
   absl::StatusOr<int> http_port = http.Start(engine->get(), config.http_address, security->http);
   if (!http_port.ok()) {
     spdlog::error("cannot listen http_address={}: {}", config.http_address, http_port.status().ToString());
@@ -239,6 +255,9 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   spdlog::info("listening on address={} (gRPC: stepflow.v1.StateMachines, Executions, Tasks, DeadLetters, health)",
                address);
   spdlog::info("http on address={} (GET /healthz, GET /metrics, REST API under /api/v1)", http_address);
+  if (!security->http.console_dir.empty()) {
+    spdlog::info("console at http://{}/ dir={}", http_address, security->http.console_dir);
+  }
   // Tests and scripts parse the first line; keep it first and unchanged.
   std::printf("stepflow server listening on %s\n", address.c_str());
   std::printf("stepflow server http on %s\n", http_address.c_str());

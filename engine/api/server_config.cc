@@ -35,6 +35,7 @@ constexpr Setting kSettings[] = {
     {"tls_client_ca", "--tls-client-ca", "STEPFLOW_TLS_CLIENT_CA"},
     {"token_file", "--token-file", "STEPFLOW_TOKEN_FILE"},
     {"audit_log", "--audit-log", "STEPFLOW_AUDIT_LOG"},
+    {"console_dir", "--console-dir", "STEPFLOW_CONSOLE_DIR"},
     {"insecure_listen", "--insecure-listen", "STEPFLOW_INSECURE_LISTEN", true},
     {"reflection", "--reflection", "STEPFLOW_REFLECTION", true},
 };
@@ -193,6 +194,7 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
                          : key == "tls_key"       ? &config.tls_key
                          : key == "tls_client_ca" ? &config.tls_client_ca
                          : key == "token_file"    ? &config.token_file
+                         : key == "console_dir"   ? &config.console_dir
                                                   : &config.audit_log;
     *field = v.text;
   }
@@ -247,7 +249,7 @@ const char* ServerUsage() {
          "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
-         "                       [--audit-log FILE] [--insecure-listen] [--reflection]\n"
+         "                       [--audit-log FILE] [--console-dir DIR] [--insecure-listen] [--reflection]\n"
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1 StateMachines, Executions, Tasks, DeadLetters; grpc.health.v1)\n"
          "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
@@ -275,12 +277,15 @@ const char* ServerUsage() {
          "                          on SIGHUP (env STEPFLOW_TOKEN_FILE; default none: no authentication)\n"
          "  --audit-log FILE        audit lines (one JSON object each) go to FILE instead of the log\n"
          "                          (env STEPFLOW_AUDIT_LOG)\n"
+         "  --console-dir DIR       the ops console's built files, served at / on the HTTP address (env\n"
+         "                          STEPFLOW_CONSOLE_DIR; default: the console directory beside the binary)\n"
          "  --insecure-listen       allow a non-loopback address without TLS and tokens (a warning is logged)\n"
          "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
          "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, grpc_address, http_address,\n"
          "                          partitions, durability, log_format, log_level, tls_cert, tls_key,\n"
-         "                          tls_client_ca, token_file, audit_log, insecure_listen, reflection\n"
+         "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
+         "                          reflection\n"
          "                          (env STEPFLOW_CONFIG)\n"
          "\n"
          "Precedence: flag > environment variable > config file > default.\n";

@@ -16,6 +16,7 @@
 //   --tls-client-ca  STEPFLOW_TLS_CLIENT_CA  tls_client_ca     none (PEM file; mutual TLS)
 //   --token-file     STEPFLOW_TOKEN_FILE     token_file        none (no authentication)
 //   --audit-log      STEPFLOW_AUDIT_LOG      audit_log         none (audit lines go to the log)
+//   --console-dir    STEPFLOW_CONSOLE_DIR    console_dir       "console" beside the binary, when it has one
 //   --insecure-listen STEPFLOW_INSECURE_LISTEN insecure_listen false (switch; env/file: true|false)
 //   --reflection     STEPFLOW_REFLECTION     reflection        false (switch; env/file: true|false)
 //   --config         STEPFLOW_CONFIG         -                 none
@@ -67,6 +68,10 @@ struct ServerConfig {
   std::string token_file;
   // Where audit lines go (audit.h). Default: "" = the server's log.
   std::string audit_log;
+  // The ops console's built files (console_files.h), served at / on the HTTP address; the server refuses to
+  // start when a named directory is not a console build. Default: "" = the "console" directory beside the
+  // binary when it holds an index.html, else no console.
+  std::string console_dir;
   // Allow a non-loopback listen address without TLS and tokens. Default: false (the server refuses to start).
   bool insecure_listen = false;
   // Serve gRPC server reflection. Default: false.

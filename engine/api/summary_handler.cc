@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 
@@ -20,6 +21,9 @@ constexpr int kSummaryPageSize = 1000;
 struct StateSummary {
   std::int64_t entered = 0;
   std::int64_t exited = 0;
+  // Entries that a redrive left behind: the attempt that failed there never exits, and the redrive enters the
+  // state again, so they must not count as still open.
+  std::int64_t abandoned = 0;
   std::string last_input;   // JSON text
   std::string last_output;  // JSON text
   std::map<std::string, std::int64_t> map_iterations;  // "started", "succeeded", "failed", "aborted"
@@ -36,6 +40,12 @@ std::string StringField(const json::object& details, const char* key) {
 
 // Folds one history event into `states`.
 void Fold(const engine::HistoryEventRecord& event, std::map<std::string, StateSummary>& states) {
+  if (event.type == "ExecutionRedriven") {
+    for (auto& [name, s] : states) {
+      s.abandoned = std::max<std::int64_t>(s.entered - s.exited, 0);
+    }
+    return;
+  }
   json::error_code ec;
   json::value details = json::parse(event.details, ec);
   if (ec || !details.is_object()) {
@@ -73,7 +83,7 @@ google::protobuf::Value JsonValue(const std::string& text) {
 }
 
 std::string StateStatus(const StateSummary& s, sm::ExecutionStatus execution) {
-  if (s.entered <= s.exited) {
+  if (s.entered - s.abandoned <= s.exited) {
     return "SUCCEEDED";
   }
   if (execution == sm::ExecutionStatus::kRunning) {

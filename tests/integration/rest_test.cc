@@ -446,6 +446,17 @@ TEST_F(RestTest, DeadLettersListGetRedriveAndDiscard) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_THAT(again->input(), HasSubstr("\"amount\":1")) << "the patched input reached the worker";
   ASSERT_TRUE(client().CompleteTask(again->task_token(), "{}").ok());
+  // The summary of the redriven execution: the state that failed before the redrive succeeded after it.
+  const std::string summary_path = absl::StrCat(
+      "/api/v1/executions/", Encode(std::string(outcomes.at("outcomes").at(0).at("executionArn").as_string())),
+      "/summary");
+  json::value summary;
+  auto summary_until = std::chrono::steady_clock::now() + 10s;
+  do {
+    summary = Body(http_->Get(summary_path));
+  } while (summary.at("status").as_string() == "RUNNING" && std::chrono::steady_clock::now() < summary_until);
+  ASSERT_EQ(summary.at("status").as_string(), "SUCCEEDED") << json::serialize(summary);
+  EXPECT_EQ(summary.at("states").at("Charge").at("status").as_string(), "SUCCEEDED") << json::serialize(summary);
 
   auto discarded = http_->Post("/api/v1/dead-letters:discard", absl::StrCat(R"({"id":")", other, R"("})"), kJson);
   ASSERT_EQ(discarded->status, 200) << discarded->body;

@@ -1,0 +1,111 @@
+// The executions list: server-side filters (status, state machine, start-time range) kept in the URL, counts per
+// status (GET /executions:counts), cursor paging, live refresh.
+import { api, Execution, STATUSES, query, encodeArn } from "./api";
+import { href, navigate, Route } from "./router";
+import { ErrorBanner, StatusBadge, duration, formatTime, useInterval, useLoad } from "./ui";
+
+interface Counts {
+  counts: Record<string, number>;
+  atLeast: string[];
+}
+
+function toIso(local: string | null): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function ExecutionsPage({ route }: { route: Route }) {
+  const p = route.params;
+  const filters = {
+    status: p.get("status") ?? undefined,
+    stateMachine: p.get("stateMachine") ?? undefined,
+    startedAfter: toIso(p.get("after")),
+    startedBefore: toIso(p.get("before")),
+  };
+  const token = p.get("page") ?? undefined;
+  const pageSize = p.get("pageSize") ?? "50";
+  const live = p.get("live") !== "off";
+  const key = [filters.status, filters.stateMachine, filters.startedAfter, filters.startedBefore, token, pageSize].join("|");
+  const list = useLoad(
+    () => api<{ executions: Execution[]; nextPageToken: string }>(`/executions${query({ ...filters, pageSize, nextToken: token })}`),
+    [key],
+  );
+  const counts = useLoad(
+    () => api<Counts>(`/executions:counts${query({ ...filters, status: undefined })}`),
+    [filters.stateMachine, filters.startedAfter, filters.startedBefore],
+  );
+  useInterval(list.reload, 3000, live);
+  useInterval(counts.reload, 3000, live);
+
+  const set = (k: string, v: string | undefined) => {
+    const next: Record<string, string | undefined> = Object.fromEntries(p.entries());
+    next[k] = v || undefined;
+    if (k !== "page") delete next.page;
+    navigate(["executions"], next);
+  };
+  return (
+    <section>
+      <h1>Executions</h1>
+      <ErrorBanner error={list.error ?? counts.error} />
+      <div class="counts" role="group" aria-label="counts per status">
+        <button class={!filters.status ? "active" : ""} onClick={() => set("status", undefined)}>
+          All
+        </button>
+        {STATUSES.map((s) => (
+          <button key={s} class={filters.status === s ? "active" : ""} data-status={s} onClick={() => set("status", s)}>
+            <StatusBadge status={s} /> <span class="count">{counts.data?.counts?.[s] ?? 0}{counts.data?.atLeast?.includes(s) ? "+" : ""}</span>
+          </button>
+        ))}
+      </div>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status{" "}
+          <select name="status" value={filters.status ?? ""} onChange={(e) => set("status", e.currentTarget.value)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          State machine{" "}
+          <input name="stateMachine" placeholder="name or ARN" value={filters.stateMachine ?? ""}
+            onChange={(e) => set("stateMachine", e.currentTarget.value.trim())} />
+        </label>
+        <label>
+          Started after <input name="after" type="datetime-local" value={p.get("after") ?? ""} onChange={(e) => set("after", e.currentTarget.value)} />
+        </label>
+        <label>
+          before <input name="before" type="datetime-local" value={p.get("before") ?? ""} onChange={(e) => set("before", e.currentTarget.value)} />
+        </label>
+        <label>
+          <input type="checkbox" name="live" checked={live} onChange={(e) => set("live", e.currentTarget.checked ? undefined : "off")} /> live
+        </label>
+      </form>
+      <table class="list" aria-label="executions">
+        <thead>
+          <tr><th>Name</th><th>Status</th><th>State machine</th><th>Started</th><th>Duration</th></tr>
+        </thead>
+        <tbody>
+          {(list.data?.executions ?? []).map((e) => (
+            <tr key={e.arn} data-arn={e.arn} data-status={e.status}>
+              <td><a href={href(["execution", e.arn])}>{e.name}</a></td>
+              <td><StatusBadge status={e.status} /></td>
+              <td><a href={href(["state-machines", e.stateMachineArn])}>{e.stateMachineArn.split(":").pop()}</a></td>
+              <td>{formatTime(e.startDate)}</td>
+              <td>{duration(e.startDate, e.stopDate)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data && list.data.executions.length === 0 && <p class="empty">No executions match.</p>}
+      <div class="pager">
+        {token && <button onClick={() => set("page", undefined)}>First page</button>}
+        {list.data?.nextPageToken && <button onClick={() => set("page", list.data!.nextPageToken)}>Next page</button>}
+      </div>
+    </section>
+  );
+}
+
+export { encodeArn };

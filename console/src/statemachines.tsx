@@ -1,0 +1,49 @@
+// State machines: the list, and one definition drawn as a graph and shown as JSON.
+import { api, encodeArn, StateMachine } from "./api";
+import { Graph } from "./graph";
+import { href } from "./router";
+import { ErrorBanner, Json, formatTime, useLoad } from "./ui";
+
+export function StateMachinesPage() {
+  const list = useLoad(() => api<{ stateMachines: StateMachine[] }>(`/state-machines?pageSize=100`), []);
+  return (
+    <section>
+      <h1>State machines</h1>
+      <ErrorBanner error={list.error} />
+      <table class="list" aria-label="state machines">
+        <thead><tr><th>Name</th><th>Type</th><th>Version</th><th>Created</th><th /></tr></thead>
+        <tbody>
+          {(list.data?.stateMachines ?? []).map((m) => (
+            <tr key={m.arn} data-name={m.name}>
+              <td><a href={href(["state-machines", m.arn])}>{m.name}</a></td>
+              <td>{m.type}</td>
+              <td>{m.version}</td>
+              <td>{formatTime(m.creationDate)}</td>
+              <td><a href={href(["executions"], { stateMachine: m.arn })}>executions</a></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function StateMachinePage({ arn }: { arn: string }) {
+  const sm = useLoad(() => api<StateMachine>(`/state-machines/${encodeArn(arn)}`), [arn]);
+  return (
+    <section>
+      <p><a href={href(["state-machines"])}>← State machines</a></p>
+      <ErrorBanner error={sm.error} />
+      {sm.data && (
+        <>
+          <h1>{sm.data.name}</h1>
+          <p class="muted">{sm.data.arn} · version {sm.data.version} · <a href={href(["executions"], { stateMachine: sm.data.arn })}>executions</a></p>
+          <div class="side-by-side">
+            <div class="graph-box"><Graph definition={sm.data.definition} /></div>
+            <div><Json value={sm.data.definition} label="definition" /></div>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
