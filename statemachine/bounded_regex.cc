@@ -52,12 +52,26 @@ absl::StatusOr<BoundedRegex> BoundedRegex::Compile(std::string_view pattern, con
   if (options.full_match) {
     flags |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;  // at compile time, so that the JIT applies
   }
+  if (options.multiline) {
+    flags |= PCRE2_MULTILINE;
+  }
+  pcre2_compile_context* compile_context = nullptr;
+  if (options.javascript) {
+    flags |= PCRE2_ALT_BSUX | PCRE2_MATCH_UNSET_BACKREF;
+    compile_context = pcre2_compile_context_create(nullptr);
+    if (compile_context != nullptr) {
+      pcre2_set_compile_extra_options(compile_context, PCRE2_EXTRA_ALT_BSUX);
+    }
+  }
   int error = 0;
   PCRE2_SIZE error_offset = 0;
   auto impl = std::make_shared<Impl>();
   impl->pattern = std::string(pattern);
   impl->code.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), flags, &error,
-                                 &error_offset, nullptr));
+                                 &error_offset, compile_context));
+  if (compile_context != nullptr) {
+    pcre2_compile_context_free(compile_context);
+  }
   if (impl->code == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid regular expression at offset ", error_offset, ": ", ErrorText(error)));
@@ -98,6 +112,46 @@ absl::StatusOr<bool> BoundedRegex::Matches(std::string_view subject) const {
                                                      "-byte subject: ", ErrorText(rc)));
   }
   return absl::InternalError(absl::StrCat("regular expression /", impl_->pattern, "/: ", ErrorText(rc)));
+}
+
+int BoundedRegex::capture_count() const {
+  std::uint32_t count = 0;
+  pcre2_pattern_info(impl_->code.get(), PCRE2_INFO_CAPTURECOUNT, &count);
+  return static_cast<int>(count);
+}
+
+absl::StatusOr<std::optional<BoundedRegex::Match>> BoundedRegex::Search(std::string_view subject,
+                                                                         std::size_t start_offset) const {
+  std::unique_ptr<pcre2_match_data, MatchDataDeleter> data(
+      pcre2_match_data_create_from_pattern(impl_->code.get(), nullptr));
+  if (data == nullptr) {
+    return absl::ResourceExhaustedError("out of memory matching a regular expression");
+  }
+  const int rc = pcre2_match(impl_->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
+                             start_offset, impl_->match_options, data.get(), impl_->context.get());
+  if (rc == PCRE2_ERROR_NOMATCH) {
+    return std::optional<Match>();
+  }
+  if (rc < 0) {
+    if (IsLimitError(rc)) {
+      return absl::ResourceExhaustedError(absl::StrCat("regular expression /", impl_->pattern,
+                                                       "/ reached its match limit on a ", subject.size(),
+                                                       "-byte subject: ", ErrorText(rc)));
+    }
+    return absl::InternalError(absl::StrCat("regular expression /", impl_->pattern, "/: ", ErrorText(rc)));
+  }
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
+  const std::uint32_t pairs = pcre2_get_ovector_count(data.get());
+  Match match;
+  const int groups = capture_count() + 1;
+  for (int i = 0; i < groups; ++i) {
+    if (static_cast<std::uint32_t>(i) < pairs && ovector[2 * i] != PCRE2_UNSET) {
+      match.groups.emplace_back(ovector[2 * i], ovector[2 * i + 1]);
+    } else {
+      match.groups.emplace_back(std::string_view::npos, std::string_view::npos);
+    }
+  }
+  return std::optional<Match>(std::move(match));
 }
 
 }  // namespace stepflow::sm

@@ -15,6 +15,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -36,6 +39,11 @@ struct RegexOptions {
   // true: the whole subject must match (Java's Matcher.matches(), which JSONPath `=~` uses);
   // false: a match anywhere in the subject.
   bool full_match = true;
+  // `^` and `$` also match at line breaks (the `m` flag). Default: false.
+  bool multiline = false;
+  // JavaScript-like syntax (JSONata): \u/\x escapes as ECMAScript writes them, and a backreference to
+  // an unset group matches the empty string. Default: false (PCRE2's own syntax).
+  bool javascript = false;
   // Default: kDefaultRegexMatchLimit.
   std::uint32_t match_limit = kDefaultRegexMatchLimit;
   // Default: kDefaultRegexDepthLimit.
@@ -56,6 +64,17 @@ class BoundedRegex {
   absl::StatusOr<bool> Matches(std::string_view subject) const;
 
   const std::string& pattern() const;
+
+  // One match: group 0 is the whole match; each group is a byte range [start, end) of the subject, or
+  // start = npos for a group that did not take part.
+  struct Match {
+    std::vector<std::pair<std::size_t, std::size_t>> groups;
+  };
+  // The first match starting at or after byte `start_offset` (no anchoring to the whole subject unless
+  // full_match). nullopt when none; ResourceExhausted when a limit was reached; Internal otherwise.
+  absl::StatusOr<std::optional<Match>> Search(std::string_view subject, std::size_t start_offset) const;
+  // Number of capturing groups in the pattern.
+  int capture_count() const;
 
   struct Impl;
 

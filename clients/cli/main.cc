@@ -20,6 +20,7 @@ constexpr char kUsage[] =
     "      {\"status\":\"SUCCEEDED\",\"output\":...} or "
     "{\"status\":\"FAILED\",\"error\":...,\"cause\":...}.\n"
     "  validate DEF.json [--type STANDARD|EXPRESS]\n"
+    "  jsonata 'EXPR' | --file EXPR_FILE [--input DATA.json] [--bindings BINDINGS.json]\n"
     "      Checks a definition; prints every problem with its JSON-pointer location.\n"
     "  server [--data-dir DIR] [--grpc-address HOST:PORT] [--http-address HOST:PORT] [--partitions N]\n"
     "         [--durability sync|async] [--log-format text|json] [--log-level LEVEL] [--config FILE]\n"
@@ -116,6 +117,9 @@ int main(int argc, char** argv) {
   }
   if (command == "validate") {
     return stepflow::cli::ValidateCommand(sub_argc, sub_argv);
+  }
+  if (command == "jsonata") {
+    return stepflow::cli::JsonataCommand(sub_argc, sub_argv);
   }
   if (command == "server") {
     return stepflow::api::ServerCommand(sub_argc, sub_argv);

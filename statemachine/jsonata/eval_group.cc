@@ -1,0 +1,164 @@
+// Object constructors and group-by (`{k: v}`, `path{k: v}`), and order-by (`^(...)`), as jsonata-js's
+// evaluateGroupExpression and evaluateSortExpression.
+
+#include <algorithm>
+
+#include "statemachine/jsonata/evaluator.h"
+#include "statemachine/jsonata/text.h"
+
+namespace stepflow::sm::jsonata {
+namespace {
+
+// reduceTupleStream: one tuple whose bindings are the appended bindings of all tuples.
+Value ReduceTuples(const Value& data) {
+  if (!data.is_array()) {
+    return data;
+  }
+  auto result = std::make_shared<Object>(data.array().items[0].object());
+  for (std::size_t i = 1; i < data.array().items.size(); ++i) {
+    for (const auto& [k, v] : data.array().items[i].object().entries) {
+      const Value* existing = result->Find(k);
+      result->Set(k, Append(existing == nullptr ? Value() : *existing, v));
+    }
+  }
+  return Value::FromObject(std::move(result));
+}
+
+// The context of a tuple ("@"), undefined when there is none.
+Value FocusOf(const Value& tuple) {
+  const Value* v = tuple.is_object() ? tuple.object().Find("@") : nullptr;
+  return v == nullptr ? Value() : *v;
+}
+
+}  // namespace
+
+Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos,
+                           const Value& in, Frame* env) {
+  const bool reduce = in.is_array() && in.array().tuple_stream;
+  std::vector<Value> items;
+  if (in.is_array()) {
+    items = in.array().items;
+  } else if (!in.undefined()) {
+    items.push_back(in);
+  }
+  if (items.empty()) {
+    items.emplace_back();
+  }
+  struct Group {
+    Value data;
+    std::size_t expr_index;
+  };
+  std::vector<std::pair<std::string, Group>> groups;
+  std::unordered_map<std::string, std::size_t> index;
+  for (const Value& item : items) {
+    Frame* item_env = reduce && item.is_object() ? FrameFromTuple(env, item) : env;
+    Value context = reduce ? FocusOf(item) : item;
+    for (std::size_t p = 0; p < pairs.size(); ++p) {
+      Value key = Eval(*pairs[p].first, context, item_env);
+      if (key.undefined()) {
+        continue;
+      }
+      if (!key.is_string()) {
+        Fail("T1003", pos);
+      }
+      auto it = index.find(key.str());
+      if (it != index.end()) {
+        Group& g = groups[it->second].second;
+        if (g.expr_index != p) {
+          Fail("D1009", pos, key.str());
+        }
+        g.data = Append(g.data, item);
+      } else {
+        index.emplace(key.str(), groups.size());
+        groups.push_back({key.str(), Group{item, p}});
+      }
+    }
+  }
+  Value result = MakeObject();
+  for (auto& [key, group] : groups) {
+    Value context = group.data;
+    Frame* group_env = env;
+    if (reduce) {
+      Value tuple = ReduceTuples(group.data);
+      const Value* focus = tuple.object().Find("@");
+      context = focus == nullptr ? Value() : *focus;
+      tuple.object().Erase("@");
+      group_env = FrameFromTuple(env, tuple);
+    }
+    Value v = Eval(*pairs[group.expr_index].second, context, group_env);
+    if (ValueDepth(v) + 1 > kMaxValueDepth) {
+      Fail("U1001", pos, "value nesting");
+    }
+    result.object().depth = std::max(result.object().depth, ValueDepth(v) + 1);
+    if (!v.undefined()) {
+      result.object().Set(key, std::move(v));
+    }
+  }
+  return result;
+}
+
+Value Evaluator::EvalSort(const Node& sort, const Value& input, Frame* env) {
+  if (!input.is_array()) {
+    return input;
+  }
+  const bool tuples = input.array().tuple_stream;
+  const std::vector<Value>& items = input.array().items;
+  // Evaluate every term once per item, then sort stably on the keys.
+  std::vector<std::vector<Value>> keys(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Value context = tuples ? FocusOf(items[i]) : items[i];
+    Frame* item_env = tuples ? FrameFromTuple(env, items[i]) : env;
+    for (const SortTerm& term : sort.sort_terms) {
+      keys[i].push_back(Eval(*term.expression, context, item_env));
+    }
+  }
+  auto compare = [&](std::size_t a, std::size_t b) {
+    for (std::size_t t = 0; t < sort.sort_terms.size(); ++t) {
+      const Value& x = keys[a][t];
+      const Value& y = keys[b][t];
+      int c;
+      if (x.undefined()) {
+        c = y.undefined() ? 0 : 1;
+        if (c != 0) { return false; }
+        continue;
+      }
+      if (y.undefined()) {
+        return true;
+      }
+      if (!(x.is_string() || x.is_number()) || !(y.is_string() || y.is_number())) {
+        Fail("T2008", sort.position);
+      }
+      if (x.kind() != y.kind()) {
+        Fail("T2007", sort.position);
+      }
+      if (x.is_number()) {
+        c = x.number() < y.number() ? -1 : x.number() > y.number() ? 1 : 0;
+      } else {
+        c = CompareStrings(x.str(), y.str());
+      }
+      if (c == 0) {
+        continue;
+      }
+      if (sort.sort_terms[t].descending) {
+        c = -c;
+      }
+      return c < 0;
+    }
+    return false;
+  };
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::stable_sort(order.begin(), order.end(), compare);
+  std::vector<Value> out;
+  out.reserve(items.size());
+  for (std::size_t i : order) {
+    out.push_back(items[i]);
+  }
+  Value result = MakeSequence(std::move(out));
+  result.array().tuple_stream = tuples;
+  return result;
+}
+
+}  // namespace stepflow::sm::jsonata

@@ -1,0 +1,58 @@
+#include "statemachine/jsonata/jsonata.h"
+
+#include <new>
+
+#include "statemachine/jsonata/evaluator.h"
+#include "statemachine/jsonata/parser.h"
+
+namespace stepflow::sm::jsonata {
+
+Expression::Expression(std::shared_ptr<const Node> root, std::string text)
+    : root_(std::move(root)), text_(std::move(text)) {}
+
+CompileResult Compile(std::string_view text) {
+  CompileResult result;
+  if (text.size() > kMaxExpressionBytes) {
+    result.error = JsonataError{"U1001", "The expression is longer than the limit", 0, {}};
+    return result;
+  }
+  try {
+    NodePtr root = ParseExpression(text);
+    result.expression = std::make_shared<const Expression>(std::shared_ptr<const Node>(std::move(root)),
+                                                           std::string(text));
+  } catch (JsonataException& e) {
+    result.error = std::move(e.error);
+  }
+  return result;
+}
+
+EvaluationResult Evaluate(const Expression& expression, const boost::json::value* input,
+                          const std::map<std::string, boost::json::value>& bindings,
+                          const EvaluationEnvironment& environment, const EvaluationLimits& limits) {
+  EvaluationResult result;
+  try {
+    Evaluator evaluator(environment, limits);
+    Frame* root = evaluator.root();
+    Value in = input == nullptr ? Value() : FromJson(*input);
+    for (const auto& [name, value] : bindings) {
+      root->Bind(name, FromJson(value));
+    }
+    root->Bind("$", in);
+    if (in.is_array()) {
+      Value wrapped = MakeSequence({in});
+      wrapped.array().outer_wrapper = true;
+      in = wrapped;
+    }
+    Value out = evaluator.Eval(expression.root(), in, root);
+    if (!out.undefined()) {
+      result.value = ToJson(out);
+    }
+  } catch (JsonataException& e) {
+    result.error = std::move(e.error);
+  } catch (const std::bad_alloc&) {
+    result.error = JsonataError{"U1001", "The evaluation ran out of memory", -1, {}};
+  }
+  return result;
+}
+
+}  // namespace stepflow::sm::jsonata

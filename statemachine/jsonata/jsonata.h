@@ -1,0 +1,119 @@
+#pragma once
+// JSONata 2.0.6 (the version AWS Step Functions runs), evaluated natively.
+//
+//   auto expr = Compile("Account.Order.Product.Price ~> $sum()");   // once
+//   EvaluationResult r = Evaluate(**expr, &input, {}, env, limits);  // many times, from any thread
+//
+// The module is pure: no I/O, no clock, no randomness of its own. `$now()`, `$millis()` and `$random()`
+// take their values from the EvaluationEnvironment the caller passes, so that the ASL engine can record
+// them and a replay evaluates to the same result.
+//
+// Numbers are IEEE doubles as in JavaScript: integers in the input beyond 2^53 lose precision when read
+// (as JSON.parse does in jsonata-js). Strings are UTF-8; `$length`, `$substring` and friends count UTF-16
+// code units as JavaScript does.
+//
+// Runaway guard: every evaluation runs under EvaluationLimits; breaking one ends the evaluation with
+// JSONata error U1001 (deterministic: the step budget counts evaluation steps, not time, so a replay
+// fails at the same place).
+//
+// Thread-safety: a compiled Expression is immutable; Evaluate may run on one Expression from several
+// threads at once. The functions are otherwise stateless.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+namespace stepflow::sm::jsonata {
+
+// A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` the character offset
+// in the expression where it was found (-1 when none), `message` JSONata's text for it.
+struct JsonataError {
+  std::string code;
+  std::string message;
+  std::int64_t position = -1;
+  std::string token;
+};
+
+struct Node;
+
+// A compiled expression. Immutable.
+class Expression {
+ public:
+  explicit Expression(std::shared_ptr<const Node> root, std::string text);
+  const Node& root() const { return *root_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::shared_ptr<const Node> root_;
+  std::string text_;
+};
+
+// Deepest nesting of the expression text (brackets, operators) the parser accepts.
+inline constexpr int kMaxExpressionNesting = 500;
+// Largest expression text accepted.
+inline constexpr std::size_t kMaxExpressionBytes = 1 << 20;
+
+struct CompileResult {
+  std::shared_ptr<const Expression> expression;  // null when `error` is set
+  std::optional<JsonataError> error;
+};
+
+// Parses `text` (UTF-8; lone surrogates written WTF-8 are kept as they are). Syntax errors carry JSONata's
+// S0xxx codes and positions (byte offsets just after the offending token); nesting deeper than
+// kMaxExpressionNesting or text longer than kMaxExpressionBytes is error U1001.
+CompileResult Compile(std::string_view text);
+
+struct EvaluationLimits {
+  // Nested evaluations (one per expression node being evaluated, counted as jsonata-js's evaluate()
+  // entries; calls that are not tail calls nest). Default: 302, the bound jsonata-js's reference test
+  // harness applies (a non-tail recursion of about 100 levels); far below what the native stack holds.
+  int max_depth = 302;
+  // Evaluation steps (AST nodes evaluated plus items visited by builtins). Default: 50,000,000 —
+  // roughly a second of work; a replay stops at the same step.
+  std::int64_t max_steps = 50'000'000;
+  // Largest array or sequence built (ranges, $append, paths, ...). Default: 10,000,000 items, what
+  // jsonata-js's range operator allows.
+  std::int64_t max_sequence_size = 10'000'000;
+  // Largest string built. Default: 64 MiB.
+  std::int64_t max_string_bytes = 64 << 20;
+};
+
+struct EvaluationEnvironment {
+  // Milliseconds since the epoch that `$now()` and `$millis()` report (the same value throughout one
+  // evaluation, as jsonata-js does).
+  double now_millis = 0;
+  // Returns a number in [0, 1) for `$random()` and `$shuffle`. Unset: $random fails (D3137-like error).
+  std::function<double()> random;
+  // `$eval` is allowed (the CLI and the suite); AWS refuses it in ASL.
+  bool allow_eval = true;
+};
+
+struct EvaluationResult {
+  // Set when the evaluation produced a value; unset (with no error) for JSONata's undefined.
+  std::optional<boost::json::value> value;
+  std::optional<JsonataError> error;
+};
+
+// Evaluates `expression` against `input` (nullptr: undefined input) with extra variables `bindings`
+// (name without `$` -> value). The input and bindings are copied into the evaluator's values once per
+// call (O(size)); the result is a new JSON value. Functions in the result become "" as JSON.stringify
+// in jsonata-js writes them; non-finite numbers are errors (D1001) as JSONata reports them. Never throws.
+EvaluationResult Evaluate(const Expression& expression, const boost::json::value* input,
+                          const std::map<std::string, boost::json::value>& bindings,
+                          const EvaluationEnvironment& environment, const EvaluationLimits& limits = {});
+
+}  // namespace stepflow::sm::jsonata
+
+namespace stepflow::sm::jsonata {
+
+// `value` as JSON text the way JSON.stringify writes it: numbers in JavaScript's form, lone surrogates
+// (held WTF-8) escaped as \udXXX so the text is valid UTF-8.
+std::string ToJsonText(const boost::json::value& value);
+
+}  // namespace stepflow::sm::jsonata
