@@ -71,7 +71,7 @@ TEST(JsonataStateTest, TimeoutSecondsOutOfRangeIsQueryEvaluationError) {
 
 TEST(JsonataStateTest, CatchOutputAndAssignReadErrorOutput) {
   Harness h(R"({"QueryLanguage":"JSONata","StartAt":"T","States":{
-      "T":{"Type":"Task","Resource":"arn:aws:states:::x","Assign":{"never":1},
+      "T":{"Type":"Task","Resource":"arn:aws:states:::x","Assign":{"never":1},"End":true,
            "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Done",
                      "Assign":{"err":"{% $states.errorOutput.Error %}"},
                      "Output":{"cause":"{% $states.errorOutput.Cause %}"}}]},
