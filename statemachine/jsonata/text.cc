@@ -10,10 +10,7 @@
 
 namespace stepflow::sm::jsonata {
 
-std::string NumberText(double d) {
-  std::string rounded = JsToPrecision(d, 15);
-  return JsNumberToString(std::strtod(rounded.c_str(), nullptr));
-}
+std::string NumberText(double d) { return JsonataNumberToString(d); }
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
