@@ -1,7 +1,6 @@
 #include "statemachine/core/jsonata_aws_functions.h"
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -79,15 +78,28 @@ Value Hash(jsonata::Evaluator&, Args& a, const Value&) {
                       "' is not supported; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"));
 }
 
+// java.util.Random's linear congruential generator (48-bit state), as its documentation specifies it.
+double JavaRandomFirstDouble(std::int64_t seed) {
+  constexpr std::uint64_t kMultiplier = 0x5DEECE66DULL;
+  constexpr std::uint64_t kMask = (1ULL << 48) - 1;
+  std::uint64_t state = (static_cast<std::uint64_t>(seed) ^ kMultiplier) & kMask;
+  auto next = [&state](int bits) {
+    state = (state * kMultiplier + 0xBULL) & kMask;
+    return static_cast<std::int64_t>(static_cast<std::int32_t>(static_cast<std::uint32_t>(state >> (48 - bits))));
+  };
+  std::int64_t high = next(26);
+  std::int64_t low = next(27);
+  return static_cast<double>((high << 27) + low) * 0x1.0p-53;
+}
+
 Value Random(jsonata::Evaluator&, Args& a, const Value&) {
   if (!a.empty() && !a[0].undefined()) {
     double seed = a[0].number();
     if (!IsInteger(seed)) {
       Refuse("The seed argument of $random must be an integer");
     }
-    // A seeded $random is a pure function of its seed: the same seed always gives the same number.
-    std::mt19937_64 engine(static_cast<std::uint64_t>(static_cast<std::int64_t>(seed)));
-    return Value::Number(std::uniform_real_distribution<double>(0.0, 1.0)(engine));
+    // A seeded $random is a pure function of its seed: the first nextDouble() of java.util.Random(seed).
+    return Value::Number(JavaRandomFirstDouble(static_cast<std::int64_t>(seed)));
   }
   if (current_runtime == nullptr) {
     Refuse("$random() has no random source here");

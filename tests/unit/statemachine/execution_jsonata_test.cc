@@ -186,6 +186,14 @@ TEST(JsonataStateTest, AwsFunctions) {
   EXPECT_EQ(h.rv.random_calls, 1);
 }
 
+TEST(JsonataStateTest, SeededRandomIsJavaUtilRandomsFirstDouble) {
+  Harness h(R"({"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
+      "Output":"{% $random(42) %}","End":true}}})");
+  h.Start("{}");
+  EXPECT_EQ(h.ex().output(), Json("0.7275636800328681"));  // new java.util.Random(42).nextDouble()
+  EXPECT_EQ(h.rv.random_calls, 0);  // seeded: nothing drawn (or recorded)
+}
+
 TEST(JsonataStateTest, RandomAndUuidReplayFromRecordedValues) {
   const char* def = R"({"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
       "Output":{"u":"{% $uuid() %}","x":"{% $random() %}"},"End":true}}})";
