@@ -137,6 +137,26 @@ TEST(JsonataStateTest, MapRunsItemsWithVariablesVisibleInside) {
   EXPECT_EQ(h.ex().output(), Json("[110,121]"));
 }
 
+TEST(JsonataStateTest, ParallelArgumentsFeedBranchesAndResultFeedsOutput) {
+  Harness h(R"({"QueryLanguage":"JSONata","StartAt":"Par","States":{
+      "Par":{"Type":"Parallel","Arguments":{"n":"{% $states.input.n * 2 %}"},
+             "Output":"{% $sum($states.result) %}","End":true,
+             "Branches":[{"StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% $states.input.n + 1 %}","End":true}}},
+                         {"StartAt":"B","States":{"B":{"Type":"Pass","Output":"{% $states.input.n %}","End":true}}}]}}})");
+  h.Start(R"({"n":3})");
+  ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
+  EXPECT_EQ(h.ex().output(), Json("13"));
+}
+
+TEST(JsonataStateTest, ToleratedFailurePercentageAbove100Fails) {
+  Harness h(R"({"QueryLanguage":"JSONata","StartAt":"M","States":{
+      "M":{"Type":"Map","Items":[1],"ToleratedFailurePercentage":"{% 101 %}",
+           "ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Succeed"}}},"End":true}}})");
+  h.Start("{}");
+  EXPECT_EQ(h.ex().error(), "States.QueryEvaluationError");
+  EXPECT_THAT(h.ex().cause(), HasSubstr("'ToleratedFailurePercentage'"));
+}
+
 TEST(JsonataStateTest, UndefinedOutputIsQueryEvaluationErrorWithAwsCause) {
   Harness h(R"({"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
       "Output":{"result":"{% $doesNotExist %}"},"End":true}}})");
