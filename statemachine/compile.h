@@ -27,9 +27,7 @@ struct CompileResult {
   // The compiled model, shared by every execution of the definition. Null when `diagnostics` is not
   // empty, or when the definition is valid but this version cannot run it (model_status says why).
   std::shared_ptr<const StateMachine> model;
-  // OK when `model` is set. Otherwise: FailedPrecondition when `diagnostics` is not empty; Unimplemented
-  // for a valid definition this version cannot run (JSONata states, until the JSONata evaluator plugs
-  // into compiled_template.h); InvalidArgument (naming the JSON pointer) for a definition the validator
+  // OK when `model` is set. Otherwise: FailedPrecondition when `diagnostics` is not empty; InvalidArgument (naming the JSON pointer) for a definition the validator
   // accepted but the model cannot represent (a bug: the two should agree).
   absl::Status model_status;
 

@@ -10,17 +10,17 @@ namespace {
 
 bool EndsWithDollar(std::string_view key) { return key.size() >= 2 && key.substr(key.size() - 2) == ".$"; }
 
-// JSONATA HOOK: compiles the text of one `{% ... %}` template. The JSONata evaluator
-// (statemachine/jsonata/) will parse `expression` here, once per definition, and keep its program in
-// `program`; its syntax errors will then be reported as compile diagnostics. Until it lands the text is
-// kept and nothing runs it (the model build refuses JSONata states).
+}  // namespace
+
+// Parsed once per definition; executions evaluate `program`.
 CompiledJsonata CompileJsonata(std::string_view text) {
   CompiledJsonata out;
   out.expression = std::string(text.substr(2, text.size() - 4));
+  jsonata::CompileResult compiled = jsonata::Compile(out.expression);
+  out.program = std::move(compiled.expression);
+  out.error = std::move(compiled.error);
   return out;
 }
-
-}  // namespace
 
 CompiledExpression CompiledExpression::FromText(std::string_view text) {
   CompiledExpression out;

@@ -25,6 +25,7 @@
 
 #include "statemachine/intrinsics.h"
 #include "statemachine/json_path.h"
+#include "statemachine/jsonata/jsonata.h"
 
 namespace stepflow::sm {
 
@@ -62,16 +63,18 @@ class CompiledExpression {
   std::string error_;
 };
 
-// A JSONata `{% ... %}` string of a template, kept as its expression text.
-// JSONATA HOOK: the JSONata evaluator (statemachine/jsonata/, in progress) plugs in here.
-// CompileJsonata() in compiled_template.cc is the one place that turns the text into a compiled
-// expression; it will store the evaluator's compiled program in `program` (and its syntax errors become
-// compile diagnostics). Until then `program` stays null and JSONata states are refused by the model
-// build (compile.h reports them as not runnable).
+// A JSONata `{% ... %}` string of a template, compiled once (CompileJsonata in compiled_template.cc).
+// `program` is the evaluator's compiled expression (statemachine/jsonata/jsonata.h); null when the text
+// does not parse, and then `error` holds the JSONata syntax error (the validator reports it at create
+// time; a model built without validation fails the state with it at run time).
 struct CompiledJsonata {
   std::string expression;  // the text between `{%` and `%}`, untrimmed
-  std::shared_ptr<const void> program;  // the evaluator's compiled program; null until the hook is filled
+  std::shared_ptr<const jsonata::Expression> program;
+  std::optional<jsonata::JsonataError> error;
 };
+
+// Compiles a `{% ... %}` string. REQUIRES: IsJsonataTemplate(text).
+CompiledJsonata CompileJsonata(std::string_view text);
 
 // True when `text` is a JSONata template: it starts with `{%` and ends with `%}`.
 bool IsJsonataTemplate(std::string_view text);

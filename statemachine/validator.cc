@@ -196,6 +196,7 @@ std::vector<Diagnostic> ValidateDefinition(const boost::json::value& definition,
     v.Report(std::move(d.location), d.code, std::move(d.message));
   }
   vi::ValidateMachine(definition, "", vi::MachineKind::kTopLevel, 0, v);
+  vi::CheckJsonataSyntax(definition, v);
   return v.Take();
 }
 

@@ -99,6 +99,9 @@ std::string_view LanguageName(QueryLanguage language);
 std::string Join(const std::vector<std::string_view>& pieces, std::string_view separator);
 // A JSONata expression string: starts with "{%" and ends with "%}".
 bool IsJsonataExpression(const json::value& value);
+
+// --- validator_jsonata.cc: every `{% %}` string of a JSONata state parses (syntax errors with position).
+void CheckJsonataSyntax(const json::value& definition, Validation& v);
 // Number of Unicode code points in UTF-8 `text` (invalid bytes count as one each).
 size_t CodePointCount(std::string_view text);
 // The integer value of `value` when it is a JSON integer (not a float); std::nullopt otherwise.

@@ -80,9 +80,18 @@ std::string StringOf(const json::object& o, const char* field) {
   return "";
 }
 
+// A field holding a `{% %}` string (JSONata states), compiled; absent otherwise.
+CompiledTemplate JsonataString(const json::value* v) {
+  if (v != nullptr && v->is_string() && IsJsonataTemplate(v->get_string())) {
+    return CompiledTemplate::Compile(*v, QueryLanguage::kJsonata);
+  }
+  return CompiledTemplate();
+}
+
 absl::StatusOr<NumberOrPath> ParseNumberOrPath(const json::object& o, const char* field, const std::string& where) {
   NumberOrPath result;
   result.value = NumberOf(o.if_contains(field));
+  result.jsonata = JsonataString(o.if_contains(field));
   std::string path_field = absl::StrCat(field, "Path");
   if (const json::value* p = o.if_contains(path_field)) {
     ASSIGN_OR_RETURN(JsonPath path, ParsePathField(*p, absl::StrCat(where, "/", path_field)));
@@ -103,9 +112,12 @@ std::vector<std::string> StringList(const json::value* v) {
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::value& def, const std::string& where);
+absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::value& def, const std::string& where,
+                                                                 QueryLanguage inherited);
+absl::Status ParseJsonataChoices(const json::array& choices, const std::string& where, State& s);
 
 absl::Status ParseRetryCatch(const json::object& o, const std::string& where, State& s) {
+  const QueryLanguage language = s.language;
   if (const json::value* r = o.if_contains("Retry"); r != nullptr && r->is_array()) {
     for (const json::value& e : r->get_array()) {
       if (!e.is_object()) {
@@ -134,7 +146,10 @@ absl::Status ParseRetryCatch(const json::object& o, const std::string& where, St
       catcher.next = StringOf(co, "Next");
       ASSIGN_OR_RETURN(catcher.result_path, ParseOptionalPath(co, "ResultPath", absl::StrCat(where, "/Catch/", i)));
       if (const json::value* a = co.if_contains("Assign")) {
-        catcher.assign = CompiledTemplate::Compile(*a, QueryLanguage::kJsonPath);
+        catcher.assign = CompiledTemplate::Compile(*a, language);
+      }
+      if (const json::value* out = co.if_contains("Output"); out != nullptr && language == QueryLanguage::kJsonata) {
+        catcher.output = CompiledTemplate::Compile(*out, language);
       }
       s.catchers.push_back(std::move(catcher));
       ++i;
@@ -153,13 +168,16 @@ absl::Status ParseMapFields(const json::object& o, const std::string& where, Sta
   if (proc == nullptr) {
     return Invalid(where, "Map state needs ItemProcessor (or Iterator)");
   }
-  ASSIGN_OR_RETURN(s.item_processor, ParseMachine(*proc, absl::StrCat(where, "/", proc_field)));
+  ASSIGN_OR_RETURN(s.item_processor, ParseMachine(*proc, absl::StrCat(where, "/", proc_field), s.language));
+  if (const json::value* items = o.if_contains("Items"); items != nullptr && s.language == QueryLanguage::kJsonata) {
+    s.items = CompiledTemplate::Compile(*items, QueryLanguage::kJsonata);
+  }
   if (const json::value* p = o.if_contains("ItemsPath")) {
     ASSIGN_OR_RETURN(JsonPath path, ParsePathField(*p, where + "/ItemsPath"));
     s.items_path = std::move(path);
   }
   if (const json::value* sel = o.if_contains("ItemSelector")) {
-    s.parameters = CompiledTemplate::Compile(*sel, QueryLanguage::kJsonPath);
+    s.parameters = CompiledTemplate::Compile(*sel, s.language);
   }
   ASSIGN_OR_RETURN(s.max_concurrency, ParseNumberOrPath(o, "MaxConcurrency", where));
   ASSIGN_OR_RETURN(s.tolerated_failure_count, ParseNumberOrPath(o, "ToleratedFailureCount", where));
@@ -182,6 +200,10 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
       if (choices == nullptr || !choices->is_array()) {
         return Invalid(where + "/Choices", "must be a non-empty array");
       }
+      s.default_next = StringOf(o, "Default");
+      if (s.language == QueryLanguage::kJsonata) {
+        return ParseJsonataChoices(choices->get_array(), where, s);
+      }
       int i = 0;
       for (const json::value& rule : choices->get_array()) {
         ASSIGN_OR_RETURN(ChoiceRule r, ChoiceRule::Parse(rule, absl::StrCat(where, "/Choices/", i)));
@@ -193,6 +215,8 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
     }
     case StateType::kWait: {
       s.seconds = NumberOf(o.if_contains("Seconds"));
+      s.seconds_jsonata = JsonataString(o.if_contains("Seconds"));
+      s.timestamp_jsonata = JsonataString(o.if_contains("Timestamp"));
       if (const json::value* t = o.if_contains("Timestamp"); t != nullptr && t->is_string()) {
         s.timestamp = std::string(t->get_string());
       }
@@ -207,6 +231,8 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
       return absl::OkStatus();
     }
     case StateType::kFail: {
+      s.error_jsonata = JsonataString(o.if_contains("Error"));
+      s.cause_jsonata = JsonataString(o.if_contains("Cause"));
       if (const json::value* v = o.if_contains("Error"); v != nullptr && v->is_string()) s.error = std::string(v->get_string());
       if (const json::value* v = o.if_contains("ErrorPath"); v != nullptr && v->is_string()) s.error_path = CompiledExpression::FromText(v->get_string());
       if (const json::value* v = o.if_contains("Cause"); v != nullptr && v->is_string()) s.cause = std::string(v->get_string());
@@ -220,7 +246,7 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
       }
       int i = 0;
       for (const json::value& b : branches->get_array()) {
-        ASSIGN_OR_RETURN(auto branch, ParseMachine(b, absl::StrCat(where, "/Branches/", i)));
+        ASSIGN_OR_RETURN(auto branch, ParseMachine(b, absl::StrCat(where, "/Branches/", i), s.language));
         s.branches.push_back(std::move(branch));
         ++i;
       }
@@ -233,6 +259,28 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
     default:
       return absl::OkStatus();
   }
+}
+
+absl::Status ParseJsonataChoices(const json::array& choices, const std::string& where, State& s) {
+  int i = 0;
+  for (const json::value& rule : choices) {
+    if (!rule.is_object()) {
+      return Invalid(absl::StrCat(where, "/Choices/", i), "each choice rule must be an object");
+    }
+    const json::object& ro = rule.get_object();
+    JsonataChoiceRule r;
+    if (const json::value* c = ro.if_contains("Condition")) {
+      r.condition = CompiledTemplate::Compile(*c, QueryLanguage::kJsonata);
+    } else {
+      return Invalid(absl::StrCat(where, "/Choices/", i), "a JSONata choice rule needs Condition");
+    }
+    r.next = StringOf(ro, "Next");
+    if (const json::value* a = ro.if_contains("Assign")) r.assign = CompiledTemplate::Compile(*a, QueryLanguage::kJsonata);
+    if (const json::value* out = ro.if_contains("Output")) r.output = CompiledTemplate::Compile(*out, QueryLanguage::kJsonata);
+    s.jsonata_choices.push_back(std::move(r));
+    ++i;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StateType> ParseType(const json::object& o, const std::string& where) {
@@ -249,23 +297,46 @@ absl::StatusOr<StateType> ParseType(const json::object& o, const std::string& wh
   return Invalid(where + "/Type", absl::StrCat("unknown state type '", t, "'"));
 }
 
-absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, const std::string& where) {
+// Arguments and Output of a JSONata state (JSONata states have no Parameters, ResultSelector or paths).
+void ParseJsonataDataFlow(const json::object& o, State& s) {
+  if (const json::value* p = o.if_contains("Arguments")) {
+    s.parameters = CompiledTemplate::Compile(*p, QueryLanguage::kJsonata);
+  }
+  if (const json::value* p = o.if_contains("Output")) {
+    s.output = CompiledTemplate::Compile(*p, QueryLanguage::kJsonata);
+  }
+}
+
+QueryLanguage LanguageOf(const json::object& o, QueryLanguage inherited) {
+  std::string language = StringOf(o, "QueryLanguage");
+  if (language == "JSONata") {
+    return QueryLanguage::kJsonata;
+  }
+  if (language == "JSONPath") {
+    return QueryLanguage::kJsonPath;
+  }
+  return inherited;
+}
+
+absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, const std::string& where,
+                                 QueryLanguage inherited) {
   if (!v.is_object()) {
     return Invalid(where, "a state must be an object");
   }
   const json::object& o = v.get_object();
-  if (StringOf(o, "QueryLanguage") == "JSONata") {
-    return absl::UnimplementedError(absl::StrCat(where, ": JSONata states are not supported yet"));
-  }
   State s;
   s.name = name;
+  s.language = LanguageOf(o, inherited);
+  if (s.language == QueryLanguage::kJsonata) {
+    ParseJsonataDataFlow(o, s);
+  }
   ASSIGN_OR_RETURN(s.type, ParseType(o, where));
   s.next = StringOf(o, "Next");
   if (const json::value* e = o.if_contains("End"); e != nullptr && e->is_bool()) s.end = e->get_bool();
   ASSIGN_OR_RETURN(s.input_path, ParseOptionalPath(o, "InputPath", where));
   ASSIGN_OR_RETURN(s.output_path, ParseOptionalPath(o, "OutputPath", where));
   ASSIGN_OR_RETURN(s.result_path, ParseOptionalPath(o, "ResultPath", where));
-  if (const json::value* p = o.if_contains("Parameters")) {
+  if (const json::value* p = o.if_contains("Parameters"); p != nullptr && s.language == QueryLanguage::kJsonPath) {
     s.parameters = CompiledTemplate::Compile(*p, QueryLanguage::kJsonPath);
   }
   if (const json::value* p = o.if_contains("ResultSelector")) {
@@ -276,20 +347,19 @@ absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, 
     s.result = *p;
   }
   if (const json::value* p = o.if_contains("Assign")) {
-    s.assign = CompiledTemplate::Compile(*p, QueryLanguage::kJsonPath);
+    s.assign = CompiledTemplate::Compile(*p, s.language);
   }
   RETURN_IF_ERROR(ParseTypeSpecific(o, where, s));
   return s;
 }
 
-absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::value& def, const std::string& where) {
+absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::value& def, const std::string& where,
+                                                                 QueryLanguage inherited) {
   if (!def.is_object()) {
     return Invalid(where, "a state machine must be a JSON object");
   }
   const json::object& o = def.get_object();
-  if (StringOf(o, "QueryLanguage") == "JSONata") {
-    return absl::UnimplementedError("JSONata state machines (QueryLanguage \"JSONata\") are not supported yet");
-  }
+  const QueryLanguage language = LanguageOf(o, inherited);
   auto machine = std::make_shared<StateMachine>();
   machine->start_at = StringOf(o, "StartAt");
   machine->comment = StringOf(o, "Comment");
@@ -300,7 +370,7 @@ absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::val
   }
   for (const auto& [name, v] : states->get_object()) {
     std::string state_where = absl::StrCat(where, "/States/", std::string(name));
-    ASSIGN_OR_RETURN(State s, ParseState(std::string(name), v, state_where));
+    ASSIGN_OR_RETURN(State s, ParseState(std::string(name), v, state_where, language));
     machine->states.emplace(std::string(name), std::move(s));
   }
   if (machine->Find(machine->start_at) == nullptr) {
@@ -312,7 +382,7 @@ absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::val
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const StateMachine>> ParseStateMachine(const json::value& definition) {
-  return ParseMachine(definition, "");
+  return ParseMachine(definition, "", QueryLanguage::kJsonPath);
 }
 
 }  // namespace stepflow::sm

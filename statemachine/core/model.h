@@ -46,15 +46,27 @@ struct Catcher {
   std::string next;
   OptionalPath result_path;
   CompiledTemplate assign;  // absent when the catcher has no Assign
+  CompiledTemplate output;  // JSONata: the catcher's Output; absent when not given
+};
+
+// A Choice rule of a JSONata state: `Condition` (a `{% %}` string or a literal boolean), with its own
+// Assign and Output.
+struct JsonataChoiceRule {
+  CompiledTemplate condition;
+  std::string next;
+  CompiledTemplate assign;
+  CompiledTemplate output;
 };
 
 struct StateMachine;
 
 // A number field that may also be given as a `...Path` (e.g. TimeoutSeconds / TimeoutSecondsPath).
+// JSONata states give it as a `{% %}` string instead (`jsonata`).
 struct NumberOrPath {
   std::optional<double> value;
   std::optional<JsonPath> path;
-  bool present() const { return value.has_value() || path.has_value(); }
+  CompiledTemplate jsonata;
+  bool present() const { return value.has_value() || path.has_value() || jsonata.present(); }
 };
 
 struct State {
@@ -62,11 +74,14 @@ struct State {
   StateType type = StateType::kPass;
   std::string next;  // empty when End or terminal
   bool end = false;
+  // The state's own QueryLanguage, else its machine's (JSONPath unless the top level says JSONata).
+  QueryLanguage language = QueryLanguage::kJsonPath;
 
   OptionalPath input_path;
   OptionalPath output_path;
   OptionalPath result_path;
-  CompiledTemplate parameters;       // Parameters / ItemSelector (Map); absent when not given
+  CompiledTemplate parameters;       // Parameters / ItemSelector (Map) / JSONata Arguments; absent when not given
+  CompiledTemplate output;           // JSONata: Output; absent when not given
   CompiledTemplate result_selector;  // absent when not given
   bool has_result = false;
   boost::json::value result;         // Pass.Result
@@ -85,18 +100,23 @@ struct State {
   // Choice
   std::vector<ChoiceRule> choices;
   std::string default_next;
+  std::vector<JsonataChoiceRule> jsonata_choices;  // JSONata Choice states
 
   // Wait
   std::optional<double> seconds;
   std::optional<std::string> timestamp;
   std::optional<JsonPath> seconds_path;
   std::optional<JsonPath> timestamp_path;
+  CompiledTemplate seconds_jsonata;    // JSONata Seconds given as `{% %}`
+  CompiledTemplate timestamp_jsonata;  // JSONata Timestamp given as `{% %}`
 
   // Fail
   std::optional<std::string> error;
   std::optional<CompiledExpression> error_path;  // a path or an intrinsic call
   std::optional<std::string> cause;
   std::optional<CompiledExpression> cause_path;
+  CompiledTemplate error_jsonata;  // JSONata Error / Cause given as `{% %}`
+  CompiledTemplate cause_jsonata;
 
   // Parallel
   std::vector<std::shared_ptr<const StateMachine>> branches;
@@ -104,6 +124,7 @@ struct State {
   // Map
   std::shared_ptr<const StateMachine> item_processor;
   std::optional<JsonPath> items_path;
+  CompiledTemplate items;  // JSONata: Items (an array, or a `{% %}` string giving one)
   NumberOrPath max_concurrency;
   NumberOrPath tolerated_failure_count;
   NumberOrPath tolerated_failure_percentage;
@@ -125,7 +146,6 @@ struct StateMachine {
 // Builds the model. InvalidArgument (naming the JSON pointer and problem) for definitions the model
 // cannot represent. Callers outside the module use Compile / CompileStored (statemachine/compile.h),
 // which validate first and report the full list of problems.
-// Unimplemented for JSONata definitions (QueryLanguage "JSONata"), which this version does not run.
 absl::StatusOr<std::shared_ptr<const StateMachine>> ParseStateMachine(const boost::json::value& definition);
 
 }  // namespace stepflow::sm

@@ -237,10 +237,11 @@ void Execution::Runner::ExecuteState(Frame* f) {
   f->phase = Frame::Phase::kRunning;
   switch (f->state->type) {
     case StateType::kPass: return RunPass(f);
-    case StateType::kChoice: return RunChoice(f);
+    case StateType::kChoice:
+      return f->state->language == QueryLanguage::kJsonata ? RunChoiceJsonata(f) : RunChoice(f);
     case StateType::kWait: return RunWait(f);
     case StateType::kSucceed: return RunSucceed(f);
-    case StateType::kFail: return RunFail(f);
+    case StateType::kFail: return f->state->language == QueryLanguage::kJsonata ? RunFailJsonata(f) : RunFail(f);
     case StateType::kTask: return RunTask(f);
     case StateType::kParallel: return RunParallel(f);
     case StateType::kMap: return RunMap(f);
@@ -265,6 +266,12 @@ Result<json::value> Execution::Runner::SelectInput(Frame* f) {
 }
 
 Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
+  if (f->state->language == QueryLanguage::kJsonata) {  // Arguments, against $states.input
+    if (!f->state->parameters.present()) {
+      return f->raw_input;
+    }
+    return EvaluateJsonata(f->state->parameters, StatesOf(f, f->raw_input), *rv_, Ref(f), "Arguments");
+  }
   Result<json::value> input = SelectInput(f);
   if (!input.ok() || !f->state->parameters.present()) {
     return input;
@@ -308,6 +315,16 @@ void Execution::Runner::CompleteState(Frame* f, json::value output, const std::s
 
 void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   const State* s = f->state;
+  if (s->language == QueryLanguage::kJsonata) {
+    // Output defaults to the result ($states.result; a Pass state's is its input).
+    const json::value raw_input = f->raw_input;
+    JsonataStates states = StatesOf(f, raw_input);
+    if (s->type != StateType::kPass) {
+      states.result = &result;
+    }
+    json::value default_output = result;
+    return CompleteJsonata(f, states, std::move(default_output), s->output, {&s->assign});
+  }
   json::value selected = std::move(result);
   if (s->result_selector.present()) {
     Result<json::value> r = ApplyTemplate(s->result_selector, MakeResolver(f, selected), *rv_, Ref(f));
@@ -402,6 +419,28 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_at
     error_output["Error"] = failure.error;
     error_output["Cause"] = failure.cause;
     json::value error_value(std::move(error_output));
+    if (s->language == QueryLanguage::kJsonata) {
+      // $states.errorOutput; the catcher's Output defaults to it. The state's own Assign is not applied.
+      const json::value raw_input = f->raw_input;
+      JsonataStates states = StatesOf(f, raw_input);
+      states.error_output = &error_value;
+      json::object new_vars = f->variables;
+      if (Result<bool> a = AssignJsonata(c.assign, states, *rv_, Ref(f), new_vars); !a.ok()) {
+        return FailFrame(f, a.failure());
+      }
+      json::value out = error_value;
+      if (c.output.present()) {
+        Result<json::value> evaluated = EvaluateJsonata(c.output, states, *rv_, Ref(f), "Output");
+        if (!evaluated.ok()) {
+          return FailFrame(f, evaluated.failure());
+        }
+        out = std::move(evaluated).value();
+      }
+      f->variables = std::move(new_vars);
+      std::string target = c.next;
+      CompleteState(f, std::move(out), &target);
+      return;
+    }
     json::object new_vars = f->variables;
     if (c.assign.present()) {
       Result<bool> a = ApplyAssign(c.assign, MakeResolver(f, error_value), *rv_, Ref(f), new_vars);

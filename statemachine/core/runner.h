@@ -14,6 +14,7 @@
 #include "statemachine/core/dataflow.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/execution_internal.h"
+#include "statemachine/core/jsonata_flow.h"
 
 namespace stepflow::sm {
 
@@ -92,6 +93,25 @@ class Execution::Runner {
                             const boost::json::value* map_value = nullptr);
   boost::json::value BuildContext(Frame* f, const boost::json::value* map_index,
                                   const boost::json::value* map_value) const;
+
+  // --- JSONata states (states_jsonata.cc)
+  // `$states` of the frame's state: `input`, the context object (with the Map item when given), the
+  // variables, and the decision's time for $now/$millis.
+  JsonataStates StatesOf(Frame* f, const boost::json::value& input, const boost::json::value* map_index = nullptr,
+                         const boost::json::value* map_value = nullptr);
+  // Ends a JSONata state: evaluates `assigns` (in order; all read the variables from before the state)
+  // and `output` (absent: `default_output`) against `states`, then completes the state (to `next` when
+  // given). Assign and Output see the same variables; the new ones are visible from the next state on.
+  void CompleteJsonata(Frame* f, const JsonataStates& states, boost::json::value default_output,
+                       const CompiledTemplate& output, std::initializer_list<const CompiledTemplate*> assigns,
+                       const std::string* next = nullptr);
+  void RunChoiceJsonata(Frame* f);
+  void RunFailJsonata(Frame* f);
+  // When a JSONata Wait state's timer is due: its Seconds or Timestamp (literal or expression).
+  Result<common::EpochMillis> WaitDueJsonata(Frame* f);
+  // A JSONata numeric field (Task TimeoutSeconds / HeartbeatSeconds): its literal value, or its
+  // expression's value checked to be an integer in [1, kMaxTaskSeconds].
+  Result<std::optional<double>> TaskSecondsJsonata(Frame* f, const NumberOrPath& n, const char* field);
 
   // --- state handlers (states_*.cc)
   void RunPass(Frame* f);

@@ -115,6 +115,40 @@ Result<common::EpochMillis> SecondsFromPath(const json::value& v, const std::str
 
 }  // namespace
 
+Result<common::EpochMillis> Execution::Runner::WaitDueJsonata(Frame* f) {
+  const State* s = f->state;
+  JsonataStates states = StatesOf(f, f->effective_input);
+  if (s->seconds_jsonata.present()) {
+    Result<double> seconds = JsonataNumber(s->seconds_jsonata, states, *rv_, Ref(f), "Seconds", 0, kMaxWaitSeconds);
+    if (!seconds.ok()) {
+      return seconds.failure();
+    }
+    return now_ + static_cast<common::EpochMillis>(seconds.value()) * 1000;
+  }
+  std::string text;
+  if (s->timestamp_jsonata.present()) {
+    Result<json::value> v = EvaluateJsonata(s->timestamp_jsonata, states, *rv_, Ref(f), "Timestamp");
+    if (!v.ok()) {
+      return v.failure();
+    }
+    if (!v.value().is_string()) {
+      return JsonataTypeFailure(s->timestamp_jsonata, Ref(f), "Timestamp", "string", v.value());
+    }
+    text = std::string(v.value().get_string());
+  } else {
+    text = *s->timestamp;
+  }
+  std::optional<Timestamp> t = ParseTimestamp(text);
+  if (!t) {
+    return Failure{errors::kQueryEvaluationError,
+                   absl::StrCat(RuntimeCausePrefix(Ref(f)),
+                                "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+                                "format string: ",
+                                text)};
+  }
+  return t->EpochMillis();
+}
+
 void Execution::Runner::RunWait(Frame* f) {
   const State* s = f->state;
   Result<json::value> eff = SelectInput(f);
@@ -124,7 +158,14 @@ void Execution::Runner::RunWait(Frame* f) {
   f->effective_input = std::move(eff).value();
   PathResolver resolve = MakeResolver(f, f->effective_input);
   common::EpochMillis due = now_;
-  if (s->seconds) {
+  if (s->language == QueryLanguage::kJsonata && (s->seconds_jsonata.present() || s->timestamp_jsonata.present() ||
+                                                 s->timestamp)) {
+    Result<common::EpochMillis> jsonata_due = WaitDueJsonata(f);
+    if (!jsonata_due.ok()) {
+      return FailState(f, jsonata_due.failure());
+    }
+    due = jsonata_due.value();
+  } else if (s->seconds) {
     due = now_ + static_cast<common::EpochMillis>(*s->seconds * 1000);
   } else if (s->timestamp) {
     std::optional<Timestamp> t = ParseTimestamp(*s->timestamp);
@@ -172,6 +213,10 @@ void Execution::Runner::RunWait(Frame* f) {
 
 void Execution::Runner::WaitTimerFired(Frame* f) {
   const State* s = f->state;
+  if (s->language == QueryLanguage::kJsonata) {
+    const json::value input = f->effective_input;
+    return CompleteJsonata(f, StatesOf(f, input), input, s->output, {&s->assign});
+  }
   PathResolver resolve = MakeResolver(f, f->effective_input);
   json::object new_vars = f->variables;
   if (s->assign.present()) {
@@ -190,6 +235,10 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
 
 void Execution::Runner::RunSucceed(Frame* f) {
   const State* s = f->state;
+  if (s->language == QueryLanguage::kJsonata) {
+    const json::value input = f->raw_input;
+    return CompleteJsonata(f, StatesOf(f, input), input, s->output, {&s->assign});
+  }
   Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());

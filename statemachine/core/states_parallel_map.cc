@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -107,7 +108,17 @@ void Execution::Runner::RunMap(Frame* f) {
   f->effective_input = std::move(eff).value();
   PathResolver resolve = MakeResolver(f, f->effective_input);
   json::value items = f->effective_input;
-  if (s->items_path) {
+  const bool jsonata = s->language == QueryLanguage::kJsonata;
+  if (jsonata && s->items.present()) {
+    Result<json::value> v = EvaluateJsonata(s->items, StatesOf(f, f->effective_input), *rv_, Ref(f), "Items");
+    if (!v.ok()) {
+      return FailState(f, v.failure());
+    }
+    if (!v.value().is_array()) {
+      return FailState(f, JsonataTypeFailure(s->items, Ref(f), "Items", "array", v.value()));
+    }
+    items = std::move(v).value();
+  } else if (s->items_path) {
     Result<json::value> v = SelectPath(*s->items_path, resolve, Ref(f));
     if (!v.ok()) {
       return FailState(f, v.failure());
@@ -115,16 +126,34 @@ void Execution::Runner::RunMap(Frame* f) {
     items = std::move(v).value();
   }
   if (!items.is_array()) {
-    return FailState(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)),
+    return FailState(f, Failure{jsonata ? errors::kQueryEvaluationError : errors::kRuntime,
+                                absl::StrCat(RuntimeCausePrefix(Ref(f)),
                                                                "Map state input must be an array but was: ",
                                                                ToCompactJson(items))});
   }
-  Result<std::optional<long long>> max_conc = IntegerField(s->max_concurrency, "MaxConcurrency", resolve, Ref(f));
+  // JSONata expressions for the numeric fields are evaluated (and range-checked) into literal values.
+  NumberOrPath max_concurrency_field = s->max_concurrency;
+  NumberOrPath tolerated_count_field = s->tolerated_failure_count;
+  NumberOrPath tolerated_percentage_field = s->tolerated_failure_percentage;
+  for (auto [n, field, max, fraction] :
+       {std::tuple{&max_concurrency_field, "MaxConcurrency", 2147483647.0, false},
+        std::tuple{&tolerated_count_field, "ToleratedFailureCount", 2147483647.0, false},
+        std::tuple{&tolerated_percentage_field, "ToleratedFailurePercentage", 100.0, true}}) {
+    if (!n->jsonata.present()) {
+      continue;
+    }
+    Result<double> v = JsonataNumber(n->jsonata, StatesOf(f, f->effective_input), *rv_, Ref(f), field, 0, max, fraction);
+    if (!v.ok()) {
+      return FailState(f, v.failure());
+    }
+    n->value = v.value();
+  }
+  Result<std::optional<long long>> max_conc = IntegerField(max_concurrency_field, "MaxConcurrency", resolve, Ref(f));
   if (!max_conc.ok()) {
     return FailState(f, max_conc.failure());
   }
   Result<std::optional<long long>> tol_count =
-      IntegerField(s->tolerated_failure_count, "ToleratedFailureCount", resolve, Ref(f));
+      IntegerField(tolerated_count_field, "ToleratedFailureCount", resolve, Ref(f));
   if (!tol_count.ok()) {
     return FailState(f, tol_count.failure());
   }
@@ -133,7 +162,7 @@ void Execution::Runner::RunMap(Frame* f) {
                                 RuntimeCausePrefix(Ref(f)) + "ToleratedFailureCount cannot be negative."});
   }
   Result<std::optional<double>> tol_pct =
-      FloatField(s->tolerated_failure_percentage, "ToleratedFailurePercentage", resolve, Ref(f));
+      FloatField(tolerated_percentage_field, "ToleratedFailurePercentage", resolve, Ref(f));
   if (!tol_pct.ok()) {
     return FailState(f, tol_pct.failure());
   }
@@ -172,8 +201,12 @@ void Execution::Runner::StartMapIterations(Frame* f) {
     json::value input = f->items[i];
     if (s->parameters.present()) {
       json::value index(static_cast<std::int64_t>(i));
-      Result<json::value> p = ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]),
-                                            *rv_, Ref(f));
+      Result<json::value> p =
+          s->language == QueryLanguage::kJsonata
+              ? EvaluateJsonata(s->parameters, StatesOf(f, f->effective_input, &index, &f->items[i]), *rv_, Ref(f),
+                                "ItemSelector")
+              : ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]), *rv_,
+                              Ref(f));
       if (!p.ok()) {
         for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames.begin(), f->child_frames.end())) {
           if (Frame* child = FindFrame(id)) {

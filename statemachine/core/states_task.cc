@@ -1,6 +1,7 @@
 // Task states: the effective input goes to a worker (or a mock); its result or error comes back as an
 // input to the interpreter.
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -100,6 +101,17 @@ void Execution::Runner::RunTask(Frame* f) {
   cmd.attempt = f->retry_count;
   cmd.timeout_seconds = resolve_number(s->timeout_seconds, "TimeoutSeconds");
   cmd.heartbeat_seconds = resolve_number(s->heartbeat_seconds, "HeartbeatSeconds");
+  if (s->language == QueryLanguage::kJsonata) {
+    for (auto [n, field, out] : {std::tuple{&s->timeout_seconds, "TimeoutSeconds", &cmd.timeout_seconds},
+                                 std::tuple{&s->heartbeat_seconds, "HeartbeatSeconds", &cmd.heartbeat_seconds}}) {
+      Result<std::optional<double>> seconds = TaskSecondsJsonata(f, *n, field);
+      if (!seconds.ok() && !path_failure) {
+        path_failure = seconds.failure();
+      } else if (seconds.ok()) {
+        *out = seconds.value();
+      }
+    }
+  }
   if (path_failure) {
     f->task_token.clear();
     return FailState(f, *path_failure);

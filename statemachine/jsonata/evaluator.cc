@@ -178,7 +178,10 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
       if (v != nullptr) {
         return *v;
       }
-      const Builtin* builtin = FindBuiltin(node.value);
+      const Builtin* builtin = environment_.extra_functions ? environment_.extra_functions(node.value) : nullptr;
+      if (builtin == nullptr) {
+        builtin = FindBuiltin(node.value);
+      }
       if (builtin != nullptr) {
         auto f = std::make_shared<Function>();
         f->type = Function::Type::kBuiltin;

@@ -41,6 +41,7 @@ struct JsonataError {
 };
 
 struct Node;
+struct Builtin;  // evaluator.h: a native function with its JSONata signature
 
 // A compiled expression. Immutable.
 class Expression {
@@ -92,6 +93,10 @@ struct EvaluationEnvironment {
   std::function<double()> random;
   // `$eval` is allowed (the CLI and the suite); AWS refuses it in ASL.
   bool allow_eval = true;
+  // Extra native functions the host adds (ASL's $partition, $uuid, ...): returns the function named
+  // `name` (without `$`) or nullptr. Consulted before the standard library, so it may also replace a
+  // standard function ($random). The returned Builtin must outlive the evaluation.
+  std::function<const Builtin*(std::string_view name)> extra_functions;
 };
 
 struct EvaluationResult {

@@ -114,6 +114,16 @@ const std::map<std::string, std::string>& Mix() {
           "U":{"Type":"Pass","Parameters":{"u.$":"States.UUID()"},"Next":"W2"},
           "W2":{"Type":"Wait","Seconds":30,"End":true}}})json"},
       {"stop", kTaskForever},
+      // JSONata: $uuid(), $random() and $now() are recorded, so the replay gives the same output.
+      {"jsonata", R"json({"QueryLanguage":"JSONata","StartAt":"J","States":{
+          "J":{"Type":"Pass","Assign":{"u":"{% $uuid() %}"},
+               "Output":{"r":"{% $random() %}","now":"{% $now() %}","items":"{% $states.input.items %}"},
+               "Next":"M"},
+          "M":{"Type":"Map","Items":"{% $states.input.items %}","Next":"W",
+               "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Output":{"v":"{% $states.input %}",
+                                                                                     "r":"{% $random() %}"},"End":true}}}},
+          "W":{"Type":"Wait","Seconds":"{% 20 %}","Next":"D"},
+          "D":{"Type":"Pass","Output":{"u":"{% $u %}","x":"{% $uuid() %}"},"End":true}}})json"},
   };
   return *mix;
 }

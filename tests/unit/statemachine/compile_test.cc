@@ -52,12 +52,27 @@ TEST(CompileTest, InvalidDefinitionGivesEveryDiagnosticAndNoModel) {
   EXPECT_FALSE(Compile("not json").diagnostics.empty());
 }
 
-TEST(CompileTest, ValidJsonataDefinitionHasNoDiagnosticsButIsNotRunnableYet) {
+TEST(CompileTest, ValidJsonataDefinitionCompilesItsExpressions) {
   CompileResult compiled = Compile(R"j({"QueryLanguage":"JSONata","StartAt":"P","States":{
-    "P":{"Type":"Pass","Output":"{% $states.input %}","End":true}}})j");
+    "P":{"Type":"Pass","Output":{"a":"{% $states.input %}"},"End":true}}})j");
   EXPECT_TRUE(compiled.diagnostics.empty());
+  ASSERT_TRUE(compiled.ok()) << compiled.model_status;
+  const State* p = compiled.model->Find("P");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->language, QueryLanguage::kJsonata);
+  ASSERT_TRUE(p->output.present());
+  const TemplateNode& a = *p->output.root().members.at(0).node;
+  ASSERT_EQ(a.kind, TemplateNode::Kind::kJsonata);
+  EXPECT_NE(a.jsonata.program, nullptr);
+  EXPECT_FALSE(a.jsonata.error.has_value());
+}
+
+TEST(CompileTest, JsonataSyntaxErrorIsADiagnosticWithItsLocation) {
+  CompileResult compiled = Compile(R"j({"QueryLanguage":"JSONata","StartAt":"P","States":{
+    "P":{"Type":"Pass","Output":["{% $states.input.( %}"],"End":true}}})j");
+  ASSERT_EQ(compiled.diagnostics.size(), 1u);
+  EXPECT_EQ(compiled.diagnostics[0].location, "/States/P/Output/0");
   EXPECT_FALSE(compiled.ok());
-  EXPECT_TRUE(absl::IsUnimplemented(compiled.model_status)) << compiled.model_status;
 }
 
 TEST(CompileTest, CompileStoredSkipsValidationButRefusesNonJson) {

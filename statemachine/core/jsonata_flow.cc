@@ -1,0 +1,201 @@
+#include "statemachine/core/jsonata_flow.h"
+
+#include <cmath>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "statemachine/core/jsonata_aws_functions.h"
+#include "statemachine/jsonata/evaluator.h"
+#include "statemachine/jsonata/lexer.h"
+
+namespace stepflow::sm {
+namespace json = boost::json;
+
+namespace {
+
+Failure QueryFailure(const StateRef& ref, const std::string& what) {
+  return Failure{errors::kQueryEvaluationError, RuntimeCausePrefix(ref) + what};
+}
+
+std::string Trimmed(const std::string& text) { return std::string(absl::StripAsciiWhitespace(text)); }
+
+std::string ExpressionCause(const CompiledJsonata& jsonata, std::string_view field, std::string_view what) {
+  return absl::StrCat("The JSONata expression '", Trimmed(jsonata.expression), "' specified for the field '", std::string(field),
+                      "' ", std::string(what));
+}
+
+// One evaluation scope: `$states` and the variables converted to evaluator values once, shared by every
+// expression of the template.
+class Scope {
+ public:
+  Scope(const JsonataStates& states, RuntimeValues& runtime, const StateRef& ref)
+      : runtime_(runtime), ref_(ref) {
+    environment_.now_millis = static_cast<double>(states.now_millis);
+    environment_.allow_eval = false;  // AWS refuses $eval in ASL
+    environment_.random = [this] { return runtime_.NextRandomUnit(); };
+    environment_.extra_functions = FindAwsJsonataFunction;
+    json::object s;
+    if (states.input != nullptr) s["input"] = *states.input;
+    if (states.result != nullptr) s["result"] = *states.result;
+    if (states.error_output != nullptr) s["errorOutput"] = *states.error_output;
+    if (states.context) s["context"] = states.context();
+    bindings_.emplace_back("states", jsonata::FromJson(json::value(std::move(s))));
+    if (states.variables != nullptr) {
+      for (const auto& [name, v] : *states.variables) {
+        bindings_.emplace_back(std::string(name), jsonata::FromJson(v));
+      }
+    }
+  }
+
+  Result<json::value> Evaluate(const CompiledJsonata& jsonata, std::string_view field) {
+    if (jsonata.program == nullptr) {
+      std::string message = jsonata.error ? absl::StrCat(jsonata.error->code, ": ", jsonata.error->message) : "";
+      return QueryFailure(ref_, ExpressionCause(jsonata, field, absl::StrCat("could not be compiled: ", message)));
+    }
+    AwsJsonataRuntimeScope runtime_scope(&runtime_);
+    try {
+      jsonata::Evaluator evaluator(environment_, limits_);  // both outlive the evaluator
+      jsonata::Frame* root = evaluator.root();
+      for (const auto& [name, value] : bindings_) {
+        root->Bind(name, value);
+      }
+      jsonata::Value out = evaluator.Eval(jsonata.program->root(), jsonata::Value(), root);
+      if (out.undefined()) {
+        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned nothing (undefined)."));
+      }
+      if (out.is_function()) {
+        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned an unsupported result type."));
+      }
+      return jsonata::ToJson(out);
+    } catch (jsonata::JsonataException& e) {
+      return QueryFailure(ref_, ExpressionCause(jsonata, field,
+                                                absl::StrCat("threw an error during evaluation: ", e.error.code, ": ",
+                                                             e.error.message)));
+    } catch (const std::bad_alloc&) {
+      return QueryFailure(ref_, ExpressionCause(jsonata, field, "ran out of memory during evaluation."));
+    }
+  }
+
+  // Recursion is bounded by the definition's JSON depth (the template is part of the definition).
+  Result<json::value> Walk(const TemplateNode& node, const std::string& field) {
+    switch (node.kind) {
+      case TemplateNode::Kind::kLiteral:
+        return node.literal;
+      case TemplateNode::Kind::kJsonata:
+        return Evaluate(node.jsonata, field);
+      case TemplateNode::Kind::kExpression:  // JSONPath-only; never built for a JSONata template
+        return QueryFailure(ref_, "A JSONPath expression cannot be evaluated in a JSONata state");
+      case TemplateNode::Kind::kArray: {
+        json::array out;
+        for (std::size_t i = 0; i < node.items.size(); ++i) {
+          Result<json::value> v = Walk(*node.items[i], absl::StrCat(field, "/", i));
+          if (!v.ok()) {
+            return v.failure();
+          }
+          out.push_back(std::move(v).value());
+        }
+        return json::value(std::move(out));
+      }
+      case TemplateNode::Kind::kObject: {
+        json::object out;
+        for (const TemplateNode::Member& m : node.members) {
+          Result<json::value> v = Walk(*m.node, absl::StrCat(field, "/", m.key));
+          if (!v.ok()) {
+            return v.failure();
+          }
+          out[m.key] = std::move(v).value();
+        }
+        return json::value(std::move(out));
+      }
+    }
+    return json::value();
+  }
+
+ private:
+  RuntimeValues& runtime_;
+  const StateRef& ref_;
+  jsonata::EvaluationEnvironment environment_;
+  jsonata::EvaluationLimits limits_;  // the evaluator's runaway guard (its documented defaults)
+  std::vector<std::pair<std::string, jsonata::Value>> bindings_;
+};
+
+const char* JsonTypeName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "boolean";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+    default: return "number";
+  }
+}
+
+}  // namespace
+
+Result<json::value> EvaluateJsonata(const CompiledTemplate& tmpl, const JsonataStates& states,
+                                    RuntimeValues& runtime, const StateRef& ref, std::string_view field) {
+  Scope scope(states, runtime, ref);
+  return scope.Walk(tmpl.root(), std::string(field));
+}
+
+Result<bool> AssignJsonata(const CompiledTemplate& assign, const JsonataStates& states, RuntimeValues& runtime,
+                           const StateRef& ref, json::object& variables) {
+  if (!assign.present()) {
+    return true;
+  }
+  Result<json::value> evaluated = EvaluateJsonata(assign, states, runtime, ref, "Assign");
+  if (!evaluated.ok()) {
+    return evaluated.failure();
+  }
+  if (!evaluated.value().is_object()) {
+    return QueryFailure(ref, "The field 'Assign' must be an object");
+  }
+  for (auto& [name, v] : evaluated.value().get_object()) {
+    variables[name] = std::move(v);
+  }
+  return true;
+}
+
+std::string JsonataTemplateText(const CompiledTemplate& tmpl) {
+  if (tmpl.present() && tmpl.root().kind == TemplateNode::Kind::kJsonata) {
+    return Trimmed(tmpl.root().jsonata.expression);
+  }
+  return ToCompactJson(tmpl.source());
+}
+
+Failure JsonataTypeFailure(const CompiledTemplate& tmpl, const StateRef& ref, std::string_view field,
+                           std::string_view expected, const json::value& value) {
+  return QueryFailure(ref, absl::StrCat("The JSONata expression '", JsonataTemplateText(tmpl),
+                                        "' specified for the field '", std::string(field),
+                                        "' returned an unexpected result type. Expected '", std::string(expected),
+                                        "', but was '", JsonTypeName(value), "' for value: ", ToCompactJson(value)));
+}
+
+Result<double> JsonataNumber(const CompiledTemplate& tmpl, const JsonataStates& states, RuntimeValues& runtime,
+                             const StateRef& ref, std::string_view field, double min, double max,
+                             bool allow_fraction) {
+  Result<json::value> v = EvaluateJsonata(tmpl, states, runtime, ref, field);
+  if (!v.ok()) {
+    return v.failure();
+  }
+  const json::value& value = v.value();
+  if (!value.is_number()) {
+    return JsonataTypeFailure(tmpl, ref, field, allow_fraction ? "number" : "integer", value);
+  }
+  double d = value.to_number<double>();
+  if (!allow_fraction && std::trunc(d) != d) {
+    return JsonataTypeFailure(tmpl, ref, field, "integer", value);
+  }
+  if (!(d >= min && d <= max)) {
+    return QueryFailure(ref, absl::StrCat("The JSONata expression '", JsonataTemplateText(tmpl),
+                                          "' specified for the field '", std::string(field), "' returned ", ToCompactJson(value),
+                                          ", which is outside the allowed range [", min, ", ", max, "]"));
+  }
+  return d;
+}
+
+}  // namespace stepflow::sm
