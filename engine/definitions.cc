@@ -94,7 +94,7 @@ std::vector<sm::Diagnostic> ValidateStateMachineDefinition(const std::string& de
   options.express = express;
   sm::CompileResult compiled = sm::Compile(definition, options);
   if (compiled.diagnostics.empty() && !compiled.ok()) {
-    // Valid, but this release may still be unable to run it (e.g. JSONata): say so as AWS would not.
+    // Valid, but this release could not build its model: say why, as AWS would not need to.
     compiled.diagnostics.push_back(
         sm::Diagnostic{"", "UNSUPPORTED_FEATURE", std::string(compiled.model_status.message())});
   }

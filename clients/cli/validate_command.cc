@@ -36,8 +36,8 @@ int ValidateCommand(int argc, char** argv) {
     std::fprintf(stderr, "stepflow validate: %s\n", std::string(text.status().message()).c_str());
     return kExitUsage;
   }
-  // Compile reports the validator's diagnostics; a valid definition this version cannot run yet (JSONata)
-  // is still valid, as AWS says.
+  // Compile reports the validator's diagnostics; a definition without any is valid, as AWS says, even if
+  // this release could not build its model (then `run` and Create say why).
   const std::vector<sm::Diagnostic> problems = sm::Compile(*text, options).diagnostics;
   if (problems.empty()) {
     std::printf("%s: valid\n", path.c_str());
