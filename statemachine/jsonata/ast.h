@@ -59,6 +59,13 @@ struct RegexLiteral {
 };
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the subtree with an explicit worklist: a parsed chain such as `a.a.a...` is a left-deep tree as
+  // deep as the expression is long, and member-wise destruction would recurse once per level.
+  ~Node();
+
   NodeType type = NodeType::kValue;
   std::int64_t position = 0;
   std::string value;       // operator, name, string literal, variable name
