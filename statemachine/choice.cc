@@ -3,6 +3,7 @@
 #include <string.h>  // memmem (GNU)
 
 #include <array>
+#include <compare>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -111,17 +112,6 @@ bool Holds(Relation relation, int cmp) {
       break;
   }
   return false;
-}
-
-template <typename T>
-int ThreeWay(const T& a, const T& b) {
-  if (a < b) {
-    return -1;
-  }
-  if (b < a) {
-    return 1;
-  }
-  return 0;
 }
 
 // Splits a StringMatches pattern at its `*` wildcards into literal segments (one more than there are
@@ -519,7 +509,8 @@ bool ChoiceRule::Impl::Compare(const boost::json::value& v, const boost::json::v
       if (!a.has_value() || !b.has_value()) {
         return false;
       }
-      return Holds(op->relation, ThreeWay(*a, *b));
+      const std::strong_ordering order = *a <=> *b;
+      return Holds(op->relation, order < 0 ? -1 : (order > 0 ? 1 : 0));
     }
   }
   return false;

@@ -16,6 +16,21 @@ Value ToBoolean(const Value& v) {
   return Value::Bool(Truthy(v));
 }
 
+namespace {
+
+// Calls the function argument a[1] on item `i` of the array argument a[0], as $map, $filter and $single
+// do: (value, index, array), with the root as context.
+Value CallOnItem(Evaluator& ev, Args& a, std::size_t i) {
+  return ev.CallHof(a[1], a[0].array().items[i], Value::Number(static_cast<double>(i)), a[0], ev.root());
+}
+
+// Calls a[1] on one member of the object argument a[0], as $sift and $each do: (value, key, object).
+Value CallOnMember(Evaluator& ev, Args& a, const std::string& key, const Value& value) {
+  return ev.CallHof(a[1], value, Value::String(key), a[0], ev.root());
+}
+
+}  // namespace
+
 Value Map(Evaluator& ev, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
@@ -23,7 +38,7 @@ Value Map(Evaluator& ev, Args& a, const Value&) {
   std::vector<Value> out;
   const auto& items = a[0].array().items;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    Value r = ev.CallHof(a[1], items[i], Value::Number(static_cast<double>(i)), a[0], ev.root());
+    Value r = CallOnItem(ev, a, i);
     if (!r.undefined()) {
       out.push_back(std::move(r));
     }
@@ -38,7 +53,7 @@ Value Filter(Evaluator& ev, Args& a, const Value&) {
   std::vector<Value> out;
   const auto& items = a[0].array().items;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    Value r = ev.CallHof(a[1], items[i], Value::Number(static_cast<double>(i)), a[0], ev.root());
+    Value r = CallOnItem(ev, a, i);
     if (Truthy(ToBoolean(r))) {
       out.push_back(items[i]);
     }
@@ -56,7 +71,7 @@ Value Single(Evaluator& ev, Args& a, const Value&) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     bool pass = true;
     if (a.size() > 1 && !a[1].undefined()) {
-      pass = Truthy(ToBoolean(ev.CallHof(a[1], items[i], Value::Number(static_cast<double>(i)), a[0], ev.root())));
+      pass = Truthy(ToBoolean(CallOnItem(ev, a, i)));
     }
     if (pass) {
       if (found) {
@@ -108,7 +123,7 @@ Value Sift(Evaluator& ev, Args& a, const Value&) {
   }
   Value result = MakeObject();
   for (const auto& [k, v] : a[0].object().entries) {
-    if (Truthy(ToBoolean(ev.CallHof(a[1], v, Value::String(k), a[0], ev.root())))) {
+    if (Truthy(ToBoolean(CallOnMember(ev, a, k, v)))) {
       result.object().Set(k, v);
     }
   }
@@ -121,7 +136,7 @@ Value Each(Evaluator& ev, Args& a, const Value&) {
   }
   std::vector<Value> out;
   for (const auto& [k, v] : a[0].object().entries) {
-    Value r = ev.CallHof(a[1], v, Value::String(k), a[0], ev.root());
+    Value r = CallOnMember(ev, a, k, v);
     if (!r.undefined()) {
       out.push_back(std::move(r));
     }
