@@ -405,7 +405,10 @@ void SetOnDiskOptions(rocksdb::Options& o) {
   // block spans several rows and compresses their common text together.
   o.compression = rocksdb::kZSTD;
   o.bottommost_compression = rocksdb::kZSTD;
-  o.level_compaction_dynamic_level_bytes = true;  // bounds the space taken by obsolete versions to ~10%
+  o.level_compaction_dynamic_level_bytes = true;
+  // Opening after a crash replays the log into memtables without writing them out as level-0 files first:
+  // the server starts serving sooner, and the memtables are flushed as usual later.
+  o.avoid_flush_during_recovery = true;  // bounds the space taken by obsolete versions to ~10%
   rocksdb::BlockBasedTableOptions table;
   table.block_size = kTableBlockBytes;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
