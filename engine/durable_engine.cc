@@ -116,6 +116,7 @@ struct DurableEngine::Recovery {
   std::vector<absl::Status> errors;          // per partition: its first storage error
   std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
   std::atomic<std::size_t> partitions_left{0};
+  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
   std::promise<absl::Status> finished;
 };
 
@@ -171,6 +172,7 @@ void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std:
       return;
     }
     recovery->errors[p] = errors::ShuttingDown();
+    recovery->cut_short = true;
   }
   if (--recovery->partitions_left == 0) {
     FinishRecovery(*recovery);
@@ -178,6 +180,12 @@ void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std:
 }
 
 void DurableEngine::FinishRecovery(Recovery& recovery) {
+  if (recovery.cut_short) {
+    // Nothing to compare or quarantine: the executions left were never replayed, and the next start will.
+    spdlog::info("recovery stopped by the shutdown before every execution was replayed");
+    recovery.finished.set_value(errors::ShuttingDown());
+    return;
+  }
   absl::Status first_error;
   for (const absl::Status& s : recovery.errors) {
     if (first_error.ok()) {
@@ -201,7 +209,8 @@ void DurableEngine::FinishRecovery(Recovery& recovery) {
         return true;
       }
     }
-    return Quarantined(id).has_value();
+    std::lock_guard<std::mutex> lock(quarantine_mu_);
+    return quarantined_.count(id) != 0;
   });
   if (replayed != recovery.rows) {
     // Never a reason to refuse the store: a stray row is never fired (the heap comes from replay).

@@ -53,7 +53,8 @@ struct EngineOptions {
   // between chunks (an execution a call names is replayed on demand). Until recovery ends, an execution that
   // will be quarantined answers its replay error instead of ExecutionQuarantined, and a storage error during
   // recovery is logged and the execution retried later instead of failing Open. Default: false (Open
-  // returns with every execution recovered); the server sets it.
+  // returns with every execution recovered). The server does not set it yet: its tests read the quarantine
+  // and recovery log lines as soon as it listens (docs/performance.md, "Recovery (W5)").
   bool serve_during_recovery = false;
 };
 

@@ -173,7 +173,6 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.data_dir = config.data_dir;
   options.partitions = config.partitions;
   options.sync_writes = config.sync_writes;
-  options.serve_during_recovery = true;  // listen while the partitions replay (engine.h)
   return options;
 }
 
@@ -229,8 +228,7 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   }
   auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   // The engine logs what it recovered (running executions, pending timers); this line times it.
-  // Recovery goes on in the partitions; the engine logs "recovered N running executions" when it is done.
-  spdlog::info("store open open_ms={} (recovery continues while serving)", open_ms.count());
+  spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
 
   Server server(security->grpc);
   absl::StatusOr<int> port = server.Start(engine->get(), config.grpc_address);
