@@ -90,7 +90,11 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
                                                               engine->definitions_.get(), &engine->matcher_,
                                                               partition_options));
   }
-  absl::Status recovered = engine->Recover();
+  absl::StatusOr<std::future<absl::Status>> recovering = engine->StartRecovery();
+  absl::Status recovered = recovering.ok() ? absl::OkStatus() : recovering.status();
+  if (recovered.ok() && !options.serve_during_recovery) {
+    recovered = recovering->get();
+  }
   if (!recovered.ok()) {
     engine->Shutdown();
     return recovered;
@@ -100,67 +104,127 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-absl::Status DurableEngine::Recover() {
-  std::vector<std::vector<std::string>> running(partitions_.size());
+// Everything one recovery shares between the partitions' chunks.
+struct DurableEngine::Recovery {
+  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
+  std::vector<std::vector<std::string>> running;  // per partition, in index (start time) order
   std::map<std::string, common::EpochMillis> starts;
-  const std::string prefix = IndexPrefix("", sm::ExecutionStatusName(sm::ExecutionStatus::kRunning));
   std::size_t total = 0;
+  TimerSet rows;                            // the timers column before the partitions ran
+  std::vector<TimerSet> armed;              // per partition: the timers its replays armed
+  std::vector<Unrecoverable> unrecoverable;  // per partition
+  std::vector<absl::Status> errors;          // per partition: its first storage error
+  std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
+  std::atomic<std::size_t> partitions_left{0};
+  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
+  std::promise<absl::Status> finished;
+};
+
+absl::StatusOr<std::future<absl::Status>> DurableEngine::StartRecovery() {
+  auto recovery = std::make_shared<Recovery>();
+  const std::size_t count = partitions_.size();
+  recovery->running.resize(count);
+  recovery->armed.resize(count);
+  recovery->unrecoverable.resize(count);
+  recovery->errors.resize(count);
+  recovery->loaded_before.resize(count);
+  const std::string prefix = IndexPrefix("", sm::ExecutionStatusName(sm::ExecutionStatus::kRunning));
   RETURN_IF_ERROR(
       store_->Scan(storage::Column::kIndexes, prefix, "", false, [&](std::string_view key, std::string_view) {
         std::string id(IndexKeyExecutionId(prefix, key));
         if (!id.empty()) {
-          starts[id] = IndexKeyStart(prefix, key);
-          running[Fnv1a(id) % partitions_.size()].push_back(std::move(id));
-          ++total;
+          recovery->starts[id] = IndexKeyStart(prefix, key);
+          recovery->running[Fnv1a(id) % count].push_back(std::move(id));
+          ++recovery->total;
         }
         return true;
       }));
   // Read before the partitions run: from then on, overdue timers fire and their rows go.
-  ASSIGN_OR_RETURN(TimerSet rows, ReadTimerRows(*store_));
+  ASSIGN_OR_RETURN(recovery->rows, ReadTimerRows(*store_));
+  std::future<absl::Status> finished = recovery->finished.get_future();
+  recovery->partitions_left = count;
   for (auto& p : partitions_) {
     p->Run();
   }
-  std::vector<std::future<absl::Status>> results;
-  std::vector<TimerSet> armed(partitions_.size());
-  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
-  std::vector<Unrecoverable> unrecoverable(partitions_.size());
-  for (std::size_t i = 0; i < partitions_.size(); ++i) {
-    auto promise = std::make_shared<std::promise<absl::Status>>();
-    results.push_back(promise->get_future());
-    Partition* p = partitions_[i].get();
-    if (!p->Post([p, ids = std::move(running[i]), timers = &armed[i], bad = &unrecoverable[i], promise] {
-          promise->set_value(p->Recover(ids, timers, bad));
-        })) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!partitions_[i]->Post([this, recovery, i] { RecoverChunk(recovery, i, 0); })) {
       return errors::ShuttingDown();
     }
   }
+  return finished;
+}
+
+void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std::size_t p, std::size_t begin) {
+  // Executions replayed per posted work item: small enough that a call posted during recovery waits for
+  // about a millisecond's replay, large enough that the chunks' overhead stays negligible.
+  constexpr std::size_t kRecoveryChunk = 64;
+  const std::vector<std::string>& ids = recovery->running[p];
+  const std::size_t end = std::min(ids.size(), begin + kRecoveryChunk);
+  const std::vector<std::string> chunk(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       ids.begin() + static_cast<std::ptrdiff_t>(end));
+  absl::Status s = partitions_[p]->Recover(chunk, &recovery->armed[p], &recovery->unrecoverable[p],
+                                           &recovery->loaded_before[p]);
+  if (!s.ok() && recovery->errors[p].ok()) {
+    recovery->errors[p] = s;
+  }
+  if (end < ids.size()) {
+    if (partitions_[p]->Post([this, recovery, p, end] { RecoverChunk(recovery, p, end); })) {
+      return;
+    }
+    recovery->errors[p] = errors::ShuttingDown();
+    recovery->cut_short = true;
+  }
+  if (--recovery->partitions_left == 0) {
+    FinishRecovery(*recovery);
+  }
+}
+
+void DurableEngine::FinishRecovery(Recovery& recovery) {
+  if (recovery.cut_short) {
+    // Nothing to compare or quarantine: the executions left were never replayed, and the next start will.
+    spdlog::info("recovery stopped by the shutdown before every execution was replayed");
+    recovery.finished.set_value(errors::ShuttingDown());
+    return;
+  }
   absl::Status first_error;
-  for (auto& r : results) {
-    absl::Status s = r.get();
+  for (const absl::Status& s : recovery.errors) {
     if (first_error.ok()) {
       first_error = s;
     }
   }
-  RETURN_IF_ERROR(first_error);
-  Unrecoverable all_unrecoverable;
-  for (Unrecoverable& u : unrecoverable) {
+  Recovery::Unrecoverable all_unrecoverable;
+  for (Recovery::Unrecoverable& u : recovery.unrecoverable) {
     all_unrecoverable.insert(all_unrecoverable.end(), u.begin(), u.end());
   }
-  Quarantine(all_unrecoverable, starts);
+  Quarantine(all_unrecoverable, recovery.starts);
   TimerSet replayed;
-  for (TimerSet& t : armed) {
+  for (TimerSet& t : recovery.armed) {
     replayed.merge(t);
   }
-  std::erase_if(rows, [&](const auto& row) { return quarantined_.count(std::get<1>(row)) != 0; });
-  if (replayed != rows) {
+  // Rows of executions a call loaded (and may have changed) before their chunk say nothing about replay.
+  std::erase_if(recovery.rows, [&](const auto& row) {
+    const std::string& id = std::get<1>(row);
+    for (const std::set<std::string>& loaded : recovery.loaded_before) {
+      if (loaded.count(id) != 0) {
+        return true;
+      }
+    }
+    std::lock_guard<std::mutex> lock(quarantine_mu_);
+    return quarantined_.count(id) != 0;
+  });
+  if (replayed != recovery.rows) {
     // Never a reason to refuse the store: a stray row is never fired (the heap comes from replay).
     spdlog::error("recovery: the replayed executions have {} pending timers but the timers column holds {} rows "
                   "that differ from them",
-                  replayed.size(), rows.size());
+                  replayed.size(), recovery.rows.size());
   }
-  spdlog::info("recovered {} running executions, {} pending timers, {} quarantined", total - quarantined_.size(),
-               replayed.size(), quarantined_.size());
-  return absl::OkStatus();
+  if (!first_error.ok()) {
+    spdlog::error("recovery: a storage error left executions to be replayed later: {}",
+                  std::string(first_error.message()));
+  }
+  spdlog::info("recovered {} running executions, {} pending timers, {} quarantined",
+               recovery.total - quarantined_count_.load(), replayed.size(), quarantined_count_.load());
+  recovery.finished.set_value(first_error);
 }
 
 void DurableEngine::Quarantine(const std::vector<std::pair<std::string, absl::Status>>& unrecoverable,

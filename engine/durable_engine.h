@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,7 +94,15 @@ class DurableEngine final : public Engine {
   };
 
   explicit DurableEngine(const EngineOptions& options);
-  absl::Status Recover();
+  struct Recovery;
+  // Finds the RUNNING executions and has the partitions replay them (engine/replay.h), a chunk per posted
+  // work item. The future is ready when every partition is done and the unrecoverable ones are quarantined:
+  // the first storage error, or OK.
+  absl::StatusOr<std::future<absl::Status>> StartRecovery();
+  // Replays the chunk of partition `p`'s executions that begins at `begin`, then posts the next chunk, or
+  // finishes recovery when it was the last partition's last chunk. On partition p's thread.
+  void RecoverChunk(const std::shared_ptr<Recovery>& recovery, std::size_t p, std::size_t begin);
+  void FinishRecovery(Recovery& recovery);
   // Sets aside the executions recovery could not replay (engine/quarantine.h), logging each loudly.
   // `starts` maps each RUNNING execution to the start time of its index entry.
   void Quarantine(const std::vector<std::pair<std::string, absl::Status>>& unrecoverable,

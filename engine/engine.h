@@ -48,6 +48,14 @@ struct EngineOptions {
   // Longest a partition sleeps before reading `clock` again while a timer is pending, so that a clock that
   // jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms; tests on a VirtualClock use ~1 ms.
   common::EpochMillis max_timer_wait_ms = 1000;
+  // Open returns as soon as the store is open and recovery has begun, instead of after every RUNNING
+  // execution has been replayed: the partitions replay them a chunk at a time, and calls posted meanwhile run
+  // between chunks (an execution a call names is replayed on demand). Until recovery ends, an execution that
+  // will be quarantined answers its replay error instead of ExecutionQuarantined, and a storage error during
+  // recovery is logged and the execution retried later instead of failing Open. Default: false (Open
+  // returns with every execution recovered). The server does not set it yet: its tests read the quarantine
+  // and recovery log lines as soon as it listens (docs/performance.md, "Recovery (W5)").
+  bool serve_during_recovery = false;
 };
 
 struct StateMachineInfo {

@@ -91,10 +91,13 @@ class Partition final : private DriverListener {
                      absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)> done);
   // Replays each execution and adopts it. Adds the timers it armed to `timers` (due, id, timer id). An
   // execution that cannot be read or replayed is left out and added to `unrecoverable` with the reason; the
-  // first storage error (Unavailable: the store itself is in trouble) is returned, the rest still recovered.
+  // first storage error (Unavailable: the store itself is in trouble) is returned, the rest still recovered,
+  // and the executions it hit are reloaded later. One already in memory (a call during recovery loaded it and
+  // may have changed it since) is left as it is, its timers are not added, and it is added to `loaded_before`.
   absl::Status Recover(const std::vector<std::string>& ids,
                        std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers,
-                       std::vector<std::pair<std::string, absl::Status>>* unrecoverable);
+                       std::vector<std::pair<std::string, absl::Status>>* unrecoverable,
+                       std::set<std::string>* loaded_before);
   // Ends a quarantined execution ABORTED without replaying it (engine/quarantine.h): `done` after the commit
   // with the ended execution, or the storage error.
   void TerminateQuarantined(const QuarantinedExecution& quarantined, const std::string& error,

@@ -104,9 +104,14 @@ void Partition::StopExecution(const std::string& id, const std::string& error, c
 
 absl::Status Partition::Recover(const std::vector<std::string>& ids,
                                 std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers,
-                                std::vector<std::pair<std::string, absl::Status>>* unrecoverable) {
+                                std::vector<std::pair<std::string, absl::Status>>* unrecoverable,
+                                std::set<std::string>* loaded_before) {
   absl::Status first_error;
   for (const std::string& id : ids) {
+    if (driver_.Find(id) != nullptr) {
+      loaded_before->insert(id);  // a call that came during recovery loaded it already
+      continue;
+    }
     absl::Status s = Load(id);
     if (s.ok()) {
       continue;
@@ -116,11 +121,15 @@ absl::Status Partition::Recover(const std::vector<std::string>& ids,
       if (first_error.ok()) {
         first_error = s;
       }
+      reload_[id] = clock_->NowMillis() + options_.reload_delay_ms;  // the store is failing: try again later
       continue;
     }
     unrecoverable->emplace_back(id, s);  // a corrupt or unreplayable execution: quarantined by the engine
   }
   for (const std::string& id : ids) {
+    if (loaded_before->count(id) != 0) {
+      continue;
+    }
     for (const auto& [timer_id, due] : driver_.PendingTimers(id)) {
       timers->insert({due, id, timer_id});
     }

@@ -25,6 +25,7 @@
 #include "rocksdb/perf_level.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/rocksdb_store_for_test.h"
 #include "storage/store.h"
@@ -35,6 +36,10 @@ namespace {
 // Memtable size per column family of an in-memory store. RocksDB's 64 MiB default would make every
 // `stepflow run` and every test reserve far more than it uses; 4 MiB keeps opens and flushes cheap.
 constexpr std::size_t kInMemoryWriteBufferBytes = 64u << 20;
+// Bytes of write-ahead log kept before RocksDB flushes the memtables that hold the oldest log alive.
+constexpr std::uint64_t kMaxTotalWalBytes = 32u << 20;
+// Uncompressed size of a table block of an on-disk store (RocksDB's default is 4 KiB).
+constexpr std::size_t kTableBlockBytes = 16u << 10;
 // Name under which an in-memory store lives inside its private MemEnv when no path is given.
 constexpr std::string_view kDefaultInMemoryPath = "/stepflow-in-memory";
 
@@ -385,6 +390,30 @@ class ManualErrorRecovery final : public rocksdb::EventListener {
   }
 };
 
+// What a store on disk keeps small (docs/performance.md, "Footprint"). Almost everything the engine writes is
+// written once (history, inputs, definitions) or replaced a few times (an execution record, index entries),
+// and its values are repetitive JSON text: compressed, it is a fraction of its size.
+void SetOnDiskOptions(rocksdb::Options& o) {
+  // The WAL holds every commit until each column family with data in a log file has flushed it. Without a
+  // cap (RocksDB's is 4x the sum of the memtables, ~2.3 GiB over nine column families) the logs were 90% of
+  // the directory; past this much, RocksDB flushes the column families that keep the oldest log alive.
+  o.max_total_wal_size = kMaxTotalWalBytes;
+  // The log itself stays uncompressed (wal_compression): zstd there halved the directory of a young store
+  // (454 instead of 854 bytes per execution after 50,000) but cost ~6% more server CPU per commit, on the
+  // write path every acknowledged call waits for.
+  // Table files: zstd on every level (flushed L0 files hold most of a young store), in 16 KiB blocks so a
+  // block spans several rows and compresses their common text together.
+  o.compression = rocksdb::kZSTD;
+  o.bottommost_compression = rocksdb::kZSTD;
+  o.level_compaction_dynamic_level_bytes = true;
+  // Opening after a crash replays the log into memtables without writing them out as level-0 files first:
+  // the server starts serving sooner, and the memtables are flushed as usual later.
+  o.avoid_flush_during_recovery = true;  // bounds the space taken by obsolete versions to ~10%
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = kTableBlockBytes;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+}
+
 // `env` is the in-memory Env, or null for the default (on-disk) one.
 rocksdb::Options MakeOptions(rocksdb::Env* env) {
   rocksdb::Options o;
@@ -401,7 +430,9 @@ rocksdb::Options MakeOptions(rocksdb::Env* env) {
   // commits do not overlap; our own concurrency (partitions, commit groups) is unchanged and still checked.
   o.max_write_batch_group_size_bytes = 1;
 #endif
-  if (env != nullptr) {
+  if (env == nullptr) {
+    SetOnDiskOptions(o);
+  } else {
     o.env = env;
     o.write_buffer_size = kInMemoryWriteBufferBytes;
     // Nothing reaches a disk: compressing flushed tables only costs CPU (it was ~45% of `stepflow run`'s

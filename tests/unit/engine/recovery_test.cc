@@ -65,6 +65,36 @@ TEST_F(RecoveryTest, WaitOfFiveSecondsSurvivesARestartAndFiresOnce) {
   EXPECT_EQ(CountRows(storage::Column::kTimers), 0);
 }
 
+// The server's mode: Open returns while the partitions replay chunk by chunk. Calls made at once (a stop of
+// an execution its chunk may not have reached, a new start) are served, the chunk that reaches the stopped
+// execution later leaves it as the call left it, and every other execution still fires its timer once.
+TEST_F(RecoveryTest, CallsDuringRecoveryAreServedAndEveryExecutionRecoversOnce) {
+  ASSERT_TRUE(engine_->CreateStateMachine("W", kWait5, false).ok());
+  std::vector<std::string> arns;
+  for (int i = 0; i < 400; ++i) {  // several chunks of 64 per partition
+    arns.push_back(engine_->StartExecution("W", "w" + std::to_string(i), "{}")->arn);
+  }
+  engine_.reset();
+  EngineOptions options = Options();
+  options.serve_during_recovery = true;
+  auto reopened = Engine::Open(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  engine_ = *std::move(reopened);
+  absl::StatusOr<ExecutionInfoRecord> stopped = engine_->StopExecution(arns.back(), "Stopped", "during recovery");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->status, sm::ExecutionStatus::kAborted);
+  const std::string fresh = engine_->StartExecution("W", "fresh", "{}")->arn;
+  clock_.AdvanceBy(5000);
+  arns.pop_back();
+  arns.push_back(fresh);
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded) << arn;
+    EXPECT_EQ(Count(History(arn), "WaitStateExited"), 1) << arn;
+  }
+  engine_.reset();
+  EXPECT_EQ(CountRows(storage::Column::kTimers), 0);
+}
+
 TEST_F(RecoveryTest, OverdueTimersFireAtOnceAfterARestart) {
   ASSERT_TRUE(engine_->CreateStateMachine("W", kWait5, false).ok());
   const std::string arn = engine_->StartExecution("W", "late", "{}")->arn;
