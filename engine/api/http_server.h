@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP side of `stepflow server` (default 127.0.0.1:7234, see server_config.h) on the HTTP listener
+// The HTTP side of `stepflow server` (default 127.0.0.1:7234, see app/server_config.h) on the HTTP listener
 // (http_listener.h: Boost.Beast, keep-alive with idle and head deadlines, bounded bodies and connections):
 // GET /healthz, GET /metrics (Prometheus text exposition), the REST API under /api/v1 (rest_api.h) and the
 // ops console's static files at / (console_files.h; API routes come first), over

@@ -1,4 +1,4 @@
-#include "engine/api/server_command.h"
+#include "app/server_command.h"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -19,13 +19,22 @@
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
 #include "engine/api/http_server.h"
-#include "engine/api/logging.h"
+#include "app/logging.h"
 #include "engine/api/server.h"
-#include "engine/api/server_config.h"
+#include "app/server_config.h"
 #include "engine/engine.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 namespace {
+
+// The adapters this command starts and configures.
+using api::Authorizer;
+using api::DefaultConsoleDir;
+using api::HttpOptions;
+using api::HttpServer;
+using api::Server;
+using api::ServerOptions;
+using api::SetUpAuditLog;
 
 constexpr int kExitOk = 0;
 constexpr int kExitCannotStart = 1;
@@ -298,4 +307,4 @@ int ServerCommand(int argc, char** argv) {
   return Serve(*config, signals);
 }
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app
