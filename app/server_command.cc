@@ -19,6 +19,7 @@
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
 #include "engine/api/http_server.h"
+#include "engine/api/long_waits.h"
 #include "app/logging.h"
 #include "engine/api/server.h"
 #include "app/server_config.h"
@@ -239,6 +240,10 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   // The engine logs what it recovered (running executions, pending timers); this line times it.
   spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
 
+  // One bound on the calls that wait for an execution, for both transports together.
+  api::LongWaitBudget long_waits(api::kDefaultMaxLongWaits);
+  security->grpc.long_waits = &long_waits;
+  security->http.long_waits = &long_waits;
   Server server(security->grpc);
   absl::StatusOr<int> port = server.Start(engine->get(), config.grpc_address);
   if (!port.ok()) {
