@@ -11,9 +11,16 @@ const ENDED: Record<string, StateSummary["status"]> = {
   ExecutionAborted: "ABORTED",
 };
 
+// A field of the event's details; input and output are JSON text in AWS's events, shown parsed.
 function detail(e: HistoryEvent, key: string): unknown {
   const d = e.details as Record<string, unknown> | null | undefined;
-  return d && typeof d === "object" ? d[key] : undefined;
+  const v = d && typeof d === "object" ? d[key] : undefined;
+  if (typeof v !== "string" || key === "name") return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 // The states after the first `count` events: entered and not yet exited is RUNNING; exited as often as

@@ -241,6 +241,7 @@ try {
   await page.waitForSelector('g.node[data-state="Greet"][data-status="RUNNING"]');
   await page.waitForSelector('g.node[data-state="Done"][data-status="NOT_STARTED"]');
   assert.equal(await page.textContent(".travel-current"), "Greet");
+  assert.match(await page.textContent('[aria-label="state detail"] pre.json'), /"who": "console"/, "the input as it was, parsed");
   await shot("execution-time-travel");
   await page.keyboard.press("ArrowRight");
   await page.waitForSelector('g.node[data-state="Greet"][data-status="SUCCEEDED"]');
