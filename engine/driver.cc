@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "engine/dead_letters.h"
 #include "engine/errors.h"
+#include "engine/execution_counts.h"
 #include "engine/history_rows.h"
 #include "engine/records.h"
 #include "spdlog/spdlog.h"
@@ -118,6 +119,9 @@ void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool firs
   }
   batch_.Put(storage::Column::kIndexes, IndexKey("", status, start, id), "");
   batch_.Put(storage::Column::kIndexes, IndexKey(machine, status, start, id), "");
+  if (options_.execution_counts != nullptr) {
+    options_.execution_counts->Stage(machine, first ? "" : sm::ExecutionStatusName(before), status);
+  }
 }
 
 void Driver::BeginGroup() { in_group_ = true; }
@@ -168,7 +172,13 @@ absl::Status Driver::CommitStaged(bool* committed_out) {
   if (staged_.empty()) {
     return absl::OkStatus();
   }
+  if (options_.execution_counts != nullptr) {
+    options_.execution_counts->PutStaged(batch_);
+  }
   absl::Status committed = store_->Commit(batch_);
+  if (options_.execution_counts != nullptr) {
+    options_.execution_counts->Finish(committed.ok());
+  }
   if (committed_out != nullptr) {
     *committed_out = committed.ok();
   }

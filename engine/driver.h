@@ -38,6 +38,8 @@
 
 namespace stepflow::engine {
 
+class ExecutionCountsWriter;
+
 // Told what happened to executions after each commit. Called on the driver's thread.
 class DriverListener {
  public:
@@ -59,6 +61,9 @@ struct DriverOptions {
   bool durable = false;
   // Not owned; may be null.
   DriverListener* listener = nullptr;
+  // The executions counted per state machine and status (durable only), kept in the commits that change the
+  // index rows. Not owned; null = not counted.
+  ExecutionCountsWriter* execution_counts = nullptr;
 };
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).

@@ -85,7 +85,12 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
   partition_options.task_tokens = engine->task_tokens_.get();
+  RETURN_IF_ERROR(RebuildExecutionCountsIfAbsent(*engine->store_));
   for (int i = 0; i < count; ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ExecutionCountsWriter> counts,
+                     ExecutionCountsWriter::Load(*engine->store_, i));
+    partition_options.execution_counts = counts.get();
+    engine->execution_counts_.push_back(std::move(counts));
     engine->partitions_.push_back(std::make_unique<Partition>(i, engine->store_.get(), engine->clock_,
                                                               engine->definitions_.get(), &engine->matcher_,
                                                               partition_options));

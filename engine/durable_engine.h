@@ -22,6 +22,7 @@
 
 #include "engine/definitions.h"
 #include "engine/engine.h"
+#include "engine/execution_counts.h"
 #include "engine/partition.h"
 #include "engine/task_tokens.h"
 #include "engine/quarantine.h"
@@ -49,6 +50,7 @@ class DurableEngine final : public Engine {
   absl::StatusOr<ExecutionInfoRecord> DescribeExecution(const std::string& execution_arn) override;
   absl::StatusOr<Page<ExecutionInfoRecord>> ListExecutions(const ExecutionFilter& filter, int page_size,
                                                            const std::string& page_token) override;
+  absl::StatusOr<ExecutionCounts> CountExecutions(const std::string& state_machine) override;
   absl::StatusOr<ExecutionInfoRecord> StopExecution(const std::string& execution_arn, const std::string& error,
                                                     const std::string& cause) override;
   absl::StatusOr<Page<HistoryEventRecord>> GetExecutionHistory(const std::string& execution_arn, int page_size,
@@ -145,6 +147,8 @@ class DurableEngine final : public Engine {
   TaskMatcher matcher_;
   std::unique_ptr<TaskTokens> task_tokens_;
   std::string page_token_key_;  // task_tokens_->DeriveKey(kPageTokenKeyPurpose); set in Open
+  // One per partition, its rows of the execution counts; declared first so that it outlives the partitions.
+  std::vector<std::unique_ptr<ExecutionCountsWriter>> execution_counts_;
   std::vector<std::unique_ptr<Partition>> partitions_;
 
   mutable std::mutex quarantine_mu_;

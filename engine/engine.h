@@ -110,6 +110,15 @@ struct ExecutionFilter {
   std::optional<common::EpochMillis> started_before;  // exclusive
   // Only the quarantined executions (`status` is then ignored). A RUNNING filter leaves them out.
   bool quarantined = false;
+  // Only the executions whose name starts with this; empty = all.
+  std::string name_prefix;
+};
+
+// Executions per status, exact (kept in the commits that change them, not counted by scanning).
+struct ExecutionCounts {
+  // RUNNING leaves out the quarantined executions, which are counted apart.
+  std::map<sm::ExecutionStatus, std::int64_t> by_status;
+  std::int64_t quarantined = 0;
 };
 
 // A task handed to a worker by PollTask.
@@ -189,6 +198,9 @@ class Engine {
   virtual absl::StatusOr<ExecutionInfoRecord> DescribeExecution(const std::string& execution_arn) = 0;
   virtual absl::StatusOr<Page<ExecutionInfoRecord>> ListExecutions(const ExecutionFilter& filter, int page_size,
                                                                    const std::string& page_token) = 0;
+  // Every status's count of the executions of `state_machine` (name or ARN; "" = all).
+  // StateMachineDoesNotExist when it is unknown.
+  virtual absl::StatusOr<ExecutionCounts> CountExecutions(const std::string& state_machine) = 0;
   virtual absl::StatusOr<ExecutionInfoRecord> StopExecution(const std::string& execution_arn, const std::string& error,
                                                             const std::string& cause) = 0;
   virtual absl::StatusOr<Page<HistoryEventRecord>> GetExecutionHistory(const std::string& execution_arn,

@@ -34,6 +34,42 @@ std::size_t ExecutionListBytes(const ExecutionInfoRecord& r) {
          r.error.size() + r.cause.size();
 }
 
+// Index entries one list page may examine when a name prefix skips most of them; then the page ends early
+// (possibly empty) with a token that resumes the scan.
+constexpr std::size_t kMaxIndexEntriesPerPage = 100'000;
+
+constexpr sm::ExecutionStatus kAllStatuses[] = {sm::ExecutionStatus::kRunning, sm::ExecutionStatus::kSucceeded,
+                                                sm::ExecutionStatus::kFailed, sm::ExecutionStatus::kTimedOut,
+                                                sm::ExecutionStatus::kAborted};
+
+// The name in an execution ARN (standard "...:execution:SM:NAME", express "...:express:SM:NAME:UUID"); names
+// and state machine names hold no ':' (ValidateName).
+std::string_view ExecutionNameOfArn(std::string_view arn) {
+  std::size_t from = 0;
+  for (int colon = 0; colon < 7; ++colon) {
+    std::size_t at = arn.find(':', from);
+    if (at == std::string_view::npos) {
+      return {};
+    }
+    from = at + 1;
+  }
+  std::string_view rest = arn.substr(from);
+  return rest.substr(0, rest.find(':'));
+}
+
+// The state machine name of a filter (name or ARN; "" = all), checked to exist.
+absl::StatusOr<std::string> KnownMachine(DefinitionStore& definitions, const std::string& state_machine) {
+  if (state_machine.empty()) {
+    return std::string();
+  }
+  ASSIGN_OR_RETURN(std::string machine, StateMachineNameOf(state_machine));
+  ASSIGN_OR_RETURN(bool known, definitions.Known(machine));
+  if (!known) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(machine));
+  }
+  return machine;
+}
+
 common::EpochMillis SystemNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -74,16 +110,11 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   if (!guard) {
     return errors::ShuttingDown();
   }
-  std::string machine;
-  if (!filter.state_machine.empty()) {
-    ASSIGN_OR_RETURN(machine, StateMachineNameOf(filter.state_machine));
-    ASSIGN_OR_RETURN(bool known, definitions_->Known(machine));
-    if (!known) {
-      return errors::StateMachineDoesNotExist(StateMachineArn(machine));
-    }
-  }
+  ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, filter.state_machine));
   if (filter.quarantined) {
-    return ListQuarantined(machine);
+    Page<ExecutionInfoRecord> page = ListQuarantined(machine);
+    std::erase_if(page.items, [&](const ExecutionInfoRecord& r) { return !r.name.starts_with(filter.name_prefix); });
+    return page;
   }
   const std::string status = filter.status ? sm::ExecutionStatusName(*filter.status) : "";
   const std::string prefix = IndexPrefix(machine, status);
@@ -96,6 +127,8 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   const int limit = ClampPageSize(page_size);
   std::vector<std::pair<std::string, std::string>> found;  // (index key, execution id), newest first
   bool more = false;
+  std::size_t scanned = 0;
+  std::string resume_after;  // set when the scan stopped at kMaxIndexEntriesPerPage
   RETURN_IF_ERROR(
       store_->Scan(storage::Column::kIndexes, prefix, start_after, true, [&](std::string_view key, std::string_view) {
         std::string_view id = IndexKeyExecutionId(prefix, key);
@@ -109,12 +142,19 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
           more = true;
           return false;
         }
-        found.emplace_back(std::string(key), std::string(id));
+        if (++scanned > kMaxIndexEntriesPerPage) {
+          more = true;
+          resume_after = key;
+          return false;
+        }
+        if (ExecutionNameOfArn(id).starts_with(filter.name_prefix)) {
+          found.emplace_back(std::string(key), std::string(id));
+        }
         return true;
       }));
   Page<ExecutionInfoRecord> page;
   std::size_t bytes = 0;
-  std::string_view last_key;
+  std::string_view last_key = resume_after;
   for (const auto& [key, id] : found) {
     absl::StatusOr<ExecutionInfoRecord> record = ReadExecution(id);
     if (!record.ok()) {
@@ -127,17 +167,43 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
     const std::size_t size = ExecutionListBytes(*record);
     if (!page.items.empty() && size > kMaxPageBytes - std::min(bytes, kMaxPageBytes)) {
       more = true;  // the rest of `found` goes to the next page
+      last_key = std::string_view();
       break;
     }
     bytes += size;
     last_key = key;
     page.items.push_back(*std::move(record));
   }
-  if (more && !page.items.empty()) {
+  if (more && !last_key.empty()) {
     page.next_page_token = EncodePageToken(last_key);
   }
   OverlayQuarantined(filter, page.items);
   return page;
+}
+
+absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string& state_machine) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, state_machine));
+  ASSIGN_OR_RETURN(StatusCounts stored, ReadExecutionCounts(*store_, machine));
+  ExecutionCounts counts;
+  for (sm::ExecutionStatus status : kAllStatuses) {
+    auto it = stored.find(sm::ExecutionStatusName(status));
+    counts.by_status[status] = it == stored.end() ? 0 : it->second;
+  }
+  {
+    // Quarantined executions keep their RUNNING index rows (quarantine writes nothing), so the counts hold them.
+    std::lock_guard<std::mutex> lock(quarantine_mu_);
+    for (const auto& [id, q] : quarantined_) {
+      if (machine.empty() || q.stored.record.state_machine_name == machine) {
+        ++counts.quarantined;
+      }
+    }
+  }
+  counts.by_status[sm::ExecutionStatus::kRunning] -= counts.quarantined;
+  return counts;
 }
 
 void DurableEngine::OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const {

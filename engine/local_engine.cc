@@ -122,4 +122,23 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
   }
 }
 
+absl::StatusOr<LocalRunResult> LocalEngine::Result(const std::string& execution_arn, bool with_history) const {
+  const sm::Execution* e = driver_->Find(execution_arn);
+  if (e == nullptr) {
+    return absl::NotFoundError(absl::StrCat("execution ", execution_arn, " was not run by this engine"));
+  }
+  LocalRunResult result;
+  result.execution_arn = execution_arn;
+  result.status = e->status();
+  if (e->status() == sm::ExecutionStatus::kSucceeded) {
+    result.output = e->output();
+  }
+  result.error = e->error();
+  result.cause = e->cause();
+  if (with_history) {
+    ASSIGN_OR_RETURN(result.history, driver_->ReadHistory(execution_arn));
+  }
+  return result;
+}
+
 }  // namespace stepflow::engine

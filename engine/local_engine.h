@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -37,6 +38,19 @@ struct LocalEngineOptions {
   std::optional<std::uint64_t> seed;
 };
 
+// How an execution run by LocalEngine ended, as `stepflow run` reports it.
+struct LocalRunResult {
+  std::string execution_arn;
+  sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;
+  // The execution's output when SUCCEEDED, else null.
+  boost::json::value output;
+  // Error and cause of a FAILED, TIMED_OUT or ABORTED execution; empty when there are none.
+  std::string error;
+  std::string cause;
+  // The history in event order (AWS's event objects), when asked for; else empty.
+  std::vector<boost::json::object> history;
+};
+
 class LocalEngine {
  public:
   static absl::StatusOr<std::unique_ptr<LocalEngine>> Create(LocalEngineOptions options);
@@ -47,6 +61,10 @@ class LocalEngine {
   // it: a Task state without a mock (FailedPrecondition naming the state), a storage error.
   absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine, const boost::json::value& input,
                                   std::string execution_name = "");
+
+  // The outcome of the execution `execution_arn` (as returned by Run), with its history when `with_history`.
+  // NotFound for an execution this engine did not run; Unavailable/DataLoss when the history cannot be read.
+  absl::StatusOr<LocalRunResult> Result(const std::string& execution_arn, bool with_history = false) const;
 
   const Driver& driver() const { return *driver_; }
 

@@ -49,6 +49,9 @@ struct PartitionOptions {
   // Signs the task tokens the partition's executions mint (not owned; must outlive the partition). Default:
   // nullptr, unsigned tokens (tests of the partition alone).
   const sm::TaskTokenMinter* task_tokens = nullptr;
+  // This partition's rows of the execution counts (execution_counts.h; not owned; must outlive the partition).
+  // Default: nullptr, not counted (tests of the partition alone).
+  ExecutionCountsWriter* execution_counts = nullptr;
 };
 
 // A new execution for Partition::StartExecution.

@@ -5,6 +5,7 @@
 
 #include "common/status.h"
 #include "engine/errors.h"
+#include "engine/execution_counts.h"
 #include "engine/partition.h"
 #include "engine/replay.h"
 #include "spdlog/spdlog.h"
@@ -142,7 +143,14 @@ void Partition::TerminateQuarantined(const QuarantinedExecution& quarantined, co
   ExecutionInfoRecord terminated;
   absl::StatusOr<storage::WriteBatch> batch =
       TerminationBatch(*store_, quarantined, error, cause, clock_->NowMillis(), &terminated);
-  absl::Status committed = batch.ok() ? store_->Commit(*batch) : batch.status();
+  absl::Status committed = batch.status();
+  if (batch.ok() && options_.execution_counts != nullptr) {
+    committed = options_.execution_counts->CommitWithChange(
+        *store_, *std::move(batch), terminated.state_machine_name,
+        sm::ExecutionStatusName(sm::ExecutionStatus::kRunning), sm::ExecutionStatusName(terminated.status));
+  } else if (batch.ok()) {
+    committed = store_->Commit(*batch);
+  }
   if (!committed.ok()) {
     done(committed);
     return;

@@ -1,10 +1,12 @@
 // One execution: status header (error, cause, duration), input and output side by side, the graph coloured by
 // the server's per-state summary, the event table, live updates over the history:follow Server-Sent Events, and
-// stop / redrive.
+// stop / redrive, export of the history as a JSON file, and time travel (timetravel.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { api, authHeaders, encodeArn, Execution, ExecutionSummary, HistoryEvent, StateMachine } from "./api";
 import { EventTable } from "./events";
 import { Graph } from "./graph";
+import { DataFlow, dataFlow, findState } from "./dataflow";
+import { TimeTravel, foldStates } from "./timetravel";
 import { href } from "./router";
 import { ErrorBanner, Json, StatusBadge, duration, formatTime, useLoad } from "./ui";
 
@@ -63,6 +65,7 @@ export function ExecutionPage({ arn }: { arn: string }) {
   const summary = useLoad(() => api<ExecutionSummary>(`/executions/${encodeArn(arn)}/summary`), [arn]);
   const history = useLoad(() => loadHistory(arn), [arn]);
   const [selectedState, setSelectedState] = useState<string | undefined>();
+  const [travelAt, setTravelAt] = useState(0); // 0 = live
   const [actionError, setActionError] = useState<unknown>(null);
   const running = exec.data?.status === "RUNNING";
   const lastId = history.data?.length ? history.data[history.data.length - 1].id : undefined;
@@ -98,8 +101,18 @@ export function ExecutionPage({ arn }: { arn: string }) {
       setActionError(e);
     }
   };
+  // The whole history as loaded (followed events included), as a JSON file: {"executionArn", "events": [...]}.
+  const exportHistory = () => {
+    const body = JSON.stringify({ executionArn: arn, events: history.data ?? [] }, null, 2);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([body], { type: "application/json" }));
+    link.download = `${exec.data?.name ?? "execution"}-history.json`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 0);
+  };
   const e = exec.data;
-  const st = selectedState ? summary.data?.states[selectedState] : undefined;
+  const shownStates = travelAt > 0 && history.data ? foldStates(history.data, travelAt) : summary.data?.states;
+  const st = selectedState ? shownStates?.[selectedState] : undefined;
   return (
     <section>
       <ErrorBanner error={exec.error ?? actionError} />
@@ -119,6 +132,7 @@ export function ExecutionPage({ arn }: { arn: string }) {
           <div class="actions">
             <button name="stop" disabled={!running} onClick={() => act("stop")}>Stop</button>
             <button name="redrive" disabled={running || e.status === "SUCCEEDED"} onClick={() => act("redrive")}>Redrive</button>
+            <button name="export" disabled={!history.data} onClick={exportHistory}>Export history (JSON)</button>
           </div>
         </header>
       )}
@@ -128,8 +142,9 @@ export function ExecutionPage({ arn }: { arn: string }) {
       </div>
       <h2>Graph</h2>
       <ErrorBanner error={sm.error ?? summary.error} />
+      {history.data && <TimeTravel events={history.data} at={Math.min(travelAt, history.data.length)} onChange={setTravelAt} />}
       <div class="graph-split">
-        <div class="graph-box">{sm.data && <Graph definition={sm.data.definition} states={summary.data?.states} selected={selectedState} onSelect={setSelectedState} />}</div>
+        <div class="graph-box">{sm.data && <Graph definition={sm.data.definition} states={shownStates} selected={selectedState} onSelect={setSelectedState} />}</div>
         {selectedState && (
           <div class="state-detail" aria-label="state detail">
             <h3>{selectedState} {st && <StatusBadge status={st.status} />}</h3>
@@ -137,6 +152,8 @@ export function ExecutionPage({ arn }: { arn: string }) {
               <p>entered {st.entered}, exited {st.exited}</p>
               <h4>Last input</h4><Json value={st.lastInput} />
               <h4>Last output</h4><Json value={st.lastOutput} />
+              <h4>Data flow</h4>
+              <DataFlow steps={dataFlow(travelAt > 0 ? (history.data ?? []).slice(0, travelAt) : history.data ?? [], selectedState, findState(sm.data?.definition, selectedState))} />
             </> : <p class="muted">Not entered.</p>}
           </div>
         )}

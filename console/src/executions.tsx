@@ -1,5 +1,7 @@
-// The executions list: server-side filters (status, state machine, start-time range) kept in the URL, counts per
-// status (GET /executions:counts), cursor paging, live refresh.
+// The executions list: server-side filters (status, state machine, name prefix, start-time range) kept in the
+// URL, counts per status (GET /executions:counts; exact unless a name prefix or a time range narrows them), cursor
+// paging, live refresh; stop or redrive of the selected executions, the exact number confirmed first.
+import { useState } from "preact/hooks";
 import { api, Execution, STATUSES, query, encodeArn } from "./api";
 import { href, navigate, Route } from "./router";
 import { ErrorBanner, StatusBadge, duration, formatTime, useInterval, useLoad } from "./ui";
@@ -8,6 +10,8 @@ interface Counts {
   counts: Record<string, number>;
   atLeast: string[];
 }
+
+const REDRIVABLE = ["FAILED", "TIMED_OUT", "ABORTED"];
 
 function toIso(local: string | null): string | undefined {
   if (!local) return undefined;
@@ -20,24 +24,48 @@ export function ExecutionsPage({ route }: { route: Route }) {
   const filters = {
     status: p.get("status") ?? undefined,
     stateMachine: p.get("stateMachine") ?? undefined,
+    namePrefix: p.get("namePrefix") ?? undefined,
     startedAfter: toIso(p.get("after")),
     startedBefore: toIso(p.get("before")),
   };
   const token = p.get("page") ?? undefined;
   const pageSize = p.get("pageSize") ?? "50";
   const live = p.get("live") !== "off";
-  const key = [filters.status, filters.stateMachine, filters.startedAfter, filters.startedBefore, token, pageSize].join("|");
+  const key = [filters.status, filters.stateMachine, filters.namePrefix, filters.startedAfter, filters.startedBefore, token, pageSize].join("|");
   const list = useLoad(
     () => api<{ executions: Execution[]; nextPageToken: string }>(`/executions${query({ ...filters, pageSize, nextToken: token })}`),
     [key],
   );
   const counts = useLoad(
     () => api<Counts>(`/executions:counts${query({ ...filters, status: undefined })}`),
-    [filters.stateMachine, filters.startedAfter, filters.startedBefore],
+    [filters.stateMachine, filters.namePrefix, filters.startedAfter, filters.startedBefore],
   );
   useInterval(list.reload, 3000, live);
   useInterval(counts.reload, 3000, live);
 
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkResult, setBulkResult] = useState<string>("");
+  const rows = list.data?.executions ?? [];
+  const toggle = (arn: string, on: boolean) =>
+    setSelected((old) => {
+      const next = new Set(old);
+      if (on) next.add(arn);
+      else next.delete(arn);
+      return next;
+    });
+  // Stops the selected RUNNING executions, or redrives the selected FAILED, TIMED_OUT and ABORTED ones, one
+  // request each, after confirming how many; says how many the server took and how many it refused.
+  const bulk = async (what: "stop" | "redrive") => {
+    const targets = rows.filter((e) => selected.has(e.arn) && (what === "stop" ? e.status === "RUNNING" : REDRIVABLE.includes(e.status)));
+    if (targets.length === 0 || !window.confirm(`${what === "stop" ? "Stop" : "Redrive"} ${targets.length} execution${targets.length === 1 ? "" : "s"}?`)) return;
+    const body = what === "stop" ? { error: "Console.Stopped", cause: "stopped from the console (bulk)" } : {};
+    const results = await Promise.allSettled(targets.map((e) => api(`/executions/${encodeArn(e.arn)}:${what}`, { method: "POST", body })));
+    const refused = results.filter((r) => r.status === "rejected").length;
+    setBulkResult(`${what === "stop" ? "stopped" : "redriven"}: ${targets.length - refused}${refused ? `, refused: ${refused}` : ""}`);
+    setSelected(new Set());
+    list.reload();
+    counts.reload();
+  };
   const set = (k: string, v: string | undefined) => {
     const next: Record<string, string | undefined> = Object.fromEntries(p.entries());
     next[k] = v || undefined;
@@ -74,6 +102,11 @@ export function ExecutionsPage({ route }: { route: Route }) {
             onChange={(e) => set("stateMachine", e.currentTarget.value.trim())} />
         </label>
         <label>
+          Name starts with{" "}
+          <input name="namePrefix" placeholder="prefix" value={filters.namePrefix ?? ""}
+            onChange={(e) => set("namePrefix", e.currentTarget.value.trim())} />
+        </label>
+        <label>
           Started after <input name="after" type="datetime-local" value={p.get("after") ?? ""} onChange={(e) => set("after", e.currentTarget.value)} />
         </label>
         <label>
@@ -83,13 +116,28 @@ export function ExecutionsPage({ route }: { route: Route }) {
           <input type="checkbox" name="live" checked={live} onChange={(e) => set("live", e.currentTarget.checked ? undefined : "off")} /> live
         </label>
       </form>
+      <div class="bulk" role="group" aria-label="bulk actions">
+        <button name="bulkStop" disabled={!rows.some((e) => selected.has(e.arn) && e.status === "RUNNING")} onClick={() => bulk("stop")}>
+          Stop selected
+        </button>
+        <button name="bulkRedrive" disabled={!rows.some((e) => selected.has(e.arn) && REDRIVABLE.includes(e.status))} onClick={() => bulk("redrive")}>
+          Redrive selected
+        </button>
+        <span class="bulk-result" aria-live="polite">{bulkResult}</span>
+      </div>
       <table class="list" aria-label="executions">
         <thead>
-          <tr><th>Name</th><th>Status</th><th>State machine</th><th>Started</th><th>Duration</th></tr>
+          <tr>
+            <th><input type="checkbox" name="selectAll" aria-label="select all" checked={rows.length > 0 && rows.every((e) => selected.has(e.arn))}
+              onChange={(e) => setSelected(e.currentTarget.checked ? new Set(rows.map((r) => r.arn)) : new Set())} /></th>
+            <th>Name</th><th>Status</th><th>State machine</th><th>Started</th><th>Duration</th>
+          </tr>
         </thead>
         <tbody>
-          {(list.data?.executions ?? []).map((e) => (
+          {rows.map((e) => (
             <tr key={e.arn} data-arn={e.arn} data-status={e.status}>
+              <td><input type="checkbox" name="select" aria-label={`select ${e.name}`} checked={selected.has(e.arn)}
+                onChange={(ev) => toggle(e.arn, ev.currentTarget.checked)} /></td>
               <td><a href={href(["execution", e.arn])}>{e.name}</a></td>
               <td><StatusBadge status={e.status} /></td>
               <td><a href={href(["state-machines", e.stateMachineArn])}>{e.stateMachineArn.split(":").pop()}</a></td>

@@ -1,15 +1,21 @@
-// State machines: the list, and one definition drawn as a graph and shown as JSON.
+// State machines: the list, one definition drawn as a graph and shown as JSON, and create / update from the page
+// (editor.tsx: validated by the server, diagnostics at their lines).
+import { useState } from "preact/hooks";
 import { api, encodeArn, StateMachine } from "./api";
+import { DefinitionEditor } from "./editor";
 import { Graph } from "./graph";
 import { href } from "./router";
 import { ErrorBanner, Json, formatTime, useLoad } from "./ui";
 
 export function StateMachinesPage() {
   const list = useLoad(() => api<{ stateMachines: StateMachine[] }>(`/state-machines?pageSize=100`), []);
+  const [creating, setCreating] = useState(false);
   return (
     <section>
       <h1>State machines</h1>
       <ErrorBanner error={list.error} />
+      <p><button name="new" onClick={() => setCreating(!creating)}>{creating ? "Cancel" : "New state machine"}</button></p>
+      {creating && <DefinitionEditor />}
       <table class="list" aria-label="state machines">
         <thead><tr><th>Name</th><th>Type</th><th>Version</th><th>Created</th><th /></tr></thead>
         <tbody>
@@ -30,6 +36,7 @@ export function StateMachinesPage() {
 
 export function StateMachinePage({ arn }: { arn: string }) {
   const sm = useLoad(() => api<StateMachine>(`/state-machines/${encodeArn(arn)}`), [arn]);
+  const [editing, setEditing] = useState(false);
   return (
     <section>
       <p><a href={href(["state-machines"])}>← State machines</a></p>
@@ -37,7 +44,9 @@ export function StateMachinePage({ arn }: { arn: string }) {
       {sm.data && (
         <>
           <h1>{sm.data.name}</h1>
-          <p class="muted">{sm.data.arn} · version {sm.data.version} · <a href={href(["executions"], { stateMachine: sm.data.arn })}>executions</a></p>
+          <p class="muted">{sm.data.arn} · version <span class="sm-version">{sm.data.version}</span> · <a href={href(["executions"], { stateMachine: sm.data.arn })}>executions</a>{" "}
+            <button name="edit" onClick={() => setEditing(!editing)}>{editing ? "Cancel" : "Edit"}</button></p>
+          {editing && <DefinitionEditor existing={sm.data} onSaved={() => { setEditing(false); sm.reload(); }} />}
           <div class="side-by-side">
             <div class="graph-box"><Graph definition={sm.data.definition} /></div>
             <div><Json value={sm.data.definition} label="definition" /></div>

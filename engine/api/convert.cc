@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "engine/api/handler_env.h"
+#include "engine/names.h"
 
 namespace stepflow::api {
 namespace {
@@ -146,6 +148,8 @@ v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic) {
 absl::StatusOr<engine::ExecutionFilter> ToFilter(const v1::ListExecutionsRequest& request) {
   engine::ExecutionFilter filter;
   filter.state_machine = request.state_machine();
+  RETURN_IF_ERROR(CheckTextLimit(request.name_prefix(), "name_prefix", engine::kMaxNameChars));
+  filter.name_prefix = request.name_prefix();
   if (request.status() == v1::QUARANTINED) {
     filter.quarantined = true;
     return filter;

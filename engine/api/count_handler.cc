@@ -1,4 +1,5 @@
-// Executions counted per status (handlers.h: CountExecutions), with the list's filters.
+// Executions counted per status (handlers.h: CountExecutions), with the list's filters: the engine's exact
+// counts, or a bounded walk of the list when the filters are more than the engine counts by.
 #include <google/protobuf/struct.pb.h>
 
 #include "common/status.h"
@@ -26,6 +27,22 @@ absl::StatusOr<std::int64_t> CountOne(engine::Engine& engine, const engine::Exec
   return count;
 }
 
+// Exact, from the engine's counters: no filter but the state machine and the status.
+absl::Status EngineCounts(ServiceEnv& env, const engine::ExecutionFilter& filter,
+                          google::protobuf::Map<std::string, google::protobuf::Value>& by_status) {
+  ASSIGN_OR_RETURN(engine::ExecutionCounts counts, env.engine->CountExecutions(filter.state_machine));
+  for (sm::ExecutionStatus status : kCountedStatuses) {
+    if (!filter.quarantined && (!filter.status.has_value() || *filter.status == status)) {
+      by_status[v1::ExecutionStatus_Name(ToProto(status))].set_number_value(
+          static_cast<double>(counts.by_status[status]));
+    }
+  }
+  if (filter.quarantined || !filter.status.has_value()) {
+    by_status[v1::ExecutionStatus_Name(v1::QUARANTINED)].set_number_value(static_cast<double>(counts.quarantined));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request) {
@@ -38,6 +55,18 @@ absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const 
   auto& by_status = *fields["counts"].mutable_struct_value()->mutable_fields();
   auto& at_least = *fields["atLeast"].mutable_list_value();
   fields["cap"].set_number_value(static_cast<double>(kMaxCountedPerStatus));
+  const bool exact = filter.name_prefix.empty() && !filter.started_after && !filter.started_before;
+  fields["exact"].set_bool_value(exact);
+  if (exact) {
+    RETURN_IF_ERROR(EngineCounts(env, filter, by_status));
+    return counts;
+  }
+  if (filter.quarantined) {
+    bool capped = false;
+    ASSIGN_OR_RETURN(std::int64_t n, CountOne(*env.engine, filter, capped));
+    by_status[v1::ExecutionStatus_Name(v1::QUARANTINED)].set_number_value(static_cast<double>(n));
+    return counts;
+  }
   for (sm::ExecutionStatus status : kCountedStatuses) {
     if (filter.status.has_value() && *filter.status != status) {
       continue;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "engine/api/auth.h"
+#include "engine/api/long_waits.h"
 #include "engine/engine.h"
 
 namespace stepflow::api {
@@ -36,9 +38,18 @@ struct ServiceEnv {
   std::atomic<bool> stopping{false};
   std::atomic<int> active_calls{0};  // handlers running now
   // Calls that wait for an execution (StartSync, WatchHistory) hold a thread each while they wait: at most
-  // this many at once; more are refused with ResourceExhausted (ThrottlingException). Default: 256.
-  int max_long_waits = 256;
-  std::atomic<int> long_waits{0};
+  // long_waits->max() at once, whatever the transport; more are refused with ResourceExhausted
+  // (ThrottlingException). Not owned: the server's shared budget, or own_long_waits.
+  LongWaitBudget* long_waits = nullptr;
+  std::unique_ptr<LongWaitBudget> own_long_waits;
+  // Uses `shared` when given, else a budget of its own of `max` places.
+  void SetLongWaits(LongWaitBudget* shared, int max) {
+    if (shared == nullptr) {
+      own_long_waits = std::make_unique<LongWaitBudget>(max);
+      shared = own_long_waits.get();
+    }
+    long_waits = shared;
+  }
 };
 
 // The one gate of every call, whatever its transport: counts the call as running for the gate's whole life,
@@ -63,11 +74,15 @@ class CallGate {
   Admission admission_;
 };
 
-// A place among env.max_long_waits for a call that waits for an execution; released by the destructor.
+// A place in env.long_waits for a call that waits for an execution; released by the destructor.
 class LongWaitSlot {
  public:
-  explicit LongWaitSlot(ServiceEnv& env) : env_(env), held_(env_.long_waits.fetch_add(1) < env_.max_long_waits) {}
-  ~LongWaitSlot() { env_.long_waits.fetch_sub(1); }
+  explicit LongWaitSlot(ServiceEnv& env) : env_(env), held_(env_.long_waits->TryAcquire()) {}
+  ~LongWaitSlot() {
+    if (held_) {
+      env_.long_waits->Release();
+    }
+  }
   LongWaitSlot(const LongWaitSlot&) = delete;
   LongWaitSlot& operator=(const LongWaitSlot&) = delete;
   // OK, or ResourceExhausted "ThrottlingException: ..." when the bound is reached.

@@ -5,7 +5,7 @@
 // by error_mapping.h. The gRPC services (*_service.cc) and the REST API (rest_api.cc) are thin adapters: they
 // admit the caller (CallGate), call one handler and write its answer.
 //
-// The two long calls (StartExecutionSync, FollowHistory) take a place among env.max_long_waits first, and
+// The two long calls (StartExecutionSync, FollowHistory) take a place in env.long_waits first, and
 // wait in slices of kWaitSlice so that they notice `cancelled`, their deadline and a server shutdown within
 // one slice.
 //
@@ -60,14 +60,17 @@ inline constexpr std::int64_t kMaxSummaryEvents = 100000;
 absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
                                                            const v1::DescribeExecutionRequest& request);
 
-// Counting stops at this many executions per status (one bounded walk of the status index per status); a
-// count that reached it is listed in "atLeast". Exact counts beyond need a per-status counter in the engine.
+// Without a start-time range or a name prefix, the counts are the engine's (exact, kept with every status
+// change: engine::Engine::CountExecutions). With one, counting walks the filtered list and stops at this many
+// executions per status; a count that reached it is listed in "atLeast".
 inline constexpr std::int64_t kMaxCountedPerStatus = 10000;
 
-// Executions per status that the list's filters select (status, state machine, start-time range; no paging):
-//   {"counts": {"RUNNING": n, "SUCCEEDED": n, "FAILED": n, "TIMED_OUT": n, "ABORTED": n},
-//    "atLeast": ["<status whose count reached the cap>"...], "cap": kMaxCountedPerStatus}
-// InvalidArgument for paging fields or a bad filter.
+// Executions per status that the list's filters select (status, state machine, name prefix, start-time range;
+// no paging):
+//   {"counts": {"RUNNING": n, "SUCCEEDED": n, "FAILED": n, "TIMED_OUT": n, "ABORTED": n, "QUARANTINED": n},
+//    "exact": true|false, "atLeast": ["<status whose count reached the cap>"...], "cap": kMaxCountedPerStatus}
+// QUARANTINED only with the engine's counts (RUNNING leaves them out). InvalidArgument for paging fields or a
+// bad filter; NotFound (StateMachineDoesNotExist) for an unknown state machine.
 absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request);
 
 // How a long call may end early.
@@ -80,7 +83,7 @@ struct LongCall {
 };
 
 // Starts the execution and waits until it ends. ResourceExhausted (ThrottlingException) past
-// env.max_long_waits; DeadlineExceeded at the deadline; Cancelled; Unavailable on shutdown.
+// env.long_waits; DeadlineExceeded at the deadline; Cancelled; Unavailable on shutdown.
 absl::StatusOr<v1::Execution> StartExecutionSync(ServiceEnv& env, const v1::StartExecutionRequest& request,
                                                  const LongCall& call);
 

@@ -112,7 +112,7 @@ struct HttpServer::Impl {
   std::int64_t start_time_seconds = 0;
   std::atomic<bool> stopping{false};
   std::optional<ConsoleFiles> console;  // none when no console_dir
-  ServiceEnv env;  // the REST API's: its own count of long waits (options.max_long_waits)
+  ServiceEnv env;  // the REST API's; long waits counted in options.long_waits when shared
   RestApi rest{&env};
   HttpListener listener;  // last: stopped first, while what its threads use is still there
 
@@ -187,7 +187,7 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
   impl->authorizer = options.authorizer;
   impl->env.engine = engine;
   impl->env.authorizer = options.authorizer;
-  impl->env.max_long_waits = options.max_long_waits;
+  impl->env.SetLongWaits(options.long_waits, options.max_long_waits);
   if (!options.console_dir.empty()) {
     absl::StatusOr<ConsoleFiles> console = ConsoleFiles::Load(options.console_dir);
     if (!console.ok()) {

@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP side of `stepflow server` (default 127.0.0.1:7234, see server_config.h) on the HTTP listener
+// The HTTP side of `stepflow server` (default 127.0.0.1:7234, see app/server_config.h) on the HTTP listener
 // (http_listener.h: Boost.Beast, keep-alive with idle and head deadlines, bounded bodies and connections):
 // GET /healthz, GET /metrics (Prometheus text exposition), the REST API under /api/v1 (rest_api.h) and the
 // ops console's static files at / (console_files.h; API routes come first), over
@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/api/auth.h"
+#include "engine/api/long_waits.h"
 #include "engine/engine.h"
 
 namespace stepflow::api {
@@ -41,8 +42,11 @@ struct HttpOptions {
   // connection is dropped; a slow client never holds off shutdown. Default: 5 s.
   std::chrono::milliseconds request_deadline{5000};
   // REST calls that wait for an execution (start-sync, history:follow) at once, each on a thread of its own;
-  // more are refused with 429 ThrottlingException. The gRPC API has its own 256. Default: 256.
-  int max_long_waits = 256;
+  // more are refused with 429 ThrottlingException. Default: 256.
+  int max_long_waits = kDefaultMaxLongWaits;
+  // The budget of such calls shared with the gRPC API (long_waits.h; not owned, must outlive the server);
+  // nullptr = one of max_long_waits places for this server alone. Default: nullptr.
+  LongWaitBudget* long_waits = nullptr;
   // The ops console's built files (console_files.h), served at "/" for every GET outside /api/v1, /healthz and
   // /metrics. Default: "" = no console (GET / is a 404 saying so).
   std::string console_dir;

@@ -82,7 +82,7 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
   auto impl = std::make_unique<Impl>();
   impl->env.engine = engine;
   impl->env.authorizer = options_.authorizer;
-  impl->env.max_long_waits = options_.max_long_waits;
+  impl->env.SetLongWaits(options_.long_waits, options_.max_long_waits);
   impl->poll_pump = std::make_unique<PollPump>(engine, options_.poll_executors);
   impl->env.poll_pump = impl->poll_pump.get();
   grpc::EnableDefaultHealthCheckService(true);

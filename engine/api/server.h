@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/api/auth.h"
+#include "engine/api/long_waits.h"
 #include "engine/engine.h"
 
 namespace stepflow::api {
@@ -43,7 +44,10 @@ struct ServerOptions {
   int max_threads = 2000;
   // Calls that wait for an execution (StartSync, WatchHistory) at once; more are refused with
   // RESOURCE_EXHAUSTED (ThrottlingException). Default: 256.
-  int max_long_waits = 256;
+  int max_long_waits = kDefaultMaxLongWaits;
+  // The budget of such calls shared with the REST API (long_waits.h; not owned, must outlive the server);
+  // nullptr = one of max_long_waits places for this server alone. Default: nullptr.
+  LongWaitBudget* long_waits = nullptr;
   // Threads that wait on the task matcher for parked long polls (poll_pump.h), whatever their number.
   // Default: 32.
   int poll_executors = 32;

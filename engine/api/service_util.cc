@@ -61,7 +61,7 @@ absl::Status LongWaitSlot::status() const {
   if (held_) {
     return absl::OkStatus();
   }
-  return absl::ResourceExhaustedError(absl::StrCat("ThrottlingException: ", env_.max_long_waits,
+  return absl::ResourceExhaustedError(absl::StrCat("ThrottlingException: ", env_.long_waits->max(),
                                                    " calls already wait for executions (StartSync, "
                                                    "WatchHistory); retry later"));
 }

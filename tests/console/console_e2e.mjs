@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -122,6 +122,7 @@ const running = await start("sleepy", "sleepy-1");
 const map = await start("fanout", "fanout-1", { items: [1, 2, 3] });
 const parallel = await start("split", "split-1");
 const charge = await start("charge", "charge-1", { amount: 5 });
+const bulkRuns = [await start("sleepy", "bulk-1"), await start("sleepy", "bulk-2")];
 const statusOf = async (arn) => (await rest("GET", `/executions/${encodeURIComponent(arn)}`)).status;
 for (const [e, want] of [[ok, "SUCCEEDED"], [failed, "FAILED"], [map, "SUCCEEDED"], [parallel, "SUCCEEDED"]]) {
   await until(`${e.arn} ${want}`, async () => (await statusOf(e.arn)) === want);
@@ -171,6 +172,21 @@ try {
   assert.match(page.url(), /status=FAILED/, "the filter is in the shareable URL");
   await shot("executions-failed");
 
+  // The name-prefix filter, server-side and in the URL; its counts narrow with it.
+  await page.goto(`${base}/#/executions`);
+  await page.waitForSelector(`tr[data-arn="${ok.arn}"]`);
+  const byPrefix = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("namePrefix=fan"));
+  await page.fill('input[name="namePrefix"]', "fan");
+  await page.press('input[name="namePrefix"]', "Tab");
+  await byPrefix;
+  await page.waitForFunction(() => document.querySelectorAll("table.list tbody tr").length === 1);
+  assert.equal(await page.getAttribute("table.list tbody tr", "data-arn"), map.arn);
+  assert.match(page.url(), /namePrefix=fan/, "the name prefix is in the shareable URL");
+  await page.waitForFunction(() => document.querySelector('.counts button[data-status="SUCCEEDED"] .count')?.textContent === "1");
+  const exactCounts = await rest("GET", "/executions:counts");
+  assert.equal(exactCounts.exact, true);
+  assert.equal(exactCounts.counts.FAILED, 2);
+
   // Execution (failed): status, error and cause, graph colours, events and the failed-only filter.
   await page.goto(`${base}/#/execution/${enc(failed.arn)}`);
   await page.waitForSelector(".exec-header .badge.status-FAILED");
@@ -206,9 +222,32 @@ try {
   await page.click('g.node[data-state="Greet"]');
   await page.waitForSelector('[aria-label="state detail"] >> text=entered 1, exited 1');
   assert.match(await page.textContent('[aria-label="state detail"]'), /world/, "the state's last output");
+  // Its data flow from the history: the input, the Pass state's Result, the output.
+  assert.match(await page.textContent('.flow-step[data-step="input"]'), /console/);
+  assert.match(await page.textContent('.flow-step[data-step="after InputPath"]'), /console/);
+  assert.match(await page.textContent('.flow-step[data-step="result"]'), /world/);
+  assert.match(await page.textContent('.flow-step[data-step^="after ResultSelector"]'), /world/);
+  await page.locator('[aria-label="data flow"]').screenshot({ path: join(outDir, "console-data-flow.png") });
   await page.selectOption('select[name="eventType"]', "PassStateExited");
   await page.waitForFunction(() => [...document.querySelectorAll(".event-row")].every((r) => r.getAttribute("data-type") === "PassStateExited"));
   await shot("execution-succeeded");
+
+  // Time travel: the slider replays the history; at event 2 Greet runs and Done was not reached, at event 3
+  // Greet is done; "live" gives the server's colours back.
+  await page.focus('input[name="timeTravel"]');
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  await page.waitForSelector(".travel-event-type >> text=PassStateEntered");
+  await page.waitForSelector('g.node[data-state="Greet"][data-status="RUNNING"]');
+  await page.waitForSelector('g.node[data-state="Done"][data-status="NOT_STARTED"]');
+  assert.equal(await page.textContent(".travel-current"), "Greet");
+  assert.match(await page.textContent('[aria-label="state detail"] pre.json'), /"who": "console"/, "the input as it was, parsed");
+  await shot("execution-time-travel");
+  await page.keyboard.press("ArrowRight");
+  await page.waitForSelector('g.node[data-state="Greet"][data-status="SUCCEEDED"]');
+  await page.waitForSelector('g.node[data-state="Done"][data-status="NOT_STARTED"]');
+  await page.click('button[name="live"]');
+  await page.waitForSelector('g.node[data-state="Done"][data-status="SUCCEEDED"]');
 
   // Map and Parallel: drawn as groups with their inner states, coloured.
   await page.goto(`${base}/#/execution/${enc(map.arn)}`);
@@ -233,6 +272,38 @@ try {
   await until("sleepy-1 ABORTED on the server", async () => (await statusOf(running.arn)) === "ABORTED");
   await page.waitForSelector(".exec-header .badge.status-ABORTED");
   await page.waitForSelector('.event-row[data-type="ExecutionAborted"]');
+
+  // History export: the download is the execution's whole history as JSON.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('button[name="export"]')]);
+  assert.equal(download.suggestedFilename(), "sleepy-1-history.json");
+  const exported = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(exported.executionArn, running.arn);
+  assert.equal(exported.events[0].type, "ExecutionStarted");
+  assert.equal(exported.events.at(-1).type, "ExecutionAborted");
+
+  // Bulk actions on a selection: the exact number is confirmed, then every selected execution changes on the
+  // server (stopped, then redriven).
+  await page.goto(`${base}/#/executions?namePrefix=bulk-`);
+  for (const e of bulkRuns) await page.waitForSelector(`tr[data-arn="${e.arn}"][data-status="RUNNING"]`);
+  await page.check('input[name="selectAll"]');
+  const confirmations = [];
+  page.on("dialog", (d) => {
+    confirmations.push(d.message());
+    d.accept();
+  });
+  await page.click('button[name="bulkStop"]');
+  for (const e of bulkRuns) await until(`${e.arn} ABORTED`, async () => (await statusOf(e.arn)) === "ABORTED");
+  await page.waitForSelector('.bulk-result >> text=stopped: 2');
+  for (const e of bulkRuns) await page.waitForSelector(`tr[data-arn="${e.arn}"][data-status="ABORTED"]`);
+  await page.check('input[name="selectAll"]');
+  await shot("executions-bulk");
+  await page.click('button[name="bulkRedrive"]');
+  for (const e of bulkRuns) {
+    await until(`${e.arn} redriven`, async () => (await rest("GET", `/executions/${enc(e.arn)}`)).redriveCount === 1);
+  }
+  await page.waitForSelector('.bulk-result >> text=redriven: 2');
+  assert.deepEqual(confirmations, ["Stop 2 executions?", "Redrive 2 executions?"]);
+  page.removeAllListeners("dialog");
 
   // Dead letters: listed; the entry shows its attempts; redrive with a patched input resumes the execution.
   await page.goto(`${base}/#/dead-letters`);
@@ -275,6 +346,28 @@ try {
   assert.match(await page.textContent('pre[aria-label="definition"]'), /ItemProcessor/);
   await shot("state-machine");
 
+  // Create from the page: the server's diagnostics are shown at their line; once fixed, the state machine is
+  // created on the server. Then update it: a new version.
+  await page.goto(`${base}/#/state-machines`);
+  await page.click('button[name="new"]');
+  await page.fill('input[name="name"]', "made-in-console");
+  await page.fill('textarea[name="definition"]', JSON.stringify({ StartAt: "A", States: { A: { Type: "Pass", Next: "Nowhere" } } }, null, 2));
+  await page.click('button[name="save"]');
+  await page.waitForSelector('.diagnostic[data-location="/States/A/Next"]');
+  assert.match(await page.textContent(".def-line.diag"), /"Next": "Nowhere"/, "the diagnostic marks its line");
+  await shot("state-machine-diagnostics");
+  assert.equal((await fetch(`${base}/api/v1/state-machines/made-in-console`)).status, 404, "an invalid definition is not saved");
+  await page.fill('textarea[name="definition"]', JSON.stringify({ StartAt: "A", States: { A: { Type: "Pass", End: true } } }));
+  await page.click('button[name="save"]');
+  await page.waitForSelector('g.node[data-state="A"]');
+  assert.equal((await rest("GET", "/state-machines/made-in-console")).name, "made-in-console");
+  await page.click('button[name="edit"]');
+  await page.fill('textarea[name="definition"]', JSON.stringify({ StartAt: "B", States: { B: { Type: "Pass", End: true } } }));
+  await page.click('button[name="save"]');
+  await page.waitForSelector('g.node[data-state="B"]');
+  const updated = await rest("GET", "/state-machines/made-in-console");
+  assert.equal(updated.definition.StartAt, "B");
+
   // Time range: executions started after a future instant: none, asked of the server.
   const ranged = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("startedAfter="));
   await page.goto(`${base}/#/executions?after=2999-01-01T00:00`);
@@ -284,15 +377,16 @@ try {
   // Paging: the list walks the server's cursor, page by page, and the cursor is in the URL.
   await page.goto(`${base}/#/executions?pageSize=2`);
   const seen = new Set();
-  for (let pageNo = 0; pageNo < 3; pageNo++) {
+  const pages = 4; // the 8 seeded executions (6, and the 2 of the bulk actions), two a page
+  for (let pageNo = 0; pageNo < pages; pageNo++) {
     await page.waitForFunction((known) => {
       const rows = [...document.querySelectorAll("table.list tbody tr")];
       return rows.length === 2 && rows.every((r) => !known.includes(r.getAttribute("data-arn")));
     }, [...seen]);
     for (const arn of await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => r.getAttribute("data-arn")))) seen.add(arn);
-    if (pageNo < 2) await page.click("text=Next page");
+    if (pageNo < pages - 1) await page.click("text=Next page");
   }
-  assert.equal(seen.size, 6, "three pages of two: every execution once");
+  assert.equal(seen.size, 2 * pages, "four pages of two: every execution once");
   assert.match(page.url(), /page=/);
   assert.equal(await page.$("text=Next page"), null, "no next page after the last");
 

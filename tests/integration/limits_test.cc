@@ -23,6 +23,8 @@
 #include <optional>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 #include "tests/integration/fixture.h"
 
@@ -236,6 +238,17 @@ TEST_F(LimitsTest, WaitsForExecutionsAreBoundedWithANamedRefusal) {
   absl::Status refused = client().StartSyncExecution("wait", "{}", "", 2s).status();
   EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
   EXPECT_EQ(client::ErrorName(refused), "ThrottlingException") << refused;
+  // The bound is the server's, not the transport's: the REST API's long calls share it.
+  const std::string& http_address = server().http_address();
+  httplib::Client http("127.0.0.1", std::stoi(http_address.substr(http_address.rfind(':') + 1)));
+  http.set_read_timeout(10, 0);
+  httplib::Result rest_refused = http.Get(absl::StrCat("/api/v1/executions/", absl::StrReplaceAll(arn, {{":", "%3A"}}), "/history:follow"));
+  ASSERT_TRUE(rest_refused) << httplib::to_string(rest_refused.error());
+  // A follow answers as an event stream; its refusal is the stream's one error event (without the shared
+  // bound it would stream the execution's events instead, until the read times out).
+  EXPECT_EQ(rest_refused->status, 200) << rest_refused->body;
+  EXPECT_THAT(rest_refused->body, HasSubstr("event: error"));
+  EXPECT_THAT(rest_refused->body, HasSubstr("ThrottlingException"));
   EXPECT_TRUE(client().DescribeExecution(arn).ok()) << "other calls are still served";
   for (auto& f : followers) {
     std::optional<grpc::Status> early = f->Done();

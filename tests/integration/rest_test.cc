@@ -198,6 +198,19 @@ TEST_F(RestTest, ExecutionsStartSyncDescribeListHistoryAndTheirDefinition) {
       << json::serialize(counts);
   EXPECT_EQ(counts.at("counts").at("FAILED").to_number<int>(), 0);
   EXPECT_TRUE(counts.at("atLeast").as_array().empty());
+  EXPECT_TRUE(counts.at("exact").as_bool()) << "the engine's counts, not a walk of the list";
+  // The name prefix filters the list and the counts (then walked from the list: not exact).
+  json::value named = Body(http_->Get("/api/v1/executions?stateMachine=chain&namePrefix=e"));
+  ASSERT_EQ(named.at("executions").as_array().size(), 3u) << json::serialize(named);
+  for (const json::value& e : named.at("executions").as_array()) {
+    EXPECT_EQ(e.at("name").as_string().subview().substr(0, 1), "e");
+  }
+  json::value named_counts = Body(http_->Get("/api/v1/executions:counts?stateMachine=chain&namePrefix=e"));
+  EXPECT_FALSE(named_counts.at("exact").as_bool());
+  EXPECT_EQ(named_counts.at("counts").at("SUCCEEDED").to_number<int>() +
+                named_counts.at("counts").at("RUNNING").to_number<int>(),
+            3);
+  EXPECT_EQ(http_->Get("/api/v1/executions?namePrefix=" + std::string(81, 'x'))->status, 400);
   json::value succeeded = Body(http_->Get("/api/v1/executions:counts?stateMachine=chain&status=SUCCEEDED"));
   EXPECT_EQ(succeeded.at("counts").as_object().size(), 1u);
   EXPECT_EQ(http_->Get("/api/v1/executions:counts?pageSize=2")->status, 400);

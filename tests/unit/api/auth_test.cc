@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "engine/api/audit.h"
 #include "engine/api/error_mapping.h"
-#include "engine/api/server_config.h"
 #include "engine/api/service_util.h"
 
 namespace stepflow::api {
@@ -149,31 +148,6 @@ TEST(AuditTest, LineHasWhoWhatWhenAndResult) {
   EXPECT_EQ(FormatAuditLine(0, r),
             R"({"time":"1970-01-01T00:00:00.000Z","who":"ci","rpc":"/stepflow.v1.Executions/Start",)"
             R"("resource":"orders","result":"PERMISSION_DENIED","error":"AccessDeniedException"})");
-}
-
-TEST(SecurityConfigTest, FlagsEnvAndFile) {
-  auto no_env = [](const char*) -> const char* { return nullptr; };
-  auto c = LoadServerConfig({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem",
-                             "--token-file", "t.json", "--audit-log", "a.log", "--insecure-listen",
-                             "--reflection"},
-                            no_env);
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->tls_cert, "c.pem");
-  EXPECT_EQ(c->tls_client_ca, "ca.pem");
-  EXPECT_EQ(c->token_file, "t.json");
-  EXPECT_EQ(c->audit_log, "a.log");
-  EXPECT_TRUE(c->insecure_listen);
-  EXPECT_TRUE(c->reflection);
-  auto defaults = LoadServerConfig({}, no_env);
-  ASSERT_TRUE(defaults.ok());
-  EXPECT_FALSE(defaults->reflection);
-  EXPECT_FALSE(defaults->insecure_listen);
-  EXPECT_THAT(LoadServerConfig({"--tls-cert", "c.pem"}, no_env).status().message(),
-              HasSubstr("--tls-cert and --tls-key go together"));
-  auto env = [](const char* name) -> const char* {
-    return std::string(name) == "STEPFLOW_REFLECTION" ? "yes" : nullptr;
-  };
-  EXPECT_THAT(LoadServerConfig({}, env).status().message(), HasSubstr("STEPFLOW_REFLECTION: must be true or false"));
 }
 
 }  // namespace

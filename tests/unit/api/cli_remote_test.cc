@@ -12,7 +12,7 @@
 
 #include "clients/cli/cli_util.h"
 #include "clients/cli/remote.h"
-#include "engine/api/logging.h"
+#include "app/logging.h"
 #include "engine/api/server.h"
 #include "tests/unit/api/fake_engine.h"
 
@@ -32,7 +32,7 @@ struct Result {
 class CliRemoteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    api::SetUpLogging(api::LogFormat::kText, "error");  // the server's log lines would mix with stdout
+    app::SetUpLogging(app::LogFormat::kText, "error");  // the server's log lines would mix with stdout
     absl::StatusOr<int> port = server_.Start(&engine_, "127.0.0.1:0");
     ASSERT_TRUE(port.ok()) << port.status();
     address_ = "127.0.0.1:" + std::to_string(*port);

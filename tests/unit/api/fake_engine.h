@@ -152,6 +152,9 @@ class FakeEngine final : public engine::Engine {
       if (filter.status.has_value() && *filter.status != r.status) {
         continue;
       }
+      if (!r.name.starts_with(filter.name_prefix)) {
+        continue;
+      }
       if (static_cast<int>(page.items.size()) == page_size) {
         page.next_page_token = page.items.back().arn;
         break;
@@ -159,6 +162,18 @@ class FakeEngine final : public engine::Engine {
       page.items.push_back(r);
     }
     return page;
+  }
+
+  absl::StatusOr<engine::ExecutionCounts> CountExecutions(const std::string& state_machine) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    engine::ExecutionCounts counts;
+    for (const auto& [arn, e] : executions_) {
+      if (state_machine.empty() || state_machine == e.record.state_machine_name ||
+          state_machine == e.record.state_machine_arn) {
+        ++counts.by_status[e.record.status];
+      }
+    }
+    return counts;
   }
 
   absl::StatusOr<engine::ExecutionInfoRecord> StopExecution(const std::string& execution_arn,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,6 +61,20 @@ class EngineTest : public ::testing::Test {
     engine_.reset();
     Open();
   }
+  // Closes the engine, lets `change` write to the store directly, and opens the engine again.
+  void WithStoreClosed(const std::function<void(storage::Store&)>& change) {
+    engine_.reset();
+    {
+      storage::StoreOptions o;
+      o.path = (dir_ / "data").string();
+      o.sync_writes = false;
+      auto store = storage::OpenRocksDbStore(o);
+      ASSERT_TRUE(store.ok()) << store.status();
+      change(**store);
+    }
+    Open();
+  }
+
   // Rows of `column` (the engine must be closed: RocksDB allows one opener).
   int CountRows(storage::Column column, std::string_view prefix = "") {
     storage::StoreOptions o;

@@ -169,19 +169,19 @@ TEST_F(ExecutionsTest, ListFiltersAndPagesNewestFirst) {
     return names;
   };
   EXPECT_THAT(list({}, 2), ElementsAre("w", "p4", "p3", "p2", "p1", "p0"));
-  EXPECT_THAT(list({"Pass", std::nullopt, std::nullopt, std::nullopt}, 3), ElementsAre("p4", "p3", "p2", "p1", "p0"));
-  EXPECT_THAT(list({"", sm::ExecutionStatus::kRunning, std::nullopt, std::nullopt}, 10), ElementsAre("w"));
-  EXPECT_THAT(list({"Pass", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt}, 2),
+  EXPECT_THAT(list({"Pass", std::nullopt, std::nullopt, std::nullopt, false, ""}, 3), ElementsAre("p4", "p3", "p2", "p1", "p0"));
+  EXPECT_THAT(list({"", sm::ExecutionStatus::kRunning, std::nullopt, std::nullopt, false, ""}, 10), ElementsAre("w"));
+  EXPECT_THAT(list({"Pass", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt, false, ""}, 2),
               ElementsAre("p4", "p3", "p2", "p1", "p0"));
-  EXPECT_THAT(list({"Wait", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt}, 2), IsEmpty());
-  EXPECT_THAT(list({"", std::nullopt, kT0 + 10, kT0 + 40}, 2), ElementsAre("p3", "p2", "p1"));
+  EXPECT_THAT(list({"Wait", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt, false, ""}, 2), IsEmpty());
+  EXPECT_THAT(list({"", std::nullopt, kT0 + 10, kT0 + 40, false, ""}, 2), ElementsAre("p3", "p2", "p1"));
   EXPECT_TRUE(
-      absl::IsNotFound(engine_->ListExecutions({"Ghost", std::nullopt, std::nullopt, std::nullopt}, 10, "").status()));
+      absl::IsNotFound(engine_->ListExecutions({"Ghost", std::nullopt, std::nullopt, std::nullopt, false, ""}, 10, "").status()));
   // The wait ends: the RUNNING index entry moves to SUCCEEDED in the same commit.
   clock_.AdvanceBy(5000);
   Finish(w);
-  EXPECT_THAT(list({"", sm::ExecutionStatus::kRunning, std::nullopt, std::nullopt}, 10), IsEmpty());
-  EXPECT_THAT(list({"Wait", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt}, 10), ElementsAre("w"));
+  EXPECT_THAT(list({"", sm::ExecutionStatus::kRunning, std::nullopt, std::nullopt, false, ""}, 10), IsEmpty());
+  EXPECT_THAT(list({"Wait", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt, false, ""}, 10), ElementsAre("w"));
 }
 
 TEST_F(ExecutionsTest, HistoryPagesForwardAndBackward) {
@@ -250,7 +250,7 @@ TEST_F(ExecutionsTest, ConcurrentStartsFromEightThreads) {
   }
   EXPECT_EQ(failures.load(), 0);
   absl::StatusOr<Page<ExecutionInfoRecord>> all =
-      engine_->ListExecutions({"Pass", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt}, 1000, "");
+      engine_->ListExecutions({"Pass", sm::ExecutionStatus::kSucceeded, std::nullopt, std::nullopt, false, ""}, 1000, "");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->items.size(), static_cast<std::size_t>(kThreads * 20));
 }

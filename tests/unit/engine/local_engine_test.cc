@@ -200,3 +200,51 @@ TEST(LocalEngineBoundedTest, ALoopThatYieldsRunsToItsEnd) {
 
 }  // namespace
 }  // namespace stepflow::engine
+
+namespace stepflow::engine {
+namespace {
+
+// Result: what `stepflow run` prints, without reaching into the driver.
+TEST(LocalEngineResultTest, SucceededHasOutputAndHistoryOnlyWhenAsked) {
+  std::unique_ptr<LocalEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<std::string> id =
+      engine->Run(Machine(R"({"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"x":1},"End":true}}})"),
+                  json::object(), "ok");
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<LocalRunResult> brief = engine->Result(*id);
+  ASSERT_TRUE(brief.ok()) << brief.status();
+  EXPECT_EQ(brief->execution_arn, *id);
+  EXPECT_EQ(brief->status, sm::ExecutionStatus::kSucceeded);
+  EXPECT_EQ(brief->output, json::parse(R"({"x":1})"));
+  EXPECT_TRUE(brief->error.empty());
+  EXPECT_TRUE(brief->history.empty());
+  absl::StatusOr<LocalRunResult> full = engine->Result(*id, /*with_history=*/true);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_THAT(Types(full->history), ElementsAre("ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                                "ExecutionSucceeded"));
+}
+
+TEST(LocalEngineResultTest, FailedHasErrorAndCauseAndNullOutput) {
+  std::unique_ptr<LocalEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<std::string> id = engine->Run(
+      Machine(R"({"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Oops","Cause":"because"}}})"), json::object());
+  ASSERT_TRUE(id.ok()) << id.status();
+  absl::StatusOr<LocalRunResult> result = engine->Result(*id);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, sm::ExecutionStatus::kFailed);
+  EXPECT_TRUE(result->output.is_null());
+  EXPECT_EQ(result->error, "Oops");
+  EXPECT_EQ(result->cause, "because");
+}
+
+TEST(LocalEngineResultTest, UnknownExecutionIsNotFound) {
+  std::unique_ptr<LocalEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<LocalRunResult> result = engine->Result("arn:aws:states:us-east-1:123456789012:execution:X:y");
+  EXPECT_TRUE(absl::IsNotFound(result.status())) << result.status();
+}
+
+}  // namespace
+}  // namespace stepflow::engine

@@ -38,20 +38,6 @@ class QuarantineTest : public EngineTest {
     return e.ok() ? e->arn : "";
   }
 
-  // Closes the engine, lets `change` write to the store directly, and opens the engine again.
-  void WithStoreClosed(const std::function<void(storage::Store&)>& change) {
-    engine_.reset();
-    {
-      storage::StoreOptions o;
-      o.path = (dir_ / "data").string();
-      o.sync_writes = false;
-      auto store = storage::OpenRocksDbStore(o);
-      ASSERT_TRUE(store.ok()) << store.status();
-      change(**store);
-    }
-    Open();
-  }
-
   static void Put(storage::Store& store, storage::Column column, const std::string& key, const std::string& value) {
     storage::WriteBatch b;
     b.Put(column, key, value);

@@ -1,4 +1,4 @@
-#include "engine/api/server_command.h"
+#include "app/server_command.h"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -19,13 +19,23 @@
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
 #include "engine/api/http_server.h"
-#include "engine/api/logging.h"
+#include "engine/api/long_waits.h"
+#include "app/logging.h"
 #include "engine/api/server.h"
-#include "engine/api/server_config.h"
+#include "app/server_config.h"
 #include "engine/engine.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 namespace {
+
+// The adapters this command starts and configures.
+using api::Authorizer;
+using api::DefaultConsoleDir;
+using api::HttpOptions;
+using api::HttpServer;
+using api::Server;
+using api::ServerOptions;
+using api::SetUpAuditLog;
 
 constexpr int kExitOk = 0;
 constexpr int kExitCannotStart = 1;
@@ -230,6 +240,10 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
   // The engine logs what it recovered (running executions, pending timers); this line times it.
   spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
 
+  // One bound on the calls that wait for an execution, for both transports together.
+  api::LongWaitBudget long_waits(api::kDefaultMaxLongWaits);
+  security->grpc.long_waits = &long_waits;
+  security->http.long_waits = &long_waits;
   Server server(security->grpc);
   absl::StatusOr<int> port = server.Start(engine->get(), config.grpc_address);
   if (!port.ok()) {
@@ -298,4 +312,4 @@ int ServerCommand(int argc, char** argv) {
   return Serve(*config, signals);
 }
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app

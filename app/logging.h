@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "engine/api/server_config.h"
+#include "app/server_config.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 
 // Installs the default logger (stderr, `format`, `level`: debug, info, warn or error).
 void SetUpLogging(LogFormat format, const std::string& level);
@@ -18,4 +18,4 @@ void SetUpLogging(LogFormat format, const std::string& level);
 std::string FormatJsonLogLine(long long time_ms, const std::string& level, const std::string& logger,
                               const std::string& message);
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app

@@ -8,11 +8,11 @@
 #include <random>
 #include <string>
 
-#include "clients/cli/cli_util.h"
+#include "app/commands.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/jsonata/jsonata.h"
 
-namespace stepflow::cli {
+namespace stepflow::app {
 namespace {
 
 // Input documents may nest deeper than execution input (the evaluator bounds its own recursion).
@@ -127,4 +127,4 @@ int JsonataCommand(int argc, char** argv) {
   return kExitOk;
 }
 
-}  // namespace stepflow::cli
+}  // namespace stepflow::app

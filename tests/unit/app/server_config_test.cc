@@ -1,4 +1,4 @@
-#include "engine/api/server_config.h"
+#include "app/server_config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <fstream>
 #include <map>
 
-#include "engine/api/logging.h"
+#include "app/logging.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 namespace {
 
 using ::testing::HasSubstr;
@@ -128,5 +128,30 @@ TEST(LoggingTest, JsonLineLiftsKeyValueFields) {
   EXPECT_EQ(q.at("level"), "warn");
 }
 
+TEST(SecurityConfigTest, FlagsEnvAndFile) {
+  auto no_env = [](const char*) -> const char* { return nullptr; };
+  auto c = LoadServerConfig({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem",
+                             "--token-file", "t.json", "--audit-log", "a.log", "--insecure-listen",
+                             "--reflection"},
+                            no_env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls_cert, "c.pem");
+  EXPECT_EQ(c->tls_client_ca, "ca.pem");
+  EXPECT_EQ(c->token_file, "t.json");
+  EXPECT_EQ(c->audit_log, "a.log");
+  EXPECT_TRUE(c->insecure_listen);
+  EXPECT_TRUE(c->reflection);
+  auto defaults = LoadServerConfig({}, no_env);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->reflection);
+  EXPECT_FALSE(defaults->insecure_listen);
+  EXPECT_THAT(LoadServerConfig({"--tls-cert", "c.pem"}, no_env).status().message(),
+              HasSubstr("--tls-cert and --tls-key go together"));
+  auto env = [](const char* name) -> const char* {
+    return std::string(name) == "STEPFLOW_REFLECTION" ? "yes" : nullptr;
+  };
+  EXPECT_THAT(LoadServerConfig({}, env).status().message(), HasSubstr("STEPFLOW_REFLECTION: must be true or false"));
+}
+
 }  // namespace
-}  // namespace stepflow::api
+}  // namespace stepflow::app

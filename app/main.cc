@@ -1,12 +1,14 @@
-// stepflow: the command-line interface. `run` and `validate` work locally on the embedded engine; `server`
-// serves the gRPC API; `sm`, `exec`, `dlq` and `worker` talk to a running server.
+// stepflow: the program's entry point. `run`, `validate` and `jsonata` work locally on the embedded engine
+// (app/); `server` serves the gRPC and REST APIs (app/server_command.h); `sm`, `exec`, `dlq` and `worker` are
+// API clients that talk to a running server (clients/cli).
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "app/commands.h"
+#include "app/server_command.h"
 #include "clients/cli/cli_util.h"
 #include "clients/cli/remote.h"
-#include "engine/api/server_command.h"
 
 namespace {
 
@@ -113,16 +115,16 @@ int main(int argc, char** argv) {
   int sub_argc = argc - 2;
   char** sub_argv = argv + 2;
   if (command == "run") {
-    return stepflow::cli::RunCommand(sub_argc, sub_argv);
+    return stepflow::app::RunCommand(sub_argc, sub_argv);
   }
   if (command == "validate") {
-    return stepflow::cli::ValidateCommand(sub_argc, sub_argv);
+    return stepflow::app::ValidateCommand(sub_argc, sub_argv);
   }
   if (command == "jsonata") {
-    return stepflow::cli::JsonataCommand(sub_argc, sub_argv);
+    return stepflow::app::JsonataCommand(sub_argc, sub_argv);
   }
   if (command == "server") {
-    return stepflow::api::ServerCommand(sub_argc, sub_argv);
+    return stepflow::app::ServerCommand(sub_argc, sub_argv);
   }
   std::fprintf(stderr, "stepflow: unknown command '%s' (try 'stepflow help')\n", command.c_str());
   return stepflow::cli::kExitUsage;

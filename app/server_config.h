@@ -30,7 +30,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 
 // 7233: the port Stepflow's gRPC API listens on by default (127.0.0.1 only).
 inline constexpr int kDefaultGrpcPort = 7233;
@@ -92,4 +92,4 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
 // The usage text of `stepflow server`.
 const char* ServerUsage();
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app

@@ -1,4 +1,4 @@
-#include "engine/api/server_config.h"
+#include "app/server_config.h"
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 namespace {
 
 constexpr int kMaxPartitions = 1024;
@@ -291,4 +291,4 @@ const char* ServerUsage() {
          "Precedence: flag > environment variable > config file > default.\n";
 }
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app

@@ -6,14 +6,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "clients/cli/cli_util.h"
+#include "app/commands.h"
 #include "engine/local_engine.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
 #include "statemachine/json_text.h"
 #include "statemachine/validator.h"
 
-namespace stepflow::cli {
+namespace stepflow::app {
 namespace json = boost::json;
 
 namespace {
@@ -85,14 +85,14 @@ std::optional<int> ParseFlags(int argc, char** argv, RunFlags& flags) {
   return std::nullopt;
 }
 
-json::object ResultLine(const sm::Execution& e) {
+json::object ResultLine(const engine::LocalRunResult& run) {
   json::object result;
-  result["status"] = sm::ExecutionStatusName(e.status());
-  if (e.status() == sm::ExecutionStatus::kSucceeded) {
-    result["output"] = e.output();
+  result["status"] = sm::ExecutionStatusName(run.status);
+  if (run.status == sm::ExecutionStatus::kSucceeded) {
+    result["output"] = run.output;
   } else {
-    result["error"] = e.error().empty() ? json::value(nullptr) : json::value(e.error());
-    result["cause"] = e.cause().empty() ? json::value(nullptr) : json::value(e.cause());
+    result["error"] = run.error.empty() ? json::value(nullptr) : json::value(run.error);
+    result["cause"] = run.cause.empty() ? json::value(nullptr) : json::value(run.cause);
   }
   return result;
 }
@@ -158,18 +158,15 @@ int RunCommand(int argc, char** argv) {
   if (!id.ok()) {
     return Fail(id.status());
   }
-  if (flags.history) {
-    absl::StatusOr<std::vector<json::object>> events = (*local)->driver().ReadHistory(*id);
-    if (!events.ok()) {
-      return Fail(events.status());
-    }
-    for (const json::object& e : *events) {
-      std::printf("%s\n", sm::ToAwsJson(json::value(e)).c_str());
-    }
+  absl::StatusOr<engine::LocalRunResult> run = (*local)->Result(*id, flags.history);
+  if (!run.ok()) {
+    return Fail(run.status());
   }
-  const sm::Execution* e = (*local)->driver().Find(*id);
-  std::printf("%s\n", sm::ToAwsJson(json::value(ResultLine(*e))).c_str());
-  return e->status() == sm::ExecutionStatus::kSucceeded ? kExitOk : kExitExecutionFailed;
+  for (const json::object& event : run->history) {
+    std::printf("%s\n", sm::ToAwsJson(json::value(event)).c_str());
+  }
+  std::printf("%s\n", sm::ToAwsJson(json::value(ResultLine(*run))).c_str());
+  return run->status == sm::ExecutionStatus::kSucceeded ? kExitOk : kExitExecutionFailed;
 }
 
-}  // namespace stepflow::cli
+}  // namespace stepflow::app

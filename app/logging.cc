@@ -1,4 +1,4 @@
-#include "engine/api/logging.h"
+#include "app/logging.h"
 
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,7 +10,7 @@
 
 #include "common/clock.h"
 
-namespace stepflow::api {
+namespace stepflow::app {
 namespace {
 
 bool IsKeyChar(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
@@ -81,4 +81,4 @@ void SetUpLogging(LogFormat format, const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-}  // namespace stepflow::api
+}  // namespace stepflow::app

@@ -2,11 +2,11 @@
 #include <string>
 #include <vector>
 
-#include "clients/cli/cli_util.h"
+#include "app/commands.h"
 #include "statemachine/compile.h"
 #include "statemachine/validator.h"
 
-namespace stepflow::cli {
+namespace stepflow::app {
 
 int ValidateCommand(int argc, char** argv) {
   std::string path;
@@ -51,4 +51,4 @@ int ValidateCommand(int argc, char** argv) {
   return kExitExecutionFailed;
 }
 
-}  // namespace stepflow::cli
+}  // namespace stepflow::app
