@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -208,7 +209,9 @@ class Driver {
   TaskDispatcher* dispatcher_;
   RecordingRuntimeValues runtime_;
   DriverOptions options_;
-  std::map<std::string, Entry> executions_;
+  // Hashed: ids are long ARNs with a common prefix, which an ordered map compares again and again.
+  // Nodes, so that an Entry& stays valid while others are added.
+  std::unordered_map<std::string, Entry> executions_;
   std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers_;  // due, execution, timer
   std::deque<DriverInput> inbox_;
   std::deque<std::string> yielded_;  // executions to continue (may repeat; ContinueYielded skips repeats)

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "storage/memory_store.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
@@ -32,11 +33,8 @@ LocalEngine::~LocalEngine() = default;
 
 absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions options) {
   std::unique_ptr<LocalEngine> engine(new LocalEngine(std::move(options)));
-  storage::StoreOptions store_options;
-  store_options.in_memory = true;
-  store_options.sync_writes = false;  // in-memory: nothing to sync
-  store_options.path = "/stepflow-run";
-  ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
+  // Nothing of a local run outlives the process: a map in memory, not RocksDB (no log, memtable or files).
+  engine->store_ = storage::NewMemoryStore();
   if (engine->options_.time_skip) {
     auto clock = std::make_unique<common::VirtualClock>(common::SystemClock().NowMillis());
     engine->virtual_clock_ = clock.get();
