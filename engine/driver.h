@@ -60,6 +60,10 @@ struct DriverOptions {
   bool durable = false;
   // Not owned; may be null.
   DriverListener* listener = nullptr;
+  // History rows are put as typed events that the store encodes when it needs the bytes
+  // (PutHistoryRowsDeferred): on the in-memory store, only when someone reads them. Default: false (encoded
+  // in the commit, the durable engine's row layout).
+  bool defer_history_encoding = false;
 };
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).
@@ -176,7 +180,8 @@ class Driver {
   // One applied input waiting for its commit.
   struct Staged {
     std::string id;
-    sm::Decision decision;
+    sm::Decision decision;  // its events are in the batch (moved out when deferred)
+    std::size_t events = 0;
     bool ended = false;
     bool started = false;  // the input was the start
     sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;  // after the input

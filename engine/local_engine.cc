@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOpti
   }
   DriverOptions driver_options;
   driver_options.limits = engine->options_.limits;
+  driver_options.defer_history_encoding = true;  // the in-memory store encodes history rows when they are read
   engine->driver_ = std::make_unique<Driver>(engine->store_.get(), engine->clock_.get(), engine->dispatcher_.get(),
                                              engine->runtime_.get(), driver_options);
   return engine;

@@ -27,7 +27,21 @@ struct ByteOrder {
   }
 };
 
-using Rows = std::map<std::string, std::string, ByteOrder>;
+// A row's value as it was put: bytes, or a deferred value rendered whenever the row is read.
+struct Stored {
+  std::string bytes;
+  std::shared_ptr<const DeferredValue> deferred;
+  std::string Bytes() const {
+    if (deferred == nullptr) {
+      return bytes;
+    }
+    std::string out;
+    deferred->Render(out);
+    return out;
+  }
+};
+
+using Rows = std::map<std::string, Stored, ByteOrder>;
 
 bool HasPrefix(std::string_view key, std::string_view prefix) { return key.substr(0, prefix.size()) == prefix; }
 
@@ -37,17 +51,16 @@ class MemoryStore final : public Store {
     std::unique_lock<std::shared_mutex> lock(mu_);
     for (const WriteBatch::Op& op : batch.ops()) {
       Rows& rows = columns_[static_cast<std::size_t>(op.column)];
-      if (!op.value.has_value()) {
+      if (!op.is_put()) {
         auto it = rows.find(op.key);
         if (it != rows.end()) {
           rows.erase(it);
         }
         continue;
       }
-      auto [it, inserted] = rows.try_emplace(op.key, *op.value);
-      if (!inserted) {
-        it->second = *op.value;
-      }
+      Stored& stored = rows[op.key];
+      stored.bytes = op.value.value_or(std::string());
+      stored.deferred = op.value.has_value() ? nullptr : op.deferred;
     }
     return absl::OkStatus();
   }
@@ -59,11 +72,11 @@ class MemoryStore final : public Store {
     if (it == rows.end()) {
       return std::optional<std::string>();
     }
-    return std::optional<std::string>(it->second);
+    return std::optional<std::string>(it->second.Bytes());
   }
 
-  // The rows of the range are copied under the lock and visited after it: the scan sees one consistent view
-  // (whole batches only) and `visit` may call the store again.
+  // The rows of the range are copied under the lock (deferred values rendered) and visited after it: the scan
+  // sees one consistent view (whole batches only) and `visit` may call the store again.
   absl::Status Scan(Column column, std::string_view prefix, std::string_view start_after, bool reverse,
                     const std::function<bool(std::string_view key, std::string_view value)>& visit) override {
     std::vector<std::pair<std::string, std::string>> range;
@@ -108,7 +121,7 @@ class MemoryStore final : public Store {
         }
       }
       for (; it != rows.end() && HasPrefix(it->first, prefix); ++it) {
-        out.emplace_back(it->first, it->second);
+        out.emplace_back(it->first, it->second.Bytes());
       }
       return;
     }
@@ -124,7 +137,7 @@ class MemoryStore final : public Store {
     }
     while (it != first) {
       --it;
-      out.emplace_back(it->first, it->second);
+      out.emplace_back(it->first, it->second.Bytes());
     }
   }
 

@@ -416,6 +416,34 @@ TEST_P(StoreContractTest, VisitorMayWriteDuringAScan) {
   EXPECT_THAT(ScanKeys(*store, Column::kTimers, ""), IsEmpty());
 }
 
+// A deferred value reads as the bytes it renders, through Get and Scan, until a plain put or a delete.
+TEST_P(StoreContractTest, DeferredValuesReadAsTheirBytes) {
+  class Rendered final : public DeferredValue {
+   public:
+    explicit Rendered(std::string bytes) : bytes_(std::move(bytes)) {}
+    void Render(std::string& out) const override { out.append(bytes_); }
+
+   private:
+    std::string bytes_;
+  };
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  WriteBatch b;
+  b.PutDeferred(Column::kHistory, "h1", std::make_shared<Rendered>(std::string("row\0one", 7)));
+  b.PutDeferred(Column::kHistory, "h2", std::make_shared<Rendered>("two"));
+  b.PutDeferred(Column::kHistory, "h3", std::make_shared<Rendered>("three"));
+  ASSERT_TRUE(store->Commit(b).ok());
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h1"), std::string("row\0one", 7));
+  EXPECT_THAT(ScanRows(*store, Column::kHistory, "h"),
+              ElementsAre(Row("h1", std::string("row\0one", 7)), Row("h2", "two"), Row("h3", "three")));
+  WriteBatch overwrite;
+  overwrite.Put(Column::kHistory, "h2", "plain");
+  overwrite.Delete(Column::kHistory, "h3");
+  ASSERT_TRUE(store->Commit(overwrite).ok());
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h2"), "plain");
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h3"), std::nullopt);
+}
+
 TEST_F(StoreTest, InMemoryStoreTouchesNoDiskAndIsPrivate) {
   StoreOptions o;
   o.in_memory = true;
