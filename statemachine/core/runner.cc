@@ -186,6 +186,7 @@ void Execution::Runner::StartExecution() {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
   Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, json::object());
+  root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
   Drain();
 }
