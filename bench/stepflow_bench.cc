@@ -11,12 +11,11 @@
 // What is measured, per workload (kept as close to bench.mjs as the two engines allow):
 // - The definition is validated and parsed once, outside the timing, as a server registers it once.
 // - Each execution is LocalEngine::Run: the real Driver committing every history event, the execution
-//   record and timer/task rows to an in-memory RocksDB store (sync off: nothing to sync), on a virtual
-//   clock. The peer keeps its events in memory only; we serialize and commit them.
+//   record and timer/task rows to the in-memory Store (storage/memory_store.h), on a virtual clock.
 // - --engine reuse (the default) runs all executions on one LocalEngine created before the timing, as
 //   a server runs many executions on one driver and store; the store and the driver's table of finished
 //   executions grow during the run. --engine per-execution creates (and destroys) a LocalEngine, with
-//   its RocksDB instance, inside the timing for every execution.
+//   its store, inside the timing for every execution.
 // - One untimed verification run per workload reads the history back from the store and counts the
 //   states entered (*StateEntered events, Map iterations' inner states included): that is the number
 //   of state transitions per execution. The timed runs' outputs are checked too (outside the timing
@@ -311,7 +310,7 @@ absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode)
   if (mode == EngineMode::kReuse) {
     std::printf(
         "RESULT {\"engine\":\"stepflow\",\"workload\":\"W1\",\"case\":\"%s\",\"durability\":\"in memory "
-        "(LocalEngine: in-memory RocksDB, sync off, virtual clock)\",\"metrics\":{\"exec_per_s\":%.1f,"
+        "(LocalEngine: in-memory store, virtual clock)\",\"metrics\":{\"exec_per_s\":%.1f,"
         "\"transitions_per_s\":%.0f,\"executions\":%d}}\n",
         w.name.c_str(), exec_per_s, exec_per_s * static_cast<double>(transitions), w.executions);
   }
@@ -339,7 +338,7 @@ int Main(int argc, char** argv) {
     mode_names.push_back(ModeName(m));
   }
   std::fprintf(stderr,
-               "# stepflow in-process (LocalEngine: driver + in-memory RocksDB, sync off, virtual clock), "
+               "# stepflow in-process (LocalEngine: driver + in-memory store, virtual clock), "
                "engine %s, warmup %d, workloads %s\n",
                absl::StrJoin(mode_names, ",").c_str(), flags.warmup, flags.workloads_dir.c_str());
   for (const Workload& w : workloads) {

@@ -71,7 +71,14 @@ absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input
 void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
                    sm::Decision decision) {
   const sm::Execution& e = *entry.execution;
-  PutHistoryRows(id, decision.events, batch_);
+  const std::size_t events = decision.events.size();
+  if (options_.defer_history_encoding) {
+    PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(decision.events)),
+                           batch_);
+    decision.events.clear();
+  } else {
+    PutHistoryRows(id, decision.events, batch_);
+  }
   batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
@@ -102,7 +109,8 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   }
   ++entry.next_input;
   entry.last_input_time = input.now;
-  staged_.push_back(Staged{id, std::move(decision), ended, input.kind == InputRecord::Kind::kStart, e.status()});
+  staged_.push_back(
+      Staged{id, std::move(decision), events, ended, input.kind == InputRecord::Kind::kStart, e.status()});
 }
 
 void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
@@ -218,7 +226,7 @@ void Driver::Count(const std::vector<Staged>& committed) {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   counters_.commits.fetch_add(1, kRelaxed);
   for (const Staged& s : committed) {
-    counters_.history_events.fetch_add(s.decision.events.size(), kRelaxed);
+    counters_.history_events.fetch_add(s.events, kRelaxed);
     counters_.tasks_scheduled.fetch_add(s.decision.tasks_to_schedule.size(), kRelaxed);
     counters_.dead_letters.fetch_add(s.decision.dead_letters.size(), kRelaxed);
     if (s.started) {

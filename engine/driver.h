@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -64,6 +65,10 @@ struct DriverOptions {
   // The executions counted per state machine and status (durable only), kept in the commits that change the
   // index rows. Not owned; null = not counted.
   ExecutionCountsWriter* execution_counts = nullptr;
+  // History rows are put as typed events that the store encodes when it needs the bytes
+  // (PutHistoryRowsDeferred): on the in-memory store, only when someone reads them. Default: false (encoded
+  // in the commit, the durable engine's row layout).
+  bool defer_history_encoding = false;
 };
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).
@@ -180,7 +185,8 @@ class Driver {
   // One applied input waiting for its commit.
   struct Staged {
     std::string id;
-    sm::Decision decision;
+    sm::Decision decision;  // its events are in the batch (moved out when deferred)
+    std::size_t events = 0;
     bool ended = false;
     bool started = false;  // the input was the start
     sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;  // after the input
@@ -213,7 +219,9 @@ class Driver {
   TaskDispatcher* dispatcher_;
   RecordingRuntimeValues runtime_;
   DriverOptions options_;
-  std::map<std::string, Entry> executions_;
+  // Hashed: ids are long ARNs with a common prefix, which an ordered map compares again and again.
+  // Nodes, so that an Entry& stays valid while others are added.
+  std::unordered_map<std::string, Entry> executions_;
   std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers_;  // due, execution, timer
   std::deque<DriverInput> inbox_;
   std::deque<std::string> yielded_;  // executions to continue (may repeat; ContinueYielded skips repeats)

@@ -127,6 +127,59 @@ void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& ev
   }
 }
 
+namespace {
+
+// Events [begin, end) of one commit, encoded as a version-2 row when a store asks for the bytes.
+class DeferredHistoryRow final : public storage::DeferredValue {
+ public:
+  DeferredHistoryRow(std::shared_ptr<const std::vector<sm::HistoryEvent>> events, std::size_t begin, std::size_t end)
+      : events_(std::move(events)), begin_(begin), end_(end) {}
+
+  void Render(std::string& out) const override {
+    std::string scratch;
+    EscapeMemo memo;
+    out.push_back(kValueFormatV2);
+    for (std::size_t i = begin_; i < end_; ++i) {
+      AppendEvent(out, (*events_)[i], scratch, memo);
+    }
+  }
+
+ private:
+  std::shared_ptr<const std::vector<sm::HistoryEvent>> events_;
+  std::size_t begin_;
+  std::size_t end_;
+};
+
+// What an event adds to a row, before escaping: its strings and a fixed allowance for numbers and framing.
+std::size_t EstimatedEventBytes(const sm::HistoryEvent& e) {
+  constexpr std::size_t kFixedBytes = 64;
+  std::size_t bytes = kFixedBytes + e.type.size() + e.details_key.size();
+  for (const auto& field : e.details) {
+    if (const boost::json::string* text = field.value().if_string()) {
+      bytes += text->size();
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
+                            storage::WriteBatch& batch) {
+  std::size_t begin = 0;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    bytes += EstimatedEventBytes((*events)[i]);
+    const std::size_t count = i + 1 - begin;
+    if (i + 1 == events->size() || count >= kMaxEventsPerHistoryRow || bytes >= kMaxHistoryRowBytes) {
+      batch.PutDeferred(storage::Column::kHistory, HistoryKey(id, (*events)[i].id),
+                        std::make_shared<DeferredHistoryRow>(events, begin, i + 1));
+      begin = i + 1;
+      bytes = 0;
+    }
+  }
+}
+
 std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count) {
   storage::v1::HistoryRow row;
   for (std::size_t i = 0; i < count; ++i) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,13 @@ inline constexpr std::size_t kMaxHistoryRowBytes = 64 * 1024;
 
 // Adds the rows of `events` (one commit's events of execution `id`, in id order) to `batch`.
 void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch);
+
+// PutHistoryRows for a store that renders on read (storage::DeferredValue): the rows share `events`, kept
+// typed, and are encoded into the same version-2 bytes only when a store needs them (the in-memory store: when
+// they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
+// details' strings before escaping), so their boundaries may differ from PutHistoryRows'; readers do not care.
+void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
+                            storage::WriteBatch& batch);
 
 // The value of one version-2 row holding `events`, built with the generated protobuf code: what
 // PutHistoryRows writes (its own encoder) must equal it. REQUIRES: not empty, consecutive ids.

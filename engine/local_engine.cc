@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "storage/memory_store.h"
 
 namespace stepflow::engine {
 namespace json = boost::json;
@@ -32,11 +33,8 @@ LocalEngine::~LocalEngine() = default;
 
 absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions options) {
   std::unique_ptr<LocalEngine> engine(new LocalEngine(std::move(options)));
-  storage::StoreOptions store_options;
-  store_options.in_memory = true;
-  store_options.sync_writes = false;  // in-memory: nothing to sync
-  store_options.path = "/stepflow-run";
-  ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
+  // Nothing of a local run outlives the process: a map in memory, not RocksDB (no log, memtable or files).
+  engine->store_ = storage::NewMemoryStore();
   if (engine->options_.time_skip) {
     auto clock = std::make_unique<common::VirtualClock>(common::SystemClock().NowMillis());
     engine->virtual_clock_ = clock.get();
@@ -73,6 +71,7 @@ absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOpti
   }
   DriverOptions driver_options;
   driver_options.limits = engine->options_.limits;
+  driver_options.defer_history_encoding = true;  // the in-memory store encodes history rows when they are read
   engine->driver_ = std::make_unique<Driver>(engine->store_.get(), engine->clock_.get(), engine->dispatcher_.get(),
                                              engine->runtime_.get(), driver_options);
   return engine;

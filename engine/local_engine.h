@@ -1,6 +1,6 @@
 #pragma once
 // The embedded engine behind `stepflow run` and the in-process benchmarks: the one Driver on an in-memory
-// RocksDB store, a virtual (time-skipping) or real clock, and mocked task results. Not a second
+// store (storage/memory_store.h), a virtual (time-skipping) or real clock, and mocked task results. Not a second
 // interpreter loop: it only feeds the driver until an execution ends.
 //
 // Thread-safety: not thread-safe.

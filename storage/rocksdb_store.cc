@@ -199,10 +199,16 @@ class RocksDbStore final : public Store {
       bytes += op.key.size() + (op.value ? op.value->size() : 0) + kOpOverhead;
     }
     rocksdb::WriteBatch wb(bytes);
+    std::string rendered;
     for (const WriteBatch::Op& op : batch.ops()) {
       rocksdb::ColumnFamilyHandle* cf = db->Handle(op.column);
+      if (op.deferred != nullptr && !op.value.has_value()) {
+        rendered.clear();
+        op.deferred->Render(rendered);
+      }
       rocksdb::Status s = op.value.has_value() ? wb.Put(cf, ToSlice(op.key), ToSlice(*op.value))
-                                               : wb.Delete(cf, ToSlice(op.key));
+                          : op.deferred != nullptr ? wb.Put(cf, ToSlice(op.key), ToSlice(rendered))
+                                                   : wb.Delete(cf, ToSlice(op.key));
       if (!s.ok()) {
         return FromRocksDb(s, Operation::kCommit, path_);
       }

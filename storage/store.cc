@@ -37,11 +37,25 @@ std::string_view ColumnName(Column c) {
 }
 
 void WriteBatch::Put(Column column, std::string key, std::string value) {
-  ops_.push_back(Op{column, std::move(key), std::move(value)});
+  ops_.push_back(Op{column, std::move(key), std::move(value), nullptr});
+}
+
+void WriteBatch::PutDeferred(Column column, std::string key, std::shared_ptr<const DeferredValue> value) {
+  assert(value != nullptr);
+  ops_.push_back(Op{column, std::move(key), std::nullopt, std::move(value)});
+}
+
+std::string WriteBatch::Op::Bytes() const {
+  if (value.has_value()) {
+    return *value;
+  }
+  std::string out;
+  deferred->Render(out);
+  return out;
 }
 
 void WriteBatch::Delete(Column column, std::string key) {
-  ops_.push_back(Op{column, std::move(key), std::nullopt});
+  ops_.push_back(Op{column, std::move(key), std::nullopt, nullptr});
 }
 
 void AppendUint64BigEndian(std::string& out, std::uint64_t v) {

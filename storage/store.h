@@ -34,15 +34,30 @@ inline constexpr int kColumnCount = 9;
 // Name of a column family in RocksDB.
 std::string_view ColumnName(Column c);
 
+// A value whose bytes are produced only when a store needs them: RocksDB renders it at the commit, the
+// in-memory store keeps it and renders it when it is read (so what nobody reads is never encoded). The
+// object must be immutable once put, and Render must give the same bytes every time.
+class DeferredValue {
+ public:
+  virtual ~DeferredValue() = default;
+  virtual void Render(std::string& out) const = 0;  // appends the bytes to `out`
+};
+
 // A set of writes applied atomically by Store::Commit. Not thread-safe.
 class WriteBatch {
  public:
   struct Op {
     Column column;
     std::string key;
-    std::optional<std::string> value;  // nullopt = delete
+    std::optional<std::string> value;  // nullopt = delete, unless `deferred` is set
+    std::shared_ptr<const DeferredValue> deferred;  // a put whose bytes are rendered by the store
+    bool is_put() const { return value.has_value() || deferred != nullptr; }
+    // The bytes put. REQUIRES: is_put().
+    std::string Bytes() const;
   };
   void Put(Column column, std::string key, std::string value);
+  // REQUIRES: value != nullptr.
+  void PutDeferred(Column column, std::string key, std::shared_ptr<const DeferredValue> value);
   void Delete(Column column, std::string key);
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }

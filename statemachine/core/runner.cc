@@ -38,6 +38,12 @@ bool ErrorMatches(const std::vector<std::string>& names, const std::string& erro
 
 }  // namespace
 
+bool PassesInputThrough(const State& s) {
+  return s.type == StateType::kPass && !s.has_result && !s.parameters.present() && !s.result_selector.present() &&
+         !s.assign.present() && !s.output.present() && s.input_path.kind == OptionalPath::Kind::kDefault &&
+         s.result_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
+}
+
 std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {
   HistoryEvent e;
   e.id = ex_.next_event_id_++;
@@ -180,6 +186,7 @@ void Execution::Runner::StartExecution() {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
   Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, json::object());
+  root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
   Drain();
 }
@@ -216,17 +223,18 @@ void Execution::Runner::EnterState(Frame* f) {
   f->children_started = false;
   f->resume_points.clear();
   f->entered_time = now_;
-  json::object details;
-  details["name"] = f->state->name;
   if (f->raw_input_text.empty()) {
-    details["input"] = ToCompactJson(f->raw_input);
-  } else {
-    details["input"] = f->raw_input_text;
-    f->raw_input_text.clear();
+    f->raw_input_text = ToCompactJson(f->raw_input);
   }
-  details["inputDetails"] = json::object{{"truncated", false}};
-  f->entered_event_id = Emit(f, absl::StrCat(StateTypeName(f->state->type), "StateEntered"),
-                             "stateEnteredEventDetails", std::move(details));
+  json::object details(3);
+  details.emplace("name", f->state->name);
+  details.emplace("input", f->raw_input_text);
+  details.emplace("inputDetails", json::object{{"truncated", false}});
+  if (!PassesInputThrough(*f->state)) {
+    f->raw_input_text.clear();  // only a state whose output is its input uses it again (ExitState)
+  }
+  f->entered_event_id = Emit(f, absl::StrCat(StateTypeName(f->state->type), "StateEntered"), "stateEnteredEventDetails",
+                             std::move(details));
   if (!running()) {
     return;
   }
@@ -281,22 +289,27 @@ Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
 
 void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
   std::string output_text = ToCompactJson(output);  // once, for the size check and the event
+  ExitState(f, &output, std::move(output_text), next_name);
+}
+
+void Execution::Runner::ExitState(Frame* f, json::value* output, std::string output_text,
+                                  const std::string* next_name) {
   if (!CheckSizeBytes(f, output_text.size())) {
     return;
   }
   const State* s = f->state;
   if (s->type != StateType::kFail) {
-    json::object details;
-    details["name"] = s->name;
-    details["output"] = output_text;
-    details["outputDetails"] = json::object{{"truncated", false}};
+    json::object details(3);
+    details.emplace("name", s->name);
+    details.emplace("output", output_text);
+    details.emplace("outputDetails", json::object{{"truncated", false}});
     Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
     if (!running()) {
       return;
     }
   }
   if (next_name == nullptr && (s->end || s->type == StateType::kSucceed)) {
-    FinishFrame(f, std::move(output), output_text);
+    FinishFrame(f, output != nullptr ? std::move(*output) : std::move(f->raw_input), output_text);
     return;
   }
   const std::string& target = next_name != nullptr ? *next_name : s->next;
@@ -307,7 +320,9 @@ void Execution::Runner::CompleteState(Frame* f, json::value output, const std::s
     return;
   }
   f->state = next;
-  f->raw_input = std::move(output);
+  if (output != nullptr) {
+    f->raw_input = std::move(*output);
+  }
   f->raw_input_text = std::move(output_text);  // the next StateEntered's input, already written
   f->phase = Frame::Phase::kEnter;
   ready_.push_back(f->id);

@@ -18,6 +18,10 @@
 
 namespace stepflow::sm {
 
+// A Pass state that changes nothing (no InputPath, Parameters, Result, ResultSelector, ResultPath, OutputPath,
+// Output or Assign): its output is its input, the same document and the same text.
+bool PassesInputThrough(const State& s);
+
 class Execution::Runner {
  public:
   using Frame = Execution::Frame;
@@ -62,6 +66,9 @@ class Execution::Runner {
   // The state finished with `output` (after ResultPath/OutputPath): emits <Type>StateExited and moves on.
   // `next` overrides the state's Next (Choice); nullptr uses the state's own Next/End.
   void CompleteState(Frame* f, boost::json::value output, const std::string* next = nullptr);
+  // CompleteState when `output_text` is already ToCompactJson(output); `output` null means the state's raw
+  // input unchanged (moved on, never copied; f->raw_input_text must then be its text).
+  void ExitState(Frame* f, boost::json::value* output, std::string output_text, const std::string* next);
   // The state failed: Retry, then Catch, else the frame fails. `task_attempt_failed` when the failure is
   // the outcome of a task attempt (the worker failed it, or it timed out): when no retry follows, the
   // task becomes a dead letter.

@@ -14,6 +14,10 @@ namespace json = boost::json;
 
 void Execution::Runner::RunPass(Frame* f) {
   const State* s = f->state;
+  if (PassesInputThrough(*s)) {
+    std::string text = std::move(f->raw_input_text);  // kept by EnterState for this state
+    return ExitState(f, nullptr, std::move(text), nullptr);
+  }
   Result<json::value> input = ParameterizedInput(f);
   if (!input.ok()) {
     return FailState(f, input.failure());

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "engine/dead_letters.h"
@@ -314,6 +315,44 @@ TEST(FormatTest, HistoryRowsSplitAtTheirLimits) {
   EXPECT_EQ(decoded.back().id, events.back().id);
   EXPECT_EQ(decoded.front().details, "{}");
   EXPECT_EQ(decoded.back().details_key, "taskSucceededEventDetails");
+}
+
+// Deferred rows render the same version-2 events when a store asks for their bytes, split by the same count
+// limit and by estimated bytes, keyed by the last event of each row.
+TEST(FormatTest, DeferredHistoryRowsRenderTheSameEvents) {
+  auto events = std::make_shared<std::vector<sm::HistoryEvent>>();
+  for (std::int64_t id = 1; id <= static_cast<std::int64_t>(kMaxEventsPerHistoryRow) + 10; ++id) {
+    events->push_back(sm::HistoryEvent{id, id - 1, 5, "PassStateEntered", "stateEnteredEventDetails",
+                                       boost::json::object{{"name", "A"}, {"input", "{\"a\":\"\\\"\"}"}}});
+  }
+  events->push_back(sm::HistoryEvent{events->back().id + 1, events->back().id, 5, "TaskSucceeded",
+                                     "taskSucceededEventDetails",
+                                     boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}});
+  storage::WriteBatch eager;
+  PutHistoryRows("e", *events, eager);
+  storage::WriteBatch deferred;
+  PutHistoryRowsDeferred("e", events, deferred);
+  ASSERT_EQ(deferred.ops().size(), 2u);
+  EXPECT_EQ(deferred.ops()[0].key, HistoryKey("e", kMaxEventsPerHistoryRow));
+  EXPECT_EQ(deferred.ops()[1].key, HistoryKey("e", events->back().id));
+  std::vector<HistoryEventRecord> from_eager;
+  for (const storage::WriteBatch::Op& op : eager.ops()) {
+    ASSERT_TRUE(DecodeHistoryRow(*op.value, from_eager).ok());
+  }
+  std::vector<HistoryEventRecord> from_deferred;
+  for (const storage::WriteBatch::Op& op : deferred.ops()) {
+    ASSERT_FALSE(op.value.has_value());
+    ASSERT_TRUE(op.is_put());
+    ASSERT_TRUE(DecodeHistoryRow(op.Bytes(), from_deferred).ok());
+  }
+  ASSERT_EQ(from_deferred.size(), from_eager.size());
+  for (std::size_t i = 0; i < from_eager.size(); ++i) {
+    EXPECT_EQ(from_deferred[i].id, from_eager[i].id);
+    EXPECT_EQ(from_deferred[i].type, from_eager[i].type);
+    EXPECT_EQ(from_deferred[i].details, from_eager[i].details);
+  }
+  // The first row is exactly what the generated code writes for its events.
+  EXPECT_EQ(deferred.ops()[0].Bytes(), EncodeHistoryRow(events->data(), kMaxEventsPerHistoryRow));
 }
 
 TEST(FormatTest, OtherRecordsVersion1) {

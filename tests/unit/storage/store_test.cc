@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "storage/memory_store.h"
 
 namespace stepflow::storage {
 namespace {
@@ -45,14 +46,30 @@ class StoreTest : public ::testing::Test {
     return o;
   }
 
+  // The in-memory store (memory_ = true) ignores the options: it has no path, sync or disk.
   std::unique_ptr<Store> Open(const StoreOptions& o) {
+    if (memory_) {
+      return NewMemoryStore();
+    }
     absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(o);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
 
   std::filesystem::path dir_;
+  bool memory_ = false;
 };
+
+// The Store contract, which every implementation passes: RocksDB (false) and the in-memory store (true).
+class StoreContractTest : public StoreTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    memory_ = GetParam();
+    StoreTest::SetUp();
+  }
+};
+
+std::string BackendName(const ::testing::TestParamInfo<bool>& info) { return info.param ? "Memory" : "RocksDb"; }
 
 std::optional<std::string> MustGet(Store& store, Column c, std::string_view key) {
   absl::StatusOr<std::optional<std::string>> v = store.Get(c, key);
@@ -107,7 +124,7 @@ TEST(ColumnNameTest, NamesAreTheOnDiskNames) {
   EXPECT_EQ(kColumnCount, 9);
 }
 
-TEST_F(StoreTest, CommitAppliesPutsAndDeletesAcrossColumns) {
+TEST_P(StoreContractTest, CommitAppliesPutsAndDeletesAcrossColumns) {
   std::unique_ptr<Store> store = Open(DiskOptions());
   ASSERT_NE(store, nullptr);
   WriteBatch first;
@@ -131,7 +148,7 @@ TEST_F(StoreTest, CommitAppliesPutsAndDeletesAcrossColumns) {
   EXPECT_TRUE(store->Commit(WriteBatch()).ok());
 }
 
-TEST_F(StoreTest, LaterOpInABatchWins) {
+TEST_P(StoreContractTest, LaterOpInABatchWins) {
   std::unique_ptr<Store> store = Open(DiskOptions());
   ASSERT_NE(store, nullptr);
   WriteBatch b;
@@ -145,7 +162,7 @@ TEST_F(StoreTest, LaterOpInABatchWins) {
 }
 
 // A scan reads a consistent view, so a batch is seen either whole or not at all while writers run.
-TEST_F(StoreTest, ConcurrentScansSeeWholeBatchesOnly) {
+TEST_P(StoreContractTest, ConcurrentScansSeeWholeBatchesOnly) {
   StoreOptions o = DiskOptions();
   o.sync_writes = false;
   std::unique_ptr<Store> store = Open(o);
@@ -206,10 +223,10 @@ TEST_F(StoreTest, ReopenKeepsCommittedData) {
   }
 }
 
-class ScanTest : public StoreTest {
+class ScanTest : public StoreContractTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    StoreContractTest::SetUp();
     store_ = Open(DiskOptions());
     ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(PutAll(*store_, Column::kTimers, keys_).ok());
@@ -224,13 +241,13 @@ class ScanTest : public StoreTest {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(ScanTest, EmptyPrefixVisitsEverythingInOrder) {
+TEST_P(ScanTest, EmptyPrefixVisitsEverythingInOrder) {
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, ""), ElementsAreArray(keys_));
   std::vector<std::string> reversed(keys_.rbegin(), keys_.rend());
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "", /*reverse=*/true), ElementsAreArray(reversed));
 }
 
-TEST_F(ScanTest, PrefixBoundariesForwardAndReverse) {
+TEST_P(ScanTest, PrefixBoundariesForwardAndReverse) {
   const std::vector<std::string> ab = {"ab", std::string("ab\0", 3), "ab0", "abc", "ab\xff", "ab\xff\xff"};
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab"), ElementsAreArray(ab));
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "", true), ElementsAreArray(ab.rbegin(), ab.rend()));
@@ -245,7 +262,7 @@ TEST_F(ScanTest, PrefixBoundariesForwardAndReverse) {
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "b"), ElementsAre("b"));
 }
 
-TEST_F(ScanTest, StartAfterIsExclusive) {
+TEST_P(ScanTest, StartAfterIsExclusive) {
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab0"), ElementsAre("abc", "ab\xff", "ab\xff\xff"));
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "ab", "ab0", true), ElementsAre(std::string("ab\0", 3), "ab"));
   // A start_after that is not a key starts between its neighbours.
@@ -269,7 +286,7 @@ TEST_F(ScanTest, StartAfterIsExclusive) {
   EXPECT_THAT(ScanKeys(*store_, Column::kTimers, "", "a", true), IsEmpty());
 }
 
-TEST_F(ScanTest, VisitorStopsTheScanAndSeesValues) {
+TEST_P(ScanTest, VisitorStopsTheScanAndSeesValues) {
   std::vector<Row> rows;
   absl::Status s = store_->Scan(Column::kTimers, "ab", "", false, [&rows](std::string_view k, std::string_view v) {
     rows.emplace_back(std::string(k), std::string(v));
@@ -278,6 +295,8 @@ TEST_F(ScanTest, VisitorStopsTheScanAndSeesValues) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_THAT(rows, ElementsAre(Row("ab", "v:ab"), Row(std::string("ab\0", 3), "v:" + std::string("ab\0", 3))));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ScanTest, ::testing::Bool(), BackendName);
 
 TEST(KeyEncodingTest, Uint64RoundTripsBigEndian) {
   std::string k;
@@ -290,7 +309,7 @@ TEST(KeyEncodingTest, Uint64RoundTripsBigEndian) {
   EXPECT_EQ(ReadUint64BigEndian(U64Key(42) + "tail"), 42u);
 }
 
-TEST_F(StoreTest, BigEndianKeysScanInNumericOrder) {
+TEST_P(StoreContractTest, BigEndianKeysScanInNumericOrder) {
   std::unique_ptr<Store> store = Open(DiskOptions());
   ASSERT_NE(store, nullptr);
   std::vector<std::uint64_t> values = {300, 1, 0, 1ull << 40, 255, ~0ull, 256, 65535, 65536, 1ull << 63, 2};
@@ -312,7 +331,7 @@ TEST_F(StoreTest, BigEndianKeysScanInNumericOrder) {
   EXPECT_EQ(seen, values);
 }
 
-TEST_F(StoreTest, AppendStringKeepsVariablePrefixesApart) {
+TEST_P(StoreContractTest, AppendStringKeepsVariablePrefixesApart) {
   std::unique_ptr<Store> store = Open(DiskOptions());
   ASSERT_NE(store, nullptr);
   auto key = [](std::string_view queue, std::uint64_t ready) {
@@ -346,7 +365,7 @@ TEST_F(StoreTest, AppendStringKeepsVariablePrefixesApart) {
   EXPECT_THAT(ab_values, ElementsAre("ab1", "abmax"));
 }
 
-TEST_F(StoreTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
+TEST_P(StoreContractTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
   std::unique_ptr<Store> store = Open(DiskOptions());  // sync writes: concurrent commits share fsyncs
   ASSERT_NE(store, nullptr);
   constexpr int kThreads = 8;
@@ -375,6 +394,54 @@ TEST_F(StoreTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
       EXPECT_EQ(MustGet(*store, Column::kExecutions, id), "meta") << id;
     }
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Bool(), BackendName);
+
+// A scan's visitor may call the store again (the in-memory store visits a copy of the range).
+TEST_P(StoreContractTest, VisitorMayWriteDuringAScan) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(PutAll(*store, Column::kTimers, {"a", "b", "c"}).ok());
+  std::vector<std::string> seen;
+  absl::Status s = store->Scan(Column::kTimers, "", "", false, [&](std::string_view k, std::string_view) {
+    seen.emplace_back(k);
+    WriteBatch b;
+    b.Delete(Column::kTimers, std::string(k));
+    EXPECT_TRUE(store->Commit(b).ok());
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_THAT(seen, ElementsAre("a", "b", "c"));
+  EXPECT_THAT(ScanKeys(*store, Column::kTimers, ""), IsEmpty());
+}
+
+// A deferred value reads as the bytes it renders, through Get and Scan, until a plain put or a delete.
+TEST_P(StoreContractTest, DeferredValuesReadAsTheirBytes) {
+  class Rendered final : public DeferredValue {
+   public:
+    explicit Rendered(std::string bytes) : bytes_(std::move(bytes)) {}
+    void Render(std::string& out) const override { out.append(bytes_); }
+
+   private:
+    std::string bytes_;
+  };
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  WriteBatch b;
+  b.PutDeferred(Column::kHistory, "h1", std::make_shared<Rendered>(std::string("row\0one", 7)));
+  b.PutDeferred(Column::kHistory, "h2", std::make_shared<Rendered>("two"));
+  b.PutDeferred(Column::kHistory, "h3", std::make_shared<Rendered>("three"));
+  ASSERT_TRUE(store->Commit(b).ok());
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h1"), std::string("row\0one", 7));
+  EXPECT_THAT(ScanRows(*store, Column::kHistory, "h"),
+              ElementsAre(Row("h1", std::string("row\0one", 7)), Row("h2", "two"), Row("h3", "three")));
+  WriteBatch overwrite;
+  overwrite.Put(Column::kHistory, "h2", "plain");
+  overwrite.Delete(Column::kHistory, "h3");
+  ASSERT_TRUE(store->Commit(overwrite).ok());
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h2"), "plain");
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h3"), std::nullopt);
 }
 
 TEST_F(StoreTest, InMemoryStoreTouchesNoDiskAndIsPrivate) {
