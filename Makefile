@@ -106,7 +106,7 @@ test-tsan: deps
 # installs the peers under ~/.cache/stepflow-bench, prints one table, writes bench/results/. Builds only what
 # it runs. (bench/run_all.sh and bench/run_server.sh are the older, narrower scripts.)
 bench: deps $(BUILD)/build.ninja
-	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench
+	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench jsonata_bench
 	bench/bench.sh $(BUILD)
 
 clean:

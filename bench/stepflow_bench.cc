@@ -98,12 +98,28 @@ std::string CheckCounter(const json::value& output, const json::value&) {
   return "";
 }
 
+// The chains of jsonata_chain_10.json / jsonpath_chain_10.json: order and customer passed through, step + 10.
+std::string CheckChainOfTen(const json::value& output, const json::value& input) {
+  const json::object* out = output.if_object();
+  const json::object* in = input.if_object();
+  if (out == nullptr || in == nullptr || out->size() != 3 || out->if_contains("order") == nullptr ||
+      out->at("order") != in->at("order") || out->if_contains("customer") == nullptr ||
+      out->at("customer") != in->at("customer") || out->if_contains("step") == nullptr ||
+      !out->at("step").is_number() || out->at("step").to_number<double>() != in->at("step").to_number<double>() + 10) {
+    return "expected order and customer unchanged and step + 10";
+  }
+  return "";
+}
+
 std::vector<Workload> DefaultWorkloads() {
   return {
       {"pass_chain_10", "pass_chain_10.json", "pass_chain_10_input.json", 20000, 10, CheckEqualsInput},
       {"pass_chain_100", "pass_chain_100.json", "pass_chain_10_input.json", 2000, 100, CheckEqualsInput},
       {"map_1000", "map_1000.json", "map_1000_input.json", 60, 1001, CheckMap},
       {"choice_loop_100", "choice_loop_100.json", "choice_loop_100_input.json", 800, 203, CheckCounter},
+      // The same 10-state chain in each query language (JSONata states should be no slower).
+      {"jsonata_chain_10", "jsonata_chain_10.json", "chain_10_input.json", 20000, 10, CheckChainOfTen},
+      {"jsonpath_chain_10", "jsonpath_chain_10.json", "chain_10_input.json", 20000, 10, CheckChainOfTen},
   };
 }
 
@@ -135,7 +151,8 @@ Flags ParseFlags(int argc, char** argv, std::vector<Workload>& workloads) {
         return w.executions;
       }
     }
-    Usage("unknown workload '" + name + "' (known: pass_chain_10, pass_chain_100, map_1000, choice_loop_100)");
+    Usage("unknown workload '" + name + "' (known: pass_chain_10, pass_chain_100, map_1000, choice_loop_100, "
+          "jsonata_chain_10, jsonpath_chain_10)");
   };
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];

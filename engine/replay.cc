@@ -27,7 +27,8 @@ absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& l
   r.info = start.info;
   r.meta.state_machine_version = start.state_machine_version;
   r.meta.input_text = start.input_text;
-  r.execution = std::make_unique<sm::Execution>(std::move(machine), start.info, start.limits);
+  r.execution = std::make_unique<sm::Execution>(std::move(machine), start.info,
+                                                ExecutionLimitsFor(start.semantics_version, start.limits));
   for (const InputRecord& input : log) {
     if (r.inputs > 0 && input.kind == InputRecord::Kind::kStart) {
       return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " is a second start"));

@@ -21,14 +21,31 @@
 //      unbounded). Version 1 stays replayable: the differences are confined to inputs that version 1 did not
 //      decide sanely, and a replay that does not reproduce the stored record (status, last event id, a whole
 //      history) quarantines the execution instead of running it on.
+//   3  history fidelity: a JSONata evaluation failure records an EvaluationFailed event (and a Map or
+//      Parallel state whose own fields failed, its MapStateFailed / ParallelStateFailed); Task states with a
+//      Lambda function ARN or an activity ARN record LambdaFunction* / Activity* events instead of Task*.
+//      Versions 1 and 2 stay replayable: their executions replay without those events
+//      (ExecutionLimitsFor), so their event ids are unchanged.
+
+#include "statemachine/core/execution.h"
 
 namespace stepflow::engine {
 
 // The version this binary's interpreter implements: written into every new execution's start record.
-inline constexpr int kSemanticsVersion = 2;
+inline constexpr int kSemanticsVersion = 3;
 // The oldest version this binary can still replay.
 inline constexpr int kOldestReplayableSemanticsVersion = 1;
 // The version of a start record that holds none (written before the field existed).
 inline constexpr int kUnversionedSemantics = 1;
+
+// The interpreter's per-execution switches for an execution started under `semantics_version`, on top of
+// the limits recorded in its start: the history events added by later versions are off for older ones.
+inline sm::ExecutionLimits ExecutionLimitsFor(int semantics_version, sm::ExecutionLimits recorded) {
+  if (semantics_version < 3) {
+    recorded.record_evaluation_failed = false;
+    recorded.record_resource_events = false;
+  }
+  return recorded;
+}
 
 }  // namespace stepflow::engine

@@ -33,6 +33,10 @@ inline constexpr char kQueryEvaluationError[] = "States.QueryEvaluationError";
 struct Failure {
   std::string error;
   std::string cause;
+  // For a States.QueryEvaluationError raised by one field's expression: the field's path inside the state
+  // ("Output", "Arguments/FunctionName"), which the history's EvaluationFailed event records as `location`.
+  // Empty otherwise.
+  std::string location = {};
 };
 
 // Either a value or an ASL `Failure`. Small on purpose: `ok()`, `value()`, `failure()`.

@@ -62,6 +62,16 @@ struct ExecutionLimits {
   std::size_t max_transitions_per_decision = 1000;
   // Default: 4 MiB (16 payloads of the largest size; bounds the memory and the batch of one decision).
   std::size_t max_decision_history_bytes = 4 << 20;
+  // History events added after executions were first stored. They change the events (and event ids) an
+  // input produces, so an execution keeps what it started with: the engine clears them when it replays an
+  // execution started under an older semantics version (engine/semantics_version.h).
+  // Default: true (new executions record them).
+  // - A States.QueryEvaluationError records AWS's EvaluationFailed event (and a Map/Parallel state whose own
+  //   fields failed, its MapStateFailed/ParallelStateFailed) before the failure is handled.
+  bool record_evaluation_failed = true;
+  // - A Task state with a Lambda function ARN records LambdaFunction* events, one with an activity ARN
+  //   Activity* events, as AWS does (false: Task* events for every resource).
+  bool record_resource_events = true;
 };
 
 // A Task state's work, handed to the dispatcher after the commit.

@@ -17,8 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
-Failure QueryFailure(const StateRef& ref, const std::string& what) {
-  return Failure{errors::kQueryEvaluationError, RuntimeCausePrefix(ref) + what};
+// `location`: the field whose expression failed (empty when the failure is not one field's).
+Failure QueryFailure(const StateRef& ref, const std::string& what, std::string_view location = {}) {
+  return Failure{errors::kQueryEvaluationError, RuntimeCausePrefix(ref) + what, std::string(location)};
 }
 
 std::string Trimmed(const std::string& text) { return std::string(absl::StripAsciiWhitespace(text)); }
@@ -54,7 +55,8 @@ class Scope {
   Result<json::value> Evaluate(const CompiledJsonata& jsonata, std::string_view field) {
     if (jsonata.program == nullptr) {
       std::string message = jsonata.error ? absl::StrCat(jsonata.error->code, ": ", jsonata.error->message) : "";
-      return QueryFailure(ref_, ExpressionCause(jsonata, field, absl::StrCat("could not be compiled: ", message)));
+      return QueryFailure(ref_, ExpressionCause(jsonata, field, absl::StrCat("could not be compiled: ", message)),
+                          field);
     }
     AwsJsonataRuntimeScope runtime_scope(&runtime_);
     try {
@@ -65,18 +67,21 @@ class Scope {
       }
       jsonata::Value out = evaluator.Eval(jsonata.program->root(), jsonata::Value(), root);
       if (out.undefined()) {
-        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned nothing (undefined)."));
+        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned nothing (undefined)."), field);
       }
       if (out.is_function()) {
-        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned an unsupported result type."));
+        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned an unsupported result type."), field);
       }
       return jsonata::ToJson(out);
     } catch (jsonata::JsonataException& e) {
-      return QueryFailure(ref_, ExpressionCause(jsonata, field,
-                                                absl::StrCat("threw an error during evaluation: ", e.error.code, ": ",
-                                                             e.error.message)));
+      // AWS: "... threw an error during evaluation. T1006: Attempted to invoke a non-function".
+      return QueryFailure(ref_,
+                          ExpressionCause(jsonata, field,
+                                          absl::StrCat("threw an error during evaluation. ", e.error.code, ": ",
+                                                       e.error.message)),
+                          field);
     } catch (const std::bad_alloc&) {
-      return QueryFailure(ref_, ExpressionCause(jsonata, field, "ran out of memory during evaluation."));
+      return QueryFailure(ref_, ExpressionCause(jsonata, field, "ran out of memory during evaluation."), field);
     }
   }
 
@@ -172,7 +177,8 @@ Failure JsonataTypeFailure(const CompiledTemplate& tmpl, const StateRef& ref, st
   return QueryFailure(ref, absl::StrCat("The JSONata expression '", JsonataTemplateText(tmpl),
                                         "' specified for the field '", std::string(field),
                                         "' returned an unexpected result type. Expected '", std::string(expected),
-                                        "', but was '", JsonTypeName(value), "' for value: ", ToCompactJson(value)));
+                                        "', but was '", JsonTypeName(value), "' for value: ", ToCompactJson(value)),
+                      field);
 }
 
 Result<double> JsonataNumber(const CompiledTemplate& tmpl, const JsonataStates& states, RuntimeValues& runtime,
@@ -193,7 +199,8 @@ Result<double> JsonataNumber(const CompiledTemplate& tmpl, const JsonataStates& 
   if (!(d >= min && d <= max)) {
     return QueryFailure(ref, absl::StrCat("The JSONata expression '", JsonataTemplateText(tmpl),
                                           "' specified for the field '", std::string(field), "' returned ", ToCompactJson(value),
-                                          ", which is outside the allowed range [", min, ", ", max, "]"));
+                                          ", which is outside the allowed range [", min, ", ", max, "]"),
+                        field);
   }
   return d;
 }

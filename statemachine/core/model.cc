@@ -192,7 +192,9 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
       s.resource = StringOf(o, "Resource");
       ASSIGN_OR_RETURN(s.timeout_seconds, ParseNumberOrPath(o, "TimeoutSeconds", where));
       ASSIGN_OR_RETURN(s.heartbeat_seconds, ParseNumberOrPath(o, "HeartbeatSeconds", where));
-      if (const json::value* c = o.if_contains("Credentials")) s.credentials = *c;
+      if (const json::value* c = o.if_contains("Credentials")) {
+        s.credentials = CompiledTemplate::Compile(*c, s.language);
+      }
       return ParseRetryCatch(o, where, s);
     }
     case StateType::kChoice: {

@@ -91,7 +91,7 @@ struct State {
   std::string resource;
   NumberOrPath timeout_seconds;
   NumberOrPath heartbeat_seconds;
-  boost::json::value credentials;
+  CompiledTemplate credentials;  // {"RoleArn" | "RoleArn.$": ...}; absent when not given
 
   // Task, Parallel, Map
   std::vector<Retrier> retry;

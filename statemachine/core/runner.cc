@@ -378,11 +378,36 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   CompleteState(f, std::move(output));
 }
 
-void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_attempt_failed) {
+void Execution::Runner::RecordEvaluationFailure(Frame* f, const Failure& failure) {
+  if (failure.error != errors::kQueryEvaluationError || !ex_.limits_.record_evaluation_failed) {
+    return;
+  }
+  json::object details;
+  details["error"] = failure.error;
+  details["cause"] = failure.cause;
+  if (!failure.location.empty()) {
+    details["location"] = failure.location;
+  }
+  details["state"] = f->state->name;
+  Emit(f, "EvaluationFailed", "evaluationFailedEventDetails", std::move(details));
+  const StateType type = f->state->type;
+  if (running() && (type == StateType::kMap || type == StateType::kParallel) && !f->children_started) {
+    // As AWS records a Map state whose Items fail: EvaluationFailed, then MapStateFailed.
+    Emit(f, type == StateType::kMap ? "MapStateFailed" : "ParallelStateFailed", "", json::object());
+  }
+}
+
+void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigin origin) {
   const State* s = f->state;
+  if (origin == FailureOrigin::kState) {
+    RecordEvaluationFailure(f, failure);
+    if (!running()) {
+      return;  // the event reached the history limit
+    }
+  }
   // Called once it is known that no retry follows.
   const auto dead_letter = [&] {
-    if (!task_attempt_failed || f->task_attempts.empty()) {
+    if (origin != FailureOrigin::kTaskAttempt || f->task_attempts.empty()) {
       return;
     }
     DeadLetterCommand dl;
@@ -441,12 +466,14 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, bool task_at
       states.error_output = &error_value;
       json::object new_vars = f->variables;
       if (Result<bool> a = AssignJsonata(c.assign, states, *rv_, Ref(f), new_vars); !a.ok()) {
+        RecordEvaluationFailure(f, a.failure());
         return FailFrame(f, a.failure());
       }
       json::value out = error_value;
       if (c.output.present()) {
         Result<json::value> evaluated = EvaluateJsonata(c.output, states, *rv_, Ref(f), "Output");
         if (!evaluated.ok()) {
+          RecordEvaluationFailure(f, evaluated.failure());
           return FailFrame(f, evaluated.failure());
         }
         out = std::move(evaluated).value();

@@ -69,10 +69,20 @@ class Execution::Runner {
   // CompleteState when `output_text` is already ToCompactJson(output); `output` null means the state's raw
   // input unchanged (moved on, never copied; f->raw_input_text must then be its text).
   void ExitState(Frame* f, boost::json::value* output, std::string output_text, const std::string* next);
-  // The state failed: Retry, then Catch, else the frame fails. `task_attempt_failed` when the failure is
-  // the outcome of a task attempt (the worker failed it, or it timed out): when no retry follows, the
-  // task becomes a dead letter.
-  void FailState(Frame* f, const Failure& failure, bool task_attempt_failed = false);
+  // Where a state's failure came from.
+  enum class FailureOrigin {
+    kState,        // the state itself (a path, an expression, a runtime value): an evaluation failure is
+                   // recorded as an EvaluationFailed event
+    kTaskAttempt,  // a task attempt (the worker failed it, or it timed out): when no retry follows, the
+                   // task becomes a dead letter
+    kChild,        // a Parallel branch or Map iteration (its own failure was recorded where it arose)
+  };
+  // The state failed: Retry, then Catch, else the frame fails.
+  void FailState(Frame* f, const Failure& failure, FailureOrigin origin = FailureOrigin::kState);
+  // A States.QueryEvaluationError of the frame's state: AWS's EvaluationFailed event (error, cause, location,
+  // state) before the failure is handled. Nothing for other failures, or for executions that started before
+  // the event was recorded (ExecutionLimits::record_evaluation_failed).
+  void RecordEvaluationFailure(Frame* f, const Failure& failure);
   // The frame's pending task is no longer pending (`how`): its timeout and heartbeat timers are withdrawn.
   // The caller cancels the task itself where the engine still holds it.
   void CloseTask(Frame* f, TaskStanding how);
@@ -119,6 +129,11 @@ class Execution::Runner {
   // A JSONata numeric field (Task TimeoutSeconds / HeartbeatSeconds): its literal value, or its
   // expression's value checked to be an integer in [1, kMaxTaskSeconds].
   Result<std::optional<double>> TaskSecondsJsonata(Frame* f, const NumberOrPath& n, const char* field);
+
+  // A Task state's Credentials evaluated as AWS records them in its scheduled event: {"roleArn": ...}.
+  // JSONPath: against the effective input (after InputPath), like Parameters; JSONata: against $states.
+  // REQUIRES: f->state->credentials.present().
+  Result<boost::json::object> TaskCredentials(Frame* f);
 
   // --- state handlers (states_*.cc)
   void RunPass(Frame* f);

@@ -148,7 +148,8 @@ Result<common::EpochMillis> Execution::Runner::WaitDueJsonata(Frame* f) {
                    absl::StrCat(RuntimeCausePrefix(Ref(f)),
                                 "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
                                 "format string: ",
-                                text)};
+                                text),
+                   "Timestamp"};
   }
   return t->EpochMillis();
 }

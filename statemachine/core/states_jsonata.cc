@@ -85,7 +85,7 @@ void Execution::Runner::RunFailJsonata(Frame* f) {
     }
     Result<json::value> v = EvaluateJsonata(expression, states, *rv_, Ref(f), field);
     if (!v.ok()) {
-      FailFrame(f, v.failure());
+      FailState(f, v.failure());  // a Fail state handles nothing: records the evaluation failure, fails the frame
       return false;
     }
     *out = v.value().is_string() ? std::string(v.value().get_string()) : ToAwsJson(v.value());

@@ -324,7 +324,7 @@ void Execution::Runner::ChildFailed(Frame* parent, Frame* child, const Failure& 
   if (!running()) {
     return;
   }
-  FailState(parent, exceeded ? *exceeded : failure);
+  FailState(parent, exceeded ? *exceeded : failure, FailureOrigin::kChild);
 }
 
 }  // namespace stepflow::sm

@@ -1,11 +1,14 @@
 // Task states: the effective input goes to a worker (or a mock); its result or error comes back as an
 // input to the interpreter.
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "statemachine/core/runner.h"
 
 namespace stepflow::sm {
@@ -47,6 +50,71 @@ json::object ResourceDetails(const State* s) {
   details["resourceType"] = type;
   details["resource"] = name;
   return details;
+}
+
+// True when `resource` is an ARN `arn:<partition>:<service>:<region>:<account>:<type>:<name>...` of
+// `service` and resource `type` (e.g. lambda/function, states/activity) with a region, an account and a
+// name (`arn:aws:states:::activity:x` is a service-integration form, not an activity ARN).
+bool IsArnOf(const std::string& resource, std::string_view service, std::string_view type) {
+  std::vector<std::string> parts = absl::StrSplit(resource, absl::MaxSplits(':', 6));
+  return parts.size() == 7 && parts[0] == "arn" && parts[2] == service && !parts[3].empty() && !parts[4].empty() &&
+         parts[5] == type && !parts[6].empty();
+}
+
+// The history events of a Task state's work, named as AWS names them for its Resource: LambdaFunction* for
+// a Lambda function ARN (the legacy Lambda resource; `arn:aws:states:::lambda:invoke` is a service
+// integration and records Task*), Activity* for an activity ARN, Task* for everything else (service
+// integrations, Stepflow's `activity:NAME` shorthand and plain queue names).
+struct TaskEventNames {
+  enum class Family { kTask, kLambda, kActivity };
+  Family family;
+  const char* scheduled;
+  const char* started;
+  const char* succeeded;
+  const char* failed;
+  const char* timed_out;
+  // The details keys, in the same order ("" for LambdaFunctionStarted, which has none).
+  const char* scheduled_key;
+  const char* started_key;
+  const char* succeeded_key;
+  const char* failed_key;
+  const char* timed_out_key;
+};
+
+constexpr TaskEventNames kTaskEvents{TaskEventNames::Family::kTask,
+                                     "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskFailed", "TaskTimedOut",
+                                     "taskScheduledEventDetails", "taskStartedEventDetails",
+                                     "taskSucceededEventDetails", "taskFailedEventDetails",
+                                     "taskTimedOutEventDetails"};
+constexpr TaskEventNames kLambdaEvents{TaskEventNames::Family::kLambda,
+                                       "LambdaFunctionScheduled", "LambdaFunctionStarted",
+                                       "LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut",
+                                       "lambdaFunctionScheduledEventDetails", "",
+                                       "lambdaFunctionSucceededEventDetails", "lambdaFunctionFailedEventDetails",
+                                       "lambdaFunctionTimedOutEventDetails"};
+constexpr TaskEventNames kActivityEvents{TaskEventNames::Family::kActivity,
+                                         "ActivityScheduled", "ActivityStarted", "ActivitySucceeded",
+                                         "ActivityFailed", "ActivityTimedOut",
+                                         "activityScheduledEventDetails", "activityStartedEventDetails",
+                                         "activitySucceededEventDetails", "activityFailedEventDetails",
+                                         "activityTimedOutEventDetails"};
+
+const TaskEventNames& EventsOf(const State* s, const ExecutionLimits& limits) {
+  if (!limits.record_resource_events) {
+    return kTaskEvents;
+  }
+  if (IsArnOf(s->resource, "lambda", "function")) {
+    return kLambdaEvents;
+  }
+  if (IsArnOf(s->resource, "states", "activity")) {
+    return kActivityEvents;
+  }
+  return kTaskEvents;
+}
+
+// The details every event of a Task* family carries (resourceType, resource); none for the others.
+json::object BaseDetails(const State* s, const TaskEventNames& names) {
+  return names.family == TaskEventNames::Family::kTask ? ResourceDetails(s) : json::object();
 }
 
 }  // namespace
@@ -116,14 +184,34 @@ void Execution::Runner::RunTask(Frame* f) {
     f->task_token.clear();
     return FailState(f, *path_failure);
   }
-  json::object details = ResourceDetails(s);
-  details["region"] = "us-east-1";
-  details["parameters"] = ToCompactJson(input);
+  std::optional<json::object> credentials;
+  if (s->credentials.present()) {
+    Result<json::object> evaluated = TaskCredentials(f);
+    if (!evaluated.ok()) {
+      f->task_token.clear();
+      return FailState(f, evaluated.failure());
+    }
+    credentials = std::move(evaluated).value();
+  }
+  const TaskEventNames& names = EventsOf(s, ex_.limits_);
+  json::object details = BaseDetails(s, names);
+  if (names.family == TaskEventNames::Family::kTask) {
+    details["region"] = "us-east-1";
+    details["parameters"] = ToCompactJson(input);
+  } else {
+    details["resource"] = s->resource;
+    details["input"] = ToCompactJson(input);
+    details["inputDetails"] = json::object{{"truncated", false}};
+  }
   if (cmd.timeout_seconds) {
     details["timeoutInSeconds"] = static_cast<std::int64_t>(*cmd.timeout_seconds);
   }
-  if (cmd.heartbeat_seconds) {
+  // AWS's LambdaFunctionScheduled has no heartbeat (a Lambda function cannot send one).
+  if (cmd.heartbeat_seconds && names.family != TaskEventNames::Family::kLambda) {
     details["heartbeatInSeconds"] = static_cast<std::int64_t>(*cmd.heartbeat_seconds);
+  }
+  if (credentials) {
+    details["taskCredentials"] = std::move(*credentials);
   }
   cmd.scheduled = now_;
   f->task_input = input;  // kept for a dead letter
@@ -145,7 +233,31 @@ void Execution::Runner::RunTask(Frame* f) {
   }
   d_.tasks_to_schedule.push_back(std::move(cmd));
   // Last: when this event reaches the history limit, ending the execution withdraws the task again.
-  Emit(f, "TaskScheduled", "taskScheduledEventDetails", std::move(details));
+  Emit(f, names.scheduled, names.scheduled_key, std::move(details));
+}
+
+Result<json::object> Execution::Runner::TaskCredentials(Frame* f) {
+  const State* s = f->state;
+  Result<json::value> evaluated = json::value();
+  if (s->language == QueryLanguage::kJsonata) {
+    evaluated = EvaluateJsonata(s->credentials, StatesOf(f, f->raw_input), *rv_, Ref(f), "Credentials");
+  } else {
+    Result<json::value> input = SelectInput(f);
+    if (!input.ok()) {
+      return input.failure();
+    }
+    evaluated = ApplyTemplate(s->credentials, MakeResolver(f, input.value()), *rv_, Ref(f));
+  }
+  if (!evaluated.ok()) {
+    return evaluated.failure();
+  }
+  json::object out;
+  if (const json::object* o = evaluated.value().if_object()) {
+    if (const json::value* role = o->if_contains("RoleArn")) {
+      out["roleArn"] = role->is_string() ? *role : json::value(ToCompactJson(*role));
+    }
+  }
+  return out;
 }
 
 void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_id, const std::string& worker) {
@@ -161,7 +273,12 @@ void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_i
   if (f->task_heartbeat && f->heartbeat_timer == 0) {
     TaskHeartbeat(frame_id, task_id);
   }
-  Emit(f, "TaskStarted", "taskStartedEventDetails", ResourceDetails(f->state));
+  const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
+  json::object details = BaseDetails(f->state, names);
+  if (names.family == TaskEventNames::Family::kActivity && !worker.empty()) {
+    details["workerName"] = worker;
+  }
+  Emit(f, names.started, names.started_key, std::move(details));
 }
 
 void Execution::Runner::TaskHeartbeat(std::uint64_t frame_id, std::uint64_t task_id) {
@@ -190,13 +307,14 @@ void Execution::Runner::TaskTimedOut(Frame* f, const TimerInfo& timer) {
     f->task_attempts.back().ended = now_;
     f->task_attempts.back().error = failure.error;
   }
-  json::object details = ResourceDetails(f->state);
+  const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
+  json::object details = BaseDetails(f->state, names);
   details["error"] = failure.error;
-  Emit(f, "TaskTimedOut", "taskTimedOutEventDetails", std::move(details));
+  Emit(f, names.timed_out, names.timed_out_key, std::move(details));
   if (!running()) {
     return;
   }
-  FailState(f, failure, /*task_attempt_failed=*/true);
+  FailState(f, failure, FailureOrigin::kTaskAttempt);
 }
 
 void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value& output) {
@@ -206,10 +324,11 @@ void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value&
   }
   CloseTask(f, TaskStanding::kAnswered);
   f->task_input = json::value();
-  json::object details = ResourceDetails(f->state);
+  const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
+  json::object details = BaseDetails(f->state, names);
   details["output"] = ToCompactJson(output);
   details["outputDetails"] = json::object{{"truncated", false}};
-  Emit(f, "TaskSucceeded", "taskSucceededEventDetails", std::move(details));
+  Emit(f, names.succeeded, names.succeeded_key, std::move(details));
   if (!running()) {
     return;
   }
@@ -230,18 +349,19 @@ void Execution::Runner::TaskFailed(std::uint64_t frame_id, const Failure& failur
     f->task_attempts.back().error = failure.error;
     f->task_attempts.back().cause = failure.cause;
   }
-  json::object details = ResourceDetails(f->state);
+  const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
+  json::object details = BaseDetails(f->state, names);
   if (!failure.error.empty()) {
     details["error"] = failure.error;
   }
   if (!failure.cause.empty()) {
     details["cause"] = failure.cause;
   }
-  Emit(f, "TaskFailed", "taskFailedEventDetails", std::move(details));
+  Emit(f, names.failed, names.failed_key, std::move(details));
   if (!running()) {
     return;
   }
-  FailState(f, failure, /*task_attempt_failed=*/true);
+  FailState(f, failure, FailureOrigin::kTaskAttempt);
   Drain();
 }
 

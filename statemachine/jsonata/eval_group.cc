@@ -44,9 +44,40 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
   if (items.empty()) {
     items.emplace_back();
   }
+  // A group's data is the fold Append(Append(first, second), ...) over its items, built in O(items): once a
+  // second item arrives the items go into one vector (arrays spliced, as Append does), made an array at
+  // the end. (Appending to the group's array item by item copied it every time: O(items^2).)
   struct Group {
     Value data;
     std::size_t expr_index;
+    std::vector<Value> items = {};
+    bool expanded = false;
+
+    void Add(const Value& v) {
+      if (data.undefined() && !expanded) {
+        data = v;
+        return;
+      }
+      if (v.undefined()) {
+        return;
+      }
+      if (!expanded) {
+        items = data.is_array() ? data.array().items : std::vector<Value>{data};
+        expanded = true;
+      }
+      if (v.is_array()) {
+        items.insert(items.end(), v.array().items.begin(), v.array().items.end());
+      } else {
+        items.push_back(v);
+      }
+    }
+    void Finish() {
+      if (expanded) {
+        data = MakeArray(std::move(items));
+        items.clear();
+        expanded = false;
+      }
+    }
   };
   std::vector<std::pair<std::string, Group>> groups;
   std::unordered_map<std::string, std::size_t> index;
@@ -67,7 +98,7 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
         if (g.expr_index != p) {
           Fail("D1009", pos, key.str());
         }
-        g.data = Append(g.data, item);
+        g.Add(item);
       } else {
         index.emplace(key.str(), groups.size());
         groups.push_back({key.str(), Group{item, p}});
@@ -76,6 +107,7 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
   }
   Value result = MakeObject();
   for (auto& [key, group] : groups) {
+    group.Finish();
     Value context = group.data;
     Frame* group_env = env;
     if (reduce) {

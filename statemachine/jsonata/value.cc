@@ -292,11 +292,21 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
       return Value::FromArray(std::move(a));
     }
     case boost::json::kind::object: {
+      // A boost::json::object's keys are unique: entries are appended without Set's lookup, and the index
+      // (for objects of more than kIndexThreshold entries) is built once at the end.
+      const boost::json::object& from = json.get_object();
       auto o = std::make_shared<Object>();
-      for (const auto& kv : json.get_object()) {
+      o->entries.reserve(from.size());
+      for (const auto& kv : from) {
         Value v = FromJsonAt(kv.value(), level + 1);
         o->depth = std::max(o->depth, ValueDepth(v) + 1);
-        o->Set(std::string(kv.key()), std::move(v));
+        o->entries.emplace_back(std::string(kv.key()), std::move(v));
+      }
+      if (o->entries.size() > kIndexThreshold) {
+        o->index.reserve(o->entries.size());
+        for (std::size_t i = 0; i < o->entries.size(); ++i) {
+          o->index.emplace(o->entries[i].first, i);
+        }
       }
       return Value::FromObject(std::move(o));
     }

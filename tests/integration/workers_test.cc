@@ -65,22 +65,23 @@ TEST_F(WorkersTest, KilledWorkerTimesOutAndTheRetryRunsOnAnotherWorker) {
 
   std::vector<v1::HistoryEvent> h = History(e.arn());
   ExpectWellFormed(h);
-  EXPECT_EQ(CountType(h, "TaskScheduled"), 2);
-  EXPECT_EQ(CountType(h, "TaskStarted"), 2);
-  EXPECT_EQ(CountType(h, "TaskSucceeded"), 1);
-  EXPECT_EQ(CountType(h, "TaskFailed"), 0);
-  std::vector<v1::HistoryEvent> timed_out = OfType(h, "TaskTimedOut");
+  // An activity ARN: AWS's Activity* events.
+  EXPECT_EQ(CountType(h, "ActivityScheduled"), 2);
+  EXPECT_EQ(CountType(h, "ActivityStarted"), 2);
+  EXPECT_EQ(CountType(h, "ActivitySucceeded"), 1);
+  EXPECT_EQ(CountType(h, "ActivityFailed"), 0);
+  std::vector<v1::HistoryEvent> timed_out = OfType(h, "ActivityTimedOut");
   ASSERT_EQ(timed_out.size(), 1u);
   EXPECT_EQ(DetailString(timed_out[0], "error"), "States.HeartbeatTimeout");
   // In this order: started (victim), timed out, scheduled again, started (rescuer), succeeded.
   std::vector<std::string> task_events;
   for (const v1::HistoryEvent& ev : h) {
-    if (ev.type().rfind("Task", 0) == 0 && ev.type() != "TaskStateEntered" && ev.type() != "TaskStateExited") {
+    if (ev.type().rfind("Activity", 0) == 0) {
       task_events.push_back(ev.type());
     }
   }
-  EXPECT_THAT(task_events, ::testing::ElementsAre("TaskScheduled", "TaskStarted", "TaskTimedOut", "TaskScheduled",
-                                                  "TaskStarted", "TaskSucceeded"));
+  EXPECT_THAT(task_events, ::testing::ElementsAre("ActivityScheduled", "ActivityStarted", "ActivityTimedOut",
+                                                  "ActivityScheduled", "ActivityStarted", "ActivitySucceeded"));
   EXPECT_EQ(h.back().type(), "ExecutionSucceeded");
   absl::StatusOr<std::vector<v1::DeadLetter>> dl = client().ListAllDeadLetters(v1::DeadLetterFilter());
   ASSERT_TRUE(dl.ok()) << dl.status();
