@@ -149,6 +149,12 @@ class Client:
         return Execution.from_pb(self._call(self._executions.Describe,
                                             pb.DescribeExecutionRequest(execution_arn=execution_arn)))
 
+    def describe_execution_by_name(self, state_machine: str, name: str) -> Execution:
+        """The standard execution ``name`` of ``state_machine`` (a name or an ARN), without its ARN.
+        ExecutionDoesNotExist when there is none."""
+        return Execution.from_pb(self._call(self._executions.Describe,
+                                            pb.DescribeExecutionRequest(state_machine=state_machine, name=name)))
+
     def get_execution_history_page(self, execution_arn: str, page_size: int = 0, page_token: str = "",
                                    reverse_order: bool = False) -> Page[HistoryEvent]:
         r = self._call(self._executions.GetHistory, pb.GetExecutionHistoryRequest(

@@ -76,6 +76,13 @@ def test_start_describe_history_and_sync(client: stepflow.Client) -> None:
         client.describe_execution(other_arn(done.arn))
     with pytest.raises(errors.StateMachineDoesNotExist):
         client.start_execution("no-such-machine", {})
+    # By state machine (name or ARN) and execution name, without the ARN.
+    assert client.describe_execution_by_name("chain", "sync-1").arn == done.arn
+    assert client.describe_execution_by_name(done.state_machine_arn, "sync-1").arn == done.arn
+    with pytest.raises(errors.ExecutionDoesNotExist):
+        client.describe_execution_by_name("chain", "no-such-execution")
+    with pytest.raises(errors.ExecutionDoesNotExist):
+        client.describe_execution_by_name("no-such-machine", "sync-1")
 
 
 def test_list_executions_pages_and_filters(client: stepflow.Client) -> None:
