@@ -98,9 +98,6 @@ struct ExecutionInfoRecord {
   std::string state_machine_arn;
   std::string state_machine_name;
   std::int64_t state_machine_version = 0;  // the revision it runs
-  // The published version and alias it was started on (issue 12); empty when started on the state machine.
-  std::string version_arn = {};
-  std::string alias_arn = {};
   sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;
   std::string input;   // JSON text (empty in List results)
   std::string output;  // JSON text; SUCCEEDED only
@@ -113,6 +110,10 @@ struct ExecutionInfoRecord {
   // not driven; the API shows it as QUARANTINED with the reason. `status` is then what its record says.
   bool quarantined = false;
   std::string quarantine_reason = {};
+  // The published version and alias it was started on (issue 12); empty when started on the state machine.
+  // Last, so that aggregate initializers of the fields above keep their meaning.
+  std::string version_arn = {};
+  std::string alias_arn = {};
 };
 
 struct HistoryEventRecord {
