@@ -38,7 +38,7 @@ constexpr char kUsage[] =
     "  sm delete NAME\n"
     "  exec start SM [--name N] [--input FILE | --input-json TEXT] [--sync [--timeout SECONDS]]\n"
     "      --sync waits for the end (default at most 300 s) and exits 1 unless it SUCCEEDED.\n"
-    "  exec describe ARN\n"
+    "  exec describe ARN | --state-machine SM NAME\n"
     "  exec history ARN [--reverse | --follow]\n"
     "      --follow streams the events until the execution ends.\n"
     "  exec list [--state-machine SM] [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED|QUARANTINED]\n"

@@ -36,6 +36,7 @@ std::string EncodeDefinitionHead(const DefinitionHead& head) {
   h.set_latest_version(head.latest);
   h.set_created(head.created);
   h.set_updated(head.updated);
+  h.set_latest_published_version(head.latest_published);
   return EncodeProtoValue(h);
 }
 
@@ -47,7 +48,8 @@ absl::StatusOr<DefinitionHead> DecodeDefinitionHead(std::string_view value) {
   if (!DecodeProtoValue(value, h)) {
     return absl::DataLossError("malformed definition head");
   }
-  return DefinitionHead{h.express(), h.deleted(), h.latest_version(), h.created(), h.updated()};
+  return DefinitionHead{h.express(), h.deleted(), h.latest_version(), h.created(), h.updated(),
+                        h.latest_published_version()};
 }
 
 std::string EncodeDefinitionVersion(const DefinitionVersionRow& row) {
@@ -231,6 +233,8 @@ absl::Status DefinitionStore::Delete(const std::string& state_machine) {
   deleted.deleted = true;
   storage::WriteBatch batch;
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(deleted));
+  // As AWS: the state machine's versions and aliases go with it (its executions keep their revisions).
+  RETURN_IF_ERROR(StageDeleteVersionsAndAliases(name, batch));
   heads_.erase(name);
   return store_->Commit(batch);
 }
@@ -248,7 +252,10 @@ absl::StatusOr<Page<StateMachineInfo>> DefinitionStore::List(int page_size, cons
     std::string name;
     RETURN_IF_ERROR(store_->Scan(storage::Column::kDefinitions, "", start_after, false,
                                  [&](std::string_view key, std::string_view) {
-                                   name = std::string(key.substr(0, key.size() - 9));
+                                   // Past the names: the versions' and aliases' rows (0xFF...).
+                                   if (!key.empty() && static_cast<unsigned char>(key[0]) != 0xFF) {
+                                     name = std::string(key.substr(0, key.size() - 9));
+                                   }
                                    return false;
                                  }));
     if (name.empty()) {

@@ -15,6 +15,9 @@
 #include <string_view>
 #include <utility>
 
+#include <optional>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "engine/engine.h"
@@ -30,6 +33,7 @@ struct DefinitionHead {
   std::int64_t latest = 0;  // the latest version number
   common::EpochMillis created = 0;
   common::EpochMillis updated = 0;
+  std::int64_t latest_published = 0;  // the last published version's number; 0 = none yet
 };
 // One version row (`definitions`, version n >= 1).
 struct DefinitionVersionRow {
@@ -43,6 +47,22 @@ std::string EncodeDefinitionHead(const DefinitionHead& head);
 absl::StatusOr<DefinitionHead> DecodeDefinitionHead(std::string_view value);
 std::string EncodeDefinitionVersion(const DefinitionVersionRow& row);
 absl::StatusOr<DefinitionVersionRow> DecodeDefinitionVersion(std::string_view value);
+
+// What a start runs: the revision, its model, and the version and alias it was reached through (empty when
+// started on the state machine itself).
+struct StartTarget {
+  StateMachineInfo info;
+  std::shared_ptr<const sm::StateMachine> machine;
+  std::string version_arn;
+  std::string alias_arn;
+};
+
+// Keys of the published versions and aliases in the `definitions` column (storage/FORMAT.md, "Versions and
+// aliases"): they begin with 0xFF, which no name (UTF-8) begins with, so they sort after every name's rows.
+std::string PublishedVersionPrefix(std::string_view name);
+std::string PublishedVersionKey(std::string_view name, std::int64_t version);
+std::string AliasPrefix(std::string_view name);
+std::string AliasKey(std::string_view name, std::string_view alias);
 
 class DefinitionStore {
  public:
@@ -71,6 +91,42 @@ class DefinitionStore {
   absl::StatusOr<StateMachineInfo> Version(const std::string& name, std::int64_t version);
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> Machine(const std::string& name, std::int64_t version);
 
+  // --- Published versions (definition_versions.cc). Errors as AWS names them:
+  // Publish: idempotent (the latest revision's existing version is returned). NotFound
+  // (StateMachineDoesNotExist); FailedPrecondition (ConflictException) when `revision` (0 = any) is not the
+  // latest; ResourceExhausted (ServiceQuotaExceededException) at kMaxVersionsPerStateMachine versions;
+  // InvalidArgument (ValidationException) for a description over kMaxDescriptionChars.
+  absl::StatusOr<StateMachineVersionInfo> Publish(const std::string& state_machine, const std::string& description,
+                                                  std::int64_t revision);
+  // Newest first, without definitions. NotFound (StateMachineDoesNotExist).
+  absl::StatusOr<Page<StateMachineVersionInfo>> ListVersions(const std::string& state_machine, int page_size,
+                                                             const std::string& page_token);
+  // InvalidArgument (InvalidArn); NotFound (ResourceNotFound).
+  absl::StatusOr<StateMachineVersionInfo> DescribeVersion(const std::string& version_arn);
+  // OK when it does not exist (as AWS). FailedPrecondition (ConflictException) while an alias routes to it.
+  absl::Status DeleteVersion(const std::string& version_arn);
+
+  // --- Aliases (definition_aliases.cc). Routes: one or two distinct versions of one state machine, weights
+  // 0..100 adding up to 100 (InvalidArgument ValidationException otherwise); a version that does not exist is
+  // NotFound (ResourceNotFound). Create is idempotent for the same description and routes, AlreadyExists
+  // (ConflictException) for others; ResourceExhausted (ServiceQuotaExceededException) past
+  // kMaxAliasesPerStateMachine. Update, Describe, Delete: NotFound (ResourceNotFound) for an unknown alias.
+  absl::StatusOr<StateMachineAliasInfo> CreateAlias(const std::string& name, const std::string& description,
+                                                    const std::vector<AliasRoute>& routes);
+  absl::StatusOr<StateMachineAliasInfo> UpdateAlias(const std::string& alias_arn,
+                                                    const std::optional<std::string>& description,
+                                                    const std::vector<AliasRoute>& routes);
+  absl::StatusOr<StateMachineAliasInfo> DescribeAlias(const std::string& alias_arn);
+  absl::StatusOr<Page<StateMachineAliasInfo>> ListAliases(const std::string& state_machine, int page_size,
+                                                          const std::string& page_token);
+  absl::Status DeleteAlias(const std::string& alias_arn);
+
+  // What StartExecution runs for `target`: a state machine name or ARN (its latest revision), a version ARN, or
+  // an alias ARN, routed by weight with `unit` (a random number in [0, 1)). NotFound (StateMachineDoesNotExist)
+  // when it names nothing; InvalidArgument (InvalidArn). Resolved under the store's lock, so a start never sees
+  // half an alias update, and a version deleted concurrently is either started or not found.
+  absl::StatusOr<StartTarget> ResolveStart(const std::string& target, double unit);
+
  private:
   using Head = DefinitionHead;
   using VersionRow = DefinitionVersionRow;
@@ -81,6 +137,16 @@ class DefinitionStore {
   absl::StatusOr<StateMachineInfo> Info(const std::string& name, const Head& head, std::int64_t version);
   absl::StatusOr<StateMachineInfo> WriteVersion(const std::string& name, Head head, const std::string& definition);
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name, std::int64_t version);
+  // REQUIRES: mu_ held. The head of a state machine that exists (not deleted), else `missing`.
+  absl::StatusOr<Head> LiveHead(const std::string& name, const absl::Status& missing);
+  // REQUIRES: mu_ held. Version `n`'s info (with its definition), NotFound (ResourceNotFound) when absent.
+  absl::StatusOr<StateMachineVersionInfo> VersionInfoLocked(const std::string& name, const Head& head,
+                                                            std::int64_t n);
+  // REQUIRES: mu_ held. The deletes of every version and alias row of `name` (a state machine being deleted).
+  absl::Status StageDeleteVersionsAndAliases(const std::string& name, storage::WriteBatch& batch);
+  // REQUIRES: mu_ held. The routes of an alias of `name`, checked (see CreateAlias), as version numbers.
+  absl::StatusOr<std::vector<std::pair<std::int64_t, int>>> CheckRoutesLocked(const std::string& name,
+                                                                             const std::vector<AliasRoute>& routes);
 
   storage::Store* store_;
   common::Clock* clock_;

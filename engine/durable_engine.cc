@@ -40,6 +40,12 @@ std::string NewUuid() {
   return values.NewUuid();
 }
 
+// A random number in [0, 1) that picks an alias's route by weight.
+double RouteUnit() {
+  thread_local RandomRuntimeValues values;
+  return values.NextRandomUnit();
+}
+
 // Every timer row: U64(due) Str(execution id) U64(timer id).
 absl::StatusOr<TimerSet> ReadTimerRows(storage::Store& store) {
   TimerSet rows;
@@ -379,19 +385,22 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::str
   if (!parsed.ok()) {
     return errors::InvalidExecutionInput(absl::StrCat("the input is not valid JSON: ", parsed.status().message()));
   }
-  ASSIGN_OR_RETURN(auto latest, definitions_->Latest(state_machine));
+  ASSIGN_OR_RETURN(StartTarget target, definitions_->ResolveStart(state_machine, RouteUnit()));
+  const StateMachineInfo& latest = target.info;
   StartRequest request;
-  request.machine = std::move(latest.second);
+  request.machine = std::move(target.machine);
   sm::ExecutionInfo& info = request.info;
   info.name = execution_name;
-  info.state_machine_name = latest.first.name;
-  info.state_machine_arn = latest.first.arn;
-  info.express = latest.first.express;
+  info.state_machine_name = latest.name;
+  info.state_machine_arn = latest.arn;
+  info.express = latest.express;
+  info.version_arn = target.version_arn;
+  info.alias_arn = target.alias_arn;
   info.execution_arn = info.express ? ExpressExecutionArn(info.state_machine_name, execution_name, NewUuid())
                                     : ExecutionArn(info.state_machine_name, execution_name);
   info.role_arn = std::string(kRoleArn);
   info.start_time = clock_->NowMillis();
-  request.meta.state_machine_version = latest.first.version;
+  request.meta.state_machine_version = latest.version;
   request.meta.input_text = input_text;
   request.input = *std::move(parsed);
   const std::string id = info.execution_arn;

@@ -44,6 +44,26 @@ class DurableEngine final : public Engine {
   absl::StatusOr<StateMachineInfo> DescribeStateMachine(const std::string& state_machine) override;
   absl::StatusOr<Page<StateMachineInfo>> ListStateMachines(int page_size, const std::string& page_token) override;
   absl::Status DeleteStateMachine(const std::string& state_machine) override;
+  // Versions and aliases (durable_engine_versions.cc): DefinitionStore's, behind the call guard.
+  absl::StatusOr<StateMachineVersionInfo> PublishStateMachineVersion(const std::string& state_machine,
+                                                                     const std::string& description,
+                                                                     std::int64_t revision) override;
+  absl::StatusOr<Page<StateMachineVersionInfo>> ListStateMachineVersions(const std::string& state_machine,
+                                                                         int page_size,
+                                                                         const std::string& page_token) override;
+  absl::StatusOr<StateMachineVersionInfo> DescribeStateMachineVersion(const std::string& version_arn) override;
+  absl::Status DeleteStateMachineVersion(const std::string& version_arn) override;
+  absl::StatusOr<StateMachineAliasInfo> CreateStateMachineAlias(const std::string& name,
+                                                                const std::string& description,
+                                                                const std::vector<AliasRoute>& routes) override;
+  absl::StatusOr<StateMachineAliasInfo> UpdateStateMachineAlias(const std::string& alias_arn,
+                                                                const std::optional<std::string>& description,
+                                                                const std::vector<AliasRoute>& routes) override;
+  absl::StatusOr<StateMachineAliasInfo> DescribeStateMachineAlias(const std::string& alias_arn) override;
+  absl::StatusOr<Page<StateMachineAliasInfo>> ListStateMachineAliases(const std::string& state_machine,
+                                                                      int page_size,
+                                                                      const std::string& page_token) override;
+  absl::Status DeleteStateMachineAlias(const std::string& alias_arn) override;
 
   absl::StatusOr<ExecutionInfoRecord> StartExecution(const std::string& state_machine, const std::string& name,
                                                      const std::string& input) override;

@@ -68,12 +68,44 @@ struct StateMachineInfo {
   common::EpochMillis updated = 0;
 };
 
+// A published version of a state machine (AWS's PublishStateMachineVersion): an immutable snapshot of one
+// revision. `version` numbers go 1, 2, ... per state machine and are never reused.
+struct StateMachineVersionInfo {
+  std::string arn;  // arn:...:stateMachine:NAME:N
+  std::string state_machine_name;
+  std::string state_machine_arn;
+  std::int64_t version = 0;
+  std::int64_t revision = 0;  // the StateMachineInfo::version it captured
+  std::string description;
+  std::string definition;  // JSON text (empty in List results)
+  bool express = false;
+  common::EpochMillis created = 0;
+};
+
+// One route of an alias: a version (its ARN) and its share of the starts, 0..100.
+struct AliasRoute {
+  std::string version_arn;
+  int weight = 0;
+};
+
+// An alias (AWS's CreateStateMachineAlias): a name that routes starts to one or two versions by weight.
+struct StateMachineAliasInfo {
+  std::string arn;  // arn:...:stateMachine:NAME:ALIAS
+  std::string name;
+  std::string state_machine_name;
+  std::string state_machine_arn;
+  std::string description;
+  std::vector<AliasRoute> routes;
+  common::EpochMillis created = 0;
+  common::EpochMillis updated = 0;
+};
+
 struct ExecutionInfoRecord {
   std::string arn;
   std::string name;
   std::string state_machine_arn;
   std::string state_machine_name;
-  std::int64_t state_machine_version = 0;
+  std::int64_t state_machine_version = 0;  // the revision it runs
   sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;
   std::string input;   // JSON text (empty in List results)
   std::string output;  // JSON text; SUCCEEDED only
@@ -86,6 +118,10 @@ struct ExecutionInfoRecord {
   // not driven; the API shows it as QUARANTINED with the reason. `status` is then what its record says.
   bool quarantined = false;
   std::string quarantine_reason = {};
+  // The published version and alias it was started on (issue 12); empty when started on the state machine.
+  // Last, so that aggregate initializers of the fields above keep their meaning.
+  std::string version_arn = {};
+  std::string alias_arn = {};
 };
 
 struct HistoryEventRecord {
@@ -190,6 +226,43 @@ class Engine {
   // Running executions keep running on their version.
   virtual absl::Status DeleteStateMachine(const std::string& state_machine) = 0;
 
+  // --- Versions and aliases (issue 12; engine/definitions.h states their contracts and errors). The defaults
+  // answer Unimplemented, for engines that keep no versions (the API tests' fake).
+  virtual absl::StatusOr<StateMachineVersionInfo> PublishStateMachineVersion(const std::string& /*state_machine*/,
+                                                                             const std::string& /*description*/,
+                                                                             std::int64_t /*revision*/) {
+    return NoVersions();
+  }
+  virtual absl::StatusOr<Page<StateMachineVersionInfo>> ListStateMachineVersions(const std::string& /*state_machine*/,
+                                                                                 int /*page_size*/,
+                                                                                 const std::string& /*page_token*/) {
+    return NoVersions();
+  }
+  virtual absl::StatusOr<StateMachineVersionInfo> DescribeStateMachineVersion(const std::string& /*version_arn*/) {
+    return NoVersions();
+  }
+  virtual absl::Status DeleteStateMachineVersion(const std::string& /*version_arn*/) { return NoVersions(); }
+  virtual absl::StatusOr<StateMachineAliasInfo> CreateStateMachineAlias(const std::string& /*name*/,
+                                                                        const std::string& /*description*/,
+                                                                        const std::vector<AliasRoute>& /*routes*/) {
+    return NoVersions();
+  }
+  // `description` nullopt and `routes` empty: unchanged.
+  virtual absl::StatusOr<StateMachineAliasInfo> UpdateStateMachineAlias(const std::string& /*alias_arn*/,
+                                                                        const std::optional<std::string>& /*description*/,
+                                                                        const std::vector<AliasRoute>& /*routes*/) {
+    return NoVersions();
+  }
+  virtual absl::StatusOr<StateMachineAliasInfo> DescribeStateMachineAlias(const std::string& /*alias_arn*/) {
+    return NoVersions();
+  }
+  virtual absl::StatusOr<Page<StateMachineAliasInfo>> ListStateMachineAliases(const std::string& /*state_machine*/,
+                                                                              int /*page_size*/,
+                                                                              const std::string& /*page_token*/) {
+    return NoVersions();
+  }
+  virtual absl::Status DeleteStateMachineAlias(const std::string& /*alias_arn*/) { return NoVersions(); }
+
   // --- Executions.
   // Idempotent by name: same name and same input returns the existing execution; a different input is
   // AlreadyExists (ExecutionAlreadyExists). Returns after the start is committed.
@@ -255,6 +328,11 @@ class Engine {
   // a restart of the server. Empty when the engine keeps no key: the API then seals with a key of its own
   // process.
   virtual std::string PageTokenKey() const { return ""; }
+
+ private:
+  static absl::Status NoVersions() {
+    return absl::UnimplementedError("UnsupportedOperation: this engine keeps no versions or aliases");
+  }
 };
 
 // Validates without storing anything (StateMachines.Validate).

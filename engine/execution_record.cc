@@ -68,6 +68,8 @@ ExecutionInfoRecord MakeExecutionInfoRecord(const sm::ExecutionInfo& info, const
   r.state_machine_arn = info.state_machine_arn;
   r.state_machine_name = info.state_machine_name;
   r.state_machine_version = meta.state_machine_version;
+  r.version_arn = info.version_arn;
+  r.alias_arn = info.alias_arn;
   r.status = e.status();
   r.input = meta.input_text;
   r.start = info.start_time;
@@ -92,6 +94,8 @@ std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const Execution
   r.set_state_machine_arn(info.state_machine_arn);
   r.set_state_machine_name(info.state_machine_name);
   r.set_state_machine_version(meta.state_machine_version);
+  r.set_state_machine_version_arn(info.version_arn);
+  r.set_state_machine_alias_arn(info.alias_arn);
   r.set_express(info.express);
   r.set_status(ToProto(e.status()));
   r.set_input(meta.input_text);
@@ -118,6 +122,8 @@ std::string EncodeStoredExecution(const StoredExecution& stored) {
   r.set_state_machine_arn(rec.state_machine_arn);
   r.set_state_machine_name(rec.state_machine_name);
   r.set_state_machine_version(rec.state_machine_version);
+  r.set_state_machine_version_arn(rec.version_arn);
+  r.set_state_machine_alias_arn(rec.alias_arn);
   r.set_express(stored.express);
   r.set_status(ToProto(rec.status));
   r.set_input(rec.input);
@@ -152,6 +158,8 @@ absl::StatusOr<StoredExecution> DecodeExecutionRecord(std::string_view value) {
   rec.state_machine_arn = std::move(*r.mutable_state_machine_arn());
   rec.state_machine_name = std::move(*r.mutable_state_machine_name());
   rec.state_machine_version = r.state_machine_version();
+  rec.version_arn = std::move(*r.mutable_state_machine_version_arn());
+  rec.alias_arn = std::move(*r.mutable_state_machine_alias_arn());
   rec.status = *status;
   rec.input = std::move(*r.mutable_input());
   rec.output = std::move(*r.mutable_output());

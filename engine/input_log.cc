@@ -46,6 +46,8 @@ void EncodeStart(const InputRecord& in, storage::v1::StartInfo& out) {
   out.set_max_decision_history_bytes(in.limits.max_decision_history_bytes);
   out.set_input(in.input_text);
   out.set_semantics_version(in.semantics_version);
+  out.set_state_machine_version_arn(info.version_arn);
+  out.set_state_machine_alias_arn(info.alias_arn);
 }
 
 bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
@@ -57,6 +59,8 @@ bool DecodeStart(storage::v1::StartInfo& s, InputRecord& in) {
   info.role_arn = std::move(*s.mutable_role_arn());
   info.express = s.express();
   info.start_time = s.start_time();
+  info.version_arn = std::move(*s.mutable_state_machine_version_arn());
+  info.alias_arn = std::move(*s.mutable_state_machine_alias_arn());
   in.state_machine_version = s.state_machine_version();
   in.limits.max_payload_bytes = s.max_payload_bytes();
   in.limits.max_history_events = s.max_history_events();

@@ -66,7 +66,11 @@ int Start(const RemoteArgs& args, client::Client& client) {
   return status;
 }
 
+// `exec describe ARN`, or `exec describe --state-machine SM NAME` (by name, without the ARN).
 int Describe(const RemoteArgs& args, client::Client& client) {
+  if (args.Has("--state-machine")) {
+    return Answer(args, client.DescribeExecutionByName(args.Get("--state-machine"), args.positionals[0]));
+  }
   return Answer(args, client.DescribeExecution(args.positionals[0]));
 }
 
@@ -197,7 +201,7 @@ int ExecCommand(const std::vector<std::string>& args) {
         Start);
   }
   if (verb == "describe") {
-    return RunRemote({"exec describe", {}, {}, 1, nullptr}, rest, Describe);
+    return RunRemote({"exec describe", {"--state-machine"}, {}, 1, nullptr}, rest, Describe);
   }
   if (verb == "history") {
     return RunRemote({"exec history", {}, {"--reverse", "--follow"}, 1, CheckHistory}, rest, History);

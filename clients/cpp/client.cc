@@ -261,6 +261,16 @@ absl::StatusOr<v1::Execution> Client::DescribeExecution(const std::string& execu
       [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Describe(c, rq, rs); });
 }
 
+absl::StatusOr<v1::Execution> Client::DescribeExecutionByName(const std::string& state_machine,
+                                                              const std::string& name) {
+  v1::DescribeExecutionRequest request;
+  request.set_state_machine(state_machine);
+  request.set_name(name);
+  return impl_->Call<v1::Execution>(
+      "DescribeExecution", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->executions->Describe(c, rq, rs); });
+}
+
 absl::StatusOr<v1::GetExecutionHistoryResponse> Client::GetExecutionHistoryPage(
     const v1::GetExecutionHistoryRequest& request) {
   return impl_->Call<v1::GetExecutionHistoryResponse>(

@@ -96,6 +96,9 @@ class Client {
                                                    const std::string& name,
                                                    std::chrono::milliseconds timeout);
   absl::StatusOr<v1::Execution> DescribeExecution(const std::string& execution_arn);
+  // The standard execution `name` of `state_machine` (a name or an ARN), without knowing its ARN.
+  // NotFound (ExecutionDoesNotExist).
+  absl::StatusOr<v1::Execution> DescribeExecutionByName(const std::string& state_machine, const std::string& name);
   // One page.
   absl::StatusOr<v1::GetExecutionHistoryResponse> GetExecutionHistoryPage(
       const v1::GetExecutionHistoryRequest& request);

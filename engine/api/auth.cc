@@ -43,6 +43,15 @@ constexpr RpcPolicy kPolicies[] = {
     {Rpc::kRedriveDeadLetters, "/stepflow.v1.DeadLetters/Redrive", Role::kOperator, true},
     {Rpc::kDiscardDeadLetters, "/stepflow.v1.DeadLetters/Discard", Role::kOperator, true},
     {Rpc::kHttpMetrics, "GET /metrics", Role::kReader, false},
+    {Rpc::kPublishStateMachineVersion, "/stepflow.v1.StateMachines/PublishVersion", Role::kAdmin, true},
+    {Rpc::kListStateMachineVersions, "/stepflow.v1.StateMachines/ListVersions", Role::kReader, false},
+    {Rpc::kDescribeStateMachineVersion, "/stepflow.v1.StateMachines/DescribeVersion", Role::kReader, false},
+    {Rpc::kDeleteStateMachineVersion, "/stepflow.v1.StateMachines/DeleteVersion", Role::kAdmin, true},
+    {Rpc::kCreateStateMachineAlias, "/stepflow.v1.StateMachines/CreateAlias", Role::kAdmin, true},
+    {Rpc::kUpdateStateMachineAlias, "/stepflow.v1.StateMachines/UpdateAlias", Role::kAdmin, true},
+    {Rpc::kDescribeStateMachineAlias, "/stepflow.v1.StateMachines/DescribeAlias", Role::kReader, false},
+    {Rpc::kListStateMachineAliases, "/stepflow.v1.StateMachines/ListAliases", Role::kReader, false},
+    {Rpc::kDeleteStateMachineAlias, "/stepflow.v1.StateMachines/DeleteAlias", Role::kAdmin, true},
 };
 
 // reader < operator < admin; worker is beside them (only worker and admin may make worker calls).

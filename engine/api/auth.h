@@ -38,6 +38,10 @@ enum class Rpc {
   kPollTask, kCompleteTask, kFailTask, kHeartbeatTask,
   kListDeadLetters, kGetDeadLetter, kRedriveDeadLetters, kDiscardDeadLetters,
   kHttpMetrics,
+  // Versions and aliases (issue 12).
+  kPublishStateMachineVersion, kListStateMachineVersions, kDescribeStateMachineVersion, kDeleteStateMachineVersion,
+  kCreateStateMachineAlias, kUpdateStateMachineAlias, kDescribeStateMachineAlias, kListStateMachineAliases,
+  kDeleteStateMachineAlias,
 };
 
 struct RpcPolicy {

@@ -123,6 +123,37 @@ v1::Execution ToProto(const engine::ExecutionInfoRecord& record) {
     *out.mutable_stop_date() = ToTimestamp(record.stop);
   }
   out.set_redrive_count(record.redrive_count);
+  out.set_state_machine_version_arn(record.version_arn);
+  out.set_state_machine_alias_arn(record.alias_arn);
+  return out;
+}
+
+v1::StateMachineVersion ToProto(const engine::StateMachineVersionInfo& info) {
+  v1::StateMachineVersion out;
+  out.set_arn(info.arn);
+  out.set_state_machine_arn(info.state_machine_arn);
+  out.set_version(info.version);
+  out.set_revision(info.revision);
+  out.set_description(info.description);
+  out.set_definition(info.definition);
+  out.set_type(info.express ? v1::EXPRESS : v1::STANDARD);
+  *out.mutable_creation_date() = ToTimestamp(info.created);
+  return out;
+}
+
+v1::StateMachineAlias ToProto(const engine::StateMachineAliasInfo& info) {
+  v1::StateMachineAlias out;
+  out.set_arn(info.arn);
+  out.set_name(info.name);
+  out.set_state_machine_arn(info.state_machine_arn);
+  out.set_description(info.description);
+  for (const engine::AliasRoute& route : info.routes) {
+    v1::RoutingConfiguration* r = out.add_routing();
+    r->set_version_arn(route.version_arn);
+    r->set_weight(route.weight);
+  }
+  *out.mutable_creation_date() = ToTimestamp(info.created);
+  *out.mutable_update_date() = ToTimestamp(info.updated);
   return out;
 }
 

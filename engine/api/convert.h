@@ -28,6 +28,8 @@ absl::StatusOr<bool> IsExpress(v1::StateMachineType type);
 
 v1::StateMachine ToProto(const engine::StateMachineInfo& info);
 v1::Execution ToProto(const engine::ExecutionInfoRecord& record);
+v1::StateMachineVersion ToProto(const engine::StateMachineVersionInfo& info);
+v1::StateMachineAlias ToProto(const engine::StateMachineAliasInfo& info);
 v1::HistoryEvent ToProto(const engine::HistoryEventRecord& event);
 v1::Diagnostic ToProto(const sm::Diagnostic& diagnostic);
 

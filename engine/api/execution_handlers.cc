@@ -8,6 +8,8 @@
 #include "engine/api/convert.h"
 #include "engine/api/handlers.h"
 #include "engine/api/page_tokens.h"
+#include "engine/errors.h"
+#include "engine/names.h"
 
 namespace stepflow::api {
 namespace {
@@ -25,6 +27,34 @@ bool IsFinalEvent(const std::string& type) {
 }
 
 absl::Status Cancelled() { return absl::CancelledError("Cancelled: the call was cancelled"); }
+
+// The ARN that `request` names: its execution_arn, or the ARN of the standard execution `name` of
+// `state_machine` (exactly one of the two ways).
+absl::StatusOr<std::string> ExecutionArnOf(const v1::DescribeExecutionRequest& request) {
+  const bool by_name = !request.state_machine().empty() || !request.name().empty();
+  if (!request.execution_arn().empty()) {
+    if (by_name) {
+      return absl::InvalidArgumentError(
+          "ValidationException: give execution_arn, or state_machine and name, not both");
+    }
+    return request.execution_arn();
+  }
+  if (!by_name) {
+    return absl::InvalidArgumentError(
+        "ValidationException: execution_arn, or state_machine and name, must be given");
+  }
+  RETURN_IF_ERROR(RequireField(request.state_machine(), "state_machine"));
+  RETURN_IF_ERROR(RequireField(request.name(), "name"));
+  RETURN_IF_ERROR(engine::ValidateName(request.name(), "execution"));
+  absl::StatusOr<std::string> machine = engine::StateMachineNameOf(request.state_machine());
+  if (absl::IsNotFound(machine.status())) {
+    // A name that cannot exist here has no executions either.
+    return engine::errors::ExecutionDoesNotExist(
+        absl::StrCat("execution '", request.name(), "' of state machine '", request.state_machine(), "'"));
+  }
+  RETURN_IF_ERROR(machine.status());
+  return engine::ExecutionArn(*machine, request.name());
+}
 
 
 // Starts (or finds, by name) the execution of `request`.
@@ -149,8 +179,8 @@ absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(ServiceEnv& env,
 
 absl::StatusOr<v1::Execution> DescribeExecution(ServiceEnv& env,
                                          const v1::DescribeExecutionRequest& request) {
-  RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
-  ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record, env.engine->DescribeExecution(request.execution_arn()));
+  ASSIGN_OR_RETURN(std::string arn, ExecutionArnOf(request));
+  ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record, env.engine->DescribeExecution(arn));
   return ToProto(record);
 }
 

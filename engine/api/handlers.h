@@ -35,6 +35,26 @@ absl::StatusOr<v1::DeleteStateMachineResponse> DeleteStateMachine(ServiceEnv& en
 absl::StatusOr<v1::ValidateDefinitionResponse> ValidateDefinition(ServiceEnv& env,
                                                                   const v1::ValidateDefinitionRequest& request);
 
+// Versions and aliases (version_handlers.cc).
+absl::StatusOr<v1::StateMachineVersion> PublishStateMachineVersion(
+    ServiceEnv& env, const v1::PublishStateMachineVersionRequest& request);
+absl::StatusOr<v1::ListStateMachineVersionsResponse> ListStateMachineVersions(
+    ServiceEnv& env, const v1::ListStateMachineVersionsRequest& request);
+absl::StatusOr<v1::StateMachineVersion> DescribeStateMachineVersion(
+    ServiceEnv& env, const v1::DescribeStateMachineVersionRequest& request);
+absl::StatusOr<v1::DeleteStateMachineVersionResponse> DeleteStateMachineVersion(
+    ServiceEnv& env, const v1::DeleteStateMachineVersionRequest& request);
+absl::StatusOr<v1::StateMachineAlias> CreateStateMachineAlias(ServiceEnv& env,
+                                                              const v1::CreateStateMachineAliasRequest& request);
+absl::StatusOr<v1::StateMachineAlias> UpdateStateMachineAlias(ServiceEnv& env,
+                                                              const v1::UpdateStateMachineAliasRequest& request);
+absl::StatusOr<v1::StateMachineAlias> DescribeStateMachineAlias(
+    ServiceEnv& env, const v1::DescribeStateMachineAliasRequest& request);
+absl::StatusOr<v1::ListStateMachineAliasesResponse> ListStateMachineAliases(
+    ServiceEnv& env, const v1::ListStateMachineAliasesRequest& request);
+absl::StatusOr<v1::DeleteStateMachineAliasResponse> DeleteStateMachineAlias(
+    ServiceEnv& env, const v1::DeleteStateMachineAliasRequest& request);
+
 // Executions.
 absl::StatusOr<v1::Execution> StartExecution(ServiceEnv& env, const v1::StartExecutionRequest& request);
 absl::StatusOr<v1::Execution> DescribeExecution(ServiceEnv& env, const v1::DescribeExecutionRequest& request);

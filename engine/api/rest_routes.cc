@@ -22,14 +22,25 @@ using Handler = absl::StatusOr<Response> (*)(ServiceEnv&, const Request&);
 
 // What every route does first: the request message, the cross-site check for mutating calls, the gate.
 // Returns the refusal to answer, or nullopt when the call may go on.
+// The request fields that a route's "{...}" path segments fill, in order (empty: none).
+using PathFields = std::vector<const char*>;
+
+PathFields FieldsOf(const char* path_field) { return path_field == nullptr ? PathFields{} : PathFields{path_field}; }
+
 template <typename Request>
-std::optional<HttpResponse> Admit(ServiceEnv& env, const HttpRequest& http, Rpc rpc, const char* path_field,
+std::optional<HttpResponse> Admit(ServiceEnv& env, const HttpRequest& http, Rpc rpc, const PathFields& path_fields,
                                   const PathParams& params, Request& request, const Caller& caller,
                                   const CallGate& gate) {
   // A cross-site request is refused before its body is even parsed.
   absl::Status status = PolicyOf(rpc).mutating ? CheckNotCrossSite(http) : absl::OkStatus();
   if (status.ok()) {
-    status = BuildRequest(http, path_field, params.empty() ? "" : params.front(), &request);
+    status = BuildRequest(http, path_fields.empty() ? nullptr : path_fields.front(),
+                          params.empty() ? "" : params.front(), &request);
+  }
+  // The further path segments: string fields of the request, set over whatever the query or body said.
+  for (std::size_t i = 1; status.ok() && i < path_fields.size() && i < params.size(); ++i) {
+    const google::protobuf::FieldDescriptor* f = request.GetDescriptor()->FindFieldByName(path_fields[i]);
+    request.GetReflection()->SetString(&request, f, params[i]);
   }
   if (status.ok() && !gate.admitted()) {
     status = gate.admission().status;
@@ -43,21 +54,27 @@ std::optional<HttpResponse> Admit(ServiceEnv& env, const HttpRequest& http, Rpc 
 
 // A route answered by one unary handler.
 template <typename Request, typename Response>
-Route Unary(const char* method, const char* pattern, Rpc rpc, const char* path_field,
+Route Unary(const char* method, const char* pattern, Rpc rpc, PathFields path_fields,
             Handler<Request, Response> handler) {
-  return Route{method, pattern, [rpc, path_field, handler](ServiceEnv& env, const HttpRequest& http,
-                                                           const PathParams& params) {
+  return Route{method, pattern, [rpc, path_fields, handler](ServiceEnv& env, const HttpRequest& http,
+                                                            const PathParams& params) {
                  Request request;
                  Caller caller = CallerOf(http);
                  CallGate gate(env, &caller, rpc);
                  if (std::optional<HttpResponse> refused =
-                         Admit(env, http, rpc, path_field, params, request, caller, gate)) {
+                         Admit(env, http, rpc, path_fields, params, request, caller, gate)) {
                    return *refused;
                  }
                  absl::StatusOr<Response> response = handler(env, request);
                  Audit(env, caller, rpc, request, response.status());
                  return response.ok() ? JsonAnswer(*response) : ErrorAnswer(response.status());
                }};
+}
+
+template <typename Request, typename Response>
+Route Unary(const char* method, const char* pattern, Rpc rpc, const char* path_field,
+            Handler<Request, Response> handler) {
+  return Unary(method, pattern, rpc, FieldsOf(path_field), handler);
 }
 
 // "timeoutSeconds" of start-sync, removed from the query (it is no field of the request message).
@@ -89,7 +106,7 @@ HttpResponse ServeStartSync(ServiceEnv& env, const HttpRequest& original, const 
   Caller caller = CallerOf(http);
   auto gate = std::make_shared<CallGate>(env, &caller, Rpc::kStartSyncExecution);
   if (std::optional<HttpResponse> refused =
-          Admit(env, http, Rpc::kStartSyncExecution, nullptr, params, *request, caller, *gate)) {
+          Admit(env, http, Rpc::kStartSyncExecution, PathFields{}, params, *request, caller, *gate)) {
     return *refused;
   }
   HttpResponse answer;
@@ -113,7 +130,7 @@ HttpResponse ServeFollow(ServiceEnv& env, const HttpRequest& http, const PathPar
   Caller caller = CallerOf(http);
   auto gate = std::make_shared<CallGate>(env, &caller, Rpc::kWatchExecutionHistory);
   if (std::optional<HttpResponse> refused =
-          Admit(env, http, Rpc::kWatchExecutionHistory, "execution_arn", params, *request, caller, *gate)) {
+          Admit(env, http, Rpc::kWatchExecutionHistory, FieldsOf("execution_arn"), params, *request, caller, *gate)) {
     return *refused;
   }
   if (auto last = http.headers.find("last-event-id"); last != http.headers.end()) {
@@ -177,11 +194,26 @@ const std::vector<Route>& AllRoutes() {
       Unary("GET", "/state-machines/{arn}", Rpc::kDescribeStateMachine, "state_machine", DescribeStateMachine),
       Unary("PUT", "/state-machines/{arn}", Rpc::kUpdateStateMachine, "state_machine", UpdateStateMachine),
       Unary("DELETE", "/state-machines/{arn}", Rpc::kDeleteStateMachine, "state_machine", DeleteStateMachine),
+      // Versions and aliases (issue 12).
+      Unary("POST", "/state-machines/{arn}/versions", Rpc::kPublishStateMachineVersion, "state_machine",
+            PublishStateMachineVersion),
+      Unary("GET", "/state-machines/{arn}/versions", Rpc::kListStateMachineVersions, "state_machine",
+            ListStateMachineVersions),
+      Unary("GET", "/versions/{arn}", Rpc::kDescribeStateMachineVersion, "version_arn", DescribeStateMachineVersion),
+      Unary("DELETE", "/versions/{arn}", Rpc::kDeleteStateMachineVersion, "version_arn", DeleteStateMachineVersion),
+      Unary("POST", "/aliases", Rpc::kCreateStateMachineAlias, nullptr, CreateStateMachineAlias),
+      Unary("GET", "/state-machines/{arn}/aliases", Rpc::kListStateMachineAliases, "state_machine",
+            ListStateMachineAliases),
+      Unary("GET", "/aliases/{arn}", Rpc::kDescribeStateMachineAlias, "alias_arn", DescribeStateMachineAlias),
+      Unary("PUT", "/aliases/{arn}", Rpc::kUpdateStateMachineAlias, "alias_arn", UpdateStateMachineAlias),
+      Unary("DELETE", "/aliases/{arn}", Rpc::kDeleteStateMachineAlias, "alias_arn", DeleteStateMachineAlias),
       Unary("POST", "/executions", Rpc::kStartExecution, nullptr, StartExecution),
       Route{"POST", "/executions:start-sync", ServeStartSync},
       Unary("GET", "/executions", Rpc::kListExecutions, nullptr, ListExecutions),
       Unary("GET", "/executions:counts", Rpc::kListExecutions, nullptr, CountExecutions),
       Unary("GET", "/executions/{arn}", Rpc::kDescribeExecution, "execution_arn", DescribeExecution),
+      Unary("GET", "/state-machines/{arn}/executions/{name}", Rpc::kDescribeExecution,
+            PathFields{"state_machine", "name"}, DescribeExecution),
       Unary("GET", "/executions/{arn}/history", Rpc::kGetExecutionHistory, "execution_arn", GetExecutionHistory),
       Route{"GET", "/executions/{arn}/history:follow", ServeFollow},
       Unary("POST", "/executions/{arn}:stop", Rpc::kStopExecution, "execution_arn", StopExecution),

@@ -26,6 +26,25 @@ class StateMachinesService final : public v1::StateMachines::Service {
   grpc::Status Validate(grpc::ServerContext* context, const v1::ValidateDefinitionRequest* request,
                         v1::ValidateDefinitionResponse* response) override;
 
+  grpc::Status PublishVersion(grpc::ServerContext* context, const v1::PublishStateMachineVersionRequest* request,
+                      v1::StateMachineVersion* response) override;
+  grpc::Status ListVersions(grpc::ServerContext* context, const v1::ListStateMachineVersionsRequest* request,
+                      v1::ListStateMachineVersionsResponse* response) override;
+  grpc::Status DescribeVersion(grpc::ServerContext* context, const v1::DescribeStateMachineVersionRequest* request,
+                      v1::StateMachineVersion* response) override;
+  grpc::Status DeleteVersion(grpc::ServerContext* context, const v1::DeleteStateMachineVersionRequest* request,
+                      v1::DeleteStateMachineVersionResponse* response) override;
+  grpc::Status CreateAlias(grpc::ServerContext* context, const v1::CreateStateMachineAliasRequest* request,
+                      v1::StateMachineAlias* response) override;
+  grpc::Status UpdateAlias(grpc::ServerContext* context, const v1::UpdateStateMachineAliasRequest* request,
+                      v1::StateMachineAlias* response) override;
+  grpc::Status DescribeAlias(grpc::ServerContext* context, const v1::DescribeStateMachineAliasRequest* request,
+                      v1::StateMachineAlias* response) override;
+  grpc::Status ListAliases(grpc::ServerContext* context, const v1::ListStateMachineAliasesRequest* request,
+                      v1::ListStateMachineAliasesResponse* response) override;
+  grpc::Status DeleteAlias(grpc::ServerContext* context, const v1::DeleteStateMachineAliasRequest* request,
+                      v1::DeleteStateMachineAliasResponse* response) override;
+
  private:
   ServiceEnv* env_;  // not owned
 };

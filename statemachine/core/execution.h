@@ -44,6 +44,10 @@ struct ExecutionInfo {
   std::string role_arn;
   bool express = false;
   common::EpochMillis start_time = 0;
+  // The published version and the alias the execution was started on (AWS's stateMachineVersionArn and
+  // stateMachineAliasArn in the ExecutionStarted details); empty when started on the state machine itself.
+  std::string version_arn = {};
+  std::string alias_arn = {};
 };
 
 struct ExecutionLimits {

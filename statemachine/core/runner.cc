@@ -175,6 +175,12 @@ void Execution::Runner::StartExecution() {
   details["input"] = input_text;
   details["inputDetails"] = json::object{{"truncated", false}};
   details["roleArn"] = ex_.info_.role_arn;
+  if (!ex_.info_.alias_arn.empty()) {
+    details["stateMachineAliasArn"] = ex_.info_.alias_arn;
+  }
+  if (!ex_.info_.version_arn.empty()) {
+    details["stateMachineVersionArn"] = ex_.info_.version_arn;
+  }
   Emit(nullptr, "ExecutionStarted", "executionStartedEventDetails", std::move(details));
   if (input_bytes > ex_.limits_.max_payload_bytes) {
     EndExecution(ExecutionStatus::kFailed,

@@ -136,6 +136,12 @@ class AsyncClient:
         return Execution.from_pb(await self._call(self._executions.Describe,
                                                   pb.DescribeExecutionRequest(execution_arn=execution_arn)))
 
+    async def describe_execution_by_name(self, state_machine: str, name: str) -> Execution:
+        """The standard execution ``name`` of ``state_machine`` (a name or an ARN), without its ARN."""
+        return Execution.from_pb(await self._call(self._executions.Describe,
+                                                  pb.DescribeExecutionRequest(state_machine=state_machine,
+                                                                              name=name)))
+
     async def get_execution_history_page(self, execution_arn: str, page_size: int = 0, page_token: str = "",
                                          reverse_order: bool = False) -> Page[HistoryEvent]:
         r = await self._call(self._executions.GetHistory, pb.GetExecutionHistoryRequest(

@@ -25,7 +25,8 @@ from stepflow import _requests as rq
 from stepflow.errors import StepflowError, error_from_rpc, make_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
-                            HistoryEvent, Page, StateMachine, StateMachineType, Task, Validation, diagnostics,
+                            HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
+                            StateMachineVersion, Task, Validation, diagnostics,
                             outcomes)
 from stepflow.v1 import stepflow_pb2 as pb
 from stepflow.v1 import stepflow_pb2_grpc as _pb_grpc
@@ -148,6 +149,62 @@ class Client:
     def describe_execution(self, execution_arn: str) -> Execution:
         return Execution.from_pb(self._call(self._executions.Describe,
                                             pb.DescribeExecutionRequest(execution_arn=execution_arn)))
+
+    def publish_state_machine_version(self, state_machine: str, description: str = "",
+                                      revision: int = 0) -> StateMachineVersion:
+        """Publishes the latest revision (idempotent). ConflictException when ``revision`` (0 = any) is not the
+        latest; ServiceQuotaExceededException past 1000 versions."""
+        return StateMachineVersion.from_pb(self._call(self._state_machines.PublishVersion,
+                                                      pb.PublishStateMachineVersionRequest(
+                                                          state_machine=state_machine, description=description,
+                                                          revision=revision)))
+
+    def list_state_machine_versions_page(self, state_machine: str, page_size: int = 0,
+                                         page_token: str = "") -> Page[StateMachineVersion]:
+        r = self._call(self._state_machines.ListVersions, pb.ListStateMachineVersionsRequest(
+            state_machine=state_machine, page_size=page_size, page_token=page_token))
+        return Page([StateMachineVersion.from_pb(v) for v in r.versions], r.next_page_token)
+
+    def describe_state_machine_version(self, version_arn: str) -> StateMachineVersion:
+        return StateMachineVersion.from_pb(self._call(self._state_machines.DescribeVersion,
+                                                      pb.DescribeStateMachineVersionRequest(version_arn=version_arn)))
+
+    def delete_state_machine_version(self, version_arn: str) -> None:
+        """Idempotent; ConflictException while an alias routes to the version."""
+        self._call(self._state_machines.DeleteVersion, pb.DeleteStateMachineVersionRequest(version_arn=version_arn))
+
+    def create_state_machine_alias(self, name: str, routing: List[Route], description: str = "") -> StateMachineAlias:
+        return StateMachineAlias.from_pb(self._call(self._state_machines.CreateAlias, pb.CreateStateMachineAliasRequest(
+            name=name, description=description,
+            routing=[pb.RoutingConfiguration(version_arn=r.version_arn, weight=r.weight) for r in routing])))
+
+    def update_state_machine_alias(self, alias_arn: str, routing: Optional[List[Route]] = None,
+                                   description: Optional[str] = None) -> StateMachineAlias:
+        request = pb.UpdateStateMachineAliasRequest(
+            alias_arn=alias_arn,
+            routing=[pb.RoutingConfiguration(version_arn=r.version_arn, weight=r.weight) for r in routing or []])
+        if description is not None:
+            request.description = description
+        return StateMachineAlias.from_pb(self._call(self._state_machines.UpdateAlias, request))
+
+    def describe_state_machine_alias(self, alias_arn: str) -> StateMachineAlias:
+        return StateMachineAlias.from_pb(self._call(self._state_machines.DescribeAlias,
+                                                    pb.DescribeStateMachineAliasRequest(alias_arn=alias_arn)))
+
+    def list_state_machine_aliases_page(self, state_machine: str, page_size: int = 0,
+                                        page_token: str = "") -> Page[StateMachineAlias]:
+        r = self._call(self._state_machines.ListAliases, pb.ListStateMachineAliasesRequest(
+            state_machine=state_machine, page_size=page_size, page_token=page_token))
+        return Page([StateMachineAlias.from_pb(a) for a in r.aliases], r.next_page_token)
+
+    def delete_state_machine_alias(self, alias_arn: str) -> None:
+        self._call(self._state_machines.DeleteAlias, pb.DeleteStateMachineAliasRequest(alias_arn=alias_arn))
+
+    def describe_execution_by_name(self, state_machine: str, name: str) -> Execution:
+        """The standard execution ``name`` of ``state_machine`` (a name or an ARN), without its ARN.
+        ExecutionDoesNotExist when there is none."""
+        return Execution.from_pb(self._call(self._executions.Describe,
+                                            pb.DescribeExecutionRequest(state_machine=state_machine, name=name)))
 
     def get_execution_history_page(self, execution_arn: str, page_size: int = 0, page_token: str = "",
                                    reverse_order: bool = False) -> Page[HistoryEvent]:

@@ -43,11 +43,11 @@ _KNOWN_NAMES = (
     "ResourceConflict", "StateMachineAlreadyExists", "ExecutionAlreadyExists",
     # FailedPrecondition
     "FailedPrecondition", "ExecutionNotRunning", "ExecutionNotRedrivable", "ExecutionQuarantined", "TaskTimedOut",
-    "DeadLetterNotDiscardable", "SemanticsVersionUnsupported",
+    "DeadLetterNotDiscardable", "SemanticsVersionUnsupported", "ConflictException",
     # Authentication and authorization
     "UnrecognizedClientException", "AccessDeniedException",
     # Limits, availability, the rest
-    "ThrottlingException", "ResourceExhausted", "ServiceUnavailable", "DiskFull", "Timeout", "Cancelled",
+    "ThrottlingException", "ResourceExhausted", "ServiceQuotaExceededException", "ServiceUnavailable", "DiskFull", "Timeout", "Cancelled",
     "InternalFailure",
 )
 
@@ -88,6 +88,8 @@ DiskFull = ERROR_CLASSES["DiskFull"]
 Timeout = ERROR_CLASSES["Timeout"]
 Cancelled = ERROR_CLASSES["Cancelled"]
 InternalFailure = ERROR_CLASSES["InternalFailure"]
+ConflictException = ERROR_CLASSES["ConflictException"]
+ServiceQuotaExceededException = ERROR_CLASSES["ServiceQuotaExceededException"]
 
 # The name of an error that carries none (the call never reached the server, or a proxy answered).
 _GENERIC_NAMES = {

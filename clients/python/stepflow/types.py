@@ -107,6 +107,9 @@ class Execution:
     start_date: Optional[datetime]
     stop_date: Optional[datetime]  # None while RUNNING
     redrive_count: int
+    # The published version and alias it was started on ("" when started on the state machine itself).
+    state_machine_version_arn: str = ""
+    state_machine_alias_arn: str = ""
 
     @property
     def input_value(self) -> Any:
@@ -123,7 +126,54 @@ class Execution:
             state_machine_version=m.state_machine_version, status=ExecutionStatus(m.status), input=m.input,
             output=m.output, error=m.error, cause=m.cause,
             start_date=to_datetime(m.start_date, m.HasField("start_date")),
-            stop_date=to_datetime(m.stop_date, m.HasField("stop_date")), redrive_count=m.redrive_count)
+            stop_date=to_datetime(m.stop_date, m.HasField("stop_date")), redrive_count=m.redrive_count,
+            state_machine_version_arn=m.state_machine_version_arn, state_machine_alias_arn=m.state_machine_alias_arn)
+
+
+@dataclass(frozen=True)
+class StateMachineVersion:
+    """A published version (arn:...:stateMachine:NAME:N): an immutable snapshot of one revision."""
+    arn: str
+    state_machine_arn: str
+    version: int
+    revision: int  # the StateMachine.version it captured
+    description: str
+    definition: str  # JSON text ("" in lists)
+    creation_date: Optional[datetime]
+
+    @staticmethod
+    def from_pb(m: pb.StateMachineVersion) -> "StateMachineVersion":
+        return StateMachineVersion(
+            arn=m.arn, state_machine_arn=m.state_machine_arn, version=m.version, revision=m.revision,
+            description=m.description, definition=m.definition,
+            creation_date=to_datetime(m.creation_date, m.HasField("creation_date")))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of an alias: a version ARN and its share of the starts (0..100)."""
+    version_arn: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class StateMachineAlias:
+    """An alias (arn:...:stateMachine:NAME:ALIAS) routing starts to one or two versions by weight."""
+    arn: str
+    name: str
+    state_machine_arn: str
+    description: str
+    routing: List[Route]
+    creation_date: Optional[datetime]
+    update_date: Optional[datetime]
+
+    @staticmethod
+    def from_pb(m: pb.StateMachineAlias) -> "StateMachineAlias":
+        return StateMachineAlias(
+            arn=m.arn, name=m.name, state_machine_arn=m.state_machine_arn, description=m.description,
+            routing=[Route(r.version_arn, r.weight) for r in m.routing],
+            creation_date=to_datetime(m.creation_date, m.HasField("creation_date")),
+            update_date=to_datetime(m.update_date, m.HasField("update_date")))
 
 
 @dataclass(frozen=True)

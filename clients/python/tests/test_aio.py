@@ -46,6 +46,7 @@ async def scenario(address: str) -> None:
         await asyncio.wait_for(watcher, 30)
         assert watched[0] == "ExecutionStarted" and watched[-1] == "ExecutionSucceeded"
         assert (await client.describe_execution(running.arn)).output_value == {"n": 2}
+        assert (await client.describe_execution_by_name("task", "watched")).arn == running.arn
         assert (await client.describe_state_machine_for_execution(running.arn)).name == "task"
 
         # Failure, dead letter, redrive of the execution, stop.

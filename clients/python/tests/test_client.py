@@ -9,7 +9,7 @@ import pytest
 
 import stepflow
 from stepflow import errors
-from stepflow.types import DeadLetterFilter, ExecutionStatus, StateMachineType
+from stepflow.types import DeadLetterFilter, ExecutionStatus, Route, StateMachineType
 
 PASS_CHAIN = {"StartAt": "One", "States": {
     "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.one", "Next": "Two"},
@@ -76,6 +76,13 @@ def test_start_describe_history_and_sync(client: stepflow.Client) -> None:
         client.describe_execution(other_arn(done.arn))
     with pytest.raises(errors.StateMachineDoesNotExist):
         client.start_execution("no-such-machine", {})
+    # By state machine (name or ARN) and execution name, without the ARN.
+    assert client.describe_execution_by_name("chain", "sync-1").arn == done.arn
+    assert client.describe_execution_by_name(done.state_machine_arn, "sync-1").arn == done.arn
+    with pytest.raises(errors.ExecutionDoesNotExist):
+        client.describe_execution_by_name("chain", "no-such-execution")
+    with pytest.raises(errors.ExecutionDoesNotExist):
+        client.describe_execution_by_name("no-such-machine", "sync-1")
 
 
 def test_list_executions_pages_and_filters(client: stepflow.Client) -> None:
@@ -170,3 +177,31 @@ def test_unreachable_server_is_service_unavailable() -> None:
     with pytest.raises(errors.ServiceUnavailable):
         c.describe_state_machine("x")
     c.close()
+
+
+def test_versions_and_aliases(client: stepflow.Client) -> None:
+    client.create_state_machine("vers", PASS_CHAIN)
+    v1 = client.publish_state_machine_version("vers", "first")
+    assert v1.arn.endswith(":vers:1") and v1.revision == 1 and v1.description == "first"
+    assert client.publish_state_machine_version("vers").arn == v1.arn  # idempotent
+    changed = dict(PASS_CHAIN, Comment="changed")
+    client.update_state_machine("vers", json.dumps(changed))
+    with pytest.raises(errors.ConflictException):
+        client.publish_state_machine_version("vers", revision=1)
+    v2 = client.publish_state_machine_version("vers", revision=2)
+    assert [v.arn for v in client.list_state_machine_versions_page("vers").items] == [v2.arn, v1.arn]
+    assert json.loads(client.describe_state_machine_version(v1.arn).definition) == PASS_CHAIN
+    alias = client.create_state_machine_alias("live", [Route(v1.arn, 100)], description="d")
+    with pytest.raises(errors.ConflictException):
+        client.delete_state_machine_version(v1.arn)
+    done = client.start_sync_execution(alias.arn, {"x": 1}, name="via-alias", timeout=30)
+    assert done.state_machine_alias_arn == alias.arn and done.state_machine_version_arn == v1.arn
+    moved = client.update_state_machine_alias(alias.arn, [Route(v2.arn, 100)])
+    assert moved.routing == [Route(v2.arn, 100)] and moved.description == "d"
+    assert [a.arn for a in client.list_state_machine_aliases_page("vers").items] == [alias.arn]
+    client.delete_state_machine_version(v1.arn)
+    client.delete_state_machine_alias(alias.arn)
+    with pytest.raises(errors.ResourceNotFound):
+        client.describe_state_machine_alias(alias.arn)
+    with pytest.raises(errors.ValidationException):
+        client.create_state_machine_alias("half", [Route(v2.arn, 50)])

@@ -223,6 +223,12 @@ export class Client {
     return executionFrom(await this.call((md, o, cb) => this.executions.Describe({ executionArn }, md, o, cb), options));
   }
 
+  /** The standard execution `name` of `stateMachine` (a name or an ARN), without its ARN. ExecutionDoesNotExist. */
+  async describeExecutionByName(stateMachine: string, name: string, options?: CallOptions): Promise<Execution> {
+    return executionFrom(await this.call((md, o, cb) =>
+      this.executions.Describe({ stateMachine, name }, md, o, cb), options));
+  }
+
   async getExecutionHistoryPage(executionArn: string, pageSize = 0, pageToken = '', reverseOrder = false,
     options?: CallOptions): Promise<Page<HistoryEvent>> {
     const r = await this.call<GetExecutionHistoryResponse__Output>((md, o, cb) =>

@@ -49,6 +49,9 @@ export interface Execution {
   /** Unset while RUNNING. */
   stopDate?: Date;
   redriveCount: number;
+  /** The published version and alias it was started on ("" when started on the state machine itself). */
+  stateMachineVersionArn: string;
+  stateMachineAliasArn: string;
 }
 
 /** An AWS history event: `type` is AWS's name, `details` the JSON text of its `detailsKey` object. */
@@ -147,6 +150,7 @@ export function executionFrom(m: Execution__Output): Execution {
     arn: m.arn, name: m.name, stateMachineArn: m.stateMachineArn, stateMachineVersion: Number(m.stateMachineVersion),
     status: m.status as ExecutionStatus, input: m.input, output: m.output, error: m.error, cause: m.cause,
     startDate: toDate(m.startDate), stopDate: toDate(m.stopDate), redriveCount: m.redriveCount,
+    stateMachineVersionArn: m.stateMachineVersionArn, stateMachineAliasArn: m.stateMachineAliasArn,
   };
 }
 

@@ -95,6 +95,9 @@ test('executions: start, sync, describe, history, watch, list with filters, stop
   assert.equal((await client.startExecution('chain2', { i: 0 }, 'e0')).arn, done[0].arn);
   await assert.rejects(client.startExecution('chain2', { i: 9 }, 'e0'), errors.ExecutionAlreadyExists);
   await assert.rejects(client.describeExecution(otherArn(done[0].arn)), errors.ExecutionDoesNotExist);
+  assert.equal((await client.describeExecutionByName('chain2', 'e1')).arn, done[1].arn);
+  assert.equal((await client.describeExecutionByName(done[1].stateMachineArn, 'e1')).arn, done[1].arn);
+  await assert.rejects(client.describeExecutionByName('chain2', 'no-such-execution'), errors.ExecutionDoesNotExist);
   await assert.rejects(client.startExecution('no-such-machine'), errors.StateMachineDoesNotExist);
   const stopped = await client.stopExecution(running.arn, 'Operator.Stop', 'enough');
   assert.equal(stopped.status, 'ABORTED');

@@ -179,5 +179,38 @@ TEST(ValidateStateMachineDefinitionTest, ReportsWithoutStoring) {
   EXPECT_FALSE(ValidateStateMachineDefinition(R"({"StartAt":"X","States":{}})", false).empty());
 }
 
+// Versions and aliases are stored with the state machine: they survive a restart, do not show up as state
+// machines in List, and go when the state machine is deleted (a later create starts without them, and does not
+// reuse their numbers).
+TEST_F(StateMachinesTest, VersionsAndAliasesSurviveRestartsAndGoWithTheirStateMachine) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Orders", kPassChain, false).ok());
+  absl::StatusOr<StateMachineVersionInfo> v1 = engine_->PublishStateMachineVersion("Orders", "first", 0);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  absl::StatusOr<StateMachineAliasInfo> alias =
+      engine_->CreateStateMachineAlias("prod", "", {AliasRoute{v1->arn, 100}});
+  ASSERT_TRUE(alias.ok()) << alias.status();
+  Reopen();
+  absl::StatusOr<Page<StateMachineInfo>> listed = engine_->ListStateMachines(0, "");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].name, "Orders");
+  EXPECT_EQ(engine_->DescribeStateMachineVersion(v1->arn)->description, "first");
+  EXPECT_EQ(engine_->DescribeStateMachineAlias(alias->arn)->routes[0].version_arn, v1->arn);
+  absl::StatusOr<ExecutionInfoRecord> started = engine_->StartExecution(alias->arn, "via-alias", "{}");
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->version_arn, v1->arn);
+  EXPECT_EQ(started->alias_arn, alias->arn);
+
+  ASSERT_TRUE(engine_->DeleteStateMachine("Orders").ok());
+  ASSERT_TRUE(engine_->CreateStateMachine("Orders", kPassChain, false).ok());
+  EXPECT_TRUE(absl::IsNotFound(engine_->DescribeStateMachineAlias(alias->arn).status()));
+  EXPECT_TRUE(absl::IsNotFound(engine_->DescribeStateMachineVersion(v1->arn).status()));
+  absl::StatusOr<StateMachineVersionInfo> next = engine_->PublishStateMachineVersion("Orders", "", 0);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->version, 2);  // numbers are never reused
+  // The execution started through the alias still describes its version and alias.
+  EXPECT_EQ(engine_->DescribeExecution(started->arn)->alias_arn, alias->arn);
+}
+
 }  // namespace
 }  // namespace stepflow::engine::testing
