@@ -155,6 +155,7 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   Page<ExecutionInfoRecord> page;
   std::size_t bytes = 0;
   std::string_view last_key = resume_after;
+  bool cut_by_bytes = false;
   for (const auto& [key, id] : found) {
     absl::StatusOr<ExecutionInfoRecord> record = ReadExecution(id);
     if (!record.ok()) {
@@ -166,13 +167,16 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
     record->output.clear();
     const std::size_t size = ExecutionListBytes(*record);
     if (!page.items.empty() && size > kMaxPageBytes - std::min(bytes, kMaxPageBytes)) {
-      more = true;  // the rest of `found` goes to the next page
-      last_key = std::string_view();
+      more = true;  // the rest of `found` goes to the next page, which resumes after the last item taken
+      cut_by_bytes = true;
       break;
     }
     bytes += size;
     last_key = key;
     page.items.push_back(*std::move(record));
+  }
+  if (!cut_by_bytes && !resume_after.empty()) {
+    last_key = resume_after;  // every match was taken: resume after the last entry examined
   }
   if (more && !last_key.empty()) {
     page.next_page_token = EncodePageToken(last_key);

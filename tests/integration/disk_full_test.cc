@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +42,27 @@ class DiskFullTest : public ServerFixture {
   // Space returns: the tmpfs grows (its files stay).
   void GrowDisk() { ASSERT_EQ(::mount("tmpfs", data_dir().c_str(), "tmpfs", MS_REMOUNT, "size=600m"), 0) << errno; }
 
+  // The store may win space back by itself once refused (a flush turns up to 32 MiB of write-ahead log into
+  // zstd-compressed tables and deletes the log), which would let the next write through. A filler file
+  // leaves 64 MiB free: under the 128 MiB reserve whatever the store reclaims, and room for its own flushes.
+  void KeepFull() {
+    struct statvfs fs {};
+    ASSERT_EQ(::statvfs(data_dir().c_str(), &fs), 0) << errno;
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    constexpr std::uint64_t kLeaveFree = 64ull << 20;
+    if (free_bytes <= kLeaveFree) {
+      return;
+    }
+    std::ofstream filler(data_dir() + "/filler.bin", std::ios::binary);
+    const std::string chunk(1 << 20, 'f');
+    for (std::uint64_t left = free_bytes - kLeaveFree; left > 0 && filler;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+      filler.write(chunk.data(), static_cast<std::streamsize>(n));
+      left -= n;
+    }
+    ASSERT_TRUE(filler.good()) << "could not write the filler file";
+  }
+
   // Starts executions with ~200 KB inputs until the disk is full; returns the ARNs of those that started.
   // The refused one is `refused_name_`.
   std::vector<std::string> FillDisk() {
@@ -50,6 +75,7 @@ class DiskFullTest : public ServerFixture {
         EXPECT_TRUE(absl::IsResourceExhausted(e.status())) << e.status();
         EXPECT_NE(e.status().message().find("disk full"), std::string::npos) << e.status();
         refused_name_ = name;
+        KeepFull();
         return started;
       }
       started.push_back(e->arn());
