@@ -154,6 +154,17 @@ absl::StatusOr<StateMachineAliasInfo> DefinitionStore::CreateAlias(const std::st
   return AliasInfoOf(machine, name, a);
 }
 
+absl::StatusOr<std::string> DefinitionStore::StoredAliasLocked(const std::string& machine, const std::string& alias,
+                                                              const std::string& alias_arn) {
+  RETURN_IF_ERROR(LiveHead(machine, errors::ResourceNotFound(alias_arn)).status());
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   store_->Get(storage::Column::kDefinitions, AliasKey(machine, alias)));
+  if (!value) {
+    return errors::ResourceNotFound(alias_arn);
+  }
+  return *std::move(value);
+}
+
 absl::StatusOr<StateMachineAliasInfo> DefinitionStore::UpdateAlias(const std::string& alias_arn,
                                                                    const std::optional<std::string>& description,
                                                                    const std::vector<AliasRoute>& routes) {
@@ -162,13 +173,8 @@ absl::StatusOr<StateMachineAliasInfo> DefinitionStore::UpdateAlias(const std::st
     RETURN_IF_ERROR(ValidateDescription(*description));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(LiveHead(q.state_machine, errors::ResourceNotFound(alias_arn)).status());
-  ASSIGN_OR_RETURN(std::optional<std::string> value,
-                   store_->Get(storage::Column::kDefinitions, AliasKey(q.state_machine, q.alias)));
-  if (!value) {
-    return errors::ResourceNotFound(alias_arn);
-  }
-  ASSIGN_OR_RETURN(AliasRecord a, DecodeAlias(*value, alias_arn));
+  ASSIGN_OR_RETURN(std::string value, StoredAliasLocked(q.state_machine, q.alias, alias_arn));
+  ASSIGN_OR_RETURN(AliasRecord a, DecodeAlias(value, alias_arn));
   if (!routes.empty()) {
     ASSIGN_OR_RETURN(auto checked, CheckRoutesLocked(q.state_machine, routes));
     SetRoutes(checked, a);
@@ -186,13 +192,8 @@ absl::StatusOr<StateMachineAliasInfo> DefinitionStore::UpdateAlias(const std::st
 absl::StatusOr<StateMachineAliasInfo> DefinitionStore::DescribeAlias(const std::string& alias_arn) {
   ASSIGN_OR_RETURN(QualifiedArn q, ParseAliasArn(alias_arn));
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(LiveHead(q.state_machine, errors::ResourceNotFound(alias_arn)).status());
-  ASSIGN_OR_RETURN(std::optional<std::string> value,
-                   store_->Get(storage::Column::kDefinitions, AliasKey(q.state_machine, q.alias)));
-  if (!value) {
-    return errors::ResourceNotFound(alias_arn);
-  }
-  ASSIGN_OR_RETURN(AliasRecord a, DecodeAlias(*value, alias_arn));
+  ASSIGN_OR_RETURN(std::string value, StoredAliasLocked(q.state_machine, q.alias, alias_arn));
+  ASSIGN_OR_RETURN(AliasRecord a, DecodeAlias(value, alias_arn));
   return AliasInfoOf(q.state_machine, q.alias, a);
 }
 

@@ -139,6 +139,10 @@ class DefinitionStore {
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name, std::int64_t version);
   // REQUIRES: mu_ held. The head of a state machine that exists (not deleted), else `missing`.
   absl::StatusOr<Head> LiveHead(const std::string& name, const absl::Status& missing);
+  // The stored bytes of alias `alias` of live state machine `machine`; ResourceNotFound(alias_arn) when either
+  // is missing. REQUIRES: mu_ held.
+  absl::StatusOr<std::string> StoredAliasLocked(const std::string& machine, const std::string& alias,
+                                                const std::string& alias_arn);
   // REQUIRES: mu_ held. Version `n`'s info (with its definition), NotFound (ResourceNotFound) when absent.
   absl::StatusOr<StateMachineVersionInfo> VersionInfoLocked(const std::string& name, const Head& head,
                                                             std::int64_t n);
