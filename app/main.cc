@@ -65,6 +65,8 @@ constexpr char kUsage[] =
     "  --ca-cert PEM   CA of the server's certificate (env STEPFLOW_CA_CERT; default the system's roots)\n"
     "  --client-cert PEM, --client-key PEM   client certificate and key for mutual TLS\n"
     "                  (env STEPFLOW_CLIENT_CERT, STEPFLOW_CLIENT_KEY)\n"
+    "  --connect-timeout SECONDS   how long to wait for the server's connection (env\n"
+    "                  STEPFLOW_CONNECT_TIMEOUT; default 3)\n"
     "\n"
     "  help\n"
     "\n"

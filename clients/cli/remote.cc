@@ -1,9 +1,12 @@
 #include "clients/cli/remote.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "clients/cli/cli_util.h"
@@ -12,7 +15,6 @@ namespace stepflow::cli {
 namespace json = boost::json;
 namespace {
 
-constexpr std::chrono::milliseconds kConnectTimeout{3000};
 constexpr std::size_t kColumnGap = 2;
 
 // JSON text embedded as a value; text that is not JSON stays a string.
@@ -25,11 +27,23 @@ json::value Embedded(const std::string& text) {
   return v;
 }
 
+// The value of --connect-timeout or STEPFLOW_CONNECT_TIMEOUT (`source`, for the message): seconds, fractions
+// allowed, in (0, kMaxConnectTimeout].
+absl::StatusOr<std::chrono::milliseconds> ParseConnectTimeout(const std::string& text, const std::string& source) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(text, &seconds) || !std::isfinite(seconds) || seconds <= 0 ||
+      seconds > kMaxConnectTimeout.count() / 1000.0) {
+    return absl::InvalidArgumentError(absl::StrCat(source, " must be a number of seconds above 0 and at most ",
+                                                   kMaxConnectTimeout.count() / 1000, ", not '", text, "'"));
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
+
 }  // namespace
 
 bool IsGlobalValueFlag(const std::string& flag) {
   return flag == "--server" || flag == "--output" || flag == "--token" || flag == "--ca-cert" ||
-         flag == "--client-cert" || flag == "--client-key";
+         flag == "--client-cert" || flag == "--client-key" || flag == "--connect-timeout";
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& t) {
@@ -45,6 +59,13 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
   out.verb = std::move(verb);
   if (const char* env = std::getenv("STEPFLOW_SERVER"); env != nullptr && *env != '\0') {
     out.server = env;
+  }
+  if (const char* env = std::getenv("STEPFLOW_CONNECT_TIMEOUT"); env != nullptr && *env != '\0') {
+    absl::StatusOr<std::chrono::milliseconds> timeout = ParseConnectTimeout(env, "STEPFLOW_CONNECT_TIMEOUT");
+    if (!timeout.ok()) {
+      return timeout.status();
+    }
+    out.connect_timeout = *timeout;
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -92,6 +113,12 @@ absl::StatusOr<RemoteArgs> ParseRemoteArgs(std::string verb, const std::vector<s
       out.client_options.client_cert = value;
     } else if (arg == "--client-key") {
       out.client_options.client_key = value;
+    } else if (arg == "--connect-timeout") {
+      absl::StatusOr<std::chrono::milliseconds> timeout = ParseConnectTimeout(value, "--connect-timeout");
+      if (!timeout.ok()) {
+        return timeout.status();
+      }
+      out.connect_timeout = *timeout;
     } else if (arg == "--output") {
       if (value != "table" && value != "json") {
         return absl::InvalidArgumentError(absl::StrCat("--output must be table or json, not '", value, "'"));
@@ -123,7 +150,7 @@ int RunRemote(const VerbSpec& spec, const std::vector<std::string>& argv, const 
       return ReportUsage(spec.verb, s);
     }
   }
-  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(args->server, kConnectTimeout, args->client_options);
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(args->server, args->connect_timeout, args->client_options);
   if (!c.ok()) {
     return ReportFailure(spec.verb, c.status());
   }

@@ -5,10 +5,12 @@
 // Global flags, accepted anywhere on the command line: --server ADDR (env STEPFLOW_SERVER, default
 // 127.0.0.1:7233), --output table|json, and the connection options of client.h: --token TOKEN, --tls,
 // --ca-cert PEM, --client-cert PEM, --client-key PEM (env STEPFLOW_TOKEN, STEPFLOW_TLS, STEPFLOW_CA_CERT,
-// STEPFLOW_CLIENT_CERT, STEPFLOW_CLIENT_KEY). With json, stdout holds only JSON; every message goes to stderr.
+// STEPFLOW_CLIENT_CERT, STEPFLOW_CLIENT_KEY), and --connect-timeout SECONDS (env STEPFLOW_CONNECT_TIMEOUT,
+// default 3): how long a verb waits for the server to accept its connection. With json, stdout holds only JSON; every message goes to stderr.
 // A failure prints one line "stepflow <verb>: <what failed>" on stderr and exits non-zero.
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,9 +24,12 @@
 namespace stepflow::cli {
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:7233";
+// How long a verb waits for its connection by default, and the longest --connect-timeout accepted.
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{3000};
+inline constexpr std::chrono::milliseconds kMaxConnectTimeout{3600 * 1000};
 
-// A global flag with a value (--server, --output, --token, --ca-cert, --client-cert, --client-key), and
-// the global switch --tls.
+// A global flag with a value (--server, --output, --token, --ca-cert, --client-cert, --client-key,
+// --connect-timeout), and the global switch --tls.
 bool IsGlobalValueFlag(const std::string& flag);
 inline bool IsGlobalSwitch(const std::string& flag) { return flag == "--tls"; }
 
@@ -38,6 +43,7 @@ struct RemoteArgs {
   std::set<std::string> switches;              // "--sync"
   std::string server = kDefaultServer;
   Output output = Output::kTable;
+  std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
   // --token, --tls, --ca-cert, --client-cert, --client-key (and their STEPFLOW_* variables; client.h).
   client::ClientOptions client_options;
 

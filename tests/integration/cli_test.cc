@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include "tests/integration/fixture.h"
 
@@ -110,7 +114,33 @@ TEST_F(CliTest, FailuresAreOneLineAndNonZero) {
   CliResult down = RunCli({"sm", "list", "--server", "127.0.0.1:1", "--output", "json"});
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_EQ(down.out, "");
-  EXPECT_THAT(down.err, HasSubstr("cannot connect to 127.0.0.1:1"));
+  EXPECT_THAT(down.err, HasSubstr("cannot connect to 127.0.0.1:1 within 3000 ms"));
+  // How long a verb waits for its connection: --connect-timeout, else STEPFLOW_CONNECT_TIMEOUT, else 3 s.
+  CliResult quick = RunCli({"sm", "list", "--server", "127.0.0.1:1", "--connect-timeout", "0.25"});
+  EXPECT_EQ(quick.exit_code, 1);
+  EXPECT_THAT(quick.err, HasSubstr("cannot connect to 127.0.0.1:1 within 250 ms"));
+  for (const char* bad : {"0", "-1", "nan", "inf", "1e9", "soon"}) {
+    CliResult refused = RunCli({"sm", "list", "--server", "127.0.0.1:1", "--connect-timeout", bad});
+    EXPECT_EQ(refused.exit_code, 2) << bad;
+    EXPECT_THAT(refused.err, HasSubstr("--connect-timeout must be a number of seconds above 0 and at most 3600"))
+        << bad;
+  }
+}
+
+TEST_F(CliTest, ConnectTimeoutFromEnvironment) {
+  std::string out = absl::StrCat(testing::TempDir(), "/connect_timeout.out");
+  auto printed = [&out] {
+    std::ifstream in(out);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::string quick = absl::StrCat("STEPFLOW_CONNECT_TIMEOUT=0.5 '", StepflowBinary(),
+                                   "' --server 127.0.0.1:1 sm list > '", out, "' 2>&1");
+  EXPECT_EQ(WEXITSTATUS(std::system(quick.c_str())), 1);
+  EXPECT_THAT(printed(), HasSubstr("within 500 ms"));
+  std::string bad = absl::StrCat("STEPFLOW_CONNECT_TIMEOUT=never '", StepflowBinary(),
+                                 "' --server 127.0.0.1:1 sm list > '", out, "' 2>&1");
+  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
+  EXPECT_THAT(printed(), HasSubstr("STEPFLOW_CONNECT_TIMEOUT must be a number of seconds"));
 }
 
 TEST_F(CliTest, TableOutputAndServerFromEnvironment) {

@@ -49,6 +49,14 @@ inline constexpr std::chrono::seconds kFixtureCallTimeout{120};
 inline constexpr std::chrono::seconds kFixtureCallTimeout{30};
 #endif
 
+// How many times longer a test waits for the server under ThreadSanitizer, whose server runs several times
+// slower (its cancelled calls and its shutdown most of all). A bound a test waits for, not a speed measurement.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kSanitizerSlowdown = 5;
+#else
+inline constexpr int kSanitizerSlowdown = 1;
+#endif
+
 class ServerFixture : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }

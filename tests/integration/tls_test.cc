@@ -91,15 +91,17 @@ TEST_F(TlsTest, TheCliTakesTokenAndTlsOptions) {
   flags.insert(flags.end(), {"--token-file", WriteTokenFile()});
   StartServer(flags);
   WriteWholeFile(Path("sm.json"), kPass);
-  CliResult created = RunCli({"--server", server_->address(), "--ca-cert", Path("ca.pem"), "--token",
-                              TestTokens().at("admin"), "sm", "create", "sm", Path("sm.json")});
+  // A generous connect timeout: a TLS handshake in the ThreadSanitizer build takes seconds on a loaded machine.
+  CliResult created = RunCli({"--server", server_->address(), "--connect-timeout", "60", "--ca-cert",
+                              Path("ca.pem"), "--token", TestTokens().at("admin"), "sm", "create", "sm",
+                              Path("sm.json")});
   EXPECT_EQ(created.exit_code, 0) << created.err;
-  CliResult refused = RunCli({"--server", server_->address(), "--ca-cert", Path("ca.pem"), "--token",
-                              TestTokens().at("reader"), "sm", "delete", "sm"});
+  CliResult refused = RunCli({"--server", server_->address(), "--connect-timeout", "60", "--ca-cert",
+                              Path("ca.pem"), "--token", TestTokens().at("reader"), "sm", "delete", "sm"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.err, HasSubstr("AccessDeniedException"));
   // The environment works as the flags do.
-  std::string env = absl::StrCat("STEPFLOW_CA_CERT='", Path("ca.pem"), "' STEPFLOW_TOKEN='",
+  std::string env = absl::StrCat("STEPFLOW_CONNECT_TIMEOUT=60 STEPFLOW_CA_CERT='", Path("ca.pem"), "' STEPFLOW_TOKEN='",
                                  TestTokens().at("reader"), "' '", StepflowBinary(), "' --server ",
                                  server_->address(), " sm list > '", Path("list.out"), "' 2>&1");
   EXPECT_EQ(std::system(env.c_str()), 0) << ReadWholeFile(Path("list.out"));
