@@ -232,3 +232,21 @@ def test_versions_and_aliases_iterate_and_list_their_executions(client: stepflow
     assert len(list(client.list_executions("listed"))) == 7
     with pytest.raises(errors.ValidationException):
         client.list_executions_page(alias.arn, status=ExecutionStatus.RUNNING)
+
+
+def test_concurrent_update_and_publish_each_get_their_own_version(client: stepflow.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    client.create_state_machine("raced", PASS_CHAIN)
+
+    def update(i: int) -> stepflow.StateMachine:
+        return client.update_state_machine("raced", dict(PASS_CHAIN, Comment=f"rev {i}"), publish=True,
+                                           version_description=f"call {i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(update, range(24)))
+    assert len({r.state_machine_version_arn for r in results}) == 24
+    for r in results:
+        version = client.describe_state_machine_version(r.state_machine_version_arn)
+        assert version.revision == r.version
+        assert json.loads(version.definition) == json.loads(r.definition)
+    assert len(list(client.list_state_machine_versions("raced"))) == 24
