@@ -92,17 +92,9 @@ absl::StatusOr<StateMachineVersionInfo> DefinitionStore::VersionInfoLocked(const
   return info;
 }
 
-absl::StatusOr<StateMachineVersionInfo> DefinitionStore::Publish(const std::string& state_machine,
-                                                                 const std::string& description,
-                                                                 std::int64_t revision) {
-  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
-  RETURN_IF_ERROR(ValidateDescription(description));
-  std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(Head head, LiveHead(name, errors::StateMachineDoesNotExist(StateMachineArn(name))));
-  if (revision != 0 && revision != head.latest) {
-    return errors::Conflict(absl::StrCat("revision ", revision, " of '", name, "' is not its latest (", head.latest,
-                                         "); nothing was published"));
-  }
+absl::StatusOr<std::int64_t> DefinitionStore::StagePublishLocked(const std::string& name, Head& head,
+                                                                const std::string& description,
+                                                                storage::WriteBatch& batch) {
   // Idempotent: the latest revision's version, when it has one. At most kMaxVersionsPerStateMachine rows.
   std::int64_t existing = 0;
   std::int64_t count = 0;
@@ -123,25 +115,49 @@ absl::StatusOr<StateMachineVersionInfo> DefinitionStore::Publish(const std::stri
                                }));
   RETURN_IF_ERROR(decode_status);
   if (existing != 0) {
-    return VersionInfoLocked(name, head, existing);
+    return existing;
   }
   if (count >= kMaxVersionsPerStateMachine) {
     return errors::ServiceQuotaExceeded(absl::StrCat("'", name, "' has ", count, " versions, the most allowed (",
                                                      kMaxVersionsPerStateMachine, "); delete unused ones"));
   }
-  Head next = head;
-  next.latest_published += 1;
+  head.latest_published += 1;
   storage::v1::StateMachineVersionRecord r;
   r.set_revision(head.latest);
   r.set_description(description);
   r.set_created(clock_->NowMillis());
+  batch.Put(storage::Column::kDefinitions, PublishedVersionKey(name, head.latest_published), EncodeProtoValue(r));
+  return head.latest_published;
+}
+
+absl::StatusOr<std::int64_t> DefinitionStore::PublishLatestLocked(const std::string& name, const Head& head,
+                                                                 const std::string& description) {
+  Head next = head;
   storage::WriteBatch batch;
+  ASSIGN_OR_RETURN(std::int64_t version, StagePublishLocked(name, next, description, batch));
+  if (next.latest_published == head.latest_published) {
+    return version;  // the latest revision already had it: nothing to write
+  }
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, 0), EncodeDefinitionHead(next));
-  batch.Put(storage::Column::kDefinitions, PublishedVersionKey(name, next.latest_published), EncodeProtoValue(r));
   heads_.erase(name);  // whatever the commit's outcome, reload from the store
   RETURN_IF_ERROR(store_->Commit(batch));
   heads_[name] = next;
-  return VersionInfoLocked(name, next, next.latest_published);
+  return version;
+}
+
+absl::StatusOr<StateMachineVersionInfo> DefinitionStore::Publish(const std::string& state_machine,
+                                                                 const std::string& description,
+                                                                 std::int64_t revision) {
+  ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  RETURN_IF_ERROR(ValidateDescription(description));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Head head, LiveHead(name, errors::StateMachineDoesNotExist(StateMachineArn(name))));
+  if (revision != 0 && revision != head.latest) {
+    return errors::Conflict(absl::StrCat("revision ", revision, " of '", name, "' is not its latest (", head.latest,
+                                         "); nothing was published"));
+  }
+  ASSIGN_OR_RETURN(std::int64_t version, PublishLatestLocked(name, head, description));
+  return VersionInfoLocked(name, head, version);  // reads only the head's type, which publishing leaves alone
 }
 
 absl::StatusOr<Page<StateMachineVersionInfo>> DefinitionStore::ListVersions(const std::string& state_machine,

@@ -9,6 +9,7 @@
 #include "engine/names.h"
 #include "engine/paging.h"
 #include "engine/proto_value.h"
+#include "engine/qualified_arns.h"
 #include "engine/records.h"
 #include "engine/records_v1.h"
 #include "stepflow/storage/v1/records.pb.h"
@@ -154,7 +155,8 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::Info(const std::string& name, 
 }
 
 absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string& name, Head head,
-                                                               const std::string& definition) {
+                                                               const std::string& definition,
+                                                               const std::optional<std::string>& publish_description) {
   const common::EpochMillis now = clock_->NowMillis();
   head.latest += 1;
   head.updated = now;
@@ -163,18 +165,40 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string
   }
   head.deleted = false;
   storage::WriteBatch batch;
-  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(head));
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, head.latest),
             EncodeDefinitionVersion(VersionRow{definition, now}));
+  std::int64_t published = 0;
+  if (publish_description) {
+    ASSIGN_OR_RETURN(published, StagePublishLocked(name, head, *publish_description, batch));
+  }
+  batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(head));
   heads_.erase(name);  // whatever the commit's outcome, reload from the store
   RETURN_IF_ERROR(store_->Commit(batch));
   heads_[name] = head;
-  return Info(name, head, head.latest);
+  ASSIGN_OR_RETURN(StateMachineInfo info, Info(name, head, head.latest));
+  if (publish_description) {
+    info.published_version_arn = VersionArn(name, published);
+  }
+  return info;
+}
+
+absl::StatusOr<StateMachineInfo> DefinitionStore::WithPublishedLocked(
+    const std::string& name, const Head& head, StateMachineInfo info,
+    const std::optional<std::string>& publish_description) {
+  if (publish_description) {
+    ASSIGN_OR_RETURN(std::int64_t version, PublishLatestLocked(name, head, *publish_description));
+    info.published_version_arn = VersionArn(name, version);
+  }
+  return info;
 }
 
 absl::StatusOr<StateMachineInfo> DefinitionStore::Create(const std::string& name, const std::string& definition,
-                                                         bool express) {
+                                                         bool express,
+                                                         const std::optional<std::string>& publish_description) {
   RETURN_IF_ERROR(ValidateName(name, "state machine"));
+  if (publish_description) {
+    RETURN_IF_ERROR(ValidateDescription(*publish_description));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const sm::StateMachine> machine,
                    CheckDefinition(definition, express, max_definition_bytes_));
   std::lock_guard<std::mutex> lock(mu_);
@@ -182,20 +206,24 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::Create(const std::string& name
   if (head && !head->deleted) {
     ASSIGN_OR_RETURN(StateMachineInfo existing, Info(name, *head, head->latest));
     if (existing.definition == definition && existing.express == express) {
-      return existing;
+      return WithPublishedLocked(name, *head, std::move(existing), publish_description);
     }
     return errors::StateMachineAlreadyExists(StateMachineArn(name));
   }
   Head fresh = head.value_or(Head{});
   fresh.express = express;
-  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, fresh, definition));
+  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, fresh, definition, publish_description));
   parsed_[{name, info.version}] = std::move(machine);
   return info;
 }
 
 absl::StatusOr<StateMachineInfo> DefinitionStore::Update(const std::string& state_machine,
-                                                         const std::string& definition) {
+                                                         const std::string& definition,
+                                                         const std::optional<std::string>& publish_description) {
   ASSIGN_OR_RETURN(std::string name, StateMachineNameOf(state_machine));
+  if (publish_description) {
+    RETURN_IF_ERROR(ValidateDescription(*publish_description));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::optional<Head> head, LoadHead(name));
   if (!head || head->deleted) {
@@ -205,9 +233,9 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::Update(const std::string& stat
                    CheckDefinition(definition, head->express, max_definition_bytes_));
   ASSIGN_OR_RETURN(StateMachineInfo current, Info(name, *head, head->latest));
   if (current.definition == definition) {
-    return current;
+    return WithPublishedLocked(name, *head, std::move(current), publish_description);
   }
-  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, *head, definition));
+  ASSIGN_OR_RETURN(StateMachineInfo info, WriteVersion(name, *head, definition, publish_description));
   parsed_[{name, info.version}] = std::move(machine);
   return info;
 }

@@ -72,9 +72,16 @@ class DefinitionStore {
   // Idempotent: the same name, definition and type returns the existing state machine. AlreadyExists
   // (StateMachineAlreadyExists) when the name exists with another definition or type; InvalidArgument
   // (InvalidName, InvalidDefinition) for a bad name or definition; Unavailable on storage errors.
-  absl::StatusOr<StateMachineInfo> Create(const std::string& name, const std::string& definition, bool express);
+  // With `publish_description` (AWS's publish + versionDescription): also publishes the resulting revision,
+  // in the same commit and under the same lock, so that concurrent calls never publish one another's
+  // revision; `published_version_arn` of the result names the version (an existing one when the revision
+  // already had one, as Publish). Errors of Publish as well.
+  absl::StatusOr<StateMachineInfo> Create(const std::string& name, const std::string& definition, bool express,
+                                          const std::optional<std::string>& publish_description = std::nullopt);
   // A new version when `definition` differs from the latest one. NotFound (StateMachineDoesNotExist).
-  absl::StatusOr<StateMachineInfo> Update(const std::string& state_machine, const std::string& definition);
+  // `publish_description`: as Create.
+  absl::StatusOr<StateMachineInfo> Update(const std::string& state_machine, const std::string& definition,
+                                          const std::optional<std::string>& publish_description = std::nullopt);
   // The latest version. NotFound (StateMachineDoesNotExist).
   absl::StatusOr<StateMachineInfo> Describe(const std::string& state_machine);
   // Names in byte order, definitions left empty.
@@ -135,7 +142,23 @@ class DefinitionStore {
   absl::StatusOr<std::optional<Head>> LoadHead(const std::string& name);
   absl::StatusOr<VersionRow> LoadVersion(const std::string& name, std::int64_t version);
   absl::StatusOr<StateMachineInfo> Info(const std::string& name, const Head& head, std::int64_t version);
-  absl::StatusOr<StateMachineInfo> WriteVersion(const std::string& name, Head head, const std::string& definition);
+  // REQUIRES: mu_ held. Commits `definition` as the next revision of `name`, and publishes it in the same
+  // batch when `publish_description` is given (then `published_version_arn` is set).
+  absl::StatusOr<StateMachineInfo> WriteVersion(const std::string& name, Head head, const std::string& definition,
+                                                const std::optional<std::string>& publish_description);
+  // REQUIRES: mu_ held. Stages into `batch` a version of revision `head.latest` and advances
+  // `head.latest_published` (the caller puts the head row), unless that revision already has a version: then
+  // stages nothing. Returns the version's number either way. ResourceExhausted (ServiceQuotaExceededException).
+  absl::StatusOr<std::int64_t> StagePublishLocked(const std::string& name, Head& head, const std::string& description,
+                                                  storage::WriteBatch& batch);
+  // REQUIRES: mu_ held. StagePublishLocked and its commit (when it staged anything); the version's number.
+  absl::StatusOr<std::int64_t> PublishLatestLocked(const std::string& name, const Head& head,
+                                                   const std::string& description);
+  // REQUIRES: mu_ held. `info` (the latest revision of `name`) with its version published, as Create and
+  // Update do with a description; `info` unchanged without one.
+  absl::StatusOr<StateMachineInfo> WithPublishedLocked(const std::string& name, const Head& head,
+                                                       StateMachineInfo info,
+                                                       const std::optional<std::string>& publish_description);
   absl::StatusOr<std::shared_ptr<const sm::StateMachine>> ParsedLocked(const std::string& name, std::int64_t version);
   // REQUIRES: mu_ held. The head of a state machine that exists (not deleted), else `missing`.
   absl::StatusOr<Head> LiveHead(const std::string& name, const absl::Status& missing);

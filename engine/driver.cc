@@ -120,6 +120,12 @@ void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool firs
   if (first) {
     batch_.Put(storage::Column::kIndexes, IndexKey("", "", start, id), "");
     batch_.Put(storage::Column::kIndexes, IndexKey(machine, "", start, id), "");
+    // Listing by version or alias ARN (ListExecutions): status-independent, so written once, here.
+    for (const std::string* qualified : {&entry.info.version_arn, &entry.info.alias_arn}) {
+      if (!qualified->empty()) {
+        batch_.Put(storage::Column::kIndexes, QualifiedIndexKey(*qualified, start, id), "");
+      }
+    }
   } else {
     const std::string previous = sm::ExecutionStatusName(before);
     batch_.Delete(storage::Column::kIndexes, IndexKey("", previous, start, id));

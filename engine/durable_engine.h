@@ -41,6 +41,12 @@ class DurableEngine final : public Engine {
                                                       bool express) override;
   absl::StatusOr<StateMachineInfo> UpdateStateMachine(const std::string& state_machine,
                                                       const std::string& definition) override;
+  absl::StatusOr<StateMachineInfo> CreateStateMachineAndPublish(const std::string& name, const std::string& definition,
+                                                                bool express,
+                                                                const std::string& version_description) override;
+  absl::StatusOr<StateMachineInfo> UpdateStateMachineAndPublish(const std::string& state_machine,
+                                                                const std::string& definition,
+                                                                const std::string& version_description) override;
   absl::StatusOr<StateMachineInfo> DescribeStateMachine(const std::string& state_machine) override;
   absl::StatusOr<Page<StateMachineInfo>> ListStateMachines(int page_size, const std::string& page_token) override;
   absl::Status DeleteStateMachine(const std::string& state_machine) override;

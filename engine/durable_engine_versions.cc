@@ -5,6 +5,27 @@
 
 namespace stepflow::engine {
 
+absl::StatusOr<StateMachineInfo> DurableEngine::CreateStateMachineAndPublish(const std::string& name,
+                                                                             const std::string& definition,
+                                                                             bool express,
+                                                                             const std::string& version_description) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  return definitions_->Create(name, definition, express, version_description);
+}
+
+absl::StatusOr<StateMachineInfo> DurableEngine::UpdateStateMachineAndPublish(const std::string& state_machine,
+                                                                             const std::string& definition,
+                                                                             const std::string& version_description) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  return definitions_->Update(state_machine, definition, version_description);
+}
+
 absl::StatusOr<StateMachineVersionInfo> DurableEngine::PublishStateMachineVersion(const std::string& state_machine,
                                                                                   const std::string& description,
                                                                                   std::int64_t revision) {

@@ -66,6 +66,8 @@ struct StateMachineInfo {
   std::int64_t version = 0;
   common::EpochMillis created = 0;
   common::EpochMillis updated = 0;
+  // Create/Update with publish (AWS's stateMachineVersionArn): the version published. Empty otherwise.
+  std::string published_version_arn = {};
 };
 
 // A published version of a state machine (AWS's PublishStateMachineVersion): an immutable snapshot of one
@@ -140,7 +142,9 @@ struct Page {
 };
 
 struct ExecutionFilter {
-  std::string state_machine;  // name or ARN; empty = all
+  // Name or ARN of a state machine; empty = all. Or a version or alias ARN: the executions started on that
+  // version or through that alias (not combined with `status` or `quarantined`: InvalidArgument).
+  std::string state_machine;
   std::optional<sm::ExecutionStatus> status;
   std::optional<common::EpochMillis> started_after;   // inclusive
   std::optional<common::EpochMillis> started_before;  // exclusive
@@ -221,6 +225,20 @@ class Engine {
                                                               bool express) = 0;
   virtual absl::StatusOr<StateMachineInfo> UpdateStateMachine(const std::string& state_machine,
                                                               const std::string& definition) = 0;
+  // As CreateStateMachine / UpdateStateMachine, and publishes the resulting revision as a version with
+  // `version_description` in the same commit (AWS's publish = true); the result's published_version_arn names
+  // it (an existing version when the revision already had one). The errors of PublishStateMachineVersion too.
+  virtual absl::StatusOr<StateMachineInfo> CreateStateMachineAndPublish(const std::string& /*name*/,
+                                                                        const std::string& /*definition*/,
+                                                                        bool /*express*/,
+                                                                        const std::string& /*version_description*/) {
+    return NoVersions();
+  }
+  virtual absl::StatusOr<StateMachineInfo> UpdateStateMachineAndPublish(const std::string& /*state_machine*/,
+                                                                        const std::string& /*definition*/,
+                                                                        const std::string& /*version_description*/) {
+    return NoVersions();
+  }
   virtual absl::StatusOr<StateMachineInfo> DescribeStateMachine(const std::string& state_machine) = 0;
   virtual absl::StatusOr<Page<StateMachineInfo>> ListStateMachines(int page_size, const std::string& page_token) = 0;
   // Running executions keep running on their version.

@@ -13,6 +13,7 @@
 #include "engine/history_rows.h"
 #include "engine/names.h"
 #include "engine/paging.h"
+#include "engine/qualified_arns.h"
 #include "engine/records.h"
 
 namespace stepflow::engine {
@@ -70,6 +71,27 @@ absl::StatusOr<std::string> KnownMachine(DefinitionStore& definitions, const std
   return machine;
 }
 
+// The index prefix that lists `filter`'s executions: by version or alias ARN (the by_qualified_arn index;
+// status and quarantine filters do not combine with it), or by state machine (`machine`, "" = all) and status.
+absl::StatusOr<std::string> ListPrefix(DefinitionStore& definitions, const ExecutionFilter& filter) {
+  if (!IsQualifiedArn(filter.state_machine)) {
+    ASSIGN_OR_RETURN(std::string machine, KnownMachine(definitions, filter.state_machine));
+    return IndexPrefix(machine, filter.status ? sm::ExecutionStatusName(*filter.status) : "");
+  }
+  ASSIGN_OR_RETURN(QualifiedArn q, ParseQualifiedArn(filter.state_machine));
+  if (filter.status || filter.quarantined) {
+    return errors::Validation(
+        "a status filter cannot be combined with a version or alias ARN; list by the state machine instead");
+  }
+  ASSIGN_OR_RETURN(bool known, definitions.Known(q.state_machine));
+  if (!known) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(q.state_machine));
+  }
+  // The ARN as the start recorded it (canonical: a version number without leading zeros).
+  return QualifiedIndexPrefix(q.version > 0 ? VersionArn(q.state_machine, q.version)
+                                            : AliasArn(q.state_machine, q.alias));
+}
+
 common::EpochMillis SystemNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -110,14 +132,13 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   if (!guard) {
     return errors::ShuttingDown();
   }
-  ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, filter.state_machine));
-  if (filter.quarantined) {
+  if (filter.quarantined && !IsQualifiedArn(filter.state_machine)) {
+    ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, filter.state_machine));
     Page<ExecutionInfoRecord> page = ListQuarantined(machine);
     std::erase_if(page.items, [&](const ExecutionInfoRecord& r) { return !r.name.starts_with(filter.name_prefix); });
     return page;
   }
-  const std::string status = filter.status ? sm::ExecutionStatusName(*filter.status) : "";
-  const std::string prefix = IndexPrefix(machine, status);
+  ASSIGN_OR_RETURN(const std::string prefix, ListPrefix(*definitions_, filter));
   ASSIGN_OR_RETURN(std::string start_after, DecodePageToken(page_token, prefix));
   if (start_after.empty() && filter.started_before) {
     start_after = prefix;

@@ -110,6 +110,21 @@ std::string IndexKey(std::string_view state_machine, std::string_view status, co
   return key;
 }
 
+std::string QualifiedIndexPrefix(std::string_view qualified_arn) {
+  std::string key;
+  storage::AppendString(key, "by_qualified_arn");
+  storage::AppendString(key, qualified_arn);
+  return key;
+}
+
+std::string QualifiedIndexKey(std::string_view qualified_arn, common::EpochMillis start,
+                              std::string_view execution_id) {
+  std::string key = QualifiedIndexPrefix(qualified_arn);
+  storage::AppendUint64BigEndian(key, static_cast<std::uint64_t>(start));
+  storage::AppendString(key, execution_id);
+  return key;
+}
+
 std::string_view IndexKeyExecutionId(std::string_view prefix, std::string_view key) {
   if (key.size() < prefix.size() + 9 || key.substr(0, prefix.size()) != prefix || key.back() != '\0') {
     return {};

@@ -66,6 +66,13 @@ std::string DefinitionPrefix(std::string_view name);
 std::string IndexPrefix(std::string_view state_machine, std::string_view status);
 std::string IndexKey(std::string_view state_machine, std::string_view status, common::EpochMillis start,
                      std::string_view execution_id);
+// A fifth index, status-independent, of the executions started on a published version or through an alias
+// (issue 12): written once in the start's batch, one entry per ARN the execution records, never changed.
+//   by_qualified_arn:  Str("by_qualified_arn") Str(version or alias ARN) U64(start) Str(id)
+// Executions started before this index existed have no entry (storage/FORMAT.md).
+std::string QualifiedIndexPrefix(std::string_view qualified_arn);
+std::string QualifiedIndexKey(std::string_view qualified_arn, common::EpochMillis start,
+                              std::string_view execution_id);
 // The execution id at the end of an index key; empty if `key` is not an index key below `prefix`.
 std::string_view IndexKeyExecutionId(std::string_view prefix, std::string_view key);
 // The start time in an index key below `prefix`. REQUIRES: IndexKeyExecutionId(prefix, key) is not empty.

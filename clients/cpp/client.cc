@@ -71,6 +71,24 @@ std::chrono::system_clock::time_point DeadlineIn(std::chrono::milliseconds timeo
   return std::chrono::system_clock::now() + timeout;
 }
 
+// Every item of a paged list: `fetch(token)` returns one page, `items(page)` its repeated field.
+template <typename Item, typename Fetch, typename Items>
+absl::StatusOr<std::vector<Item>> AllPages(Fetch fetch, Items items) {
+  std::vector<Item> all;
+  std::string token;
+  do {
+    auto page = fetch(token);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (Item& item : *items(*page)) {
+      all.push_back(std::move(item));
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  return all;
+}
+
 // The server's long-poll wait when the request says 0, and its cap (proto: PollTaskRequest.wait_seconds).
 constexpr std::chrono::seconds kServerDefaultPollWait{20};
 constexpr std::chrono::seconds kServerMaxPollWait{60};
@@ -161,6 +179,10 @@ absl::StatusOr<v1::StateMachine> Client::CreateStateMachine(const std::string& n
   request.set_name(name);
   request.set_definition(definition);
   request.set_type(type);
+  return CreateStateMachine(request);
+}
+
+absl::StatusOr<v1::StateMachine> Client::CreateStateMachine(const v1::CreateStateMachineRequest& request) {
   return impl_->Call<v1::StateMachine>(
       "CreateStateMachine", request, options_.call_timeout,
       [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Create(c, rq, rs); });
@@ -171,9 +193,111 @@ absl::StatusOr<v1::StateMachine> Client::UpdateStateMachine(const std::string& s
   v1::UpdateStateMachineRequest request;
   request.set_state_machine(state_machine);
   request.set_definition(definition);
+  return UpdateStateMachine(request);
+}
+
+absl::StatusOr<v1::StateMachine> Client::UpdateStateMachine(const v1::UpdateStateMachineRequest& request) {
   return impl_->Call<v1::StateMachine>(
       "UpdateStateMachine", request, options_.call_timeout,
       [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Update(c, rq, rs); });
+}
+
+absl::StatusOr<v1::StateMachineVersion> Client::PublishStateMachineVersion(const std::string& state_machine,
+                                                                           const std::string& description,
+                                                                           std::int64_t revision) {
+  v1::PublishStateMachineVersionRequest request;
+  request.set_state_machine(state_machine);
+  request.set_description(description);
+  request.set_revision(revision);
+  return impl_->Call<v1::StateMachineVersion>(
+      "PublishStateMachineVersion", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->PublishVersion(c, rq, rs); });
+}
+
+absl::StatusOr<v1::ListStateMachineVersionsResponse> Client::ListStateMachineVersions(
+    const std::string& state_machine, int page_size, const std::string& page_token) {
+  v1::ListStateMachineVersionsRequest request;
+  request.set_state_machine(state_machine);
+  request.set_page_size(page_size);
+  request.set_page_token(page_token);
+  return impl_->Call<v1::ListStateMachineVersionsResponse>(
+      "ListStateMachineVersions", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->ListVersions(c, rq, rs); });
+}
+
+absl::StatusOr<std::vector<v1::StateMachineVersion>> Client::ListAllStateMachineVersions(
+    const std::string& state_machine) {
+  return AllPages<v1::StateMachineVersion>(
+      [&](const std::string& token) { return ListStateMachineVersions(state_machine, 0, token); },
+      [](v1::ListStateMachineVersionsResponse& page) { return page.mutable_versions(); });
+}
+
+absl::StatusOr<v1::StateMachineVersion> Client::DescribeStateMachineVersion(const std::string& version_arn) {
+  v1::DescribeStateMachineVersionRequest request;
+  request.set_version_arn(version_arn);
+  return impl_->Call<v1::StateMachineVersion>(
+      "DescribeStateMachineVersion", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->DescribeVersion(c, rq, rs); });
+}
+
+absl::Status Client::DeleteStateMachineVersion(const std::string& version_arn) {
+  v1::DeleteStateMachineVersionRequest request;
+  request.set_version_arn(version_arn);
+  return impl_
+      ->Call<v1::DeleteStateMachineVersionResponse>(
+          "DeleteStateMachineVersion", request, options_.call_timeout,
+          [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->DeleteVersion(c, rq, rs); })
+      .status();
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::CreateStateMachineAlias(
+    const v1::CreateStateMachineAliasRequest& request) {
+  return impl_->Call<v1::StateMachineAlias>(
+      "CreateStateMachineAlias", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->CreateAlias(c, rq, rs); });
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::UpdateStateMachineAlias(
+    const v1::UpdateStateMachineAliasRequest& request) {
+  return impl_->Call<v1::StateMachineAlias>(
+      "UpdateStateMachineAlias", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->UpdateAlias(c, rq, rs); });
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::DescribeStateMachineAlias(const std::string& alias_arn) {
+  v1::DescribeStateMachineAliasRequest request;
+  request.set_alias_arn(alias_arn);
+  return impl_->Call<v1::StateMachineAlias>(
+      "DescribeStateMachineAlias", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->DescribeAlias(c, rq, rs); });
+}
+
+absl::StatusOr<v1::ListStateMachineAliasesResponse> Client::ListStateMachineAliases(
+    const std::string& state_machine, int page_size, const std::string& page_token) {
+  v1::ListStateMachineAliasesRequest request;
+  request.set_state_machine(state_machine);
+  request.set_page_size(page_size);
+  request.set_page_token(page_token);
+  return impl_->Call<v1::ListStateMachineAliasesResponse>(
+      "ListStateMachineAliases", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->ListAliases(c, rq, rs); });
+}
+
+absl::StatusOr<std::vector<v1::StateMachineAlias>> Client::ListAllStateMachineAliases(
+    const std::string& state_machine) {
+  return AllPages<v1::StateMachineAlias>(
+      [&](const std::string& token) { return ListStateMachineAliases(state_machine, 0, token); },
+      [](v1::ListStateMachineAliasesResponse& page) { return page.mutable_aliases(); });
+}
+
+absl::Status Client::DeleteStateMachineAlias(const std::string& alias_arn) {
+  v1::DeleteStateMachineAliasRequest request;
+  request.set_alias_arn(alias_arn);
+  return impl_
+      ->Call<v1::DeleteStateMachineAliasResponse>(
+          "DeleteStateMachineAlias", request, options_.call_timeout,
+          [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->DeleteAlias(c, rq, rs); })
+      .status();
 }
 
 absl::StatusOr<v1::StateMachine> Client::DescribeStateMachine(const std::string& state_machine) {
@@ -195,19 +319,8 @@ absl::StatusOr<v1::ListStateMachinesResponse> Client::ListStateMachines(int page
 }
 
 absl::StatusOr<std::vector<v1::StateMachine>> Client::ListAllStateMachines() {
-  std::vector<v1::StateMachine> all;
-  std::string token;
-  do {
-    absl::StatusOr<v1::ListStateMachinesResponse> page = ListStateMachines(0, token);
-    if (!page.ok()) {
-      return page.status();
-    }
-    for (v1::StateMachine& sm : *page->mutable_state_machines()) {
-      all.push_back(std::move(sm));
-    }
-    token = page->next_page_token();
-  } while (!token.empty());
-  return all;
+  return AllPages<v1::StateMachine>([&](const std::string& token) { return ListStateMachines(0, token); },
+                                    [](v1::ListStateMachinesResponse& page) { return page.mutable_state_machines(); });
 }
 
 absl::Status Client::DeleteStateMachine(const std::string& state_machine) {

@@ -78,6 +78,11 @@ class Client {
                                                       v1::StateMachineType type = v1::STANDARD);
   absl::StatusOr<v1::StateMachine> UpdateStateMachine(const std::string& state_machine,
                                                       const std::string& definition);
+  // The whole request, for `publish` and `version_description` (AWS's publish / versionDescription): the
+  // revision is then published as a version in the same commit, named by the result's
+  // state_machine_version_arn. InvalidArgument (ValidationException) for a description without publish.
+  absl::StatusOr<v1::StateMachine> CreateStateMachine(const v1::CreateStateMachineRequest& request);
+  absl::StatusOr<v1::StateMachine> UpdateStateMachine(const v1::UpdateStateMachineRequest& request);
   absl::StatusOr<v1::StateMachine> DescribeStateMachine(const std::string& state_machine);
   // One page (page_size 0 = the server's default).
   absl::StatusOr<v1::ListStateMachinesResponse> ListStateMachines(int page_size,
@@ -87,6 +92,38 @@ class Client {
   absl::Status DeleteStateMachine(const std::string& state_machine);
   absl::StatusOr<v1::ValidateDefinitionResponse> ValidateDefinition(const std::string& definition,
                                                                     v1::StateMachineType type = v1::STANDARD);
+
+  // --- Published versions (AWS's PublishStateMachineVersion, ...). Errors as the proto states them:
+  // NotFound (StateMachineDoesNotExist, ResourceNotFound), FailedPrecondition (ConflictException),
+  // ResourceExhausted (ServiceQuotaExceededException), InvalidArgument (InvalidArn, ValidationException).
+  // Idempotent: the latest revision's version when it has one. `revision` 0 = any; otherwise
+  // ConflictException unless it is the latest.
+  absl::StatusOr<v1::StateMachineVersion> PublishStateMachineVersion(const std::string& state_machine,
+                                                                     const std::string& description = "",
+                                                                     std::int64_t revision = 0);
+  // One page, newest first, without definitions.
+  absl::StatusOr<v1::ListStateMachineVersionsResponse> ListStateMachineVersions(const std::string& state_machine,
+                                                                                int page_size,
+                                                                                const std::string& page_token);
+  // Every page.
+  absl::StatusOr<std::vector<v1::StateMachineVersion>> ListAllStateMachineVersions(const std::string& state_machine);
+  absl::StatusOr<v1::StateMachineVersion> DescribeStateMachineVersion(const std::string& version_arn);
+  // OK when it does not exist; ConflictException while an alias routes to it.
+  absl::Status DeleteStateMachineVersion(const std::string& version_arn);
+
+  // --- Aliases: a name routing starts to one or two versions by weight. The request carries the routes.
+  absl::StatusOr<v1::StateMachineAlias> CreateStateMachineAlias(const v1::CreateStateMachineAliasRequest& request);
+  // Absent description / empty routing: unchanged.
+  absl::StatusOr<v1::StateMachineAlias> UpdateStateMachineAlias(const v1::UpdateStateMachineAliasRequest& request);
+  absl::StatusOr<v1::StateMachineAlias> DescribeStateMachineAlias(const std::string& alias_arn);
+  // One page, by name.
+  absl::StatusOr<v1::ListStateMachineAliasesResponse> ListStateMachineAliases(const std::string& state_machine,
+                                                                              int page_size,
+                                                                              const std::string& page_token);
+  // Every page.
+  absl::StatusOr<std::vector<v1::StateMachineAlias>> ListAllStateMachineAliases(const std::string& state_machine);
+  // NotFound (ResourceNotFound).
+  absl::Status DeleteStateMachineAlias(const std::string& alias_arn);
 
   // --- Executions. `input` is JSON text ("" = "{}"); `name` "" lets the server pick one.
   absl::StatusOr<v1::Execution> StartExecution(const std::string& state_machine, const std::string& input,
@@ -110,7 +147,8 @@ class Client {
   // `on_event` returned false (the stream is cancelled).
   absl::Status WatchExecutionHistory(const std::string& execution_arn, std::int64_t after_event_id,
                                      const std::function<bool(const v1::HistoryEvent&)>& on_event);
-  // One page; the request carries the filters.
+  // One page; the request carries the filters. Its state_machine may be a version or alias ARN: the executions
+  // started on that version or through that alias (not with a status filter: ValidationException).
   absl::StatusOr<v1::ListExecutionsResponse> ListExecutions(const v1::ListExecutionsRequest& request);
   // Every page for these filters (page_token ignored).
   absl::StatusOr<std::vector<v1::Execution>> ListAllExecutions(v1::ListExecutionsRequest request);

@@ -104,6 +104,7 @@ v1::StateMachine ToProto(const engine::StateMachineInfo& info) {
   out.set_version(info.version);
   *out.mutable_creation_date() = ToTimestamp(info.created);
   *out.mutable_update_date() = ToTimestamp(info.updated);
+  out.set_state_machine_version_arn(info.published_version_arn);
   return out;
 }
 

@@ -6,13 +6,13 @@ from stepflow.errors import StepflowError
 from stepflow.options import ClientOptions
 from stepflow.task_context import CancelReason, TaskContext, TaskError
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Diagnostic, Execution,
-                            ExecutionStatus, HistoryEvent, Page, StateMachine, StateMachineType, Task, TaskAttempt,
-                            Validation)
+                            ExecutionStatus, HistoryEvent, Page, Route, StateMachine, StateMachineAlias,
+                            StateMachineType, StateMachineVersion, Task, TaskAttempt, Validation)
 from stepflow.worker import Handler, Worker, WorkerOptions, WorkerStats
 
 __all__ = [
     "Client", "ClientOptions", "StepflowError", "CancelReason", "TaskContext", "TaskError", "DeadLetter",
     "DeadLetterFilter", "DeadLetterOutcome", "Diagnostic", "Execution", "ExecutionStatus", "HistoryEvent", "Page",
-    "StateMachine", "StateMachineType", "Task", "TaskAttempt", "Validation", "Handler", "Worker", "WorkerOptions",
+    "Route", "StateMachine", "StateMachineAlias", "StateMachineType", "StateMachineVersion", "Task", "TaskAttempt", "Validation", "Handler", "Worker", "WorkerOptions",
     "WorkerStats",
 ]

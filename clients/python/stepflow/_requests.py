@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, List, Optional
 
-from stepflow.types import DeadLetterFilter, ExecutionStatus, StateMachineType, to_timestamp
+from stepflow.types import DeadLetterFilter, ExecutionStatus, Route, StateMachineType, to_timestamp
 from stepflow.v1 import stepflow_pb2 as pb
 
 
@@ -20,8 +20,47 @@ def json_text(value: Any) -> str:
     return json.dumps(value, allow_nan=False, separators=(",", ":"))
 
 
-def create_state_machine(name: str, definition: Any, type: StateMachineType) -> pb.CreateStateMachineRequest:
-    return pb.CreateStateMachineRequest(name=name, definition=json_text(definition), type=type.name)
+def create_state_machine(name: str, definition: Any, type: StateMachineType, publish: bool = False,
+                         version_description: str = "") -> pb.CreateStateMachineRequest:
+    return pb.CreateStateMachineRequest(name=name, definition=json_text(definition), type=type.name,
+                                        publish=publish, version_description=version_description)
+
+
+def update_state_machine(state_machine: str, definition: Any, publish: bool,
+                         version_description: str) -> pb.UpdateStateMachineRequest:
+    return pb.UpdateStateMachineRequest(state_machine=state_machine, definition=json_text(definition),
+                                        publish=publish, version_description=version_description)
+
+
+def publish_version(state_machine: str, description: str, revision: int) -> pb.PublishStateMachineVersionRequest:
+    return pb.PublishStateMachineVersionRequest(state_machine=state_machine, description=description,
+                                                revision=revision)
+
+
+def list_versions(state_machine: str, page_size: int, page_token: str) -> pb.ListStateMachineVersionsRequest:
+    return pb.ListStateMachineVersionsRequest(state_machine=state_machine, page_size=page_size,
+                                              page_token=page_token)
+
+
+def _routing(routing: Optional[List[Route]]) -> List[pb.RoutingConfiguration]:
+    return [pb.RoutingConfiguration(version_arn=r.version_arn, weight=r.weight) for r in routing or []]
+
+
+def create_alias(name: str, routing: List[Route], description: str) -> pb.CreateStateMachineAliasRequest:
+    return pb.CreateStateMachineAliasRequest(name=name, description=description, routing=_routing(routing))
+
+
+def update_alias(alias_arn: str, routing: Optional[List[Route]],
+                 description: Optional[str]) -> pb.UpdateStateMachineAliasRequest:
+    """Absent ``description`` and empty ``routing`` leave those unchanged."""
+    r = pb.UpdateStateMachineAliasRequest(alias_arn=alias_arn, routing=_routing(routing))
+    if description is not None:
+        r.description = description
+    return r
+
+
+def list_aliases(state_machine: str, page_size: int, page_token: str) -> pb.ListStateMachineAliasesRequest:
+    return pb.ListStateMachineAliasesRequest(state_machine=state_machine, page_size=page_size, page_token=page_token)
 
 
 def list_executions(state_machine: str, status: Optional[ExecutionStatus], started_after: Optional[datetime],

@@ -22,8 +22,8 @@ from stepflow import _requests as rq
 from stepflow.errors import error_from_rpc, make_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
-                            HistoryEvent, Page, StateMachine, StateMachineType, Task, Validation, diagnostics,
-                            outcomes)
+                            HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
+                            StateMachineVersion, Task, Validation, diagnostics, outcomes)
 from stepflow.v1 import stepflow_pb2 as pb
 from stepflow.v1 import stepflow_pb2_grpc as _pb_grpc
 
@@ -92,13 +92,15 @@ class AsyncClient:
     # --- State machines.
 
     async def create_state_machine(self, name: str, definition: Any,
-                                   type: StateMachineType = StateMachineType.STANDARD) -> StateMachine:
-        return StateMachine.from_pb(await self._call(self._state_machines.Create,
-                                                     rq.create_state_machine(name, definition, type)))
+                                   type: StateMachineType = StateMachineType.STANDARD, publish: bool = False,
+                                   version_description: str = "") -> StateMachine:
+        return StateMachine.from_pb(await self._call(self._state_machines.Create, rq.create_state_machine(
+            name, definition, type, publish, version_description)))
 
-    async def update_state_machine(self, state_machine: str, definition: Any) -> StateMachine:
-        return StateMachine.from_pb(await self._call(self._state_machines.Update, pb.UpdateStateMachineRequest(
-            state_machine=state_machine, definition=rq.json_text(definition))))
+    async def update_state_machine(self, state_machine: str, definition: Any, publish: bool = False,
+                                   version_description: str = "") -> StateMachine:
+        return StateMachine.from_pb(await self._call(self._state_machines.Update, rq.update_state_machine(
+            state_machine, definition, publish, version_description)))
 
     async def describe_state_machine(self, state_machine: str) -> StateMachine:
         return StateMachine.from_pb(await self._call(self._state_machines.Describe,
@@ -120,6 +122,55 @@ class AsyncClient:
         r = await self._call(self._state_machines.Validate,
                              pb.ValidateDefinitionRequest(definition=rq.json_text(definition), type=type.name))
         return Validation(valid=r.valid, diagnostics=diagnostics(r.diagnostics))
+
+    # --- Versions and aliases (errors and contracts as stepflow.Client's).
+
+    async def publish_state_machine_version(self, state_machine: str, description: str = "",
+                                            revision: int = 0) -> StateMachineVersion:
+        return StateMachineVersion.from_pb(await self._call(self._state_machines.PublishVersion,
+                                                            rq.publish_version(state_machine, description, revision)))
+
+    async def list_state_machine_versions_page(self, state_machine: str, page_size: int = 0,
+                                               page_token: str = "") -> Page[StateMachineVersion]:
+        r = await self._call(self._state_machines.ListVersions, rq.list_versions(state_machine, page_size, page_token))
+        return Page([StateMachineVersion.from_pb(v) for v in r.versions], r.next_page_token)
+
+    def list_state_machine_versions(self, state_machine: str,
+                                    page_size: int = 0) -> AsyncIterator[StateMachineVersion]:
+        return _iterate(lambda token: self.list_state_machine_versions_page(state_machine, page_size, token))
+
+    async def describe_state_machine_version(self, version_arn: str) -> StateMachineVersion:
+        return StateMachineVersion.from_pb(await self._call(
+            self._state_machines.DescribeVersion, pb.DescribeStateMachineVersionRequest(version_arn=version_arn)))
+
+    async def delete_state_machine_version(self, version_arn: str) -> None:
+        await self._call(self._state_machines.DeleteVersion,
+                         pb.DeleteStateMachineVersionRequest(version_arn=version_arn))
+
+    async def create_state_machine_alias(self, name: str, routing: List[Route],
+                                         description: str = "") -> StateMachineAlias:
+        return StateMachineAlias.from_pb(await self._call(self._state_machines.CreateAlias,
+                                                          rq.create_alias(name, routing, description)))
+
+    async def update_state_machine_alias(self, alias_arn: str, routing: Optional[List[Route]] = None,
+                                         description: Optional[str] = None) -> StateMachineAlias:
+        return StateMachineAlias.from_pb(await self._call(self._state_machines.UpdateAlias,
+                                                          rq.update_alias(alias_arn, routing, description)))
+
+    async def describe_state_machine_alias(self, alias_arn: str) -> StateMachineAlias:
+        return StateMachineAlias.from_pb(await self._call(self._state_machines.DescribeAlias,
+                                                          pb.DescribeStateMachineAliasRequest(alias_arn=alias_arn)))
+
+    async def list_state_machine_aliases_page(self, state_machine: str, page_size: int = 0,
+                                              page_token: str = "") -> Page[StateMachineAlias]:
+        r = await self._call(self._state_machines.ListAliases, rq.list_aliases(state_machine, page_size, page_token))
+        return Page([StateMachineAlias.from_pb(a) for a in r.aliases], r.next_page_token)
+
+    def list_state_machine_aliases(self, state_machine: str, page_size: int = 0) -> AsyncIterator[StateMachineAlias]:
+        return _iterate(lambda token: self.list_state_machine_aliases_page(state_machine, page_size, token))
+
+    async def delete_state_machine_alias(self, alias_arn: str) -> None:
+        await self._call(self._state_machines.DeleteAlias, pb.DeleteStateMachineAliasRequest(alias_arn=alias_arn))
 
     # --- Executions.
 

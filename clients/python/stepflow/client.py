@@ -101,15 +101,20 @@ class Client:
     # --- State machines. `state_machine` is a name or an ARN; a definition is JSON text or a dict.
 
     def create_state_machine(self, name: str, definition: Any,
-                             type: StateMachineType = StateMachineType.STANDARD) -> StateMachine:
-        """InvalidDefinition (every problem in the message), InvalidName, StateMachineAlreadyExists."""
-        return StateMachine.from_pb(self._call(self._state_machines.Create,
-                                               rq.create_state_machine(name, definition, type)))
+                             type: StateMachineType = StateMachineType.STANDARD, publish: bool = False,
+                             version_description: str = "") -> StateMachine:
+        """InvalidDefinition (every problem in the message), InvalidName, StateMachineAlreadyExists. With
+        ``publish`` the revision is also published as a version (its ARN in ``state_machine_version_arn``);
+        a ``version_description`` without ``publish`` is a ValidationException."""
+        return StateMachine.from_pb(self._call(self._state_machines.Create, rq.create_state_machine(
+            name, definition, type, publish, version_description)))
 
-    def update_state_machine(self, state_machine: str, definition: Any) -> StateMachine:
-        """A new version; running executions keep theirs. StateMachineDoesNotExist, InvalidDefinition."""
-        return StateMachine.from_pb(self._call(self._state_machines.Update, pb.UpdateStateMachineRequest(
-            state_machine=state_machine, definition=rq.json_text(definition))))
+    def update_state_machine(self, state_machine: str, definition: Any, publish: bool = False,
+                             version_description: str = "") -> StateMachine:
+        """A new version; running executions keep theirs. StateMachineDoesNotExist, InvalidDefinition.
+        ``publish``: as create_state_machine, in the same commit as the revision."""
+        return StateMachine.from_pb(self._call(self._state_machines.Update, rq.update_state_machine(
+            state_machine, definition, publish, version_description)))
 
     def describe_state_machine(self, state_machine: str) -> StateMachine:
         return StateMachine.from_pb(self._call(self._state_machines.Describe,
@@ -155,15 +160,16 @@ class Client:
         """Publishes the latest revision (idempotent). ConflictException when ``revision`` (0 = any) is not the
         latest; ServiceQuotaExceededException past 1000 versions."""
         return StateMachineVersion.from_pb(self._call(self._state_machines.PublishVersion,
-                                                      pb.PublishStateMachineVersionRequest(
-                                                          state_machine=state_machine, description=description,
-                                                          revision=revision)))
+                                                      rq.publish_version(state_machine, description, revision)))
 
     def list_state_machine_versions_page(self, state_machine: str, page_size: int = 0,
                                          page_token: str = "") -> Page[StateMachineVersion]:
-        r = self._call(self._state_machines.ListVersions, pb.ListStateMachineVersionsRequest(
-            state_machine=state_machine, page_size=page_size, page_token=page_token))
+        r = self._call(self._state_machines.ListVersions, rq.list_versions(state_machine, page_size, page_token))
         return Page([StateMachineVersion.from_pb(v) for v in r.versions], r.next_page_token)
+
+    def list_state_machine_versions(self, state_machine: str, page_size: int = 0) -> Iterator[StateMachineVersion]:
+        """Every version, newest first, without definitions."""
+        return _iterate(lambda token: self.list_state_machine_versions_page(state_machine, page_size, token))
 
     def describe_state_machine_version(self, version_arn: str) -> StateMachineVersion:
         return StateMachineVersion.from_pb(self._call(self._state_machines.DescribeVersion,
@@ -174,18 +180,13 @@ class Client:
         self._call(self._state_machines.DeleteVersion, pb.DeleteStateMachineVersionRequest(version_arn=version_arn))
 
     def create_state_machine_alias(self, name: str, routing: List[Route], description: str = "") -> StateMachineAlias:
-        return StateMachineAlias.from_pb(self._call(self._state_machines.CreateAlias, pb.CreateStateMachineAliasRequest(
-            name=name, description=description,
-            routing=[pb.RoutingConfiguration(version_arn=r.version_arn, weight=r.weight) for r in routing])))
+        return StateMachineAlias.from_pb(self._call(self._state_machines.CreateAlias,
+                                                    rq.create_alias(name, routing, description)))
 
     def update_state_machine_alias(self, alias_arn: str, routing: Optional[List[Route]] = None,
                                    description: Optional[str] = None) -> StateMachineAlias:
-        request = pb.UpdateStateMachineAliasRequest(
-            alias_arn=alias_arn,
-            routing=[pb.RoutingConfiguration(version_arn=r.version_arn, weight=r.weight) for r in routing or []])
-        if description is not None:
-            request.description = description
-        return StateMachineAlias.from_pb(self._call(self._state_machines.UpdateAlias, request))
+        return StateMachineAlias.from_pb(self._call(self._state_machines.UpdateAlias,
+                                                    rq.update_alias(alias_arn, routing, description)))
 
     def describe_state_machine_alias(self, alias_arn: str) -> StateMachineAlias:
         return StateMachineAlias.from_pb(self._call(self._state_machines.DescribeAlias,
@@ -193,9 +194,12 @@ class Client:
 
     def list_state_machine_aliases_page(self, state_machine: str, page_size: int = 0,
                                         page_token: str = "") -> Page[StateMachineAlias]:
-        r = self._call(self._state_machines.ListAliases, pb.ListStateMachineAliasesRequest(
-            state_machine=state_machine, page_size=page_size, page_token=page_token))
+        r = self._call(self._state_machines.ListAliases, rq.list_aliases(state_machine, page_size, page_token))
         return Page([StateMachineAlias.from_pb(a) for a in r.aliases], r.next_page_token)
+
+    def list_state_machine_aliases(self, state_machine: str, page_size: int = 0) -> Iterator[StateMachineAlias]:
+        """Every alias, by name."""
+        return _iterate(lambda token: self.list_state_machine_aliases_page(state_machine, page_size, token))
 
     def delete_state_machine_alias(self, alias_arn: str) -> None:
         self._call(self._state_machines.DeleteAlias, pb.DeleteStateMachineAliasRequest(alias_arn=alias_arn))
@@ -243,7 +247,8 @@ class Client:
     def list_executions(self, state_machine: str = "", status: Optional[ExecutionStatus] = None,
                         started_after: Optional[datetime] = None, started_before: Optional[datetime] = None,
                         page_size: int = 0) -> Iterator[Execution]:
-        """Executions matching the filters, newest first, without input and output."""
+        """Executions matching the filters, newest first, without input and output. ``state_machine`` may be a
+        version or alias ARN: the executions started on it (no ``status`` then: ValidationException)."""
         return _iterate(lambda token: self.list_executions_page(state_machine, status, started_after,
                                                                 started_before, page_size, token))
 

@@ -83,6 +83,8 @@ class StateMachine:
     version: int  # 1 on create, +1 on every update
     creation_date: Optional[datetime]
     update_date: Optional[datetime]
+    # Create/update with ``publish=True``: the version published (AWS's stateMachineVersionArn); "" otherwise.
+    state_machine_version_arn: str = ""
 
     @staticmethod
     def from_pb(m: pb.StateMachine) -> "StateMachine":
@@ -90,7 +92,8 @@ class StateMachine:
             name=m.name, arn=m.arn, definition=m.definition,
             type=StateMachineType(m.type) if m.type else StateMachineType.STANDARD, version=m.version,
             creation_date=to_datetime(m.creation_date, m.HasField("creation_date")),
-            update_date=to_datetime(m.update_date, m.HasField("update_date")))
+            update_date=to_datetime(m.update_date, m.HasField("update_date")),
+            state_machine_version_arn=m.state_machine_version_arn)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import List
+from typing import Any, Dict, List
 
 import pytest
 
 from server import Server, free_port
 from stepflow import errors
 from stepflow.aio import AsyncClient
-from stepflow.types import DeadLetterFilter, ExecutionStatus, HistoryEvent
+from stepflow.types import DeadLetterFilter, ExecutionStatus, HistoryEvent, Route
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "ok", "End": True}}}
 TASK = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "activity:aio-work", "End": True}}}
@@ -81,3 +81,63 @@ async def scenario(address: str) -> None:
 
 def test_async_client_covers_the_api(server: Server) -> None:
     asyncio.run(scenario(server.address))
+
+
+def pass_result(n: int) -> Dict[str, Any]:
+    return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": n, "End": True}}}
+
+
+async def versions_scenario(address: str) -> None:
+    async with await AsyncClient.connect(address, timeout=10) as client:
+        created = await client.create_state_machine("vers", pass_result(1), publish=True, version_description="one")
+        v1 = created.state_machine_version_arn
+        assert v1.endswith(":vers:1")
+        with pytest.raises(errors.ValidationException):
+            await client.create_state_machine("other", PASS, version_description="needs publish")
+        await client.update_state_machine("vers", pass_result(2))
+        with pytest.raises(errors.ConflictException):
+            await client.publish_state_machine_version("vers", revision=1)
+        v2 = (await client.publish_state_machine_version("vers", "two", revision=2)).arn
+        assert [v.arn async for v in client.list_state_machine_versions("vers", page_size=1)] == [v2, v1]
+        described = await client.describe_state_machine_version(v1)
+        assert described.revision == 1 and described.description == "one"
+        with pytest.raises(errors.ResourceNotFound):
+            await client.describe_state_machine_version(v1[:-1] + "9")
+        with pytest.raises(errors.InvalidArn):
+            await client.describe_state_machine_version("arn:nope")
+
+        alias = await client.create_state_machine_alias("live", [Route(v1, 50), Route(v2, 50)], "canary")
+        with pytest.raises(errors.ValidationException):
+            await client.create_state_machine_alias("bad", [Route(v1, 60)])
+        with pytest.raises(errors.ConflictException):
+            await client.delete_state_machine_version(v1)
+        moved = await client.update_state_machine_alias(alias.arn, [Route(v2, 100)])
+        assert moved.routing == [Route(v2, 100)] and moved.description == "canary"
+        assert (await client.describe_state_machine_alias(alias.arn)).routing == [Route(v2, 100)]
+        assert [a.arn async for a in client.list_state_machine_aliases("vers")] == [alias.arn]
+
+        # Executions listed by the version or alias they started on, page by page.
+        on_v1 = [(await client.start_execution(v1, name=f"v1-{i}")).arn for i in range(3)]
+        via_alias = [(await client.start_execution(alias.arn, name=f"a-{i}")).arn for i in range(3)]
+        assert sorted([e.arn async for e in client.list_executions(v1, page_size=2)]) == sorted(on_v1)
+        assert sorted([e.arn async for e in client.list_executions(alias.arn, page_size=2)]) == sorted(via_alias)
+        assert len([e async for e in client.list_executions(v2)]) == 3
+        with pytest.raises(errors.ValidationException):
+            await client.list_executions_page(v1, status=ExecutionStatus.SUCCEEDED)
+
+        # Concurrent update+publish calls: each publishes its own revision.
+        results = await asyncio.gather(*[client.update_state_machine("vers", pass_result(100 + i), publish=True)
+                                         for i in range(12)])
+        for r in results:
+            assert (await client.describe_state_machine_version(r.state_machine_version_arn)).revision == r.version
+        assert len({r.state_machine_version_arn for r in results}) == 12
+
+        await client.delete_state_machine_alias(alias.arn)
+        with pytest.raises(errors.ResourceNotFound):
+            await client.delete_state_machine_alias(alias.arn)
+        await client.delete_state_machine_version(v1)
+        await client.delete_state_machine_version(v1)  # idempotent, as AWS
+
+
+def test_async_client_versions_aliases_and_listing(server: Server) -> None:
+    asyncio.run(versions_scenario(server.address))

@@ -205,3 +205,48 @@ def test_versions_and_aliases(client: stepflow.Client) -> None:
         client.describe_state_machine_alias(alias.arn)
     with pytest.raises(errors.ValidationException):
         client.create_state_machine_alias("half", [Route(v2.arn, 50)])
+
+
+def test_versions_and_aliases_iterate_and_list_their_executions(client: stepflow.Client) -> None:
+    first = client.create_state_machine("listed", PASS_CHAIN, publish=True, version_description="one")
+    assert first.state_machine_version_arn.endswith(":listed:1")
+    assert client.describe_state_machine_version(first.state_machine_version_arn).description == "one"
+    second = client.update_state_machine("listed", dict(PASS_CHAIN, Comment="2"), publish=True)
+    assert second.version == 2 and second.state_machine_version_arn.endswith(":listed:2")
+    assert client.update_state_machine("listed", dict(PASS_CHAIN, Comment="3")).state_machine_version_arn == ""
+    with pytest.raises(errors.ValidationException):
+        client.update_state_machine("listed", PASS_CHAIN, version_description="needs publish")
+    assert [v.version for v in client.list_state_machine_versions("listed", page_size=1)] == [2, 1]
+    alias = client.create_state_machine_alias("live", [Route(second.state_machine_version_arn, 100)])
+    client.create_state_machine_alias("zz", [Route(first.state_machine_version_arn, 100)])
+    assert [a.name for a in client.list_state_machine_aliases("listed", page_size=1)] == ["live", "zz"]
+
+    on_v1 = [client.start_execution(first.state_machine_version_arn, name=f"v1-{i}").arn for i in range(3)]
+    via_alias = [client.start_execution(alias.arn, name=f"a-{i}").arn for i in range(3)]
+    client.start_execution("listed", name="latest")
+    assert sorted(e.arn for e in client.list_executions(first.state_machine_version_arn, page_size=2)) == \
+        sorted(on_v1)
+    listed = list(client.list_executions(alias.arn, page_size=2))
+    assert sorted(e.arn for e in listed) == sorted(via_alias)
+    assert all(e.state_machine_alias_arn == alias.arn for e in listed)
+    assert len(list(client.list_executions("listed"))) == 7
+    with pytest.raises(errors.ValidationException):
+        client.list_executions_page(alias.arn, status=ExecutionStatus.RUNNING)
+
+
+def test_concurrent_update_and_publish_each_get_their_own_version(client: stepflow.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    client.create_state_machine("raced", PASS_CHAIN)
+
+    def update(i: int) -> stepflow.StateMachine:
+        return client.update_state_machine("raced", dict(PASS_CHAIN, Comment=f"rev {i}"), publish=True,
+                                           version_description=f"call {i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(update, range(24)))
+    assert len({r.state_machine_version_arn for r in results}) == 24
+    for r in results:
+        version = client.describe_state_machine_version(r.state_machine_version_arn)
+        assert version.revision == r.version
+        assert json.loads(version.definition) == json.loads(r.definition)
+    assert len(list(client.list_state_machine_versions("raced"))) == 24

@@ -23,7 +23,9 @@ import type { GetExecutionHistoryResponse__Output } from './gen/stepflow/v1/GetE
 import type { HeartbeatTaskResponse__Output } from './gen/stepflow/v1/HeartbeatTaskResponse.js';
 import type { ListDeadLettersResponse__Output } from './gen/stepflow/v1/ListDeadLettersResponse.js';
 import type { ListExecutionsResponse__Output } from './gen/stepflow/v1/ListExecutionsResponse.js';
+import type { ListStateMachineAliasesResponse__Output } from './gen/stepflow/v1/ListStateMachineAliasesResponse.js';
 import type { ListStateMachinesResponse__Output } from './gen/stepflow/v1/ListStateMachinesResponse.js';
+import type { ListStateMachineVersionsResponse__Output } from './gen/stepflow/v1/ListStateMachineVersionsResponse.js';
 import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskResponse.js';
 import type { RedriveDeadLettersResponse__Output } from './gen/stepflow/v1/RedriveDeadLettersResponse.js';
 import type { ValidateDefinitionResponse__Output } from './gen/stepflow/v1/ValidateDefinitionResponse.js';
@@ -31,9 +33,11 @@ import type { StateMachinesClient } from './gen/stepflow/v1/StateMachines.js';
 import type { TasksClient } from './gen/stepflow/v1/Tasks.js';
 import { channelCredentials, channelOptions, DEFAULT_CALL_TIMEOUT_MS, type ClientOptions } from './options.js';
 import {
-  deadLetterFrom, executionFrom, filterMessage, historyEventFrom, stateMachineFrom, taskFrom, toTimestamp,
+  deadLetterFrom, executionFrom, filterMessage, historyEventFrom, stateMachineAliasFrom, stateMachineFrom,
+  stateMachineVersionFrom, taskFrom, toTimestamp,
   type DeadLetter, type DeadLetterFilter, type DeadLetterOutcome, type Execution, type ExecutionStatus,
-  type HistoryEvent, type Page, type StateMachine, type StateMachineType, type Task, type Validation,
+  type HistoryEvent, type Page, type Route, type StateMachine, type StateMachineAlias, type StateMachineType,
+  type StateMachineVersion, type Task, type Validation,
 } from './types.js';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
@@ -163,17 +167,19 @@ export class Client {
 
   // --- State machines. `stateMachine` is a name or an ARN; a definition is JSON text or an object.
 
-  /** InvalidDefinition (every problem in the message), InvalidName, StateMachineAlreadyExists. */
+  /** InvalidDefinition (every problem in the message), InvalidName, StateMachineAlreadyExists. With
+   * `publish.publish` the revision is also published as a version (stateMachineVersionArn of the result). */
   async createStateMachine(name: string, definition: unknown, type: StateMachineType = 'STANDARD',
-    options?: CallOptions): Promise<StateMachine> {
-    return stateMachineFrom(await this.call((md, o, cb) =>
-      this.stateMachines.Create({ name, definition: jsonText(definition), type }, md, o, cb), options));
+    options?: CallOptions & PublishOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) => this.stateMachines.Create(
+      { name, definition: jsonText(definition), type, ...publishFields(options) }, md, o, cb), options));
   }
 
-  /** A new version; running executions keep theirs. */
-  async updateStateMachine(stateMachine: string, definition: unknown, options?: CallOptions): Promise<StateMachine> {
-    return stateMachineFrom(await this.call((md, o, cb) =>
-      this.stateMachines.Update({ stateMachine, definition: jsonText(definition) }, md, o, cb), options));
+  /** A new version; running executions keep theirs. `publish`: as createStateMachine, in the same commit. */
+  async updateStateMachine(stateMachine: string, definition: unknown,
+    options?: CallOptions & PublishOptions): Promise<StateMachine> {
+    return stateMachineFrom(await this.call((md, o, cb) => this.stateMachines.Update(
+      { stateMachine, definition: jsonText(definition), ...publishFields(options) }, md, o, cb), options));
   }
 
   async describeStateMachine(stateMachine: string, options?: CallOptions): Promise<StateMachine> {
@@ -200,6 +206,75 @@ export class Client {
     const r = await this.call<ValidateDefinitionResponse__Output>((md, o, cb) =>
       this.stateMachines.Validate({ definition: jsonText(definition), type }, md, o, cb), options);
     return { valid: r.valid, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+  }
+
+  // --- Published versions (AWS's PublishStateMachineVersion, ...). StateMachineDoesNotExist,
+  // ResourceNotFound, ConflictException, ServiceQuotaExceededException, InvalidArn, ValidationException.
+
+  /** Publishes the latest revision (idempotent). ConflictException when `revision` (0 = any) is not the latest. */
+  async publishStateMachineVersion(stateMachine: string, description = '', revision = 0,
+    options?: CallOptions): Promise<StateMachineVersion> {
+    return stateMachineVersionFrom(await this.call((md, o, cb) =>
+      this.stateMachines.PublishVersion({ stateMachine, description, revision }, md, o, cb), options));
+  }
+
+  async listStateMachineVersionsPage(stateMachine: string, pageSize = 0, pageToken = '',
+    options?: CallOptions): Promise<Page<StateMachineVersion>> {
+    const r = await this.call<ListStateMachineVersionsResponse__Output>((md, o, cb) =>
+      this.stateMachines.ListVersions({ stateMachine, pageSize, pageToken }, md, o, cb), options);
+    return { items: r.versions.map(stateMachineVersionFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Every version, newest first, without definitions. */
+  listStateMachineVersions(stateMachine: string, pageSize = 0): AsyncGenerator<StateMachineVersion> {
+    return pages((token) => this.listStateMachineVersionsPage(stateMachine, pageSize, token));
+  }
+
+  async describeStateMachineVersion(versionArn: string, options?: CallOptions): Promise<StateMachineVersion> {
+    return stateMachineVersionFrom(await this.call((md, o, cb) =>
+      this.stateMachines.DescribeVersion({ versionArn }, md, o, cb), options));
+  }
+
+  /** Idempotent; ConflictException while an alias routes to the version. */
+  async deleteStateMachineVersion(versionArn: string, options?: CallOptions): Promise<void> {
+    await this.call((md, o, cb) => this.stateMachines.DeleteVersion({ versionArn }, md, o, cb), options);
+  }
+
+  // --- Aliases: a name routing starts to one or two versions by weight.
+
+  async createStateMachineAlias(name: string, routing: Route[], description = '',
+    options?: CallOptions): Promise<StateMachineAlias> {
+    return stateMachineAliasFrom(await this.call((md, o, cb) =>
+      this.stateMachines.CreateAlias({ name, description, routing }, md, o, cb), options));
+  }
+
+  /** Replaces what is given: `routing` (undefined or empty: unchanged) and `description` (undefined: unchanged). */
+  async updateStateMachineAlias(aliasArn: string, change: { routing?: Route[]; description?: string },
+    options?: CallOptions): Promise<StateMachineAlias> {
+    return stateMachineAliasFrom(await this.call((md, o, cb) => this.stateMachines.UpdateAlias(
+      { aliasArn, routing: change.routing ?? [], description: change.description }, md, o, cb), options));
+  }
+
+  async describeStateMachineAlias(aliasArn: string, options?: CallOptions): Promise<StateMachineAlias> {
+    return stateMachineAliasFrom(await this.call((md, o, cb) =>
+      this.stateMachines.DescribeAlias({ aliasArn }, md, o, cb), options));
+  }
+
+  async listStateMachineAliasesPage(stateMachine: string, pageSize = 0, pageToken = '',
+    options?: CallOptions): Promise<Page<StateMachineAlias>> {
+    const r = await this.call<ListStateMachineAliasesResponse__Output>((md, o, cb) =>
+      this.stateMachines.ListAliases({ stateMachine, pageSize, pageToken }, md, o, cb), options);
+    return { items: r.aliases.map(stateMachineAliasFrom), nextPageToken: r.nextPageToken };
+  }
+
+  /** Every alias, by name. */
+  listStateMachineAliases(stateMachine: string, pageSize = 0): AsyncGenerator<StateMachineAlias> {
+    return pages((token) => this.listStateMachineAliasesPage(stateMachine, pageSize, token));
+  }
+
+  /** ResourceNotFound. The versions it routed to stay. */
+  async deleteStateMachineAlias(aliasArn: string, options?: CallOptions): Promise<void> {
+    await this.call((md, o, cb) => this.stateMachines.DeleteAlias({ aliasArn }, md, o, cb), options);
   }
 
   // --- Executions.
@@ -360,8 +435,21 @@ export class Client {
   }
 }
 
+/** AWS's publish / versionDescription on createStateMachine and updateStateMachine. */
+export interface PublishOptions {
+  /** Also publish the revision as a version, in the same commit. */
+  publish?: boolean;
+  /** The version's description (at most 256 characters); only with publish (else ValidationException). */
+  versionDescription?: string;
+}
+
+function publishFields(options: PublishOptions | undefined): { publish: boolean; versionDescription: string } {
+  return { publish: options?.publish ?? false, versionDescription: options?.versionDescription ?? '' };
+}
+
 export interface ListExecutionsFilter {
-  /** Name or ARN. */
+  /** Name or ARN of a state machine, or a version or alias ARN: the executions started on it (not with
+   * `status`: ValidationException). */
   stateMachine?: string;
   status?: ExecutionStatus;
   /** Inclusive. */

@@ -56,6 +56,10 @@ export class DiskFull extends StepflowError {}
 export class Timeout extends StepflowError {}
 export class Cancelled extends StepflowError {}
 export class InternalFailure extends StepflowError {}
+// Versions and aliases (AWS's names).
+export class ConflictException extends StepflowError {}
+export class ServiceQuotaExceededException extends StepflowError {}
+export class UnsupportedOperation extends StepflowError {}
 
 type ErrorClass = new (name: string, message: string, code?: grpc.status) => StepflowError;
 
@@ -66,6 +70,7 @@ const CLASSES: Record<string, ErrorClass> = {
   FailedPrecondition, ExecutionNotRunning, ExecutionNotRedrivable, ExecutionQuarantined, TaskTimedOut,
   DeadLetterNotDiscardable, SemanticsVersionUnsupported, UnrecognizedClientException, AccessDeniedException,
   ThrottlingException, ResourceExhausted, ServiceUnavailable, DiskFull, Timeout, Cancelled, InternalFailure,
+  ConflictException, ServiceQuotaExceededException, UnsupportedOperation,
 };
 
 // The name of an error that carries none (the call never reached the server, or a proxy answered).

@@ -7,6 +7,8 @@ import type { Execution__Output } from './gen/stepflow/v1/Execution.js';
 import type { HistoryEvent__Output } from './gen/stepflow/v1/HistoryEvent.js';
 import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskResponse.js';
 import type { StateMachine__Output } from './gen/stepflow/v1/StateMachine.js';
+import type { StateMachineAlias__Output } from './gen/stepflow/v1/StateMachineAlias.js';
+import type { StateMachineVersion__Output } from './gen/stepflow/v1/StateMachineVersion.js';
 import type { Timestamp, Timestamp__Output } from './gen/google/protobuf/Timestamp.js';
 
 export type StateMachineType = 'STANDARD' | 'EXPRESS';
@@ -29,6 +31,40 @@ export interface StateMachine {
   type: StateMachineType;
   /** 1 on create, +1 on every update. */
   version: number;
+  creationDate?: Date;
+  updateDate?: Date;
+  /** Create/update with `publish`: the version published (AWS's stateMachineVersionArn); "" otherwise. */
+  stateMachineVersionArn: string;
+}
+
+/** A published version (arn:...:stateMachine:NAME:N): an immutable snapshot of one revision. */
+export interface StateMachineVersion {
+  arn: string;
+  stateMachineArn: string;
+  /** N: 1, 2, ... per state machine, never reused. */
+  version: number;
+  /** The StateMachine.version it captured. */
+  revision: number;
+  description: string;
+  /** JSON text ("" in lists). */
+  definition: string;
+  type: StateMachineType;
+  creationDate?: Date;
+}
+
+/** One route of an alias: a version ARN and its share of the starts (0..100). */
+export interface Route {
+  versionArn: string;
+  weight: number;
+}
+
+/** An alias (arn:...:stateMachine:NAME:ALIAS) routing starts to one or two versions by weight. */
+export interface StateMachineAlias {
+  arn: string;
+  name: string;
+  stateMachineArn: string;
+  description: string;
+  routing: Route[];
   creationDate?: Date;
   updateDate?: Date;
 }
@@ -142,6 +178,23 @@ export function stateMachineFrom(m: StateMachine__Output): StateMachine {
   return {
     name: m.name, arn: m.arn, definition: m.definition, type: m.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
     version: Number(m.version), creationDate: toDate(m.creationDate), updateDate: toDate(m.updateDate),
+    stateMachineVersionArn: m.stateMachineVersionArn,
+  };
+}
+
+export function stateMachineVersionFrom(m: StateMachineVersion__Output): StateMachineVersion {
+  return {
+    arn: m.arn, stateMachineArn: m.stateMachineArn, version: Number(m.version), revision: Number(m.revision),
+    description: m.description, definition: m.definition, type: m.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+    creationDate: toDate(m.creationDate),
+  };
+}
+
+export function stateMachineAliasFrom(m: StateMachineAlias__Output): StateMachineAlias {
+  return {
+    arn: m.arn, name: m.name, stateMachineArn: m.stateMachineArn, description: m.description,
+    routing: m.routing.map((r) => ({ versionArn: r.versionArn, weight: r.weight })),
+    creationDate: toDate(m.creationDate), updateDate: toDate(m.updateDate),
   };
 }
 

@@ -150,3 +150,70 @@ test('an abort signal cancels a call; an unreachable server is ServiceUnavailabl
   await assert.rejects(poll, errors.Cancelled);
   await assert.rejects(Client.connect(`127.0.0.1:${await freePort()}`, {}, 300), errors.ServiceUnavailable);
 });
+
+const passResult = (n: number): object => ({ StartAt: 'P', States: { P: { Type: 'Pass', Result: n, End: true } } });
+
+test('versions and aliases: publish on create/update, list, describe, delete, named errors', async () => {
+  const created = await client.createStateMachine('ts-vers', passResult(1), 'STANDARD',
+    { publish: true, versionDescription: 'one' });
+  const v1 = created.stateMachineVersionArn;
+  assert.ok(v1.endsWith(':ts-vers:1'), v1);
+  await assert.rejects(client.createStateMachine('ts-other', passResult(1), 'STANDARD', { versionDescription: 'x' }),
+    errors.ValidationException);
+  assert.equal((await client.updateStateMachine('ts-vers', passResult(2))).stateMachineVersionArn, '');
+  await assert.rejects(client.publishStateMachineVersion('ts-vers', '', 1), errors.ConflictException);
+  const v2 = await client.publishStateMachineVersion('ts-vers', 'two', 2);
+  assert.equal(v2.version, 2);
+  assert.equal(v2.revision, 2);
+  assert.deepEqual((await collect(client.listStateMachineVersions('ts-vers', 1))).map((v) => v.arn), [v2.arn, v1]);
+  const described = await client.describeStateMachineVersion(v1);
+  assert.equal(described.description, 'one');
+  assert.deepEqual(JSON.parse(described.definition), passResult(1));
+  await assert.rejects(client.describeStateMachineVersion(`${v1}9`), errors.ResourceNotFound);
+  await assert.rejects(client.describeStateMachineVersion('arn:nope'), errors.InvalidArn);
+  await assert.rejects(client.publishStateMachineVersion('ts-none'), errors.StateMachineDoesNotExist);
+
+  await assert.rejects(client.createStateMachineAlias('bad', [{ versionArn: v1, weight: 60 }]),
+    errors.ValidationException);
+  const alias = await client.createStateMachineAlias('live',
+    [{ versionArn: v1, weight: 50 }, { versionArn: v2.arn, weight: 50 }], 'canary');
+  assert.ok(alias.arn.endsWith(':ts-vers:live'));
+  await assert.rejects(client.createStateMachineAlias('live', [{ versionArn: v1, weight: 100 }]),
+    errors.ConflictException);
+  await assert.rejects(client.deleteStateMachineVersion(v1), errors.ConflictException);
+  const moved = await client.updateStateMachineAlias(alias.arn, { routing: [{ versionArn: v2.arn, weight: 100 }] });
+  assert.deepEqual(moved.routing, [{ versionArn: v2.arn, weight: 100 }]);
+  assert.equal(moved.description, 'canary');
+  assert.equal((await client.updateStateMachineAlias(alias.arn, { description: 'all on 2' })).routing.length, 1);
+  assert.equal((await client.describeStateMachineAlias(alias.arn)).description, 'all on 2');
+  assert.deepEqual((await collect(client.listStateMachineAliases('ts-vers'))).map((a) => a.arn), [alias.arn]);
+
+  // Executions listed by the version or alias they started on, page by page; not with a status filter.
+  const onV1: string[] = [];
+  const viaAlias: string[] = [];
+  for (let i = 0; i < 3; ++i) {
+    onV1.push((await client.startExecution(v1, {}, `v1-${i}`)).arn);
+    viaAlias.push((await client.startExecution(alias.arn, {}, `a-${i}`)).arn);
+  }
+  const listedV1 = await collect(client.listExecutions({ stateMachine: v1 }, 2));
+  assert.deepEqual(listedV1.map((e) => e.arn).sort(), [...onV1].sort());
+  assert.ok(listedV1.every((e) => e.stateMachineVersionArn === v1));
+  const listedAlias = await collect(client.listExecutions({ stateMachine: alias.arn }, 2));
+  assert.deepEqual(listedAlias.map((e) => e.arn).sort(), [...viaAlias].sort());
+  assert.equal((await collect(client.listExecutions({ stateMachine: v2.arn }))).length, 3);
+  await assert.rejects(client.listExecutionsPage({ stateMachine: v1, status: 'RUNNING' }), errors.ValidationException);
+
+  // Concurrent update+publish calls each publish their own revision.
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+    client.updateStateMachine('ts-vers', passResult(100 + i), { publish: true })));
+  assert.equal(new Set(results.map((r) => r.stateMachineVersionArn)).size, 10);
+  for (const r of results) {
+    assert.equal((await client.describeStateMachineVersion(r.stateMachineVersionArn)).revision, r.version);
+  }
+
+  await client.deleteStateMachineAlias(alias.arn);
+  await assert.rejects(client.deleteStateMachineAlias(alias.arn), errors.ResourceNotFound);
+  await assert.rejects(client.describeStateMachineAlias(alias.arn), errors.ResourceNotFound);
+  await client.deleteStateMachineVersion(v1);
+  await client.deleteStateMachineVersion(v1); // idempotent, as AWS
+});

@@ -48,6 +48,9 @@ TEST(FormatTest, KeyBytes) {
   const std::string prefix = IndexPrefix("sm", "FAILED");
   EXPECT_EQ(IndexKeyExecutionId(prefix, IndexKey("sm", "FAILED", 5, "e")), "e");
   EXPECT_EQ(IndexKeyStart(prefix, IndexKey("sm", "FAILED", 5, "e")), 5);
+  EXPECT_EQ(QualifiedIndexKey("arn:sm:3", 5, "e"), "by_qualified_arn" + Bytes({0}) + "arn:sm:3" + Bytes({0}) + t + "e" +
+                                                       Bytes({0}));
+  EXPECT_EQ(IndexKeyExecutionId(QualifiedIndexPrefix("arn:sm:3"), QualifiedIndexKey("arn:sm:3", 5, "e")), "e");
 }
 
 TEST(FormatTest, ExecutionRecordVersion1) {

@@ -212,5 +212,76 @@ TEST_F(StateMachinesTest, VersionsAndAliasesSurviveRestartsAndGoWithTheirStateMa
   EXPECT_EQ(engine_->DescribeExecution(started->arn)->alias_arn, alias->arn);
 }
 
+// ListExecutions on a version or alias ARN reads the by_qualified_arn index the start wrote. A store from before
+// the index (simulated by deleting its entries with the engine closed) opens and lists those executions under
+// their state machine only, as storage/FORMAT.md says.
+TEST_F(StateMachinesTest, ExecutionsListedByVersionAndAliasUnlessStartedBeforeTheIndex) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Orders", kPassChain, false).ok());
+  absl::StatusOr<StateMachineVersionInfo> v1 = engine_->PublishStateMachineVersion("Orders", "", 0);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  absl::StatusOr<StateMachineAliasInfo> alias = engine_->CreateStateMachineAlias("prod", "", {AliasRoute{v1->arn, 100}});
+  ASSERT_TRUE(alias.ok()) << alias.status();
+  ASSERT_TRUE(engine_->StartExecution(v1->arn, "on-version", "{}").ok());
+  ASSERT_TRUE(engine_->StartExecution(alias->arn, "via-alias", "{}").ok());
+  ASSERT_TRUE(engine_->StartExecution("Orders", "on-latest", "{}").ok());
+  auto names = [&](const std::string& filter) {
+    ExecutionFilter f;
+    f.state_machine = filter;
+    std::vector<std::string> out;
+    absl::StatusOr<Page<ExecutionInfoRecord>> page = engine_->ListExecutions(f, 0, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    for (const ExecutionInfoRecord& r : page.ok() ? page->items : std::vector<ExecutionInfoRecord>{}) {
+      out.push_back(r.name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names(v1->arn), (std::vector<std::string>{"via-alias", "on-version"}));  // newest first
+  EXPECT_EQ(names(alias->arn), (std::vector<std::string>{"via-alias"}));
+  EXPECT_EQ(names("Orders").size(), 3u);
+  ExecutionFilter with_status;
+  with_status.state_machine = v1->arn;
+  with_status.status = sm::ExecutionStatus::kSucceeded;
+  EXPECT_TRUE(absl::IsInvalidArgument(engine_->ListExecutions(with_status, 0, "").status()));
+
+  WithStoreClosed([](storage::Store& store) {
+    storage::WriteBatch batch;
+    ASSERT_TRUE(store
+                    .Scan(storage::Column::kIndexes, "by_qualified_arn", "", false,
+                          [&](std::string_view key, std::string_view) {
+                            batch.Delete(storage::Column::kIndexes, std::string(key));
+                            return true;
+                          })
+                    .ok());
+    ASSERT_TRUE(store.Commit(batch).ok());
+  });
+  EXPECT_TRUE(names(v1->arn).empty());
+  EXPECT_TRUE(names(alias->arn).empty());
+  EXPECT_EQ(names("Orders").size(), 3u);
+  ASSERT_TRUE(engine_->StartExecution(alias->arn, "after-upgrade", "{}").ok());
+  EXPECT_EQ(names(alias->arn), (std::vector<std::string>{"after-upgrade"}));
+}
+
+// Create/Update with publish: the revision and its version in one commit; idempotent like Publish.
+TEST_F(StateMachinesTest, CreateAndUpdateCanPublishTheirRevision) {
+  absl::StatusOr<StateMachineInfo> created = engine_->CreateStateMachineAndPublish("Orders", kPassChain, false, "v1");
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->published_version_arn, created->arn + ":1");
+  absl::StatusOr<StateMachineInfo> updated = engine_->UpdateStateMachineAndPublish("Orders", kWait5, "v2");
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->version, 2);
+  EXPECT_EQ(updated->published_version_arn, created->arn + ":2");
+  Reopen();
+  absl::StatusOr<StateMachineVersionInfo> v2 = engine_->DescribeStateMachineVersion(updated->published_version_arn);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->revision, 2);
+  EXPECT_EQ(v2->description, "v2");
+  EXPECT_EQ(engine_->UpdateStateMachineAndPublish("Orders", kWait5, "again")->published_version_arn,
+            updated->published_version_arn);
+  EXPECT_TRUE(engine_->UpdateStateMachine("Orders", kPassChain)->published_version_arn.empty());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      engine_->UpdateStateMachineAndPublish("Orders", kTaskForever, std::string(300, 'x')).status()));
+  EXPECT_EQ(engine_->DescribeStateMachine("Orders")->version, 3);  // the refused call wrote nothing
+}
+
 }  // namespace
 }  // namespace stepflow::engine::testing
