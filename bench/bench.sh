@@ -62,14 +62,20 @@ RESTATE_SDK_VERSION="1.17.2"
 BULLMQ_VERSION="6.7.0"
 IOREDIS_VERSION="5.9.3"
 
-for bin in stepflow bench/stepflow_bench bench/server_bench bench/task_bench bench/jsonata_bench; do
+wants() { [[ " ${only} " == *" $1 "* ]]; }
+
+# The programs the chosen workloads run.
+needed=(stepflow)
+{ wants W1 || wants JSONata; } && needed+=(bench/stepflow_bench)
+{ wants W2 || wants W5 || wants footprint || wants console; } && needed+=(bench/server_bench)
+{ wants W2 || wants W3 || wants W4; } && needed+=(bench/task_bench)
+wants JSONata && needed+=(bench/jsonata_bench)
+for bin in "${needed[@]}"; do
   if [[ ! -x "${build_dir}/${bin}" ]]; then
     echo "$0: ${build_dir}/${bin} not found; build first (make bench does)" >&2
     exit 1
   fi
 done
-
-wants() { [[ " ${only} " == *" $1 "* ]]; }
 wants_peer() { [[ " ${peers} " == *" $1 "* ]]; }
 say() { echo "## $*"; }
 
@@ -96,10 +102,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The peers and report.py's table only serve the workloads run side by side with them.
+side_by_side=0
+for w in W1 W2 W3 W4 W5 footprint; do
+  wants "${w}" && side_by_side=1
+done
+[[ ${side_by_side} == 1 ]] || peers=""
+
 # --- Debian packages (as root) ---------------------------------------------------------------------------
 missing=()
-command -v redis-server > /dev/null || missing+=(redis-server)
-command -v gnuplot > /dev/null || missing+=(gnuplot-nox)
+if [[ -n "${peers// /}" ]]; then
+  command -v redis-server > /dev/null || missing+=(redis-server)
+  command -v gnuplot > /dev/null || missing+=(gnuplot-nox)
+fi
 command -v node > /dev/null || missing+=(nodejs npm)
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get > /dev/null; then
@@ -173,7 +188,7 @@ w1_counts=(--pass-chain "${w1_pass10}" --pass-chain-100 "${w1_pass100}" --map "$
 throughput_flags=(--inflight 1,64 --seconds "${seconds_per}" --warmup "${warmup}")
 node_common=(--modules "${modules}" --scratch "${run_dir}")
 
-for ((run = 1; run <= repeat; run++)); do
+for ((run = 1; side_by_side && run <= repeat; run++)); do
   say "run ${run} of ${repeat}"
   if wants W1; then
     step "W1 stepflow" "${build_dir}/bench/stepflow_bench" "${w1_counts[@]}"
@@ -230,9 +245,11 @@ if wants footprint; then
 fi
 echo "# finished $(date -u +%Y-%m-%dT%H:%M:%SZ) after $((SECONDS - start_time)) s, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "${raw}"
 
-grep -E '^(stepflow W[0-9]: skipped|# .*warning)' "${raw}" >&2
-python3 "${bench_dir}/report.py" --raw "${raw}" --out "${results_dir}" --repeat "${repeat}" \
-  --seconds-total "$((SECONDS - start_time))"
+if [[ ${side_by_side} == 1 ]]; then
+  grep -E '^(stepflow W[0-9]: skipped|# .*warning)' "${raw}" >&2
+  python3 "${bench_dir}/report.py" --raw "${raw}" --out "${results_dir}" --repeat "${repeat}" \
+    --seconds-total "$((SECONDS - start_time))"
+fi
 
 # JSONata (issue 10): the evaluator beside jsonata-js 2.0.6, and a 10-state JSONata Pass chain beside the same
 # chain in JSONPath on the embedded engine. Printed here (not part of report.py's table: no peer engine runs
@@ -250,7 +267,7 @@ fi
 # in report.py's table. docs/performance.md records the figures.
 if wants console; then
   say "console (once)"
-  python3 "${bench_dir}/console/rest_bench.py" --stepflow "${build_dir}/stepflow" \
+  python3 -u "${bench_dir}/console/rest_bench.py" --stepflow "${build_dir}/stepflow" \
     --server-bench "${build_dir}/bench/server_bench" --executions "${console_executions}" \
     --seconds "${seconds_per}" --warmup "${warmup}" --repeat "${repeat}" | grep -v '^RESULT' ||
     echo "warning: the REST benchmark failed" >&2

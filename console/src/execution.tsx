@@ -11,6 +11,7 @@ import { href } from "./router";
 import { ErrorBanner, Json, StatusBadge, duration, formatTime, useLoad } from "./ui";
 
 const MAX_HISTORY_PAGES = 100; // 100 pages of 1,000: the table holds at most 100,000 events
+const SHOW_EVERY_MS = 500; // while a long history loads, how often the events loaded so far are shown
 
 // The history, page by page: `data` grows as each page arrives (the first page renders at once, a 25,000-event
 // history fills in behind it), `complete` once the last page is in. `reload` starts over; `setData` edits it
@@ -26,17 +27,23 @@ function useHistory(arn: string) {
     (async () => {
       const events: HistoryEvent[] = [];
       let token = "";
+      let shownAt = 0;
       for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
         const r = await api<{ events: HistoryEvent[]; nextPageToken: string }>(
           `/executions/${encodeArn(arn)}/history?pageSize=1000${token ? `&nextToken=${encodeURIComponent(token)}` : ""}`,
         );
         if (cancelled) return;
         events.push(...r.events);
-        setData(events.slice());
-        setError(null);
+        // The first page at once, then at most every SHOW_EVERY_MS (each showing rebuilds the table's filters).
+        if (page === 0 || !r.nextPageToken || performance.now() - shownAt >= SHOW_EVERY_MS) {
+          setData(events.slice());
+          setError(null);
+          shownAt = performance.now();
+        }
         if (!r.nextPageToken) break;
         token = r.nextPageToken;
       }
+      setData(events.slice());
       setComplete(true);
     })().catch((e) => !cancelled && setError(e));
     return () => {

@@ -212,6 +212,10 @@ void EvaluateJsonPath(const sm::State& s, const Entry& entry, const json::value&
   if (entry.parameters.has_value()) {
     parameters = *entry.parameters;
     steps.Known("Parameters", *parameters, true);
+    if (!s.parameters.present() && *parameters != effective.value()) {
+      steps.Note("Parameters", "the task ran on another input than the state's (a dead letter redriven with a "
+                               "patched input)");
+    }
   } else if (s.type == sm::StateType::kMap) {
     steps.Unknown("Parameters", "a Map's ItemSelector applies to each item, in its iterations");
   } else if (s.parameters.present()) {

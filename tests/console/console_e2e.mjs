@@ -398,13 +398,16 @@ try {
   await page.waitForSelector(".exec-header .badge.status-SUCCEEDED");
   await page.waitForSelector('g.node[data-state="Charge"][data-status="SUCCEEDED"]');
   completer.kill("SIGTERM");
-  assert.match(await page.textContent('pre[aria-label="output"]'), /"amount": 1/, "the patched input went through");
+  // The patched input was the task's input; ResultPath puts the task's result beside the state's own input.
+  assert.deepEqual(JSON.parse(await page.textContent('pre[aria-label="output"]')), { amount: 5, payment: { paid: 1 } },
+    "the patched input went through");
   // The Task's data flow: the result, then ResultSelector and ResultPath as separate steps.
   await page.click('g.node[data-state="Charge"]');
   await page.waitForSelector('.flow-step[data-step="ResultSelector"]');
   assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="result"] pre')), { amount: 1 });
   assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultSelector"] pre')), { paid: 1 });
-  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultPath"] pre')), { amount: 1, payment: { paid: 1 } });
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="Parameters"] pre')), { amount: 1 }, "the patched input");
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultPath"] pre')), { amount: 5, payment: { paid: 1 } });
   await page.locator('[aria-label="data flow"]').screenshot({ path: join(outDir, "console-data-flow-task.png") });
 
   // State machines: the list and one definition as a graph and as JSON.

@@ -245,13 +245,13 @@ json::object Steps(const json::value& flow) {
 }
 
 TEST_F(RestConsoleTest, DataFlowEvaluatesEveryJsonPathStepOnTheServer) {
-  CreateSm("shape", R"({"StartAt":"Shape","States":{
+  CreateSm("shape", R"j({"StartAt":"Shape","States":{
     "Shape":{"Type":"Pass","InputPath":"$.order.lines[?(@.qty > 1)]",
              "Parameters":{"count.$":"States.ArrayLength($)","first.$":"$[0].sku"},
              "ResultPath":"$.summary","OutputPath":"$.summary","Next":"Charge"},
     "Charge":{"Type":"Task","Resource":"activity:pay","Parameters":{"sku.$":"$.first"},
               "ResultSelector":{"paid.$":"$.amount"},"ResultPath":"$.payment","OutputPath":"$.payment.paid",
-              "End":true}}})");
+              "End":true}}})j");
   json::value e = StartExec(
       "shape", R"({"order":{"lines":[{"sku":"a","qty":1},{"sku":"b","qty":2},{"sku":"c","qty":3}]}})", "flow-1");
   const std::string arn(e.at("arn").as_string());
