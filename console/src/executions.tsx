@@ -88,8 +88,8 @@ export function ExecutionsPage({ route }: { route: Route }) {
       setBulkResult(`no ${status} executions match`);
       return;
     }
-    const what_ = `${atLeast ? `the first ${count} (of more than ${count})` : `all ${count}`} ${status} execution${count === 1 ? "" : "s"} of ${filters.stateMachine} matching the filter`;
-    if (!window.confirm(`${verb} ${what_}?`)) return;
+    const subject = `${atLeast ? `the first ${count} (of ${count} or more)` : `all ${count}`} ${status} execution${count === 1 ? "" : "s"} of ${filters.stateMachine} matching the filter`;
+    if (!window.confirm(`${verb} ${subject}?`)) return;
     const filter = { stateMachine: filters.stateMachine, status, namePrefix: filters.namePrefix,
       startedAfter: filters.startedAfter, startedBefore: filters.startedBefore };
     const body = what === "stop" ? { error: "Console.Stopped", cause: "stopped from the console (all matching)" } : {};

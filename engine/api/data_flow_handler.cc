@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -34,7 +35,13 @@ struct Entry {
   std::optional<json::value> result;      // the task's output (…Succeeded)
   std::optional<json::value> output;      // StateExited
   std::int64_t exited_event_id = 0;
+  // The ids of the entry's events: each event names the one before it in its own frame (previousEventId), so
+  // the task events of other Map iterations or Parallel branches running meanwhile are told apart.
+  std::unordered_set<std::int64_t> chain;
+  // The top-level variables when the state was entered (what its paths read as $name).
+  json::object variables;
 };
+
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -51,32 +58,68 @@ std::optional<json::value> JsonField(const json::object& details, const char* ke
   return ec ? std::nullopt : std::optional<json::value>(std::move(parsed));
 }
 
+// The top-level workflow variables, folded from the assignedVariables of each top-level state's StateExited
+// event (name -> JSON text), as the interpreter records them. Variables of a Map iteration or a Parallel branch
+// are theirs alone and are not folded.
+void FoldVariables(const engine::HistoryEventRecord& event, const json::object& details,
+                   const sm::StateMachine& root, json::object& variables) {
+  const json::value* name = details.if_contains("name");
+  const json::value* assigned = details.if_contains("assignedVariables");
+  if (name == nullptr || !name->is_string() || assigned == nullptr || !assigned->is_object() ||
+      root.Find(std::string(name->get_string())) == nullptr || !EndsWith(event.type, "StateExited")) {
+    return;
+  }
+  for (const auto& [variable, text] : assigned->get_object()) {
+    json::error_code ec;
+    json::value value = text.is_string() ? json::parse(text.get_string(), ec) : text;
+    variables[variable] = ec ? json::value(text) : std::move(value);
+  }
+}
+
 // Folds one event into the entry of state `name`: an entry of it starts a new one; the task events and the
-// exit between it and the next entry belong to it.
-void Fold(const engine::HistoryEventRecord& event, const std::string& name, Entry& entry, bool& inside) {
+// exit that follow from it (its chain of previousEventIds) belong to it.
+void Fold(const engine::HistoryEventRecord& event, const std::string& name, const sm::StateMachine& root,
+          json::object& variables, Entry& entry, bool& inside) {
+  const bool entering = EndsWith(event.type, "StateEntered");
+  const bool exiting = EndsWith(event.type, "StateExited");
+  const bool in_entry = inside && entry.chain.contains(event.previous_event_id);
+  if (!entering && !exiting && !in_entry) {
+    return;
+  }
   json::error_code ec;
   json::value details = json::parse(event.details, ec);
   if (ec || !details.is_object()) {
     return;
   }
   const json::object& d = details.get_object();
+  FoldVariables(event, d, root, variables);
+  if (!entering && !in_entry) {
+    return;
+  }
   const json::value* event_name = d.if_contains("name");
   const bool named = event_name != nullptr && event_name->is_string() && event_name->get_string() == name;
-  if (named && EndsWith(event.type, "StateEntered")) {
-    entry = Entry{};
-    entry.entered_event_id = event.id;
-    entry.entered_time = event.timestamp;
-    entry.input = JsonField(d, "input");
-    inside = true;
-  } else if (named && EndsWith(event.type, "StateExited") && inside) {
+  if (entering) {
+    if (named) {
+      entry = Entry{};
+      entry.entered_event_id = event.id;
+      entry.entered_time = event.timestamp;
+      entry.input = JsonField(d, "input");
+      entry.chain.insert(event.id);
+      entry.variables = variables;
+      inside = true;
+    }
+    return;
+  }
+  entry.chain.insert(event.id);
+  if (named && exiting) {
     entry.output = JsonField(d, "output");
     entry.exited_event_id = event.id;
     inside = false;
-  } else if (inside && (event.type == "TaskScheduled" || event.type == "ActivityScheduled" ||
-                        event.type == "LambdaFunctionScheduled")) {
+  } else if (event.type == "TaskScheduled" || event.type == "ActivityScheduled" ||
+             event.type == "LambdaFunctionScheduled") {
     entry.parameters = JsonField(d, event.type == "TaskScheduled" ? "parameters" : "input");
-  } else if (inside && (event.type == "TaskSucceeded" || event.type == "ActivitySucceeded" ||
-                        event.type == "LambdaFunctionSucceeded")) {
+  } else if (event.type == "TaskSucceeded" || event.type == "ActivitySucceeded" ||
+             event.type == "LambdaFunctionSucceeded") {
     entry.result = JsonField(d, "output");
   }
 }
@@ -180,13 +223,12 @@ json::value Context(const engine::ExecutionInfoRecord& execution, const std::str
 
 // The JSONPath pipeline of `s` over `entry`, each step with the interpreter's own function.
 void EvaluateJsonPath(const sm::State& s, const Entry& entry, const json::value& context, Steps& steps) {
-  const json::object no_variables;
   auto resolver = [&](const json::value& dollar) -> sm::PathResolver {
-    return [&dollar, &context, &no_variables](const sm::JsonPath& path) {
+    return [&dollar, &context, &entry](const sm::JsonPath& path) {
       sm::PathScope scope;
       scope.input = &dollar;
       scope.context = &context;
-      scope.variables = &no_variables;
+      scope.variables = &entry.variables;
       return path.EvaluateBounded(scope);
     };
   };
@@ -284,6 +326,7 @@ absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const
   }
 
   Entry entry;
+  json::object variables;
   bool inside = false;
   std::string token;
   std::int64_t read = 0;
@@ -296,7 +339,7 @@ absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const
         done = true;
         break;
       }
-      Fold(event, request.state(), entry, inside);
+      Fold(event, request.state(), *compiled, variables, entry, inside);
     }
     read += static_cast<std::int64_t>(page.items.size());
     token = page.next_page_token;

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -248,9 +249,10 @@ TEST_F(RestConsoleTest, DataFlowEvaluatesEveryJsonPathStepOnTheServer) {
   CreateSm("shape", R"j({"StartAt":"Shape","States":{
     "Shape":{"Type":"Pass","InputPath":"$.order.lines[?(@.qty > 1)]",
              "Parameters":{"count.$":"States.ArrayLength($)","first.$":"$[0].sku"},
-             "ResultPath":"$.summary","OutputPath":"$.summary","Next":"Charge"},
+             "ResultPath":"$.summary","OutputPath":"$.summary","Assign":{"picked.$":"$.first"},"Next":"Charge"},
     "Charge":{"Type":"Task","Resource":"activity:pay","Parameters":{"sku.$":"$.first"},
-              "ResultSelector":{"paid.$":"$.amount"},"ResultPath":"$.payment","OutputPath":"$.payment.paid",
+              "ResultSelector":{"paid.$":"$.amount","sku.$":"$picked"},"ResultPath":"$.payment",
+              "OutputPath":"$.payment.paid",
               "End":true}}})j");
   json::value e = StartExec(
       "shape", R"({"order":{"lines":[{"sku":"a","qty":1},{"sku":"b","qty":2},{"sku":"c","qty":3}]}})", "flow-1");
@@ -286,8 +288,9 @@ TEST_F(RestConsoleTest, DataFlowEvaluatesEveryJsonPathStepOnTheServer) {
   json::object c = Steps(Body(http_->Get(flow_of + "Charge")));
   EXPECT_EQ(c.at("input"), json::parse(R"({"count":2,"first":"b"})"));
   EXPECT_EQ(c.at("result"), json::parse(R"({"amount":7,"currency":"EUR"})"));
-  EXPECT_EQ(c.at("ResultSelector"), json::parse(R"({"paid":7})"));
-  EXPECT_EQ(c.at("ResultPath"), json::parse(R"({"count":2,"first":"b","payment":{"paid":7}})"));
+  // ResultSelector reads the variable that Shape assigned (the history's assignedVariables).
+  EXPECT_EQ(c.at("ResultSelector"), json::parse(R"({"paid":7,"sku":"b"})"));
+  EXPECT_EQ(c.at("ResultPath"), json::parse(R"({"count":2,"first":"b","payment":{"paid":7,"sku":"b"}})"));
   EXPECT_EQ(c.at("OutputPath"), json::value(7));
   EXPECT_EQ(c.at("output"), json::value(7));
 
@@ -310,6 +313,46 @@ TEST_F(RestConsoleTest, DataFlowEvaluatesEveryJsonPathStepOnTheServer) {
       "/api/v1/executions/" + Encode("arn:aws:states:us-east-1:123456789012:execution:shape:nope") + "/data-flow?state=Shape");
   EXPECT_EQ(unknown_execution->status, 404);
   EXPECT_EQ(ErrorOf(unknown_execution), "ExecutionDoesNotExist");
+}
+
+// Two Map iterations run the same Task state at once: the data flow of its last entry takes that iteration's own
+// task result, not the one the other iteration's task reported later.
+TEST_F(RestConsoleTest, DataFlowOfAStateInAMapKeepsToItsOwnIteration) {
+  CreateSm("fan", R"j({"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items",
+    "ItemProcessor":{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"activity:fan","End":true}}},
+    "End":true}}})j");
+  json::value e = StartExec("fan", R"({"items":[{"n":1},{"n":2}]})", "fan-1");
+  const std::string arn(e.at("arn").as_string());
+  std::vector<v1::PollTaskResponse> tasks;
+  while (tasks.size() < 2) {
+    absl::StatusOr<v1::PollTaskResponse> task = client().PollTask("fan", "rest-test", std::chrono::seconds(20));
+    ASSERT_TRUE(task.ok()) << task.status();
+    ASSERT_FALSE(task->task_token().empty());
+    tasks.push_back(*task);
+  }
+  // The iteration whose Work was entered last.
+  std::int64_t last_n = 0;
+  for (const json::value& event : History(arn)) {
+    if (event.at("type").as_string() == "TaskStateEntered") {
+      json::value input = json::parse(std::string(event.at("details").at("input").as_string()));
+      last_n = Int(input.at("n"));
+    }
+  }
+  ASSERT_NE(last_n, 0);
+  // Its task completes first; the other iteration's completes after it.
+  if (Int(json::parse(tasks[0].input()).at("n")) != last_n) {
+    std::swap(tasks[0], tasks[1]);
+  }
+  for (const v1::PollTaskResponse& task : tasks) {
+    const std::int64_t n = Int(json::parse(task.input()).at("n"));
+    ASSERT_TRUE(client().CompleteTask(task.task_token(), absl::StrCat(R"({"r":)", n * 10, "}")).ok());
+  }
+  auto follow = http_->Get("/api/v1/executions/" + Encode(arn) + "/history:follow");
+  ASSERT_TRUE(follow && follow->status == 200);
+  json::object work = Steps(Body(http_->Get("/api/v1/executions/" + Encode(arn) + "/data-flow?state=Work")));
+  EXPECT_EQ(Int(work.at("input").at("n")), last_n);
+  EXPECT_EQ(Int(work.at("result").at("r")), last_n * 10);
+  EXPECT_EQ(Int(work.at("output").at("r")), last_n * 10);
 }
 
 }  // namespace
