@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "engine/api/handlers.h"
+#include "engine/api/history_walk.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/dataflow.h"
 #include "statemachine/core/model.h"
@@ -23,7 +24,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kDataFlowPageSize = 1000;
 constexpr std::size_t kMaxStateNameChars = 80;  // AWS's limit for a state name
 
 // What the history says about the state's last entry.
@@ -42,10 +42,6 @@ struct Entry {
   json::object variables;
 };
 
-
-bool EndsWith(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
 
 // The JSON value in field `key` of `details`, which AWS's events hold as JSON text.
 std::optional<json::value> JsonField(const json::object& details, const char* key) {
@@ -66,7 +62,7 @@ void FoldVariables(const engine::HistoryEventRecord& event, const json::object& 
   const json::value* name = details.if_contains("name");
   const json::value* assigned = details.if_contains("assignedVariables");
   if (name == nullptr || !name->is_string() || assigned == nullptr || !assigned->is_object() ||
-      root.Find(std::string(name->get_string())) == nullptr || !EndsWith(event.type, "StateExited")) {
+      root.Find(std::string(name->get_string())) == nullptr || !TypeEndsWith(event.type, "StateExited")) {
     return;
   }
   for (const auto& [variable, text] : assigned->get_object()) {
@@ -80,18 +76,17 @@ void FoldVariables(const engine::HistoryEventRecord& event, const json::object& 
 // exit that follow from it (its chain of previousEventIds) belong to it.
 void Fold(const engine::HistoryEventRecord& event, const std::string& name, const sm::StateMachine& root,
           json::object& variables, Entry& entry, bool& inside) {
-  const bool entering = EndsWith(event.type, "StateEntered");
-  const bool exiting = EndsWith(event.type, "StateExited");
+  const bool entering = TypeEndsWith(event.type, "StateEntered");
+  const bool exiting = TypeEndsWith(event.type, "StateExited");
   const bool in_entry = inside && entry.chain.contains(event.previous_event_id);
   if (!entering && !exiting && !in_entry) {
     return;
   }
-  json::error_code ec;
-  json::value details = json::parse(event.details, ec);
-  if (ec || !details.is_object()) {
+  std::optional<json::object> details = DetailsOf(event);
+  if (!details.has_value()) {
     return;
   }
-  const json::object& d = details.get_object();
+  const json::object& d = *details;
   FoldVariables(event, d, root, variables);
   if (!entering && !in_entry) {
     return;
@@ -328,22 +323,14 @@ absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const
   Entry entry;
   json::object variables;
   bool inside = false;
-  std::string token;
-  std::int64_t read = 0;
-  bool done = false;
-  do {
-    ASSIGN_OR_RETURN(engine::Page<engine::HistoryEventRecord> page,
-                     env.engine->GetExecutionHistory(execution.arn, kDataFlowPageSize, token, false));
-    for (const engine::HistoryEventRecord& event : page.items) {
-      if (request.at_event_id() > 0 && event.id > request.at_event_id()) {
-        done = true;
-        break;
-      }
-      Fold(event, request.state(), *compiled, variables, entry, inside);
-    }
-    read += static_cast<std::int64_t>(page.items.size());
-    token = page.next_page_token;
-  } while (!done && !token.empty() && read < kMaxSummaryEvents);
+  ASSIGN_OR_RETURN(HistoryWalk walk,
+                   WalkHistory(env, execution.arn, kMaxSummaryEvents, [&](const engine::HistoryEventRecord& event) {
+                     if (request.at_event_id() > 0 && event.id > request.at_event_id()) {
+                       return false;
+                     }
+                     Fold(event, request.state(), *compiled, variables, entry, inside);
+                     return true;
+                   }));
 
   google::protobuf::Struct flow;
   auto& fields = *flow.mutable_fields();
@@ -353,7 +340,7 @@ absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const
   fields["queryLanguage"].set_string_value(state->language == sm::QueryLanguage::kJsonata ? "JSONata" : "JSONPath");
   fields["enteredEventId"].set_number_value(static_cast<double>(entry.entered_event_id));
   fields["exitedEventId"].set_number_value(static_cast<double>(entry.exited_event_id));
-  fields["truncated"].set_bool_value(!done && !token.empty());
+  fields["truncated"].set_bool_value(walk.truncated);
   Steps steps(*fields["steps"].mutable_list_value());
   if (!entry.input.has_value()) {
     return flow;  // not entered (yet): no steps
