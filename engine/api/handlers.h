@@ -89,8 +89,9 @@ absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
 //               "recorded": true (read from the history), "note"}]}
 // Steps are empty when the state was not entered by then. Paths read the top-level variables as of the state's
 // entry (folded from the history's assignedVariables; not those of an enclosing Map iteration or Parallel
-// branch) and a $$ of Execution, State and StateMachine only. NotFound for an unknown execution (ExecutionDoesNotExist) or state (StateDoesNotExist);
-// InvalidArgument for a missing state or a negative at_event_id.
+// branch) and a $$ of Execution, State and StateMachine only. NotFound for an unknown execution
+// (ExecutionDoesNotExist) or state (StateDoesNotExist); InvalidArgument for a missing state or a negative
+// at_event_id.
 absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const v1::GetStateDataFlowRequest& request);
 
 // Without a start-time range or a name prefix, the counts are the engine's (exact, kept with every status
