@@ -103,11 +103,13 @@ test-tsan: deps
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/unit/engine/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --test-dir $(TSAN_BUILD) -j$(JOBS) --output-on-failure -L 'unit|integration' -E '_NOT_BUILT$$'
 
-# Stepflow side by side with aws-local-stepfunctions, Restate and BullMQ, every workload 3 times (bench/README.md):
+# Stepflow side by side with aws-local-stepfunctions, Restate and BullMQ, every workload 3 times, then the console's
+# figures (REST latency, SSE followers, first render in Chromium; bench/README.md):
 # installs the peers under ~/.cache/stepflow-bench, prints one table, writes bench/results/. Builds only what
 # it runs. (bench/run_all.sh and bench/run_server.sh are the older, narrower scripts.)
 bench: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench jsonata_bench
+	console/build.sh $(BUILD)/console
 	bench/bench.sh $(BUILD)
 
 clean:

@@ -1,32 +1,9 @@
-// A state's data flow, from the history of its last entry: input → after InputPath → Parameters (the effective
-// task input) → result → output. Steps the history does not record (ResultSelector and ResultPath applied
-// inside the state) are derived only when the history holds both sides; otherwise they say so.
-import type { HistoryEvent } from "./api";
-import { Json } from "./ui";
-
-function parsed(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-function detail(e: HistoryEvent | undefined, key: string): unknown {
-  const d = e?.details as Record<string, unknown> | null | undefined;
-  return d && typeof d === "object" ? parsed(d[key]) : undefined;
-}
-
-// "$", "$.a.b" (and null: {}) applied to `value`; undefined for any other path (not evaluated here).
-function simplePath(path: unknown, value: unknown): unknown {
-  if (path === undefined || path === "$") return value;
-  if (path === null) return {};
-  if (typeof path !== "string" || !/^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(path)) return undefined;
-  let v: unknown = value;
-  for (const k of path.slice(2).split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
+// A state's data flow at its last entry (up to the time-travel event): input → InputPath → Parameters → result →
+// ResultSelector → ResultPath → OutputPath → output. The server evaluates each step with the definition's own
+// compiled paths and templates (GET /executions/{arn}/data-flow, docs/rest-api.md); this view only shows them,
+// each with the field of the state's definition that made it.
+import { api, encodeArn } from "./api";
+import { Json, useLoad } from "./ui";
 
 // The definition of state `name`, searched in Parallel branches and Map processors too (at most 1,000 machines).
 export function findState(definition: unknown, name: string): Record<string, unknown> | undefined {
@@ -45,53 +22,75 @@ export function findState(definition: unknown, name: string): Record<string, unk
   return undefined;
 }
 
-export interface Step {
-  label: string;
-  value: unknown;
-  known: boolean;
+// One step as the server answers it: a value, or why it is unknown, or the evaluation's error.
+export interface FlowStep {
+  step: string;
+  value?: unknown;
+  unknown?: string;
+  error?: string;
+  recorded?: boolean;
+  note?: string;
 }
 
-export function dataFlow(events: HistoryEvent[], name: string, state: Record<string, unknown> | undefined): Step[] {
-  let entered = -1;
-  events.forEach((e, i) => {
-    if (/StateEntered$/.test(e.type) && detail(e, "name") === name) entered = i;
-  });
-  if (entered < 0) return [];
-  let exited: HistoryEvent | undefined;
-  let scheduled: HistoryEvent | undefined;
-  let succeeded: HistoryEvent | undefined;
-  for (const e of events.slice(entered + 1)) {
-    if (/StateExited$/.test(e.type) && detail(e, "name") === name) {
-      exited = e;
-      break;
-    }
-    if (e.type === "TaskScheduled" && !scheduled) scheduled = e;
-    if (e.type === "TaskSucceeded") succeeded = e;
-  }
-  const input = detail(events[entered], "input");
-  const afterInputPath = simplePath(state?.InputPath, input);
-  const parameters = scheduled ? detail(scheduled, "parameters") : state?.Parameters === undefined ? afterInputPath : undefined;
-  const result = succeeded ? detail(succeeded, "output") : state?.Type === "Pass" && state.Result !== undefined ? state.Result : undefined;
-  const output = exited ? detail(exited, "output") : undefined;
-  return [
-    { label: "input", value: input, known: true },
-    { label: "after InputPath", value: afterInputPath, known: afterInputPath !== undefined },
-    { label: "after Parameters", value: parameters, known: parameters !== undefined },
-    { label: "result", value: result, known: result !== undefined },
-    { label: "after ResultSelector, ResultPath, OutputPath: output", value: output, known: exited !== undefined },
-  ];
+interface StateDataFlow {
+  state: string;
+  type: string;
+  queryLanguage: string;
+  enteredEventId: number;
+  steps: FlowStep[];
 }
 
-export function DataFlow(props: { steps: Step[] }) {
-  if (props.steps.length === 0) return null;
+// The definition field behind each step, shown beside its value ("InputPath: $.a").
+const FIELD: Record<string, string> = {
+  InputPath: "InputPath",
+  Parameters: "Parameters",
+  ResultSelector: "ResultSelector",
+  ResultPath: "ResultPath",
+  OutputPath: "OutputPath",
+  Arguments: "Arguments",
+};
+
+function label(step: FlowStep): string {
+  if (step.step === "input") return "input";
+  if (step.step === "result") return step.recorded ? "result (recorded)" : "result";
+  if (step.step === "output") return "output (recorded)";
+  return `after ${step.step}${step.recorded ? " (recorded)" : ""}`;
+}
+
+function fieldText(state: Record<string, unknown> | undefined, step: string): string | undefined {
+  const field = FIELD[step];
+  if (!field || !state) return undefined;
+  const v = state[field] ?? (field === "Parameters" ? state.ItemSelector : undefined);
+  if (v === undefined) return step === "ResultSelector" || step === "Parameters" ? "(none)" : "(default: $)";
+  return typeof v === "string" ? v : v === null ? "null" : JSON.stringify(v);
+}
+
+export function DataFlow(props: { arn: string; state: string; atEventId: string; refresh: unknown; definition: unknown }) {
+  const { arn, state, atEventId } = props;
+  const flow = useLoad(
+    () => api<StateDataFlow>(`/executions/${encodeArn(arn)}/data-flow?state=${encodeURIComponent(state)}${atEventId !== "0" ? `&atEventId=${atEventId}` : ""}`),
+    [arn, state, atEventId, props.refresh],
+  );
+  if (flow.error) return <p class="muted">data flow: {String((flow.error as Error).message ?? flow.error)}</p>;
+  const steps = flow.data?.steps ?? [];
+  if (steps.length === 0) return flow.data ? <p class="muted">Not entered by then.</p> : null;
+  const def = findState(props.definition, state);
   return (
-    <ol class="data-flow" aria-label="data flow">
-      {props.steps.map((s) => (
-        <li key={s.label} class="flow-step" data-step={s.label}>
-          <h4>{s.label}</h4>
-          {s.known ? <Json value={s.value} /> : <p class="muted">not recorded in the history</p>}
-        </li>
-      ))}
+    <ol class="data-flow" aria-label="data flow" data-entered={flow.data?.enteredEventId}>
+      {steps.map((s) => {
+        const field = fieldText(def, s.step);
+        return (
+          <li key={s.step} class="flow-step" data-step={s.step}>
+            <h4>
+              {label(s)} {field && <code class="flow-field">{field}</code>}
+            </h4>
+            {s.value !== undefined && <Json value={s.value} />}
+            {s.unknown && <p class="muted">{s.unknown}</p>}
+            {s.error && <p class="flow-error">{s.error}</p>}
+            {s.note && <p class="muted">{s.note}</p>}
+          </li>
+        );
+      })}
     </ol>
   );
 }

@@ -5,25 +5,52 @@ import { useEffect, useState } from "preact/hooks";
 import { api, authHeaders, encodeArn, Execution, ExecutionSummary, HistoryEvent, StateMachine } from "./api";
 import { EventTable } from "./events";
 import { Graph } from "./graph";
-import { DataFlow, dataFlow, findState } from "./dataflow";
-import { TimeTravel, foldStates } from "./timetravel";
+import { DataFlow } from "./dataflow";
+import { TimeTravel, Variables, foldStates } from "./timetravel";
 import { href } from "./router";
 import { ErrorBanner, Json, StatusBadge, duration, formatTime, useLoad } from "./ui";
 
 const MAX_HISTORY_PAGES = 100; // 100 pages of 1,000: the table holds at most 100,000 events
+const SHOW_EVERY_MS = 500; // while a long history loads, how often the events loaded so far are shown
 
-async function loadHistory(arn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let token = "";
-  for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-    const r = await api<{ events: HistoryEvent[]; nextPageToken: string }>(
-      `/executions/${encodeArn(arn)}/history?pageSize=1000${token ? `&nextToken=${encodeURIComponent(token)}` : ""}`,
-    );
-    events.push(...r.events);
-    if (!r.nextPageToken) break;
-    token = r.nextPageToken;
-  }
-  return events;
+// The history, page by page: `data` grows as each page arrives (the first page renders at once, a 25,000-event
+// history fills in behind it), `complete` once the last page is in. `reload` starts over; `setData` edits it
+// (followed events are appended).
+function useHistory(arn: string) {
+  const [data, setData] = useState<HistoryEvent[] | undefined>(undefined);
+  const [complete, setComplete] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    let cancelled = false;
+    setComplete(false);
+    (async () => {
+      const events: HistoryEvent[] = [];
+      let token = "";
+      let shownAt = 0;
+      for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+        const r = await api<{ events: HistoryEvent[]; nextPageToken: string }>(
+          `/executions/${encodeArn(arn)}/history?pageSize=1000${token ? `&nextToken=${encodeURIComponent(token)}` : ""}`,
+        );
+        if (cancelled) return;
+        events.push(...r.events);
+        // The first page at once, then at most every SHOW_EVERY_MS (each showing rebuilds the table's filters).
+        if (page === 0 || !r.nextPageToken || performance.now() - shownAt >= SHOW_EVERY_MS) {
+          setData(events.slice());
+          setError(null);
+          shownAt = performance.now();
+        }
+        if (!r.nextPageToken) break;
+        token = r.nextPageToken;
+      }
+      setData(events.slice());
+      setComplete(true);
+    })().catch((e) => !cancelled && setError(e));
+    return () => {
+      cancelled = true;
+    };
+  }, [arn, generation]);
+  return { data, complete, error, setData, reload: () => setGeneration((g) => g + 1) };
 }
 
 // Follows the history over SSE after `afterId` while the execution runs; EventSource cannot send an
@@ -63,12 +90,13 @@ export function ExecutionPage({ arn }: { arn: string }) {
   const exec = useLoad(() => api<Execution>(`/executions/${encodeArn(arn)}`), [arn]);
   const sm = useLoad(() => api<StateMachine>(`/executions/${encodeArn(arn)}/state-machine`), [arn]);
   const summary = useLoad(() => api<ExecutionSummary>(`/executions/${encodeArn(arn)}/summary`), [arn]);
-  const history = useLoad(() => loadHistory(arn), [arn]);
+  const history = useHistory(arn);
   const [selectedState, setSelectedState] = useState<string | undefined>();
   const [travelAt, setTravelAt] = useState(0); // 0 = live
   const [actionError, setActionError] = useState<unknown>(null);
   const running = exec.data?.status === "RUNNING";
-  const lastId = history.data?.length ? history.data[history.data.length - 1].id : undefined;
+  // Followed from the last event loaded, once every page is in (so that followed events come after them).
+  const lastId = history.complete && history.data?.length ? history.data[history.data.length - 1].id : undefined;
 
   useEffect(() => {
     if (!running || lastId === undefined) return;
@@ -85,7 +113,7 @@ export function ExecutionPage({ arn }: { arn: string }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [arn, running, lastId === undefined]);
   useEffect(() => {
-    if (running) summary.reload();
+    if (running && history.complete) summary.reload();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [history.data?.length]);
 
@@ -132,7 +160,7 @@ export function ExecutionPage({ arn }: { arn: string }) {
           <div class="actions">
             <button name="stop" disabled={!running} onClick={() => act("stop")}>Stop</button>
             <button name="redrive" disabled={running || e.status === "SUCCEEDED"} onClick={() => act("redrive")}>Redrive</button>
-            <button name="export" disabled={!history.data} onClick={exportHistory}>Export history (JSON)</button>
+            <button name="export" disabled={!history.complete} onClick={exportHistory}>Export history (JSON)</button>
           </div>
         </header>
       )}
@@ -143,6 +171,7 @@ export function ExecutionPage({ arn }: { arn: string }) {
       <h2>Graph</h2>
       <ErrorBanner error={sm.error ?? summary.error} />
       {history.data && <TimeTravel events={history.data} at={Math.min(travelAt, history.data.length)} onChange={setTravelAt} />}
+      {history.data && sm.data && <Variables events={history.data} at={Math.min(travelAt, history.data.length)} definition={sm.data.definition} />}
       <div class="graph-split">
         <div class="graph-box">{sm.data && <Graph definition={sm.data.definition} states={shownStates} selected={selectedState} onSelect={setSelectedState} />}</div>
         {selectedState && (
@@ -153,7 +182,9 @@ export function ExecutionPage({ arn }: { arn: string }) {
               <h4>Last input</h4><Json value={st.lastInput} />
               <h4>Last output</h4><Json value={st.lastOutput} />
               <h4>Data flow</h4>
-              <DataFlow steps={dataFlow(travelAt > 0 ? (history.data ?? []).slice(0, travelAt) : history.data ?? [], selectedState, findState(sm.data?.definition, selectedState))} />
+              <DataFlow arn={arn} state={selectedState} definition={sm.data?.definition}
+                atEventId={travelAt > 0 && history.data ? history.data[travelAt - 1].id : "0"}
+                refresh={travelAt > 0 ? 0 : history.complete ? history.data?.length : -1} />
             </> : <p class="muted">Not entered.</p>}
           </div>
         )}

@@ -1,6 +1,7 @@
 // The executions list: server-side filters (status, state machine, name prefix, start-time range) kept in the
 // URL, counts per status (GET /executions:counts; exact unless a name prefix or a time range narrows them), cursor
-// paging, live refresh; stop or redrive of the selected executions, the exact number confirmed first.
+// paging, live refresh; stop or redrive of the selected executions, or of every execution of a state machine that
+// the filters select (server-side, page by page), the exact number confirmed first.
 import { useState } from "preact/hooks";
 import { api, Execution, STATUSES, query, encodeArn } from "./api";
 import { href, navigate, Route } from "./router";
@@ -12,6 +13,14 @@ interface Counts {
 }
 
 const REDRIVABLE = ["FAILED", "TIMED_OUT", "ABORTED"];
+
+// One page of POST /executions:stop-matching or :redrive-matching (zeros are left out of proto3 JSON).
+interface BulkAnswer {
+  done?: number;
+  skipped?: number;
+  failures?: Array<{ executionArn: string; error: string }>;
+  nextPageToken?: string;
+}
 
 function toIso(local: string | null): string | undefined {
   if (!local) return undefined;
@@ -63,6 +72,47 @@ export function ExecutionsPage({ route }: { route: Route }) {
     const refused = results.filter((r) => r.status === "rejected").length;
     setBulkResult(`${what === "stop" ? "stopped" : "redriven"}: ${targets.length - refused}${refused ? `, refused: ${refused}` : ""}`);
     setSelected(new Set());
+    list.reload();
+    counts.reload();
+  };
+  // Stops every RUNNING execution the filter selects (or redrives every one in the filter's FAILED, TIMED_OUT or
+  // ABORTED status), on the server, page by page: a fresh count is confirmed first, and the server never acts on
+  // more executions than confirmed (each call passes what is left of it).
+  const bulkMatching = async (what: "stop" | "redrive") => {
+    const status = what === "stop" ? "RUNNING" : filters.status!;
+    const fresh = await api<Counts>(`/executions:counts${query({ ...filters, status: undefined })}`);
+    const count = fresh.counts?.[status] ?? 0;
+    const atLeast = fresh.atLeast?.includes(status);
+    const verb = what === "stop" ? "Stop" : "Redrive";
+    if (count === 0) {
+      setBulkResult(`no ${status} executions match`);
+      return;
+    }
+    const subject = `${atLeast ? `the first ${count} (of ${count} or more)` : `all ${count}`} ${status} execution${count === 1 ? "" : "s"} of ${filters.stateMachine} matching the filter`;
+    if (!window.confirm(`${verb} ${subject}?`)) return;
+    const filter = { stateMachine: filters.stateMachine, status, namePrefix: filters.namePrefix,
+      startedAfter: filters.startedAfter, startedBefore: filters.startedBefore };
+    const body = what === "stop" ? { error: "Console.Stopped", cause: "stopped from the console (all matching)" } : {};
+    let done = 0;
+    let skipped = 0;
+    let failed = 0;
+    let pageToken = "";
+    try {
+      do {
+        const r = await api<BulkAnswer>(`/executions:${what}-matching`, {
+          method: "POST",
+          body: { ...body, filter, maxExecutions: count - done, pageToken: pageToken || undefined },
+        });
+        done += r.done ?? 0;
+        skipped += r.skipped ?? 0;
+        failed += r.failures?.length ?? 0;
+        pageToken = r.nextPageToken ?? "";
+        setBulkResult(`${what === "stop" ? "stopped" : "redriven"}: ${done} of ${count}…`);
+      } while (pageToken && done < count);
+      setBulkResult(`${what === "stop" ? "stopped" : "redriven"}: ${done} of ${count}${skipped ? `, skipped (changed meanwhile): ${skipped}` : ""}${failed ? `, refused: ${failed}` : ""}`);
+    } catch (e) {
+      setBulkResult(`${what === "stop" ? "stopped" : "redriven"}: ${done} of ${count}, then: ${e instanceof Error ? e.message : String(e)}`);
+    }
     list.reload();
     counts.reload();
   };
@@ -122,6 +172,15 @@ export function ExecutionsPage({ route }: { route: Route }) {
         </button>
         <button name="bulkRedrive" disabled={!rows.some((e) => selected.has(e.arn) && REDRIVABLE.includes(e.status))} onClick={() => bulk("redrive")}>
           Redrive selected
+        </button>
+        <button name="stopMatching" disabled={!filters.stateMachine || (!!filters.status && filters.status !== "RUNNING")}
+          title="every RUNNING execution of the state machine that the filters select" onClick={() => bulkMatching("stop")}>
+          Stop all matching
+        </button>
+        <button name="redriveMatching" disabled={!filters.stateMachine || !REDRIVABLE.includes(filters.status ?? "")}
+          title="every execution of the state machine in the chosen FAILED, TIMED_OUT or ABORTED status that the filters select"
+          onClick={() => bulkMatching("redrive")}>
+          Redrive all matching
         </button>
         <span class="bulk-result" aria-live="polite">{bulkResult}</span>
       </div>

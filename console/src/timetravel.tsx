@@ -1,7 +1,8 @@
 // Time travel: the execution as it stood at one event of its history. The states' statuses, counts and last
-// input/output are folded from the first N events in the browser (the server's summary is the fold of them
-// all), so the graph can be coloured as it was at event N.
+// input/output, and the workflow variables, are folded from the first N events in the browser (the server's
+// summary is the fold of them all), so the graph can be coloured as it was at event N.
 import type { HistoryEvent, StateSummary } from "./api";
+import { Json } from "./ui";
 
 const ENTERED = /StateEntered$/;
 const EXITED = /StateExited$/;
@@ -54,6 +55,46 @@ export function foldStates(events: HistoryEvent[], count: number): Record<string
     }
   }
   return states;
+}
+
+// The workflow variables (Assign) after the first `count` events: each <Type>StateExited of a top-level state
+// lists the variables its Assign set ("assignedVariables": name -> JSON text, as AWS records them). Variables
+// set inside a Map iteration or a Parallel branch belong to it and are left out (`topLevel` names the
+// top-level states).
+export function foldVariables(events: HistoryEvent[], count: number, topLevel: Set<string>): Record<string, unknown> {
+  const variables: Record<string, unknown> = {};
+  for (const e of events.slice(0, Math.max(0, count))) {
+    if (!EXITED.test(e.type)) continue;
+    const d = e.details as { name?: unknown; assignedVariables?: Record<string, unknown> } | null;
+    if (!d || typeof d.name !== "string" || !topLevel.has(d.name) || !d.assignedVariables) continue;
+    for (const [name, text] of Object.entries(d.assignedVariables)) {
+      try {
+        variables[name] = typeof text === "string" ? JSON.parse(text) : text;
+      } catch {
+        variables[name] = text;
+      }
+    }
+  }
+  return variables;
+}
+
+// The top-level state names of a definition.
+export function topLevelStates(definition: unknown): Set<string> {
+  const states = (definition as { States?: Record<string, unknown> } | null)?.States;
+  return new Set(states && typeof states === "object" ? Object.keys(states) : []);
+}
+
+// The variables as of the slider's event (or now, when live).
+export function Variables(props: { events: HistoryEvent[]; at: number; definition: unknown }) {
+  const { events, at } = props;
+  const variables = foldVariables(events, at > 0 ? at : events.length, topLevelStates(props.definition));
+  const names = Object.keys(variables);
+  return (
+    <div class="travel-variables" aria-label="variables">
+      <h4>Variables {at > 0 ? `as of event ${events[at - 1]?.id}` : "now"}</h4>
+      {names.length === 0 ? <p class="muted">none assigned</p> : <Json value={variables} label="variables JSON" />}
+    </div>
+  );
 }
 
 // The slider: 0 = live (the server's summary), N = as of event N.

@@ -80,6 +80,20 @@ inline constexpr std::int64_t kMaxSummaryEvents = 100000;
 absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
                                                            const v1::DescribeExecutionRequest& request);
 
+// The data flow of one state (REST GET /executions/{arn}/data-flow?state=NAME&atEventId=N): its last entry up to
+// event N (0 = the whole history; at most kMaxSummaryEvents read), with each step of its JSONPath pipeline
+// evaluated by the definition's own compiled paths and templates (the interpreter's dataflow.h functions):
+//   {"executionArn", "state", "type", "queryLanguage", "enteredEventId", "exitedEventId", "truncated",
+//    "steps": [{"step": "input"|"InputPath"|"Parameters"|"result"|"ResultSelector"|"ResultPath"|"OutputPath"|
+//               "Arguments"|"output", "value": <JSON> | "unknown": "<why>" | "error": "<name: cause>",
+//               "recorded": true (read from the history), "note"}]}
+// Steps are empty when the state was not entered by then. Paths read the top-level variables as of the state's
+// entry (folded from the history's assignedVariables; not those of an enclosing Map iteration or Parallel
+// branch) and a $$ of Execution, State and StateMachine only. NotFound for an unknown execution
+// (ExecutionDoesNotExist) or state (StateDoesNotExist); InvalidArgument for a missing state or a negative
+// at_event_id.
+absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const v1::GetStateDataFlowRequest& request);
+
 // Without a start-time range or a name prefix, the counts are the engine's (exact, kept with every status
 // change: engine::Engine::CountExecutions). With one, counting walks the filtered list and stops at this many
 // executions per status; a count that reached it is listed in "atLeast".
@@ -92,6 +106,18 @@ inline constexpr std::int64_t kMaxCountedPerStatus = 10000;
 // QUARANTINED only with the engine's counts (RUNNING leaves them out). InvalidArgument for paging fields or a
 // bad filter; NotFound (StateMachineDoesNotExist) for an unknown state machine.
 absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const v1::ListExecutionsRequest& request);
+
+// Bulk actions over a filter (bulk_handler.cc; REST POST /executions:stop-matching and :redrive-matching):
+// one page of the executions `request.filter` selects (at most min(max_executions, kMaxBulkPerCall)), each
+// stopped (or redriven) through the engine as a single call would, so that racing calls on the same executions
+// serialize in its partitions: an execution is stopped or redriven once, by one of them; the others count it as
+// skipped. InvalidArgument (ValidationException) for a missing state machine, a status the action cannot take,
+// paging fields in the filter, max_executions < 1; NotFound for an unknown state machine; Unavailable on shutdown.
+inline constexpr int kMaxBulkPerCall = 100;
+absl::StatusOr<v1::BulkExecutionsResponse> StopMatchingExecutions(ServiceEnv& env,
+                                                                  const v1::BulkExecutionsRequest& request);
+absl::StatusOr<v1::BulkExecutionsResponse> RedriveMatchingExecutions(ServiceEnv& env,
+                                                                     const v1::BulkExecutionsRequest& request);
 
 // How a long call may end early.
 struct LongCall {

@@ -211,6 +211,9 @@ const std::vector<Route>& AllRoutes() {
       Route{"POST", "/executions:start-sync", ServeStartSync},
       Unary("GET", "/executions", Rpc::kListExecutions, nullptr, ListExecutions),
       Unary("GET", "/executions:counts", Rpc::kListExecutions, nullptr, CountExecutions),
+      // Bulk actions over a filter, page by page (the same roles and audit as one stop or redrive).
+      Unary("POST", "/executions:stop-matching", Rpc::kStopExecution, nullptr, StopMatchingExecutions),
+      Unary("POST", "/executions:redrive-matching", Rpc::kRedriveExecution, nullptr, RedriveMatchingExecutions),
       Unary("GET", "/executions/{arn}", Rpc::kDescribeExecution, "execution_arn", DescribeExecution),
       Unary("GET", "/state-machines/{arn}/executions/{name}", Rpc::kDescribeExecution,
             PathFields{"state_machine", "name"}, DescribeExecution),
@@ -221,6 +224,7 @@ const std::vector<Route>& AllRoutes() {
       Unary("GET", "/executions/{arn}/state-machine", Rpc::kDescribeStateMachineForExecution, "execution_arn",
             DescribeStateMachineForExecution),
       Unary("GET", "/executions/{arn}/summary", Rpc::kGetExecutionHistory, "execution_arn", SummarizeExecution),
+      Unary("GET", "/executions/{arn}/data-flow", Rpc::kGetExecutionHistory, "execution_arn", GetStateDataFlow),
       Unary("GET", "/dead-letters", Rpc::kListDeadLetters, nullptr, ListDeadLetters),
       Unary("GET", "/dead-letters/{id}", Rpc::kGetDeadLetter, "id", GetDeadLetter),
       Unary("POST", "/dead-letters:redrive", Rpc::kRedriveDeadLetters, nullptr, RedriveDeadLetters),

@@ -10,13 +10,12 @@
 #include "common/status.h"
 #include "engine/api/convert.h"
 #include "engine/api/handlers.h"
+#include "engine/api/history_walk.h"
 
 namespace stepflow::api {
 namespace {
 
 namespace json = boost::json;
-
-constexpr int kSummaryPageSize = 1000;
 
 struct StateSummary {
   std::int64_t entered = 0;
@@ -28,10 +27,6 @@ struct StateSummary {
   std::string last_output;  // JSON text
   std::map<std::string, std::int64_t> map_iterations;  // "started", "succeeded", "failed", "aborted"
 };
-
-bool EndsWith(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string StringField(const json::object& details, const char* key) {
   const json::value* v = details.if_contains(key);
@@ -46,21 +41,20 @@ void Fold(const engine::HistoryEventRecord& event, std::map<std::string, StateSu
     }
     return;
   }
-  json::error_code ec;
-  json::value details = json::parse(event.details, ec);
-  if (ec || !details.is_object()) {
+  std::optional<json::object> details = DetailsOf(event);
+  if (!details.has_value()) {
     return;
   }
-  const json::object& d = details.get_object();
+  const json::object& d = *details;
   std::string name = StringField(d, "name");
   if (name.empty()) {
     return;
   }
-  if (EndsWith(event.type, "StateEntered")) {
+  if (TypeEndsWith(event.type, "StateEntered")) {
     StateSummary& s = states[name];
     ++s.entered;
     s.last_input = StringField(d, "input");
-  } else if (EndsWith(event.type, "StateExited")) {
+  } else if (TypeEndsWith(event.type, "StateExited")) {
     StateSummary& s = states[name];
     ++s.exited;
     s.last_output = StringField(d, "output");
@@ -99,29 +93,18 @@ absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
   RETURN_IF_ERROR(RequireField(request.execution_arn(), "execution_arn"));
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord execution, env.engine->DescribeExecution(request.execution_arn()));
   std::map<std::string, StateSummary> states;
-  std::string token;
-  std::int64_t read = 0;
-  bool truncated = false;
-  do {
-    if (read >= kMaxSummaryEvents) {
-      truncated = true;
-      break;
-    }
-    ASSIGN_OR_RETURN(engine::Page<engine::HistoryEventRecord> page,
-                     env.engine->GetExecutionHistory(request.execution_arn(), kSummaryPageSize, token, false));
-    for (const engine::HistoryEventRecord& event : page.items) {
-      Fold(event, states);
-    }
-    read += static_cast<std::int64_t>(page.items.size());
-    token = page.next_page_token;
-  } while (!token.empty());
+  ASSIGN_OR_RETURN(HistoryWalk walk,
+                   WalkHistory(env, request.execution_arn(), kMaxSummaryEvents, [&](const engine::HistoryEventRecord& e) {
+                     Fold(e, states);
+                     return true;
+                   }));
 
   google::protobuf::Struct summary;
   auto& fields = *summary.mutable_fields();
   fields["executionArn"].set_string_value(execution.arn);
   fields["status"].set_string_value(v1::ExecutionStatus_Name(ToProto(execution.status)));
-  fields["eventsRead"].set_number_value(static_cast<double>(read));
-  fields["truncated"].set_bool_value(truncated);
+  fields["eventsRead"].set_number_value(static_cast<double>(walk.read));
+  fields["truncated"].set_bool_value(walk.truncated);
   auto& by_state = *fields["states"].mutable_struct_value()->mutable_fields();
   for (const auto& [name, s] : states) {
     auto& out = *by_state[name].mutable_struct_value()->mutable_fields();

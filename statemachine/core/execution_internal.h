@@ -52,6 +52,9 @@ struct Execution::Frame {
   std::vector<int> retry_attempts;  // per retrier of the current state
   int retry_count = 0;              // $$.State.RetryCount
   boost::json::object variables;
+  // The variables the current state's Assign gave a new value (CommitVariables), for its StateExited event's
+  // "assignedVariables" (AWS's StateExitedEventDetails); written there and cleared.
+  boost::json::object assigned;
 
   std::uint64_t pending_task = 0;
   bool task_started = false;  // TaskStarted is recorded once per attempt, however often a worker says so

@@ -309,6 +309,16 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
     details.emplace("name", s->name);
     details.emplace("output", output_text);
     details.emplace("outputDetails", json::object{{"truncated", false}});
+    if (!f->assigned.empty()) {
+      // As AWS records them: each variable's value as JSON text.
+      json::object assigned(f->assigned.size());
+      for (const auto& [name, value] : f->assigned) {
+        assigned.emplace(name, ToCompactJson(value));
+      }
+      details.emplace("assignedVariables", std::move(assigned));
+      details.emplace("assignedVariablesDetails", json::object{{"truncated", false}});
+      f->assigned.clear();
+    }
     Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
     if (!running()) {
       return;
@@ -332,6 +342,19 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
   f->raw_input_text = std::move(output_text);  // the next StateEntered's input, already written
   f->phase = Frame::Phase::kEnter;
   ready_.push_back(f->id);
+}
+
+void Execution::Runner::CommitVariables(Frame* f, json::object new_vars, bool assigned_any) {
+  f->assigned.clear();
+  if (assigned_any) {
+    for (const auto& [name, value] : new_vars) {
+      const json::value* old = f->variables.if_contains(name);
+      if (old == nullptr || *old != value) {
+        f->assigned[name] = value;
+      }
+    }
+  }
+  f->variables = std::move(new_vars);
 }
 
 void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
@@ -379,7 +402,7 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
     output = std::move(out).value();
   }
   if (new_vars) {
-    f->variables = std::move(*new_vars);
+    CommitVariables(f, std::move(*new_vars), true);
   }
   CompleteState(f, std::move(output));
 }
@@ -484,7 +507,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
         }
         out = std::move(evaluated).value();
       }
-      f->variables = std::move(new_vars);
+      CommitVariables(f, std::move(new_vars), c.assign.present());
       std::string target = c.next;
       CompleteState(f, std::move(out), &target);
       return;
@@ -500,7 +523,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     if (!out.ok()) {
       return FailFrame(f, out.failure());
     }
-    f->variables = std::move(new_vars);
+    CommitVariables(f, std::move(new_vars), c.assign.present());
     // As AWS records it, a caught state is exited (<Type>StateExited with the catcher's output) before
     // the catcher's Next is entered.
     std::string target = c.next;

@@ -70,7 +70,8 @@ void Execution::Runner::RunChoice(Frame* f) {
   if (!out.ok()) {
     return FailState(f, out.failure());
   }
-  f->variables = std::move(new_vars);
+  CommitVariables(f, std::move(new_vars),
+                  (rule_assign != nullptr && rule_assign->present()) || s->assign.present());
   std::string target = *next;
   CompleteState(f, std::move(out).value(), &target);
 }
@@ -234,7 +235,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
   if (!out.ok()) {
     return FailState(f, out.failure());
   }
-  f->variables = std::move(new_vars);
+  CommitVariables(f, std::move(new_vars), s->assign.present());
   CompleteState(f, std::move(out).value());
 }
 

@@ -43,7 +43,11 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
     }
     out = std::move(evaluated).value();
   }
-  f->variables = std::move(new_vars);
+  bool assigned_any = false;
+  for (const CompiledTemplate* assign : assigns) {
+    assigned_any = assigned_any || (assign != nullptr && assign->present());
+  }
+  CommitVariables(f, std::move(new_vars), assigned_any);
   std::string target = next != nullptr ? *next : std::string();
   CompleteState(f, std::move(out), next != nullptr ? &target : nullptr);
 }

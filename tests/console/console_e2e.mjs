@@ -112,7 +112,13 @@ const machines = {
   sleepy: { StartAt: "Nap", States: { Nap: { Type: "Wait", Seconds: 3600, Next: "After" }, After: pass() } },
   fanout: { StartAt: "Each", States: { Each: { Type: "Map", ItemsPath: "$.items", ItemProcessor: { StartAt: "Double", States: { Double: pass() } }, End: true } } },
   split: { StartAt: "Both", States: { Both: { Type: "Parallel", Branches: [{ StartAt: "Left", States: { Left: pass() } }, { StartAt: "Right", States: { Right: pass() } }], End: true } } },
-  charge: { StartAt: "Charge", States: { Charge: { Type: "Task", Resource: "activity:cards", End: true } } },
+  charge: { StartAt: "Charge", States: { Charge: { Type: "Task", Resource: "activity:cards",
+    ResultSelector: { "paid.$": "$.amount" }, ResultPath: "$.payment", End: true } } },
+  vars: { StartAt: "Pick", States: {
+    Pick: { Type: "Pass", InputPath: "$.lines[?(@.qty > 1)]", Parameters: { "n.$": "States.ArrayLength($)" },
+      ResultPath: "$.picked", Assign: { "count.$": "$.n" }, Next: "Tag" },
+    Tag: { Type: "Pass", Assign: { tag: "second" }, Next: "Done" },
+    Done: { Type: "Succeed" } } },
 };
 for (const [name, definition] of Object.entries(machines)) await rest("POST", "/state-machines", { name, definition });
 const start = (sm, name, input = {}) => rest("POST", "/executions", { stateMachine: sm, name, input });
@@ -123,8 +129,9 @@ const map = await start("fanout", "fanout-1", { items: [1, 2, 3] });
 const parallel = await start("split", "split-1");
 const charge = await start("charge", "charge-1", { amount: 5 });
 const bulkRuns = [await start("sleepy", "bulk-1"), await start("sleepy", "bulk-2")];
+const varsRun = await start("vars", "vars-1", { lines: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2 }, { sku: "c", qty: 3 }] });
 const statusOf = async (arn) => (await rest("GET", `/executions/${encodeURIComponent(arn)}`)).status;
-for (const [e, want] of [[ok, "SUCCEEDED"], [failed, "FAILED"], [map, "SUCCEEDED"], [parallel, "SUCCEEDED"]]) {
+for (const [e, want] of [[ok, "SUCCEEDED"], [failed, "FAILED"], [map, "SUCCEEDED"], [parallel, "SUCCEEDED"], [varsRun, "SUCCEEDED"]]) {
   await until(`${e.arn} ${want}`, async () => (await statusOf(e.arn)) === want);
 }
 
@@ -222,11 +229,13 @@ try {
   await page.click('g.node[data-state="Greet"]');
   await page.waitForSelector('[aria-label="state detail"] >> text=entered 1, exited 1');
   assert.match(await page.textContent('[aria-label="state detail"]'), /world/, "the state's last output");
-  // Its data flow from the history: the input, the Pass state's Result, the output.
+  // Its data flow, evaluated by the server: the input, the Pass state's Result, ResultPath, OutputPath, the output.
+  await page.waitForSelector('.flow-step[data-step="output"]');
   assert.match(await page.textContent('.flow-step[data-step="input"]'), /console/);
-  assert.match(await page.textContent('.flow-step[data-step="after InputPath"]'), /console/);
+  assert.match(await page.textContent('.flow-step[data-step="InputPath"]'), /console/);
   assert.match(await page.textContent('.flow-step[data-step="result"]'), /world/);
-  assert.match(await page.textContent('.flow-step[data-step^="after ResultSelector"]'), /world/);
+  assert.match(await page.textContent('.flow-step[data-step="ResultPath"]'), /world/);
+  assert.match(await page.textContent('.flow-step[data-step="OutputPath"]'), /world/);
   await page.locator('[aria-label="data flow"]').screenshot({ path: join(outDir, "console-data-flow.png") });
   await page.selectOption('select[name="eventType"]', "PassStateExited");
   await page.waitForFunction(() => [...document.querySelectorAll(".event-row")].every((r) => r.getAttribute("data-type") === "PassStateExited"));
@@ -248,6 +257,31 @@ try {
   await page.waitForSelector('g.node[data-state="Done"][data-status="NOT_STARTED"]');
   await page.click('button[name="live"]');
   await page.waitForSelector('g.node[data-state="Done"][data-status="SUCCEEDED"]');
+
+  // Variables in time travel (folded from each StateExited's assignedVariables), and a state's data flow with an
+  // InputPath filter expression, evaluated by the server as of the slider's event.
+  await page.goto(`${base}/#/execution/${enc(varsRun.arn)}`);
+  await page.waitForSelector('g.node[data-state="Tag"][data-status="SUCCEEDED"]');
+  await page.waitForSelector('[aria-label="variables"] >> text=Variables now');
+  const variablesShown = async () => JSON.parse(await page.textContent('pre[aria-label="variables JSON"]'));
+  assert.deepEqual(await variablesShown(), { count: 2, tag: "second" });
+  await page.focus('input[name="timeTravel"]');
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight"); // event 2: Pick entered, nothing assigned yet
+  await page.waitForSelector('[aria-label="variables"] >> text=none assigned');
+  await page.keyboard.press("ArrowRight"); // event 3: Pick exited, its Assign applied
+  await page.waitForSelector('[aria-label="variables"] >> text=Variables as of event 3');
+  assert.deepEqual(await variablesShown(), { count: 2 });
+  await page.click('g.node[data-state="Pick"]');
+  await page.waitForSelector('.flow-step[data-step="OutputPath"]');
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="InputPath"] pre')),
+    [{ sku: "b", qty: 2 }, { sku: "c", qty: 3 }], "the filter expression, evaluated by the server");
+  assert.equal(await page.textContent('.flow-step[data-step="InputPath"] .flow-field'), "$.lines[?(@.qty > 1)]");
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="Parameters"] pre')), { n: 2 });
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultPath"] pre')).picked, { n: 2 });
+  await shot("execution-variables");
+  await page.click('button[name="live"]');
+  await page.waitForSelector('[aria-label="variables"] >> text=Variables now');
 
   // Map and Parallel: drawn as groups with their inner states, coloured.
   await page.goto(`${base}/#/execution/${enc(map.arn)}`);
@@ -305,6 +339,35 @@ try {
   assert.deepEqual(confirmations, ["Stop 2 executions?", "Redrive 2 executions?"]);
   page.removeAllListeners("dialog");
 
+  // Bulk actions over a filter, not a selection: every RUNNING "sleepy" execution named "many-" is stopped on
+  // the server (page by page), after the exact count is confirmed; the others keep running. Then every ABORTED
+  // one of them is redriven.
+  const many = [];
+  for (let i = 1; i <= 5; i++) many.push(await start("sleepy", `many-${i}`));
+  const bystander = bulkRuns[0]; // "bulk-1", RUNNING again after its redrive: outside the name filter
+  await page.goto(`${base}/#/executions?stateMachine=sleepy&namePrefix=many-&pageSize=2`);
+  await page.waitForSelector("table.list tbody tr"); // one page of 2 shows; the action takes all 5
+  const matchingConfirmations = [];
+  page.on("dialog", (d) => {
+    matchingConfirmations.push(d.message());
+    d.accept();
+  });
+  await page.click('button[name="stopMatching"]');
+  await page.waitForSelector(".bulk-result >> text=stopped: 5 of 5");
+  for (const e of many) assert.equal(await statusOf(e.arn), "ABORTED");
+  assert.equal(await statusOf(bystander.arn), "RUNNING", "an execution outside the filter keeps running");
+  await shot("executions-stop-matching");
+  await page.goto(`${base}/#/executions?stateMachine=sleepy&namePrefix=many-&status=ABORTED`);
+  await page.waitForSelector('table.list tbody tr[data-status="ABORTED"]');
+  await page.click('button[name="redriveMatching"]');
+  await page.waitForSelector(".bulk-result >> text=redriven: 5 of 5");
+  for (const e of many) assert.equal((await rest("GET", `/executions/${enc(e.arn)}`)).redriveCount, 1);
+  assert.deepEqual(matchingConfirmations, [
+    "Stop all 5 RUNNING executions of sleepy matching the filter?",
+    "Redrive all 5 ABORTED executions of sleepy matching the filter?",
+  ]);
+  page.removeAllListeners("dialog");
+
   // Dead letters: listed; the entry shows its attempts; redrive with a patched input resumes the execution.
   await page.goto(`${base}/#/dead-letters`);
   await page.waitForSelector(`tr[data-id="${dead.id}"]`);
@@ -335,7 +398,17 @@ try {
   await page.waitForSelector(".exec-header .badge.status-SUCCEEDED");
   await page.waitForSelector('g.node[data-state="Charge"][data-status="SUCCEEDED"]');
   completer.kill("SIGTERM");
-  assert.match(await page.textContent('pre[aria-label="output"]'), /"amount": 1/, "the patched input went through");
+  // The patched input was the task's input; ResultPath puts the task's result beside the state's own input.
+  assert.deepEqual(JSON.parse(await page.textContent('pre[aria-label="output"]')), { amount: 5, payment: { paid: 1 } },
+    "the patched input went through");
+  // The Task's data flow: the result, then ResultSelector and ResultPath as separate steps.
+  await page.click('g.node[data-state="Charge"]');
+  await page.waitForSelector('.flow-step[data-step="ResultSelector"]');
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="result"] pre')), { amount: 1 });
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultSelector"] pre')), { paid: 1 });
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="Parameters"] pre')), { amount: 1 }, "the patched input");
+  assert.deepEqual(JSON.parse(await page.textContent('.flow-step[data-step="ResultPath"] pre')), { amount: 5, payment: { paid: 1 } });
+  await page.locator('[aria-label="data flow"]').screenshot({ path: join(outDir, "console-data-flow-task.png") });
 
   // State machines: the list and one definition as a graph and as JSON.
   await page.goto(`${base}/#/state-machines`);
@@ -377,7 +450,7 @@ try {
   // Paging: the list walks the server's cursor, page by page, and the cursor is in the URL.
   await page.goto(`${base}/#/executions?pageSize=2`);
   const seen = new Set();
-  const pages = 4; // the 8 seeded executions (6, and the 2 of the bulk actions), two a page
+  const pages = 7; // the 14 seeded executions (7, the 2 of the bulk actions, the 5 of the filter's), two a page
   for (let pageNo = 0; pageNo < pages; pageNo++) {
     await page.waitForFunction((known) => {
       const rows = [...document.querySelectorAll("table.list tbody tr")];
@@ -386,7 +459,7 @@ try {
     for (const arn of await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => r.getAttribute("data-arn")))) seen.add(arn);
     if (pageNo < pages - 1) await page.click("text=Next page");
   }
-  assert.equal(seen.size, 2 * pages, "four pages of two: every execution once");
+  assert.equal(seen.size, 2 * pages, "seven pages of two: every execution once");
   assert.match(page.url(), /page=/);
   assert.equal(await page.$("text=Next page"), null, "no next page after the last");
 

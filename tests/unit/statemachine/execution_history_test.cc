@@ -352,6 +352,32 @@ TEST(AssignTest, VariablesAreVisibleLaterAndReadPreAssignmentValues) {
   EXPECT_EQ(h.ex().output(), Json(R"({"x":2,"y":1,"sum":3})"));
 }
 
+// As AWS records them: each StateExited of a state that assigned lists the variables it gave a new value, each
+// as JSON text, so that the variables as of any event can be folded from the history (the console's time
+// travel); a state that assigns nothing has no such field.
+TEST(AssignTest, StateExitedRecordsTheAssignedVariables) {
+  Harness h(R"j({"StartAt":"A","States":{
+      "A":{"Type":"Pass","Assign":{"x":1,"list":[1,"two"]},"Next":"B"},
+      "B":{"Type":"Pass","Next":"C"},
+      "C":{"Type":"Choice","Choices":[{"Variable":"$x","NumericEquals":1,"Assign":{"x":2},"Next":"D"}],
+           "Default":"D"},
+      "D":{"Type":"Pass","End":true}}})j");
+  h.Start("{}");
+  ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
+  std::vector<boost::json::object> exits;
+  for (const HistoryEvent& e : h.history) {
+    if (e.type.ends_with("StateExited")) {
+      exits.push_back(e.details);
+    }
+  }
+  ASSERT_EQ(exits.size(), 4u);
+  EXPECT_EQ(exits[0].at("assignedVariables"), Json(R"({"x":"1","list":"[1,\"two\"]"})"));
+  EXPECT_EQ(exits[0].at("assignedVariablesDetails"), Json(R"({"truncated":false})"));
+  EXPECT_FALSE(exits[1].contains("assignedVariables"));
+  EXPECT_EQ(exits[2].at("assignedVariables"), Json(R"({"x":"2"})")) << "only what changed";
+  EXPECT_FALSE(exits[3].contains("assignedVariables"));
+}
+
 TEST(AssignTest, AssignReadsTheStateResult) {
   Harness h(R"({"StartAt":"T","States":{
       "T":{"Type":"Task","Resource":"r","Assign":{"got.$":"$.v"},"ResultPath":null,"Next":"P"},

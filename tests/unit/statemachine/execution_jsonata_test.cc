@@ -81,6 +81,15 @@ TEST(JsonataStateTest, CatchOutputAndAssignReadErrorOutput) {
   ASSERT_EQ(d.tasks_to_schedule.size(), 1u);
   h.Fail(d.tasks_to_schedule[0].task_id, "Boom", "bad");
   EXPECT_EQ(h.ex().output(), Json(R"({"err":"Boom","cause":"bad","never":false})"));
+  // The caught state's exit records what its catcher assigned (not the state's own Assign), as JSON text.
+  for (const HistoryEvent& e : h.history) {
+    if (e.type == "TaskStateExited") {
+      EXPECT_EQ(e.details.at("assignedVariables"), Json(R"({"err":"\"Boom\""})"));
+    }
+    if (e.type == "PassStateExited") {
+      EXPECT_FALSE(e.details.contains("assignedVariables"));
+    }
+  }
 }
 
 TEST(JsonataStateTest, ChoiceConditionPicksRuleWithItsOutputAndAssign) {
