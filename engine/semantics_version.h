@@ -26,13 +26,15 @@
 //      Lambda function ARN or an activity ARN record LambdaFunction* / Activity* events instead of Task*.
 //      Versions 1 and 2 stay replayable: their executions replay without those events
 //      (ExecutionLimitsFor), so their event ids are unchanged.
+//   4  a state that assigned variables lists them in its StateExited event (assignedVariables). Versions 1-3
+//      stay replayable: their StateExited events keep the fields they had (ExecutionLimitsFor).
 
 #include "statemachine/core/execution.h"
 
 namespace stepflow::engine {
 
 // The version this binary's interpreter implements: written into every new execution's start record.
-inline constexpr int kSemanticsVersion = 3;
+inline constexpr int kSemanticsVersion = 4;
 // The oldest version this binary can still replay.
 inline constexpr int kOldestReplayableSemanticsVersion = 1;
 // The version of a start record that holds none (written before the field existed).
@@ -44,6 +46,9 @@ inline sm::ExecutionLimits ExecutionLimitsFor(int semantics_version, sm::Executi
   if (semantics_version < 3) {
     recorded.record_evaluation_failed = false;
     recorded.record_resource_events = false;
+  }
+  if (semantics_version < 4) {
+    recorded.record_assigned_variables = false;
   }
   return recorded;
 }

@@ -76,6 +76,9 @@ struct ExecutionLimits {
   // - A Task state with a Lambda function ARN records LambdaFunction* events, one with an activity ARN
   //   Activity* events, as AWS does (false: Task* events for every resource).
   bool record_resource_events = true;
+  // - A state that assigned variables lists them in its StateExited event (`assignedVariables`, each value as
+  //   JSON text, and `assignedVariablesDetails`), as AWS does.
+  bool record_assigned_variables = true;
 };
 
 // A Task state's work, handed to the dispatcher after the commit.

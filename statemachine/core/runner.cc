@@ -309,7 +309,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
     details.emplace("name", s->name);
     details.emplace("output", output_text);
     details.emplace("outputDetails", json::object{{"truncated", false}});
-    if (!f->assigned.empty()) {
+    if (!f->assigned.empty() && ex_.limits_.record_assigned_variables) {
       // As AWS records them: each variable's value as JSON text.
       json::object assigned(f->assigned.size());
       for (const auto& [name, value] : f->assigned) {
@@ -317,8 +317,8 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
       }
       details.emplace("assignedVariables", std::move(assigned));
       details.emplace("assignedVariablesDetails", json::object{{"truncated", false}});
-      f->assigned.clear();
     }
+    f->assigned.clear();
     Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
     if (!running()) {
       return;

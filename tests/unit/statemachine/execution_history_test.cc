@@ -378,6 +378,20 @@ TEST(AssignTest, StateExitedRecordsTheAssignedVariables) {
   EXPECT_FALSE(exits[3].contains("assignedVariables"));
 }
 
+// An execution started under semantics version 3 or older (engine/semantics_version.h) keeps the StateExited
+// events it had: no assignedVariables.
+TEST(AssignTest, OlderExecutionsRecordNoAssignedVariables) {
+  ExecutionLimits older;
+  older.record_assigned_variables = false;
+  Harness h(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1},"Next":"B"},
+      "B":{"Type":"Pass","Assign":{"y":2},"End":true}}})", older);
+  h.Start("{}");
+  ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
+  for (const HistoryEvent& e : h.history) {
+    EXPECT_FALSE(e.details.contains("assignedVariables")) << e.type;
+  }
+}
+
 TEST(AssignTest, AssignReadsTheStateResult) {
   Harness h(R"({"StartAt":"T","States":{
       "T":{"Type":"Task","Resource":"r","Assign":{"got.$":"$.v"},"ResultPath":null,"Next":"P"},
