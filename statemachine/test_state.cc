@@ -13,6 +13,7 @@
 #include "statemachine/json_parse.h"
 #include "statemachine/json_text.h"
 #include "statemachine/validator.h"
+#include "statemachine/validator_internal.h"
 
 namespace stepflow::sm {
 namespace json = boost::json;
@@ -134,21 +135,6 @@ std::vector<std::string> TargetsOf(const json::object& state) {
   return targets;
 }
 
-// `name` as one JSON-pointer token (RFC 6901: "~" -> "~0", "/" -> "~1").
-std::string PointerToken(absl::string_view name) {
-  std::string token;
-  for (char c : name) {
-    if (c == '~') {
-      token += "~0";
-    } else if (c == '/') {
-      token += "~1";
-    } else {
-      token += c;
-    }
-  }
-  return token;
-}
-
 std::string DiagnosticsText(const std::vector<Diagnostic>& diagnostics) {
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < diagnostics.size() && i < kMaxQuotedDiagnostics; ++i) {
@@ -241,7 +227,7 @@ absl::StatusOr<Cutout> CutOut(const TestStateRequest& request, const TestStateLi
   if (!compiled.diagnostics.empty()) {
     // Locations name the cut-out machine: "/States/<name>/..." is the state's own "/...".
     std::vector<Diagnostic> problems = compiled.diagnostics;
-    const std::string prefix = absl::StrCat("/States/", PointerToken(cut.name));
+    const std::string prefix = validator_internal::Child("/States", cut.name);
     for (Diagnostic& d : problems) {
       if (d.location.rfind(prefix, 0) == 0) {
         d.location = d.location.substr(prefix.size());

@@ -15,7 +15,8 @@ namespace {
 constexpr std::chrono::milliseconds kConnectTimeout{3000};
 constexpr std::size_t kColumnGap = 2;
 
-// JSON text embedded as a value; text that is not JSON stays a string.
+}  // namespace
+
 json::value Embedded(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -24,8 +25,6 @@ json::value Embedded(const std::string& text) {
   }
   return v;
 }
-
-}  // namespace
 
 bool IsGlobalValueFlag(const std::string& flag) {
   return flag == "--server" || flag == "--output" || flag == "--token" || flag == "--ca-cert" ||

@@ -230,6 +230,73 @@ absl::StatusOr<v1::ValidateDefinitionResponse> Client::ValidateDefinition(const 
       [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Validate(c, rq, rs); });
 }
 
+// One StateMachines call that takes and returns messages as they are.
+#define STEPFLOW_STATE_MACHINES_CALL(Response, method, rpc, request)                                            \
+  impl_->Call<Response>(method, request, options_.call_timeout,                                                \
+                        [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->rpc(c, rq, rs); })
+
+absl::StatusOr<v1::StateMachineVersion> Client::PublishStateMachineVersion(
+    const v1::PublishStateMachineVersionRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::StateMachineVersion, "PublishStateMachineVersion", PublishVersion, request);
+}
+
+absl::StatusOr<v1::ListStateMachineVersionsResponse> Client::ListStateMachineVersions(
+    const v1::ListStateMachineVersionsRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::ListStateMachineVersionsResponse, "ListStateMachineVersions", ListVersions,
+                                      request);
+}
+
+absl::StatusOr<v1::StateMachineVersion> Client::DescribeStateMachineVersion(const std::string& version_arn) {
+  v1::DescribeStateMachineVersionRequest request;
+  request.set_version_arn(version_arn);
+  return STEPFLOW_STATE_MACHINES_CALL(v1::StateMachineVersion, "DescribeStateMachineVersion", DescribeVersion,
+                                      request);
+}
+
+absl::Status Client::DeleteStateMachineVersion(const std::string& version_arn) {
+  v1::DeleteStateMachineVersionRequest request;
+  request.set_version_arn(version_arn);
+  return STEPFLOW_STATE_MACHINES_CALL(v1::DeleteStateMachineVersionResponse, "DeleteStateMachineVersion",
+                                      DeleteVersion, request)
+      .status();
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::CreateStateMachineAlias(
+    const v1::CreateStateMachineAliasRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::StateMachineAlias, "CreateStateMachineAlias", CreateAlias, request);
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::UpdateStateMachineAlias(
+    const v1::UpdateStateMachineAliasRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::StateMachineAlias, "UpdateStateMachineAlias", UpdateAlias, request);
+}
+
+absl::StatusOr<v1::StateMachineAlias> Client::DescribeStateMachineAlias(const std::string& alias_arn) {
+  v1::DescribeStateMachineAliasRequest request;
+  request.set_alias_arn(alias_arn);
+  return STEPFLOW_STATE_MACHINES_CALL(v1::StateMachineAlias, "DescribeStateMachineAlias", DescribeAlias, request);
+}
+
+absl::StatusOr<v1::ListStateMachineAliasesResponse> Client::ListStateMachineAliases(
+    const v1::ListStateMachineAliasesRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::ListStateMachineAliasesResponse, "ListStateMachineAliases", ListAliases,
+                                      request);
+}
+
+absl::Status Client::DeleteStateMachineAlias(const std::string& alias_arn) {
+  v1::DeleteStateMachineAliasRequest request;
+  request.set_alias_arn(alias_arn);
+  return STEPFLOW_STATE_MACHINES_CALL(v1::DeleteStateMachineAliasResponse, "DeleteStateMachineAlias", DeleteAlias,
+                                      request)
+      .status();
+}
+
+absl::StatusOr<v1::TestStateResponse> Client::TestState(const v1::TestStateRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::TestStateResponse, "TestState", TestState, request);
+}
+
+#undef STEPFLOW_STATE_MACHINES_CALL
+
 absl::StatusOr<v1::Execution> Client::StartExecution(const std::string& state_machine,
                                                      const std::string& input, const std::string& name) {
   v1::StartExecutionRequest request;

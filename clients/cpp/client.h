@@ -88,6 +88,22 @@ class Client {
   absl::StatusOr<v1::ValidateDefinitionResponse> ValidateDefinition(const std::string& definition,
                                                                     v1::StateMachineType type = v1::STANDARD);
 
+  // --- Versions and aliases, and TestState: the request messages as they are (their errors are listed in
+  // the proto, StateMachines service).
+  absl::StatusOr<v1::StateMachineVersion> PublishStateMachineVersion(
+      const v1::PublishStateMachineVersionRequest& request);
+  absl::StatusOr<v1::ListStateMachineVersionsResponse> ListStateMachineVersions(
+      const v1::ListStateMachineVersionsRequest& request);
+  absl::StatusOr<v1::StateMachineVersion> DescribeStateMachineVersion(const std::string& version_arn);
+  absl::Status DeleteStateMachineVersion(const std::string& version_arn);
+  absl::StatusOr<v1::StateMachineAlias> CreateStateMachineAlias(const v1::CreateStateMachineAliasRequest& request);
+  absl::StatusOr<v1::StateMachineAlias> UpdateStateMachineAlias(const v1::UpdateStateMachineAliasRequest& request);
+  absl::StatusOr<v1::StateMachineAlias> DescribeStateMachineAlias(const std::string& alias_arn);
+  absl::StatusOr<v1::ListStateMachineAliasesResponse> ListStateMachineAliases(
+      const v1::ListStateMachineAliasesRequest& request);
+  absl::Status DeleteStateMachineAlias(const std::string& alias_arn);
+  absl::StatusOr<v1::TestStateResponse> TestState(const v1::TestStateRequest& request);
+
   // --- Executions. `input` is JSON text ("" = "{}"); `name` "" lets the server pick one.
   absl::StatusOr<v1::Execution> StartExecution(const std::string& state_machine, const std::string& input,
                                                const std::string& name = "");
