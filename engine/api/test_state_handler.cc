@@ -31,7 +31,7 @@ absl::StatusOr<v1::TestStateResponse> TestState(ServiceEnv& /*env*/, const v1::T
       run.mock_result = request.mock().result();
     }
   }
-  ASSIGN_OR_RETURN(sm::TestStateResult result, engine::RunTestState(std::move(run), common::SystemClock().NowMillis()));
+  ASSIGN_OR_RETURN(sm::TestStateResult result, engine::RunTestState(std::move(run), NowMillis()));
   v1::TestStateResponse response;
   response.set_status(sm::TestStatusName(result.status));
   response.set_output(TextOf(result.output));
