@@ -64,6 +64,20 @@ TEST(TestStateTest, PassDataFlowAtDebug) {
   EXPECT_FALSE(d.after_arguments);
 }
 
+TEST(TestStateTest, PassThroughReportsEveryStep) {
+  TestStateRequest r = Request(R"({"Type": "Pass", "End": true})", R"({"a": 1})");
+  r.inspection_level = InspectionLevel::kDebug;
+  TestStateResult result = RunState(r);
+  ASSERT_TRUE(result.inspection);
+  const InspectionData& d = *result.inspection;
+  for (const std::optional<json::value>* step : {&d.after_input_path, &d.after_parameters, &d.result,
+                                                  &d.after_result_selector, &d.after_result_path}) {
+    ASSERT_TRUE(step->has_value());
+    EXPECT_EQ(**step, Json(R"({"a": 1})"));
+  }
+  EXPECT_EQ(*result.output, Json(R"({"a": 1})"));
+}
+
 TEST(TestStateTest, InfoLevelHasNoInspectionData) {
   TestStateResult result = RunState(Request(R"({"Type": "Pass", "End": true})", R"({"a": 1})"));
   EXPECT_EQ(result.status, TestStatus::kSucceeded);
