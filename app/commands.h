@@ -2,6 +2,9 @@
 // The local commands of the `stepflow` program: they work on the embedded engine and the statemachine library,
 // never over the API. The remote verbs (sm, exec, dlq, worker) are clients/cli's; `server` is server_command.h.
 
+#include <string>
+#include <vector>
+
 #include "clients/cli/cli_util.h"
 
 namespace stepflow::app {
@@ -20,5 +23,7 @@ using cli::ReadJsonFile;
 int RunCommand(int argc, char** argv);       // stepflow run ...
 int ValidateCommand(int argc, char** argv);  // stepflow validate ...
 int JsonataCommand(int argc, char** argv);   // stepflow jsonata ...
+// stepflow test-state ...: local, or asks a server when --server is given (the global flags go with it).
+int TestStateCommand(const std::vector<std::string>& args);
 
 }  // namespace stepflow::app

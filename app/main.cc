@@ -24,6 +24,14 @@ constexpr char kUsage[] =
     "  validate DEF.json [--type STANDARD|EXPRESS]\n"
     "  jsonata 'EXPR' | --file EXPR_FILE [--input DATA.json] [--bindings BINDINGS.json]\n"
     "      Checks a definition; prints every problem with its JSON-pointer location.\n"
+    "  test-state DEF.json STATE [--input JSON | --input-file FILE] [--variables JSON]\n"
+    "             [--mock-result JSON | --mock-error ERROR [--mock-cause CAUSE]]\n"
+    "             [--inspection-level INFO|DEBUG|TRACE] [--retrier-retry-count N] [--server ADDR]\n"
+    "      AWS's TestState: runs STATE of DEF.json (a state machine, or one state named STATE) on the\n"
+    "      input without an execution; a Task, Map or Parallel state needs a mock. Prints one line\n"
+    "      {\"status\":\"SUCCEEDED|FAILED|RETRIABLE|CAUGHT_ERROR\",\"output\":...,\"nextState\":...,\n"
+    "      \"inspectionData\":{...}}; exits 0 for SUCCEEDED/CAUGHT_ERROR, 1 for FAILED/RETRIABLE.\n"
+    "      Runs locally, or on the server given with --server.\n"
     "  server [--data-dir DIR] [--grpc-address HOST:PORT] [--http-address HOST:PORT] [--partitions N]\n"
     "         [--durability sync|async] [--log-format text|json] [--log-level LEVEL] [--config FILE]\n"
     "      Serves the gRPC API (default 127.0.0.1:7233) and /healthz, /metrics over HTTP (default\n"
@@ -36,6 +44,19 @@ constexpr char kUsage[] =
     "  sm list\n"
     "  sm describe NAME\n"
     "  sm delete NAME\n"
+    "  sm publish NAME [--description D] [--revision N]\n"
+    "      Publishes the latest revision as a version (only if it is revision N, when given).\n"
+    "  sm versions NAME\n"
+    "  sm describe-version VERSION_ARN\n"
+    "  sm delete-version VERSION_ARN\n"
+    "      Refused while an alias routes to it.\n"
+    "  alias create NAME --routing VERSION_ARN[=WEIGHT][,VERSION_ARN=WEIGHT] [--description D]\n"
+    "  alias update ALIAS_ARN [--routing ...] [--description D]\n"
+    "  alias describe ALIAS_ARN\n"
+    "  alias list NAME\n"
+    "  alias delete ALIAS_ARN\n"
+    "      An alias routes starts ('exec start ALIAS_ARN') to one version, or to two by weight (summing to\n"
+    "      100).\n"
     "  exec start SM [--name N] [--input FILE | --input-json TEXT] [--sync [--timeout SECONDS]]\n"
     "      --sync waits for the end (default at most 300 s) and exits 1 unless it SUCCEEDED.\n"
     "  exec describe ARN | --state-machine SM NAME\n"
@@ -98,11 +119,16 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command == "sm" || command == "exec" || command == "dlq") {
+  if (command == "sm" || command == "exec" || command == "dlq" || command == "alias") {
     rest.insert(rest.end(), globals.begin(), globals.end());
-    return command == "sm"     ? stepflow::cli::SmCommand(rest)
-           : command == "exec" ? stepflow::cli::ExecCommand(rest)
-                               : stepflow::cli::DlqCommand(rest);
+    return command == "sm"      ? stepflow::cli::SmCommand(rest)
+           : command == "exec"  ? stepflow::cli::ExecCommand(rest)
+           : command == "alias" ? stepflow::cli::AliasCommand(rest)
+                                : stepflow::cli::DlqCommand(rest);
+  }
+  if (command == "test-state") {
+    rest.insert(rest.end(), globals.begin(), globals.end());
+    return stepflow::app::TestStateCommand(rest);
   }
   if (command == "worker") {
     // Before the '--' that starts the worker's command line.
@@ -110,7 +136,7 @@ int main(int argc, char** argv) {
     return stepflow::cli::WorkerCommand(rest);
   }
   if (!globals.empty()) {
-    std::fprintf(stderr, "stepflow: %s goes with the remote commands (sm, exec, dlq, worker) only\n",
+    std::fprintf(stderr, "stepflow: %s goes with the remote commands (sm, exec, dlq, alias, worker, test-state) only\n",
                  globals[0].c_str());
     return stepflow::cli::kExitUsage;
   }

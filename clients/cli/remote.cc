@@ -17,16 +17,6 @@ namespace {
 
 constexpr std::size_t kColumnGap = 2;
 
-// JSON text embedded as a value; text that is not JSON stays a string.
-json::value Embedded(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    return json::value(text);
-  }
-  return v;
-}
-
 // The value of --connect-timeout or STEPFLOW_CONNECT_TIMEOUT (`source`, for the message): seconds, fractions
 // allowed, in (0, kMaxConnectTimeout].
 absl::StatusOr<std::chrono::milliseconds> ParseConnectTimeout(const std::string& text, const std::string& source) {
@@ -40,6 +30,15 @@ absl::StatusOr<std::chrono::milliseconds> ParseConnectTimeout(const std::string&
 }
 
 }  // namespace
+
+json::value Embedded(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    return json::value(text);
+  }
+  return v;
+}
 
 bool IsGlobalValueFlag(const std::string& flag) {
   return flag == "--server" || flag == "--output" || flag == "--token" || flag == "--ca-cert" ||

@@ -87,7 +87,15 @@ int ReportUsage(const std::string& verb, const absl::Status& status);
 int ReportFailure(const std::string& verb, const absl::Status& status);
 
 // --- Rendering. JSON follows AWS's field names; input/output/definition/details are embedded as JSON.
+// JSON text as the value it holds (to embed it in printed JSON); text that is not JSON stays a string.
+boost::json::value Embedded(const std::string& text);
 boost::json::value ToJson(const v1::StateMachine& sm);
+// A version: {"stateMachineVersionArn", "stateMachineArn", "version", "revision", "description", "type",
+// "creationDate", "definition"?}.
+boost::json::value ToJson(const v1::StateMachineVersion& v);
+// An alias: {"stateMachineAliasArn", "name", "stateMachineArn", "description", "routingConfiguration":
+// [{"stateMachineVersionArn", "weight"}], "creationDate", "updateDate"}.
+boost::json::value ToJson(const v1::StateMachineAlias& a);
 boost::json::value ToJson(const v1::Execution& e);
 boost::json::value ToJson(const v1::HistoryEvent& event);
 // A dead letter with its attempts (times ISO-8601, input embedded).
@@ -114,6 +122,12 @@ std::vector<std::string> HistoryRow(const v1::HistoryEvent& event);
 int SmCommand(const std::vector<std::string>& args);    // stepflow sm ...
 int ExecCommand(const std::vector<std::string>& args);  // stepflow exec ...
 int DlqCommand(const std::vector<std::string>& args);   // stepflow dlq ...
+// stepflow alias ... (version_command.cc).
+int AliasCommand(const std::vector<std::string>& args);
+// stepflow sm publish|versions|describe-version|delete-version ... (version_command.cc): true when `verb` is
+// one of them.
+bool IsSmVersionVerb(const std::string& verb);
+int SmVersionCommand(const std::string& verb, const std::vector<std::string>& args);
 // stepflow worker ... -- COMMAND ARGS...: serves until SIGTERM/SIGINT (clients/cli/command_runner.h).
 int WorkerCommand(const std::vector<std::string>& args);
 

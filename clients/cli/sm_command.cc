@@ -88,7 +88,8 @@ int Delete(const RemoteArgs& args, client::Client& client) {
 int SmCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
     return ReportUsage("sm",
-                       absl::InvalidArgumentError("missing verb: create, update, list, describe or delete"));
+                       absl::InvalidArgumentError("missing verb: create, update, list, describe, delete, publish, versions, "
+                                                   "describe-version or delete-version"));
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& verb = args[0];
@@ -106,6 +107,9 @@ int SmCommand(const std::vector<std::string>& args) {
   }
   if (verb == "delete") {
     return RunRemote({"sm delete", {}, {}, 1, nullptr}, rest, Delete);
+  }
+  if (IsSmVersionVerb(verb)) {
+    return SmVersionCommand(verb, rest);
   }
   return ReportUsage("sm", absl::InvalidArgumentError(absl::StrCat("unknown verb '", verb, "'")));
 }

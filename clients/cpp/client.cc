@@ -343,6 +343,17 @@ absl::StatusOr<v1::ValidateDefinitionResponse> Client::ValidateDefinition(const 
       [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->Validate(c, rq, rs); });
 }
 
+// One StateMachines call that takes and returns messages as they are.
+#define STEPFLOW_STATE_MACHINES_CALL(Response, method, rpc, request)                                            \
+  impl_->Call<Response>(method, request, options_.call_timeout,                                                \
+                        [&](auto* c, const auto& rq, auto* rs) { return impl_->state_machines->rpc(c, rq, rs); })
+
+absl::StatusOr<v1::TestStateResponse> Client::TestState(const v1::TestStateRequest& request) {
+  return STEPFLOW_STATE_MACHINES_CALL(v1::TestStateResponse, "TestState", TestState, request);
+}
+
+#undef STEPFLOW_STATE_MACHINES_CALL
+
 absl::StatusOr<v1::Execution> Client::StartExecution(const std::string& state_machine,
                                                      const std::string& input, const std::string& name) {
   v1::StartExecutionRequest request;

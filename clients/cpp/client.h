@@ -125,6 +125,10 @@ class Client {
   // NotFound (ResourceNotFound).
   absl::Status DeleteStateMachineAlias(const std::string& alias_arn);
 
+  // --- TestState (AWS's TestState): runs one state of a definition without an execution. InvalidArgument
+  // (InvalidDefinition, InvalidExecutionInput, ValidationException).
+  absl::StatusOr<v1::TestStateResponse> TestState(const v1::TestStateRequest& request);
+
   // --- Executions. `input` is JSON text ("" = "{}"); `name` "" lets the server pick one.
   absl::StatusOr<v1::Execution> StartExecution(const std::string& state_machine, const std::string& input,
                                                const std::string& name = "");

@@ -52,6 +52,7 @@ constexpr RpcPolicy kPolicies[] = {
     {Rpc::kDescribeStateMachineAlias, "/stepflow.v1.StateMachines/DescribeAlias", Role::kReader, false},
     {Rpc::kListStateMachineAliases, "/stepflow.v1.StateMachines/ListAliases", Role::kReader, false},
     {Rpc::kDeleteStateMachineAlias, "/stepflow.v1.StateMachines/DeleteAlias", Role::kAdmin, true},
+    {Rpc::kTestState, "/stepflow.v1.StateMachines/TestState", Role::kReader, false},
 };
 
 // reader < operator < admin; worker is beside them (only worker and admin may make worker calls).

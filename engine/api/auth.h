@@ -42,6 +42,8 @@ enum class Rpc {
   kPublishStateMachineVersion, kListStateMachineVersions, kDescribeStateMachineVersion, kDeleteStateMachineVersion,
   kCreateStateMachineAlias, kUpdateStateMachineAlias, kDescribeStateMachineAlias, kListStateMachineAliases,
   kDeleteStateMachineAlias,
+  // TestState (issue 12): runs one state, stores nothing.
+  kTestState,
 };
 
 struct RpcPolicy {

@@ -55,6 +55,10 @@ absl::StatusOr<v1::ListStateMachineAliasesResponse> ListStateMachineAliases(
 absl::StatusOr<v1::DeleteStateMachineAliasResponse> DeleteStateMachineAlias(
     ServiceEnv& env, const v1::DeleteStateMachineAliasRequest& request);
 
+// TestState (test_state_handler.cc): one state run on the request's input and mock (engine/test_state.h);
+// nothing is stored. Its errors are sm::TestState's, all InvalidArgument.
+absl::StatusOr<v1::TestStateResponse> TestState(ServiceEnv& env, const v1::TestStateRequest& request);
+
 // Executions.
 absl::StatusOr<v1::Execution> StartExecution(ServiceEnv& env, const v1::StartExecutionRequest& request);
 absl::StatusOr<v1::Execution> DescribeExecution(ServiceEnv& env, const v1::DescribeExecutionRequest& request);

@@ -19,7 +19,11 @@
 namespace stepflow::api {
 
 // The JSON names of the string fields that hold JSON text. An empty one is written as null.
-inline constexpr std::string_view kEmbeddedJsonFields[] = {"definition", "input", "output", "details"};
+inline constexpr std::string_view kEmbeddedJsonFields[] = {
+    "definition", "input", "output", "details",
+    // TestState's variables, mocked result and inspection data.
+    "variables", "result", "afterInputPath", "afterParameters", "afterArguments", "afterResultSelector",
+    "afterResultPath"};
 
 // How deep a request body may nest (objects and arrays). Default: 512 (ASL definitions nest a few levels per
 // Parallel or Map branch; the engine's own limits apply after this).

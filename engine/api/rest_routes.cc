@@ -207,6 +207,7 @@ const std::vector<Route>& AllRoutes() {
       Unary("GET", "/aliases/{arn}", Rpc::kDescribeStateMachineAlias, "alias_arn", DescribeStateMachineAlias),
       Unary("PUT", "/aliases/{arn}", Rpc::kUpdateStateMachineAlias, "alias_arn", UpdateStateMachineAlias),
       Unary("DELETE", "/aliases/{arn}", Rpc::kDeleteStateMachineAlias, "alias_arn", DeleteStateMachineAlias),
+      Unary("POST", "/state-machines:test-state", Rpc::kTestState, nullptr, TestState),
       Unary("POST", "/executions", Rpc::kStartExecution, nullptr, StartExecution),
       Route{"POST", "/executions:start-sync", ServeStartSync},
       Unary("GET", "/executions", Rpc::kListExecutions, nullptr, ListExecutions),

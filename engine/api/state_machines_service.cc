@@ -85,4 +85,9 @@ grpc::Status StateMachinesService::DeleteAlias(grpc::ServerContext* context, con
   return AdaptUnary(*env_, context, Rpc::kDeleteStateMachineAlias, *request, response, DeleteStateMachineAlias);
 }
 
+grpc::Status StateMachinesService::TestState(grpc::ServerContext* context, const v1::TestStateRequest* request,
+                                             v1::TestStateResponse* response) {
+  return AdaptUnary(*env_, context, Rpc::kTestState, *request, response, api::TestState);
+}
+
 }  // namespace stepflow::api

@@ -44,6 +44,8 @@ class StateMachinesService final : public v1::StateMachines::Service {
                       v1::ListStateMachineAliasesResponse* response) override;
   grpc::Status DeleteAlias(grpc::ServerContext* context, const v1::DeleteStateMachineAliasRequest* request,
                       v1::DeleteStateMachineAliasResponse* response) override;
+  grpc::Status TestState(grpc::ServerContext* context, const v1::TestStateRequest* request,
+                         v1::TestStateResponse* response) override;
 
  private:
   ServiceEnv* env_;  // not owned

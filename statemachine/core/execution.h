@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -145,6 +146,28 @@ struct Decision {
   std::vector<DeadLetterCommand> dead_letters;
 };
 
+// What TestState (statemachine/test_state.h) reports of the first state the root frame enters, as AWS's
+// inspectionData names it. Filled by the interpreter when an Execution is given one (Execution::Inspect);
+// each field is set when the state reached that step (a later attempt of a retried state overwrites it).
+struct StateInspection {
+  std::optional<boost::json::value> after_input_path;  // JSONPath: InputPath applied
+  std::optional<boost::json::value> after_parameters;  // JSONPath: Parameters applied (Pass, Task, Parallel)
+  std::optional<boost::json::value> after_arguments;   // JSONata: Arguments evaluated (the input when none)
+  std::optional<boost::json::value> result;            // the state's raw result (Pass: Result, or its input)
+  std::optional<boost::json::value> after_result_selector;  // JSONPath
+  std::optional<boost::json::value> after_result_path;      // JSONPath
+  // A retrier matched this failure: the state would run again after its interval.
+  std::optional<Failure> retried;
+  // A catcher handled this failure: the state exited with the catcher's output, to the catcher's Next.
+  std::optional<Failure> caught;
+  // The state completed (or was caught): its output, the state it goes to ("" = none, it ended the
+  // machine) and the variables after it.
+  bool exited = false;
+  boost::json::value output;
+  std::string next_state;
+  boost::json::object variables;
+};
+
 class Execution {
  public:
   Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo info, ExecutionLimits limits = {});
@@ -186,6 +209,12 @@ class Execution {
   absl::StatusOr<Decision> RecordDeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name,
                                                      common::EpochMillis now);
 
+  // Records what the first state of the root frame does into `*sink` (not owned; must outlive the calls
+  // that follow; null stops). TestState's view of a state; executions the engine drives have none.
+  void Inspect(StateInspection* sink) { inspection_ = sink; }
+  // The variables the root frame starts with (TestState's `variables`). REQUIRES: before Start.
+  void SetInitialVariables(boost::json::object variables) { initial_variables_ = std::move(variables); }
+
   ExecutionStatus status() const { return status_; }
   const boost::json::value& output() const { return output_; }
   const std::string& error() const { return error_; }
@@ -224,6 +253,8 @@ class Execution {
   std::map<std::uint64_t, std::unique_ptr<TimerInfo>> timer_storage_;
   // Frames about to enter a state, in order. Empty between inputs unless the last decision yielded.
   std::deque<std::uint64_t> ready_;
+  StateInspection* inspection_ = nullptr;
+  boost::json::object initial_variables_;
 };
 
 }  // namespace stepflow::sm

@@ -191,7 +191,7 @@ void Execution::Runner::StartExecution() {
   if (ex_.machine_->timeout_seconds) {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
-  Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, json::object());
+  Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, ex_.initial_variables_);
   root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
   Drain();
@@ -276,21 +276,37 @@ bool Execution::Runner::CheckSizeBytes(Frame* f, std::size_t compact_bytes) {
 }
 
 Result<json::value> Execution::Runner::SelectInput(Frame* f) {
-  return ApplySelectPath(f->state->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> input = ApplySelectPath(f->state->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  if (StateInspection* inspection = Inspecting(f); inspection != nullptr && input.ok()) {
+    inspection->after_input_path = input.value();
+  }
+  return input;
 }
 
 Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
+  StateInspection* inspection = Inspecting(f);
   if (f->state->language == QueryLanguage::kJsonata) {  // Arguments, against $states.input
-    if (!f->state->parameters.present()) {
-      return f->raw_input;
+    Result<json::value> arguments =
+        f->state->parameters.present()
+            ? EvaluateJsonata(f->state->parameters, StatesOf(f, f->raw_input), *rv_, Ref(f), "Arguments")
+            : Result<json::value>(f->raw_input);
+    if (inspection != nullptr && arguments.ok()) {
+      inspection->after_arguments = arguments.value();
     }
-    return EvaluateJsonata(f->state->parameters, StatesOf(f, f->raw_input), *rv_, Ref(f), "Arguments");
+    return arguments;
   }
   Result<json::value> input = SelectInput(f);
   if (!input.ok() || !f->state->parameters.present()) {
+    if (inspection != nullptr && input.ok()) {
+      inspection->after_parameters = input.value();
+    }
     return input;
   }
-  return ApplyTemplate(f->state->parameters, MakeResolver(f, input.value()), *rv_, Ref(f));
+  Result<json::value> parameters = ApplyTemplate(f->state->parameters, MakeResolver(f, input.value()), *rv_, Ref(f));
+  if (inspection != nullptr && parameters.ok()) {
+    inspection->after_parameters = parameters.value();
+  }
+  return parameters;
 }
 
 void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
@@ -304,6 +320,13 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
     return;
   }
   const State* s = f->state;
+  if (StateInspection* inspection = Inspecting(f)) {
+    inspection->exited = true;
+    inspection->output = output != nullptr ? *output : f->raw_input;
+    const bool ends = next_name == nullptr && (s->end || s->type == StateType::kSucceed);
+    inspection->next_state = ends ? std::string() : next_name != nullptr ? *next_name : s->next;
+    inspection->variables = f->variables;
+  }
   if (s->type != StateType::kFail) {
     json::object details(3);
     details.emplace("name", s->name);
@@ -359,6 +382,10 @@ void Execution::Runner::CommitVariables(Frame* f, json::object new_vars, bool as
 
 void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   const State* s = f->state;
+  StateInspection* inspection = Inspecting(f);
+  if (inspection != nullptr) {
+    inspection->result = result;
+  }
   if (s->language == QueryLanguage::kJsonata) {
     // Output defaults to the result ($states.result; a Pass state's is its input).
     const json::value raw_input = f->raw_input;
@@ -377,6 +404,9 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
     }
     selected = std::move(r).value();
   }
+  if (inspection != nullptr) {
+    inspection->after_result_selector = selected;
+  }
   // Copied only when the state assigns: the variables change only if the state completes.
   std::optional<json::object> new_vars;
   if (s->assign.present()) {
@@ -389,6 +419,9 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   Result<json::value> with_result = ApplyResultPath(s->result_path, f->raw_input, std::move(selected), Ref(f));
   if (!with_result.ok()) {
     return FailState(f, with_result.failure());
+  }
+  if (inspection != nullptr) {
+    inspection->after_result_path = with_result.value();
   }
   json::value output;
   if (s->output_path.kind == OptionalPath::Kind::kDefault) {
@@ -473,6 +506,9 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     if (r.jitter_full && rv_ != nullptr) {
       delay *= rv_->NextRandomUnit();
     }
+    if (StateInspection* inspection = Inspecting(f)) {
+      inspection->retried = failure;
+    }
     ++f->retry_attempts[i];
     ++f->retry_count;
     f->phase = Frame::Phase::kWaitRetry;
@@ -483,6 +519,9 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
   for (const Catcher& c : s->catchers) {
     if (!ErrorMatches(c.error_equals, failure.error)) {
       continue;
+    }
+    if (StateInspection* inspection = Inspecting(f)) {
+      inspection->caught = failure;
     }
     json::object error_output;
     error_output["Error"] = failure.error;

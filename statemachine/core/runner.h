@@ -52,6 +52,10 @@ class Execution::Runner {
   bool running() const { return ex_.status_ == ExecutionStatus::kRunning; }
   std::int64_t Emit(Frame* f, std::string type, std::string details_key, boost::json::object details);
   StateRef Ref(const Frame* f) const { return StateRef{f->state->name, f->entered_event_id}; }
+  // Where the frame's state reports its steps (Execution::Inspect): the root frame's first state only, or null.
+  StateInspection* Inspecting(const Frame* f) const {
+    return f->parent == 0 && ex_.inspection_ != nullptr && !ex_.inspection_->exited ? ex_.inspection_ : nullptr;
+  }
   Frame* NewFrame(std::uint64_t parent, std::size_t child_index, const StateMachine* machine,
                   boost::json::value input, boost::json::object variables);
   Frame* FindFrame(std::uint64_t id);

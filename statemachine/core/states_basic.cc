@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 void Execution::Runner::RunPass(Frame* f) {
   const State* s = f->state;
-  if (PassesInputThrough(*s)) {
+  if (PassesInputThrough(*s) && Inspecting(f) == nullptr) {  // inspected: each (identity) step is reported
     std::string text = std::move(f->raw_input_text);  // kept by EnterState for this state
     return ExitState(f, nullptr, std::move(text), nullptr);
   }

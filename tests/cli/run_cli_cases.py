@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs `stepflow run` / `stepflow validate` on hostile definitions and inputs.
+"""Runs `stepflow run` / `stepflow validate` / `stepflow test-state` on hostile definitions and inputs.
 
 Every case states the exit code it expects and a text that stderr (or stdout) must contain. Whatever
 the outcome, the stdout of `run` must be valid JSON lines (never `i.nfE0`, `Infinity` or `NaN`) and the process must
@@ -62,6 +62,20 @@ CASES = [
      "/States/P/End: INVALID_JSON_DESCRIPTION: Duplicate key"),
     ("duplicate_key_refused_by_run", "run",
      '{"StartAt":"P","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}', None, 2, "/StartAt"),
+    # `stepflow test-state DEF S` (the state S, or the StartAt state of a machine without one): the same bounds.
+    ("test_state_input_1e400_refused", "test-state", json.dumps(machine({"Type": "Pass"})), '{"big": 1e400}', 2,
+     "InvalidExecutionInput: the input: number 1e400"),
+    ("test_state_string_to_json_1e400_fails_state", "test-state",
+     json.dumps(machine({"Type": "Pass", "Parameters": {"v.$": "States.StringToJson($.s)"}})),
+     '{"s": "[1e400]"}', 1, "States.Runtime"),
+    ("test_state_exploding_input_path_fails", "test-state",
+     json.dumps(machine({"Type": "Pass", "InputPath": "$..*..*..*..*..*..*..*..*..*..*"})),
+     "1".join(['{"a":' * 30, "}" * 30]), 1, "The JSONPath '$..*..*..*..*..*..*..*..*..*..*'"),
+    ("test_state_nested_parallel_needs_a_mock", "test-state", json.dumps(nested_parallel(33)), "{}", 2,
+     "ValidationException: a Parallel state needs a mock"),
+    ("test_state_duplicate_key_refused", "test-state",
+     '{"StartAt":"S","States":{"S":{"Type":"Pass","End":true,"End":false}}}', None, 2,
+     "InvalidDefinition: /States/S/End: INVALID_JSON_DESCRIPTION: Duplicate key"),
 ]
 
 
@@ -71,11 +85,16 @@ def run_case(cli, tmp, case):
     with open(def_path, "w") as f:
         f.write(definition)
     args = [cli, verb, def_path]
+    if verb == "test-state":
+        try:
+            args.append(json.loads(definition).get("StartAt", "S"))
+        except ValueError:
+            args.append("S")
     if input_text is not None:
         in_path = os.path.join(tmp, name + ".input.json")
         with open(in_path, "w") as f:
             f.write(input_text)
-        args += ["--input", in_path]
+        args += ["--input-file" if verb == "test-state" else "--input", in_path]
     p = subprocess.run(args, capture_output=True, text=True, timeout=120)
     problems = []
     if p.returncode < 0:
@@ -84,7 +103,7 @@ def run_case(cli, tmp, case):
         problems.append(f"exit code {p.returncode}, expected {want_code}")
     if want_text not in p.stderr + p.stdout:
         problems.append(f"expected {want_text!r} in the output")
-    for line in (p.stdout.splitlines() if verb == "run" else []):  # validate prints text
+    for line in (p.stdout.splitlines() if verb in ("run", "test-state") else []):  # validate prints text
         try:
             json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
         except ValueError as e:
