@@ -18,6 +18,8 @@
 
 #include "absl/status/status.h"
 #include "storage/memory_store.h"
+#include "storage/postgres/postgres_store.h"
+#include "storage/postgres/testing/private_postgres.h"
 
 namespace stepflow::storage {
 namespace {
@@ -28,6 +30,22 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 using Row = std::pair<std::string, std::string>;
+
+// The Store implementations the contract runs on.
+enum class Backend { kRocksDb, kMemory, kPostgres };
+
+// One private PostgreSQL server for the test process (testing/private_postgres.h), started by the first
+// PostgreSQL test; every test gets a database of its own on it.
+testing::PrivatePostgres* SharedPostgres(absl::Status& status) {
+  static absl::Status start_status;
+  static std::unique_ptr<testing::PrivatePostgres> server = [] {
+    absl::StatusOr<std::unique_ptr<testing::PrivatePostgres>> s = testing::PrivatePostgres::Start();
+    start_status = s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }();
+  status = start_status;
+  return server.get();
+}
 
 // A fresh directory per test, removed afterwards (style.md habit 15: hermetic tests).
 class StoreTest : public ::testing::Test {
@@ -46,10 +64,20 @@ class StoreTest : public ::testing::Test {
     return o;
   }
 
-  // The in-memory store (memory_ = true) ignores the options: it has no path, sync or disk.
+  // Opens the backend under test. The in-memory store ignores the options (no path, sync or disk); the
+  // PostgreSQL store opens the test's database (made by SetUp) with the options' sync_writes, and a second
+  // Open is the same database, as a second open of the same directory is for RocksDB.
   std::unique_ptr<Store> Open(const StoreOptions& o) {
-    if (memory_) {
+    if (backend_ == Backend::kMemory) {
       return NewMemoryStore();
+    }
+    if (backend_ == Backend::kPostgres) {
+      PostgresStoreOptions po;
+      po.conninfo = postgres_conninfo_;
+      po.sync_writes = o.sync_writes;
+      absl::StatusOr<std::unique_ptr<PostgresStore>> store = OpenPostgresStore(po);
+      EXPECT_TRUE(store.ok()) << store.status();
+      return store.ok() ? std::move(*store) : nullptr;
     }
     absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(o);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -57,19 +85,43 @@ class StoreTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  bool memory_ = false;
+  Backend backend_ = Backend::kRocksDb;
+  std::string postgres_conninfo_;
 };
 
-// The Store contract, which every implementation passes: RocksDB (false) and the in-memory store (true).
-class StoreContractTest : public StoreTest, public ::testing::WithParamInterface<bool> {
+// The Store contract, which every implementation passes: RocksDB, the in-memory store and PostgreSQL.
+class StoreContractTest : public StoreTest, public ::testing::WithParamInterface<Backend> {
  protected:
   void SetUp() override {
-    memory_ = GetParam();
+    backend_ = GetParam();
     StoreTest::SetUp();
+    if (backend_ == Backend::kPostgres) {
+      absl::Status status;
+      testing::PrivatePostgres* pg = SharedPostgres(status);
+      if (absl::IsNotFound(status)) {
+        GTEST_SKIP() << "PostgreSQL is not installed, the PostgreSQL store is not tested: " << status;
+      }
+      ASSERT_NE(pg, nullptr) << status;
+      absl::StatusOr<std::string> db = pg->CreateDatabase();
+      ASSERT_TRUE(db.ok()) << db.status();
+      postgres_conninfo_ = *db;
+    }
   }
 };
 
-std::string BackendName(const ::testing::TestParamInfo<bool>& info) { return info.param ? "Memory" : "RocksDb"; }
+const auto kBackends = ::testing::Values(Backend::kRocksDb, Backend::kMemory, Backend::kPostgres);
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  switch (info.param) {
+    case Backend::kRocksDb:
+      return "RocksDb";
+    case Backend::kMemory:
+      return "Memory";
+    case Backend::kPostgres:
+      return "Postgres";
+  }
+  return "Unknown";
+}
 
 std::optional<std::string> MustGet(Store& store, Column c, std::string_view key) {
   absl::StatusOr<std::optional<std::string>> v = store.Get(c, key);
@@ -195,7 +247,10 @@ TEST_P(StoreContractTest, ConcurrentScansSeeWholeBatchesOnly) {
   EXPECT_THAT(ScanKeys(*store, Column::kIndexes, ""), ElementsAre(U64Key(kBatches - 1)));
 }
 
-TEST_F(StoreTest, ReopenKeepsCommittedData) {
+TEST_P(StoreContractTest, ReopenKeepsCommittedData) {
+  if (backend_ == Backend::kMemory) {
+    GTEST_SKIP() << "an in-memory store is not reopened: nothing outlives it";
+  }
   for (bool sync : {true, false}) {
     SCOPED_TRACE(sync ? "sync_writes" : "no sync");
     std::filesystem::remove_all(dir_);
@@ -227,6 +282,9 @@ class ScanTest : public StoreContractTest {
  protected:
   void SetUp() override {
     StoreContractTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
+    }
     store_ = Open(DiskOptions());
     ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(PutAll(*store_, Column::kTimers, keys_).ok());
@@ -296,7 +354,7 @@ TEST_P(ScanTest, VisitorStopsTheScanAndSeesValues) {
   EXPECT_THAT(rows, ElementsAre(Row("ab", "v:ab"), Row(std::string("ab\0", 3), "v:" + std::string("ab\0", 3))));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ScanTest, ::testing::Bool(), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, ScanTest, kBackends, BackendName);
 
 TEST(KeyEncodingTest, Uint64RoundTripsBigEndian) {
   std::string k;
@@ -396,7 +454,7 @@ TEST_P(StoreContractTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Bool(), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kBackends, BackendName);
 
 // A scan's visitor may call the store again (the in-memory store visits a copy of the range).
 TEST_P(StoreContractTest, VisitorMayWriteDuringAScan) {
