@@ -287,22 +287,26 @@ std::string PrivatePostgres::Url(const std::string& db) const {
   return absl::StrCat("postgresql://", kUser, "@127.0.0.1:", port_, "/", db);
 }
 
-absl::StatusOr<std::string> PrivatePostgres::CreateDatabase() {
-  const std::string db = absl::StrCat("stepflow_", ++databases_);
-  PGconn* c = PQconnectdb(ConnInfo(port_, "postgres").c_str());
+absl::Status PrivatePostgres::Execute(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
   absl::Status status;
   if (PQstatus(c) != CONNECTION_OK) {
     status = absl::UnavailableError(absl::StrCat("cannot connect to the private postgres: ", PQerrorMessage(c)));
   } else {
-    PGresult* r = PQexec(c, absl::StrCat("CREATE DATABASE ", db).c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-      status = absl::InternalError(absl::StrCat("CREATE DATABASE ", db, ": ", PQresultErrorMessage(r)));
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+      status = absl::InternalError(absl::StrCat(sql, ": ", PQresultErrorMessage(r)));
     }
     PQclear(r);
   }
   PQfinish(c);
-  if (!status.ok()) {
-    return status;
+  return status;
+}
+
+absl::StatusOr<std::string> PrivatePostgres::CreateDatabase() {
+  const std::string db = absl::StrCat("stepflow_", ++databases_);
+  if (absl::Status s = Execute(ConnInfo(port_, "postgres"), "CREATE DATABASE " + db); !s.ok()) {
+    return s;
   }
   return ConnInfo(port_, db);
 }

@@ -36,6 +36,9 @@ class PrivatePostgres {
   // Creates a new, empty database and returns its libpq conninfo ("host=127.0.0.1 port=P user=stepflow
   // dbname=D").
   absl::StatusOr<std::string> CreateDatabase();
+  // Runs `sql` (one or more statements, no parameters) on the database `conninfo` names: for tests that
+  // set up or inspect rows behind a store's back.
+  static absl::Status Execute(const std::string& conninfo, const std::string& sql);
   // libpq URI of database `db` ("postgresql://stepflow@127.0.0.1:P/db").
   std::string Url(const std::string& db) const;
 

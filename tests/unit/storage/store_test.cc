@@ -454,6 +454,39 @@ TEST_P(StoreContractTest, ConcurrentCommitsFromEightThreadsAreAllVisible) {
   }
 }
 
+// Enough keys that a store reading in pages (PostgreSQL: 128, then 512, ...) crosses page boundaries: every
+// key once, in order, both ways, from any start, and stopping anywhere.
+TEST_P(StoreContractTest, LongScansCrossPagesInOrder) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  constexpr std::uint64_t kKeys = 3000;
+  std::vector<std::string> keys;
+  WriteBatch b;
+  for (std::uint64_t i = 0; i < kKeys; ++i) {
+    keys.push_back("p" + U64Key(i * 7));
+    b.Put(Column::kInputs, keys.back(), std::to_string(i));
+  }
+  b.Put(Column::kInputs, "q", "outside the prefix");
+  ASSERT_TRUE(store->Commit(b).ok());
+  EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p"), ElementsAreArray(keys));
+  EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p", "", true), ElementsAreArray(keys.rbegin(), keys.rend()));
+  // From the middle, start_after not a key (between i*7 and i*7+7).
+  const std::string middle = "p" + U64Key(1000 * 7 + 3);
+  EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p", middle), ElementsAreArray(keys.begin() + 1001, keys.end()));
+  EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p", middle, true),
+              ElementsAreArray(std::make_reverse_iterator(keys.begin() + 1001), keys.rend()));
+  // Stopping after 700 rows (inside the third page of a paged reader).
+  std::vector<std::string> first;
+  ASSERT_TRUE(store
+                  ->Scan(Column::kInputs, "p", "", false,
+                         [&](std::string_view k, std::string_view) {
+                           first.emplace_back(k);
+                           return first.size() < 700;
+                         })
+                  .ok());
+  EXPECT_THAT(first, ElementsAreArray(keys.begin(), keys.begin() + 700));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kBackends, BackendName);
 
 // A scan's visitor may call the store again (the in-memory store visits a copy of the range).
