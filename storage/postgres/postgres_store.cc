@@ -195,11 +195,14 @@ class ConnectionPool {
  public:
   class Handle {
    public:
-    Handle(ConnectionPool* pool, Conn conn, bool reused) : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+    Handle(ConnectionPool* pool, Conn conn, bool reused) : pool_(pool), conn_(std::move(conn)), reused_(reused) {
+      ++held_by_this_thread;
+    }
     Handle(Handle&& other) noexcept = default;
     Handle& operator=(Handle&&) = delete;
     ~Handle() {
       if (pool_ != nullptr && conn_ != nullptr) {
+        --held_by_this_thread;
         pool_->Return(std::move(conn_));
       }
     }
@@ -216,10 +219,15 @@ class ConnectionPool {
 
   explicit ConnectionPool(PostgresStoreOptions options) : options_(std::move(options)) {}
 
+  // A connection: an idle one, else a new one while fewer than max_connections are open, else waits for
+  // one. A thread that already holds one (a scan's visitor calling the store) never waits: it may open one
+  // beyond the limit, so that scans whose visitors call the store cannot deadlock on the pool.
   absl::StatusOr<Handle> Take() {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.max_connections; });
+      if (held_by_this_thread == 0) {
+        cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.max_connections; });
+      }
       if (!idle_.empty()) {
         Conn c = std::move(idle_.back());
         idle_.pop_back();
@@ -235,6 +243,18 @@ class ConnectionPool {
       return c.status();
     }
     return Handle(this, std::move(*c), false);
+  }
+
+  // Closes every idle connection: called when a pooled connection turned out dead (the database restarted),
+  // since the others opened before it are dead too.
+  void DropIdle() {
+    std::vector<Conn> dropped;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dropped.swap(idle_);
+      open_ -= static_cast<int>(dropped.size());
+      cv_.notify_all();
+    }
   }
 
   // A new connection, set up for the store. Unavailable when the database cannot be reached.
@@ -271,12 +291,17 @@ class ConnectionPool {
     cv_.notify_one();
   }
 
+  // Connections the current thread holds, of any pool (Take's deadlock rule).
+  static thread_local int held_by_this_thread;
+
   const PostgresStoreOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Conn> idle_;
   int open_ = 0;
 };
+
+thread_local int ConnectionPool::held_by_this_thread = 0;
 
 // One row a commit leaves: the last op of the batch on its (column, key).
 struct FinalRow {
@@ -351,6 +376,7 @@ class PostgresStoreImpl final : public PostgresStore {
       absl::StatusOr<Result> r = Exec(conn->get(), kSql, p, PGRES_TUPLES_OK, "get");
       if (!r.ok()) {
         if (attempt == 0 && conn->reused() && absl::IsUnavailable(r.status())) {
+          pool_.DropIdle();
           continue;  // a pooled connection that died while idle: once more on a fresh one
         }
         return r.status();
@@ -372,6 +398,7 @@ class PostgresStoreImpl final : public PostgresStore {
       bool begun = false;
       absl::Status s = ScanOn(conn->get(), column, prefix, start_after, reverse, visit, begun);
       if (!s.ok() && !begun && attempt == 0 && conn->reused() && absl::IsUnavailable(s)) {
+        pool_.DropIdle();
         continue;
       }
       return s;
@@ -486,6 +513,9 @@ class PostgresStoreImpl final : public PostgresStore {
     PGconn* c = conn->get();
     if (absl::Status s = ExecCommand(c, "BEGIN", "commit (BEGIN)"); !s.ok()) {
       may_retry = conn->reused() && absl::IsUnavailable(s);
+      if (may_retry) {
+        pool_.DropIdle();
+      }
       return s;
     }
     absl::Status s = WriteRows(c, rows, fence);

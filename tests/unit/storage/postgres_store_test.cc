@@ -164,6 +164,32 @@ TEST_F(PostgresStoreTest, NoCommitUnderTheOldEpochLandsAfterATakeover) {
   EXPECT_EQ(applied_after.load(), 0);
 }
 
+// A scan holds its connection while it visits; a visitor that calls the store gets another even when the
+// pool is at its limit (else scans whose visitors read would deadlock on the pool).
+TEST_F(PostgresStoreTest, AScansVisitorMayCallTheStoreAtThePoolLimit) {
+  PostgresStoreOptions o;
+  o.conninfo = conninfo_;
+  o.max_connections = 1;
+  absl::StatusOr<std::unique_ptr<PostgresStore>> one = OpenPostgresStore(o);
+  ASSERT_TRUE(one.ok()) << one.status();
+  WriteBatch b;
+  b.Put(Column::kTimers, "a", "1");
+  b.Put(Column::kTimers, "b", "2");
+  ASSERT_TRUE((*one)->Commit(b).ok());
+  std::vector<std::string> seen;
+  absl::Status s = (*one)->Scan(Column::kTimers, "", "", false, [&](std::string_view k, std::string_view) {
+    absl::StatusOr<std::optional<std::string>> v = (*one)->Get(Column::kTimers, k);
+    EXPECT_TRUE(v.ok()) << v.status();
+    WriteBatch d;
+    d.Delete(Column::kTimers, std::string(k));
+    EXPECT_TRUE((*one)->Commit(d).ok());
+    seen.push_back(v.ok() && v->has_value() ? **v : "?");
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2"}));
+}
+
 TEST_F(PostgresStoreTest, SchemaIsCreatedOnceAndANewerOneIsRefused) {
   // A second open (another node, a restart) finds the schema and migrates nothing.
   std::unique_ptr<PostgresStore> second = Open();
