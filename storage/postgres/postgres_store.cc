@@ -4,6 +4,7 @@
 #include "storage/postgres/postgres_store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -74,6 +75,14 @@ using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 // the statement's execution.
 class Params {
  public:
+  Params() = default;
+  // Not copyable: the value pointers point into `owned_`, whose elements keep their addresses only when the
+  // deque is moved (a vector of statements that grows moves its elements only if they cannot be copied).
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+  Params(Params&&) = default;
+  Params& operator=(Params&&) = default;
+
   void Text(std::string value, Oid type) {
     owned_.push_back(std::move(value));
     Add(owned_.back().data(), static_cast<int>(owned_.back().size()), 0, type);
@@ -175,6 +184,73 @@ absl::Status ExecCommand(PGconn* c, const std::string& sql, std::string_view wha
   return r.ok() ? absl::OkStatus() : r.status();
 }
 
+// One statement of a pipeline, and the SQLSTATE it failed with ("" when it did not).
+struct Statement {
+  Statement(std::string sql_text, std::string what_for, ExecStatusType expected = PGRES_COMMAND_OK)
+      : sql(std::move(sql_text)), what(std::move(what_for)), expect(expected) {}
+  std::string sql;
+  Params params;
+  std::string what;
+  ExecStatusType expect;
+  std::string sqlstate;
+};
+
+// Sends `statements` as one pipeline ending in one Sync and reads every result. OK when every statement
+// gave its expected status; else the first failure's status, with `failed_at` its index (statements after
+// it were skipped by the server). The connection is back in normal mode on return, unless it broke.
+absl::Status RunPipeline(PGconn* c, std::vector<Statement>& statements, std::size_t& failed_at) {
+  failed_at = statements.size();
+  if (PQenterPipelineMode(c) != 1) {
+    failed_at = 0;
+    return StatementError(c, nullptr, statements.front().what);
+  }
+  absl::Status status;
+  std::size_t sent = 0;
+  for (; sent < statements.size(); ++sent) {
+    const Statement& st = statements[sent];
+    if (PQsendQueryParams(c, st.sql.c_str(), st.params.size(), st.params.types(), st.params.values(),
+                          st.params.lengths(), st.params.formats(), /*resultFormat=*/1) != 1) {
+      break;
+    }
+  }
+  if (sent < statements.size() || PQpipelineSync(c) != 1) {
+    failed_at = 0;
+    status = StatementError(c, nullptr, statements[std::min(sent, statements.size() - 1)].what);
+    PQexitPipelineMode(c);
+    return status;
+  }
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    Result r(PQgetResult(c));
+    if (r == nullptr) {  // the connection broke
+      if (status.ok()) {
+        failed_at = i;
+        status = StatementError(c, nullptr, statements[i].what);
+      }
+      break;
+    }
+    const ExecStatusType got = PQresultStatus(r.get());
+    if (got != statements[i].expect && got != PGRES_PIPELINE_ABORTED && status.ok()) {
+      failed_at = i;
+      statements[i].sqlstate = SqlState(r.get());
+      status = StatementError(c, r.get(), statements[i].what);
+    }
+    // Each statement's results end with a null result.
+    while (Result(PQgetResult(c)) != nullptr) {
+    }
+  }
+  if (PQstatus(c) == CONNECTION_OK) {
+    Result sync(PQgetResult(c));  // PGRES_PIPELINE_SYNC
+    if (sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      if (status.ok()) {
+        failed_at = statements.size() - 1;
+        status = StatementError(c, sync.get(), "pipeline sync");
+      }
+    }
+    PQexitPipelineMode(c);
+  }
+  return status;
+}
+
 // A column of a binary result as bytes.
 std::string_view Field(const PGresult* r, int row, int column) {
   return std::string_view(PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column)));
@@ -187,6 +263,20 @@ std::uint64_t Int8Field(const PGresult* r, int row, int column) {
 }
 
 void IgnoreNotice(void*, const char*) {}
+
+// True when an idle connection has something to read, which an idle session never has unless the server
+// ended it (a FATAL "terminating connection" message, or EOF): the connection is then unusable.
+bool ClosedByServer(PGconn* c) {
+  pollfd p{PQsocket(c), POLLIN, 0};
+  if (p.fd < 0) {
+    return true;
+  }
+  if (::poll(&p, 1, 0) <= 0) {
+    return false;
+  }
+  return PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK || PQisBusy(c) != 0 ||
+         PQtransactionStatus(c) != PQTRANS_IDLE;
+}
 
 // Open connections, reused across calls. A connection goes back to the pool only when it is idle outside a
 // transaction; one that failed is closed, and the next call opens a fresh one (a restarted database is
@@ -228,9 +318,13 @@ class ConnectionPool {
       if (held_by_this_thread == 0) {
         cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.max_connections; });
       }
-      if (!idle_.empty()) {
+      while (!idle_.empty()) {
         Conn c = std::move(idle_.back());
         idle_.pop_back();
+        if (ClosedByServer(c.get())) {
+          --open_;  // a restarted or shut-down database closed it while idle
+          continue;
+        }
         return Handle(this, std::move(c), true);
       }
       ++open_;
@@ -502,8 +596,11 @@ class PostgresStoreImpl final : public PostgresStore {
     return absl::OkStatus();
   }
 
-  // One attempt of a commit in its own transaction. `may_retry` is set when nothing was applied and trying
-  // again may succeed (serialization failure, deadlock, a pooled connection found dead at BEGIN).
+  // One attempt of a commit in its own transaction, sent as one pipeline (libpq pipeline mode: BEGIN, the
+  // fence check, the DELETEs and INSERTs, COMMIT, then one Sync), so that a commit costs one round trip to
+  // the database. An error skips the rest of the pipeline, COMMIT included, and the transaction is rolled
+  // back. `may_retry` is set when nothing was applied and trying again may succeed (serialization failure,
+  // deadlock, a pooled connection found dead before BEGIN was answered).
   absl::Status CommitOnce(const std::vector<FinalRow>& rows, const std::optional<LeaseFence>& fence,
                           bool& may_retry) {
     absl::StatusOr<ConnectionPool::Handle> conn = pool_.Take();
@@ -511,102 +608,105 @@ class PostgresStoreImpl final : public PostgresStore {
       return conn.status();
     }
     PGconn* c = conn->get();
-    if (absl::Status s = ExecCommand(c, "BEGIN", "commit (BEGIN)"); !s.ok()) {
-      may_retry = conn->reused() && absl::IsUnavailable(s);
-      if (may_retry) {
-        pool_.DropIdle();
-      }
-      return s;
+    std::vector<Statement> statements;
+    statements.emplace_back("BEGIN", "commit (BEGIN)");
+    if (fence.has_value()) {
+      // Division by zero (SQLSTATE 22012) when the epoch is not the fence's or the partition has no lease: a
+      // pipeline cannot branch, so the check fails the transaction itself. FOR SHARE: a takeover's UPDATE of
+      // the lease row waits for this transaction, or this read waits for the takeover and sees its epoch.
+      Statement check{"SELECT 1 / COALESCE((SELECT CASE WHEN epoch = $2 THEN 1 ELSE 0 END "
+                      "FROM stepflow_partition_leases WHERE partition_id = $1 FOR SHARE), 0)",
+                      "commit (lease check)", PGRES_TUPLES_OK};
+      check.params.Int(fence->partition, kInt4Oid);
+      check.params.Int(static_cast<std::int64_t>(fence->epoch), kInt8Oid);
+      statements.push_back(std::move(check));
     }
-    absl::Status s = WriteRows(c, rows, fence);
+    AppendWrites(rows, statements);
+    statements.emplace_back("COMMIT", "commit (COMMIT)");
+
+    std::size_t failed_at = statements.size();
+    absl::Status s = RunPipeline(c, statements, failed_at);
     if (s.ok()) {
-      s = ExecCommand(c, "COMMIT", "commit (COMMIT)");
-      // A failure here is of unknown outcome (Store::Commit's contract): never retried.
-      may_retry = absl::IsAborted(s) && s.message().find("40001") != std::string_view::npos;
       return s;
     }
-    may_retry = absl::IsAborted(s);
-    if (PQstatus(c) == CONNECTION_OK) {
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
       ExecCommand(c, "ROLLBACK", "rollback").IgnoreError();
     }
+    const std::string state = failed_at < statements.size() ? statements[failed_at].sqlstate : "";
+    if (fence.has_value() && failed_at == 1 && state == "22012") {
+      return LeaseLost(*fence);
+    }
+    if (failed_at == 0 && conn->reused() && absl::IsUnavailable(s)) {
+      // The database never answered BEGIN on a connection that had been idle: it died meanwhile (a restart).
+      // A commit that reached the database is never retried: its outcome is unknown (Store::Commit).
+      may_retry = true;
+      pool_.DropIdle();
+    }
+    may_retry = may_retry || IsRetryableState(state);
     return s;
   }
 
-  // Inside the commit's transaction: the fence check, the deletes, the upserts.
-  absl::Status WriteRows(PGconn* c, const std::vector<FinalRow>& rows, const std::optional<LeaseFence>& fence) {
-    if (fence.has_value()) {
-      // FOR SHARE: a takeover's UPDATE of the lease row waits for this transaction, or this read waits for the
-      // takeover and sees its new epoch. Either way no commit under an old epoch lands after a new one.
+  // The status of a commit refused by the fence check, with the partition's epoch now (read outside the
+  // failed transaction).
+  absl::Status LeaseLost(const LeaseFence& fence) {
+    std::string now = "has no lease";
+    if (absl::StatusOr<ConnectionPool::Handle> conn = pool_.Take(); conn.ok()) {
       Params p;
-      p.Int(fence->partition, kInt4Oid);
-      absl::StatusOr<Result> r =
-          Exec(c, "SELECT epoch FROM stepflow_partition_leases WHERE partition_id = $1 FOR SHARE", p,
-               PGRES_TUPLES_OK, "commit (lease check)");
-      if (!r.ok()) {
-        return r.status();
-      }
-      if (PQntuples(r->get()) == 0) {
-        return absl::FailedPreconditionError(absl::StrCat("lease lost: partition ", fence->partition,
-                                                          " has no lease; the commit was made under epoch ",
-                                                          fence->epoch));
-      }
-      const std::uint64_t epoch = Int8Field(r->get(), 0, 0);
-      if (epoch != fence->epoch) {
-        return absl::FailedPreconditionError(absl::StrCat("lease lost: partition ", fence->partition,
-                                                          " is at epoch ", epoch,
-                                                          "; the commit was made under epoch ", fence->epoch));
+      p.Int(fence.partition, kInt4Oid);
+      absl::StatusOr<Result> r = Exec(conn->get(), "SELECT epoch FROM stepflow_partition_leases WHERE partition_id = $1",
+                                      p, PGRES_TUPLES_OK, "read lease");
+      if (r.ok() && PQntuples(r->get()) == 1) {
+        now = absl::StrCat("is at epoch ", Int8Field(r->get(), 0, 0));
       }
     }
-    // Deletes: per column, `k IN (...)` in bounded statements.
+    return absl::FailedPreconditionError(absl::StrCat("lease lost: partition ", fence.partition, " ", now,
+                                                      "; the commit was made under epoch ", fence.epoch));
+  }
+
+  // The commit's DELETEs (per column, `k IN (...)`) and multi-row upserts, in statements of at most
+  // kRowsPerStatement rows.
+  static void AppendWrites(const std::vector<FinalRow>& rows, std::vector<Statement>& statements) {
     for (std::size_t i = 0; i < rows.size();) {
       if (rows[i].value.has_value()) {
         ++i;
         continue;
       }
-      Params p;
-      p.Int(static_cast<int>(rows[i].column), kInt2Oid);
-      std::string sql = "DELETE FROM stepflow_rows WHERE column_id = $1 AND k IN (";
+      Statement st("DELETE FROM stepflow_rows WHERE column_id = $1 AND k IN (", "commit (DELETE)");
+      st.params.Int(static_cast<int>(rows[i].column), kInt2Oid);
       const Column column = rows[i].column;
       std::size_t n = 0;
       for (; i < rows.size() && rows[i].column == column && n < kRowsPerStatement; ++i) {
         if (rows[i].value.has_value()) {
           continue;
         }
-        absl::StrAppend(&sql, n == 0 ? "" : ", ", p.Next());
-        p.Bytes(rows[i].key);
+        absl::StrAppend(&st.sql, n == 0 ? "" : ", ", st.params.Next());
+        st.params.Bytes(rows[i].key);
         ++n;
       }
-      sql += ")";
-      if (absl::StatusOr<Result> r = Exec(c, sql, p, PGRES_COMMAND_OK, "commit (DELETE)"); !r.ok()) {
-        return r.status();
-      }
+      st.sql += ")";
+      statements.push_back(std::move(st));
     }
-    // Puts: multi-row upserts in bounded statements.
     for (std::size_t i = 0; i < rows.size();) {
-      Params p;
-      std::string sql = "INSERT INTO stepflow_rows (column_id, k, v) VALUES ";
+      Statement st("INSERT INTO stepflow_rows (column_id, k, v) VALUES ", "commit (INSERT)");
       std::size_t n = 0;
       for (; i < rows.size() && n < kRowsPerStatement; ++i) {
         if (!rows[i].value.has_value()) {
           continue;
         }
-        absl::StrAppend(&sql, n == 0 ? "(" : ", (", p.Next());
-        p.Int(static_cast<int>(rows[i].column), kInt2Oid);
-        absl::StrAppend(&sql, ", ", p.Next());
-        p.Bytes(rows[i].key);
-        absl::StrAppend(&sql, ", ", p.Next(), ")");
-        p.Bytes(*rows[i].value);
+        absl::StrAppend(&st.sql, n == 0 ? "(" : ", (", st.params.Next());
+        st.params.Int(static_cast<int>(rows[i].column), kInt2Oid);
+        absl::StrAppend(&st.sql, ", ", st.params.Next());
+        st.params.Bytes(rows[i].key);
+        absl::StrAppend(&st.sql, ", ", st.params.Next(), ")");
+        st.params.Bytes(*rows[i].value);
         ++n;
       }
       if (n == 0) {
         break;
       }
-      sql += " ON CONFLICT (column_id, k) DO UPDATE SET v = excluded.v";
-      if (absl::StatusOr<Result> r = Exec(c, sql, p, PGRES_COMMAND_OK, "commit (INSERT)"); !r.ok()) {
-        return r.status();
-      }
+      st.sql += " ON CONFLICT (column_id, k) DO UPDATE SET v = excluded.v";
+      statements.push_back(std::move(st));
     }
-    return absl::OkStatus();
   }
 
   // The scan on one connection, in one REPEATABLE READ transaction (one snapshot for every page). `begun` is

@@ -467,7 +467,8 @@ TEST_P(StoreContractTest, LongScansCrossPagesInOrder) {
     b.Put(Column::kInputs, keys.back(), std::to_string(i));
   }
   b.Put(Column::kInputs, "q", "outside the prefix");
-  ASSERT_TRUE(store->Commit(b).ok());
+  absl::Status committed = store->Commit(b);
+  ASSERT_TRUE(committed.ok()) << committed;
   EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p"), ElementsAreArray(keys));
   EXPECT_THAT(ScanKeys(*store, Column::kInputs, "p", "", true), ElementsAreArray(keys.rbegin(), keys.rend()));
   // From the middle, start_after not a key (between i*7 and i*7+7).
