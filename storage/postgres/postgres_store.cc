@@ -427,13 +427,17 @@ class PostgresStoreImpl final : public PostgresStore {
   explicit PostgresStoreImpl(const PostgresStoreOptions& options) : pool_(options) {}
 
   absl::Status Migrate() {
-    // Nodes starting together race on CREATE TABLE IF NOT EXISTS (PostgreSQL can answer 23505 or 42P07 to
-    // the loser): the migration is retried, and finds the tables there.
+    // Nodes starting together race on CREATE TABLE IF NOT EXISTS: PostgreSQL can answer the loser 23505
+    // (unique violation in its catalog), 42P07 (duplicate table) or 42710 (duplicate object: the table's row
+    // type). The migration is retried, and finds the tables there.
     absl::Status s;
-    for (int attempt = 0; attempt < 3; ++attempt) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
       s = MigrateOnce();
-      if (s.ok() || s.code() != absl::StatusCode::kInternal ||
-          (s.message().find("23505") == std::string_view::npos && s.message().find("42P07") == std::string_view::npos)) {
+      const bool lost_race = s.code() == absl::StatusCode::kInternal &&
+                             (s.message().find("SQLSTATE 23505") != std::string_view::npos ||
+                              s.message().find("SQLSTATE 42P07") != std::string_view::npos ||
+                              s.message().find("SQLSTATE 42710") != std::string_view::npos);
+      if (!lost_race) {
         return s;
       }
     }

@@ -208,7 +208,7 @@ TEST_F(PostgresStoreTest, NodesOpeningTogetherShareOneSchema) {
   ASSERT_TRUE(db.ok()) << db.status();
   std::vector<std::thread> nodes;
   std::atomic<int> opened{0};
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 8; ++i) {
     nodes.emplace_back([&] {
       PostgresStoreOptions o;
       o.conninfo = *db;
@@ -220,7 +220,7 @@ TEST_F(PostgresStoreTest, NodesOpeningTogetherShareOneSchema) {
   for (std::thread& t : nodes) {
     t.join();
   }
-  EXPECT_EQ(opened.load(), 4);
+  EXPECT_EQ(opened.load(), 8);
 }
 
 TEST_F(PostgresStoreTest, ConnectionErrorsAreNamedWithoutThePassword) {
