@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "storage/postgres/testing/private_postgres.h"
 #include "tests/integration/worker_fixture.h"
@@ -157,6 +158,51 @@ TEST_F(PostgresServerTest, AWorkflowWithAWorkerSurvivesKillNine) {
     EXPECT_EQ(e->status(), v1::SUCCEEDED);
     EXPECT_EQ(CountType(History(arn), "ExecutionSucceeded"), 1);
   }
+}
+
+// PostgreSQL restarts while executions are being started and their 1 s timers are pending: calls made
+// during the outage may fail, but every acknowledged start finishes, once, with its output.
+TEST_F(PostgresServerTest, ADatabaseRestartUnderLoadLosesNothingAcknowledged) {
+  Create("pg-wait", WaitThenPass(1));
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::atomic<int> refused{0};
+  std::atomic<bool> stop{false};
+  std::thread starter([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      absl::StatusOr<v1::Execution> e = client().StartExecution("pg-wait", "{}", absl::StrCat("load-", i));
+      if (e.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        acknowledged.push_back(e->arn());
+      } else {
+        ++refused;
+      }
+    }
+  });
+  auto acknowledged_count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return acknowledged.size();
+  };
+  ASSERT_TRUE(WaitUntil([&] { return acknowledged_count() >= 30; }, 30s));
+  ASSERT_TRUE(postgres_->Restart().ok()) << postgres_->log();
+  const std::size_t at_restart = acknowledged_count();
+  // The server serves again: new starts are acknowledged after the restart.
+  const bool resumed = WaitUntil([&] { return acknowledged_count() >= at_restart + 30; }, 30s);
+  stop = true;
+  starter.join();
+  ASSERT_TRUE(resumed) << "no start was acknowledged after the database restart; refused " << refused.load();
+
+  for (const std::string& arn : acknowledged) {
+    v1::Execution done = WaitForEnd(arn, 60s);
+    ASSERT_EQ(done.status(), v1::SUCCEEDED) << arn << " " << ExecutionStatusText(done);
+    EXPECT_EQ(done.output(), "\"done\"");
+    std::vector<v1::HistoryEvent> h = History(arn);
+    ExpectWellFormed(h);
+    EXPECT_EQ(CountType(h, "WaitStateExited"), 1) << arn;
+    EXPECT_EQ(CountType(h, "ExecutionSucceeded"), 1) << arn;
+  }
+  std::fprintf(stderr, "acknowledged %zu starts (%zu before the restart), %d refused during it\n",
+               acknowledged.size(), at_restart, refused.load());
 }
 
 TEST_F(PostgresServerTest, AnUnreachableDatabaseIsACleanStartFailure) {
