@@ -193,6 +193,7 @@ struct Statement {
   std::string what;
   ExecStatusType expect;
   std::string sqlstate;
+  Result result;  // its result, when it succeeded
 };
 
 // Sends `statements` as one pipeline ending in one Sync and reads every result. OK when every statement
@@ -233,6 +234,8 @@ absl::Status RunPipeline(PGconn* c, std::vector<Statement>& statements, std::siz
       failed_at = i;
       statements[i].sqlstate = SqlState(r.get());
       status = StatementError(c, r.get(), statements[i].what);
+    } else if (got == statements[i].expect) {
+      statements[i].result = std::move(r);
     }
     // Each statement's results end with a null result.
     while (Result(PQgetResult(c)) != nullptr) {
@@ -713,62 +716,68 @@ class PostgresStoreImpl final : public PostgresStore {
     }
   }
 
-  // The scan on one connection, in one REPEATABLE READ transaction (one snapshot for every page). `begun` is
-  // set once the transaction started.
+  // The scan on one connection, in one REPEATABLE READ transaction (one snapshot for every page); the BEGIN
+  // and the first page go in one pipeline. `begun` is set once the database answered the BEGIN.
   absl::Status ScanOn(PGconn* c, Column column, std::string_view prefix, std::string_view start_after, bool reverse,
                       const std::function<bool(std::string_view key, std::string_view value)>& visit, bool& begun) {
-    if (absl::Status s = ExecCommand(c, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "scan (BEGIN)");
-        !s.ok()) {
-      return s;
-    }
-    begun = true;
     const std::optional<std::string> prefix_end = PrefixSuccessor(prefix);
     std::string after(start_after);  // exclusive bound in the scan's direction; empty: none
     int page = kFirstScanPage;
-    absl::Status status;
-    for (bool more = true; more;) {
-      Params p;
-      p.Int(static_cast<int>(column), kInt2Oid);
-      std::string sql = "SELECT k, v FROM stepflow_rows WHERE column_id = $1";
-      if (!prefix.empty()) {
-        absl::StrAppend(&sql, " AND k >= ", p.Next());
-        p.Bytes(prefix);
+    std::vector<Statement> first;
+    first.emplace_back("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "scan (BEGIN)");
+    first.push_back(PageQuery(column, prefix, prefix_end, after, reverse, page));
+    std::size_t failed_at = 0;
+    absl::Status status = RunPipeline(c, first, failed_at);
+    begun = status.ok() || failed_at > 0;
+    Result r = std::move(first.back().result);
+    while (status.ok()) {
+      const int n = PQntuples(r.get());
+      bool more = true;
+      for (int row = 0; row < n && more; ++row) {
+        more = visit(Field(r.get(), row, 0), Field(r.get(), row, 1));
       }
-      if (prefix_end.has_value()) {
-        absl::StrAppend(&sql, " AND k < ", p.Next());
-        p.Bytes(*prefix_end);
-      }
-      if (!after.empty()) {
-        absl::StrAppend(&sql, reverse ? " AND k < " : " AND k > ", p.Next());
-        p.Bytes(after);
-      }
-      absl::StrAppend(&sql, reverse ? " ORDER BY k DESC" : " ORDER BY k", " LIMIT ", page);
-      absl::StatusOr<Result> r = Exec(c, sql, p, PGRES_TUPLES_OK, "scan");
-      if (!r.ok()) {
-        status = r.status();
+      if (!more || n < page) {
         break;
       }
-      const int n = PQntuples(r->get());
-      for (int row = 0; row < n; ++row) {
-        if (!visit(Field(r->get(), row, 0), Field(r->get(), row, 1))) {
-          more = false;
-          break;
-        }
+      after = std::string(Field(r.get(), n - 1, 0));
+      page = std::min(page * 4, kMaxScanPage);
+      Statement next = PageQuery(column, prefix, prefix_end, after, reverse, page);
+      absl::StatusOr<Result> got = Exec(c, next.sql, next.params, PGRES_TUPLES_OK, next.what);
+      if (!got.ok()) {
+        status = got.status();
+        break;
       }
-      if (more && n == page) {
-        after = std::string(Field(r->get(), n - 1, 0));
-        page = std::min(page * 4, kMaxScanPage);
-      } else {
-        more = false;
-      }
+      r = std::move(*got);
     }
-    if (PQstatus(c) == CONNECTION_OK) {
+    if (begun && PQstatus(c) == CONNECTION_OK) {
       absl::Status end = ExecCommand(c, "COMMIT", "scan (COMMIT)");
       if (status.ok()) {
         status = end;
       }
     }
     return status;
+  }
+
+  // One page of a scan: the rows of `column` in [prefix, prefix_end) beyond `after` (in the scan's
+  // direction; empty: from the start), at most `page` of them.
+  static Statement PageQuery(Column column, std::string_view prefix, const std::optional<std::string>& prefix_end,
+                             const std::string& after, bool reverse, int page) {
+    Statement st("SELECT k, v FROM stepflow_rows WHERE column_id = $1", "scan", PGRES_TUPLES_OK);
+    st.params.Int(static_cast<int>(column), kInt2Oid);
+    if (!prefix.empty()) {
+      absl::StrAppend(&st.sql, " AND k >= ", st.params.Next());
+      st.params.Bytes(prefix);
+    }
+    if (prefix_end.has_value()) {
+      absl::StrAppend(&st.sql, " AND k < ", st.params.Next());
+      st.params.Bytes(*prefix_end);
+    }
+    if (!after.empty()) {
+      absl::StrAppend(&st.sql, reverse ? " AND k < " : " AND k > ", st.params.Next());
+      st.params.Bytes(after);
+    }
+    absl::StrAppend(&st.sql, reverse ? " ORDER BY k DESC" : " ORDER BY k", " LIMIT ", page);
+    return st;
   }
 
   // Sets the lease's expiry to `expiry` (SQL over $4 = ttl ms) when the partition is still `lease`'s.

@@ -34,9 +34,17 @@ constexpr std::chrono::seconds kStartTimeout{60};
 constexpr std::chrono::seconds kStopTimeout{30};
 constexpr std::chrono::milliseconds kPollStep{20};
 
-// The newest /usr/lib/postgresql/N/bin holding initdb and postgres (Debian's layout); nullopt when none.
+// The directory of initdb and postgres: STEPFLOW_POSTGRES_BIN_DIR when set, else the newest
+// /usr/lib/postgresql/N/bin holding both (Debian's layout); nullopt when there is none.
 std::optional<std::filesystem::path> BinDir() {
   std::error_code ec;
+  if (const char* dir = std::getenv("STEPFLOW_POSTGRES_BIN_DIR"); dir != nullptr && *dir != '\0') {
+    const std::filesystem::path bin(dir);
+    if (std::filesystem::exists(bin / "initdb", ec) && std::filesystem::exists(bin / "postgres", ec)) {
+      return bin;
+    }
+    return std::nullopt;
+  }
   std::optional<std::filesystem::path> best;
   int best_version = -1;
   for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
@@ -169,8 +177,8 @@ std::string ConnInfo(int port, const std::string& db) {
 absl::Status PrivatePostgres::Available() {
   if (!BinDir().has_value()) {
     return absl::NotFoundError(
-        "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/{initdb,postgres}): install Debian's "
-        "`postgresql` package (make deps does)");
+        "PostgreSQL server binaries not found (initdb and postgres in STEPFLOW_POSTGRES_BIN_DIR, or else in "
+        "/usr/lib/postgresql/*/bin): install Debian's `postgresql` package (make deps does)");
   }
   return absl::OkStatus();
 }

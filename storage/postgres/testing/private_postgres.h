@@ -24,7 +24,8 @@ class PrivatePostgres {
     bool fsync = false;
   };
 
-  // OK when Debian's PostgreSQL server binaries are installed; NotFound saying what is missing otherwise.
+  // OK when the PostgreSQL server binaries are found (initdb and postgres in $STEPFLOW_POSTGRES_BIN_DIR when
+  // set, else Debian's /usr/lib/postgresql/N/bin, the newest N); NotFound saying what is missing otherwise.
   static absl::Status Available();
 
   // initdb + postgres, and waits until it accepts connections (at most 60 s). NotFound when PostgreSQL is not
