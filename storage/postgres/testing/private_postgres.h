@@ -28,7 +28,9 @@ class PrivatePostgres {
   // set, else Debian's /usr/lib/postgresql/N/bin, the newest N); NotFound saying what is missing otherwise.
   static absl::Status Available();
 
-  // initdb + postgres, and waits until it accepts connections (at most 60 s). NotFound when PostgreSQL is not
+  // initdb + postgres, and waits until it accepts connections (at most 60 s). The server gets SIGKILL when
+  // the thread that started it exits (PR_SET_PDEATHSIG follows the forking thread): start it from a thread
+  // that outlives it, e.g. the test's main thread. NotFound when PostgreSQL is not
   // installed (see Available); Internal with the server's log when it does not start.
   static absl::StatusOr<std::unique_ptr<PrivatePostgres>> Start(const Options& options);
   static absl::StatusOr<std::unique_ptr<PrivatePostgres>> Start() { return Start(Options()); }
