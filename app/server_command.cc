@@ -178,9 +178,16 @@ std::string BoundAddress(const std::string& address, int port) {
   return address.substr(0, address.rfind(':')) + ":" + std::to_string(port);
 }
 
+// The store for log lines: "rocksdb:DIR" or "postgres" (the connection string may hold a password; the
+// store's own errors name host, port and database).
+std::string StoreName(const ServerConfig& config) {
+  return config.postgres_conninfo.empty() ? "rocksdb:" + config.data_dir : std::string("postgres");
+}
+
 engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   engine::EngineOptions options;
   options.data_dir = config.data_dir;
+  options.postgres_conninfo = config.postgres_conninfo;
   options.partitions = config.partitions;
   options.sync_writes = config.sync_writes;
   return options;
@@ -189,9 +196,9 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
 void LogSettings(const ServerConfig& config) {
   unsigned cores = std::thread::hardware_concurrency();
   spdlog::info(
-      "starting stepflow server data_dir={} grpc_address={} http_address={} partitions={} durability={} "
+      "starting stepflow server store={} grpc_address={} http_address={} partitions={} durability={} "
       "config={}",
-      config.data_dir, config.grpc_address, config.http_address,
+      StoreName(config), config.grpc_address, config.http_address,
       config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
       config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
   if (!config.sync_writes) {
@@ -220,19 +227,21 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
                security->authorizer == nullptr ? std::string("off") : std::to_string(security->authorizer->token_count()),
                config.audit_log.empty() ? "log" : config.audit_log, config.reflection);
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  if (config.postgres_conninfo.empty()) {
+    std::filesystem::create_directories(config.data_dir, ec);
+  }
   if (ec) {
     spdlog::error("cannot create data_dir={}: {}", config.data_dir, ec.message());
     std::fprintf(stderr, "stepflow server: cannot create %s: %s\n", config.data_dir.c_str(),
                  ec.message().c_str());
     return kExitCannotStart;
   }
-  spdlog::info("opening store data_dir={}", config.data_dir);
+  spdlog::info("opening store {}", StoreName(config));
   auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Open(ToEngineOptions(config));
   if (!engine.ok()) {
-    spdlog::error("cannot open the store data_dir={}: {}", config.data_dir, engine.status().ToString());
-    std::fprintf(stderr, "stepflow server: cannot open the store in %s: %s\n", config.data_dir.c_str(),
+    spdlog::error("cannot open the store {}: {}", StoreName(config), engine.status().ToString());
+    std::fprintf(stderr, "stepflow server: cannot open the store %s: %s\n", StoreName(config).c_str(),
                  std::string(engine.status().message()).c_str());
     return kExitCannotStart;
   }

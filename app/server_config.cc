@@ -14,6 +14,8 @@ namespace stepflow::app {
 namespace {
 
 constexpr int kMaxPartitions = 1024;
+// Longest --store value accepted (a directory or a connection string).
+constexpr std::size_t kMaxStoreBytes = 4096;
 
 struct Setting {
   const char* key;   // config file key
@@ -24,6 +26,7 @@ struct Setting {
 
 constexpr Setting kSettings[] = {
     {"data_dir", "--data-dir", "STEPFLOW_DATA_DIR"},
+    {"store", "--store", "STEPFLOW_STORE"},
     {"grpc_address", "--grpc-address", "STEPFLOW_GRPC_ADDRESS"},
     {"http_address", "--http-address", "STEPFLOW_HTTP_ADDRESS"},
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
@@ -153,6 +156,32 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
       return bad("must not be empty");
     }
     config.data_dir = v.text;
+  } else if (key == "store") {
+    // rocksdb:DIR | postgres:CONNINFO, where CONNINFO is a libpq URI or "key=value ..." words; a bare
+    // postgres:// or postgresql:// URI is taken whole. Never echo the value: it may hold a password.
+    const std::string_view text = v.text;
+    auto bad_store = [&](const std::string& why) {
+      return absl::InvalidArgumentError(absl::StrCat(v.source, ": ", why));
+    };
+    if (text.size() > kMaxStoreBytes) {
+      return bad_store(absl::StrCat("longer than ", kMaxStoreBytes, " bytes"));
+    }
+    if (text.rfind("rocksdb:", 0) == 0) {
+      if (text.size() == 8) {
+        return bad_store("rocksdb: needs a directory (rocksdb:DIR)");
+      }
+      config.data_dir = std::string(text.substr(8));
+      config.postgres_conninfo.clear();
+    } else if (text.rfind("postgres://", 0) == 0 || text.rfind("postgresql://", 0) == 0) {
+      config.postgres_conninfo = std::string(text);
+    } else if (text.rfind("postgres:", 0) == 0) {
+      if (text.size() == 9) {
+        return bad_store("postgres: needs a connection string (postgres:URL)");
+      }
+      config.postgres_conninfo = std::string(text.substr(9));
+    } else {
+      return bad_store("must be rocksdb:DIR or postgres:URL (a libpq connection string)");
+    }
   } else if (key == "grpc_address" || key == "http_address") {
     std::size_t colon = v.text.rfind(':');
     int port = 0;
@@ -245,18 +274,22 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
 }
 
 const char* ServerUsage() {
-  return "usage: stepflow server [--data-dir DIR] [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
+  return "usage: stepflow server [--store rocksdb:DIR|postgres:URL] [--data-dir DIR]\n"
+         "                       [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
          "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
          "                       [--audit-log FILE] [--console-dir DIR] [--insecure-listen] [--reflection]\n"
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1 StateMachines, Executions, Tasks, DeadLetters; grpc.health.v1)\n"
-         "on a durable RocksDB store, until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
+         "on a durable store (RocksDB, or PostgreSQL with --store postgres:URL), until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
          "GET /healthz and GET /metrics (Prometheus text) are served over HTTP.\n"
          "On start it prints two lines to stdout: `stepflow server listening on HOST:PORT` (gRPC), then\n"
          "`stepflow server http on HOST:PORT`. Logs go to stderr.\n"
          "\n"
+         "  --store rocksdb:DIR     the RocksDB store in DIR (the default, in ./data; same as --data-dir DIR)\n"
+         "  --store postgres:URL    the PostgreSQL store at URL, a libpq connection string such as\n"
+         "                          postgresql://USER@HOST:PORT/DB (env STEPFLOW_STORE; storage/FORMAT.md)\n"
          "  --data-dir DIR          RocksDB directory (env STEPFLOW_DATA_DIR; default ./data)\n"
          "  --grpc-address H:P      gRPC listen address (env STEPFLOW_GRPC_ADDRESS; default 127.0.0.1:7233,\n"
          "                          loopback only; port 0 picks a free port)\n"
@@ -282,7 +315,7 @@ const char* ServerUsage() {
          "  --insecure-listen       allow a non-loopback address without TLS and tokens (a warning is logged)\n"
          "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
          "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
-         "  --config FILE           JSON object with the keys data_dir, grpc_address, http_address,\n"
+         "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
          "                          partitions, durability, log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
          "                          reflection\n"

@@ -5,6 +5,7 @@
 //
 //   flag             environment             config file key   default
 //   --data-dir       STEPFLOW_DATA_DIR       data_dir          ./data
+//   --store          STEPFLOW_STORE          store             rocksdb:./data (rocksdb:DIR | postgres:URL)
 //   --grpc-address   STEPFLOW_GRPC_ADDRESS   grpc_address      127.0.0.1:7233 (loopback only)
 //   --http-address   STEPFLOW_HTTP_ADDRESS   http_address      127.0.0.1:7234 (loopback only)
 //   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
@@ -41,8 +42,11 @@ inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
 enum class LogFormat { kText, kJson };
 
 struct ServerConfig {
-  // RocksDB directory. Default: ./data.
+  // RocksDB directory. Default: ./data. `--store rocksdb:DIR` sets it too (and wins over --data-dir).
   std::string data_dir = "./data";
+  // libpq connection string of the PostgreSQL store (`--store postgres:URL`); empty = the RocksDB store in
+  // data_dir. Default: empty. Never logged: it may hold a password.
+  std::string postgres_conninfo;
   // host:port of the gRPC API; port 0 picks a free port. Default: 127.0.0.1:7233, loopback only, since the
   // API has no authentication.
   std::string grpc_address = kDefaultGrpcAddress;

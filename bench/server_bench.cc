@@ -32,7 +32,10 @@
 //
 // Usage: server_bench [--mode throughput|restart|both] [--inflight 1,16,64] [--seconds 5] [--warmup 1]
 //                     [--durability sync|async] [--partitions N] [--restart-executions 10000]
-//                     [--server HOST:PORT] [--keep-data] [--kill-only]
+//                     [--server HOST:PORT] [--keep-data] [--kill-only] [--store rocksdb|postgres]
+// --store postgres runs every server it starts on the PostgreSQL store instead of RocksDB: a private
+// PostgreSQL (storage/postgres/testing/private_postgres.h, fsync on) started for the run, one database per
+// data directory; every line then names store=postgres.
 // --server uses a running server for the throughput figures (its durability is whatever it was started
 // with: pass --durability to name it; --server-pid PID gives its CPU per execution); the restart figure
 // always starts its own server.
@@ -52,6 +55,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -64,6 +68,7 @@
 #include "bench/bench_util.h"
 #include "absl/strings/str_format.h"
 #include "clients/cpp/client.h"
+#include "storage/postgres/testing/private_postgres.h"
 #include "tests/integration/process.h"
 
 #ifndef STEPFLOW_BENCH_WORKLOADS_DIR
@@ -93,6 +98,7 @@ struct Flags {
   int server_pid = 0;  // with --server: the server's pid, for its CPU per execution (0 = unknown)
   bool keep_data = false;
   bool kill_only = false;
+  std::string store = "rocksdb";  // rocksdb | postgres
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -102,7 +108,7 @@ struct Flags {
                "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
                "[--restart-hold-seconds S] [--no-verify]\n"
                "                    [--footprint-executions N] [--server HOST:PORT [--server-pid PID]] [--keep-data] "
-               "[--kill-only]\n",
+               "[--kill-only] [--store rocksdb|postgres]\n",
                what.c_str());
   std::exit(2);
 }
@@ -147,6 +153,11 @@ Flags ParseFlags(int argc, char** argv) {
       f.server = next();
     } else if (arg == "--server-pid") {
       f.server_pid = std::stoi(next());
+    } else if (arg == "--store") {
+      f.store = next();
+      if (f.store != "rocksdb" && f.store != "postgres") {
+        Usage("--store is rocksdb or postgres");
+      }
     } else if (arg == "--keep-data") {
       f.keep_data = true;
     } else if (arg == "--kill-only") {
@@ -174,8 +185,20 @@ class Bench {
   explicit Bench(Flags flags) : flags_(std::move(flags)) {}
 
   int Run() {
-    std::printf("# server_bench on %u CPUs, durability=%s, partitions=%s\n",
-                std::thread::hardware_concurrency(), flags_.durability.c_str(), PartitionsName().c_str());
+    if (flags_.store == "postgres") {
+      storage::testing::PrivatePostgres::Options options;
+      options.fsync = true;  // as RocksDB's synced WAL: the comparison is of durable commits
+      absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
+          storage::testing::PrivatePostgres::Start(options);
+      if (!pg.ok()) {
+        std::fprintf(stderr, "server_bench: cannot start PostgreSQL: %s\n", pg.status().ToString().c_str());
+        return 1;
+      }
+      postgres_ = std::move(*pg);
+    }
+    std::printf("# server_bench on %u CPUs, store=%s, durability=%s, partitions=%s\n",
+                std::thread::hardware_concurrency(), flags_.store.c_str(), flags_.durability.c_str(),
+                PartitionsName().c_str());
     std::fflush(stdout);
     if (flags_.throughput && !Throughput()) {
       return 1;
@@ -194,7 +217,7 @@ class Bench {
   std::string DurabilityLabel() const {
     return absl::StrCat(flags_.durability == "sync" ? "WAL fsync before ack (--durability sync)"
                                                      : "WAL written, not synced (--durability async)",
-                        ", partitions ", PartitionsName());
+                        ", partitions ", PartitionsName(), flags_.store == "postgres" ? ", store postgres" : "");
   }
 
   std::string PartitionsName() const {
@@ -228,6 +251,20 @@ class Bench {
 
   std::unique_ptr<itest::ServerProcess> StartServer(const std::string& data_dir,
                                                     std::vector<std::string> extra) {
+    if (postgres_ != nullptr) {
+      // One database per data directory, made on its first start.
+      auto [it, fresh] = databases_.try_emplace(data_dir);
+      if (fresh) {
+        absl::StatusOr<std::string> db = postgres_->CreateDatabase();
+        if (!db.ok()) {
+          std::fprintf(stderr, "server_bench: %s\n", db.status().ToString().c_str());
+          return nullptr;
+        }
+        it->second = *db;
+      }
+      extra.push_back("--store");
+      extra.push_back("postgres:" + it->second);
+    }
     absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir, extra);
     if (!s.ok()) {
       std::fprintf(stderr, "server_bench: %s\n", s.status().ToString().c_str());
@@ -338,11 +375,12 @@ class Bench {
       double seconds = flags_.seconds;
       double per_s = static_cast<double>(in_window.load()) / seconds;
       std::printf(
-          "server pass_chain_10 inflight=%d durability=%s partitions=%s executions=%zu seconds=%.1f "
+          "server pass_chain_10 store=%s inflight=%d durability=%s partitions=%s executions=%zu seconds=%.1f "
           "exec_per_s=%.0f "
           "transitions_per_s=%.0f p50_ms=%.2f p99_ms=%.2f failures=%d server_cpu_ms_per_exec=%s "
           "client_cpu_ms_per_exec=%.3f\n",
-          inflight, flags_.durability.c_str(), PartitionsName().c_str(), latencies.size(), seconds, per_s,
+          flags_.store.c_str(), inflight, flags_.durability.c_str(), PartitionsName().c_str(), latencies.size(),
+          seconds, per_s,
           per_s * transitions, Percentile(latencies, 0.50), Percentile(latencies, 0.99), failures.load(),
           server_cpu_text.c_str(), completed > 0 ? 1000 * client_cpu / completed : 0.0);
       std::printf(
@@ -648,6 +686,8 @@ class Bench {
 
   Flags flags_;
   std::vector<std::unique_ptr<itest::TempDir>> temp_dirs_;
+  std::unique_ptr<storage::testing::PrivatePostgres> postgres_;  // with --store postgres
+  std::map<std::string, std::string> databases_;                 // data directory -> conninfo
 };
 
 }  // namespace

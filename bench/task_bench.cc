@@ -26,7 +26,9 @@
 // prints "stepflow W3: skipped (Tasks service not available: ...)" and exits 0.
 //
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
-//                   [--durability sync|async] [--partitions N] [--server HOST:PORT]
+//                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
+// --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
+// the run (storage/postgres/testing/private_postgres.h).
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -51,6 +53,7 @@
 #include "bench/bench_util.h"
 #include "absl/strings/str_format.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
+#include "storage/postgres/testing/private_postgres.h"
 #include "tests/integration/process.h"
 
 namespace stepflow::bench {
@@ -70,13 +73,15 @@ struct Flags {
   std::string durability = "sync";
   int partitions = 0;
   std::string server;
+  std::string store = "rocksdb";  // rocksdb | postgres
 };
 
 [[noreturn]] void Usage(const std::string& what) {
   std::fprintf(stderr,
                "task_bench: %s\nusage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds S] [--warmup S] "
                "[--executions N]\n"
-               "                  [--durability sync|async] [--partitions N] [--server HOST:PORT]\n",
+               "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
+               "[--store rocksdb|postgres]\n",
                what.c_str());
   std::exit(2);
 }
@@ -110,6 +115,11 @@ Flags ParseFlags(int argc, char** argv) {
       f.partitions = std::stoi(next());
     } else if (arg == "--server") {
       f.server = next();
+    } else if (arg == "--store") {
+      f.store = next();
+      if (f.store != "rocksdb" && f.store != "postgres") {
+        Usage("--store is rocksdb or postgres");
+      }
     } else {
       Usage("unknown argument '" + arg + "'");
     }
@@ -175,6 +185,20 @@ class TaskBench {
         args.push_back("--partitions");
         args.push_back(std::to_string(flags_.partitions));
       }
+      if (flags_.store == "postgres") {
+        storage::testing::PrivatePostgres::Options options;
+        options.fsync = true;  // durable commits, as RocksDB's synced WAL
+        absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
+            storage::testing::PrivatePostgres::Start(options);
+        absl::StatusOr<std::string> db = pg.ok() ? (*pg)->CreateDatabase() : pg.status();
+        if (!db.ok()) {
+          std::fprintf(stderr, "task_bench: cannot start PostgreSQL: %s\n", db.status().ToString().c_str());
+          return 1;
+        }
+        postgres_ = std::move(*pg);
+        args.push_back("--store");
+        args.push_back("postgres:" + *db);
+      }
       absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s =
           itest::ServerProcess::Start(temp_dir_->path() + "/data", args);
       if (!s.ok()) {
@@ -189,8 +213,8 @@ class TaskBench {
       max_inflight = std::max(max_inflight, k);
     }
     conn_ = std::make_unique<Connection>(address, (2 * max_inflight + 15) / 16);
-    std::printf("# task_bench %s on %u CPUs, durability=%s, server %s\n", flags_.workload.c_str(),
-                std::thread::hardware_concurrency(), flags_.durability.c_str(), address.c_str());
+    std::printf("# task_bench %s on %u CPUs, store=%s, durability=%s, server %s\n", flags_.workload.c_str(),
+                std::thread::hardware_concurrency(), flags_.store.c_str(), flags_.durability.c_str(), address.c_str());
     std::fflush(stdout);
     std::string unavailable = TasksUnavailable();
     int rc = 0;
@@ -218,7 +242,8 @@ class TaskBench {
                                                      : "WAL written, not synced (--durability async)",
                         ", partitions ",
                         flags_.partitions > 0 ? std::to_string(flags_.partitions)
-                                              : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"));
+                                              : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"),
+                        flags_.store == "postgres" ? ", store postgres" : "");
   }
 
   double ServerCpu() const { return server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0; }
@@ -644,6 +669,7 @@ class TaskBench {
   }
 
   Flags flags_;
+  std::unique_ptr<storage::testing::PrivatePostgres> postgres_;  // with --store postgres
   std::unique_ptr<itest::TempDir> temp_dir_;
   std::unique_ptr<itest::ServerProcess> server_;
   std::unique_ptr<Connection> conn_;

@@ -14,6 +14,7 @@
 #include "engine/random_values.h"
 #include "engine/records.h"
 #include "spdlog/spdlog.h"
+#include "storage/postgres/postgres_store.h"
 
 namespace stepflow::engine {
 namespace {
@@ -76,10 +77,17 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     engine->own_clock_ = std::make_unique<common::SystemClock>();
     engine->clock_ = engine->own_clock_.get();
   }
-  storage::StoreOptions store_options;
-  store_options.path = options.data_dir;
-  store_options.sync_writes = options.sync_writes;
-  ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
+  if (!options.postgres_conninfo.empty()) {
+    storage::PostgresStoreOptions store_options;
+    store_options.conninfo = options.postgres_conninfo;
+    store_options.sync_writes = options.sync_writes;
+    ASSIGN_OR_RETURN(engine->store_, storage::OpenPostgresStore(store_options));
+  } else {
+    storage::StoreOptions store_options;
+    store_options.path = options.data_dir;
+    store_options.sync_writes = options.sync_writes;
+    ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
+  }
   engine->definitions_ =
       std::make_unique<DefinitionStore>(engine->store_.get(), engine->clock_, options.max_definition_bytes);
   ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
@@ -110,7 +118,8 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     engine->Shutdown();
     return recovered;
   }
-  spdlog::info("engine open: {} partitions, data directory '{}', sync_writes={}", count, options.data_dir,
+  spdlog::info("engine open: {} partitions, {}, sync_writes={}", count,
+               options.postgres_conninfo.empty() ? "data directory '" + options.data_dir + "'" : "PostgreSQL store",
                options.sync_writes);
   return std::unique_ptr<Engine>(std::move(engine));
 }

@@ -32,8 +32,11 @@
 namespace stepflow::engine {
 
 struct EngineOptions {
-  // RocksDB directory. Default: "./data".
+  // RocksDB directory. Default: "./data". Unused when postgres_conninfo is set.
   std::string data_dir = "./data";
+  // libpq connection string of a PostgreSQL database to keep the store in (storage/postgres/); empty = the
+  // RocksDB store in data_dir. Default: empty.
+  std::string postgres_conninfo;
   // Partitions (writer threads). Default: 0 = the number of cores.
   int partitions = 0;
   // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).

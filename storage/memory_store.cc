@@ -93,24 +93,11 @@ class MemoryStore final : public Store {
   }
 
  private:
-  // The successor of every key starting with `prefix`: nullopt when there is none (empty, or all 0xFF).
-  static std::optional<std::string> PrefixEnd(std::string_view prefix) {
-    std::string end(prefix);
-    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) {
-      end.pop_back();
-    }
-    if (end.empty()) {
-      return std::nullopt;
-    }
-    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-    return end;
-  }
-
   static void CopyRange(const Rows& rows, std::string_view prefix, std::string_view start_after, bool reverse,
                         std::vector<std::pair<std::string, std::string>>& out) {
     const ByteOrder less;
     const auto first = rows.lower_bound(prefix);
-    const std::optional<std::string> prefix_end = PrefixEnd(prefix);
+    const std::optional<std::string> prefix_end = PrefixSuccessor(prefix);
     const auto last = prefix_end ? rows.lower_bound(*prefix_end) : rows.end();  // one past the range
     if (!reverse) {
       auto it = first;

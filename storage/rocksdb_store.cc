@@ -103,20 +103,6 @@ absl::Status FromRocksDb(const rocksdb::Status& s, Operation op, const std::stri
   return absl::InternalError(std::move(message));
 }
 
-// The smallest string greater than every string starting with `prefix`, or nullopt when there is none
-// (empty prefix, or a prefix of 0xFF bytes only).
-std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
-  std::string s(prefix);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xFFu) {
-    s.pop_back();
-  }
-  if (s.empty()) {
-    return std::nullopt;
-  }
-  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
-  return s;
-}
-
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 // RocksDB counts every key comparison in a thread-local perf context by default (PerfLevel kEnableCount):

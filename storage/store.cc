@@ -3,6 +3,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,18 @@ std::uint64_t ReadUint64BigEndian(std::string_view in) {
     v = (v << 8) | static_cast<std::uint8_t>(in[i]);
   }
   return v;
+}
+
+std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) {
+    end.pop_back();
+  }
+  if (end.empty()) {
+    return std::nullopt;
+  }
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
 }
 
 void AppendString(std::string& out, std::string_view s) {

@@ -43,6 +43,15 @@ class DeferredValue {
   virtual void Render(std::string& out) const = 0;  // appends the bytes to `out`
 };
 
+// The partition lease a commit is made under (issue 14): a store that keeps partition leases (PostgreSQL)
+// refuses the commit, inside its transaction, unless `epoch` is still the partition's lease epoch. Stores
+// owned by one process (RocksDB holds a lock file, the in-memory store lives in its process) keep no leases
+// and accept any fence.
+struct LeaseFence {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+};
+
 // A set of writes applied atomically by Store::Commit. Not thread-safe.
 class WriteBatch {
  public:
@@ -59,12 +68,19 @@ class WriteBatch {
   // REQUIRES: value != nullptr.
   void PutDeferred(Column column, std::string key, std::shared_ptr<const DeferredValue> value);
   void Delete(Column column, std::string key);
+  // Makes the commit conditional on the lease `fence` names (see LeaseFence).
+  void SetFence(LeaseFence fence) { fence_ = fence; }
+  const std::optional<LeaseFence>& fence() const { return fence_; }
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
-  void Clear() { ops_.clear(); }
+  void Clear() {
+    ops_.clear();
+    fence_.reset();
+  }
 
  private:
   std::vector<Op> ops_;
+  std::optional<LeaseFence> fence_;
 };
 
 // Thread-safe: Commit, Get and Scan may be called concurrently from any thread.
@@ -81,7 +97,7 @@ class Store {
   // back (StoreOptions::min_free_bytes_to_write) the next commit makes the store writable again by itself.
   // After a write that RocksDB itself failed (the disk filled up between the free-space check and the write,
   // or another I/O error) every later commit gets that error until the store is reopened. An empty batch is
-  // a no-op.
+  // a no-op. FailedPrecondition ("lease lost: ...") when the batch's LeaseFence is stale; nothing was applied.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
   // Reads one key. std::nullopt when absent. Unavailable/DataLoss on storage errors.
@@ -121,6 +137,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const StoreOptions& opti
 // Big-endian key encoding so RocksDB's byte order is numeric order.
 void AppendUint64BigEndian(std::string& out, std::uint64_t v);
 std::uint64_t ReadUint64BigEndian(std::string_view in);  // REQUIRES: in.size() >= 8
+// The least key greater than every key that starts with `prefix`: nullopt when there is none (the prefix
+// is empty or only 0xFF bytes). Scans bound their range with it.
+std::optional<std::string> PrefixSuccessor(std::string_view prefix);
 // Appends `s` followed by a 0x00 terminator (s must not contain 0x00), so that prefixes of variable
 // strings do not collide ("ab" + 0 sorts before "abc" + 0).
 void AppendString(std::string& out, std::string_view s);

@@ -48,6 +48,10 @@
 //   --task-workers N     `stepflow worker` processes (concurrency 4 each) for the Task machines. Default 2;
 //                        0 leaves the machines with worker tasks out.
 //   --keep               keep the temp directory (data, server logs, expected results) and print it.
+//   --store STORE        rocksdb (default) or postgres: the server keeps its data in a private PostgreSQL
+//                        started for the run (storage/postgres/testing/private_postgres.h) with
+//                        --store postgres:URL; only the server is killed. Exits 77 (CTest: skipped) when
+//                        PostgreSQL is not installed.
 
 #include <signal.h>
 
@@ -73,6 +77,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/client.h"
+#include "storage/postgres/testing/private_postgres.h"
 #include "tests/crash/offline_replay.h"
 #include "tests/integration/process.h"
 #include "tests/integration/worker_process.h"
@@ -102,7 +107,11 @@ struct Flags {
   std::string machines_dir = STEPFLOW_CRASH_MACHINES_DIR;
   int task_workers = 2;
   bool keep = false;
+  std::string store = "rocksdb";  // rocksdb | postgres
 };
+
+// crash_test's exit status when the store asked for cannot be had here (CTest's SKIP_RETURN_CODE).
+constexpr int kExitSkipped = 77;
 
 // The queue the crash workers serve, and what their command answers: {"echo": INPUT, "marker": kMarker}.
 constexpr char kEchoResource[] = "activity:crash-echo";
@@ -115,7 +124,8 @@ int Usage(const std::string& what) {
       stderr,
       "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
       "                  [--max-kill-ms MS] [--max-outage-ms MS] [--workers N] [--durability sync|async]\n"
-      "                  [--partitions N] [--machines-dir DIR] [--task-workers N] [--keep]\n",
+      "                  [--partitions N] [--machines-dir DIR] [--task-workers N] [--keep]\n"
+      "                  [--store rocksdb|postgres]\n",
       what.c_str());
   return 2;
 }
@@ -154,6 +164,12 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       f.task_workers = std::stoi(next());
     } else if (arg == "--keep") {
       f.keep = true;
+    } else if (arg == "--store") {
+      f.store = next();
+      if (f.store != "rocksdb" && f.store != "postgres") {
+        Usage("--store is rocksdb or postgres");
+        return false;
+      }
     } else {
       Usage("unknown argument '" + arg + "'");
       return false;
@@ -494,6 +510,8 @@ class CrashTest {
   std::unique_ptr<itest::TempDir> tmp_;  // removes the directory at the end, unless --keep
   std::string tmp_path_;
   std::string data_dir_;
+  std::unique_ptr<storage::testing::PrivatePostgres> postgres_;  // with --store postgres
+  std::string postgres_conninfo_;                                 // with --store postgres
   std::vector<Machine> machines_;
   int inputs_per_machine_ = 0;
   std::vector<std::unique_ptr<Execution>> executions_;
@@ -674,6 +692,10 @@ bool CrashTest::StartServer(const char* why) {
   if (flags_.partitions > 0) {
     extra.push_back("--partitions");
     extra.push_back(std::to_string(flags_.partitions));
+  }
+  if (!postgres_conninfo_.empty()) {
+    extra.push_back("--store");
+    extra.push_back("postgres:" + postgres_conninfo_);
   }
   auto t0 = Clock::now();
   absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir_, extra);
@@ -1096,7 +1118,7 @@ void CrashTest::ReplayPass() {
       all.push_back({e->arn, history_sizes_[e->index]});
     }
   }
-  OfflineReplayResult r = ReplayAll(data_dir_, all);
+  OfflineReplayResult r = ReplayAll(data_dir_, postgres_conninfo_, all);
   replayed_ = r.replayed;
   for (const std::string& p : r.problems) {
     findings_.Add(Findings::kMismatched, -1, "replay: " + p);
@@ -1124,6 +1146,20 @@ int CrashTest::Run() {
     return 1;
   }
   data_dir_ = tmp_path_ + "/data";
+  if (flags_.store == "postgres") {
+    absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg = storage::testing::PrivatePostgres::Start();
+    if (absl::IsNotFound(pg.status())) {
+      std::printf("crash: skipped, %s\n", pg.status().ToString().c_str());
+      return kExitSkipped;
+    }
+    absl::StatusOr<std::string> db = pg.ok() ? (*pg)->CreateDatabase() : pg.status();
+    if (!db.ok()) {
+      std::printf("crash: cannot start PostgreSQL: %s\n", db.status().ToString().c_str());
+      return 1;
+    }
+    postgres_ = std::move(*pg);
+    postgres_conninfo_ = *db;
+  }
   if (!LoadMachines()) {
     return 1;
   }
@@ -1146,9 +1182,10 @@ int CrashTest::Run() {
   std::printf(
       "crash: %zu state machines, %d executions over %zu distinct (machine, input) pairs, %d cycles, seed "
       "%llu, "
-      "durability=%s, data in %s\n",
+      "durability=%s, store=%s, data in %s\n",
       machines_.size(), flags_.executions, expected_.size(), flags_.cycles,
-      static_cast<unsigned long long>(flags_.seed), flags_.durability.c_str(), data_dir_.c_str());
+      static_cast<unsigned long long>(flags_.seed), flags_.durability.c_str(), flags_.store.c_str(),
+      postgres_ != nullptr ? "a private PostgreSQL" : data_dir_.c_str());
   std::fflush(stdout);
   auto t0 = Clock::now();
   std::thread expected([this] { ComputeExpected(); });

@@ -8,16 +8,37 @@
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
 #include "engine/replay.h"
+#include "storage/postgres/postgres_store.h"
 #include "storage/store.h"
 
 namespace stepflow::crash {
+namespace {
 
-OfflineReplayResult ReplayAll(const std::string& data_dir, const std::vector<ReplayExpectation>& executions) {
-  OfflineReplayResult result;
+// The server's store, opened for reading (nothing is written: no sync).
+absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const std::string& data_dir,
+                                                          const std::string& postgres_conninfo) {
+  if (!postgres_conninfo.empty()) {
+    storage::PostgresStoreOptions options;
+    options.conninfo = postgres_conninfo;
+    options.sync_writes = false;
+    absl::StatusOr<std::unique_ptr<storage::PostgresStore>> store = storage::OpenPostgresStore(options);
+    if (!store.ok()) {
+      return store.status();
+    }
+    return std::unique_ptr<storage::Store>(std::move(*store));
+  }
   storage::StoreOptions options;
   options.path = data_dir;
-  options.sync_writes = false;  // nothing is written
-  absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::OpenRocksDbStore(options);
+  options.sync_writes = false;
+  return storage::OpenRocksDbStore(options);
+}
+
+}  // namespace
+
+OfflineReplayResult ReplayAll(const std::string& data_dir, const std::string& postgres_conninfo,
+                              const std::vector<ReplayExpectation>& executions) {
+  OfflineReplayResult result;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = OpenStore(data_dir, postgres_conninfo);
   if (!store.ok()) {
     result.problems.push_back(absl::StrCat("cannot open the store: ", store.status().ToString()));
     return result;

@@ -21,6 +21,9 @@ struct OfflineReplayResult {
   std::vector<std::string> problems;  // one line per execution that is not
 };
 
-OfflineReplayResult ReplayAll(const std::string& data_dir, const std::vector<ReplayExpectation>& executions);
+// Opens the RocksDB store in `data_dir`, or the PostgreSQL store `postgres_conninfo` names when it is not
+// empty.
+OfflineReplayResult ReplayAll(const std::string& data_dir, const std::string& postgres_conninfo,
+                              const std::vector<ReplayExpectation>& executions);
 
 }  // namespace stepflow::crash

@@ -106,6 +106,45 @@ TEST_F(ServerConfigTest, ErrorsNameTheirSource) {
   EXPECT_THAT(std::string(Load({"--data-dir"}).status().message()), HasSubstr("needs a value"));
 }
 
+TEST_F(ServerConfigTest, StoreSelectsRocksDbOrPostgres) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postgres_conninfo, "");  // default: RocksDB in ./data
+  c = Load({"--store", "rocksdb:/var/lib/stepflow"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/var/lib/stepflow");
+  EXPECT_EQ(c->postgres_conninfo, "");
+  // --store wins over --data-dir.
+  c = Load({"--data-dir", "/a", "--store=rocksdb:/b"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/b");
+  c = Load({"--store", "postgres:host=db port=5432 dbname=stepflow"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postgres_conninfo, "host=db port=5432 dbname=stepflow");
+  c = Load({"--store", "postgres:postgresql://u@db:5432/stepflow"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postgres_conninfo, "postgresql://u@db:5432/stepflow");
+  // A bare URI is taken whole.
+  env_["STEPFLOW_STORE"] = "postgres://u@db/stepflow";
+  c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postgres_conninfo, "postgres://u@db/stepflow");
+  env_.clear();
+  c = Load({"--config", WriteFile(R"({"store":"postgres:dbname=x"})")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->postgres_conninfo, "dbname=x");
+
+  EXPECT_THAT(std::string(Load({"--store", "mysql:x"}).status().message()),
+              HasSubstr("--store: must be rocksdb:DIR or postgres:URL"));
+  EXPECT_THAT(std::string(Load({"--store", "rocksdb:"}).status().message()), HasSubstr("needs a directory"));
+  EXPECT_THAT(std::string(Load({"--store", "postgres:"}).status().message()), HasSubstr("needs a connection"));
+  EXPECT_THAT(std::string(Load({"--store", "postgres:" + std::string(5000, 'x')}).status().message()),
+              HasSubstr("longer than 4096 bytes"));
+  // The value (maybe holding a password) is not echoed.
+  EXPECT_THAT(std::string(Load({"--store", "pg:password=sesame"}).status().message()),
+              ::testing::Not(HasSubstr("sesame")));
+}
+
 TEST_F(ServerConfigTest, Help) {
   absl::StatusOr<ServerConfig> c = Load({"--help"});
   ASSERT_TRUE(c.ok());
