@@ -246,10 +246,7 @@ Value Evaluator::EvalArray(const Node& node, const Value& input, Frame* env) {
   }
   std::uint32_t depth = 1;
   for (const Value& item : result.array().items) {
-    depth = std::max(depth, ValueDepth(item) + 1);
-  }
-  if (depth > kMaxValueDepth) {
-    Fail("U1001", node.position, "value nesting");
+    depth = DepthWith(depth, item, node.position);
   }
   result.array().depth = depth;
   return result;

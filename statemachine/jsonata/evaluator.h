@@ -97,6 +97,7 @@ class Evaluator {
  private:
   Value EvalInner(const Node& node, const Value& input, Frame* env);
   Value EvalPath(const Node& node, const Value& input, Frame* env);
+  Value EvalSequencePath(const Node& node, const Value& input, Frame* env);
   Value EvalStep(const Node& step, const Value& input_sequence, Frame* env, bool last_step);
   Value EvalTupleStep(const Node& step, const Value& input_sequence, Value tuples, Frame* env);
   Value EvalStages(const std::vector<NodePtr>& stages, Value input, Frame* env);
@@ -134,6 +135,11 @@ Value RegexMatchObject(const RegexLiteral& regex, const std::string& subject, st
 
 // Conversions at the API boundary.
 Value FromJson(const boost::json::value& json);
+// `json` read in place: arrays and objects convert their members when first read. The caller keeps `json`
+// alive and unchanged for as long as any value made from it (or from its members) lives — in practice one
+// evaluation whose result is converted back with ToJson before the input goes. Nesting deeper than
+// kMaxValueDepth fails (U1001) when it is reached.
+Value FromJsonInPlace(const boost::json::value& json);
 // D1001-like failure for non-finite numbers; functions become "" (JSON.stringify in jsonata-js drops
 // them in objects; at top level the CLI prints "").
 boost::json::value ToJson(const Value& value, int depth = 0);

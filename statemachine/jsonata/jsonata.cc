@@ -8,7 +8,7 @@
 namespace stepflow::sm::jsonata {
 
 Expression::Expression(std::shared_ptr<const Node> root, std::string text)
-    : root_(std::move(root)), text_(std::move(text)) {}
+    : root_(std::move(root)), text_(std::move(text)), reads_(FindVariableReads(*root_)) {}
 
 CompileResult Compile(std::string_view text) {
   CompileResult result;
@@ -33,9 +33,9 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
   try {
     Evaluator evaluator(environment, limits);
     Frame* root = evaluator.root();
-    Value in = input == nullptr ? Value() : FromJson(*input);
+    Value in = input == nullptr ? Value() : FromJsonInPlace(*input);
     for (const auto& [name, value] : bindings) {
-      root->Bind(name, FromJson(value));
+      root->Bind(name, FromJsonInPlace(value));
     }
     root->Bind("$", in);
     if (in.is_array()) {
