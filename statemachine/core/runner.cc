@@ -621,6 +621,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.cause_.clear();
   ex_.output_ = json::value();
   ++ex_.redrive_count_;
+  ex_.redrive_time_ = now_;
   Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",
        json::object{{"redriveCount", ex_.redrive_count_}});
   for (const auto& [task_id, input] : dead_letters) {
@@ -721,6 +722,9 @@ json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_ind
   execution["StartTime"] = common::FormatIso8601(info.start_time);
   if (!info.express) {
     execution["RedriveCount"] = ex_.redrive_count_;
+    if (ex_.redrive_count_ > 0) {  // AWS: present only once the execution has been redriven
+      execution["RedriveTime"] = common::FormatIso8601(ex_.redrive_time_);
+    }
   }
   json::object state;
   state["EnteredTime"] = common::FormatIso8601(f->entered_time);

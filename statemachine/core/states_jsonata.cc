@@ -1,6 +1,7 @@
 // The parts of state handling that differ for JSONata states (QueryLanguage "JSONata"): Output and Assign
 // instead of InputPath/ResultSelector/ResultPath/OutputPath, Choice Conditions, Fail Error/Cause
 // expressions and JSONata-valued Task timeouts. The rest of each state's lifecycle is shared.
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -25,11 +26,15 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
                                         const CompiledTemplate& output,
                                         std::initializer_list<const CompiledTemplate*> assigns,
                                         const std::string* next) {
-  // Every Assign and the Output read the variables from before this state: assign into a copy.
-  json::object new_vars = f->variables;
+  // Every Assign and the Output read the variables from before this state: assign into a copy (made only
+  // when the state assigns).
+  std::optional<json::object> new_vars;
   for (const CompiledTemplate* assign : assigns) {
     if (assign != nullptr && assign->present()) {
-      Result<bool> a = AssignJsonata(*assign, states, *rv_, Ref(f), new_vars);
+      if (!new_vars) {
+        new_vars = f->variables;
+      }
+      Result<bool> a = AssignJsonata(*assign, states, *rv_, Ref(f), *new_vars);
       if (!a.ok()) {
         return FailState(f, a.failure());
       }
@@ -43,7 +48,9 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
     }
     out = std::move(evaluated).value();
   }
-  f->variables = std::move(new_vars);
+  if (new_vars) {
+    f->variables = std::move(*new_vars);
+  }
   std::string target = next != nullptr ? *next : std::string();
   CompleteState(f, std::move(out), next != nullptr ? &target : nullptr);
 }

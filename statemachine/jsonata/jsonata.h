@@ -32,8 +32,9 @@
 
 namespace stepflow::sm::jsonata {
 
-// A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` the character offset
-// in the expression where it was found (-1 when none), `message` JSONata's text for it.
+// A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` where in the expression
+// it was found as jsonata-js reports it — an index in UTF-16 code units, JavaScript's string index (so
+// "é" counts 1 and "😀" counts 2) — or -1 when none; `message` JSONata's text for it.
 struct JsonataError {
   std::string code;
   std::string message;
@@ -87,7 +88,7 @@ struct CompileResult {
 };
 
 // Parses `text` (UTF-8; lone surrogates written WTF-8 are kept as they are). Syntax errors carry JSONata's
-// S0xxx codes and positions (byte offsets just after the offending token); nesting deeper than
+// S0xxx codes and positions (just after the offending token, in UTF-16 code units); nesting deeper than
 // kMaxExpressionNesting or text longer than kMaxExpressionBytes is error U1001.
 CompileResult Compile(std::string_view text);
 
