@@ -106,6 +106,17 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
   return result;
 }
 
+Value Evaluator::BuiltinValue(const Builtin* builtin) {
+  Value& value = builtin_values_[builtin];
+  if (value.undefined()) {
+    auto f = std::make_shared<Function>();
+    f->type = Function::Type::kBuiltin;
+    f->builtin = builtin;
+    value = Value::FromFunction(std::move(f));
+  }
+  return value;
+}
+
 Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
   switch (node.type) {
     case NodeType::kPath:
@@ -183,10 +194,7 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
         builtin = FindBuiltin(node.value);
       }
       if (builtin != nullptr) {
-        auto f = std::make_shared<Function>();
-        f->type = Function::Type::kBuiltin;
-        f->builtin = builtin;
-        return Value::FromFunction(std::move(f));
+        return BuiltinValue(builtin);
       }
       return Value();
     }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "statemachine/jsonata/ast.h"
@@ -115,6 +116,9 @@ class Evaluator {
   Value RunTransform(const Node& node, const Value& obj, Frame* env);
   Value ApplyInner(const Value& proc, std::vector<Value> args, const Value& input, Frame* env, std::int64_t pos);
   Frame* FrameFromTuple(Frame* env, const Value& tuple);
+  // The function value of a builtin: one per builtin and evaluation (so `$string = $string`, as in
+  // jsonata-js, and a builtin called per item is not allocated per item).
+  Value BuiltinValue(const Builtin* builtin);
 
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
@@ -125,6 +129,7 @@ class Evaluator {
   std::int64_t steps_ = 0;
   std::int64_t position_ = 0;
   Frame* call_env_ = nullptr;
+  std::unordered_map<const Builtin*, Value> builtin_values_;
 };
 
 // A deep copy (JSON.parse(JSON.stringify(v)) in jsonata-js: functions dropped from objects).

@@ -38,7 +38,7 @@ Value InPlace(const boost::json::value& json, std::uint32_t level) {
       a->source = &json.get_array();
       a->materialized = false;
       a->level = level;
-      a->depth = 0;
+      a->depth = kUnmeasured;
       return Value::FromArray(std::move(a));
     }
     case boost::json::kind::object: {
@@ -46,7 +46,7 @@ Value InPlace(const boost::json::value& json, std::uint32_t level) {
       o->source = &json.get_object();
       o->materialized = false;
       o->level = level;
-      o->depth = 0;
+      o->depth = kUnmeasured;
       return Value::FromObject(std::move(o));
     }
   }
@@ -313,31 +313,22 @@ void Object::Erase(std::string_view key) {
 
 namespace {
 
-bool Unmeasured(const Value& v) {
+// The depth field of `v` as it stands (0 for scalars), without measuring.
+std::uint32_t DepthField(const Value& v) {
   if (const Array* a = v.raw_array()) {
-    return a->depth == 0;
+    return a->depth;
   }
   if (const Object* o = v.raw_object()) {
-    return o->depth == 0;
+    return o->depth;
   }
-  return false;
-}
-
-bool ReadInPlace(const Value& v) {
-  if (const Array* a = v.raw_array()) {
-    return a->source != nullptr;
-  }
-  if (const Object* o = v.raw_object()) {
-    return o->source != nullptr;
-  }
-  return false;
+  return 0;
 }
 
 }  // namespace
 
 std::uint32_t ValueDepth(const Value& v) {
   if (Array* a = v.raw_array()) {
-    if (a->depth == 0) {
+    if (a->depth >= kUnmeasured) {
       std::uint32_t depth = 1;
       if (a->source != nullptr) {
         depth = JsonDepthOf(*a->source);
@@ -351,7 +342,7 @@ std::uint32_t ValueDepth(const Value& v) {
     return a->depth;
   }
   if (Object* o = v.raw_object()) {
-    if (o->depth == 0) {
+    if (o->depth >= kUnmeasured) {
       std::uint32_t depth = 1;
       if (o->source != nullptr) {
         depth = JsonDepthOf(*o->source);
@@ -368,14 +359,21 @@ std::uint32_t ValueDepth(const Value& v) {
 }
 
 std::uint32_t DepthWith(std::uint32_t depth, const Value& item, std::int64_t position) {
-  if (Unmeasured(item) && ReadInPlace(item)) {
-    return 0;  // measured when asked
+  const std::uint32_t item_field = DepthField(item);
+  if (item_field >= kUnmeasured) {
+    // Not measured yet: stay unmeasured while the chain of unmeasured containers down to values read in
+    // place is short (measuring walks the JSON, which a wrapper around the input should not pay).
+    const std::uint32_t levels = item_field - kUnmeasured + 1;
+    if (levels <= kMaxUnmeasuredLevels) {
+      const std::uint32_t mine = depth >= kUnmeasured ? depth - kUnmeasured : 0;
+      return kUnmeasured + std::max(mine, levels);
+    }
   }
   const std::uint32_t item_depth = ValueDepth(item) + 1;
   if (item_depth > kMaxValueDepth) {
     Fail("U1001", position, "value nesting");
   }
-  return depth == 0 ? 0 : std::max(depth, item_depth);
+  return depth >= kUnmeasured ? depth : std::max(depth, item_depth);
 }
 
 namespace {

@@ -101,12 +101,12 @@ struct Array {
   bool outer_wrapper = false;
   bool tuple_stream = false;  // items are tuple objects {"@": context, "name": binding, ...}
   // Nesting depth of arrays/objects inside (1 = holds no array or object), tracked where values nest so
-  // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse); 0 until
-  // measured (DepthWith).
+  // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse);
+  // kUnmeasured and above until measured (DepthWith).
   std::uint32_t depth = 1;
   // Read in place (FromJsonInPlace): the JSON array this one stands for, `level` its nesting in the input.
   // `items` is filled from it on the first Value::array(); the array keeps `source` afterwards (ToJson
-  // copies it) and `depth` is computed from it when first asked (0 until then).
+  // copies it) and `depth` is computed from it when first asked (kUnmeasured until then).
   const boost::json::array* source = nullptr;
   bool materialized = true;
   std::uint32_t level = 0;
@@ -116,10 +116,15 @@ struct Array {
 inline constexpr std::uint32_t kMaxValueDepth = 1000;
 // Nesting depth of `v` (0 for scalars), measured (and kept) when not known yet.
 std::uint32_t ValueDepth(const class Value& v);
+// A depth of kUnmeasured + k means "not measured yet": an array or object read in place (k = 0), or a
+// container holding such values through k levels of unmeasured containers. ValueDepth measures it when
+// asked (walking the JSON); DepthWith lets at most kMaxUnmeasuredLevels pile up before it measures, so
+// that a value read in place (itself at most kMaxValueDepth deep once filled in) is never nested much
+// deeper unchecked.
+inline constexpr std::uint32_t kUnmeasured = 1u << 31;
+inline constexpr std::uint32_t kMaxUnmeasuredLevels = 16;
 // The depth of a container, now `depth`, once it also holds `item`; U1001 (at `position`) beyond
-// kMaxValueDepth. A depth of 0 means "not measured yet": a container holding an array or object read in
-// place stays unmeasured until ValueDepth is asked (measuring walks the JSON), and one nested in turn is
-// measured then — so a value is never nested deeper than kMaxValueDepth unmeasured.
+// kMaxValueDepth.
 std::uint32_t DepthWith(std::uint32_t depth, const class Value& item, std::int64_t position = -1);
 
 // An object keeps its keys in insertion order (as JavaScript does for non-index keys).
