@@ -189,12 +189,17 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
       if (v != nullptr) {
         return *v;
       }
+      if (auto known = builtin_at_node_.find(&node); known != builtin_at_node_.end()) {
+        return known->second;
+      }
       const Builtin* builtin = environment_.extra_functions ? environment_.extra_functions(node.value) : nullptr;
       if (builtin == nullptr) {
         builtin = FindBuiltin(node.value);
       }
       if (builtin != nullptr) {
-        return BuiltinValue(builtin);
+        Value f = BuiltinValue(builtin);
+        builtin_at_node_.emplace(&node, f);
+        return f;
       }
       return Value();
     }

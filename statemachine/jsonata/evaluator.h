@@ -130,6 +130,9 @@ class Evaluator {
   std::int64_t position_ = 0;
   Frame* call_env_ = nullptr;
   std::unordered_map<const Builtin*, Value> builtin_values_;
+  // The builtin a variable node names once it was found unbound (the names of builtins do not change
+  // during an evaluation; a variable bound later is still looked up first).
+  std::unordered_map<const Node*, Value> builtin_at_node_;
 };
 
 // A deep copy (JSON.parse(JSON.stringify(v)) in jsonata-js: functions dropped from objects).

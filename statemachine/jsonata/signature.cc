@@ -127,20 +127,29 @@ namespace {
 // called once per item of a sequence sees the same few type strings over and over). Keyed by the
 // signature's text, which determines its regex; only matches are kept. Bounded: cleared when full.
 const BoundedRegex::Match* CachedMatch(const Signature& signature, const std::string& supplied) {
-  constexpr std::size_t kMaxCachedMatches = 4096;
-  thread_local std::unordered_map<std::string, BoundedRegex::Match> cache;
-  std::string key = absl::StrCat(signature.text, "|", supplied);  // type symbols are letters
-  if (auto it = cache.find(key); it != cache.end()) {
-    return &it->second;
+  constexpr std::size_t kMaxCachedSignatures = 512;
+  constexpr std::size_t kMaxCachedMatches = 64;  // per signature
+  thread_local std::unordered_map<std::string, std::unordered_map<std::string, BoundedRegex::Match>> cache;
+  auto by_signature = cache.find(signature.text);
+  if (by_signature != cache.end()) {
+    if (auto it = by_signature->second.find(supplied); it != by_signature->second.end()) {
+      return &it->second;
+    }
   }
   absl::StatusOr<std::optional<BoundedRegex::Match>> match = signature.regex->Search(supplied, 0);
   if (!match.ok() || !match->has_value()) {
     return nullptr;
   }
-  if (cache.size() >= kMaxCachedMatches) {
-    cache.clear();
+  if (by_signature == cache.end()) {
+    if (cache.size() >= kMaxCachedSignatures) {
+      cache.clear();
+    }
+    by_signature = cache.emplace(signature.text, std::unordered_map<std::string, BoundedRegex::Match>()).first;
   }
-  return &cache.emplace(std::move(key), std::move(**match)).first->second;
+  if (by_signature->second.size() >= kMaxCachedMatches) {
+    by_signature->second.clear();
+  }
+  return &by_signature->second.emplace(supplied, std::move(**match)).first->second;
 }
 
 }  // namespace
