@@ -337,14 +337,13 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
 void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   const State* s = f->state;
   if (s->language == QueryLanguage::kJsonata) {
-    // Output defaults to the result ($states.result; a Pass state's is its input).
-    const json::value raw_input = f->raw_input;
-    JsonataStates states = StatesOf(f, raw_input);
+    // Output defaults to the result ($states.result; a Pass state's is its input). The expressions read
+    // the frame's input and `result` in place; CompleteJsonata moves `result` only after they ran.
+    JsonataStates states = StatesOf(f, f->raw_input);
     if (s->type != StateType::kPass) {
       states.result = &result;
     }
-    json::value default_output = result;
-    return CompleteJsonata(f, states, std::move(default_output), s->output, {&s->assign});
+    return CompleteJsonata(f, states, std::move(result), s->output, {&s->assign});
   }
   json::value selected = std::move(result);
   if (s->result_selector.present()) {

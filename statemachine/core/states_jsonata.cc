@@ -22,7 +22,7 @@ JsonataStates Execution::Runner::StatesOf(Frame* f, const json::value& input, co
   return states;
 }
 
-void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, json::value default_output,
+void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, json::value&& default_output,
                                         const CompiledTemplate& output,
                                         std::initializer_list<const CompiledTemplate*> assigns,
                                         const std::string* next) {
@@ -40,13 +40,15 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
       }
     }
   }
-  json::value out = std::move(default_output);
+  json::value out;
   if (output.present()) {
     Result<json::value> evaluated = EvaluateJsonata(output, states, *rv_, Ref(f), "Output");
     if (!evaluated.ok()) {
       return FailState(f, evaluated.failure());
     }
     out = std::move(evaluated).value();
+  } else {
+    out = std::move(default_output);
   }
   if (new_vars) {
     f->variables = std::move(*new_vars);
@@ -71,13 +73,13 @@ void Execution::Runner::RunChoiceJsonata(Frame* f) {
     }
     if (matched.value().get_bool()) {
       const CompiledTemplate& output = rule.output.present() ? rule.output : s->output;
-      return CompleteJsonata(f, states, input, output, {&rule.assign, &s->assign}, &rule.next);
+      return CompleteJsonata(f, states, json::value(input), output, {&rule.assign, &s->assign}, &rule.next);
     }
   }
   if (s->default_next.empty()) {
     return FailState(f, Failure{errors::kNoChoiceMatched, "No Matches!"});
   }
-  CompleteJsonata(f, states, input, s->output, {&s->assign}, &s->default_next);
+  CompleteJsonata(f, states, json::value(input), s->output, {&s->assign}, &s->default_next);
 }
 
 void Execution::Runner::RunFailJsonata(Frame* f) {
