@@ -577,6 +577,36 @@ boost::json::object NormalizedCopy(const boost::json::object& o) {
   return out;
 }
 
+// Whether some number of `json` is written differently by ToJson than it is held (an integral double, an
+// integer at or beyond 2^53): if none is, a plain copy is the normalized copy.
+bool NeedsNormalizing(const boost::json::value& json) {
+  constexpr double kExact = 9007199254740992.0;
+  switch (json.kind()) {
+    case boost::json::kind::int64:
+      return std::fabs(static_cast<double>(json.get_int64())) >= kExact;
+    case boost::json::kind::uint64:
+      return static_cast<double>(json.get_uint64()) >= kExact;
+    case boost::json::kind::double_:
+      return json.get_double() == std::floor(json.get_double());
+    case boost::json::kind::array:
+      for (const boost::json::value& item : json.get_array()) {
+        if (NeedsNormalizing(item)) {
+          return true;
+        }
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : json.get_object()) {
+        if (NeedsNormalizing(kv.value())) {
+          return true;
+        }
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
 boost::json::value NormalizedCopy(const boost::json::value& json) {
   switch (json.kind()) {
     case boost::json::kind::int64:
@@ -620,7 +650,9 @@ boost::json::value ToJson(const Value& value, int depth) {
         if (ValueDepth(value) > kMaxValueDepth) {  // the source's depth is not bounded by its reader
           Fail("U1001", -1, "value nesting");
         }
-        return NormalizedCopy(*a->source);
+        const bool plain = std::none_of(a->source->begin(), a->source->end(),
+                                        [](const boost::json::value& item) { return NeedsNormalizing(item); });
+        return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
       }
       boost::json::array out;
       out.reserve(value.array().items.size());
@@ -637,7 +669,9 @@ boost::json::value ToJson(const Value& value, int depth) {
         if (ValueDepth(value) > kMaxValueDepth) {
           Fail("U1001", -1, "value nesting");
         }
-        return NormalizedCopy(*o->source);
+        const bool plain = std::none_of(o->source->begin(), o->source->end(),
+                                        [](const auto& kv) { return NeedsNormalizing(kv.value()); });
+        return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
       }
       boost::json::object out;
       for (const auto& [k, v] : value.object().entries) {
