@@ -172,6 +172,39 @@ TEST(JsonataEvalTest, ErrorPositionsCountUtf16CodeUnits) {
   EXPECT_EQ(syntax.error->position, 9);  // just after the second `=`
 }
 
+// One input document read in place by several evaluations at once (each fills in its own values; the
+// document is only read), with builtins whose signature matches are remembered per thread.
+TEST(JsonataEvalTest, ThreadsReadOneInputInPlace) {
+  json::array orders;
+  for (int i = 0; i < 200; ++i) {
+    orders.push_back(json::object{{"id", i}, {"name", "n" + std::to_string(i)}, {"price", i % 7}});
+  }
+  const json::value input = orders;
+  CompileResult compiled =
+      Compile("{'cheap': $count($[price < 3]), 'names': $join($[price = 6].$uppercase(name), ','), 'all': $}");
+  ASSERT_TRUE(compiled.expression);
+  const EvaluationResult expected = Evaluate(*compiled.expression, &input, {}, {});
+  ASSERT_TRUE(expected.value);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        EvaluationResult r = Evaluate(*compiled.expression, &input, {}, {});
+        if (!r.value || *r.value != *expected.value) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(expected.value->at("cheap"), json::value(87));
+  EXPECT_EQ(input, json::value(orders)) << "the input is left as it was";
+}
+
 TEST(JsonataEvalTest, VariableReadsAreFoundAtCompileTime) {
   auto reads = [](const std::string& text) { return Compile(text).expression->reads(); };
   VariableReads fields = reads("$states.input.x + $states.result.y + $v");
