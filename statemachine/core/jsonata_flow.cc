@@ -1,6 +1,7 @@
 #include "statemachine/core/jsonata_flow.h"
 
 #include <cmath>
+#include <map>
 #include <new>
 #include <optional>
 #include <string>
@@ -44,36 +45,51 @@ class Scope {
   }
 
   // Binds into `frame` what `reads` says the expression may read. The values read `states_` and
-  // `context_` in place: both outlive the evaluation (the result is converted to JSON before it ends).
+  // `context_` in place (both outlive the evaluation: the result is converted to JSON before it ends) and are
+  // made once per scope, shared by its expressions.
   void Bind(const jsonata::VariableReads& reads, jsonata::Frame* frame) {
     if (reads.Mentions("states")) {
-      auto s = std::make_shared<jsonata::Object>();
-      auto add = [&](const char* name, const json::value* v) {
-        if (v != nullptr && reads.MayRead("states", name)) {
-          s->Set(name, jsonata::FromJsonInPlace(*v));
-        }
-      };
-      add("input", states_.input);
-      add("result", states_.result);
-      add("errorOutput", states_.error_output);
-      if (states_.context && reads.MayRead("states", "context")) {
-        if (!context_) {
-          context_ = states_.context();
-        }
-        add("context", &*context_);
-      }
-      frame->Bind("states", jsonata::Value::FromObject(std::move(s)));
+      frame->Bind("states", StatesValue(states_.context && reads.MayRead("states", "context")));
     }
     if (states_.variables != nullptr) {
       for (const std::string& name : reads.names) {
         if (name == "states") {
           continue;
         }
-        if (const json::value* v = states_.variables->if_contains(name)) {
-          frame->Bind(name, jsonata::FromJsonInPlace(*v));
+        auto known = variable_values_.find(name);
+        if (known == variable_values_.end()) {
+          const json::value* v = states_.variables->if_contains(name);
+          known = variable_values_.emplace(name, v != nullptr ? jsonata::FromJsonInPlace(*v) : jsonata::Value()).first;
+        }
+        if (!known->second.undefined()) {
+          frame->Bind(name, known->second);
         }
       }
     }
+  }
+
+  // `$states`: input, result and errorOutput where present, and the context when `with_context`.
+  jsonata::Value StatesValue(bool with_context) {
+    std::optional<jsonata::Value>& cached = with_context ? states_with_context_ : states_without_context_;
+    if (!cached) {
+      auto s = std::make_shared<jsonata::Object>();
+      auto add = [&](const char* name, const json::value* v) {
+        if (v != nullptr) {
+          s->Set(name, jsonata::FromJsonInPlace(*v));
+        }
+      };
+      add("input", states_.input);
+      add("result", states_.result);
+      add("errorOutput", states_.error_output);
+      if (with_context) {
+        if (!context_) {
+          context_ = states_.context();
+        }
+        add("context", &*context_);
+      }
+      cached = jsonata::Value::FromObject(std::move(s));
+    }
+    return *cached;
   }
 
   Result<json::value> Evaluate(const CompiledJsonata& jsonata, std::string_view field) {
@@ -146,6 +162,10 @@ class Scope {
   RuntimeValues& runtime_;
   const StateRef& ref_;
   std::optional<json::value> context_;  // $states.context, once an expression may read it
+  // Values made (in place) for the expressions of this scope.
+  std::optional<jsonata::Value> states_without_context_;
+  std::optional<jsonata::Value> states_with_context_;
+  std::map<std::string, jsonata::Value, std::less<>> variable_values_;  // undefined: no such variable
   jsonata::EvaluationEnvironment environment_;
   jsonata::EvaluationLimits limits_;  // the evaluator's runaway guard (its documented defaults)
 };
