@@ -6,8 +6,8 @@
 //
 // Per case: the expression is compiled once (outside the timing), then evaluated over and over against the
 // case's input until at least --min-seconds (default 1) have passed. Each evaluation is the public
-// jsonata::Evaluate: the input converted to evaluator values, the evaluation, the result converted back to
-// JSON (what an ASL state pays per expression). Prints, per case:
+// jsonata::Evaluate: the input read in place (its members converted as the expression reads them), the
+// evaluation, the result converted back to JSON (what an ASL state pays per expression). Prints, per case:
 //   stepflow <name> evals=N ns_per_eval=X result_bytes=B
 // where B is the length of the result as JSON text (compared with jsonata-js's JSON.stringify length).
 

@@ -245,6 +245,7 @@ class Execution {
   std::string cause_;
   std::int64_t next_event_id_ = 1;
   int redrive_count_ = 0;
+  common::EpochMillis redrive_time_ = 0;  // when the last redrive happened ($$.Execution.RedriveTime)
   std::uint64_t next_id_ = 1;  // frames, tasks and timers
   std::map<std::uint64_t, std::unique_ptr<Frame>> frames_;
   std::unordered_map<std::uint64_t, TimerInfo*> timers_;

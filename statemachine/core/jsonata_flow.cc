@@ -1,7 +1,9 @@
 #include "statemachine/core/jsonata_flow.h"
 
 #include <cmath>
+#include <map>
 #include <new>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,27 +31,65 @@ std::string ExpressionCause(const CompiledJsonata& jsonata, std::string_view fie
                       "' ", std::string(what));
 }
 
-// One evaluation scope: `$states` and the variables converted to evaluator values once, shared by every
-// expression of the template.
+// One evaluation scope, shared by every expression of a template. Each expression binds only the variables
+// it mentions (VariableReads, found when it was compiled), read in place from `states` — no copy of the
+// input or of the variables — and `$states.context` is built once, and only when an expression may read it.
 class Scope {
  public:
   Scope(const JsonataStates& states, RuntimeValues& runtime, const StateRef& ref)
-      : runtime_(runtime), ref_(ref) {
+      : states_(states), runtime_(runtime), ref_(ref) {
     environment_.now_millis = static_cast<double>(states.now_millis);
-    environment_.allow_eval = false;  // AWS refuses $eval in ASL
+    environment_.allow_eval = false;  // AWS refuses $eval in ASL: no expression text goes unseen
     environment_.random = [this] { return runtime_.NextRandomUnit(); };
     environment_.extra_functions = FindAwsJsonataFunction;
-    json::object s;
-    if (states.input != nullptr) s["input"] = *states.input;
-    if (states.result != nullptr) s["result"] = *states.result;
-    if (states.error_output != nullptr) s["errorOutput"] = *states.error_output;
-    if (states.context) s["context"] = states.context();
-    bindings_.emplace_back("states", jsonata::FromJson(json::value(std::move(s))));
-    if (states.variables != nullptr) {
-      for (const auto& [name, v] : *states.variables) {
-        bindings_.emplace_back(std::string(name), jsonata::FromJson(v));
+  }
+
+  // Binds into `frame` what `reads` says the expression may read. The values read `states_` and
+  // `context_` in place (both outlive the evaluation: the result is converted to JSON before it ends) and are
+  // made once per scope, shared by its expressions.
+  void Bind(const jsonata::VariableReads& reads, jsonata::Frame* frame) {
+    if (reads.Mentions("states")) {
+      frame->Bind("states", StatesValue(states_.context && reads.MayRead("states", "context")));
+    }
+    if (states_.variables != nullptr) {
+      for (const std::string& name : reads.names) {
+        if (name == "states") {
+          continue;
+        }
+        auto known = variable_values_.find(name);
+        if (known == variable_values_.end()) {
+          const json::value* v = states_.variables->if_contains(name);
+          known = variable_values_.emplace(name, v != nullptr ? jsonata::FromJsonInPlace(*v) : jsonata::Value()).first;
+        }
+        if (!known->second.undefined()) {
+          frame->Bind(name, known->second);
+        }
       }
     }
+  }
+
+  // `$states`: input, result and errorOutput where present, and the context when `with_context`.
+  jsonata::Value StatesValue(bool with_context) {
+    std::optional<jsonata::Value>& cached = with_context ? states_with_context_ : states_without_context_;
+    if (!cached) {
+      auto s = std::make_shared<jsonata::Object>();
+      auto add = [&](const char* name, const json::value* v) {
+        if (v != nullptr) {
+          s->Set(name, jsonata::FromJsonInPlace(*v));
+        }
+      };
+      add("input", states_.input);
+      add("result", states_.result);
+      add("errorOutput", states_.error_output);
+      if (with_context) {
+        if (!context_) {
+          context_ = states_.context();
+        }
+        add("context", &*context_);
+      }
+      cached = jsonata::Value::FromObject(std::move(s));
+    }
+    return *cached;
   }
 
   Result<json::value> Evaluate(const CompiledJsonata& jsonata, std::string_view field) {
@@ -61,11 +101,8 @@ class Scope {
     AwsJsonataRuntimeScope runtime_scope(&runtime_);
     try {
       jsonata::Evaluator evaluator(environment_, limits_);  // both outlive the evaluator
-      jsonata::Frame* root = evaluator.root();
-      for (const auto& [name, value] : bindings_) {
-        root->Bind(name, value);
-      }
-      jsonata::Value out = evaluator.Eval(jsonata.program->root(), jsonata::Value(), root);
+      Bind(jsonata.program->reads(), evaluator.root());
+      jsonata::Value out = evaluator.Eval(jsonata.program->root(), jsonata::Value(), evaluator.root());
       if (out.undefined()) {
         return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned nothing (undefined)."), field);
       }
@@ -121,11 +158,16 @@ class Scope {
   }
 
  private:
+  const JsonataStates& states_;
   RuntimeValues& runtime_;
   const StateRef& ref_;
+  std::optional<json::value> context_;  // $states.context, once an expression may read it
+  // Values made (in place) for the expressions of this scope.
+  std::optional<jsonata::Value> states_without_context_;
+  std::optional<jsonata::Value> states_with_context_;
+  std::map<std::string, jsonata::Value, std::less<>> variable_values_;  // undefined: no such variable
   jsonata::EvaluationEnvironment environment_;
   jsonata::EvaluationLimits limits_;  // the evaluator's runaway guard (its documented defaults)
-  std::vector<std::pair<std::string, jsonata::Value>> bindings_;
 };
 
 const char* JsonTypeName(const json::value& v) {

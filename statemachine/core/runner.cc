@@ -387,14 +387,13 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
     inspection->result = result;
   }
   if (s->language == QueryLanguage::kJsonata) {
-    // Output defaults to the result ($states.result; a Pass state's is its input).
-    const json::value raw_input = f->raw_input;
-    JsonataStates states = StatesOf(f, raw_input);
+    // Output defaults to the result ($states.result; a Pass state's is its input). The expressions read
+    // the frame's input and `result` in place; CompleteJsonata moves `result` only after they ran.
+    JsonataStates states = StatesOf(f, f->raw_input);
     if (s->type != StateType::kPass) {
       states.result = &result;
     }
-    json::value default_output = result;
-    return CompleteJsonata(f, states, std::move(default_output), s->output, {&s->assign});
+    return CompleteJsonata(f, states, std::move(result), s->output, {&s->assign});
   }
   json::value selected = std::move(result);
   if (s->result_selector.present()) {
@@ -683,6 +682,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.cause_.clear();
   ex_.output_ = json::value();
   ++ex_.redrive_count_;
+  ex_.redrive_time_ = now_;
   Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",
        json::object{{"redriveCount", ex_.redrive_count_}});
   for (const auto& [task_id, input] : dead_letters) {
@@ -783,6 +783,9 @@ json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_ind
   execution["StartTime"] = common::FormatIso8601(info.start_time);
   if (!info.express) {
     execution["RedriveCount"] = ex_.redrive_count_;
+    if (ex_.redrive_count_ > 0) {  // AWS: present only once the execution has been redriven
+      execution["RedriveTime"] = common::FormatIso8601(ex_.redrive_time_);
+    }
   }
   json::object state;
   state["EnteredTime"] = common::FormatIso8601(f->entered_time);

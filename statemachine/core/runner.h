@@ -127,7 +127,8 @@ class Execution::Runner {
   // Ends a JSONata state: evaluates `assigns` (in order; all read the variables from before the state)
   // and `output` (absent: `default_output`) against `states`, then completes the state (to `next` when
   // given). Assign and Output see the same variables; the new ones are visible from the next state on.
-  void CompleteJsonata(Frame* f, const JsonataStates& states, boost::json::value default_output,
+  // `default_output` is moved from only after every expression ran (it may be what `states` points at).
+  void CompleteJsonata(Frame* f, const JsonataStates& states, boost::json::value&& default_output,
                        const CompiledTemplate& output, std::initializer_list<const CompiledTemplate*> assigns,
                        const std::string* next = nullptr);
   void RunChoiceJsonata(Frame* f);

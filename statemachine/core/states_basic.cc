@@ -18,6 +18,11 @@ void Execution::Runner::RunPass(Frame* f) {
     std::string text = std::move(f->raw_input_text);  // kept by EnterState for this state
     return ExitState(f, nullptr, std::move(text), nullptr);
   }
+  if (s->language == QueryLanguage::kJsonata && s->output.present() && !s->has_result && !s->parameters.present()) {
+    // The result of a JSONata Pass state is its input, used only as the default Output (a Pass state binds
+    // no $states.result): with an Output there is nothing to copy.
+    return FinishWithResult(f, json::value());
+  }
   Result<json::value> input = ParameterizedInput(f);
   if (!input.ok()) {
     return FailState(f, input.failure());
@@ -220,8 +225,8 @@ void Execution::Runner::RunWait(Frame* f) {
 void Execution::Runner::WaitTimerFired(Frame* f) {
   const State* s = f->state;
   if (s->language == QueryLanguage::kJsonata) {
-    const json::value input = f->effective_input;
-    return CompleteJsonata(f, StatesOf(f, input), input, s->output, {&s->assign});
+    return CompleteJsonata(f, StatesOf(f, f->effective_input), json::value(f->effective_input), s->output,
+                           {&s->assign});
   }
   PathResolver resolve = MakeResolver(f, f->effective_input);
   json::object new_vars = f->variables;
@@ -242,8 +247,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
 void Execution::Runner::RunSucceed(Frame* f) {
   const State* s = f->state;
   if (s->language == QueryLanguage::kJsonata) {
-    const json::value input = f->raw_input;
-    return CompleteJsonata(f, StatesOf(f, input), input, s->output, {&s->assign});
+    return CompleteJsonata(f, StatesOf(f, f->raw_input), json::value(f->raw_input), s->output, {&s->assign});
   }
   Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {

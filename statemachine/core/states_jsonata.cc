@@ -1,6 +1,7 @@
 // The parts of state handling that differ for JSONata states (QueryLanguage "JSONata"): Output and Assign
 // instead of InputPath/ResultSelector/ResultPath/OutputPath, Choice Conditions, Fail Error/Cause
 // expressions and JSONata-valued Task timeouts. The rest of each state's lifecycle is shared.
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -21,33 +22,37 @@ JsonataStates Execution::Runner::StatesOf(Frame* f, const json::value& input, co
   return states;
 }
 
-void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, json::value default_output,
+void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, json::value&& default_output,
                                         const CompiledTemplate& output,
                                         std::initializer_list<const CompiledTemplate*> assigns,
                                         const std::string* next) {
-  // Every Assign and the Output read the variables from before this state: assign into a copy.
-  json::object new_vars = f->variables;
+  // Every Assign and the Output read the variables from before this state: assign into a copy (made only
+  // when the state assigns).
+  std::optional<json::object> new_vars;
   for (const CompiledTemplate* assign : assigns) {
     if (assign != nullptr && assign->present()) {
-      Result<bool> a = AssignJsonata(*assign, states, *rv_, Ref(f), new_vars);
+      if (!new_vars) {
+        new_vars = f->variables;
+      }
+      Result<bool> a = AssignJsonata(*assign, states, *rv_, Ref(f), *new_vars);
       if (!a.ok()) {
         return FailState(f, a.failure());
       }
     }
   }
-  json::value out = std::move(default_output);
+  json::value out;
   if (output.present()) {
     Result<json::value> evaluated = EvaluateJsonata(output, states, *rv_, Ref(f), "Output");
     if (!evaluated.ok()) {
       return FailState(f, evaluated.failure());
     }
     out = std::move(evaluated).value();
+  } else {
+    out = std::move(default_output);
   }
-  bool assigned_any = false;
-  for (const CompiledTemplate* assign : assigns) {
-    assigned_any = assigned_any || (assign != nullptr && assign->present());
+  if (new_vars) {  // made only when an Assign is present
+    CommitVariables(f, std::move(*new_vars), true);
   }
-  CommitVariables(f, std::move(new_vars), assigned_any);
   std::string target = next != nullptr ? *next : std::string();
   CompleteState(f, std::move(out), next != nullptr ? &target : nullptr);
 }
@@ -68,13 +73,13 @@ void Execution::Runner::RunChoiceJsonata(Frame* f) {
     }
     if (matched.value().get_bool()) {
       const CompiledTemplate& output = rule.output.present() ? rule.output : s->output;
-      return CompleteJsonata(f, states, input, output, {&rule.assign, &s->assign}, &rule.next);
+      return CompleteJsonata(f, states, json::value(input), output, {&rule.assign, &s->assign}, &rule.next);
     }
   }
   if (s->default_next.empty()) {
     return FailState(f, Failure{errors::kNoChoiceMatched, "No Matches!"});
   }
-  CompleteJsonata(f, states, input, s->output, {&s->assign}, &s->default_next);
+  CompleteJsonata(f, states, json::value(input), s->output, {&s->assign}, &s->default_next);
 }
 
 void Execution::Runner::RunFailJsonata(Frame* f) {

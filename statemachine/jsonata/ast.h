@@ -1,7 +1,8 @@
 #pragma once
 // The JSONata syntax tree after the parser's post-processing (paths flattened into steps, predicates and
 // `#`/`@` bindings attached to steps as stages, group-by attached to its step), as jsonata-js 2.0.6 builds
-// it. Positions are character offsets (code points) of the end of the token, as JSONata reports them.
+// it. Positions are byte offsets of the end of the token in the UTF-8 text (Compile and Evaluate report
+// them in UTF-16 code units, as jsonata-js does).
 // Immutable once compiled.
 
 #include <cstdint>

@@ -2,7 +2,11 @@
 // and regex literals — jsonata-js's evaluateFunction / apply / applyInner / evaluatePartialApplication /
 // evaluateApplyExpression / evaluateTransformExpression.
 
+#include <cmath>
+#include <cstdlib>
+
 #include "statemachine/jsonata/evaluator.h"
+#include "statemachine/jsonata/js_number.h"
 #include "statemachine/jsonata/parser.h"
 #include "statemachine/jsonata/signature.h"
 
@@ -33,6 +37,10 @@ Value DeepClone(const Value& v, int depth) {
       }
     }
     return Value::FromObject(std::move(o));
+  }
+  if (v.is_number() && std::isfinite(v.number())) {
+    // jsonata-js clones through its own $string, which writes numbers with 15 significant digits
+    return Value::Number(std::strtod(JsonataNumberToString(v.number()).c_str(), nullptr));
   }
   return v;
 }

@@ -118,10 +118,7 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
       group_env = FrameFromTuple(env, tuple);
     }
     Value v = Eval(*pairs[group.expr_index].second, context, group_env);
-    if (ValueDepth(v) + 1 > kMaxValueDepth) {
-      Fail("U1001", pos, "value nesting");
-    }
-    result.object().depth = std::max(result.object().depth, ValueDepth(v) + 1);
+    result.object().depth = DepthWith(result.object().depth, v, pos);
     if (!v.undefined()) {
       result.object().Set(key, std::move(v));
     }

@@ -25,11 +25,7 @@ Value LookupField(const Value& input, std::string_view key) {
     }
     return MakeSequence(std::move(out));
   }
-  if (input.is_object()) {
-    const Value* v = input.object().Find(key);
-    return v == nullptr ? Value() : *v;
-  }
-  return Value();
+  return input.Member(key);
 }
 
 void FlattenInto(const Value& v, std::vector<Value>& out) {
@@ -129,7 +125,53 @@ Value SequenceOf(const Value& v) {
 
 }  // namespace
 
+namespace {
+
+// A path of field names (optionally starting with a variable) with no predicates, bindings, grouping,
+// sorting or `[]`: while every step yields one value that is not an array, it is a chain of lookups.
+bool IsPlainPath(const Node& node) {
+  if (node.keep_singleton_array || node.keep_array || node.has_group || node.tuple || node.has_seeking_parent ||
+      !node.predicates.empty()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < node.steps.size(); ++i) {
+    const Node& step = *node.steps[i];
+    const bool name = step.type == NodeType::kName || (i == 0 && step.type == NodeType::kVariable);
+    if (!name || !step.stages.empty() || !step.predicates.empty() || step.tuple || !step.focus.empty() ||
+        !step.index.empty() || step.ancestor != nullptr || step.has_group || step.keep_array || step.cons_array) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// The sequence machinery of jsonata-js's evaluatePath gives the same value as plain lookups when each step
+// has one input that is not an array and yields one value that is not an array: take that shortcut first
+// (the common `a.b.c` and `$states.input.x`), and fall back to the general path as soon as it does not hold.
 Value Evaluator::EvalPath(const Node& node, const Value& input, Frame* env) {
+  if ((!input.is_array() || node.steps[0]->type == NodeType::kVariable) && IsPlainPath(node)) {
+    Value current = input;
+    bool plain = true;
+    for (const NodePtr& step : node.steps) {
+      current = Eval(*step, current, env);
+      if (current.undefined()) {
+        return current;
+      }
+      if (current.is_array()) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) {
+      return current;
+    }
+  }
+  return EvalSequencePath(node, input, env);
+}
+
+Value Evaluator::EvalSequencePath(const Node& node, const Value& input, Frame* env) {
   Value input_sequence;
   if (input.is_array() && node.steps[0]->type != NodeType::kVariable) {
     input_sequence = input;

@@ -106,6 +106,17 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
   return result;
 }
 
+Value Evaluator::BuiltinValue(const Builtin* builtin) {
+  Value& value = builtin_values_[builtin];
+  if (value.undefined()) {
+    auto f = std::make_shared<Function>();
+    f->type = Function::Type::kBuiltin;
+    f->builtin = builtin;
+    value = Value::FromFunction(std::move(f));
+  }
+  return value;
+}
+
 Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
   switch (node.type) {
     case NodeType::kPath:
@@ -178,15 +189,17 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
       if (v != nullptr) {
         return *v;
       }
+      if (auto known = builtin_at_node_.find(&node); known != builtin_at_node_.end()) {
+        return known->second;
+      }
       const Builtin* builtin = environment_.extra_functions ? environment_.extra_functions(node.value) : nullptr;
       if (builtin == nullptr) {
         builtin = FindBuiltin(node.value);
       }
       if (builtin != nullptr) {
-        auto f = std::make_shared<Function>();
-        f->type = Function::Type::kBuiltin;
-        f->builtin = builtin;
-        return Value::FromFunction(std::move(f));
+        Value f = BuiltinValue(builtin);
+        builtin_at_node_.emplace(&node, f);
+        return f;
       }
       return Value();
     }
@@ -246,10 +259,7 @@ Value Evaluator::EvalArray(const Node& node, const Value& input, Frame* env) {
   }
   std::uint32_t depth = 1;
   for (const Value& item : result.array().items) {
-    depth = std::max(depth, ValueDepth(item) + 1);
-  }
-  if (depth > kMaxValueDepth) {
-    Fail("U1001", node.position, "value nesting");
+    depth = DepthWith(depth, item, node.position);
   }
   result.array().depth = depth;
   return result;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "statemachine/jsonata/ast.h"
@@ -97,6 +98,7 @@ class Evaluator {
  private:
   Value EvalInner(const Node& node, const Value& input, Frame* env);
   Value EvalPath(const Node& node, const Value& input, Frame* env);
+  Value EvalSequencePath(const Node& node, const Value& input, Frame* env);
   Value EvalStep(const Node& step, const Value& input_sequence, Frame* env, bool last_step);
   Value EvalTupleStep(const Node& step, const Value& input_sequence, Value tuples, Frame* env);
   Value EvalStages(const std::vector<NodePtr>& stages, Value input, Frame* env);
@@ -114,6 +116,9 @@ class Evaluator {
   Value RunTransform(const Node& node, const Value& obj, Frame* env);
   Value ApplyInner(const Value& proc, std::vector<Value> args, const Value& input, Frame* env, std::int64_t pos);
   Frame* FrameFromTuple(Frame* env, const Value& tuple);
+  // The function value of a builtin: one per builtin and evaluation (so `$string = $string`, as in
+  // jsonata-js, and a builtin called per item is not allocated per item).
+  Value BuiltinValue(const Builtin* builtin);
 
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
@@ -124,6 +129,10 @@ class Evaluator {
   std::int64_t steps_ = 0;
   std::int64_t position_ = 0;
   Frame* call_env_ = nullptr;
+  std::unordered_map<const Builtin*, Value> builtin_values_;
+  // The builtin a variable node names once it was found unbound (the names of builtins do not change
+  // during an evaluation; a variable bound later is still looked up first).
+  std::unordered_map<const Node*, Value> builtin_at_node_;
 };
 
 // A deep copy (JSON.parse(JSON.stringify(v)) in jsonata-js: functions dropped from objects).
@@ -134,6 +143,11 @@ Value RegexMatchObject(const RegexLiteral& regex, const std::string& subject, st
 
 // Conversions at the API boundary.
 Value FromJson(const boost::json::value& json);
+// `json` read in place: arrays and objects convert their members when first read. The caller keeps `json`
+// alive and unchanged for as long as any value made from it (or from its members) lives — in practice one
+// evaluation whose result is converted back with ToJson before the input goes. Nesting deeper than
+// kMaxValueDepth fails (U1001) when it is reached.
+Value FromJsonInPlace(const boost::json::value& json);
 // D1001-like failure for non-finite numbers; functions become "" (JSON.stringify in jsonata-js drops
 // them in objects; at top level the CLI prints "").
 boost::json::value ToJson(const Value& value, int depth = 0);

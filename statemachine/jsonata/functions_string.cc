@@ -96,26 +96,14 @@ Value Lowercase(Evaluator&, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
-  std::string s = a[0].str();
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return Value::String(std::move(s));
+  return Value::String(JsToLowerCase(a[0].str()));
 }
 
 Value Uppercase(Evaluator&, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
-  std::string s = a[0].str();
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') {
-      c = static_cast<char>(c - 'a' + 'A');
-    }
-  }
-  return Value::String(std::move(s));
+  return Value::String(JsToUpperCase(a[0].str()));
 }
 
 Value Length(Evaluator&, Args& a, const Value&) {

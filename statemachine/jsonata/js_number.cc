@@ -56,6 +56,11 @@ std::string JsNumberToString(double d) {
   if (d == 0) {
     return "0";
   }
+  // Integers of up to 2^53 print as their decimal digits (plain notation: below 1e21).
+  constexpr double kMaxExactInteger = 9007199254740992.0;
+  if (std::fabs(d) <= kMaxExactInteger && std::trunc(d) == d) {
+    return std::to_string(static_cast<long long>(d));
+  }
   DecimalDigits value = internal::ShortestDigits(d);
   std::string sign = d < 0 ? "-" : "";
   int n = value.exponent + 1;
@@ -70,6 +75,12 @@ std::string JsonataNumberToString(double d) {
     return JsNumberToString(d);
   }
   constexpr int kJsonataStringPrecision = 15;
+  // Any decimal of at most 15 significant digits reads back as a distinct double (DBL_DIG), so when the
+  // shortest digits of `d` number 15 or fewer, rounding its exact value to 15 digits gives those same
+  // digits and the round trip through toPrecision(15) changes nothing: skip the exact expansion.
+  if (internal::ShortestDigits(d).digits.size() <= static_cast<std::size_t>(kJsonataStringPrecision)) {
+    return JsNumberToString(d);
+  }
   return JsNumberToString(std::strtod(JsToPrecision(d, kJsonataStringPrecision).c_str(), nullptr));
 }
 

@@ -1,14 +1,31 @@
 #include "statemachine/jsonata/jsonata.h"
 
+#include <algorithm>
 #include <new>
 
 #include "statemachine/jsonata/evaluator.h"
 #include "statemachine/jsonata/parser.h"
+#include "statemachine/jsonata/unicode.h"
 
 namespace stepflow::sm::jsonata {
+namespace {
+
+// The parser and the evaluator locate errors by byte offset in the UTF-8 text; jsonata-js reports the
+// index in the JavaScript string, i.e. in UTF-16 code units. Offsets past the end (an unterminated
+// expression) keep their excess.
+void ReportPositionInUtf16(std::string_view text, JsonataError& error) {
+  if (error.position <= 0) {
+    return;
+  }
+  const std::size_t bytes = static_cast<std::size_t>(error.position);
+  const std::size_t within = std::min(bytes, text.size());
+  error.position = Utf16Length(text.substr(0, within)) + static_cast<std::int64_t>(bytes - within);
+}
+
+}  // namespace
 
 Expression::Expression(std::shared_ptr<const Node> root, std::string text)
-    : root_(std::move(root)), text_(std::move(text)) {}
+    : root_(std::move(root)), text_(std::move(text)), reads_(FindVariableReads(*root_)) {}
 
 CompileResult Compile(std::string_view text) {
   CompileResult result;
@@ -22,6 +39,7 @@ CompileResult Compile(std::string_view text) {
                                                            std::string(text));
   } catch (JsonataException& e) {
     result.error = std::move(e.error);
+    ReportPositionInUtf16(text, *result.error);
   }
   return result;
 }
@@ -33,9 +51,9 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
   try {
     Evaluator evaluator(environment, limits);
     Frame* root = evaluator.root();
-    Value in = input == nullptr ? Value() : FromJson(*input);
+    Value in = input == nullptr ? Value() : FromJsonInPlace(*input);
     for (const auto& [name, value] : bindings) {
-      root->Bind(name, FromJson(value));
+      root->Bind(name, FromJsonInPlace(value));
     }
     root->Bind("$", in);
     if (in.is_array()) {
@@ -49,6 +67,7 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
     }
   } catch (JsonataException& e) {
     result.error = std::move(e.error);
+    ReportPositionInUtf16(expression.text(), *result.error);
   } catch (const std::bad_alloc&) {
     result.error = JsonataError{"U1001", "The evaluation ran out of memory", -1, {}};
   }

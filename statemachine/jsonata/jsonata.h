@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -31,8 +32,9 @@
 
 namespace stepflow::sm::jsonata {
 
-// A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` the character offset
-// in the expression where it was found (-1 when none), `message` JSONata's text for it.
+// A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` where in the expression
+// it was found as jsonata-js reports it — an index in UTF-16 code units, JavaScript's string index (so
+// "é" counts 1 and "😀" counts 2) — or -1 when none; `message` JSONata's text for it.
 struct JsonataError {
   std::string code;
   std::string message;
@@ -43,16 +45,36 @@ struct JsonataError {
 struct Node;
 struct Builtin;  // evaluator.h: a native function with its JSONata signature
 
+// The variables an expression may read, found when it is compiled, so that a host binds only those (and
+// builds a costly one, such as ASL's `$states.context`, only when read). An over-approximation: a name
+// mentioned anywhere counts (a lambda parameter of the same name too), and `$eval` text is not seen (a
+// host that allows `$eval` binds everything).
+struct VariableReads {
+  // Every variable name (without `$`) the expression mentions.
+  std::set<std::string, std::less<>> names;
+  // For a name mentioned only as `$name.field...`: the fields read. Names used any other way (`$name`
+  // alone, `$name[0]`, `$keys($name)`) are absent: their whole value may be read.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> fields;
+
+  // Whether the expression may read `$name.field` (true when it may read all of `$name`).
+  bool MayRead(std::string_view name, std::string_view field) const;
+  bool Mentions(std::string_view name) const { return names.find(name) != names.end(); }
+};
+
+VariableReads FindVariableReads(const Node& root);
+
 // A compiled expression. Immutable.
 class Expression {
  public:
   explicit Expression(std::shared_ptr<const Node> root, std::string text);
   const Node& root() const { return *root_; }
   const std::string& text() const { return text_; }
+  const VariableReads& reads() const { return reads_; }
 
  private:
   std::shared_ptr<const Node> root_;
   std::string text_;
+  VariableReads reads_;
 };
 
 // Deepest nesting of the expression text (brackets, operators) the parser accepts.
@@ -66,7 +88,7 @@ struct CompileResult {
 };
 
 // Parses `text` (UTF-8; lone surrogates written WTF-8 are kept as they are). Syntax errors carry JSONata's
-// S0xxx codes and positions (byte offsets just after the offending token); nesting deeper than
+// S0xxx codes and positions (just after the offending token, in UTF-16 code units); nesting deeper than
 // kMaxExpressionNesting or text longer than kMaxExpressionBytes is error U1001.
 CompileResult Compile(std::string_view text);
 
@@ -106,8 +128,8 @@ struct EvaluationResult {
 };
 
 // Evaluates `expression` against `input` (nullptr: undefined input) with extra variables `bindings`
-// (name without `$` -> value). The input and bindings are copied into the evaluator's values once per
-// call (O(size)); the result is a new JSON value. Functions in the result become "" as JSON.stringify
+// (name without `$` -> value). The input and bindings are read in place (a member is converted into the
+// evaluator's values when the expression first reads it); the result is a new JSON value. Functions in the result become "" as JSON.stringify
 // in jsonata-js writes them; non-finite numbers are errors (D1001) as JSONata reports them. Never throws.
 EvaluationResult Evaluate(const Expression& expression, const boost::json::value* input,
                           const std::map<std::string, boost::json::value>& bindings,

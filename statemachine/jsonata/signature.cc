@@ -3,6 +3,8 @@
 
 #include "statemachine/jsonata/signature.h"
 
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "statemachine/jsonata/parser.h"
 
@@ -119,14 +121,47 @@ std::shared_ptr<const Signature> ParseSignature(std::string_view text, std::int6
   return signature;
 }
 
+namespace {
+
+// The signature's regex matched against a string of argument type symbols, remembered per thread (a builtin
+// called once per item of a sequence sees the same few type strings over and over). Keyed by the
+// signature's text, which determines its regex; only matches are kept. Bounded: cleared when full.
+const BoundedRegex::Match* CachedMatch(const Signature& signature, const std::string& supplied) {
+  constexpr std::size_t kMaxCachedSignatures = 512;
+  constexpr std::size_t kMaxCachedMatches = 64;  // per signature
+  thread_local std::unordered_map<std::string, std::unordered_map<std::string, BoundedRegex::Match>> cache;
+  auto by_signature = cache.find(signature.text);
+  if (by_signature != cache.end()) {
+    if (auto it = by_signature->second.find(supplied); it != by_signature->second.end()) {
+      return &it->second;
+    }
+  }
+  absl::StatusOr<std::optional<BoundedRegex::Match>> match = signature.regex->Search(supplied, 0);
+  if (!match.ok() || !match->has_value()) {
+    return nullptr;
+  }
+  if (by_signature == cache.end()) {
+    if (cache.size() >= kMaxCachedSignatures) {
+      cache.clear();
+    }
+    by_signature = cache.emplace(signature.text, std::unordered_map<std::string, BoundedRegex::Match>()).first;
+  }
+  if (by_signature->second.size() >= kMaxCachedMatches) {
+    by_signature->second.clear();
+  }
+  return &by_signature->second.emplace(supplied, std::move(**match)).first->second;
+}
+
+}  // namespace
+
 std::vector<Value> ValidateArguments(const Signature& signature, const std::vector<Value>& args,
                                      const Value& context, std::int64_t position) {
   std::string supplied;
   for (const Value& a : args) {
     supplied += TypeSymbol(a);
   }
-  absl::StatusOr<std::optional<BoundedRegex::Match>> match = signature.regex->Search(supplied, 0);
-  if (!match.ok() || !match->has_value()) {
+  const BoundedRegex::Match* match = CachedMatch(signature, supplied);
+  if (match == nullptr) {
     // find the first argument that does not fit
     std::size_t good_to = 0;
     std::string partial = "^";
@@ -146,7 +181,7 @@ std::vector<Value> ValidateArguments(const Signature& signature, const std::vect
     }
     Fail("T0410", position, absl::StrCat(good_to + 1));
   }
-  const BoundedRegex::Match& groups = **match;
+  const BoundedRegex::Match& groups = *match;
   std::vector<Value> validated;
   std::size_t arg_index = 0;
   for (std::size_t p = 0; p < signature.params.size(); ++p) {

@@ -16,4 +16,10 @@ std::string FromUtf16(std::u16string_view utf16);
 // Number of UTF-16 code units in `utf8`.
 std::int64_t Utf16Length(std::string_view utf8);
 
+// JavaScript's String.prototype.toUpperCase / toLowerCase (Unicode's full default case mapping, no locale):
+// "straße" -> "STRASSE", "ΟΔΟΣ" -> "οδος" with a final ς. Bytes that are not UTF-8 are kept as they are.
+// Implemented in case_mapping.cc (which says where the mappings come from).
+std::string JsToUpperCase(std::string_view utf8);
+std::string JsToLowerCase(std::string_view utf8);
+
 }  // namespace stepflow::sm::jsonata

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <boost/json.hpp>
+
 #include "statemachine/jsonata/evaluator.h"
 #include "statemachine/jsonata/lexer.h"
 
@@ -11,6 +13,113 @@ namespace stepflow::sm::jsonata {
 
 namespace {
 constexpr std::size_t kIndexThreshold = 8;
+
+// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
+// fill themselves in when read.
+Value InPlace(const boost::json::value& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
+  switch (json.kind()) {
+    case boost::json::kind::null:
+      return Value::Null();
+    case boost::json::kind::bool_:
+      return Value::Bool(json.get_bool());
+    case boost::json::kind::int64:
+      return Value::Number(static_cast<double>(json.get_int64()));
+    case boost::json::kind::uint64:
+      return Value::Number(static_cast<double>(json.get_uint64()));
+    case boost::json::kind::double_:
+      return Value::Number(json.get_double());
+    case boost::json::kind::string:
+      return Value::String(std::string(json.get_string()));
+    case boost::json::kind::array: {
+      auto a = std::make_shared<Array>();
+      a->source = &json.get_array();
+      a->materialized = false;
+      a->level = level;
+      a->depth = kUnmeasured;
+      return Value::FromArray(std::move(a));
+    }
+    case boost::json::kind::object: {
+      auto o = std::make_shared<Object>();
+      o->source = &json.get_object();
+      o->materialized = false;
+      o->level = level;
+      o->depth = kUnmeasured;
+      return Value::FromObject(std::move(o));
+    }
+  }
+  return Value();
+}
+
+void FillIn(Array& a) {
+  a.items.reserve(a.source->size());
+  for (const boost::json::value& item : *a.source) {
+    a.items.push_back(InPlace(item, a.level + 1));
+  }
+  a.materialized = true;
+}
+
+void BuildIndex(Object& o) {
+  if (o.entries.size() > kIndexThreshold) {
+    o.index.reserve(o.entries.size());
+    for (std::size_t i = 0; i < o.entries.size(); ++i) {
+      o.index.emplace(o.entries[i].first, i);
+    }
+  }
+}
+
+void FillIn(Object& o) {
+  o.entries.reserve(o.source->size());
+  std::size_t i = 0;
+  for (const auto& kv : *o.source) {
+    Value v = i < o.source_values.size() && !o.source_values[i].undefined() ? o.source_values[i]
+                                                                              : InPlace(kv.value(), o.level + 1);
+    o.entries.emplace_back(std::string(kv.key()), std::move(v));
+    ++i;
+  }
+  BuildIndex(o);
+  o.materialized = true;
+}
+
+// Nesting depth of `json` (0 for scalars), counted no further than kMaxValueDepth + 1.
+std::uint32_t JsonDepth(const boost::json::value& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) {
+    return 1;
+  }
+  std::uint32_t deepest = 0;
+  if (const boost::json::array* a = json.if_array()) {
+    for (const boost::json::value& item : *a) {
+      deepest = std::max(deepest, JsonDepth(item, level + 1));
+    }
+    return deepest + 1;
+  }
+  if (const boost::json::object* o = json.if_object()) {
+    for (const auto& kv : *o) {
+      deepest = std::max(deepest, JsonDepth(kv.value(), level + 1));
+    }
+    return deepest + 1;
+  }
+  return 0;
+}
+
+std::uint32_t JsonDepthOf(const boost::json::array& a) {
+  std::uint32_t deepest = 0;
+  for (const boost::json::value& item : a) {
+    deepest = std::max(deepest, JsonDepth(item, 1));
+  }
+  return deepest + 1;
+}
+
+std::uint32_t JsonDepthOf(const boost::json::object& o) {
+  std::uint32_t deepest = 0;
+  for (const auto& kv : o) {
+    deepest = std::max(deepest, JsonDepth(kv.value(), 1));
+  }
+  return deepest + 1;
+}
+
 }  // namespace
 
 double Value::number() const {
@@ -24,7 +133,11 @@ const std::string& Value::str() const {
 
 Array& Value::array() const {
   if (kind_ == Kind::kArray) {
-    return *static_cast<Array*>(ptr_.get());
+    Array& a = *static_cast<Array*>(ptr_.get());
+    if (!a.materialized) {
+      FillIn(a);
+    }
+    return a;
   }
   thread_local Array empty;
   empty = Array();
@@ -33,7 +146,11 @@ Array& Value::array() const {
 
 Object& Value::object() const {
   if (kind_ == Kind::kObject) {
-    return *static_cast<Object*>(ptr_.get());
+    Object& o = *static_cast<Object*>(ptr_.get());
+    if (!o.materialized) {
+      FillIn(o);
+    }
+    return o;
   }
   thread_local Object empty;
   empty = Object();
@@ -78,6 +195,66 @@ Value Value::FromFunction(std::shared_ptr<const Function> f) {
   return v;
 }
 
+Array::Array(const Array& other) { *this = other; }
+
+Array& Array::operator=(const Array& other) {
+  if (this != &other) {
+    items = other.items;  // `other` was filled in (read through Value::array())
+    sequence = other.sequence;
+    keep_singleton = other.keep_singleton;
+    cons = other.cons;
+    outer_wrapper = other.outer_wrapper;
+    tuple_stream = other.tuple_stream;
+    depth = other.depth;
+    source = nullptr;
+    materialized = true;
+    level = 0;
+  }
+  return *this;
+}
+
+Object::Object(const Object& other) { *this = other; }
+
+Object& Object::operator=(const Object& other) {
+  if (this != &other) {
+    entries = other.entries;  // `other` was filled in (read through Value::object())
+    index = other.index;
+    depth = other.depth;
+    source = nullptr;
+    materialized = true;
+    level = 0;
+    source_values.clear();
+  }
+  return *this;
+}
+
+Value Value::Member(std::string_view key) const {
+  Object* o = raw_object();
+  if (o == nullptr) {
+    return Value();
+  }
+  if (o->materialized) {
+    const Value* v = o->Find(key);
+    return v == nullptr ? Value() : *v;
+  }
+  auto it = o->source->find(key);
+  if (it == o->source->end()) {
+    return Value();
+  }
+  if (!it->value().is_structured()) {
+    return InPlace(it->value(), o->level + 1);  // scalars have no identity to keep
+  }
+  const std::size_t position = static_cast<std::size_t>(it - o->source->begin());
+  if (o->source_values.empty()) {
+    o->source_values.resize(o->source->size());
+  }
+  Value& v = o->source_values[position];
+  if (v.undefined()) {
+    v = InPlace(it->value(), o->level + 1);
+  }
+  return v;
+}
+
 const Value* Object::Find(std::string_view key) const {
   if (!index.empty()) {
     auto it = index.find(std::string(key));
@@ -92,11 +269,8 @@ const Value* Object::Find(std::string_view key) const {
 }
 
 void Object::Set(std::string key, Value value) {
-  const std::uint32_t value_depth = ValueDepth(value) + 1;
-  if (value_depth > kMaxValueDepth) {
-    Fail("U1001", -1, "value nesting");
-  }
-  depth = std::max(depth, value_depth);
+  source = nullptr;  // changed: no longer the JSON it was read from
+  depth = DepthWith(depth, value);
   if (!index.empty()) {
     auto it = index.find(key);
     if (it != index.end()) {
@@ -122,6 +296,7 @@ void Object::Set(std::string key, Value value) {
 }
 
 void Object::Erase(std::string_view key) {
+  source = nullptr;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].first == key) {
       entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
@@ -136,14 +311,69 @@ void Object::Erase(std::string_view key) {
   }
 }
 
-std::uint32_t ValueDepth(const Value& v) {
-  if (v.is_array()) {
-    return v.array().depth;
+namespace {
+
+// The depth field of `v` as it stands (0 for scalars), without measuring.
+std::uint32_t DepthField(const Value& v) {
+  if (const Array* a = v.raw_array()) {
+    return a->depth;
   }
-  if (v.is_object()) {
-    return v.object().depth;
+  if (const Object* o = v.raw_object()) {
+    return o->depth;
   }
   return 0;
+}
+
+}  // namespace
+
+std::uint32_t ValueDepth(const Value& v) {
+  if (Array* a = v.raw_array()) {
+    if (a->depth >= kUnmeasured) {
+      std::uint32_t depth = 1;
+      if (a->source != nullptr) {
+        depth = JsonDepthOf(*a->source);
+      } else {
+        for (const Value& item : a->items) {
+          depth = std::max(depth, ValueDepth(item) + 1);
+        }
+      }
+      a->depth = depth;
+    }
+    return a->depth;
+  }
+  if (Object* o = v.raw_object()) {
+    if (o->depth >= kUnmeasured) {
+      std::uint32_t depth = 1;
+      if (o->source != nullptr) {
+        depth = JsonDepthOf(*o->source);
+      } else {
+        for (const auto& entry : o->entries) {
+          depth = std::max(depth, ValueDepth(entry.second) + 1);
+        }
+      }
+      o->depth = depth;
+    }
+    return o->depth;
+  }
+  return 0;
+}
+
+std::uint32_t DepthWith(std::uint32_t depth, const Value& item, std::int64_t position) {
+  const std::uint32_t item_field = DepthField(item);
+  if (item_field >= kUnmeasured) {
+    // Not measured yet: stay unmeasured while the chain of unmeasured containers down to values read in
+    // place is short (measuring walks the JSON, which a wrapper around the input should not pay).
+    const std::uint32_t levels = item_field - kUnmeasured + 1;
+    if (levels <= kMaxUnmeasuredLevels) {
+      const std::uint32_t mine = depth >= kUnmeasured ? depth - kUnmeasured : 0;
+      return kUnmeasured + std::max(mine, levels);
+    }
+  }
+  const std::uint32_t item_depth = ValueDepth(item) + 1;
+  if (item_depth > kMaxValueDepth) {
+    Fail("U1001", position, "value nesting");
+  }
+  return depth >= kUnmeasured ? depth : std::max(depth, item_depth);
 }
 
 namespace {
@@ -152,10 +382,7 @@ namespace {
 std::uint32_t DepthOf(const std::vector<Value>& items) {
   std::uint32_t depth = 1;
   for (const Value& item : items) {
-    depth = std::max(depth, ValueDepth(item) + 1);
-  }
-  if (depth > kMaxValueDepth) {
-    Fail("U1001", -1, "value nesting");
+    depth = DepthWith(depth, item);
   }
   return depth;
 }
@@ -263,6 +490,8 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level);
 
 Value FromJson(const boost::json::value& json) { return FromJsonAt(json, 0); }
 
+Value FromJsonInPlace(const boost::json::value& json) { return InPlace(json, 0); }
+
 namespace {
 
 Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
@@ -318,6 +547,83 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
 
 namespace {
 constexpr int kMaxOutputDepth = 2000;
+
+boost::json::value NormalizedNumber(double d) {
+  if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
+    return static_cast<std::int64_t>(d);
+  }
+  return d;
+}
+
+// A copy of JSON read in place as ToJson writes the values made from it: numbers as doubles (integers
+// beyond 2^53 lose precision as JSON.parse loses it), integral ones as int64. The caller bounds the
+// source's depth (kMaxValueDepth).
+boost::json::value NormalizedCopy(const boost::json::value& json);
+
+boost::json::array NormalizedCopy(const boost::json::array& a) {
+  boost::json::array out;
+  out.reserve(a.size());
+  for (const boost::json::value& item : a) {
+    out.push_back(NormalizedCopy(item));
+  }
+  return out;
+}
+
+boost::json::object NormalizedCopy(const boost::json::object& o) {
+  boost::json::object out(o.size());
+  for (const auto& kv : o) {
+    out.emplace(kv.key(), NormalizedCopy(kv.value()));
+  }
+  return out;
+}
+
+// Whether some number of `json` is written differently by ToJson than it is held (an integral double, an
+// integer at or beyond 2^53): if none is, a plain copy is the normalized copy.
+bool NeedsNormalizing(const boost::json::value& json) {
+  constexpr double kExact = 9007199254740992.0;
+  switch (json.kind()) {
+    case boost::json::kind::int64:
+      return std::fabs(static_cast<double>(json.get_int64())) >= kExact;
+    case boost::json::kind::uint64:
+      return static_cast<double>(json.get_uint64()) >= kExact;
+    case boost::json::kind::double_:
+      return json.get_double() == std::floor(json.get_double());
+    case boost::json::kind::array:
+      for (const boost::json::value& item : json.get_array()) {
+        if (NeedsNormalizing(item)) {
+          return true;
+        }
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : json.get_object()) {
+        if (NeedsNormalizing(kv.value())) {
+          return true;
+        }
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+boost::json::value NormalizedCopy(const boost::json::value& json) {
+  switch (json.kind()) {
+    case boost::json::kind::int64:
+      return NormalizedNumber(static_cast<double>(json.get_int64()));
+    case boost::json::kind::uint64:
+      return NormalizedNumber(static_cast<double>(json.get_uint64()));
+    case boost::json::kind::double_:
+      return NormalizedNumber(json.get_double());
+    case boost::json::kind::array:
+      return NormalizedCopy(json.get_array());
+    case boost::json::kind::object:
+      return NormalizedCopy(json.get_object());
+    default:
+      return json;
+  }
+}
+
 }  // namespace
 
 boost::json::value ToJson(const Value& value, int depth) {
@@ -335,14 +641,19 @@ boost::json::value ToJson(const Value& value, int depth) {
       if (!std::isfinite(d)) {
         Fail("D1001", -1);
       }
-      if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
-        return static_cast<std::int64_t>(d);
-      }
-      return d;
+      return NormalizedNumber(d);
     }
     case Kind::kString:
       return boost::json::string(value.str());
     case Kind::kArray: {
+      if (const Array* a = value.raw_array(); a->source != nullptr) {
+        if (ValueDepth(value) > kMaxValueDepth) {  // the source's depth is not bounded by its reader
+          Fail("U1001", -1, "value nesting");
+        }
+        const bool plain = std::none_of(a->source->begin(), a->source->end(),
+                                        [](const boost::json::value& item) { return NeedsNormalizing(item); });
+        return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
+      }
       boost::json::array out;
       out.reserve(value.array().items.size());
       for (const Value& item : value.array().items) {
@@ -354,6 +665,14 @@ boost::json::value ToJson(const Value& value, int depth) {
       return out;
     }
     case Kind::kObject: {
+      if (const Object* o = value.raw_object(); o->source != nullptr) {
+        if (ValueDepth(value) > kMaxValueDepth) {
+          Fail("U1001", -1, "value nesting");
+        }
+        const bool plain = std::none_of(o->source->begin(), o->source->end(),
+                                        [](const auto& kv) { return NeedsNormalizing(kv.value()); });
+        return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
+      }
       boost::json::object out;
       for (const auto& [k, v] : value.object().entries) {
         if (v.undefined() || v.is_function()) {

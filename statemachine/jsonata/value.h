@@ -10,7 +10,11 @@
 // holds one item), `keep_singleton` (the `[]` of a path), `cons` (built by an array constructor, so a path
 // does not flatten it), `outer_wrapper`. Tuple streams (paths with `@`/`#` bindings) are separate.
 //
+// Values read from a JSON document in place (FromJsonInPlace) convert their members on first access, so an
+// expression that reads three fields of a 10,000-object input converts those fields and not the rest.
+//
 // Thread-safety: values are immutable once published; reference counts are atomic (std::shared_ptr).
+// Values made in place fill themselves in on first access, so they belong to one evaluation (one thread).
 
 #include <cstdint>
 #include <functional>
@@ -20,6 +24,12 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+namespace boost::json {
+class array;
+class object;
+class value;
+}  // namespace boost::json
 
 namespace stepflow::sm::jsonata {
 
@@ -60,6 +70,12 @@ class Value {
   Array& array() const;
   Object& object() const;
   const Function& function() const;
+  // The member `key` of an object (undefined when absent or not an object). Unlike object().Find, it does
+  // not convert the other members of an object read in place.
+  Value Member(std::string_view key) const;
+  // The array or object without filling in one read in place (nullptr for other kinds): for value.cc.
+  Array* raw_array() const { return kind_ == Kind::kArray ? static_cast<Array*>(ptr_.get()) : nullptr; }
+  Object* raw_object() const { return kind_ == Kind::kObject ? static_cast<Object*>(ptr_.get()) : nullptr; }
   // Identity of the shared payload (for `in`'s and transforms' reference comparisons).
   const void* identity() const { return ptr_.get(); }
 
@@ -73,6 +89,11 @@ class Value {
 };
 
 struct Array {
+  Array() = default;
+  // A copy is a new array built by the evaluator: it does not stand for the JSON its original was read from.
+  Array(const Array& other);
+  Array& operator=(const Array& other);
+
   std::vector<Value> items;
   bool sequence = false;
   bool keep_singleton = false;
@@ -80,21 +101,50 @@ struct Array {
   bool outer_wrapper = false;
   bool tuple_stream = false;  // items are tuple objects {"@": context, "name": binding, ...}
   // Nesting depth of arrays/objects inside (1 = holds no array or object), tracked where values nest so
-  // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse).
+  // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse);
+  // kUnmeasured and above until measured (DepthWith).
   std::uint32_t depth = 1;
+  // Read in place (FromJsonInPlace): the JSON array this one stands for, `level` its nesting in the input.
+  // `items` is filled from it on the first Value::array(); the array keeps `source` afterwards (ToJson
+  // copies it) and `depth` is computed from it when first asked (kUnmeasured until then).
+  const boost::json::array* source = nullptr;
+  bool materialized = true;
+  std::uint32_t level = 0;
 };
 
 // Deepest nesting of arrays and objects a value may have (input or built). Default 1,000.
 inline constexpr std::uint32_t kMaxValueDepth = 1000;
-// Nesting depth of `v` (0 for scalars).
+// Nesting depth of `v` (0 for scalars), measured (and kept) when not known yet.
 std::uint32_t ValueDepth(const class Value& v);
+// A depth of kUnmeasured + k means "not measured yet": an array or object read in place (k = 0), or a
+// container holding such values through k levels of unmeasured containers. ValueDepth measures it when
+// asked (walking the JSON); DepthWith lets at most kMaxUnmeasuredLevels pile up before it measures, so
+// that a value read in place (itself at most kMaxValueDepth deep once filled in) is never nested much
+// deeper unchecked.
+inline constexpr std::uint32_t kUnmeasured = 1u << 31;
+inline constexpr std::uint32_t kMaxUnmeasuredLevels = 16;
+// The depth of a container, now `depth`, once it also holds `item`; U1001 (at `position`) beyond
+// kMaxValueDepth.
+std::uint32_t DepthWith(std::uint32_t depth, const class Value& item, std::int64_t position = -1);
 
 // An object keeps its keys in insertion order (as JavaScript does for non-index keys).
 struct Object {
+  Object() = default;
+  // A copy (as a transform makes before changing it) does not stand for the JSON its original was read from.
+  Object(const Object& other);
+  Object& operator=(const Object& other);
+
   std::vector<std::pair<std::string, Value>> entries;
   // Index by key, built once the object has more than a few entries.
   std::unordered_map<std::string, std::size_t> index;
   std::uint32_t depth = 1;
+  // Read in place, as Array::source: `entries` is filled on the first Value::object(); until then Member
+  // converts one member at a time, keeping arrays and objects in `source_values` (by position in `source`),
+  // which the entries reuse so that a member keeps its identity.
+  const boost::json::object* source = nullptr;
+  bool materialized = true;
+  std::uint32_t level = 0;
+  std::vector<Value> source_values;
 
   const Value* Find(std::string_view key) const;
   // Sets `key` (replacing its value, keeping its position, when present).

@@ -244,6 +244,33 @@ TEST(Redrive, DeadLetterWithPatchedInputAndRedriveCount) {
   EXPECT_EQ(again->tasks_to_schedule.at(0).input, Json(R"({"in":{"x":1},"count":2})"));
 }
 
+// AWS: $$.Execution.RedriveTime exists once the execution has been redriven: the time of the last redrive.
+TEST(Redrive, ContextShowsRedriveTimeOnlyAfterARedrive) {
+  for (const char* definition : {
+           R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q",
+               "Parameters":{"execution.$":"$$.Execution"},"End":true}}})",
+           R"({"QueryLanguage":"JSONata","StartAt":"T","States":{"T":{"Type":"Task","Resource":"q",
+               "Arguments":{"execution":"{% $states.context.Execution %}"},"End":true}}})"}) {
+    SCOPED_TRACE(definition);
+    Harness h(definition);
+    Decision start = h.Start("{}");
+    const json::object& first = start.tasks_to_schedule.at(0).input.at("execution").as_object();
+    EXPECT_EQ(first.if_contains("RedriveTime"), nullptr);
+    EXPECT_EQ(first.at("RedriveCount"), json::value(0));
+    h.Fail(start.tasks_to_schedule.at(0).task_id, "Boom", "c");
+    for (int round = 1; round <= 2; ++round) {
+      h.now += 60000;
+      absl::StatusOr<Decision> redriven = h.ex().Redrive(h.now, h.rv);
+      ASSERT_TRUE(redriven.ok());
+      const json::object& again = redriven->tasks_to_schedule.at(0).input.at("execution").as_object();
+      EXPECT_EQ(again.at("RedriveCount"), json::value(round));
+      ASSERT_NE(again.if_contains("RedriveTime"), nullptr);
+      EXPECT_EQ(again.at("RedriveTime"), json::value(common::FormatIso8601(h.now)));
+      h.Fail(redriven->tasks_to_schedule.at(0).task_id, "Boom", "c");
+    }
+  }
+}
+
 TEST(Redrive, TimedOutExecutionResumesWhereItWasAndRestartsItsTimeout) {
   Harness h(R"({"TimeoutSeconds":10,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q","End":true}}})");
   Decision start = h.Start("{}");

@@ -121,3 +121,107 @@ TEST(JsonataEvalTest, CompiledExpressionIsSharedByThreads) {
 
 }  // namespace
 }  // namespace stepflow::sm::jsonata
+
+namespace stepflow::sm::jsonata {
+namespace {
+
+std::string Text(const std::string& expression, const json::value* input = nullptr) {
+  EvaluationResult r = Jsonata(expression, input);
+  if (r.error) {
+    return "error " + r.error->code;
+  }
+  return r.value ? ToJsonText(*r.value) : "undefined";
+}
+
+// $uppercase/$lowercase map case as JavaScript's toUpperCase/toLowerCase do: beyond ASCII, with the
+// multi-character mappings and the final sigma.
+TEST(JsonataEvalTest, CaseMappingIsUnicodes) {
+  EXPECT_EQ(Text("$uppercase('straße école ﬁx ǆ ω')"), R"("STRASSE ÉCOLE FIX Ǆ Ω")");
+  EXPECT_EQ(Text("$lowercase('ÉCOLE ΩMEGA Ǆ')"), R"("école ωmega ǆ")");
+  EXPECT_EQ(Text("$lowercase('ΟΔΟΣ ΣΑΣ Σ')"), R"("οδος σας σ")");  // ς ends a word, a lone Σ is σ
+  EXPECT_EQ(Text("$lowercase('İ')"), "\"i\u0307\"");
+  EXPECT_EQ(Text("$uppercase('ᾳ')"), R"("ΑΙ")");
+  EXPECT_EQ(Text("$uppercase('𐐨')"), R"("𐐀")");  // outside the BMP
+  EXPECT_EQ(Text("$length($uppercase('ß'))"), "2");
+  EXPECT_EQ(Text("$uppercase('plain ascii 123')"), R"("PLAIN ASCII 123")");
+}
+
+// The input is read in place: what the result shows of it is the input (numbers as JSON.parse reads them),
+// a transform changes a copy, and members keep their identity.
+TEST(JsonataEvalTest, InputReadInPlace) {
+  json::value input = json::parse(R"({"a": {"b": [1, 2.5, {"c": "x"}]}, "big": 9007199254740993, "f": 2.0})");
+  EXPECT_EQ(Text("$", &input), R"({"a":{"b":[1,2.5,{"c":"x"}]},"big":9007199254740992,"f":2})");
+  EXPECT_EQ(Text("a.b[2].c", &input), R"("x")");
+  // (a transform clones as jsonata-js does, through $string: 15 significant digits)
+  EXPECT_EQ(Text("$ ~> |a.b[2]|{'d': 1}|", &input), R"({"a":{"b":[1,2.5,{"c":"x","d":1}]},"big":9007199254740990,"f":2})");
+  EXPECT_EQ(Text("[a, a.b, a]", &input), R"([{"b":[1,2.5,{"c":"x"}]},1,2.5,{"c":"x"},{"b":[1,2.5,{"c":"x"}]}])");
+  EXPECT_EQ(Text("a in [a]", &input), "true");
+  EXPECT_EQ(Text("$keys(a.b[2])", &input), R"("c")");
+  EXPECT_EQ(input.at("a").at("b").at(2), json::parse(R"({"c": "x"})")) << "the input is left as it was";
+}
+
+// Positions count UTF-16 code units, JavaScript's string index, as jsonata-js reports them: é is 1, 😀 is 2.
+TEST(JsonataEvalTest, ErrorPositionsCountUtf16CodeUnits) {
+  EvaluationResult type_error = Jsonata("'é😀' + 1");
+  ASSERT_TRUE(type_error.error);
+  EXPECT_EQ(type_error.error->code, "T2001");
+  EXPECT_EQ(type_error.error->position, 7);  // just after the `+`; 10 in UTF-8 bytes
+  CompileResult syntax = Compile("'é😀' = = 1");
+  ASSERT_TRUE(syntax.error);
+  EXPECT_EQ(syntax.error->code, "S0211");
+  EXPECT_EQ(syntax.error->position, 9);  // just after the second `=`
+}
+
+// One input document read in place by several evaluations at once (each fills in its own values; the
+// document is only read), with builtins whose signature matches are remembered per thread.
+TEST(JsonataEvalTest, ThreadsReadOneInputInPlace) {
+  json::array orders;
+  for (int i = 0; i < 200; ++i) {
+    orders.push_back(json::object{{"id", i}, {"name", "n" + std::to_string(i)}, {"price", i % 7}});
+  }
+  const json::value input = orders;
+  CompileResult compiled =
+      Compile("{'cheap': $count($[price < 3]), 'names': $join($[price = 6].$uppercase(name), ','), 'all': $}");
+  ASSERT_TRUE(compiled.expression);
+  const EvaluationResult expected = Evaluate(*compiled.expression, &input, {}, {});
+  ASSERT_TRUE(expected.value);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        EvaluationResult r = Evaluate(*compiled.expression, &input, {}, {});
+        if (!r.value || *r.value != *expected.value) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(expected.value->at("cheap"), json::value(87));
+  EXPECT_EQ(input, json::value(orders)) << "the input is left as it was";
+}
+
+TEST(JsonataEvalTest, VariableReadsAreFoundAtCompileTime) {
+  auto reads = [](const std::string& text) { return Compile(text).expression->reads(); };
+  VariableReads fields = reads("$states.input.x + $states.result.y + $v");
+  EXPECT_TRUE(fields.Mentions("states"));
+  EXPECT_TRUE(fields.Mentions("v"));
+  EXPECT_FALSE(fields.Mentions("w"));
+  EXPECT_TRUE(fields.MayRead("states", "input"));
+  EXPECT_TRUE(fields.MayRead("states", "result"));
+  EXPECT_FALSE(fields.MayRead("states", "context"));
+  EXPECT_TRUE(fields.MayRead("v", "anything"));
+  for (const char* whole : {"$keys($states)", "$states", "$states[0].input", "$lookup($states, 'context')",
+                            "$states.input ~> function($x) { $states }", "($s := $states; $s.context)"}) {
+    EXPECT_TRUE(reads(whole).MayRead("states", "context")) << whole;
+  }
+  EXPECT_TRUE(reads("function($x) { $states.context.Execution.Id }").MayRead("states", "context"));
+  EXPECT_FALSE(reads("1 + 2").Mentions("states"));
+}
+
+}  // namespace
+}  // namespace stepflow::sm::jsonata
