@@ -95,8 +95,9 @@ fuzz-smoke: deps
 # Races reported inside Debian's uninstrumented libraries are suppressed (tests/unit/engine/tsan.supp says why).
 TSAN_TARGETS := durable_driver_test state_machines_test \
   executions_test recovery_test format_test partition_test tasks_test upgrade_test concurrency_test \
-  commit_group_test bounded_test quarantine_test store_test api_test cli_remote_test stepflow \
-  server_integration_test worker_integration_test security_integration_test limits_integration_test
+  commit_group_test bounded_test quarantine_test execution_counts_test store_test api_test cli_remote_test \
+  stepflow server_integration_test worker_integration_test security_integration_test limits_integration_test \
+  rest_integration_test api_completion_integration_test
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	  -DSTEPFLOW_TSAN=ON -DSTEPFLOW_SHARED_DIR=$(SHARED_DIR)

@@ -190,6 +190,7 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.postgres_conninfo = config.postgres_conninfo;
   options.partitions = config.partitions;
   options.sync_writes = config.sync_writes;
+  options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   return options;
 }
 

@@ -31,6 +31,7 @@ constexpr Setting kSettings[] = {
     {"http_address", "--http-address", "STEPFLOW_HTTP_ADDRESS"},
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
     {"durability", "--durability", "STEPFLOW_DURABILITY"},
+    {"min_free_disk", "--min-free-disk", "STEPFLOW_MIN_FREE_DISK"},
     {"log_format", "--log-format", "STEPFLOW_LOG_FORMAT"},
     {"log_level", "--log-level", "STEPFLOW_LOG_LEVEL"},
     {"tls_cert", "--tls-cert", "STEPFLOW_TLS_CERT"},
@@ -195,6 +196,11 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
         config.partitions > kMaxPartitions) {
       return bad(absl::StrCat("must be a number from 0 (one per core) to ", kMaxPartitions));
     }
+  } else if (key == "min_free_disk") {
+    if (!absl::SimpleAtoi(v.text, &config.min_free_disk_mib) || config.min_free_disk_mib < kDefaultMinFreeDiskMib ||
+        config.min_free_disk_mib > kMaxMinFreeDiskMib) {
+      return bad(absl::StrCat("must be a number of MiB from ", kDefaultMinFreeDiskMib, " to ", kMaxMinFreeDiskMib));
+    }
   } else if (key == "durability") {
     if (v.text != "sync" && v.text != "async") {
       return bad("must be sync or async");
@@ -276,7 +282,8 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
 const char* ServerUsage() {
   return "usage: stepflow server [--store rocksdb:DIR|postgres:URL] [--data-dir DIR]\n"
          "                       [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
-         "                       [--partitions N] [--durability sync|async] [--log-format text|json]\n"
+         "                       [--partitions N] [--durability sync|async] [--min-free-disk MIB]\n"
+         "                       [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
          "                       [--audit-log FILE] [--console-dir DIR] [--insecure-listen] [--reflection]\n"
@@ -300,6 +307,8 @@ const char* ServerUsage() {
          "are\n"
          "                          acknowledged before the WAL is synced, for tests and benchmarks only\n"
          "                          (env STEPFLOW_DURABILITY)\n"
+         "  --min-free-disk MIB     refuse writes (DiskFull; reads go on) while the data directory's disk has\n"
+         "                          less free space (env STEPFLOW_MIN_FREE_DISK; default and least 128)\n"
          "  --log-format FMT        text or json (JSON lines) (env STEPFLOW_LOG_FORMAT; default text)\n"
          "  --log-level LEVEL       debug, info, warn or error (env STEPFLOW_LOG_LEVEL; default info)\n"
          "  --tls-cert PEM          serve gRPC and HTTP over TLS with this certificate chain (env\n"
@@ -316,7 +325,7 @@ const char* ServerUsage() {
          "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
          "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
-         "                          partitions, durability, log_format, log_level, tls_cert, tls_key,\n"
+         "                          partitions, durability, min_free_disk, log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
          "                          reflection\n"
          "                          (env STEPFLOW_CONFIG)\n"

@@ -10,6 +10,7 @@
 //   --http-address   STEPFLOW_HTTP_ADDRESS   http_address      127.0.0.1:7234 (loopback only)
 //   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
+//   --min-free-disk  STEPFLOW_MIN_FREE_DISK  min_free_disk     128 (MiB; at least 128)
 //   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
 //   --log-level      STEPFLOW_LOG_LEVEL      log_level         info (debug | info | warn | error)
 //   --tls-cert       STEPFLOW_TLS_CERT       tls_cert          none (PEM file; with --tls-key: TLS)
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "storage/store.h"
 
 namespace stepflow::app {
 
@@ -40,6 +42,11 @@ inline constexpr char kDefaultGrpcAddress[] = "127.0.0.1:7233";
 inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
 
 enum class LogFormat { kText, kJson };
+
+// The disk reserve (--min-free-disk) in MiB: by default, which is also the least (below it RocksDB could
+// run out of space in the middle of a write, storage::StoreOptions), and at most (1 PiB).
+inline constexpr std::uint64_t kDefaultMinFreeDiskMib = storage::kDefaultMinFreeBytesToWrite >> 20;
+inline constexpr std::uint64_t kMaxMinFreeDiskMib = std::uint64_t{1} << 30;
 
 struct ServerConfig {
   // RocksDB directory. Default: ./data. `--store rocksdb:DIR` sets it too (and wins over --data-dir).
@@ -58,6 +65,9 @@ struct ServerConfig {
   // Sync the WAL before acknowledging a commit. Default: true ("sync"). "async" is for tests and benchmarks:
   // a crash may lose acknowledged work.
   bool sync_writes = true;
+  // Writes are refused (DiskFull) while the data directory's disk has fewer free MiB than this, so that the
+  // store never fills the disk itself; reads go on. At least 128. Default: 128.
+  std::uint64_t min_free_disk_mib = kDefaultMinFreeDiskMib;
   // Log lines on stderr as text or as JSON objects, one a line. Default: text.
   LogFormat log_format = LogFormat::kText;
   // Least severe level logged. Default: info.

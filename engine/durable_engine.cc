@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     storage::StoreOptions store_options;
     store_options.path = options.data_dir;
     store_options.sync_writes = options.sync_writes;
+    store_options.min_free_bytes_to_write = options.min_free_disk_bytes;
     ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
   }
   engine->definitions_ =

@@ -28,6 +28,7 @@
 #include "engine/dead_letters.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/validator.h"
+#include "storage/store.h"
 
 namespace stepflow::engine {
 
@@ -42,6 +43,9 @@ struct EngineOptions {
   // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).
   // Default: true. false is for tests and benchmarks and must be named in every figure it produces.
   bool sync_writes = true;
+  // Commits are refused with DiskFull while the store's disk has fewer free bytes than this
+  // (storage::StoreOptions::min_free_bytes_to_write). Default: 128 MiB.
+  std::uint64_t min_free_disk_bytes = storage::kDefaultMinFreeBytesToWrite;
   // Payload, history-event limits (AWS defaults).
   sm::ExecutionLimits limits;
   // Largest definition accepted. Default: 1 MiB (AWS's limit).

@@ -109,6 +109,9 @@ class Store {
                             const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
 };
 
+// The free disk space a store keeps by default (StoreOptions::min_free_bytes_to_write).
+inline constexpr std::uint64_t kDefaultMinFreeBytesToWrite = std::uint64_t{128} << 20;
+
 struct StoreOptions {
   // Directory of the database; created if missing.
   std::string path;
@@ -124,8 +127,8 @@ struct StoreOptions {
   // created. RocksDB needs room that a commit's size does not show: a new log is preallocated (~70 MiB) when
   // a memtable (64 MiB) is switched, and the memtable is flushed to a table file; Debian's RocksDB 7.8 is
   // built with assertions and aborts the process when such a write fails halfway, so the store never lets
-  // the disk fill up under it. Default: 128 MiB.
-  std::uint64_t min_free_bytes_to_write = 128u << 20;
+  // the disk fill up under it. Default and least accepted by the server's --min-free-disk: 128 MiB.
+  std::uint64_t min_free_bytes_to_write = kDefaultMinFreeBytesToWrite;
 };
 
 // Opens (creating if needed) a RocksDB store with every Column. InvalidArgument for a bad path,

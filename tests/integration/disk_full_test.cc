@@ -149,5 +149,33 @@ TEST_F(DiskFullTest, AServerKilledOnAFullDiskStartsOnItServesReadsAndLosesNothin
   ExpectReadable(started);
 }
 
+// --min-free-disk raises the reserve: with one larger than any disk (1 PiB), a store that exists opens
+// read-only, serves reads and refuses writes with the same DiskFull; with the default again it writes. No tmpfs
+// needed, so this runs wherever the server does.
+using DiskReserveTest = ServerFixture;
+
+TEST_F(DiskReserveTest, AReserveAboveTheFreeSpaceRefusesWritesAndServesReads) {
+  Create("P", kPass);
+  absl::StatusOr<v1::Execution> before = client().StartExecution("P", "{}", "before");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(WaitForEnd(before->arn()).status(), v1::SUCCEEDED);
+  StopServer();
+
+  StartServer({"--min-free-disk", "1073741824"});
+  absl::StatusOr<v1::Execution> read = client().DescribeExecution(before->arn());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->status(), v1::SUCCEEDED);
+  absl::StatusOr<v1::Execution> refused = client().StartExecution("P", "{}", "refused");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("disk full"), std::string::npos) << refused.status();
+  StopServer();
+
+  StartServer();
+  absl::StatusOr<v1::Execution> after = client().StartExecution("P", "{}", "after");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(WaitForEnd(after->arn()).status(), v1::SUCCEEDED);
+}
+
 }  // namespace
 }  // namespace stepflow::itest

@@ -143,6 +143,23 @@ TEST_F(ServerConfigTest, StoreSelectsRocksDbOrPostgres) {
   // The value (maybe holding a password) is not echoed.
   EXPECT_THAT(std::string(Load({"--store", "pg:password=sesame"}).status().message()),
               ::testing::Not(HasSubstr("sesame")));
+TEST_F(ServerConfigTest, DiskReserveIsInMibAndNeverBelowTheDefault) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->min_free_disk_mib, 128u);
+  c = Load({"--min-free-disk", "4096"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->min_free_disk_mib, 4096u);
+  env_["STEPFLOW_MIN_FREE_DISK"] = "1024";
+  c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->min_free_disk_mib, 1024u);
+  env_.clear();
+  for (const char* bad : {"0", "127", "-1", "1.5", "lots", "1073741825", "99999999999999999999"}) {
+    EXPECT_THAT(std::string(Load({"--min-free-disk", bad}).status().message()),
+                HasSubstr("--min-free-disk: must be a number of MiB from 128 to 1073741824"))
+        << bad;
+  }
 }
 
 TEST_F(ServerConfigTest, Help) {
