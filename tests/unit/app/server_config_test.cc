@@ -143,6 +143,8 @@ TEST_F(ServerConfigTest, StoreSelectsRocksDbOrPostgres) {
   // The value (maybe holding a password) is not echoed.
   EXPECT_THAT(std::string(Load({"--store", "pg:password=sesame"}).status().message()),
               ::testing::Not(HasSubstr("sesame")));
+}
+
 TEST_F(ServerConfigTest, DiskReserveIsInMibAndNeverBelowTheDefault) {
   absl::StatusOr<ServerConfig> c = Load({});
   ASSERT_TRUE(c.ok()) << c.status();
