@@ -148,3 +148,24 @@ export interface DeadLetter {
   cause: string;
   created: string | null;
 }
+
+// A published version (GET /state-machines/{arn}/versions, newest first; int64 fields are strings in proto3 JSON).
+export interface StateMachineVersion {
+  arn: string;
+  stateMachineArn: string;
+  version: string;
+  revision: string; // the state machine's revision (StateMachine.version) it captured
+  description: string;
+  definition: unknown; // null in list results
+  creationDate: string | null;
+}
+
+export interface StateMachineAlias {
+  arn: string;
+  name: string;
+  stateMachineArn: string;
+  description: string;
+  routing: Array<{ versionArn: string; weight: number }>;
+  creationDate: string | null;
+  updateDate: string | null;
+}

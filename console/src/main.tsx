@@ -13,7 +13,7 @@ function App() {
   if (page === "execution" && id) body = <ExecutionPage key={id} arn={id} />;
   else if (page === "dead-letters" && id) body = <DeadLetterPage key={id} id={id} />;
   else if (page === "dead-letters") body = <DeadLettersPage route={route} />;
-  else if (page === "state-machines" && id) body = <StateMachinePage key={id} arn={id} />;
+  else if (page === "state-machines" && id) body = <StateMachinePage key={id} arn={id} params={route.params} />;
   else if (page === "state-machines") body = <StateMachinesPage />;
   else body = <ExecutionsPage route={route} />;
   const tab = (name: string, label: string) => (

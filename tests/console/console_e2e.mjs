@@ -441,6 +441,45 @@ try {
   const updated = await rest("GET", "/state-machines/made-in-console");
   assert.equal(updated.definition.StartAt, "B");
 
+  // Versions and aliases: Publish version from the page (confirmed, the new version announced and listed), then a
+  // newer revision published over REST and an alias routing between the two; the page lists the versions newest
+  // first (description, revision) and the alias's routing; a version's own definition is a link (in the URL).
+  const smPage = `${base}/#/state-machines/${enc(updated.arn)}`;
+  await page.goto(smPage);
+  await page.waitForSelector("text=No published versions.");
+  await page.waitForSelector("text=No aliases.");
+  await page.fill('input[name="versionDescription"]', "made in the console");
+  const publishConfirmations = [];
+  page.once("dialog", (d) => {
+    publishConfirmations.push(d.message());
+    d.accept();
+  });
+  await page.click('button[name="publish"]');
+  await page.waitForSelector(".ok-banner >> text=Published version 1 (revision 2).");
+  await page.waitForSelector('tr[data-version="1"]');
+  assert.deepEqual(publishConfirmations, ["Publish revision 2 of made-in-console as a new version?"]);
+  const published = (await rest("GET", `/state-machines/${enc(updated.arn)}/versions`)).versions;
+  assert.deepEqual(published.map((v) => [v.version, v.revision, v.description]), [["1", "2", "made in the console"]]);
+  await rest("PUT", `/state-machines/${enc(updated.arn)}`, { definition: { StartAt: "C", States: { C: { Type: "Pass", End: true } } } });
+  const v2 = await rest("POST", `/state-machines/${enc(updated.arn)}/versions`, { description: "over REST" });
+  await rest("POST", "/aliases", { name: "live", routing: [{ versionArn: v2.arn, weight: 90 }, { versionArn: published[0].arn, weight: 10 }] });
+  await page.reload();
+  await page.waitForSelector('tr[data-name="live"]');
+  await page.waitForSelector('g.node[data-state="C"]');
+  const versionRows = await page.$$eval('table[aria-label="versions"] tbody tr', (rows) =>
+    rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)));
+  assert.deepEqual(versionRows.map(([n, description, , revision]) => [n, description, revision]),
+    [["2", "over REST", "3"], ["1", "made in the console", "2"]], "newest first");
+  assert.ok(versionRows.every(([, , created]) => /^\d{4}-\d\d-\d\d \d\d:\d\d/.test(created)), "creation dates shown");
+  assert.equal(await page.textContent('tr[data-name="live"] .routing'), "version 2: 90%, version 1: 10%");
+  await page.focus('tr[data-version="1"] a');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('g.node[data-state="B"]');
+  await page.waitForSelector(".shown-version >> text=revision 2");
+  assert.match(page.url(), /version=1/, "the version shown is in the URL");
+  assert.equal(await page.$('g.node[data-state="C"]'), null);
+  await shot("state-machine-versions");
+
   // Time range: executions started after a future instant: none, asked of the server.
   const ranged = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("startedAfter="));
   await page.goto(`${base}/#/executions?after=2999-01-01T00:00`);
