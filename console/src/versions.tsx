@@ -1,7 +1,7 @@
 // A state machine's versions and aliases (docs/rest-api.md): the published versions newest first, one page at a
 // time (the cursor is the URL's `versionsPage`), Publish version, and the aliases with their routing.
 import { useState } from "preact/hooks";
-import { ApiError, StateMachine, StateMachineAlias, StateMachineVersion, api, encodeArn, query } from "./api";
+import { StateMachine, StateMachineAlias, StateMachineVersion, api, encodeArn, query } from "./api";
 import { href } from "./router";
 import { ErrorBanner, formatTime, useLoad } from "./ui";
 
@@ -9,7 +9,7 @@ const PAGE_SIZE = "50";
 const MAX_DESCRIPTION = 256; // the server's bound on a version description
 
 // A version ARN ends in ":N" (qualified_arns.h); the number is what an operator reads in a route.
-export function versionNumber(versionArn: string): string {
+function versionNumber(versionArn: string): string {
   return versionArn.slice(versionArn.lastIndexOf(":") + 1);
 }
 
@@ -38,7 +38,7 @@ export function VersionsSection(props: { sm: StateMachine; selected?: string; ve
       setDescription("");
       versions.reload();
     } catch (e) {
-      setPublishError(e instanceof ApiError ? e : String(e));
+      setPublishError(e);
     } finally {
       setBusy(false);
     }

@@ -479,6 +479,12 @@ try {
   assert.match(page.url(), /version=1/, "the version shown is in the URL");
   assert.equal(await page.$('g.node[data-state="C"]'), null);
   await shot("state-machine-versions");
+  // Publish guards the revision the page shows: changed meanwhile over REST, the server refuses, the page says so.
+  await rest("PUT", `/state-machines/${enc(updated.arn)}`, { definition: { StartAt: "D", States: { D: { Type: "Pass", End: true } } } });
+  page.once("dialog", (d) => d.accept());
+  await page.click('button[name="publish"]');
+  await page.waitForSelector(".error-banner >> text=ConflictException");
+  assert.equal((await rest("GET", `/state-machines/${enc(updated.arn)}/versions`)).versions.length, 2, "nothing published unseen");
 
   // Time range: executions started after a future instant: none, asked of the server.
   const ranged = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("startedAfter="));
