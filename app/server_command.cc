@@ -182,6 +182,8 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   engine::EngineOptions options;
   options.data_dir = config.data_dir;
   options.partitions = config.partitions;
+  options.logical_partitions = config.logical_partitions;
+  options.snapshot_every_inputs = config.snapshot_every;
   options.sync_writes = config.sync_writes;
   return options;
 }

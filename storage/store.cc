@@ -32,6 +32,8 @@ std::string_view ColumnName(Column c) {
       return "inputs";
     case Column::kMeta:
       return "meta";
+    case Column::kSnapshots:
+      return "snapshots";
   }
   return "unknown";
 }

@@ -183,6 +183,24 @@ class Execution {
   absl::StatusOr<Decision> RecordDeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name,
                                                      common::EpochMillis now);
 
+  // --- Snapshots (execution_state.cc): the interpreter's whole state between two inputs as plain data, so
+  // that the engine can recover an execution from its latest snapshot plus the inputs after it instead of
+  // re-applying every input since the start.
+  //
+  // The state as a JSON object in format kStateFormat: frames (by state name; a child frame's machine follows
+  // from its parent's Parallel/Map state), timers, tasks, variables, Map/Parallel progress. An execution
+  // restored from it decides every later input exactly as this one does. Call between inputs only.
+  static constexpr int kStateFormat = 1;
+  boost::json::object SaveState() const;
+  // Rebuilds the execution SaveState described. `machine`, `info` and `limits` must be those the execution
+  // ran with (they are not in the state). InvalidArgument, naming the first problem, when `state` is not a
+  // state of this machine that SaveState could have written (another format, a malformed or forged value, a
+  // frame, timer, task or state name that does not fit): nothing is half-restored, and nothing a later
+  // input does with a restored execution can go out of bounds.
+  static absl::StatusOr<std::unique_ptr<Execution>> Restore(std::shared_ptr<const StateMachine> machine,
+                                                            ExecutionInfo info, ExecutionLimits limits,
+                                                            const boost::json::value& state);
+
   ExecutionStatus status() const { return status_; }
   const boost::json::value& output() const { return output_; }
   const std::string& error() const { return error_; }
