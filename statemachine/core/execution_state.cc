@@ -56,7 +56,18 @@ json::array Attempts(const std::vector<TaskAttempt>& attempts) {
   return out;
 }
 
-json::object SaveFrame(const Frame& f) {
+// The index in `machines` (ListMachines) of the machine that holds `state`; -1 when none does.
+std::int64_t MachineOf(const std::vector<const StateMachine*>& machines, const State* state) {
+  for (std::size_t i = 0; state != nullptr && i < machines.size(); ++i) {
+    auto it = machines[i]->states.find(state->name);
+    if (it != machines[i]->states.end() && &it->second == state) {
+      return static_cast<std::int64_t>(i);
+    }
+  }
+  return -1;
+}
+
+json::object SaveFrame(const Frame& f, const std::vector<const StateMachine*>& machines) {
   json::object o;
   o["id"] = f.id;
   o["parent"] = f.parent;
@@ -99,8 +110,11 @@ json::object SaveFrame(const Frame& f) {
   o["childrenStarted"] = f.children_started;
   json::array points;
   for (const auto& [index, rp] : f.resume_points) {
+    // The child's machine is written: the frame may have left the Parallel/Map state the point belongs to (a
+    // Catch moved on, and the next state is not entered yet).
     points.push_back(json::array{index, rp.state != nullptr ? json::value(rp.state->name) : json::value(nullptr),
-                                 rp.raw_input, rp.variables, rp.last_task_id});
+                                 rp.raw_input, rp.variables, rp.last_task_id,
+                                 MachineOf(machines, rp.state)});
   }
   o["resumePoints"] = std::move(points);
   return o;
@@ -217,6 +231,20 @@ class Reader {
   absl::Status error_;
 };
 
+// Every machine of the model in pre-order (the root first, then each state's branches and ItemProcessor, states
+// in name order): an index into it names a machine, the same for the same definition.
+void ListMachines(const StateMachine* m, std::vector<const StateMachine*>& out) {
+  out.push_back(m);
+  for (const auto& [name, state] : m->states) {
+    for (const auto& branch : state.branches) {
+      ListMachines(branch.get(), out);
+    }
+    if (state.item_processor != nullptr) {
+      ListMachines(state.item_processor.get(), out);
+    }
+  }
+}
+
 // The machine a child at `index` of a frame in state `s` runs (as RunParallel, RunMap and ResumeFrame choose
 // it); nullptr when `s` starts no children or has no such branch.
 const StateMachine* ChildMachine(const State* s, std::size_t index) {
@@ -268,9 +296,11 @@ json::object Execution::SaveState() const {
   o["nextEventId"] = next_event_id_;
   o["redriveCount"] = redrive_count_;
   o["nextId"] = next_id_;
+  std::vector<const StateMachine*> machines;
+  ListMachines(machine_.get(), machines);
   json::array frames;
   for (const auto& [id, frame] : frames_) {
-    frames.push_back(SaveFrame(*frame));
+    frames.push_back(SaveFrame(*frame, machines));
   }
   o["frames"] = std::move(frames);
   json::array timers;
@@ -365,7 +395,8 @@ std::unique_ptr<Frame> ReadFrame(Reader& r, const json::object& o) {
 
 // Resolves the frame's state (and its resume points' states) in the machine it runs, which follows from its
 // parent; checks what the state handlers index with.
-void ResolveStates(Reader& r, const json::object& o, Frame& f, const StateMachine* machine) {
+void ResolveStates(Reader& r, const json::object& o, Frame& f, const StateMachine* machine,
+                   const std::vector<const StateMachine*>& machines) {
   f.machine = machine;
   const json::value* name = r.Field(o, "state");
   f.state = machine != nullptr && name != nullptr && name->is_string() ? machine->Find(std::string(name->get_string()))
@@ -383,12 +414,18 @@ void ResolveStates(Reader& r, const json::object& o, Frame& f, const StateMachin
           "phase", "waits for children outside a Parallel or Map state");
   for (const json::value& item : r.Array(r.Field(o, "resumePoints"), "resumePoints")) {
     const json::array& a = r.Array(&item, "resumePoints[]");
-    if (a.size() != 5) {
-      r.Fail("resumePoints[]", "does not have 5 fields");
+    if (a.size() != 6) {
+      r.Fail("resumePoints[]", "does not have 6 fields");
       return;
     }
     std::size_t index = r.U64(&a[0], "resumePoints[].index");
-    const StateMachine* child = ChildMachine(&s, index);
+    const std::uint64_t machine_index = r.U64(&a[5], "resumePoints[].machine");
+    const StateMachine* child = machine_index < machines.size() ? machines[machine_index] : nullptr;
+    r.Check(child != nullptr, "resumePoints[].machine", "names no machine of the definition");
+    // A redrive resumes the points of a frame still in its Parallel or Map state, in the machine that state gives
+    // the child; a frame that moved on clears them when it enters its next state.
+    r.Check(!(s.type == StateType::kParallel || s.type == StateType::kMap) || child == ChildMachine(&s, index),
+            "resumePoints[].machine", "is not the machine of the state's child at that index");
     Frame::ResumePoint rp;
     rp.state = child != nullptr && a[1].is_string() ? child->Find(std::string(a[1].get_string())) : nullptr;
     r.Check(rp.state != nullptr, "resumePoints[].state", "names no state of the child's machine");
@@ -431,6 +468,8 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
   ex->next_id_ = r.U64(r.Field(o, "nextId"), "nextId");
   STEPFLOW_RETURN_IF_READ_FAILED(r);
 
+  std::vector<const StateMachine*> machines;
+  ListMachines(ex->machine_.get(), machines);
   // Frames, in id order: a parent always has a lower id than its children (ids only grow).
   for (const json::value& item : r.Array(r.Field(o, "frames"), "frames")) {
     const json::object& fo = r.Object(&item, "frames[]");
@@ -450,7 +489,7 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
     } else {
       r.Fail("parent", "is not an earlier frame");
     }
-    ResolveStates(r, fo, *f, frame_machine);
+    ResolveStates(r, fo, *f, frame_machine, machines);
     STEPFLOW_RETURN_IF_READ_FAILED(r);
     ex->frames_.emplace(f->id, std::move(f));
   }
@@ -489,7 +528,9 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
     }
     std::uint64_t task = r.U64(&a[0], "tasks[].task");
     std::uint64_t frame = r.U64(&a[1], "tasks[].frame");
-    r.Check(ex->frames_.count(frame) == 1, "tasks[].frame", "names no frame");
+    auto f = ex->frames_.find(frame);
+    r.Check(f != ex->frames_.end() && f->second->pending_task == task, "tasks[].frame",
+            "names no frame waiting for that task");
     ex->tasks_[task] = frame;
   }
   for (const json::value& item : r.Array(r.Field(o, "closedTasks"), "closedTasks")) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -55,12 +56,14 @@ class TestRun {
  public:
   using Answer = std::function<void(Driver&, const TaskDispatch&)>;
 
-  TestRun() : store_(storage::NewMemoryStore()), clock_(kT0), values_(7) {}
+  explicit TestRun(sm::ExecutionLimits limits = {})
+      : store_(storage::NewMemoryStore()), clock_(kT0), values_(7), limits_(limits) {}
 
   std::vector<InputRecord> Execute(std::shared_ptr<const sm::StateMachine> machine, const std::string& input_text,
                                    TaskDispatcher* dispatcher) {
     DriverOptions options;
     options.durable = true;
+    options.limits = limits_;
     Driver driver(store_.get(), &clock_, dispatcher, &values_, options);
     driver_ = &driver;
     sm::ExecutionInfo info;
@@ -104,6 +107,7 @@ class TestRun {
   std::unique_ptr<storage::Store> store_;
   common::VirtualClock clock_;
   RandomRuntimeValues values_;
+  sm::ExecutionLimits limits_;
   Driver* driver_ = nullptr;
 };
 
@@ -312,8 +316,12 @@ TEST(SnapshotReplayTest, EveryCrashTestMachine) {
     const std::string name = file.path().filename().string();
     std::shared_ptr<const sm::StateMachine> machine = CompileOrFail(ReadFile(file.path()), name);
     ASSERT_NE(machine, nullptr);
-    for (int k : {3, 4}) {  // 3 takes the machines' failure paths, 4 the longest Map
-      TestRun run;
+    for (int k : {3, 4, 5}) {  // 3 takes the machines' failure paths, 4 the longest Map
+      sm::ExecutionLimits limits;
+      if (k == 5) {
+        limits.max_transitions_per_decision = 2;  // decisions yield: snapshots with frames ready to enter
+      }
+      TestRun run(limits);
       EchoWorkers workers(&run);
       std::vector<InputRecord> log = run.Execute(machine, CrashInput(k), &workers);
       ExpectSnapshotPlusTailEqualsReplay(name + " input " + std::to_string(k), machine, log);
@@ -322,6 +330,111 @@ TEST(SnapshotReplayTest, EveryCrashTestMachine) {
   }
   EXPECT_GE(machines, 8);
   std::printf("crash-test machines: %d, snapshot points checked: %d\n", machines, snapshots_checked);
+}
+
+// --- Forged states: every leaf of real states changed, one at a time, to values that break references (an id
+// of nothing, an index past an array, a name of no state, a wrong type). Restore refuses the mutant, or the
+// restored execution takes every later input, and any timer or task id, without crashing.
+
+using Step = std::variant<std::string, std::size_t>;
+
+void CollectLeaves(const json::value& v, std::vector<Step>& path, std::vector<std::vector<Step>>& out, int depth) {
+  if (depth > 6) {
+    return;
+  }
+  if (v.is_object()) {
+    for (const auto& [key, child] : v.get_object()) {
+      path.push_back(std::string(key));
+      out.push_back(path);
+      CollectLeaves(child, path, out, depth + 1);
+      path.pop_back();
+    }
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.get_array().size() && i < 8; ++i) {
+      path.push_back(i);
+      out.push_back(path);
+      CollectLeaves(v.get_array()[i], path, out, depth + 1);
+      path.pop_back();
+    }
+  }
+}
+
+json::value* At(json::value& root, const std::vector<Step>& path) {
+  json::value* v = &root;
+  for (const Step& step : path) {
+    if (const std::string* key = std::get_if<std::string>(&step)) {
+      v = &v->as_object()[*key];
+    } else {
+      v = &v->as_array()[std::get<std::size_t>(step)];
+    }
+  }
+  return v;
+}
+
+void DriveEverything(sm::Execution& e, const std::vector<InputRecord>& tail, std::uint64_t ids) {
+  for (const InputRecord& input : tail) {
+    ReplayingRuntimeValues rv(input.drawn);
+    (void)ApplyInputRecord(e, input, rv);  // refused or diverging: either is fine, crashing is not
+  }
+  RandomRuntimeValues values(1);
+  for (std::uint64_t id = 0; id <= ids + 2; ++id) {
+    (void)e.task_standing(id);
+    (void)e.OnTaskStarted(id, kT0, "w");
+    (void)e.OnTaskHeartbeat(id, kT0);
+    (void)e.OnTimerFired(id, kT0, values);
+    (void)e.OnTaskFailed(id, "E", "c", kT0, values);
+    (void)e.OnTaskSucceeded(id, json::object{{"x", 1}}, kT0, values);
+    (void)e.Continue(kT0, values);
+  }
+  (void)e.Stop("E", "c", kT0);
+  (void)e.Redrive(kT0, values);
+  (void)e.Continue(kT0, values);
+  (void)e.SaveState();
+}
+
+TEST(SnapshotReplayTest, ForgedStatesAreRefusedOrRunSafely) {
+  int mutants = 0;
+  int refused = 0;
+  for (const char* file : {"mix.asl.json", "tasks.asl.json", "retry_catch_timeout.asl.json", "parallel.asl.json"}) {
+    const fs::path path = fs::path(STEPFLOW_CRASH_MACHINES_DIR) / file;
+    std::shared_ptr<const sm::StateMachine> machine = CompileOrFail(ReadFile(path), file);
+    ASSERT_NE(machine, nullptr);
+    TestRun run;
+    EchoWorkers workers(&run);
+    std::vector<InputRecord> log = run.Execute(machine, CrashInput(4), &workers);
+    MachineLookup machines = [&](const std::string&, std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+      return machine;
+    };
+    for (std::size_t k = 1; k < log.size(); k += std::max<std::size_t>(1, log.size() / 4)) {
+      absl::StatusOr<ReplayedExecution> prefix =
+          ReplayInputs(std::vector<InputRecord>(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(k)), machines);
+      ASSERT_TRUE(prefix.ok());
+      const json::value state = prefix->execution->SaveState();
+      const std::vector<InputRecord> tail(log.begin() + static_cast<std::ptrdiff_t>(k), log.end());
+      std::vector<Step> path;
+      std::vector<std::vector<Step>> leaves;
+      CollectLeaves(state, path, leaves, 0);
+      const json::value replacements[] = {nullptr, 0, 1, 3, 7, -1, 1099511627776, 1.5, "", "X", "Wait",
+                                          json::array(), json::array{1, 2}, json::object(), true};
+      for (const std::vector<Step>& leaf : leaves) {
+        for (const json::value& replacement : replacements) {
+          json::value mutant = state;
+          *At(mutant, leaf) = replacement;
+          ++mutants;
+          absl::StatusOr<std::unique_ptr<sm::Execution>> restored =
+              sm::Execution::Restore(machine, log.front().info, log.front().limits, mutant);
+          if (!restored.ok()) {
+            ++refused;
+            EXPECT_TRUE(absl::IsInvalidArgument(restored.status())) << restored.status();
+            continue;
+          }
+          DriveEverything(**restored, tail, 64);
+        }
+      }
+    }
+  }
+  std::printf("forged states: %d, refused: %d\n", mutants, refused);
+  EXPECT_GT(refused, 0);
 }
 
 }  // namespace
