@@ -51,7 +51,12 @@ absl::StatusOr<int> LoadOrRecordLogicalPartitions(storage::Store& store, int for
   storage::AppendUint64BigEndian(value, static_cast<std::uint64_t>(count));
   storage::WriteBatch batch;
   batch.Put(storage::Column::kMeta, std::string(kLogicalPartitionsRow), std::move(value));
-  RETURN_IF_ERROR(store.Commit(batch));
+  if (absl::Status written = store.Commit(batch); !written.ok()) {
+    // A store opened read-only (a full disk) still opens and serves reads; the count is recorded next time.
+    spdlog::warn("the store's {} logical partitions could not be recorded yet: {}", count,
+                 std::string(written.message()));
+    return count;
+  }
   spdlog::info("the store has {} logical partitions from now on ({})", count,
                has_definitions || has_executions ? "an existing store: one per writer thread it ran with"
                                                  : "a new store");

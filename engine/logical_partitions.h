@@ -24,8 +24,9 @@ inline constexpr std::string_view kLogicalPartitionsRow = "logical_partitions";
 // for a store with no state machine and no execution (a new one), else `implied`, the count a release before
 // the row used for that store, one partition per writer thread, which keeps every execution on the thread it
 // had. A row that does not hold a count from 1 to kMaxLogicalPartitions is logged at error level and `implied`
-// is used for this run (the row is left for an operator: rewriting it could split a cluster's view). Storage
-// errors as they are. REQUIRES: both counts from 1 to kMaxLogicalPartitions.
+// is used for this run (the row is left for an operator: rewriting it could split a cluster's view). A count
+// that cannot be written (a store open read-only on a full disk) is used unrecorded and logged. Read errors
+// as they are. REQUIRES: both counts from 1 to kMaxLogicalPartitions.
 absl::StatusOr<int> LoadOrRecordLogicalPartitions(storage::Store& store, int for_new_store, int implied);
 
 // The logical partition of an execution: FNV-1a of its id mod `logical_partitions` (> 0).
