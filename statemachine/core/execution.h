@@ -220,6 +220,10 @@ class Execution {
   class Runner;
   friend class Runner;
 
+  // Restore's second half: the timers, tasks, closed tasks and ready frames of `state`, checked against the
+  // frames already restored. InvalidArgument naming the first problem.
+  absl::Status RestoreBookkeeping(const boost::json::object& state);
+
   std::shared_ptr<const StateMachine> machine_;
   ExecutionInfo info_;
   ExecutionLimits limits_;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/execution_internal.h"
 
@@ -501,6 +502,13 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
               "names a frame that is not its child");
     }
   }
+  STEPFLOW_RETURN_IF_READ_FAILED(r);
+  RETURN_IF_ERROR(ex->RestoreBookkeeping(o));
+  return ex;
+}
+
+absl::Status Execution::RestoreBookkeeping(const json::object& o) {
+  Reader r("");
   for (const json::value& item : r.Array(r.Field(o, "timers"), "timers")) {
     const json::array& a = r.Array(&item, "timers[]");
     if (a.size() != 4) {
@@ -512,13 +520,13 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
     t->kind = static_cast<TimerInfo::Kind>(r.Enum(&a[1], kTimerKindNames, "timers[].kind"));
     t->frame = r.U64(&a[2], "timers[].frame");
     t->task = r.U64(&a[3], "timers[].task");
-    r.Check(t->id != 0 && t->id < ex->next_id_ && ex->timer_storage_.count(t->id) == 0, "timers[].id",
+    r.Check(t->id != 0 && t->id < next_id_ && timer_storage_.count(t->id) == 0, "timers[].id",
             "is repeated or not below nextId");
-    r.Check(t->kind == TimerInfo::Kind::kExecutionTimeout ? t->frame == 0 : ex->frames_.count(t->frame) == 1,
+    r.Check(t->kind == TimerInfo::Kind::kExecutionTimeout ? t->frame == 0 : frames_.count(t->frame) == 1,
             "timers[].frame", "names no frame");
     STEPFLOW_RETURN_IF_READ_FAILED(r);
-    ex->timers_[t->id] = t.get();
-    ex->timer_storage_.emplace(t->id, std::move(t));
+    timers_[t->id] = t.get();
+    timer_storage_.emplace(t->id, std::move(t));
   }
   for (const json::value& item : r.Array(r.Field(o, "tasks"), "tasks")) {
     const json::array& a = r.Array(&item, "tasks[]");
@@ -528,10 +536,10 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
     }
     std::uint64_t task = r.U64(&a[0], "tasks[].task");
     std::uint64_t frame = r.U64(&a[1], "tasks[].frame");
-    auto f = ex->frames_.find(frame);
-    r.Check(f != ex->frames_.end() && f->second->pending_task == task, "tasks[].frame",
+    auto f = frames_.find(frame);
+    r.Check(f != frames_.end() && f->second->pending_task == task, "tasks[].frame",
             "names no frame waiting for that task");
-    ex->tasks_[task] = frame;
+    tasks_[task] = frame;
   }
   for (const json::value& item : r.Array(r.Field(o, "closedTasks"), "closedTasks")) {
     const json::array& a = r.Array(&item, "closedTasks[]");
@@ -539,16 +547,16 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
       r.Fail("closedTasks[]", "does not have 2 fields");
       break;
     }
-    ex->closed_tasks_[r.U64(&a[0], "closedTasks[].task")] =
+    closed_tasks_[r.U64(&a[0], "closedTasks[].task")] =
         static_cast<TaskStanding>(r.Enum(&a[1], kStandingNames, "closedTasks[].standing"));
   }
   for (const json::value& item : r.Array(r.Field(o, "ready"), "ready")) {
     std::uint64_t id = r.U64(&item, "ready[]");
-    r.Check(ex->frames_.count(id) == 1, "ready[]", "names no frame");
-    ex->ready_.push_back(id);
+    r.Check(frames_.count(id) == 1, "ready[]", "names no frame");
+    ready_.push_back(id);
   }
   STEPFLOW_RETURN_IF_READ_FAILED(r);
-  return ex;
+  return absl::OkStatus();
 }
 
 #undef STEPFLOW_RETURN_IF_READ_FAILED
