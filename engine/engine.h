@@ -3,7 +3,7 @@
 // partitions (one writer thread each, each with its own Driver), every decision committed in one RocksDB
 // WriteBatch (history events + execution record + input log + timers + tasks + index rows) before anything
 // else happens, durable timers on the real clock, and recovery at start-up by replaying each running
-// execution's input log through the same interpreter. The gRPC/REST adapters (engine/api) call only this.
+// execution's input log after its latest snapshot (engine/snapshots.h) through the same interpreter. The gRPC/REST adapters (engine/api) call only this.
 //
 // Errors: absl::Status whose message starts with an AWS-style error name (see engine/errors.h):
 //   InvalidArgument  InvalidDefinition / InvalidName / InvalidExecutionInput / InvalidArn / InvalidToken
@@ -217,8 +217,9 @@ struct EngineMetrics {
 
 class Engine {
  public:
-  // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
-  // its input log, reloads its pending timers; overdue timers fire at once) and starts the partitions. An
+  // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (restores
+  // its latest snapshot and replays the input log after it, or the whole log without a usable snapshot;
+  // reloads its pending timers; overdue timers fire at once) and starts the partitions. An
   // execution that cannot be read or replayed is quarantined (logged, counted, shown as QUARANTINED), never
   // a reason to refuse the store. Unavailable when the store cannot be opened (e.g. another server holds
   // it) or cannot be read.
