@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <vector>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -185,6 +188,43 @@ TEST_F(SnapshotRecoveryTest, AnUnusableSnapshotIsLoggedAndTheWholeLogIsReplayed)
   ExpectRecoversAndFinishes("copied", copied);
   ExpectRecoversAndFinishes("ahead", ahead);
   ExpectRecoversAndFinishes("forged", forged);
+}
+
+// Heartbeats racing from several threads on one execution: its partition applies them one at a time, and each
+// snapshot is the state after the input whose batch holds it.
+TEST_F(SnapshotRecoveryTest, RacingHeartbeatsLeaveASnapshotThatRecovers) {
+  const std::string token = StartAndBeat("raced", 0);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        absl::StatusOr<bool> cancelled = engine_->HeartbeatTask(token);
+        if (!cancelled.ok() || *cancelled) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  WithStoreClosed([&](storage::Store& store) {
+    // 2 + 160 inputs: the latest snapshot covers 160, and only it can rebuild the execution without input 1.
+    absl::StatusOr<std::optional<std::string>> row = store.Get(storage::Column::kSnapshots, arns_["raced"]);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(store);
+    ASSERT_TRUE(tokens.ok());
+    absl::StatusOr<DecodedSnapshot> s = DecodeSnapshot(arns_["raced"], **row, tokens->DeriveKey(kSnapshotKeyPurpose));
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->inputs, 160);
+    storage::WriteBatch b;
+    b.Delete(storage::Column::kInputs, InputKey(arns_["raced"], 1));
+    ASSERT_TRUE(store.Commit(b).ok());
+  });
+  Reopen();
+  ExpectRecoversAndFinishes("raced", token);
 }
 
 TEST_F(SnapshotRecoveryTest, NoSnapshotsAreWrittenWhenTheyAreOff) {
