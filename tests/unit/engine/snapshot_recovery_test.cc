@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/status.h"
 #include "engine/crypto.h"
 #include "engine/logical_partitions.h"
 #include "engine/records.h"
@@ -102,17 +103,23 @@ class SnapshotRecoveryTest : public EngineTest {
     EXPECT_EQ(done.output, R"({"done":true})");
   }
 
+  // The snapshot of execution `name` as stored, decoded with the store's key.
+  absl::StatusOr<DecodedSnapshot> StoredSnapshot(storage::Store& store, const std::string& name) {
+    ASSIGN_OR_RETURN(std::optional<std::string> row, store.Get(storage::Column::kSnapshots, arns_[name]));
+    if (!row) {
+      return absl::NotFoundError("no snapshot row");
+    }
+    ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(store));
+    return DecodeSnapshot(arns_[name], *row, tokens.DeriveKey(kSnapshotKeyPurpose));
+  }
+
   std::map<std::string, std::string> arns_;
 };
 
 TEST_F(SnapshotRecoveryTest, RecoveryStartsFromTheLatestSnapshotAndAppliesOnlyTheTail) {
   const std::string token = StartAndBeat("old", 25);  // inputs 0..26: snapshots after 10 and 20
   WithStoreClosed([&](storage::Store& store) {
-    absl::StatusOr<std::optional<std::string>> row = store.Get(storage::Column::kSnapshots, arns_["old"]);
-    ASSERT_TRUE(row.ok() && row->has_value());
-    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(store);
-    ASSERT_TRUE(tokens.ok());
-    absl::StatusOr<DecodedSnapshot> s = DecodeSnapshot(arns_["old"], **row, tokens->DeriveKey(kSnapshotKeyPurpose));
+    absl::StatusOr<DecodedSnapshot> s = StoredSnapshot(store, "old");
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->inputs, 20);
     EXPECT_EQ(s->pending.tasks.size(), 1u);
@@ -212,11 +219,7 @@ TEST_F(SnapshotRecoveryTest, RacingHeartbeatsLeaveASnapshotThatRecovers) {
   EXPECT_EQ(failures.load(), 0);
   WithStoreClosed([&](storage::Store& store) {
     // 2 + 160 inputs: the latest snapshot covers 160, and only it can rebuild the execution without input 1.
-    absl::StatusOr<std::optional<std::string>> row = store.Get(storage::Column::kSnapshots, arns_["raced"]);
-    ASSERT_TRUE(row.ok() && row->has_value());
-    absl::StatusOr<TaskTokens> tokens = TaskTokens::LoadOrCreate(store);
-    ASSERT_TRUE(tokens.ok());
-    absl::StatusOr<DecodedSnapshot> s = DecodeSnapshot(arns_["raced"], **row, tokens->DeriveKey(kSnapshotKeyPurpose));
+    absl::StatusOr<DecodedSnapshot> s = StoredSnapshot(store, "raced");
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->inputs, 160);
     storage::WriteBatch b;
