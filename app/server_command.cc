@@ -189,6 +189,8 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.data_dir = config.data_dir;
   options.postgres_conninfo = config.postgres_conninfo;
   options.partitions = config.partitions;
+  options.logical_partitions = config.logical_partitions;
+  options.snapshot_every_inputs = config.snapshot_every;
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   return options;

@@ -16,6 +16,9 @@ namespace {
 constexpr int kMaxPartitions = 1024;
 // Longest --store value accepted (a directory or a connection string).
 constexpr std::size_t kMaxStoreBytes = 4096;
+// The longest interval between two snapshots: beyond it a snapshot saves little.
+constexpr std::int64_t kMaxSnapshotEvery = 1'000'000;
+using engine::kMaxLogicalPartitions;
 
 struct Setting {
   const char* key;   // config file key
@@ -30,6 +33,8 @@ constexpr Setting kSettings[] = {
     {"grpc_address", "--grpc-address", "STEPFLOW_GRPC_ADDRESS"},
     {"http_address", "--http-address", "STEPFLOW_HTTP_ADDRESS"},
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
+    {"logical_partitions", "--logical-partitions", "STEPFLOW_LOGICAL_PARTITIONS"},
+    {"snapshot_every", "--snapshot-every", "STEPFLOW_SNAPSHOT_EVERY"},
     {"durability", "--durability", "STEPFLOW_DURABILITY"},
     {"min_free_disk", "--min-free-disk", "STEPFLOW_MIN_FREE_DISK"},
     {"log_format", "--log-format", "STEPFLOW_LOG_FORMAT"},
@@ -201,6 +206,16 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
         config.min_free_disk_mib > kMaxMinFreeDiskMib) {
       return bad(absl::StrCat("must be a number of MiB from ", kDefaultMinFreeDiskMib, " to ", kMaxMinFreeDiskMib));
     }
+  } else if (key == "logical_partitions") {
+    if (!absl::SimpleAtoi(v.text, &config.logical_partitions) || config.logical_partitions < 1 ||
+        config.logical_partitions > kMaxLogicalPartitions) {
+      return bad(absl::StrCat("must be a number from 1 to ", kMaxLogicalPartitions));
+    }
+  } else if (key == "snapshot_every") {
+    if (!absl::SimpleAtoi(v.text, &config.snapshot_every) || config.snapshot_every < 0 ||
+        config.snapshot_every > kMaxSnapshotEvery) {
+      return bad(absl::StrCat("must be a number of inputs from 0 (no snapshots) to ", kMaxSnapshotEvery));
+    }
   } else if (key == "durability") {
     if (v.text != "sync" && v.text != "async") {
       return bad("must be sync or async");
@@ -282,8 +297,8 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::vector<std::string>& ar
 const char* ServerUsage() {
   return "usage: stepflow server [--store rocksdb:DIR|postgres:URL] [--data-dir DIR]\n"
          "                       [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
-         "                       [--partitions N] [--durability sync|async] [--min-free-disk MIB]\n"
-         "                       [--log-format text|json]\n"
+         "                       [--partitions N] [--logical-partitions N] [--snapshot-every N]\n"
+         "                       [--durability sync|async] [--min-free-disk MIB] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
          "                       [--audit-log FILE] [--console-dir DIR] [--insecure-listen] [--reflection]\n"
@@ -303,6 +318,11 @@ const char* ServerUsage() {
          "  --http-address H:P      HTTP listen address for /healthz and /metrics (env STEPFLOW_HTTP_ADDRESS;\n"
          "                          default 127.0.0.1:7234, loopback only; port 0 picks a free port)\n"
          "  --partitions N          writer threads (env STEPFLOW_PARTITIONS; default 0 = one per core)\n"
+         "  --logical-partitions N  logical partitions of a store created now, 1 to 4096; an existing store\n"
+         "                          keeps its count (env STEPFLOW_LOGICAL_PARTITIONS; default 64)\n"
+         "  --snapshot-every N      snapshot an execution every N inputs; recovery replays only the inputs\n"
+         "                          after its last snapshot (env STEPFLOW_SNAPSHOT_EVERY; default 100;\n"
+         "                          0 = no snapshots)\n"
          "  --durability MODE       sync: every acknowledged commit is on disk (default); async: commits "
          "are\n"
          "                          acknowledged before the WAL is synced, for tests and benchmarks only\n"
@@ -325,7 +345,8 @@ const char* ServerUsage() {
          "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
          "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
-         "                          partitions, durability, min_free_disk, log_format, log_level, tls_cert, tls_key,\n"
+         "                          partitions, logical_partitions, snapshot_every, durability, min_free_disk,\n"
+         "                          log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
          "                          reflection\n"
          "                          (env STEPFLOW_CONFIG)\n"

@@ -9,6 +9,8 @@
 //   --grpc-address   STEPFLOW_GRPC_ADDRESS   grpc_address      127.0.0.1:7233 (loopback only)
 //   --http-address   STEPFLOW_HTTP_ADDRESS   http_address      127.0.0.1:7234 (loopback only)
 //   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
+//   --logical-partitions STEPFLOW_LOGICAL_PARTITIONS logical_partitions 64 (a new store only)
+//   --snapshot-every STEPFLOW_SNAPSHOT_EVERY snapshot_every    100 inputs (0 = no snapshots)
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
 //   --min-free-disk  STEPFLOW_MIN_FREE_DISK  min_free_disk     128 (MiB; at least 128)
 //   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
@@ -32,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "storage/store.h"
+#include "engine/engine.h"
 
 namespace stepflow::app {
 
@@ -62,6 +65,10 @@ struct ServerConfig {
   std::string http_address = kDefaultHttpAddress;
   // Partitions (writer threads). Default: 0 = one per core.
   int partitions = 0;
+  // Logical partitions of a store this server creates; an existing store keeps its count. Default: 64.
+  int logical_partitions = engine::kDefaultLogicalPartitions;
+  // Inputs of an execution between two of its snapshots; 0 = no snapshots. Default: 100.
+  std::int64_t snapshot_every = engine::kDefaultSnapshotEveryInputs;
   // Sync the WAL before acknowledging a commit. Default: true ("sync"). "async" is for tests and benchmarks:
   // a crash may lose acknowledged work.
   bool sync_writes = true;

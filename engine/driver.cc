@@ -108,6 +108,11 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
     }
   }
   ++entry.next_input;
+  if (options_.durable && options_.snapshots.enabled() && entry.next_input % options_.snapshots.every_inputs == 0) {
+    // After TrackDecision: the snapshot's pending rows are those this batch leaves.
+    batch_.Put(storage::Column::kSnapshots, id,
+               EncodeSnapshot(id, entry.next_input, e, entry.pending, options_.snapshots.key));
+  }
   entry.last_input_time = input.now;
   staged_.push_back(
       Staged{id, std::move(decision), events, ended, input.kind == InputRecord::Kind::kStart, e.status()});

@@ -32,6 +32,7 @@
 #include "engine/input_log.h"
 #include "engine/pending_work.h"
 #include "engine/replay.h"
+#include "engine/snapshots.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/model.h"
 #include "statemachine/runtime_values.h"
@@ -69,6 +70,8 @@ struct DriverOptions {
   // (PutHistoryRowsDeferred): on the in-memory store, only when someone reads them. Default: false (encoded
   // in the commit, the durable engine's row layout).
   bool defer_history_encoding = false;
+  // Durable mode: the snapshots written with the inputs (engine/snapshots.h). Default: none (no key).
+  SnapshotOptions snapshots = {};
 };
 
 // An input queued for an execution (from a dispatcher callback, a timer, an API call).

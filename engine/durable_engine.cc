@@ -1,5 +1,6 @@
 #include "engine/durable_engine.h"
 
+#include <algorithm>
 #include <future>
 #include <set>
 #include <thread>
@@ -10,9 +11,11 @@
 #include "common/status.h"
 #include "engine/errors.h"
 #include "engine/input_log.h"
+#include "engine/logical_partitions.h"
 #include "engine/names.h"
 #include "engine/random_values.h"
 #include "engine/records.h"
+#include "engine/snapshots.h"
 #include "spdlog/spdlog.h"
 #include "storage/postgres/postgres_store.h"
 
@@ -24,16 +27,6 @@ namespace {
 constexpr std::string_view kPageTokenKeyPurpose = "page tokens";
 
 using TimerSet = std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>;
-
-// FNV-1a: a stable hash, so that an execution's partition does not depend on the standard library.
-std::uint64_t Fnv1a(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (char c : s) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 // Execution names and express ARNs need UUIDs on API threads.
 std::string NewUuid() {
@@ -94,12 +87,20 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
   engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
   engine->page_token_key_ = engine->task_tokens_->DeriveKey(kPageTokenKeyPurpose);
-  int count = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());
-  count = count > 0 ? count : 1;
+  int threads = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::clamp(threads, 1, kMaxLogicalPartitions);
+  const int for_new_store =
+      options.logical_partitions > 0 ? std::min(options.logical_partitions, kMaxLogicalPartitions) : threads;
+  ASSIGN_OR_RETURN(engine->logical_partitions_,
+                   LoadOrRecordLogicalPartitions(*engine->store_, for_new_store, threads));
+  // More threads than logical partitions would idle.
+  const int count = std::min(threads, engine->logical_partitions_);
   PartitionOptions partition_options;
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
   partition_options.task_tokens = engine->task_tokens_.get();
+  partition_options.snapshots.every_inputs = options.snapshot_every_inputs;
+  partition_options.snapshots.key = engine->task_tokens_->DeriveKey(kSnapshotKeyPurpose);
   RETURN_IF_ERROR(RebuildExecutionCountsIfAbsent(*engine->store_));
   for (int i = 0; i < count; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<ExecutionCountsWriter> counts,
@@ -119,7 +120,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     engine->Shutdown();
     return recovered;
   }
-  spdlog::info("engine open: {} partitions, {}, sync_writes={}", count,
+  spdlog::info("engine open: {} partitions on {} threads, {}, sync_writes={}", engine->logical_partitions_, count,
                options.postgres_conninfo.empty() ? "data directory '" + options.data_dir + "'" : "PostgreSQL store",
                options.sync_writes);
   return std::unique_ptr<Engine>(std::move(engine));
@@ -155,7 +156,7 @@ absl::StatusOr<std::future<absl::Status>> DurableEngine::StartRecovery() {
         std::string id(IndexKeyExecutionId(prefix, key));
         if (!id.empty()) {
           recovery->starts[id] = IndexKeyStart(prefix, key);
-          recovery->running[Fnv1a(id) % count].push_back(std::move(id));
+          recovery->running[ThreadOf(id)].push_back(std::move(id));
           ++recovery->total;
         }
         return true;
@@ -319,8 +320,12 @@ DurableEngine::CallGuard::~CallGuard() {
   }
 }
 
+std::size_t DurableEngine::ThreadOf(std::string_view execution_id) const {
+  return static_cast<std::size_t>(LogicalPartitionOf(execution_id, logical_partitions_)) % partitions_.size();
+}
+
 Partition& DurableEngine::PartitionFor(const std::string& execution_id) {
-  return *partitions_[Fnv1a(execution_id) % partitions_.size()];
+  return *partitions_[ThreadOf(execution_id)];
 }
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::CallPartition(const std::string& id,

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/definitions.h"
@@ -144,6 +145,8 @@ class DurableEngine final : public Engine {
   // Every quarantined execution matching the filter's state machine, for a QUARANTINED listing.
   Page<ExecutionInfoRecord> ListQuarantined(const std::string& machine) const;
   Partition& PartitionFor(const std::string& execution_id);
+  // The writer thread (index into partitions_) that runs the execution's logical partition.
+  std::size_t ThreadOf(std::string_view execution_id) const;
   // Posts an operation to the partition of `id` and waits for its answer.
   using Done = absl::AnyInvocable<void(absl::StatusOr<ExecutionInfoRecord>)>;
   absl::StatusOr<ExecutionInfoRecord> CallPartition(const std::string& id,
@@ -175,7 +178,8 @@ class DurableEngine final : public Engine {
   std::string page_token_key_;  // task_tokens_->DeriveKey(kPageTokenKeyPurpose); set in Open
   // One per partition, its rows of the execution counts; declared first so that it outlives the partitions.
   std::vector<std::unique_ptr<ExecutionCountsWriter>> execution_counts_;
-  std::vector<std::unique_ptr<Partition>> partitions_;
+  std::vector<std::unique_ptr<Partition>> partitions_;  // one per writer thread
+  int logical_partitions_ = 1;  // the store's count (engine/logical_partitions.h); set in Open
 
   mutable std::mutex quarantine_mu_;
   std::map<std::string, QuarantinedExecution> quarantined_;  // guarded by quarantine_mu_

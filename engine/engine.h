@@ -3,7 +3,7 @@
 // partitions (one writer thread each, each with its own Driver), every decision committed in one RocksDB
 // WriteBatch (history events + execution record + input log + timers + tasks + index rows) before anything
 // else happens, durable timers on the real clock, and recovery at start-up by replaying each running
-// execution's input log through the same interpreter. The gRPC/REST adapters (engine/api) call only this.
+// execution's input log after its latest snapshot (engine/snapshots.h) through the same interpreter. The gRPC/REST adapters (engine/api) call only this.
 //
 // Errors: absl::Status whose message starts with an AWS-style error name (see engine/errors.h):
 //   InvalidArgument  InvalidDefinition / InvalidName / InvalidExecutionInput / InvalidArn / InvalidToken
@@ -32,14 +32,27 @@
 
 namespace stepflow::engine {
 
+// Logical partitions of a new store (engine/logical_partitions.h): enough for a cluster of a few nodes with
+// several threads each; a partition costs nothing while nobody runs it.
+inline constexpr int kDefaultLogicalPartitions = 64;
+// The most a store may have (a sanity bound on the option and on the stored count).
+inline constexpr int kMaxLogicalPartitions = 4096;
+// Inputs between two snapshots of an execution (engine/snapshots.h): recovery re-applies fewer than this.
+inline constexpr std::int64_t kDefaultSnapshotEveryInputs = 100;
+
 struct EngineOptions {
   // RocksDB directory. Default: "./data". Unused when postgres_conninfo is set.
   std::string data_dir = "./data";
   // libpq connection string of a PostgreSQL database to keep the store in (storage/postgres/); empty = the
   // RocksDB store in data_dir. Default: empty.
   std::string postgres_conninfo;
-  // Partitions (writer threads). Default: 0 = the number of cores.
+  // Writer threads. Each runs the logical partitions p with p mod threads == its index; more threads than
+  // the store has logical partitions would idle and are not started. Default: 0 = the number of cores.
   int partitions = 0;
+  // Logical partitions of a store created by this open (engine/logical_partitions.h); a store that exists
+  // keeps the count it has (a store written before the count was kept: one per writer thread).
+  // 0 = one per writer thread. Default: kDefaultLogicalPartitions (64).
+  int logical_partitions = kDefaultLogicalPartitions;
   // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).
   // Default: true. false is for tests and benchmarks and must be named in every figure it produces.
   bool sync_writes = true;
@@ -63,6 +76,10 @@ struct EngineOptions {
   // returns with every execution recovered). The server does not set it yet: its tests read the quarantine
   // and recovery log lines as soon as it listens (docs/performance.md, "Recovery (W5)").
   bool serve_during_recovery = false;
+  // An execution's snapshot is written with every this many inputs, and recovery re-applies only the inputs
+  // after its latest one (engine/snapshots.h). 0 = no snapshots: recovery replays whole input logs.
+  // Default: kDefaultSnapshotEveryInputs (100).
+  std::int64_t snapshot_every_inputs = kDefaultSnapshotEveryInputs;
 };
 
 struct StateMachineInfo {
@@ -211,8 +228,9 @@ struct EngineMetrics {
 
 class Engine {
  public:
-  // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (replays
-  // its input log, reloads its pending timers; overdue timers fire at once) and starts the partitions. An
+  // Opens (creating if needed) the store under options.data_dir, recovers every RUNNING execution (restores
+  // its latest snapshot and replays the input log after it, or the whole log without a usable snapshot;
+  // reloads its pending timers; overdue timers fire at once) and starts the partitions. An
   // execution that cannot be read or replayed is quarantined (logged, counted, shown as QUARANTINED), never
   // a reason to refuse the store. Unavailable when the store cannot be opened (e.g. another server holds
   // it) or cannot be read.

@@ -16,7 +16,8 @@ Partition::Partition(int index, storage::Store* store, common::Clock* clock, Def
       definitions_(definitions),
       options_(options),
       dispatcher_(matcher),
-      driver_(store, clock, &dispatcher_, &runtime_, DriverOptions{options.limits, /*durable=*/true, this, options.execution_counts}) {
+      driver_(store, clock, &dispatcher_, &runtime_, DriverOptions{options.limits, /*durable=*/true, this, options.execution_counts,
+                                                             /*defer_history_encoding=*/false, options.snapshots}) {
   runtime_.set_task_tokens(options.task_tokens);
 }
 

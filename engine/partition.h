@@ -30,6 +30,7 @@
 #include "engine/driver.h"
 #include "engine/engine.h"
 #include "engine/quarantine.h"
+#include "engine/snapshots.h"
 #include "engine/task_matcher.h"
 #include "engine/random_values.h"
 #include "storage/store.h"
@@ -52,6 +53,8 @@ struct PartitionOptions {
   // This partition's rows of the execution counts (execution_counts.h; not owned; must outlive the partition).
   // Default: nullptr, not counted (tests of the partition alone).
   ExecutionCountsWriter* execution_counts = nullptr;
+  // Snapshots written with the inputs and read at recovery (engine/snapshots.h). Default: none (no key).
+  SnapshotOptions snapshots = {};
 };
 
 // A new execution for Partition::StartExecution.

@@ -163,7 +163,8 @@ absl::Status Partition::Load(const std::string& id, bool ended) {
   MachineLookup machines = [this](const std::string& name, std::int64_t version) {
     return definitions_->Machine(name, version);
   };
-  ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines, options_.task_tokens));
+  ASSIGN_OR_RETURN(ReplayedExecution replayed, LoadExecution(*store_, id, machines, options_.task_tokens,
+                                                                    options_.snapshots.key));
   if (!ended && replayed.execution->status() != sm::ExecutionStatus::kRunning) {
     return absl::OkStatus();  // nothing left to drive
   }

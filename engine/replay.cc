@@ -7,15 +7,17 @@
 #include "engine/errors.h"
 #include "engine/history_rows.h"
 #include "engine/records.h"
+#include "engine/snapshots.h"
+#include "spdlog/spdlog.h"
 
 namespace stepflow::engine {
 
-absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
-                                               const sm::TaskTokenMinter* tokens) {
-  if (log.empty() || log.front().kind != InputRecord::Kind::kStart) {
-    return absl::DataLossError("ReplayMismatch: the input log does not begin with the execution's start");
-  }
-  const InputRecord& start = log.front();
+namespace {
+
+// A ReplayedExecution at the start of `start`'s execution (`state` null), or at the interpreter state a
+// snapshot holds. DataLoss for a semantics version this binary does not replay or a state Restore refuses.
+absl::StatusOr<ReplayedExecution> BeginReplay(const InputRecord& start, const MachineLookup& machines,
+                                              const boost::json::value* state) {
   const std::string& id = start.info.execution_arn;
   if (start.semantics_version > kSemanticsVersion || start.semantics_version < kOldestReplayableSemanticsVersion) {
     return errors::SemanticsVersionUnsupported(id, start.semantics_version, kOldestReplayableSemanticsVersion,
@@ -27,9 +29,26 @@ absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& l
   r.info = start.info;
   r.meta.state_machine_version = start.state_machine_version;
   r.meta.input_text = start.input_text;
-  r.execution = std::make_unique<sm::Execution>(std::move(machine), start.info,
-                                                ExecutionLimitsFor(start.semantics_version, start.limits));
-  for (const InputRecord& input : log) {
+  const sm::ExecutionLimits limits = ExecutionLimitsFor(start.semantics_version, start.limits);
+  if (state == nullptr) {
+    r.execution = std::make_unique<sm::Execution>(std::move(machine), start.info, limits);
+    return r;
+  }
+  absl::StatusOr<std::unique_ptr<sm::Execution>> restored =
+      sm::Execution::Restore(std::move(machine), start.info, limits, *state);
+  if (!restored.ok()) {
+    return absl::DataLossError(absl::StrCat("the snapshot of execution ", id, " does not restore: ",
+                                            restored.status().message()));
+  }
+  r.execution = *std::move(restored);
+  return r;
+}
+
+// Applies `inputs` (sequence numbers r.inputs, r.inputs + 1, ...) to `r`.
+absl::Status ApplyInputs(ReplayedExecution& r, const std::vector<InputRecord>& inputs,
+                         const sm::TaskTokenMinter* tokens) {
+  const std::string& id = r.info.execution_arn;
+  for (const InputRecord& input : inputs) {
     if (r.inputs > 0 && input.kind == InputRecord::Kind::kStart) {
       return errors::ReplayMismatch(id, absl::StrCat("input ", r.inputs, " is a second start"));
     }
@@ -44,17 +63,22 @@ absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& l
     TrackDecision(id, input, *d, r.pending, nullptr);
     ++r.inputs;
   }
-  return r;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id) {
+// Reads the input records of `id` with sequence numbers from `first` on. DataLoss when one is unreadable or
+// a sequence number is missing.
+absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, const std::string& id,
+                                                        std::int64_t first) {
   std::vector<InputRecord> log;
   absl::Status error;
   const std::string prefix = InputPrefix(id);
-  RETURN_IF_ERROR(
-      store.Scan(storage::Column::kInputs, prefix, "", false, [&](std::string_view key, std::string_view value) {
-        if (key.size() != prefix.size() + 8 || storage::ReadUint64BigEndian(key.substr(prefix.size())) != log.size()) {
-          error = errors::ReplayMismatch(id, absl::StrCat("input ", log.size(), " is missing"));
+  const std::string start_after = first > 0 ? InputKey(id, first - 1) : "";
+  RETURN_IF_ERROR(store.Scan(
+      storage::Column::kInputs, prefix, start_after, false, [&](std::string_view key, std::string_view value) {
+        const std::uint64_t expected = static_cast<std::uint64_t>(first) + log.size();
+        if (key.size() != prefix.size() + 8 || storage::ReadUint64BigEndian(key.substr(prefix.size())) != expected) {
+          error = errors::ReplayMismatch(id, absl::StrCat("input ", expected, " is missing"));
           return false;
         }
         absl::StatusOr<InputRecord> input = DecodeInputRecord(value);
@@ -67,6 +91,72 @@ absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, con
       }));
   RETURN_IF_ERROR(error);
   return log;
+}
+
+// The input record `sequence` of `id`. DataLoss when it is missing or unreadable.
+absl::StatusOr<InputRecord> ReadInput(storage::Store& store, const std::string& id, std::int64_t sequence) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kInputs, InputKey(id, sequence)));
+  if (!value) {
+    return errors::ReplayMismatch(id, absl::StrCat("input ", sequence, " is missing"));
+  }
+  return DecodeInputRecord(*value);
+}
+
+// The execution rebuilt from its snapshot and the inputs after it, verified against `stored`; nullopt when it
+// has no snapshot. DataLoss when the snapshot cannot be used; storage errors as they are.
+absl::StatusOr<std::optional<ReplayedExecution>> LoadFromSnapshot(storage::Store& store, const std::string& id,
+                                                                  const StoredExecution& stored,
+                                                                  const MachineLookup& machines,
+                                                                  const sm::TaskTokenMinter* tokens,
+                                                                  std::string_view snapshot_key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kSnapshots, id));
+  if (!value) {
+    return std::nullopt;
+  }
+  ASSIGN_OR_RETURN(DecodedSnapshot snapshot, DecodeSnapshot(id, *value, snapshot_key));
+  ASSIGN_OR_RETURN(InputRecord start, ReadInput(store, id, 0));
+  if (start.kind != InputRecord::Kind::kStart || start.info.execution_arn != id) {
+    return errors::ReplayMismatch(id, "the input log does not begin with the execution's start");
+  }
+  // The last input the snapshot covers must be in the log, or the tail would be numbered from a gap.
+  RETURN_IF_ERROR(ReadInput(store, id, snapshot.inputs - 1).status());
+  ASSIGN_OR_RETURN(std::vector<InputRecord> tail, ReadInputsFrom(store, id, snapshot.inputs));
+  ASSIGN_OR_RETURN(ReplayedExecution r, BeginReplay(start, machines, &snapshot.state));
+  r.pending = std::move(snapshot.pending);
+  r.inputs = snapshot.inputs;
+  RETURN_IF_ERROR(ApplyInputs(r, tail, tokens));
+  RETURN_IF_ERROR(VerifyReplay(r, stored));
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
+                                               const sm::TaskTokenMinter* tokens) {
+  if (log.empty() || log.front().kind != InputRecord::Kind::kStart) {
+    return absl::DataLossError("ReplayMismatch: the input log does not begin with the execution's start");
+  }
+  ASSIGN_OR_RETURN(ReplayedExecution r, BeginReplay(log.front(), machines, nullptr));
+  RETURN_IF_ERROR(ApplyInputs(r, log, tokens));
+  return r;
+}
+
+absl::StatusOr<ReplayedExecution> ReplayFromSnapshot(const InputRecord& start, const DecodedSnapshot& snapshot,
+                                                     const std::vector<InputRecord>& tail,
+                                                     const MachineLookup& machines,
+                                                     const sm::TaskTokenMinter* tokens) {
+  if (start.kind != InputRecord::Kind::kStart) {
+    return absl::DataLossError("ReplayMismatch: the input log does not begin with the execution's start");
+  }
+  ASSIGN_OR_RETURN(ReplayedExecution r, BeginReplay(start, machines, &snapshot.state));
+  r.pending = snapshot.pending;
+  r.inputs = snapshot.inputs;
+  RETURN_IF_ERROR(ApplyInputs(r, tail, tokens));
+  return r;
+}
+
+absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id) {
+  return ReadInputsFrom(store, id, 0);
 }
 
 absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecution& stored) {
@@ -135,12 +225,29 @@ absl::Status VerifyHistory(storage::Store& store, const std::string& id, std::in
 }
 
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
-                                                const MachineLookup& machines, const sm::TaskTokenMinter* tokens) {
+                                                const MachineLookup& machines, const sm::TaskTokenMinter* tokens,
+                                                std::string_view snapshot_key) {
   ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kExecutions, id));
   if (!value) {
     return errors::ExecutionDoesNotExist(id);
   }
   ASSIGN_OR_RETURN(StoredExecution stored, DecodeExecutionRecord(*value));
+  if (!snapshot_key.empty()) {
+    absl::StatusOr<std::optional<ReplayedExecution>> from_snapshot =
+        LoadFromSnapshot(store, id, stored, machines, tokens, snapshot_key);
+    if (from_snapshot.ok() && from_snapshot->has_value()) {
+      RETURN_IF_ERROR(VerifyHistory(store, id, (*from_snapshot)->execution->last_event_id()));
+      return **std::move(from_snapshot);
+    }
+    if (!from_snapshot.ok()) {
+      if (!absl::IsDataLoss(from_snapshot.status()) && !absl::IsNotFound(from_snapshot.status())) {
+        return from_snapshot.status();  // storage trouble: the caller retries, as for any read
+      }
+      // The log is the truth and is kept whole: a snapshot that cannot be used costs a full replay, no more.
+      spdlog::warn("SnapshotUnusable execution={}: replaying its whole input log instead: {}", id,
+                   std::string(from_snapshot.status().message()));
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<InputRecord> log, ReadInputLog(store, id));
   ASSIGN_OR_RETURN(ReplayedExecution replayed, ReplayInputs(log, machines, tokens));
   RETURN_IF_ERROR(VerifyReplay(replayed, stored));

@@ -1,7 +1,8 @@
 #pragma once
 // Recovery is replay: an execution is rebuilt by re-applying its input log (engine/input_log.h) to a fresh
-// sm::Execution, with the recorded `now` of each input and the recorded runtime values. The result must
-// equal what was stored (status, last event id, pending timer rows); anything else is DataLoss.
+// sm::Execution, or to the state of its latest snapshot (engine/snapshots.h) the inputs after it, with the
+// recorded `now` of each input and the recorded runtime values. The result must equal what was stored
+// (status, last event id, pending timer rows); anything else is DataLoss.
 
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,7 @@
 #include "engine/execution_record.h"
 #include "engine/input_log.h"
 #include "engine/pending_work.h"
+#include "engine/snapshots.h"
 #include "statemachine/core/execution.h"
 #include "statemachine/core/model.h"
 #include "storage/store.h"
@@ -40,6 +42,14 @@ using MachineLookup = std::function<absl::StatusOr<std::shared_ptr<const sm::Sta
 absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
                                                const sm::TaskTokenMinter* tokens = nullptr);
 
+// The execution at `snapshot` (taken of the execution `start` began), then `tail` applied: the inputs from
+// sequence number snapshot.inputs on. Errors as ReplayInputs, and DataLoss when the snapshot's state does not
+// restore (sm::Execution::Restore).
+absl::StatusOr<ReplayedExecution> ReplayFromSnapshot(const InputRecord& start, const DecodedSnapshot& snapshot,
+                                                     const std::vector<InputRecord>& tail,
+                                                     const MachineLookup& machines,
+                                                     const sm::TaskTokenMinter* tokens = nullptr);
+
 // The input log of execution `id`, in order. DataLoss when a row is unreadable or a sequence number is missing.
 absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id);
 
@@ -52,8 +62,14 @@ absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecuti
 absl::Status VerifyHistory(storage::Store& store, const std::string& id, std::int64_t last_event_id);
 
 // Reads the record, input log and history of `id`, replays and verifies. NotFound when there is no record.
+// With a `snapshot_key` (SnapshotOptions::key), starts from the execution's snapshot when it has one and
+// applies only the inputs after it; a snapshot that cannot be used (DecodeSnapshot's refusals, a state that
+// does not restore, a replay from it that does not match the record) is logged at warning level as
+// `SnapshotUnusable execution=<ARN>` with the reason, and the whole log is replayed instead. Empty: the whole
+// log, always (tools that audit the log).
 absl::StatusOr<ReplayedExecution> LoadExecution(storage::Store& store, const std::string& id,
                                                 const MachineLookup& machines,
-                                                const sm::TaskTokenMinter* tokens = nullptr);
+                                                const sm::TaskTokenMinter* tokens = nullptr,
+                                                std::string_view snapshot_key = {});
 
 }  // namespace stepflow::engine

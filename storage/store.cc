@@ -33,6 +33,8 @@ std::string_view ColumnName(Column c) {
       return "inputs";
     case Column::kMeta:
       return "meta";
+    case Column::kSnapshots:
+      return "snapshots";
   }
   return "unknown";
 }

@@ -28,8 +28,9 @@ enum class Column : std::uint8_t {
   kIndexes = 6,      // secondary indexes (status + start time -> id, ...)
   kInputs = 7,       // execution id + input sequence number (big-endian) -> input applied (for replay)
   kMeta = 8,         // server-wide settings kept with the data (the task token key)
+  kSnapshots = 9,    // execution id -> the interpreter's state after some input (recovery starts there)
 };
-inline constexpr int kColumnCount = 9;
+inline constexpr int kColumnCount = 10;
 
 // Name of a column family in RocksDB.
 std::string_view ColumnName(Column c);

@@ -214,6 +214,23 @@ class Execution {
   void Inspect(StateInspection* sink) { inspection_ = sink; }
   // The variables the root frame starts with (TestState's `variables`). REQUIRES: before Start.
   void SetInitialVariables(boost::json::object variables) { initial_variables_ = std::move(variables); }
+  // --- Snapshots (execution_state.cc): the interpreter's whole state between two inputs as plain data, so
+  // that the engine can recover an execution from its latest snapshot plus the inputs after it instead of
+  // re-applying every input since the start.
+  //
+  // The state as a JSON object in format kStateFormat: frames (by state name; a child frame's machine follows
+  // from its parent's Parallel/Map state), timers, tasks, variables, Map/Parallel progress. An execution
+  // restored from it decides every later input exactly as this one does. Call between inputs only.
+  static constexpr int kStateFormat = 1;
+  boost::json::object SaveState() const;
+  // Rebuilds the execution SaveState described. `machine`, `info` and `limits` must be those the execution
+  // ran with (they are not in the state). InvalidArgument, naming the first problem, when `state` is not a
+  // state of this machine that SaveState could have written (another format, a malformed or forged value, a
+  // frame, timer, task or state name that does not fit): nothing is half-restored, and nothing a later
+  // input does with a restored execution can go out of bounds.
+  static absl::StatusOr<std::unique_ptr<Execution>> Restore(std::shared_ptr<const StateMachine> machine,
+                                                            ExecutionInfo info, ExecutionLimits limits,
+                                                            const boost::json::value& state);
 
   ExecutionStatus status() const { return status_; }
   const boost::json::value& output() const { return output_; }
@@ -233,6 +250,10 @@ class Execution {
   struct TaskInfo;
   class Runner;
   friend class Runner;
+
+  // Restore's second half: the timers, tasks, closed tasks and ready frames of `state`, checked against the
+  // frames already restored. InvalidArgument naming the first problem.
+  absl::Status RestoreBookkeeping(const boost::json::object& state);
 
   std::shared_ptr<const StateMachine> machine_;
   ExecutionInfo info_;

@@ -44,6 +44,8 @@
 //   --workers N          client threads starting executions. Default 8.
 //   --durability MODE    the server's --durability (sync|async). Default sync.
 //   --partitions N       the server's --partitions. Default 0 (one per core).
+//   --snapshot-every N   the server's --snapshot-every (an execution's snapshot every N inputs; recovery
+//                        replays the tail after it). Default: the server's default.
 //   --machines-dir DIR   the definitions. Default: tests/crash/machines of the source tree.
 //   --task-workers N     `stepflow worker` processes (concurrency 4 each) for the Task machines. Default 2;
 //                        0 leaves the machines with worker tasks out.
@@ -104,6 +106,7 @@ struct Flags {
   int workers = 8;
   std::string durability = "sync";
   int partitions = 0;
+  int snapshot_every = -1;  // -1: the server's default
   std::string machines_dir = STEPFLOW_CRASH_MACHINES_DIR;
   int task_workers = 2;
   bool keep = false;
@@ -124,8 +127,8 @@ int Usage(const std::string& what) {
       stderr,
       "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
       "                  [--max-kill-ms MS] [--max-outage-ms MS] [--workers N] [--durability sync|async]\n"
-      "                  [--partitions N] [--machines-dir DIR] [--task-workers N] [--keep]\n"
-      "                  [--store rocksdb|postgres]\n",
+      "                  [--partitions N] [--snapshot-every N] [--machines-dir DIR] [--task-workers N]\n"
+      "                  [--keep] [--store rocksdb|postgres]\n",
       what.c_str());
   return 2;
 }
@@ -158,6 +161,8 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       f.durability = next();
     } else if (arg == "--partitions") {
       f.partitions = std::stoi(next());
+    } else if (arg == "--snapshot-every") {
+      f.snapshot_every = std::stoi(next());
     } else if (arg == "--machines-dir") {
       f.machines_dir = next();
     } else if (arg == "--task-workers") {
@@ -696,6 +701,10 @@ bool CrashTest::StartServer(const char* why) {
   if (!postgres_conninfo_.empty()) {
     extra.push_back("--store");
     extra.push_back("postgres:" + postgres_conninfo_);
+  }
+  if (flags_.snapshot_every >= 0) {
+    extra.push_back("--snapshot-every");
+    extra.push_back(std::to_string(flags_.snapshot_every));
   }
   auto t0 = Clock::now();
   absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir_, extra);

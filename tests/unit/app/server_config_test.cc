@@ -171,6 +171,33 @@ TEST_F(ServerConfigTest, Help) {
   EXPECT_THAT(ServerUsage(), HasSubstr("7233"));
 }
 
+TEST_F(ServerConfigTest, LogicalPartitionsAndSnapshotsFromFlagEnvAndFile) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->logical_partitions, 64);
+  EXPECT_EQ(c->snapshot_every, 100);
+  std::string file = WriteFile(R"({"logical_partitions":16,"snapshot_every":0})");
+  c = Load({"--config", file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->logical_partitions, 16);
+  EXPECT_EQ(c->snapshot_every, 0);
+  env_["STEPFLOW_SNAPSHOT_EVERY"] = "500";
+  c = Load({"--config", file, "--logical-partitions", "128"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->logical_partitions, 128);
+  EXPECT_EQ(c->snapshot_every, 500);
+  for (const char* bad : {"0", "4097", "x"}) {
+    c = Load({"--logical-partitions", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("--logical-partitions"));
+  }
+  for (const char* bad : {"-1", "1000001", "1e3"}) {
+    c = Load({"--snapshot-every", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("--snapshot-every"));
+  }
+}
+
 TEST(LoggingTest, JsonLineLiftsKeyValueFields) {
   std::string line = FormatJsonLogLine(0, "info", "", "execution stopped execution=arn:x:y status=ABORTED");
   boost::json::value v = boost::json::parse(line);

@@ -264,5 +264,35 @@ TEST_F(UpgradeTest, RecoveredExecutionsGoOnWithVersion2RowsAfterTheirVersion1Row
   }
 }
 
+// A store from before the logical-partition count was kept (issue 14) keeps the partitioning it had: one
+// logical partition per writer thread of the server that opens it, recorded at that open and kept from then
+// on, whatever a later opener's threads or flags say.
+TEST_F(UpgradeTest, AStoreFromBeforeTheCountGetsOnePartitionPerWriterThreadAndKeepsIt) {
+  engine_.reset();
+  auto stored_count = [&]() -> std::optional<std::uint64_t> {
+    storage::StoreOptions o;
+    o.path = (dir_ / "data").string();
+    auto store = storage::OpenRocksDbStore(o);
+    EXPECT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::optional<std::string>> row = (*store)->Get(storage::Column::kMeta, "logical_partitions");
+    if (!row.ok() || !row->has_value() || (*row)->size() != 8) {
+      return std::nullopt;
+    }
+    return storage::ReadUint64BigEndian(**row);
+  };
+  EXPECT_EQ(stored_count(), std::optional<std::uint64_t>(partitions_));
+  partitions_ = 5;
+  Open();
+  engine_.reset();
+  EXPECT_EQ(stored_count(), std::optional<std::uint64_t>(3));
+  // The running executions recover and finish under the kept count.
+  Open();
+  ASSERT_TRUE(engine_->CompleteTask(sm::UnsignedTaskToken(Arn("t1"), task_of_[Arn("t1")]), R"({"t":"done"})").ok());
+  clock_.AdvanceTo(kT0 + 5500);
+  for (const char* name : {"w1", "d1", "t1"}) {
+    EXPECT_NE(Finish(Arn(name)).status, sm::ExecutionStatus::kRunning) << name;
+  }
+}
+
 }  // namespace
 }  // namespace stepflow::engine::testing

@@ -271,6 +271,33 @@ TEST(Redrive, ContextShowsRedriveTimeOnlyAfterARedrive) {
   }
 }
 
+// The time of the last redrive is part of the interpreter's state: an execution restored from a snapshot
+// taken after a redrive shows the same $$.Execution.RedriveTime as the one that was redriven.
+TEST(Redrive, RedriveTimeSurvivesASnapshot) {
+  Harness h(R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q",
+      "Parameters":{"execution.$":"$$.Execution"},"Retry":[{"ErrorEquals":["Again"]}],"End":true}}})");
+  Decision start = h.Start("{}");
+  h.Fail(start.tasks_to_schedule.at(0).task_id, "Boom", "c");
+  h.now += 60000;
+  const common::EpochMillis redriven_at = h.now;
+  absl::StatusOr<Decision> redriven = h.ex().Redrive(h.now, h.rv);
+  ASSERT_TRUE(redriven.ok());
+  absl::StatusOr<std::unique_ptr<Execution>> restored =
+      Execution::Restore(testing::ParseMachine(R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q",
+      "Parameters":{"execution.$":"$$.Execution"},"Retry":[{"ErrorEquals":["Again"]}],"End":true}}})"),
+                         testing::TestInfo(), ExecutionLimits{}, h.ex().SaveState());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  h.now += 1000;
+  // The retry's new attempt builds its Parameters again, from the restored state.
+  Decision retried = (*restored)->OnTaskFailed(redriven->tasks_to_schedule.at(0).task_id, "Again", "", h.now, h.rv);
+  ASSERT_EQ(retried.timers_to_start.size(), 1u);
+  h.now = retried.timers_to_start[0].due;
+  Decision fired = (*restored)->OnTimerFired(retried.timers_to_start[0].timer_id, h.now, h.rv);
+  ASSERT_EQ(fired.tasks_to_schedule.size(), 1u);
+  const json::object& execution = fired.tasks_to_schedule[0].input.at("execution").as_object();
+  EXPECT_EQ(execution.at("RedriveTime"), json::value(common::FormatIso8601(redriven_at)));
+}
+
 TEST(Redrive, TimedOutExecutionResumesWhereItWasAndRestartsItsTimeout) {
   Harness h(R"({"TimeoutSeconds":10,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q","End":true}}})");
   Decision start = h.Start("{}");

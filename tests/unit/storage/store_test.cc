@@ -173,7 +173,8 @@ TEST(ColumnNameTest, NamesAreTheOnDiskNames) {
   EXPECT_EQ(ColumnName(Column::kIndexes), "indexes");
   EXPECT_EQ(ColumnName(Column::kInputs), "inputs");
   EXPECT_EQ(ColumnName(Column::kMeta), "meta");
-  EXPECT_EQ(kColumnCount, 9);
+  EXPECT_EQ(ColumnName(Column::kSnapshots), "snapshots");
+  EXPECT_EQ(kColumnCount, 10);
 }
 
 TEST_P(StoreContractTest, CommitAppliesPutsAndDeletesAcrossColumns) {
