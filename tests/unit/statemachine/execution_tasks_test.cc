@@ -289,12 +289,15 @@ TEST(Redrive, RedriveTimeSurvivesASnapshot) {
   ASSERT_TRUE(restored.ok()) << restored.status();
   h.now += 1000;
   // The retry's new attempt builds its Parameters again, from the restored state.
-  Decision retried = (*restored)->OnTaskFailed(redriven->tasks_to_schedule.at(0).task_id, "Again", "", h.now, h.rv);
-  ASSERT_EQ(retried.timers_to_start.size(), 1u);
-  h.now = retried.timers_to_start[0].due;
-  Decision fired = (*restored)->OnTimerFired(retried.timers_to_start[0].timer_id, h.now, h.rv);
-  ASSERT_EQ(fired.tasks_to_schedule.size(), 1u);
-  const json::object& execution = fired.tasks_to_schedule[0].input.at("execution").as_object();
+  absl::StatusOr<Decision> retried =
+      (*restored)->OnTaskFailed(redriven->tasks_to_schedule.at(0).task_id, "Again", "", h.now, h.rv);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  ASSERT_EQ(retried->timers_to_start.size(), 1u);
+  h.now = retried->timers_to_start[0].due;
+  absl::StatusOr<Decision> fired = (*restored)->OnTimerFired(retried->timers_to_start[0].timer_id, h.now, h.rv);
+  ASSERT_TRUE(fired.ok()) << fired.status();
+  ASSERT_EQ(fired->tasks_to_schedule.size(), 1u);
+  const json::object& execution = fired->tasks_to_schedule[0].input.at("execution").as_object();
   EXPECT_EQ(execution.at("RedriveTime"), json::value(common::FormatIso8601(redriven_at)));
 }
 
