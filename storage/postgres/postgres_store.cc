@@ -676,44 +676,35 @@ class PostgresStoreImpl final : public PostgresStore {
 
   // The commit's DELETEs (per column, `k IN (...)`) and multi-row upserts, in statements of at most
   // kRowsPerStatement rows.
+  // The writes in (column, key) order, as `rows` is sorted: each run of consecutive deletes of one column is one
+  // DELETE, each run of consecutive puts one upsert (at most kRowsPerStatement rows each). Every commit thus
+  // takes its row locks in the same global order, so concurrent commits over the same keys wait for each other
+  // instead of deadlocking (deleting all, then inserting all, locked in two passes and did deadlock).
   static void AppendWrites(const std::vector<FinalRow>& rows, std::vector<Statement>& statements) {
     for (std::size_t i = 0; i < rows.size();) {
-      if (rows[i].value.has_value()) {
-        ++i;
-        continue;
-      }
-      Statement st("DELETE FROM stepflow_rows WHERE column_id = $1 AND k IN (", "commit (DELETE)");
-      st.params.Int(static_cast<int>(rows[i].column), kInt2Oid);
+      const bool put = rows[i].value.has_value();
       const Column column = rows[i].column;
       std::size_t n = 0;
-      for (; i < rows.size() && rows[i].column == column && n < kRowsPerStatement; ++i) {
-        if (rows[i].value.has_value()) {
-          continue;
+      if (!put) {
+        Statement st("DELETE FROM stepflow_rows WHERE column_id = $1 AND k IN (", "commit (DELETE)");
+        st.params.Int(static_cast<int>(column), kInt2Oid);
+        for (; i < rows.size() && !rows[i].value.has_value() && rows[i].column == column && n < kRowsPerStatement;
+             ++i, ++n) {
+          absl::StrAppend(&st.sql, n == 0 ? "" : ", ", st.params.Next());
+          st.params.Bytes(rows[i].key);
         }
-        absl::StrAppend(&st.sql, n == 0 ? "" : ", ", st.params.Next());
-        st.params.Bytes(rows[i].key);
-        ++n;
+        st.sql += ")";
+        statements.push_back(std::move(st));
+        continue;
       }
-      st.sql += ")";
-      statements.push_back(std::move(st));
-    }
-    for (std::size_t i = 0; i < rows.size();) {
       Statement st("INSERT INTO stepflow_rows (column_id, k, v) VALUES ", "commit (INSERT)");
-      std::size_t n = 0;
-      for (; i < rows.size() && n < kRowsPerStatement; ++i) {
-        if (!rows[i].value.has_value()) {
-          continue;
-        }
+      for (; i < rows.size() && rows[i].value.has_value() && n < kRowsPerStatement; ++i, ++n) {
         absl::StrAppend(&st.sql, n == 0 ? "(" : ", (", st.params.Next());
         st.params.Int(static_cast<int>(rows[i].column), kInt2Oid);
         absl::StrAppend(&st.sql, ", ", st.params.Next());
         st.params.Bytes(rows[i].key);
         absl::StrAppend(&st.sql, ", ", st.params.Next(), ")");
         st.params.Bytes(*rows[i].value);
-        ++n;
-      }
-      if (n == 0) {
-        break;
       }
       st.sql += " ON CONFLICT (column_id, k) DO UPDATE SET v = excluded.v";
       statements.push_back(std::move(st));
