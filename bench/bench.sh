@@ -190,7 +190,7 @@ py_sdk_dir="${build_dir}/tests/sdk/python"
 ts_sdk_dir="${build_dir}/tests/sdk/typescript"
 declare -A sdk_worker_command=(
   [C++]="$(printf '%q' "${build_dir}/bench/bench_cpp_worker")"
-  [Python]="python3 $(printf '%q' "${bench_dir}/sdk/python_worker.py")"
+  [Python]="${STEPFLOW_SDK_PYTHON:-/usr/bin/python3} $(printf '%q' "${bench_dir}/sdk/python_worker.py")"
   [TypeScript]="node $(printf '%q %q' "${bench_dir}/sdk/typescript_worker.mjs" "${ts_sdk_dir}")"
 )
 sdk_workers=()
