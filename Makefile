@@ -110,8 +110,12 @@ test-tsan: deps
 # installs the peers under ~/.cache/stepflow-bench, prints one table, writes bench/results/. Builds only what
 # it runs. (bench/run_all.sh and bench/run_server.sh are the older, narrower scripts.)
 bench: deps $(BUILD)/build.ninja
-	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench jsonata_bench
+	cmake --build $(BUILD) -j$(JOBS) --target stepflow stepflow_bench server_bench task_bench bench_cpp_worker jsonata_bench
 	console/build.sh $(BUILD)/console
+	STEPFLOW_PROTO_DIR=$(CURDIR)/proto tests/sdk/pip_install.sh /usr/bin/python3 $(CURDIR)/clients/python \
+	  $(BUILD)/tests/sdk/python || echo "warning: the Python SDK did not install: W3 without its worker"
+	STEPFLOW_PROTO_DIR=$(CURDIR)/proto tests/sdk/ts_build.sh $(CURDIR)/clients/typescript \
+	  $(BUILD)/tests/sdk/typescript || echo "warning: the TypeScript SDK did not build: W3 without its worker"
 	bench/bench.sh $(BUILD)
 
 clean:

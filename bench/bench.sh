@@ -28,6 +28,7 @@
 #   CONSOLE_EXECUTIONS  executions stored for the REST latency figures (console).  Default: 100000
 #   PEERS             space-separated subset of: aws-local-stepfunctions restate bullmq. Default: all
 #   SCRATCH           where peers are installed and run.        Default: ${XDG_CACHE_HOME:-~/.cache}/stepflow-bench
+#   SDK_WORKERS       W3 also with these SDKs' no-op workers (bench/sdk/).  Default: C++ Python TypeScript
 #   RESULTS_DIR       where results.json, table.md and chart.png go.               Default: bench/results
 set -uo pipefail
 
@@ -183,6 +184,32 @@ echo "# peers: ${peers:-none}" | tee -a "${raw}"
 echo "# scratch: ${run_dir}"
 start_time=${SECONDS}
 
+# W3 with the SDKs' workers (ONLY=W3; SDK_WORKERS, default "C++ Python TypeScript"): each needs its SDK built
+# (make bench builds bench_cpp_worker and both SDKs into the build directory, as the sdk tests do).
+py_sdk_dir="${build_dir}/tests/sdk/python"
+ts_sdk_dir="${build_dir}/tests/sdk/typescript"
+declare -A sdk_worker_command=(
+  [C++]="$(printf '%q' "${build_dir}/bench/bench_cpp_worker")"
+  [Python]="${STEPFLOW_SDK_PYTHON:-/usr/bin/python3} $(printf '%q' "${bench_dir}/sdk/python_worker.py")"
+  [TypeScript]="node $(printf '%q %q' "${bench_dir}/sdk/typescript_worker.mjs" "${ts_sdk_dir}")"
+)
+sdk_workers=()
+if wants W3; then
+  for sdk in ${SDK_WORKERS:-C++ Python TypeScript}; do
+    case "${sdk}" in
+      C++) ready="${build_dir}/bench/bench_cpp_worker" ;;
+      Python) ready="${py_sdk_dir}/stepflow/__init__.py" ;;
+      TypeScript) ready="${ts_sdk_dir}/dist/src/index.js" ;;
+      *) echo "$0: SDK_WORKERS: unknown SDK '${sdk}' (C++, Python, TypeScript)" >&2; exit 2 ;;
+    esac
+    if [[ -e "${ready}" ]]; then
+      sdk_workers+=("${sdk}")
+    else
+      echo "warning: ${sdk} SDK not built (${ready} missing): its W3 worker row is skipped" >&2
+    fi
+  done
+fi
+
 w1_counts=(--pass-chain "${w1_pass10}" --pass-chain-100 "${w1_pass100}" --map "${w1_map}" --warmup 5
   --only pass_chain_10 --only pass_chain_100 --only map_1000)
 throughput_flags=(--inflight 1,64 --seconds "${seconds_per}" --warmup "${warmup}")
@@ -205,6 +232,12 @@ for ((run = 1; side_by_side && run <= repeat; run++)); do
   fi
   if wants W3; then
     step "W3 stepflow" "${build_dir}/bench/task_bench" --workload w3 "${throughput_flags[@]}"
+    # The same W3 with each SDK's no-op Worker as its own process (bench/sdk/), where that SDK is built.
+    for sdk in "${sdk_workers[@]}"; do
+      step "W3 stepflow (${sdk} SDK worker)" env "PYTHONPATH=${py_sdk_dir}" "${build_dir}/bench/task_bench" \
+        --workload w3 --worker-name "$(tr 'A-Z+' 'a-zp' <<< "${sdk}")-sdk" \
+        --worker-command "${sdk_worker_command[${sdk}]}" "${throughput_flags[@]}"
+    done
     if wants_peer bullmq; then
       step "W3 bullmq (AOF always)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w3 \
         --persistence aof-always "${throughput_flags[@]}"

@@ -22,11 +22,16 @@ import tempfile
 
 ENGINES = ["stepflow", "stepflow-tasks", "aws-local-stepfunctions", "restate", "bullmq-aof", "bullmq-mem"]
 # Stepflow's own variants: each is compared with every peer of the same (workload, case).
-OURS = ["stepflow", "stepflow-tasks"]
-OURS_NOTE = {"stepflow-tasks": "10 Task states + worker"}
+# stepflow-*-sdk: W3 with an SDK's no-op Worker process instead of task_bench's worker threads (bench/sdk/).
+OURS = ["stepflow", "stepflow-tasks", "stepflow-cpp-sdk", "stepflow-python-sdk", "stepflow-typescript-sdk"]
+OURS_NOTE = {"stepflow-tasks": "10 Task states + worker", "stepflow-cpp-sdk": "C++ SDK worker",
+             "stepflow-python-sdk": "Python SDK worker", "stepflow-typescript-sdk": "TypeScript SDK worker"}
 ENGINE_LABEL = {
     "stepflow": "Stepflow",
     "stepflow-tasks": "Stepflow, 10 Task states + worker",
+    "stepflow-cpp-sdk": "Stepflow, C++ SDK worker",
+    "stepflow-python-sdk": "Stepflow, Python SDK worker",
+    "stepflow-typescript-sdk": "Stepflow, TypeScript SDK worker",
     "aws-local-stepfunctions": "aws-local-stepfunctions",
     "restate": "Restate",
     "bullmq-aof": "BullMQ (AOF always)",
@@ -44,7 +49,8 @@ WORKLOAD_LABEL = {
 METRICS = {
     "W1": [("transitions_per_s", "transitions/s", "higher"), ("exec_per_s", "executions/s", "higher")],
     "W2": [("exec_per_s", "executions/s", "higher"), ("p50_ms", "p50 ms", "lower"), ("p99_ms", "p99 ms", "lower")],
-    "W3": [("tasks_per_s", "tasks/s", "higher"), ("p50_ms", "p50 ms", "lower"), ("p99_ms", "p99 ms", "lower")],
+    "W3": [("tasks_per_s", "tasks/s", "higher"), ("p50_ms", "p50 ms", "lower"), ("p99_ms", "p99 ms", "lower"),
+           ("worker_cpu_ms_per_task", "worker CPU ms/task", "lower")],
     "W4": [
         ("exec_per_s", "executions/s", "higher"),
         ("baseline_exec_per_s", "executions/s without failures", "higher"),

@@ -22,25 +22,42 @@
 //         failures - without) / retries), each retry's delay (Fail sent -> the retry polled) against the
 //         expected 1000 / 2000 ms.
 //
+// --worker-command CMD (w3, w2tasks): the workers are not threads of this process but one external worker
+// process per level of --inflight, started as `CMD ADDRESS QUEUE K` (through /bin/sh, so CMD may hold
+// arguments; K = the level's in-flight count, the worker's concurrency). task_bench waits for the process to
+// print a line "ready" on stdout (at most 60 s), measures as with its own workers, reads the process's CPU
+// time (/proc/PID/stat utime + stime) around the measurement, then stops it with SIGTERM and waits for it
+// (SIGKILL after 60 s). The RESULT line's engine is "stepflow-NAME" (--worker-name NAME, default "external").
+// bench/sdk/ holds the no-op workers of the C++, Python and TypeScript SDKs. Every RESULT line of W3/W2
+// gives worker_cpu_ms_per_task: the worker process's CPU, or, for the built-in worker threads, the CPU time
+// of those threads (CLOCK_THREAD_CPUTIME_ID), per task they completed.
+//
 // Every RESULT line names the durability mode. When the server does not implement Tasks (UNIMPLEMENTED),
 // prints "stepflow W3: skipped (Tasks service not available: ...)" and exits 0.
 //
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
+//                   [--worker-command CMD [--worker-name NAME]]
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
 // the run (storage/postgres/testing/private_postgres.h).
 
 #include <grpcpp/grpcpp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,6 +91,8 @@ struct Flags {
   int partitions = 0;
   std::string server;
   std::string store = "rocksdb";  // rocksdb | postgres
+  std::string worker_command;     // "": worker threads of this process
+  std::string worker_name = "external";
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -81,7 +100,8 @@ struct Flags {
                "task_bench: %s\nusage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds S] [--warmup S] "
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
-               "[--store rocksdb|postgres]\n",
+               "[--store rocksdb|postgres]\n"
+               "                  [--worker-command CMD [--worker-name NAME]]\n",
                what.c_str());
   std::exit(2);
 }
@@ -120,12 +140,136 @@ Flags ParseFlags(int argc, char** argv) {
       if (f.store != "rocksdb" && f.store != "postgres") {
         Usage("--store is rocksdb or postgres");
       }
+    } else if (arg == "--worker-command") {
+      f.worker_command = next();
+      if (f.worker_command.empty() || f.worker_command.size() > 4096) {
+        Usage("--worker-command needs a command of 1 to 4096 characters");
+      }
+    } else if (arg == "--worker-name") {
+      f.worker_name = next();
+      if (f.worker_name.empty() || f.worker_name.size() > 64 ||
+          f.worker_name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        Usage("--worker-name is 1 to 64 characters of a-z, 0-9 and '-'");
+      }
     } else {
       Usage("unknown argument '" + arg + "'");
     }
   }
+  if (!f.worker_command.empty() && f.workload == "w4") {
+    Usage("--worker-command runs with --workload w3 or w2tasks (w4's workers fail tasks on purpose)");
+  }
   return f;
 }
+
+// CPU seconds of the calling thread.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// A worker process of --worker-command: started by Start, which returns once it printed "ready"; its
+// further stdout goes to this process's stderr, prefixed. Stop() sends SIGTERM and reaps it.
+class ExternalWorker {
+ public:
+  static absl::StatusOr<std::unique_ptr<ExternalWorker>> Start(const std::string& command,
+                                                               const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+      return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+    }
+    const std::string script = absl::StrCat("exec ", command, " \"$@\"");
+    std::vector<const char*> argv = {"sh", "-c", script.c_str(), "sh"};
+    for (const std::string& a : args) {
+      argv.push_back(a.c_str());
+    }
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+      return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+    }
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      execv("/bin/sh", const_cast<char* const*>(argv.data()));
+      _exit(127);
+    }
+    close(fds[1]);
+    auto w = std::unique_ptr<ExternalWorker>(new ExternalWorker(pid, fds[0]));
+    // Lines until "ready", at most 60 s.
+    const auto deadline = Clock::now() + 60s;
+    std::string line;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      pollfd p{w->out_, POLLIN, 0};
+      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) == 0) {
+        w->Stop();
+        return absl::DeadlineExceededError(absl::StrCat("worker '", command, "' printed no \"ready\" within 60 s"));
+      }
+      char c;
+      const ssize_t n = read(w->out_, &c, 1);
+      if (n <= 0) {
+        const int status = w->Stop();
+        return absl::FailedPreconditionError(
+            absl::StrCat("worker '", command, "' exited before it printed \"ready\" (wait status ", status, ")"));
+      }
+      if (c != '\n') {
+        line.push_back(c);
+        continue;
+      }
+      if (line == "ready") {
+        break;
+      }
+      std::fprintf(stderr, "# worker: %s\n", line.c_str());
+      line.clear();
+    }
+    w->forward_ = std::thread([fd = w->out_] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) {
+        std::fwrite(buf, 1, static_cast<std::size_t>(n), stderr);
+      }
+    });
+    return w;
+  }
+
+  ExternalWorker(const ExternalWorker&) = delete;
+  ExternalWorker& operator=(const ExternalWorker&) = delete;
+  ~ExternalWorker() { Stop(); }
+
+  pid_t pid() const { return pid_; }
+
+  // SIGTERM (the SDK workers drain on it), SIGKILL after 60 s; the wait status (-1 when already stopped).
+  int Stop() {
+    if (pid_ <= 0) {
+      return -1;
+    }
+    kill(pid_, SIGTERM);
+    int status = 0;
+    const auto deadline = Clock::now() + 60s;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    pid_ = -1;
+    if (forward_.joinable()) {
+      forward_.join();
+    }
+    close(out_);
+    return status;
+  }
+
+ private:
+  ExternalWorker(pid_t pid, int out) : pid_(pid), out_(out) {}
+  pid_t pid_;
+  int out_;
+  std::thread forward_;
+};
 
 
 // 1% of the tasks always fail: state T9 of every 10th execution.
@@ -208,6 +352,7 @@ class TaskBench {
       server_ = std::move(*s);
       address = server_->address();
     }
+    address_ = address;
     int max_inflight = 16;
     for (int k : flags_.inflight) {
       max_inflight = std::max(max_inflight, k);
@@ -309,6 +454,7 @@ class TaskBench {
             handle(t, task);
           }
         }
+        worker_thread_cpu_ns_ += static_cast<long long>(ThreadCpuSeconds() * 1e9);
       });
     }
     return workers;
@@ -363,17 +509,19 @@ class TaskBench {
     return absl::StrCat("{\"StartAt\":\"T0\",\"States\":{", states, "}}");
   }
 
-  bool W3() { return RoundTrip("W3", "bench-noop-task", TaskChainDefinition(1, "bench-noop"), "bench-noop"); }
+  bool W3() { return RoundTrip("W3", "bench-noop-task", TaskChainDefinition(1, "bench-noop"), "bench-noop", 1); }
 
   bool W2Tasks() {
-    return RoundTrip("W2", "bench-ten-tasks", TaskChainDefinition(kSteps, "bench-step"), "bench-step");
+    return RoundTrip("W2", "bench-ten-tasks", TaskChainDefinition(kSteps, "bench-step"), "bench-step", kSteps);
   }
 
   // K client threads each keep one execution of `machine` in flight (StartSync) while K workers poll
   // `queue` and complete every task with its input. W3: one Task state (tasks/s). W2: 10 Task states, engine
   // "stepflow-tasks" in the RESULT line (executions/s).
+  // With --worker-command, one external worker process of concurrency K per level instead of the threads.
   bool RoundTrip(const std::string& workload, const std::string& machine, const std::string& definition,
-                 const std::string& queue) {
+                 const std::string& queue, int tasks_per_execution) {
+    const bool external = !flags_.worker_command.empty();
     if (!CreateMachine(machine, definition)) {
       return false;
     }
@@ -382,12 +530,25 @@ class TaskBench {
     for (int k : flags_.inflight) {
       std::atomic<bool> stop{false};
       std::atomic<long> tasks{0};
-      std::vector<std::thread> workers =
-          StartWorkers(k, queue, stop, [&](int t, const v1::PollTaskResponse& task) {
-            if (Complete(t, task.task_token(), task.input())) {
-              ++tasks;
-            }
-          });
+      std::vector<std::thread> workers;
+      std::unique_ptr<ExternalWorker> worker_process;
+      const long long thread_cpu_ns0 = worker_thread_cpu_ns_.load();
+      if (external) {
+        absl::StatusOr<std::unique_ptr<ExternalWorker>> w =
+            ExternalWorker::Start(flags_.worker_command, {address_, queue, std::to_string(k)});
+        if (!w.ok()) {
+          std::fprintf(stderr, "task_bench: %s\n", w.status().ToString().c_str());
+          return false;
+        }
+        worker_process = std::move(*w);
+      } else {
+        workers = StartWorkers(k, queue, stop, [&](int t, const v1::PollTaskResponse& task) {
+          if (Complete(t, task.task_token(), task.input())) {
+            ++tasks;
+          }
+        });
+      }
+      const double worker_cpu0 = external ? ProcessCpuSeconds(worker_process->pid()) : 0;
       const auto t0 = Clock::now();
       const auto measure_from = t0 + std::chrono::duration_cast<Clock::duration>(
                                          std::chrono::duration<double>(flags_.warmup));
@@ -443,24 +604,39 @@ class TaskBench {
       }
       const double server_cpu = ServerCpu() - server_cpu0;
       const double self_cpu = SelfCpuSeconds() - self_cpu0;
+      double worker_cpu = 0;
+      if (external) {
+        worker_cpu = ProcessCpuSeconds(worker_process->pid()) - worker_cpu0;
+        tasks = static_cast<long>(completed.load()) * tasks_per_execution;
+        const int status = worker_process->Stop();
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+          std::printf("# worker '%s' ended with wait status %d\n", flags_.worker_command.c_str(), status);
+        }
+      }
       stop = true;
       for (auto& t : workers) {
         t.join();
       }
+      if (!external) {
+        worker_cpu = static_cast<double>(worker_thread_cpu_ns_.load() - thread_cpu_ns0) / 1e9;
+      }
+      const std::string engine = external ? "stepflow-" + flags_.worker_name : w3 ? "stepflow" : "stepflow-tasks";
       std::sort(latencies.begin(), latencies.end());
       const double per_s = static_cast<double>(in_window.load()) / flags_.seconds;
       const int done = std::max(1, completed.load());
-      std::printf("stepflow %s %s inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f p50_ms=%.2f "
-                  "p99_ms=%.2f failures=%d\n",
-                  workload.c_str(), machine.c_str(), k, flags_.durability.c_str(), latencies.size(), tasks.load(),
-                  per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99), failures.load());
+      const double worker_ms_per_task = tasks > 0 ? 1000 * worker_cpu / static_cast<double>(tasks.load()) : 0.0;
+      std::printf("stepflow %s %s worker=%s inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f "
+                  "p50_ms=%.2f p99_ms=%.2f worker_cpu_ms_per_task=%.3f failures=%d\n",
+                  workload.c_str(), machine.c_str(), external ? flags_.worker_name.c_str() : "threads", k,
+                  flags_.durability.c_str(), latencies.size(), tasks.load(), per_s, Percentile(latencies, 0.5),
+                  Percentile(latencies, 0.99), worker_ms_per_task, failures.load());
       std::printf(
           "RESULT {\"engine\":\"%s\",\"workload\":\"%s\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
           "\"metrics\":{\"%s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
-          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f}}\n",
-          w3 ? "stepflow" : "stepflow-tasks", workload.c_str(), k, DurabilityLabel().c_str(),
-          w3 ? "tasks_per_s" : "exec_per_s", per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
-          failures.load(), 1000 * server_cpu / done, 1000 * self_cpu / done);
+          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f,\"worker_cpu_ms_per_task\":%.3f}}\n",
+          engine.c_str(), workload.c_str(), k, DurabilityLabel().c_str(), w3 ? "tasks_per_s" : "exec_per_s", per_s,
+          Percentile(latencies, 0.5), Percentile(latencies, 0.99), failures.load(), 1000 * server_cpu / done,
+          1000 * self_cpu / done, worker_ms_per_task);
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }
@@ -673,9 +849,11 @@ class TaskBench {
   std::unique_ptr<itest::TempDir> temp_dir_;
   std::unique_ptr<itest::ServerProcess> server_;
   std::unique_ptr<Connection> conn_;
+  std::string address_;  // the server's gRPC address, given to external workers
   std::mutex mu_;
   std::atomic<int> poll_failures_{0};
   std::atomic<int> report_failures_{0};
+  std::atomic<long long> worker_thread_cpu_ns_{0};  // CPU of the worker threads that ended
   std::string first_poll_failure_;
   std::string first_report_failure_;
 };
