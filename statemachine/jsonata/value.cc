@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <boost/json.hpp>
 
@@ -14,12 +15,9 @@ namespace stepflow::sm::jsonata {
 namespace {
 constexpr std::size_t kIndexThreshold = 8;
 
-// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
-// fill themselves in when read.
-Value InPlace(const boost::json::value& json, std::uint32_t level) {
-  if (level > kMaxValueDepth) {
-    Fail("U1001", -1, "value nesting");
-  }
+// A JSON scalar as a value (null, a boolean, a number, a string); nullopt for an array or an object. Shared by
+// the two conversions below (in place and whole).
+std::optional<Value> ScalarOf(const boost::json::value& json) {
   switch (json.kind()) {
     case boost::json::kind::null:
       return Value::Null();
@@ -33,6 +31,25 @@ Value InPlace(const boost::json::value& json, std::uint32_t level) {
       return Value::Number(json.get_double());
     case boost::json::kind::string:
       return Value::String(std::string(json.get_string()));
+    case boost::json::kind::array:
+    case boost::json::kind::object:
+      break;
+  }
+  return std::nullopt;
+}
+
+// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
+// fill themselves in when read.
+Value InPlace(const boost::json::value& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
+  if (std::optional<Value> scalar = ScalarOf(json)) {
+    return *std::move(scalar);
+  }
+  switch (json.kind()) {
+    default:  // a scalar, above
+      break;
     case boost::json::kind::array: {
       auto a = std::make_shared<Array>();
       a->source = &json.get_array();
@@ -498,19 +515,12 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
   if (level > kMaxValueDepth) {
     Fail("U1001", -1, "value nesting");
   }
+  if (std::optional<Value> scalar = ScalarOf(json)) {
+    return *std::move(scalar);
+  }
   switch (json.kind()) {
-    case boost::json::kind::null:
-      return Value::Null();
-    case boost::json::kind::bool_:
-      return Value::Bool(json.get_bool());
-    case boost::json::kind::int64:
-      return Value::Number(static_cast<double>(json.get_int64()));
-    case boost::json::kind::uint64:
-      return Value::Number(static_cast<double>(json.get_uint64()));
-    case boost::json::kind::double_:
-      return Value::Number(json.get_double());
-    case boost::json::kind::string:
-      return Value::String(std::string(json.get_string()));
+    default:  // a scalar, above
+      break;
     case boost::json::kind::array: {
       auto a = std::make_shared<Array>();
       a->items.reserve(json.get_array().size());
