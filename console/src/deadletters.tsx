@@ -1,9 +1,10 @@
-// Dead letters: the list (filters by queue, state machine and error, in the URL), one entry with its attempts
-// and input, redrive with a patched-input JSON editor, and discard.
+// Dead letters: the list (filters by queue, state machine, error and creation-time range, in the URL; redrive or
+// discard of the selected entries, the exact count confirmed first), one entry with its attempts and input,
+// redrive with a patched-input JSON editor, and discard.
 import { useEffect, useState } from "preact/hooks";
 import { api, DeadLetter, encodeArn, query } from "./api";
 import { href, navigate, Route } from "./router";
-import { ErrorBanner, Json, formatTime, useLoad } from "./ui";
+import { ErrorBanner, Json, formatTime, toIso, useLoad } from "./ui";
 
 interface Outcome {
   id: string;
@@ -14,8 +15,39 @@ interface Outcome {
 export function DeadLettersPage({ route }: { route: Route }) {
   const p = route.params;
   const f = { queue: p.get("queue") ?? undefined, stateMachine: p.get("stateMachine") ?? undefined, error: p.get("error") ?? undefined };
-  const list = useLoad(() => api<{ deadLetters: DeadLetter[] }>(`/dead-letters${query({ ...f, pageSize: "100" })}`), [f.queue, f.stateMachine, f.error]);
+  const range = { createdAfter: toIso(p.get("from")), createdBefore: toIso(p.get("to")) };
+  const list = useLoad(() => api<{ deadLetters: DeadLetter[] }>(`/dead-letters${query({ ...f, ...range, pageSize: "100" })}`),
+    [f.queue, f.stateMachine, f.error, range.createdAfter, range.createdBefore]);
   const set = (k: string, v: string) => navigate(["dead-letters"], { ...Object.fromEntries(p.entries()), [k]: v.trim() || undefined });
+  const rows = list.data?.deadLetters ?? [];
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkResult, setBulkResult] = useState("");
+  const [bulkFailures, setBulkFailures] = useState<Outcome[]>([]);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((old) => {
+      const next = new Set(old);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  // Redrives (with each entry's recorded input) or discards the selected entries shown, one request each (the API
+  // takes one id or a filter), after confirming the exact count; says how many were done and each failure by id.
+  const bulk = async (what: "redrive" | "discard") => {
+    const ids = rows.filter((d) => selected.has(d.id)).map((d) => d.id);
+    const verb = what === "redrive" ? "Redrive" : "Discard";
+    if (ids.length === 0 || !window.confirm(`${verb} ${ids.length} dead letter${ids.length === 1 ? "" : "s"}?`)) return;
+    const results = await Promise.allSettled(
+      ids.map((id) => api<{ outcomes: Outcome[] }>(`/dead-letters:${what}`, { method: "POST", body: { id } })));
+    const failures: Outcome[] = [];
+    results.forEach((r, i) => {
+      if (r.status === "rejected") failures.push({ id: ids[i], executionArn: "", error: String((r.reason as Error)?.message ?? r.reason) });
+      else for (const o of r.value.outcomes ?? []) if (o.error) failures.push(o);
+    });
+    setBulkResult(`${what === "redrive" ? "redriven" : "discarded"}: ${ids.length - failures.length}${failures.length ? `, failed: ${failures.length}` : ""}`);
+    setBulkFailures(failures);
+    setSelected(new Set());
+    list.reload();
+  };
   return (
     <section>
       <h1>Dead letters</h1>
@@ -26,12 +58,36 @@ export function DeadLettersPage({ route }: { route: Route }) {
             {k} <input name={k} value={f[k] ?? ""} onChange={(e) => set(k, e.currentTarget.value)} />
           </label>
         ))}
+        <label>
+          Created from <input name="from" type="datetime-local" value={p.get("from") ?? ""} onChange={(e) => set("from", e.currentTarget.value)} />
+        </label>
+        <label>
+          to <input name="to" type="datetime-local" value={p.get("to") ?? ""} onChange={(e) => set("to", e.currentTarget.value)} />
+        </label>
       </form>
+      <div class="bulk" role="group" aria-label="bulk actions">
+        <button name="bulkRedrive" disabled={!rows.some((d) => selected.has(d.id))} onClick={() => bulk("redrive")}>Redrive selected</button>
+        <button name="bulkDiscard" disabled={!rows.some((d) => selected.has(d.id))} onClick={() => bulk("discard")}>Discard selected</button>
+        <span class="bulk-result" aria-live="polite">{bulkResult}</span>
+      </div>
+      {bulkFailures.length > 0 && (
+        <ul class="error-banner bulk-failures" role="alert">
+          {bulkFailures.map((o) => <li key={o.id} data-id={o.id}>{o.id}: {o.error}</li>)}
+        </ul>
+      )}
       <table class="list" aria-label="dead letters">
-        <thead><tr><th>Id</th><th>Queue</th><th>State</th><th>Error</th><th>Execution</th><th>Created</th></tr></thead>
+        <thead>
+          <tr>
+            <th><input type="checkbox" name="selectAll" aria-label="select all" checked={rows.length > 0 && rows.every((d) => selected.has(d.id))}
+              onChange={(e) => setSelected(e.currentTarget.checked ? new Set(rows.map((d) => d.id)) : new Set())} /></th>
+            <th>Id</th><th>Queue</th><th>State</th><th>Error</th><th>Execution</th><th>Created</th>
+          </tr>
+        </thead>
         <tbody>
-          {(list.data?.deadLetters ?? []).map((d) => (
+          {rows.map((d) => (
             <tr key={d.id} data-id={d.id}>
+              <td><input type="checkbox" name="select" aria-label={`select ${d.id}`} checked={selected.has(d.id)}
+                onChange={(ev) => toggle(d.id, ev.currentTarget.checked)} /></td>
               <td><a href={href(["dead-letters", d.id])}>{d.id}</a></td>
               <td>{d.queue}</td>
               <td>{d.stateName}</td>

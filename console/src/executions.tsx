@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { api, Execution, STATUSES, query, encodeArn } from "./api";
 import { href, navigate, Route } from "./router";
-import { ErrorBanner, StatusBadge, duration, formatTime, useInterval, useLoad } from "./ui";
+import { ErrorBanner, StatusBadge, duration, formatTime, toIso, useInterval, useLoad } from "./ui";
 
 interface Counts {
   counts: Record<string, number>;
@@ -20,12 +20,6 @@ interface BulkAnswer {
   skipped?: number;
   failures?: Array<{ executionArn: string; error: string }>;
   nextPageToken?: string;
-}
-
-function toIso(local: string | null): string | undefined {
-  if (!local) return undefined;
-  const d = new Date(local);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
 export function ExecutionsPage({ route }: { route: Route }) {

@@ -20,6 +20,14 @@ export function formatTime(t: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? t : d.toISOString().replace("T", " ").replace("Z", "");
 }
 
+// A datetime-local input's value (local time, as kept in the URL) as the ISO instant the REST filters take;
+// undefined when empty or not a date.
+export function toIso(local: string | null): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
 export function duration(start: string | null, stop: string | null): string {
   if (!start) return "";
   const ms = (stop ? new Date(stop).getTime() : Date.now()) - new Date(start).getTime();

@@ -128,6 +128,8 @@ const running = await start("sleepy", "sleepy-1");
 const map = await start("fanout", "fanout-1", { items: [1, 2, 3] });
 const parallel = await start("split", "split-1");
 const charge = await start("charge", "charge-1", { amount: 5 });
+// Two more for the dead-letter page's bulk actions.
+const spares = [await start("charge", "charge-2", { amount: 2 }), await start("charge", "charge-3", { amount: 3 })];
 const bulkRuns = [await start("sleepy", "bulk-1"), await start("sleepy", "bulk-2")];
 const varsRun = await start("vars", "vars-1", { lines: [{ sku: "a", qty: 1 }, { sku: "b", qty: 2 }, { sku: "c", qty: 3 }] });
 const statusOf = async (arn) => (await rest("GET", `/executions/${encodeURIComponent(arn)}`)).status;
@@ -139,8 +141,11 @@ for (const [e, want] of [[ok, "SUCCEEDED"], [failed, "FAILED"], [map, "SUCCEEDED
 const worker = spawn(binary, ["--server", server.grpc, "worker", "--queue", "cards", "--", "sh", "-c",
   'echo \'{"error":"Card.Declined","cause":"no funds"}\' >&2; exit 1'], { stdio: "ignore" });
 children.push(worker);
-const dead = await until("a dead letter", async () => (await rest("GET", "/dead-letters?queue=cards")).deadLetters[0]);
-await until("charge-1 FAILED", async () => (await statusOf(charge.arn)) === "FAILED");
+const deadOf = async (arn) => (await rest("GET", "/dead-letters?queue=cards")).deadLetters.find((d) => d.executionArn === arn);
+const dead = await until("a dead letter", () => deadOf(charge.arn));
+const spareDead = [];
+for (const e of spares) spareDead.push(await until(`${e.arn}'s dead letter`, () => deadOf(e.arn)));
+for (const e of [charge, ...spares]) await until(`${e.arn} FAILED`, async () => (await statusOf(e.arn)) === "FAILED");
 worker.kill("SIGTERM");
 await new Promise((r) => (worker.exitCode !== null ? r() : worker.on("exit", r)));
 
@@ -168,14 +173,14 @@ try {
   // Executions: every seeded execution listed, counts per status, the status filter works server-side.
   await page.goto(`${base}/#/executions`);
   for (const e of [ok, failed, running, map, parallel, charge]) await page.waitForSelector(`tr[data-arn="${e.arn}"]`);
-  await page.waitForFunction(() => document.querySelector('.counts button[data-status="FAILED"] .count')?.textContent === "2");
+  await page.waitForFunction(() => document.querySelector('.counts button[data-status="FAILED"] .count')?.textContent === "4");
   await shot("executions");
   const filtered = page.waitForResponse((r) => r.url().includes("/api/v1/executions?") && r.url().includes("status=FAILED"));
   await page.click('.counts button[data-status="FAILED"]');
   await filtered;
-  await page.waitForFunction(() => document.querySelectorAll("table.list tbody tr").length === 2);
+  await page.waitForFunction(() => document.querySelectorAll("table.list tbody tr").length === 4);
   const statuses = await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => r.getAttribute("data-status")));
-  assert.deepEqual(statuses, ["FAILED", "FAILED"]);
+  assert.deepEqual(statuses, ["FAILED", "FAILED", "FAILED", "FAILED"]); // broken-1 and charge-1..3
   assert.match(page.url(), /status=FAILED/, "the filter is in the shareable URL");
   await shot("executions-failed");
 
@@ -192,7 +197,7 @@ try {
   await page.waitForFunction(() => document.querySelector('.counts button[data-status="SUCCEEDED"] .count')?.textContent === "1");
   const exactCounts = await rest("GET", "/executions:counts");
   assert.equal(exactCounts.exact, true);
-  assert.equal(exactCounts.counts.FAILED, 2);
+  assert.equal(exactCounts.counts.FAILED, 4);
 
   // Execution (failed): status, error and cause, graph colours, events and the failed-only filter.
   await page.goto(`${base}/#/execution/${enc(failed.arn)}`);
@@ -372,6 +377,38 @@ try {
   await page.goto(`${base}/#/dead-letters`);
   await page.waitForSelector(`tr[data-id="${dead.id}"]`);
   await shot("dead-letters");
+  // The creation-time filter goes to the server (createdAfter / createdBefore) and stays in the URL.
+  const dlRanged = page.waitForResponse((r) => r.url().includes("/api/v1/dead-letters?") && r.url().includes("createdAfter="));
+  await page.fill('input[name="from"]', "2999-01-01T00:00");
+  assert.equal((await dlRanged).status(), 200);
+  await page.waitForSelector("text=No dead letters.");
+  assert.match(page.url(), /from=2999-01-01T00%3A00|from=2999-01-01T00:00/);
+  const dlBefore = page.waitForResponse((r) => r.url().includes("createdBefore="));
+  await page.goto(`${base}/#/dead-letters?to=2999-01-01T00:00`);
+  assert.equal((await dlBefore).status(), 200);
+  await page.waitForSelector(`tr[data-id="${dead.id}"]`);
+  // Bulk discard of a selection, by keyboard: the exact count is confirmed, both entries leave the server, the
+  // third (charge-1's) stays.
+  const dlConfirmations = [];
+  page.on("dialog", (d) => {
+    dlConfirmations.push(d.message());
+    d.accept();
+  });
+  for (const d of spareDead) {
+    await page.focus(`input[aria-label="select ${d.id}"]`);
+    await page.keyboard.press("Space");
+  }
+  await page.focus('button[name="bulkDiscard"]');
+  const discarded = page.waitForResponse((r) => r.url().includes("/dead-letters:discard"));
+  await page.keyboard.press("Enter");
+  assert.equal((await discarded).status(), 200);
+  await page.waitForSelector(".bulk-result:has-text('discarded: 2')");
+  assert.deepEqual(dlConfirmations, ["Discard 2 dead letters?"]);
+  page.removeAllListeners("dialog");
+  for (const e of spares) assert.equal(await deadOf(e.arn), undefined, `${e.arn}'s dead letter discarded on the server`);
+  assert.ok(await deadOf(charge.arn), "the unselected dead letter is kept");
+  await until("the discarded rows gone", async () => (await page.$(`tr[data-id="${spareDead[0].id}"]`)) === null);
+  await shot("dead-letters-bulk");
   await page.click(`tr[data-id="${dead.id}"] a`);
   await page.waitForSelector('pre[aria-label="attempts"]');
   assert.match(await page.textContent('pre[aria-label="attempts"]'), /Card\.Declined/);
@@ -495,7 +532,7 @@ try {
   // Paging: the list walks the server's cursor, page by page, and the cursor is in the URL.
   await page.goto(`${base}/#/executions?pageSize=2`);
   const seen = new Set();
-  const pages = 7; // the 14 seeded executions (7, the 2 of the bulk actions, the 5 of the filter's), two a page
+  const pages = 8; // the 16 seeded executions (9, the 2 of the bulk actions, the 5 of the filter's), two a page
   for (let pageNo = 0; pageNo < pages; pageNo++) {
     await page.waitForFunction((known) => {
       const rows = [...document.querySelectorAll("table.list tbody tr")];
@@ -504,7 +541,7 @@ try {
     for (const arn of await page.$$eval("table.list tbody tr", (rows) => rows.map((r) => r.getAttribute("data-arn")))) seen.add(arn);
     if (pageNo < pages - 1) await page.click("text=Next page");
   }
-  assert.equal(seen.size, 2 * pages, "seven pages of two: every execution once");
+  assert.equal(seen.size, 2 * pages, "eight pages of two: every execution once");
   assert.match(page.url(), /page=/);
   assert.equal(await page.$("text=Next page"), null, "no next page after the last");
 
