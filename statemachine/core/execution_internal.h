@@ -52,7 +52,7 @@ struct Execution::Frame {
   std::vector<int> retry_attempts;  // per retrier of the current state
   int retry_count = 0;              // $$.State.RetryCount
   boost::json::object variables;
-  // The variables the current state's Assign gave a new value (CommitVariables), for its StateExited event's
+  // The variables the current state's Assign gave values to (CommitVariables), for its StateExited event's
   // "assignedVariables" (AWS's StateExitedEventDetails); written there and cleared.
   boost::json::object assigned;
 

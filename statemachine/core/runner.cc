@@ -367,13 +367,28 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
   ready_.push_back(f->id);
 }
 
-void Execution::Runner::CommitVariables(Frame* f, json::object new_vars, bool assigned_any) {
+void Execution::Runner::CommitVariables(Frame* f, json::object new_vars,
+                                        std::initializer_list<const CompiledTemplate*> assigns) {
   f->assigned.clear();
-  if (assigned_any) {
-    for (const auto& [name, value] : new_vars) {
-      const json::value* old = f->variables.if_contains(name);
-      if (old == nullptr || *old != value) {
-        f->assigned[name] = value;
+  auto note = [&](std::string_view name) {
+    if (const json::value* value = new_vars.if_contains(name)) {
+      f->assigned[name] = *value;
+    }
+  };
+  for (const CompiledTemplate* assign : assigns) {
+    if (assign == nullptr || !assign->present()) {
+      continue;
+    }
+    // The names an Assign object gives values to: its keys (without `.$`), whether or not they hold
+    // expressions, as AWS lists them, also when a value equals the one the variable had.
+    const TemplateNode& root = assign->root();
+    if (root.kind == TemplateNode::Kind::kObject) {
+      for (const TemplateNode::Member& member : root.members) {
+        note(member.key);
+      }
+    } else if (root.kind == TemplateNode::Kind::kLiteral && root.literal.is_object()) {
+      for (const auto& member : root.literal.get_object()) {
+        note(member.key());
       }
     }
   }
@@ -434,7 +449,7 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
     output = std::move(out).value();
   }
   if (new_vars) {
-    CommitVariables(f, std::move(*new_vars), true);
+    CommitVariables(f, std::move(*new_vars), {&s->assign});
   }
   CompleteState(f, std::move(output));
 }
@@ -545,7 +560,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
         }
         out = std::move(evaluated).value();
       }
-      CommitVariables(f, std::move(new_vars), c.assign.present());
+      CommitVariables(f, std::move(new_vars), {&c.assign});
       std::string target = c.next;
       CompleteState(f, std::move(out), &target);
       return;
@@ -561,7 +576,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     if (!out.ok()) {
       return FailFrame(f, out.failure());
     }
-    CommitVariables(f, std::move(new_vars), c.assign.present());
+    CommitVariables(f, std::move(new_vars), {&c.assign});
     // As AWS records it, a caught state is exited (<Type>StateExited with the catcher's output) before
     // the catcher's Next is entered.
     std::string target = c.next;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -73,10 +74,10 @@ class Execution::Runner {
   // CompleteState when `output_text` is already ToCompactJson(output); `output` null means the state's raw
   // input unchanged (moved on, never copied; f->raw_input_text must then be its text).
   void ExitState(Frame* f, boost::json::value* output, std::string output_text, const std::string* next);
-  // Makes `new_vars` the frame's variables. When the state assigned (`assigned_any`), the variables whose value
-  // is new or changed go to f->assigned for its StateExited event (a variable assigned its old value again is
-  // not told apart from one left alone).
-  void CommitVariables(Frame* f, boost::json::object new_vars, bool assigned_any);
+  // Makes `new_vars` the frame's variables. The names the `assigns` (those present) give values to go to
+  // f->assigned with their new values, for the state's StateExited event.
+  void CommitVariables(Frame* f, boost::json::object new_vars,
+                       std::initializer_list<const CompiledTemplate*> assigns);
   // Where a state's failure came from.
   enum class FailureOrigin {
     kState,        // the state itself (a path, an expression, a runtime value): an evaluation failure is

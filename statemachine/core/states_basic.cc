@@ -75,8 +75,7 @@ void Execution::Runner::RunChoice(Frame* f) {
   if (!out.ok()) {
     return FailState(f, out.failure());
   }
-  CommitVariables(f, std::move(new_vars),
-                  (rule_assign != nullptr && rule_assign->present()) || s->assign.present());
+  CommitVariables(f, std::move(new_vars), {rule_assign, &s->assign});
   std::string target = *next;
   CompleteState(f, std::move(out).value(), &target);
 }
@@ -240,7 +239,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
   if (!out.ok()) {
     return FailState(f, out.failure());
   }
-  CommitVariables(f, std::move(new_vars), s->assign.present());
+  CommitVariables(f, std::move(new_vars), {&s->assign});
   CompleteState(f, std::move(out).value());
 }
 

@@ -51,7 +51,7 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
     out = std::move(default_output);
   }
   if (new_vars) {  // made only when an Assign is present
-    CommitVariables(f, std::move(*new_vars), true);
+    CommitVariables(f, std::move(*new_vars), assigns);
   }
   std::string target = next != nullptr ? *next : std::string();
   CompleteState(f, std::move(out), next != nullptr ? &target : nullptr);

@@ -374,8 +374,24 @@ TEST(AssignTest, StateExitedRecordsTheAssignedVariables) {
   EXPECT_EQ(exits[0].at("assignedVariables"), Json(R"({"x":"1","list":"[1,\"two\"]"})"));
   EXPECT_EQ(exits[0].at("assignedVariablesDetails"), Json(R"({"truncated":false})"));
   EXPECT_FALSE(exits[1].contains("assignedVariables"));
-  EXPECT_EQ(exits[2].at("assignedVariables"), Json(R"({"x":"2"})")) << "only what changed";
+  EXPECT_EQ(exits[2].at("assignedVariables"), Json(R"({"x":"2"})"));
   EXPECT_FALSE(exits[3].contains("assignedVariables"));
+}
+
+// AWS lists every name an Assign gives a value to, also one given the value it already had.
+TEST(AssignTest, AVariableAssignedItsOwnValueIsListed) {
+  Harness h(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1},"Next":"B"},
+      "B":{"Type":"Pass","Assign":{"x":1,"y.$":"$x"},"End":true}}})");
+  h.Start("{}");
+  ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
+  std::vector<boost::json::object> exits;
+  for (const HistoryEvent& e : h.history) {
+    if (e.type.ends_with("StateExited")) {
+      exits.push_back(e.details);
+    }
+  }
+  ASSERT_EQ(exits.size(), 2u);
+  EXPECT_EQ(exits[1].at("assignedVariables"), Json(R"({"x":"1","y":"1"})"));
 }
 
 // An execution started under semantics version 3 or older (engine/semantics_version.h) keeps the StateExited
