@@ -352,7 +352,18 @@ TEST(AssignTest, VariablesAreVisibleLaterAndReadPreAssignmentValues) {
   EXPECT_EQ(h.ex().output(), Json(R"({"x":2,"y":1,"sum":3})"));
 }
 
-// As AWS records them: each StateExited of a state that assigned lists the variables it gave a new value, each
+// The details of every <Type>StateExited event, in order.
+std::vector<boost::json::object> StateExitedDetails(const std::vector<HistoryEvent>& history) {
+  std::vector<boost::json::object> exits;
+  for (const HistoryEvent& e : history) {
+    if (e.type.ends_with("StateExited")) {
+      exits.push_back(e.details);
+    }
+  }
+  return exits;
+}
+
+// As AWS records them: each StateExited of a state that assigned lists the variables its Assign gave values to, each
 // as JSON text, so that the variables as of any event can be folded from the history (the console's time
 // travel); a state that assigns nothing has no such field.
 TEST(AssignTest, StateExitedRecordsTheAssignedVariables) {
@@ -364,12 +375,7 @@ TEST(AssignTest, StateExitedRecordsTheAssignedVariables) {
       "D":{"Type":"Pass","End":true}}})j");
   h.Start("{}");
   ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
-  std::vector<boost::json::object> exits;
-  for (const HistoryEvent& e : h.history) {
-    if (e.type.ends_with("StateExited")) {
-      exits.push_back(e.details);
-    }
-  }
+  const std::vector<boost::json::object> exits = StateExitedDetails(h.history);
   ASSERT_EQ(exits.size(), 4u);
   EXPECT_EQ(exits[0].at("assignedVariables"), Json(R"({"x":"1","list":"[1,\"two\"]"})"));
   EXPECT_EQ(exits[0].at("assignedVariablesDetails"), Json(R"({"truncated":false})"));
@@ -384,12 +390,7 @@ TEST(AssignTest, AVariableAssignedItsOwnValueIsListed) {
       "B":{"Type":"Pass","Assign":{"x":1,"y.$":"$x"},"End":true}}})");
   h.Start("{}");
   ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
-  std::vector<boost::json::object> exits;
-  for (const HistoryEvent& e : h.history) {
-    if (e.type.ends_with("StateExited")) {
-      exits.push_back(e.details);
-    }
-  }
+  const std::vector<boost::json::object> exits = StateExitedDetails(h.history);
   ASSERT_EQ(exits.size(), 2u);
   EXPECT_EQ(exits[1].at("assignedVariables"), Json(R"({"x":"1","y":"1"})"));
 }
