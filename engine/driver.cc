@@ -139,7 +139,8 @@ void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool firs
   batch_.Put(storage::Column::kIndexes, IndexKey("", status, start, id), "");
   batch_.Put(storage::Column::kIndexes, IndexKey(machine, status, start, id), "");
   if (options_.execution_counts != nullptr) {
-    options_.execution_counts->Stage(machine, first ? "" : sm::ExecutionStatusName(before), status);
+    options_.execution_counts->Stage(CountScopes{machine, entry.info.version_arn, entry.info.alias_arn},
+                                     first ? "" : sm::ExecutionStatusName(before), status);
   }
 }
 

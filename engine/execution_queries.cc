@@ -71,6 +71,17 @@ absl::StatusOr<std::string> KnownMachine(DefinitionStore& definitions, const std
   return machine;
 }
 
+// A version or alias ARN as the start recorded it (canonical: a version number without leading zeros), its state
+// machine checked to exist.
+absl::StatusOr<std::string> KnownQualifiedArn(DefinitionStore& definitions, const std::string& arn) {
+  ASSIGN_OR_RETURN(QualifiedArn q, ParseQualifiedArn(arn));
+  ASSIGN_OR_RETURN(bool known, definitions.Known(q.state_machine));
+  if (!known) {
+    return errors::StateMachineDoesNotExist(StateMachineArn(q.state_machine));
+  }
+  return q.version > 0 ? VersionArn(q.state_machine, q.version) : AliasArn(q.state_machine, q.alias);
+}
+
 // The index prefix that lists `filter`'s executions: by version or alias ARN (the by_qualified_arn index;
 // status and quarantine filters do not combine with it), or by state machine (`machine`, "" = all) and status.
 absl::StatusOr<std::string> ListPrefix(DefinitionStore& definitions, const ExecutionFilter& filter) {
@@ -78,18 +89,13 @@ absl::StatusOr<std::string> ListPrefix(DefinitionStore& definitions, const Execu
     ASSIGN_OR_RETURN(std::string machine, KnownMachine(definitions, filter.state_machine));
     return IndexPrefix(machine, filter.status ? sm::ExecutionStatusName(*filter.status) : "");
   }
-  ASSIGN_OR_RETURN(QualifiedArn q, ParseQualifiedArn(filter.state_machine));
   if (filter.status || filter.quarantined) {
+    RETURN_IF_ERROR(ParseQualifiedArn(filter.state_machine).status());
     return errors::Validation(
         "a status filter cannot be combined with a version or alias ARN; list by the state machine instead");
   }
-  ASSIGN_OR_RETURN(bool known, definitions.Known(q.state_machine));
-  if (!known) {
-    return errors::StateMachineDoesNotExist(StateMachineArn(q.state_machine));
-  }
-  // The ARN as the start recorded it (canonical: a version number without leading zeros).
-  return QualifiedIndexPrefix(q.version > 0 ? VersionArn(q.state_machine, q.version)
-                                            : AliasArn(q.state_machine, q.alias));
+  ASSIGN_OR_RETURN(std::string arn, KnownQualifiedArn(definitions, filter.state_machine));
+  return QualifiedIndexPrefix(arn);
 }
 
 common::EpochMillis SystemNow() {
@@ -211,8 +217,14 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
   if (!guard) {
     return errors::ShuttingDown();
   }
-  ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, state_machine));
-  ASSIGN_OR_RETURN(StatusCounts stored, ReadExecutionCounts(*store_, machine));
+  // The scope counted: a state machine's name ("" = all), or a version or alias ARN as the start recorded it.
+  std::string scope;
+  if (IsQualifiedArn(state_machine)) {
+    ASSIGN_OR_RETURN(scope, KnownQualifiedArn(*definitions_, state_machine));
+  } else {
+    ASSIGN_OR_RETURN(scope, KnownMachine(*definitions_, state_machine));
+  }
+  ASSIGN_OR_RETURN(StatusCounts stored, ReadExecutionCounts(*store_, scope));
   ExecutionCounts counts;
   for (sm::ExecutionStatus status : kAllStatuses) {
     auto it = stored.find(sm::ExecutionStatusName(status));
@@ -222,7 +234,8 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
     // Quarantined executions keep their RUNNING index rows (quarantine writes nothing), so the counts hold them.
     std::lock_guard<std::mutex> lock(quarantine_mu_);
     for (const auto& [id, q] : quarantined_) {
-      if (machine.empty() || q.stored.record.state_machine_name == machine) {
+      const ExecutionInfoRecord& r = q.stored.record;
+      if (scope.empty() || r.state_machine_name == scope || r.version_arn == scope || r.alias_arn == scope) {
         ++counts.quarantined;
       }
     }

@@ -146,7 +146,8 @@ void Partition::TerminateQuarantined(const QuarantinedExecution& quarantined, co
   absl::Status committed = batch.status();
   if (batch.ok() && options_.execution_counts != nullptr) {
     committed = options_.execution_counts->CommitWithChange(
-        *store_, *std::move(batch), terminated.state_machine_name,
+        *store_, *std::move(batch),
+        CountScopes{terminated.state_machine_name, terminated.version_arn, terminated.alias_arn},
         sm::ExecutionStatusName(sm::ExecutionStatus::kRunning), sm::ExecutionStatusName(terminated.status));
   } else if (batch.ok()) {
     committed = store_->Commit(*batch);

@@ -2,9 +2,14 @@
 // counts, or a bounded walk of the list when the filters are more than the engine counts by.
 #include <google/protobuf/struct.pb.h>
 
+#include <map>
+#include <optional>
+#include <string>
+
 #include "common/status.h"
 #include "engine/api/convert.h"
 #include "engine/api/handlers.h"
+#include "engine/qualified_arns.h"
 
 namespace stepflow::api {
 namespace {
@@ -25,6 +30,50 @@ absl::StatusOr<std::int64_t> CountOne(engine::Engine& engine, const engine::Exec
   } while (!token.empty() && count < kMaxCountedPerStatus);
   capped = !token.empty();
   return count;
+}
+
+// The executions of a version or alias ARN that `filter` selects, each counted under its status (the list takes
+// no status filter with such an ARN: engine.h), at most kMaxCountedPerStatus walked per status asked for.
+absl::Status CountQualifiedByWalk(engine::Engine& engine, engine::ExecutionFilter filter,
+                                  google::protobuf::Map<std::string, google::protobuf::Value>& by_status,
+                                  google::protobuf::ListValue& at_least) {
+  const std::optional<sm::ExecutionStatus> wanted = filter.status;
+  const bool quarantined_only = filter.quarantined;
+  filter.status.reset();
+  filter.quarantined = false;
+  std::map<std::string, std::int64_t> counts;
+  if (quarantined_only) {
+    counts[v1::ExecutionStatus_Name(v1::QUARANTINED)] = 0;
+  } else {
+    for (sm::ExecutionStatus status : kCountedStatuses) {
+      if (!wanted.has_value() || *wanted == status) {
+        counts[v1::ExecutionStatus_Name(ToProto(status))] = 0;
+      }
+    }
+  }
+  const std::int64_t cap = kMaxCountedPerStatus * static_cast<std::int64_t>(counts.size());
+  std::int64_t walked = 0;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(engine::Page<engine::ExecutionInfoRecord> page,
+                     engine.ListExecutions(filter, kMaxPageSize, token));
+    for (const engine::ExecutionInfoRecord& r : page.items) {
+      const std::string name = r.quarantined ? v1::ExecutionStatus_Name(v1::QUARANTINED)
+                                             : v1::ExecutionStatus_Name(ToProto(r.status));
+      if (auto it = counts.find(name); it != counts.end()) {
+        ++it->second;
+      }
+    }
+    walked += static_cast<std::int64_t>(page.items.size());
+    token = page.next_page_token;
+  } while (!token.empty() && walked < cap);
+  for (const auto& [name, n] : counts) {
+    by_status[name].set_number_value(static_cast<double>(n));
+    if (!token.empty()) {
+      at_least.add_values()->set_string_value(name);  // the walk stopped early: every count is a lower bound
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Exact, from the engine's counters: no filter but the state machine and the status.
@@ -59,6 +108,10 @@ absl::StatusOr<google::protobuf::Struct> CountExecutions(ServiceEnv& env, const 
   fields["exact"].set_bool_value(exact);
   if (exact) {
     RETURN_IF_ERROR(EngineCounts(env, filter, by_status));
+    return counts;
+  }
+  if (engine::IsQualifiedArn(filter.state_machine)) {
+    RETURN_IF_ERROR(CountQualifiedByWalk(*env.engine, filter, by_status, at_least));
     return counts;
   }
   if (filter.quarantined) {

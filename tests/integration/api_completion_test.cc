@@ -174,6 +174,25 @@ TEST_F(ApiCompletionTest, AliasesRouteByWeightAndGuardTheirVersions) {
     ++outputs_by_version[version];
   }
   EXPECT_EQ(outputs_by_version.size(), 2u);
+  // Counts by alias and by version: exact from the engine's rows; with a name prefix, from the list's walk.
+  auto counts = [&](const std::string& arn, const std::string& more) {
+    json::value c = Body(http_->Get("/api/v1/executions:counts?stateMachine=" + Encode(arn) + more));
+    EXPECT_TRUE(c.is_object() && c.as_object().contains("counts")) << json::serialize(c);
+    return c;
+  };
+  auto succeeded = [](const json::value& c) { return c.at("counts").at("SUCCEEDED").to_number<int>(); };
+  EXPECT_EQ(succeeded(counts(alias_arn, "")), 60);
+  EXPECT_TRUE(counts(alias_arn, "").at("exact").as_bool());
+  EXPECT_EQ(succeeded(counts(v1, "")), outputs_by_version[v1]);
+  EXPECT_EQ(succeeded(counts(v1, "&status=SUCCEEDED")) + succeeded(counts(v2, "&status=SUCCEEDED")), 60);
+  json::value prefixed = counts(alias_arn, "&namePrefix=r1");
+  EXPECT_FALSE(prefixed.at("exact").as_bool());
+  EXPECT_EQ(succeeded(prefixed), 11);  // r1, r10..r19
+  EXPECT_EQ(prefixed.at("counts").at("RUNNING").to_number<int>(), 0);
+  auto bad_arn = http_->Get("/api/v1/executions:counts?stateMachine=" + Encode(alias_arn.substr(0, alias_arn.rfind(':')) + ":0"));
+  ASSERT_TRUE(bad_arn);
+  EXPECT_EQ(bad_arn->status, 400);
+  EXPECT_EQ(ErrorOf(bad_arn), "InvalidArn");
   json::value described = Body(http_->Get("/api/v1/state-machines/api/executions/r0"));
   EXPECT_EQ(Str(described, "stateMachineAliasArn"), alias_arn);
 

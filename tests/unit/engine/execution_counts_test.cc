@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/unit/engine/engine_test_util.h"
 
@@ -132,10 +135,10 @@ TEST(ExecutionCountsWriterTest, FailedCommitsAreDropped) {
   ASSERT_TRUE(store.ok()) << store.status();
   auto writer = ExecutionCountsWriter::Load(**store, 0);
   ASSERT_TRUE(writer.ok()) << writer.status();
-  (*writer)->Stage("M", "", "RUNNING");
+  (*writer)->Stage({"M"}, "", "RUNNING");
   (*writer)->Finish(false);
-  (*writer)->Stage("M", "", "RUNNING");
-  (*writer)->Stage("M", "RUNNING", "SUCCEEDED");
+  (*writer)->Stage({"M"}, "", "RUNNING");
+  (*writer)->Stage({"M"}, "RUNNING", "SUCCEEDED");
   storage::WriteBatch batch;
   (*writer)->PutStaged(batch);
   ASSERT_TRUE((*store)->Commit(batch).ok());
@@ -143,7 +146,7 @@ TEST(ExecutionCountsWriterTest, FailedCommitsAreDropped) {
   // Another writer's rows add up with this one's.
   auto other = ExecutionCountsWriter::Load(**store, 1);
   ASSERT_TRUE(other.ok());
-  ASSERT_TRUE((*other)->CommitWithChange(**store, storage::WriteBatch(), "N", "", "RUNNING").ok());
+  ASSERT_TRUE((*other)->CommitWithChange(**store, storage::WriteBatch(), {"N"}, "", "RUNNING").ok());
   absl::StatusOr<StatusCounts> all = ReadExecutionCounts(**store, "");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(*all, (StatusCounts{{"RUNNING", 1}, {"SUCCEEDED", 1}}));
@@ -151,12 +154,144 @@ TEST(ExecutionCountsWriterTest, FailedCommitsAreDropped) {
   // A reloaded writer continues from its committed rows.
   auto reloaded = ExecutionCountsWriter::Load(**store, 0);
   ASSERT_TRUE(reloaded.ok());
-  (*reloaded)->Stage("M", "SUCCEEDED", "RUNNING");
+  (*reloaded)->Stage({"M"}, "SUCCEEDED", "RUNNING");
   storage::WriteBatch again;
   (*reloaded)->PutStaged(again);
   ASSERT_TRUE((*store)->Commit(again).ok());
   (*reloaded)->Finish(true);
   EXPECT_EQ(*ReadExecutionCounts(**store, "M"), (StatusCounts{{"RUNNING", 1}}));
+}
+
+// Counts by version and alias ARN (GET /executions:counts with a qualified ARN): exact, per status, kept with
+// every status change like the state machine's; the ARN is read canonically (a version without leading zeros).
+class QualifiedCountsTest : public ExecutionCountsTest {
+ protected:
+  void SetUp() override {
+    ExecutionCountsTest::SetUp();
+    absl::StatusOr<StateMachineVersionInfo> v1 = engine_->PublishStateMachineVersion("Wait", "", 0);
+    ASSERT_TRUE(v1.ok()) << v1.status();
+    version_ = v1->arn;
+    absl::StatusOr<StateMachineAliasInfo> alias =
+        engine_->CreateStateMachineAlias("live", "", {AliasRoute{version_, 100}});
+    ASSERT_TRUE(alias.ok()) << alias.status();
+    alias_ = alias->arn;
+  }
+  std::string version_;
+  std::string alias_;
+};
+
+TEST_F(QualifiedCountsTest, VersionAndAliasArnsCountTheirOwnExecutions) {
+  const std::string on_version = Start(version_, "on-version");
+  const std::string via_alias = Start(alias_, "via-alias");
+  const std::string via_alias_2 = Start(alias_, "via-alias-2");
+  Start("Wait", "on-latest");
+  ASSERT_TRUE(engine_->StopExecution(via_alias, "", "").ok());
+  EXPECT_EQ(Counts(version_), (std::map<S, std::int64_t>{
+                                  {S::kRunning, 2}, {S::kSucceeded, 0}, {S::kFailed, 0}, {S::kTimedOut, 0},
+                                  {S::kAborted, 1}}));
+  EXPECT_EQ(Counts(alias_)[S::kRunning], 1);
+  EXPECT_EQ(Counts(alias_)[S::kAborted], 1);
+  EXPECT_EQ(Counts("Wait")[S::kRunning], 3);
+  EXPECT_EQ(Counts(version_.substr(0, version_.size() - 1) + "0001")[S::kRunning], 2);  // canonical form
+  clock_.AdvanceBy(5000);  // the Waits end
+  Finish(on_version);
+  Finish(via_alias_2);
+  EXPECT_EQ(Counts(version_)[S::kSucceeded], 2);
+  EXPECT_EQ(Counts(version_)[S::kRunning], 0);
+  EXPECT_EQ(Counts(alias_)[S::kSucceeded], 1);
+  // A restart keeps them; a version nothing started on counts nothing; an unknown machine or a bad ARN is named.
+  Reopen();
+  EXPECT_EQ(Counts(alias_)[S::kAborted], 1);
+  absl::StatusOr<StateMachineVersionInfo> v2 = engine_->PublishStateMachineVersion("Pass", "", 0);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(Counts(v2->arn)[S::kRunning], 0);
+  absl::StatusOr<ExecutionCounts> ghost =
+      engine_->CountExecutions("arn:aws:states:us-east-1:123456789012:stateMachine:Ghost:1");
+  EXPECT_TRUE(absl::IsNotFound(ghost.status())) << ghost.status();
+  absl::StatusOr<ExecutionCounts> bad = engine_->CountExecutions("arn:aws:states:us-east-1:123456789012:stateMachine:Wait:0");
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
+}
+
+// A store with state machine counts but none by version or alias (written by the release before them) gets
+// them on open, from the by_qualified_arn index and each execution's status.
+TEST_F(QualifiedCountsTest, AStoreWithoutQualifiedCountsGetsThemOnOpen) {
+  Start(version_, "on-version");
+  ASSERT_TRUE(engine_->StopExecution(Start(alias_, "via-alias"), "", "").ok());
+  const auto version_counts = Counts(version_);
+  const auto alias_counts = Counts(alias_);
+  int deleted = 0;
+  WithStoreClosed([&](storage::Store& store) {
+    storage::WriteBatch batch;
+    ASSERT_TRUE(store
+                    .Scan(storage::Column::kMeta, "qualified_execution_count", "", false,
+                          [&](std::string_view key, std::string_view) {
+                            batch.Delete(storage::Column::kMeta, std::string(key));
+                            ++deleted;
+                            return true;
+                          })
+                    .ok());
+    ASSERT_TRUE(store.Commit(batch).ok());
+  });
+  EXPECT_GT(deleted, 1);  // rows and marker were there
+  EXPECT_EQ(Counts(version_), version_counts);
+  EXPECT_EQ(Counts(alias_), alias_counts);
+  EXPECT_EQ(Counts(alias_)[S::kAborted], 1);
+  EXPECT_EQ(Counts("Wait")[S::kRunning], 1);  // the state machine's counts are untouched
+}
+
+// Starts through the alias race counts of it: every count seen is at most what was started by then and never
+// goes down; at the end it equals the executions listed under the alias.
+TEST_F(QualifiedCountsTest, CountsStayExactWhileStartsRace) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::atomic<int> started{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> starters;
+  for (int t = 0; t < kThreads; ++t) {
+    starters.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::StatusOr<ExecutionInfoRecord> r =
+            engine_->StartExecution(alias_, "r" + std::to_string(t) + "-" + std::to_string(i), "{}");
+        EXPECT_TRUE(r.ok()) << r.status();
+        started.fetch_add(1);
+      }
+    });
+  }
+  std::int64_t last = 0;
+  int reads = 0;
+  std::thread counter([&] {
+    while (!done.load()) {
+      const int before = started.load();  // started and committed before the count is read
+      absl::StatusOr<ExecutionCounts> c = engine_->CountExecutions(alias_);
+      const int after = started.load();
+      ASSERT_TRUE(c.ok()) << c.status();
+      const std::int64_t running = c->by_status.at(S::kRunning);
+      EXPECT_GE(running, before);
+      EXPECT_LE(running, after + kThreads);  // at most the starts in flight besides
+      EXPECT_GE(running, last);
+      last = running;
+      ++reads;
+    }
+  });
+  for (std::thread& t : starters) {
+    t.join();
+  }
+  done.store(true);
+  counter.join();
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(Counts(alias_)[S::kRunning], kThreads * kPerThread);
+  EXPECT_EQ(Counts(version_)[S::kRunning], kThreads * kPerThread);
+  ExecutionFilter filter;
+  filter.state_machine = alias_;
+  std::size_t listed = 0;
+  std::string token;
+  do {
+    absl::StatusOr<Page<ExecutionInfoRecord>> page = engine_->ListExecutions(filter, 100, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    listed += page->items.size();
+    token = page->next_page_token;
+  } while (!token.empty());
+  EXPECT_EQ(listed, static_cast<std::size_t>(kThreads * kPerThread));
 }
 
 }  // namespace
