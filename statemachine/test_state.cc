@@ -1,6 +1,7 @@
 #include "statemachine/test_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <set>
 #include <utility>
@@ -168,7 +169,8 @@ absl::StatusOr<StateType> TypeOf(const json::object& state) {
   return InvalidDefinition(absl::StrCat("unknown state type '", std::string(type->get_string()), "'"));
 }
 
-absl::StatusOr<Cutout> CutOut(const TestStateRequest& request, const TestStateLimits& limits) {
+// `mock_whole`: a Map or Parallel state runs as the Task its mock answers (else as itself).
+absl::StatusOr<Cutout> CutOut(const TestStateRequest& request, const TestStateLimits& limits, bool mock_whole) {
   RETURN_IF_ERROR(CheckSize(request.definition, limits.max_definition_bytes, "the definition", InvalidDefinition));
   if (request.state_name.size() > limits.max_state_name_bytes) {
     return Validation(absl::StrCat("stateName is ", request.state_name.size(), " bytes; at most ",
@@ -211,7 +213,7 @@ absl::StatusOr<Cutout> CutOut(const TestStateRequest& request, const TestStateLi
         "the definition is neither a state (it has no \"Type\") nor a state machine (it has no \"States\")");
   }
   ASSIGN_OR_RETURN(cut.type, TypeOf(state));
-  if (cut.type == StateType::kMap || cut.type == StateType::kParallel) {
+  if (mock_whole && (cut.type == StateType::kMap || cut.type == StateType::kParallel)) {
     state = AsMockedTask(state);
   }
   json::object states;
@@ -279,6 +281,28 @@ absl::StatusOr<Mock> CheckMock(const TestStateRequest& request, StateType type, 
   return mock;
 }
 
+// The Map inspection fields of `cut` (a Map state, unmocked) on `input`: its preparation of its iterations, as
+// the interpreter records it when the state starts. The run goes no further than that first decision.
+absl::Status InspectMap(const Cutout& cut, const TestStateRequest& request, const json::value& input,
+                        const json::object& variables, common::EpochMillis now, RuntimeValues& rv,
+                        InspectionData& data) {
+  ExecutionLimits limits;
+  limits.max_transitions_per_decision = 2;
+  Execution execution(cut.machine, request.context, limits);
+  StateInspection inspection;
+  execution.Inspect(&inspection);
+  execution.SetInitialVariables(variables);
+  RETURN_IF_ERROR(execution.Start(input, now, rv).status());
+  data.after_items_path = std::move(inspection.after_items_path);
+  if (inspection.after_item_selector) {
+    data.after_item_selector = json::value(std::move(*inspection.after_item_selector));
+  }
+  data.max_concurrency = inspection.max_concurrency;
+  data.tolerated_failure_count = inspection.tolerated_failure_count;
+  data.tolerated_failure_percentage = inspection.tolerated_failure_percentage;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<InspectionLevel> ParseInspectionLevel(absl::string_view text) {
@@ -306,7 +330,7 @@ const char* TestStatusName(TestStatus status) {
 
 absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, common::EpochMillis now, RuntimeValues& rv,
                                           const TestStateLimits& limits) {
-  ASSIGN_OR_RETURN(Cutout cut, CutOut(request, limits));
+  ASSIGN_OR_RETURN(Cutout cut, CutOut(request, limits, /*mock_whole=*/true));
   ASSIGN_OR_RETURN(Mock mock, CheckMock(request, cut.type, limits));
   if (request.retrier_retry_count < 0 || request.retrier_retry_count > limits.max_retrier_retry_count) {
     return Validation(absl::StrCat("retrierRetryCount must be between 0 and ", limits.max_retrier_retry_count,
@@ -376,6 +400,7 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
     result.status = TestStatus::kRetriable;
     result.error = inspection.retried->error;
     result.cause = inspection.retried->cause;
+    result.next_state = cut.name;  // the retry runs the state again
   } else {
     return absl::InternalError(absl::StrCat("TestState: the state '", cut.name, "' neither exited nor failed"));
   }
@@ -388,7 +413,21 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
     data.result = std::move(inspection.result);
     data.after_result_selector = std::move(inspection.after_result_selector);
     data.after_result_path = std::move(inspection.after_result_path);
-    data.variables = inspection.exited ? std::move(inspection.variables) : std::move(variables.get_object());
+    data.variables = inspection.exited ? std::move(inspection.variables) : variables.get_object();
+    if (result.status == TestStatus::kRetriable || result.status == TestStatus::kCaughtError) {
+      InspectionErrorDetails details;
+      if (result.status == TestStatus::kRetriable) {
+        details.retry_index = static_cast<std::int64_t>(inspection.retry_index.value_or(0));
+        details.retry_backoff_interval_seconds = std::llround(inspection.retry_delay_seconds.value_or(0));
+      } else {
+        details.catch_index = static_cast<std::int64_t>(inspection.catch_index.value_or(0));
+      }
+      data.error_details = details;
+    }
+    if (cut.type == StateType::kMap) {
+      ASSIGN_OR_RETURN(Cutout unmocked, CutOut(request, limits, /*mock_whole=*/false));
+      RETURN_IF_ERROR(InspectMap(unmocked, request, input, variables.get_object(), now, rv, data));
+    }
     result.inspection = std::move(data);
   }
   return result;
@@ -423,6 +462,32 @@ json::object TestStateResultToAwsJson(const TestStateResult& result) {
     }
     if (d.variables) {
       data["variables"] = ToAwsJson(json::value(*d.variables));
+    }
+    if (d.error_details) {
+      json::object details;
+      for (const auto& [key, value] :
+           {std::pair{"catchIndex", &d.error_details->catch_index}, std::pair{"retryIndex", &d.error_details->retry_index},
+            std::pair{"retryBackoffIntervalSeconds", &d.error_details->retry_backoff_interval_seconds}}) {
+        if (*value) {
+          details[key] = **value;
+        }
+      }
+      data["errorDetails"] = std::move(details);
+    }
+    for (const auto& [key, value] : {std::pair{"afterItemsPath", &d.after_items_path},
+                                     std::pair{"afterItemSelector", &d.after_item_selector}}) {
+      if (*value) {
+        data[key] = ToAwsJson(**value);
+      }
+    }
+    for (const auto& [key, value] : {std::pair{"maxConcurrency", &d.max_concurrency},
+                                     std::pair{"toleratedFailureCount", &d.tolerated_failure_count}}) {
+      if (*value) {
+        data[key] = **value;
+      }
+    }
+    if (d.tolerated_failure_percentage) {
+      data["toleratedFailurePercentage"] = *d.tolerated_failure_percentage;
     }
     out["inspectionData"] = std::move(data);
   }

@@ -12,13 +12,18 @@
 //     Assign, Output), Retry and Catch are the state's; its iterations/branches do not run;
 //   - a Wait state's timer fires at once (nothing waits);
 //   - a retrier that matches makes the status RETRIABLE; `retrier_retry_count` retries are taken first
-//     (the state fails again with the same mock each time), as AWS's stateConfiguration.retrierRetryCount.
+//     (the state fails again with the same mock each time), as AWS's stateConfiguration.retrierRetryCount;
+//     the next state is then the state itself (it runs again);
+//   - at DEBUG and TRACE, a Map state also runs once unmocked, as far as the preparation of its iterations
+//     (ItemsPath, ItemSelector, MaxConcurrency, ToleratedFailure*), for AWS's Map inspection fields; its
+//     iterations' outcome is not used (the mock's is reported).
 // So a state's output, error and cause are exactly what `stepflow run` gives for the same state as a
 // one-state definition (tests/conformance/test_state_equivalence.py checks this over the corpus).
 //
 // Thread-safety: stateless; any number of calls may run at once.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -79,6 +84,15 @@ struct TestStateRequest {
 // AWS's InspectionData: each value as the state had it at that step; absent when it did not get there (or
 // the step does not apply: after_input_path/after_parameters/after_result_* for JSONPath states,
 // after_arguments for JSONata ones).
+// AWS's InspectionErrorDetails: what handled the failure of a RETRIABLE or CAUGHT_ERROR state.
+struct InspectionErrorDetails {
+  std::optional<std::int64_t> catch_index;  // the catcher's index in Catch (CAUGHT_ERROR)
+  std::optional<std::int64_t> retry_index;  // the retrier's index in Retry (RETRIABLE)
+  // The interval before that retry, in whole seconds (rounded to nearest; after BackoffRate, MaxDelaySeconds
+  // and JitterStrategy).
+  std::optional<std::int64_t> retry_backoff_interval_seconds;
+};
+
 struct InspectionData {
   std::optional<boost::json::value> input;
   std::optional<boost::json::value> after_input_path;
@@ -89,6 +103,16 @@ struct InspectionData {
   std::optional<boost::json::value> after_result_path;
   // The variables after the state (before it, when it failed).
   std::optional<boost::json::object> variables;
+  // RETRIABLE and CAUGHT_ERROR.
+  std::optional<InspectionErrorDetails> error_details;
+  // Map states (see above): the items after ItemsPath (JSONPath states), the array of every iteration's input
+  // after ItemSelector, and the numeric fields as evaluated (absent when the state has none). AWS's
+  // afterItemBatcher and afterItemsPointer have no counterpart: Stepflow runs no ItemBatcher or ItemsPointer.
+  std::optional<boost::json::value> after_items_path;
+  std::optional<boost::json::value> after_item_selector;
+  std::optional<std::int64_t> max_concurrency;
+  std::optional<std::int64_t> tolerated_failure_count;
+  std::optional<double> tolerated_failure_percentage;
 };
 
 struct TestStateResult {
@@ -96,7 +120,9 @@ struct TestStateResult {
   std::optional<boost::json::value> output;  // SUCCEEDED and CAUGHT_ERROR
   std::string error;                         // FAILED, RETRIABLE and CAUGHT_ERROR
   std::string cause;
-  std::string next_state;  // SUCCEEDED and CAUGHT_ERROR, unless the state ends the machine; else ""
+  // SUCCEEDED and CAUGHT_ERROR: where the state goes, "" when it ends the machine; RETRIABLE: the state itself
+  // (its retry); FAILED: "".
+  std::string next_state;
   // Set at DEBUG and TRACE.
   std::optional<InspectionData> inspection;
 };
@@ -113,8 +139,10 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
                                           const TestStateLimits& limits = {});
 
 // The result as AWS's TestState answers it: {"status", "output"?, "error"?, "cause"?, "nextState"?,
-// "inspectionData"?: {"input", "afterInputPath", ..., "variables"}}, with every payload as JSON text (a string),
-// as AWS sends them.
+// "inspectionData"?: {"input", "afterInputPath", ..., "variables", "errorDetails"?: {"catchIndex"?,
+// "retryIndex"?, "retryBackoffIntervalSeconds"?}, "afterItemsPath"?, "afterItemSelector"?, "maxConcurrency"?,
+// "toleratedFailureCount"?, "toleratedFailurePercentage"?}}, with every payload as JSON text (a string), as AWS
+// sends them, and the counts as numbers.
 boost::json::object TestStateResultToAwsJson(const TestStateResult& result);
 
 }  // namespace stepflow::sm

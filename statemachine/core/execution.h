@@ -156,10 +156,22 @@ struct StateInspection {
   std::optional<boost::json::value> result;            // the state's raw result (Pass: Result, or its input)
   std::optional<boost::json::value> after_result_selector;  // JSONPath
   std::optional<boost::json::value> after_result_path;      // JSONPath
+  // A Map state's preparation of its iterations (AWS's afterItemsPath, afterItemSelector, maxConcurrency,
+  // toleratedFailureCount, toleratedFailurePercentage): the items after ItemsPath (JSONPath only), every
+  // item's input after ItemSelector (all of them, not only those MaxConcurrency lets start), and the numeric
+  // fields as evaluated (absent when the state has none).
+  std::optional<boost::json::value> after_items_path;
+  std::optional<boost::json::array> after_item_selector;
+  std::optional<std::int64_t> max_concurrency;
+  std::optional<std::int64_t> tolerated_failure_count;
+  std::optional<double> tolerated_failure_percentage;
   // A retrier matched this failure: the state would run again after its interval.
   std::optional<Failure> retried;
+  std::optional<std::size_t> retry_index;      // that retrier's index in Retry
+  std::optional<double> retry_delay_seconds;   // and the interval it waits (after backoff, cap and jitter)
   // A catcher handled this failure: the state exited with the catcher's output, to the catcher's Next.
   std::optional<Failure> caught;
+  std::optional<std::size_t> catch_index;  // that catcher's index in Catch
   // The state completed (or was caught): its output, the state it goes to ("" = none, it ended the
   // machine) and the variables after it.
   bool exited = false;

@@ -522,6 +522,8 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     }
     if (StateInspection* inspection = Inspecting(f)) {
       inspection->retried = failure;
+      inspection->retry_index = i;
+      inspection->retry_delay_seconds = delay;
     }
     ++f->retry_attempts[i];
     ++f->retry_count;
@@ -530,12 +532,14 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     return;
   }
   dead_letter();
-  for (const Catcher& c : s->catchers) {
+  for (std::size_t catch_index = 0; catch_index < s->catchers.size(); ++catch_index) {
+    const Catcher& c = s->catchers[catch_index];
     if (!ErrorMatches(c.error_equals, failure.error)) {
       continue;
     }
     if (StateInspection* inspection = Inspecting(f)) {
       inspection->caught = failure;
+      inspection->catch_index = catch_index;
     }
     json::object error_output;
     error_output["Error"] = failure.error;

@@ -156,6 +156,8 @@ class Execution::Runner {
   void RunParallel(Frame* f);
   void RunMap(Frame* f);
   void StartMapIterations(Frame* f);
+  // Item `i`'s input to its iteration: the item after the Map's ItemSelector (the item itself without one).
+  Result<boost::json::value> SelectItem(Frame* f, std::size_t i);
   void ChildSucceeded(Frame* parent, Frame* child, boost::json::value output);
   void ChildFailed(Frame* parent, Frame* child, const Failure& failure);
   // Records one child's output; when all children are done, completes the Parallel/Map state.

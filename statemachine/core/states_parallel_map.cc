@@ -174,6 +174,25 @@ void Execution::Runner::RunMap(Frame* f) {
   f->tolerated_failure_count = tol_count.value() ? std::optional<std::size_t>(*tol_count.value()) : std::nullopt;
   f->tolerated_failure_percentage = tol_pct.value();
   f->items = std::move(items.as_array());
+  if (StateInspection* inspection = Inspecting(f)) {
+    if (!jsonata) {
+      inspection->after_items_path = json::value(f->items);
+    }
+    inspection->max_concurrency = max_conc.value();
+    inspection->tolerated_failure_count = tol_count.value();
+    inspection->tolerated_failure_percentage = tol_pct.value();
+    json::array selected;
+    for (std::size_t i = 0; i < f->items.size(); ++i) {
+      Result<json::value> item = SelectItem(f, i);
+      if (!item.ok()) {
+        break;  // the iteration that selects it fails the state: no array of inputs
+      }
+      selected.push_back(std::move(item).value());
+    }
+    if (selected.size() == f->items.size()) {
+      inspection->after_item_selector = std::move(selected);
+    }
+  }
   f->child_results.assign(f->items.size(), json::value());
   f->child_frames.clear();
   f->next_child = 0;
@@ -198,32 +217,35 @@ void Execution::Runner::StartMapIterations(Frame* f) {
   while (running() && f->next_child < f->items.size() &&
          (f->max_concurrency == 0 || f->child_frames.size() < f->max_concurrency)) {
     std::size_t i = f->next_child++;
-    json::value input = f->items[i];
-    if (s->parameters.present()) {
-      json::value index(static_cast<std::int64_t>(i));
-      Result<json::value> p =
-          s->language == QueryLanguage::kJsonata
-              ? EvaluateJsonata(s->parameters, StatesOf(f, f->effective_input, &index, &f->items[i]), *rv_, Ref(f),
-                                "ItemSelector")
-              : ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]), *rv_,
-                              Ref(f));
-      if (!p.ok()) {
-        for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames.begin(), f->child_frames.end())) {
-          if (Frame* child = FindFrame(id)) {
-            CancelFrameTree(child);
-          }
+    Result<json::value> selected = SelectItem(f, i);
+    if (!selected.ok()) {
+      for (std::uint64_t id : std::vector<std::uint64_t>(f->child_frames.begin(), f->child_frames.end())) {
+        if (Frame* child = FindFrame(id)) {
+          CancelFrameTree(child);
         }
-        f->child_frames.clear();
-        return FailState(f, p.failure());
       }
-      input = std::move(p).value();
+      f->child_frames.clear();
+      return FailState(f, selected.failure());
     }
+    json::value input = std::move(selected).value();
     Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
          json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(i)}});
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
     f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
   }
+}
+
+Result<json::value> Execution::Runner::SelectItem(Frame* f, std::size_t i) {
+  const State* s = f->state;
+  if (!s->parameters.present()) {
+    return f->items[i];
+  }
+  json::value index(static_cast<std::int64_t>(i));
+  return s->language == QueryLanguage::kJsonata
+             ? EvaluateJsonata(s->parameters, StatesOf(f, f->effective_input, &index, &f->items[i]), *rv_, Ref(f),
+                               "ItemSelector")
+             : ApplyTemplate(s->parameters, MakeResolver(f, f->effective_input, &index, &f->items[i]), *rv_, Ref(f));
 }
 
 void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value output) {

@@ -123,9 +123,100 @@ TEST(TestStateTest, MatchingRetrierIsRetriable) {
   EXPECT_EQ(result.error, "Boom");
   EXPECT_EQ(result.cause, "it broke");
   EXPECT_FALSE(result.output);
-  EXPECT_EQ(result.next_state, "");
+  EXPECT_EQ(result.next_state, "TestState");  // the retry runs the state again
+  EXPECT_FALSE(result.inspection);
   r.retrier_retry_count = 1;  // one retry left
   EXPECT_EQ(RunState(r).status, TestStatus::kRetriable);
+}
+
+// errorDetails: which retrier or catcher handled the failure, and the retry's interval after backoff.
+TEST(TestStateTest, ErrorDetailsNameTheHandler) {
+  TestStateRequest r = Request(R"({"Type": "Task", "Resource": "work", "Next": "Done",
+      "Retry": [{"ErrorEquals": ["Other"]},
+                {"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "BackoffRate": 2, "MaxAttempts": 3}],
+      "Catch": [{"ErrorEquals": ["Other"], "Next": "A"}, {"ErrorEquals": ["States.ALL"], "Next": "B"}]})");
+  r.mock_error = Failure{"Boom", ""};
+  r.inspection_level = InspectionLevel::kDebug;
+  TestStateResult first = RunState(r);
+  ASSERT_EQ(first.status, TestStatus::kRetriable);
+  ASSERT_TRUE(first.inspection && first.inspection->error_details);
+  EXPECT_EQ(first.inspection->error_details->retry_index, 1);
+  EXPECT_EQ(first.inspection->error_details->retry_backoff_interval_seconds, 3);
+  EXPECT_FALSE(first.inspection->error_details->catch_index);
+  r.retrier_retry_count = 2;  // the third retry waits 3 * 2^2
+  TestStateResult third = RunState(r);
+  EXPECT_EQ(third.inspection->error_details->retry_backoff_interval_seconds, 12);
+  json::object aws = TestStateResultToAwsJson(third);
+  EXPECT_EQ(aws.at("nextState"), "TestState");
+  EXPECT_EQ(aws.at("inspectionData").at("errorDetails"), Json(R"({"retryIndex": 1, "retryBackoffIntervalSeconds": 12})"));
+  r.retrier_retry_count = 3;  // exhausted: the second catcher
+  TestStateResult caught = RunState(r);
+  ASSERT_EQ(caught.status, TestStatus::kCaughtError);
+  EXPECT_EQ(caught.next_state, "B");
+  EXPECT_EQ(caught.inspection->error_details->catch_index, 1);
+  EXPECT_FALSE(caught.inspection->error_details->retry_index);
+  EXPECT_EQ(TestStateResultToAwsJson(caught).at("inspectionData").at("errorDetails"), Json(R"({"catchIndex": 1})"));
+  // Neither on success nor on an unhandled failure.
+  r.mock_error.reset();
+  r.mock_result = "{}";
+  EXPECT_FALSE(RunState(r).inspection->error_details);
+  TestStateRequest fails = Request(R"({"Type": "Task", "Resource": "work", "End": true})");
+  fails.mock_error = Failure{"Boom", ""};
+  fails.inspection_level = InspectionLevel::kDebug;
+  TestStateResult failed = RunState(fails);
+  EXPECT_EQ(failed.status, TestStatus::kFailed);
+  EXPECT_EQ(failed.next_state, "");
+  EXPECT_FALSE(failed.inspection->error_details);
+}
+
+// A Map's inspection fields: ItemsPath, every item after ItemSelector, the numeric fields as evaluated.
+TEST(TestStateTest, MapInspectionShowsItsIterationsInputs) {
+  TestStateRequest r = Request(R"({"Type": "Map", "ItemsPath": "$.items", "MaxConcurrencyPath": "$.max",
+      "ToleratedFailureCount": 2, "ToleratedFailurePercentage": 12.5,
+      "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "tag.$": "$.tag"},
+      "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass", "End": true}}}, "End": true})",
+                               R"({"items": ["a", "b", "c"], "max": 1, "tag": "t"})");
+  r.mock_result = "[]";
+  r.inspection_level = InspectionLevel::kDebug;
+  TestStateResult result = RunState(r);
+  ASSERT_EQ(result.status, TestStatus::kSucceeded);
+  EXPECT_EQ(*result.output, Json("[]"));  // the mock's, not the iterations'
+  const InspectionData& d = *result.inspection;
+  EXPECT_EQ(*d.after_items_path, Json(R"(["a", "b", "c"])"));
+  // All three, although MaxConcurrency 1 starts one at a time.
+  EXPECT_EQ(*d.after_item_selector, Json(R"([{"value": "a", "index": 0, "tag": "t"}, {"value": "b", "index": 1, "tag": "t"},
+                                             {"value": "c", "index": 2, "tag": "t"}])"));
+  EXPECT_EQ(d.max_concurrency, 1);
+  EXPECT_EQ(d.tolerated_failure_count, 2);
+  EXPECT_EQ(d.tolerated_failure_percentage, 12.5);
+  json::object data = TestStateResultToAwsJson(result).at("inspectionData").as_object();
+  EXPECT_EQ(data.at("afterItemsPath"), R"(["a","b","c"])");
+  EXPECT_EQ(data.at("maxConcurrency"), 1);
+  EXPECT_EQ(data.at("toleratedFailurePercentage"), 12.5);
+  // Without the optional fields they are absent; at INFO nothing is inspected.
+  TestStateRequest plain = Request(R"({"Type": "Map", "End": true,
+      "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass", "End": true}}}})", "[1, 2]");
+  plain.mock_result = "[]";
+  plain.inspection_level = InspectionLevel::kDebug;
+  TestStateResult p = RunState(plain);
+  EXPECT_EQ(*p.inspection->after_item_selector, Json("[1, 2]"));
+  EXPECT_FALSE(p.inspection->max_concurrency);
+  EXPECT_FALSE(p.inspection->tolerated_failure_count);
+  EXPECT_FALSE(p.inspection->tolerated_failure_percentage);
+  EXPECT_FALSE(TestStateResultToAwsJson(p).at("inspectionData").as_object().contains("maxConcurrency"));
+  plain.inspection_level = InspectionLevel::kInfo;
+  EXPECT_FALSE(RunState(plain).inspection);
+  // JSONata: Items and ItemSelector evaluated; no afterItemsPath (a JSONPath step).
+  TestStateRequest jsonata = Request(R"({"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% $states.input.xs %}",
+      "ItemSelector": "{% $states.context.Map.Item.Value * 10 %}", "MaxConcurrency": "{% 2 %}", "End": true,
+      "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass", "End": true}}}})", R"({"xs": [1, 2]})");
+  jsonata.mock_result = "[]";
+  jsonata.inspection_level = InspectionLevel::kTrace;
+  TestStateResult j = RunState(jsonata);
+  ASSERT_EQ(j.status, TestStatus::kSucceeded);
+  EXPECT_FALSE(j.inspection->after_items_path);
+  EXPECT_EQ(*j.inspection->after_item_selector, Json("[10, 20]"));
+  EXPECT_EQ(j.inspection->max_concurrency, 2);
 }
 
 TEST(TestStateTest, ExhaustedRetrierFallsToCatch) {
