@@ -88,10 +88,35 @@ json::object FromResponse(const v1::TestStateResponse& response) {
          {std::pair{"input", &d.input()}, std::pair{"afterInputPath", &d.after_input_path()},
           std::pair{"afterParameters", &d.after_parameters()}, std::pair{"afterArguments", &d.after_arguments()},
           std::pair{"result", &d.result()}, std::pair{"afterResultSelector", &d.after_result_selector()},
-          std::pair{"afterResultPath", &d.after_result_path()}, std::pair{"variables", &d.variables()}}) {
+          std::pair{"afterResultPath", &d.after_result_path()}, std::pair{"variables", &d.variables()},
+          std::pair{"afterItemsPath", &d.after_items_path()},
+          std::pair{"afterItemSelector", &d.after_item_selector()}}) {
       if (!text->empty()) {
         data[key] = *text;
       }
+    }
+    if (d.has_error_details()) {
+      const v1::TestStateErrorDetails& e = d.error_details();
+      json::object details;
+      if (e.has_catch_index()) {
+        details["catchIndex"] = e.catch_index();
+      }
+      if (e.has_retry_index()) {
+        details["retryIndex"] = e.retry_index();
+      }
+      if (e.has_retry_backoff_interval_seconds()) {
+        details["retryBackoffIntervalSeconds"] = e.retry_backoff_interval_seconds();
+      }
+      data["errorDetails"] = std::move(details);
+    }
+    if (d.has_max_concurrency()) {
+      data["maxConcurrency"] = d.max_concurrency();
+    }
+    if (d.has_tolerated_failure_count()) {
+      data["toleratedFailureCount"] = d.tolerated_failure_count();
+    }
+    if (d.has_tolerated_failure_percentage()) {
+      data["toleratedFailurePercentage"] = d.tolerated_failure_percentage();
     }
     out["inspectionData"] = std::move(data);
   }

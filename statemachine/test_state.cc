@@ -284,14 +284,17 @@ absl::StatusOr<Mock> CheckMock(const TestStateRequest& request, StateType type, 
 // The Map inspection fields of `cut` (a Map state, unmocked) on `input`: its preparation of its iterations, as
 // the interpreter records it when the state starts. The run goes no further than that first decision.
 absl::Status InspectMap(const Cutout& cut, const TestStateRequest& request, const json::value& input,
-                        const json::object& variables, common::EpochMillis now, RuntimeValues& rv,
-                        InspectionData& data) {
+                        const std::optional<json::value>& execution_input, const json::object& variables,
+                        common::EpochMillis now, RuntimeValues& rv, InspectionData& data) {
   ExecutionLimits limits;
   limits.max_transitions_per_decision = 2;
   Execution execution(cut.machine, request.context, limits);
   StateInspection inspection;
   execution.Inspect(&inspection);
   execution.SetInitialVariables(variables);
+  if (execution_input) {
+    execution.SetContextExecutionInput(*execution_input);
+  }
   RETURN_IF_ERROR(execution.Start(input, now, rv).status());
   data.after_items_path = std::move(inspection.after_items_path);
   if (inspection.after_item_selector) {
@@ -343,6 +346,11 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
   if (!variables.is_object()) {
     return InvalidInput("the variables must be a JSON object of variable names and values");
   }
+  std::optional<json::value> execution_input;
+  if (!request.execution_input.empty()) {
+    RETURN_IF_ERROR(CheckSize(request.execution_input, limits.max_payload_bytes, "the execution input", InvalidInput));
+    ASSIGN_OR_RETURN(execution_input, ParsePayload(request.execution_input, "the execution input", InvalidInput));
+  }
 
   ExecutionLimits execution_limits;
   // The state under test and, at most, the one it goes to: nothing beyond it runs.
@@ -351,6 +359,9 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
   StateInspection inspection;
   execution.Inspect(&inspection);
   execution.SetInitialVariables(variables.get_object());
+  if (execution_input) {
+    execution.SetContextExecutionInput(*execution_input);
+  }
   absl::StatusOr<Decision> decision = execution.Start(input, now, rv);
   int retries = 0;
   // Each retry takes a failure and a timer; a Task or Wait one more input.
@@ -426,7 +437,7 @@ absl::StatusOr<TestStateResult> TestState(const TestStateRequest& request, commo
     }
     if (cut.type == StateType::kMap) {
       ASSIGN_OR_RETURN(Cutout unmocked, CutOut(request, limits, /*mock_whole=*/false));
-      RETURN_IF_ERROR(InspectMap(unmocked, request, input, variables.get_object(), now, rv, data));
+      RETURN_IF_ERROR(InspectMap(unmocked, request, input, execution_input, variables.get_object(), now, rv, data));
     }
     result.inspection = std::move(data);
   }

@@ -79,6 +79,9 @@ struct TestStateRequest {
   InspectionLevel inspection_level = InspectionLevel::kInfo;
   // What the context object ($$) shows.
   ExecutionInfo context;
+  // JSON text: what $$.Execution.Input shows; "" = the state's input. (The data flow of a state of a run
+  // shows that run's input there.)
+  std::string execution_input;
 };
 
 // AWS's InspectionData: each value as the state had it at that step; absent when it did not get there (or
@@ -131,7 +134,8 @@ struct TestStateResult {
 // values made up at run time (States.UUID, $random()...). Errors, all InvalidArgument, named as AWS names them:
 //   InvalidDefinition      the definition is not JSON, is neither a state nor a state machine, is invalid
 //                          (every problem with its location), or is too large
-//   InvalidExecutionInput  the input or the variables are not JSON (the variables: not an object), or too large
+//   InvalidExecutionInput  the input, the execution input or the variables are not JSON (the variables: not
+//                          an object), or too large
 //   ValidationException    no state of that name; a mock missing for a Task/Map/Parallel state, given for
 //                          another, given twice (result and error), too large or not JSON; a bad
 //                          retrier_retry_count or state name

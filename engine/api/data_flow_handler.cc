@@ -1,7 +1,8 @@
 // A state's data flow (handlers.h: GetStateDataFlow): its last entry up to an event, read from the history,
-// and each JSONPath step evaluated on the server by the definition's own compiled paths and templates (the
-// interpreter's dataflow.h functions: InputPath, Parameters, ResultSelector, ResultPath, OutputPath), so that
-// the console shows every step without a second JSONPath implementation.
+// and each JSONPath step (InputPath, Parameters, ResultSelector, ResultPath, OutputPath) as the interpreter
+// takes it: sm::TestState runs the state of the definition the execution runs on the entry's input, variables
+// and $$, with the task's recorded result as its mock, and its inspection data (the interpreter's
+// StateInspection) gives the steps. So the console's view and TestState have one implementation.
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -15,9 +16,12 @@
 #include "common/status.h"
 #include "engine/api/handlers.h"
 #include "engine/api/history_walk.h"
+#include "engine/names.h"
 #include "statemachine/compile.h"
-#include "statemachine/core/dataflow.h"
 #include "statemachine/core/model.h"
+#include "statemachine/json_parse.h"
+#include "statemachine/json_text.h"
+#include "statemachine/test_state.h"
 
 namespace stepflow::api {
 namespace {
@@ -43,15 +47,15 @@ struct Entry {
 };
 
 
-// The JSON value in field `key` of `details`, which AWS's events hold as JSON text.
+// The JSON value in field `key` of `details`, which AWS's events hold as JSON text (parsed with the bounds of
+// any outside JSON: statemachine/json_parse.h). Absent when it is not JSON text.
 std::optional<json::value> JsonField(const json::object& details, const char* key) {
   const json::value* v = details.if_contains(key);
   if (v == nullptr || !v->is_string()) {
     return std::nullopt;
   }
-  json::error_code ec;
-  json::value parsed = json::parse(v->get_string(), ec);
-  return ec ? std::nullopt : std::optional<json::value>(std::move(parsed));
+  absl::StatusOr<json::value> parsed = sm::ParseJson(std::string_view(v->get_string()), "");
+  return parsed.ok() ? std::optional<json::value>(*std::move(parsed)) : std::nullopt;
 }
 
 // The top-level workflow variables, folded from the assignedVariables of each top-level state's StateExited
@@ -66,9 +70,9 @@ void FoldVariables(const engine::HistoryEventRecord& event, const json::object& 
     return;
   }
   for (const auto& [variable, text] : assigned->get_object()) {
-    json::error_code ec;
-    json::value value = text.is_string() ? json::parse(text.get_string(), ec) : text;
-    variables[variable] = ec ? json::value(text) : std::move(value);
+    absl::StatusOr<json::value> value =
+        text.is_string() ? sm::ParseJson(std::string_view(text.get_string()), "") : absl::StatusOr<json::value>(text);
+    variables[variable] = value.ok() ? *std::move(value) : json::value(text);
   }
 }
 
@@ -200,104 +204,107 @@ class Steps {
   google::protobuf::ListValue& list_;
 };
 
-// $$ as far as the history and the record give it: Execution (Id, Input, Name, StartTime, RedriveCount),
-// State (Name, EnteredTime), StateMachine (Id, Name).
-json::value Context(const engine::ExecutionInfoRecord& execution, const std::string& state, const Entry& entry) {
-  json::error_code ec;
-  json::value input = json::parse(execution.input, ec);
-  json::object context;
-  context["Execution"] = {{"Id", execution.arn},
-                          {"Input", ec ? json::value(nullptr) : input},
-                          {"Name", execution.name},
-                          {"StartTime", common::FormatIso8601(execution.start)},
-                          {"RedriveCount", execution.redrive_count}};
-  context["State"] = {{"Name", state}, {"EnteredTime", common::FormatIso8601(entry.entered_time)}};
-  context["StateMachine"] = {{"Id", execution.state_machine_arn}, {"Name", execution.state_machine_name}};
-  return context;
+// The mocked failure that stands for a result the history does not hold (a task still running, a Map's or a
+// Parallel's result): the steps before the result are what is wanted of such a run.
+constexpr char kNoRecordedResult[] = "Stepflow.DataFlow.NoRecordedResult";
+// TestState's payload bound, raised for the variables folded over a whole run (the state's own input, output
+// and result stay within the interpreter's 256 KiB limit as they did in the run).
+constexpr std::size_t kMaxDataFlowPayloadBytes = 8 << 20;
+
+// The state's run as sm::TestState gives it: the entry's input, the variables it saw, $$ of the execution
+// (Execution Id/Input/Name/StartTime/RoleArn, StateMachine, State.Name/EnteredTime) and, for a Task, the
+// result the history recorded as its mock.
+absl::StatusOr<sm::TestStateResult> RunEntry(const sm::State& s, const std::string& definition,
+                                             const engine::ExecutionInfoRecord& execution, const Entry& entry,
+                                             NoRuntimeValues& runtime) {
+  sm::TestStateRequest request;
+  request.definition = definition;
+  request.state_name = s.name;
+  request.input = sm::ToAwsJson(*entry.input);
+  request.variables = sm::ToAwsJson(json::value(entry.variables));
+  request.execution_input = execution.input;
+  request.inspection_level = sm::InspectionLevel::kDebug;
+  request.context.execution_arn = execution.arn;
+  request.context.name = execution.name;
+  request.context.state_machine_arn = execution.state_machine_arn;
+  request.context.state_machine_name = execution.state_machine_name;
+  request.context.role_arn = std::string(engine::kRoleArn);
+  request.context.start_time = execution.start;
+  if (s.type == sm::StateType::kTask || s.type == sm::StateType::kMap || s.type == sm::StateType::kParallel) {
+    if (entry.result.has_value()) {
+      request.mock_result = sm::ToAwsJson(*entry.result);
+    } else {
+      request.mock_error = sm::Failure{kNoRecordedResult, ""};
+    }
+  }
+  sm::TestStateLimits limits;
+  limits.max_payload_bytes = kMaxDataFlowPayloadBytes;
+  return sm::TestState(request, entry.entered_time, runtime, limits);
 }
 
-// The JSONPath pipeline of `s` over `entry`, each step with the interpreter's own function.
-void EvaluateJsonPath(const sm::State& s, const Entry& entry, const json::value& context, Steps& steps) {
-  auto resolver = [&](const json::value& dollar) -> sm::PathResolver {
-    return [&dollar, &context, &entry](const sm::JsonPath& path) {
-      sm::PathScope scope;
-      scope.input = &dollar;
-      scope.context = &context;
-      scope.variables = &entry.variables;
-      return path.EvaluateBounded(scope);
-    };
-  };
-  const sm::StateRef ref{s.name, entry.entered_event_id};
-  const json::value& input = *entry.input;
-  steps.Known("input", input, true);
+// The JSONPath pipeline of `s` over `entry`: each step the run reached, as its inspection data has it; the
+// first step it did not reach carries the run's error (it failed there, as the run would have).
+void EvaluateJsonPath(const sm::State& s, const std::string& definition, const engine::ExecutionInfoRecord& execution,
+                      const Entry& entry, Steps& steps) {
+  steps.Known("input", *entry.input, true);
   if (s.type == sm::StateType::kFail) {
     return;
   }
-  sm::Result<json::value> effective = sm::ApplySelectPath(s.input_path, input, resolver(input), ref);
-  if (!effective.ok()) {
-    return steps.Error("InputPath", effective.failure());
+  NoRuntimeValues runtime;
+  absl::StatusOr<sm::TestStateResult> run = RunEntry(s, definition, execution, entry, runtime);
+  if (!run.ok() || !run->inspection.has_value()) {
+    return steps.Unknown("InputPath", run.ok() ? "the state was not run" : std::string(run.status().message()));
   }
-  steps.Known("InputPath", effective.value());
+  const sm::InspectionData& d = *run->inspection;
+  const sm::Failure failure{run->error, run->cause};
+  // The step `name` at `value`; false (after the step's error) when the run did not get there.
+  auto step = [&](const char* name, const std::optional<json::value>& value) {
+    if (value.has_value()) {
+      steps.Known(name, *value);
+      return true;
+    }
+    steps.Error(name, failure);
+    return false;
+  };
+  if (!step("InputPath", d.after_input_path)) {
+    return;
+  }
+  const bool succeeded = run->status == sm::TestStatus::kSucceeded;
   const bool has_result = s.type == sm::StateType::kPass || s.type == sm::StateType::kTask ||
                           s.type == sm::StateType::kParallel || s.type == sm::StateType::kMap;
   if (!has_result) {  // Choice, Wait, Succeed: OutputPath over the effective input
-    sm::Result<json::value> out =
-        sm::ApplySelectPath(s.output_path, effective.value(), resolver(effective.value()), ref);
-    return out.ok() ? steps.Known("OutputPath", out.value()) : steps.Error("OutputPath", out.failure());
+    step("OutputPath", succeeded ? run->output : std::nullopt);
+    return;
   }
-  std::optional<json::value> parameters;
   if (entry.parameters.has_value()) {
-    parameters = *entry.parameters;
-    steps.Known("Parameters", *parameters, true);
-    if (!s.parameters.present() && *parameters != effective.value()) {
+    steps.Known("Parameters", *entry.parameters, true);
+    if (!s.parameters.present() && *entry.parameters != *d.after_input_path) {
       steps.Note("Parameters", "the task ran on another input than the state's (a dead letter redriven with a "
                                "patched input)");
     }
   } else if (s.type == sm::StateType::kMap) {
     steps.Unknown("Parameters", "a Map's ItemSelector applies to each item, in its iterations");
-  } else if (s.parameters.present()) {
-    NoRuntimeValues runtime;
-    sm::Result<json::value> p = sm::ApplyTemplate(s.parameters, resolver(effective.value()), runtime, ref);
-    if (!p.ok()) {
-      return steps.Error("Parameters", p.failure());
+  } else {
+    if (!step("Parameters", d.after_parameters)) {
+      return;
     }
-    parameters = p.value();
-    steps.Known("Parameters", *parameters);
     if (runtime.drawn()) {
       steps.Note("Parameters", "draws States.UUID or States.MathRandom; the run's values are not shown here");
     }
-  } else {
-    parameters = effective.value();
-    steps.Known("Parameters", *parameters);
   }
-  std::optional<json::value> result = entry.result;
-  if (!result.has_value() && s.type == sm::StateType::kPass && parameters.has_value()) {
-    result = s.has_result ? s.result : *parameters;
-  }
-  if (!result.has_value()) {
+  if (!entry.result.has_value() && s.type != sm::StateType::kPass) {
     return steps.Unknown("result", s.type == sm::StateType::kTask
                                        ? "the task has not succeeded in this entry"
                                        : "the history does not record a Map's or Parallel's result by itself");
   }
-  steps.Known("result", *result, entry.result.has_value());
-  json::value selected = *result;
-  if (s.result_selector.present()) {
-    NoRuntimeValues runtime;
-    sm::Result<json::value> r = sm::ApplyTemplate(s.result_selector, resolver(*result), runtime, ref);
-    if (!r.ok()) {
-      return steps.Error("ResultSelector", r.failure());
-    }
-    selected = r.value();
+  if (!d.result.has_value()) {
+    return steps.Error("result", failure);
   }
-  steps.Known("ResultSelector", selected);
-  sm::Result<json::value> with_result = sm::ApplyResultPath(s.result_path, input, selected, ref);
-  if (!with_result.ok()) {
-    return steps.Error("ResultPath", with_result.failure());
+  steps.Known("result", *d.result, entry.result.has_value());
+  if (!step("ResultSelector", d.after_result_selector) || !step("ResultPath", d.after_result_path)) {
+    return;
   }
-  steps.Known("ResultPath", with_result.value());
-  sm::Result<json::value> out =
-      sm::ApplySelectPath(s.output_path, with_result.value(), resolver(with_result.value()), ref);
-  return out.ok() ? steps.Known("OutputPath", out.value()) : steps.Error("OutputPath", out.failure());
+  step("OutputPath", succeeded ? run->output : std::nullopt);
 }
 
 }  // namespace
@@ -355,7 +362,7 @@ absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const
       steps.Known("result", *entry.result, true);
     }
   } else {
-    EvaluateJsonPath(*state, entry, Context(execution, state->name, entry), steps);
+    EvaluateJsonPath(*state, machine.definition, execution, entry, steps);
   }
   if (entry.output.has_value()) {
     steps.Known("output", *entry.output, true);

@@ -85,15 +85,16 @@ absl::StatusOr<google::protobuf::Struct> SummarizeExecution(ServiceEnv& env,
                                                            const v1::DescribeExecutionRequest& request);
 
 // The data flow of one state (REST GET /executions/{arn}/data-flow?state=NAME&atEventId=N): its last entry up to
-// event N (0 = the whole history; at most kMaxSummaryEvents read), with each step of its JSONPath pipeline
-// evaluated by the definition's own compiled paths and templates (the interpreter's dataflow.h functions):
+// event N (0 = the whole history; at most kMaxSummaryEvents read), with each step of its JSONPath pipeline as
+// the interpreter takes it: sm::TestState runs the state of the execution's definition on the entry's recorded
+// input, variables and $$, with the task's recorded result as its mock, and its inspection data gives the steps:
 //   {"executionArn", "state", "type", "queryLanguage", "enteredEventId", "exitedEventId", "truncated",
 //    "steps": [{"step": "input"|"InputPath"|"Parameters"|"result"|"ResultSelector"|"ResultPath"|"OutputPath"|
 //               "Arguments"|"output", "value": <JSON> | "unknown": "<why>" | "error": "<name: cause>",
 //               "recorded": true (read from the history), "note"}]}
 // Steps are empty when the state was not entered by then. Paths read the top-level variables as of the state's
 // entry (folded from the history's assignedVariables; not those of an enclosing Map iteration or Parallel
-// branch) and a $$ of Execution, State and StateMachine only. NotFound for an unknown execution
+// branch) and a $$ of Execution (with the run's input), State and StateMachine only. NotFound for an unknown execution
 // (ExecutionDoesNotExist) or state (StateDoesNotExist); InvalidArgument for a missing state or a negative
 // at_event_id.
 absl::StatusOr<google::protobuf::Struct> GetStateDataFlow(ServiceEnv& env, const v1::GetStateDataFlowRequest& request);

@@ -23,7 +23,7 @@ inline constexpr std::string_view kEmbeddedJsonFields[] = {
     "definition", "input", "output", "details",
     // TestState's variables, mocked result and inspection data.
     "variables", "result", "afterInputPath", "afterParameters", "afterArguments", "afterResultSelector",
-    "afterResultPath"};
+    "afterResultPath", "afterItemsPath", "afterItemSelector"};
 
 // How deep a request body may nest (objects and arrays). Default: 512 (ASL definitions nest a few levels per
 // Parallel or Map branch; the engine's own limits apply after this).

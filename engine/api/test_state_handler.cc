@@ -1,4 +1,5 @@
 // The TestState handler (handlers.h): the request as sm::TestStateRequest, run by engine::RunTestState.
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -50,6 +51,30 @@ absl::StatusOr<v1::TestStateResponse> TestState(ServiceEnv& /*env*/, const v1::T
     data->set_after_result_path(TextOf(d.after_result_path));
     if (d.variables) {
       data->set_variables(sm::ToAwsJson(boost::json::value(*d.variables)));
+    }
+    if (d.error_details) {
+      v1::TestStateErrorDetails* details = data->mutable_error_details();
+      if (d.error_details->catch_index) {
+        details->set_catch_index(static_cast<std::int32_t>(*d.error_details->catch_index));
+      }
+      if (d.error_details->retry_index) {
+        details->set_retry_index(static_cast<std::int32_t>(*d.error_details->retry_index));
+      }
+      if (d.error_details->retry_backoff_interval_seconds) {
+        details->set_retry_backoff_interval_seconds(
+            static_cast<std::int32_t>(*d.error_details->retry_backoff_interval_seconds));
+      }
+    }
+    data->set_after_items_path(TextOf(d.after_items_path));
+    data->set_after_item_selector(TextOf(d.after_item_selector));
+    if (d.max_concurrency) {
+      data->set_max_concurrency(static_cast<std::int32_t>(*d.max_concurrency));
+    }
+    if (d.tolerated_failure_count) {
+      data->set_tolerated_failure_count(static_cast<std::int32_t>(*d.tolerated_failure_count));
+    }
+    if (d.tolerated_failure_percentage) {
+      data->set_tolerated_failure_percentage(*d.tolerated_failure_percentage);
     }
   }
   return response;

@@ -226,6 +226,10 @@ class Execution {
   void Inspect(StateInspection* sink) { inspection_ = sink; }
   // The variables the root frame starts with (TestState's `variables`). REQUIRES: before Start.
   void SetInitialVariables(boost::json::object variables) { initial_variables_ = std::move(variables); }
+  // What $$.Execution.Input shows instead of the input Start is given (TestState's context: a state of a run
+  // sees its run's input there). Not part of SaveState: only TestState's executions, never saved, have it.
+  // REQUIRES: before Start.
+  void SetContextExecutionInput(boost::json::value input) { context_execution_input_ = std::move(input); }
   // --- Snapshots (execution_state.cc): the interpreter's whole state between two inputs as plain data, so
   // that the engine can recover an execution from its latest snapshot plus the inputs after it instead of
   // re-applying every input since the start.
@@ -273,6 +277,7 @@ class Execution {
   ExecutionStatus status_ = ExecutionStatus::kRunning;
   bool started_ = false;
   boost::json::value input_;
+  std::optional<boost::json::value> context_execution_input_;
   boost::json::value output_;
   std::string error_;
   std::string cause_;

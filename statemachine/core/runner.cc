@@ -796,7 +796,7 @@ json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_ind
   const ExecutionInfo& info = ex_.info_;
   json::object execution;
   execution["Id"] = info.execution_arn;
-  execution["Input"] = ex_.input_;
+  execution["Input"] = ex_.context_execution_input_ ? *ex_.context_execution_input_ : ex_.input_;
   execution["Name"] = info.name;
   execution["RoleArn"] = info.role_arn;
   execution["StartTime"] = common::FormatIso8601(info.start_time);

@@ -318,6 +318,31 @@ TEST_F(RestConsoleTest, DataFlowEvaluatesEveryJsonPathStepOnTheServer) {
   EXPECT_EQ(ErrorOf(unknown_execution), "ExecutionDoesNotExist");
 }
 
+// The steps are the interpreter's (the state run by TestState on what the history recorded): $$.Execution.Input
+// is the run's input, not the state's; a path that fails shows its error at its own step and no step after it.
+TEST_F(RestConsoleTest, DataFlowRunsTheStateAsTheRunDid) {
+  CreateSm("ctx", R"j({"StartAt":"First","States":{
+    "First":{"Type":"Pass","Result":{"x":1},"Next":"Pick"},
+    "Pick":{"Type":"Pass","Parameters":{"order.$":"$$.Execution.Input.order","x.$":"$.x"},"Next":"Bad"},
+    "Bad":{"Type":"Pass","InputPath":"$.nope","End":true}}})j");
+  json::value e = StartExec("ctx", R"({"order":7})", "ctx-1");
+  const std::string arn(e.at("arn").as_string());
+  auto follow = http_->Get("/api/v1/executions/" + Encode(arn) + "/history:follow");  // returns once it ended
+  ASSERT_TRUE(follow && follow->status == 200);
+  const std::string flow_of = "/api/v1/executions/" + Encode(arn) + "/data-flow?state=";
+  json::object pick = Steps(Body(http_->Get(flow_of + "Pick")));
+  EXPECT_EQ(pick.at("input"), json::parse(R"({"x":1})"));
+  EXPECT_EQ(pick.at("Parameters"), json::parse(R"({"order":7,"x":1})"));
+  EXPECT_EQ(pick.at("OutputPath"), pick.at("output"));
+  json::value bad = Body(http_->Get(flow_of + "Bad"));
+  json::object b = Steps(bad);
+  EXPECT_EQ(b.at("input"), json::parse(R"({"order":7,"x":1})"));
+  ASSERT_TRUE(b.at("InputPath").is_string()) << json::serialize(bad);
+  EXPECT_TRUE(std::string(b.at("InputPath").as_string()).starts_with("!error States.Runtime: ")) << json::serialize(bad);
+  EXPECT_FALSE(b.contains("Parameters")) << json::serialize(bad);
+  EXPECT_FALSE(b.contains("OutputPath")) << json::serialize(bad);
+}
+
 // Two Map iterations run the same Task state at once: the data flow of its last entry takes that iteration's own
 // task result, not the one the other iteration's task reported later.
 TEST_F(RestConsoleTest, DataFlowOfAStateInAMapKeepsToItsOwnIteration) {

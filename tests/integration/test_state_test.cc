@@ -100,7 +100,8 @@ TEST_F(TestStateTest, SameAnswerOverGrpcRestAndCli) {
                              "--mock-cause", "try again"},
                             true);
   EXPECT_EQ(retriable.exit_code, 1) << retriable.err;
-  EXPECT_EQ(Parse(retriable.out), Parse(R"({"status":"RETRIABLE","error":"Flaky","cause":"try again"})"));
+  EXPECT_EQ(Parse(retriable.out),
+            Parse(R"({"status":"RETRIABLE","error":"Flaky","cause":"try again","nextState":"Call"})"));
   CliResult caught = Cli({"test-state", def, "Call", "--input", kInput, "--mock-error", "Flaky",
                           "--mock-cause", "try again", "--retrier-retry-count", "1"},
                          false);
@@ -117,6 +118,68 @@ TEST_F(TestStateTest, SameAnswerOverGrpcRestAndCli) {
   absl::StatusOr<std::vector<v1::StateMachine>> machines = client().ListAllStateMachines();
   ASSERT_TRUE(machines.ok());
   EXPECT_TRUE(machines->empty());
+}
+
+// AWS's errorDetails and a Map's inspection fields, alike over gRPC, REST and the CLI (on the server and locally).
+TEST_F(TestStateTest, ErrorDetailsAndMapFieldsOnEveryWayOut) {
+  std::string def = WriteFile("machine.json", kMachine);
+  for (bool remote : {true, false}) {
+    CliResult retriable = Cli({"test-state", def, "Call", "--input", kInput, "--mock-error", "Flaky",
+                               "--inspection-level", "DEBUG"},
+                              remote);
+    EXPECT_EQ(retriable.exit_code, 1) << retriable.err;
+    json::value r = Parse(retriable.out);
+    EXPECT_EQ(r.at("nextState"), "Call");
+    EXPECT_EQ(r.at("inspectionData").at("errorDetails"), Parse(R"({"retryIndex":0,"retryBackoffIntervalSeconds":1})"));
+    CliResult caught = Cli({"test-state", def, "Call", "--input", kInput, "--mock-error", "Other",
+                            "--inspection-level", "DEBUG"},
+                           remote);
+    EXPECT_EQ(caught.exit_code, 0) << caught.err;
+    EXPECT_EQ(Parse(caught.out).at("inspectionData").at("errorDetails"), Parse(R"({"catchIndex":0})"));
+  }
+
+  constexpr char kMap[] = R"({"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+      "ToleratedFailurePercentage": 50, "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+      "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true})";
+  constexpr char kMapInput[] = R"({"items": [1, 2]})";
+  v1::TestStateRequest request;
+  request.set_definition(kMap);
+  request.set_input(kMapInput);
+  request.set_inspection_level("TRACE");
+  request.mutable_mock()->set_result("[]");
+  absl::StatusOr<v1::TestStateResponse> grpc = client().TestState(request);
+  ASSERT_TRUE(grpc.ok()) << grpc.status();
+  const v1::TestStateInspectionData& d = grpc->inspection_data();
+  EXPECT_EQ(Parse(d.after_items_path()), Parse("[1, 2]"));
+  EXPECT_EQ(Parse(d.after_item_selector()), Parse(R"([{"v": 1}, {"v": 2}])"));
+  ASSERT_TRUE(d.has_max_concurrency());
+  EXPECT_EQ(d.max_concurrency(), 2);
+  EXPECT_FALSE(d.has_tolerated_failure_count());
+  EXPECT_EQ(d.tolerated_failure_percentage(), 50);
+  EXPECT_FALSE(d.has_error_details());
+
+  auto r = http_->Post("/api/v1/state-machines:test-state",
+                       absl::StrCat(R"({"definition":)", kMap, R"(,"input":)", kMapInput,
+                                    R"(,"inspectionLevel":"TRACE","mock":{"result":[]}})"),
+                       kJson);
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+  json::value rest = Body(r).at("inspectionData");
+  EXPECT_EQ(rest.at("afterItemsPath"), Parse("[1, 2]"));
+  EXPECT_EQ(rest.at("afterItemSelector"), Parse(R"([{"v": 1}, {"v": 2}])"));
+  EXPECT_EQ(rest.at("maxConcurrency"), 2);
+  EXPECT_EQ(rest.at("toleratedFailurePercentage").to_number<double>(), 50.0);
+
+  std::string map_def = WriteFile("map.json", kMap);
+  for (bool remote : {true, false}) {
+    CliResult cli = Cli({"test-state", map_def, "TestState", "--input", kMapInput, "--mock-result", "[]",
+                         "--inspection-level", "DEBUG"},
+                        remote);
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    json::value printed = Parse(cli.out).at("inspectionData");
+    EXPECT_EQ(printed.at("afterItemSelector"), rest.at("afterItemSelector")) << (remote ? "remote" : "local");
+    EXPECT_EQ(printed.at("maxConcurrency"), 2);
+    EXPECT_EQ(printed.at("toleratedFailurePercentage").to_number<double>(), 50.0);
+  }
 }
 
 TEST_F(TestStateTest, ErrorsKeepTheirNamesOnEveryWayIn) {
@@ -248,7 +311,7 @@ TEST_F(TestStateTest, VersionAndAliasVerbs) {
   // A start on the alias runs version 2 now.
   CliResult run = cli({"exec", "start", alias_arn, "--sync"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(Parse(run.out).at("output"), 2);
+  EXPECT_EQ(Parse(run.out).at("output"), 2) << run.out;
 
   EXPECT_EQ(cli({"sm", "delete-version", v1_arn}).exit_code, 0);  // no alias routes to it any more
   EXPECT_EQ(cli({"alias", "delete", alias_arn}).exit_code, 0);

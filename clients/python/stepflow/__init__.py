@@ -6,13 +6,15 @@ from stepflow.errors import StepflowError
 from stepflow.options import ClientOptions
 from stepflow.task_context import CancelReason, TaskContext, TaskError
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Diagnostic, Execution,
-                            ExecutionStatus, HistoryEvent, Page, Route, StateMachine, StateMachineAlias,
-                            StateMachineType, StateMachineVersion, Task, TaskAttempt, Validation)
+                            ExecutionStatus, HistoryEvent, InspectionData, InspectionErrorDetails, Page, Route,
+                            StateMachine, StateMachineAlias, StateMachineType, StateMachineVersion, Task,
+                            TaskAttempt, TestStateResult, Validation)
 from stepflow.worker import Handler, Worker, WorkerOptions, WorkerStats
 
 __all__ = [
     "Client", "ClientOptions", "StepflowError", "CancelReason", "TaskContext", "TaskError", "DeadLetter",
     "DeadLetterFilter", "DeadLetterOutcome", "Diagnostic", "Execution", "ExecutionStatus", "HistoryEvent", "Page",
-    "Route", "StateMachine", "StateMachineAlias", "StateMachineType", "StateMachineVersion", "Task", "TaskAttempt", "Validation", "Handler", "Worker", "WorkerOptions",
+    "Route", "StateMachine", "StateMachineAlias", "StateMachineType", "StateMachineVersion", "Task", "TaskAttempt", "Validation", "InspectionData",
+    "InspectionErrorDetails", "TestStateResult", "Handler", "Worker", "WorkerOptions",
     "WorkerStats",
 ]

@@ -98,3 +98,18 @@ def discard_dead_letters(id: str, filter: Optional[DeadLetterFilter]) -> pb.Disc
     if filter is not None:
         r.filter.CopyFrom(filter.to_pb())
     return r
+
+
+def test_state(definition: Any, state_name: str, input: Any, inspection_level: str, variables: Any,
+               mock_result: Any, mock_error: Optional[str], mock_cause: str,
+               retrier_retry_count: int) -> pb.TestStateRequest:
+    request = pb.TestStateRequest(definition=json_text(definition), state_name=state_name, input=json_text(input),
+                                  inspection_level=inspection_level,
+                                  variables="" if variables is None else json_text(variables),
+                                  retrier_retry_count=retrier_retry_count)
+    if mock_result is not None:
+        request.mock.result = json_text(mock_result)
+    if mock_error is not None:
+        request.mock.error_output.error = mock_error
+        request.mock.error_output.cause = mock_cause
+    return request

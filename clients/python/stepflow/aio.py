@@ -23,7 +23,7 @@ from stepflow.errors import error_from_rpc, make_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
                             HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
-                            StateMachineVersion, Task, Validation, diagnostics, outcomes)
+                            StateMachineVersion, Task, TestStateResult, Validation, diagnostics, outcomes)
 from stepflow.v1 import stepflow_pb2 as pb
 from stepflow.v1 import stepflow_pb2_grpc as _pb_grpc
 
@@ -122,6 +122,15 @@ class AsyncClient:
         r = await self._call(self._state_machines.Validate,
                              pb.ValidateDefinitionRequest(definition=rq.json_text(definition), type=type.name))
         return Validation(valid=r.valid, diagnostics=diagnostics(r.diagnostics))
+
+    async def test_state(self, definition: Any, state_name: str = "", input: Any = None,
+                    inspection_level: str = "INFO", variables: Any = None, mock_result: Any = None,
+                    mock_error: Optional[str] = None, mock_cause: str = "",
+                    retrier_retry_count: int = 0) -> TestStateResult:
+        """As stepflow.Client.test_state."""
+        return TestStateResult.from_pb(await self._call(self._state_machines.TestState, rq.test_state(
+            definition, state_name, input, inspection_level, variables, mock_result, mock_error, mock_cause,
+            retrier_retry_count)))
 
     # --- Versions and aliases (errors and contracts as stepflow.Client's).
 

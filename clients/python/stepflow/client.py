@@ -26,7 +26,7 @@ from stepflow.errors import StepflowError, error_from_rpc, make_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
                             HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
-                            StateMachineVersion, Task, Validation, diagnostics,
+                            StateMachineVersion, Task, TestStateResult, Validation, diagnostics,
                             outcomes)
 from stepflow.v1 import stepflow_pb2 as pb
 from stepflow.v1 import stepflow_pb2_grpc as _pb_grpc
@@ -137,6 +137,19 @@ class Client:
         r = self._call(self._state_machines.Validate,
                        pb.ValidateDefinitionRequest(definition=rq.json_text(definition), type=type.name))
         return Validation(valid=r.valid, diagnostics=diagnostics(r.diagnostics))
+
+    def test_state(self, definition: Any, state_name: str = "", input: Any = None,
+                    inspection_level: str = "INFO", variables: Any = None, mock_result: Any = None,
+                    mock_error: Optional[str] = None, mock_cause: str = "",
+                    retrier_retry_count: int = 0) -> TestStateResult:
+        """AWS's TestState: runs one state of ``definition`` (a state, or a state machine with ``state_name``) on
+        ``input`` without an execution. A Task, Map or Parallel state needs a mock: ``mock_result``, or
+        ``mock_error`` (and ``mock_cause``); ``retrier_retry_count`` retries are taken first. At
+        ``inspection_level`` DEBUG or TRACE the result has ``inspection_data``. InvalidDefinition,
+        InvalidExecutionInput, ValidationException."""
+        return TestStateResult.from_pb(self._call(self._state_machines.TestState, rq.test_state(
+            definition, state_name, input, inspection_level, variables, mock_result, mock_error, mock_cause,
+            retrier_retry_count)))
 
     # --- Executions.
 

@@ -311,3 +311,80 @@ __all__ = [
     "StateMachineType", "ExecutionStatus", "Page", "Diagnostic", "Validation", "StateMachine", "Execution",
     "HistoryEvent", "Task", "TaskAttempt", "DeadLetter", "DeadLetterFilter", "DeadLetterOutcome",
 ]
+
+
+@dataclass(frozen=True)
+class InspectionErrorDetails:
+    """AWS's errorDetails: what handled a RETRIABLE or CAUGHT_ERROR state's failure (None = not that kind)."""
+    catch_index: Optional[int] = None
+    retry_index: Optional[int] = None
+    retry_backoff_interval_seconds: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class InspectionData:
+    """AWS's inspectionData (DEBUG and TRACE): each payload JSON text, "" when the state did not reach that
+    step; the ``*_value`` helper parses one."""
+    input: str
+    after_input_path: str
+    after_parameters: str
+    after_arguments: str
+    result: str
+    after_result_selector: str
+    after_result_path: str
+    variables: str
+    error_details: Optional[InspectionErrorDetails]
+    # Map states: the items after ItemsPath, every iteration's input after ItemSelector, the numeric fields.
+    after_items_path: str = ""
+    after_item_selector: str = ""
+    max_concurrency: Optional[int] = None
+    tolerated_failure_count: Optional[int] = None
+    tolerated_failure_percentage: Optional[float] = None
+
+    @staticmethod
+    def value(text: str) -> Any:
+        """A payload parsed (None when absent)."""
+        return _json_or_none(text)
+
+    @staticmethod
+    def from_pb(m: pb.TestStateInspectionData) -> "InspectionData":
+        details: Optional[InspectionErrorDetails] = None
+        if m.HasField("error_details"):
+            e = m.error_details
+            details = InspectionErrorDetails(
+                catch_index=e.catch_index if e.HasField("catch_index") else None,
+                retry_index=e.retry_index if e.HasField("retry_index") else None,
+                retry_backoff_interval_seconds=(e.retry_backoff_interval_seconds
+                                                if e.HasField("retry_backoff_interval_seconds") else None))
+        return InspectionData(
+            input=m.input, after_input_path=m.after_input_path, after_parameters=m.after_parameters,
+            after_arguments=m.after_arguments, result=m.result, after_result_selector=m.after_result_selector,
+            after_result_path=m.after_result_path, variables=m.variables, error_details=details,
+            after_items_path=m.after_items_path, after_item_selector=m.after_item_selector,
+            max_concurrency=m.max_concurrency if m.HasField("max_concurrency") else None,
+            tolerated_failure_count=m.tolerated_failure_count if m.HasField("tolerated_failure_count") else None,
+            tolerated_failure_percentage=(m.tolerated_failure_percentage
+                                          if m.HasField("tolerated_failure_percentage") else None))
+
+
+@dataclass(frozen=True)
+class TestStateResult:
+    """AWS's TestState answer. ``status``: SUCCEEDED, FAILED, RETRIABLE or CAUGHT_ERROR; ``next_state``: where a
+    SUCCEEDED or CAUGHT_ERROR state goes ("" when it ends the machine), the state itself when RETRIABLE."""
+    __test__ = False  # not a pytest test class
+    status: str
+    output: str
+    error: str
+    cause: str
+    next_state: str
+    inspection_data: Optional[InspectionData]  # DEBUG and TRACE only
+
+    @property
+    def output_value(self) -> Any:
+        return _json_or_none(self.output)
+
+    @staticmethod
+    def from_pb(m: pb.TestStateResponse) -> "TestStateResult":
+        return TestStateResult(
+            status=m.status, output=m.output, error=m.error, cause=m.cause, next_state=m.next_state,
+            inspection_data=InspectionData.from_pb(m.inspection_data) if m.HasField("inspection_data") else None)

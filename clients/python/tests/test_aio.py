@@ -138,6 +138,14 @@ async def versions_scenario(address: str) -> None:
         await client.delete_state_machine_version(v1)
         await client.delete_state_machine_version(v1)  # idempotent, as AWS
 
+        # TestState, as the synchronous client's.
+        tested = await client.test_state({"Type": "Task", "Resource": "x", "End": True,
+                                          "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}]},
+                                         mock_error="Boom", inspection_level="DEBUG")
+        assert tested.status == "CAUGHT_ERROR" and tested.next_state == "R"
+        assert tested.inspection_data is not None and tested.inspection_data.error_details is not None
+        assert tested.inspection_data.error_details.catch_index == 0
+
 
 def test_async_client_versions_aliases_and_listing(server: Server) -> None:
     asyncio.run(versions_scenario(server.address))

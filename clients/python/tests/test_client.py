@@ -250,3 +250,36 @@ def test_concurrent_update_and_publish_each_get_their_own_version(client: stepfl
         assert version.revision == r.version
         assert json.loads(version.definition) == json.loads(r.definition)
     assert len(list(client.list_state_machine_versions("raced"))) == 24
+
+
+def test_test_state_results_and_inspection(client: stepflow.Client) -> None:
+    task = {"Type": "Task", "Resource": "activity:x", "ResultSelector": {"v.$": "$.value"}, "ResultPath": "$.r",
+            "Next": "Done", "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}]}
+    ok = client.test_state(task, input={"a": 1}, mock_result={"value": 5}, inspection_level="DEBUG")
+    assert ok.status == "SUCCEEDED" and ok.next_state == "Done" and ok.output_value == {"a": 1, "r": {"v": 5}}
+    assert ok.inspection_data is not None and ok.inspection_data.error_details is None
+    assert stepflow.InspectionData.value(ok.inspection_data.after_result_selector) == {"v": 5}
+    retriable = client.test_state(task, mock_error="Flaky", mock_cause="again", inspection_level="DEBUG",
+                                  retrier_retry_count=1)
+    assert retriable.status == "RETRIABLE" and retriable.next_state == "TestState"
+    assert retriable.inspection_data is not None
+    assert retriable.inspection_data.error_details == stepflow.InspectionErrorDetails(
+        retry_index=0, retry_backoff_interval_seconds=4)
+    caught = client.test_state(task, mock_error="Other", inspection_level="TRACE")
+    assert caught.status == "CAUGHT_ERROR" and caught.next_state == "Recover"
+    assert caught.inspection_data is not None and caught.inspection_data.error_details is not None
+    assert caught.inspection_data.error_details.catch_index == 0
+    assert client.test_state(task, mock_result={"value": 1}).inspection_data is None  # INFO
+    mapped = client.test_state({"Type": "Map", "ItemsPath": "$.xs", "ToleratedFailureCount": 1, "End": True,
+                                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}},
+                               input={"xs": [1, 2]}, mock_result=[], inspection_level="DEBUG")
+    assert mapped.inspection_data is not None
+    assert stepflow.InspectionData.value(mapped.inspection_data.after_item_selector) == [1, 2]
+    assert mapped.inspection_data.tolerated_failure_count == 1 and mapped.inspection_data.max_concurrency is None
+    with pytest.raises(errors.ValidationException):
+        client.test_state(task)  # a Task needs a mock
+    with pytest.raises(errors.InvalidDefinition):
+        client.test_state({"Type": "Nope"})
+    with pytest.raises(errors.InvalidExecutionInput):
+        client.test_state({"Type": "Pass", "End": True}, input="{not json")

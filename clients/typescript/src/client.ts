@@ -28,16 +28,17 @@ import type { ListStateMachinesResponse__Output } from './gen/stepflow/v1/ListSt
 import type { ListStateMachineVersionsResponse__Output } from './gen/stepflow/v1/ListStateMachineVersionsResponse.js';
 import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskResponse.js';
 import type { RedriveDeadLettersResponse__Output } from './gen/stepflow/v1/RedriveDeadLettersResponse.js';
+import type { TestStateResponse__Output } from './gen/stepflow/v1/TestStateResponse.js';
 import type { ValidateDefinitionResponse__Output } from './gen/stepflow/v1/ValidateDefinitionResponse.js';
 import type { StateMachinesClient } from './gen/stepflow/v1/StateMachines.js';
 import type { TasksClient } from './gen/stepflow/v1/Tasks.js';
 import { channelCredentials, channelOptions, DEFAULT_CALL_TIMEOUT_MS, type ClientOptions } from './options.js';
 import {
   deadLetterFrom, executionFrom, filterMessage, historyEventFrom, stateMachineAliasFrom, stateMachineFrom,
-  stateMachineVersionFrom, taskFrom, toTimestamp,
+  stateMachineVersionFrom, taskFrom, testStateResultFrom, toTimestamp,
   type DeadLetter, type DeadLetterFilter, type DeadLetterOutcome, type Execution, type ExecutionStatus,
   type HistoryEvent, type Page, type Route, type StateMachine, type StateMachineAlias, type StateMachineType,
-  type StateMachineVersion, type Task, type Validation,
+  type StateMachineVersion, type Task, type TestStateResult, type Validation,
 } from './types.js';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
@@ -206,6 +207,23 @@ export class Client {
     const r = await this.call<ValidateDefinitionResponse__Output>((md, o, cb) =>
       this.stateMachines.Validate({ definition: jsonText(definition), type }, md, o, cb), options);
     return { valid: r.valid, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+  }
+
+  /** AWS's TestState: runs one state of `definition` (a state, or a state machine with `stateName`) on `input`
+   * without an execution. A Task, Map or Parallel state needs a mock (`mockResult`, or `mockError` and
+   * `mockCause`); `retrierRetryCount` retries are taken first. At `inspectionLevel` DEBUG or TRACE the result
+   * has `inspectionData`. InvalidDefinition, InvalidExecutionInput, ValidationException. */
+  async testState(definition: unknown, request: TestStateOptions = {}, options?: CallOptions): Promise<TestStateResult> {
+    const mock = request.mockResult !== undefined ? { result: jsonText(request.mockResult) }
+      : request.mockError !== undefined ? { errorOutput: { error: request.mockError, cause: request.mockCause ?? '' } }
+        : null;
+    const r = await this.call<TestStateResponse__Output>((md, o, cb) => this.stateMachines.TestState({
+      definition: jsonText(definition), stateName: request.stateName ?? '', input: jsonText(request.input),
+      inspectionLevel: request.inspectionLevel ?? 'INFO',
+      variables: request.variables === undefined ? '' : jsonText(request.variables),
+      retrierRetryCount: request.retrierRetryCount ?? 0, mock,
+    }, md, o, cb), options);
+    return testStateResultFrom(r);
   }
 
   // --- Published versions (AWS's PublishStateMachineVersion, ...). StateMachineDoesNotExist,
@@ -436,6 +454,24 @@ export class Client {
 }
 
 /** AWS's publish / versionDescription on createStateMachine and updateStateMachine. */
+/** What TestState runs (Client.testState): the state's input and variables, the mock, the inspection level. */
+export interface TestStateOptions {
+  /** A state machine definition: the state to test (default its StartAt). One state: its name. */
+  stateName?: string;
+  /** JSON value or text; undefined = {}. */
+  input?: unknown;
+  /** INFO (default), DEBUG or TRACE. */
+  inspectionLevel?: 'INFO' | 'DEBUG' | 'TRACE';
+  /** The variables in scope (an object, or its JSON text). */
+  variables?: unknown;
+  /** The mocked answer of a Task, Map or Parallel state: a result, or an error and cause. */
+  mockResult?: unknown;
+  mockError?: string;
+  mockCause?: string;
+  /** Retries already taken by the retrier that matches the mocked error. */
+  retrierRetryCount?: number;
+}
+
 export interface PublishOptions {
   /** Also publish the revision as a version, in the same commit. */
   publish?: boolean;

@@ -9,6 +9,7 @@ import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskRespons
 import type { StateMachine__Output } from './gen/stepflow/v1/StateMachine.js';
 import type { StateMachineAlias__Output } from './gen/stepflow/v1/StateMachineAlias.js';
 import type { StateMachineVersion__Output } from './gen/stepflow/v1/StateMachineVersion.js';
+import type { TestStateResponse__Output } from './gen/stepflow/v1/TestStateResponse.js';
 import type { Timestamp, Timestamp__Output } from './gen/google/protobuf/Timestamp.js';
 
 export type StateMachineType = 'STANDARD' | 'EXPRESS';
@@ -241,5 +242,70 @@ export function filterMessage(f: DeadLetterFilter | undefined): DeadLetterFilter
   return {
     queue: f.queue ?? '', stateMachine: f.stateMachine ?? '', error: f.error ?? '',
     createdAfter: toTimestamp(f.createdAfter), createdBefore: toTimestamp(f.createdBefore),
+  };
+}
+
+/** AWS's errorDetails: what handled a RETRIABLE or CAUGHT_ERROR state's failure. */
+export interface InspectionErrorDetails {
+  catchIndex?: number;
+  retryIndex?: number;
+  retryBackoffIntervalSeconds?: number;
+}
+
+/** AWS's inspectionData (DEBUG and TRACE): each payload JSON text, "" when the state did not reach that step. */
+export interface InspectionData {
+  input: string;
+  afterInputPath: string;
+  afterParameters: string;
+  afterArguments: string;
+  result: string;
+  afterResultSelector: string;
+  afterResultPath: string;
+  variables: string;
+  errorDetails?: InspectionErrorDetails;
+  /** Map states: the items after ItemsPath, every iteration's input after ItemSelector, the numeric fields. */
+  afterItemsPath: string;
+  afterItemSelector: string;
+  maxConcurrency?: number;
+  toleratedFailureCount?: number;
+  toleratedFailurePercentage?: number;
+}
+
+/** AWS's TestState answer. `nextState`: where a SUCCEEDED or CAUGHT_ERROR state goes ("" when it ends the
+ * machine), the state itself when RETRIABLE. */
+export interface TestStateResult {
+  status: 'SUCCEEDED' | 'FAILED' | 'RETRIABLE' | 'CAUGHT_ERROR';
+  output: string;
+  error: string;
+  cause: string;
+  nextState: string;
+  /** DEBUG and TRACE only. */
+  inspectionData?: InspectionData;
+}
+
+// A proto3 `optional` field: its value when set (proto-loader marks it in the synthetic oneof `_<name>`).
+function optionalField(m: object, name: string): number | undefined {
+  const fields = m as Record<string, unknown>;
+  return fields[`_${name}`] === name && typeof fields[name] === 'number' ? fields[name] as number : undefined;
+}
+
+export function testStateResultFrom(m: TestStateResponse__Output): TestStateResult {
+  const d = m.inspectionData;
+  const e = d?.errorDetails;
+  return {
+    status: m.status as TestStateResult['status'], output: m.output, error: m.error, cause: m.cause,
+    nextState: m.nextState,
+    inspectionData: d ? {
+      input: d.input, afterInputPath: d.afterInputPath, afterParameters: d.afterParameters,
+      afterArguments: d.afterArguments, result: d.result, afterResultSelector: d.afterResultSelector,
+      afterResultPath: d.afterResultPath, variables: d.variables,
+      errorDetails: e ? {
+        catchIndex: optionalField(e, 'catchIndex'), retryIndex: optionalField(e, 'retryIndex'),
+        retryBackoffIntervalSeconds: optionalField(e, 'retryBackoffIntervalSeconds'),
+      } : undefined,
+      afterItemsPath: d.afterItemsPath, afterItemSelector: d.afterItemSelector,
+      maxConcurrency: optionalField(d, 'maxConcurrency'), toleratedFailureCount: optionalField(d, 'toleratedFailureCount'),
+      toleratedFailurePercentage: optionalField(d, 'toleratedFailurePercentage'),
+    } : undefined,
   };
 }

@@ -63,6 +63,38 @@ test('state machines: create, describe, update, list pages, validate, delete, na
   });
 });
 
+test('testState: statuses, next state, errorDetails, Map inspection, named errors', async () => {
+  const task = {
+    Type: 'Task', Resource: 'activity:x', ResultPath: '$.r', Next: 'Done',
+    Retry: [{ ErrorEquals: ['Flaky'], IntervalSeconds: 2, MaxAttempts: 2 }],
+    Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Recover' }],
+  };
+  const ok = await client.testState(task, { input: { a: 1 }, mockResult: { v: 5 }, inspectionLevel: 'DEBUG' });
+  assert.equal(ok.status, 'SUCCEEDED');
+  assert.equal(ok.nextState, 'Done');
+  assert.deepEqual(JSON.parse(ok.output), { a: 1, r: { v: 5 } });
+  assert.equal(ok.inspectionData?.errorDetails, undefined);
+  const retriable = await client.testState(task, { mockError: 'Flaky', inspectionLevel: 'DEBUG', retrierRetryCount: 1 });
+  assert.equal(retriable.status, 'RETRIABLE');
+  assert.equal(retriable.nextState, 'TestState');
+  assert.deepEqual(retriable.inspectionData?.errorDetails,
+    { catchIndex: undefined, retryIndex: 0, retryBackoffIntervalSeconds: 4 });
+  const caught = await client.testState(task, { mockError: 'Other', mockCause: 'no', inspectionLevel: 'TRACE' });
+  assert.equal(caught.status, 'CAUGHT_ERROR');
+  assert.equal(caught.nextState, 'Recover');
+  assert.equal(caught.inspectionData?.errorDetails?.catchIndex, 0);
+  assert.equal((await client.testState(task, { mockResult: {} })).inspectionData, undefined);
+  const mapped = await client.testState({
+    Type: 'Map', ItemsPath: '$.xs', MaxConcurrency: 3, End: true,
+    ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+  }, { input: { xs: [1, 2] }, mockResult: [], inspectionLevel: 'DEBUG' });
+  assert.deepEqual(JSON.parse(mapped.inspectionData?.afterItemSelector ?? 'null'), [1, 2]);
+  assert.equal(mapped.inspectionData?.maxConcurrency, 3);
+  assert.equal(mapped.inspectionData?.toleratedFailureCount, undefined);
+  await assert.rejects(client.testState(task), errors.ValidationException);
+  await assert.rejects(client.testState({ Type: 'Nope' }), errors.InvalidDefinition);
+});
+
 test('executions: start, sync, describe, history, watch, list with filters, stop, errors', async () => {
   await client.createStateMachine('chain2', PASS_CHAIN);
   await client.createStateMachine('wait', WAIT);

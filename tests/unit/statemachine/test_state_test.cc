@@ -2,6 +2,7 @@
 // inspection data.
 #include "statemachine/test_state.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -167,6 +168,18 @@ TEST(TestStateTest, ErrorDetailsNameTheHandler) {
   EXPECT_EQ(failed.status, TestStatus::kFailed);
   EXPECT_EQ(failed.next_state, "");
   EXPECT_FALSE(failed.inspection->error_details);
+}
+
+// $$.Execution.Input: the state's input, unless the request gives the run's (the data flow of a state of a run).
+TEST(TestStateTest, ContextShowsTheExecutionInputGiven) {
+  TestStateRequest r = Request(R"({"Type": "Pass", "Parameters": {"run.$": "$$.Execution.Input", "mine.$": "$"},
+                                   "End": true})",
+                               R"({"step": 2})");
+  EXPECT_EQ(*RunState(r).output, Json(R"({"run": {"step": 2}, "mine": {"step": 2}})"));
+  r.execution_input = R"({"order": 7})";
+  EXPECT_EQ(*RunState(r).output, Json(R"({"run": {"order": 7}, "mine": {"step": 2}})"));
+  r.execution_input = "{bad";
+  EXPECT_THAT(Refusal(r), ::testing::StartsWith("InvalidExecutionInput: the execution input"));
 }
 
 // A Map's inspection fields: ItemsPath, every item after ItemSelector, the numeric fields as evaluated.
