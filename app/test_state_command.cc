@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <boost/json.hpp>
 
 #include "absl/strings/numbers.h"
@@ -69,58 +71,18 @@ absl::StatusOr<TestStateFlags> ParseFlags(const cli::RemoteArgs& args) {
   return flags;
 }
 
-// The server's answer as AWS's TestState answers it (sm::TestStateResultToAwsJson's form): payloads as JSON
-// text, absent fields left out.
-json::object FromResponse(const v1::TestStateResponse& response) {
-  json::object out;
-  out["status"] = response.status();
-  for (const auto& [key, text] : {std::pair{"output", &response.output()}, std::pair{"error", &response.error()},
-                                  std::pair{"cause", &response.cause()},
-                                  std::pair{"nextState", &response.next_state()}}) {
-    if (!text->empty()) {
-      out[key] = *text;
-    }
+// The server's answer as AWS's TestState answers it (sm::TestStateResultToAwsJson's form): the proto3 JSON
+// mapping of the response, whose field names are AWS's (nextState, inspectionData, afterItemsPath,
+// errorDetails.retryBackoffIntervalSeconds, ...), with only the fields that are set (payloads as JSON text).
+absl::StatusOr<json::object> FromResponse(const v1::TestStateResponse& response) {
+  std::string text;
+  const auto printed = google::protobuf::util::MessageToJsonString(response, &text);
+  if (!printed.ok()) {
+    return absl::InternalError(absl::StrCat("the server's TestState answer could not be written as JSON: ",
+                                            std::string(printed.message())));
   }
-  if (response.has_inspection_data()) {
-    const v1::TestStateInspectionData& d = response.inspection_data();
-    json::object data;
-    for (const auto& [key, text] :
-         {std::pair{"input", &d.input()}, std::pair{"afterInputPath", &d.after_input_path()},
-          std::pair{"afterParameters", &d.after_parameters()}, std::pair{"afterArguments", &d.after_arguments()},
-          std::pair{"result", &d.result()}, std::pair{"afterResultSelector", &d.after_result_selector()},
-          std::pair{"afterResultPath", &d.after_result_path()}, std::pair{"variables", &d.variables()},
-          std::pair{"afterItemsPath", &d.after_items_path()},
-          std::pair{"afterItemSelector", &d.after_item_selector()}}) {
-      if (!text->empty()) {
-        data[key] = *text;
-      }
-    }
-    if (d.has_error_details()) {
-      const v1::TestStateErrorDetails& e = d.error_details();
-      json::object details;
-      if (e.has_catch_index()) {
-        details["catchIndex"] = e.catch_index();
-      }
-      if (e.has_retry_index()) {
-        details["retryIndex"] = e.retry_index();
-      }
-      if (e.has_retry_backoff_interval_seconds()) {
-        details["retryBackoffIntervalSeconds"] = e.retry_backoff_interval_seconds();
-      }
-      data["errorDetails"] = std::move(details);
-    }
-    if (d.has_max_concurrency()) {
-      data["maxConcurrency"] = d.max_concurrency();
-    }
-    if (d.has_tolerated_failure_count()) {
-      data["toleratedFailureCount"] = d.tolerated_failure_count();
-    }
-    if (d.has_tolerated_failure_percentage()) {
-      data["toleratedFailurePercentage"] = d.tolerated_failure_percentage();
-    }
-    out["inspectionData"] = std::move(data);
-  }
-  return out;
+  json::value parsed = json::parse(text);
+  return std::move(parsed.as_object());
 }
 
 // The answer as printed: AWS's fields, with the payloads (output, the inspection data) embedded as the JSON
@@ -195,7 +157,9 @@ int TestStateCommand(const std::vector<std::string>& argv) {
     return cli::RunRemote({kVerb, kValueOptions, {}, 2, nullptr}, argv,
                           [&](const cli::RemoteArgs&, client::Client& client) {
                             absl::StatusOr<v1::TestStateResponse> response = client.TestState(ToRequest(*flags));
-                            return response.ok() ? Answer(FromResponse(*response)) : Refused(response.status());
+                            absl::StatusOr<json::object> answer =
+                                response.ok() ? FromResponse(*response) : response.status();
+                            return answer.ok() ? Answer(*std::move(answer)) : Refused(answer.status());
                           });
   }
   absl::StatusOr<sm::InspectionLevel> level = sm::ParseInspectionLevel(flags->inspection_level);
