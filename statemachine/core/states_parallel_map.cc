@@ -219,7 +219,7 @@ void Execution::Runner::StartMapIterations(Frame* f) {
       input = std::move(p).value();
     }
     Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
-         json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(i)}});
+         IterationDetails(s->name, i));
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
     f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
@@ -232,7 +232,7 @@ void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value 
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   if (parent->state->type == StateType::kMap) {
     Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
-         json::object{{"name", parent->state->name}, {"index", static_cast<std::int64_t>(index)}});
+         IterationDetails(parent->state->name, index));
   }
   CollectChildResult(parent, index, std::move(output));
 }
