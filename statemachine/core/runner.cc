@@ -625,6 +625,7 @@ void Execution::Runner::FinishFrame(Frame* f, json::value output, const std::str
     details.emplace("output", output_text);
     details.emplace("outputDetails", NotTruncated());
     ex_.output_ = std::move(output);
+    ex_.output_text_ = output_text;
     Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));
     ex_.status_ = ExecutionStatus::kSucceeded;
     CancelFrameTree(f);
@@ -728,6 +729,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.error_.clear();
   ex_.cause_.clear();
   ex_.output_ = json::value();
+  ex_.output_text_.clear();
   ++ex_.redrive_count_;
   ex_.redrive_time_ = now_;
   Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",

@@ -107,7 +107,7 @@ void Execution::Runner::RunMap(Frame* f) {
   }
   f->effective_input = std::move(eff).value();
   PathResolver resolve = MakeResolver(f, f->effective_input);
-  json::value items = f->effective_input;
+  json::value items;  // the effective input unless Items/ItemsPath selects them (copied only then)
   const bool jsonata = s->language == QueryLanguage::kJsonata;
   if (jsonata && s->items.present()) {
     Result<json::value> v = EvaluateJsonata(s->items, StatesOf(f, f->effective_input), *rv_, Ref(f), "Items");
@@ -124,6 +124,8 @@ void Execution::Runner::RunMap(Frame* f) {
       return FailState(f, v.failure());
     }
     items = std::move(v).value();
+  } else {
+    items = f->effective_input;
   }
   if (!items.is_array()) {
     return FailState(f, Failure{jsonata ? errors::kQueryEvaluationError : errors::kRuntime,
