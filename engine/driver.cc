@@ -53,7 +53,12 @@ absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input
   input.drawn.clear();
   const sm::ExecutionStatus before = entry.execution->status();
   runtime_.set_sink(options_.durable ? &input.drawn : nullptr);
-  absl::StatusOr<sm::Decision> d = ApplyInputRecord(*entry.execution, input, runtime_);
+  // Outside durable mode a start's input is not logged after the decision: the execution takes the document
+  // instead of a copy of it.
+  absl::StatusOr<sm::Decision> d =
+      !options_.durable && input.kind == InputRecord::Kind::kStart
+          ? entry.execution->Start(std::move(input.payload), input.now, runtime_)
+          : ApplyInputRecord(*entry.execution, input, runtime_);
   runtime_.set_sink(nullptr);
   if (!d.ok()) {
     *refusal = d.status();

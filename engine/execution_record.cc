@@ -104,7 +104,7 @@ std::string EncodeExecutionRecord(const sm::ExecutionInfo& info, const Execution
     r.set_stop_time(now);
   }
   if (e.status() == sm::ExecutionStatus::kSucceeded) {
-    sm::AppendAwsJson(*r.mutable_output(), e.output());
+    e.AppendOutputText(*r.mutable_output());
   } else if (e.status() != sm::ExecutionStatus::kRunning) {
     r.set_error(e.error());
     r.set_cause(e.cause());

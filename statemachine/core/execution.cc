@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "statemachine/core/dataflow.h"
 #include "statemachine/core/execution_internal.h"
+#include "statemachine/json_text.h"
 #include "statemachine/core/runner.h"
 
 namespace stepflow::sm {
@@ -31,12 +32,24 @@ Execution::Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo 
 
 Execution::~Execution() = default;
 
+void Execution::AppendOutputText(std::string& out) const {
+  if (!output_text_.empty()) {
+    out += output_text_;
+  } else {
+    AppendAwsJson(out, output_);
+  }
+}
+
 absl::StatusOr<Decision> Execution::Start(const json::value& input, common::EpochMillis now, RuntimeValues& rv) {
+  return Start(json::value(input), now, rv);
+}
+
+absl::StatusOr<Decision> Execution::Start(json::value&& input, common::EpochMillis now, RuntimeValues& rv) {
   if (started_) {
     return absl::FailedPreconditionError("execution already started");
   }
   started_ = true;
-  input_ = input;
+  input_ = std::move(input);
   Decision d;
   Runner runner(*this, d, now, &rv);
   runner.StartExecution();

@@ -190,6 +190,8 @@ class Execution {
   // Starts the execution with `input` and runs it as far as it goes without waiting.
   // FailedPrecondition when already started.
   absl::StatusOr<Decision> Start(const boost::json::value& input, common::EpochMillis now, RuntimeValues& rv);
+  // The same, taking the input document instead of copying it.
+  absl::StatusOr<Decision> Start(boost::json::value&& input, common::EpochMillis now, RuntimeValues& rv);
   // A worker took the task (history: TaskStarted; its HeartbeatSeconds clock starts). NotFound for an unknown
   // or finished task.
   absl::StatusOr<Decision> OnTaskStarted(std::uint64_t task_id, common::EpochMillis now,
@@ -250,6 +252,9 @@ class Execution {
 
   ExecutionStatus status() const { return status_; }
   const boost::json::value& output() const { return output_; }
+  // Appends output() as compact JSON (AWS's text, json_text.h) to `out`: the text written for the
+  // ExecutionSucceeded event when this object wrote it, else serialized now.
+  void AppendOutputText(std::string& out) const;
   const std::string& error() const { return error_; }
   const std::string& cause() const { return cause_; }
   std::int64_t last_event_id() const { return next_event_id_ - 1; }
@@ -279,6 +284,7 @@ class Execution {
   boost::json::value input_;
   std::optional<boost::json::value> context_execution_input_;
   boost::json::value output_;
+  std::string output_text_;  // output_'s text when known (AppendOutputText), else empty
   std::string error_;
   std::string cause_;
   std::int64_t next_event_id_ = 1;

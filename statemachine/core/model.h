@@ -21,6 +21,7 @@
 namespace stepflow::sm {
 
 enum class StateType { kPass, kTask, kChoice, kWait, kSucceed, kFail, kParallel, kMap };
+inline constexpr std::size_t kStateTypeCount = 8;  // the values of StateType, 0 .. kMap
 
 // AWS's name of a state type ("Pass", "Task", ...), used in history event type names.
 const char* StateTypeName(StateType t);

@@ -2,6 +2,7 @@
 #include "statemachine/json_text.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <utility>
@@ -36,6 +37,19 @@ bool ErrorMatches(const std::vector<std::string>& names, const std::string& erro
   return false;
 }
 
+// "<Type>StateEntered" / "<Type>StateExited", built once per state type instead of per event.
+const std::string& StateEventType(StateType type, bool entered) {
+  static const auto* names = [] {
+    auto* table = new std::array<std::array<std::string, 2>, kStateTypeCount>();
+    for (std::size_t t = 0; t < kStateTypeCount; ++t) {
+      const char* name = StateTypeName(static_cast<StateType>(t));
+      (*table)[t] = {absl::StrCat(name, "StateExited"), absl::StrCat(name, "StateEntered")};
+    }
+    return table;
+  }();
+  return (*names)[static_cast<std::size_t>(type)][entered ? 1 : 0];
+}
+
 }  // namespace
 
 bool PassesInputThrough(const State& s) {
@@ -44,14 +58,31 @@ bool PassesInputThrough(const State& s) {
          s.result_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
 }
 
+const json::storage_ptr& Execution::Runner::EventStorage() {
+  if (!event_storage_.is_shared()) {  // still the default resource
+    event_storage_ = json::make_shared_resource<json::monotonic_resource>();
+  }
+  return event_storage_;
+}
+
+json::object Execution::Runner::NotTruncated() {
+  json::object o(1, EventStorage());
+  o.emplace("truncated", false);
+  return o;
+}
+
+json::object Execution::Runner::IterationDetails(const std::string& state_name, std::size_t index) {
+  json::object o(2, EventStorage());
+  o.emplace("name", state_name);
+  o.emplace("index", static_cast<std::int64_t>(index));
+  return o;
+}
+
 std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {
-  HistoryEvent e;
-  e.id = ex_.next_event_id_++;
-  e.previous_event_id = f != nullptr ? f->last_event_id : e.id - 1;
-  e.timestamp = now_;
-  e.type = std::move(type);
-  e.details_key = std::move(details_key);
-  e.details = std::move(details);
+  const std::int64_t id = ex_.next_event_id_++;
+  // Move-constructed (not assigned): the details keep their storage, e.g. the decision's arena.
+  HistoryEvent e{id, f != nullptr ? f->last_event_id : id - 1, now_, std::move(type), std::move(details_key),
+                 std::move(details)};
   history_bytes_ += kEventOverheadBytes + e.type.size();
   for (const auto& field : e.details) {
     if (field.value().is_string()) {
@@ -169,17 +200,17 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
 }
 
 void Execution::Runner::StartExecution() {
-  json::object details;
+  json::object details = Details(5);
   std::string input_text = ToCompactJson(ex_.input_);
   const std::size_t input_bytes = input_text.size();
-  details["input"] = input_text;
-  details["inputDetails"] = json::object{{"truncated", false}};
-  details["roleArn"] = ex_.info_.role_arn;
+  details.emplace("input", input_text);
+  details.emplace("inputDetails", NotTruncated());
+  details.emplace("roleArn", ex_.info_.role_arn);
   if (!ex_.info_.alias_arn.empty()) {
-    details["stateMachineAliasArn"] = ex_.info_.alias_arn;
+    details.emplace("stateMachineAliasArn", ex_.info_.alias_arn);
   }
   if (!ex_.info_.version_arn.empty()) {
-    details["stateMachineVersionArn"] = ex_.info_.version_arn;
+    details.emplace("stateMachineVersionArn", ex_.info_.version_arn);
   }
   Emit(nullptr, "ExecutionStarted", "executionStartedEventDetails", std::move(details));
   if (input_bytes > ex_.limits_.max_payload_bytes) {
@@ -232,14 +263,14 @@ void Execution::Runner::EnterState(Frame* f) {
   if (f->raw_input_text.empty()) {
     f->raw_input_text = ToCompactJson(f->raw_input);
   }
-  json::object details(3);
+  json::object details = Details(3);
   details.emplace("name", f->state->name);
   details.emplace("input", f->raw_input_text);
-  details.emplace("inputDetails", json::object{{"truncated", false}});
+  details.emplace("inputDetails", NotTruncated());
   if (!PassesInputThrough(*f->state)) {
     f->raw_input_text.clear();  // only a state whose output is its input uses it again (ExitState)
   }
-  f->entered_event_id = Emit(f, absl::StrCat(StateTypeName(f->state->type), "StateEntered"), "stateEnteredEventDetails",
+  f->entered_event_id = Emit(f, StateEventType(f->state->type, true), "stateEnteredEventDetails",
                              std::move(details));
   if (!running()) {
     return;
@@ -328,21 +359,22 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
     inspection->variables = f->variables;
   }
   if (s->type != StateType::kFail) {
-    json::object details(3);
+    const bool assigned = !f->assigned.empty() && ex_.limits_.record_assigned_variables;
+    json::object details = Details(assigned ? 5 : 3);
     details.emplace("name", s->name);
     details.emplace("output", output_text);
-    details.emplace("outputDetails", json::object{{"truncated", false}});
-    if (!f->assigned.empty() && ex_.limits_.record_assigned_variables) {
+    details.emplace("outputDetails", NotTruncated());
+    if (assigned) {
       // As AWS records them: each variable's value as JSON text.
-      json::object assigned(f->assigned.size());
+      json::object values(f->assigned.size(), EventStorage());
       for (const auto& [name, value] : f->assigned) {
-        assigned.emplace(name, ToCompactJson(value));
+        values.emplace(name, ToCompactJson(value));
       }
-      details.emplace("assignedVariables", std::move(assigned));
-      details.emplace("assignedVariablesDetails", json::object{{"truncated", false}});
+      details.emplace("assignedVariables", std::move(values));
+      details.emplace("assignedVariablesDetails", NotTruncated());
     }
     f->assigned.clear();
-    Emit(f, absl::StrCat(StateTypeName(s->type), "StateExited"), "stateExitedEventDetails", std::move(details));
+    Emit(f, StateEventType(s->type, false), "stateExitedEventDetails", std::move(details));
     if (!running()) {
       return;
     }
@@ -593,10 +625,11 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
 void Execution::Runner::FinishFrame(Frame* f, json::value output, const std::string& output_text) {
   f->phase = Frame::Phase::kDone;
   if (f->parent == 0) {
-    json::object details;
-    details["output"] = output_text;
-    details["outputDetails"] = json::object{{"truncated", false}};
+    json::object details = Details(2);
+    details.emplace("output", output_text);
+    details.emplace("outputDetails", NotTruncated());
     ex_.output_ = std::move(output);
+    ex_.output_text_ = output_text;
     Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));
     ex_.status_ = ExecutionStatus::kSucceeded;
     CancelFrameTree(f);
@@ -700,6 +733,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.error_.clear();
   ex_.cause_.clear();
   ex_.output_ = json::value();
+  ex_.output_text_.clear();
   ++ex_.redrive_count_;
   ex_.redrive_time_ = now_;
   Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",

@@ -51,7 +51,20 @@ class Execution::Runner {
   void Drain();
   bool OverBudget() const;
   bool running() const { return ex_.status_ == ExecutionStatus::kRunning; }
+  // Appends an event. `details` is moved, never copied: one built with Details() keeps its storage.
   std::int64_t Emit(Frame* f, std::string type, std::string details_key, boost::json::object details);
+  // An empty details object for `capacity` members, allocated from this decision's arena (EventStorage()).
+  boost::json::object Details(std::size_t capacity) { return boost::json::object(capacity, EventStorage()); }
+  // {"truncated": false}, AWS's inputDetails/outputDetails, in the decision's arena.
+  boost::json::object NotTruncated();
+  // A Map iteration event's details, {"name": state, "index": index}, in the decision's arena.
+  boost::json::object IterationDetails(const std::string& state_name, std::size_t index);
+  // The arena the decision's hot events (state entered/exited, execution started/succeeded, Map iterations)
+  // are built in: one bump allocator per decision instead of a malloc per object and string. The events
+  // share it (a reference-counted boost::json resource) and it is freed with the last of them, wherever they
+  // end up (the in-memory store keeps them). Created on first use. Not thread-safe, like the Runner: only the
+  // decision's own thread allocates from it; readers of the finished events do not.
+  const boost::json::storage_ptr& EventStorage();
   StateRef Ref(const Frame* f) const { return StateRef{f->state->name, f->entered_event_id}; }
   // Where the frame's state reports its steps (Execution::Inspect): the root frame's first state only, or null.
   StateInspection* Inspecting(const Frame* f) const {
@@ -170,6 +183,7 @@ class Execution::Runner {
   std::deque<std::uint64_t>& ready_;  // the execution's: it outlives a decision that yields
   std::size_t transitions_ = 0;       // states entered by this decision
   std::size_t history_bytes_ = 0;     // bytes of this decision's event details (strings), for the limit
+  boost::json::storage_ptr event_storage_;  // EventStorage(); the default resource until first used
 };
 
 }  // namespace stepflow::sm

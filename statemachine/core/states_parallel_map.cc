@@ -107,7 +107,7 @@ void Execution::Runner::RunMap(Frame* f) {
   }
   f->effective_input = std::move(eff).value();
   PathResolver resolve = MakeResolver(f, f->effective_input);
-  json::value items = f->effective_input;
+  json::value items;  // the effective input unless Items/ItemsPath selects them (copied only then)
   const bool jsonata = s->language == QueryLanguage::kJsonata;
   if (jsonata && s->items.present()) {
     Result<json::value> v = EvaluateJsonata(s->items, StatesOf(f, f->effective_input), *rv_, Ref(f), "Items");
@@ -124,6 +124,8 @@ void Execution::Runner::RunMap(Frame* f) {
       return FailState(f, v.failure());
     }
     items = std::move(v).value();
+  } else {
+    items = f->effective_input;
   }
   if (!items.is_array()) {
     return FailState(f, Failure{jsonata ? errors::kQueryEvaluationError : errors::kRuntime,
@@ -229,7 +231,7 @@ void Execution::Runner::StartMapIterations(Frame* f) {
     }
     json::value input = std::move(selected).value();
     Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
-         json::object{{"name", s->name}, {"index", static_cast<std::int64_t>(i)}});
+         IterationDetails(s->name, i));
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
     f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
@@ -254,7 +256,7 @@ void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value 
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   if (parent->state->type == StateType::kMap) {
     Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
-         json::object{{"name", parent->state->name}, {"index", static_cast<std::int64_t>(index)}});
+         IterationDetails(parent->state->name, index));
   }
   CollectChildResult(parent, index, std::move(output));
 }

@@ -3,7 +3,9 @@
 
 #include "engine/driver.h"
 
+#include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "engine/random_values.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
+#include "statemachine/json_text.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
@@ -335,6 +338,49 @@ TEST_F(DriverTest, DispatchErrorIsReturned) {
                                 Info("e1"), json::object());
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("no worker for T"));
+}
+
+// The record's output is the text of the ExecutionSucceeded event (kept by the interpreter, not serialized
+// again): byte for byte AWS's compact text of the output, also for numbers and escapes, and the same after the
+// execution is rebuilt from a snapshot (where the interpreter serializes it).
+TEST_F(DriverTest, TheRecordsOutputIsTheOutputsAwsText) {
+  auto machine = Machine(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},
+      "B":{"Type":"Pass","End":true}}})");
+  const json::value input = json::parse(R"({"big":1e300,"small":1.5e-7,"n":-0.0,"s":"\u00e9\n\u0001/","a":[1,2.50]})");
+  ASSERT_TRUE(driver_->Start(machine, Info("e1"), input).ok());
+  absl::StatusOr<std::optional<std::string>> v = store_->Get(storage::Column::kExecutions, "e1");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  absl::StatusOr<StoredExecution> stored = DecodeExecutionRecord(**v);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->record.output, sm::ToAwsJson(input));
+  absl::StatusOr<std::vector<json::object>> events = driver_->ReadHistory("e1");
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_EQ(json::value(stored->record.output), events->back().at("executionSucceededEventDetails").at("output"));
+
+  const sm::Execution* e = driver_->Find("e1");
+  ASSERT_NE(e, nullptr);
+  absl::StatusOr<std::unique_ptr<sm::Execution>> restored =
+      sm::Execution::Restore(machine, Info("e1"), sm::ExecutionLimits{}, e->SaveState());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  std::string text;
+  (*restored)->AppendOutputText(text);
+  EXPECT_EQ(text, stored->record.output);
+}
+
+// UUIDs keep the layout "%08x-%04x-%04x-%04x-%012llx" of the two 64-bit draws (version 4, RFC 4122 variant):
+// executions started with a seed before the formatting changed get the same names.
+TEST(RandomRuntimeValuesTest, UuidIsThePrintfLayoutOfTheDraws) {
+  RandomRuntimeValues values(12345);
+  std::mt19937_64 rng(12345);
+  for (int i = 0; i < 1000; ++i) {
+    std::uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
+    std::uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+    char expected[40];
+    std::snprintf(expected, sizeof(expected), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                  static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                  static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+    ASSERT_EQ(values.NewUuid(), expected) << "draw " << i;
+  }
 }
 
 }  // namespace
