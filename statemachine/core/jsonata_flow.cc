@@ -133,6 +133,7 @@ class Scope {
         return QueryFailure(ref_, "A JSONPath expression cannot be evaluated in a JSONata state");
       case TemplateNode::Kind::kArray: {
         json::array out;
+        out.reserve(node.items.size());
         for (std::size_t i = 0; i < node.items.size(); ++i) {
           Result<json::value> v = Walk(*node.items[i], absl::StrCat(field, "/", i));
           if (!v.ok()) {
@@ -143,7 +144,7 @@ class Scope {
         return json::value(std::move(out));
       }
       case TemplateNode::Kind::kObject: {
-        json::object out;
+        json::object out(node.members.size());
         for (const TemplateNode::Member& m : node.members) {
           Result<json::value> v = Walk(*m.node, absl::StrCat(field, "/", m.key));
           if (!v.ok()) {

@@ -683,7 +683,7 @@ boost::json::value ToJson(const Value& value, int depth) {
                                         [](const auto& kv) { return NeedsNormalizing(kv.value()); });
         return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
       }
-      boost::json::object out;
+      boost::json::object out(value.object().entries.size());
       for (const auto& [k, v] : value.object().entries) {
         if (v.undefined() || v.is_function()) {
           continue;
