@@ -159,6 +159,10 @@ Value FromJsonInPlace(const boost::json::value& json);
 // them in objects; at top level the CLI prints "").
 boost::json::value ToJson(const Value& value, int depth = 0);
 
+// A path of field names (optionally starting with a variable) with no predicates, bindings, grouping,
+// sorting or `[]`: while every step yields one value that is not an array, it is a chain of lookups.
+bool IsPlainPath(const Node& node);
+
 // Helpers shared by the evaluator and the library.
 bool IsSequence(const Value& v);
 // JSONata's sequence normalisation at the end of evaluate(): empty -> undefined, one item -> the item

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -137,6 +138,24 @@ std::uint32_t JsonDepthOf(const boost::json::object& o) {
   return deepest + 1;
 }
 
+// The member `key` of `o`, or nullptr. A small object is scanned comparing lengths first (boost::json's own
+// scan compares every key's bytes; the objects of a typical input are small, and this is the evaluator's
+// most frequent lookup), a large one through its hash index.
+const boost::json::key_value_pair* FindMember(const boost::json::object& o, std::string_view key) {
+  constexpr std::size_t kScanned = 16;
+  if (o.size() > kScanned) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &*it;
+  }
+  for (const boost::json::key_value_pair& kv : o) {
+    const boost::json::string_view k = kv.key();
+    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) {
+      return &kv;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 double Value::number() const {
@@ -254,8 +273,8 @@ Value Value::Member(std::string_view key) const {
     const Value* v = o->Find(key);
     return v == nullptr ? Value() : *v;
   }
-  auto it = o->source->find(key);
-  if (it == o->source->end()) {
+  const boost::json::key_value_pair* it = FindMember(*o->source, key);
+  if (it == nullptr) {
     return Value();
   }
   if (!it->value().is_structured()) {
