@@ -1,7 +1,8 @@
 // In-process benchmark of the embedded engine on the workloads of bench/workloads/: 10- and 100-state Pass
 // chains, an inline Map over 1,000 items and a Choice loop of 100 iterations. For each workload it prints
 // one line in the format of the peer benchmark (bench/peer/bench.mjs):
-//   stepflow <workload> executions=N seconds=S exec_per_s=X transitions_per_s=Y engine=<mode>
+//   stepflow <workload> executions=N seconds=S exec_per_s=X transitions_per_s=Y engine=<mode> cpu_us_per_exec=C
+// (C: the process's CPU time per execution over the timed span, less distorted than S by a busy machine)
 // (with --engine reuse also a `RESULT {json}` line of workload W1 for bench/report.py) and at the end the
 // process's peak RSS. A figure, not a test.
 //
@@ -26,6 +27,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -273,18 +275,27 @@ absl::StatusOr<std::int64_t> CountTransitions(engine::LocalEngine& local,
 
 struct Timing {
   double seconds = 0;
+  double cpu_seconds = 0;  // the process's CPU time over the same span (a busy machine distorts it less)
 };
+
+double ProcessCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 absl::StatusOr<Timing> TimeReuse(engine::LocalEngine& local, const std::shared_ptr<const sm::StateMachine>& machine,
                                  const Workload& w, const json::value& input) {
   std::vector<std::string> ids;
   ids.reserve(w.executions);
+  const double cpu_start = ProcessCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < w.executions; ++i) {
     ASSIGN_OR_RETURN(std::string id, local.Run(machine, input));
     ids.push_back(std::move(id));
   }
-  Timing t{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  Timing t{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+           ProcessCpuSeconds() - cpu_start};
   for (const std::string& id : ids) {
     RETURN_IF_ERROR(Verify(local, id, w, input));
   }
@@ -293,13 +304,15 @@ absl::StatusOr<Timing> TimeReuse(engine::LocalEngine& local, const std::shared_p
 
 absl::StatusOr<Timing> TimePerExecution(const std::shared_ptr<const sm::StateMachine>& machine, const Workload& w,
                                         const json::value& input) {
+  const double cpu_start = ProcessCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < w.executions; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<engine::LocalEngine> local, NewEngine());
     ASSIGN_OR_RETURN(std::string id, local->Run(machine, input));
     RETURN_IF_ERROR(Verify(*local, id, w, input));
   }
-  return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                ProcessCpuSeconds() - cpu_start};
 }
 
 absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode) {
@@ -321,9 +334,10 @@ absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode)
   }
   RETURN_IF_ERROR(timing.status());
   const double exec_per_s = w.executions / timing->seconds;
-  std::printf("stepflow %s executions=%d seconds=%.3f exec_per_s=%.1f transitions_per_s=%.0f engine=%s\n",
+  std::printf("stepflow %s executions=%d seconds=%.3f exec_per_s=%.1f transitions_per_s=%.0f engine=%s "
+              "cpu_us_per_exec=%.1f\n",
               w.name.c_str(), w.executions, timing->seconds, exec_per_s, exec_per_s * static_cast<double>(transitions),
-              ModeName(mode));
+              ModeName(mode), timing->cpu_seconds * 1e6 / w.executions);
   if (mode == EngineMode::kReuse) {
     std::printf(
         "RESULT {\"engine\":\"stepflow\",\"workload\":\"W1\",\"case\":\"%s\",\"durability\":\"in memory "

@@ -12,6 +12,7 @@
 // where B is the length of the result as JSON text (compared with jsonata-js's JSON.stringify length).
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -91,6 +92,12 @@ bool Wanted(const Flags& flags, const std::string& name) {
   return false;
 }
 
+double ProcessCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 void RunCase(const Flags& flags, const json::object& c, const json::object& data) {
   const std::string name(c.at("name").as_string());
   const std::string text(c.at("expr").as_string());
@@ -103,6 +110,7 @@ void RunCase(const Flags& flags, const json::object& c, const json::object& data
   const std::map<std::string, json::value> no_bindings;
   std::size_t result_bytes = 0;
   std::int64_t evals = 0;
+  const double cpu_start = ProcessCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   double elapsed = 0;
   while (elapsed < flags.min_seconds) {
@@ -116,8 +124,10 @@ void RunCase(const Flags& flags, const json::object& c, const json::object& data
     ++evals;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  std::printf("stepflow %s evals=%lld ns_per_eval=%.0f result_bytes=%zu\n", name.c_str(),
-              static_cast<long long>(evals), elapsed * 1e9 / static_cast<double>(evals), result_bytes);
+  const double cpu = ProcessCpuSeconds() - cpu_start;
+  std::printf("stepflow %s evals=%lld ns_per_eval=%.0f cpu_ns_per_eval=%.0f result_bytes=%zu\n", name.c_str(),
+              static_cast<long long>(evals), elapsed * 1e9 / static_cast<double>(evals),
+              cpu * 1e9 / static_cast<double>(evals), result_bytes);
   std::fflush(stdout);
 }
 

@@ -31,6 +31,19 @@ std::string ExpressionCause(const CompiledJsonata& jsonata, std::string_view fie
                       "' ", std::string(what));
 }
 
+// Where in a template an expression sits ("Output/items/0"): spelled out only when a failure names it.
+struct FieldPath {
+  std::string_view name;  // the field (at the root), or this level's member key
+  std::size_t index = 0;  // this level's array index, when `is_index`
+  bool is_index = false;
+  const FieldPath* parent = nullptr;
+
+  std::string Text() const {
+    std::string prefix = parent == nullptr ? std::string() : absl::StrCat(parent->Text(), "/");
+    return is_index ? absl::StrCat(prefix, index) : prefix.append(name);
+  }
+};
+
 // One evaluation scope, shared by every expression of a template. Each expression binds only the variables
 // it mentions (VariableReads, found when it was compiled), read in place from `states` — no copy of the
 // input or of the variables — and `$states.context` is built once, and only when an expression may read it.
@@ -92,49 +105,82 @@ class Scope {
     return *cached;
   }
 
-  Result<json::value> Evaluate(const CompiledJsonata& jsonata, std::string_view field) {
+  // The JSON a plain path (Expression::plain_path: `$states.input.a.b`, `$myVariable.x`) selects, or
+  // nullptr when the evaluator must decide (a missing field, an array on the way or at the end, a name
+  // this scope does not hold as JSON, `$states.context`, which is built on demand).
+  const json::value* ResolvePlainPath(const std::vector<std::string>& path) const {
+    const json::value* v = nullptr;
+    std::size_t next = 1;
+    if (path[0] == "states") {
+      if (path.size() < 2) {
+        return nullptr;
+      }
+      next = 2;
+      if (path[1] == "input") {
+        v = states_.input;
+      } else if (path[1] == "result") {
+        v = states_.result;
+      } else if (path[1] == "errorOutput") {
+        v = states_.error_output;
+      }
+    } else if (states_.variables != nullptr) {
+      v = states_.variables->if_contains(path[0]);
+    }
+    for (; v != nullptr && next < path.size(); ++next) {
+      const json::object* o = v->if_object();
+      v = o == nullptr ? nullptr : o->if_contains(path[next]);
+    }
+    return v == nullptr || v->is_array() ? nullptr : v;
+  }
+
+  Result<json::value> Evaluate(const CompiledJsonata& jsonata, const FieldPath& path) {
+    const auto failure = [&](std::string_view what) {
+      const std::string field = path.Text();
+      return QueryFailure(ref_, ExpressionCause(jsonata, field, what), field);
+    };
     if (jsonata.program == nullptr) {
       std::string message = jsonata.error ? absl::StrCat(jsonata.error->code, ": ", jsonata.error->message) : "";
-      return QueryFailure(ref_, ExpressionCause(jsonata, field, absl::StrCat("could not be compiled: ", message)),
-                          field);
+      return failure(absl::StrCat("could not be compiled: ", message));
     }
     AwsJsonataRuntimeScope runtime_scope(&runtime_);
     try {
+      if (!jsonata.program->plain_path().empty()) {
+        if (const json::value* selected = ResolvePlainPath(jsonata.program->plain_path())) {
+          return jsonata::ToJson(jsonata::FromJsonInPlace(*selected));  // as the evaluator would convert it
+        }
+      }
       jsonata::Evaluator evaluator(environment_, limits_);  // both outlive the evaluator
       Bind(jsonata.program->reads(), evaluator.root());
       jsonata::Value out = evaluator.Eval(jsonata.program->root(), jsonata::Value(), evaluator.root());
       if (out.undefined()) {
-        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned nothing (undefined)."), field);
+        return failure("returned nothing (undefined).");
       }
       if (out.is_function()) {
-        return QueryFailure(ref_, ExpressionCause(jsonata, field, "returned an unsupported result type."), field);
+        return failure("returned an unsupported result type.");
       }
       return jsonata::ToJson(out);
     } catch (jsonata::JsonataException& e) {
       // AWS: "... threw an error during evaluation. T1006: Attempted to invoke a non-function".
-      return QueryFailure(ref_,
-                          ExpressionCause(jsonata, field,
-                                          absl::StrCat("threw an error during evaluation. ", e.error.code, ": ",
-                                                       e.error.message)),
-                          field);
+      return failure(absl::StrCat("threw an error during evaluation. ", e.error.code, ": ", e.error.message));
     } catch (const std::bad_alloc&) {
-      return QueryFailure(ref_, ExpressionCause(jsonata, field, "ran out of memory during evaluation."), field);
+      return failure("ran out of memory during evaluation.");
     }
   }
 
   // Recursion is bounded by the definition's JSON depth (the template is part of the definition).
-  Result<json::value> Walk(const TemplateNode& node, const std::string& field) {
+  Result<json::value> Walk(const TemplateNode& node, const FieldPath& path) {
     switch (node.kind) {
       case TemplateNode::Kind::kLiteral:
         return node.literal;
       case TemplateNode::Kind::kJsonata:
-        return Evaluate(node.jsonata, field);
+        return Evaluate(node.jsonata, path);
       case TemplateNode::Kind::kExpression:  // JSONPath-only; never built for a JSONata template
         return QueryFailure(ref_, "A JSONPath expression cannot be evaluated in a JSONata state");
       case TemplateNode::Kind::kArray: {
         json::array out;
+        out.reserve(node.items.size());
         for (std::size_t i = 0; i < node.items.size(); ++i) {
-          Result<json::value> v = Walk(*node.items[i], absl::StrCat(field, "/", i));
+          Result<json::value> v = Walk(*node.items[i], FieldPath{{}, i, true, &path});
           if (!v.ok()) {
             return v.failure();
           }
@@ -143,9 +189,9 @@ class Scope {
         return json::value(std::move(out));
       }
       case TemplateNode::Kind::kObject: {
-        json::object out;
+        json::object out(node.members.size());
         for (const TemplateNode::Member& m : node.members) {
-          Result<json::value> v = Walk(*m.node, absl::StrCat(field, "/", m.key));
+          Result<json::value> v = Walk(*m.node, FieldPath{m.key, 0, false, &path});
           if (!v.ok()) {
             return v.failure();
           }
@@ -186,7 +232,7 @@ const char* JsonTypeName(const json::value& v) {
 Result<json::value> EvaluateJsonata(const CompiledTemplate& tmpl, const JsonataStates& states,
                                     RuntimeValues& runtime, const StateRef& ref, std::string_view field) {
   Scope scope(states, runtime, ref);
-  return scope.Walk(tmpl.root(), std::string(field));
+  return scope.Walk(tmpl.root(), FieldPath{field});
 }
 
 Result<bool> AssignJsonata(const CompiledTemplate& assign, const JsonataStates& states, RuntimeValues& runtime,

@@ -82,8 +82,6 @@ Value Evaluator::EvalCall(const Node& node, const Value& input, Frame* env, cons
   for (const NodePtr& arg : node.expressions) {
     args.push_back(Eval(*arg, input, env));
   }
-  std::string name = node.procedure->type == NodeType::kPath ? node.procedure->steps[0]->value
-                                                             : node.procedure->value;
   try {
     return Apply(proc, std::move(args), input, env, node.position);
   } catch (JsonataException& e) {
@@ -91,7 +89,8 @@ Value Evaluator::EvalCall(const Node& node, const Value& input, Frame* env, cons
       e.error.position = node.position;
     }
     if (e.error.token.empty()) {
-      e.error.token = name;
+      e.error.token = node.procedure->type == NodeType::kPath ? node.procedure->steps[0]->value
+                                                              : node.procedure->value;
     }
     throw;
   }

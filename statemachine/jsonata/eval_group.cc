@@ -32,8 +32,57 @@ Value FocusOf(const Value& tuple) {
 
 }  // namespace
 
+// An object constructor over one value that is not an array, or over none (`{'a': x, 'b': y}` on an object
+// or without input, the common case in ASL): every group holds that one value, so the general path's grouping (its item list, key index
+// and per-group state) gives the same result as evaluating the keys, checking that no key repeats (D1009, as
+// two pairs cannot form one group) and evaluating each value on the input in order.
+Value Evaluator::EvalObjectOfOne(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos,
+                                 const Value& in, Frame* env) {
+  constexpr std::size_t kLinearCheck = 16;  // up to this many pairs, repeated keys are found by comparing all
+  std::vector<Value> keys;
+  keys.reserve(pairs.size());
+  std::unordered_map<std::string_view, std::size_t> seen;  // more pairs than kLinearCheck
+  for (const auto& pair : pairs) {
+    Value key = Eval(*pair.first, in, env);
+    if (!key.undefined()) {
+      if (!key.is_string()) {
+        Fail("T1003", pos);
+      }
+      bool repeated = false;
+      if (pairs.size() <= kLinearCheck) {
+        for (std::size_t q = 0; q < keys.size() && !repeated; ++q) {
+          repeated = !keys[q].undefined() && keys[q].str() == key.str();
+        }
+      } else {
+        repeated = !seen.emplace(key.str(), keys.size()).second;
+      }
+      if (repeated) {
+        Fail("D1009", pos, key.str());
+      }
+    }
+    keys.push_back(std::move(key));
+  }
+  Value result = MakeObject();
+  Object& object = result.object();
+  object.entries.reserve(pairs.size());
+  for (std::size_t p = 0; p < pairs.size(); ++p) {
+    if (keys[p].undefined()) {
+      continue;
+    }
+    Value v = Eval(*pairs[p].second, in, env);
+    object.depth = DepthWith(object.depth, v, pos);
+    if (!v.undefined()) {
+      object.Set(keys[p].str(), std::move(v));
+    }
+  }
+  return result;
+}
+
 Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos,
                            const Value& in, Frame* env) {
+  if (!in.is_array()) {  // one value, or none (then one undefined item, as below)
+    return EvalObjectOfOne(pairs, pos, in, env);
+  }
   const bool reduce = in.is_array() && in.array().tuple_stream;
   std::vector<Value> items;
   if (in.is_array()) {

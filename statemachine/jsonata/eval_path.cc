@@ -125,10 +125,6 @@ Value SequenceOf(const Value& v) {
 
 }  // namespace
 
-namespace {
-
-// A path of field names (optionally starting with a variable) with no predicates, bindings, grouping,
-// sorting or `[]`: while every step yields one value that is not an array, it is a chain of lookups.
 bool IsPlainPath(const Node& node) {
   if (node.keep_singleton_array || node.keep_array || node.has_group || node.tuple || node.has_seeking_parent ||
       !node.predicates.empty()) {
@@ -144,8 +140,6 @@ bool IsPlainPath(const Node& node) {
   }
   return true;
 }
-
-}  // namespace
 
 // The sequence machinery of jsonata-js's evaluatePath gives the same value as plain lookups when each step
 // has one input that is not an array and yields one value that is not an array: take that shortcut first

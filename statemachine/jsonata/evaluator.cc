@@ -31,9 +31,16 @@ void Frame::Bind(std::string_view name, Value value) {
 }
 
 Frame* Evaluator::NewFrame(Frame* parent) {
-  frames_.emplace_back();
-  frames_.back().parent = parent;
-  return &frames_.back();
+  if (chunk_used_ == chunk_size_) {
+    constexpr std::size_t kFirstChunk = 8;
+    constexpr std::size_t kLargestChunk = 128;  // 18 KiB: well below malloc's mmap threshold
+    chunk_size_ = chunk_size_ == 0 ? kFirstChunk : std::min(chunk_size_ * 2, kLargestChunk);
+    frame_chunks_.push_back(std::make_unique<Frame[]>(chunk_size_));
+    chunk_used_ = 0;
+  }
+  Frame* frame = &frame_chunks_.back()[chunk_used_++];
+  frame->parent = parent;
+  return frame;
 }
 
 void Evaluator::Charge(std::int64_t steps) {
@@ -267,14 +274,16 @@ Value Evaluator::EvalArray(const Node& node, const Value& input, Frame* env) {
 
 namespace {
 
+// `op` is one of = != < <= > >= (told apart by their first character and length, not compared as strings:
+// this runs per item of a predicate).
 Value Compare(const Node& node, const Value& lhs, const Value& rhs) {
   const std::string& op = node.value;
-  if (op == "=" || op == "!=") {
+  if (op[0] == '=' || op[0] == '!') {
     if (lhs.undefined() || rhs.undefined()) {
       return Value::Bool(false);
     }
     bool eq = DeepEqual(lhs, rhs);
-    return Value::Bool(op == "=" ? eq : !eq);
+    return Value::Bool(op[0] == '=' ? eq : !eq);
   }
   bool lcomparable = lhs.undefined() || lhs.is_string() || lhs.is_number();
   bool rcomparable = rhs.undefined() || rhs.is_string() || rhs.is_number();
@@ -296,10 +305,11 @@ Value Compare(const Node& node, const Value& lhs, const Value& rhs) {
   } else {
     c = CompareStrings(lhs.str(), rhs.str());
   }
-  if (op == "<") { return Value::Bool(c < 0); }
-  if (op == "<=") { return Value::Bool(c <= 0); }
-  if (op == ">") { return Value::Bool(c > 0); }
-  return Value::Bool(c >= 0);
+  const bool or_equal = op.size() == 2;
+  if (op[0] == '<') {
+    return Value::Bool(or_equal ? c <= 0 : c < 0);
+  }
+  return Value::Bool(or_equal ? c >= 0 : c > 0);
 }
 
 Value Arithmetic(const Node& node, const Value& lhs, const Value& rhs) {
@@ -331,10 +341,12 @@ Value Evaluator::EvalBinary(const Node& node, const Value& input, Frame* env) {
   Value lhs = Eval(*node.lhs, input, env);
   const std::string& op = node.value;
   position_ = node.position;
-  if (op == "and") {
+  // The binary operators are + - * / % = != < <= > >= & .. and or in: the first character tells them
+  // apart but for the comparisons (Compare).
+  if (op[0] == 'a') {  // and
     return Value::Bool(Truthy(lhs) && Truthy(Eval(*node.rhs, input, env)));
   }
-  if (op == "or") {
+  if (op[0] == 'o') {  // or
     return Value::Bool(Truthy(lhs) || Truthy(Eval(*node.rhs, input, env)));
   }
   Value rhs = Eval(*node.rhs, input, env);

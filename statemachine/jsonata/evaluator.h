@@ -3,16 +3,18 @@
 // jsonata-js's evaluate() does. Errors are thrown as JsonataException and caught by Evaluate().
 //
 // Frames (variable scopes) live in the Evaluator's arena for the whole evaluation, so closures can hold
-// plain pointers to them and a recursive closure does not leak through a reference cycle.
+// plain pointers to them and a recursive closure does not leak through a reference cycle. The arena is
+// allocated in chunks, the first one when the first frame is needed (an expression without blocks, lambdas
+// or tuple bindings allocates none), and a frame keeps its first variable inline.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "statemachine/jsonata/ast.h"
 #include "statemachine/jsonata/jsonata.h"
 #include "statemachine/jsonata/lexer.h"
@@ -25,7 +27,7 @@ class Evaluator;
 // A variable scope. Lookups walk to the parent; the root resolves builtin functions.
 struct Frame {
   Frame* parent = nullptr;
-  std::vector<std::pair<std::string, Value>> vars;
+  absl::InlinedVector<std::pair<std::string, Value>, 1> vars;
 
   const Value* Lookup(std::string_view name) const;
   void Bind(std::string_view name, Value value);
@@ -105,6 +107,8 @@ class Evaluator {
   Value EvalFilter(const Node& predicate, const Value& input, Frame* env);
   Value EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos, const Value& input,
                   Frame* env);
+  Value EvalObjectOfOne(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, std::int64_t pos, const Value& input,
+                        Frame* env);
   Value EvalSort(const Node& sort, const Value& input, Frame* env);
   Value EvalBinary(const Node& node, const Value& input, Frame* env);
   Value EvalArray(const Node& node, const Value& input, Frame* env);
@@ -123,7 +127,10 @@ class Evaluator {
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
   Frame root_;
-  std::deque<Frame> frames_;
+  // The frame arena: chunks of growing size, `chunk_used_` frames taken from the last one.
+  std::vector<std::unique_ptr<Frame[]>> frame_chunks_;
+  std::size_t chunk_size_ = 0;
+  std::size_t chunk_used_ = 0;
   std::vector<std::shared_ptr<const Expression>> retained_;
   int depth_ = 0;
   std::int64_t steps_ = 0;
@@ -151,6 +158,10 @@ Value FromJsonInPlace(const boost::json::value& json);
 // D1001-like failure for non-finite numbers; functions become "" (JSON.stringify in jsonata-js drops
 // them in objects; at top level the CLI prints "").
 boost::json::value ToJson(const Value& value, int depth = 0);
+
+// A path of field names (optionally starting with a variable) with no predicates, bindings, grouping,
+// sorting or `[]`: while every step yields one value that is not an array, it is a chain of lookups.
+bool IsPlainPath(const Node& node);
 
 // Helpers shared by the evaluator and the library.
 bool IsSequence(const Value& v);

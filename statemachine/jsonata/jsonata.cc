@@ -22,10 +22,32 @@ void ReportPositionInUtf16(std::string_view text, JsonataError& error) {
   error.position = Utf16Length(text.substr(0, within)) + static_cast<std::int64_t>(bytes - within);
 }
 
+// Expression::plain_path of `root`.
+std::vector<std::string> PlainPathOf(const Node& root) {
+  const bool plain_node = root.predicates.empty() && !root.has_group && !root.keep_array && root.stages.empty();
+  const auto named_variable = [](const Node& n) {
+    return n.type == NodeType::kVariable && !n.value.empty() && n.value != "$";
+  };
+  if (root.type == NodeType::kVariable && plain_node && named_variable(root)) {
+    return {root.value};
+  }
+  if (root.type != NodeType::kPath || !IsPlainPath(root) || root.steps.empty() || !named_variable(*root.steps[0])) {
+    return {};
+  }
+  std::vector<std::string> path;
+  for (const NodePtr& step : root.steps) {
+    path.push_back(step->value);
+  }
+  return path;
+}
+
 }  // namespace
 
 Expression::Expression(std::shared_ptr<const Node> root, std::string text)
-    : root_(std::move(root)), text_(std::move(text)), reads_(FindVariableReads(*root_)) {}
+    : root_(std::move(root)),
+      text_(std::move(text)),
+      reads_(FindVariableReads(*root_)),
+      plain_path_(PlainPathOf(*root_)) {}
 
 CompileResult Compile(std::string_view text) {
   CompileResult result;

@@ -27,6 +27,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -70,11 +71,19 @@ class Expression {
   const Node& root() const { return *root_; }
   const std::string& text() const { return text_; }
   const VariableReads& reads() const { return reads_; }
+  // For an expression that is only `$name` or `$name.field.field...` (field names; no predicates, bindings,
+  // grouping or `[]`): the name (without `$`), then the fields; empty for any other expression. When the
+  // variable's value and every value on the way are objects holding the next field, and the last value is
+  // not an array, that last value is the expression's result (the evaluator's own shortcut for such paths,
+  // in eval_path.cc), so a host holding the variable as JSON may take it without evaluating; otherwise
+  // (a missing field, an array, a variable it does not hold) it evaluates the expression.
+  const std::vector<std::string>& plain_path() const { return plain_path_; }
 
  private:
   std::shared_ptr<const Node> root_;
   std::string text_;
   VariableReads reads_;
+  std::vector<std::string> plain_path_;
 };
 
 // Deepest nesting of the expression text (brackets, operators) the parser accepts.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -137,6 +138,24 @@ std::uint32_t JsonDepthOf(const boost::json::object& o) {
   return deepest + 1;
 }
 
+// The member `key` of `o`, or nullptr. A small object is scanned comparing lengths first (boost::json's own
+// scan compares every key's bytes; the objects of a typical input are small, and this is the evaluator's
+// most frequent lookup), a large one through its hash index.
+const boost::json::key_value_pair* FindMember(const boost::json::object& o, std::string_view key) {
+  constexpr std::size_t kScanned = 16;
+  if (o.size() > kScanned) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &*it;
+  }
+  for (const boost::json::key_value_pair& kv : o) {
+    const boost::json::string_view k = kv.key();
+    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) {
+      return &kv;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 double Value::number() const {
@@ -254,8 +273,8 @@ Value Value::Member(std::string_view key) const {
     const Value* v = o->Find(key);
     return v == nullptr ? Value() : *v;
   }
-  auto it = o->source->find(key);
-  if (it == o->source->end()) {
+  const boost::json::key_value_pair* it = FindMember(*o->source, key);
+  if (it == nullptr) {
     return Value();
   }
   if (!it->value().is_structured()) {
@@ -617,6 +636,79 @@ bool NeedsNormalizing(const boost::json::value& json) {
   }
 }
 
+// JsonDepth and NeedsNormalizing of `json` in one walk (ToJson asks both of the JSON it copies).
+struct JsonShape {
+  std::uint32_t depth = 0;
+  bool needs_normalizing = false;
+};
+
+JsonShape ShapeOf(const boost::json::value& json, std::uint32_t level) {
+  if (level > kMaxValueDepth) {
+    return {1, false};  // too deep either way (as JsonDepth)
+  }
+  JsonShape shape;
+  if (const boost::json::array* a = json.if_array()) {
+    for (const boost::json::value& item : *a) {
+      const JsonShape inner = ShapeOf(item, level + 1);
+      shape.depth = std::max(shape.depth, inner.depth);
+      shape.needs_normalizing = shape.needs_normalizing || inner.needs_normalizing;
+    }
+    ++shape.depth;
+  } else if (const boost::json::object* o = json.if_object()) {
+    for (const auto& kv : *o) {
+      const JsonShape inner = ShapeOf(kv.value(), level + 1);
+      shape.depth = std::max(shape.depth, inner.depth);
+      shape.needs_normalizing = shape.needs_normalizing || inner.needs_normalizing;
+    }
+    ++shape.depth;
+  } else {
+    shape.needs_normalizing = NeedsNormalizing(json);
+  }
+  return shape;
+}
+
+// For ToJson of an array or object read in place from `source`, with `depth` its depth as known (or
+// kUnmeasured): measures the depth when unknown (keeping it), fails U1001 beyond kMaxValueDepth, and returns
+// whether a plain copy of `source` is its normalized copy.
+// The members' values of an array or object.
+template <typename F>
+void ForEachChild(const boost::json::array& a, F&& f) {
+  for (const boost::json::value& item : a) {
+    f(item);
+  }
+}
+template <typename F>
+void ForEachChild(const boost::json::object& o, F&& f) {
+  for (const auto& kv : o) {
+    f(kv.value());
+  }
+}
+
+// For ToJson of an array or object read in place from `source`, with `depth` its depth as known (or
+// kUnmeasured): measures the depth when unknown (keeping it) in the same walk that looks for numbers to
+// normalize, fails U1001 beyond kMaxValueDepth, and returns whether a plain copy of `source` is its
+// normalized copy.
+template <typename Container>
+bool CheckedForCopy(const Container& source, std::uint32_t& depth) {
+  JsonShape shape;
+  if (depth < kUnmeasured) {
+    ForEachChild(source, [&shape](const boost::json::value& item) {
+      shape.needs_normalizing = shape.needs_normalizing || NeedsNormalizing(item);
+    });
+  } else {
+    ForEachChild(source, [&shape](const boost::json::value& item) {
+      const JsonShape inner = ShapeOf(item, 1);
+      shape.depth = std::max(shape.depth, inner.depth);
+      shape.needs_normalizing = shape.needs_normalizing || inner.needs_normalizing;
+    });
+    depth = shape.depth + 1;
+  }
+  if (depth > kMaxValueDepth) {
+    Fail("U1001", -1, "value nesting");
+  }
+  return !shape.needs_normalizing;
+}
+
 boost::json::value NormalizedCopy(const boost::json::value& json) {
   switch (json.kind()) {
     case boost::json::kind::int64:
@@ -656,12 +748,8 @@ boost::json::value ToJson(const Value& value, int depth) {
     case Kind::kString:
       return boost::json::string(value.str());
     case Kind::kArray: {
-      if (const Array* a = value.raw_array(); a->source != nullptr) {
-        if (ValueDepth(value) > kMaxValueDepth) {  // the source's depth is not bounded by its reader
-          Fail("U1001", -1, "value nesting");
-        }
-        const bool plain = std::none_of(a->source->begin(), a->source->end(),
-                                        [](const boost::json::value& item) { return NeedsNormalizing(item); });
+      if (Array* a = value.raw_array(); a->source != nullptr) {
+        const bool plain = CheckedForCopy(*a->source, a->depth);  // the source's depth is not bounded by its reader
         return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
       }
       boost::json::array out;
@@ -675,15 +763,11 @@ boost::json::value ToJson(const Value& value, int depth) {
       return out;
     }
     case Kind::kObject: {
-      if (const Object* o = value.raw_object(); o->source != nullptr) {
-        if (ValueDepth(value) > kMaxValueDepth) {
-          Fail("U1001", -1, "value nesting");
-        }
-        const bool plain = std::none_of(o->source->begin(), o->source->end(),
-                                        [](const auto& kv) { return NeedsNormalizing(kv.value()); });
+      if (Object* o = value.raw_object(); o->source != nullptr) {
+        const bool plain = CheckedForCopy(*o->source, o->depth);
         return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
       }
-      boost::json::object out;
+      boost::json::object out(value.object().entries.size());
       for (const auto& [k, v] : value.object().entries) {
         if (v.undefined() || v.is_function()) {
           continue;

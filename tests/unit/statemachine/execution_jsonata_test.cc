@@ -23,6 +23,29 @@ TEST(JsonataStateTest, PassOutputReadsStatesInputAndNestedTemplates) {
   EXPECT_EQ(h.ex().output(), Json(R"({"sum":3,"list":[2,"lit"],"keep":"{not}"})"));
 }
 
+// Plain paths ($states.input.a.b, $variable.x) are taken from the JSON directly when they select one value
+// that is not an array; otherwise the evaluator decides. Both give JSONata's results.
+TEST(JsonataStateTest, PlainPathsGiveTheEvaluatorsResults) {
+  Harness h(R"({"QueryLanguage":"JSONata","StartAt":"A","States":{
+      "A":{"Type":"Pass","Assign":{"v":{"x":{"y":2.0},"list":[{"y":1},{"y":3}]}},"Next":"B"},
+      "B":{"Type":"Pass","Output":{"obj":"{% $states.input.o %}","deep":"{% $states.input.o.p %}",
+           "one":"{% $states.input.one %}","arr":"{% $states.input.arr %}","mapped":"{% $states.input.arr.q %}",
+           "var":"{% $v.x %}","num":"{% $v.x.y %}","over":"{% $v.list.y %}","whole":"{% $v %}",
+           "from_array":"{% $states.input.wrapped.p %}"},"End":true}}})");
+  h.Start(R"({"o":{"p":1.0,"s":"t"},"one":[7],"arr":[{"q":1},{"q":[2,3]}],"wrapped":[{"p":5}]})");
+  ASSERT_EQ(h.ex().status(), ExecutionStatus::kSucceeded) << h.ex().cause();
+  EXPECT_EQ(h.ex().output(),
+            Json(R"({"obj":{"p":1,"s":"t"},"deep":1,"one":[7],"arr":[{"q":1},{"q":[2,3]}],"mapped":[1,2,3],
+                     "var":{"y":2},"num":2,"over":[1,3],"whole":{"x":{"y":2},"list":[{"y":1},{"y":3}]},
+                     "from_array":5})"));
+  Harness missing(R"({"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
+      "Output":{"a":{"b":["{% $states.input.o.nothing %}"]}},"End":true}}})");
+  missing.Start(R"({"o":{"p":1}})");
+  EXPECT_EQ(missing.ex().error(), "States.QueryEvaluationError");
+  EXPECT_THAT(missing.ex().cause(), HasSubstr("The JSONata expression '$states.input.o.nothing' specified for the "
+                                              "field 'Output/a/b/0' returned nothing (undefined)."));
+}
+
 TEST(JsonataStateTest, PassWithoutOutputKeepsInput) {
   Harness h(R"({"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})");
   h.Start(R"({"a":2})");

@@ -223,5 +223,42 @@ TEST(JsonataEvalTest, VariableReadsAreFoundAtCompileTime) {
   EXPECT_FALSE(reads("1 + 2").Mentions("states"));
 }
 
+TEST(JsonataEvalTest, PlainPathsAreFoundAtCompileTime) {
+  const auto plain = [](const std::string& text) {
+    CompileResult compiled = Compile(text);
+    EXPECT_TRUE(compiled.expression) << text;
+    return compiled.expression ? compiled.expression->plain_path() : std::vector<std::string>{};
+  };
+  EXPECT_EQ(plain("$states.input.order"), (std::vector<std::string>{"states", "input", "order"}));
+  EXPECT_EQ(plain("$v"), (std::vector<std::string>{"v"}));
+  EXPECT_EQ(plain("$v.`a b`"), (std::vector<std::string>{"v", "a b"}));
+  for (const char* other : {"$", "$$", "$$.a", "a.b", "$v[0]", "$v.a[0]", "$v.a[]", "$v[]", "$v.a{'k': 1}",
+                            "$v.*", "$v.a#$i", "$v.a@$o", "$v.(a)", "$v.$w", "$v + 1", "$f()", "$v^(a)"}) {
+    EXPECT_TRUE(plain(other).empty()) << other;
+  }
+}
+
+TEST(JsonataEvalTest, ObjectConstructorOverOneValue) {
+  json::value input = json::parse(R"({"a": 1, "k": "a", "n": 2})");
+  EvaluationResult built = Jsonata("{'x': a, k: n, 'u': nothing, 'y': [a]}", &input);
+  ASSERT_TRUE(built.value) << ErrorCode(built);
+  EXPECT_EQ(*built.value, json::parse(R"({"x": 1, "a": 2, "y": [1]})"));
+  // A key given twice is D1009 (two pairs cannot form one group); with no input as with one value.
+  EXPECT_EQ(ErrorCode(Jsonata("{'x': 1, k: 2, 'a': 3}", &input)), "D1009");
+  EXPECT_EQ(ErrorCode(Jsonata("{'x': 1, 'x': 2}")), "D1009");
+  // A key that is not a string is T1003, also when a repeated key comes later.
+  EXPECT_EQ(ErrorCode(Jsonata("{'x': 1, n: 2, 'x': 3}", &input)), "T1003");
+  EXPECT_EQ(ErrorCode(Jsonata("{'x': 1, 'x': 2, n: 3}", &input)), "D1009");
+  // Many pairs (the repeated key found through an index), and undefined keys skipped.
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) {
+    many += "'k" + std::to_string(i) + "': " + std::to_string(i) + ", nothing: 0, ";
+  }
+  EvaluationResult large = Jsonata(many + "'last': 1}", &input);
+  ASSERT_TRUE(large.value) << ErrorCode(large);
+  EXPECT_EQ(large.value->as_object().size(), 41u);
+  EXPECT_EQ(ErrorCode(Jsonata(many + "'k7': 1}", &input)), "D1009");
+}
+
 }  // namespace
 }  // namespace stepflow::sm::jsonata
