@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -242,6 +244,59 @@ TEST_F(WorkerTest, HeartbeatAnsweringCancelledCancelsTheHandler) {
   EXPECT_EQ(server_.tasks.ReportOf(token).error, "Test.Cancelled");
   EXPECT_EQ(server_.tasks.ReportOf(token).cause, "cancelled");
   EXPECT_TRUE(callback_ran);
+}
+
+TEST_F(WorkerTest, ConcurrentTasksAreHeartbeatedAndCancelledFromOneSharedThread) {
+  constexpr int kTasks = 6;
+  Worker worker(*client_, Options(kTasks));
+  std::mutex mu;
+  std::set<std::thread::id> cancelling_threads;  // guarded by mu
+  std::set<std::thread::id> handler_threads;     // guarded by mu
+  std::vector<std::string> beaten;
+  std::vector<std::string> cancelled;
+  for (int i = 0; i < kTasks; ++i) {
+    beaten.push_back(server_.tasks.Add("beat", "{}", /*heartbeat_seconds=*/1));  // every ~333 ms
+    cancelled.push_back(server_.tasks.Add("cancel", "{}", /*heartbeat_seconds=*/1));
+    server_.tasks.CancelTask(cancelled.back());
+  }
+  // Each handler of "beat" waits until its task had 3 heartbeats; all run at once.
+  ASSERT_TRUE(worker
+                  .Handle("beat",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            {
+                              std::lock_guard lock(mu);
+                              handler_threads.insert(std::this_thread::get_id());
+                            }
+                            return json::value(server_.tasks.WaitFor(
+                                [&] { return server_.tasks.heartbeats_locked(ctx.task_token()) >= 3; }));
+                          })
+                  .ok());
+  ASSERT_TRUE(worker
+                  .Handle("cancel",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            ctx.OnCancel([&] {
+                              std::lock_guard lock(mu);
+                              cancelling_threads.insert(std::this_thread::get_id());
+                            });
+                            return TaskError{"Test.Cancelled",
+                                             ctx.WaitForCancellation(20s) ? CancelReasonName(ctx.cancel_reason()) : ""};
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(2 * kTasks));
+  EXPECT_TRUE(worker.Stop().ok());
+  for (const std::string& token : beaten) {
+    EXPECT_EQ(server_.tasks.ReportOf(token).output, "true") << token;
+  }
+  for (const std::string& token : cancelled) {
+    EXPECT_EQ(server_.tasks.ReportOf(token).cause, "cancelled") << token;
+  }
+  std::lock_guard lock(mu);
+  // One heartbeat thread for the worker, not one per task, and none of the handlers' threads.
+  EXPECT_EQ(cancelling_threads.size(), 1u);
+  for (std::thread::id id : cancelling_threads) {
+    EXPECT_EQ(handler_threads.count(id), 0u);
+  }
 }
 
 TEST_F(WorkerTest, RefusedHeartbeatCancelsTheHandler) {
