@@ -338,9 +338,9 @@ class Engine {
 
   // --- Tasks. Errors: InvalidArgument (InvalidToken, InvalidOutput), NotFound (TaskDoesNotExist),
   // FailedPrecondition (TaskTimedOut: timed out, cancelled, or the execution ended).
-  // Waits until `deadline` (system-clock epoch ms) for a task of `queue`; its TaskStarted is committed before
-  // it is returned. nullopt when none came. `gone` (may be empty) tells whether the caller went away: a task
-  // taken for a caller that is gone goes back to the front of its queue instead of being started.
+  // Waits until `deadline` (system-clock epoch ms) for a task of `queue` and starts it (when TaskStarted is
+  // committed: engine-notes.md). nullopt when none came. `gone` (may be empty) tells whether the caller went
+  // away: a task taken for a caller that is gone goes back to the front of its queue, not started.
   virtual absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
                                                              common::EpochMillis deadline,
                                                              const std::function<bool()>& gone = {}) = 0;
