@@ -625,8 +625,12 @@ absl::Status Worker::Start() {
   for (int i = 0; i < impl_->options.concurrency; ++i) {
     impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
   }
+  // Up to `concurrency` polls of each queue at once (each holds a free slot), so that a busy queue's tasks
+  // are not handed out one poll round trip after another.
   for (const auto& [queue, handler] : impl_->handlers) {
-    impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+    for (int i = 0; i < impl_->options.concurrency; ++i) {
+      impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+    }
   }
   return absl::OkStatus();
 }

@@ -14,7 +14,8 @@
 //
 // What the worker does for each task:
 // - It polls a queue only while one of its `concurrency` handler slots is free, so it never holds a task it
-//   cannot start (a slot is reserved for the length of a long poll).
+//   cannot start (a slot is reserved for the length of a long poll); each queue has up to `concurrency`
+//   polls in flight at once (one thread each), so the slots of a busy queue fill in parallel.
 // - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
 //   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every

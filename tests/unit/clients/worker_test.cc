@@ -181,6 +181,18 @@ TEST_F(WorkerTest, RunsAtMostConcurrencyHandlersAndPollsOnlyWithAFreeSlot) {
   EXPECT_EQ(worker.stats().completed, 8);
 }
 
+TEST_F(WorkerTest, PollsAQueueWithEveryFreeSlotAtOnce) {
+  constexpr int kSlots = 4;
+  Worker worker(*client_, Options(kSlots));
+  ASSERT_TRUE(worker.Handle("idle", [](TaskContext&, const json::value&) -> TaskResult { return json::object(); })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  // Nothing to do: every slot holds a long poll of the one queue, not one poll at a time.
+  EXPECT_TRUE(Eventually([&] { return server_.tasks.max_busy() == kSlots; })) << server_.tasks.max_busy();
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.max_busy(), kSlots);
+}
+
 TEST_F(WorkerTest, HeartbeatsWhileTheHandlerRuns) {
   Worker worker(*client_, Options());
   std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);  // every ~333 ms
