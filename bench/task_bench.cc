@@ -38,7 +38,9 @@
 //
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
-//                   [--worker-command CMD [--worker-name NAME]]
+//                   [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]
+// --lazy-task-start starts the server with --lazy-task-start (TaskStarted committed with the result); every
+// RESULT line's durability then says so.
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
 // the run (storage/postgres/testing/private_postgres.h).
 
@@ -97,6 +99,7 @@ struct Flags {
   std::string store = "rocksdb";  // rocksdb | postgres
   std::string worker_command;     // "": worker threads of this process
   std::string worker_name = "external";
+  bool lazy_task_start = false;   // the server's --lazy-task-start
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -105,7 +108,7 @@ struct Flags {
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
                "[--store rocksdb|postgres]\n"
-               "                  [--worker-command CMD [--worker-name NAME]]\n",
+               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]\n",
                what.c_str());
   std::exit(2);
 }
@@ -135,6 +138,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.executions = std::stoi(next());
     } else if (arg == "--durability") {
       f.durability = next();
+    } else if (arg == "--lazy-task-start") {
+      f.lazy_task_start = true;
     } else if (arg == "--partitions") {
       f.partitions = std::stoi(next());
     } else if (arg == "--server") {
@@ -329,6 +334,9 @@ class TaskBench {
     if (address.empty()) {
       temp_dir_ = std::make_unique<itest::TempDir>();
       std::vector<std::string> args = {"--durability", flags_.durability};
+      if (flags_.lazy_task_start) {
+        args.push_back("--lazy-task-start");
+      }
       if (flags_.partitions > 0) {
         args.push_back("--partitions");
         args.push_back(std::to_string(flags_.partitions));
@@ -392,7 +400,8 @@ class TaskBench {
                         ", partitions ",
                         flags_.partitions > 0 ? std::to_string(flags_.partitions)
                                               : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"),
-                        flags_.store == "postgres" ? ", store postgres" : "");
+                        flags_.store == "postgres" ? ", store postgres" : "",
+                        flags_.lazy_task_start ? ", --lazy-task-start" : "");
   }
 
   double ServerCpu() const { return server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0; }

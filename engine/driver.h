@@ -162,9 +162,9 @@ class Driver {
   // Records lazily that a worker took task `task_id` of an execution in memory (Temporal's lazy
   // activity-started event): its TaskStarted input, stamped now and naming `worker`, is not committed on its
   // own but applied and logged just before the execution's next input (the task's result, a timer such as its
-  // TimeoutSeconds, a Stop, another task's report), in that input's commit. Nothing else reaches the
-  // execution in between, so its history, input log and snapshots are the same as if TaskStarted had been
-  // committed now, one commit later; replay cannot tell. Only for tasks without HeartbeatSeconds: with one,
+  // TimeoutSeconds, a Stop, another task's report), in that input's group (commit). Nothing reaches the
+  // execution in between, so its history, input log and snapshots are those of TaskStarted committed at the
+  // lease, with one commit fewer; replay cannot tell. Only for tasks without HeartbeatSeconds: with one,
   // TaskStarted starts the heartbeat clock and must be committed at once. A heartbeat of the leased task
   // (which has no effect without HeartbeatSeconds) does not record it. The lease lives in memory only: when
   // the execution is dropped or the process dies, the task is pending again and recovery offers it again.

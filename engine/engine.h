@@ -53,6 +53,11 @@ struct EngineOptions {
   // keeps the count it has (a store written before the count was kept: one per writer thread).
   // 0 = one per writer thread. Default: kDefaultLogicalPartitions (64).
   int logical_partitions = kDefaultLogicalPartitions;
+  // TaskStarted of a state without HeartbeatSeconds is committed with the task's result instead of before
+  // the poll answers (Driver::LeaseTask; docs/engine-notes.md, "Workers"): one commit fewer per task, but a
+  // task taken when the server is killed (not stopped) is offered again after the restart, so a task may be
+  // handed out twice (the first result counts). Default: false (each task handed out once per attempt).
+  bool lazy_task_start = false;
   // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).
   // Default: true. false is for tests and benchmarks and must be named in every figure it produces.
   bool sync_writes = true;

@@ -193,7 +193,25 @@ TEST_F(TasksTest, StopCancelsAndTheNextHeartbeatSaysSo) {
   EXPECT_EQ(engine_->DescribeExecution(arn)->status, sm::ExecutionStatus::kAborted);
 }
 
-TEST_F(TasksTest, WithoutHeartbeatSecondsTaskStartedIsCommittedWithTheResultAtThePollsTime) {
+// The engine with EngineOptions::lazy_task_start.
+class LazyTasksTest : public TasksTest {
+ protected:
+  void SetUp() override {
+    lazy_task_start_ = true;
+    TasksTest::SetUp();
+  }
+};
+
+TEST_F(TasksTest, ByDefaultTaskStartedIsCommittedBeforeThePollAnswers) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  const common::EpochMillis t0 = clock_.NowMillis();
+  std::string arn = engine_->StartExecution("Lazy", "eager", "{}")->arn;
+  PolledTask t = Poll("lazy", "w1");
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0", "ActivityStarted@0"));
+  ASSERT_TRUE(engine_->CompleteTask(t.token, "{}").ok());
+}
+
+TEST_F(LazyTasksTest, WithoutHeartbeatSecondsTaskStartedIsCommittedWithTheResultAtThePollsTime) {
   ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
   const common::EpochMillis t0 = clock_.NowMillis();
   std::string arn = engine_->StartExecution("Lazy", "lazy", "{}")->arn;
@@ -228,7 +246,7 @@ TEST_F(TasksTest, WithoutHeartbeatSecondsTaskStartedIsCommittedWithTheResultAtTh
                           "ActivityScheduled@1500", "ActivityStarted@1500", "ActivitySucceeded@2000"));
 }
 
-TEST_F(TasksTest, ALazilyStartedTaskTimesOutFromItsScheduleWithItsStartRecorded) {
+TEST_F(LazyTasksTest, ALazilyStartedTaskTimesOutFromItsScheduleWithItsStartRecorded) {
   ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
   const common::EpochMillis t0 = clock_.NowMillis();
   std::string arn = engine_->StartExecution("Lazy", "timeout", "{}")->arn;
@@ -245,7 +263,7 @@ TEST_F(TasksTest, ALazilyStartedTaskTimesOutFromItsScheduleWithItsStartRecorded)
   EXPECT_THAT(Message(engine_->CompleteTask(lost.token, "{}")), StartsWith("TaskTimedOut: "));
 }
 
-TEST_F(TasksTest, StoppingRecordsTheStartOfALazilyStartedTaskFirst) {
+TEST_F(LazyTasksTest, StoppingRecordsTheStartOfALazilyStartedTaskFirst) {
   ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
   const common::EpochMillis t0 = clock_.NowMillis();
   std::string arn = engine_->StartExecution("Lazy", "stopped", "{}")->arn;
@@ -259,7 +277,7 @@ TEST_F(TasksTest, StoppingRecordsTheStartOfALazilyStartedTaskFirst) {
   EXPECT_TRUE(*beat);
 }
 
-TEST_F(TasksTest, RacingPollersTakeALazilyStartedTaskOnce) {
+TEST_F(LazyTasksTest, RacingPollersTakeALazilyStartedTaskOnce) {
   ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
   constexpr int kExecutions = 20;
   std::vector<std::string> arns;
