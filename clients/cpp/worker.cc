@@ -625,10 +625,12 @@ absl::Status Worker::Start() {
   for (int i = 0; i < impl_->options.concurrency; ++i) {
     impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
   }
-  // Up to `concurrency` polls of each queue at once (each holds a free slot), so that a busy queue's tasks
-  // are not handed out one poll round trip after another.
+  // Several polls of each queue at once (each holds a free slot), so that a busy queue's tasks are not handed
+  // out one poll round trip after another; at most its share of the slots, so that the idle long polls of
+  // one queue never hold every slot while another queue has tasks.
+  const int pollers_per_queue = std::max(1, impl_->options.concurrency / static_cast<int>(impl_->handlers.size()));
   for (const auto& [queue, handler] : impl_->handlers) {
-    for (int i = 0; i < impl_->options.concurrency; ++i) {
+    for (int i = 0; i < pollers_per_queue; ++i) {
       impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
     }
   }

@@ -14,8 +14,9 @@
 //
 // What the worker does for each task:
 // - It polls a queue only while one of its `concurrency` handler slots is free, so it never holds a task it
-//   cannot start (a slot is reserved for the length of a long poll); each queue has up to `concurrency`
-//   polls in flight at once (one thread each), so the slots of a busy queue fill in parallel.
+//   cannot start (a slot is reserved for the length of a long poll); each queue has up to its share of the
+//   slots (`concurrency` / queues, at least 1) in polls at once (one thread each), so the slots of a busy
+//   queue fill in parallel and the idle polls of one queue never hold the slots another queue needs.
 // - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
 //   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every

@@ -193,6 +193,33 @@ TEST_F(WorkerTest, PollsAQueueWithEveryFreeSlotAtOnce) {
   EXPECT_EQ(server_.tasks.max_busy(), kSlots);
 }
 
+TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {
+  Worker worker(*client_, Options(2));
+  std::atomic<bool> b_done{false};
+  // "a" has one task, whose handler runs until "b"'s task is done; "a"'s other polls find nothing.
+  std::string a = server_.tasks.Add("a", "{}");
+  ASSERT_TRUE(worker
+                  .Handle("a",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            return json::value(Eventually([&] { return b_done.load(); }));
+                          })
+                  .ok());
+  ASSERT_TRUE(worker
+                  .Handle("b",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            b_done = true;
+                            return json::object();
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.polls_locked() >= 3; }));
+  std::string b = server_.tasks.Add("b", "{}");
+  ASSERT_TRUE(WaitReports(2));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(a).output, "true");
+  EXPECT_EQ(server_.tasks.ReportOf(b).output, "{}");
+}
+
 TEST_F(WorkerTest, HeartbeatsWhileTheHandlerRuns) {
   Worker worker(*client_, Options());
   std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);  // every ~333 ms
