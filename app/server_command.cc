@@ -193,6 +193,7 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.snapshot_every_inputs = config.snapshot_every;
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
+  options.lazy_task_start = config.lazy_task_start;
   return options;
 }
 

@@ -47,6 +47,7 @@ constexpr Setting kSettings[] = {
     {"console_dir", "--console-dir", "STEPFLOW_CONSOLE_DIR"},
     {"insecure_listen", "--insecure-listen", "STEPFLOW_INSECURE_LISTEN", true},
     {"reflection", "--reflection", "STEPFLOW_REFLECTION", true},
+    {"lazy_task_start", "--lazy-task-start", "STEPFLOW_LAZY_TASK_START", true},
 };
 constexpr char kConfigFlag[] = "--config";
 constexpr char kConfigEnv[] = "STEPFLOW_CONFIG";
@@ -231,11 +232,13 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
       return bad("must be debug, info, warn or error");
     }
     config.log_level = v.text;
-  } else if (key == "insecure_listen" || key == "reflection") {
+  } else if (key == "insecure_listen" || key == "reflection" || key == "lazy_task_start") {
     if (v.text != "true" && v.text != "false") {
       return bad("must be true or false");
     }
-    (key == "reflection" ? config.reflection : config.insecure_listen) = v.text == "true";
+    (key == "reflection" ? config.reflection
+     : key == "lazy_task_start" ? config.lazy_task_start
+                                : config.insecure_listen) = v.text == "true";
   } else {
     if (v.text.empty()) {
       return bad("must not be empty");
@@ -302,6 +305,7 @@ const char* ServerUsage() {
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
          "                       [--audit-log FILE] [--console-dir DIR] [--insecure-listen] [--reflection]\n"
+         "                       [--lazy-task-start]\n"
          "\n"
          "Serves the Stepflow gRPC API (stepflow.v1 StateMachines, Executions, Tasks, DeadLetters; grpc.health.v1)\n"
          "on a durable store (RocksDB, or PostgreSQL with --store postgres:URL), until SIGTERM or SIGINT (graceful: in-flight commits finish; exit 0).\n"
@@ -344,11 +348,15 @@ const char* ServerUsage() {
          "  --insecure-listen       allow a non-loopback address without TLS and tokens (a warning is logged)\n"
          "                          (env STEPFLOW_INSECURE_LISTEN=true)\n"
          "  --reflection            serve gRPC server reflection (env STEPFLOW_REFLECTION=true; default off)\n"
+         "  --lazy-task-start       commit a task's TaskStarted with its result when its state has no\n"
+         "                          HeartbeatSeconds (one commit fewer per task); a task taken when the server\n"
+         "                          is killed is then offered again after the restart (env\n"
+         "                          STEPFLOW_LAZY_TASK_START=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
          "                          partitions, logical_partitions, snapshot_every, durability, min_free_disk,\n"
          "                          log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
-         "                          reflection\n"
+         "                          reflection, lazy_task_start\n"
          "                          (env STEPFLOW_CONFIG)\n"
          "\n"
          "Precedence: flag > environment variable > config file > default.\n";

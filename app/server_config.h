@@ -23,6 +23,7 @@
 //   --console-dir    STEPFLOW_CONSOLE_DIR    console_dir       "console" beside the binary, when it has one
 //   --insecure-listen STEPFLOW_INSECURE_LISTEN insecure_listen false (switch; env/file: true|false)
 //   --reflection     STEPFLOW_REFLECTION     reflection        false (switch; env/file: true|false)
+//   --lazy-task-start STEPFLOW_LAZY_TASK_START lazy_task_start false (switch; env/file: true|false)
 //   --config         STEPFLOW_CONFIG         -                 none
 //
 // Flags take "--flag VALUE" or "--flag=VALUE".
@@ -97,6 +98,8 @@ struct ServerConfig {
   bool insecure_listen = false;
   // Serve gRPC server reflection. Default: false.
   bool reflection = false;
+  // engine::EngineOptions::lazy_task_start. Default: false.
+  bool lazy_task_start = false;
   // The config file read, "" when none.
   std::string config_file;
   // --help was given: print the usage and exit.

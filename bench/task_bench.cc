@@ -30,19 +30,25 @@
 // (SIGKILL after 60 s). The RESULT line's engine is "stepflow-NAME" (--worker-name NAME, default "external").
 // bench/sdk/ holds the no-op workers of the C++, Python and TypeScript SDKs. Every RESULT line of W3/W2
 // gives worker_cpu_ms_per_task: the worker process's CPU, or, for the built-in worker threads, the CPU time
-// of those threads (CLOCK_THREAD_CPUTIME_ID), per task they completed.
+// of those threads (CLOCK_THREAD_CPUTIME_ID), per task they completed, and server_commits_per_exec: the
+// server's write batches (stepflow_commits_total of its /metrics, when task_bench started it) per execution.
 //
 // Every RESULT line names the durability mode. When the server does not implement Tasks (UNIMPLEMENTED),
 // prints "stepflow W3: skipped (Tasks service not available: ...)" and exits 0.
 //
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
-//                   [--worker-command CMD [--worker-name NAME]]
+//                   [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]
+// --lazy-task-start starts the server with --lazy-task-start (TaskStarted committed with the result); every
+// RESULT line's durability then says so.
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
 // the run (storage/postgres/testing/private_postgres.h).
 
 #include <grpcpp/grpcpp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -93,6 +99,7 @@ struct Flags {
   std::string store = "rocksdb";  // rocksdb | postgres
   std::string worker_command;     // "": worker threads of this process
   std::string worker_name = "external";
+  bool lazy_task_start = false;   // the server's --lazy-task-start
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -101,7 +108,7 @@ struct Flags {
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
                "[--store rocksdb|postgres]\n"
-               "                  [--worker-command CMD [--worker-name NAME]]\n",
+               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]\n",
                what.c_str());
   std::exit(2);
 }
@@ -131,6 +138,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.executions = std::stoi(next());
     } else if (arg == "--durability") {
       f.durability = next();
+    } else if (arg == "--lazy-task-start") {
+      f.lazy_task_start = true;
     } else if (arg == "--partitions") {
       f.partitions = std::stoi(next());
     } else if (arg == "--server") {
@@ -325,6 +334,9 @@ class TaskBench {
     if (address.empty()) {
       temp_dir_ = std::make_unique<itest::TempDir>();
       std::vector<std::string> args = {"--durability", flags_.durability};
+      if (flags_.lazy_task_start) {
+        args.push_back("--lazy-task-start");
+      }
       if (flags_.partitions > 0) {
         args.push_back("--partitions");
         args.push_back(std::to_string(flags_.partitions));
@@ -388,10 +400,45 @@ class TaskBench {
                         ", partitions ",
                         flags_.partitions > 0 ? std::to_string(flags_.partitions)
                                               : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"),
-                        flags_.store == "postgres" ? ", store postgres" : "");
+                        flags_.store == "postgres" ? ", store postgres" : "",
+                        flags_.lazy_task_start ? ", --lazy-task-start" : "");
   }
 
   double ServerCpu() const { return server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0; }
+
+  // The server's stepflow_commits_total (GET /metrics on its HTTP address); -1 when unknown (--server, or the
+  // request failed).
+  double ServerCommits() const {
+    if (server_ == nullptr) {
+      return -1;
+    }
+    const std::string& http = server_->http_address();
+    const std::size_t colon = http.rfind(':');
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(std::atoi(http.c_str() + colon + 1)));
+    if (colon == std::string::npos || inet_pton(AF_INET, http.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+      return -1;
+    }
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      return -1;
+    }
+    std::string response;
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + http + "\r\n\r\n";
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[16384];
+      ssize_t n = 0;
+      while (response.size() < (1u << 22) && (n = read(fd, buf, sizeof(buf))) > 0) {
+        response.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    close(fd);
+    const std::string name = "\nstepflow_commits_total ";
+    const std::size_t at = response.find(name);
+    return at == std::string::npos ? -1 : std::atof(response.c_str() + at + name.size());
+  }
 
   // "" when Tasks.Poll answers; else why not (e.g. UNIMPLEMENTED).
   std::string TasksUnavailable() {
@@ -560,6 +607,7 @@ class TaskBench {
       std::atomic<long> in_window{0};
       std::string first_failure;
       const double server_cpu0 = ServerCpu();
+      const double commits0 = ServerCommits();
       const double self_cpu0 = SelfCpuSeconds();
       std::vector<std::thread> clients;
       for (int t = 0; t < k; ++t) {
@@ -603,6 +651,7 @@ class TaskBench {
         t.join();
       }
       const double server_cpu = ServerCpu() - server_cpu0;
+      const double commits1 = ServerCommits();
       const double self_cpu = SelfCpuSeconds() - self_cpu0;
       double worker_cpu = 0;
       if (external) {
@@ -633,10 +682,13 @@ class TaskBench {
       std::printf(
           "RESULT {\"engine\":\"%s\",\"workload\":\"%s\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
           "\"metrics\":{\"%s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
-          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f,\"worker_cpu_ms_per_task\":%.3f}}\n",
+          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f,\"worker_cpu_ms_per_task\":%.3f%s}}\n",
           engine.c_str(), workload.c_str(), k, DurabilityLabel().c_str(), w3 ? "tasks_per_s" : "exec_per_s", per_s,
           Percentile(latencies, 0.5), Percentile(latencies, 0.99), failures.load(), 1000 * server_cpu / done,
-          1000 * self_cpu / done, worker_ms_per_task);
+          1000 * self_cpu / done, worker_ms_per_task,
+          commits0 >= 0 && commits1 >= 0
+              ? absl::StrFormat(",\"server_commits_per_exec\":%.2f", (commits1 - commits0) / done).c_str()
+              : "");
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }

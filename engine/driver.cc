@@ -1,5 +1,6 @@
 #include "engine/driver.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -50,6 +51,9 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
 }
 
 absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal) {
+  if (!entry.leases.empty()) {
+    RETURN_IF_ERROR(ApplyLeases(id, entry, input));
+  }
   input.drawn.clear();
   const sm::ExecutionStatus before = entry.execution->status();
   runtime_.set_sink(options_.durable ? &input.drawn : nullptr);
@@ -71,6 +75,44 @@ absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input
   }
   Stage(id, entry, input, before, *std::move(d));
   return in_group_ ? absl::OkStatus() : CommitStaged();
+}
+
+absl::Status Driver::ApplyLeases(const std::string& id, Entry& entry, const InputRecord& next) {
+  if (next.kind == InputRecord::Kind::kTaskHeartbeat && entry.leases.count(next.id) != 0) {
+    return absl::OkStatus();  // without HeartbeatSeconds it changes nothing: the lease can wait
+  }
+  std::map<std::uint64_t, TaskLease> leases = std::move(entry.leases);
+  entry.leases.clear();
+  for (auto& [task_id, lease] : leases) {
+    InputRecord started;
+    started.kind = InputRecord::Kind::kTaskStarted;
+    // Its own time (the poll's), unless the clock went back since the execution's last input.
+    started.now = std::max(lease.taken, entry.last_input_time);
+    started.id = task_id;
+    started.worker = std::move(lease.worker);
+    absl::Status refusal;  // none expected: nothing reached the execution since the lease
+    RETURN_IF_ERROR(Step(id, entry, std::move(started), &refusal));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Driver::RecordLeases() {
+  InputRecord none;  // ApplyLeases only looks at a heartbeat's task
+  none.kind = InputRecord::Kind::kContinue;
+  for (auto& [id, entry] : executions_) {
+    if (!entry.leases.empty()) {
+      RETURN_IF_ERROR(ApplyLeases(id, entry, none));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Driver::LeaseTask(const std::string& execution_id, std::uint64_t task_id, const std::string& worker) {
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end() || it->second.execution->task_standing(task_id) != sm::TaskStanding::kPending) {
+    return false;
+  }
+  return it->second.leases.emplace(task_id, TaskLease{worker, clock_->NowMillis()}).second;
 }
 
 void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,

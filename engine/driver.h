@@ -159,6 +159,21 @@ class Driver {
   // open group. Unavailable/DataLoss on storage errors.
   absl::StatusOr<bool> DeadLetterExists(const std::string& execution_id, std::uint64_t task_id) const;
 
+  // Records lazily that a worker took task `task_id` of an execution in memory (Temporal's lazy
+  // activity-started event): its TaskStarted input, stamped now and naming `worker`, is not committed on its
+  // own but applied and logged just before the execution's next input (the task's result, a timer such as its
+  // TimeoutSeconds, a Stop, another task's report), in that input's group (commit). Nothing reaches the
+  // execution in between, so its history, input log and snapshots are those of TaskStarted committed at the
+  // lease, with one commit fewer; replay cannot tell. Only for tasks without HeartbeatSeconds: with one,
+  // TaskStarted starts the heartbeat clock and must be committed at once. A heartbeat of the leased task
+  // (which has no effect without HeartbeatSeconds) does not record it. The lease lives in memory only: when
+  // the execution is dropped or the process dies, the task is pending again and recovery offers it again.
+  // False (nothing recorded) when the execution is not in memory, the task is not pending or it is leased.
+  bool LeaseTask(const std::string& execution_id, std::uint64_t task_id, const std::string& worker);
+  // Applies the TaskStarted of every lease now (a graceful shutdown, so that a restart does not offer the
+  // tasks again); in a group they are staged, outside it committed. The first commit error is returned.
+  absl::Status RecordLeases();
+
   // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
   // Where a task of an execution in memory stands (including inputs applied in the open group); nullopt when
@@ -176,6 +191,11 @@ class Driver {
   absl::StatusOr<std::vector<boost::json::object>> ReadHistory(const std::string& execution_id) const;
 
  private:
+  // A task a worker took whose TaskStarted input waits for the execution's next input (LeaseTask).
+  struct TaskLease {
+    std::string worker;
+    common::EpochMillis taken = 0;
+  };
   struct Entry {
     std::unique_ptr<sm::Execution> execution;
     sm::ExecutionInfo info;
@@ -184,6 +204,7 @@ class Driver {
     std::map<std::uint64_t, common::EpochMillis> armed;  // timers in timers_ (committed only)
     std::int64_t next_input = 0;                         // input log sequence number
     common::EpochMillis last_input_time = 0;
+    std::map<std::uint64_t, TaskLease> leases;  // LeaseTask: tasks taken, TaskStarted not yet applied
   };
   // One applied input waiting for its commit.
   struct Staged {
@@ -199,6 +220,8 @@ class Driver {
   // commit's (and dispatch's) result. When the interpreter refuses the input (NotFound, FailedPrecondition)
   // nothing is staged, `*refusal` says why and OK is returned.
   absl::Status Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal);
+  // Applies (stages) the TaskStarted inputs of the entry's leases before `next`, and forgets the leases.
+  absl::Status ApplyLeases(const std::string& id, Entry& entry, const InputRecord& next);
   // `before` is the execution's status before the input.
   void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
              sm::Decision decision);

@@ -63,9 +63,11 @@ absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::str
     }
     const std::string id = task->execution_id;
     const std::uint64_t task_id = task->task_id;
-    absl::StatusOr<bool> started =
-        Call<bool>(id, [id, task_id, worker](Partition& p, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
-          p.StartTask(id, task_id, worker, std::move(done));
+    // Without HeartbeatSeconds, TaskStarted may wait for the task's result and be committed with it.
+    const bool lazy = options_.lazy_task_start && !task->heartbeat_seconds.has_value();
+    absl::StatusOr<bool> started = Call<bool>(
+        id, [id, task_id, worker, lazy](Partition& p, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
+          p.StartTask(id, task_id, worker, lazy, std::move(done));
         });
     RETURN_IF_ERROR(started.status());
     if (!*started) {

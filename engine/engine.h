@@ -53,6 +53,11 @@ struct EngineOptions {
   // keeps the count it has (a store written before the count was kept: one per writer thread).
   // 0 = one per writer thread. Default: kDefaultLogicalPartitions (64).
   int logical_partitions = kDefaultLogicalPartitions;
+  // TaskStarted of a state without HeartbeatSeconds is committed with the task's result instead of before
+  // the poll answers (Driver::LeaseTask; docs/engine-notes.md, "Workers"): one commit fewer per task, but a
+  // task taken when the server is killed (not stopped) is offered again after the restart, so a task may be
+  // handed out twice (the first result counts). Default: false (each task handed out once per attempt).
+  bool lazy_task_start = false;
   // Sync the write-ahead log before acknowledging a commit (concurrent commits share fsyncs).
   // Default: true. false is for tests and benchmarks and must be named in every figure it produces.
   bool sync_writes = true;
@@ -338,9 +343,9 @@ class Engine {
 
   // --- Tasks. Errors: InvalidArgument (InvalidToken, InvalidOutput), NotFound (TaskDoesNotExist),
   // FailedPrecondition (TaskTimedOut: timed out, cancelled, or the execution ended).
-  // Waits until `deadline` (system-clock epoch ms) for a task of `queue`; its TaskStarted is committed before
-  // it is returned. nullopt when none came. `gone` (may be empty) tells whether the caller went away: a task
-  // taken for a caller that is gone goes back to the front of its queue instead of being started.
+  // Waits until `deadline` (system-clock epoch ms) for a task of `queue` and starts it (when TaskStarted is
+  // committed: engine-notes.md). nullopt when none came. `gone` (may be empty) tells whether the caller went
+  // away: a task taken for a caller that is gone goes back to the front of its queue, not started.
   virtual absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
                                                              common::EpochMillis deadline,
                                                              const std::function<bool()>& gone = {}) = 0;

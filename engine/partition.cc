@@ -86,6 +86,8 @@ void Partition::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       WaitForWork(lock);
       if (stopping_ && inbox_.empty()) {
+        lock.unlock();
+        RecordTaskLeases();
         return;
       }
       while (!inbox_.empty() && work.size() < options_.max_group_inputs) {
@@ -94,6 +96,16 @@ void Partition::Loop() {
       }
     }
     RunGroup(std::move(work));
+  }
+}
+
+void Partition::RecordTaskLeases() {
+  driver_.BeginGroup();
+  absl::Status recorded = driver_.RecordLeases();
+  absl::Status commit = driver_.EndGroup();
+  if (!recorded.ok() || !commit.ok()) {
+    spdlog::error("partition {}: recording the tasks workers took at shutdown: {}", index_,
+                  std::string((recorded.ok() ? commit : recorded).message()));
   }
 }
 

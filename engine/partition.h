@@ -112,9 +112,11 @@ class Partition final : private DriverListener {
 
   // --- Tasks (partition_tasks.cc). Errors as Engine's task calls (engine/engine.h); `token` names the task
   // in them.
-  // Commits TaskStarted for a task the matcher handed out: `done(true)` after the commit, or `done(false)`
-  // when the task is no longer pending (it must not be handed out).
-  void StartTask(const std::string& id, std::uint64_t task_id, const std::string& worker,
+  // Starts a task the matcher handed out: `done(true)` once it is the worker's, or `done(false)` when the task
+  // is no longer pending or already taken (it must not be handed out). With `lazy` (a state without
+  // HeartbeatSeconds) TaskStarted is recorded with the execution's next input (Driver::LeaseTask) and `done`
+  // is called at once; otherwise it is committed and `done` called after the commit.
+  void StartTask(const std::string& id, std::uint64_t task_id, const std::string& worker, bool lazy,
                  absl::AnyInvocable<void(absl::StatusOr<bool>)> done);
   // A worker's report (succeeded, failed, heartbeat). `done(cancelled)` after the commit: true when the task
   // is no longer wanted.
@@ -137,6 +139,8 @@ class Partition final : private DriverListener {
   void WaitForWork(std::unique_lock<std::mutex>& lock);
   std::optional<common::EpochMillis> NextWake() const;
   void RunGroup(std::deque<Work> work);
+  // At shutdown: commits TaskStarted for the tasks workers took lazily (Driver::RecordLeases).
+  void RecordTaskLeases();
   // Loads a RUNNING execution that is not in memory (dropped after a failed commit) by replaying it; with
   // `ended` also one that has ended (the caller Releases it when done).
   absl::Status Load(const std::string& id, bool ended = false);

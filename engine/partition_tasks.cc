@@ -25,8 +25,13 @@ Partition::Reply AnswerAfterCommit(absl::StatusOr<T> result, absl::AnyInvocable<
 
 }  // namespace
 
-void Partition::StartTask(const std::string& id, std::uint64_t task_id, const std::string& worker,
+void Partition::StartTask(const std::string& id, std::uint64_t task_id, const std::string& worker, bool lazy,
                           absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
+  if (lazy) {
+    // Nothing to commit now, so nothing to wait for: false when cancelled, timed out or already taken.
+    done(driver_.LeaseTask(id, task_id, worker));
+    return;
+  }
   std::optional<sm::TaskStanding> standing = driver_.TaskStanding(id, task_id);
   if (!standing || *standing != sm::TaskStanding::kPending) {
     done(false);  // cancelled, timed out or already started since it was offered

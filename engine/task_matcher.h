@@ -3,7 +3,8 @@
 // Partitions offer each task after the commit that scheduled it (and again when recovery re-dispatches it);
 // a poll takes the oldest waiting task of its queue or parks until one comes or its deadline passes. The
 // matcher holds no truth: the `tasks` rows do, and recovery rebuilds it from them. Taking a task does not
-// start it: the engine commits TaskStarted first and drops the task when that is refused (design.md).
+// start it: the engine starts it in its partition (TaskStarted, committed at once or with the result) and
+// drops the task when that is refused (design.md).
 //
 // Thread-safety: thread-safe; shared by every partition and API thread.
 

@@ -181,14 +181,130 @@ void TaskContext::Cancel(CancelReason reason) {
 
 namespace {
 
+constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
+
 // A task from its poll to its report.
 struct Running {
   Running(std::string queue, v1::PollTaskResponse task) : context(std::move(queue), std::move(task)) {}
   TaskContext context;
   std::atomic<bool> reported{false};  // the first report wins: the handler's, or Stop()'s Worker.Shutdown
-  std::mutex mu;
-  std::condition_variable cv;
-  bool handler_done = false;  // guarded by mu
+  // Its heartbeat schedule (HeartbeatScheduler), guarded by the scheduler's mutex (the interval is set by
+  // Add before the task is scheduled and read by the scheduler's thread after that).
+  bool heartbeating = false;  // between Add and Remove
+  milliseconds heartbeat_interval{0};
+  SteadyClock::time_point next_heartbeat = kNever;
+  SteadyClock::time_point deadline = kNever;  // TimeoutSeconds, on the steady clock
+};
+
+// Heartbeats every running task of a worker from one thread (instead of a thread per task): each task is
+// due at the earlier of its next heartbeat and its deadline. A heartbeat call or a cancellation runs on this
+// thread without the lock, one at a time; Remove waits for the one of its task, so that nothing touches a
+// task after its handler returned and it was removed.
+// Thread-safety: thread-safe.
+class HeartbeatScheduler {
+ public:
+  // Sends one heartbeat for `task` and says when the next is due (kNever: no more).
+  using Beat = std::function<SteadyClock::time_point(const std::shared_ptr<Running>& task)>;
+
+  explicit HeartbeatScheduler(Beat beat) : beat_(std::move(beat)), thread_([this] { Loop(); }) {}
+  ~HeartbeatScheduler() {
+    {
+      std::lock_guard lock(mu_);
+      exiting_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  HeartbeatScheduler(const HeartbeatScheduler&) = delete;
+  HeartbeatScheduler& operator=(const HeartbeatScheduler&) = delete;
+
+  // Schedules the task's heartbeats every `interval` (0: none) until `deadline`, when it is cancelled
+  // (kDeadline). Nothing is scheduled when it has neither.
+  void Add(const std::shared_ptr<Running>& task, milliseconds interval, SteadyClock::time_point deadline) {
+    const SteadyClock::time_point next = interval.count() > 0 ? SteadyClock::now() + interval : kNever;
+    if (next == kNever && deadline == kNever) {
+      return;
+    }
+    std::lock_guard lock(mu_);
+    task->heartbeating = true;
+    task->heartbeat_interval = interval;
+    task->next_heartbeat = next;
+    task->deadline = deadline;
+    Schedule(task);
+  }
+
+  // Stops the task's heartbeats; waits while one of them (or its cancellation) is under way.
+  void Remove(const std::shared_ptr<Running>& task) {
+    std::unique_lock lock(mu_);
+    due_.erase({Due(*task), task});
+    task->heartbeating = false;
+    task->next_heartbeat = kNever;
+    task->deadline = kNever;
+    cv_.wait(lock, [&] { return busy_ != task; });
+  }
+
+ private:
+  using Entry = std::pair<SteadyClock::time_point, std::shared_ptr<Running>>;
+
+  static SteadyClock::time_point Due(const Running& task) { return std::min(task.next_heartbeat, task.deadline); }
+
+  // REQUIRES: mu_ held.
+  void Schedule(const std::shared_ptr<Running>& task) {
+    const SteadyClock::time_point due = Due(*task);
+    if (due == kNever) {
+      return;
+    }
+    const bool earliest = due_.empty() || due < due_.begin()->first;
+    due_.emplace(due, task);
+    if (earliest) {
+      cv_.notify_all();
+    }
+  }
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!exiting_) {
+      if (due_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const SteadyClock::time_point now = SteadyClock::now();
+      if (due_.begin()->first > now) {
+        cv_.wait_until(lock, due_.begin()->first);
+        continue;
+      }
+      std::shared_ptr<Running> task = due_.begin()->second;
+      due_.erase(due_.begin());
+      busy_ = task;
+      const bool deadline = now >= task->deadline;
+      if (deadline) {
+        task->deadline = kNever;
+        task->next_heartbeat = kNever;  // the server times the task out; nothing more to learn
+      }
+      lock.unlock();
+      SteadyClock::time_point next = kNever;
+      if (deadline) {
+        task->context.Cancel(CancelReason::kDeadline);
+      } else {
+        next = beat_(task);
+      }
+      lock.lock();
+      busy_ = nullptr;
+      if (task->heartbeating) {  // not removed meanwhile
+        task->next_heartbeat = next;
+        Schedule(task);
+      }
+      cv_.notify_all();  // a Remove waiting for this task
+    }
+  }
+
+  Beat beat_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<Entry> due_;             // guarded by mu_: one entry per scheduled task, at Due(task)
+  std::shared_ptr<Running> busy_;   // guarded by mu_: the task whose heartbeat runs now
+  bool exiting_ = false;            // guarded by mu_
+  std::thread thread_;              // last: starts once the members above exist
 };
 
 }  // namespace
@@ -220,6 +336,7 @@ struct Worker::Impl {
   std::stop_source poll_stop;
   std::vector<std::thread> pollers;
   std::vector<std::thread> executors;
+  std::unique_ptr<HeartbeatScheduler> heartbeats;  // made by Start(), destroyed after the executors
 
   std::mutex stop_mu;  // serializes Stop()
   bool stop_done = false;
@@ -248,7 +365,8 @@ struct Worker::Impl {
   void ExecutorLoop();
   void Execute(const std::shared_ptr<Running>& task);
   TaskResult CallHandler(const std::shared_ptr<Running>& task);
-  void Heartbeat(const std::shared_ptr<Running>& task);
+  // Sends one heartbeat for `task` and acts on its answer; returns when the next one is due.
+  SteadyClock::time_point Heartbeat(const std::shared_ptr<Running>& task);
   void Report(const std::shared_ptr<Running>& task, const TaskResult& result);
   absl::Status Drain();
 };
@@ -331,14 +449,16 @@ void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   const TaskContext& c = task->context;
   Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
                                        " state=", c.state_name(), " attempt=", c.attempt()));
-  std::thread heartbeater([this, task] { Heartbeat(task); });
-  TaskResult result = CallHandler(task);
-  {
-    std::lock_guard lock(task->mu);
-    task->handler_done = true;
+  milliseconds interval = c.heartbeat_seconds() > 0 ? milliseconds(c.heartbeat_seconds() * 1000 / 3)
+                                                    : options.default_heartbeat_interval;
+  SteadyClock::time_point deadline = kNever;
+  if (auto d = c.deadline()) {
+    deadline = SteadyClock::now() +
+               std::chrono::duration_cast<SteadyClock::duration>(*d - std::chrono::system_clock::now());
   }
-  task->cv.notify_all();
-  heartbeater.join();
+  heartbeats->Add(task, interval, deadline);
+  TaskResult result = CallHandler(task);
+  heartbeats->Remove(task);
   Report(task, result);
 }
 
@@ -359,55 +479,27 @@ TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
   }
 }
 
-void Worker::Impl::Heartbeat(const std::shared_ptr<Running>& task) {
-  constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
+SteadyClock::time_point Worker::Impl::Heartbeat(const std::shared_ptr<Running>& task) {
   TaskContext& context = task->context;
-  milliseconds interval = context.heartbeat_seconds() > 0
-                              ? milliseconds(context.heartbeat_seconds() * 1000 / 3)
-                              : options.default_heartbeat_interval;
-  SteadyClock::time_point deadline = kNever;
-  if (auto d = context.deadline()) {
-    deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                                        *d - std::chrono::system_clock::now());
+  absl::StatusOr<bool> cancelled = client.HeartbeatTask(context.task_token());
+  if (cancelled.ok()) {
+    std::lock_guard lock(mu);
+    ++stats.heartbeats;
   }
-  SteadyClock::time_point next = interval.count() > 0 ? SteadyClock::now() + interval : kNever;
-  while (true) {
-    {
-      std::unique_lock lock(task->mu);
-      task->cv.wait_until(lock, std::min(next, deadline), [&] { return task->handler_done; });
-      if (task->handler_done) {
-        return;
-      }
-    }
-    SteadyClock::time_point now = SteadyClock::now();
-    if (now >= deadline) {
-      context.Cancel(CancelReason::kDeadline);
-      deadline = kNever;
-      next = kNever;  // the server times the task out; nothing more to learn
-      continue;
-    }
-    if (now < next) {
-      continue;
-    }
-    absl::StatusOr<bool> cancelled = client.HeartbeatTask(context.task_token());
-    if (cancelled.ok()) {
-      std::lock_guard lock(mu);
-      ++stats.heartbeats;
-    }
-    if (cancelled.ok() && *cancelled) {
-      context.Cancel(CancelReason::kCancelled);
-      next = kNever;
-    } else if (!cancelled.ok() && TaskGone(cancelled.status())) {
-      context.Cancel(CancelReason::kTaskGone);
-      next = kNever;
-    } else if (!cancelled.ok()) {
-      Log(LogSeverity::kWarning, absl::StrCat("heartbeat execution=", context.execution_arn(), ": ",
-                                              cancelled.status().message()));
-      next = SteadyClock::now() + std::min(interval, kHeartbeatRetry);
-    } else {
-      next = SteadyClock::now() + interval;
-    }
+  if (cancelled.ok() && *cancelled) {
+    context.Cancel(CancelReason::kCancelled);
+    return kNever;
   }
+  if (!cancelled.ok() && TaskGone(cancelled.status())) {
+    context.Cancel(CancelReason::kTaskGone);
+    return kNever;
+  }
+  if (!cancelled.ok()) {
+    Log(LogSeverity::kWarning,
+        absl::StrCat("heartbeat execution=", context.execution_arn(), ": ", cancelled.status().message()));
+    return SteadyClock::now() + std::min(task->heartbeat_interval, kHeartbeatRetry);
+  }
+  return SteadyClock::now() + task->heartbeat_interval;
 }
 
 void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
@@ -498,6 +590,7 @@ Worker::~Worker() {
   for (std::thread& t : impl_->executors) {
     t.join();
   }
+  impl_->heartbeats.reset();
 }
 
 absl::Status Worker::Handle(const std::string& queue, TaskHandler handler) {
@@ -527,11 +620,19 @@ absl::Status Worker::Start() {
   }
   impl_->started = true;
   impl_->free_slots = impl_->options.concurrency;
+  impl_->heartbeats = std::make_unique<HeartbeatScheduler>(
+      [impl = impl_.get()](const std::shared_ptr<Running>& task) { return impl->Heartbeat(task); });
   for (int i = 0; i < impl_->options.concurrency; ++i) {
     impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
   }
+  // Several polls of each queue at once (each holds a free slot), so that a busy queue's tasks are not handed
+  // out one poll round trip after another; at most its share of the slots, so that the idle long polls of
+  // one queue never hold every slot while another queue has tasks.
+  const int pollers_per_queue = std::max(1, impl_->options.concurrency / static_cast<int>(impl_->handlers.size()));
   for (const auto& [queue, handler] : impl_->handlers) {
-    impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+    for (int i = 0; i < pollers_per_queue; ++i) {
+      impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+    }
   }
   return absl::OkStatus();
 }

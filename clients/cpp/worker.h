@@ -14,11 +14,14 @@
 //
 // What the worker does for each task:
 // - It polls a queue only while one of its `concurrency` handler slots is free, so it never holds a task it
-//   cannot start (a slot is reserved for the length of a long poll).
+//   cannot start (a slot is reserved for the length of a long poll); each queue has up to its share of the
+//   slots (`concurrency` / queues, at least 1) in polls at once (one thread each), so the slots of a busy
+//   queue fill in parallel and the idle polls of one queue never hold the slots another queue needs.
 // - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
 //   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every
-//   `default_heartbeat_interval` when the state has none (to learn of cancellation).
+//   `default_heartbeat_interval` when the state has none (to learn of cancellation). One heartbeat thread per
+//   worker serves all its tasks (no thread per task), one heartbeat call at a time.
 // - Cancellation reaches the handler through its TaskContext (cancelled(), WaitForCancellation(),
 //   OnCancel()) when a heartbeat answers cancelled, when the server refuses the token (the task timed out),
 //   when the task's deadline (TimeoutSeconds) passes, or when a drain runs out of time. A handler that
@@ -120,7 +123,7 @@ class TaskContext {
   // Waits until the task is cancelled or `timeout` passes; true when cancelled. For handlers that wait.
   bool WaitForCancellation(std::chrono::milliseconds timeout) const;
   // Calls `callback` once when the task is cancelled: on the thread that cancels it (the worker's heartbeat
-  // thread, or the one in Stop()), or at once on this thread when it already is. Keep it short and
+  // thread, shared by its tasks, or the one in Stop()), or at once on this thread when it already is. Keep it short and
   // non-blocking (e.g. set a flag, kill a child process, cancel an RPC).
   void OnCancel(std::function<void()> callback);
   // Cancels the task (the first reason wins) and calls the OnCancel callbacks. The worker calls this; tests

@@ -238,5 +238,27 @@ TEST(SecurityConfigTest, FlagsEnvAndFile) {
   EXPECT_THAT(LoadServerConfig({}, env).status().message(), HasSubstr("STEPFLOW_REFLECTION: must be true or false"));
 }
 
+TEST(LazyTaskStartConfigTest, IsASwitchOffByDefault) {
+  auto no_env = [](const char*) -> const char* { return nullptr; };
+  auto defaults = LoadServerConfig({}, no_env);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->lazy_task_start);
+  auto flag = LoadServerConfig({"--lazy-task-start"}, no_env);
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_TRUE(flag->lazy_task_start);
+  EXPECT_FALSE(flag->reflection);
+  auto env = [](const char* name) -> const char* {
+    return std::string(name) == "STEPFLOW_LAZY_TASK_START" ? "true" : nullptr;
+  };
+  auto from_env = LoadServerConfig({}, env);
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_TRUE(from_env->lazy_task_start);
+  auto bad = [](const char* name) -> const char* {
+    return std::string(name) == "STEPFLOW_LAZY_TASK_START" ? "1" : nullptr;
+  };
+  EXPECT_THAT(LoadServerConfig({}, bad).status().message(),
+              HasSubstr("STEPFLOW_LAZY_TASK_START: must be true or false"));
+}
+
 }  // namespace
 }  // namespace stepflow::app

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -179,6 +181,45 @@ TEST_F(WorkerTest, RunsAtMostConcurrencyHandlersAndPollsOnlyWithAFreeSlot) {
   EXPECT_EQ(worker.stats().completed, 8);
 }
 
+TEST_F(WorkerTest, PollsAQueueWithEveryFreeSlotAtOnce) {
+  constexpr int kSlots = 4;
+  Worker worker(*client_, Options(kSlots));
+  ASSERT_TRUE(worker.Handle("idle", [](TaskContext&, const json::value&) -> TaskResult { return json::object(); })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  // Nothing to do: every slot holds a long poll of the one queue, not one poll at a time.
+  EXPECT_TRUE(Eventually([&] { return server_.tasks.max_busy() == kSlots; })) << server_.tasks.max_busy();
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.max_busy(), kSlots);
+}
+
+TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {
+  Worker worker(*client_, Options(2));
+  std::atomic<bool> b_done{false};
+  // "a" has one task, whose handler runs until "b"'s task is done; "a"'s other polls find nothing.
+  std::string a = server_.tasks.Add("a", "{}");
+  ASSERT_TRUE(worker
+                  .Handle("a",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            return json::value(Eventually([&] { return b_done.load(); }));
+                          })
+                  .ok());
+  ASSERT_TRUE(worker
+                  .Handle("b",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            b_done = true;
+                            return json::object();
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.polls_locked() >= 3; }));
+  std::string b = server_.tasks.Add("b", "{}");
+  ASSERT_TRUE(WaitReports(2));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(a).output, "true");
+  EXPECT_EQ(server_.tasks.ReportOf(b).output, "{}");
+}
+
 TEST_F(WorkerTest, HeartbeatsWhileTheHandlerRuns) {
   Worker worker(*client_, Options());
   std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);  // every ~333 ms
@@ -242,6 +283,59 @@ TEST_F(WorkerTest, HeartbeatAnsweringCancelledCancelsTheHandler) {
   EXPECT_EQ(server_.tasks.ReportOf(token).error, "Test.Cancelled");
   EXPECT_EQ(server_.tasks.ReportOf(token).cause, "cancelled");
   EXPECT_TRUE(callback_ran);
+}
+
+TEST_F(WorkerTest, ConcurrentTasksAreHeartbeatedAndCancelledFromOneSharedThread) {
+  constexpr int kTasks = 6;
+  Worker worker(*client_, Options(kTasks));
+  std::mutex mu;
+  std::set<std::thread::id> cancelling_threads;  // guarded by mu
+  std::set<std::thread::id> handler_threads;     // guarded by mu
+  std::vector<std::string> beaten;
+  std::vector<std::string> cancelled;
+  for (int i = 0; i < kTasks; ++i) {
+    beaten.push_back(server_.tasks.Add("beat", "{}", /*heartbeat_seconds=*/1));  // every ~333 ms
+    cancelled.push_back(server_.tasks.Add("cancel", "{}", /*heartbeat_seconds=*/1));
+    server_.tasks.CancelTask(cancelled.back());
+  }
+  // Each handler of "beat" waits until its task had 3 heartbeats; all run at once.
+  ASSERT_TRUE(worker
+                  .Handle("beat",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            {
+                              std::lock_guard lock(mu);
+                              handler_threads.insert(std::this_thread::get_id());
+                            }
+                            return json::value(server_.tasks.WaitFor(
+                                [&] { return server_.tasks.heartbeats_locked(ctx.task_token()) >= 3; }));
+                          })
+                  .ok());
+  ASSERT_TRUE(worker
+                  .Handle("cancel",
+                          [&](TaskContext& ctx, const json::value&) -> TaskResult {
+                            ctx.OnCancel([&] {
+                              std::lock_guard lock(mu);
+                              cancelling_threads.insert(std::this_thread::get_id());
+                            });
+                            return TaskError{"Test.Cancelled",
+                                             ctx.WaitForCancellation(20s) ? CancelReasonName(ctx.cancel_reason()) : ""};
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(2 * kTasks));
+  EXPECT_TRUE(worker.Stop().ok());
+  for (const std::string& token : beaten) {
+    EXPECT_EQ(server_.tasks.ReportOf(token).output, "true") << token;
+  }
+  for (const std::string& token : cancelled) {
+    EXPECT_EQ(server_.tasks.ReportOf(token).cause, "cancelled") << token;
+  }
+  std::lock_guard lock(mu);
+  // One heartbeat thread for the worker, not one per task, and none of the handlers' threads.
+  EXPECT_EQ(cancelling_threads.size(), 1u);
+  for (std::thread::id id : cancelling_threads) {
+    EXPECT_EQ(handler_threads.count(id), 0u);
+  }
 }
 
 TEST_F(WorkerTest, RefusedHeartbeatCancelsTheHandler) {

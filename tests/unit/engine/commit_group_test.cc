@@ -93,7 +93,7 @@ class CommitGroupTest : public ::testing::Test {
     }
     EXPECT_EQ(task->execution_id, arn);
     Answer<bool> started;
-    InGroup([&](Partition& p) { p.StartTask(arn, task->task_id, "w", started.Done()); });
+    InGroup([&](Partition& p) { p.StartTask(arn, task->task_id, "w", /*lazy=*/false, started.Done()); });
     EXPECT_TRUE(started.Get().ok() && *started.Get());
     return task->task_id;
   }

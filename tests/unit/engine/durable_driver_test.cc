@@ -170,6 +170,55 @@ TEST_F(DurableDriverTest, DuplicatesAndStaleInputsWriteNothing) {
   EXPECT_EQ(Rows(storage::Column::kTasks), 1);
 }
 
+TEST_F(DurableDriverTest, ALeasedTaskLogsItsStartAtTheLeasesTimeInTheCommitOfItsResult) {
+  ASSERT_TRUE(driver_->Start(Machine(kTaskWithUuid), Info("e1"), json::object()).ok());
+  const std::uint64_t task = dispatcher_.dispatched.at(0).task_id;
+  const std::uint64_t commits = driver_->counters().commits.load();
+  const int inputs = Rows(storage::Column::kInputs);
+  clock_.AdvanceBy(100);
+  EXPECT_FALSE(driver_->LeaseTask("e1", task + 1, "w"));      // no such task
+  EXPECT_FALSE(driver_->LeaseTask("nobody", task, "w"));      // no such execution
+  ASSERT_TRUE(driver_->LeaseTask("e1", task, "worker-1"));
+  EXPECT_FALSE(driver_->LeaseTask("e1", task, "worker-2"));   // taken already
+  EXPECT_EQ(driver_->counters().commits.load(), commits);      // nothing written
+  EXPECT_EQ(Rows(storage::Column::kInputs), inputs);
+  EXPECT_EQ(driver_->TaskStanding("e1", task), sm::TaskStanding::kPending);
+  clock_.AdvanceBy(400);
+  driver_->BeginGroup();  // as a partition applies every input
+  Complete("e1", task, json::object());
+  ASSERT_TRUE(driver_->EndGroup().ok());
+  EXPECT_EQ(driver_->counters().commits.load(), commits + 1);  // the start and the result together
+  std::vector<InputRecord> log = Log("e1");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1].kind, InputRecord::Kind::kTaskStarted);
+  EXPECT_EQ(log[1].now, kT0 + 100);
+  EXPECT_EQ(log[1].worker, "worker-1");
+  EXPECT_EQ(log[2].kind, InputRecord::Kind::kTaskSucceeded);
+  EXPECT_EQ(log[2].now, kT0 + 500);
+}
+
+TEST_F(DurableDriverTest, ALeaseIsLostWithTheDriverAndRecordLeasesCommitsIt) {
+  ASSERT_TRUE(driver_->Start(Machine(kTaskWithUuid), Info("e1"), json::object()).ok());
+  const std::uint64_t task = dispatcher_.dispatched.at(0).task_id;
+  ASSERT_TRUE(driver_->LeaseTask("e1", task, "w"));
+  // The process dies: the store knows nothing of the lease, so the task is pending again after a replay.
+  MachineLookup machines = [](const std::string&,
+                              std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+    return Machine(kTaskWithUuid);
+  };
+  absl::StatusOr<ReplayedExecution> replayed = LoadExecution(*store_, "e1", machines);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->execution->task_standing(task), sm::TaskStanding::kPending);
+  // A graceful stop commits it instead.
+  ASSERT_TRUE(driver_->RecordLeases().ok());
+  std::vector<InputRecord> log = Log("e1");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1].kind, InputRecord::Kind::kTaskStarted);
+  EXPECT_EQ(driver_->TaskStanding("e1", task), sm::TaskStanding::kStarted);
+  ASSERT_TRUE(driver_->RecordLeases().ok());  // nothing left to record
+  EXPECT_EQ(Log("e1").size(), 2u);
+}
+
 TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {
   auto machine = Machine(R"({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}})");
   driver_->BeginGroup();

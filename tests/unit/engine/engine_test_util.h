@@ -49,6 +49,7 @@ class EngineTest : public ::testing::Test {
     o.clock = &clock_;
     o.max_timer_wait_ms = 1;
     o.limits = limits_;
+    o.lazy_task_start = lazy_task_start_;
     return o;
   }
   void Open() {
@@ -108,6 +109,7 @@ class EngineTest : public ::testing::Test {
 
   int partitions_ = 3;
   sm::ExecutionLimits limits_;  // the engine's execution limits (set before Open)
+  bool lazy_task_start_ = false;  // EngineOptions::lazy_task_start (set before Open)
   std::filesystem::path dir_;
   common::VirtualClock clock_{kT0};
   std::unique_ptr<Engine> engine_;

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,12 @@ constexpr char kRetryingTask[] = R"({"StartAt":"T","States":{
 constexpr char kLambda[] = R"({"StartAt":"L","States":{"L":{"Type":"Task",
     "Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":
     "arn:aws:lambda:us-east-1:123456789012:function:resize:live","Payload.$":"$"},"End":true}}})";
+
+// Two tasks without HeartbeatSeconds (their TaskStarted is committed with their result); T2 has a timeout.
+constexpr char kTwoLazyTasks[] = R"({"StartAt":"T1","States":{
+    "T1":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:lazy","Next":"T2"},
+    "T2":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:lazy","TimeoutSeconds":10,
+          "End":true}}})";
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
@@ -56,14 +63,27 @@ class TasksTest : public EngineTest {
     clock_.AdvanceBy(ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
-  std::vector<std::string> HistoryTypes(const std::string& arn) {
-    std::vector<std::string> types;
+  std::vector<HistoryEventRecord> History(const std::string& arn) {
     absl::StatusOr<Page<HistoryEventRecord>> page = engine_->GetExecutionHistory(arn, 1000, "", false);
     EXPECT_TRUE(page.ok()) << page.status();
-    for (const HistoryEventRecord& e : page.value_or(Page<HistoryEventRecord>{}).items) {
+    return page.value_or(Page<HistoryEventRecord>{}).items;
+  }
+  std::vector<std::string> HistoryTypes(const std::string& arn) {
+    std::vector<std::string> types;
+    for (const HistoryEventRecord& e : History(arn)) {
       types.push_back(e.type);
     }
     return types;
+  }
+  // "type@ms since `t0`" of the Activity* events, in order.
+  std::vector<std::string> ActivityEvents(const std::string& arn, common::EpochMillis t0) {
+    std::vector<std::string> events;
+    for (const HistoryEventRecord& e : History(arn)) {
+      if (e.type.rfind("Activity", 0) == 0) {
+        events.push_back(absl::StrCat(e.type, "@", e.timestamp - t0));
+      }
+    }
+    return events;
   }
 };
 
@@ -171,6 +191,122 @@ TEST_F(TasksTest, StopCancelsAndTheNextHeartbeatSaysSo) {
   EXPECT_TRUE(*beat);
   EXPECT_THAT(Message(engine_->CompleteTask(t.token, "{}")), StartsWith("TaskTimedOut: "));
   EXPECT_EQ(engine_->DescribeExecution(arn)->status, sm::ExecutionStatus::kAborted);
+}
+
+// The engine with EngineOptions::lazy_task_start.
+class LazyTasksTest : public TasksTest {
+ protected:
+  void SetUp() override {
+    lazy_task_start_ = true;
+    TasksTest::SetUp();
+  }
+};
+
+TEST_F(TasksTest, ByDefaultTaskStartedIsCommittedBeforeThePollAnswers) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  const common::EpochMillis t0 = clock_.NowMillis();
+  std::string arn = engine_->StartExecution("Lazy", "eager", "{}")->arn;
+  PolledTask t = Poll("lazy", "w1");
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0", "ActivityStarted@0"));
+  ASSERT_TRUE(engine_->CompleteTask(t.token, "{}").ok());
+}
+
+TEST_F(LazyTasksTest, WithoutHeartbeatSecondsTaskStartedIsCommittedWithTheResultAtThePollsTime) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  const common::EpochMillis t0 = clock_.NowMillis();
+  std::string arn = engine_->StartExecution("Lazy", "lazy", "{}")->arn;
+  PolledTask t1 = Poll("lazy", "w1");
+  EXPECT_EQ(t1.heartbeat_seconds, 0);
+  // Taken, but not committed on its own: the history read back does not show it yet.
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0"));
+  // A heartbeat (which a state without HeartbeatSeconds ignores) does not record it either.
+  ASSERT_TRUE(engine_->HeartbeatTask(t1.token).ok());
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0"));
+  EXPECT_TRUE(NothingIn("lazy")) << "a taken task is not handed out again";
+  Advance(1500);
+  ASSERT_TRUE(engine_->CompleteTask(t1.token, R"({"a":1})").ok());
+  // Recorded with the result, stamped when the worker took the task.
+  PolledTask t2 = Poll("lazy", "w2");
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0", "ActivityStarted@0",
+                                                   "ActivitySucceeded@1500", "ActivityScheduled@1500"));
+  const std::vector<HistoryEventRecord> history = History(arn);
+  EXPECT_THAT(history.at(3).details, ::testing::HasSubstr(R"("workerName":"w1")"));
+  // The running execution is replayed from its input log after a restart, to the same history; T2's lease
+  // (taken before the restart) is committed at the shutdown, so T2 is not handed out again.
+  Reopen();
+  EXPECT_TRUE(NothingIn("lazy"));
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0", "ActivityStarted@0",
+                                                   "ActivitySucceeded@1500", "ActivityScheduled@1500",
+                                                   "ActivityStarted@1500"));
+  Advance(500);
+  ASSERT_TRUE(engine_->CompleteTask(t2.token, "{}").ok());
+  EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
+  EXPECT_THAT(ActivityEvents(arn, t0),
+              ElementsAre("ActivityScheduled@0", "ActivityStarted@0", "ActivitySucceeded@1500",
+                          "ActivityScheduled@1500", "ActivityStarted@1500", "ActivitySucceeded@2000"));
+}
+
+TEST_F(LazyTasksTest, ALazilyStartedTaskTimesOutFromItsScheduleWithItsStartRecorded) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  const common::EpochMillis t0 = clock_.NowMillis();
+  std::string arn = engine_->StartExecution("Lazy", "timeout", "{}")->arn;
+  ASSERT_TRUE(engine_->CompleteTask(Poll("lazy").token, "{}").ok());
+  Advance(4000);  // T2 is scheduled at 0 and taken at 4000; TimeoutSeconds 10 counts from the schedule
+  PolledTask lost = Poll("lazy", "dies");
+  Advance(5900);
+  EXPECT_EQ(engine_->DescribeExecution(arn)->status, sm::ExecutionStatus::kRunning);
+  Advance(200);
+  EXPECT_EQ(Finish(arn).error, "States.Timeout");
+  EXPECT_THAT(ActivityEvents(arn, t0),
+              ElementsAre("ActivityScheduled@0", "ActivityStarted@0", "ActivitySucceeded@0", "ActivityScheduled@0",
+                          "ActivityStarted@4000", "ActivityTimedOut@10100"));
+  EXPECT_THAT(Message(engine_->CompleteTask(lost.token, "{}")), StartsWith("TaskTimedOut: "));
+}
+
+TEST_F(LazyTasksTest, StoppingRecordsTheStartOfALazilyStartedTaskFirst) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  const common::EpochMillis t0 = clock_.NowMillis();
+  std::string arn = engine_->StartExecution("Lazy", "stopped", "{}")->arn;
+  PolledTask t = Poll("lazy", "w1");
+  Advance(700);
+  ASSERT_TRUE(engine_->StopExecution(arn, "Operator", "enough").ok());
+  EXPECT_THAT(ActivityEvents(arn, t0), ElementsAre("ActivityScheduled@0", "ActivityStarted@0"));
+  EXPECT_EQ(HistoryTypes(arn).back(), "ExecutionAborted");
+  absl::StatusOr<bool> beat = engine_->HeartbeatTask(t.token);
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  EXPECT_TRUE(*beat);
+}
+
+TEST_F(LazyTasksTest, RacingPollersTakeALazilyStartedTaskOnce) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Lazy", kTwoLazyTasks, false).ok());
+  constexpr int kExecutions = 20;
+  std::vector<std::string> arns;
+  for (int i = 0; i < kExecutions; ++i) {
+    arns.push_back(engine_->StartExecution("Lazy", absl::StrCat("race", i), "{}")->arn);
+  }
+  std::atomic<int> taken{0};
+  std::vector<std::thread> pollers;
+  for (int w = 0; w < 4; ++w) {
+    pollers.emplace_back([&, w] {
+      while (true) {
+        absl::StatusOr<std::optional<PolledTask>> t =
+            engine_->PollTask("lazy", absl::StrCat("w", w), common::SystemClock().NowMillis() + 200);
+        if (!t.ok() || !t->has_value()) {
+          return;
+        }
+        ++taken;
+        EXPECT_TRUE(engine_->CompleteTask((*t)->token, "{}").ok());
+      }
+    });
+  }
+  for (std::thread& t : pollers) {
+    t.join();
+  }
+  EXPECT_EQ(taken.load(), 2 * kExecutions);  // T1 and T2 of each, each once
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
+    EXPECT_EQ(ActivityEvents(arn, 0).size(), 6u);
+  }
 }
 
 TEST_F(TasksTest, DeadLetterRedriveWithPatchedInputResumesTheExecution) {
