@@ -159,6 +159,17 @@ class Driver {
   // open group. Unavailable/DataLoss on storage errors.
   absl::StatusOr<bool> DeadLetterExists(const std::string& execution_id, std::uint64_t task_id) const;
 
+  // Cluster mode (engine/cluster/): every later commit carries `fence` (storage::LeaseFence), or none when
+  // nullopt. A commit the store refuses for its fence sets lease_lost() until the next SetFence.
+  void SetFence(std::optional<storage::LeaseFence> fence) {
+    fence_ = fence;
+    lease_lost_ = false;
+  }
+  bool lease_lost() const { return lease_lost_; }
+  // Forgets every execution, timer and queued input (the partition's lease is gone: its state now belongs to
+  // another node). Returns the ids forgotten. REQUIRES: not in a group.
+  std::vector<std::string> ForgetAll();
+
   // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
   // Where a task of an execution in memory stands (including inputs applied in the open group); nullopt when
@@ -236,6 +247,8 @@ class Driver {
   // Executions Released while a group is open: evicted after its commit if still ended.
   std::set<std::string> release_after_commit_;
   DriverCounters counters_;
+  std::optional<storage::LeaseFence> fence_;
+  bool lease_lost_ = false;
 };
 
 }  // namespace stepflow::engine

@@ -308,7 +308,7 @@ absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::WaitForHistory(co
     if (record.status != sm::ExecutionStatus::kRunning) {
       return events;
     }
-    if (!watch.WaitForCommit(Deadline(deadline))) {
+    if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
       if (watchers.closed()) {
         return errors::ShuttingDown();
       }
@@ -333,7 +333,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::WaitForCompletion(const std::
     if (record.status != sm::ExecutionStatus::kRunning) {
       return record;
     }
-    if (!watch.WaitForCommit(Deadline(deadline))) {
+    if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
       if (watchers.closed()) {
         return errors::ShuttingDown();
       }
