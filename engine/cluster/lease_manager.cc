@@ -68,7 +68,20 @@ int LeaseManager::nodes_seen() const {
   return nodes_seen_;
 }
 
-PartitionOwner LeaseManager::OwnerOf(std::uint32_t partition) const {
+PartitionOwner LeaseManager::OwnerOf(std::uint32_t partition) {
+  PartitionOwner owner = CachedOwner(partition);
+  if (!owner.node_id.empty()) {
+    return owner;
+  }
+  std::map<std::string, std::string> live;
+  std::set<std::uint32_t> free;
+  if (absl::Status s = ReadTables(live, free); !s.ok()) {
+    spdlog::warn("cluster: reading the lease table: {}", std::string(s.message()));
+  }
+  return CachedOwner(partition);
+}
+
+PartitionOwner LeaseManager::CachedOwner(std::uint32_t partition) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = held_.find(partition); it != held_.end() && lost_.count(partition) == 0) {
     return PartitionOwner{partition, options_.node_id, options_.advertise, it->second.epoch, 0};
@@ -143,20 +156,15 @@ void LeaseManager::Give(std::uint32_t partition) {
   }
 }
 
-void LeaseManager::Round() {
-  TakeLost();
-  if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
-    spdlog::error("cluster: heartbeat of node={}: {}", options_.node_id, std::string(s.message()));
-  }
-  RenewAll();
+absl::Status LeaseManager::ReadTables(std::map<std::string, std::string>& live, std::set<std::uint32_t>& free) {
   absl::StatusOr<std::vector<storage::NodeRow>> nodes = store_->ListNodes();
-  absl::StatusOr<std::vector<storage::LeaseRow>> leases =
-      nodes.ok() ? store_->ListLeases() : absl::StatusOr<std::vector<storage::LeaseRow>>(nodes.status());
-  if (!leases.ok()) {
-    spdlog::error("cluster: reading the node and lease tables: {}", std::string(leases.status().message()));
-    return;
+  if (!nodes.ok()) {
+    return nodes.status();
   }
-  std::map<std::string, std::string> live;  // node id -> address
+  absl::StatusOr<std::vector<storage::LeaseRow>> leases = store_->ListLeases();
+  if (!leases.ok()) {
+    return leases.status();
+  }
   for (const storage::NodeRow& n : *nodes) {
     if (n.expires_in_ms > 0) {
       live[n.node_id] = n.address;
@@ -164,7 +172,6 @@ void LeaseManager::Round() {
   }
   live[options_.node_id] = options_.advertise;  // this node is live even when its heartbeat just failed
   std::map<std::uint32_t, PartitionOwner> owners;
-  std::set<std::uint32_t> free;
   for (std::uint32_t p = 0; p < static_cast<std::uint32_t>(partitions_); ++p) {
     free.insert(p);
   }
@@ -178,14 +185,32 @@ void LeaseManager::Round() {
                                                    row.expires_in_ms};
     }
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  owners_ = std::move(owners);
+  nodes_seen_ = static_cast<int>(live.size());
+  for (const auto& [p, lease] : held_) {
+    free.erase(p);
+  }
+  return absl::OkStatus();
+}
+
+void LeaseManager::Round() {
+  TakeLost();
+  if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
+    spdlog::error("cluster: heartbeat of node={}: {}", options_.node_id, std::string(s.message()));
+  }
+  RenewAll();
+  std::map<std::string, std::string> live;  // node id -> address
+  std::set<std::uint32_t> free;
+  if (absl::Status s = ReadTables(live, free); !s.ok()) {
+    spdlog::error("cluster: reading the node and lease tables: {}", std::string(s.message()));
+    return;
+  }
   std::vector<std::uint32_t> held;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    owners_ = std::move(owners);
-    nodes_seen_ = static_cast<int>(live.size());
     for (const auto& [p, lease] : held_) {
       held.push_back(p);
-      free.erase(p);
     }
   }
   const int target = FairShare(partitions_, static_cast<int>(live.size()));

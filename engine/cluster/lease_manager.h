@@ -80,8 +80,9 @@ class LeaseManager {
   // Partitions this node holds, and live nodes seen in the last round.
   int owned() const;
   int nodes_seen() const;
-  // Who owns `partition`, as of the last round (this node's own leases always known).
-  PartitionOwner OwnerOf(std::uint32_t partition) const;
+  // Who owns `partition`, as of the last round (this node's own leases always known); when that round saw no
+  // owner, the lease and node tables are read again now (a partition taken since).
+  PartitionOwner OwnerOf(std::uint32_t partition);
   const ClusterOptions& options() const { return options_; }
 
   // The fair share: partitions / nodes, rounded up. REQUIRES: nodes >= 1.
@@ -90,6 +91,10 @@ class LeaseManager {
  private:
   void Loop();
   void Round();
+  // Reads the node and lease tables into owners_ and nodes_seen_; returns the live nodes (id -> address) and
+  // the partitions free to take (no live lease, or this node's own unexpired lease it does not hold).
+  absl::Status ReadTables(std::map<std::string, std::string>& live, std::set<std::uint32_t>& free);
+  PartitionOwner CachedOwner(std::uint32_t partition) const;
   void TakeLost();
   void RenewAll();
   void Give(std::uint32_t partition);

@@ -6,6 +6,7 @@
 // a node down) is tried again on the next.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -90,7 +91,7 @@ class ClusterTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     nodes_[i] = std::move(*s);
     client::ClientOptions options;
-    options.call_timeout = 20s;
+    options.call_timeout = 5s;  // a call forwarded to a paused node waits this long
     absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(nodes_[i]->address(), 10s, options);
     ASSERT_TRUE(c.ok()) << c.status();
     std::lock_guard<std::mutex> lock(clients_mu_);
@@ -217,6 +218,25 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // `stepflow cluster status` as JSON.
+  json::value ClusterStatus() {
+    CliResult r = RunCli({"cluster", "status", "--store", "postgres:" + conninfo_});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? Json(r.out) : json::value();
+  }
+
+  // A /metrics gauge of node i, or -1.
+  int Gauge(int i, const std::string& name) {
+    const std::string& http = nodes_[i]->http_address();
+    httplib::Client cli(http.substr(0, http.rfind(':')), std::stoi(http.substr(http.rfind(':') + 1)));
+    auto res = cli.Get("/metrics");
+    if (!res || res->status != 200) {
+      return -1;
+    }
+    const std::size_t at = res->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoi(res->body.substr(at + name.size() + 2));
+  }
+
   void CreateWorkflow() {
     absl::StatusOr<v1::StateMachine> sm = OnAnyNode<v1::StateMachine>(
         0, [&](client::Client& c) { return c.CreateStateMachine("cl-flow", kWorkflow, v1::STANDARD); });
@@ -238,6 +258,62 @@ class ClusterTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::pair<int, std::string>> acknowledged_;
 };
+
+// Once the partitions are spread over the three nodes (as `stepflow cluster status` and /metrics show), each
+// node accepts every call: those for partitions it does not serve, and state machine writes when it does not
+// hold partition 0, are forwarded to the node that does.
+TEST_F(ClusterTest, AnyNodeAcceptsAnyCallAndTheClusterIsVisible) {
+  json::value status;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        status = ClusterStatus();
+        if (!status.is_object()) {
+          return false;
+        }
+        int live_nodes = 0;
+        std::size_t held = 0;
+        for (const json::value& n : status.at("nodes").as_array()) {
+          const std::size_t mine = n.at("partitions").as_array().size();
+          if (n.at("live").as_bool() && mine >= 2 && mine <= 3) {
+            ++live_nodes;
+            held += mine;
+          }
+        }
+        return live_nodes == kNodes && held == 8;
+      },
+      30s))
+      << json::serialize(status);
+  int owned = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    const int mine = Gauge(i, "stepflow_cluster_partitions_owned");
+    EXPECT_GE(mine, 2) << "node " << i;
+    owned += mine;
+    EXPECT_EQ(Gauge(i, "stepflow_cluster_nodes_seen"), kNodes) << "node " << i;
+  }
+  EXPECT_EQ(owned, 8);
+  for (int i = 0; i < kNodes; ++i) {
+    // The same definition again is idempotent: every node answers it (two of them by forwarding).
+    absl::StatusOr<v1::StateMachine> sm = clients_[i]->CreateStateMachine("cl-flow", kWorkflow, v1::STANDARD);
+    ASSERT_TRUE(sm.ok()) << "node " << i << ": " << sm.status();
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    for (int k = 0; k < 8; ++k) {
+      const int n = i * 8 + k;
+      absl::StatusOr<v1::Execution> e =
+          clients_[i]->StartExecution("cl-flow", absl::StrCat(R"({"i":)", n, "}"), absl::StrCat("any-", n));
+      ASSERT_TRUE(e.ok()) << "node " << i << ": " << e.status();
+      std::lock_guard<std::mutex> lock(mu_);
+      acknowledged_.emplace_back(n, e->arn());
+    }
+  }
+  // A stop sent to a node that may not serve the execution: forwarded to the one that does.
+  absl::StatusOr<v1::Execution> extra = clients_[0]->StartExecution("cl-flow", R"({"i":1000})", "to-stop");
+  ASSERT_TRUE(extra.ok()) << extra.status();
+  absl::StatusOr<v1::Execution> stopped = clients_[1]->StopExecution(extra->arn(), "Halt", "by the test");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->status(), v1::ABORTED);
+  ExpectEveryExecutionFinishedOnce();
+}
 
 TEST_F(ClusterTest, AKilledNodesPartitionsMoveAndEveryExecutionFinishesOnce) {
   CreateWorkflow();
