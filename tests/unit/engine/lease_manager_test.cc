@@ -15,48 +15,30 @@
 #include <thread>
 #include <vector>
 
-#include "storage/postgres/testing/private_postgres.h"
+#include "storage/postgres/testing/postgres_suite.h"
 
 namespace stepflow::engine::cluster {
 namespace {
 
 using namespace std::chrono_literals;
 
-class LeaseTest : public ::testing::Test {
+class LeaseTest : public storage::testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = storage::testing::PrivatePostgres::Start();
-    start_status_ = new absl::Status(pg.status());
-    if (pg.ok()) {
-      server_ = pg->release();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete start_status_;
-  }
   void SetUp() override {
-    if (absl::IsNotFound(*start_status_)) {
-      GTEST_SKIP() << "PostgreSQL is not installed, leases are not tested: " << *start_status_;
+    CreateDatabaseOrSkip("leases are");
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
     }
-    ASSERT_NE(server_, nullptr) << *start_status_;
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
     storage::PostgresStoreOptions o;
-    o.conninfo = *db;
+    o.conninfo = conninfo_;
     o.sync_writes = false;
     auto s = storage::OpenPostgresStore(o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
 
-  static storage::testing::PrivatePostgres* server_;
-  static absl::Status* start_status_;
   std::unique_ptr<storage::PostgresStore> store_;
 };
-storage::testing::PrivatePostgres* LeaseTest::server_ = nullptr;
-absl::Status* LeaseTest::start_status_ = nullptr;
 
 // Four "nodes" take partition 0 over from each other (leases of 30 ms that nobody renews) and keep
 // incrementing one counter row under their epoch, read-modify-write, without looking at the clock: owners
