@@ -121,9 +121,10 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
                      ExecutionCountsWriter::Load(*engine->store_, i));
     partition_options.execution_counts = counts.get();
     if (postgres != nullptr) {
-      partition_options.lease_lost = [raw = engine.get()](int p) {
-        raw->serving_[p] = 0;
-        raw->leases_->LeaseLost(static_cast<std::uint32_t>(p));
+      partition_options.lease_lost = [raw = engine.get()](int p, std::uint64_t epoch) {
+        std::uint64_t expected = epoch;
+        raw->serving_[p].compare_exchange_strong(expected, 0);
+        raw->leases_->LeaseLost(storage::PartitionLease{static_cast<std::uint32_t>(p), "", epoch});
       };
     }
     engine->execution_counts_.push_back(std::move(counts));

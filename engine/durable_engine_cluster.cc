@@ -46,12 +46,14 @@ absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
     return absl::InvalidArgumentError(
         absl::StrCat("the lease timeout is ", cluster_options.lease.count(), " ms; at least 100 ms is needed"));
   }
+  // Before the partitions run: their threads may report a lost lease to it.
+  leases_ = std::make_unique<cluster::LeaseManager>(store, static_cast<cluster::PartitionHost*>(this),
+                                                    logical_partitions_, cluster_options);
   for (std::size_t p = 0; p < partitions_.size(); ++p) {
     // Not served until adopted: a commit under epoch 0 is always refused (no lease is granted at 0).
     partitions_[p]->SetFence(storage::LeaseFence{static_cast<std::uint32_t>(p), 0});
     partitions_[p]->Run();
   }
-  leases_ = std::make_unique<cluster::LeaseManager>(store, static_cast<cluster::PartitionHost*>(this), logical_partitions_, cluster_options);
   leases_->Start();
   spdlog::info("engine open: cluster node={} advertise={} holds {} of {} partitions ({} nodes seen), lease {} ms, "
                "PostgreSQL store, sync_writes={}",

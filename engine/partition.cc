@@ -116,10 +116,11 @@ void Partition::RunGroup(std::deque<Work> work) {
   if (driver_.lease_lost()) {
     spdlog::warn("partition {}: a commit was refused, the partition's lease moved on: forgetting its executions: {}",
                  index_, std::string(commit.message()));
+    const std::uint64_t lost = fence_->epoch;
     ForgetAll();
     SetFence(storage::LeaseFence{fence_->partition, 0});
-    if (options_.lease_lost) {
-      options_.lease_lost(index_);
+    if (options_.lease_lost && lost != 0) {  // epoch 0: not served here anyway (dropped before this group ran)
+      options_.lease_lost(index_, lost);
     }
   } else if (!commit.ok()) {
     spdlog::error("partition {}: commit of a group failed, its executions reload from the store: {}", index_,

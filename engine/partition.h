@@ -56,9 +56,10 @@ struct PartitionOptions {
   ExecutionCountsWriter* execution_counts = nullptr;
   // Snapshots written with the inputs and read at recovery (engine/snapshots.h). Default: none (no key).
   SnapshotOptions snapshots = {};
-  // Cluster mode (engine/cluster/): called on the partition thread when a commit was refused because the
-  // partition's lease moved on; the partition has already forgotten its executions. Default: none.
-  std::function<void(int index)> lease_lost = nullptr;
+  // Cluster mode (engine/cluster/): called on the partition thread when a commit made under lease `epoch`
+  // (never 0) was refused because the lease moved on; the partition has already forgotten its executions.
+  // Default: none.
+  std::function<void(int index, std::uint64_t epoch)> lease_lost = nullptr;
 };
 
 // A new execution for Partition::StartExecution.

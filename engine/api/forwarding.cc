@@ -119,6 +119,7 @@ const char* ForwardedMethod(Rpc rpc) {
     case Rpc::kUpdateStateMachineAlias: return "/stepflow.v1.StateMachines/UpdateAlias";
     case Rpc::kDeleteStateMachineAlias: return "/stepflow.v1.StateMachines/DeleteAlias";
     case Rpc::kStartExecution: return "/stepflow.v1.Executions/Start";
+    case Rpc::kStartSyncExecution: return "/stepflow.v1.Executions/StartSync";
     case Rpc::kStopExecution: return "/stepflow.v1.Executions/Stop";
     case Rpc::kRedriveExecution: return "/stepflow.v1.Executions/Redrive";
     case Rpc::kCompleteTask: return "/stepflow.v1.Tasks/Complete";

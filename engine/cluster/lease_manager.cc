@@ -50,10 +50,10 @@ void LeaseManager::ReleaseAll() {
   spdlog::info("cluster: node={} released {} partitions", options_.node_id, held.size());
 }
 
-void LeaseManager::LeaseLost(std::uint32_t partition) {
+void LeaseManager::LeaseLost(const storage::PartitionLease& lost) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    lost_.insert(partition);
+    lost_[lost.partition] = lost.epoch;
   }
   cv_.notify_all();
 }
@@ -107,9 +107,12 @@ void LeaseManager::Loop() {
 
 void LeaseManager::TakeLost() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (std::uint32_t p : lost_) {
-    if (held_.erase(p) != 0) {
-      spdlog::warn("cluster: node={} lost partition {}: another node took it over", options_.node_id, p);
+  for (const auto& [p, epoch] : lost_) {
+    auto it = held_.find(p);
+    if (it != held_.end() && it->second.epoch == epoch) {
+      held_.erase(it);
+      spdlog::warn("cluster: node={} lost partition {} (epoch {}): another node took it over", options_.node_id, p,
+                   epoch);
     }
   }
   lost_.clear();

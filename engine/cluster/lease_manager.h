@@ -73,9 +73,9 @@ class LeaseManager {
   // Drops every partition held (PartitionHost::Drop) and releases its lease, and removes this node's row.
   void ReleaseAll();
 
-  // A partition's commit was refused for a stale epoch (the partition already forgot its state): the
-  // manager forgets the lease. Any thread; never blocks on the host.
-  void LeaseLost(std::uint32_t partition);
+  // A partition's commit under `lost.epoch` was refused (the partition already forgot its state): the manager
+  // forgets the lease if it still holds it at that epoch. Any thread; never blocks on the host.
+  void LeaseLost(const storage::PartitionLease& lost);
 
   // Partitions this node holds, and live nodes seen in the last round.
   int owned() const;
@@ -108,7 +108,7 @@ class LeaseManager {
   std::condition_variable cv_;
   bool stopping_ = false;                                  // guarded by mu_
   std::map<std::uint32_t, storage::PartitionLease> held_;  // guarded by mu_
-  std::set<std::uint32_t> lost_;                           // guarded by mu_
+  std::map<std::uint32_t, std::uint64_t> lost_;            // guarded by mu_: partition -> epoch lost
   std::map<std::uint32_t, PartitionOwner> owners_;         // guarded by mu_: the last round's view
   int nodes_seen_ = 0;                                     // guarded by mu_
   std::chrono::steady_clock::time_point last_renewal_;     // manager thread only

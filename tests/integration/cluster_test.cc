@@ -306,6 +306,17 @@ TEST_F(ClusterTest, AnyNodeAcceptsAnyCallAndTheClusterIsVisible) {
       acknowledged_.emplace_back(n, e->arn());
     }
   }
+  // StartSync through every node: each answers the ended execution, whichever node ran it.
+  for (int i = 0; i < kNodes; ++i) {
+    for (int k = 0; k < 3; ++k) {
+      const int n = 100 + i * 3 + k;
+      absl::StatusOr<v1::Execution> e = clients_[i]->StartSyncExecution(
+          "cl-flow", absl::StrCat(R"({"i":)", n, "}"), absl::StrCat("sync-", n), 30s);
+      ASSERT_TRUE(e.ok()) << "node " << i << ": " << e.status();
+      EXPECT_EQ(e->status(), v1::SUCCEEDED);
+      EXPECT_EQ(json::serialize(Json(e->output())), Expected(n));
+    }
+  }
   // A stop sent to a node that may not serve the execution: forwarded to the one that does.
   absl::StatusOr<v1::Execution> extra = clients_[0]->StartExecution("cl-flow", R"({"i":1000})", "to-stop");
   ASSERT_TRUE(extra.ok()) << extra.status();
