@@ -198,6 +198,8 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   std::unique_ptr<cluster::LeaseManager> leases_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> serving_;
   std::unique_ptr<storage::Store> definitions_store_;  // the fenced view DefinitionStore writes through
+  std::atomic<std::size_t> adopted_running_{0};  // executions and timers recovered by Adopt, for the log
+  std::atomic<std::size_t> adopted_timers_{0};
 
   mutable std::mutex quarantine_mu_;
   std::map<std::string, QuarantinedExecution> quarantined_;  // guarded by quarantine_mu_

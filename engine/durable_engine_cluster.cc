@@ -55,6 +55,9 @@ absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
     partitions_[p]->Run();
   }
   leases_->Start();
+  // The start-up recovery line every store logs (tests and operators read it): what the first round adopted.
+  spdlog::info("recovered {} running executions, {} pending timers, {} quarantined", adopted_running_.load(),
+               adopted_timers_.load(), quarantined_count_.load());
   spdlog::info("engine open: cluster node={} advertise={} holds {} of {} partitions ({} nodes seen), lease {} ms, "
                "PostgreSQL store, sync_writes={}",
                cluster_options.node_id, cluster_options.advertise, leases_->owned(), logical_partitions_,
@@ -86,6 +89,7 @@ absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
   struct Outcome {
     absl::Status status;
     std::vector<std::pair<std::string, absl::Status>> unrecoverable;
+    std::size_t timers = 0;
   };
   auto promise = std::make_shared<std::promise<Outcome>>();
   std::future<Outcome> answer = promise->get_future();
@@ -99,6 +103,7 @@ absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
         std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers;
         std::set<std::string> loaded_before;
         outcome.status = partition.Recover(running, &timers, &outcome.unrecoverable, &loaded_before);
+        outcome.timers = timers.size();
         promise->set_value(std::move(outcome));
       })) {
     return errors::ShuttingDown();
@@ -110,6 +115,13 @@ absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
     spdlog::error("cluster: partition {}: a storage error left executions to be replayed later: {}", p,
                   std::string(outcome.status.message()));
   }
+  if (p == 0) {
+    // This node writes the state machines from now on (their guard is partition 0's lease): the heads it
+    // cached may predate the previous writer's changes.
+    definitions_->ForgetCachedHeads();
+  }
+  adopted_running_ += running.size() - outcome.unrecoverable.size();
+  adopted_timers_ += outcome.timers;
   serving_[p] = lease.epoch;
   spdlog::info("cluster: partition {} serves {} running executions at epoch {}", p,
                running.size() - outcome.unrecoverable.size(), lease.epoch);
