@@ -363,7 +363,20 @@ TEST_F(ClusterTest, AKilledNodesPartitionsMoveAndEveryExecutionFinishesOnce) {
 TEST_F(ClusterTest, ANodePausedPastItsLeaseHasItsWritesRefused) {
   CreateWorkflow();
   StartLoad();
-  ASSERT_TRUE(WaitUntil([&] { return Acknowledged() >= 30; }, 60s));
+  // Node 1 holds its share, and executions of its partitions wait in their 1 s Wait when it is paused.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json::value status = ClusterStatus();
+        for (const json::value& n : status.at("nodes").as_array()) {
+          if (n.at("nodeId").as_string() == "node-1" && n.at("partitions").as_array().size() >= 2) {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s));
+  const std::size_t before = Acknowledged();
+  ASSERT_TRUE(WaitUntil([&] { return Acknowledged() >= before + 30; }, 60s));
   {
     std::lock_guard<std::mutex> lock(clients_mu_);
     clients_[1].reset();  // calls to a stopped process would hang until their deadline
