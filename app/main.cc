@@ -38,6 +38,8 @@ constexpr char kUsage[] =
     "      Serves the gRPC API (default 127.0.0.1:7233) and /healthz, /metrics over HTTP (default\n"
     "      127.0.0.1:7234) on a durable store (default RocksDB in ./data; or PostgreSQL) until\n"
     "      SIGTERM/SIGINT. 'stepflow server --help' lists the environment variables and the config file.\n"
+    "  cluster status --store postgres:URL\n"
+    "      The nodes sharing a PostgreSQL store, the partitions each holds (lease epoch, expiry), as JSON.\n"
     "\n"
     "remote commands (talk to a running server):\n"
     "  sm create NAME DEF.json [--type STANDARD|EXPRESS]\n"
@@ -151,6 +153,9 @@ int main(int argc, char** argv) {
   }
   if (command == "jsonata") {
     return stepflow::app::JsonataCommand(sub_argc, sub_argv);
+  }
+  if (command == "cluster") {
+    return stepflow::app::ClusterCommand(sub_argc, sub_argv);
   }
   if (command == "server") {
     return stepflow::app::ServerCommand(sub_argc, sub_argv);

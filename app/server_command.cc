@@ -1,6 +1,7 @@
 #include "app/server_command.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -194,7 +195,36 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   options.lazy_task_start = config.lazy_task_start;
+  options.cluster_advertise = config.advertise.empty() ? config.grpc_address : config.advertise;
+  if (config.node_id.empty()) {
+    // HOSTNAME:GRPC-PORT: stable across restarts of one node, distinct between nodes of one host.
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+      std::snprintf(host, sizeof(host), "localhost");
+    }
+    const std::size_t colon = config.grpc_address.rfind(':');
+    options.cluster_node_id =
+        std::string(host) + ":" + (colon == std::string::npos ? config.grpc_address : config.grpc_address.substr(colon + 1));
+  } else {
+    options.cluster_node_id = config.node_id;
+  }
+  options.cluster_lease_ms = static_cast<std::int64_t>(config.lease_seconds) * 1000;
   return options;
+}
+
+// A PostgreSQL store is shared by nodes that forward calls to one another: each needs an address the others
+// can reach, which a --grpc-address with port 0 is not known before listening.
+absl::Status CheckClusterAddress(const ServerConfig& config) {
+  if (config.postgres_conninfo.empty() || !config.advertise.empty()) {
+    return absl::OkStatus();
+  }
+  const std::size_t colon = config.grpc_address.rfind(':');
+  if (colon == std::string::npos || config.grpc_address.substr(colon + 1) == "0") {
+    return absl::InvalidArgumentError(
+        "--store postgres: needs a fixed port in --grpc-address or an --advertise HOST:PORT (the address the other "
+        "nodes forward calls to)");
+  }
+  return absl::OkStatus();
 }
 
 void LogSettings(const ServerConfig& config) {
@@ -238,6 +268,11 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
     spdlog::error("cannot create data_dir={}: {}", config.data_dir, ec.message());
     std::fprintf(stderr, "stepflow server: cannot create %s: %s\n", config.data_dir.c_str(),
                  ec.message().c_str());
+    return kExitCannotStart;
+  }
+  if (absl::Status s = CheckClusterAddress(config); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    std::fprintf(stderr, "stepflow server: %s\n", std::string(s.message()).c_str());
     return kExitCannotStart;
   }
   spdlog::info("opening store {}", StoreName(config));

@@ -1,5 +1,7 @@
 #include "app/server_config.h"
 
+#include "engine/cluster/lease_manager.h"
+
 #include <boost/json.hpp>
 #include <fstream>
 #include <map>
@@ -35,6 +37,9 @@ constexpr Setting kSettings[] = {
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
     {"logical_partitions", "--logical-partitions", "STEPFLOW_LOGICAL_PARTITIONS"},
     {"snapshot_every", "--snapshot-every", "STEPFLOW_SNAPSHOT_EVERY"},
+    {"node_id", "--node-id", "STEPFLOW_NODE_ID"},
+    {"advertise", "--advertise", "STEPFLOW_ADVERTISE"},
+    {"lease_seconds", "--lease-seconds", "STEPFLOW_LEASE_SECONDS"},
     {"durability", "--durability", "STEPFLOW_DURABILITY"},
     {"min_free_disk", "--min-free-disk", "STEPFLOW_MIN_FREE_DISK"},
     {"log_format", "--log-format", "STEPFLOW_LOG_FORMAT"},
@@ -212,6 +217,21 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
         config.logical_partitions > kMaxLogicalPartitions) {
       return bad(absl::StrCat("must be a number from 1 to ", kMaxLogicalPartitions));
     }
+  } else if (key == "node_id") {
+    if (v.text.empty() || v.text.size() > engine::cluster::kMaxNodeIdBytes) {
+      return bad(absl::StrCat("must be 1 to ", engine::cluster::kMaxNodeIdBytes, " bytes"));
+    }
+    config.node_id = v.text;
+  } else if (key == "advertise") {
+    if (v.text.empty() || v.text.size() > kMaxAdvertiseBytes || v.text.find(':') == std::string::npos) {
+      return bad(absl::StrCat("must be HOST:PORT, at most ", kMaxAdvertiseBytes, " bytes"));
+    }
+    config.advertise = v.text;
+  } else if (key == "lease_seconds") {
+    if (!absl::SimpleAtoi(v.text, &config.lease_seconds) || config.lease_seconds < 1 ||
+        config.lease_seconds > kMaxLeaseSeconds) {
+      return bad(absl::StrCat("must be a number of seconds from 1 to ", kMaxLeaseSeconds));
+    }
   } else if (key == "snapshot_every") {
     if (!absl::SimpleAtoi(v.text, &config.snapshot_every) || config.snapshot_every < 0 ||
         config.snapshot_every > kMaxSnapshotEvery) {
@@ -301,6 +321,7 @@ const char* ServerUsage() {
   return "usage: stepflow server [--store rocksdb:DIR|postgres:URL] [--data-dir DIR]\n"
          "                       [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
          "                       [--partitions N] [--logical-partitions N] [--snapshot-every N]\n"
+         "                       [--node-id ID] [--advertise HOST:PORT] [--lease-seconds N]\n"
          "                       [--durability sync|async] [--min-free-disk MIB] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
          "                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--token-file FILE]\n"
@@ -327,6 +348,13 @@ const char* ServerUsage() {
          "  --snapshot-every N      snapshot an execution every N inputs; recovery replays only the inputs\n"
          "                          after its last snapshot (env STEPFLOW_SNAPSHOT_EVERY; default 100;\n"
          "                          0 = no snapshots)\n"
+         "  --node-id ID            PostgreSQL store: this node's name among the nodes sharing the database\n"
+         "                          (env STEPFLOW_NODE_ID; default HOSTNAME:GRPC-PORT; README \"Running several\n"
+         "                          nodes\")\n"
+         "  --advertise HOST:PORT   PostgreSQL store: the gRPC address other nodes forward calls to (env\n"
+         "                          STEPFLOW_ADVERTISE; default the --grpc-address, which then needs a port)\n"
+         "  --lease-seconds N       PostgreSQL store: partition lease timeout; a dead node's partitions move\n"
+         "                          to the others within about N s (env STEPFLOW_LEASE_SECONDS; default 10)\n"
          "  --durability MODE       sync: every acknowledged commit is on disk (default); async: commits "
          "are\n"
          "                          acknowledged before the WAL is synced, for tests and benchmarks only\n"
@@ -353,7 +381,8 @@ const char* ServerUsage() {
          "                          is killed is then offered again after the restart (env\n"
          "                          STEPFLOW_LAZY_TASK_START=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
-         "                          partitions, logical_partitions, snapshot_every, durability, min_free_disk,\n"
+         "                          partitions, logical_partitions, snapshot_every, node_id, advertise,\n"
+         "                          lease_seconds, durability, min_free_disk,\n"
          "                          log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"
          "                          reflection, lazy_task_start\n"

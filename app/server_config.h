@@ -41,6 +41,9 @@ namespace stepflow::app {
 
 // 7233: the port Stepflow's gRPC API listens on by default (127.0.0.1 only).
 inline constexpr int kDefaultGrpcPort = 7233;
+// Bounds of the cluster settings.
+inline constexpr std::size_t kMaxAdvertiseBytes = 256;
+inline constexpr int kMaxLeaseSeconds = 3600;
 inline constexpr char kDefaultGrpcAddress[] = "127.0.0.1:7233";
 // 7234: the port of the HTTP endpoints /healthz and /metrics by default (127.0.0.1 only).
 inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
@@ -68,6 +71,11 @@ struct ServerConfig {
   int partitions = 0;
   // Logical partitions of a store this server creates; an existing store keeps its count. Default: 64.
   int logical_partitions = engine::kDefaultLogicalPartitions;
+  // Several nodes over one PostgreSQL store (engine/cluster/): this node's id ("" = HOSTNAME:GRPC-PORT), the
+  // gRPC address the other nodes reach it at ("" = grpc_address) and the partition lease timeout.
+  std::string node_id;
+  std::string advertise;
+  int lease_seconds = 10;
   // Inputs of an execution between two of its snapshots; 0 = no snapshots. Default: 100.
   std::int64_t snapshot_every = engine::kDefaultSnapshotEveryInputs;
   // Sync the WAL before acknowledging a commit. Default: true ("sync"). "async" is for tests and benchmarks:

@@ -69,6 +69,13 @@ class DefinitionStore {
   // Not owned; both must outlive this object.
   DefinitionStore(storage::Store* store, common::Clock* clock, std::size_t max_definition_bytes);
 
+  // Drops the cached head rows, so that the next call reads them from the store: for a node that becomes the
+  // writer of the state machines (cluster mode, engine/cluster/) after another node may have changed them.
+  void ForgetCachedHeads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    heads_.clear();
+  }
+
   // Idempotent: the same name, definition and type returns the existing state machine. AlreadyExists
   // (StateMachineAlreadyExists) when the name exists with another definition or type; InvalidArgument
   // (InvalidName, InvalidDefinition) for a bad name or definition; Unavailable on storage errors.

@@ -242,7 +242,13 @@ absl::Status Driver::CommitStaged(bool* committed_out) {
   if (options_.execution_counts != nullptr) {
     options_.execution_counts->PutStaged(batch_);
   }
+  if (fence_.has_value()) {
+    batch_.SetFence(*fence_);
+  }
   absl::Status committed = store_->Commit(batch_);
+  if (fence_.has_value() && absl::IsFailedPrecondition(committed)) {
+    lease_lost_ = true;
+  }
   if (options_.execution_counts != nullptr) {
     options_.execution_counts->Finish(committed.ok());
   }
@@ -341,6 +347,20 @@ void Driver::Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id)
     timers_.erase({it->second, id, timer_id});
     entry.armed.erase(it);
   }
+}
+
+std::vector<std::string> Driver::ForgetAll() {
+  std::vector<std::string> ids;
+  ids.reserve(executions_.size());
+  for (const auto& [id, entry] : executions_) {
+    ids.push_back(id);
+  }
+  executions_.clear();
+  timers_.clear();
+  inbox_.clear();
+  yielded_.clear();
+  release_after_commit_.clear();
+  return ids;
 }
 
 void Driver::Evict(const std::string& id) {

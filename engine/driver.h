@@ -173,6 +173,16 @@ class Driver {
   // Applies the TaskStarted of every lease now (a graceful shutdown, so that a restart does not offer the
   // tasks again); in a group they are staged, outside it committed. The first commit error is returned.
   absl::Status RecordLeases();
+  // Cluster mode (engine/cluster/): every later commit carries `fence` (storage::LeaseFence), or none when
+  // nullopt. A commit the store refuses for its fence sets lease_lost() until the next SetFence.
+  void SetFence(std::optional<storage::LeaseFence> fence) {
+    fence_ = fence;
+    lease_lost_ = false;
+  }
+  bool lease_lost() const { return lease_lost_; }
+  // Forgets every execution, timer and queued input (the partition's lease is gone: its state now belongs to
+  // another node). Returns the ids forgotten. REQUIRES: not in a group.
+  std::vector<std::string> ForgetAll();
 
   // nullptr when unknown (never started here, evicted, or dropped).
   const sm::Execution* Find(const std::string& execution_id) const;
@@ -259,6 +269,8 @@ class Driver {
   // Executions Released while a group is open: evicted after its commit if still ended.
   std::set<std::string> release_after_commit_;
   DriverCounters counters_;
+  std::optional<storage::LeaseFence> fence_;
+  bool lease_lost_ = false;
 };
 
 }  // namespace stepflow::engine

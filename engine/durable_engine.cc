@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "engine/cluster/fenced_store.h"
 #include "engine/errors.h"
 #include "engine/input_log.h"
 #include "engine/logical_partitions.h"
@@ -74,7 +75,8 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     storage::PostgresStoreOptions store_options;
     store_options.conninfo = options.postgres_conninfo;
     store_options.sync_writes = options.sync_writes;
-    ASSIGN_OR_RETURN(engine->store_, storage::OpenPostgresStore(store_options));
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::PostgresStore> opened, storage::OpenPostgresStore(store_options));
+    engine->store_ = std::move(opened);
   } else {
     storage::StoreOptions store_options;
     store_options.path = options.data_dir;
@@ -82,8 +84,18 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     store_options.min_free_bytes_to_write = options.min_free_disk_bytes;
     ASSIGN_OR_RETURN(engine->store_, storage::OpenRocksDbStore(store_options));
   }
+  auto* postgres = dynamic_cast<storage::PostgresStore*>(engine->store_.get());
+  storage::Store* definitions_store = engine->store_.get();
+  if (postgres != nullptr) {
+    engine->definitions_store_ = std::make_unique<cluster::FencedStore>(
+        engine->store_.get(), [raw = engine.get()]() -> absl::StatusOr<storage::LeaseFence> {
+          RETURN_IF_ERROR(raw->RefuseIfDefinitionsElsewhere());
+          return storage::LeaseFence{0, raw->serving_[0].load()};
+        });
+    definitions_store = engine->definitions_store_.get();
+  }
   engine->definitions_ =
-      std::make_unique<DefinitionStore>(engine->store_.get(), engine->clock_, options.max_definition_bytes);
+      std::make_unique<DefinitionStore>(definitions_store, engine->clock_, options.max_definition_bytes);
   ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
   engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
   engine->page_token_key_ = engine->task_tokens_->DeriveKey(kPageTokenKeyPurpose);
@@ -93,8 +105,10 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
       options.logical_partitions > 0 ? std::min(options.logical_partitions, kMaxLogicalPartitions) : threads;
   ASSIGN_OR_RETURN(engine->logical_partitions_,
                    LoadOrRecordLogicalPartitions(*engine->store_, for_new_store, threads));
-  // More threads than logical partitions would idle.
-  const int count = std::min(threads, engine->logical_partitions_);
+  engine->serving_ = std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(engine->logical_partitions_));
+  // More threads than logical partitions would idle. In cluster mode each logical partition has a thread of its
+  // own, so that a commit is made under one partition's lease.
+  const int count = postgres != nullptr ? engine->logical_partitions_ : std::min(threads, engine->logical_partitions_);
   PartitionOptions partition_options;
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
@@ -106,10 +120,24 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     ASSIGN_OR_RETURN(std::unique_ptr<ExecutionCountsWriter> counts,
                      ExecutionCountsWriter::Load(*engine->store_, i));
     partition_options.execution_counts = counts.get();
+    if (postgres != nullptr) {
+      partition_options.lease_lost = [raw = engine.get()](int p, std::uint64_t epoch) {
+        std::uint64_t expected = epoch;
+        raw->serving_[p].compare_exchange_strong(expected, 0);
+        raw->leases_->LeaseLost(storage::PartitionLease{static_cast<std::uint32_t>(p), "", epoch});
+      };
+    }
     engine->execution_counts_.push_back(std::move(counts));
     engine->partitions_.push_back(std::make_unique<Partition>(i, engine->store_.get(), engine->clock_,
                                                               engine->definitions_.get(), &engine->matcher_,
                                                               partition_options));
+  }
+  if (postgres != nullptr) {
+    if (absl::Status started = engine->StartCluster(postgres); !started.ok()) {
+      engine->Shutdown();
+      return started;
+    }
+    return std::unique_ptr<Engine>(std::move(engine));
   }
   absl::StatusOr<std::future<absl::Status>> recovering = engine->StartRecovery();
   absl::Status recovered = recovering.ok() ? absl::OkStatus() : recovering.status();
@@ -290,12 +318,18 @@ void DurableEngine::Shutdown() {
     shut_down_ = true;
     accepting_ = false;
   }
+  if (leases_ != nullptr) {
+    leases_->StopRounds();  // no partition is taken or dropped from here on
+  }
   for (auto& p : partitions_) {
     p->watchers().Close();
   }
   matcher_.Close();  // parked polls return empty
   for (auto& p : partitions_) {
     p->Stop();  // drains the inbox: every posted call is answered
+  }
+  if (leases_ != nullptr) {
+    leases_->ReleaseAll();  // after the partitions' last commits: the next owners start from them
   }
   std::unique_lock<std::mutex> lock(calls_mu_);
   calls_cv_.wait(lock, [&] { return calls_ == 0; });
@@ -330,6 +364,7 @@ Partition& DurableEngine::PartitionFor(const std::string& execution_id) {
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::CallPartition(const std::string& id,
                                                                  absl::AnyInvocable<void(Partition&, Done)> op) {
+  RETURN_IF_ERROR(RefuseIfServedElsewhere(id));
   auto promise = std::make_shared<std::promise<absl::StatusOr<ExecutionInfoRecord>>>();
   std::future<absl::StatusOr<ExecutionInfoRecord>> answer = promise->get_future();
   Partition& partition = PartitionFor(id);
@@ -466,6 +501,11 @@ EngineMetrics DurableEngine::Metrics() {
   }
   m.queue_depths = matcher_.Depths();
   m.executions_quarantined = quarantined_count_.load();
+  if (leases_ != nullptr) {
+    m.clustered = true;
+    m.cluster_partitions_owned = leases_->owned();
+    m.cluster_nodes_seen = leases_->nodes_seen();
+  }
   return m;
 }
 

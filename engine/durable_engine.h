@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/cluster/lease_manager.h"
 #include "engine/definitions.h"
 #include "engine/engine.h"
 #include "engine/execution_counts.h"
@@ -31,7 +32,7 @@
 
 namespace stepflow::engine {
 
-class DurableEngine final : public Engine {
+class DurableEngine final : public Engine, private cluster::PartitionHost {
  public:
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
   ~DurableEngine() override;
@@ -123,6 +124,18 @@ class DurableEngine final : public Engine {
   };
 
   explicit DurableEngine(const EngineOptions& options);
+  // --- Cluster mode (durable_engine_cluster.cc).
+  // Opens the lease manager and takes this node's share of the partitions.
+  absl::Status StartCluster(storage::PostgresStore* store);
+  absl::Status Adopt(const storage::PartitionLease& lease) override;
+  void Drop(std::uint32_t partition) override;
+  // OK when this node serves the execution's partition (always outside cluster mode); else Unavailable
+  // ("ServiceUnavailable: ...") carrying the owner's address as the kOwnerPayload payload when one is known.
+  absl::Status RefuseIfServedElsewhere(std::string_view execution_id) const;
+  // The definitions' guard: OK when this node serves partition 0 (definitions are written by its owner only).
+  absl::Status RefuseIfDefinitionsElsewhere() const;
+  // Cluster mode: a wait's slice, so that waits on executions served by other nodes re-read the store.
+  common::EpochMillis WaitSlice(common::EpochMillis deadline) const;
   struct Recovery;
   // Finds the RUNNING executions and has the partitions replay them (engine/replay.h), a chunk per posted
   // work item. The future is ready when every partition is done and the unrecoverable ones are quarantined:
@@ -180,6 +193,13 @@ class DurableEngine final : public Engine {
   std::vector<std::unique_ptr<ExecutionCountsWriter>> execution_counts_;
   std::vector<std::unique_ptr<Partition>> partitions_;  // one per writer thread
   int logical_partitions_ = 1;  // the store's count (engine/logical_partitions.h); set in Open
+
+  // Cluster mode: the lease manager, and per logical partition the epoch it is served under (0: not here).
+  std::unique_ptr<cluster::LeaseManager> leases_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> serving_;
+  std::unique_ptr<storage::Store> definitions_store_;  // the fenced view DefinitionStore writes through
+  std::atomic<std::size_t> adopted_running_{0};  // executions and timers recovered by Adopt, for the log
+  std::atomic<std::size_t> adopted_timers_{0};
 
   mutable std::mutex quarantine_mu_;
   std::map<std::string, QuarantinedExecution> quarantined_;  // guarded by quarantine_mu_

@@ -19,6 +19,7 @@ namespace stepflow::engine {
 template <typename T>
 absl::StatusOr<T> DurableEngine::Call(
     const std::string& id, absl::AnyInvocable<void(Partition&, absl::AnyInvocable<void(absl::StatusOr<T>)>)> op) {
+  RETURN_IF_ERROR(RefuseIfServedElsewhere(id));
   auto promise = std::make_shared<std::promise<absl::StatusOr<T>>>();
   std::future<absl::StatusOr<T>> answer = promise->get_future();
   Partition& partition = PartitionFor(id);

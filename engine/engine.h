@@ -85,6 +85,13 @@ struct EngineOptions {
   // after its latest one (engine/snapshots.h). 0 = no snapshots: recovery replays whole input logs.
   // Default: kDefaultSnapshotEveryInputs (100).
   std::int64_t snapshot_every_inputs = kDefaultSnapshotEveryInputs;
+  // Cluster mode (PostgreSQL store only; engine/cluster/): this node's id in the lease tables and the
+  // address its API is reached at by the other nodes. On PostgreSQL an empty id is the host name. Every
+  // logical partition runs on a writer thread of its own, served only while this node holds its lease.
+  std::string cluster_node_id;
+  std::string cluster_advertise;
+  // Lease timeout: a dead node's partitions move within about this. Default: 10 s.
+  std::int64_t cluster_lease_ms = 10000;
 };
 
 struct StateMachineInfo {
@@ -229,6 +236,10 @@ struct EngineMetrics {
   std::uint64_t dead_letters_recorded = 0;
   std::map<std::string, std::size_t> queue_depths;  // tasks waiting for a worker, by queue
   std::uint64_t executions_quarantined = 0;         // executions quarantined now (engine/quarantine.h)
+  // Cluster mode only (engine/cluster/): partitions this node holds the lease of, live nodes it saw.
+  bool clustered = false;
+  int cluster_partitions_owned = 0;
+  int cluster_nodes_seen = 0;
 };
 
 class Engine {

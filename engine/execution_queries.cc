@@ -321,7 +321,7 @@ absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::WaitForHistory(co
     if (record.status != sm::ExecutionStatus::kRunning) {
       return events;
     }
-    if (!watch.WaitForCommit(Deadline(deadline))) {
+    if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
       if (watchers.closed()) {
         return errors::ShuttingDown();
       }
@@ -346,7 +346,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::WaitForCompletion(const std::
     if (record.status != sm::ExecutionStatus::kRunning) {
       return record;
     }
-    if (!watch.WaitForCommit(Deadline(deadline))) {
+    if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
       if (watchers.closed()) {
         return errors::ShuttingDown();
       }

@@ -125,7 +125,16 @@ void Partition::RunGroup(std::deque<Work> work) {
     spdlog::error("partition {}: firing timers: {}", index_, std::string(fired.message()));
   }
   absl::Status commit = driver_.EndGroup();
-  if (!commit.ok()) {
+  if (driver_.lease_lost()) {
+    spdlog::warn("partition {}: a commit was refused, the partition's lease moved on: forgetting its executions: {}",
+                 index_, std::string(commit.message()));
+    const std::uint64_t lost = fence_->epoch;
+    ForgetAll();
+    SetFence(storage::LeaseFence{fence_->partition, 0});
+    if (options_.lease_lost && lost != 0) {  // epoch 0: not served here anyway (dropped before this group ran)
+      options_.lease_lost(index_, lost);
+    }
+  } else if (!commit.ok()) {
     spdlog::error("partition {}: commit of a group failed, its executions reload from the store: {}", index_,
                   std::string(commit.message()));
   }
@@ -147,8 +156,23 @@ void Partition::Committed(const std::string& execution_id, bool ended) {
   }
 }
 
+void Partition::SetFence(std::optional<storage::LeaseFence> fence) {
+  fence_ = fence;
+  driver_.SetFence(fence);
+}
+
+void Partition::ForgetAll() {
+  for (const std::string& id : driver_.ForgetAll()) {
+    dispatcher_.Forget(id);
+  }
+  reload_.clear();
+}
+
 void Partition::Dropped(const std::string& execution_id) {
   dispatcher_.Forget(execution_id);
+  if (fence_.has_value() && fence_->epoch == 0) {
+    return;  // not this node's partition (any more): nothing to reload
+  }
   reload_[execution_id] = clock_->NowMillis() + options_.reload_delay_ms;
 }
 

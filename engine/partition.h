@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,10 @@ struct PartitionOptions {
   ExecutionCountsWriter* execution_counts = nullptr;
   // Snapshots written with the inputs and read at recovery (engine/snapshots.h). Default: none (no key).
   SnapshotOptions snapshots = {};
+  // Cluster mode (engine/cluster/): called on the partition thread when a commit made under lease `epoch`
+  // (never 0) was refused because the lease moved on; the partition has already forgotten its executions.
+  // Default: none.
+  std::function<void(int index, std::uint64_t epoch)> lease_lost = nullptr;
 };
 
 // A new execution for Partition::StartExecution.
@@ -104,6 +109,11 @@ class Partition final : private DriverListener {
                        std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>>* timers,
                        std::vector<std::pair<std::string, absl::Status>>* unrecoverable,
                        std::set<std::string>* loaded_before);
+  // Cluster mode (engine/cluster/): every later commit carries `fence`; a fence with epoch 0 (no lease: none
+  // is ever granted at 0) makes every commit fail, and executions dropped then are not reloaded.
+  void SetFence(std::optional<storage::LeaseFence> fence);
+  // Forgets every execution in memory, its timers and tasks, and the reloads due (the lease is gone).
+  void ForgetAll();
   // Ends a quarantined execution ABORTED without replaying it (engine/quarantine.h): `done` after the commit
   // with the ended execution, or the storage error.
   void TerminateQuarantined(const QuarantinedExecution& quarantined, const std::string& error,
@@ -173,6 +183,7 @@ class Partition final : private DriverListener {
   std::vector<Reply> replies_;
   std::vector<std::string> committed_;
   std::map<std::string, common::EpochMillis> reload_;  // dropped execution -> when to reload it
+  std::optional<storage::LeaseFence> fence_;           // cluster mode: the lease commits are made under
 };
 
 }  // namespace stepflow::engine

@@ -144,6 +144,9 @@ void Partition::TerminateQuarantined(const QuarantinedExecution& quarantined, co
   absl::StatusOr<storage::WriteBatch> batch =
       TerminationBatch(*store_, quarantined, error, cause, clock_->NowMillis(), &terminated);
   absl::Status committed = batch.status();
+  if (batch.ok() && fence_.has_value()) {
+    batch->SetFence(*fence_);
+  }
   if (batch.ok() && options_.execution_counts != nullptr) {
     committed = options_.execution_counts->CommitWithChange(
         *store_, *std::move(batch),

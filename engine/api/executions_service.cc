@@ -56,7 +56,14 @@ grpc::Status ExecutionsService::StartSync(grpc::ServerContext* context,
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  return Reply(context, StartExecutionSync(*env_, *request, LongCallOf(*context)), response);
+  absl::StatusOr<v1::Execution> result = StartExecutionSync(*env_, *request, LongCallOf(*context));
+  if (!result.ok()) {  // cluster mode: another node serves the execution's partition (forwarding.h)
+    v1::Execution forwarded;
+    absl::Status status = ForwardIfElsewhere(*env_, Rpc::kStartSyncExecution, result.status(), *request, &forwarded,
+                                             ForwardContextOf(*context));
+    result = status.ok() ? absl::StatusOr<v1::Execution>(std::move(forwarded)) : absl::StatusOr<v1::Execution>(status);
+  }
+  return Reply(context, std::move(result), response);
 }
 
 grpc::Status ExecutionsService::WatchHistory(grpc::ServerContext* context,

@@ -28,6 +28,7 @@ inline constexpr int kDefaultHistoryPageSize = 1000;
 inline constexpr int kMaxPageSize = 1000;
 
 class PollPump;
+class Forwarder;
 
 // What the services share. Thread-safe: the atomics are sequentially consistent (see CallGuard), the rest is
 // set before the server starts.
@@ -35,6 +36,8 @@ struct ServiceEnv {
   engine::Engine* engine = nullptr;  // not owned
   const Authorizer* authorizer = nullptr;  // not owned; nullptr = every call allowed
   PollPump* poll_pump = nullptr;     // not owned; parks long polls (poll_pump.h)
+  // Cluster mode: sends calls served by another node there (forwarding.h); nullptr = never forwarded.
+  std::shared_ptr<Forwarder> forwarder;
   std::atomic<bool> stopping{false};
   std::atomic<int> active_calls{0};  // handlers running now
   // Calls that wait for an execution (StartSync, WatchHistory) hold a thread each while they wait: at most

@@ -1,17 +1,20 @@
 #include "engine/api/http_server.h"
 
-
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 
+#include "engine/api/forwarding.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/api/audit.h"
 #include "engine/api/console_files.h"
 #include "engine/api/error_mapping.h"
+#include "engine/api/forwarding.h"
 #include "engine/api/handler_env.h"
 #include "engine/api/http_listener.h"
 #include "engine/api/rest_api.h"
@@ -71,6 +74,13 @@ void AppendEngineMetrics(const engine::EngineMetrics& m, std::string& body) {
   AppendMetric(body, "stepflow_task_queue_depth", "gauge", "Tasks waiting for a worker, by queue.");
   for (const auto& [queue, depth] : m.queue_depths) {
     absl::StrAppend(&body, "stepflow_task_queue_depth{queue=\"", LabelValue(queue), "\"} ", depth, "\n");
+  }
+  if (m.clustered) {
+    AppendMetric(body, "stepflow_cluster_partitions_owned", "gauge",
+                 "Logical partitions whose lease this node holds (several nodes over PostgreSQL).");
+    absl::StrAppend(&body, "stepflow_cluster_partitions_owned ", m.cluster_partitions_owned, "\n");
+    AppendMetric(body, "stepflow_cluster_nodes_seen", "gauge", "Live nodes this node saw in its last lease round.");
+    absl::StrAppend(&body, "stepflow_cluster_nodes_seen ", m.cluster_nodes_seen, "\n");
   }
 }
 
@@ -188,6 +198,15 @@ absl::StatusOr<int> HttpServer::Start(engine::Engine* engine, const std::string&
   impl->env.engine = engine;
   impl->env.authorizer = options.authorizer;
   impl->env.SetLongWaits(options.long_waits, options.max_long_waits);
+  {
+    // Calls served by another node go there over gRPC (forwarding.h), with the node's TLS files when it has them.
+    auto read = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      return path.empty() ? std::string() : std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    impl->env.forwarder = MakeForwarder(engine, read(options.tls_cert_file), read(options.tls_key_file),
+                                        read(options.tls_client_ca_file));
+  }
   if (!options.console_dir.empty()) {
     absl::StatusOr<ConsoleFiles> console = ConsoleFiles::Load(options.console_dir);
     if (!console.ok()) {

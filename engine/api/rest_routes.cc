@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/api/forwarding.h"
 #include "engine/api/handlers.h"
 #include "engine/api/openapi_document.h"
 #include "engine/api/rest_api.h"
@@ -65,7 +66,8 @@ Route Unary(const char* method, const char* pattern, Rpc rpc, PathFields path_fi
                          Admit(env, http, rpc, path_fields, params, request, caller, gate)) {
                    return *refused;
                  }
-                 absl::StatusOr<Response> response = handler(env, request);
+                 absl::StatusOr<Response> response =
+                     CallOrForward<Request, Response>(env, rpc, request, handler, ForwardContext{caller.bearer.value_or(""), std::nullopt, 0});
                  Audit(env, caller, rpc, request, response.status());
                  return response.ok() ? JsonAnswer(*response) : ErrorAnswer(response.status());
                }};

@@ -1,5 +1,7 @@
 #include "engine/api/server.h"
 
+#include "engine/api/forwarding.h"
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -85,6 +87,8 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
   impl->env.SetLongWaits(options_.long_waits, options_.max_long_waits);
   impl->poll_pump = std::make_unique<PollPump>(engine, options_.poll_executors);
   impl->env.poll_pump = impl->poll_pump.get();
+  impl->env.forwarder =
+      MakeForwarder(engine, options_.tls_cert_pem, options_.tls_key_pem, options_.tls_client_ca_pem);
   grpc::EnableDefaultHealthCheckService(true);
   if (options_.reflection) {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();

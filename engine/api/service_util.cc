@@ -1,9 +1,11 @@
 #include "engine/api/service_util.h"
 
 #include <grpc/grpc_security_constants.h>
+#include <algorithm>
 #include <grpcpp/security/auth_context.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace stepflow::api {
@@ -15,6 +17,22 @@ constexpr std::chrono::hours kNoDeadline{24 * 365 * 100};
 constexpr std::string_view kBearerPrefix = "Bearer ";
 
 }  // namespace
+
+ForwardContext ForwardContextOf(const grpc::ServerContextBase& context) {
+  ForwardContext from;
+  from.bearer = CallerOf(context).bearer.value_or("");
+  if (context.deadline() != std::chrono::system_clock::time_point::max()) {
+    from.deadline = context.deadline();
+  }
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find(kForwardHopsMetadata); it != metadata.end()) {
+    int hops = 0;
+    if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &hops) && hops > 0) {
+      from.hops = std::min(hops, kMaxForwardHops);
+    }
+  }
+  return from;
+}
 
 Caller CallerOf(const grpc::ServerContextBase& context) {
   Caller caller;

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "engine/api/auth.h"
 #include "engine/api/error_mapping.h"
+#include "engine/api/forwarding.h"
 #include "engine/api/handler_env.h"
 #include "engine/engine.h"
 
@@ -56,7 +57,11 @@ grpc::Status Reply(grpc::ServerContextBase* context, absl::StatusOr<T> result, T
   return grpc::Status::OK;
 }
 
-// The whole of a unary gRPC method over a handler of handlers.h: admit, call `handler(env, request)`, answer.
+// Where a gRPC call came from: its caller's bearer token and the hops of a forwarded call (forwarding.h).
+ForwardContext ForwardContextOf(const grpc::ServerContextBase& context);
+
+// The whole of a unary gRPC method over a handler of handlers.h: admit, call `handler(env, request)` (or the
+// node that serves the call: CallOrForward), answer.
 template <typename Request, typename Response, typename Handler>
 grpc::Status AdaptUnary(ServiceEnv& env, grpc::ServerContextBase* context, Rpc rpc, const Request& request,
                         Response* response, Handler handler) {
@@ -64,7 +69,8 @@ grpc::Status AdaptUnary(ServiceEnv& env, grpc::ServerContextBase* context, Rpc r
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  return Reply(context, handler(env, request), response);
+  return Reply(context, CallOrForward<Request, Response>(env, rpc, request, handler, ForwardContextOf(*context)),
+               response);
 }
 
 }  // namespace stepflow::api

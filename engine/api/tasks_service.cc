@@ -125,6 +125,7 @@ grpc::Status TasksService::Complete(grpc::ServerContext* context, const v1::Comp
   if (status.ok()) {
     status = env_->engine->CompleteTask(request->task_token(), request->output());
   }
+  status = ForwardIfElsewhere(*env_, Rpc::kCompleteTask, status, *request, response, ForwardContextOf(*context));
   return ToGrpcStatus(status, context);
 }
 
@@ -144,6 +145,7 @@ grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTask
   if (status.ok()) {
     status = env_->engine->FailTask(request->task_token(), request->error(), request->cause());
   }
+  status = ForwardIfElsewhere(*env_, Rpc::kFailTask, status, *request, response, ForwardContextOf(*context));
   return ToGrpcStatus(status, context);
 }
 
@@ -158,7 +160,10 @@ grpc::Status TasksService::Heartbeat(grpc::ServerContext* context, const v1::Hea
   }
   absl::StatusOr<bool> cancelled = env_->engine->HeartbeatTask(request->task_token());
   if (!cancelled.ok()) {
-    return ToGrpcStatus(cancelled.status(), context);
+    // Forwarded: the serving node's answer is in `response`.
+    return ToGrpcStatus(ForwardIfElsewhere(*env_, Rpc::kHeartbeatTask, cancelled.status(), *request, response,
+                                           ForwardContextOf(*context)),
+                        context);
   }
   response->set_cancelled(*cancelled);
   return grpc::Status::OK;

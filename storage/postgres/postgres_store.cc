@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/status.h"
 
 namespace stepflow::storage {
 namespace {
@@ -58,6 +60,9 @@ const std::vector<std::vector<const char*>>& Migrations() {
        "CREATE TABLE IF NOT EXISTS stepflow_partition_leases ("
        "partition_id INT NOT NULL PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL, "
        "expires_at TIMESTAMPTZ NOT NULL)"},
+      // 2: cluster membership, one heartbeat row per node.
+      {"CREATE TABLE IF NOT EXISTS stepflow_nodes ("
+       "node_id TEXT NOT NULL PRIMARY KEY, address TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)"},
   };
   return migrations;
 }
@@ -562,7 +567,81 @@ class PostgresStoreImpl final : public PostgresStore {
     return absl::IsFailedPrecondition(s) ? absl::OkStatus() : s;
   }
 
+  absl::StatusOr<std::vector<LeaseRow>> ListLeases() override {
+    std::vector<LeaseRow> rows;
+    RETURN_IF_ERROR(Query(
+        "SELECT partition_id::BIGINT, owner, epoch, "
+        "(EXTRACT(EPOCH FROM (expires_at - now())) * 1000)::BIGINT "
+        "FROM stepflow_partition_leases ORDER BY partition_id",
+        Params(), "list leases", [&](const PGresult* r, int row) {
+          LeaseRow l;
+          l.lease.partition = static_cast<std::uint32_t>(Int8Field(r, row, 0));
+          l.lease.owner = std::string(Field(r, row, 1));
+          l.lease.epoch = Int8Field(r, row, 2);
+          l.expires_in_ms = static_cast<std::int64_t>(Int8Field(r, row, 3));
+          rows.push_back(std::move(l));
+        }));
+    return rows;
+  }
+
+  absl::Status Heartbeat(std::string_view node_id, std::string_view address, std::chrono::milliseconds ttl) override {
+    Params p;
+    p.Text(std::string(node_id), kTextOid);
+    p.Text(std::string(address), kTextOid);
+    p.Text(std::to_string(ttl.count()), kFloat8Oid);
+    return Query("INSERT INTO stepflow_nodes (node_id, address, expires_at) "
+                 "VALUES ($1, $2, now() + $3 * INTERVAL '1 millisecond') "
+                 "ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, expires_at = excluded.expires_at",
+                 std::move(p), "heartbeat", nullptr, PGRES_COMMAND_OK);
+  }
+
+  absl::Status RemoveNode(std::string_view node_id) override {
+    Params p;
+    p.Text(std::string(node_id), kTextOid);
+    return Query("DELETE FROM stepflow_nodes WHERE node_id = $1", std::move(p), "remove node", nullptr,
+                 PGRES_COMMAND_OK);
+  }
+
+  absl::StatusOr<std::vector<NodeRow>> ListNodes() override {
+    std::vector<NodeRow> rows;
+    RETURN_IF_ERROR(Query("SELECT node_id, address, "
+                                "(EXTRACT(EPOCH FROM (expires_at - now())) * 1000)::BIGINT "
+                                "FROM stepflow_nodes ORDER BY node_id",
+                                Params(), "list nodes", [&](const PGresult* r, int row) {
+                                  rows.push_back(NodeRow{std::string(Field(r, row, 0)), std::string(Field(r, row, 1)),
+                                                         static_cast<std::int64_t>(Int8Field(r, row, 2))});
+                                }));
+    return rows;
+  }
+
  private:
+  // One statement outside a transaction, on a pooled connection (once more on a fresh one when a pooled
+  // connection died while idle); `row` (when given) is called for every result row.
+  absl::Status Query(const std::string& sql, Params params, std::string_view what,
+                     const std::function<void(const PGresult*, int)>& row,
+                     ExecStatusType expect = PGRES_TUPLES_OK) {
+    for (int attempt = 0;; ++attempt) {
+      absl::StatusOr<ConnectionPool::Handle> conn = pool_.Take();
+      if (!conn.ok()) {
+        return conn.status();
+      }
+      absl::StatusOr<Result> r = Exec(conn->get(), sql, params, expect, what);
+      if (!r.ok()) {
+        if (attempt == 0 && conn->reused() && absl::IsUnavailable(r.status())) {
+          pool_.DropIdle();
+          continue;
+        }
+        return r.status();
+      }
+      if (row) {
+        for (int i = 0; i < PQntuples(r->get()); ++i) {
+          row(r->get(), i);
+        }
+      }
+      return absl::OkStatus();
+    }
+  }
+
   absl::Status MigrateOnce() {
     absl::StatusOr<ConnectionPool::Handle> conn = pool_.Take();
     if (!conn.ok()) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "storage/store.h"
@@ -34,6 +35,19 @@ struct PartitionLease {
   std::uint64_t epoch = 0;  // raised by every change of owner; commits carry it (LeaseFence)
 };
 
+// A node of a cluster as the database holds it (table stepflow_nodes, FORMAT.md): its heartbeat row.
+struct NodeRow {
+  std::string node_id;
+  std::string address;  // the node's advertised API address (host:port, gRPC)
+  std::int64_t expires_in_ms = 0;  // from the database's now; <= 0: the node is no longer live
+};
+
+// A partition lease with its time left, as ListLeases reads it.
+struct LeaseRow {
+  PartitionLease lease;
+  std::int64_t expires_in_ms = 0;  // from the database's now; <= 0: expired (free to take)
+};
+
 // The PostgreSQL store. Thread-safe as every Store. Commit runs one transaction per batch; Scan reads its
 // whole range from one snapshot (a REPEATABLE READ transaction), paging through it in bounded chunks.
 class PostgresStore : public Store {
@@ -52,6 +66,16 @@ class PostgresStore : public Store {
   virtual absl::Status RenewLease(const PartitionLease& lease, std::chrono::milliseconds ttl) = 0;
   // Expires `lease` at once so that another node may take the partition; a no-op when it is no longer held.
   virtual absl::Status ReleaseLease(const PartitionLease& lease) = 0;
+  // Every lease row, by partition.
+  virtual absl::StatusOr<std::vector<LeaseRow>> ListLeases() = 0;
+
+  // Cluster membership (engine/cluster/): a node's heartbeat row, kept live for `ttl` from now.
+  virtual absl::Status Heartbeat(std::string_view node_id, std::string_view address,
+                                 std::chrono::milliseconds ttl) = 0;
+  // Removes the node's row (a node that shuts down cleanly); a no-op when it has none.
+  virtual absl::Status RemoveNode(std::string_view node_id) = 0;
+  // Every node row, live or not, by node id.
+  virtual absl::StatusOr<std::vector<NodeRow>> ListNodes() = 0;
 };
 
 // Connects, creates or migrates the schema (FORMAT.md) and returns the store. InvalidArgument for an
@@ -60,6 +84,6 @@ class PostgresStore : public Store {
 absl::StatusOr<std::unique_ptr<PostgresStore>> OpenPostgresStore(const PostgresStoreOptions& options);
 
 // The schema version this release writes (stepflow_schema, FORMAT.md).
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 }  // namespace stepflow::storage

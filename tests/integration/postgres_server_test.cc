@@ -209,11 +209,20 @@ TEST_F(PostgresServerTest, AnUnreachableDatabaseIsACleanStartFailure) {
   ASSERT_EQ(StopServer(SIGTERM), 0);
   // Nothing listens on port 1; the password must not reach the output.
   CliResult r = RunCli({"server", "--store", "postgres:postgresql://stepflow:sesame@127.0.0.1:1/nothere",
-                        "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0"});
+                        "--grpc-address", "127.0.0.1:0", "--advertise", "127.0.0.1:7233", "--http-address",
+                        "127.0.0.1:0"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, ::testing::HasSubstr("127.0.0.1:1/nothere"));
   EXPECT_THAT(r.out + r.err, ::testing::Not(::testing::HasSubstr("sesame")));
   StartServer(ServerArgs());  // for TearDown's SIGTERM
+}
+
+// Nodes over one PostgreSQL forward calls to each other: a port picked at listen time cannot be advertised.
+TEST_F(PostgresServerTest, APostgresNodeNeedsAnAddressToAdvertise) {
+  CliResult r = RunCli({"server", "--store", "postgres:" + conninfo_, "--grpc-address", "127.0.0.1:0",
+                        "--http-address", "127.0.0.1:0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("--advertise"));
 }
 
 }  // namespace

@@ -62,6 +62,25 @@ TEST_F(ServerConfigTest, HttpAddressFromFlagEnvAndFile) {
   EXPECT_THAT(std::string(Load({"--http-address", "nocolon"}).status().message()), HasSubstr("HOST:PORT"));
 }
 
+// The cluster settings (several nodes over PostgreSQL): defaults, flags, env, and named errors for bad values.
+TEST_F(ServerConfigTest, ClusterSettings) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->node_id, "");
+  EXPECT_EQ(c->advertise, "");
+  EXPECT_EQ(c->lease_seconds, 10);
+  env_["STEPFLOW_LEASE_SECONDS"] = "3";
+  c = Load({"--node-id", "n1", "--advertise", "10.0.0.1:7233"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->node_id, "n1");
+  EXPECT_EQ(c->advertise, "10.0.0.1:7233");
+  EXPECT_EQ(c->lease_seconds, 3);
+  EXPECT_THAT(std::string(Load({"--lease-seconds", "0"}).status().message()), HasSubstr("--lease-seconds"));
+  EXPECT_THAT(std::string(Load({"--lease-seconds", "3601"}).status().message()), HasSubstr("1 to 3600"));
+  EXPECT_THAT(std::string(Load({"--advertise", "nocolon"}).status().message()), HasSubstr("HOST:PORT"));
+  EXPECT_THAT(std::string(Load({"--node-id", std::string(201, 'x')}).status().message()), HasSubstr("1 to 200 bytes"));
+}
+
 TEST_F(ServerConfigTest, FlagBeatsEnvBeatsFileBeatsDefault) {
   std::string file = WriteFile(
       R"({"data_dir":"/from/file","grpc_address":"127.0.0.1:9","partitions":3,"durability":"async",)"

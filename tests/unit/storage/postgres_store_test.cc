@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/postgres/testing/private_postgres.h"
+#include "storage/postgres/testing/postgres_suite.h"
 
 namespace stepflow::storage {
 namespace {
@@ -22,29 +22,13 @@ using ::testing::Not;
 using namespace std::chrono_literals;
 
 // One private server per test process; a database per test.
-class PostgresStoreTest : public ::testing::Test {
+class PostgresStoreTest : public testing::PostgresSuite {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<testing::PrivatePostgres>> pg = testing::PrivatePostgres::Start();
-    start_status_ = new absl::Status(pg.status());
-    if (pg.ok()) {
-      server_ = pg->release();
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete start_status_;
-  }
-
   void SetUp() override {
-    if (absl::IsNotFound(*start_status_)) {
-      GTEST_SKIP() << "PostgreSQL is not installed, the PostgreSQL store is not tested: " << *start_status_;
+    CreateDatabaseOrSkip("the PostgreSQL store is");
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
     }
-    ASSERT_NE(server_, nullptr) << *start_status_;
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
     store_ = Open();
     ASSERT_NE(store_, nullptr);
   }
@@ -70,14 +54,8 @@ class PostgresStoreTest : public ::testing::Test {
     return v.ok() ? *v : std::nullopt;
   }
 
-  static testing::PrivatePostgres* server_;
-  static absl::Status* start_status_;
-  std::string conninfo_;
   std::unique_ptr<PostgresStore> store_;
 };
-
-testing::PrivatePostgres* PostgresStoreTest::server_ = nullptr;
-absl::Status* PostgresStoreTest::start_status_ = nullptr;
 
 TEST_F(PostgresStoreTest, ACommitUnderAStaleEpochIsRefusedAndAppliesNothing) {
   absl::StatusOr<PartitionLease> a = store_->AcquireLease(3, "node-a", 60s);

@@ -1,0 +1,196 @@
+// DurableEngine in cluster mode (engine/cluster/lease_manager.h): the partitions this node serves follow the
+// leases it holds. Adopting a partition recovers its executions from the store; dropping one forgets them.
+#include <future>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unistd.h>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/cluster/owner_payload.h"
+#include "engine/durable_engine.h"
+#include "engine/errors.h"
+#include "engine/logical_partitions.h"
+#include "engine/records.h"
+#include "spdlog/spdlog.h"
+
+namespace stepflow::engine {
+namespace {
+
+// The longest a wait sleeps on commit watchers before re-reading the store in cluster mode: the execution's
+// commits may be made by another node, whose commits wake no watcher here.
+constexpr common::EpochMillis kClusterWaitSliceMs = 200;
+
+std::string HostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "localhost";
+  }
+  return name;
+}
+
+}  // namespace
+
+absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
+  cluster::ClusterOptions cluster_options;
+  cluster_options.node_id = options_.cluster_node_id.empty() ? HostName() : options_.cluster_node_id;
+  cluster_options.advertise = options_.cluster_advertise;
+  cluster_options.lease = std::chrono::milliseconds(options_.cluster_lease_ms);
+  if (cluster_options.node_id.size() > cluster::kMaxNodeIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the node id is ", cluster_options.node_id.size(),
+                                                   " bytes; at most ", cluster::kMaxNodeIdBytes, " are allowed"));
+  }
+  if (cluster_options.lease.count() < 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the lease timeout is ", cluster_options.lease.count(), " ms; at least 100 ms is needed"));
+  }
+  // Before the partitions run: their threads may report a lost lease to it.
+  leases_ = std::make_unique<cluster::LeaseManager>(store, static_cast<cluster::PartitionHost*>(this),
+                                                    logical_partitions_, cluster_options);
+  for (std::size_t p = 0; p < partitions_.size(); ++p) {
+    // Not served until adopted: a commit under epoch 0 is always refused (no lease is granted at 0).
+    partitions_[p]->SetFence(storage::LeaseFence{static_cast<std::uint32_t>(p), 0});
+    partitions_[p]->Run();
+  }
+  leases_->Start();
+  // The start-up recovery line every store logs (tests and operators read it): what the first round adopted.
+  spdlog::info("recovered {} running executions, {} pending timers, {} quarantined", adopted_running_.load(),
+               adopted_timers_.load(), quarantined_count_.load());
+  spdlog::info("engine open: cluster node={} advertise={} holds {} of {} partitions ({} nodes seen), lease {} ms, "
+               "PostgreSQL store, sync_writes={}",
+               cluster_options.node_id, cluster_options.advertise, leases_->owned(), logical_partitions_,
+               leases_->nodes_seen(), cluster_options.lease.count(), options_.sync_writes);
+  return absl::OkStatus();
+}
+
+absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
+  const std::uint32_t p = lease.partition;
+  if (p >= partitions_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("partition ", p, " is beyond the store's ", partitions_.size()));
+  }
+  // The lease is ours from here on: the previous owner's commits are refused, so the store holds the
+  // partition's final state as it left it.
+  std::vector<std::string> running;
+  std::map<std::string, common::EpochMillis> starts;
+  const std::string prefix = IndexPrefix("", sm::ExecutionStatusName(sm::ExecutionStatus::kRunning));
+  RETURN_IF_ERROR(
+      store_->Scan(storage::Column::kIndexes, prefix, "", false, [&](std::string_view key, std::string_view) {
+        std::string id(IndexKeyExecutionId(prefix, key));
+        if (!id.empty() && static_cast<std::uint32_t>(LogicalPartitionOf(id, logical_partitions_)) == p) {
+          starts[id] = IndexKeyStart(prefix, key);
+          running.push_back(std::move(id));
+        }
+        return true;
+      }));
+  ASSIGN_OR_RETURN(std::unique_ptr<ExecutionCountsWriter> counts,
+                   ExecutionCountsWriter::Load(*store_, static_cast<int>(p)));
+  struct Outcome {
+    absl::Status status;
+    std::vector<std::pair<std::string, absl::Status>> unrecoverable;
+    std::size_t timers = 0;
+  };
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  std::future<Outcome> answer = promise->get_future();
+  Partition& partition = *partitions_[p];
+  ExecutionCountsWriter* writer = execution_counts_[p].get();
+  if (!partition.Post([&partition, &running, writer, counts = std::move(counts), lease, promise]() mutable {
+        partition.ForgetAll();
+        *writer = std::move(*counts);  // the previous owner's counts, as committed
+        partition.SetFence(storage::LeaseFence{lease.partition, lease.epoch});
+        Outcome outcome;
+        std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers;
+        std::set<std::string> loaded_before;
+        outcome.status = partition.Recover(running, &timers, &outcome.unrecoverable, &loaded_before);
+        outcome.timers = timers.size();
+        promise->set_value(std::move(outcome));
+      })) {
+    return errors::ShuttingDown();
+  }
+  Outcome outcome = answer.get();
+  Quarantine(outcome.unrecoverable, starts);
+  if (!outcome.status.ok()) {
+    // Executions the store failed to give are reloaded by the partition later (Partition::Recover).
+    spdlog::error("cluster: partition {}: a storage error left executions to be replayed later: {}", p,
+                  std::string(outcome.status.message()));
+  }
+  if (p == 0) {
+    // This node writes the state machines from now on (their guard is partition 0's lease): the heads it
+    // cached may predate the previous writer's changes.
+    definitions_->ForgetCachedHeads();
+  }
+  adopted_running_ += running.size() - outcome.unrecoverable.size();
+  adopted_timers_ += outcome.timers;
+  serving_[p] = lease.epoch;
+  spdlog::info("cluster: partition {} serves {} running executions at epoch {}", p,
+               running.size() - outcome.unrecoverable.size(), lease.epoch);
+  return absl::OkStatus();
+}
+
+void DurableEngine::Drop(std::uint32_t partition) {
+  if (partition >= partitions_.size()) {
+    return;
+  }
+  serving_[partition] = 0;
+  Partition& p = *partitions_[partition];
+  std::promise<void> done;
+  std::future<void> dropped = done.get_future();
+  if (!p.Post([&p, partition, &done] {
+        p.SetFence(storage::LeaseFence{partition, 0});
+        p.ForgetAll();
+        done.set_value();
+      })) {
+    return;  // stopped: nothing runs on it any more
+  }
+  dropped.wait();
+}
+
+absl::Status DurableEngine::RefuseIfServedElsewhere(std::string_view execution_id) const {
+  if (leases_ == nullptr) {
+    return absl::OkStatus();
+  }
+  const auto p = static_cast<std::uint32_t>(LogicalPartitionOf(execution_id, logical_partitions_));
+  if (serving_[p].load() != 0) {
+    return absl::OkStatus();
+  }
+  cluster::PartitionOwner owner = leases_->OwnerOf(p);
+  if (owner.node_id.empty() || owner.address.empty()) {
+    return absl::UnavailableError(absl::StrCat("ServiceUnavailable: partition ", p,
+                                               " has no owner at the moment (its lease is being taken over): "
+                                               "try again shortly"));
+  }
+  absl::Status s = absl::UnavailableError(absl::StrCat("ServiceUnavailable: partition ", p, " is served by node ",
+                                                       owner.node_id, " at ", owner.address));
+  s.SetPayload(cluster::kOwnerAddressPayload, absl::Cord(owner.address));
+  return s;
+}
+
+absl::Status DurableEngine::RefuseIfDefinitionsElsewhere() const {
+  if (leases_ == nullptr || serving_[0].load() != 0) {
+    return absl::OkStatus();
+  }
+  cluster::PartitionOwner owner = leases_->OwnerOf(0);
+  if (owner.node_id.empty() || owner.address.empty()) {
+    return absl::UnavailableError(
+        "ServiceUnavailable: state machines are written by the owner of partition 0, which has no owner at the "
+        "moment: try again shortly");
+  }
+  absl::Status s = absl::UnavailableError(absl::StrCat(
+      "ServiceUnavailable: state machines are written by the owner of partition 0, node ", owner.node_id, " at ",
+      owner.address));
+  s.SetPayload(cluster::kOwnerAddressPayload, absl::Cord(owner.address));
+  return s;
+}
+
+common::EpochMillis DurableEngine::WaitSlice(common::EpochMillis deadline) const {
+  if (leases_ == nullptr) {
+    return deadline;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return std::min<common::EpochMillis>(deadline, now + kClusterWaitSliceMs);
+}
+
+}  // namespace stepflow::engine
