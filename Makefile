@@ -101,10 +101,11 @@ TSAN_TARGETS := durable_driver_test state_machines_test \
   stepflow server_integration_test worker_integration_test security_integration_test limits_integration_test \
   rest_integration_test api_completion_integration_test version_listing_integration_test \
   test_state_integration_test postgres_integration_test
-# Left out: DiskFullTest (the disk-full server tests, not about threads; make test runs them). Under TSan's
-# slowdown RocksDB flushes its 32 MiB log into compressed tables as fast as the test's 200 KB starts come, so the
-# 220 MB disk never gets below the 128 MiB reserve (37 MB used after 500 starts) and the test cannot fill it.
-TSAN_CTEST_EXCLUDE := _NOT_BUILT$$|^DiskFullTest\.
+# Left out (make test runs them): the benchmarks' smoke tests (bench_*: they drive task_bench, a measurement,
+# not built here), and DiskFullTest (the disk-full server tests, not about threads): under TSan's slowdown
+# RocksDB flushes its 32 MiB log into compressed tables as fast as the test's 200 KB starts come, so the 220 MB
+# disk never gets below the 128 MiB reserve (37 MB used after 500 starts) and the test cannot fill it.
+TSAN_CTEST_EXCLUDE := _NOT_BUILT$$|^DiskFullTest\.|^bench_
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	  -DSTEPFLOW_TSAN=ON -DSTEPFLOW_SHARED_DIR=$(SHARED_DIR)
