@@ -58,14 +58,21 @@ bool TaskGone(const absl::Status& status) {
 
 // The write end of Run()'s wake-up pipe, for the signal handler (-1 when no Run() waits).
 std::atomic<int> g_run_wake_fd{-1};
+// Signal handlers between reading g_run_wake_fd and finishing their write. Run() closes its pipe only when
+// this is 0 after it has reset g_run_wake_fd, so a handler still running on another thread (a second signal,
+// e.g. SIGINT and SIGTERM together) never writes to a closed descriptor, or to a file that reused its number.
+// Lock-free atomics are async-signal-safe.
+std::atomic<int> g_handlers_writing{0};
 
 extern "C" void OnTerminationSignal(int) {
+  g_handlers_writing.fetch_add(1);
   int fd = g_run_wake_fd.load();
   if (fd >= 0) {
     char byte = 1;
     ssize_t ignored = ::write(fd, &byte, 1);  // async-signal-safe; a full pipe already holds a wake-up
     (void)ignored;
   }
+  g_handlers_writing.fetch_sub(1);
 }
 
 }  // namespace
@@ -700,6 +707,9 @@ absl::Status Worker::Run() {
   ::sigaction(SIGTERM, &old_term, nullptr);
   ::sigaction(SIGINT, &old_int, nullptr);
   g_run_wake_fd.store(-1);
+  while (g_handlers_writing.load() != 0) {  // a handler that read the descriptor before the reset: one write
+    std::this_thread::yield();
+  }
   absl::Status stopped = started.ok() ? Stop() : absl::OkStatus();
   {
     std::lock_guard lock(impl_->mu);

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include "tests/unit/clients/fake_server.h"
@@ -495,6 +496,45 @@ TEST_F(WorkerTest, RunReturnsWhenStopIsCalled) {
   EXPECT_TRUE(worker.Stop().ok());
   runner.join();
   EXPECT_TRUE(ran.ok()) << ran;
+}
+
+// SIGTERM keeps arriving from other threads while Run() wakes, drains and closes its wake-up pipe. A handler
+// that read the pipe's descriptor before Run() reset it must finish its write before the pipe is closed: under
+// ThreadSanitizer (make test-tsan) a write racing the close is a report; in a normal build it could land in a
+// file that reused the descriptor's number.
+TEST_F(WorkerTest, SignalsRacingRunsShutdownNeverWriteToItsClosedPipe) {
+  // Signals that come while no Run() waits are counted here instead of ending the process.
+  static std::atomic<int> outside_run{0};
+  struct sigaction counting = {};
+  counting.sa_handler = [](int) { outside_run.fetch_add(1); };
+  sigemptyset(&counting.sa_mask);
+  struct sigaction old = {};
+  ASSERT_EQ(::sigaction(SIGTERM, &counting, &old), 0);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 3; ++i) {
+    senders.emplace_back([&] {
+      while (!stop.load()) {
+        ::kill(::getpid(), SIGTERM);
+        std::this_thread::sleep_for(100us);
+      }
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    Worker worker(*client_, Options());
+    EXPECT_TRUE(
+        worker.Handle("q", [](TaskContext&, const json::value&) -> TaskResult { return json::object(); }).ok());
+    // Run() on a thread of its own, so that the handlers run on other threads (the kernel prefers the main one).
+    absl::Status ran = absl::UnknownError("not returned");
+    std::thread runner([&] { ran = worker.Run(); });  // returns at the first signal after it installed its handler
+    runner.join();
+    EXPECT_TRUE(ran.ok()) << "round " << round << ": " << ran;
+  }
+  stop = true;
+  for (std::thread& t : senders) {
+    t.join();
+  }
+  ::sigaction(SIGTERM, &old, nullptr);
 }
 
 TEST(TaskResultTest, Conversions) {
