@@ -312,13 +312,13 @@ absl::StatusOr<std::vector<HistoryEventRecord>> DurableEngine::WaitForHistory(co
   CommitWatchers& watchers = PartitionFor(execution_arn).watchers();
   CommitWatchers::Watch watch(watchers, execution_arn);
   while (true) {
+    // The record before the events: an execution that ends between the two reads then still has its last
+    // events read (they are committed with its final status). Read the other way round, a loop that ran to its
+    // end in between looked like one that had ended with no event after `after_event_id`.
+    ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
     ASSIGN_OR_RETURN(std::vector<HistoryEventRecord> events,
                      ReadEventsAfter(execution_arn, after_event_id, kWaitBatchEvents));
-    if (!events.empty()) {
-      return events;
-    }
-    ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
-    if (record.status != sm::ExecutionStatus::kRunning) {
+    if (!events.empty() || record.status != sm::ExecutionStatus::kRunning) {
       return events;
     }
     if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
