@@ -276,8 +276,10 @@ class HeartbeatScheduler {
         continue;
       }
       const SteadyClock::time_point now = SteadyClock::now();
-      if (due_.begin()->first > now) {
-        cv_.wait_until(lock, due_.begin()->first);
+      // A copy: wait_until reads its time point while the lock is released, and a Remove may free the entry.
+      const SteadyClock::time_point earliest = due_.begin()->first;
+      if (earliest > now) {
+        cv_.wait_until(lock, earliest);
         continue;
       }
       std::shared_ptr<Running> task = due_.begin()->second;
