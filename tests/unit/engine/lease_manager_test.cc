@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -48,7 +49,7 @@ TEST_F(LeaseTest, FencedWritesOfRacingOwnersLoseNoUpdate) {
   std::atomic<bool> stop{false};
   std::atomic<int> acknowledged{0};
   std::atomic<int> refused{0};
-  std::vector<int> wins(kNodes, 0);
+  std::vector<std::atomic<int>> wins(kNodes);
   std::vector<std::thread> nodes;
   for (int n = 0; n < kNodes; ++n) {
     nodes.emplace_back([&, n] {
@@ -60,6 +61,11 @@ TEST_F(LeaseTest, FencedWritesOfRacingOwnersLoseNoUpdate) {
         }
         ++wins[n];
         for (int k = 0; k < 20 && !stop.load(); ++k) {
+          if (k == 10) {
+            // A pause past the 30 ms lease, as a stalled node's: another node takes the partition over meanwhile
+            // (a holder that never pauses renews its own lease first and may keep it for ever on a quiet machine).
+            std::this_thread::sleep_for(60ms);
+          }
           absl::StatusOr<std::optional<std::string>> v = store_->Get(storage::Column::kMeta, "counter");
           ASSERT_TRUE(v.ok()) << v.status();
           const int next = (v->has_value() ? std::stoi(**v) : 0) + 1;
@@ -78,7 +84,13 @@ TEST_F(LeaseTest, FencedWritesOfRacingOwnersLoseNoUpdate) {
       }
     });
   }
-  std::this_thread::sleep_for(1500ms);
+  // Until the partition changed owner and a stale write was refused (what the test is about), at most 60 s.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (refused.load() == 0 || std::count_if(wins.begin(), wins.end(), [](const auto& w) { return w > 0; }) < 2)) {
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(100ms);  // and some more racing after that
   stop = true;
   for (std::thread& t : nodes) {
     t.join();
