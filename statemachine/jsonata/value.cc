@@ -39,13 +39,19 @@ std::optional<Value> ScalarOf(const boost::json::value& json) {
   return std::nullopt;
 }
 
-// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
-// fill themselves in when read.
-Value InPlace(const boost::json::value& json, std::uint32_t level) {
+// What both conversions do first with a value at nesting `level`: refuse it past kMaxValueDepth (U1001), and
+// convert it when it is a scalar (nullopt for an array or an object).
+std::optional<Value> ScalarAtLevel(const boost::json::value& json, std::uint32_t level) {
   if (level > kMaxValueDepth) {
     Fail("U1001", -1, "value nesting");
   }
-  if (std::optional<Value> scalar = ScalarOf(json)) {
+  return ScalarOf(json);
+}
+
+// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
+// fill themselves in when read.
+Value InPlace(const boost::json::value& json, std::uint32_t level) {
+  if (std::optional<Value> scalar = ScalarAtLevel(json, level)) {
     return *std::move(scalar);
   }
   switch (json.kind()) {
@@ -531,10 +537,7 @@ Value FromJsonInPlace(const boost::json::value& json) { return InPlace(json, 0);
 namespace {
 
 Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
-  if (level > kMaxValueDepth) {
-    Fail("U1001", -1, "value nesting");
-  }
-  if (std::optional<Value> scalar = ScalarOf(json)) {
+  if (std::optional<Value> scalar = ScalarAtLevel(json, level)) {
     return *std::move(scalar);
   }
   switch (json.kind()) {
