@@ -59,6 +59,11 @@ void SetTransportBounds(const ServerOptions& options, grpc::ServerBuilder& build
   grpc::ResourceQuota quota("stepflow-server");
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
+  // The synchronous methods' threads: a thread that has served a call goes back to polling only while fewer
+  // than MAX_POLLERS threads poll, and otherwise exits; with gRPC's default of 2, calls that block (StartSync
+  // waits for its execution's end) made the server create and destroy a thread per few calls. Idle pollers
+  // cost a stack each and wake once per CQ timeout.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, options.max_idle_pollers);
 }
 
 }  // namespace

@@ -42,6 +42,8 @@ struct ServerOptions {
   int max_concurrent_streams = 1000;
   // Threads serving calls at once; a call beyond it is refused with RESOURCE_EXHAUSTED. Default: 2000.
   int max_threads = 2000;
+  // Threads kept polling for synchronous calls per completion queue (one queue per core).
+  int max_idle_pollers = 64;
   // Calls that wait for an execution (StartSync, WatchHistory) at once; more are refused with
   // RESOURCE_EXHAUSTED (ThrottlingException). Default: 256.
   int max_long_waits = kDefaultMaxLongWaits;
