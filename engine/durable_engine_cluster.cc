@@ -46,6 +46,8 @@ absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
     return absl::InvalidArgumentError(
         absl::StrCat("the lease timeout is ", cluster_options.lease.count(), " ms; at least 100 ms is needed"));
   }
+  // Other nodes may change a state machine at any time: every start reads its head from the store.
+  definitions_->StopCachingHeads();
   // Before the partitions run: their threads may report a lost lease to it.
   leases_ = std::make_unique<cluster::LeaseManager>(store, static_cast<cluster::PartitionHost*>(this),
                                                     logical_partitions_, cluster_options);
@@ -181,6 +183,10 @@ absl::Status DurableEngine::RefuseIfDefinitionsElsewhere() const {
       owner.address));
   s.SetPayload(cluster::kOwnerAddressPayload, absl::Cord(owner.address));
   return s;
+}
+
+std::vector<std::string> DurableEngine::PeerAddresses() {
+  return leases_ == nullptr ? std::vector<std::string>() : leases_->PeerAddresses();
 }
 
 common::EpochMillis DurableEngine::WaitSlice(common::EpochMillis deadline) const {
