@@ -191,7 +191,7 @@ TEST_F(ClusterWorkersTest, AWorkerOnOneNodeReceivesTheTasksOfEveryPartition) {
   // Nothing moved meanwhile: the tasks of node 1's and node 2's partitions were handed out by them.
   EXPECT_EQ(PartitionOwners(), owners);
   std::multimap<std::string, Workers::Received> received = workers_.received();
-  for (const std::string& node : {"node-1", "node-2"}) {
+  for (const std::string node : {"node-1", "node-2"}) {
     for (const std::string& arn : by_owner[node]) {
       EXPECT_EQ(received.count(arn), 1u) << arn << " of " << node;
       EXPECT_EQ(TasksStarted(arn), 1) << arn;

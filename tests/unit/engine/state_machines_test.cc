@@ -303,7 +303,7 @@ TEST(DefinitionHeadsTest, ANodeThatStoppedCachingHeadsStartsTheLatestRevision) {
   ASSERT_TRUE(writer.Update("m", two).ok());
   EXPECT_EQ(caching.Latest("m")->first.version, 1);  // the staleness StopCachingHeads removes
   EXPECT_EQ(reading.Latest("m")->first.version, 2);
-  EXPECT_EQ(reading.Latest("m")->first.definition, two);
+  EXPECT_EQ(reading.Describe("m")->definition, two);
   absl::StatusOr<StartTarget> target = reading.ResolveStart("m", 0.5);
   ASSERT_TRUE(target.ok()) << target.status();
   EXPECT_EQ(target->info.version, 2);
