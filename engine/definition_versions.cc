@@ -141,7 +141,9 @@ absl::StatusOr<std::int64_t> DefinitionStore::PublishLatestLocked(const std::str
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, 0), EncodeDefinitionHead(next));
   heads_.erase(name);  // whatever the commit's outcome, reload from the store
   RETURN_IF_ERROR(store_->Commit(batch));
-  heads_[name] = next;
+  if (cache_heads_) {
+    heads_[name] = next;
+  }
   return version;
 }
 

@@ -121,7 +121,9 @@ absl::StatusOr<std::optional<DefinitionStore::Head>> DefinitionStore::LoadHead(c
   if (!head.ok()) {
     return Corrupt(head.status(), name);
   }
-  heads_[name] = *head;
+  if (cache_heads_) {
+    heads_[name] = *head;
+  }
   return head;
 }
 
@@ -174,7 +176,9 @@ absl::StatusOr<StateMachineInfo> DefinitionStore::WriteVersion(const std::string
   batch.Put(storage::Column::kDefinitions, DefinitionKey(name, kHeadVersion), EncodeDefinitionHead(head));
   heads_.erase(name);  // whatever the commit's outcome, reload from the store
   RETURN_IF_ERROR(store_->Commit(batch));
-  heads_[name] = head;
+  if (cache_heads_) {
+    heads_[name] = head;
+  }
   ASSIGN_OR_RETURN(StateMachineInfo info, Info(name, head, head.latest));
   if (publish_description) {
     info.published_version_arn = VersionArn(name, published);

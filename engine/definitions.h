@@ -75,6 +75,14 @@ class DefinitionStore {
     std::lock_guard<std::mutex> lock(mu_);
     heads_.clear();
   }
+  // From now on the head rows are read from the store at every use (one point read) instead of being cached:
+  // for a node of a cluster, where another node may change a state machine at any time, so that a start
+  // always runs the latest revision the store holds. Versions, never rewritten, stay cached.
+  void StopCachingHeads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_heads_ = false;
+    heads_.clear();
+  }
 
   // Idempotent: the same name, definition and type returns the existing state machine. AlreadyExists
   // (StateMachineAlreadyExists) when the name exists with another definition or type; InvalidArgument
@@ -186,7 +194,8 @@ class DefinitionStore {
   common::Clock* clock_;
   const std::size_t max_definition_bytes_;
   std::mutex mu_;
-  std::map<std::string, Head> heads_;  // guarded by mu_; a cache of the head rows
+  std::map<std::string, Head> heads_;  // guarded by mu_; a cache of the head rows (when cache_heads_)
+  bool cache_heads_ = true;            // guarded by mu_
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<const sm::StateMachine>> parsed_;  // mu_
 };
 

@@ -109,6 +109,7 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
                                                                     const DeadLetterFilter& filter) override;
   EngineMetrics Metrics() override;
   std::string PageTokenKey() const override { return page_token_key_; }
+  std::vector<std::string> PeerAddresses() override;  // durable_engine_cluster.cc
 
  private:
   // Counts an API call in flight for Shutdown; false when the engine no longer accepts calls.

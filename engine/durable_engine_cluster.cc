@@ -46,6 +46,8 @@ absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
     return absl::InvalidArgumentError(
         absl::StrCat("the lease timeout is ", cluster_options.lease.count(), " ms; at least 100 ms is needed"));
   }
+  // Other nodes may change a state machine at any time: every start reads its head from the store.
+  definitions_->StopCachingHeads();
   // Before the partitions run: their threads may report a lost lease to it.
   leases_ = std::make_unique<cluster::LeaseManager>(store, static_cast<cluster::PartitionHost*>(this),
                                                     logical_partitions_, cluster_options);
@@ -95,10 +97,15 @@ absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
   std::future<Outcome> answer = promise->get_future();
   Partition& partition = *partitions_[p];
   ExecutionCountsWriter* writer = execution_counts_[p].get();
-  if (!partition.Post([&partition, &running, writer, counts = std::move(counts), lease, promise]() mutable {
+  std::atomic<std::uint64_t>* serving = &serving_[p];
+  if (!partition.Post([&partition, &running, writer, counts = std::move(counts), lease, promise, serving]() mutable {
         partition.ForgetAll();
         *writer = std::move(*counts);  // the previous owner's counts, as committed
         partition.SetFence(storage::LeaseFence{lease.partition, lease.epoch});
+        // Served from here on, before Recover re-dispatches the tasks: a poll that takes one at once posts its
+        // start to this thread, where it runs after the recovery (set later, the start was refused as "no
+        // owner" and the task, taken from the matcher, lost).
+        serving->store(lease.epoch);
         Outcome outcome;
         std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers;
         std::set<std::string> loaded_before;
@@ -181,6 +188,10 @@ absl::Status DurableEngine::RefuseIfDefinitionsElsewhere() const {
       owner.address));
   s.SetPayload(cluster::kOwnerAddressPayload, absl::Cord(owner.address));
   return s;
+}
+
+std::vector<std::string> DurableEngine::PeerAddresses() {
+  return leases_ == nullptr ? std::vector<std::string>() : leases_->PeerAddresses();
 }
 
 common::EpochMillis DurableEngine::WaitSlice(common::EpochMillis deadline) const {

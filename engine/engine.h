@@ -388,6 +388,11 @@ class Engine {
   // process.
   virtual std::string PageTokenKey() const { return ""; }
 
+  // Cluster mode: the gRPC addresses of the other nodes that hold partitions, each once, as this node last saw
+  // them: tasks wait in the matcher of the node serving their partition, and an idle poll asks these nodes
+  // for one (engine/api/poll_pump.h). Empty outside cluster mode. Never blocks on the store.
+  virtual std::vector<std::string> PeerAddresses() { return {}; }
+
  private:
   static absl::Status NoVersions() {
     return absl::UnimplementedError("UnsupportedOperation: this engine keeps no versions or aliases");

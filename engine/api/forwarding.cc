@@ -10,8 +10,67 @@
 #include <condition_variable>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/api/convert.h"
+#include "engine/api/poll_pump.h"
+#include "stepflow/v1/stepflow.pb.h"
 
 namespace stepflow::api {
+namespace {
+
+// How often a forwarded call under way asks whether its caller went away.
+constexpr std::chrono::milliseconds kGoneCheckInterval{20};
+
+// Tasks.Poll on the other nodes, for the pump's fan-out (poll_pump.h).
+class ForwardingPeerPoller final : public PeerPoller {
+ public:
+  ForwardingPeerPoller(engine::Engine* engine, std::shared_ptr<Forwarder> forwarder)
+      : engine_(engine), forwarder_(std::move(forwarder)) {}
+
+  std::vector<std::string> Peers() override { return engine_->PeerAddresses(); }
+
+  ParkedPoll::Result Poll(const std::string& address, const ParkedPoll& poll, common::EpochMillis call_deadline,
+                          const std::function<bool()>& gone) override {
+    v1::PollTaskRequest request;
+    request.set_queue(poll.queue);
+    request.set_worker_identity(poll.identity);
+    ForwardContext from = poll.from;
+    from.deadline = std::chrono::system_clock::time_point(std::chrono::milliseconds(call_deadline));
+    v1::PollTaskResponse response;
+    // Hop count 1: the other node takes only a task waiting now and never fans the poll out again.
+    RETURN_IF_ERROR(forwarder_->Call(address, "/stepflow.v1.Tasks/Poll", request, &response, from,
+                                     std::max(1, from.hops + 1), gone));
+    if (response.task_token().empty()) {
+      return std::optional<engine::PolledTask>();
+    }
+    engine::PolledTask task;
+    task.token = response.task_token();
+    task.queue = response.queue();
+    task.input = response.input();
+    const v1::TaskContext& c = response.context();
+    task.execution_arn = c.execution_arn();
+    task.state_machine_arn = c.state_machine_arn();
+    task.state_name = c.state_name();
+    task.attempt = c.attempt();
+    task.scheduled = ToEpochMillis(c.scheduled());
+    task.deadline = c.has_deadline() ? ToEpochMillis(c.deadline()) : 0;
+    task.heartbeat_seconds = c.heartbeat_seconds();
+    return std::optional<engine::PolledTask>(std::move(task));
+  }
+
+ private:
+  engine::Engine* engine_;
+  std::shared_ptr<Forwarder> forwarder_;
+};
+
+}  // namespace
+
+std::unique_ptr<PeerPoller> MakePeerPoller(engine::Engine* engine, std::shared_ptr<Forwarder> forwarder) {
+  if (engine == nullptr || forwarder == nullptr) {
+    return nullptr;
+  }
+  return std::make_unique<ForwardingPeerPoller>(engine, std::move(forwarder));
+}
 
 Forwarder::Forwarder(std::shared_ptr<grpc::ChannelCredentials> credentials) : credentials_(std::move(credentials)) {}
 
@@ -27,7 +86,8 @@ std::shared_ptr<grpc::Channel> Forwarder::ChannelTo(const std::string& address) 
 }
 
 absl::Status Forwarder::Call(const std::string& address, const char* method, const google::protobuf::Message& request,
-                             google::protobuf::Message* response, const ForwardContext& from, int hops) {
+                             google::protobuf::Message* response, const ForwardContext& from, int hops,
+                             const std::function<bool()>& gone) {
   std::string bytes;
   if (!request.SerializeToString(&bytes)) {
     return absl::InternalError("ServiceUnavailable: cannot serialize a request to forward");
@@ -55,7 +115,13 @@ absl::Status Forwarder::Call(const std::string& address, const char* method, con
   });
   {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
+    bool cancelled = false;
+    while (!cv.wait_for(lock, kGoneCheckInterval, [&] { return done; })) {
+      if (!cancelled && gone && gone()) {
+        cancelled = true;
+        context.TryCancel();  // the callback still runs, with Cancelled
+      }
+    }
   }
   if (!status.ok()) {
     // The owner's answer, error name first as every answer of the API (error_mapping.h).

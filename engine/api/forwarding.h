@@ -11,6 +11,7 @@
 // Thread-safety: thread-safe.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,8 +56,11 @@ class Forwarder {
 
   // Sends `request` as gRPC method `method` ("/stepflow.v1.Executions/Start") to `address`, with the caller's
   // `from.bearer` token and `hops`, by `from.deadline`; fills `response`. The owner's error as it answered it.
+  // `gone` (may be empty) is asked every few milliseconds while the call is under way: when it says true the
+  // call is cancelled (the other node sees its caller go away) and its answer is Cancelled.
   absl::Status Call(const std::string& address, const char* method, const google::protobuf::Message& request,
-                    google::protobuf::Message* response, const ForwardContext& from, int hops);
+                    google::protobuf::Message* response, const ForwardContext& from, int hops,
+                    const std::function<bool()>& gone = {});
 
  private:
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address);
@@ -71,6 +75,13 @@ class Forwarder {
 // presenting the node's certificate and key), plaintext otherwise.
 std::shared_ptr<Forwarder> MakeForwarder(engine::Engine* engine, const std::string& tls_cert_pem,
                                          const std::string& tls_key_pem, const std::string& tls_client_ca_pem);
+
+class PeerPoller;
+// The fan-out of idle polls over the other nodes (poll_pump.h): each node `engine` names (PeerAddresses) is
+// asked through `forwarder` with Tasks.Poll, the caller's token, and hop count 1, which makes that node take
+// only a task waiting there now. nullptr when `forwarder` is (not a cluster). Neither is owned by the result;
+// both must outlive it.
+std::unique_ptr<PeerPoller> MakePeerPoller(engine::Engine* engine, std::shared_ptr<Forwarder> forwarder);
 
 // The gRPC method that serves `rpc` when forwarded; nullptr when it is never forwarded (reads served by every
 // node from the shared store, streams, long waits).

@@ -1,7 +1,10 @@
 #include "engine/api/poll_pump.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "engine/api/service_util.h"
 
@@ -14,31 +17,59 @@ constexpr common::EpochMillis kLongSliceMs = 250;
 constexpr common::EpochMillis kShortSliceMs = 50;
 // How often the sweeper answers parked polls whose deadline passed or whose caller went away.
 constexpr std::chrono::milliseconds kSweepInterval{100};
+constexpr common::EpochMillis kNever = std::numeric_limits<common::EpochMillis>::max();
 
 absl::Status ShuttingDown() { return absl::UnavailableError("ServiceUnavailable: the server is shutting down"); }
 absl::Status CallCancelled() { return absl::CancelledError("Cancelled: the call was cancelled"); }
 
+// The answer of a poll that ended without a task.
+ParkedPoll::Result Unanswered(const ParkedPoll& poll) {
+  return poll.cancelled.load() ? ParkedPoll::Result(CallCancelled())
+                               : ParkedPoll::Result(std::optional<engine::PolledTask>());
+}
+
 }  // namespace
 
-PollPump::PollPump(engine::Engine* engine, int executors) : engine_(engine), executors_(std::max(1, executors)) {
+PollPump::PollPump(engine::Engine* engine, int executors, std::unique_ptr<PeerPoller> peers)
+    : PollPump(
+          [engine](const std::string& queue, const std::string& identity, common::EpochMillis deadline,
+                   const std::function<bool()>& gone) { return engine->PollTask(queue, identity, deadline, gone); },
+          executors, std::move(peers)) {}
+
+PollPump::PollPump(LocalPoll local, int executors, std::unique_ptr<PeerPoller> peers)
+    : local_(std::move(local)), peers_(std::move(peers)), executors_(std::max(1, executors)) {
   for (int i = 0; i < executors_; ++i) {
     threads_.emplace_back([this] { Execute(); });
   }
   threads_.emplace_back([this] { Sweep(); });
+  if (peers_ != nullptr) {
+    threads_.emplace_back([this] { FanOutLoop(); });
+  }
 }
 
 PollPump::~PollPump() { Stop(); }
 
 void PollPump::Park(std::shared_ptr<ParkedPoll> poll) {
+  poll->parked_at = NowMillis();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      parked_[poll->queue].push_back(std::move(poll));
-      cv_.notify_one();
-      return;
+      std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[poll->queue];
+      if (!poll->take_waiting_only) {
+        polls.push_back(std::move(poll));
+        cv_.notify_one();
+        return;
+      }
+      // Forwarded by another node: a local poll waiting on the queue would have taken any task waiting here.
+      if (busy_.count(poll->queue) == 0 && polls.empty()) {
+        polls.push_front(std::move(poll));
+        cv_.notify_one();
+        return;
+      }
     }
   }
-  poll->Finish(ShuttingDown());
+  poll->Finish(poll->take_waiting_only && !halted_.load() ? ParkedPoll::Result(std::optional<engine::PolledTask>())
+                                                          : ParkedPoll::Result(ShuttingDown()));
 }
 
 std::size_t PollPump::parked() const {
@@ -63,11 +94,24 @@ std::string PollPump::NextQueueLocked() {
   return "";
 }
 
+common::EpochMillis PollPump::FanOutDueLocked(const ParkedPoll& poll) const {
+  if (peers_ == nullptr || poll.take_waiting_only || fanning_.count(poll.queue) != 0) {
+    return kNever;
+  }
+  auto it = rounds_.find(poll.queue);
+  if (it == rounds_.end()) {
+    return poll.parked_at + kFirstLocalWaitMs;
+  }
+  // The last round found a task: more are likely waiting there, the first local wait is skipped.
+  return it->second.found_last ? 0 : std::max(poll.parked_at + kFirstLocalWaitMs, it->second.next);
+}
+
 void PollPump::Execute() {
   for (;;) {
     std::shared_ptr<ParkedPoll> poll;
     std::string queue;
     common::EpochMillis slice = kLongSliceMs;
+    common::EpochMillis fan_out_due = kNever;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !(queue = NextQueueLocked()).empty(); });
@@ -81,19 +125,31 @@ void PollPump::Execute() {
       for (const auto& [name, polls] : parked_) {
         waiting_queues += polls.empty() ? 0 : 1;
       }
-      slice = waiting_queues > busy_.size() ? kShortSliceMs : kLongSliceMs;
+      // Short slices too while the queue's round is under way: its next poll may be due as soon as it ends.
+      slice = waiting_queues > busy_.size() || fanning_.count(queue) != 0 ? kShortSliceMs : kLongSliceMs;
+      fan_out_due = FanOutDueLocked(*poll);
     }
     const common::EpochMillis now = NowMillis();
     ParkedPoll::Result result = std::optional<engine::PolledTask>();
     if (!poll->cancelled.load() && now < poll->deadline) {
-      result = engine_->PollTask(queue, poll->identity, std::min(poll->deadline, now + slice),
-                                 [poll] { return poll->cancelled.load(); });
+      // A forwarded poll takes what waits (a deadline already passed); the others wait a slice, cut short
+      // when their round over the other nodes is due.
+      const common::EpochMillis until =
+          poll->take_waiting_only ? now : std::min({poll->deadline, now + slice, std::max(now, fan_out_due)});
+      result = local_(queue, poll->identity, until, [poll] { return poll->cancelled.load(); });
     }
-    bool answered = !result.ok() || result->has_value() || poll->cancelled.load() || NowMillis() >= poll->deadline;
+    bool answered = poll->take_waiting_only || !result.ok() || result->has_value() || poll->cancelled.load() ||
+                    NowMillis() >= poll->deadline;
     std::unique_lock<std::mutex> lock(mu_);
     busy_.erase(queue);
     if (!answered && !stopping_) {
-      parked_[queue].push_front(poll);  // still the oldest of its queue
+      if (NowMillis() >= FanOutDueLocked(*poll)) {
+        fanning_.insert(queue);
+        fan_out_.push_back(poll);
+        fan_out_cv_.notify_one();
+      } else {
+        parked_[queue].push_front(poll);  // still the oldest of its queue
+      }
       cv_.notify_one();
       continue;
     }
@@ -105,6 +161,94 @@ void PollPump::Execute() {
       poll->Finish(ShuttingDown());
     } else {
       poll->Finish(std::move(result));
+    }
+  }
+}
+
+ParkedPoll::Result PollPump::FanOut(ParkedPoll& poll) {
+  std::vector<std::string> peers = peers_->Peers();
+  const std::size_t start = peers.empty() ? 0 : rotation_++ % peers.size();
+  for (std::size_t k = 0; k < peers.size(); ++k) {
+    const std::string& address = peers[(start + k) % peers.size()];
+    const common::EpochMillis now = NowMillis();
+    if (poll.cancelled.load() || halted_.load() || now >= poll.deadline) {
+      break;
+    }
+    if (auto it = backoff_.find(address); it != backoff_.end()) {
+      if (now < it->second) {
+        continue;
+      }
+      backoff_.erase(it);
+    }
+    ParkedPoll::Result r = peers_->Poll(address, poll, std::min(poll.deadline, now + kPeerCallTimeoutMs),
+                                        [&poll, this] { return poll.cancelled.load() || halted_.load(); });
+    if (!r.ok()) {
+      if (!poll.cancelled.load() && !halted_.load()) {
+        spdlog::debug("poll of queue {}: node {} answered {}; left out for {} ms", poll.queue, address,
+                      r.status().ToString(), kPeerBackoffMs);
+        backoff_[address] = NowMillis() + kPeerBackoffMs;
+      }
+      continue;
+    }
+    if (r->has_value()) {
+      return r;
+    }
+  }
+  return std::optional<engine::PolledTask>();
+}
+
+void PollPump::FanOutLoop() {
+  for (;;) {
+    std::shared_ptr<ParkedPoll> poll;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      fan_out_cv_.wait(lock, [&] { return stopping_ || !fan_out_.empty(); });
+      if (stopping_) {
+        return;  // Stop answers the polls left in fan_out_
+      }
+      poll = fan_out_.front();
+      fan_out_.pop_front();
+    }
+    ParkedPoll::Result result = FanOut(*poll);
+    const bool found = result.ok() && result->has_value();
+    if (found && poll->cancelled.load()) {
+      // Started on the other node for a caller that went away between the call and its answer: nobody
+      // receives it; the task's HeartbeatSeconds or TimeoutSeconds ends the attempt (as on one node when a
+      // poll's answer is lost).
+      spdlog::warn("task of execution {} state {} was handed out by another node for a poll of queue {} whose "
+                   "caller went away; its HeartbeatSeconds or TimeoutSeconds ends the attempt",
+                   (*result)->execution_arn, (*result)->state_name, poll->queue);
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    fanning_.erase(poll->queue);
+    const common::EpochMillis now = NowMillis();
+    rounds_[poll->queue] = Rounds{found ? 0 : now + kFanOutIntervalMs, found};
+    if (found && !stopping_) {
+      // A backlog elsewhere: the queue's next parked poll goes on at once, without waiting for an executor.
+      std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[poll->queue];
+      auto next = std::find_if(polls.begin(), polls.end(), [&](const std::shared_ptr<ParkedPoll>& p) {
+        return !p->cancelled.load() && now < p->deadline;
+      });
+      if (next != polls.end()) {
+        fanning_.insert(poll->queue);
+        fan_out_.push_back(*next);  // behind other queues' rounds: each gets its turn
+        polls.erase(next);
+      }
+    }
+    const bool over = found || stopping_ || poll->cancelled.load() || now >= poll->deadline;
+    if (!over) {
+      parked_[poll->queue].push_front(poll);  // waits locally again until its queue's next round
+      cv_.notify_one();
+      continue;
+    }
+    cv_.notify_one();
+    lock.unlock();
+    if (found) {
+      poll->Finish(std::move(result));
+    } else if (poll->cancelled.load() || !halted_.load()) {
+      poll->Finish(Unanswered(*poll));
+    } else {
+      poll->Finish(ShuttingDown());
     }
   }
 }
@@ -124,8 +268,7 @@ void PollPump::Sweep() {
     }
     lock.unlock();
     for (const std::shared_ptr<ParkedPoll>& p : done) {
-      p->Finish(p->cancelled.load() ? ParkedPoll::Result(CallCancelled())
-                                    : ParkedPoll::Result(std::optional<engine::PolledTask>()));
+      p->Finish(Unanswered(*p));
     }
     lock.lock();
   }
@@ -139,13 +282,17 @@ void PollPump::Stop() {
       return;
     }
     stopping_ = true;
+    halted_.store(true);
     for (auto& [queue, polls] : parked_) {
       left.insert(left.end(), polls.begin(), polls.end());
     }
     parked_.clear();
+    left.insert(left.end(), fan_out_.begin(), fan_out_.end());
+    fan_out_.clear();
   }
   cv_.notify_all();
   sweep_cv_.notify_all();
+  fan_out_cv_.notify_all();
   for (const std::shared_ptr<ParkedPoll>& p : left) {
     p->Finish(ShuttingDown());
   }

@@ -90,10 +90,12 @@ absl::StatusOr<int> Server::Start(engine::Engine* engine, const std::string& add
   impl->env.engine = engine;
   impl->env.authorizer = options_.authorizer;
   impl->env.SetLongWaits(options_.long_waits, options_.max_long_waits);
-  impl->poll_pump = std::make_unique<PollPump>(engine, options_.poll_executors);
-  impl->env.poll_pump = impl->poll_pump.get();
   impl->env.forwarder =
       MakeForwarder(engine, options_.tls_cert_pem, options_.tls_key_pem, options_.tls_client_ca_pem);
+  // In a cluster, idle polls also ask the other nodes for their tasks (poll_pump.h).
+  impl->poll_pump =
+      std::make_unique<PollPump>(engine, options_.poll_executors, MakePeerPoller(engine, impl->env.forwarder));
+  impl->env.poll_pump = impl->poll_pump.get();
   grpc::EnableDefaultHealthCheckService(true);
   if (options_.reflection) {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -62,6 +62,9 @@ class PollReactor final : public grpc::ServerUnaryReactor {
     poll_->queue = request.queue();
     poll_->identity = request.worker_identity();
     poll_->deadline = NowMillis() + wait * 1000;
+    poll_->from = ForwardContextOf(*context);
+    // Forwarded by another node's fan-out (poll_pump.h): only a task waiting here now, never fanned out again.
+    poll_->take_waiting_only = poll_->from.hops > 0;
     if (std::optional<common::EpochMillis> call = CallDeadline(*context)) {
       poll_->deadline = std::min(poll_->deadline, *call - kPollMarginMs);
     }

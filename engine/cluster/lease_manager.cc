@@ -81,6 +81,20 @@ PartitionOwner LeaseManager::OwnerOf(std::uint32_t partition) {
   return CachedOwner(partition);
 }
 
+std::vector<std::string> LeaseManager::PeerAddresses() const {
+  std::set<std::string> addresses;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [p, owner] : owners_) {
+      if (!owner.address.empty() && owner.node_id != options_.node_id) {
+        addresses.insert(owner.address);
+      }
+    }
+  }
+  addresses.erase(options_.advertise);
+  return {addresses.begin(), addresses.end()};
+}
+
 PartitionOwner LeaseManager::CachedOwner(std::uint32_t partition) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = held_.find(partition); it != held_.end() && lost_.count(partition) == 0) {

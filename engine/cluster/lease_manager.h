@@ -83,6 +83,10 @@ class LeaseManager {
   // Who owns `partition`, as of the last round (this node's own leases always known); when that round saw no
   // owner, the lease and node tables are read again now (a partition taken since).
   PartitionOwner OwnerOf(std::uint32_t partition);
+  // The advertised addresses of the other nodes that held partitions in the last round (each once): the
+  // nodes whose matchers may hold tasks (engine/api/poll_pump.h fans idle polls out to them). Never reads
+  // the store.
+  std::vector<std::string> PeerAddresses() const;
   const ClusterOptions& options() const { return options_; }
 
   // The fair share: partitions / nodes, rounded up. REQUIRES: nodes >= 1.

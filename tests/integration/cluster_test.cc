@@ -15,124 +15,32 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "storage/postgres/testing/private_postgres.h"
-#include "tests/integration/worker_fixture.h"
+#include "tests/integration/cluster_fixture.h"
 
 namespace stepflow::itest {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kNodes = 3;
-constexpr int kLeaseSeconds = 2;
 // A Pass that computes from the input, a 1 s Wait, a Pass: `stepflow run` gives {"i":I,"next":I+1}.
 constexpr char kWorkflow[] = R"json({"StartAt":"Add","States":{
   "Add":{"Type":"Pass","Parameters":{"i.$":"$.i","next.$":"States.MathAdd($.i, 1)"},"Next":"Pause"},
   "Pause":{"Type":"Wait","Seconds":1,"Next":"Done"},
   "Done":{"Type":"Pass","End":true}}})json";
 
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public ClusterFixture {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
-        storage::testing::PrivatePostgres::Start();
-    if (absl::IsNotFound(pg.status())) {
-      GTEST_SKIP() << "PostgreSQL is not installed, the cluster is not tested: " << pg.status();
-    }
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    postgres_ = std::move(*pg);
-    absl::StatusOr<std::string> db = postgres_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-    for (int i = 0; i < kNodes; ++i) {
-      absl::StatusOr<int> port = PickFreePort();
-      ASSERT_TRUE(port.ok()) << port.status();
-      ports_.push_back(*port);
-    }
-    nodes_.resize(kNodes);
-    clients_.resize(kNodes);
-    for (int i = 0; i < kNodes; ++i) {
-      StartNode(i);
+    ClusterFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
     }
     Expected(0);  // `stepflow run`'s output, before any load
   }
 
   void TearDown() override {
-    if (postgres_ == nullptr) {
-      return;
-    }
     StopLoad();
-    for (int i = 0; i < kNodes; ++i) {
-      if (nodes_[i] != nullptr) {
-        {
-          std::lock_guard<std::mutex> lock(clients_mu_);
-          clients_[i].reset();
-        }
-        EXPECT_EQ(nodes_[i]->Stop(SIGTERM), 0) << "node " << i << " did not exit 0 after SIGTERM";
-      }
-    }
-    if (HasFailure()) {
-      for (int i = 0; i < kNodes; ++i) {
-        std::fprintf(stderr, "---- node %d log ----\n%s\n", i, logs_[i].c_str());
-        if (nodes_[i] != nullptr) {
-          std::fprintf(stderr, "%s\n", nodes_[i]->log().c_str());
-        }
-      }
-    }
-  }
-
-  void StartNode(int i) {
-    std::vector<std::string> args = {"--store", "postgres:" + conninfo_, "--grpc-address",
-                                     absl::StrCat("127.0.0.1:", ports_[i]), "--node-id", absl::StrCat("node-", i),
-                                     "--lease-seconds", std::to_string(kLeaseSeconds), "--logical-partitions", "8",
-                                     "--durability", "async"};
-    absl::StatusOr<std::unique_ptr<ServerProcess>> s =
-        ServerProcess::Start(tmp_.path() + absl::StrCat("/node-", i), args);
-    ASSERT_TRUE(s.ok()) << s.status();
-    nodes_[i] = std::move(*s);
-    client::ClientOptions options;
-    options.call_timeout = 5s;  // a call forwarded to a paused node waits this long
-    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(nodes_[i]->address(), 10s, options);
-    ASSERT_TRUE(c.ok()) << c.status();
-    std::lock_guard<std::mutex> lock(clients_mu_);
-    clients_[i] = std::move(*c);
-  }
-
-  // Stops node i with `signal`; keeps its log for a failure's report.
-  void StopNode(int i, int signal) {
-    {
-      std::lock_guard<std::mutex> lock(clients_mu_);
-      clients_[i].reset();
-    }
-    nodes_[i]->Stop(signal);
-    logs_[i] += nodes_[i]->log();
-    nodes_[i].reset();
-  }
-
-  // Calls `call` on node `first`, then on the next live nodes while the answer is Unavailable, for at most
-  // `timeout` (a partition without an owner yet, a node that went away).
-  template <typename T>
-  absl::StatusOr<T> OnAnyNode(int first, const std::function<absl::StatusOr<T>(client::Client&)>& call,
-                              std::chrono::milliseconds timeout = 30s) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    absl::StatusOr<T> result = absl::UnavailableError("no live node");
-    for (int attempt = 0;; ++attempt) {
-      std::shared_ptr<client::Client> c;
-      {
-        std::lock_guard<std::mutex> lock(clients_mu_);
-        c = clients_[(first + attempt) % kNodes];
-      }
-      if (c != nullptr) {
-        result = call(*c);
-        if (!absl::IsUnavailable(result.status()) && !absl::IsDeadlineExceeded(result.status())) {
-          return result;
-        }
-      }
-      if (std::chrono::steady_clock::now() >= end) {
-        return result;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
+    ClusterFixture::TearDown();
   }
 
   // `stepflow run`'s output for input {"i": i} (it does not depend on i beyond the arithmetic: checked for
@@ -218,39 +126,12 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
-  // `stepflow cluster status` as JSON.
-  json::value ClusterStatus() {
-    CliResult r = RunCli({"cluster", "status", "--store", "postgres:" + conninfo_});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? Json(r.out) : json::value();
-  }
-
-  // A /metrics gauge of node i, or -1.
-  int Gauge(int i, const std::string& name) {
-    const std::string& http = nodes_[i]->http_address();
-    httplib::Client cli(http.substr(0, http.rfind(':')), std::stoi(http.substr(http.rfind(':') + 1)));
-    auto res = cli.Get("/metrics");
-    if (!res || res->status != 200) {
-      return -1;
-    }
-    const std::size_t at = res->body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoi(res->body.substr(at + name.size() + 2));
-  }
-
   void CreateWorkflow() {
     absl::StatusOr<v1::StateMachine> sm = OnAnyNode<v1::StateMachine>(
         0, [&](client::Client& c) { return c.CreateStateMachine("cl-flow", kWorkflow, v1::STANDARD); });
     ASSERT_TRUE(sm.ok()) << sm.status();
   }
 
-  std::unique_ptr<storage::testing::PrivatePostgres> postgres_;
-  std::string conninfo_;
-  TempDir tmp_;
-  std::vector<int> ports_;
-  std::vector<std::unique_ptr<ServerProcess>> nodes_;
-  std::mutex clients_mu_;
-  std::vector<std::shared_ptr<client::Client>> clients_;
-  std::string logs_[kNodes];
   std::string expected_zero_;
 
   std::thread loader_;
@@ -263,26 +144,7 @@ class ClusterTest : public ::testing::Test {
 // node accepts every call: those for partitions it does not serve, and state machine writes when it does not
 // hold partition 0, are forwarded to the node that does.
 TEST_F(ClusterTest, AnyNodeAcceptsAnyCallAndTheClusterIsVisible) {
-  json::value status;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        status = ClusterStatus();
-        if (!status.is_object()) {
-          return false;
-        }
-        int live_nodes = 0;
-        std::size_t held = 0;
-        for (const json::value& n : status.at("nodes").as_array()) {
-          const std::size_t mine = n.at("partitions").as_array().size();
-          if (n.at("live").as_bool() && mine >= 2 && mine <= 3) {
-            ++live_nodes;
-            held += mine;
-          }
-        }
-        return live_nodes == kNodes && held == 8;
-      },
-      30s))
-      << json::serialize(status);
+  ASSERT_TRUE(WaitForSpread(30s)) << json::serialize(ClusterStatus());
   int owned = 0;
   for (int i = 0; i < kNodes; ++i) {
     const int mine = Gauge(i, "stepflow_cluster_partitions_owned");

@@ -193,13 +193,19 @@ TEST_F(LeaseTest, ManagersShareThePartitionsFairlyAndTakeOverAStoppedOnesShare) 
   };
   ASSERT_TRUE(WaitUntil([&] { return spread(3); }, 10s));
   EXPECT_EQ(managers[1]->OwnerOf(*hosts[0]->serving().begin()).address, "127.0.0.1:7000");
+  // The other nodes holding partitions, as idle polls ask them for tasks (as of each manager's last round).
+  const std::vector<std::string> others = {"127.0.0.1:7001", "127.0.0.1:7002"};
+  EXPECT_TRUE(WaitUntil([&] { return managers[0]->PeerAddresses() == others; }, 10s));
   // Node 2 leaves (its leases released): nodes 0 and 1 serve everything, four each.
   managers[2]->ReleaseAll();
   EXPECT_TRUE(hosts[2]->serving().empty());
   ASSERT_TRUE(WaitUntil([&] { return spread(2); }, 10s));
+  EXPECT_TRUE(WaitUntil([&] { return managers[0]->PeerAddresses() == std::vector<std::string>{"127.0.0.1:7001"}; },
+                        10s));
   // Node 1 stops renewing without releasing (a crash): node 0 takes all of them once they expire.
   managers[1]->StopRounds();
   ASSERT_TRUE(WaitUntil([&] { return hosts[0]->serving().size() == kPartitions; }, 10s));
+  EXPECT_TRUE(WaitUntil([&] { return managers[0]->PeerAddresses().empty(); }, 10s));
   managers[0]->ReleaseAll();
 }
 

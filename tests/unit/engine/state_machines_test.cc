@@ -5,7 +5,9 @@
 
 #include <string>
 
+#include "engine/definitions.h"
 #include "engine/errors.h"
+#include "storage/memory_store.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 namespace stepflow::engine::testing {
@@ -281,6 +283,32 @@ TEST_F(StateMachinesTest, CreateAndUpdateCanPublishTheirRevision) {
   EXPECT_TRUE(absl::IsInvalidArgument(
       engine_->UpdateStateMachineAndPublish("Orders", kTaskForever, std::string(300, 'x')).status()));
   EXPECT_EQ(engine_->DescribeStateMachine("Orders")->version, 3);  // the refused call wrote nothing
+}
+
+// Two nodes of a cluster share the store: one changes a state machine, the other starts executions. A node
+// that caches heads starts the revision it saw first; one that stopped caching them (every cluster node)
+// starts the latest.
+TEST(DefinitionHeadsTest, ANodeThatStoppedCachingHeadsStartsTheLatestRevision) {
+  std::unique_ptr<storage::Store> store = storage::NewMemoryStore();
+  common::SystemClock clock;
+  DefinitionStore writer(store.get(), &clock, 1 << 20);
+  DefinitionStore caching(store.get(), &clock, 1 << 20);
+  DefinitionStore reading(store.get(), &clock, 1 << 20);
+  reading.StopCachingHeads();
+  const std::string one = R"({"StartAt":"A","States":{"A":{"Type":"Pass","Result":1,"End":true}}})";
+  const std::string two = R"({"StartAt":"A","States":{"A":{"Type":"Pass","Result":2,"End":true}}})";
+  ASSERT_TRUE(writer.Create("m", one, false).ok());
+  ASSERT_EQ(caching.Latest("m")->first.version, 1);
+  ASSERT_EQ(reading.Latest("m")->first.version, 1);
+  ASSERT_TRUE(writer.Update("m", two).ok());
+  EXPECT_EQ(caching.Latest("m")->first.version, 1);  // the staleness StopCachingHeads removes
+  EXPECT_EQ(reading.Latest("m")->first.version, 2);
+  EXPECT_EQ(reading.Describe("m")->definition, two);
+  absl::StatusOr<StartTarget> target = reading.ResolveStart("m", 0.5);
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ(target->info.version, 2);
+  ASSERT_TRUE(writer.Delete("m").ok());
+  EXPECT_TRUE(absl::IsNotFound(reading.Latest("m").status()));
 }
 
 }  // namespace

@@ -1,0 +1,209 @@
+#pragma once
+// The fixture of the cluster tests (issue 14, part 3): a private PostgreSQL (storage/postgres/testing/
+// private_postgres.h; run as `nobody` when root) and kNodes `stepflow server` nodes on loopback over one
+// database of it, with short partition leases and 8 logical partitions; a client per node, calls that retry on
+// the next node while one answers Unavailable, `stepflow cluster status` and /metrics gauges. Skipped when
+// PostgreSQL is not installed. Node logs are printed when a test fails.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/postgres/testing/private_postgres.h"
+#include "tests/integration/worker_fixture.h"
+
+namespace stepflow::itest {
+
+class ClusterFixture : public ::testing::Test {
+ public:
+  // Node i's client (nullptr once the node was stopped). Any thread.
+  std::shared_ptr<client::Client> ClientOf(int i) {
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    return clients_[i];
+  }
+
+ protected:
+  static constexpr int kNodes = 3;
+  static constexpr int kLeaseSeconds = 2;
+  static constexpr int kLogicalPartitions = 8;
+
+  void SetUp() override {
+    using namespace std::chrono_literals;
+    absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
+        storage::testing::PrivatePostgres::Start();
+    if (absl::IsNotFound(pg.status())) {
+      GTEST_SKIP() << "PostgreSQL is not installed, the cluster is not tested: " << pg.status();
+    }
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    postgres_ = std::move(*pg);
+    absl::StatusOr<std::string> db = postgres_->CreateDatabase();
+    ASSERT_TRUE(db.ok()) << db.status();
+    conninfo_ = *db;
+    for (int i = 0; i < kNodes; ++i) {
+      absl::StatusOr<int> port = PickFreePort();
+      ASSERT_TRUE(port.ok()) << port.status();
+      ports_.push_back(*port);
+    }
+    nodes_.resize(kNodes);
+    clients_.resize(kNodes);
+    for (int i = 0; i < kNodes; ++i) {
+      StartNode(i);
+    }
+  }
+
+  void TearDown() override {
+    if (postgres_ == nullptr) {
+      return;
+    }
+    for (int i = 0; i < kNodes; ++i) {
+      if (nodes_[i] != nullptr) {
+        {
+          std::lock_guard<std::mutex> lock(clients_mu_);
+          clients_[i].reset();
+        }
+        EXPECT_EQ(nodes_[i]->Stop(SIGTERM), 0) << "node " << i << " did not exit 0 after SIGTERM";
+      }
+    }
+    if (HasFailure()) {
+      for (int i = 0; i < kNodes; ++i) {
+        std::fprintf(stderr, "---- node %d log ----\n%s\n", i, logs_[i].c_str());
+        if (nodes_[i] != nullptr) {
+          std::fprintf(stderr, "%s\n", nodes_[i]->log().c_str());
+        }
+      }
+    }
+  }
+
+  void StartNode(int i) {
+    using namespace std::chrono_literals;
+    std::vector<std::string> args = {"--store",          "postgres:" + conninfo_,
+                                     "--grpc-address",   absl::StrCat("127.0.0.1:", ports_[i]),
+                                     "--node-id",        absl::StrCat("node-", i),
+                                     "--lease-seconds",  std::to_string(kLeaseSeconds),
+                                     "--logical-partitions", std::to_string(kLogicalPartitions),
+                                     "--durability",     "async"};
+    absl::StatusOr<std::unique_ptr<ServerProcess>> s =
+        ServerProcess::Start(tmp_.path() + absl::StrCat("/node-", i), args);
+    ASSERT_TRUE(s.ok()) << s.status();
+    nodes_[i] = std::move(*s);
+    client::ClientOptions options;
+    options.call_timeout = 5s;  // a call forwarded to a paused node waits this long
+    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(nodes_[i]->address(), 10s, options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    clients_[i] = std::move(*c);
+  }
+
+  // Stops node i with `signal`; keeps its log for a failure's report.
+  void StopNode(int i, int signal) {
+    {
+      std::lock_guard<std::mutex> lock(clients_mu_);
+      clients_[i].reset();
+    }
+    nodes_[i]->Stop(signal);
+    logs_[i] += nodes_[i]->log();
+    nodes_[i].reset();
+  }
+
+
+  // Calls `call` on node `first`, then on the next live nodes while the answer is Unavailable, for at most
+  // `timeout` (a partition without an owner yet, a node that went away).
+  template <typename T>
+  absl::StatusOr<T> OnAnyNode(int first, const std::function<absl::StatusOr<T>(client::Client&)>& call,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    absl::StatusOr<T> result = absl::UnavailableError("no live node");
+    for (int attempt = 0;; ++attempt) {
+      std::shared_ptr<client::Client> c = ClientOf((first + attempt) % kNodes);
+      if (c != nullptr) {
+        result = call(*c);
+        if (!absl::IsUnavailable(result.status()) && !absl::IsDeadlineExceeded(result.status())) {
+          return result;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= end) {
+        return result;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  // `stepflow cluster status` as JSON.
+  json::value ClusterStatus() {
+    CliResult r = RunCli({"cluster", "status", "--store", "postgres:" + conninfo_});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? Json(r.out) : json::value();
+  }
+
+  // Who holds each partition now, by `stepflow cluster status` ("" = nobody live).
+  std::vector<std::string> PartitionOwners() {
+    std::vector<std::string> owners(kLogicalPartitions);
+    json::value status = ClusterStatus();
+    if (!status.is_object()) {
+      return owners;
+    }
+    for (const json::value& p : status.at("partitions").as_array()) {
+      const auto partition = p.at("partition").to_number<std::int64_t>();
+      if (p.at("live").as_bool() && partition >= 0 && partition < kLogicalPartitions) {
+        owners[partition] = std::string(p.at("owner").as_string());
+      }
+    }
+    return owners;
+  }
+
+  // Waits until the partitions are spread over the kNodes live nodes (each holds 2 or 3 of the 8).
+  bool WaitForSpread(std::chrono::milliseconds timeout) {
+    return WaitUntil(
+        [&] {
+          json::value status = ClusterStatus();
+          if (!status.is_object()) {
+            return false;
+          }
+          int live_nodes = 0;
+          std::size_t held = 0;
+          for (const json::value& n : status.at("nodes").as_array()) {
+            const std::size_t mine = n.at("partitions").as_array().size();
+            if (n.at("live").as_bool() && mine >= 2 && mine <= 3) {
+              ++live_nodes;
+              held += mine;
+            }
+          }
+          return live_nodes == kNodes && held == static_cast<std::size_t>(kLogicalPartitions);
+        },
+        timeout);
+  }
+
+  // A /metrics gauge of node i, or -1.
+  int Gauge(int i, const std::string& name) {
+    const std::string& http = nodes_[i]->http_address();
+    httplib::Client cli(http.substr(0, http.rfind(':')), std::stoi(http.substr(http.rfind(':') + 1)));
+    auto res = cli.Get("/metrics");
+    if (!res || res->status != 200) {
+      return -1;
+    }
+    const std::size_t at = res->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoi(res->body.substr(at + name.size() + 2));
+  }
+
+  std::unique_ptr<storage::testing::PrivatePostgres> postgres_;
+  std::string conninfo_;
+  TempDir tmp_;
+  std::vector<int> ports_;
+  std::vector<std::unique_ptr<ServerProcess>> nodes_;
+  std::mutex clients_mu_;
+  std::vector<std::shared_ptr<client::Client>> clients_;
+  std::string logs_[kNodes];
+};
+
+}  // namespace stepflow::itest
