@@ -127,7 +127,7 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   // --- Cluster mode (durable_engine_cluster.cc).
   // Opens the lease manager and takes this node's share of the partitions.
   absl::Status StartCluster(storage::PostgresStore* store);
-  absl::Status Adopt(const storage::PartitionLease& lease) override;
+  std::vector<absl::Status> Adopt(const std::vector<storage::PartitionLease>& leases) override;
   void Drop(std::uint32_t partition) override;
   // OK when this node serves the execution's partition (always outside cluster mode); else Unavailable
   // ("ServiceUnavailable: ...") carrying the owner's address as the kOwnerPayload payload when one is known.

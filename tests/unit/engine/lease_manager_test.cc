@@ -106,21 +106,31 @@ TEST_F(LeaseTest, FencedWritesOfRacingOwnersLoseNoUpdate) {
   EXPECT_GT(refused.load(), 0) << "no stale write was attempted: the test proved nothing";
 }
 
-// Records what a manager made its node serve; checks that a partition is adopted at increasing epochs.
+// Records what a manager made its node serve and how many partitions each Adopt call took; checks that a
+// partition is adopted at increasing epochs. An adoption takes `adopt_time` (a recovery).
 class FakeHost : public PartitionHost {
  public:
-  FakeHost(std::mutex* epochs_mu, std::map<std::uint32_t, std::uint64_t>* last_epochs)
-      : epochs_mu_(epochs_mu), last_epochs_(last_epochs) {}
-  absl::Status Adopt(const storage::PartitionLease& lease) override {
-    {
+  FakeHost(std::mutex* epochs_mu, std::map<std::uint32_t, std::uint64_t>* last_epochs,
+           std::chrono::milliseconds adopt_time = 0ms)
+      : epochs_mu_(epochs_mu), last_epochs_(last_epochs), adopt_time_(adopt_time) {}
+  std::vector<absl::Status> Adopt(const std::vector<storage::PartitionLease>& leases) override {
+    std::this_thread::sleep_for(adopt_time_);
+    for (const storage::PartitionLease& lease : leases) {
       std::lock_guard<std::mutex> lock(*epochs_mu_);
       std::uint64_t& last = (*last_epochs_)[lease.partition];
       EXPECT_GT(lease.epoch, last) << "partition " << lease.partition << " adopted at a stale epoch";
       last = lease.epoch;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    serving_.insert(lease.partition);
-    return absl::OkStatus();
+    for (const storage::PartitionLease& lease : leases) {
+      serving_.insert(lease.partition);
+    }
+    adopt_calls_.push_back(leases.size());
+    return std::vector<absl::Status>(leases.size());
+  }
+  std::vector<std::size_t> adopt_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return adopt_calls_;
   }
   void Drop(std::uint32_t partition) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -134,8 +144,10 @@ class FakeHost : public PartitionHost {
  private:
   std::mutex* epochs_mu_;
   std::map<std::uint32_t, std::uint64_t>* last_epochs_;
+  const std::chrono::milliseconds adopt_time_;
   std::mutex mu_;
   std::set<std::uint32_t> serving_;
+  std::vector<std::size_t> adopt_calls_;
 };
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
@@ -201,6 +213,44 @@ TEST_F(LeaseTest, ManagersShareThePartitionsFairlyAndTakeOverAStoppedOnesShare) 
   managers[1]->StopRounds();
   ASSERT_TRUE(WaitUntil([&] { return hosts[0]->serving().size() == kPartitions; }, 10s));
   managers[0]->ReleaseAll();
+}
+
+// A node starting alone adopts every partition in one call (the engine reads the running-executions index once
+// for all of them), and its leases, held or being adopted, are renewed while the recovery takes several
+// leases' time: a second node starting meanwhile finds none of them free.
+TEST_F(LeaseTest, ANodeAdoptsEveryFreePartitionInOneCallAndKeepsItsLeasesWhileRecovering) {
+  constexpr int kPartitions = 8;
+  std::mutex epochs_mu;
+  std::map<std::uint32_t, std::uint64_t> last_epochs;
+  FakeHost slow(&epochs_mu, &last_epochs, 1500ms);
+  FakeHost quick(&epochs_mu, &last_epochs);
+  ClusterOptions a;
+  a.node_id = "node-a";
+  a.advertise = "127.0.0.1:7100";
+  a.lease = 400ms;
+  ClusterOptions b = a;
+  b.node_id = "node-b";
+  b.advertise = "127.0.0.1:7101";
+  LeaseManager first(store_.get(), &slow, kPartitions, a);
+  LeaseManager second(store_.get(), &quick, kPartitions, b);
+  std::thread starting([&] { first.Start(); });  // its first round: every lease, then one adoption of 1.5 s
+  // The second node starts once the first holds every lease, i.e. while it adopts them.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        absl::StatusOr<std::vector<storage::LeaseRow>> rows = store_->ListLeases();
+        return rows.ok() && rows->size() == kPartitions;
+      },
+      10s));
+  second.Start();
+  starting.join();
+  EXPECT_EQ(slow.adopt_calls(), std::vector<std::size_t>{kPartitions});
+  EXPECT_EQ(slow.serving().size(), static_cast<std::size_t>(kPartitions));
+  EXPECT_TRUE(quick.serving().empty()) << "the second node took partitions whose leases the first let lapse while "
+                                          "adopting them";
+  // Then the first gives the second its share in a later round.
+  EXPECT_TRUE(WaitUntil([&] { return quick.serving().size() == kPartitions / 2; }, 10s));
+  second.ReleaseAll();
+  first.ReleaseAll();
 }
 
 }  // namespace
