@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,7 +31,7 @@ class ClusterNodes {
  public:
   // Creates a database in `postgres` and starts `n` nodes on it (data directories under `dir`), each with
   // `extra` arguments, over a store of `partitions` logical partitions; waits (at most 60 s) until every
-  // partition is held and every node holds at least partitions / n of them (rounded down).
+  // partition is held, every node holds some and none more than partitions / n (rounded up).
   // REQUIRES: 1 <= n <= kMaxBenchNodes; partitions >= n; `postgres` and `dir` outlive the nodes.
   static absl::StatusOr<std::unique_ptr<ClusterNodes>> Start(int n, int partitions,
                                                              storage::testing::PrivatePostgres& postgres,
@@ -61,8 +62,14 @@ class ClusterNodes {
                                    std::to_string(partitions)}) {
         args.push_back(a);
       }
-      absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s =
-          itest::ServerProcess::Start(absl::StrCat(dir.path(), "/node-", i, "/data"), args);
+      // ServerProcess writes the node's log beside its data directory.
+      const std::string node_dir = absl::StrCat(dir.path(), "/node-", i);
+      std::error_code ec;
+      std::filesystem::create_directories(node_dir, ec);
+      if (ec) {
+        return absl::InternalError(absl::StrCat("cannot create ", node_dir, ": ", ec.message()));
+      }
+      absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(node_dir + "/data", args);
       if (!s.ok()) {
         return s.status();
       }
@@ -120,13 +127,16 @@ class ClusterNodes {
     for (;;) {
       double total = 0;
       double least = partitions_;
+      double most = 0;
       for (const auto& node : nodes_) {
         const double owned = MetricValue(node->http_address(), "stepflow_cluster_partitions_owned");
         total += std::max(0.0, owned);
         least = std::min(least, owned);  // -1 (unread) keeps waiting
+        most = std::max(most, owned);
       }
-      // Every partition held, by nodes of which none holds less than its share rounded down.
-      if (least >= partitions_ / size() && total >= partitions_) {
+      // Every partition held, every node holding some and none more than its share (partitions / nodes rounded
+      // up): what the lease rounds settle on (a node below its share finds no free partition to take).
+      if (least >= 1 && most <= (partitions_ + size() - 1) / size() && total >= partitions_) {
         return absl::OkStatus();
       }
       if (Clock::now() > deadline) {

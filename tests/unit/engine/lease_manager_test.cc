@@ -126,11 +126,17 @@ class FakeHost : public PartitionHost {
       serving_.insert(lease.partition);
     }
     adopt_calls_.push_back(leases.size());
+    adopted_at_.push_back(std::chrono::steady_clock::now());
     return std::vector<absl::Status>(leases.size());
   }
   std::vector<std::size_t> adopt_calls() {
     std::lock_guard<std::mutex> lock(mu_);
     return adopt_calls_;
+  }
+  // When each Adopt call ended.
+  std::vector<std::chrono::steady_clock::time_point> adopted_at() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return adopted_at_;
   }
   void Drop(std::uint32_t partition) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -148,6 +154,7 @@ class FakeHost : public PartitionHost {
   std::mutex mu_;
   std::set<std::uint32_t> serving_;
   std::vector<std::size_t> adopt_calls_;
+  std::vector<std::chrono::steady_clock::time_point> adopted_at_;
 };
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
@@ -245,10 +252,13 @@ TEST_F(LeaseTest, ANodeAdoptsEveryFreePartitionInOneCallAndKeepsItsLeasesWhileRe
   starting.join();
   EXPECT_EQ(slow.adopt_calls(), std::vector<std::size_t>{kPartitions});
   EXPECT_EQ(slow.serving().size(), static_cast<std::size_t>(kPartitions));
-  EXPECT_TRUE(quick.serving().empty()) << "the second node took partitions whose leases the first let lapse while "
-                                          "adopting them";
-  // Then the first gives the second its share in a later round.
+  // Then the first gives the second its share in a later round; none before the first's adoption ended (had the
+  // first let its leases lapse while adopting, the second would have taken them then).
   EXPECT_TRUE(WaitUntil([&] { return quick.serving().size() == kPartitions / 2; }, 10s));
+  ASSERT_EQ(slow.adopted_at().size(), 1u);
+  for (const auto& at : quick.adopted_at()) {
+    EXPECT_GT(at, slow.adopted_at().front()) << "the second node adopted partitions while the first was adopting them";
+  }
   second.ReleaseAll();
   first.ReleaseAll();
 }
