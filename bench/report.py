@@ -266,6 +266,8 @@ def chart(results, out_dir):
              ("W3", "inflight=1", "tasks_per_s", "W3 1 in flight\\ntasks/s"),
              ("W3", "inflight=64", "tasks_per_s", "W3 64 in flight\\ntasks/s")]
     engines = [e for e in ENGINES if any(k[2] == e for k in results)]
+    if not any((w, c, e) in results for w, c, _m, _l in cases for e in engines):
+        return "no side-by-side throughput figures (e.g. ONLY=cluster): no chart"
     tmp = tempfile.mkdtemp(prefix="stepflow-chart.")
     tput = os.path.join(tmp, "throughput.dat")
     with open(tput, "w") as f:

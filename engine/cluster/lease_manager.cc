@@ -200,14 +200,23 @@ absl::Status LeaseManager::ReadTables(std::map<std::string, std::string>& live, 
 
 void LeaseManager::Round() {
   TakeLost();
+  const auto now = std::chrono::steady_clock::now();
   if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
     spdlog::error("cluster: heartbeat of node={}: {}", options_.node_id, std::string(s.message()));
+    last_store_failure_ = now;
   }
   RenewAll();
   std::map<std::string, std::string> live;  // node id -> address
   std::set<std::uint32_t> free;
   if (absl::Status s = ReadTables(live, free); !s.ok()) {
     spdlog::error("cluster: reading the node and lease tables: {}", std::string(s.message()));
+    return;
+  }
+  if (last_store_failure_.has_value() && now - *last_store_failure_ < options_.lease) {
+    // The database was out of reach a moment ago (down, restarting, cut off): every node's heartbeat and leases
+    // may have expired meanwhile, and the first node back would see itself alone and take every partition,
+    // which the others then lose. Until a lease's time has passed, each node only renews what it holds (above):
+    // by then the live nodes have renewed theirs, and what is still expired belongs to nodes really gone.
     return;
   }
   std::vector<std::uint32_t> held;
@@ -265,6 +274,9 @@ void LeaseManager::AdoptAll(const std::vector<storage::PartitionLease>& leases) 
   // Recoveries take time: no lease, held or being adopted, may lapse meanwhile. One lost anyway (this node
   // paused past it) has its commits refused by the fence, and the partition reports it (LeaseLost).
   while (adopting.wait_for(options_.lease / 4) != std::future_status::ready) {
+    if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
+      spdlog::warn("cluster: heartbeat of node={} while adopting: {}", options_.node_id, std::string(s.message()));
+    }
     RenewAll();
     for (const storage::PartitionLease& lease : leases) {
       if (absl::Status s = store_->RenewLease(lease, options_.lease); !s.ok()) {

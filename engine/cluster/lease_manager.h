@@ -119,6 +119,9 @@ class LeaseManager {
   std::map<std::uint32_t, PartitionOwner> owners_;         // guarded by mu_: the last round's view
   int nodes_seen_ = 0;                                     // guarded by mu_
   std::chrono::steady_clock::time_point last_renewal_;     // manager thread only
+  // Manager thread only: when a heartbeat last failed (the database out of reach); for a lease's time after it,
+  // rounds take and give back nothing.
+  std::optional<std::chrono::steady_clock::time_point> last_store_failure_;
   std::thread thread_;
 };
 

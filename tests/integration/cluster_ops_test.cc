@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -27,6 +28,22 @@ namespace {
 constexpr auto kOutage = std::chrono::seconds(2 * kLeaseSeconds + 1);
 class ClusterOpsTest : public PrivatePostgresCluster {
  protected:
+  // Partition -> "owner@epoch" of the live leases, as `stepflow cluster status` shows them.
+  std::map<std::int64_t, std::string> Owners() {
+    std::map<std::int64_t, std::string> owners;
+    json::value status = ClusterStatus();
+    if (!status.is_object()) {
+      return owners;
+    }
+    for (const json::value& l : status.at("partitions").as_array()) {
+      if (l.at("live").as_bool()) {
+        owners[l.at("partition").to_number<std::int64_t>()] =
+            absl::StrCat(std::string(l.at("owner").as_string()), "@", l.at("epoch").to_number<std::int64_t>());
+      }
+    }
+    return owners;
+  }
+
   // Partitions held by live nodes, as `stepflow cluster status` shows them.
   std::size_t PartitionsHeld() {
     json::value status = ClusterStatus();
@@ -51,6 +68,18 @@ TEST_F(ClusterOpsTest, PostgresRestartedUnderLoadLosesNothingAndTheNodesCarryOn)
   }
   StartLoad();
   ASSERT_TRUE(WaitUntil([&] { return Acknowledged() >= 40; }, 60s));
+  // The partitions settled over the three nodes (each holds two or three, all eight held).
+  std::map<std::int64_t, std::string> before;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        before = Owners();
+        std::map<std::string, int> per_node;
+        for (const auto& [p, owner] : before) {
+          ++per_node[owner.substr(0, owner.find('@'))];
+        }
+        return before.size() == 8 && per_node.size() == static_cast<std::size_t>(kNodes);
+      },
+      30s));
   std::string some_arn;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -89,10 +118,13 @@ TEST_F(ClusterOpsTest, PostgresRestartedUnderLoadLosesNothingAndTheNodesCarryOn)
   // The same node processes hold every partition again and take new work.
   ASSERT_TRUE(WaitUntil([&] { return PartitionsHeld() == 8; }, 30s)) << json::serialize(ClusterStatus());
   ASSERT_TRUE(WaitUntil([&] { return Acknowledged() >= at_outage + 40; }, 60s));
+  // Each node renewed its own leases, expired during the outage, before any node took partitions: none moved
+  // (the first node back used to see itself alone and take every expired lease from the others).
+  EXPECT_EQ(Owners(), before);
   StopLoad();
   for (int i = 0; i < kNodes; ++i) {
     EXPECT_EQ(nodes_[i]->pid(), pids[i]);
-    EXPECT_EQ(Gauge(i, "stepflow_cluster_nodes_seen"), kNodes) << "node " << i;
+    EXPECT_TRUE(WaitUntil([&] { return Gauge(i, "stepflow_cluster_nodes_seen") == kNodes; }, 10s)) << "node " << i;
   }
   ExpectEveryExecutionFinishedOnce();
   // Nothing started during the outage was acknowledged; whatever of it the database kept runs like the rest.
