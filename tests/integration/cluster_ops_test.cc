@@ -235,7 +235,11 @@ TEST_F(ClusterFirstOpenTest, NodesOpeningANewDatabaseTogetherAgreeOnItsSettings)
   ASSERT_EQ(counts.size(), 1u) << "the nodes opened the store with different partition counts";
   EXPECT_THAT((std::set<int>{8, 12, 16}), ::testing::Contains(*counts.begin()));
 
-  // Every node holds some partitions (the first to open took them all, and gives the others their share).
+  // The partitions settle: every one held, every node holding some and none more than its share (the first
+  // nodes to open took more, and give the others theirs). Tasks are started after that, so that none is queued
+  // in a partition that then moves.
+  const std::size_t partitions = static_cast<std::size_t>(*counts.begin());
+  const std::size_t share = (partitions + kNodes - 1) / kNodes;
   json::value status;
   ASSERT_TRUE(WaitUntil(
       [&] {
@@ -245,10 +249,13 @@ TEST_F(ClusterFirstOpenTest, NodesOpeningANewDatabaseTogetherAgreeOnItsSettings)
           return false;
         }
         int serving = 0;
+        std::size_t held = 0;
         for (const json::value& n : status.at("nodes").as_array()) {
-          serving += n.at("live").as_bool() && !n.at("partitions").as_array().empty() ? 1 : 0;
+          const std::size_t mine = n.at("partitions").as_array().size();
+          serving += n.at("live").as_bool() && mine >= 1 && mine <= share ? 1 : 0;
+          held += mine;
         }
-        return serving == kNodes;
+        return serving == kNodes && held == partitions;
       },
       30s))
       << json::serialize(status);

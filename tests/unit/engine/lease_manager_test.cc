@@ -168,6 +168,15 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
   return true;
 }
 
+// A node's options: lease 400 ms, advertised at 127.0.0.1:PORT.
+ClusterOptions NodeOptions(const std::string& id, int port) {
+  ClusterOptions o;
+  o.node_id = id;
+  o.advertise = "127.0.0.1:" + std::to_string(port);
+  o.lease = 400ms;
+  return o;
+}
+
 TEST_F(LeaseTest, ManagersShareThePartitionsFairlyAndTakeOverAStoppedOnesShare) {
   constexpr int kPartitions = 8;
   std::mutex epochs_mu;
@@ -231,13 +240,8 @@ TEST_F(LeaseTest, ANodeAdoptsEveryFreePartitionInOneCallAndKeepsItsLeasesWhileRe
   std::map<std::uint32_t, std::uint64_t> last_epochs;
   FakeHost slow(&epochs_mu, &last_epochs, 1500ms);
   FakeHost quick(&epochs_mu, &last_epochs);
-  ClusterOptions a;
-  a.node_id = "node-a";
-  a.advertise = "127.0.0.1:7100";
-  a.lease = 400ms;
-  ClusterOptions b = a;
-  b.node_id = "node-b";
-  b.advertise = "127.0.0.1:7101";
+  const ClusterOptions a = NodeOptions("node-a", 7100);
+  const ClusterOptions b = NodeOptions("node-b", 7101);
   LeaseManager first(store_.get(), &slow, kPartitions, a);
   LeaseManager second(store_.get(), &quick, kPartitions, b);
   std::thread starting([&] { first.Start(); });  // its first round: every lease, then one adoption of 1.5 s
@@ -272,13 +276,8 @@ TEST_F(LeaseTest, AfterADatabaseOutageEachNodeKeepsItsOwnPartitions) {
   std::map<std::uint32_t, std::uint64_t> last_epochs;
   FakeHost host_a(&epochs_mu, &last_epochs);
   FakeHost host_b(&epochs_mu, &last_epochs);
-  ClusterOptions a;
-  a.node_id = "node-a";
-  a.advertise = "127.0.0.1:7200";
-  a.lease = 400ms;
-  ClusterOptions b = a;
-  b.node_id = "node-b";
-  b.advertise = "127.0.0.1:7201";
+  const ClusterOptions a = NodeOptions("node-a", 7200);
+  const ClusterOptions b = NodeOptions("node-b", 7201);
   LeaseManager first(store_.get(), &host_a, kPartitions, a);
   LeaseManager second(store_.get(), &host_b, kPartitions, b);
   first.Start();
