@@ -44,6 +44,8 @@ WORKLOAD_LABEL = {
     "W4": "W4 retries + DLQ",
     "W5": "W5 recovery (kill -9)",
     "footprint": "footprint",
+    "cluster-W2": "W2 on 1-3 nodes over PostgreSQL",
+    "cluster-W3": "W3 on 1-3 nodes over PostgreSQL",
 }
 # Per workload: (metric, label, better) where better is "higher", "lower" or "" (no direction: a count).
 METRICS = {
@@ -67,6 +69,13 @@ METRICS = {
         ("lost", "lost", ""),
         ("duplicated", "duplicated", ""),
     ],
+    # Several nodes over one PostgreSQL (bench.sh ONLY=cluster): server CPU summed over the nodes.
+    "cluster-W2": [("exec_per_s", "executions/s", "higher"), ("p50_ms", "p50 ms", "lower"),
+                   ("p99_ms", "p99 ms", "lower"), ("server_cpu_ms_per_exec", "server CPU ms/exec (all nodes)", "lower"),
+                   ("db_cpu_ms_per_exec", "PostgreSQL CPU ms/exec", "lower")],
+    "cluster-W3": [("tasks_per_s", "tasks/s", "higher"), ("p50_ms", "p50 ms", "lower"), ("p99_ms", "p99 ms", "lower"),
+                   ("server_cpu_ms_per_exec", "server CPU ms/task (all nodes)", "lower"),
+                   ("db_cpu_ms_per_exec", "PostgreSQL CPU ms/task", "lower")],
     "footprint": [
         ("executions", "N finished executions (scaled down; see bench/README.md)", ""),
         ("disk_bytes_per_exec", "bytes on disk per execution", "lower"),
@@ -127,8 +136,8 @@ def fmt_summary(s):
 
 
 def case_sort_key(case):
-    m = re.search(r"(\d+)", case)
-    return (re.sub(r"\d+", "", case), int(m.group(1)) if m else 0)
+    # By the text without numbers, then by every number in turn ("nodes=2 inflight=64" after "nodes=2 inflight=1").
+    return (re.sub(r"\d+", "", case), [int(n) for n in re.findall(r"\d+", case)])
 
 
 def machine_info():
@@ -257,6 +266,8 @@ def chart(results, out_dir):
              ("W3", "inflight=1", "tasks_per_s", "W3 1 in flight\\ntasks/s"),
              ("W3", "inflight=64", "tasks_per_s", "W3 64 in flight\\ntasks/s")]
     engines = [e for e in ENGINES if any(k[2] == e for k in results)]
+    if not any((w, c, e) in results for w, c, _m, _l in cases for e in engines):
+        return "no side-by-side throughput figures (e.g. ONLY=cluster): no chart"
     tmp = tempfile.mkdtemp(prefix="stepflow-chart.")
     tput = os.path.join(tmp, "throughput.dat")
     with open(tput, "w") as f:

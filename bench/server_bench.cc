@@ -36,6 +36,11 @@
 // --store postgres runs every server it starts on the PostgreSQL store instead of RocksDB: a private
 // PostgreSQL (storage/postgres/testing/private_postgres.h, fsync on) started for the run, one database per
 // data directory; every line then names store=postgres.
+// --nodes N (with --store postgres, throughput only) runs the throughput figures against N `stepflow server`
+// nodes over one database (bench/cluster_nodes.h), 64 logical partitions: client thread t calls node t mod N,
+// whose engine forwards what another node serves; server CPU is summed over the nodes, and the database's
+// (PostgreSQL and its backends) is given beside it. Its lines are `server pass_chain_10 nodes=N ...` and
+// RESULT workload "cluster-W2", case "nodes=N inflight=K" (bench/bench.sh ONLY=cluster).
 // --server uses a running server for the throughput figures (its durability is whatever it was started
 // with: pass --durability to name it; --server-pid PID gives its CPU per execution); the restart figure
 // always starts its own server.
@@ -66,6 +71,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "bench/cluster_nodes.h"
 #include "absl/strings/str_format.h"
 #include "clients/cpp/client.h"
 #include "storage/postgres/testing/private_postgres.h"
@@ -99,6 +105,7 @@ struct Flags {
   bool keep_data = false;
   bool kill_only = false;
   std::string store = "rocksdb";  // rocksdb | postgres
+  int nodes = 0;                  // > 0: that many cluster nodes (--store postgres)
 };
 
 [[noreturn]] void Usage(const std::string& what) {
@@ -108,7 +115,7 @@ struct Flags {
                "                    [--durability sync|async] [--partitions N] [--restart-executions N] "
                "[--restart-hold-seconds S] [--no-verify]\n"
                "                    [--footprint-executions N] [--server HOST:PORT [--server-pid PID]] [--keep-data] "
-               "[--kill-only] [--store rocksdb|postgres]\n",
+               "[--kill-only] [--store rocksdb|postgres [--nodes N]]\n",
                what.c_str());
   std::exit(2);
 }
@@ -158,6 +165,11 @@ Flags ParseFlags(int argc, char** argv) {
       if (f.store != "rocksdb" && f.store != "postgres") {
         Usage("--store is rocksdb or postgres");
       }
+    } else if (arg == "--nodes") {
+      f.nodes = std::stoi(next());
+      if (f.nodes < 1 || f.nodes > kMaxBenchNodes) {
+        Usage(absl::StrCat("--nodes is 1 to ", kMaxBenchNodes));
+      }
     } else if (arg == "--keep-data") {
       f.keep_data = true;
     } else if (arg == "--kill-only") {
@@ -166,6 +178,9 @@ Flags ParseFlags(int argc, char** argv) {
     } else {
       Usage("unknown argument '" + arg + "'");
     }
+  }
+  if (f.nodes > 0 && (f.store != "postgres" || !f.server.empty() || f.restart || f.footprint)) {
+    Usage("--nodes needs --store postgres and --mode throughput, without --server");
   }
   return f;
 }
@@ -180,6 +195,9 @@ std::string ReadText(const std::string& path) {
 // CPU seconds (user + system) used so far by process `pid`; -1 when unreadable.
 
 // A server of our own (or none with --server), with the settings every line names.
+// Logical partitions of the store the cluster figures create (the server's default for a new store).
+constexpr int kClusterPartitions = 64;
+
 class Bench {
  public:
   explicit Bench(Flags flags) : flags_(std::move(flags)) {}
@@ -190,6 +208,10 @@ class Bench {
       options.fsync = true;  // as RocksDB's synced WAL: the comparison is of durable commits
       absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
           storage::testing::PrivatePostgres::Start(options);
+      if (absl::IsNotFound(pg.status()) && flags_.nodes > 0) {
+        std::printf("stepflow W2: skipped (cluster figures: %s)\n", std::string(pg.status().message()).c_str());
+        return 0;
+      }
       if (!pg.ok()) {
         std::fprintf(stderr, "server_bench: cannot start PostgreSQL: %s\n", pg.status().ToString().c_str());
         return 1;
@@ -264,8 +286,19 @@ class Bench {
       }
       extra.push_back("--store");
       extra.push_back("postgres:" + it->second);
+      // A node of a cluster (every server on PostgreSQL is one) needs a fixed address for the others.
+      absl::StatusOr<int> port = itest::PickFreePort();
+      if (!port.ok()) {
+        std::fprintf(stderr, "server_bench: %s\n", port.status().ToString().c_str());
+        return nullptr;
+      }
+      extra.push_back("--grpc-address");
+      extra.push_back(absl::StrCat("127.0.0.1:", *port));
     }
-    absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir, extra);
+    // The restart figure's server replays every running execution before it listens: minutes with 10,000 of
+    // them on a slow store.
+    absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s =
+        itest::ServerProcess::Start(data_dir, extra, {}, std::chrono::minutes(10));
     if (!s.ok()) {
       std::fprintf(stderr, "server_bench: %s\n", s.status().ToString().c_str());
       return nullptr;
@@ -275,13 +308,29 @@ class Bench {
 
   bool Throughput() {
     std::unique_ptr<itest::ServerProcess> server;
+    std::unique_ptr<ClusterNodes> cluster;
     std::string address = flags_.server;
-    if (address.empty()) {
+    std::vector<std::string> addresses;  // the nodes client threads call in turn
+    if (flags_.nodes > 0) {
+      temp_dirs_.push_back(std::make_unique<itest::TempDir>());
+      absl::StatusOr<std::unique_ptr<ClusterNodes>> started =
+          ClusterNodes::Start(flags_.nodes, kClusterPartitions, *postgres_, *temp_dirs_.back(), ServerArgs());
+      if (!started.ok()) {
+        std::fprintf(stderr, "server_bench: %s\n", started.status().ToString().c_str());
+        return false;
+      }
+      cluster = std::move(*started);
+      addresses = cluster->addresses();
+      address = addresses.front();
+    } else if (address.empty()) {
       server = StartServer(NewDataDir(), ServerArgs());
       if (server == nullptr) {
         return false;
       }
       address = server->address();
+    }
+    if (addresses.empty()) {
+      addresses.push_back(address);
     }
     absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(address, 10s);
     if (!c.ok()) {
@@ -309,10 +358,13 @@ class Bench {
       transitions += e.type().ends_with("StateEntered") ? 1 : 0;
     }
     for (int inflight : flags_.inflight) {
-      // A client (channel) per 16 threads, so that one HTTP/2 connection is not the bottleneck.
+      // A client (channel) per 16 threads, so that one HTTP/2 connection is not the bottleneck; with several
+      // nodes, a client per node at least. Thread t calls clients[t mod clients], of node t mod nodes.
+      const int nodes = static_cast<int>(addresses.size());
+      const int channels = (std::max((inflight + 15) / 16, nodes) + nodes - 1) / nodes * nodes;
       std::vector<std::unique_ptr<client::Client>> clients;
-      for (int k = 0; k < (inflight + 15) / 16; ++k) {
-        absl::StatusOr<std::unique_ptr<client::Client>> ck = client::Client::Connect(address, 10s);
+      for (int k = 0; k < channels; ++k) {
+        absl::StatusOr<std::unique_ptr<client::Client>> ck = client::Client::Connect(addresses[k % nodes], 10s);
         if (!ck.ok()) {
           return false;
         }
@@ -330,12 +382,16 @@ class Bench {
       std::atomic<long> in_window{0};
       std::string first_failure;
       const pid_t server_pid = server != nullptr ? server->pid() : static_cast<pid_t>(flags_.server_pid);
-      const double server_cpu0 = server_pid > 0 ? ProcessCpuSeconds(server_pid) : -1;
+      auto server_cpu_now = [&] {
+        return cluster != nullptr ? cluster->ServerCpuSeconds() : server_pid > 0 ? ProcessCpuSeconds(server_pid) : -1;
+      };
+      const double server_cpu0 = server_cpu_now();
+      const double db_cpu0 = cluster != nullptr ? cluster->DatabaseCpuSeconds() : -1;
       const double client_cpu0 = SelfCpuSeconds();
       std::vector<std::thread> threads;
       for (int t = 0; t < inflight; ++t) {
         threads.emplace_back([&, t] {
-          client::Client& cl = *clients[t / 16];
+          client::Client& cl = *clients[t % clients.size()];
           std::vector<double> mine;
           for (;;) {
             auto start = Clock::now();
@@ -366,7 +422,8 @@ class Bench {
       for (auto& t : threads) {
         t.join();
       }
-      const double server_cpu = server_pid > 0 ? ProcessCpuSeconds(server_pid) - server_cpu0 : -1;
+      const double server_cpu = server_cpu0 >= 0 ? server_cpu_now() - server_cpu0 : -1;
+      const double db_cpu = cluster != nullptr ? cluster->DatabaseCpuSeconds() - db_cpu0 : -1;
       const double client_cpu = SelfCpuSeconds() - client_cpu0;
       std::sort(latencies.begin(), latencies.end());
       // CPU per execution: what the figure would be with the cores to ourselves (the machine may be shared).
@@ -374,6 +431,29 @@ class Bench {
           server_cpu >= 0 && completed > 0 ? absl::StrFormat("%.3f", 1000 * server_cpu / completed) : "n/a";
       double seconds = flags_.seconds;
       double per_s = static_cast<double>(in_window.load()) / seconds;
+      if (cluster != nullptr) {
+        const std::string db_cpu_text =
+            db_cpu >= 0 && completed > 0 ? absl::StrFormat("%.3f", 1000 * db_cpu / completed) : "null";
+        std::printf(
+            "server pass_chain_10 nodes=%d inflight=%d durability=%s executions=%zu exec_per_s=%.0f p50_ms=%.2f "
+            "p99_ms=%.2f failures=%d server_cpu_ms_per_exec=%s db_cpu_ms_per_exec=%s client_cpu_ms_per_exec=%.3f\n",
+            nodes, inflight, flags_.durability.c_str(), latencies.size(), per_s, Percentile(latencies, 0.50),
+            Percentile(latencies, 0.99), failures.load(), server_cpu_text.c_str(), db_cpu_text.c_str(),
+            completed > 0 ? 1000 * client_cpu / completed : 0.0);
+        std::printf(
+            "RESULT {\"engine\":\"stepflow\",\"workload\":\"cluster-W2\",\"case\":\"nodes=%d inflight=%d\","
+            "\"durability\":\"%s\",\"metrics\":{\"exec_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+            "\"failures\":%d,\"server_cpu_ms_per_exec\":%s,\"db_cpu_ms_per_exec\":%s,"
+            "\"client_cpu_ms_per_exec\":%.3f}}\n",
+            nodes, inflight, DurabilityLabel().c_str(), per_s, Percentile(latencies, 0.50),
+            Percentile(latencies, 0.99), failures.load(), server_cpu_text == "n/a" ? "null" : server_cpu_text.c_str(),
+            db_cpu_text.c_str(), completed > 0 ? 1000 * client_cpu / completed : 0.0);
+        if (failures > 0) {
+          std::printf("# first failure: %s\n", first_failure.c_str());
+        }
+        std::fflush(stdout);
+        continue;
+      }
       std::printf(
           "server pass_chain_10 store=%s inflight=%d durability=%s partitions=%s executions=%zu seconds=%.1f "
           "exec_per_s=%.0f "
@@ -395,9 +475,12 @@ class Bench {
       }
       std::fflush(stdout);
     }
+    c->reset();
     if (server != nullptr) {
-      c->reset();
       server->Stop(SIGTERM);
+    }
+    if (cluster != nullptr) {
+      cluster->Stop();
     }
     return true;
   }

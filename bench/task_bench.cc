@@ -43,6 +43,12 @@
 // RESULT line's durability then says so.
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
 // the run (storage/postgres/testing/private_postgres.h).
+// --nodes N (with --store postgres; w3 and w2tasks with the built-in workers) runs against N `stepflow server`
+// nodes over one database (bench/cluster_nodes.h), 64 logical partitions. Client thread t calls node t mod N;
+// each node has a worker of its own (K poll threads calling that node only), since a node hands out the tasks
+// of the partitions it serves. Server CPU and commits are summed over the nodes, and the database's CPU
+// (PostgreSQL and its backends) is given beside them. RESULT workload "cluster-W3" (or "cluster-W2"), case
+// "nodes=N inflight=K" (bench/bench.sh ONLY=cluster).
 
 #include <grpcpp/grpcpp.h>
 #include <arpa/inet.h>
@@ -74,6 +80,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "bench/cluster_nodes.h"
 #include "absl/strings/str_format.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 #include "storage/postgres/testing/private_postgres.h"
@@ -100,14 +107,18 @@ struct Flags {
   std::string worker_command;     // "": worker threads of this process
   std::string worker_name = "external";
   bool lazy_task_start = false;   // the server's --lazy-task-start
+  int nodes = 0;                  // > 0: that many cluster nodes (--store postgres)
 };
+
+// Logical partitions of the store the cluster figures create (the server's default for a new store).
+constexpr int kClusterPartitions = 64;
 
 [[noreturn]] void Usage(const std::string& what) {
   std::fprintf(stderr,
                "task_bench: %s\nusage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds S] [--warmup S] "
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
-               "[--store rocksdb|postgres]\n"
+               "[--store rocksdb|postgres [--nodes N]]\n"
                "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]\n",
                what.c_str());
   std::exit(2);
@@ -149,6 +160,11 @@ Flags ParseFlags(int argc, char** argv) {
       if (f.store != "rocksdb" && f.store != "postgres") {
         Usage("--store is rocksdb or postgres");
       }
+    } else if (arg == "--nodes") {
+      f.nodes = std::stoi(next());
+      if (f.nodes < 1 || f.nodes > kMaxBenchNodes) {
+        Usage(absl::StrCat("--nodes is 1 to ", kMaxBenchNodes));
+      }
     } else if (arg == "--worker-command") {
       f.worker_command = next();
       if (f.worker_command.empty() || f.worker_command.size() > 4096) {
@@ -163,6 +179,9 @@ Flags ParseFlags(int argc, char** argv) {
     } else {
       Usage("unknown argument '" + arg + "'");
     }
+  }
+  if (f.nodes > 0 && (f.store != "postgres" || !f.server.empty() || f.workload == "w4" || !f.worker_command.empty())) {
+    Usage("--nodes needs --store postgres and --workload w3 or w2tasks, without --server or --worker-command");
   }
   if (!f.worker_command.empty() && f.workload == "w4") {
     Usage("--worker-command runs with --workload w3 or w2tasks (w4's workers fail tasks on purpose)");
@@ -331,8 +350,31 @@ class TaskBench {
 
   int Run() {
     std::string address = flags_.server;
-    if (address.empty()) {
+    if (flags_.nodes > 0) {
       temp_dir_ = std::make_unique<itest::TempDir>();
+      storage::testing::PrivatePostgres::Options options;
+      options.fsync = true;  // durable commits, as RocksDB's synced WAL
+      absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
+          storage::testing::PrivatePostgres::Start(options);
+      if (absl::IsNotFound(pg.status())) {
+        std::printf("stepflow %s: skipped (cluster figures: %s)\n", flags_.workload == "w3" ? "W3" : "W2",
+                    std::string(pg.status().message()).c_str());
+        return 0;
+      }
+      if (!pg.ok()) {
+        std::fprintf(stderr, "task_bench: cannot start PostgreSQL: %s\n", pg.status().ToString().c_str());
+        return 1;
+      }
+      postgres_ = std::move(*pg);
+      absl::StatusOr<std::unique_ptr<ClusterNodes>> started = ClusterNodes::Start(
+          flags_.nodes, kClusterPartitions, *postgres_, *temp_dir_, {"--durability", flags_.durability});
+      if (!started.ok()) {
+        std::fprintf(stderr, "task_bench: %s\n", started.status().ToString().c_str());
+        return 1;
+      }
+      cluster_ = std::move(*started);
+      address = cluster_->addresses().front();
+    } else if (address.empty()) {
       std::vector<std::string> args = {"--durability", flags_.durability};
       if (flags_.lazy_task_start) {
         args.push_back("--lazy-task-start");
@@ -370,6 +412,11 @@ class TaskBench {
       max_inflight = std::max(max_inflight, k);
     }
     conn_ = std::make_unique<Connection>(address, (2 * max_inflight + 15) / 16);
+    if (cluster_ != nullptr) {
+      for (const std::string& node : cluster_->addresses()) {
+        node_conns_.push_back(std::make_unique<Connection>(node, (2 * max_inflight + 15) / 16));
+      }
+    }
     std::printf("# task_bench %s on %u CPUs, store=%s, durability=%s, server %s\n", flags_.workload.c_str(),
                 std::thread::hardware_concurrency(), flags_.store.c_str(), flags_.durability.c_str(), address.c_str());
     std::fflush(stdout);
@@ -387,8 +434,12 @@ class TaskBench {
       rc = W4() ? 0 : 1;
     }
     conn_.reset();
+    node_conns_.clear();
     if (server_ != nullptr) {
       server_->Stop(SIGTERM);
+    }
+    if (cluster_ != nullptr) {
+      cluster_->Stop();
     }
     return rc;
   }
@@ -404,40 +455,29 @@ class TaskBench {
                         flags_.lazy_task_start ? ", --lazy-task-start" : "");
   }
 
-  double ServerCpu() const { return server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0; }
+  double ServerCpu() const {
+    return cluster_ != nullptr ? cluster_->ServerCpuSeconds() : server_ != nullptr ? ProcessCpuSeconds(server_->pid()) : 0;
+  }
+
+  // The connection of client or worker thread `t`: with several nodes, node t mod N's.
+  Connection& ConnFor(int t) { return node_conns_.empty() ? *conn_ : *node_conns_[t % node_conns_.size()]; }
 
   // The server's stepflow_commits_total (GET /metrics on its HTTP address); -1 when unknown (--server, or the
   // request failed).
   double ServerCommits() const {
-    if (server_ == nullptr) {
+    if (server_ == nullptr && cluster_ == nullptr) {
       return -1;
     }
-    const std::string& http = server_->http_address();
-    const std::size_t colon = http.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(std::atoi(http.c_str() + colon + 1)));
-    if (colon == std::string::npos || inet_pton(AF_INET, http.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-      return -1;
-    }
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      return -1;
-    }
-    std::string response;
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + http + "\r\n\r\n";
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[16384];
-      ssize_t n = 0;
-      while (response.size() < (1u << 22) && (n = read(fd, buf, sizeof(buf))) > 0) {
-        response.append(buf, static_cast<std::size_t>(n));
+    double total = 0;
+    for (const std::string& http : cluster_ != nullptr ? cluster_->http_addresses()
+                                                       : std::vector<std::string>{server_->http_address()}) {
+      const double commits = MetricValue(http, "stepflow_commits_total");
+      if (commits < 0) {
+        return -1;
       }
+      total += commits;
     }
-    close(fd);
-    const std::string name = "\nstepflow_commits_total ";
-    const std::size_t at = response.find(name);
-    return at == std::string::npos ? -1 : std::atof(response.c_str() + at + name.size());
+    return total;
   }
 
   // "" when Tasks.Poll answers; else why not (e.g. UNIMPLEMENTED).
@@ -488,7 +528,7 @@ class TaskBench {
           req.set_worker_identity(identity);
           req.set_wait_seconds(1);
           v1::PollTaskResponse task;
-          grpc::Status s = conn_->tasks(1000 + t).Poll(&ctx, req, &task);
+          grpc::Status s = ConnFor(t).tasks(1000 + t).Poll(&ctx, req, &task);
           if (!s.ok()) {
             if (poll_failures_++ == 0) {
               std::lock_guard<std::mutex> lock(mu_);
@@ -514,7 +554,7 @@ class TaskBench {
     req.set_task_token(token);
     req.set_output(output);
     v1::CompleteTaskResponse resp;
-    grpc::Status s = conn_->tasks(1000 + t).Complete(&ctx, req, &resp);
+    grpc::Status s = ConnFor(t).tasks(1000 + t).Complete(&ctx, req, &resp);
     if (!s.ok() && report_failures_++ == 0) {
       std::lock_guard<std::mutex> lock(mu_);
       first_report_failure_ = absl::StrCat("Complete: ", StatusText(s));
@@ -589,7 +629,9 @@ class TaskBench {
         }
         worker_process = std::move(*w);
       } else {
-        workers = StartWorkers(k, queue, stop, [&](int t, const v1::PollTaskResponse& task) {
+        // With several nodes, a worker of K threads per node (thread t polls node t mod N).
+        const int nodes = std::max<int>(1, static_cast<int>(node_conns_.size()));
+        workers = StartWorkers(k * nodes, queue, stop, [&](int t, const v1::PollTaskResponse& task) {
           if (Complete(t, task.task_token(), task.input())) {
             ++tasks;
           }
@@ -607,6 +649,7 @@ class TaskBench {
       std::atomic<long> in_window{0};
       std::string first_failure;
       const double server_cpu0 = ServerCpu();
+      const double db_cpu0 = cluster_ != nullptr ? cluster_->DatabaseCpuSeconds() : -1;
       const double commits0 = ServerCommits();
       const double self_cpu0 = SelfCpuSeconds();
       std::vector<std::thread> clients;
@@ -624,7 +667,7 @@ class TaskBench {
             req.set_state_machine(machine);
             req.set_input(input);
             v1::Execution e;
-            grpc::Status s = conn_->executions(t).StartSync(&ctx, req, &e);
+            grpc::Status s = ConnFor(t).executions(t).StartSync(&ctx, req, &e);
             auto done = Clock::now();
             if (!s.ok() || e.status() != v1::SUCCEEDED) {
               if (failures++ == 0) {
@@ -651,6 +694,7 @@ class TaskBench {
         t.join();
       }
       const double server_cpu = ServerCpu() - server_cpu0;
+      const double db_cpu = cluster_ != nullptr ? cluster_->DatabaseCpuSeconds() - db_cpu0 : -1;
       const double commits1 = ServerCommits();
       const double self_cpu = SelfCpuSeconds() - self_cpu0;
       double worker_cpu = 0;
@@ -674,21 +718,29 @@ class TaskBench {
       const double per_s = static_cast<double>(in_window.load()) / flags_.seconds;
       const int done = std::max(1, completed.load());
       const double worker_ms_per_task = tasks > 0 ? 1000 * worker_cpu / static_cast<double>(tasks.load()) : 0.0;
-      std::printf("stepflow %s %s worker=%s inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f "
-                  "p50_ms=%.2f p99_ms=%.2f worker_cpu_ms_per_task=%.3f failures=%d\n",
-                  workload.c_str(), machine.c_str(), external ? flags_.worker_name.c_str() : "threads", k,
-                  flags_.durability.c_str(), latencies.size(), tasks.load(), per_s, Percentile(latencies, 0.5),
-                  Percentile(latencies, 0.99), worker_ms_per_task, failures.load());
+      std::printf("stepflow %s %s worker=%s nodes=%d inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f "
+                  "p50_ms=%.2f p99_ms=%.2f worker_cpu_ms_per_task=%.3f server_cpu_ms_per_exec=%.3f failures=%d\n",
+                  workload.c_str(), machine.c_str(), external ? flags_.worker_name.c_str() : "threads",
+                  cluster_ != nullptr ? cluster_->size() : 1, k, flags_.durability.c_str(), latencies.size(),
+                  tasks.load(), per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99), worker_ms_per_task,
+                  1000 * server_cpu / done, failures.load());
+      // Several nodes: workload "cluster-W3" / "cluster-W2", case "nodes=N inflight=K", and the database's CPU.
+      const std::string result_workload = cluster_ != nullptr ? "cluster-" + workload : workload;
+      const std::string result_case = cluster_ != nullptr ? absl::StrCat("nodes=", cluster_->size(), " inflight=", k)
+                                                          : absl::StrCat("inflight=", k);
+      const std::string db_cpu_text =
+          db_cpu >= 0 ? absl::StrFormat(",\"db_cpu_ms_per_exec\":%.3f", 1000 * db_cpu / done) : "";
       std::printf(
-          "RESULT {\"engine\":\"%s\",\"workload\":\"%s\",\"case\":\"inflight=%d\",\"durability\":\"%s\","
+          "RESULT {\"engine\":\"%s\",\"workload\":\"%s\",\"case\":\"%s\",\"durability\":\"%s\","
           "\"metrics\":{\"%s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"failures\":%d,"
-          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f,\"worker_cpu_ms_per_task\":%.3f%s}}\n",
-          engine.c_str(), workload.c_str(), k, DurabilityLabel().c_str(), w3 ? "tasks_per_s" : "exec_per_s", per_s,
-          Percentile(latencies, 0.5), Percentile(latencies, 0.99), failures.load(), 1000 * server_cpu / done,
-          1000 * self_cpu / done, worker_ms_per_task,
+          "\"server_cpu_ms_per_exec\":%.3f,\"client_cpu_ms_per_exec\":%.3f,\"worker_cpu_ms_per_task\":%.3f%s%s}}\n",
+          engine.c_str(), result_workload.c_str(), result_case.c_str(), DurabilityLabel().c_str(),
+          w3 ? "tasks_per_s" : "exec_per_s", per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+          failures.load(), 1000 * server_cpu / done, 1000 * self_cpu / done, worker_ms_per_task,
           commits0 >= 0 && commits1 >= 0
               ? absl::StrFormat(",\"server_commits_per_exec\":%.2f", (commits1 - commits0) / done).c_str()
-              : "");
+              : "",
+          db_cpu_text.c_str());
       if (failures > 0) {
         std::printf("# first failure: %s\n", first_failure.c_str());
       }
@@ -900,7 +952,9 @@ class TaskBench {
   std::unique_ptr<storage::testing::PrivatePostgres> postgres_;  // with --store postgres
   std::unique_ptr<itest::TempDir> temp_dir_;
   std::unique_ptr<itest::ServerProcess> server_;
+  std::unique_ptr<ClusterNodes> cluster_;  // with --nodes
   std::unique_ptr<Connection> conn_;
+  std::vector<std::unique_ptr<Connection>> node_conns_;  // with --nodes: one per node
   std::string address_;  // the server's gRPC address, given to external workers
   std::mutex mu_;
   std::atomic<int> poll_failures_{0};

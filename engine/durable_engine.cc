@@ -418,14 +418,31 @@ absl::Status DurableEngine::DeleteStateMachine(const std::string& state_machine)
   return definitions_->Delete(state_machine);
 }
 
+std::string DurableEngine::StartArn(const std::string& state_machine, bool express, const std::string& name,
+                                    std::string& picked) const {
+  // Draws enough for a node serving one partition in 64 to find one of its own almost surely (1 - (63/64)^512).
+  constexpr int kMaxDraws = 512;
+  std::string arn;
+  for (int draw = 0; draw < kMaxDraws; ++draw) {
+    picked = name.empty() ? NewUuid() : name;
+    arn = express ? ExpressExecutionArn(state_machine, picked, NewUuid()) : ExecutionArn(state_machine, picked);
+    if (!name.empty() || leases_ == nullptr || leases_->owned() == 0 ||
+        serving_[static_cast<std::size_t>(LogicalPartitionOf(arn, logical_partitions_))].load() != 0) {
+      break;
+    }
+  }
+  return arn;
+}
+
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::string& state_machine,
                                                                   const std::string& name, const std::string& input) {
   CallGuard guard(this);
   if (!guard) {
     return errors::ShuttingDown();
   }
-  const std::string execution_name = name.empty() ? NewUuid() : name;
-  RETURN_IF_ERROR(ValidateName(execution_name, "execution"));
+  if (!name.empty()) {
+    RETURN_IF_ERROR(ValidateName(name, "execution"));
+  }
   const std::string input_text = input.empty() ? "{}" : input;
   if (input_text.size() > options_.limits.max_payload_bytes) {
     return errors::InvalidExecutionInput(absl::StrCat("the input is ", input_text.size(), " bytes; at most ",
@@ -440,14 +457,12 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::str
   StartRequest request;
   request.machine = std::move(target.machine);
   sm::ExecutionInfo& info = request.info;
-  info.name = execution_name;
   info.state_machine_name = latest.name;
   info.state_machine_arn = latest.arn;
   info.express = latest.express;
   info.version_arn = target.version_arn;
   info.alias_arn = target.alias_arn;
-  info.execution_arn = info.express ? ExpressExecutionArn(info.state_machine_name, execution_name, NewUuid())
-                                    : ExecutionArn(info.state_machine_name, execution_name);
+  info.execution_arn = StartArn(info.state_machine_name, info.express, name, info.name);
   info.role_arn = std::string(kRoleArn);
   info.start_time = clock_->NowMillis();
   request.meta.state_machine_version = latest.version;

@@ -128,11 +128,16 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   // --- Cluster mode (durable_engine_cluster.cc).
   // Opens the lease manager and takes this node's share of the partitions.
   absl::Status StartCluster(storage::PostgresStore* store);
-  absl::Status Adopt(const storage::PartitionLease& lease) override;
+  std::vector<absl::Status> Adopt(const std::vector<storage::PartitionLease>& leases) override;
   void Drop(std::uint32_t partition) override;
   // OK when this node serves the execution's partition (always outside cluster mode); else Unavailable
   // ("ServiceUnavailable: ...") carrying the owner's address as the kOwnerPayload payload when one is known.
   absl::Status RefuseIfServedElsewhere(std::string_view execution_id) const;
+  // The execution ARN of a start, with a name this engine picks when `name` is empty: in cluster mode one
+  // whose partition this node serves, when it serves any (a start forwarded without a name would get another
+  // name, hence another partition, on every node it reached). Sets `picked` to the name used.
+  std::string StartArn(const std::string& state_machine, bool express, const std::string& name,
+                       std::string& picked) const;
   // The definitions' guard: OK when this node serves partition 0 (definitions are written by its owner only).
   absl::Status RefuseIfDefinitionsElsewhere() const;
   // Cluster mode: a wait's slice, so that waits on executions served by other nodes re-read the store.

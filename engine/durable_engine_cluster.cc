@@ -67,72 +67,103 @@ absl::Status DurableEngine::StartCluster(storage::PostgresStore* store) {
   return absl::OkStatus();
 }
 
-absl::Status DurableEngine::Adopt(const storage::PartitionLease& lease) {
-  const std::uint32_t p = lease.partition;
-  if (p >= partitions_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("partition ", p, " is beyond the store's ", partitions_.size()));
+std::vector<absl::Status> DurableEngine::Adopt(const std::vector<storage::PartitionLease>& leases) {
+  std::vector<absl::Status> statuses(leases.size());
+  std::map<std::uint32_t, std::size_t> adopting;  // partition -> index in `leases`
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    const std::uint32_t p = leases[i].partition;
+    if (p >= partitions_.size()) {
+      statuses[i] = absl::InvalidArgumentError(absl::StrCat("partition ", p, " is beyond the store's ", partitions_.size()));
+    } else if (!adopting.emplace(p, i).second) {
+      statuses[i] = absl::InvalidArgumentError(absl::StrCat("partition ", p, " is adopted twice in one call"));
+    }
   }
-  // The lease is ours from here on: the previous owner's commits are refused, so the store holds the
-  // partition's final state as it left it.
-  std::vector<std::string> running;
+  // The leases are ours from here on: the previous owners' commits are refused, so the store holds each
+  // partition's final state as they left it. One read of the running-executions index, split by partition
+  // (a node adopting all 64 partitions at start-up reads it once, not 64 times).
+  std::map<std::uint32_t, std::vector<std::string>> running;
   std::map<std::string, common::EpochMillis> starts;
   const std::string prefix = IndexPrefix("", sm::ExecutionStatusName(sm::ExecutionStatus::kRunning));
-  RETURN_IF_ERROR(
+  absl::Status scanned =
       store_->Scan(storage::Column::kIndexes, prefix, "", false, [&](std::string_view key, std::string_view) {
         std::string id(IndexKeyExecutionId(prefix, key));
-        if (!id.empty() && static_cast<std::uint32_t>(LogicalPartitionOf(id, logical_partitions_)) == p) {
+        if (id.empty()) {
+          return true;
+        }
+        const auto p = static_cast<std::uint32_t>(LogicalPartitionOf(id, logical_partitions_));
+        if (adopting.count(p) != 0) {
           starts[id] = IndexKeyStart(prefix, key);
-          running.push_back(std::move(id));
+          running[p].push_back(std::move(id));
         }
         return true;
-      }));
-  ASSIGN_OR_RETURN(std::unique_ptr<ExecutionCountsWriter> counts,
-                   ExecutionCountsWriter::Load(*store_, static_cast<int>(p)));
+      });
+  if (!scanned.ok()) {
+    for (const auto& [p, i] : adopting) {
+      statuses[i] = scanned;
+    }
+    return statuses;
+  }
+  // Each partition recovers on its own thread; they run side by side.
   struct Outcome {
     absl::Status status;
     std::vector<std::pair<std::string, absl::Status>> unrecoverable;
     std::size_t timers = 0;
   };
-  auto promise = std::make_shared<std::promise<Outcome>>();
-  std::future<Outcome> answer = promise->get_future();
-  Partition& partition = *partitions_[p];
-  ExecutionCountsWriter* writer = execution_counts_[p].get();
-  std::atomic<std::uint64_t>* serving = &serving_[p];
-  if (!partition.Post([&partition, &running, writer, counts = std::move(counts), lease, promise, serving]() mutable {
-        partition.ForgetAll();
-        *writer = std::move(*counts);  // the previous owner's counts, as committed
-        partition.SetFence(storage::LeaseFence{lease.partition, lease.epoch});
-        // Served from here on, before Recover re-dispatches the tasks: a poll that takes one at once posts its
-        // start to this thread, where it runs after the recovery (set later, the start was refused as "no
-        // owner" and the task, taken from the matcher, lost).
-        serving->store(lease.epoch);
-        Outcome outcome;
-        std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers;
-        std::set<std::string> loaded_before;
-        outcome.status = partition.Recover(running, &timers, &outcome.unrecoverable, &loaded_before);
-        outcome.timers = timers.size();
-        promise->set_value(std::move(outcome));
-      })) {
-    return errors::ShuttingDown();
+  std::map<std::uint32_t, std::future<Outcome>> answers;
+  for (const auto& [p, i] : adopting) {
+    absl::StatusOr<std::unique_ptr<ExecutionCountsWriter>> counts =
+        ExecutionCountsWriter::Load(*store_, static_cast<int>(p));
+    if (!counts.ok()) {
+      statuses[i] = counts.status();
+      continue;
+    }
+    auto promise = std::make_shared<std::promise<Outcome>>();
+    std::future<Outcome> answer = promise->get_future();
+    Partition& partition = *partitions_[p];
+    ExecutionCountsWriter* writer = execution_counts_[p].get();
+    const std::vector<std::string>* ids = &running[p];  // `running` outlives the answers waited for below
+    std::atomic<std::uint64_t>* serving = &serving_[p];
+    if (!partition.Post([&partition, ids, writer, counts = *std::move(counts), lease = leases[i], promise,
+                         serving]() mutable {
+          partition.ForgetAll();
+          *writer = std::move(*counts);  // the previous owner's counts, as committed
+          partition.SetFence(storage::LeaseFence{lease.partition, lease.epoch});
+          // Served from here on, before Recover re-dispatches the tasks: a poll that takes one at once posts its
+          // start to this thread, where it runs after the recovery (set later, the start was refused as "no
+          // owner" and the task, taken from the matcher, lost).
+          serving->store(lease.epoch);
+          Outcome outcome;
+          std::set<std::tuple<common::EpochMillis, std::string, std::uint64_t>> timers;
+          std::set<std::string> loaded_before;
+          outcome.status = partition.Recover(*ids, &timers, &outcome.unrecoverable, &loaded_before);
+          outcome.timers = timers.size();
+          promise->set_value(std::move(outcome));
+        })) {
+      statuses[i] = errors::ShuttingDown();
+      continue;
+    }
+    answers.emplace(p, std::move(answer));
   }
-  Outcome outcome = answer.get();
-  Quarantine(outcome.unrecoverable, starts);
-  if (!outcome.status.ok()) {
-    // Executions the store failed to give are reloaded by the partition later (Partition::Recover).
-    spdlog::error("cluster: partition {}: a storage error left executions to be replayed later: {}", p,
-                  std::string(outcome.status.message()));
+  for (auto& [p, answer] : answers) {
+    Outcome outcome = answer.get();
+    const storage::PartitionLease& lease = leases[adopting[p]];
+    Quarantine(outcome.unrecoverable, starts);
+    if (!outcome.status.ok()) {
+      // Executions the store failed to give are reloaded by the partition later (Partition::Recover).
+      spdlog::error("cluster: partition {}: a storage error left executions to be replayed later: {}", p,
+                    std::string(outcome.status.message()));
+    }
+    if (p == 0) {
+      // This node writes the state machines from now on (their guard is partition 0's lease): the heads it
+      // cached may predate the previous writer's changes.
+      definitions_->ForgetCachedHeads();
+    }
+    const std::size_t served = running[p].size() - outcome.unrecoverable.size();
+    adopted_running_ += served;
+    adopted_timers_ += outcome.timers;
+    spdlog::info("cluster: partition {} serves {} running executions at epoch {}", p, served, lease.epoch);
   }
-  if (p == 0) {
-    // This node writes the state machines from now on (their guard is partition 0's lease): the heads it
-    // cached may predate the previous writer's changes.
-    definitions_->ForgetCachedHeads();
-  }
-  adopted_running_ += running.size() - outcome.unrecoverable.size();
-  adopted_timers_ += outcome.timers;
-  serving_[p] = lease.epoch;
-  spdlog::info("cluster: partition {} serves {} running executions at epoch {}", p,
-               running.size() - outcome.unrecoverable.size(), lease.epoch);
-  return absl::OkStatus();
+  return statuses;
 }
 
 void DurableEngine::Drop(std::uint32_t partition) {

@@ -20,8 +20,10 @@ namespace stepflow::engine {
 // The meta row that keeps the count.
 inline constexpr std::string_view kLogicalPartitionsRow = "logical_partitions";
 
-// The store's count of logical partitions. When the store has no count yet, it is written now: `for_new_store`
-// for a store with no state machine and no execution (a new one), else `implied`, the count a release before
+// The store's count of logical partitions. When the store has no count yet, it is written now if still absent
+// (storage::PutIfAbsent: of nodes opening a new store together, every one gets the count written first):
+// `for_new_store` for a store with no state machine and no execution (a new one), else `implied`, the count a
+// release before
 // the row used for that store, one partition per writer thread, which keeps every execution on the thread it
 // had. A row that does not hold a count from 1 to kMaxLogicalPartitions is logged at error level and `implied`
 // is used for this run (the row is left for an operator: rewriting it could split a cluster's view). A count

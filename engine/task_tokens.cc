@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "engine/crypto.h"
 #include "engine/errors.h"
+#include "storage/postgres/postgres_store.h"
 
 namespace stepflow::engine {
 
@@ -85,12 +86,17 @@ absl::StatusOr<TaskTokens> TaskTokens::LoadOrCreate(storage::Store& store) {
     }
     return true;
   }));
-  storage::WriteBatch batch;
-  batch.Put(storage::Column::kMeta, std::string(kKeyRow), fresh.key_);
   if (!legacy.empty()) {
+    // Before the key, which marks the store as done: a crash between the two commits writes both again.
+    storage::WriteBatch batch;
     batch.Put(storage::Column::kMeta, std::string(kLegacyRow), std::move(legacy));
+    RETURN_IF_ERROR(store.Commit(batch));
   }
-  RETURN_IF_ERROR(store.Commit(batch));
+  // Nodes of a cluster opening a new store together each drew a key: the first one written is the store's.
+  ASSIGN_OR_RETURN(std::string key, storage::PutIfAbsent(store, storage::Column::kMeta, kKeyRow, fresh.key_));
+  if (key != fresh.key_) {
+    return LoadOrCreate(store);  // another node's: read it as stored
+  }
   return fresh;
 }
 

@@ -41,8 +41,9 @@ class TaskTokens final : public sm::TaskTokenMinter {
   // when the operating system has no randomness to give.
   static TaskTokens Random();
   // The key kept in `store`, created (and committed, with the legacy tokens of the tasks outstanding then) on
-  // first use. The store's error when it fails; DataLoss when a stored key has the wrong length; Unavailable
-  // when a new key is needed and the operating system has no randomness to give.
+  // first use; of processes creating it together (cluster nodes opening a new store), every one gets the key
+  // written first (storage::PutIfAbsent). The store's error when it fails; DataLoss when a stored key has the
+  // wrong length; Unavailable when a new key is needed and the operating system has no randomness to give.
   static absl::StatusOr<TaskTokens> LoadOrCreate(storage::Store& store);
 
   std::string Mint(std::string_view execution_id, std::uint64_t task_id) const override;

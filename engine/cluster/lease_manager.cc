@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <future>
 #include <utility>
 
 #include "spdlog/spdlog.h"
@@ -213,14 +214,23 @@ absl::Status LeaseManager::ReadTables(std::map<std::string, std::string>& live, 
 
 void LeaseManager::Round() {
   TakeLost();
+  const auto now = std::chrono::steady_clock::now();
   if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
     spdlog::error("cluster: heartbeat of node={}: {}", options_.node_id, std::string(s.message()));
+    last_store_failure_ = now;
   }
   RenewAll();
   std::map<std::string, std::string> live;  // node id -> address
   std::set<std::uint32_t> free;
   if (absl::Status s = ReadTables(live, free); !s.ok()) {
     spdlog::error("cluster: reading the node and lease tables: {}", std::string(s.message()));
+    return;
+  }
+  if (last_store_failure_.has_value() && now - *last_store_failure_ < options_.lease) {
+    // The database was out of reach a moment ago (down, restarting, cut off): every node's heartbeat and leases
+    // may have expired meanwhile, and the first node back would see itself alone and take every partition,
+    // which the others then lose. Until a lease's time has passed, each node only renews what it holds (above):
+    // by then the live nodes have renewed theirs, and what is still expired belongs to nodes really gone.
     return;
   }
   std::vector<std::uint32_t> held;
@@ -245,15 +255,16 @@ void LeaseManager::Round() {
       static_cast<std::uint32_t>(std::hash<std::string>()(options_.node_id) % static_cast<std::size_t>(partitions_));
   std::vector<std::uint32_t> order(free.begin(), free.end());
   std::stable_partition(order.begin(), order.end(), [&](std::uint32_t p) { return p >= start; });
-  int have = static_cast<int>(held.size());
+  // Every lease first, then one adoption of them all: its reads of the store are shared, not made per partition.
+  std::vector<storage::PartitionLease> acquired;
   for (std::uint32_t p : order) {
-    if (have >= target) {
+    if (static_cast<int>(held.size() + acquired.size()) >= target) {
       break;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) {
-        return;
+        break;
       }
     }
     absl::StatusOr<storage::PartitionLease> lease = store_->AcquireLease(p, options_.node_id, options_.lease);
@@ -263,27 +274,52 @@ void LeaseManager::Round() {
       }
       continue;  // another node was faster
     }
-    const auto began = std::chrono::steady_clock::now();
-    absl::Status adopted = host_->Adopt(*lease);
-    if (!adopted.ok()) {
-      spdlog::error("cluster: node={} could not take partition {} (epoch {}): {}", options_.node_id, p, lease->epoch,
-                    std::string(adopted.message()));
-      host_->Drop(p);
-      store_->ReleaseLease(*lease).IgnoreError();
+    acquired.push_back(*std::move(lease));
+  }
+  if (!acquired.empty()) {
+    AdoptAll(acquired);
+  }
+}
+
+void LeaseManager::AdoptAll(const std::vector<storage::PartitionLease>& leases) {
+  const auto began = std::chrono::steady_clock::now();
+  std::future<std::vector<absl::Status>> adopting =
+      std::async(std::launch::async, [this, &leases] { return host_->Adopt(leases); });
+  // Recoveries take time: no lease, held or being adopted, may lapse meanwhile. One lost anyway (this node
+  // paused past it) has its commits refused by the fence, and the partition reports it (LeaseLost).
+  while (adopting.wait_for(options_.lease / 4) != std::future_status::ready) {
+    if (absl::Status s = store_->Heartbeat(options_.node_id, options_.advertise, options_.lease); !s.ok()) {
+      spdlog::warn("cluster: heartbeat of node={} while adopting: {}", options_.node_id, std::string(s.message()));
+    }
+    RenewAll();
+    for (const storage::PartitionLease& lease : leases) {
+      if (absl::Status s = store_->RenewLease(lease, options_.lease); !s.ok()) {
+        spdlog::warn("cluster: renewing partition {} while adopting it: {}", lease.partition,
+                     std::string(s.message()));
+      }
+    }
+  }
+  std::vector<absl::Status> adopted = adopting.get();
+  adopted.resize(leases.size(), absl::InternalError("the host gave no answer for this partition"));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+  int taken = 0;
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    const storage::PartitionLease& lease = leases[i];
+    if (!adopted[i].ok()) {
+      spdlog::error("cluster: node={} could not take partition {} (epoch {}): {}", options_.node_id, lease.partition,
+                    lease.epoch, std::string(adopted[i].message()));
+      host_->Drop(lease.partition);
+      store_->ReleaseLease(lease).IgnoreError();
       continue;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      held_[p] = *lease;
-      owners_.erase(p);
-    }
-    ++have;
-    spdlog::info("cluster: node={} took partition {} at epoch {} (recovered in {} ms)", options_.node_id, p,
-                 lease->epoch,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count());
-    if (std::chrono::steady_clock::now() - last_renewal_ > options_.lease / 4) {
-      RenewAll();  // recoveries take time: the leases already held must not lapse meanwhile
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    held_[lease.partition] = lease;
+    owners_.erase(lease.partition);
+    ++taken;
+  }
+  spdlog::info("cluster: node={} took {} partitions (recovered together in {} ms)", options_.node_id, taken, ms.count());
+  if (std::chrono::steady_clock::now() - last_renewal_ > options_.lease / 4) {
+    RenewAll();
   }
 }
 

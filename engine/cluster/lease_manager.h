@@ -9,7 +9,8 @@
 // decides which partitions to try to hold.
 //
 // Thread-safety: thread-safe. The rounds run on the manager's own thread; PartitionHost calls are made from it
-// (or from the thread calling Start/Stop) without the manager's lock held.
+// (or from the thread calling Start/Stop), Adopt from a helper thread while the round's thread renews the
+// leases, never with the manager's lock held.
 
 #include <chrono>
 #include <condition_variable>
@@ -43,9 +44,12 @@ inline constexpr std::size_t kMaxNodeIdBytes = 200;
 class PartitionHost {
  public:
   virtual ~PartitionHost() = default;
-  // Recovers the partition's running executions and timers from the store, then serves it with every commit
-  // fenced by `lease`. Returns once it serves (or the error: the manager then gives the lease back).
-  virtual absl::Status Adopt(const storage::PartitionLease& lease) = 0;
+  // Recovers the partitions' running executions and timers from the store, then serves each with every commit
+  // fenced by its lease. Several at once (a node starting, or taking over a dead node's share): what they
+  // share is read once (the running-executions index, split by partition) and they recover side by side.
+  // Returns one status per lease, in order, once each serves or failed (the manager then gives that lease
+  // back). The manager renews the leases meanwhile.
+  virtual std::vector<absl::Status> Adopt(const std::vector<storage::PartitionLease>& leases) = 0;
   // Stops serving the partition and forgets its state in memory; returns once that is done.
   virtual void Drop(std::uint32_t partition) = 0;
 };
@@ -102,6 +106,9 @@ class LeaseManager {
   void TakeLost();
   void RenewAll();
   void Give(std::uint32_t partition);
+  // Has the host adopt `leases` (acquired this round), renewing them and the leases held until it answers;
+  // holds those adopted, gives back the others.
+  void AdoptAll(const std::vector<storage::PartitionLease>& leases);
 
   storage::PostgresStore* store_;
   PartitionHost* host_;
@@ -116,6 +123,9 @@ class LeaseManager {
   std::map<std::uint32_t, PartitionOwner> owners_;         // guarded by mu_: the last round's view
   int nodes_seen_ = 0;                                     // guarded by mu_
   std::chrono::steady_clock::time_point last_renewal_;     // manager thread only
+  // Manager thread only: when a heartbeat last failed (the database out of reach); for a lease's time after it,
+  // rounds take and give back nothing.
+  std::optional<std::chrono::steady_clock::time_point> last_store_failure_;
   std::thread thread_;
 };
 

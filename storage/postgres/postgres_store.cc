@@ -515,6 +515,58 @@ class PostgresStoreImpl final : public PostgresStore {
     }
   }
 
+  // Insert-if-absent, then read back what won, in one transaction sent as one pipeline. Under READ COMMITTED
+  // an INSERT that meets a racing transaction's uncommitted row waits for it and then does nothing, and the
+  // SELECT (a new snapshot) sees that row; where the transaction is serializable (CockroachDB) a conflict ends
+  // it with 40001 and it is tried again.
+  absl::StatusOr<std::string> PutIfAbsent(Column column, std::string_view key, std::string value) override {
+    absl::Status s;
+    for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+      absl::StatusOr<ConnectionPool::Handle> conn = pool_.Take();
+      if (!conn.ok()) {
+        return conn.status();
+      }
+      PGconn* c = conn->get();
+      std::vector<Statement> statements;
+      statements.emplace_back("BEGIN", "put if absent (BEGIN)");
+      Statement insert("INSERT INTO stepflow_rows (column_id, k, v) VALUES ($1, $2, $3) "
+                       "ON CONFLICT (column_id, k) DO NOTHING",
+                       "put if absent (INSERT)");
+      insert.params.Int(static_cast<int>(column), kInt2Oid);
+      insert.params.Bytes(key);
+      insert.params.Bytes(value);
+      statements.push_back(std::move(insert));
+      Statement select("SELECT v FROM stepflow_rows WHERE column_id = $1 AND k = $2", "put if absent (SELECT)",
+                       PGRES_TUPLES_OK);
+      select.params.Int(static_cast<int>(column), kInt2Oid);
+      select.params.Bytes(key);
+      statements.push_back(std::move(select));
+      statements.emplace_back("COMMIT", "put if absent (COMMIT)");
+      std::size_t failed_at = statements.size();
+      s = RunPipeline(c, statements, failed_at);
+      if (s.ok()) {
+        const PGresult* r = statements[2].result.get();
+        if (r == nullptr || PQntuples(r) != 1) {
+          return absl::InternalError(absl::StrCat(Where(c), ": put if absent: the row is not there after its insert"));
+        }
+        return std::string(Field(r, 0, 0));
+      }
+      if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+        ExecCommand(c, "ROLLBACK", "rollback").IgnoreError();
+      }
+      const std::string state = failed_at < statements.size() ? statements[failed_at].sqlstate : "";
+      if (failed_at == 0 && conn->reused() && absl::IsUnavailable(s)) {
+        pool_.DropIdle();  // a pooled connection died while idle (a database restart): once more on a fresh one
+        continue;
+      }
+      if (!IsRetryableState(state)) {
+        return s;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5));
+    }
+    return s;
+  }
+
   absl::StatusOr<PartitionLease> AcquireLease(std::uint32_t partition, std::string_view owner,
                                               std::chrono::milliseconds ttl) override {
     Params p;
@@ -886,6 +938,27 @@ class PostgresStoreImpl final : public PostgresStore {
 };
 
 }  // namespace
+
+absl::StatusOr<std::string> PutIfAbsent(Store& store, Column column, std::string_view key, std::string value) {
+  if (auto* postgres = dynamic_cast<PostgresStore*>(&store); postgres != nullptr) {
+    return postgres->PutIfAbsent(column, key, std::move(value));
+  }
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
+  absl::StatusOr<std::optional<std::string>> there = store.Get(column, key);
+  if (!there.ok()) {
+    return there.status();
+  }
+  if (there->has_value()) {
+    return std::move(**there);
+  }
+  WriteBatch batch;
+  batch.Put(column, std::string(key), value);
+  if (absl::Status s = store.Commit(batch); !s.ok()) {
+    return s;
+  }
+  return value;
+}
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> OpenPostgresStore(const PostgresStoreOptions& options) {
   if (options.conninfo.empty()) {

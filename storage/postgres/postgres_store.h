@@ -76,7 +76,17 @@ class PostgresStore : public Store {
   virtual absl::Status RemoveNode(std::string_view node_id) = 0;
   // Every node row, live or not, by node id.
   virtual absl::StatusOr<std::vector<NodeRow>> ListNodes() = 0;
+
+  // Writes `value` at (column, key) unless the key holds a value already, and returns the value it holds
+  // after: `value`, or the one written first by another node. One transaction (FORMAT.md, "Statements"), so
+  // that nodes opening a new database together agree on its server-wide settings. Errors as Commit's.
+  virtual absl::StatusOr<std::string> PutIfAbsent(Column column, std::string_view key, std::string value) = 0;
 };
+
+// PutIfAbsent on any store: PostgresStore::PutIfAbsent on a PostgreSQL store; on a store one process owns
+// (RocksDB, in memory), Get then Commit, one call of the process at a time. The first open's meta rows (the
+// task token key, the logical partition count) are written through it.
+absl::StatusOr<std::string> PutIfAbsent(Store& store, Column column, std::string_view key, std::string value);
 
 // Connects, creates or migrates the schema (FORMAT.md) and returns the store. InvalidArgument for an
 // unparsable conninfo; Unavailable when the database cannot be reached; FailedPrecondition when the schema

@@ -4,141 +4,12 @@
 // resumed, and the whole cluster restarted: every acknowledged execution finishes exactly once with the
 // output `stepflow run` computes for it. Calls go to any node; one that answers Unavailable (no owner yet,
 // a node down) is tried again on the next.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-
-#include <atomic>
-#include <fstream>
-#include <mutex>
-#include <thread>
-
-#include "absl/strings/str_cat.h"
-#include "tests/integration/cluster_fixture.h"
+#include "tests/integration/private_postgres_cluster.h"
 
 namespace stepflow::itest {
 namespace {
 
-using namespace std::chrono_literals;
-
-// A Pass that computes from the input, a 1 s Wait, a Pass: `stepflow run` gives {"i":I,"next":I+1}.
-constexpr char kWorkflow[] = R"json({"StartAt":"Add","States":{
-  "Add":{"Type":"Pass","Parameters":{"i.$":"$.i","next.$":"States.MathAdd($.i, 1)"},"Next":"Pause"},
-  "Pause":{"Type":"Wait","Seconds":1,"Next":"Done"},
-  "Done":{"Type":"Pass","End":true}}})json";
-
-class ClusterTest : public ClusterFixture {
- protected:
-  void SetUp() override {
-    ClusterFixture::SetUp();
-    if (IsSkipped() || HasFatalFailure()) {
-      return;
-    }
-    Expected(0);  // `stepflow run`'s output, before any load
-  }
-
-  void TearDown() override {
-    StopLoad();
-    ClusterFixture::TearDown();
-  }
-
-  // `stepflow run`'s output for input {"i": i} (it does not depend on i beyond the arithmetic: checked for
-  // i = 0 against the CLI, computed for the others).
-  std::string Expected(int i) {
-    if (i == 0 && expected_zero_.empty()) {
-      const std::string def = tmp_.path() + "/flow.json";
-      const std::string input = tmp_.path() + "/input.json";
-      std::ofstream(def) << kWorkflow;
-      std::ofstream(input) << R"({"i":0})";
-      CliResult r = RunCli({"run", def, "--input", input, "--time-skip"});
-      EXPECT_EQ(r.exit_code, 0) << r.err;
-      std::string out = r.out;
-      while (!out.empty() && out.back() == '\n') {
-        out.pop_back();
-      }
-      json::value last = Json(out.substr(out.rfind('\n') + 1));
-      expected_zero_ = json::serialize(last.at("output"));
-      EXPECT_EQ(expected_zero_, R"({"i":0,"next":1})");
-    }
-    return json::serialize(json::object{{"i", i}, {"next", i + 1}});
-  }
-
-  // Starts executions on the nodes in turn until `stop`, recording the acknowledged ones.
-  void StartLoad() {
-    loader_ = std::thread([this] {
-      for (int i = 0; !stop_.load(); ++i) {
-        absl::StatusOr<v1::Execution> e = OnAnyNode<v1::Execution>(
-            i % kNodes,
-            [&](client::Client& c) {
-              return c.StartExecution("cl-flow", absl::StrCat(R"({"i":)", i, "}"), absl::StrCat("load-", i));
-            },
-            2s);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (e.ok()) {
-          acknowledged_.emplace_back(i, e->arn());
-        }
-      }
-    });
-  }
-  void StopLoad() {
-    stop_ = true;
-    if (loader_.joinable()) {
-      loader_.join();
-    }
-  }
-  std::size_t Acknowledged() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acknowledged_.size();
-  }
-
-  // Every acknowledged execution ends SUCCEEDED with its output, and its history has one start and one end.
-  void ExpectEveryExecutionFinishedOnce() {
-    std::vector<std::pair<int, std::string>> all;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      all = acknowledged_;
-    }
-    ASSERT_FALSE(all.empty());
-    for (const auto& [i, arn] : all) {
-      const auto end = std::chrono::steady_clock::now() + 60s;
-      absl::StatusOr<v1::Execution> e;
-      do {
-        e = OnAnyNode<v1::Execution>(i, [&](client::Client& c) { return c.DescribeExecution(arn); });
-        ASSERT_TRUE(e.ok()) << arn << ": " << e.status();
-        if (e->status() != v1::RUNNING) {
-          break;
-        }
-        std::this_thread::sleep_for(50ms);
-      } while (std::chrono::steady_clock::now() < end);
-      ASSERT_EQ(e->status(), v1::SUCCEEDED) << arn;
-      EXPECT_EQ(json::serialize(Json(e->output())), Expected(i)) << arn;
-      absl::StatusOr<std::vector<v1::HistoryEvent>> h = OnAnyNode<std::vector<v1::HistoryEvent>>(
-          i, [&](client::Client& c) { return c.GetExecutionHistory(arn); });
-      ASSERT_TRUE(h.ok()) << h.status();
-      EXPECT_EQ(CountType(*h, "ExecutionStarted"), 1) << arn;
-      EXPECT_EQ(CountType(*h, "WaitStateEntered"), 1) << arn;
-      EXPECT_EQ(CountType(*h, "WaitStateExited"), 1) << arn;
-      EXPECT_EQ(CountType(*h, "ExecutionSucceeded"), 1) << arn;
-      for (std::size_t k = 0; k < h->size(); ++k) {
-        ASSERT_EQ((*h)[k].id(), static_cast<std::int64_t>(k + 1)) << arn << ": event ids are not 1..n";
-      }
-    }
-  }
-
-  void CreateWorkflow() {
-    absl::StatusOr<v1::StateMachine> sm = OnAnyNode<v1::StateMachine>(
-        0, [&](client::Client& c) { return c.CreateStateMachine("cl-flow", kWorkflow, v1::STANDARD); });
-    ASSERT_TRUE(sm.ok()) << sm.status();
-  }
-
-  std::string expected_zero_;
-
-  std::thread loader_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::pair<int, std::string>> acknowledged_;
-};
+class ClusterTest : public PrivatePostgresCluster {};
 
 // Once the partitions are spread over the three nodes (as `stepflow cluster status` and /metrics show), each
 // node accepts every call: those for partitions it does not serve, and state machine writes when it does not
@@ -155,7 +26,7 @@ TEST_F(ClusterTest, AnyNodeAcceptsAnyCallAndTheClusterIsVisible) {
   EXPECT_EQ(owned, 8);
   for (int i = 0; i < kNodes; ++i) {
     // The same definition again is idempotent: every node answers it (two of them by forwarding).
-    absl::StatusOr<v1::StateMachine> sm = clients_[i]->CreateStateMachine("cl-flow", kWorkflow, v1::STANDARD);
+    absl::StatusOr<v1::StateMachine> sm = clients_[i]->CreateStateMachine("cl-flow", kClusterWorkflow, v1::STANDARD);
     ASSERT_TRUE(sm.ok()) << "node " << i << ": " << sm.status();
   }
   for (int i = 0; i < kNodes; ++i) {
@@ -205,7 +76,7 @@ TEST_F(ClusterTest, AKilledNodesPartitionsMoveAndEveryExecutionFinishesOnce) {
             held += n.at("partitions").as_array().size();
           }
         }
-        return held == 8;
+        return held == static_cast<std::size_t>(kLogicalPartitions);
       },
       30s));
   std::fprintf(stderr, "kill -9 of a node: its partitions were held by the others %lld ms after the kill\n",

@@ -1,5 +1,5 @@
 // Workers in a cluster (issue 14, part 3: "a worker connected to any node receives tasks from every
-// partition"): three nodes over a private PostgreSQL (cluster_fixture.h). A node's matcher holds only the
+// partition"): three nodes over a private PostgreSQL (private_postgres_cluster.h). A node's matcher holds only the
 // tasks of the partitions it serves; an idle poll is fanned out to the other nodes (engine/api/poll_pump.h).
 // A worker polling one node completes executions whose partitions the other two own; pollers racing on every
 // node receive each task once; a worker keeps receiving tasks through a node while another is killed with
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/logical_partitions.h"
 #include "engine/names.h"
-#include "tests/integration/cluster_fixture.h"
+#include "tests/integration/private_postgres_cluster.h"
 
 namespace stepflow::itest {
 namespace {
@@ -45,7 +45,7 @@ class Workers {
     std::chrono::steady_clock::time_point at;
   };
 
-  explicit Workers(ClusterFixture* cluster) : cluster_(cluster) {}
+  explicit Workers(PrivatePostgresCluster* cluster) : cluster_(cluster) {}
   ~Workers() { Stop(); }
 
   // `threads` pollers on node `node`.
@@ -105,18 +105,18 @@ class Workers {
     }
   }
 
-  ClusterFixture* cluster_;
+  PrivatePostgresCluster* cluster_;
   std::mutex mu_;
   std::multimap<std::string, Received> received_;
   std::string errors_;
   std::vector<std::jthread> threads_;
 };
 
-class ClusterWorkersTest : public ClusterFixture {
+class ClusterWorkersTest : public PrivatePostgresCluster {
  protected:
   void TearDown() override {
     workers_.Stop();
-    ClusterFixture::TearDown();
+    PrivatePostgresCluster::TearDown();
   }
 
   void CreateFlow() {

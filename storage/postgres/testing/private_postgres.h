@@ -48,6 +48,10 @@ class PrivatePostgres {
   // Stops the server (fast shutdown) and starts it again on the same port and directory, as a database
   // restart under load. Connections are cut.
   absl::Status Restart();
+  // Restart in two halves, for an outage of some length: Shutdown stops the server (fast shutdown, connections
+  // cut); Resume starts it again on the same port and directory (from a thread that outlives it, as Start).
+  void Shutdown() { Stop(); }
+  absl::Status Resume() { return Launch(); }
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }

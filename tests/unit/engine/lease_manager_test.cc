@@ -106,21 +106,37 @@ TEST_F(LeaseTest, FencedWritesOfRacingOwnersLoseNoUpdate) {
   EXPECT_GT(refused.load(), 0) << "no stale write was attempted: the test proved nothing";
 }
 
-// Records what a manager made its node serve; checks that a partition is adopted at increasing epochs.
+// Records what a manager made its node serve and how many partitions each Adopt call took; checks that a
+// partition is adopted at increasing epochs. An adoption takes `adopt_time` (a recovery).
 class FakeHost : public PartitionHost {
  public:
-  FakeHost(std::mutex* epochs_mu, std::map<std::uint32_t, std::uint64_t>* last_epochs)
-      : epochs_mu_(epochs_mu), last_epochs_(last_epochs) {}
-  absl::Status Adopt(const storage::PartitionLease& lease) override {
-    {
+  FakeHost(std::mutex* epochs_mu, std::map<std::uint32_t, std::uint64_t>* last_epochs,
+           std::chrono::milliseconds adopt_time = 0ms)
+      : epochs_mu_(epochs_mu), last_epochs_(last_epochs), adopt_time_(adopt_time) {}
+  std::vector<absl::Status> Adopt(const std::vector<storage::PartitionLease>& leases) override {
+    std::this_thread::sleep_for(adopt_time_);
+    for (const storage::PartitionLease& lease : leases) {
       std::lock_guard<std::mutex> lock(*epochs_mu_);
       std::uint64_t& last = (*last_epochs_)[lease.partition];
       EXPECT_GT(lease.epoch, last) << "partition " << lease.partition << " adopted at a stale epoch";
       last = lease.epoch;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    serving_.insert(lease.partition);
-    return absl::OkStatus();
+    for (const storage::PartitionLease& lease : leases) {
+      serving_.insert(lease.partition);
+    }
+    adopt_calls_.push_back(leases.size());
+    adopted_at_.push_back(std::chrono::steady_clock::now());
+    return std::vector<absl::Status>(leases.size());
+  }
+  std::vector<std::size_t> adopt_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return adopt_calls_;
+  }
+  // When each Adopt call ended.
+  std::vector<std::chrono::steady_clock::time_point> adopted_at() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return adopted_at_;
   }
   void Drop(std::uint32_t partition) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -134,8 +150,11 @@ class FakeHost : public PartitionHost {
  private:
   std::mutex* epochs_mu_;
   std::map<std::uint32_t, std::uint64_t>* last_epochs_;
+  const std::chrono::milliseconds adopt_time_;
   std::mutex mu_;
   std::set<std::uint32_t> serving_;
+  std::vector<std::size_t> adopt_calls_;
+  std::vector<std::chrono::steady_clock::time_point> adopted_at_;
 };
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
@@ -147,6 +166,15 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
     std::this_thread::sleep_for(20ms);
   }
   return true;
+}
+
+// A node's options: lease 400 ms, advertised at 127.0.0.1:PORT.
+ClusterOptions NodeOptions(const std::string& id, int port) {
+  ClusterOptions o;
+  o.node_id = id;
+  o.advertise = "127.0.0.1:" + std::to_string(port);
+  o.lease = 400ms;
+  return o;
 }
 
 TEST_F(LeaseTest, ManagersShareThePartitionsFairlyAndTakeOverAStoppedOnesShare) {
@@ -207,6 +235,87 @@ TEST_F(LeaseTest, ManagersShareThePartitionsFairlyAndTakeOverAStoppedOnesShare) 
   ASSERT_TRUE(WaitUntil([&] { return hosts[0]->serving().size() == kPartitions; }, 10s));
   EXPECT_TRUE(WaitUntil([&] { return managers[0]->PeerAddresses().empty(); }, 10s));
   managers[0]->ReleaseAll();
+}
+
+// A node starting alone adopts every partition in one call (the engine reads the running-executions index once
+// for all of them), and its leases, held or being adopted, are renewed while the recovery takes several
+// leases' time: a second node starting meanwhile finds none of them free.
+TEST_F(LeaseTest, ANodeAdoptsEveryFreePartitionInOneCallAndKeepsItsLeasesWhileRecovering) {
+  constexpr int kPartitions = 8;
+  std::mutex epochs_mu;
+  std::map<std::uint32_t, std::uint64_t> last_epochs;
+  FakeHost slow(&epochs_mu, &last_epochs, 1500ms);
+  FakeHost quick(&epochs_mu, &last_epochs);
+  const ClusterOptions a = NodeOptions("node-a", 7100);
+  const ClusterOptions b = NodeOptions("node-b", 7101);
+  LeaseManager first(store_.get(), &slow, kPartitions, a);
+  LeaseManager second(store_.get(), &quick, kPartitions, b);
+  std::thread starting([&] { first.Start(); });  // its first round: every lease, then one adoption of 1.5 s
+  // The second node starts once the first holds every lease, i.e. while it adopts them.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        absl::StatusOr<std::vector<storage::LeaseRow>> rows = store_->ListLeases();
+        return rows.ok() && rows->size() == kPartitions;
+      },
+      10s));
+  second.Start();
+  starting.join();
+  EXPECT_EQ(slow.adopt_calls(), std::vector<std::size_t>{kPartitions});
+  EXPECT_EQ(slow.serving().size(), static_cast<std::size_t>(kPartitions));
+  // Then the first gives the second its share in a later round; none before the first's adoption ended (had the
+  // first let its leases lapse while adopting, the second would have taken them then).
+  EXPECT_TRUE(WaitUntil([&] { return quick.serving().size() == kPartitions / 2; }, 10s));
+  ASSERT_EQ(slow.adopted_at().size(), 1u);
+  for (const auto& at : quick.adopted_at()) {
+    EXPECT_GT(at, slow.adopted_at().front()) << "the second node adopted partitions while the first was adopting them";
+  }
+  second.ReleaseAll();
+  first.ReleaseAll();
+}
+
+// The database goes away for longer than the leases and comes back: every heartbeat and lease expired meanwhile,
+// yet each node keeps its own partitions (it renews them; nobody takes for a lease's time after its heartbeat
+// failed). Before, the first node back saw itself alone and took every expired partition from the other.
+TEST_F(LeaseTest, AfterADatabaseOutageEachNodeKeepsItsOwnPartitions) {
+  constexpr int kPartitions = 8;
+  std::mutex epochs_mu;
+  std::map<std::uint32_t, std::uint64_t> last_epochs;
+  FakeHost host_a(&epochs_mu, &last_epochs);
+  FakeHost host_b(&epochs_mu, &last_epochs);
+  const ClusterOptions a = NodeOptions("node-a", 7200);
+  const ClusterOptions b = NodeOptions("node-b", 7201);
+  LeaseManager first(store_.get(), &host_a, kPartitions, a);
+  LeaseManager second(store_.get(), &host_b, kPartitions, b);
+  first.Start();
+  second.Start();
+  ASSERT_TRUE(WaitUntil([&] { return host_a.serving().size() == 4 && host_b.serving().size() == 4; }, 10s));
+  const std::set<std::uint32_t> a_before = host_a.serving();
+  const std::set<std::uint32_t> b_before = host_b.serving();
+  const std::size_t adoptions_before = host_a.adopt_calls().size() + host_b.adopt_calls().size();
+  server_->Shutdown();
+  std::this_thread::sleep_for(1200ms);  // three leases
+  ASSERT_TRUE(server_->Resume().ok()) << server_->log();
+  // Both renew within a round of the database's return; a lease later neither may take from the other.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        absl::StatusOr<std::vector<storage::LeaseRow>> rows = store_->ListLeases();
+        if (!rows.ok()) {
+          return false;
+        }
+        int live = 0;
+        for (const storage::LeaseRow& r : *rows) {
+          live += r.expires_in_ms > 0 ? 1 : 0;
+        }
+        return live == kPartitions;
+      },
+      10s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(host_a.serving(), a_before);
+  EXPECT_EQ(host_b.serving(), b_before);
+  EXPECT_EQ(host_a.adopt_calls().size() + host_b.adopt_calls().size(), adoptions_before)
+      << "a partition was adopted again after the outage";
+  second.ReleaseAll();
+  first.ReleaseAll();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -199,6 +200,42 @@ TEST_F(PostgresStoreTest, NodesOpeningTogetherShareOneSchema) {
     t.join();
   }
   EXPECT_EQ(opened.load(), 8);
+}
+
+// Nodes opening a new store together (one store object, one pool of connections each) all get the value the
+// first of them wrote: the insert and the read of what won are one transaction. A read, then a commit, as the
+// first open did before, gave each its own value.
+TEST_F(PostgresStoreTest, RacingNodesPuttingIfAbsentAllGetTheFirstValue) {
+  constexpr int kNodes = 4;
+  std::vector<std::unique_ptr<PostgresStore>> nodes;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.push_back(Open());
+    ASSERT_NE(nodes.back(), nullptr);
+  }
+  for (int round = 0; round < 20; ++round) {
+    const std::string key = "setting-" + std::to_string(round);
+    std::vector<std::string> got(kNodes);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kNodes; ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < kNodes) {
+        }
+        absl::StatusOr<std::string> v = nodes[i]->PutIfAbsent(Column::kMeta, key, "node-" + std::to_string(i));
+        EXPECT_TRUE(v.ok()) << v.status();
+        got[i] = v.ok() ? *v : "";
+      });
+    }
+    for (std::thread& t : threads) {
+      t.join();
+    }
+    absl::StatusOr<std::optional<std::string>> stored = store_->Get(Column::kMeta, key);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    for (int i = 0; i < kNodes; ++i) {
+      EXPECT_EQ(got[i], **stored) << "node " << i << ", round " << round;
+    }
+  }
 }
 
 TEST_F(PostgresStoreTest, ConnectionErrorsAreNamedWithoutThePassword) {

@@ -524,6 +524,39 @@ TEST_P(StoreContractTest, RacingCommitsOverTheSameKeysAllSucceed) {
   }
 }
 
+// PutIfAbsent writes only where nothing is, and every racing caller gets the one value that stayed.
+TEST_P(StoreContractTest, PutIfAbsentKeepsTheFirstValueForEveryRacingCaller) {
+  std::unique_ptr<Store> store = Open(DiskOptions());
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::string> first = PutIfAbsent(*store, Column::kMeta, "setting", "a");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "a");
+  absl::StatusOr<std::string> second = PutIfAbsent(*store, Column::kMeta, "setting", "b");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "a");
+  EXPECT_EQ(MustGet(*store, Column::kMeta, "setting"), "a");
+
+  constexpr int kThreads = 6;
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "raced" + std::to_string(round);
+    std::vector<std::string> got(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        absl::StatusOr<std::string> v = PutIfAbsent(*store, Column::kMeta, key, "t" + std::to_string(t));
+        EXPECT_TRUE(v.ok()) << v.status();
+        got[t] = v.ok() ? *v : "";
+      });
+    }
+    for (std::thread& th : threads) {
+      th.join();
+    }
+    for (int t = 0; t < kThreads; ++t) {
+      EXPECT_EQ(got[t], MustGet(*store, Column::kMeta, key)) << "thread " << t << ", round " << round;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kBackends, BackendName);
 
 // A scan's visitor may call the store again (the in-memory store visits a copy of the range).
