@@ -195,6 +195,9 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   options.lazy_task_start = config.lazy_task_start;
+  // Listen once the store is open: the running executions are replayed while the API serves, and a call
+  // naming one not replayed yet replays it first (engine/engine.h).
+  options.serve_during_recovery = true;
   options.cluster_advertise = config.advertise.empty() ? config.grpc_address : config.advertise;
   if (config.node_id.empty()) {
     // HOSTNAME:GRPC-PORT: stable across restarts of one node, distinct between nodes of one host.
@@ -285,8 +288,9 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
     return kExitCannotStart;
   }
   auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  // The engine logs what it recovered (running executions, pending timers); this line times it.
-  spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
+  // The engine replays the running executions from here on, while the server listens, and logs what it
+  // recovered (running executions, pending timers) when done; this line times the open before it.
+  spdlog::info("store open open_ms={} (recovery under way)", open_ms.count());
 
   // One bound on the calls that wait for an execution, for both transports together.
   api::LongWaitBudget long_waits(api::kDefaultMaxLongWaits);

@@ -75,11 +75,11 @@ struct EngineOptions {
   common::EpochMillis max_timer_wait_ms = 1000;
   // Open returns as soon as the store is open and recovery has begun, instead of after every RUNNING
   // execution has been replayed: the partitions replay them a chunk at a time, and calls posted meanwhile run
-  // between chunks (an execution a call names is replayed on demand). Until recovery ends, an execution that
-  // will be quarantined answers its replay error instead of ExecutionQuarantined, and a storage error during
-  // recovery is logged and the execution retried later instead of failing Open. Default: false (Open
-  // returns with every execution recovered). The server does not set it yet: its tests read the quarantine
-  // and recovery log lines as soon as it listens (docs/performance.md, "Recovery (W5)").
+  // between chunks. A call naming an execution recovery has not reached yet has it replayed first (or
+  // quarantined), so every answer is the one it would be after recovery; listing the quarantined executions
+  // and counting executions wait for the end of recovery. A storage error during recovery is logged and the
+  // execution retried later instead of failing Open. Default: false (Open returns with every execution
+  // recovered); the server sets it.
   bool serve_during_recovery = false;
   // An execution's snapshot is written with every this many inputs, and recovery re-applies only the inputs
   // after its latest one (engine/snapshots.h). 0 = no snapshots: recovery replays whole input logs.

@@ -107,6 +107,7 @@ common::EpochMillis SystemNow() {
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::string& execution_arn) {
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  RETURN_IF_ERROR(AwaitRecovered(execution_arn));
   if (std::optional<QuarantinedExecution> q = Quarantined(execution_arn)) {
     return q->stored.record;
   }
@@ -140,6 +141,7 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   }
   if (filter.quarantined && !IsQualifiedArn(filter.state_machine)) {
     ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, filter.state_machine));
+    RETURN_IF_ERROR(AwaitRecoveryEnd());
     Page<ExecutionInfoRecord> page = ListQuarantined(machine);
     std::erase_if(page.items, [&](const ExecutionInfoRecord& r) { return !r.name.starts_with(filter.name_prefix); });
     return page;
@@ -179,6 +181,15 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
         }
         return true;
       }));
+  {
+    // The page's executions that recovery has not reached yet are replayed first, all at once, so that those
+    // it quarantines are shown as such.
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : found) {
+      ids.push_back(id);
+    }
+    RETURN_IF_ERROR(AwaitRecovered(ids));
+  }
   Page<ExecutionInfoRecord> page;
   std::size_t bytes = 0;
   std::string_view last_key = resume_after;
@@ -224,6 +235,7 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
   } else {
     ASSIGN_OR_RETURN(scope, KnownMachine(*definitions_, state_machine));
   }
+  RETURN_IF_ERROR(AwaitRecoveryEnd());  // the quarantined ones are subtracted: every one must be known
   ASSIGN_OR_RETURN(StatusCounts stored, ReadExecutionCounts(*store_, scope));
   ExecutionCounts counts;
   for (sm::ExecutionStatus status : kAllStatuses) {
