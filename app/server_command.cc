@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/api/audit.h"
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
@@ -192,6 +193,7 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.partitions = config.partitions;
   options.logical_partitions = config.logical_partitions;
   options.snapshot_every_inputs = config.snapshot_every;
+  options.timer_slack_ms = config.timer_slack_ms;
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   options.lazy_task_start = config.lazy_task_start;
@@ -249,6 +251,10 @@ void LogSettings(const ServerConfig& config) {
 
 // Opens the engine and serves it until a shutdown signal; returns the exit status.
 int Serve(const ServerConfig& config, const sigset_t& signals) {
+  // Debian's Abseil is built with its debug checks: every absl::Mutex lock and destruction (gRPC's, on every
+  // call) then updates a process-wide lock-order graph, ~2% of the server's CPU in W4 (docs/performance.md).
+  // Stepflow's own locks are std::mutex; the check finds nothing for the server to act on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<Security> security = LoadSecurity(config);
   absl::Status checked = security.ok() ? CheckExposure(config) : security.status();
   if (checked.ok()) {

@@ -58,6 +58,29 @@ absl::StatusOr<TimerSet> ReadTimerRows(storage::Store& store) {
 
 }  // namespace
 
+// Everything one recovery shares between the partitions' chunks and the calls that replay an execution on
+// demand. The per-partition vectors are touched only on their partition's thread until recovery finishes.
+struct DurableEngine::Recovery {
+  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
+  std::vector<std::vector<std::string>> running;  // per partition, in index (start time) order
+  std::map<std::string, common::EpochMillis> starts;
+  std::size_t total = 0;
+  TimerSet rows;                            // the timers column before the partitions ran
+  std::vector<TimerSet> armed;              // per partition: the timers its replays armed
+  std::vector<Unrecoverable> unrecoverable;  // per partition, quarantined as they were found
+  std::vector<absl::Status> errors;          // per partition: its first storage error
+  std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
+  std::atomic<std::size_t> partitions_left{0};
+  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
+  std::promise<absl::Status> done;
+  std::shared_future<absl::Status> finished = done.get_future().share();
+  // The RUNNING executions not replayed (nor quarantined) yet. An id leaves the set only after its replay
+  // or its quarantine, so a call that does not find its execution here sees it as recovery left it.
+  std::mutex pending_mu;
+  std::unordered_set<std::string> pending;  // guarded by pending_mu
+  std::atomic<std::size_t> pending_count{0};  // pending.size(), read without the lock
+};
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   return DurableEngine::Open(options);
 }
@@ -113,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   PartitionOptions partition_options;
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
+  partition_options.timer_slack_ms = std::max<common::EpochMillis>(options.timer_slack_ms, 0);
   partition_options.task_tokens = engine->task_tokens_.get();
   partition_options.snapshots.every_inputs = options.snapshot_every_inputs;
   partition_options.snapshots.key = engine->task_tokens_->DeriveKey(kSnapshotKeyPurpose);
@@ -153,29 +177,6 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
                options.sync_writes);
   return std::unique_ptr<Engine>(std::move(engine));
 }
-
-// Everything one recovery shares between the partitions' chunks and the calls that replay an execution on
-// demand. The per-partition vectors are touched only on their partition's thread until recovery finishes.
-struct DurableEngine::Recovery {
-  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
-  std::vector<std::vector<std::string>> running;  // per partition, in index (start time) order
-  std::map<std::string, common::EpochMillis> starts;
-  std::size_t total = 0;
-  TimerSet rows;                            // the timers column before the partitions ran
-  std::vector<TimerSet> armed;              // per partition: the timers its replays armed
-  std::vector<Unrecoverable> unrecoverable;  // per partition, quarantined as they were found
-  std::vector<absl::Status> errors;          // per partition: its first storage error
-  std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
-  std::atomic<std::size_t> partitions_left{0};
-  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
-  std::promise<absl::Status> done;
-  std::shared_future<absl::Status> finished = done.get_future().share();
-  // The RUNNING executions not replayed (nor quarantined) yet. An id leaves the set only after its replay
-  // or its quarantine, so a call that does not find its execution here sees it as recovery left it.
-  std::mutex pending_mu;
-  std::unordered_set<std::string> pending;  // guarded by pending_mu
-  std::atomic<std::size_t> pending_count{0};  // pending.size(), read without the lock
-};
 
 absl::Status DurableEngine::StartRecovery() {
   auto recovery = std::make_shared<Recovery>();

@@ -73,6 +73,11 @@ struct EngineOptions {
   // Longest a partition sleeps before reading `clock` again while a timer is pending, so that a clock that
   // jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms; tests on a VirtualClock use ~1 ms.
   common::EpochMillis max_timer_wait_ms = 1000;
+  // A partition with nothing else to do wakes this many milliseconds after its next timer is due, so that the
+  // timers due meanwhile (retry backoffs, Waits, timeouts that came due together) fire in one commit instead of
+  // one each: a timer fires up to this much late, never early. Default: 0 (each at its due time, as tests on a
+  // VirtualClock expect); the server's --timer-slack-ms sets it.
+  common::EpochMillis timer_slack_ms = 0;
   // Open returns as soon as the store is open and recovery has begun, instead of after every RUNNING
   // execution has been replayed: the partitions replay them a chunk at a time, and calls posted meanwhile run
   // between chunks. A call naming an execution recovery has not reached yet has it replayed first (or

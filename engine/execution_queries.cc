@@ -257,18 +257,20 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
 }
 
 void DurableEngine::OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const {
-  if (quarantined_count_.load() == 0) {
+  const bool read_quarantined =
+      std::any_of(records.begin(), records.end(), [](const ExecutionInfoRecord& r) { return r.quarantined; });
+  if (quarantined_count_.load() == 0 && !read_quarantined) {
     return;
   }
   std::lock_guard<std::mutex> lock(quarantine_mu_);
   std::erase_if(records, [&](ExecutionInfoRecord& r) {
     auto it = quarantined_.find(r.arn);
-    if (it == quarantined_.end()) {
-      return false;
+    if (it != quarantined_.end()) {
+      r.quarantined = true;
+      r.quarantine_reason = it->second.reason;
     }
-    r.quarantined = true;
-    r.quarantine_reason = it->second.reason;
-    return filter.status == sm::ExecutionStatus::kRunning;
+    // One read as quarantined is not running either, even if an operator has ended it since the read.
+    return r.quarantined && filter.status == sm::ExecutionStatus::kRunning;
   });
 }
 
