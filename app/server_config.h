@@ -12,7 +12,7 @@
 //   --logical-partitions STEPFLOW_LOGICAL_PARTITIONS logical_partitions 64 (a new store only)
 //   --snapshot-every STEPFLOW_SNAPSHOT_EVERY snapshot_every    100 inputs (0 = no snapshots)
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
-//   --timer-slack-ms STEPFLOW_TIMER_SLACK_MS timer_slack_ms    5 (0 to 1000)
+//   --timer-slack-ms STEPFLOW_TIMER_SLACK_MS timer_slack_ms    0 (0 to 1000)
 //   --min-free-disk  STEPFLOW_MIN_FREE_DISK  min_free_disk     128 (MiB; at least 128)
 //   --log-format     STEPFLOW_LOG_FORMAT     log_format        text (text | json)
 //   --log-level      STEPFLOW_LOG_LEVEL      log_level         info (debug | info | warn | error)
@@ -51,9 +51,9 @@ inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
 
 enum class LogFormat { kText, kJson };
 
-// --timer-slack-ms: by default (timers fire at most this late: a retry's backoff of 1 s becomes at most
-// 1.005 s), and at most.
-inline constexpr std::int64_t kDefaultTimerSlackMs = 5;
+// --timer-slack-ms: by default (0: each timer at its due time; W4 did not measure a gain from 5 ms on the
+// shared machine, docs/performance.md), and at most.
+inline constexpr std::int64_t kDefaultTimerSlackMs = 0;
 inline constexpr std::int64_t kMaxTimerSlackMs = 1000;
 
 // The disk reserve (--min-free-disk) in MiB: by default, which is also the least (below it RocksDB could
