@@ -255,8 +255,9 @@ void DurableEngine::RecoverPending(Recovery& recovery, std::size_t p, const std:
     recovery.errors[p] = s;
   }
   if (unrecoverable.size() > known) {
-    Quarantine(Recovery::Unrecoverable(unrecoverable.begin() + static_cast<std::ptrdiff_t>(known), unrecoverable.end()),
-               recovery.starts);
+    const Recovery::Unrecoverable found(unrecoverable.begin() + static_cast<std::ptrdiff_t>(known),
+                                        unrecoverable.end());
+    Quarantine(found, recovery.starts);
   }
   std::lock_guard<std::mutex> lock(recovery.pending_mu);
   for (const std::string& id : due) {

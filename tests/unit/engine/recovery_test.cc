@@ -263,7 +263,8 @@ TEST_F(RecoveryRaceTest, CallsRacingRecoveryAreAnsweredAsAfterIt) {
     EXPECT_EQ(Count(events, "ExecutionSucceeded"), i % 4 == 2 && !Corrupt(i) ? 1 : 0) << arns_[i];
     ExpectDenseIds(events);
   }
-  absl::StatusOr<std::optional<PolledTask>> none = engine_->PollTask("work", "w", common::SystemClock().NowMillis() + 50);
+  absl::StatusOr<std::optional<PolledTask>> none =
+      engine_->PollTask("work", "w", common::SystemClock().NowMillis() + 50);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
   // A restart without serving during recovery finds the same.
