@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/api/audit.h"
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
@@ -192,9 +193,13 @@ engine::EngineOptions ToEngineOptions(const ServerConfig& config) {
   options.partitions = config.partitions;
   options.logical_partitions = config.logical_partitions;
   options.snapshot_every_inputs = config.snapshot_every;
+  options.timer_slack_ms = config.timer_slack_ms;
   options.sync_writes = config.sync_writes;
   options.min_free_disk_bytes = config.min_free_disk_mib << 20;
   options.lazy_task_start = config.lazy_task_start;
+  // Listen once the store is open: the running executions are replayed while the API serves, and a call
+  // naming one not replayed yet replays it first (engine/engine.h).
+  options.serve_during_recovery = true;
   options.cluster_advertise = config.advertise.empty() ? config.grpc_address : config.advertise;
   if (config.node_id.empty()) {
     // HOSTNAME:GRPC-PORT: stable across restarts of one node, distinct between nodes of one host.
@@ -246,6 +251,10 @@ void LogSettings(const ServerConfig& config) {
 
 // Opens the engine and serves it until a shutdown signal; returns the exit status.
 int Serve(const ServerConfig& config, const sigset_t& signals) {
+  // Debian's Abseil is built with its debug checks: every absl::Mutex lock and destruction (gRPC's, on every
+  // call) then updates a process-wide lock-order graph, ~2% of the server's CPU in W4 (docs/performance.md).
+  // Stepflow's own locks are std::mutex; the check finds nothing for the server to act on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<Security> security = LoadSecurity(config);
   absl::Status checked = security.ok() ? CheckExposure(config) : security.status();
   if (checked.ok()) {
@@ -285,8 +294,9 @@ int Serve(const ServerConfig& config, const sigset_t& signals) {
     return kExitCannotStart;
   }
   auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  // The engine logs what it recovered (running executions, pending timers); this line times it.
-  spdlog::info("store open open_ms={} (recovery included)", open_ms.count());
+  // The engine replays the running executions from here on, while the server listens, and logs what it
+  // recovered (running executions, pending timers) when done; this line times the open before it.
+  spdlog::info("store open open_ms={} (recovery under way)", open_ms.count());
 
   // One bound on the calls that wait for an execution, for both transports together.
   api::LongWaitBudget long_waits(api::kDefaultMaxLongWaits);

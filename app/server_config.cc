@@ -37,6 +37,7 @@ constexpr Setting kSettings[] = {
     {"partitions", "--partitions", "STEPFLOW_PARTITIONS"},
     {"logical_partitions", "--logical-partitions", "STEPFLOW_LOGICAL_PARTITIONS"},
     {"snapshot_every", "--snapshot-every", "STEPFLOW_SNAPSHOT_EVERY"},
+    {"timer_slack_ms", "--timer-slack-ms", "STEPFLOW_TIMER_SLACK_MS"},
     {"node_id", "--node-id", "STEPFLOW_NODE_ID"},
     {"advertise", "--advertise", "STEPFLOW_ADVERTISE"},
     {"lease_seconds", "--lease-seconds", "STEPFLOW_LEASE_SECONDS"},
@@ -237,6 +238,11 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
         config.snapshot_every > kMaxSnapshotEvery) {
       return bad(absl::StrCat("must be a number of inputs from 0 (no snapshots) to ", kMaxSnapshotEvery));
     }
+  } else if (key == "timer_slack_ms") {
+    if (!absl::SimpleAtoi(v.text, &config.timer_slack_ms) || config.timer_slack_ms < 0 ||
+        config.timer_slack_ms > kMaxTimerSlackMs) {
+      return bad(absl::StrCat("must be a number of milliseconds from 0 to ", kMaxTimerSlackMs));
+    }
   } else if (key == "durability") {
     if (v.text != "sync" && v.text != "async") {
       return bad("must be sync or async");
@@ -321,6 +327,7 @@ const char* ServerUsage() {
   return "usage: stepflow server [--store rocksdb:DIR|postgres:URL] [--data-dir DIR]\n"
          "                       [--grpc-address HOST:PORT] [--http-address HOST:PORT]\n"
          "                       [--partitions N] [--logical-partitions N] [--snapshot-every N]\n"
+         "                       [--timer-slack-ms N]\n"
          "                       [--node-id ID] [--advertise HOST:PORT] [--lease-seconds N]\n"
          "                       [--durability sync|async] [--min-free-disk MIB] [--log-format text|json]\n"
          "                       [--log-level debug|info|warn|error] [--config FILE]\n"
@@ -348,6 +355,8 @@ const char* ServerUsage() {
          "  --snapshot-every N      snapshot an execution every N inputs; recovery replays only the inputs\n"
          "                          after its last snapshot (env STEPFLOW_SNAPSHOT_EVERY; default 100;\n"
          "                          0 = no snapshots)\n"
+         "  --timer-slack-ms N      a timer fires up to N ms late, so that timers due close together share a\n"
+         "                          commit (env STEPFLOW_TIMER_SLACK_MS; default 0; at most 1000)\n"
          "  --node-id ID            PostgreSQL store: this node's name among the nodes sharing the database\n"
          "                          (env STEPFLOW_NODE_ID; default HOSTNAME:GRPC-PORT; README \"Running several\n"
          "                          nodes\")\n"
@@ -381,7 +390,8 @@ const char* ServerUsage() {
          "                          is killed is then offered again after the restart (env\n"
          "                          STEPFLOW_LAZY_TASK_START=true; default off)\n"
          "  --config FILE           JSON object with the keys data_dir, store, grpc_address, http_address,\n"
-         "                          partitions, logical_partitions, snapshot_every, node_id, advertise,\n"
+         "                          partitions, logical_partitions, snapshot_every, timer_slack_ms, node_id,\n"
+         "                          advertise,\n"
          "                          lease_seconds, durability, min_free_disk,\n"
          "                          log_format, log_level, tls_cert, tls_key,\n"
          "                          tls_client_ca, token_file, audit_log, console_dir, insecure_listen,\n"

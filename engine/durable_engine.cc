@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,29 @@ absl::StatusOr<TimerSet> ReadTimerRows(storage::Store& store) {
 }
 
 }  // namespace
+
+// Everything one recovery shares between the partitions' chunks and the calls that replay an execution on
+// demand. The per-partition vectors are touched only on their partition's thread until recovery finishes.
+struct DurableEngine::Recovery {
+  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
+  std::vector<std::vector<std::string>> running;  // per partition, in index (start time) order
+  std::map<std::string, common::EpochMillis> starts;
+  std::size_t total = 0;
+  TimerSet rows;                            // the timers column before the partitions ran
+  std::vector<TimerSet> armed;              // per partition: the timers its replays armed
+  std::vector<Unrecoverable> unrecoverable;  // per partition, quarantined as they were found
+  std::vector<absl::Status> errors;          // per partition: its first storage error
+  std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
+  std::atomic<std::size_t> partitions_left{0};
+  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
+  std::promise<absl::Status> done;
+  std::shared_future<absl::Status> finished = done.get_future().share();
+  // The RUNNING executions not replayed (nor quarantined) yet. An id leaves the set only after its replay
+  // or its quarantine, so a call that does not find its execution here sees it as recovery left it.
+  std::mutex pending_mu;
+  std::unordered_set<std::string> pending;  // guarded by pending_mu
+  std::atomic<std::size_t> pending_count{0};  // pending.size(), read without the lock
+};
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   return DurableEngine::Open(options);
@@ -112,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   PartitionOptions partition_options;
   partition_options.limits = options.limits;
   partition_options.max_timer_wait_ms = options.max_timer_wait_ms;
+  partition_options.timer_slack_ms = std::max<common::EpochMillis>(options.timer_slack_ms, 0);
   partition_options.task_tokens = engine->task_tokens_.get();
   partition_options.snapshots.every_inputs = options.snapshot_every_inputs;
   partition_options.snapshots.key = engine->task_tokens_->DeriveKey(kSnapshotKeyPurpose);
@@ -139,10 +164,9 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
     }
     return std::unique_ptr<Engine>(std::move(engine));
   }
-  absl::StatusOr<std::future<absl::Status>> recovering = engine->StartRecovery();
-  absl::Status recovered = recovering.ok() ? absl::OkStatus() : recovering.status();
+  absl::Status recovered = engine->StartRecovery();
   if (recovered.ok() && !options.serve_during_recovery) {
-    recovered = recovering->get();
+    recovered = engine->recovery_->finished.get();
   }
   if (!recovered.ok()) {
     engine->Shutdown();
@@ -154,23 +178,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-// Everything one recovery shares between the partitions' chunks.
-struct DurableEngine::Recovery {
-  using Unrecoverable = std::vector<std::pair<std::string, absl::Status>>;
-  std::vector<std::vector<std::string>> running;  // per partition, in index (start time) order
-  std::map<std::string, common::EpochMillis> starts;
-  std::size_t total = 0;
-  TimerSet rows;                            // the timers column before the partitions ran
-  std::vector<TimerSet> armed;              // per partition: the timers its replays armed
-  std::vector<Unrecoverable> unrecoverable;  // per partition
-  std::vector<absl::Status> errors;          // per partition: its first storage error
-  std::vector<std::set<std::string>> loaded_before;  // per partition: loaded by a call before its chunk
-  std::atomic<std::size_t> partitions_left{0};
-  std::atomic<bool> cut_short{false};  // the engine shut down before every chunk ran
-  std::promise<absl::Status> finished;
-};
-
-absl::StatusOr<std::future<absl::Status>> DurableEngine::StartRecovery() {
+absl::Status DurableEngine::StartRecovery() {
   auto recovery = std::make_shared<Recovery>();
   const std::size_t count = partitions_.size();
   recovery->running.resize(count);
@@ -184,15 +192,17 @@ absl::StatusOr<std::future<absl::Status>> DurableEngine::StartRecovery() {
         std::string id(IndexKeyExecutionId(prefix, key));
         if (!id.empty()) {
           recovery->starts[id] = IndexKeyStart(prefix, key);
+          recovery->pending.insert(id);
           recovery->running[ThreadOf(id)].push_back(std::move(id));
           ++recovery->total;
         }
         return true;
       }));
+  recovery->pending_count = recovery->pending.size();
   // Read before the partitions run: from then on, overdue timers fire and their rows go.
   ASSIGN_OR_RETURN(recovery->rows, ReadTimerRows(*store_));
-  std::future<absl::Status> finished = recovery->finished.get_future();
   recovery->partitions_left = count;
+  recovery_ = recovery;
   for (auto& p : partitions_) {
     p->Run();
   }
@@ -201,7 +211,7 @@ absl::StatusOr<std::future<absl::Status>> DurableEngine::StartRecovery() {
       return errors::ShuttingDown();
     }
   }
-  return finished;
+  return absl::OkStatus();
 }
 
 void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std::size_t p, std::size_t begin) {
@@ -210,13 +220,9 @@ void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std:
   constexpr std::size_t kRecoveryChunk = 64;
   const std::vector<std::string>& ids = recovery->running[p];
   const std::size_t end = std::min(ids.size(), begin + kRecoveryChunk);
-  const std::vector<std::string> chunk(ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                                       ids.begin() + static_cast<std::ptrdiff_t>(end));
-  absl::Status s = partitions_[p]->Recover(chunk, &recovery->armed[p], &recovery->unrecoverable[p],
-                                           &recovery->loaded_before[p]);
-  if (!s.ok() && recovery->errors[p].ok()) {
-    recovery->errors[p] = s;
-  }
+  RecoverPending(*recovery, p,
+                 std::vector<std::string>(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          ids.begin() + static_cast<std::ptrdiff_t>(end)));
   if (end < ids.size()) {
     if (partitions_[p]->Post([this, recovery, p, end] { RecoverChunk(recovery, p, end); })) {
       return;
@@ -229,11 +235,84 @@ void DurableEngine::RecoverChunk(const std::shared_ptr<Recovery>& recovery, std:
   }
 }
 
+void DurableEngine::RecoverPending(Recovery& recovery, std::size_t p, const std::vector<std::string>& ids) {
+  std::vector<std::string> due;  // those a call has not had replayed already
+  {
+    std::lock_guard<std::mutex> lock(recovery.pending_mu);
+    for (const std::string& id : ids) {
+      if (recovery.pending.count(id) != 0) {
+        due.push_back(id);
+      }
+    }
+  }
+  if (due.empty()) {
+    return;
+  }
+  Recovery::Unrecoverable& unrecoverable = recovery.unrecoverable[p];
+  const std::size_t known = unrecoverable.size();
+  absl::Status s = partitions_[p]->Recover(due, &recovery.armed[p], &unrecoverable, &recovery.loaded_before[p]);
+  if (!s.ok() && recovery.errors[p].ok()) {
+    recovery.errors[p] = s;
+  }
+  if (unrecoverable.size() > known) {
+    const Recovery::Unrecoverable found(unrecoverable.begin() + static_cast<std::ptrdiff_t>(known),
+                                        unrecoverable.end());
+    Quarantine(found, recovery.starts);
+  }
+  std::lock_guard<std::mutex> lock(recovery.pending_mu);
+  for (const std::string& id : due) {
+    recovery.pending.erase(id);
+  }
+  recovery.pending_count = recovery.pending.size();
+}
+
+absl::Status DurableEngine::AwaitRecovered(const std::vector<std::string>& ids) {
+  const std::shared_ptr<Recovery>& recovery = recovery_;
+  if (recovery == nullptr || recovery->pending_count.load() == 0) {
+    return absl::OkStatus();
+  }
+  std::map<std::size_t, std::vector<std::string>> by_partition;
+  {
+    std::lock_guard<std::mutex> lock(recovery->pending_mu);
+    for (const std::string& id : ids) {
+      if (recovery->pending.count(id) != 0) {
+        by_partition[ThreadOf(id)].push_back(id);
+      }
+    }
+  }
+  std::vector<std::future<void>> replays;
+  for (auto& [p, due] : by_partition) {
+    auto replayed = std::make_shared<std::promise<void>>();
+    replays.push_back(replayed->get_future());
+    // Runs after whatever the partition has queued (at most one chunk of recovery), in a commit group of
+    // its own: RecoverPending skips what that chunk replayed meanwhile.
+    if (!partitions_[p]->Post([this, recovery, p, due = std::move(due), replayed] {
+          RecoverPending(*recovery, p, due);
+          replayed->set_value();
+        })) {
+      return errors::ShuttingDown();
+    }
+  }
+  for (std::future<void>& r : replays) {
+    r.wait();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DurableEngine::AwaitRecoveryEnd() {
+  const std::shared_ptr<Recovery>& recovery = recovery_;
+  if (recovery == nullptr || recovery->pending_count.load() == 0) {
+    return absl::OkStatus();
+  }
+  recovery->finished.wait();
+  return recovery->pending_count.load() == 0 ? absl::OkStatus() : errors::ShuttingDown();
+}
+
 void DurableEngine::FinishRecovery(Recovery& recovery) {
   if (recovery.cut_short) {
-    // Nothing to compare or quarantine: the executions left were never replayed, and the next start will.
+    // Nothing to compare: the executions left were never replayed, and the next start will.
     spdlog::info("recovery stopped by the shutdown before every execution was replayed");
-    recovery.finished.set_value(errors::ShuttingDown());
+    recovery.done.set_value(errors::ShuttingDown());
     return;
   }
   absl::Status first_error;
@@ -242,11 +321,12 @@ void DurableEngine::FinishRecovery(Recovery& recovery) {
       first_error = s;
     }
   }
-  Recovery::Unrecoverable all_unrecoverable;
-  for (Recovery::Unrecoverable& u : recovery.unrecoverable) {
-    all_unrecoverable.insert(all_unrecoverable.end(), u.begin(), u.end());
+  std::set<std::string> quarantined;  // by recovery, even if an operator has stopped some since
+  for (const Recovery::Unrecoverable& u : recovery.unrecoverable) {
+    for (const auto& [id, why] : u) {
+      quarantined.insert(id);
+    }
   }
-  Quarantine(all_unrecoverable, recovery.starts);
   TimerSet replayed;
   for (TimerSet& t : recovery.armed) {
     replayed.merge(t);
@@ -254,13 +334,15 @@ void DurableEngine::FinishRecovery(Recovery& recovery) {
   // Rows of executions a call loaded (and may have changed) before their chunk say nothing about replay.
   std::erase_if(recovery.rows, [&](const auto& row) {
     const std::string& id = std::get<1>(row);
+    if (quarantined.count(id) != 0) {
+      return true;
+    }
     for (const std::set<std::string>& loaded : recovery.loaded_before) {
       if (loaded.count(id) != 0) {
         return true;
       }
     }
-    std::lock_guard<std::mutex> lock(quarantine_mu_);
-    return quarantined_.count(id) != 0;
+    return false;
   });
   if (replayed != recovery.rows) {
     // Never a reason to refuse the store: a stray row is never fired (the heap comes from replay).
@@ -273,8 +355,8 @@ void DurableEngine::FinishRecovery(Recovery& recovery) {
                   std::string(first_error.message()));
   }
   spdlog::info("recovered {} running executions, {} pending timers, {} quarantined",
-               recovery.total - quarantined_count_.load(), replayed.size(), quarantined_count_.load());
-  recovery.finished.set_value(first_error);
+               recovery.total - quarantined.size(), replayed.size(), quarantined.size());
+  recovery.done.set_value(first_error);
 }
 
 void DurableEngine::Quarantine(const std::vector<std::pair<std::string, absl::Status>>& unrecoverable,
@@ -302,7 +384,8 @@ std::optional<QuarantinedExecution> DurableEngine::Quarantined(const std::string
   return it->second;
 }
 
-absl::Status DurableEngine::RefuseIfQuarantined(const std::string& id) const {
+absl::Status DurableEngine::RefuseIfQuarantined(const std::string& id) {
+  RETURN_IF_ERROR(AwaitRecovered(id));
   std::optional<QuarantinedExecution> q = Quarantined(id);
   return q ? errors::ExecutionQuarantined(id, q->reason) : absl::OkStatus();
 }
@@ -469,6 +552,9 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::str
   request.meta.input_text = input_text;
   request.input = *std::move(parsed);
   const std::string id = info.execution_arn;
+  // A start naming an execution that exists returns it (same input) or is refused: recovery must have reached
+  // it first, so that one it quarantines is refused as such rather than answered from its stored rows.
+  RETURN_IF_ERROR(RefuseIfQuarantined(id));
   return CallPartition(id, [request = std::move(request)](Partition& p, Done done) mutable {
     p.StartExecution(std::move(request), std::move(done));
   });
@@ -481,6 +567,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StopExecution(const std::stri
     return errors::ShuttingDown();
   }
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  RETURN_IF_ERROR(AwaitRecovered(execution_arn));
   if (std::optional<QuarantinedExecution> q = Quarantined(execution_arn)) {
     absl::StatusOr<ExecutionInfoRecord> ended =
         CallPartition(execution_arn, [q = *std::move(q), error, cause](Partition& p, Done done) mutable {

@@ -144,21 +144,34 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   common::EpochMillis WaitSlice(common::EpochMillis deadline) const;
   struct Recovery;
   // Finds the RUNNING executions and has the partitions replay them (engine/replay.h), a chunk per posted
-  // work item. The future is ready when every partition is done and the unrecoverable ones are quarantined:
-  // the first storage error, or OK.
-  absl::StatusOr<std::future<absl::Status>> StartRecovery();
+  // work item; sets recovery_. Its `finished` future is ready when every partition is done: the first storage
+  // error, or OK (ShuttingDown when a shutdown cut it short).
+  absl::Status StartRecovery();
   // Replays the chunk of partition `p`'s executions that begins at `begin`, then posts the next chunk, or
   // finishes recovery when it was the last partition's last chunk. On partition p's thread.
   void RecoverChunk(const std::shared_ptr<Recovery>& recovery, std::size_t p, std::size_t begin);
+  // Replays those of `ids` (all partition p's) that are still pending, quarantines the ones that cannot be
+  // replayed, and only then takes them out of the pending set. On partition p's thread.
+  void RecoverPending(Recovery& recovery, std::size_t p, const std::vector<std::string>& ids);
   void FinishRecovery(Recovery& recovery);
+  // While the engine serves during recovery (EngineOptions::serve_during_recovery): returns once each of
+  // `ids` that recovery has not reached yet has been replayed on demand (or quarantined), so that whatever the
+  // caller reads or does next sees it as recovery leaves it. OK at once when none is pending (always after
+  // recovery); ShuttingDown when the engine stops first.
+  absl::Status AwaitRecovered(const std::vector<std::string>& ids);
+  absl::Status AwaitRecovered(const std::string& id) { return AwaitRecovered(std::vector<std::string>{id}); }
+  // Returns once every RUNNING execution has been replayed or quarantined (for answers about all of them: the
+  // quarantined listing, counts). ShuttingDown when a shutdown cut recovery short.
+  absl::Status AwaitRecoveryEnd();
   // Sets aside the executions recovery could not replay (engine/quarantine.h), logging each loudly.
   // `starts` maps each RUNNING execution to the start time of its index entry.
   void Quarantine(const std::vector<std::pair<std::string, absl::Status>>& unrecoverable,
                   const std::map<std::string, common::EpochMillis>& starts);
-  // The quarantined execution `id`, if it is one. Cheap when none is quarantined.
+  // The quarantined execution `id`, if it is one. Cheap when none is quarantined. REQUIRES: AwaitRecovered(id)
+  // returned OK (before that, an execution recovery has not reached is not known to be quarantined).
   std::optional<QuarantinedExecution> Quarantined(const std::string& id) const;
-  // ExecutionQuarantined when `id` is quarantined, else OK.
-  absl::Status RefuseIfQuarantined(const std::string& id) const;
+  // ExecutionQuarantined when `id` is quarantined (once recovery has reached it: AwaitRecovered), else OK.
+  absl::Status RefuseIfQuarantined(const std::string& id);
   // Marks the quarantined ones among `records` and, for a RUNNING listing, leaves them out.
   void OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const;
   // Every quarantined execution matching the filter's state machine, for a QUARANTINED listing.
@@ -206,6 +219,10 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   std::unique_ptr<storage::Store> definitions_store_;  // the fenced view DefinitionStore writes through
   std::atomic<std::size_t> adopted_running_{0};  // executions and timers recovered by Adopt, for the log
   std::atomic<std::size_t> adopted_timers_{0};
+
+  // The recovery of the RUNNING executions at Open (nullptr in cluster mode, where Adopt recovers each
+  // partition before it is served). Set before Open returns, never reset.
+  std::shared_ptr<Recovery> recovery_;
 
   mutable std::mutex quarantine_mu_;
   std::map<std::string, QuarantinedExecution> quarantined_;  // guarded by quarantine_mu_

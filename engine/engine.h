@@ -73,13 +73,18 @@ struct EngineOptions {
   // Longest a partition sleeps before reading `clock` again while a timer is pending, so that a clock that
   // jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms; tests on a VirtualClock use ~1 ms.
   common::EpochMillis max_timer_wait_ms = 1000;
+  // A partition with nothing else to do wakes this many milliseconds after its next timer is due, so that the
+  // timers due meanwhile (retry backoffs, Waits, timeouts that came due together) fire in one commit instead of
+  // one each: a timer fires up to this much late, never early. Default: 0 (each at its due time, as tests on a
+  // VirtualClock expect); the server's --timer-slack-ms sets it.
+  common::EpochMillis timer_slack_ms = 0;
   // Open returns as soon as the store is open and recovery has begun, instead of after every RUNNING
   // execution has been replayed: the partitions replay them a chunk at a time, and calls posted meanwhile run
-  // between chunks (an execution a call names is replayed on demand). Until recovery ends, an execution that
-  // will be quarantined answers its replay error instead of ExecutionQuarantined, and a storage error during
-  // recovery is logged and the execution retried later instead of failing Open. Default: false (Open
-  // returns with every execution recovered). The server does not set it yet: its tests read the quarantine
-  // and recovery log lines as soon as it listens (docs/performance.md, "Recovery (W5)").
+  // between chunks. A call naming an execution recovery has not reached yet has it replayed first (or
+  // quarantined), so every answer is the one it would be after recovery; listing the quarantined executions
+  // and counting executions wait for the end of recovery. A storage error during recovery is logged and the
+  // execution retried later instead of failing Open. Default: false (Open returns with every execution
+  // recovered); the server sets it.
   bool serve_during_recovery = false;
   // An execution's snapshot is written with every this many inputs, and recovery re-applies only the inputs
   // after its latest one (engine/snapshots.h). 0 = no snapshots: recovery replays whole input logs.

@@ -107,6 +107,7 @@ common::EpochMillis SystemNow() {
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::ReadExecution(const std::string& execution_arn) {
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
+  RETURN_IF_ERROR(AwaitRecovered(execution_arn));
   if (std::optional<QuarantinedExecution> q = Quarantined(execution_arn)) {
     return q->stored.record;
   }
@@ -140,6 +141,7 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
   }
   if (filter.quarantined && !IsQualifiedArn(filter.state_machine)) {
     ASSIGN_OR_RETURN(std::string machine, KnownMachine(*definitions_, filter.state_machine));
+    RETURN_IF_ERROR(AwaitRecoveryEnd());
     Page<ExecutionInfoRecord> page = ListQuarantined(machine);
     std::erase_if(page.items, [&](const ExecutionInfoRecord& r) { return !r.name.starts_with(filter.name_prefix); });
     return page;
@@ -179,6 +181,15 @@ absl::StatusOr<Page<ExecutionInfoRecord>> DurableEngine::ListExecutions(const Ex
         }
         return true;
       }));
+  {
+    // The page's executions that recovery has not reached yet are replayed first, all at once, so that those
+    // it quarantines are shown as such.
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : found) {
+      ids.push_back(id);
+    }
+    RETURN_IF_ERROR(AwaitRecovered(ids));
+  }
   Page<ExecutionInfoRecord> page;
   std::size_t bytes = 0;
   std::string_view last_key = resume_after;
@@ -224,6 +235,7 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
   } else {
     ASSIGN_OR_RETURN(scope, KnownMachine(*definitions_, state_machine));
   }
+  RETURN_IF_ERROR(AwaitRecoveryEnd());  // the quarantined ones are subtracted: every one must be known
   ASSIGN_OR_RETURN(StatusCounts stored, ReadExecutionCounts(*store_, scope));
   ExecutionCounts counts;
   for (sm::ExecutionStatus status : kAllStatuses) {
@@ -245,18 +257,20 @@ absl::StatusOr<ExecutionCounts> DurableEngine::CountExecutions(const std::string
 }
 
 void DurableEngine::OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const {
-  if (quarantined_count_.load() == 0) {
+  const bool read_quarantined =
+      std::any_of(records.begin(), records.end(), [](const ExecutionInfoRecord& r) { return r.quarantined; });
+  if (quarantined_count_.load() == 0 && !read_quarantined) {
     return;
   }
   std::lock_guard<std::mutex> lock(quarantine_mu_);
   std::erase_if(records, [&](ExecutionInfoRecord& r) {
     auto it = quarantined_.find(r.arn);
-    if (it == quarantined_.end()) {
-      return false;
+    if (it != quarantined_.end()) {
+      r.quarantined = true;
+      r.quarantine_reason = it->second.reason;
     }
-    r.quarantined = true;
-    r.quarantine_reason = it->second.reason;
-    return filter.status == sm::ExecutionStatus::kRunning;
+    // One read as quarantined is not running either, even if an operator has ended it since the read.
+    return r.quarantined && filter.status == sm::ExecutionStatus::kRunning;
   });
 }
 

@@ -67,13 +67,15 @@ void Partition::WaitForWork(std::unique_lock<std::mutex>& lock) {
       cv_.wait(lock);
       continue;
     }
+    // With slack, the timers due until `wake` fire together (RunGroup fires every one due by then).
+    const common::EpochMillis wake = *next + options_.timer_slack_ms;
     const common::EpochMillis now = clock_->NowMillis();
-    if (*next <= now) {
+    if (wake <= now) {
       return;
     }
-    const common::EpochMillis wait_ms = std::min(*next - now, options_.max_timer_wait_ms);
+    const common::EpochMillis wait_ms = std::min(wake - now, options_.max_timer_wait_ms);
     cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
-    if (clock_->NowMillis() >= *next) {
+    if (clock_->NowMillis() >= wake) {
       return;
     }
   }

@@ -43,6 +43,9 @@ struct PartitionOptions {
   // Longest the thread sleeps before reading the clock again while a timer is pending, so that a clock
   // that jumps (NTP, a test's VirtualClock) is noticed. Default: 1000 ms.
   common::EpochMillis max_timer_wait_ms = 1000;
+  // How late a timer may fire so that the timers due within this many milliseconds of the first fire in one
+  // commit group (EngineOptions::timer_slack_ms). Default: 0, each at its due time.
+  common::EpochMillis timer_slack_ms = 0;
   // Inputs applied in one commit group. Default: 256: large enough to share an fsync among many
   // executions, small enough to bound the latency one group adds.
   std::size_t max_group_inputs = 256;

@@ -22,9 +22,9 @@
 // TaskScheduled, TaskStarted and TaskSucceeded per task, except that a task handed out as the server died
 // (its TaskStarted committed, the answer lost) times out (States.HeartbeatTimeout) and is retried: each
 // TaskTimedOut may add one TaskScheduled and one TaskStarted. No task token may be run twice.
-// Replay: the server replays every RUNNING execution's input log at start-up and refuses to open on a
-// mismatch (ReplayMismatch); every restart's log is checked for its "recovered N running executions" line
-// and for ReplayMismatch/error lines. Then the server is stopped (SIGTERM, exit 0), every execution -
+// Replay: the server replays every RUNNING execution's input log at start-up (while it already serves) and
+// quarantines one that mismatches (ReplayMismatch); every restart's log is waited on for its "recovered N
+// running executions" line and checked for ReplayMismatch/error lines. Then the server is stopped (SIGTERM, exit 0), every execution -
 // finished ones included - is rebuilt from its input log with the engine's replay code and compared with
 // its stored record, and the server is started once more and must recover cleanly.
 //
@@ -723,6 +723,8 @@ bool CrashTest::StartServer(const char* why) {
   total_ready_ms_ += ready;
   ++incarnations_;
   client_ = std::move(*c);
+  // The server listens while it replays the running executions; the line comes when the replay is done.
+  server_->WaitForLog("recovered ", std::chrono::seconds(120));
   RecoveryLine rec = ParseRecovery(server_->log());
   if (!rec.found) {
     findings_.Add(

@@ -234,6 +234,17 @@ std::string ServerProcess::log() const {
   return text.str();
 }
 
+bool ServerProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= end) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the log is a file: read it again
+  }
+  return true;
+}
+
 CliResult RunCli(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   CliResult result;
   int out[2];

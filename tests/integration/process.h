@@ -51,6 +51,9 @@ class ServerProcess {
   int Stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // The server's stderr so far.
   std::string log() const;
+  // Waits until the log holds `text` (a line logged after the server listens, such as the end of recovery);
+  // false when `timeout` passed first.
+  bool WaitForLog(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
  private:
   ServerProcess() = default;

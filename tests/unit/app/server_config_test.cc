@@ -217,6 +217,28 @@ TEST_F(ServerConfigTest, LogicalPartitionsAndSnapshotsFromFlagEnvAndFile) {
   }
 }
 
+TEST_F(ServerConfigTest, TimerSlackFromFlagEnvAndFileWithinItsBounds) {
+  absl::StatusOr<ServerConfig> c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->timer_slack_ms, kDefaultTimerSlackMs);
+  std::string file = WriteFile(R"({"timer_slack_ms":0})");
+  c = Load({"--config", file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->timer_slack_ms, 0);
+  env_["STEPFLOW_TIMER_SLACK_MS"] = "20";
+  c = Load({"--config", file});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->timer_slack_ms, 20);
+  c = Load({"--config", file, "--timer-slack-ms", "1000"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->timer_slack_ms, 1000);
+  for (const char* bad : {"-1", "1001", "5ms"}) {
+    c = Load({"--timer-slack-ms", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("--timer-slack-ms"));
+  }
+}
+
 TEST(LoggingTest, JsonLineLiftsKeyValueFields) {
   std::string line = FormatJsonLogLine(0, "info", "", "execution stopped execution=arn:x:y status=ABORTED");
   boost::json::value v = boost::json::parse(line);

@@ -50,6 +50,8 @@ class EngineTest : public ::testing::Test {
     o.max_timer_wait_ms = 1;
     o.limits = limits_;
     o.lazy_task_start = lazy_task_start_;
+    o.serve_during_recovery = serve_during_recovery_;
+    o.timer_slack_ms = timer_slack_ms_;
     return o;
   }
   void Open() {
@@ -110,6 +112,8 @@ class EngineTest : public ::testing::Test {
   int partitions_ = 3;
   sm::ExecutionLimits limits_;  // the engine's execution limits (set before Open)
   bool lazy_task_start_ = false;  // EngineOptions::lazy_task_start (set before Open)
+  bool serve_during_recovery_ = false;  // EngineOptions::serve_during_recovery (set before Open)
+  common::EpochMillis timer_slack_ms_ = 0;  // EngineOptions::timer_slack_ms (set before Open)
   std::filesystem::path dir_;
   common::VirtualClock clock_{kT0};
   std::unique_ptr<Engine> engine_;

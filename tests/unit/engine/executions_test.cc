@@ -229,6 +229,30 @@ TEST_F(ExecutionsTest, WaitsWakeOnCommitsAndTimeOut) {
   EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
 }
 
+// EngineOptions::timer_slack_ms: a timer fires up to the slack late, never early, and the timers due within
+// the slack of the first fire in one commit.
+TEST_F(ExecutionsTest, TimersDueWithinTheSlackFireTogetherLateNotEarly) {
+  timer_slack_ms_ = 100;
+  partitions_ = 1;  // one writer thread: both executions' timers on one heap
+  Reopen();
+  const std::string first = engine_->StartExecution("Wait", "first", "{}")->arn;  // due at 5000
+  clock_.AdvanceBy(40);
+  const std::string second = engine_->StartExecution("Wait", "second", "{}")->arn;  // due at 5040
+  // The events before the Wait fires (the same for both).
+  const std::int64_t seen =
+      static_cast<std::int64_t>(engine_->GetExecutionHistory(first, 100, "", false)->items.size());
+  clock_.AdvanceBy(4960);  // the first is due; its partition wakes at 5100
+  const common::EpochMillis now = common::SystemClock().NowMillis();
+  EXPECT_THAT(*engine_->WaitForHistory(first, seen, now + 200), IsEmpty()) << "fired before the slack ran out";
+  clock_.AdvanceBy(60);  // 5060: the second is due too, still within the first's slack
+  EXPECT_THAT(*engine_->WaitForHistory(second, seen, now + 250), IsEmpty());
+  const std::uint64_t commits = engine_->Metrics().commits;
+  clock_.AdvanceBy(40);  // 5100
+  EXPECT_EQ(Finish(first).stop, kT0 + 5100);
+  EXPECT_EQ(Finish(second).stop, kT0 + 5100);
+  EXPECT_EQ(engine_->Metrics().commits, commits + 1) << "both fired in one commit";
+}
+
 TEST_F(ExecutionsTest, ConcurrentStartsFromEightThreads) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 25;

@@ -25,9 +25,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-class QuarantineTest : public EngineTest {
+// Run twice: Open returning after recovery, and serving during it (the server's mode), where each call below
+// comes before recovery has necessarily reached the execution it names.
+class QuarantineTest : public EngineTest, public ::testing::WithParamInterface<bool> {
  protected:
   void SetUp() override {
+    serve_during_recovery_ = GetParam();
     EngineTest::SetUp();
     ASSERT_TRUE(engine_->CreateStateMachine("Forever", kTaskForever, false).ok());
   }
@@ -73,7 +76,7 @@ class QuarantineTest : public EngineTest {
   }
 };
 
-TEST_F(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
+TEST_P(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
   const std::string healthy = StartOne("healthy");
   const std::string garbled = StartOne("garbled");
   const std::string truncated = StartOne("truncated");
@@ -127,6 +130,9 @@ TEST_F(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
   EXPECT_THAT(std::string(engine_->RedriveExecution(garbled).status().message()),
               StartsWith("ExecutionQuarantined: "));
   EXPECT_THAT(std::string(engine_->CompleteTask(garbled_token, "{}").message()), StartsWith("ExecutionQuarantined: "));
+  // Nor does a start naming it: it exists, and is quarantined.
+  EXPECT_THAT(std::string(engine_->StartExecution("Forever", "garbled", R"({"n":1})").status().message()),
+              StartsWith("ExecutionQuarantined: "));
 
   // An operator ends it: ABORTED, without replaying, and it stays so after a restart.
   absl::StatusOr<ExecutionInfoRecord> stopped = engine_->StopExecution(garbled, "Operator", "corrupt input log");
@@ -145,11 +151,14 @@ TEST_F(QuarantineTest, CorruptRowsQuarantineTheirExecutionAndTheRestIsServed) {
   EXPECT_FALSE(after->quarantined);
   EXPECT_EQ(Listed([](ExecutionFilter& f) { f.status = sm::ExecutionStatus::kAborted; }),
             (std::vector<std::string>{"garbled"}));
+  // Listing the quarantined executions waits for the end of recovery; the metric then counts them all.
+  EXPECT_EQ(Listed([](ExecutionFilter& f) { f.quarantined = true; }),
+            (std::vector<std::string>{"forked", "truncated"}));
   EXPECT_EQ(engine_->Metrics().executions_quarantined, 2u) << "the others are still quarantined";
   EXPECT_EQ(engine_->DescribeExecution(healthy)->status, sm::ExecutionStatus::kSucceeded);
 }
 
-TEST_F(QuarantineTest, AnExecutionFromANewerSemanticsVersionIsQuarantinedAndAnUnversionedOneReplays) {
+TEST_P(QuarantineTest, AnExecutionFromANewerSemanticsVersionIsQuarantinedAndAnUnversionedOneReplays) {
   const std::string newer = StartOne("newer");
   const std::string unversioned = StartOne("unversioned");
   WithStoreClosed([&](storage::Store& store) {
@@ -176,6 +185,11 @@ TEST_F(QuarantineTest, AnExecutionFromANewerSemanticsVersionIsQuarantinedAndAnUn
   ASSERT_TRUE(task.ok() && task->has_value());
   EXPECT_EQ((*task)->execution_arn, unversioned);
 }
+
+INSTANTIATE_TEST_SUITE_P(Recovery, QuarantineTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ServingDuringRecovery" : "OpenAfterRecovery";
+                         });
 
 }  // namespace
 }  // namespace stepflow::engine::testing

@@ -5,9 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
@@ -19,6 +25,7 @@ namespace stepflow::engine::testing {
 namespace {
 
 using ::testing::Each;
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 class RecoveryTest : public EngineTest {
@@ -93,6 +100,211 @@ TEST_F(RecoveryTest, CallsDuringRecoveryAreServedAndEveryExecutionRecoversOnce) 
   }
   engine_.reset();
   EXPECT_EQ(CountRows(storage::Column::kTimers), 0);
+}
+
+// Executions waiting in a Task whose task was polled before the restart, some of them corrupt, for the tests of
+// calls that race recovery.
+class RecoveryRaceTest : public RecoveryTest {
+ protected:
+  static constexpr int kExecutions = 600;  // ~3 chunks of 64 per partition: recovery takes a while
+  static std::string Name(int i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "e%04d", i);
+    return name;
+  }
+  // One in 25 cannot be replayed (its start record garbled): 24, spread over every group of `i % 4`.
+  static bool Corrupt(int i) { return i % 25 == 24; }
+
+  // Starts the executions, polls every task (the tokens stay valid across the restart), garbles the corrupt
+  // ones, and reopens the engine serving during recovery.
+  void SetUpExecutions() {
+    ASSERT_TRUE(engine_->CreateStateMachine("Forever", kTaskForever, false).ok());
+    for (int i = 0; i < kExecutions; ++i) {
+      absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("Forever", Name(i), R"({"n":1})");
+      ASSERT_TRUE(e.ok()) << e.status();
+      arns_.push_back(e->arn);
+    }
+    for (int i = 0; i < kExecutions; ++i) {
+      absl::StatusOr<std::optional<PolledTask>> task = engine_->PollTask("work", "w", Soon());
+      ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
+      tokens_[(*task)->execution_arn] = (*task)->token;
+    }
+    serve_during_recovery_ = true;
+    WithStoreClosed([&](storage::Store& store) {
+      for (int i = 0; i < kExecutions; ++i) {
+        if (Corrupt(i)) {
+          storage::WriteBatch b;
+          b.Put(storage::Column::kInputs, InputKey(arns_[i], 0), std::string("\x02garbage\xff\xff", 10));
+          ASSERT_TRUE(store.Commit(b).ok());
+        }
+      }
+    });
+  }
+
+  static void ExpectQuarantined(const absl::Status& s, const std::string& what) {
+    EXPECT_THAT(std::string(s.message()), StartsWith("ExecutionQuarantined: ")) << what << ": " << s;
+  }
+
+  std::vector<std::string> arns_;
+  std::map<std::string, std::string> tokens_;  // execution ARN -> its task's token
+};
+
+// The server's mode under load: while recovery replays 600 executions, threads name executions it has not
+// reached yet (they walk from the last one recovery reaches): describe, history, repeated starts, redrive,
+// stop, task results and heartbeats, listings. Every answer is the one the end of recovery would give: a
+// corrupt execution answers as quarantined (never with its replay error, nor as a running execution), a
+// healthy one as stored; and each execution is recovered once.
+TEST_F(RecoveryRaceTest, CallsRacingRecoveryAreAnsweredAsAfterIt) {
+  SetUpExecutions();
+  std::vector<std::thread> threads;
+  // Each group of `i % 4` gets calls of its own kind, so that the expected answers do not depend on the race
+  // between the threads, only on whether the execution is corrupt.
+  auto walk = [&](int group, const std::function<void(int, const std::string&)>& call) {
+    threads.emplace_back([&, group, call] {
+      for (int i = kExecutions - 1; i >= 0; --i) {
+        if (i % 4 == group) {
+          call(i, arns_[i]);
+        }
+      }
+    });
+  };
+  walk(0, [&](int i, const std::string& arn) {
+    absl::StatusOr<ExecutionInfoRecord> d = engine_->DescribeExecution(arn);
+    ASSERT_TRUE(d.ok()) << arn << ": " << d.status();
+    EXPECT_EQ(d->quarantined, Corrupt(i)) << arn;
+    EXPECT_EQ(d->status, sm::ExecutionStatus::kRunning) << arn;
+    absl::StatusOr<Page<HistoryEventRecord>> h = engine_->GetExecutionHistory(arn, 100, "", false);
+    EXPECT_TRUE(h.ok() && !h->items.empty()) << arn << ": " << h.status();
+    absl::StatusOr<ExecutionInfoRecord> same = engine_->StartExecution("Forever", Name(i), R"({"n":1})");
+    absl::StatusOr<ExecutionInfoRecord> other = engine_->StartExecution("Forever", Name(i), R"({"n":2})");
+    absl::Status redrive = engine_->RedriveExecution(arn).status();
+    if (Corrupt(i)) {
+      ExpectQuarantined(same.status(), arn);
+      ExpectQuarantined(other.status(), arn);
+      ExpectQuarantined(redrive, arn);
+      return;
+    }
+    ASSERT_TRUE(same.ok()) << arn << ": " << same.status();
+    EXPECT_EQ(same->arn, arn);
+    EXPECT_EQ(same->status, sm::ExecutionStatus::kRunning);
+    EXPECT_THAT(std::string(other.status().message()), StartsWith("ExecutionAlreadyExists")) << arn;
+    EXPECT_THAT(std::string(redrive.message()), StartsWith("ExecutionNotRedrivable")) << arn;
+  });
+  walk(1, [&](int /*i*/, const std::string& arn) {
+    absl::StatusOr<ExecutionInfoRecord> stopped = engine_->StopExecution(arn, "Stopped", "racing recovery");
+    ASSERT_TRUE(stopped.ok()) << arn << ": " << stopped.status();
+    EXPECT_EQ(stopped->status, sm::ExecutionStatus::kAborted) << arn;
+    EXPECT_FALSE(stopped->quarantined) << arn;
+    EXPECT_THAT(std::string(engine_->StopExecution(arn, "Stopped", "again").status().message()),
+                StartsWith("ExecutionNotRunning"))
+        << arn;
+  });
+  walk(2, [&](int i, const std::string& arn) {
+    absl::Status completed = engine_->CompleteTask(tokens_.at(arn), R"({"done":true})");
+    if (Corrupt(i)) {
+      ExpectQuarantined(completed, arn);
+    } else {
+      EXPECT_TRUE(completed.ok()) << arn << ": " << completed;
+    }
+  });
+  walk(3, [&](int i, const std::string& arn) {
+    absl::StatusOr<bool> cancelled = engine_->HeartbeatTask(tokens_.at(arn));
+    if (Corrupt(i)) {
+      ExpectQuarantined(cancelled.status(), arn);
+    } else {
+      ASSERT_TRUE(cancelled.ok()) << arn << ": " << cancelled.status();
+      EXPECT_FALSE(*cancelled) << arn;
+    }
+  });
+  threads.emplace_back([&] {
+    // RUNNING listings never show a corrupt execution as running, whatever recovery has reached. (One the stop
+    // thread ends between the listing's index scan and its record read is listed with its new status, ABORTED,
+    // as any execution that ends meanwhile is.)
+    for (int round = 0; round < 5; ++round) {
+      ExecutionFilter running;
+      running.status = sm::ExecutionStatus::kRunning;
+      absl::StatusOr<Page<ExecutionInfoRecord>> page = engine_->ListExecutions(running, 1000, "");
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (const ExecutionInfoRecord& r : page->items) {
+        const int i = std::stoi(r.name.substr(1));
+        if (Corrupt(i)) {
+          EXPECT_EQ(r.status, sm::ExecutionStatus::kAborted) << r.arn << " listed as running";
+        }
+        EXPECT_FALSE(r.quarantined) << r.arn;
+      }
+    }
+  });
+  for (std::thread& t : threads) {
+    t.join();
+  }
+
+  int corrupt_left = 0;  // quarantined and not stopped
+  for (int i = 0; i < kExecutions; ++i) {
+    corrupt_left += Corrupt(i) && i % 4 != 1 ? 1 : 0;
+  }
+  for (int i = 0; i < kExecutions; ++i) {
+    if (i % 4 == 2 && !Corrupt(i)) {
+      EXPECT_EQ(Finish(arns_[i]).status, sm::ExecutionStatus::kSucceeded) << arns_[i];
+    }
+  }
+  absl::StatusOr<ExecutionCounts> counts = engine_->CountExecutions("Forever");  // after recovery's end
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->quarantined, corrupt_left);
+  EXPECT_EQ(counts->by_status[sm::ExecutionStatus::kAborted], kExecutions / 4);
+  EXPECT_EQ(counts->by_status[sm::ExecutionStatus::kSucceeded], kExecutions / 4 - 6);
+  EXPECT_EQ(counts->by_status[sm::ExecutionStatus::kRunning], kExecutions / 2 - 12);
+  EXPECT_EQ(engine_->Metrics().executions_quarantined, static_cast<std::uint64_t>(corrupt_left));
+  ExecutionFilter quarantined;
+  quarantined.quarantined = true;
+  EXPECT_EQ(engine_->ListExecutions(quarantined, 1000, "")->items.size(), static_cast<std::size_t>(corrupt_left));
+  // Once each: one task scheduled and started per execution, one end for the stopped ones; no task is handed
+  // out again (each was started before the restart).
+  for (int i = 0; i < kExecutions; ++i) {
+    const std::vector<HistoryEventRecord> events = History(arns_[i]);
+    EXPECT_EQ(Count(events, "TaskScheduled"), 1) << arns_[i];
+    EXPECT_EQ(Count(events, "TaskStarted"), 1) << arns_[i];
+    EXPECT_EQ(Count(events, "ExecutionAborted"), i % 4 == 1 ? 1 : 0) << arns_[i];
+    EXPECT_EQ(Count(events, "ExecutionSucceeded"), i % 4 == 2 && !Corrupt(i) ? 1 : 0) << arns_[i];
+    ExpectDenseIds(events);
+  }
+  absl::StatusOr<std::optional<PolledTask>> none =
+      engine_->PollTask("work", "w", common::SystemClock().NowMillis() + 50);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  // A restart without serving during recovery finds the same.
+  serve_during_recovery_ = false;
+  Reopen();
+  counts = engine_->CountExecutions("Forever");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->quarantined, corrupt_left);
+  EXPECT_EQ(counts->by_status[sm::ExecutionStatus::kRunning], kExecutions / 2 - 12);
+}
+
+// A shutdown while recovery runs and calls wait for executions it has not reached: each call is answered
+// (as after recovery, or ShuttingDown), none hangs, and the next open recovers every execution.
+TEST_F(RecoveryRaceTest, AShutdownDuringRecoveryAnswersTheWaitingCalls) {
+  SetUpExecutions();
+  std::atomic<int> answered{0};
+  std::thread reader([&] {
+    for (int i = kExecutions - 1; i >= 0; --i) {
+      absl::StatusOr<ExecutionInfoRecord> d = engine_->DescribeExecution(arns_[i]);
+      if (d.ok()) {
+        EXPECT_EQ(d->quarantined, Corrupt(i)) << arns_[i];
+      } else {
+        EXPECT_THAT(std::string(d.status().message()), HasSubstr("shutting down")) << arns_[i];
+      }
+      ++answered;
+    }
+  });
+  engine_->Shutdown();
+  reader.join();
+  EXPECT_EQ(answered.load(), kExecutions);
+  serve_during_recovery_ = false;
+  Reopen();
+  absl::StatusOr<ExecutionCounts> counts = engine_->CountExecutions("Forever");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->quarantined, 24);
+  EXPECT_EQ(counts->by_status[sm::ExecutionStatus::kRunning], kExecutions - 24);
 }
 
 TEST_F(RecoveryTest, OverdueTimersFireAtOnceAfterARestart) {
