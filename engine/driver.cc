@@ -33,6 +33,7 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
     entry.meta.input_text = json::serialize(input);  // replay parses the logged text
   }
   entry.execution = std::make_unique<sm::Execution>(std::move(machine), info, options_.limits);
+  entry.execution->KeepTypedEvents(true);  // Stage writes them with sm::AppendEventDetails
   InputRecord start;
   start.kind = InputRecord::Kind::kStart;
   start.now = clock_->NowMillis();
@@ -121,7 +122,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   const std::size_t events = decision.events.size();
   if (options_.defer_history_encoding) {
     PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(decision.events)),
-                           batch_);
+                           batch_, e.machine());
     decision.events.clear();
   } else {
     PutHistoryRows(id, decision.events, batch_);
@@ -397,6 +398,7 @@ absl::Status Driver::Restore(ReplayedExecution replayed) {
   }
   Entry& entry = executions_[id];
   entry.execution = std::move(replayed.execution);
+  entry.execution->KeepTypedEvents(true);
   entry.info = std::move(replayed.info);
   entry.meta = std::move(replayed.meta);
   entry.pending = std::move(replayed.pending);

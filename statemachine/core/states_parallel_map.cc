@@ -230,8 +230,8 @@ void Execution::Runner::StartMapIterations(Frame* f) {
       return FailState(f, selected.failure());
     }
     json::value input = std::move(selected).value();
-    Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
-         IterationDetails(s->name, i));
+    EmitTyped(f, TypedEventDetails{TypedEventDetails::Shape::kMapIteration, "MapIterationStarted",
+                                   "mapIterationStartedEventDetails", s->name, nullptr, static_cast<std::int64_t>(i)});
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
     f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
@@ -255,8 +255,9 @@ void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value 
   parent->child_frames.erase(child->id);
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   if (parent->state->type == StateType::kMap) {
-    Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
-         IterationDetails(parent->state->name, index));
+    EmitTyped(parent, TypedEventDetails{TypedEventDetails::Shape::kMapIteration, "MapIterationSucceeded",
+                                        "mapIterationSucceededEventDetails", parent->state->name, nullptr,
+                                        static_cast<std::int64_t>(index)});
   }
   CollectChildResult(parent, index, std::move(output));
 }
