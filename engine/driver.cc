@@ -121,6 +121,9 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   const sm::Execution& e = *entry.execution;
   const std::size_t events = decision.events.size();
   if (options_.defer_history_encoding) {
+    if (decision.events.capacity() > 2 * decision.events.size() + 16) {
+      decision.events.shrink_to_fit();  // the store keeps them: not the room the interpreter reserved for more
+    }
     PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(decision.events)),
                            batch_, e.machine());
     decision.events.clear();

@@ -34,8 +34,8 @@ void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& ev
 
 // PutHistoryRows for a store that renders on read (storage::DeferredValue): the rows share `events`, kept
 // as they are (typed events too, sm::HistoryEvent::typed) together with `keep_alive` (what typed events' names
-// point into: the execution's StateMachine, sm::Execution::machine()), and are encoded into the same version-2 bytes only when a store needs them (the in-memory store: when
-// they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
+// point into: the execution's StateMachine, sm::Execution::machine()), and are encoded into the same
+// version-2 bytes only when a store needs them (the in-memory store: when they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
 // details' strings before escaping), so their boundaries may differ from PutHistoryRows'; readers do not care.
 void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
                             storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive = nullptr);

@@ -75,6 +75,11 @@ std::int64_t Execution::Runner::EmitTyped(Frame* f, TypedEventDetails typed) {
   return Stamp(f, e);
 }
 
+void Execution::Runner::ReserveEvents(std::size_t more) {
+  constexpr std::size_t kMaxReserved = 4096;  // a guess: never more than this ahead of the events there are
+  d_.events.reserve(d_.events.size() + std::min(more, kMaxReserved));
+}
+
 std::int64_t Execution::Runner::Stamp(Frame* f, HistoryEvent& e) {
   const std::int64_t id = ex_.next_event_id_++;
   e.id = id;
@@ -215,6 +220,9 @@ void Execution::Runner::StartExecution() {
   if (ex_.machine_->timeout_seconds) {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
+  // Each state entered adds two events: room for a pass through every state and the end, so that a chain's
+  // events are not moved again and again as the vector grows.
+  ReserveEvents(2 * ex_.machine_->states.size() + 1);
   Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, ex_.initial_variables_);
   root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
@@ -378,7 +386,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, SharedText outp
     return;
   }
   const std::string& target = next_name != nullptr ? *next_name : s->next;
-  const State* next = f->machine->Find(target);
+  const State* next = next_name != nullptr ? f->machine->Find(target) : s->next_state;
   if (next == nullptr) {
     FailFrame(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)), "Missing 'Next' target: ",
                                                         target)});

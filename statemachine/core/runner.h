@@ -57,6 +57,8 @@ class Execution::Runner {
   // its JSON is written when it is read (sm::AppendEventDetails), or built here when the execution does not
   // keep typed events (Execution::KeepTypedEvents).
   std::int64_t EmitTyped(Frame* f, TypedEventDetails typed);
+  // Makes room for `more` events (at most a few thousand) in the decision, where it is known that they come.
+  void ReserveEvents(std::size_t more);
   // Gives the event just appended (the last of d_.events) its id, previous event and time, and counts it
   // against the limits; returns the id. Both Emit calls end here.
   std::int64_t Stamp(Frame* f, HistoryEvent& e);
