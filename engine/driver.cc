@@ -16,6 +16,22 @@
 namespace stepflow::engine {
 namespace json = boost::json;
 
+namespace {
+
+// An execution record kept as its fields and encoded only when a store needs the bytes (the in-memory store:
+// when someone reads it, which a `stepflow run` never does). EncodeStoredExecution of the fields
+// MakeExecutionInfoRecord takes is byte for byte what EncodeExecutionRecord writes (driver_test checks it).
+class DeferredExecutionRecord final : public storage::DeferredValue {
+ public:
+  explicit DeferredExecutionRecord(StoredExecution stored) : stored_(std::move(stored)) {}
+  void Render(std::string& out) const override { out += EncodeStoredExecution(stored_); }
+
+ private:
+  StoredExecution stored_;
+};
+
+}  // namespace
+
 Driver::Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* dispatcher, sm::RuntimeValues* runtime,
                DriverOptions options)
     : store_(store), clock_(clock), dispatcher_(dispatcher), runtime_(runtime), options_(options) {}
@@ -130,7 +146,14 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   } else {
     PutHistoryRows(id, decision.events, batch_);
   }
-  batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+  if (options_.defer_history_encoding) {
+    batch_.PutDeferred(storage::Column::kExecutions, id,
+                       std::make_shared<DeferredExecutionRecord>(StoredExecution{
+                           MakeExecutionInfoRecord(entry.info, entry.meta, e, input.now), e.last_event_id(),
+                           entry.info.express}));
+  } else {
+    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+  }
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
   for (const auto& [task_id, patched] : input.dead_letters) {
@@ -277,13 +300,15 @@ absl::Status Driver::CommitStaged(bool* committed_out) {
   }
   Count(staged);
   absl::Status first_error;
-  std::set<std::string> touched;
+  std::set<std::string> touched;  // durable mode only: nothing is evicted otherwise
   for (Staged& s : staged) {
     absl::Status carried = CarryOut(s);
     if (first_error.ok()) {
       first_error = carried;
     }
-    touched.insert(s.id);
+    if (options_.durable) {
+      touched.insert(s.id);
+    }
   }
   // Only now, after every input of the batch was carried out: an execution that ended and was redriven in
   // the same group is still running and still needed.
