@@ -16,6 +16,22 @@
 namespace stepflow::engine {
 namespace json = boost::json;
 
+namespace {
+
+// An execution record kept as its fields and encoded only when a store needs the bytes (the in-memory store:
+// when someone reads it, which a `stepflow run` never does). EncodeStoredExecution of the fields
+// MakeExecutionInfoRecord takes is byte for byte what EncodeExecutionRecord writes (driver_test checks it).
+class DeferredExecutionRecord final : public storage::DeferredValue {
+ public:
+  explicit DeferredExecutionRecord(StoredExecution stored) : stored_(std::move(stored)) {}
+  void Render(std::string& out) const override { out += EncodeStoredExecution(stored_); }
+
+ private:
+  StoredExecution stored_;
+};
+
+}  // namespace
+
 Driver::Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* dispatcher, sm::RuntimeValues* runtime,
                DriverOptions options)
     : store_(store), clock_(clock), dispatcher_(dispatcher), runtime_(runtime), options_(options) {}
@@ -33,6 +49,7 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
     entry.meta.input_text = json::serialize(input);  // replay parses the logged text
   }
   entry.execution = std::make_unique<sm::Execution>(std::move(machine), info, options_.limits);
+  entry.execution->KeepTypedEvents(true);  // Stage writes them with sm::AppendEventDetails
   InputRecord start;
   start.kind = InputRecord::Kind::kStart;
   start.now = clock_->NowMillis();
@@ -120,13 +137,23 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   const sm::Execution& e = *entry.execution;
   const std::size_t events = decision.events.size();
   if (options_.defer_history_encoding) {
+    if (decision.events.capacity() > 2 * decision.events.size() + 16) {
+      decision.events.shrink_to_fit();  // the store keeps them: not the room the interpreter reserved for more
+    }
     PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(decision.events)),
-                           batch_);
+                           batch_, e.machine());
     decision.events.clear();
   } else {
     PutHistoryRows(id, decision.events, batch_);
   }
-  batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+  if (options_.defer_history_encoding) {
+    batch_.PutDeferred(storage::Column::kExecutions, id,
+                       std::make_shared<DeferredExecutionRecord>(StoredExecution{
+                           MakeExecutionInfoRecord(entry.info, entry.meta, e, input.now), e.last_event_id(),
+                           entry.info.express}));
+  } else {
+    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+  }
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
   for (const auto& [task_id, patched] : input.dead_letters) {
@@ -273,13 +300,15 @@ absl::Status Driver::CommitStaged(bool* committed_out) {
   }
   Count(staged);
   absl::Status first_error;
-  std::set<std::string> touched;
+  std::set<std::string> touched;  // durable mode only: nothing is evicted otherwise
   for (Staged& s : staged) {
     absl::Status carried = CarryOut(s);
     if (first_error.ok()) {
       first_error = carried;
     }
-    touched.insert(s.id);
+    if (options_.durable) {
+      touched.insert(s.id);
+    }
   }
   // Only now, after every input of the batch was carried out: an execution that ended and was redriven in
   // the same group is still running and still needed.
@@ -397,6 +426,7 @@ absl::Status Driver::Restore(ReplayedExecution replayed) {
   }
   Entry& entry = executions_[id];
   entry.execution = std::move(replayed.execution);
+  entry.execution->KeepTypedEvents(true);
   entry.info = std::move(replayed.info);
   entry.meta = std::move(replayed.meta);
   entry.pending = std::move(replayed.pending);

@@ -66,9 +66,9 @@ struct DriverOptions {
   // The executions counted per state machine and status (durable only), kept in the commits that change the
   // index rows. Not owned; null = not counted.
   ExecutionCountsWriter* execution_counts = nullptr;
-  // History rows are put as typed events that the store encodes when it needs the bytes
-  // (PutHistoryRowsDeferred): on the in-memory store, only when someone reads them. Default: false (encoded
-  // in the commit, the durable engine's row layout).
+  // History rows (typed events, PutHistoryRowsDeferred) and the execution record are put as values the store
+  // encodes when it needs the bytes: on the in-memory store, only when someone reads them, and then the same
+  // bytes. Default: false (encoded in the commit, the durable engine's row layout).
   bool defer_history_encoding = false;
   // Durable mode: the snapshots written with the inputs (engine/snapshots.h). Default: none (no key).
   SnapshotOptions snapshots = {};

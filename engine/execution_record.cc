@@ -78,7 +78,7 @@ ExecutionInfoRecord MakeExecutionInfoRecord(const sm::ExecutionInfo& info, const
     r.stop = now;
   }
   if (e.status() == sm::ExecutionStatus::kSucceeded) {
-    r.output = sm::ToAwsJson(e.output());
+    e.AppendOutputText(r.output);  // the ExecutionSucceeded event's text when at hand
   } else if (e.status() != sm::ExecutionStatus::kRunning) {
     r.error = e.error();
     r.cause = e.cause();

@@ -53,55 +53,24 @@ void AppendStringField(std::string& out, std::uint32_t field, std::string_view s
   }
 }
 
-// Consecutive events often carry the same document (a state's output is the next state's input): the
-// last long string escaped is kept with its escaped form, so that it is escaped once.
-constexpr std::size_t kMemoizeFrom = 64;
-struct EscapeMemo {
-  std::string raw;
-  std::string escaped;
-};
-
-// Appends sm::AppendAwsJson(details), byte for byte.
-void AppendDetails(std::string& out, const boost::json::object& details, EscapeMemo& memo) {
-  out.push_back('{');
-  bool first = true;
-  for (const auto& member : details) {
-    if (!first) {
-      out.push_back(',');
-    }
-    first = false;
-    sm::AppendJsonString(out, member.key());
-    out.push_back(':');
-    const boost::json::string* text = member.value().if_string();
-    if (text == nullptr || text->size() < kMemoizeFrom) {
-      sm::AppendAwsJson(out, member.value());
-      continue;
-    }
-    if (std::string_view(*text) != memo.raw) {
-      memo.raw.assign(text->data(), text->size());
-      memo.escaped.clear();
-      sm::AppendJsonString(memo.escaped, memo.raw);
-    }
-    out.append(memo.escaped);
-  }
-  out.push_back('}');
-}
-
 // Appends `e` as a HistoryRow.events element (field 1). `scratch` holds its details meanwhile.
-void AppendEvent(std::string& out, const sm::HistoryEvent& e, std::string& scratch, EscapeMemo& memo) {
+// Typed events (sm::HistoryEvent::typed) are written from what they are made of, the same bytes.
+void AppendEvent(std::string& out, const sm::HistoryEvent& e, std::string& scratch, sm::EscapedTextMemo& memo) {
+  const std::string_view type = e.type_name();
+  const std::string_view details_key = e.details_key_name();
   scratch.clear();
-  if (!e.details_key.empty()) {
-    AppendDetails(scratch, e.details, memo);
+  if (!details_key.empty()) {
+    sm::AppendEventDetails(scratch, e, &memo);
   }
   const std::size_t size = IntFieldSize(e.id) + IntFieldSize(e.previous_event_id) + IntFieldSize(e.timestamp) +
-                           StringFieldSize(e.type) + StringFieldSize(e.details_key) + StringFieldSize(scratch);
+                           StringFieldSize(type) + StringFieldSize(details_key) + StringFieldSize(scratch);
   AppendVarint(out, (1 << 3) | kLengthDelimited);
   AppendVarint(out, size);
   AppendIntField(out, 1, e.id);
   AppendIntField(out, 2, e.previous_event_id);
   AppendIntField(out, 3, e.timestamp);
-  AppendStringField(out, 4, e.type);
-  AppendStringField(out, 5, e.details_key);
+  AppendStringField(out, 4, type);
+  AppendStringField(out, 5, details_key);
   AppendStringField(out, 6, scratch);
 }
 
@@ -109,7 +78,7 @@ void AppendEvent(std::string& out, const sm::HistoryEvent& e, std::string& scrat
 
 void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch) {
   std::string scratch;
-  EscapeMemo memo;
+  sm::EscapedTextMemo memo;
   std::string row;
   std::size_t count = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -132,12 +101,13 @@ namespace {
 // Events [begin, end) of one commit, encoded as a version-2 row when a store asks for the bytes.
 class DeferredHistoryRow final : public storage::DeferredValue {
  public:
-  DeferredHistoryRow(std::shared_ptr<const std::vector<sm::HistoryEvent>> events, std::size_t begin, std::size_t end)
-      : events_(std::move(events)), begin_(begin), end_(end) {}
+  DeferredHistoryRow(std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
+                     std::shared_ptr<const void> keep_alive, std::size_t begin, std::size_t end)
+      : events_(std::move(events)), keep_alive_(std::move(keep_alive)), begin_(begin), end_(end) {}
 
   void Render(std::string& out) const override {
     std::string scratch;
-    EscapeMemo memo;
+    sm::EscapedTextMemo memo;
     out.push_back(kValueFormatV2);
     for (std::size_t i = begin_; i < end_; ++i) {
       AppendEvent(out, (*events_)[i], scratch, memo);
@@ -146,6 +116,7 @@ class DeferredHistoryRow final : public storage::DeferredValue {
 
  private:
   std::shared_ptr<const std::vector<sm::HistoryEvent>> events_;
+  std::shared_ptr<const void> keep_alive_;  // what the typed events' names point into
   std::size_t begin_;
   std::size_t end_;
 };
@@ -153,19 +124,13 @@ class DeferredHistoryRow final : public storage::DeferredValue {
 // What an event adds to a row, before escaping: its strings and a fixed allowance for numbers and framing.
 std::size_t EstimatedEventBytes(const sm::HistoryEvent& e) {
   constexpr std::size_t kFixedBytes = 64;
-  std::size_t bytes = kFixedBytes + e.type.size() + e.details_key.size();
-  for (const auto& field : e.details) {
-    if (const boost::json::string* text = field.value().if_string()) {
-      bytes += text->size();
-    }
-  }
-  return bytes;
+  return kFixedBytes + e.type_name().size() + e.details_key_name().size() + sm::EventDetailsStringBytes(e);
 }
 
 }  // namespace
 
 void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
-                            storage::WriteBatch& batch) {
+                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive) {
   std::size_t begin = 0;
   std::size_t bytes = 0;
   for (std::size_t i = 0; i < events->size(); ++i) {
@@ -173,7 +138,7 @@ void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vect
     const std::size_t count = i + 1 - begin;
     if (i + 1 == events->size() || count >= kMaxEventsPerHistoryRow || bytes >= kMaxHistoryRowBytes) {
       batch.PutDeferred(storage::Column::kHistory, HistoryKey(id, (*events)[i].id),
-                        std::make_shared<DeferredHistoryRow>(events, begin, i + 1));
+                        std::make_shared<DeferredHistoryRow>(events, keep_alive, begin, i + 1));
       begin = i + 1;
       bytes = 0;
     }
@@ -187,10 +152,10 @@ std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count) 
     p->set_id(events[i].id);
     p->set_previous_event_id(events[i].previous_event_id);
     p->set_timestamp(events[i].timestamp);
-    p->set_type(events[i].type);
-    if (!events[i].details_key.empty()) {
-      p->set_details_key(events[i].details_key);
-      sm::AppendAwsJson(*p->mutable_details(), events[i].details);
+    p->set_type(std::string(events[i].type_name()));
+    if (!events[i].details_key_name().empty()) {
+      p->set_details_key(std::string(events[i].details_key_name()));
+      sm::AppendEventDetails(*p->mutable_details(), events[i]);
     }
   }
   return EncodeProtoValue(row);

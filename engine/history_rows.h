@@ -33,13 +33,14 @@ inline constexpr std::size_t kMaxHistoryRowBytes = 64 * 1024;
 void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch);
 
 // PutHistoryRows for a store that renders on read (storage::DeferredValue): the rows share `events`, kept
-// typed, and are encoded into the same version-2 bytes only when a store needs them (the in-memory store: when
-// they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
+// as they are (typed events too, sm::HistoryEvent::typed) together with `keep_alive` (what typed events' names
+// point into: the execution's StateMachine, sm::Execution::machine()), and are encoded into the same
+// version-2 bytes only when a store needs them (the in-memory store: when they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
 // details' strings before escaping), so their boundaries may differ from PutHistoryRows'; readers do not care.
 void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
-                            storage::WriteBatch& batch);
+                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive = nullptr);
 
-// The value of one version-2 row holding `events`, built with the generated protobuf code: what
+// The value of one version-2 row holding `events` (typed or not), built with the generated protobuf code: what
 // PutHistoryRows writes (its own encoder) must equal it. REQUIRES: not empty, consecutive ids.
 std::string EncodeHistoryRow(const sm::HistoryEvent* events, std::size_t count);
 // Appends the events of a row of either version to `out`, in id order. DataLoss when it cannot be read.

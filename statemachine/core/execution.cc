@@ -33,8 +33,8 @@ Execution::Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo 
 Execution::~Execution() = default;
 
 void Execution::AppendOutputText(std::string& out) const {
-  if (!output_text_.empty()) {
-    out += output_text_;
+  if (output_text_ != nullptr) {
+    out += *output_text_;
   } else {
     AppendAwsJson(out, output_);
   }

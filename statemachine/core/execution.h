@@ -223,6 +223,13 @@ class Execution {
   absl::StatusOr<Decision> RecordDeadLetterDiscarded(std::uint64_t task_id, const std::string& state_name,
                                                      common::EpochMillis now);
 
+  // Decisions keep the frequent events typed (HistoryEvent::typed: a state entered or exited, the execution
+  // succeeded, Map iterations) instead of building their details as JSON objects, for an engine that writes
+  // them with sm::AppendEventDetails. Their state names point into machine(): whoever keeps such events
+  // beyond this Execution keeps the machine too. Default: false (every event plain).
+  void KeepTypedEvents(bool keep) { keep_typed_events_ = keep; }
+  const std::shared_ptr<const StateMachine>& machine() const { return machine_; }
+
   // Records what the first state of the root frame does into `*sink` (not owned; must outlive the calls
   // that follow; null stops). TestState's view of a state; executions the engine drives have none.
   void Inspect(StateInspection* sink) { inspection_ = sink; }
@@ -284,7 +291,8 @@ class Execution {
   boost::json::value input_;
   std::optional<boost::json::value> context_execution_input_;
   boost::json::value output_;
-  std::string output_text_;  // output_'s text when known (AppendOutputText), else empty
+  SharedText output_text_;  // output_'s text when known (AppendOutputText), else null
+  bool keep_typed_events_ = false;
   std::string error_;
   std::string cause_;
   std::int64_t next_event_id_ = 1;

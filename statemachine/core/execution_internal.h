@@ -42,9 +42,9 @@ struct Execution::Frame {
   Phase phase = Phase::kEnter;
 
   boost::json::value raw_input;        // the state's input
-  // ToCompactJson(raw_input) when the previous state already wrote it (its StateExited output), else
-  // empty (no compact JSON text is empty). Set with raw_input, taken by the next StateEntered event.
-  std::string raw_input_text;
+  // ToCompactJson(raw_input) when the previous state already wrote it (its StateExited output), else null.
+  // Set with raw_input, shared with the next StateEntered event.
+  SharedText raw_input_text;
   boost::json::value effective_input;  // after InputPath (and Parameters for Task/Parallel/Map)
   std::int64_t entered_event_id = 0;
   common::EpochMillis entered_time = 0;

@@ -76,7 +76,7 @@ json::object SaveFrame(const Frame& f, const std::vector<const StateMachine*>& m
   o["state"] = f.state != nullptr ? json::value(f.state->name) : json::value(nullptr);
   o["phase"] = kPhaseNames[static_cast<int>(f.phase)];
   o["rawInput"] = f.raw_input;
-  o["rawInputText"] = f.raw_input_text;
+  o["rawInputText"] = f.raw_input_text != nullptr ? json::string(*f.raw_input_text) : json::string();
   o["effectiveInput"] = f.effective_input;
   o["enteredEventId"] = f.entered_event_id;
   o["enteredTime"] = f.entered_time;
@@ -343,7 +343,9 @@ std::unique_ptr<Frame> ReadFrame(Reader& r, const json::object& o) {
   if (const json::value* v = r.Field(o, "rawInput")) {
     f->raw_input = *v;
   }
-  f->raw_input_text = r.Str(r.Field(o, "rawInputText"), "rawInputText");
+  if (std::string text = r.Str(r.Field(o, "rawInputText"), "rawInputText"); !text.empty()) {
+    f->raw_input_text = std::make_shared<const std::string>(std::move(text));
+  }
   if (const json::value* v = r.Field(o, "effectiveInput")) {
     f->effective_input = *v;
   }

@@ -1,17 +1,163 @@
 #include "statemachine/core/history.h"
 
 #include "absl/strings/str_cat.h"
+#include "statemachine/json_text.h"
 
 namespace stepflow::sm {
 
+using Shape = TypedEventDetails::Shape;
+
+namespace {
+
+// Texts shorter than this are escaped every time (comparing them would cost as much).
+constexpr std::size_t kMemoizeFrom = 64;
+
+void AppendSharedText(std::string& out, const SharedText& text, EscapedTextMemo* memo) {
+  if (memo == nullptr || text->size() < kMemoizeFrom) {
+    AppendJsonString(out, *text);
+    return;
+  }
+  if (memo->text != text) {
+    memo->text = text;
+    memo->raw.clear();
+    memo->escaped.clear();
+    AppendJsonString(memo->escaped, *text);
+  }
+  out.append(memo->escaped);
+}
+
+// AppendAwsJson(details), byte for byte, with the long strings escaped through `memo`.
+void AppendPlainDetails(std::string& out, const boost::json::object& details, EscapedTextMemo* memo) {
+  if (memo == nullptr) {
+    AppendAwsJson(out, details);
+    return;
+  }
+  out.push_back('{');
+  bool first = true;
+  for (const auto& member : details) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    AppendJsonString(out, member.key());
+    out.push_back(':');
+    const boost::json::string* text = member.value().if_string();
+    if (text == nullptr || text->size() < kMemoizeFrom) {
+      AppendAwsJson(out, member.value());
+      continue;
+    }
+    if (memo->text != nullptr || std::string_view(*text) != memo->raw) {
+      memo->text.reset();
+      memo->raw.assign(text->data(), text->size());
+      memo->escaped.clear();
+      AppendJsonString(memo->escaped, memo->raw);
+    }
+    out.append(memo->escaped);
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo* memo) {
+  const TypedEventDetails& t = e.typed;
+  switch (t.shape) {
+    case Shape::kNone:
+      AppendPlainDetails(out, e.details, memo);
+      return;
+    case Shape::kStateEntered:
+    case Shape::kStateExited:
+      out += "{\"name\":";
+      AppendJsonString(out, t.name);
+      out += t.shape == Shape::kStateEntered ? ",\"input\":" : ",\"output\":";
+      AppendSharedText(out, t.text, memo);
+      out += t.shape == Shape::kStateEntered ? ",\"inputDetails\":{\"truncated\":false}}"
+                                             : ",\"outputDetails\":{\"truncated\":false}}";
+      return;
+    case Shape::kExecutionSucceeded:
+      out += "{\"output\":";
+      AppendSharedText(out, t.text, memo);
+      out += ",\"outputDetails\":{\"truncated\":false}}";
+      return;
+    case Shape::kMapIteration:
+      out += "{\"name\":";
+      AppendJsonString(out, t.name);
+      absl::StrAppend(&out, ",\"index\":", t.index, "}");
+      return;
+  }
+}
+
+std::size_t EventDetailsStringBytes(const HistoryEvent& e) {
+  const TypedEventDetails& t = e.typed;
+  switch (t.shape) {
+    case Shape::kNone:
+      break;
+    case Shape::kStateEntered:
+    case Shape::kStateExited:
+      return t.name.size() + t.text->size();
+    case Shape::kExecutionSucceeded:
+      return t.text->size();
+    case Shape::kMapIteration:
+      return t.name.size();
+  }
+  std::size_t bytes = 0;
+  for (const auto& field : e.details) {
+    if (const boost::json::string* text = field.value().if_string()) {
+      bytes += text->size();
+    }
+  }
+  return bytes;
+}
+
+void MaterializeEvent(HistoryEvent& e) {
+  if (!e.is_typed()) {
+    return;
+  }
+  TypedEventDetails t = std::move(e.typed);
+  e.typed = TypedEventDetails();
+  e.type = std::string(t.type);
+  e.details_key = std::string(t.details_key);
+  boost::json::object& d = e.details;
+  d = boost::json::object();
+  const boost::json::object not_truncated{{"truncated", false}};
+  switch (t.shape) {
+    case Shape::kNone:
+      return;
+    case Shape::kStateEntered:
+      d.reserve(3);
+      d.emplace("name", boost::json::string_view(t.name.data(), t.name.size()));
+      d.emplace("input", *t.text);
+      d.emplace("inputDetails", not_truncated);
+      return;
+    case Shape::kStateExited:
+      d.reserve(3);
+      d.emplace("name", boost::json::string_view(t.name.data(), t.name.size()));
+      d.emplace("output", *t.text);
+      d.emplace("outputDetails", not_truncated);
+      return;
+    case Shape::kExecutionSucceeded:
+      d.reserve(2);
+      d.emplace("output", *t.text);
+      d.emplace("outputDetails", not_truncated);
+      return;
+    case Shape::kMapIteration:
+      d.reserve(2);
+      d.emplace("name", boost::json::string_view(t.name.data(), t.name.size()));
+      d.emplace("index", t.index);
+      return;
+  }
+}
+
 boost::json::object HistoryEventToJson(const HistoryEvent& e) {
+  HistoryEvent plain = e;
+  MaterializeEvent(plain);
   boost::json::object o;
-  o["id"] = e.id;
-  o["previousEventId"] = e.previous_event_id;
-  o["timestamp"] = common::FormatIso8601(e.timestamp);
-  o["type"] = e.type;
-  if (!e.details_key.empty()) {
-    o[e.details_key] = e.details;
+  o["id"] = plain.id;
+  o["previousEventId"] = plain.previous_event_id;
+  o["timestamp"] = common::FormatIso8601(plain.timestamp);
+  o["type"] = plain.type;
+  if (!plain.details_key.empty()) {
+    o[plain.details_key] = plain.details;
   }
   return o;
 }
@@ -46,7 +192,13 @@ void AppendSerialized(std::string& out, const boost::json::object& o) {
 
 }  // namespace
 
-std::string SerializeHistoryEvent(const HistoryEvent& e) {
+std::string SerializeHistoryEvent(const HistoryEvent& typed_or_plain) {
+  if (typed_or_plain.is_typed()) {
+    HistoryEvent plain = typed_or_plain;
+    MaterializeEvent(plain);
+    return SerializeHistoryEvent(plain);
+  }
+  const HistoryEvent& e = typed_or_plain;
   std::string out;
   absl::StrAppend(&out, "{\"id\":", e.id, ",\"previousEventId\":", e.previous_event_id, ",\"timestamp\":");
   // The events of one decision share their timestamp: format it once per distinct value.

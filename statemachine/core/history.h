@@ -3,13 +3,40 @@
 // `stepflow run --history` and GetExecutionHistory read like AWS's.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/json.hpp>
 
 #include "common/clock.h"
 
 namespace stepflow::sm {
+
+// A document's compact JSON text (a state's input or output), shared by the events that carry it and the
+// frame that goes on with it instead of copied into each.
+using SharedText = std::shared_ptr<const std::string>;
+
+// The details of the interpreter's frequent events (a state entered or exited, the execution succeeded, a Map
+// iteration started or succeeded), kept as what they are made of instead of as a JSON object: AWS's JSON is
+// written only when the event is read (AppendEventDetails, MaterializeEvent). Every field points at storage
+// that outlives the event: `type` and `details_key` at static names, `name` at the state's name in its
+// StateMachine (whoever keeps a typed event beyond its Execution keeps the machine too).
+struct TypedEventDetails {
+  enum class Shape : std::uint8_t {
+    kNone,                // not typed: HistoryEvent::type, details_key and details are the event
+    kStateEntered,        // {"name": name, "input": text, "inputDetails": {"truncated": false}}
+    kStateExited,         // {"name": name, "output": text, "outputDetails": {"truncated": false}}
+    kExecutionSucceeded,  // {"output": text, "outputDetails": {"truncated": false}}
+    kMapIteration,        // {"name": name, "index": index}
+  };
+  Shape shape = Shape::kNone;
+  std::string_view type;
+  std::string_view details_key;
+  std::string_view name;
+  SharedText text;
+  std::int64_t index = 0;
+};
 
 struct HistoryEvent {
   std::int64_t id = 0;                 // 1, 2, 3 ... within one execution
@@ -18,7 +45,33 @@ struct HistoryEvent {
   std::string type;                    // "ExecutionStarted", "PassStateEntered", ...
   std::string details_key;             // "executionStartedEventDetails", ... (empty: no details)
   boost::json::object details;
+  // Set (shape != kNone) only on the events of an execution that keeps typed events
+  // (Execution::KeepTypedEvents): then `type`, `details_key` and `details` are empty and this is the event.
+  TypedEventDetails typed;
+
+  bool is_typed() const { return typed.shape != TypedEventDetails::Shape::kNone; }
+  // The event's type and details key, typed or not.
+  std::string_view type_name() const { return is_typed() ? typed.type : std::string_view(type); }
+  std::string_view details_key_name() const { return is_typed() ? typed.details_key : std::string_view(details_key); }
 };
+
+// Consecutive events often carry the same document (a state's output is the next state's input): a writer of
+// many events keeps the last long text it escaped here, so that it is escaped once. Not thread-safe.
+struct EscapedTextMemo {
+  SharedText text;      // the typed events' shared text last escaped (compared by identity), or
+  std::string raw;      // a plain event's string last escaped (compared by value)
+  std::string escaped;  // its quoted, escaped form
+};
+
+// Appends the event's details as AWS's compact JSON text (sm::AppendAwsJson of the details object), typed or
+// not; `memo` (optional) saves escaping the same long text again. REQUIRES: !details_key_name().empty().
+void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo* memo = nullptr);
+// The bytes of the details' strings (the state's name, the document's text): what makes events large, for
+// the limits on a decision's and a history row's size.
+std::size_t EventDetailsStringBytes(const HistoryEvent& e);
+// Turns a typed event into the plain form (type, details_key and details filled, `typed` cleared); a plain
+// event is left as it is. The details are the JSON AppendEventDetails writes.
+void MaterializeEvent(HistoryEvent& e);
 
 // AWS's JSON form: {"id":..,"previousEventId":..,"timestamp":"..","type":"..", "<details_key>":{..}}.
 boost::json::object HistoryEventToJson(const HistoryEvent& e);

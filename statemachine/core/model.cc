@@ -378,6 +378,9 @@ absl::StatusOr<std::shared_ptr<const StateMachine>> ParseMachine(const json::val
   if (machine->Find(machine->start_at) == nullptr) {
     return Invalid(where + "/StartAt", absl::StrCat("StartAt '", machine->start_at, "' is not a state"));
   }
+  for (auto& [name, s] : machine->states) {
+    s.next_state = s.next.empty() ? nullptr : machine->Find(s.next);  // map nodes do not move
+  }
   return std::shared_ptr<const StateMachine>(std::move(machine));
 }
 

@@ -74,6 +74,9 @@ struct State {
   std::string name;
   StateType type = StateType::kPass;
   std::string next;  // empty when End or terminal
+  // The state `next` names in the same machine, resolved when the machine is built (ParseStateMachine); null
+  // when `next` is empty or names no state. Points into the StateMachine that holds this state.
+  const State* next_state = nullptr;
   bool end = false;
   // The state's own QueryLanguage, else its machine's (JSONPath unless the top level says JSONata).
   QueryLanguage language = QueryLanguage::kJsonPath;

@@ -58,47 +58,45 @@ bool PassesInputThrough(const State& s) {
          s.result_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
 }
 
-const json::storage_ptr& Execution::Runner::EventStorage() {
-  if (!event_storage_.is_shared()) {  // still the default resource
-    event_storage_ = json::make_shared_resource<json::monotonic_resource>();
-  }
-  return event_storage_;
-}
-
-json::object Execution::Runner::NotTruncated() {
-  json::object o(1, EventStorage());
-  o.emplace("truncated", false);
-  return o;
-}
-
-json::object Execution::Runner::IterationDetails(const std::string& state_name, std::size_t index) {
-  json::object o(2, EventStorage());
-  o.emplace("name", state_name);
-  o.emplace("index", static_cast<std::int64_t>(index));
-  return o;
-}
-
 std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {
+  HistoryEvent& e = d_.events.emplace_back();
+  e.type = std::move(type);
+  e.details_key = std::move(details_key);
+  e.details = std::move(details);
+  return Stamp(f, e);
+}
+
+std::int64_t Execution::Runner::EmitTyped(Frame* f, TypedEventDetails typed) {
+  HistoryEvent& e = d_.events.emplace_back();
+  e.typed = std::move(typed);
+  if (!ex_.keep_typed_events_) {
+    MaterializeEvent(e);
+  }
+  return Stamp(f, e);
+}
+
+void Execution::Runner::ReserveEvents(std::size_t more) {
+  constexpr std::size_t kMaxReserved = 4096;  // a guess: never more than this ahead of the events there are
+  d_.events.reserve(d_.events.size() + std::min(more, kMaxReserved));
+}
+
+std::int64_t Execution::Runner::Stamp(Frame* f, HistoryEvent& e) {
   const std::int64_t id = ex_.next_event_id_++;
-  // Move-constructed (not assigned): the details keep their storage, e.g. the decision's arena.
-  HistoryEvent e{id, f != nullptr ? f->last_event_id : id - 1, now_, std::move(type), std::move(details_key),
-                 std::move(details)};
-  history_bytes_ += kEventOverheadBytes + e.type.size();
-  for (const auto& field : e.details) {
-    if (field.value().is_string()) {
-      history_bytes_ += field.value().get_string().size();  // inputs and outputs: what makes events large
-    }
-  }
+  e.id = id;
+  e.previous_event_id = f != nullptr ? f->last_event_id : id - 1;
+  e.timestamp = now_;
+  // Inputs and outputs are what make events large.
+  history_bytes_ += kEventOverheadBytes + e.type_name().size() + EventDetailsStringBytes(e);
   if (f != nullptr) {
-    f->last_event_id = e.id;
+    f->last_event_id = id;
   }
-  d_.events.push_back(std::move(e));
+  // `e` is not used past this point: the end of the execution appends to the same vector.
   if (running() && ex_.next_event_id_ >= ex_.limits_.max_history_events) {
     EndExecution(ExecutionStatus::kFailed,
                  Failure{errors::kRuntime, absl::StrCat("The execution reached the maximum number of history events (",
                                                         ex_.limits_.max_history_events, ").")});
   }
-  return d_.events.back().id;
+  return id;
 }
 
 Execution::Frame* Execution::Runner::NewFrame(std::uint64_t parent, std::size_t child_index,
@@ -200,11 +198,11 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
 }
 
 void Execution::Runner::StartExecution() {
-  json::object details = Details(5);
-  std::string input_text = ToCompactJson(ex_.input_);
-  const std::size_t input_bytes = input_text.size();
-  details.emplace("input", input_text);
-  details.emplace("inputDetails", NotTruncated());
+  json::object details(5);
+  SharedText input_text = std::make_shared<const std::string>(ToCompactJson(ex_.input_));
+  const std::size_t input_bytes = input_text->size();
+  details.emplace("input", *input_text);
+  details.emplace("inputDetails", json::object{{"truncated", false}});
   details.emplace("roleArn", ex_.info_.role_arn);
   if (!ex_.info_.alias_arn.empty()) {
     details.emplace("stateMachineAliasArn", ex_.info_.alias_arn);
@@ -222,6 +220,9 @@ void Execution::Runner::StartExecution() {
   if (ex_.machine_->timeout_seconds) {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
+  // Each state entered adds two events: room for a pass through every state and the end, so that a chain's
+  // events are not moved again and again as the vector grows.
+  ReserveEvents(2 * ex_.machine_->states.size() + 1);
   Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, ex_.initial_variables_);
   root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
@@ -260,18 +261,15 @@ void Execution::Runner::EnterState(Frame* f) {
   f->children_started = false;
   f->resume_points.clear();
   f->entered_time = now_;
-  if (f->raw_input_text.empty()) {
-    f->raw_input_text = ToCompactJson(f->raw_input);
+  if (f->raw_input_text == nullptr) {
+    f->raw_input_text = std::make_shared<const std::string>(ToCompactJson(f->raw_input));
   }
-  json::object details = Details(3);
-  details.emplace("name", f->state->name);
-  details.emplace("input", f->raw_input_text);
-  details.emplace("inputDetails", NotTruncated());
+  TypedEventDetails entered{TypedEventDetails::Shape::kStateEntered, StateEventType(f->state->type, true),
+                            "stateEnteredEventDetails", f->state->name, f->raw_input_text, 0};
   if (!PassesInputThrough(*f->state)) {
-    f->raw_input_text.clear();  // only a state whose output is its input uses it again (ExitState)
+    f->raw_input_text.reset();  // only a state whose output is its input uses it again (ExitState)
   }
-  f->entered_event_id = Emit(f, StateEventType(f->state->type, true), "stateEnteredEventDetails",
-                             std::move(details));
+  f->entered_event_id = EmitTyped(f, std::move(entered));
   if (!running()) {
     return;
   }
@@ -341,13 +339,14 @@ Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
 }
 
 void Execution::Runner::CompleteState(Frame* f, json::value output, const std::string* next_name) {
-  std::string output_text = ToCompactJson(output);  // once, for the size check and the event
+  // Once, for the size check and the events.
+  SharedText output_text = std::make_shared<const std::string>(ToCompactJson(output));
   ExitState(f, &output, std::move(output_text), next_name);
 }
 
-void Execution::Runner::ExitState(Frame* f, json::value* output, std::string output_text,
+void Execution::Runner::ExitState(Frame* f, json::value* output, SharedText output_text,
                                   const std::string* next_name) {
-  if (!CheckSizeBytes(f, output_text.size())) {
+  if (!CheckSizeBytes(f, output_text->size())) {
     return;
   }
   const State* s = f->state;
@@ -360,21 +359,24 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
   }
   if (s->type != StateType::kFail) {
     const bool assigned = !f->assigned.empty() && ex_.limits_.record_assigned_variables;
-    json::object details = Details(assigned ? 5 : 3);
-    details.emplace("name", s->name);
-    details.emplace("output", output_text);
-    details.emplace("outputDetails", NotTruncated());
     if (assigned) {
+      json::object details(5);
+      details.emplace("name", s->name);
+      details.emplace("output", *output_text);
+      details.emplace("outputDetails", json::object{{"truncated", false}});
       // As AWS records them: each variable's value as JSON text.
-      json::object values(f->assigned.size(), EventStorage());
+      json::object values(f->assigned.size());
       for (const auto& [name, value] : f->assigned) {
         values.emplace(name, ToCompactJson(value));
       }
       details.emplace("assignedVariables", std::move(values));
-      details.emplace("assignedVariablesDetails", NotTruncated());
+      details.emplace("assignedVariablesDetails", json::object{{"truncated", false}});
+      Emit(f, StateEventType(s->type, false), "stateExitedEventDetails", std::move(details));
+    } else {
+      EmitTyped(f, TypedEventDetails{TypedEventDetails::Shape::kStateExited, StateEventType(s->type, false),
+                                     "stateExitedEventDetails", s->name, output_text, 0});
     }
     f->assigned.clear();
-    Emit(f, StateEventType(s->type, false), "stateExitedEventDetails", std::move(details));
     if (!running()) {
       return;
     }
@@ -384,7 +386,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, std::string out
     return;
   }
   const std::string& target = next_name != nullptr ? *next_name : s->next;
-  const State* next = f->machine->Find(target);
+  const State* next = next_name != nullptr ? f->machine->Find(target) : s->next_state;
   if (next == nullptr) {
     FailFrame(f, Failure{errors::kRuntime, absl::StrCat(RuntimeCausePrefix(Ref(f)), "Missing 'Next' target: ",
                                                         target)});
@@ -622,15 +624,13 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
   FailFrame(f, failure);
 }
 
-void Execution::Runner::FinishFrame(Frame* f, json::value output, const std::string& output_text) {
+void Execution::Runner::FinishFrame(Frame* f, json::value output, const SharedText& output_text) {
   f->phase = Frame::Phase::kDone;
   if (f->parent == 0) {
-    json::object details = Details(2);
-    details.emplace("output", output_text);
-    details.emplace("outputDetails", NotTruncated());
     ex_.output_ = std::move(output);
     ex_.output_text_ = output_text;
-    Emit(f, "ExecutionSucceeded", "executionSucceededEventDetails", std::move(details));
+    EmitTyped(f, TypedEventDetails{TypedEventDetails::Shape::kExecutionSucceeded, "ExecutionSucceeded",
+                                   "executionSucceededEventDetails", {}, output_text, 0});
     ex_.status_ = ExecutionStatus::kSucceeded;
     CancelFrameTree(f);
     for (auto& [id, timer] : ex_.timer_storage_) {
@@ -733,7 +733,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.error_.clear();
   ex_.cause_.clear();
   ex_.output_ = json::value();
-  ex_.output_text_.clear();
+  ex_.output_text_.reset();
   ++ex_.redrive_count_;
   ex_.redrive_time_ = now_;
   Emit(nullptr, "ExecutionRedriven", "executionRedrivenEventDetails",

@@ -51,20 +51,17 @@ class Execution::Runner {
   void Drain();
   bool OverBudget() const;
   bool running() const { return ex_.status_ == ExecutionStatus::kRunning; }
-  // Appends an event. `details` is moved, never copied: one built with Details() keeps its storage.
+  // Appends an event with its details as a JSON object (the interpreter's rarer events).
   std::int64_t Emit(Frame* f, std::string type, std::string details_key, boost::json::object details);
-  // An empty details object for `capacity` members, allocated from this decision's arena (EventStorage()).
-  boost::json::object Details(std::size_t capacity) { return boost::json::object(capacity, EventStorage()); }
-  // {"truncated": false}, AWS's inputDetails/outputDetails, in the decision's arena.
-  boost::json::object NotTruncated();
-  // A Map iteration event's details, {"name": state, "index": index}, in the decision's arena.
-  boost::json::object IterationDetails(const std::string& state_name, std::size_t index);
-  // The arena the decision's hot events (state entered/exited, execution started/succeeded, Map iterations)
-  // are built in: one bump allocator per decision instead of a malloc per object and string. The events
-  // share it (a reference-counted boost::json resource) and it is freed with the last of them, wherever they
-  // end up (the in-memory store keeps them). Created on first use. Not thread-safe, like the Runner: only the
-  // decision's own thread allocates from it; readers of the finished events do not.
-  const boost::json::storage_ptr& EventStorage();
+  // Appends one of the frequent events (state entered/exited, execution succeeded, Map iterations), typed:
+  // its JSON is written when it is read (sm::AppendEventDetails), or built here when the execution does not
+  // keep typed events (Execution::KeepTypedEvents).
+  std::int64_t EmitTyped(Frame* f, TypedEventDetails typed);
+  // Makes room for `more` events (at most a few thousand) in the decision, where it is known that they come.
+  void ReserveEvents(std::size_t more);
+  // Gives the event just appended (the last of d_.events) its id, previous event and time, and counts it
+  // against the limits; returns the id. Both Emit calls end here.
+  std::int64_t Stamp(Frame* f, HistoryEvent& e);
   StateRef Ref(const Frame* f) const { return StateRef{f->state->name, f->entered_event_id}; }
   // Where the frame's state reports its steps (Execution::Inspect): the root frame's first state only, or null.
   StateInspection* Inspecting(const Frame* f) const {
@@ -86,7 +83,7 @@ class Execution::Runner {
   void CompleteState(Frame* f, boost::json::value output, const std::string* next = nullptr);
   // CompleteState when `output_text` is already ToCompactJson(output); `output` null means the state's raw
   // input unchanged (moved on, never copied; f->raw_input_text must then be its text).
-  void ExitState(Frame* f, boost::json::value* output, std::string output_text, const std::string* next);
+  void ExitState(Frame* f, boost::json::value* output, SharedText output_text, const std::string* next);
   // Makes `new_vars` the frame's variables. The names the `assigns` (those present) give values to go to
   // f->assigned with their new values, for the state's StateExited event.
   void CommitVariables(Frame* f, boost::json::object new_vars,
@@ -116,7 +113,7 @@ class Execution::Runner {
   // Makes a frame of an ended execution run again (see Execution::Redrive).
   void ResumeFrame(Frame* f, const RedrivenDeadLetters& dead_letters);
   // `output_text` is ToCompactJson(output), already written for the last StateExited event.
-  void FinishFrame(Frame* f, boost::json::value output, const std::string& output_text);
+  void FinishFrame(Frame* f, boost::json::value output, const SharedText& output_text);
   void FailFrame(Frame* f, const Failure& failure);
   // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
   void FinishWithResult(Frame* f, boost::json::value result);
@@ -183,7 +180,6 @@ class Execution::Runner {
   std::deque<std::uint64_t>& ready_;  // the execution's: it outlives a decision that yields
   std::size_t transitions_ = 0;       // states entered by this decision
   std::size_t history_bytes_ = 0;     // bytes of this decision's event details (strings), for the limit
-  boost::json::storage_ptr event_storage_;  // EventStorage(); the default resource until first used
 };
 
 }  // namespace stepflow::sm

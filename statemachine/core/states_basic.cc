@@ -15,7 +15,7 @@ namespace json = boost::json;
 void Execution::Runner::RunPass(Frame* f) {
   const State* s = f->state;
   if (PassesInputThrough(*s) && Inspecting(f) == nullptr) {  // inspected: each (identity) step is reported
-    std::string text = std::move(f->raw_input_text);  // kept by EnterState for this state
+    SharedText text = std::move(f->raw_input_text);  // kept by EnterState for this state
     return ExitState(f, nullptr, std::move(text), nullptr);
   }
   if (s->language == QueryLanguage::kJsonata && s->output.present() && !s->has_result && !s->parameters.present()) {

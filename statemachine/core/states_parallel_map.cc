@@ -1,4 +1,5 @@
 // Parallel and Map: states that run child frames (branches / iterations) and collect their outputs.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -216,6 +217,13 @@ void Execution::Runner::RunMap(Frame* f) {
 
 void Execution::Runner::StartMapIterations(Frame* f) {
   const State* s = f->state;
+  const std::size_t left = f->items.size() - f->next_child;
+  const std::size_t in_flight = std::min(f->max_concurrency, f->child_frames.size());
+  const std::size_t starting = f->max_concurrency == 0 ? left : std::min(left, f->max_concurrency - in_flight);
+  if (starting > 0) {
+    // Per iteration: started, a pass through each state of the processor, succeeded.
+    ReserveEvents(starting * (2 + 2 * s->item_processor->states.size()));
+  }
   while (running() && f->next_child < f->items.size() &&
          (f->max_concurrency == 0 || f->child_frames.size() < f->max_concurrency)) {
     std::size_t i = f->next_child++;
@@ -230,8 +238,8 @@ void Execution::Runner::StartMapIterations(Frame* f) {
       return FailState(f, selected.failure());
     }
     json::value input = std::move(selected).value();
-    Emit(f, "MapIterationStarted", "mapIterationStartedEventDetails",
-         IterationDetails(s->name, i));
+    EmitTyped(f, TypedEventDetails{TypedEventDetails::Shape::kMapIteration, "MapIterationStarted",
+                                   "mapIterationStartedEventDetails", s->name, nullptr, static_cast<std::int64_t>(i)});
     Frame* child = NewFrame(f->id, i, s->item_processor.get(), std::move(input), f->variables);
     f->child_frames.insert(f->child_frames.end(), child->id);
     ready_.push_back(child->id);
@@ -255,8 +263,9 @@ void Execution::Runner::ChildSucceeded(Frame* parent, Frame* child, json::value 
   parent->child_frames.erase(child->id);
   ex_.frames_.erase(child->id);  // `child` is dangling from here on
   if (parent->state->type == StateType::kMap) {
-    Emit(parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
-         IterationDetails(parent->state->name, index));
+    EmitTyped(parent, TypedEventDetails{TypedEventDetails::Shape::kMapIteration, "MapIterationSucceeded",
+                                        "mapIterationSucceededEventDetails", parent->state->name, nullptr,
+                                        static_cast<std::int64_t>(index)});
   }
   CollectChildResult(parent, index, std::move(output));
 }

@@ -15,9 +15,11 @@
 
 #include "absl/status/status.h"
 #include "engine/random_values.h"
+#include "engine/records.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
 #include "statemachine/json_text.h"
+#include "storage/memory_store.h"
 #include "storage/store.h"
 
 namespace stepflow::engine {
@@ -365,6 +367,61 @@ TEST_F(DriverTest, TheRecordsOutputIsTheOutputsAwsText) {
   std::string text;
   (*restored)->AppendOutputText(text);
   EXPECT_EQ(text, stored->record.output);
+}
+
+// The embedded engine's driver (defer_history_encoding, on the in-memory store) keeps history rows and the
+// execution record as values rendered when read: they read back as the very bytes the durable layout writes in
+// the commit, record and history, for a running, a succeeded and a failed execution.
+TEST_F(DriverTest, DeferredEncodingReadsBackTheBytesWrittenInTheCommit) {
+  std::unique_ptr<storage::Store> memory = storage::NewMemoryStore();
+  RecordingDispatcher dispatcher;
+  RandomRuntimeValues runtime{42};
+  DriverOptions options;
+  options.defer_history_encoding = true;
+  Driver deferred(memory.get(), &clock_, &dispatcher, &runtime, options);
+  const struct {
+    const char* id;
+    const char* definition;
+  } cases[] = {
+      {"ok", R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"M"},
+          "M":{"Type":"Map","ItemsPath":"$.items","ResultPath":"$.out","Next":"V",
+               "ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}},
+          "V":{"Type":"Pass","Assign":{"x":1,"z.$":"$.items"},"Next":"E"},
+          "E":{"Type":"Succeed"}}})"},
+      {"failed", R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"F"},
+          "F":{"Type":"Fail","Error":"E\u00e9","Cause":"why \"not\""}}})"},
+      {"running", R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"T"},
+          "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}})"},
+  };
+  const json::value input =
+      json::parse(R"({"items":[1,{"b":"\u00e9\n"},[2.5]],"s":")" + std::string(300, 'x') + R"("})");
+  for (const auto& c : cases) {
+    auto machine = Machine(c.definition);
+    ASSERT_TRUE(driver_->Start(machine, Info(c.id), input).ok()) << c.id;
+    ASSERT_TRUE(deferred.Start(machine, Info(c.id), input).ok()) << c.id;
+    absl::StatusOr<std::optional<std::string>> encoded = store_->Get(storage::Column::kExecutions, c.id);
+    absl::StatusOr<std::optional<std::string>> rendered = memory->Get(storage::Column::kExecutions, c.id);
+    ASSERT_TRUE(encoded.ok() && encoded->has_value() && rendered.ok() && rendered->has_value()) << c.id;
+    EXPECT_EQ(**rendered, **encoded) << c.id;
+    std::string encoded_rows;
+    std::string rendered_rows;
+    for (auto [store, rows] : {std::pair{store_.get(), &encoded_rows}, std::pair{memory.get(), &rendered_rows}}) {
+      ASSERT_TRUE(store->Scan(storage::Column::kHistory, HistoryPrefix(c.id), "", false,
+                              [rows](std::string_view key, std::string_view value) {
+                                rows->append(key);
+                                rows->append(value);
+                                return true;
+                              }).ok());
+    }
+    EXPECT_FALSE(encoded_rows.empty()) << c.id;
+    EXPECT_EQ(rendered_rows, encoded_rows) << c.id;
+    absl::StatusOr<std::vector<json::object>> a = driver_->ReadHistory(c.id);
+    absl::StatusOr<std::vector<json::object>> b = deferred.ReadHistory(c.id);
+    ASSERT_TRUE(a.ok() && b.ok()) << c.id;
+    EXPECT_EQ(*a, *b) << c.id;
+  }
+  EXPECT_EQ(driver_->Find("failed")->status(), sm::ExecutionStatus::kFailed);
+  EXPECT_EQ(deferred.Find("running")->status(), sm::ExecutionStatus::kRunning);
 }
 
 // UUIDs keep the layout "%08x-%04x-%04x-%04x-%012llx" of the two 64-bit draws (version 4, RFC 4122 variant):

@@ -134,7 +134,7 @@ TEST(FormatTest, Version2Bytes) {
   next.now = 42;
   EXPECT_EQ(EncodeInputRecord(next), Bytes({2, 0x08, 10, 0x10, 42}));  // kind CONTINUE, now
   sm::HistoryEvent e{7, 6, 1000, "PassStateEntered", "stateEnteredEventDetails",
-                     boost::json::object{{"name", "A"}, {"n", 1.5}}};
+                     boost::json::object{{"name", "A"}, {"n", 1.5}}, {}};
   EXPECT_EQ(EncodeHistoryRow(&e, 1),
             Bytes({2, 0x0A, 73, 0x08, 7, 0x10, 6, 0x18, 0xE8, 0x07, 0x22, 16}) + "PassStateEntered" +
                 Bytes({0x2A, 24}) + "stateEnteredEventDetails" + Bytes({0x32, 20}) + R"({"name":"A","n":1.5})");
@@ -282,14 +282,14 @@ TEST(FormatTest, HistoryRowsAreWhatTheGeneratedCodeWrites) {
   std::vector<sm::HistoryEvent> events;
   events.push_back({1, 0, 1'700'000'000'000, "ExecutionStarted", "executionStartedEventDetails",
                     boost::json::object{{"input", doc}, {"inputDetails", boost::json::object{{"truncated", false}}},
-                                        {"roleArn", "arn:aws:iam::1:role/r"}}});
+                                        {"roleArn", "arn:aws:iam::1:role/r"}}, {}});
   events.push_back({2, 0, 1'700'000'000'000, "PassStateEntered", "stateEnteredEventDetails",
-                    boost::json::object{{"name", "A\u00e9\u0001"}, {"input", doc}}});
+                    boost::json::object{{"name", "A\u00e9\u0001"}, {"input", doc}}, {}});
   events.push_back({3, 2, 1'700'000'000'000, "PassStateExited", "stateExitedEventDetails",
                     boost::json::object{{"name", "A"}, {"output", doc + " "}, {"n", -1.0e-7}, {"i", -5},
-                                        {"u", std::uint64_t{18'000'000'000'000'000'000u}}}});
-  events.push_back({4, 3, 0, "PassStateEntered", "", {}});
-  events.push_back({5, -1, 1, "X", "xDetails", boost::json::object{{"input", doc + " "}, {"again", doc}}});
+                                        {"u", std::uint64_t{18'000'000'000'000'000'000u}}}, {}});
+  events.push_back({4, 3, 0, "PassStateEntered", "", {}, {}});
+  events.push_back({5, -1, 1, "X", "xDetails", boost::json::object{{"input", doc + " "}, {"again", doc}}, {}});
   storage::WriteBatch batch;
   PutHistoryRows("e", events, batch);
   ASSERT_EQ(batch.ops().size(), 1u);
@@ -300,11 +300,11 @@ TEST(FormatTest, HistoryRowsAreWhatTheGeneratedCodeWrites) {
 TEST(FormatTest, HistoryRowsSplitAtTheirLimits) {
   std::vector<sm::HistoryEvent> events;
   for (std::int64_t id = 1; id <= static_cast<std::int64_t>(kMaxEventsPerHistoryRow) + 10; ++id) {
-    events.push_back(sm::HistoryEvent{id, id - 1, 5, "PassStateEntered", "", {}});
+    events.push_back(sm::HistoryEvent{id, id - 1, 5, "PassStateEntered", "", {}, {}});
   }
   events.push_back(sm::HistoryEvent{events.back().id + 1, events.back().id, 5, "TaskSucceeded",
                                     "taskSucceededEventDetails",
-                                    boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}});
+                                    boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}, {}});
   storage::WriteBatch batch;
   PutHistoryRows("e", events, batch);
   ASSERT_EQ(batch.ops().size(), 2u);
@@ -326,11 +326,11 @@ TEST(FormatTest, DeferredHistoryRowsRenderTheSameEvents) {
   auto events = std::make_shared<std::vector<sm::HistoryEvent>>();
   for (std::int64_t id = 1; id <= static_cast<std::int64_t>(kMaxEventsPerHistoryRow) + 10; ++id) {
     events->push_back(sm::HistoryEvent{id, id - 1, 5, "PassStateEntered", "stateEnteredEventDetails",
-                                       boost::json::object{{"name", "A"}, {"input", "{\"a\":\"\\\"\"}"}}});
+                                       boost::json::object{{"name", "A"}, {"input", "{\"a\":\"\\\"\"}"}}, {}});
   }
   events->push_back(sm::HistoryEvent{events->back().id + 1, events->back().id, 5, "TaskSucceeded",
                                      "taskSucceededEventDetails",
-                                     boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}});
+                                     boost::json::object{{"output", std::string(kMaxHistoryRowBytes, 'x')}}, {}});
   storage::WriteBatch eager;
   PutHistoryRows("e", *events, eager);
   storage::WriteBatch deferred;

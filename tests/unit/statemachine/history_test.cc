@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "statemachine/json_text.h"
 
 namespace stepflow::sm {
 namespace {
@@ -41,6 +46,70 @@ TEST(SerializeHistoryEventTest, EqualsSerializedJsonForm) {
   for (const HistoryEvent& e : events) {
     EXPECT_EQ(SerializeHistoryEvent(e), json::serialize(HistoryEventToJson(e))) << e.type;
   }
+}
+
+HistoryEvent Typed(TypedEventDetails::Shape shape, std::string_view type, std::string_view key,
+                   std::string_view name, std::string text, std::int64_t index = 0) {
+  HistoryEvent e;
+  e.id = 12;
+  e.previous_event_id = 11;
+  e.timestamp = 1700000000123;
+  e.typed = TypedEventDetails{shape, type, key, name, std::make_shared<const std::string>(std::move(text)), index};
+  return e;
+}
+
+std::vector<HistoryEvent> TypedEvents() {
+  using Shape = TypedEventDetails::Shape;
+  const std::string long_text = "{\"a\":\"q\\\"uote\\\\ \\u00e9\\n\",\"b\":\"" + std::string(100, 'x') + "\"}";
+  std::vector<HistoryEvent> events = {
+      Typed(Shape::kStateEntered, "PassStateEntered", "stateEnteredEventDetails", "P\t\x01 \xc3\xa9 \xff", long_text),
+      Typed(Shape::kStateExited, "PassStateExited", "stateExitedEventDetails", "P", long_text),
+      Typed(Shape::kStateExited, "TaskStateExited", "stateExitedEventDetails", "T", "[1.5,-2,1.0E20,null,true]"),
+      Typed(Shape::kExecutionSucceeded, "ExecutionSucceeded", "executionSucceededEventDetails", "", long_text),
+      Typed(Shape::kMapIteration, "MapIterationStarted", "mapIterationStartedEventDetails", "M\"ap", "", 999),
+      Typed(Shape::kMapIteration, "MapIterationSucceeded", "mapIterationSucceededEventDetails", "M", "", 0),
+  };
+  events[1].typed.text = events[0].typed.text;  // a Pass state's output is its input: one text
+  return events;
+}
+
+// A typed event is written as the plain event it materializes to would be: the same details text (with or
+// without the escape memo, the memo shared across events as a row writer shares it), the same JSON form.
+TEST(TypedHistoryEventTest, WritesWhatItsPlainFormWrites) {
+  EscapedTextMemo memo;
+  for (const HistoryEvent& typed : TypedEvents()) {
+    ASSERT_TRUE(typed.is_typed());
+    HistoryEvent plain = typed;
+    MaterializeEvent(plain);
+    ASSERT_FALSE(plain.is_typed());
+    EXPECT_EQ(plain.type, typed.type_name());
+    EXPECT_EQ(plain.details_key, typed.details_key_name());
+    std::string expected;
+    AppendAwsJson(expected, plain.details);
+    std::string direct;
+    AppendEventDetails(direct, typed);
+    std::string memoized;
+    AppendEventDetails(memoized, typed, &memo);
+    std::string plain_memoized;
+    AppendEventDetails(plain_memoized, plain, &memo);
+    EXPECT_EQ(direct, expected) << typed.type_name();
+    EXPECT_EQ(memoized, expected) << typed.type_name();
+    EXPECT_EQ(plain_memoized, expected) << typed.type_name();
+    EXPECT_EQ(EventDetailsStringBytes(typed), EventDetailsStringBytes(plain)) << typed.type_name();
+    EXPECT_EQ(json::serialize(HistoryEventToJson(typed)), json::serialize(HistoryEventToJson(plain)));
+    EXPECT_EQ(SerializeHistoryEvent(typed), SerializeHistoryEvent(plain));
+  }
+}
+
+TEST(TypedHistoryEventTest, MaterializedDetailsAreAwsShapes) {
+  std::vector<HistoryEvent> events = TypedEvents();
+  for (HistoryEvent& e : events) {
+    MaterializeEvent(e);
+  }
+  EXPECT_EQ(events[2].details, json::parse(R"({"name":"T","output":"[1.5,-2,1.0E20,null,true]",
+                                               "outputDetails":{"truncated":false}})"));
+  EXPECT_EQ(events[4].details, json::parse(R"({"name":"M\"ap","index":999})"));
+  EXPECT_EQ(events[3].details.at("outputDetails"), json::parse(R"({"truncated":false})"));
 }
 
 }  // namespace
