@@ -21,12 +21,15 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::StartsWith;
 
+// One Task state on the queue "work" (its history events are Task*: the resource is not an activity ARN).
+constexpr char kOneTask[] = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"work","End":true}}})";
+
 class TaskBatchTest : public EngineTest {
  protected:
   void SetUp() override {
     partitions_ = 1;  // every execution in one partition: one commit group for a whole batch
     EngineTest::SetUp();
-    ASSERT_TRUE(engine_->CreateStateMachine("Forever", kTaskForever, false).ok());
+    ASSERT_TRUE(engine_->CreateStateMachine("Forever", kOneTask, false).ok());
   }
 
   // Starts `n` executions of Forever named e0..e(n-1); their ARNs.
@@ -70,7 +73,7 @@ TEST_F(TaskBatchTest, PollTasksHandsOutWhatWaitsEachStartedBeforeTheAnswer) {
     for (const PolledTask& t : *batch) {
       order.push_back(t.execution_arn);
       EXPECT_THAT(t.token, StartsWith(t.execution_arn + "#"));
-      EXPECT_EQ(CountEvents(t.execution_arn, "ActivityStarted"), 1) << t.execution_arn;
+      EXPECT_EQ(CountEvents(t.execution_arn, "TaskStarted"), 1) << t.execution_arn;
     }
   }
   EXPECT_EQ(order, arns);  // oldest first
@@ -94,7 +97,7 @@ TEST_F(TaskBatchTest, ACallerGoneBeforeTheStartPutsTheTasksBackInOrder) {
   ASSERT_EQ(tasks.size(), 3u);
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     EXPECT_EQ(tasks[i].execution_arn, arns[i]);
-    EXPECT_EQ(CountEvents(arns[i], "ActivityStarted"), 1);
+    EXPECT_EQ(CountEvents(arns[i], "TaskStarted"), 1);
   }
 }
 
@@ -123,7 +126,7 @@ TEST_F(TaskBatchTest, EachReportIsAnsweredAsItsUnaryCall) {
   EXPECT_EQ(results[4].status(), engine_->CompleteTask("nonsense", "{}"));
   EXPECT_TRUE(results[5].ok()) << results[5].status();
   EXPECT_EQ(Finish(arns[0]).output, R"({"first":true})");
-  EXPECT_EQ(CountEvents(arns[0], "ActivitySucceeded"), 1);
+  EXPECT_EQ(CountEvents(arns[0], "TaskSucceeded"), 1);
   ExecutionInfoRecord failed = Finish(arns[1]);
   EXPECT_EQ(failed.status, sm::ExecutionStatus::kFailed);
   EXPECT_EQ(failed.error, "Custom.Error");
@@ -186,7 +189,7 @@ TEST_F(TaskBatchTest, RacingReportersOnTheSameTasksOneResultCounts) {
   for (const std::string& arn : arns) {
     ExecutionInfoRecord done = Finish(arn);
     EXPECT_THAT((std::set<std::string>{R"({"by":0})", R"({"by":1})"}), Contains(done.output));
-    EXPECT_EQ(CountEvents(arn, "ActivitySucceeded"), 1) << arn;
+    EXPECT_EQ(CountEvents(arn, "TaskSucceeded"), 1) << arn;
   }
 }
 
