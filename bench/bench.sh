@@ -197,7 +197,7 @@ declare -A sdk_worker_command=(
   [TypeScript]="node $(printf '%q %q' "${bench_dir}/sdk/typescript_worker.mjs" "${ts_sdk_dir}")"
 )
 sdk_workers=()
-if wants W3; then
+if wants W2 || wants W3; then
   for sdk in ${SDK_WORKERS:-C++ Python TypeScript}; do
     case "${sdk}" in
       C++) ready="${build_dir}/bench/bench_cpp_worker" ;;
@@ -229,12 +229,21 @@ for ((run = 1; side_by_side && run <= repeat; run++)); do
   if wants W2; then
     step "W2 stepflow" "${build_dir}/bench/server_bench" --mode throughput "${throughput_flags[@]}"
     step "W2 stepflow (10 Task states)" "${build_dir}/bench/task_bench" --workload w2tasks "${throughput_flags[@]}"
+    step "W2 stepflow (10 Task states, batched worker calls)" "${build_dir}/bench/task_bench" --workload w2tasks \
+      --batched "${throughput_flags[@]}"
+    # The same with the C++ SDK's Worker process (it uses the batched calls), where it is built.
+    if [[ " ${sdk_workers[*]} " == *" C++ "* ]]; then
+      step "W2 stepflow (10 Task states, C++ SDK worker)" "${build_dir}/bench/task_bench" --workload w2tasks \
+        --worker-name cpp-sdk --worker-command "${sdk_worker_command[C++]}" "${throughput_flags[@]}"
+    fi
     if wants_peer restate; then
       step "W2 restate" node "${peer_dir}/restate_bench.mjs" "${node_common[@]}" --workload w2 "${throughput_flags[@]}"
     fi
   fi
   if wants W3; then
     step "W3 stepflow" "${build_dir}/bench/task_bench" --workload w3 "${throughput_flags[@]}"
+    step "W3 stepflow (batched worker calls)" "${build_dir}/bench/task_bench" --workload w3 --batched \
+      "${throughput_flags[@]}"
     # The same W3 with each SDK's no-op Worker as its own process (bench/sdk/), where that SDK is built.
     for sdk in "${sdk_workers[@]}"; do
       step "W3 stepflow (${sdk} SDK worker)" env "PYTHONPATH=${py_sdk_dir}" "${build_dir}/bench/task_bench" \

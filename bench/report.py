@@ -23,12 +23,17 @@ import tempfile
 ENGINES = ["stepflow", "stepflow-tasks", "aws-local-stepfunctions", "restate", "bullmq-aof", "bullmq-mem"]
 # Stepflow's own variants: each is compared with every peer of the same (workload, case).
 # stepflow-*-sdk: W3 with an SDK's no-op Worker process instead of task_bench's worker threads (bench/sdk/).
-OURS = ["stepflow", "stepflow-tasks", "stepflow-cpp-sdk", "stepflow-python-sdk", "stepflow-typescript-sdk"]
-OURS_NOTE = {"stepflow-tasks": "10 Task states + worker", "stepflow-cpp-sdk": "C++ SDK worker",
+# *-batched: task_bench's worker threads on the batched calls (Tasks.PollBatch/ReportBatch).
+OURS = ["stepflow", "stepflow-tasks", "stepflow-batched", "stepflow-tasks-batched", "stepflow-cpp-sdk",
+        "stepflow-python-sdk", "stepflow-typescript-sdk"]
+OURS_NOTE = {"stepflow-tasks": "10 Task states + worker", "stepflow-batched": "batched worker calls",
+             "stepflow-tasks-batched": "10 Task states + batched worker calls", "stepflow-cpp-sdk": "C++ SDK worker",
              "stepflow-python-sdk": "Python SDK worker", "stepflow-typescript-sdk": "TypeScript SDK worker"}
 ENGINE_LABEL = {
     "stepflow": "Stepflow",
     "stepflow-tasks": "Stepflow, 10 Task states + worker",
+    "stepflow-batched": "Stepflow, batched worker calls",
+    "stepflow-tasks-batched": "Stepflow, 10 Task states + batched worker calls",
     "stepflow-cpp-sdk": "Stepflow, C++ SDK worker",
     "stepflow-python-sdk": "Stepflow, Python SDK worker",
     "stepflow-typescript-sdk": "Stepflow, TypeScript SDK worker",

@@ -38,7 +38,10 @@
 //
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
-//                   [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]
+//                   [--worker-command CMD [--worker-name NAME]] [--lazy-task-start] [--batched]
+// --batched (w3, w2tasks): the worker threads use the batched calls instead of Poll and Complete: two
+// threads per level, each asking Tasks.PollBatch for up to K tasks and completing all it got in one
+// Tasks.ReportBatch. The RESULT line's engine is "stepflow-batched" (W3) or "stepflow-tasks-batched" (W2).
 // --lazy-task-start starts the server with --lazy-task-start (TaskStarted committed with the result); every
 // RESULT line's durability then says so.
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
@@ -108,6 +111,7 @@ struct Flags {
   std::string worker_name = "external";
   bool lazy_task_start = false;   // the server's --lazy-task-start
   int nodes = 0;                  // > 0: that many cluster nodes (--store postgres)
+  bool batched = false;           // the worker threads use Tasks.PollBatch and Tasks.ReportBatch
 };
 
 // Logical partitions of the store the cluster figures create (the server's default for a new store).
@@ -119,7 +123,7 @@ constexpr int kClusterPartitions = 64;
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
                "[--store rocksdb|postgres [--nodes N]]\n"
-               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start]\n",
+               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start] [--batched]\n",
                what.c_str());
   std::exit(2);
 }
@@ -151,6 +155,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.durability = next();
     } else if (arg == "--lazy-task-start") {
       f.lazy_task_start = true;
+    } else if (arg == "--batched") {
+      f.batched = true;
     } else if (arg == "--partitions") {
       f.partitions = std::stoi(next());
     } else if (arg == "--server") {
@@ -182,6 +188,9 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (f.nodes > 0 && (f.store != "postgres" || !f.server.empty() || f.workload == "w4" || !f.worker_command.empty())) {
     Usage("--nodes needs --store postgres and --workload w3 or w2tasks, without --server or --worker-command");
+  }
+  if (f.batched && (f.workload == "w4" || f.nodes > 0 || !f.worker_command.empty())) {
+    Usage("--batched runs with --workload w3 or w2tasks and the built-in worker threads, on one node");
   }
   if (!f.worker_command.empty() && f.workload == "w4") {
     Usage("--worker-command runs with --workload w3 or w2tasks (w4's workers fail tasks on purpose)");
@@ -547,6 +556,64 @@ class TaskBench {
     return workers;
   }
 
+  // Batched worker threads (--batched): min(k, 2) threads, each polling `queue` for up to k tasks at once
+  // and completing every task it got, with its input, in one ReportBatch; counts the completions in `tasks`.
+  std::vector<std::thread> StartBatchedWorkers(int k, const std::string& queue, std::atomic<bool>& stop,
+                                               std::atomic<long>& tasks) {
+    std::vector<std::thread> workers;
+    for (int t = 0; t < std::min(k, 2); ++t) {
+      workers.emplace_back([&, t, k, queue] {
+        const std::string identity = absl::StrCat("task_bench-batched-", t);
+        while (!stop.load()) {
+          grpc::ClientContext ctx;
+          Deadline(ctx, 10s);
+          v1::PollTaskBatchRequest req;
+          req.set_queue(queue);
+          req.set_worker_identity(identity);
+          req.set_wait_seconds(1);
+          req.set_max_tasks(std::min(k, 256));
+          v1::PollTaskBatchResponse polled;
+          grpc::Status s = conn_->tasks(1000 + t).PollBatch(&ctx, req, &polled);
+          if (!s.ok()) {
+            if (poll_failures_++ == 0) {
+              std::lock_guard<std::mutex> lock(mu_);
+              first_poll_failure_ = StatusText(s);
+            }
+            std::this_thread::sleep_for(10ms);
+            continue;
+          }
+          if (polled.tasks_size() == 0) {
+            continue;
+          }
+          v1::ReportTaskBatchRequest reports;
+          for (const v1::PollTaskResponse& task : polled.tasks()) {
+            v1::CompleteTaskRequest* c = reports.add_reports()->mutable_complete();
+            c->set_task_token(task.task_token());
+            c->set_output(task.input());
+          }
+          grpc::ClientContext rctx;
+          Deadline(rctx, 30s);
+          v1::ReportTaskBatchResponse results;
+          s = conn_->tasks(1000 + t).ReportBatch(&rctx, reports, &results);
+          std::string failure = s.ok() ? "" : StatusText(s);
+          for (const v1::TaskReportResult& r : results.results()) {
+            if (r.code() == 0) {
+              ++tasks;
+            } else if (failure.empty()) {
+              failure = r.message();
+            }
+          }
+          if (!failure.empty() && report_failures_++ == 0) {
+            std::lock_guard<std::mutex> lock(mu_);
+            first_report_failure_ = absl::StrCat("ReportBatch: ", failure);
+          }
+        }
+        worker_thread_cpu_ns_ += static_cast<long long>(ThreadCpuSeconds() * 1e9);
+      });
+    }
+    return workers;
+  }
+
   bool Complete(int t, const std::string& token, const std::string& output) {
     grpc::ClientContext ctx;
     Deadline(ctx, 30s);
@@ -628,6 +695,8 @@ class TaskBench {
           return false;
         }
         worker_process = std::move(*w);
+      } else if (flags_.batched) {
+        workers = StartBatchedWorkers(k, queue, stop, tasks);
       } else {
         // With several nodes, a worker of K threads per node (thread t polls node t mod N).
         const int nodes = std::max<int>(1, static_cast<int>(node_conns_.size()));
@@ -713,14 +782,18 @@ class TaskBench {
       if (!external) {
         worker_cpu = static_cast<double>(worker_thread_cpu_ns_.load() - thread_cpu_ns0) / 1e9;
       }
-      const std::string engine = external ? "stepflow-" + flags_.worker_name : w3 ? "stepflow" : "stepflow-tasks";
+      const std::string engine = absl::StrCat(external ? "stepflow-" + flags_.worker_name
+                                              : w3     ? "stepflow"
+                                                       : "stepflow-tasks",
+                                              flags_.batched ? "-batched" : "");
       std::sort(latencies.begin(), latencies.end());
       const double per_s = static_cast<double>(in_window.load()) / flags_.seconds;
       const int done = std::max(1, completed.load());
       const double worker_ms_per_task = tasks > 0 ? 1000 * worker_cpu / static_cast<double>(tasks.load()) : 0.0;
       std::printf("stepflow %s %s worker=%s nodes=%d inflight=%d durability=%s executions=%zu tasks=%ld per_s=%.0f "
                   "p50_ms=%.2f p99_ms=%.2f worker_cpu_ms_per_task=%.3f server_cpu_ms_per_exec=%.3f failures=%d\n",
-                  workload.c_str(), machine.c_str(), external ? flags_.worker_name.c_str() : "threads",
+                  workload.c_str(), machine.c_str(),
+                  external ? flags_.worker_name.c_str() : flags_.batched ? "batched-threads" : "threads",
                   cluster_ != nullptr ? cluster_->size() : 1, k, flags_.durability.c_str(), latencies.size(),
                   tasks.load(), per_s, Percentile(latencies, 0.5), Percentile(latencies, 0.99), worker_ms_per_task,
                   1000 * server_cpu / done, failures.load());

@@ -98,6 +98,11 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   absl::Status CompleteTask(const std::string& token, const std::string& output) override;
   absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) override;
   absl::StatusOr<bool> HeartbeatTask(const std::string& token) override;
+  absl::StatusOr<std::vector<PolledTask>> PollTasks(const std::string& queue, const std::string& worker,
+                                                    int max_tasks, std::size_t max_input_bytes,
+                                                    common::EpochMillis deadline,
+                                                    const std::function<bool()>& gone) override;
+  std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports) override;
 
   absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,
                                                          const std::string& page_token) override;
@@ -189,6 +194,16 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
                          absl::AnyInvocable<void(Partition&, absl::AnyInvocable<void(absl::StatusOr<T>)>)> op);
   // A worker's report on the task `token` names.
   absl::StatusOr<bool> Report(const std::string& token, DriverInput input);
+  // Posts `op(partition, k, done)` for every k to the partition of ids[k] (all of a partition's items in one
+  // work item, so that they land in one commit group) and waits for every answer; answers in the order of
+  // `ids`. An id another node serves is answered with RefuseIfServedElsewhere's error.
+  template <typename T>
+  using EachOp = std::function<void(Partition&, std::size_t, absl::AnyInvocable<void(absl::StatusOr<T>)>)>;
+  template <typename T>
+  std::vector<absl::StatusOr<T>> CallEach(const std::vector<std::string>& ids, const EachOp<T>& op);
+  // Starts the tasks taken from the matcher together; the started ones as PolledTask (withdrawn ones are
+  // left out), or the first error when none started and one failed.
+  absl::StatusOr<std::vector<PolledTask>> StartTaken(std::vector<QueuedTask> taken, const std::string& worker);
   // Every dead letter matching `filter` (or the one `id` names), for bulk operations.
   absl::StatusOr<std::vector<DeadLetterRecord>> SelectDeadLetters(const std::string& id,
                                                                   const DeadLetterFilter& filter);

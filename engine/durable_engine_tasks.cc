@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,59 @@
 #include "engine/tasks.h"
 
 namespace stepflow::engine {
+namespace {
+
+// The driver input of a report, checked as far as it can be without the task: an output that is not JSON
+// (or far too large) is InvalidOutput.
+absl::StatusOr<DriverInput> ReportInput(const TaskReport& report, std::size_t max_payload_bytes) {
+  DriverInput input;
+  switch (report.kind) {
+    case TaskReport::Kind::kComplete: {
+      const std::string text = report.output.empty() ? "{}" : report.output;
+      // The interpreter fails the state with States.DataLimitExceeded past max_payload_bytes; this only
+      // guards the server.
+      if (text.size() > 4 * max_payload_bytes) {
+        return errors::InvalidOutput(absl::StrCat("the output is ", text.size(), " bytes"));
+      }
+      absl::StatusOr<boost::json::value> parsed = ParseExecutionInput(text);
+      if (!parsed.ok()) {
+        return errors::InvalidOutput(absl::StrCat("the output is not valid JSON: ", parsed.status().message()));
+      }
+      input.kind = DriverInput::Kind::kTaskSucceeded;
+      input.output = *std::move(parsed);
+      break;
+    }
+    case TaskReport::Kind::kFail:
+      input.kind = DriverInput::Kind::kTaskFailed;
+      input.error = report.error.empty() ? "States.TaskFailed" : report.error;
+      input.cause = report.cause;
+      break;
+    case TaskReport::Kind::kHeartbeat:
+      input.kind = DriverInput::Kind::kTaskHeartbeat;
+      break;
+  }
+  return input;
+}
+
+// The task a poll hands out, under `token`.
+PolledTask ToPolled(QueuedTask task, std::string token) {
+  PolledTask polled;
+  polled.token = std::move(token);
+  polled.queue = std::move(task.queue);
+  polled.input = std::move(task.input);
+  polled.execution_arn = std::move(task.execution_id);
+  polled.state_machine_arn = std::move(task.state_machine_arn);
+  polled.state_name = std::move(task.state_name);
+  polled.attempt = task.attempt;
+  polled.scheduled = task.scheduled;
+  if (task.timeout_seconds) {
+    polled.deadline = task.scheduled + static_cast<common::EpochMillis>(*task.timeout_seconds * 1000);
+  }
+  polled.heartbeat_seconds = task.heartbeat_seconds ? static_cast<int>(*task.heartbeat_seconds) : 0;
+  return polled;
+}
+
+}  // namespace
 
 template <typename T>
 absl::StatusOr<T> DurableEngine::Call(
@@ -29,6 +84,57 @@ absl::StatusOr<T> DurableEngine::Call(
     return errors::ShuttingDown();
   }
   return answer.get();
+}
+
+template <typename T>
+std::vector<absl::StatusOr<T>> DurableEngine::CallEach(const std::vector<std::string>& ids, const EachOp<T>& op) {
+  if (ids.empty()) {
+    return {};
+  }
+  struct Gather {
+    std::mutex mu;
+    std::vector<absl::StatusOr<T>> results;  // guarded by mu
+    std::size_t left = 0;                    // guarded by mu
+    std::promise<void> all;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->results.assign(ids.size(), absl::InternalError("InternalFailure: the item was not answered"));
+  gather->left = ids.size();
+  std::future<void> all = gather->all.get_future();
+  auto answer = [gather](std::size_t k, absl::StatusOr<T> result) {
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> lock(gather->mu);
+      gather->results[k] = std::move(result);
+      last = --gather->left == 0;
+    }
+    if (last) {
+      gather->all.set_value();
+    }
+  };
+  std::map<Partition*, std::vector<std::size_t>> by_partition;
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    if (absl::Status refused = RefuseIfServedElsewhere(ids[k]); !refused.ok()) {
+      answer(k, refused);
+      continue;
+    }
+    by_partition[&PartitionFor(ids[k])].push_back(k);
+  }
+  for (auto& [partition, items] : by_partition) {
+    Partition* p = partition;
+    if (!p->Post([p, items, op, answer] {
+          for (std::size_t k : items) {
+            op(*p, k, [answer, k](absl::StatusOr<T> result) { answer(k, std::move(result)); });
+          }
+        })) {
+      for (std::size_t k : items) {
+        answer(k, errors::ShuttingDown());
+      }
+    }
+  }
+  all.wait();
+  std::lock_guard<std::mutex> lock(gather->mu);
+  return std::move(gather->results);
 }
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::string& execution_arn) {
@@ -74,21 +180,88 @@ absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::str
     if (!*started) {
       continue;  // withdrawn since it was offered: take the next one
     }
-    PolledTask polled;
-    polled.token = task_tokens_->Mint(id, task_id);
-    polled.queue = std::move(task->queue);
-    polled.input = std::move(task->input);
-    polled.execution_arn = id;
-    polled.state_machine_arn = std::move(task->state_machine_arn);
-    polled.state_name = std::move(task->state_name);
-    polled.attempt = task->attempt;
-    polled.scheduled = task->scheduled;
-    if (task->timeout_seconds) {
-      polled.deadline = task->scheduled + static_cast<common::EpochMillis>(*task->timeout_seconds * 1000);
-    }
-    polled.heartbeat_seconds = task->heartbeat_seconds ? static_cast<int>(*task->heartbeat_seconds) : 0;
-    return std::optional<PolledTask>(std::move(polled));
+    return std::optional<PolledTask>(ToPolled(*std::move(task), task_tokens_->Mint(id, task_id)));
   }
+}
+
+absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::string& queue, const std::string& worker,
+                                                                 int max_tasks, std::size_t max_input_bytes,
+                                                                 common::EpochMillis deadline,
+                                                                 const std::function<bool()>& gone) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  if (queue.empty()) {
+    return absl::InvalidArgumentError("InvalidArgument: the queue name is empty");
+  }
+  const std::size_t most = static_cast<std::size_t>(std::max(1, max_tasks));
+  while (true) {
+    std::vector<QueuedTask> taken;
+    std::optional<QueuedTask> first = matcher_.Take(queue, deadline);
+    if (!first) {
+      return std::vector<PolledTask>();
+    }
+    std::size_t bytes = first->input.size();
+    taken.push_back(*std::move(first));
+    while (taken.size() < most) {
+      std::optional<QueuedTask> next = matcher_.Take(queue, /*deadline=*/0);  // only what waits now
+      if (!next) {
+        break;
+      }
+      if (next->input.size() > max_input_bytes - std::min(bytes, max_input_bytes)) {
+        matcher_.Offer(*std::move(next), /*front=*/true);  // for the next poll
+        break;
+      }
+      bytes += next->input.size();
+      taken.push_back(*std::move(next));
+    }
+    if (gone && gone()) {
+      for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
+        matcher_.Offer(std::move(*it), /*front=*/true);  // nobody would receive them; keep their order
+      }
+      return std::vector<PolledTask>();
+    }
+    ASSIGN_OR_RETURN(std::vector<PolledTask> polled, StartTaken(std::move(taken), worker));
+    if (!polled.empty()) {
+      return polled;
+    }
+    // Every one was withdrawn since it was offered: take the next ones.
+  }
+}
+
+absl::StatusOr<std::vector<PolledTask>> DurableEngine::StartTaken(std::vector<QueuedTask> taken,
+                                                                  const std::string& worker) {
+  std::vector<std::string> ids;
+  auto starts = std::make_shared<std::vector<std::pair<std::uint64_t, bool>>>();  // task id, lazy
+  for (const QueuedTask& t : taken) {
+    ids.push_back(t.execution_id);
+    // Without HeartbeatSeconds, TaskStarted may wait for the task's result and be committed with it.
+    starts->emplace_back(t.task_id, options_.lazy_task_start && !t.heartbeat_seconds.has_value());
+  }
+  std::vector<absl::StatusOr<bool>> started =
+      CallEach<bool>(ids, [ids, starts, worker](Partition& p, std::size_t k,
+                                                absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
+        p.StartTask(ids[k], (*starts)[k].first, worker, (*starts)[k].second, std::move(done));
+      });
+  std::vector<PolledTask> polled;
+  absl::Status first_error;
+  for (std::size_t k = 0; k < taken.size(); ++k) {
+    if (!started[k].ok()) {
+      if (first_error.ok()) {
+        first_error = started[k].status();
+      }
+      continue;
+    }
+    if (*started[k]) {
+      const std::uint64_t task_id = taken[k].task_id;
+      polled.push_back(ToPolled(std::move(taken[k]), task_tokens_->Mint(ids[k], task_id)));
+    }
+  }
+  if (polled.empty() && !first_error.ok()) {
+    return first_error;
+  }
+  return polled;
 }
 
 absl::StatusOr<bool> DurableEngine::Report(const std::string& token, DriverInput input) {
@@ -108,35 +281,103 @@ absl::StatusOr<bool> DurableEngine::Report(const std::string& token, DriverInput
 }
 
 absl::Status DurableEngine::CompleteTask(const std::string& token, const std::string& output) {
-  const std::string text = output.empty() ? "{}" : output;
-  if (text.size() > options_.limits.max_payload_bytes) {
-    // The interpreter fails the state with States.DataLimitExceeded; this only guards the server.
-    if (text.size() > 4 * options_.limits.max_payload_bytes) {
-      return errors::InvalidOutput(absl::StrCat("the output is ", text.size(), " bytes"));
-    }
-  }
-  absl::StatusOr<boost::json::value> parsed = ParseExecutionInput(text);
-  if (!parsed.ok()) {
-    return errors::InvalidOutput(absl::StrCat("the output is not valid JSON: ", parsed.status().message()));
-  }
-  DriverInput input;
-  input.kind = DriverInput::Kind::kTaskSucceeded;
-  input.output = *std::move(parsed);
+  ASSIGN_OR_RETURN(DriverInput input,
+                   ReportInput(TaskReport{TaskReport::Kind::kComplete, token, output, "", ""},
+                               options_.limits.max_payload_bytes));
   return Report(token, std::move(input)).status();
 }
 
 absl::Status DurableEngine::FailTask(const std::string& token, const std::string& error, const std::string& cause) {
-  DriverInput input;
-  input.kind = DriverInput::Kind::kTaskFailed;
-  input.error = error.empty() ? "States.TaskFailed" : error;
-  input.cause = cause;
+  ASSIGN_OR_RETURN(DriverInput input,
+                   ReportInput(TaskReport{TaskReport::Kind::kFail, token, "", error, cause},
+                               options_.limits.max_payload_bytes));
   return Report(token, std::move(input)).status();
 }
 
 absl::StatusOr<bool> DurableEngine::HeartbeatTask(const std::string& token) {
-  DriverInput input;
-  input.kind = DriverInput::Kind::kTaskHeartbeat;
+  ASSIGN_OR_RETURN(DriverInput input, ReportInput(TaskReport{TaskReport::Kind::kHeartbeat, token, "", "", ""},
+                                                  options_.limits.max_payload_bytes));
   return Report(token, std::move(input));
+}
+
+std::vector<absl::StatusOr<bool>> DurableEngine::ReportTasks(const std::vector<TaskReport>& reports) {
+  std::vector<absl::StatusOr<bool>> results(reports.size(), errors::ShuttingDown());
+  CallGuard guard(this);
+  if (!guard) {
+    return results;
+  }
+  // The reports that get as far as their partition, with where their answers go.
+  std::vector<std::string> ids;
+  std::vector<std::size_t> positions;
+  auto inputs = std::make_shared<std::vector<std::pair<DriverInput, std::string>>>();  // input, token
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    absl::Status refused = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(DriverInput input, ReportInput(reports[i], options_.limits.max_payload_bytes));
+      ASSIGN_OR_RETURN(auto parsed, task_tokens_->Verify(reports[i].token));
+      RETURN_IF_ERROR(RefuseIfQuarantined(parsed.first));
+      input.execution_id = parsed.first;
+      input.task_id = parsed.second;
+      ids.push_back(parsed.first);
+      positions.push_back(i);
+      inputs->emplace_back(std::move(input), reports[i].token);
+      return absl::OkStatus();
+    }();
+    if (!refused.ok()) {
+      results[i] = refused;
+    }
+  }
+  std::vector<absl::StatusOr<bool>> answers =
+      CallEach<bool>(ids, [inputs](Partition& p, std::size_t k, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
+        p.ReportTask(std::move((*inputs)[k].first), (*inputs)[k].second, std::move(done));
+      });
+  for (std::size_t k = 0; k < answers.size(); ++k) {
+    results[positions[k]] = std::move(answers[k]);
+  }
+  return results;
+}
+
+// --- Engine's batch calls for engines without their own: one unary call per item.
+
+absl::StatusOr<std::vector<PolledTask>> Engine::PollTasks(const std::string& queue, const std::string& worker,
+                                                          int max_tasks, std::size_t max_input_bytes,
+                                                          common::EpochMillis deadline,
+                                                          const std::function<bool()>& gone) {
+  std::vector<PolledTask> tasks;
+  std::size_t bytes = 0;
+  // Without a look at the next task's size before it starts, stop once the inputs reach the budget.
+  while (tasks.size() < static_cast<std::size_t>(std::max(1, max_tasks)) && bytes < max_input_bytes) {
+    // The first waits; the others take only what waits now.
+    absl::StatusOr<std::optional<PolledTask>> task = PollTask(queue, worker, tasks.empty() ? deadline : 0, gone);
+    if (!task.ok() && tasks.empty()) {
+      return task.status();
+    }
+    if (!task.ok() || !task->has_value()) {
+      break;  // the started ones go out; the error will come again on the next poll
+    }
+    bytes += (*task)->input.size();
+    tasks.push_back(**std::move(task));
+  }
+  return tasks;
+}
+
+std::vector<absl::StatusOr<bool>> Engine::ReportTasks(const std::vector<TaskReport>& reports) {
+  std::vector<absl::StatusOr<bool>> results;
+  results.reserve(reports.size());
+  for (const TaskReport& r : reports) {
+    switch (r.kind) {
+      case TaskReport::Kind::kComplete:
+      case TaskReport::Kind::kFail: {
+        absl::Status s = r.kind == TaskReport::Kind::kComplete ? CompleteTask(r.token, r.output)
+                                                               : FailTask(r.token, r.error, r.cause);
+        results.push_back(s.ok() ? absl::StatusOr<bool>(false) : absl::StatusOr<bool>(s));
+        break;
+      }
+      case TaskReport::Kind::kHeartbeat:
+        results.push_back(HeartbeatTask(r.token));
+        break;
+    }
+  }
+  return results;
 }
 
 bool DurableEngine::Matches(const DeadLetterRecord& r, const DeadLetterFilter& filter, const std::string& machine) {

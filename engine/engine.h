@@ -216,6 +216,16 @@ struct PolledTask {
   int heartbeat_seconds = 0;         // 0 = none
 };
 
+// One report in a batch (Engine::ReportTasks): what CompleteTask, FailTask or HeartbeatTask would carry.
+struct TaskReport {
+  enum class Kind { kComplete, kFail, kHeartbeat };
+  Kind kind = Kind::kComplete;
+  std::string token;
+  std::string output;  // kComplete: JSON text ("" = "{}")
+  std::string error;   // kFail
+  std::string cause;   // kFail
+};
+
 struct DeadLetterFilter {
   std::string queue;          // empty = all
   std::string state_machine;  // name or ARN; empty = all
@@ -370,6 +380,18 @@ class Engine {
   virtual absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) = 0;
   // Restarts the task's HeartbeatSeconds clock. True when the task is no longer wanted (cancelled).
   virtual absl::StatusOr<bool> HeartbeatTask(const std::string& token) = 0;
+  // Up to `max_tasks` tasks of `queue`: waits until `deadline` for the first (as PollTask), then takes those
+  // waiting at that moment while their inputs together stay within `max_input_bytes` (the first always
+  // goes), each started as PollTask starts it. Empty when none came. The default polls one at a time; the
+  // durable engine starts them together.
+  virtual absl::StatusOr<std::vector<PolledTask>> PollTasks(const std::string& queue, const std::string& worker,
+                                                            int max_tasks, std::size_t max_input_bytes,
+                                                            common::EpochMillis deadline,
+                                                            const std::function<bool()>& gone = {});
+  // Each report answered as its unary call would answer it (for a heartbeat: the cancelled flag; for a
+  // result: false), in order. The durable engine commits the reports that reach one partition together; a
+  // report whose execution another node serves gets that call's Unavailable with the owner (forwarding.h).
+  virtual std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports);
 
   // --- Dead letters, oldest first.
   virtual absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/credentials.h"
@@ -544,6 +545,33 @@ absl::StatusOr<bool> Client::HeartbeatTask(const std::string& task_token) {
     return response.status();
   }
   return response->cancelled();
+}
+
+absl::StatusOr<std::vector<v1::PollTaskResponse>> Client::PollTasks(const std::string& queue,
+                                                                    const std::string& identity, int max_tasks,
+                                                                    std::chrono::seconds wait, std::stop_token stop) {
+  v1::PollTaskBatchRequest request;
+  request.set_queue(queue);
+  request.set_worker_identity(identity);
+  request.set_wait_seconds(static_cast<std::int32_t>(wait.count()));
+  request.set_max_tasks(max_tasks);
+  std::chrono::seconds server_wait =
+      wait.count() <= 0 ? kServerDefaultPollWait : std::min(wait, kServerMaxPollWait);
+  absl::StatusOr<v1::PollTaskBatchResponse> response = impl_->CallCancellable<v1::PollTaskBatchResponse>(
+      "PollTasks", request, server_wait + options_.call_timeout, std::move(stop),
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->PollBatch(c, rq, rs); },
+      /*wait_for_ready=*/true);
+  if (!response.ok()) {
+    return response.status();
+  }
+  return std::vector<v1::PollTaskResponse>(std::make_move_iterator(response->mutable_tasks()->begin()),
+                                           std::make_move_iterator(response->mutable_tasks()->end()));
+}
+
+absl::StatusOr<v1::ReportTaskBatchResponse> Client::ReportTasks(const v1::ReportTaskBatchRequest& request) {
+  return impl_->Call<v1::ReportTaskBatchResponse>(
+      "ReportTasks", request, options_.call_timeout,
+      [&](auto* c, const auto& rq, auto* rs) { return impl_->tasks->ReportBatch(c, rq, rs); });
 }
 
 absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(

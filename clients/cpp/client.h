@@ -182,6 +182,14 @@ class Client {
   // Resets the task's HeartbeatSeconds clock. true when the execution no longer wants the result (stopped,
   // timed out, a sibling branch failed): the worker should stop. Errors as CompleteTask.
   absl::StatusOr<bool> HeartbeatTask(const std::string& task_token);
+  // The batched calls (the Worker uses them): up to `max_tasks` tasks per poll (1..256; empty: none came),
+  // waiting and cancelled as PollTask.
+  absl::StatusOr<std::vector<v1::PollTaskResponse>> PollTasks(const std::string& queue, const std::string& identity,
+                                                              int max_tasks, std::chrono::seconds wait,
+                                                              std::stop_token stop = {});
+  // Many reports in one call (at most 1,000 and 4 MiB: InvalidArgument ValidationException beyond); one
+  // result per report, in order, each what CompleteTask/FailTask/HeartbeatTask would have answered.
+  absl::StatusOr<v1::ReportTaskBatchResponse> ReportTasks(const v1::ReportTaskBatchRequest& request);
 
   // --- Dead letters (tasks whose retries ran out).
   // One page (page_size 0 = the server's default, 100), in the server's order (by execution ARN, then oldest

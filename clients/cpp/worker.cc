@@ -37,6 +37,17 @@ constexpr milliseconds kHeartbeatRetry{1000};
 // First retry of a report (Complete/Fail) that failed with Unavailable; doubles up to the poll max_backoff.
 constexpr milliseconds kReportInitialBackoff{100};
 constexpr std::size_t kHostNameMax = 256;
+// Bounds of one ReportBatch (the server's: proto/stepflow/v1/stepflow.proto), and a report that alone comes
+// near the byte bound goes as its unary call instead.
+constexpr std::size_t kMaxReportItems = 1000;
+constexpr std::size_t kMaxReportBytes = 4 << 20;
+constexpr std::size_t kReportBytesSlack = 64 << 10;
+// ReportBatch calls under way at once: while they are, the reports made meanwhile gather for the next one.
+constexpr int kMaxReportBatchesInFlight = 2;
+// Poll threads per queue: two, so that one poll is under way while the other hands out its tasks.
+constexpr int kPollersPerQueue = 2;
+// The most tasks one PollBatch asks for (the server's bound).
+constexpr int kMaxPollTasks = 256;
 
 std::string DefaultIdentity() {
   char host[kHostNameMax] = {};
@@ -204,14 +215,16 @@ struct Running {
 };
 
 // Heartbeats every running task of a worker from one thread (instead of a thread per task): each task is
-// due at the earlier of its next heartbeat and its deadline. A heartbeat call or a cancellation runs on this
-// thread without the lock, one at a time; Remove waits for the one of its task, so that nothing touches a
-// task after its handler returned and it was removed.
+// due at the earlier of its next heartbeat and its deadline. The heartbeats of every task due by then go out
+// together (one report call) and the deadlines passed are cancelled, on this thread without the lock;
+// Remove waits while its task is among them, so that nothing touches a task after its handler returned and
+// it was removed.
 // Thread-safety: thread-safe.
 class HeartbeatScheduler {
  public:
-  // Sends one heartbeat for `task` and says when the next is due (kNever: no more).
-  using Beat = std::function<SteadyClock::time_point(const std::shared_ptr<Running>& task)>;
+  // Sends one heartbeat for each of `tasks` (together) and says when the next of each is due (kNever: no more).
+  using Beat =
+      std::function<std::vector<SteadyClock::time_point>(const std::vector<std::shared_ptr<Running>>& tasks)>;
 
   explicit HeartbeatScheduler(Beat beat) : beat_(std::move(beat)), thread_([this] { Loop(); }) {}
   ~HeartbeatScheduler() {
@@ -247,7 +260,7 @@ class HeartbeatScheduler {
     task->heartbeating = false;
     task->next_heartbeat = kNever;
     task->deadline = kNever;
-    cv_.wait(lock, [&] { return busy_ != task; });
+    cv_.wait(lock, [&] { return busy_.count(task) == 0; });
   }
 
  private:
@@ -282,44 +295,188 @@ class HeartbeatScheduler {
         cv_.wait_until(lock, earliest);
         continue;
       }
-      std::shared_ptr<Running> task = due_.begin()->second;
-      due_.erase(due_.begin());
-      busy_ = task;
-      const bool deadline = now >= task->deadline;
-      if (deadline) {
-        task->deadline = kNever;
-        task->next_heartbeat = kNever;  // the server times the task out; nothing more to learn
+      // Every task due by now at once: their heartbeats go out together.
+      std::vector<std::shared_ptr<Running>> beating;
+      std::vector<std::shared_ptr<Running>> expired;
+      while (!due_.empty() && due_.begin()->first <= now) {
+        std::shared_ptr<Running> task = due_.begin()->second;
+        due_.erase(due_.begin());
+        busy_.insert(task);
+        if (now >= task->deadline) {
+          task->deadline = kNever;
+          task->next_heartbeat = kNever;  // the server times the task out; nothing more to learn
+          expired.push_back(std::move(task));
+        } else {
+          beating.push_back(std::move(task));
+        }
       }
       lock.unlock();
-      SteadyClock::time_point next = kNever;
-      if (deadline) {
+      for (const auto& task : expired) {
         task->context.Cancel(CancelReason::kDeadline);
-      } else {
-        next = beat_(task);
+      }
+      std::vector<SteadyClock::time_point> next;
+      if (!beating.empty()) {
+        next = beat_(beating);
       }
       lock.lock();
-      busy_ = nullptr;
-      if (task->heartbeating) {  // not removed meanwhile
-        task->next_heartbeat = next;
-        Schedule(task);
+      for (std::size_t i = 0; i < beating.size(); ++i) {
+        busy_.erase(beating[i]);
+        if (beating[i]->heartbeating) {  // not removed meanwhile
+          beating[i]->next_heartbeat = i < next.size() ? next[i] : kNever;
+          Schedule(beating[i]);
+        }
       }
-      cv_.notify_all();  // a Remove waiting for this task
+      for (const auto& task : expired) {
+        busy_.erase(task);
+      }
+      cv_.notify_all();  // a Remove waiting for one of these tasks
     }
   }
 
   Beat beat_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::set<Entry> due_;             // guarded by mu_: one entry per scheduled task, at Due(task)
-  std::shared_ptr<Running> busy_;   // guarded by mu_: the task whose heartbeat runs now
-  bool exiting_ = false;            // guarded by mu_
-  std::thread thread_;              // last: starts once the members above exist
+  std::set<Entry> due_;                       // guarded by mu_: one entry per scheduled task, at Due(task)
+  std::set<std::shared_ptr<Running>> busy_;   // guarded by mu_: the tasks whose heartbeats run now
+  bool exiting_ = false;                      // guarded by mu_
+  std::thread thread_;                        // last: starts once the members above exist
+};
+
+// Sends a worker's reports (completions, failures, heartbeats) in ReportBatch calls: a report made while
+// kMaxReportBatchesInFlight calls are under way waits and goes with the others made meanwhile in the next
+// call (its sender sends it, with them, as soon as a call ends: no thread of its own, no added delay when
+// the worker is idle). A report near the byte bound goes alone as its unary call.
+// Thread-safety: thread-safe.
+class ReportBatcher {
+ public:
+  explicit ReportBatcher(Client& client) : client_(client) {}
+
+  // Sends `report` and answers what its unary call would have (for a heartbeat: cancelled); a failed call
+  // answers its error for every report it carried.
+  absl::StatusOr<bool> Send(v1::TaskReport report) {
+    std::vector<v1::TaskReport> one;
+    one.push_back(std::move(report));
+    return std::move(SendAll(std::move(one)).front());
+  }
+
+  // Sends every report (in as few calls as the bounds allow, with the others pending) and answers each.
+  std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports) {
+    std::vector<absl::StatusOr<bool>> outcomes(reports.size(), false);
+    std::vector<std::shared_ptr<Item>> items;
+    std::vector<std::size_t> positions;  // of `items` in `reports`
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      const std::size_t bytes = reports[i].ByteSizeLong();
+      if (bytes > kMaxReportBytes - kReportBytesSlack) {
+        outcomes[i] = SendAlone(reports[i]);
+        continue;
+      }
+      auto item = std::make_shared<Item>();
+      item->report = std::move(reports[i]);
+      item->bytes = bytes;
+      items.push_back(std::move(item));
+      positions.push_back(i);
+    }
+    std::unique_lock lock(mu_);
+    pending_.insert(pending_.end(), items.begin(), items.end());
+    auto all_done = [&] {
+      return std::all_of(items.begin(), items.end(), [](const std::shared_ptr<Item>& item) { return item->done; });
+    };
+    while (!all_done()) {
+      if (in_flight_ >= kMaxReportBatchesInFlight || pending_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      std::vector<std::shared_ptr<Item>> batch = TakeBatchLocked();
+      ++in_flight_;
+      lock.unlock();
+      SendBatch(batch);
+      lock.lock();
+      --in_flight_;
+      for (const auto& sent : batch) {
+        sent->done = true;
+      }
+      cv_.notify_all();
+    }
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      outcomes[positions[k]] = std::move(items[k]->outcome);
+    }
+    return outcomes;
+  }
+
+ private:
+  struct Item {
+    v1::TaskReport report;
+    std::size_t bytes = 0;
+    absl::StatusOr<bool> outcome = false;  // set by the sender before `done`
+    bool done = false;                     // guarded by mu_
+  };
+
+  // REQUIRES: mu_ held. The oldest pending reports, within the bounds of one call.
+  std::vector<std::shared_ptr<Item>> TakeBatchLocked() {
+    std::vector<std::shared_ptr<Item>> batch;
+    std::size_t bytes = 0;
+    while (!pending_.empty() && batch.size() < kMaxReportItems &&
+           bytes + pending_.front()->bytes + kReportBytesSlack <= kMaxReportBytes) {
+      bytes += pending_.front()->bytes;
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    return batch;
+  }
+
+  void SendBatch(const std::vector<std::shared_ptr<Item>>& batch) {
+    v1::ReportTaskBatchRequest request;
+    for (const auto& item : batch) {
+      *request.add_reports() = item->report;
+    }
+    absl::StatusOr<v1::ReportTaskBatchResponse> response = client_.ReportTasks(request);
+    if (response.ok() && response->results_size() != static_cast<int>(batch.size())) {
+      response = absl::InternalError(absl::StrCat("InternalFailure: ReportBatch answered ", response->results_size(),
+                                                  " results to ", batch.size(), " reports"));
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!response.ok()) {
+        batch[i]->outcome = response.status();
+        continue;
+      }
+      const v1::TaskReportResult& r = response->results(static_cast<int>(i));
+      batch[i]->outcome = r.code() == 0 ? absl::StatusOr<bool>(r.cancelled())
+                                        : absl::StatusOr<bool>(absl::Status(static_cast<absl::StatusCode>(r.code()),
+                                                                            r.message()));
+    }
+  }
+
+  absl::StatusOr<bool> SendAlone(const v1::TaskReport& report) {
+    switch (report.report_case()) {
+      case v1::TaskReport::kComplete: {
+        absl::Status s = client_.CompleteTask(report.complete().task_token(), report.complete().output());
+        return s.ok() ? absl::StatusOr<bool>(false) : absl::StatusOr<bool>(s);
+      }
+      case v1::TaskReport::kFail: {
+        absl::Status s =
+            client_.FailTask(report.fail().task_token(), report.fail().error(), report.fail().cause());
+        return s.ok() ? absl::StatusOr<bool>(false) : absl::StatusOr<bool>(s);
+      }
+      case v1::TaskReport::kHeartbeat:
+        return client_.HeartbeatTask(report.heartbeat().task_token());
+      case v1::TaskReport::REPORT_NOT_SET:
+        break;
+    }
+    return absl::InvalidArgumentError("ValidationException: the report has none of complete, fail and heartbeat");
+  }
+
+  Client& client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Item>> pending_;  // guarded by mu_: not yet taken into a call
+  int in_flight_ = 0;                          // guarded by mu_: calls under way
 };
 
 }  // namespace
 
 struct Worker::Impl {
-  Impl(Client& c, WorkerOptions o) : client(c), options(std::move(o)) {
+  Impl(Client& c, WorkerOptions o)
+      : client(c), options(std::move(o)), reports(std::make_unique<ReportBatcher>(c)) {
     if (options.identity.empty()) {
       options.identity = DefaultIdentity();
     }
@@ -336,6 +493,8 @@ struct Worker::Impl {
   bool stopping = false;
   bool exiting = false;  // executors return once the job queue is empty
   int free_slots = 0;    // handler slots not reserved by a poll or a task
+  int queue_share = 1;   // slots one queue's polls may reserve at once
+  std::map<std::string, int> polling;  // slots reserved by the polls of each queue now
   int in_flight = 0;     // tasks polled and not yet reported (queued or running)
   std::deque<std::shared_ptr<Running>> jobs;  // polled, waiting for an executor (one is always free)
   std::set<std::shared_ptr<Running>> running;
@@ -346,6 +505,7 @@ struct Worker::Impl {
   std::vector<std::thread> pollers;
   std::vector<std::thread> executors;
   std::unique_ptr<HeartbeatScheduler> heartbeats;  // made by Start(), destroyed after the executors
+  std::unique_ptr<ReportBatcher> reports;          // made by Impl: completions, failures and heartbeats
 
   std::mutex stop_mu;  // serializes Stop()
   bool stop_done = false;
@@ -362,10 +522,12 @@ struct Worker::Impl {
     }
   }
 
-  void ReleaseSlot() {
+  // Gives back `n` slots a poll of `queue` reserved and did not fill.
+  void ReleaseSlots(const std::string& queue, int n) {
     {
       std::lock_guard lock(mu);
-      ++free_slots;
+      free_slots += n;
+      polling[queue] -= n;
     }
     cv.notify_all();
   }
@@ -374,8 +536,9 @@ struct Worker::Impl {
   void ExecutorLoop();
   void Execute(const std::shared_ptr<Running>& task);
   TaskResult CallHandler(const std::shared_ptr<Running>& task);
-  // Sends one heartbeat for `task` and acts on its answer; returns when the next one is due.
-  SteadyClock::time_point Heartbeat(const std::shared_ptr<Running>& task);
+  // Sends one heartbeat for each of `tasks` (in one call) and acts on the answers; returns when the next of
+  // each is due.
+  std::vector<SteadyClock::time_point> Heartbeat(const std::vector<std::shared_ptr<Running>>& tasks);
   void Report(const std::shared_ptr<Running>& task, const TaskResult& result);
   absl::Status Drain();
 };
@@ -384,18 +547,22 @@ void Worker::Impl::PollLoop(const std::string& queue) {
   milliseconds backoff = options.initial_backoff;
   bool failing = false;
   while (true) {
+    int reserved = 0;
     {
+      // Every free slot, up to the queue's share: one call asks for as many tasks as can start now.
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return stopping || free_slots > 0; });
+      cv.wait(lock, [&] { return stopping || (free_slots > 0 && polling[queue] < queue_share); });
       if (stopping) {
         return;
       }
-      --free_slots;
+      reserved = std::min({free_slots, queue_share - polling[queue], kMaxPollTasks});
+      free_slots -= reserved;
+      polling[queue] += reserved;
     }
-    absl::StatusOr<v1::PollTaskResponse> polled =
-        client.PollTask(queue, options.identity, options.poll_wait, poll_stop.get_token());
+    absl::StatusOr<std::vector<v1::PollTaskResponse>> polled =
+        client.PollTasks(queue, options.identity, reserved, options.poll_wait, poll_stop.get_token());
     if (!polled.ok()) {
-      ReleaseSlot();
+      ReleaseSlots(queue, reserved);
       if (poll_stop.stop_requested()) {
         return;
       }
@@ -413,16 +580,18 @@ void Worker::Impl::PollLoop(const std::string& queue) {
       failing = false;
     }
     backoff = options.initial_backoff;
-    std::lock_guard lock(mu);
-    ++stats.polls;
-    if (polled->task_token().empty()) {
-      ++free_slots;
-      cv.notify_all();
-      continue;
+    const int handed = std::min(static_cast<int>(polled->size()), reserved);
+    {
+      std::lock_guard lock(mu);
+      ++stats.polls;
+      // The slots of the tasks stay taken until they are reported.
+      free_slots += reserved - handed;
+      polling[queue] -= reserved;
+      in_flight += handed;
+      for (int i = 0; i < handed; ++i) {
+        jobs.push_back(std::make_shared<Running>(queue, std::move((*polled)[i])));
+      }
     }
-    // The slot stays taken until the task is reported.
-    ++in_flight;
-    jobs.push_back(std::make_shared<Running>(queue, std::move(*polled)));
     cv.notify_all();
   }
 }
@@ -488,41 +657,53 @@ TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
   }
 }
 
-SteadyClock::time_point Worker::Impl::Heartbeat(const std::shared_ptr<Running>& task) {
-  TaskContext& context = task->context;
-  absl::StatusOr<bool> cancelled = client.HeartbeatTask(context.task_token());
-  if (cancelled.ok()) {
-    std::lock_guard lock(mu);
-    ++stats.heartbeats;
+std::vector<SteadyClock::time_point> Worker::Impl::Heartbeat(const std::vector<std::shared_ptr<Running>>& tasks) {
+  std::vector<v1::TaskReport> beats(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    beats[i].mutable_heartbeat()->set_task_token(tasks[i]->context.task_token());
   }
-  if (cancelled.ok() && *cancelled) {
-    context.Cancel(CancelReason::kCancelled);
-    return kNever;
+  std::vector<absl::StatusOr<bool>> answers = reports->SendAll(std::move(beats));
+  std::vector<SteadyClock::time_point> next(tasks.size(), kNever);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    TaskContext& context = tasks[i]->context;
+    const absl::StatusOr<bool>& cancelled = answers[i];
+    if (cancelled.ok()) {
+      std::lock_guard lock(mu);
+      ++stats.heartbeats;
+    }
+    if (cancelled.ok() && *cancelled) {
+      context.Cancel(CancelReason::kCancelled);
+    } else if (!cancelled.ok() && TaskGone(cancelled.status())) {
+      context.Cancel(CancelReason::kTaskGone);
+    } else if (!cancelled.ok()) {
+      Log(LogSeverity::kWarning,
+          absl::StrCat("heartbeat execution=", context.execution_arn(), ": ", cancelled.status().message()));
+      next[i] = SteadyClock::now() + std::min(tasks[i]->heartbeat_interval, kHeartbeatRetry);
+    } else {
+      next[i] = SteadyClock::now() + tasks[i]->heartbeat_interval;
+    }
   }
-  if (!cancelled.ok() && TaskGone(cancelled.status())) {
-    context.Cancel(CancelReason::kTaskGone);
-    return kNever;
-  }
-  if (!cancelled.ok()) {
-    Log(LogSeverity::kWarning,
-        absl::StrCat("heartbeat execution=", context.execution_arn(), ": ", cancelled.status().message()));
-    return SteadyClock::now() + std::min(task->heartbeat_interval, kHeartbeatRetry);
-  }
-  return SteadyClock::now() + task->heartbeat_interval;
+  return next;
 }
 
 void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
   if (task->reported.exchange(true)) {
     return;  // Stop() already failed it with Worker.Shutdown
   }
-  const std::string& token = task->context.task_token();
-  std::string output = result.ok() ? json::serialize(result.output()) : "";
+  v1::TaskReport report;
+  if (result.ok()) {
+    report.mutable_complete()->set_task_token(task->context.task_token());
+    report.mutable_complete()->set_output(json::serialize(result.output()));
+  } else {
+    report.mutable_fail()->set_task_token(task->context.task_token());
+    report.mutable_fail()->set_error(result.error().error);
+    report.mutable_fail()->set_cause(result.error().cause);
+  }
   SteadyClock::time_point give_up = SteadyClock::now() + options.report_timeout;
   milliseconds backoff = kReportInitialBackoff;
   absl::Status status;
   while (true) {
-    status = result.ok() ? client.CompleteTask(token, output)
-                         : client.FailTask(token, result.error().error, result.error().cause);
+    status = reports->Send(report).status();
     if (status.ok() || !Transient(status) || SteadyClock::now() + backoff > give_up) {
       break;
     }
@@ -630,15 +811,18 @@ absl::Status Worker::Start() {
   impl_->started = true;
   impl_->free_slots = impl_->options.concurrency;
   impl_->heartbeats = std::make_unique<HeartbeatScheduler>(
-      [impl = impl_.get()](const std::shared_ptr<Running>& task) { return impl->Heartbeat(task); });
+      [impl = impl_.get()](const std::vector<std::shared_ptr<Running>>& tasks) { return impl->Heartbeat(tasks); });
   for (int i = 0; i < impl_->options.concurrency; ++i) {
     impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
   }
-  // Several polls of each queue at once (each holds a free slot), so that a busy queue's tasks are not handed
-  // out one poll round trip after another; at most its share of the slots, so that the idle long polls of
-  // one queue never hold every slot while another queue has tasks.
-  const int pollers_per_queue = std::max(1, impl_->options.concurrency / static_cast<int>(impl_->handlers.size()));
+  // Each queue's polls reserve at most its share of the slots, so that the idle long polls of one queue never
+  // hold every slot while another queue has tasks; a poll asks for as many tasks as it reserved slots. Two
+  // poll threads per queue (one when its share is one slot): one poll is under way while the other's tasks
+  // are handed to executors.
+  impl_->queue_share = std::max(1, impl_->options.concurrency / static_cast<int>(impl_->handlers.size()));
+  const int pollers_per_queue = std::min(kPollersPerQueue, impl_->queue_share);
   for (const auto& [queue, handler] : impl_->handlers) {
+    impl_->polling[queue] = 0;
     for (int i = 0; i < pollers_per_queue; ++i) {
       impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
     }

@@ -1,6 +1,8 @@
 #pragma once
-// The C++ worker SDK: runs handlers for the tasks of Stepflow queues, over the public Tasks API only
-// (Client::PollTask/CompleteTask/FailTask/HeartbeatTask).
+// The C++ worker SDK: runs handlers for the tasks of Stepflow queues, over the public Tasks API only: the
+// batched calls (Client::PollTasks, Client::ReportTasks: many tasks per poll, many results and heartbeats
+// per call), and CompleteTask/FailTask/HeartbeatTask for a report too large for a batch and for the
+// Worker.Shutdown failures of a drain.
 //
 //   stepflow::client::WorkerOptions options;
 //   options.concurrency = 4;
@@ -14,14 +16,17 @@
 //
 // What the worker does for each task:
 // - It polls a queue only while one of its `concurrency` handler slots is free, so it never holds a task it
-//   cannot start (a slot is reserved for the length of a long poll); each queue has up to its share of the
-//   slots (`concurrency` / queues, at least 1) in polls at once (one thread each), so the slots of a busy
-//   queue fill in parallel and the idle polls of one queue never hold the slots another queue needs.
+//   cannot start: a poll reserves the free slots (for the length of the long poll) and asks for that many
+//   tasks in one call. Each queue has up to its share of the slots (`concurrency` / queues, at least 1) in
+//   polls at once, over two poll threads (one while the other's tasks start), so the idle polls of one queue
+//   never hold the slots another queue needs.
 // - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
 //   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every
 //   `default_heartbeat_interval` when the state has none (to learn of cancellation). One heartbeat thread per
-//   worker serves all its tasks (no thread per task), one heartbeat call at a time.
+//   worker serves all its tasks (no thread per task); the heartbeats due at the same time go in one call.
+// - Results and heartbeats made while a report call is under way go together in the next one (at most two
+//   calls at once; a lone report goes at once), each answered as its unary call would be.
 // - Cancellation reaches the handler through its TaskContext (cancelled(), WaitForCancellation(),
 //   OnCancel()) when a heartbeat answers cancelled, when the server refuses the token (the task timed out),
 //   when the task's deadline (TimeoutSeconds) passes, or when a drain runs out of time. A handler that
@@ -33,7 +38,7 @@
 //                          (with one, "Name: text", the name is the error and the text the cause)
 //     Worker.Shutdown      the worker stopped and the handler had not returned within the drain timeout
 // - Polls that fail are retried with exponential backoff (Unavailable: the server is down or restarting;
-//   any other error is logged as an error and retried the same way). Reports (Complete/Fail) that fail with
+//   any other error is logged as an error and retried the same way). Reports (complete/fail) that fail with
 //   Unavailable or Timeout are retried for up to `report_timeout`; a report refused because the task is gone
 //   (TaskTimedOut, TaskDoesNotExist) is logged and dropped.
 //
@@ -176,8 +181,8 @@ struct WorkerStats {
   long long started = 0;  // tasks handed to a handler
   long long completed = 0;
   long long failed = 0;      // reported with FailTask (by a handler or by the worker)
-  long long polls = 0;       // PollTask calls that returned (with or without a task)
-  long long heartbeats = 0;  // HeartbeatTask calls that returned OK
+  long long polls = 0;       // poll calls that returned (with or without tasks)
+  long long heartbeats = 0;  // heartbeats answered OK
 };
 
 // Runs handlers for tasks. Thread-safety: see the top of this file. The Client must outlive the Worker.

@@ -53,6 +53,8 @@ constexpr RpcPolicy kPolicies[] = {
     {Rpc::kListStateMachineAliases, "/stepflow.v1.StateMachines/ListAliases", Role::kReader, false},
     {Rpc::kDeleteStateMachineAlias, "/stepflow.v1.StateMachines/DeleteAlias", Role::kAdmin, true},
     {Rpc::kTestState, "/stepflow.v1.StateMachines/TestState", Role::kReader, false},
+    {Rpc::kPollTaskBatch, "/stepflow.v1.Tasks/PollBatch", Role::kWorker, true},
+    {Rpc::kReportTaskBatch, "/stepflow.v1.Tasks/ReportBatch", Role::kWorker, true},
 };
 
 // reader < operator < admin; worker is beside them (only worker and admin may make worker calls).

@@ -44,6 +44,8 @@ enum class Rpc {
   kDeleteStateMachineAlias,
   // TestState (issue 12): runs one state, stores nothing.
   kTestState,
+  // The batched worker calls (issue 13): worker role, as the unary Tasks calls.
+  kPollTaskBatch, kReportTaskBatch,
 };
 
 struct RpcPolicy {

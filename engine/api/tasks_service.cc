@@ -9,36 +9,15 @@
 #include "engine/api/convert.h"
 #include "engine/api/handlers.h"
 #include "engine/api/poll_pump.h"
+#include "engine/api/task_calls.h"
 
 namespace stepflow::api {
 namespace {
-
-constexpr int kDefaultPollSeconds = 20;
-constexpr int kMaxPollSeconds = 60;
-// Poll answers this long before the call's deadline, so that the empty answer reaches the client in time.
-constexpr common::EpochMillis kPollMarginMs = 100;
 
 // What every report on a task checks first.
 absl::Status CheckTaskCall(const ServiceEnv& env, const std::string& token) {
   RETURN_IF_ERROR(RequireField(token, "task_token"));
   return CheckNotStopping(env);
-}
-
-
-void FillPollResponse(const engine::PolledTask& t, v1::PollTaskResponse* response) {
-  response->set_task_token(t.token);
-  response->set_input(t.input);
-  response->set_queue(t.queue);
-  v1::TaskContext* c = response->mutable_context();
-  c->set_execution_arn(t.execution_arn);
-  c->set_state_machine_arn(t.state_machine_arn);
-  c->set_state_name(t.state_name);
-  c->set_attempt(t.attempt);
-  if (t.deadline != 0) {
-    *c->mutable_deadline() = ToTimestamp(t.deadline);
-  }
-  c->set_heartbeat_seconds(t.heartbeat_seconds);
-  *c->mutable_scheduled() = ToTimestamp(t.scheduled);
 }
 
 // One Poll call: checked, then parked in the pump until it is answered. Deletes itself when gRPC is done
@@ -57,17 +36,13 @@ class PollReactor final : public grpc::ServerUnaryReactor {
       Finish(ToGrpcStatus(status, context_));
       return;
     }
-    const int wait = request.wait_seconds() == 0 ? kDefaultPollSeconds : request.wait_seconds();
     poll_ = std::make_shared<ParkedPoll>();
     poll_->queue = request.queue();
     poll_->identity = request.worker_identity();
-    poll_->deadline = NowMillis() + wait * 1000;
+    poll_->deadline = PollDeadline(*context, request.wait_seconds());
     poll_->from = ForwardContextOf(*context);
     // Forwarded by another node's fan-out (poll_pump.h): only a task waiting here now, never fanned out again.
     poll_->take_waiting_only = poll_->from.hops > 0;
-    if (std::optional<common::EpochMillis> call = CallDeadline(*context)) {
-      poll_->deadline = std::min(poll_->deadline, *call - kPollMarginMs);
-    }
     poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
     env.poll_pump->Park(poll_);
   }
@@ -81,15 +56,7 @@ class PollReactor final : public grpc::ServerUnaryReactor {
 
  private:
   absl::Status Check(ServiceEnv& env, const v1::PollTaskRequest& request) {
-    RETURN_IF_ERROR(RequireField(request.queue(), "queue"));
-    RETURN_IF_ERROR(guard_.AdmitQueue(request.queue()));
-    RETURN_IF_ERROR(CheckByteLimit(request.queue(), "queue", kMaxQueueNameBytes));
-    RETURN_IF_ERROR(CheckTextLimit(request.worker_identity(), "worker_identity", kMaxWorkerIdentityChars));
-    if (request.wait_seconds() < 0 || request.wait_seconds() > kMaxPollSeconds) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ValidationException: wait_seconds must be between 0 and ", kMaxPollSeconds));
-    }
-    return CheckNotStopping(env);
+    return CheckPoll(guard_, env, request.queue(), request.worker_identity(), request.wait_seconds());
   }
 
   void Answer(ParkedPoll::Result result) {
@@ -140,10 +107,7 @@ grpc::Status TasksService::Fail(grpc::ServerContext* context, const v1::FailTask
   }
   absl::Status status = CheckTaskCall(*env_, request->task_token());
   if (status.ok()) {
-    status = CheckTextLimit(request->error(), "error", kMaxErrorNameChars);
-  }
-  if (status.ok()) {
-    status = CheckByteLimit(request->cause(), "cause", kMaxCauseBytes);
+    status = CheckFailFields(request->error(), request->cause());
   }
   if (status.ok()) {
     status = env_->engine->FailTask(request->task_token(), request->error(), request->cause());

@@ -14,9 +14,11 @@
 
 namespace stepflow::api {
 
-// Poll is served on gRPC's callback API: a poll that finds no task at once is parked in env->poll_pump
-// (poll_pump.h) and holds no thread while it waits.
-class TasksService final : public v1::Tasks::WithCallbackMethod_Poll<v1::Tasks::Service> {
+// Poll and PollBatch are served on gRPC's callback API: a poll that finds no task at once is parked in
+// env->poll_pump (poll_pump.h) and holds no thread while it waits. PollBatch and ReportBatch are in
+// task_batch_service.cc.
+class TasksService final
+    : public v1::Tasks::WithCallbackMethod_Poll<v1::Tasks::WithCallbackMethod_PollBatch<v1::Tasks::Service>> {
  public:
   explicit TasksService(ServiceEnv* env) : env_(env) {}
 
@@ -28,6 +30,10 @@ class TasksService final : public v1::Tasks::WithCallbackMethod_Poll<v1::Tasks::
                     v1::FailTaskResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatTaskRequest* request,
                          v1::HeartbeatTaskResponse* response) override;
+  grpc::ServerUnaryReactor* PollBatch(grpc::CallbackServerContext* context, const v1::PollTaskBatchRequest* request,
+                                      v1::PollTaskBatchResponse* response) override;
+  grpc::Status ReportBatch(grpc::ServerContext* context, const v1::ReportTaskBatchRequest* request,
+                           v1::ReportTaskBatchResponse* response) override;
 
  private:
   ServiceEnv* env_;  // not owned

@@ -4,6 +4,8 @@
 // resumed, and the whole cluster restarted: every acknowledged execution finishes exactly once with the
 // output `stepflow run` computes for it. Calls go to any node; one that answers Unavailable (no owner yet,
 // a node down) is tried again on the next.
+#include <set>
+
 #include "tests/integration/private_postgres_cluster.h"
 
 namespace stepflow::itest {
@@ -57,6 +59,64 @@ TEST_F(ClusterTest, AnyNodeAcceptsAnyCallAndTheClusterIsVisible) {
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   EXPECT_EQ(stopped->status(), v1::ABORTED);
   ExpectEveryExecutionFinishedOnce();
+}
+
+// Tasks.ReportBatch sent to one node carries results for executions every node serves: the items another
+// node serves are forwarded there (as their unary calls), the others are committed here; each answered OK.
+TEST_F(ClusterTest, ABatchOfReportsSentToOneNodeReachesEveryOwner) {
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int i = 0; i < kNodes; ++i) {
+          if (Gauge(i, "stepflow_cluster_partitions_owned") < 2) {
+            return false;
+          }
+        }
+        return true;
+      },
+      30s));
+  constexpr char kTask[] = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"cl-q","End":true}}})";
+  ASSERT_TRUE(OnAnyNode<v1::StateMachine>(0, [&](client::Client& c) {
+                return c.CreateStateMachine("cl-task", kTask, v1::STANDARD);
+              }).ok());
+  constexpr int kTasks = 12;
+  std::vector<std::string> arns;
+  for (int n = 0; n < kTasks; ++n) {
+    absl::StatusOr<v1::Execution> e =
+        clients_[n % kNodes]->StartExecution("cl-task", absl::StrCat(R"({"i":)", n, "}"), absl::StrCat("t-", n));
+    ASSERT_TRUE(e.ok()) << e.status();
+    arns.push_back(e->arn());
+  }
+  // Each node hands out the tasks of the partitions it serves.
+  v1::ReportTaskBatchRequest reports;
+  std::set<int> nodes_with_tasks;
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (reports.reports_size() < kTasks && std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < kNodes; ++i) {
+      absl::StatusOr<std::vector<v1::PollTaskResponse>> tasks = clients_[i]->PollTasks("cl-q", "w", kTasks, 1s);
+      ASSERT_TRUE(tasks.ok()) << tasks.status();
+      for (const v1::PollTaskResponse& t : *tasks) {
+        nodes_with_tasks.insert(i);
+        v1::CompleteTaskRequest* c = reports.add_reports()->mutable_complete();
+        c->set_task_token(t.task_token());
+        c->set_output(t.input());
+      }
+    }
+  }
+  ASSERT_EQ(reports.reports_size(), kTasks);
+  EXPECT_GE(nodes_with_tasks.size(), 2u) << "the executions should be spread over the nodes";
+  absl::StatusOr<v1::ReportTaskBatchResponse> done = clients_[0]->ReportTasks(reports);
+  ASSERT_TRUE(done.ok()) << done.status();
+  for (const v1::TaskReportResult& r : done->results()) {
+    EXPECT_EQ(r.code(), 0) << r.message();
+  }
+  for (int n = 0; n < kTasks; ++n) {
+    absl::StatusOr<v1::Execution> e;
+    do {
+      e = OnAnyNode<v1::Execution>(n, [&](client::Client& c) { return c.DescribeExecution(arns[n]); });
+      ASSERT_TRUE(e.ok()) << e.status();
+    } while (e->status() == v1::RUNNING && std::chrono::steady_clock::now() < end + 30s);
+    EXPECT_EQ(e->status(), v1::SUCCEEDED) << arns[n];
+  }
 }
 
 TEST_F(ClusterTest, AKilledNodesPartitionsMoveAndEveryExecutionFinishesOnce) {

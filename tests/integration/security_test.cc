@@ -70,6 +70,13 @@ std::vector<RpcCase> AllRpcs() {
          return c.FailTask("no-such-token", "E", "c"); }},
       {"Tasks/Heartbeat", "worker", [=](client::Client& c, const std::string&) {
          return status(c.HeartbeatTask("no-such-token")); }},
+      {"Tasks/PollBatch", "worker", [=](client::Client& c, const std::string&) {
+         return status(c.PollTasks("q1", "w", 4, 1s)); }},
+      {"Tasks/ReportBatch", "worker", [=](client::Client& c, const std::string&) {
+         v1::ReportTaskBatchRequest r;
+         r.add_reports()->mutable_complete()->set_task_token("no-such-token");
+         r.add_reports()->mutable_heartbeat()->set_task_token("no-such-token");
+         return status(c.ReportTasks(r)); }},
       {"DeadLetters/List", "operator", [=](client::Client& c, const std::string&) {
          return status(c.ListDeadLetters(v1::ListDeadLettersRequest())); }},
       {"DeadLetters/Get", "operator", [=](client::Client& c, const std::string&) {
@@ -154,8 +161,13 @@ TEST_F(SecurityTest, AWorkerPollsOnlyItsQueues) {
   absl::Status other = worker->PollTask("q2", "w", 1s).status();
   EXPECT_TRUE(absl::IsPermissionDenied(other)) << other;
   EXPECT_EQ(client::ErrorName(other), "AccessDeniedException");
+  EXPECT_TRUE(worker->PollTasks("q1", "w", 4, 1s).ok());
+  absl::Status other_batch = worker->PollTasks("q2", "w", 4, 1s).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(other_batch)) << other_batch;
+  EXPECT_EQ(client::ErrorName(other_batch), "AccessDeniedException");
   std::unique_ptr<client::Client> admin = ConnectAs("admin");
   EXPECT_TRUE(admin->PollTask("q2", "admin", 1s).ok());
+  EXPECT_TRUE(admin->PollTasks("q2", "admin", 4, 1s).ok());
 }
 
 TEST_F(SecurityTest, ARefusedCallLeavesNoTraceButItsAuditLine) {

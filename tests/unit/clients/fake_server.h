@@ -114,6 +114,99 @@ class FakeTasks final : public v1::Tasks::Service {
 
   grpc::Status Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
                     v1::PollTaskResponse* response) override {
+    std::vector<v1::PollTaskResponse> tasks;
+    grpc::Status status = Take(context, request->queue(), request->wait_seconds(), 1, tasks);
+    if (!tasks.empty()) {
+      *response = std::move(tasks.front());
+    }
+    return status;
+  }
+
+  // Up to max_tasks of the waiting tasks; each poll counts once in polls(), its max_tasks slots in max_busy().
+  grpc::Status PollBatch(grpc::ServerContext* context, const v1::PollTaskBatchRequest* request,
+                         v1::PollTaskBatchResponse* response) override {
+    std::vector<v1::PollTaskResponse> tasks;
+    grpc::Status status = Take(context, request->queue(), request->wait_seconds(),
+                               std::max(1, request->max_tasks()), tasks);
+    {
+      std::lock_guard lock(mu_);
+      max_batch_ = std::max(max_batch_, static_cast<int>(tasks.size()));
+    }
+    for (v1::PollTaskResponse& t : tasks) {
+      *response->add_tasks() = std::move(t);
+    }
+    return status;
+  }
+
+  // Each report answered as its unary call; counts the calls in report_batches().
+  grpc::Status ReportBatch(grpc::ServerContext*, const v1::ReportTaskBatchRequest* request,
+                           v1::ReportTaskBatchResponse* response) override {
+    {
+      std::lock_guard lock(mu_);
+      ++report_batches_;
+      max_report_batch_ = std::max(max_report_batch_, request->reports_size());
+    }
+    for (const v1::TaskReport& r : request->reports()) {
+      grpc::Status status;
+      v1::HeartbeatTaskResponse beat;
+      if (r.has_complete()) {
+        status = Record({r.complete().task_token(), true, r.complete().output(), "", ""});
+      } else if (r.has_fail()) {
+        status = Record({r.fail().task_token(), false, "", r.fail().error(), r.fail().cause()});
+      } else {
+        status = Beat(r.heartbeat().task_token(), &beat);
+      }
+      v1::TaskReportResult* result = response->add_results();
+      result->set_code(status.error_code());
+      result->set_message(status.error_message());
+      result->set_cancelled(beat.cancelled());
+    }
+    return grpc::Status::OK;
+  }
+  // The most tasks one PollBatch handed out, and the most reports one ReportBatch carried.
+  int max_batch() {
+    std::lock_guard lock(mu_);
+    return max_batch_;
+  }
+  int max_report_batch() {
+    std::lock_guard lock(mu_);
+    return max_report_batch_;
+  }
+  int report_batches() {
+    std::lock_guard lock(mu_);
+    return report_batches_;
+  }
+  // Complete and Fail calls (not in a batch).
+  int unary_reports() {
+    std::lock_guard lock(mu_);
+    return unary_reports_;
+  }
+
+  grpc::Status Complete(grpc::ServerContext*, const v1::CompleteTaskRequest* request,
+                        v1::CompleteTaskResponse*) override {
+    CountUnary();
+    return Record({request->task_token(), true, request->output(), "", ""});
+  }
+
+  grpc::Status Fail(grpc::ServerContext*, const v1::FailTaskRequest* request,
+                    v1::FailTaskResponse*) override {
+    CountUnary();
+    return Record({request->task_token(), false, "", request->error(), request->cause()});
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatTaskRequest* request,
+                         v1::HeartbeatTaskResponse* response) override {
+    return Beat(request->task_token(), response);
+  }
+
+ private:
+  void CountUnary() {
+    std::lock_guard lock(mu_);
+    ++unary_reports_;
+  }
+
+  grpc::Status Take(grpc::ServerContext* context, const std::string& queue_name, int wait_seconds, int max,
+                    std::vector<v1::PollTaskResponse>& tasks) {
     std::unique_lock lock(mu_);
     ++polls_;
     cv_.notify_all();
@@ -121,47 +214,35 @@ class FakeTasks final : public v1::Tasks::Service {
       --failing_polls_;
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fake outage");
     }
-    ++polling_;
+    polling_ += max;
     Busy();
-    auto wait = std::chrono::seconds(request->wait_seconds() == 0 ? 20 : request->wait_seconds());
+    auto wait = std::chrono::seconds(wait_seconds == 0 ? 20 : wait_seconds);
     auto until = std::chrono::steady_clock::now() + wait;
-    auto& queue = queues_[request->queue()];
+    auto& queue = queues_[queue_name];
     while (queue.empty() && !context->IsCancelled() && std::chrono::steady_clock::now() < until) {
       cv_.wait_for(lock, std::chrono::milliseconds(20));
     }
-    --polling_;
-    if (!queue.empty() && !context->IsCancelled()) {
-      *response = queue.front();
+    polling_ -= max;
+    while (!queue.empty() && !context->IsCancelled() && static_cast<int>(tasks.size()) < max) {
+      tasks.push_back(queue.front());
       queue.pop_front();
       ++outstanding_;
-      Busy();
     }
+    Busy();
     return grpc::Status::OK;
   }
 
-  grpc::Status Complete(grpc::ServerContext*, const v1::CompleteTaskRequest* request,
-                        v1::CompleteTaskResponse*) override {
-    return Record({request->task_token(), true, request->output(), "", ""});
-  }
-
-  grpc::Status Fail(grpc::ServerContext*, const v1::FailTaskRequest* request,
-                    v1::FailTaskResponse*) override {
-    return Record({request->task_token(), false, "", request->error(), request->cause()});
-  }
-
-  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatTaskRequest* request,
-                         v1::HeartbeatTaskResponse* response) override {
+  grpc::Status Beat(const std::string& token, v1::HeartbeatTaskResponse* response) {
     std::lock_guard lock(mu_);
-    if (gone_.count(request->task_token()) != 0) {
+    if (gone_.count(token) != 0) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "TaskTimedOut: the task timed out");
     }
-    ++heartbeats_[request->task_token()];
-    response->set_cancelled(cancelled_.count(request->task_token()) != 0);
+    ++heartbeats_[token];
+    response->set_cancelled(cancelled_.count(token) != 0);
     cv_.notify_all();
     return grpc::Status::OK;
   }
 
- private:
   grpc::Status Record(Report report) {
     std::lock_guard lock(mu_);
     if (!reported_.insert(report.token).second) {
@@ -188,6 +269,10 @@ class FakeTasks final : public v1::Tasks::Service {
   int polling_ = 0;
   int outstanding_ = 0;
   int max_busy_ = 0;
+  int max_batch_ = 0;
+  int max_report_batch_ = 0;
+  int report_batches_ = 0;
+  int unary_reports_ = 0;
 };
 
 // Dead letters over a fixed list; List pages one entry at a time (to exercise paging).

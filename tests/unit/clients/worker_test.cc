@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <set>
@@ -192,6 +193,35 @@ TEST_F(WorkerTest, PollsAQueueWithEveryFreeSlotAtOnce) {
   EXPECT_TRUE(Eventually([&] { return server_.tasks.max_busy() == kSlots; })) << server_.tasks.max_busy();
   EXPECT_TRUE(worker.Stop().ok());
   EXPECT_EQ(server_.tasks.max_busy(), kSlots);
+}
+
+TEST_F(WorkerTest, OnePollAsksForEveryFreeSlotAndReportsGoInBatchCalls) {
+  constexpr int kSlots = 6;
+  Worker worker(*client_, Options(kSlots));
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  for (int i = 0; i < kSlots; ++i) {
+    server_.tasks.Add("many", std::to_string(i));
+  }
+  // Every handler waits until all six run: they can only if one poll handed out all six.
+  ASSERT_TRUE(worker
+                  .Handle("many",
+                          [&](TaskContext&, const json::value& input) -> TaskResult {
+                            std::unique_lock lock(mu);
+                            ++running;
+                            cv.notify_all();
+                            cv.wait_for(lock, 20s, [&] { return running == kSlots; });
+                            return input;
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(kSlots));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.max_batch(), kSlots);
+  EXPECT_EQ(worker.stats().completed, kSlots);
+  EXPECT_GE(server_.tasks.report_batches(), 1);
+  EXPECT_EQ(server_.tasks.unary_reports(), 0) << "every result went in a ReportBatch call";
 }
 
 TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {

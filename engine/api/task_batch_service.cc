@@ -1,0 +1,222 @@
+// The batched worker calls of stepflow.v1.Tasks (issue 13): PollBatch hands out up to max_tasks tasks per
+// call, ReportBatch answers many Complete/Fail/Heartbeat reports per call, each item as its unary call
+// (tasks_service.cc) would answer it. The engine commits the reports that reach one partition together
+// (Engine::ReportTasks); an item whose execution another node serves is forwarded there as its unary call.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/api/poll_pump.h"
+#include "engine/api/task_calls.h"
+#include "engine/api/tasks_service.h"
+
+namespace stepflow::api {
+namespace {
+
+// One PollBatch call: checked, then parked in the pump for its first task; when that comes, the tasks
+// waiting at that moment join it. Deletes itself when gRPC is done with it; it counts as a running call
+// (CallGuard) for its whole life.
+class PollBatchReactor final : public grpc::ServerUnaryReactor {
+ public:
+  PollBatchReactor(ServiceEnv& env, grpc::CallbackServerContext* context, const v1::PollTaskBatchRequest& request,
+                   v1::PollTaskBatchResponse* response)
+      : env_(env), guard_(env, context, Rpc::kPollTaskBatch), context_(context), response_(response) {
+    absl::Status status = Check(request);
+    if (!guard_.admitted()) {
+      Finish(guard_.Refusal());
+      return;
+    }
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status, context_));
+      return;
+    }
+    max_tasks_ = request.max_tasks() == 0 ? 1 : request.max_tasks();
+    poll_ = std::make_shared<ParkedPoll>();
+    poll_->queue = request.queue();
+    poll_->identity = request.worker_identity();
+    poll_->deadline = PollDeadline(*context, request.wait_seconds());
+    // In a cluster the first task may come from another node's partitions (the pump's fan-out, with the
+    // caller's token); the extras are the ones waiting here.
+    poll_->from = ForwardContextOf(*context);
+    poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
+    env.poll_pump->Park(poll_);
+  }
+
+  void OnCancel() override {
+    if (poll_ != nullptr) {
+      poll_->cancelled.store(true);
+    }
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Check(const v1::PollTaskBatchRequest& request) {
+    RETURN_IF_ERROR(CheckPoll(guard_, env_, request.queue(), request.worker_identity(), request.wait_seconds()));
+    if (request.max_tasks() < 0 || request.max_tasks() > kMaxPollBatchTasks) {
+      return absl::InvalidArgumentError(absl::StrCat("ValidationException: max_tasks is ", request.max_tasks(),
+                                                     "; it must be between 0 and ", kMaxPollBatchTasks));
+    }
+    return absl::OkStatus();
+  }
+
+  // On a pump thread, once: the first task (or none, or an error).
+  void Answer(ParkedPoll::Result result) {
+    if (!result.ok()) {
+      Finish(ToGrpcStatus(result.status(), context_));
+      return;
+    }
+    if (result->has_value()) {
+      FillPollResponse(**result, response_->add_tasks());
+      if (max_tasks_ > 1) {
+        // Only what waits now (deadline 0): the first task has started and its worker waits for it.
+        std::shared_ptr<ParkedPoll> poll = poll_;
+        const std::size_t budget = kMaxPollBatchInputBytes - std::min((*result)->input.size(), kMaxPollBatchInputBytes);
+        absl::StatusOr<std::vector<engine::PolledTask>> more =
+            env_.engine->PollTasks(poll->queue, poll->identity, max_tasks_ - 1, budget, /*deadline=*/0,
+                                   [poll] { return poll->cancelled.load(); });
+        // An error leaves the answer at the first task; the next poll meets the error again.
+        if (more.ok()) {
+          for (const engine::PolledTask& t : *more) {
+            FillPollResponse(t, response_->add_tasks());
+          }
+        }
+      }
+    }
+    Finish(grpc::Status::OK);  // no task: an empty response
+  }
+
+  ServiceEnv& env_;
+  CallGuard guard_;
+  grpc::CallbackServerContext* context_;
+  v1::PollTaskBatchResponse* response_;
+  int max_tasks_ = 1;
+  std::shared_ptr<ParkedPoll> poll_;
+};
+
+// The bounds of the whole call.
+absl::Status CheckReportBatch(const ServiceEnv& env, const v1::ReportTaskBatchRequest& request) {
+  if (request.reports_size() > kMaxReportBatchItems) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: reports has ", request.reports_size(),
+                                                   " items; the limit is ", kMaxReportBatchItems,
+                                                   " per call (split them)"));
+  }
+  if (const std::size_t bytes = request.ByteSizeLong(); bytes > kMaxReportBatchBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: the reports are ", bytes,
+                                                   " bytes; the limit is ", kMaxReportBatchBytes,
+                                                   " per call (split them)"));
+  }
+  return CheckNotStopping(env);
+}
+
+// One report as the engine takes it, checked as its unary call checks it.
+absl::StatusOr<engine::TaskReport> ToTaskReport(const v1::TaskReport& report) {
+  engine::TaskReport r;
+  switch (report.report_case()) {
+    case v1::TaskReport::kComplete:
+      r.kind = engine::TaskReport::Kind::kComplete;
+      r.token = report.complete().task_token();
+      r.output = report.complete().output();
+      break;
+    case v1::TaskReport::kFail:
+      r.kind = engine::TaskReport::Kind::kFail;
+      r.token = report.fail().task_token();
+      r.error = report.fail().error();
+      r.cause = report.fail().cause();
+      RETURN_IF_ERROR(CheckFailFields(r.error, r.cause));
+      break;
+    case v1::TaskReport::kHeartbeat:
+      r.kind = engine::TaskReport::Kind::kHeartbeat;
+      r.token = report.heartbeat().task_token();
+      break;
+    case v1::TaskReport::REPORT_NOT_SET:
+      return absl::InvalidArgumentError("ValidationException: the report has none of complete, fail and heartbeat");
+  }
+  RETURN_IF_ERROR(RequireField(r.token, "task_token"));
+  return r;
+}
+
+// `outcome` as it is, unless it says another node serves the task's execution: then that node's answer to
+// the report sent as its unary call.
+absl::StatusOr<bool> ForwardReport(ServiceEnv& env, const v1::TaskReport& report, const absl::Status& outcome,
+                                   const ForwardContext& from) {
+  switch (report.report_case()) {
+    case v1::TaskReport::kComplete: {
+      v1::CompleteTaskResponse response;
+      RETURN_IF_ERROR(ForwardIfElsewhere(env, Rpc::kCompleteTask, outcome, report.complete(), &response, from));
+      return false;
+    }
+    case v1::TaskReport::kFail: {
+      v1::FailTaskResponse response;
+      RETURN_IF_ERROR(ForwardIfElsewhere(env, Rpc::kFailTask, outcome, report.fail(), &response, from));
+      return false;
+    }
+    case v1::TaskReport::kHeartbeat: {
+      v1::HeartbeatTaskResponse response;
+      RETURN_IF_ERROR(ForwardIfElsewhere(env, Rpc::kHeartbeatTask, outcome, report.heartbeat(), &response, from));
+      return response.cancelled();
+    }
+    case v1::TaskReport::REPORT_NOT_SET:
+      break;
+  }
+  return outcome;
+}
+
+// What the unary call would have answered, as one result of the batch (the one error mapping).
+void SetResult(const absl::StatusOr<bool>& outcome, v1::TaskReportResult* result) {
+  if (outcome.ok()) {
+    result->set_cancelled(*outcome);
+    return;
+  }
+  const grpc::Status status = ToGrpcStatus(outcome.status(), nullptr);
+  result->set_code(status.error_code());
+  result->set_error(ErrorName(outcome.status()));
+  result->set_message(status.error_message());
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TasksService::PollBatch(grpc::CallbackServerContext* context,
+                                                  const v1::PollTaskBatchRequest* request,
+                                                  v1::PollTaskBatchResponse* response) {
+  return new PollBatchReactor(*env_, context, *request, response);
+}
+
+grpc::Status TasksService::ReportBatch(grpc::ServerContext* context, const v1::ReportTaskBatchRequest* request,
+                                       v1::ReportTaskBatchResponse* response) {
+  CallGuard guard(*env_, context, Rpc::kReportTaskBatch);
+  if (!guard.admitted()) {
+    return guard.Refusal();
+  }
+  if (absl::Status status = CheckReportBatch(*env_, *request); !status.ok()) {
+    return ToGrpcStatus(status, context);
+  }
+  const int n = request->reports_size();
+  std::vector<absl::StatusOr<bool>> outcomes(n, false);
+  std::vector<engine::TaskReport> checked;
+  std::vector<int> positions;  // of `checked` in the request
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<engine::TaskReport> report = ToTaskReport(request->reports(i));
+    if (!report.ok()) {
+      outcomes[i] = report.status();
+      continue;
+    }
+    checked.push_back(*std::move(report));
+    positions.push_back(i);
+  }
+  std::vector<absl::StatusOr<bool>> answers = env_->engine->ReportTasks(checked);
+  for (std::size_t k = 0; k < answers.size(); ++k) {
+    outcomes[positions[k]] = std::move(answers[k]);
+  }
+  const ForwardContext from = ForwardContextOf(*context);
+  for (int i = 0; i < n; ++i) {
+    if (!outcomes[i].ok() && env_->forwarder != nullptr) {
+      outcomes[i] = ForwardReport(*env_, request->reports(i), outcomes[i].status(), from);
+    }
+    SetResult(outcomes[i], response->add_results());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace stepflow::api

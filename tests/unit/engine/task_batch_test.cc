@@ -1,0 +1,197 @@
+// Durable engine, the batched worker calls (issue 13): PollTasks hands out many tasks per call, each started
+// as PollTask starts it; ReportTasks answers every report as its unary call would and commits the reports
+// that reach one partition together.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/unit/engine/engine_test_util.h"
+
+namespace stepflow::engine::testing {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
+// One Task state on the queue "work" (its history events are Task*: the resource is not an activity ARN).
+constexpr char kOneTask[] = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"work","End":true}}})";
+
+class TaskBatchTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    partitions_ = 1;  // every execution in one partition: one commit group for a whole batch
+    EngineTest::SetUp();
+    ASSERT_TRUE(engine_->CreateStateMachine("Forever", kOneTask, false).ok());
+  }
+
+  // Starts `n` executions of Forever named e0..e(n-1); their ARNs.
+  std::vector<std::string> StartMany(int n, const std::string& input = "{}") {
+    std::vector<std::string> arns;
+    for (int i = 0; i < n; ++i) {
+      absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("Forever", absl::StrCat("e", i), input);
+      EXPECT_TRUE(e.ok()) << e.status();
+      arns.push_back(e.ok() ? e->arn : "");
+    }
+    return arns;
+  }
+  std::vector<PolledTask> PollMany(int max, std::size_t max_bytes = 1 << 20, common::EpochMillis wait_ms = 10'000) {
+    absl::StatusOr<std::vector<PolledTask>> tasks =
+        engine_->PollTasks("work", "w1", max, max_bytes, common::SystemClock().NowMillis() + wait_ms);
+    EXPECT_TRUE(tasks.ok()) << tasks.status();
+    return tasks.value_or(std::vector<PolledTask>{});
+  }
+  int CountEvents(const std::string& arn, const std::string& type) {
+    absl::StatusOr<Page<HistoryEventRecord>> page = engine_->GetExecutionHistory(arn, 1000, "", false);
+    EXPECT_TRUE(page.ok()) << page.status();
+    int n = 0;
+    for (const HistoryEventRecord& e : page.value_or(Page<HistoryEventRecord>{}).items) {
+      n += e.type == type ? 1 : 0;
+    }
+    return n;
+  }
+  static TaskReport Complete(const std::string& token, const std::string& output) {
+    return TaskReport{TaskReport::Kind::kComplete, token, output, "", ""};
+  }
+};
+
+TEST_F(TaskBatchTest, PollTasksHandsOutWhatWaitsEachStartedBeforeTheAnswer) {
+  std::vector<std::string> arns = StartMany(10);
+  std::vector<PolledTask> first = PollMany(4);
+  ASSERT_EQ(first.size(), 4u);
+  std::vector<PolledTask> rest = PollMany(10);
+  ASSERT_EQ(rest.size(), 6u);
+  std::vector<std::string> order;
+  for (const std::vector<PolledTask>* batch : {&first, &rest}) {
+    for (const PolledTask& t : *batch) {
+      order.push_back(t.execution_arn);
+      EXPECT_THAT(t.token, StartsWith(t.execution_arn + "#"));
+      EXPECT_EQ(CountEvents(t.execution_arn, "TaskStarted"), 1) << t.execution_arn;
+    }
+  }
+  EXPECT_EQ(order, arns);  // oldest first
+  EXPECT_TRUE(PollMany(10, 1 << 20, 50).empty());
+}
+
+TEST_F(TaskBatchTest, PollTasksKeepsTheInputsWithinTheBudgetButAlwaysHandsOutOne) {
+  const std::string input = absl::StrCat(R"({"pad":")", std::string(100, 'x'), R"("})");
+  StartMany(3, input);
+  EXPECT_EQ(PollMany(3, /*max_bytes=*/150).size(), 1u);  // the second would pass 150 bytes
+  EXPECT_EQ(PollMany(3, /*max_bytes=*/2 * input.size()).size(), 2u);
+}
+
+TEST_F(TaskBatchTest, ACallerGoneBeforeTheStartPutsTheTasksBackInOrder) {
+  std::vector<std::string> arns = StartMany(3);
+  absl::StatusOr<std::vector<PolledTask>> none =
+      engine_->PollTasks("work", "w1", 3, 1 << 20, common::SystemClock().NowMillis() + 10'000, [] { return true; });
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  std::vector<PolledTask> tasks = PollMany(3);
+  ASSERT_EQ(tasks.size(), 3u);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    EXPECT_EQ(tasks[i].execution_arn, arns[i]);
+    EXPECT_EQ(CountEvents(arns[i], "TaskStarted"), 1);
+  }
+}
+
+TEST_F(TaskBatchTest, EachReportIsAnsweredAsItsUnaryCall) {
+  std::vector<std::string> arns = StartMany(4);
+  std::vector<PolledTask> t = PollMany(4);
+  ASSERT_EQ(t.size(), 4u);
+  std::vector<TaskReport> reports = {
+      Complete(t[0].token, R"({"first":true})"),
+      TaskReport{TaskReport::Kind::kFail, t[1].token, "", "Custom.Error", "it broke"},
+      TaskReport{TaskReport::Kind::kHeartbeat, t[2].token, "", "", ""},
+      Complete(t[3].token, "{not json"),
+      Complete("nonsense", "{}"),
+      Complete(t[0].token, R"({"second":true})"),  // the same task again: OK, no effect
+  };
+  std::vector<absl::StatusOr<bool>> results = engine_->ReportTasks(reports);
+  ASSERT_EQ(results.size(), reports.size());
+  EXPECT_TRUE(results[0].ok() && !*results[0]) << results[0].status();
+  EXPECT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_TRUE(results[2].ok() && !*results[2]) << results[2].status();  // not cancelled
+  EXPECT_TRUE(absl::IsInvalidArgument(results[3].status()));
+  EXPECT_THAT(std::string(results[3].status().message()), StartsWith("InvalidOutput: "));
+  EXPECT_THAT(std::string(results[4].status().message()), StartsWith("InvalidToken: "));
+  // The same answers as the unary calls give.
+  EXPECT_EQ(results[3].status(), engine_->CompleteTask(t[3].token, "{not json"));
+  EXPECT_EQ(results[4].status(), engine_->CompleteTask("nonsense", "{}"));
+  EXPECT_TRUE(results[5].ok()) << results[5].status();
+  EXPECT_EQ(Finish(arns[0]).output, R"({"first":true})");
+  EXPECT_EQ(CountEvents(arns[0], "TaskSucceeded"), 1);
+  ExecutionInfoRecord failed = Finish(arns[1]);
+  EXPECT_EQ(failed.status, sm::ExecutionStatus::kFailed);
+  EXPECT_EQ(failed.error, "Custom.Error");
+  EXPECT_EQ(engine_->DescribeExecution(arns[2])->status, sm::ExecutionStatus::kRunning);
+  EXPECT_EQ(engine_->DescribeExecution(arns[3])->status, sm::ExecutionStatus::kRunning);
+  // A report on an ended execution: TaskTimedOut, as the unary call; a heartbeat learns it is over.
+  ASSERT_TRUE(engine_->StopExecution(arns[2], "Stopped", "").ok());
+  results = engine_->ReportTasks(
+      {Complete(t[2].token, "{}"), TaskReport{TaskReport::Kind::kHeartbeat, t[2].token, "", "", ""}});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(absl::IsFailedPrecondition(results[0].status())) << results[0].status();
+  EXPECT_THAT(std::string(results[0].status().message()), StartsWith("TaskTimedOut: "));
+  EXPECT_TRUE(results[1].ok() && *results[1]) << "a heartbeat on a stopped execution answers cancelled";
+}
+
+TEST_F(TaskBatchTest, TheReportsOfOnePartitionAreCommittedTogether) {
+  std::vector<std::string> arns = StartMany(10);
+  std::vector<PolledTask> tasks = PollMany(10);
+  ASSERT_EQ(tasks.size(), 10u);
+  std::vector<TaskReport> reports;
+  for (const PolledTask& t : tasks) {
+    reports.push_back(Complete(t.token, R"({"done":1})"));
+  }
+  const std::uint64_t commits0 = engine_->Metrics().commits;
+  std::vector<absl::StatusOr<bool>> results = engine_->ReportTasks(reports);
+  const std::uint64_t commits = engine_->Metrics().commits - commits0;
+  for (const absl::StatusOr<bool>& r : results) {
+    EXPECT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ(commits, 1u) << "ten results in one partition: one commit group";
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
+  }
+}
+
+TEST_F(TaskBatchTest, RacingReportersOnTheSameTasksOneResultCounts) {
+  std::vector<std::string> arns = StartMany(20);
+  std::vector<PolledTask> tasks = PollMany(20);
+  ASSERT_EQ(tasks.size(), 20u);
+  std::vector<std::vector<absl::StatusOr<bool>>> answers(2);
+  std::vector<std::thread> reporters;
+  for (int r = 0; r < 2; ++r) {
+    reporters.emplace_back([&, r] {
+      std::vector<TaskReport> reports;
+      for (const PolledTask& t : tasks) {
+        reports.push_back(Complete(t.token, absl::StrCat(R"({"by":)", r, "}")));
+      }
+      answers[r] = engine_->ReportTasks(reports);
+    });
+  }
+  for (std::thread& t : reporters) {
+    t.join();
+  }
+  for (const auto& results : answers) {
+    ASSERT_EQ(results.size(), tasks.size());
+    for (const absl::StatusOr<bool>& r : results) {
+      EXPECT_TRUE(r.ok()) << r.status();  // the later one is a repeat: OK, no effect
+    }
+  }
+  for (const std::string& arn : arns) {
+    ExecutionInfoRecord done = Finish(arn);
+    EXPECT_THAT((std::set<std::string>{R"({"by":0})", R"({"by":1})"}), Contains(done.output));
+    EXPECT_EQ(CountEvents(arn, "TaskSucceeded"), 1) << arn;
+  }
+}
+
+}  // namespace
+}  // namespace stepflow::engine::testing
