@@ -150,7 +150,7 @@ Value RegexMatchObject(const RegexLiteral& regex, const std::string& subject, st
 
 // Conversions at the API boundary.
 Value FromJson(const boost::json::value& json);
-// `json` read in place: arrays and objects convert their members when first read. The caller keeps `json`
+// `json` read in place: a view of it (value.h), converted part by part as the expression reads it. The caller keeps `json`
 // alive and unchanged for as long as any value made from it (or from its members) lives — in practice one
 // evaluation whose result is converted back with ToJson before the input goes. Nesting deeper than
 // kMaxValueDepth fails (U1001) when it is reached.
@@ -180,5 +180,7 @@ Value Wildcard(const Value& input);
 Value Descendants(const Value& input, Evaluator* ev);
 // D1001 for non-finite numbers.
 bool IsNumeric(const Value& v);
+// `a op b` for op one of + - * / % (JavaScript's arithmetic; % is fmod).
+double ArithmeticResult(char op, double a, double b);
 
 }  // namespace stepflow::sm::jsonata
