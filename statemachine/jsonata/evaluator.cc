@@ -202,7 +202,7 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
         }
         return input;
       }
-      const Value* v = env->Lookup(node.value);
+      const Value* v = LookupVariable(env, node.value);
       if (v != nullptr) {
         return *v;
       }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "statemachine/jsonata/ast.h"
 #include "statemachine/jsonata/jsonata.h"
@@ -83,6 +84,17 @@ class Evaluator {
 
   Frame* NewFrame(Frame* parent);
   Frame* root() { return &root_; }
+  // Makes `input` the evaluation's `$$` (the root frame's "$"), held by the evaluator rather than bound in
+  // the frame: an evaluation that never reads `$$` pays nothing for it.
+  void SetRootInput(Value input) {
+    root_input_ = std::move(input);
+    has_root_input_ = true;
+  }
+  // The variable `name` as seen from `env` (`$$` falling back to the root input), or nullptr.
+  const Value* LookupVariable(const Frame* env, std::string_view name) const {
+    const Value* v = env->Lookup(name);
+    return v != nullptr || !has_root_input_ || name != "$" ? v : &root_input_;
+  }
 
   // Counts work against the step budget; U1001 when exhausted.
   void Charge(std::int64_t steps);
@@ -127,6 +139,8 @@ class Evaluator {
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
   Frame root_;
+  Value root_input_;
+  bool has_root_input_ = false;
   // The frame arena: chunks of growing size, `chunk_used_` frames taken from the last one.
   std::vector<std::unique_ptr<Frame[]>> frame_chunks_;
   std::size_t chunk_size_ = 0;
@@ -136,10 +150,11 @@ class Evaluator {
   std::int64_t steps_ = 0;
   std::int64_t position_ = 0;
   Frame* call_env_ = nullptr;
-  std::unordered_map<const Builtin*, Value> builtin_values_;
+  // (flat maps: an evaluation that calls no builtin pays nothing for them, not even in the destructor)
+  absl::flat_hash_map<const Builtin*, Value> builtin_values_;
   // The builtin a variable node names once it was found unbound (the names of builtins do not change
   // during an evaluation; a variable bound later is still looked up first).
-  std::unordered_map<const Node*, Value> builtin_at_node_;
+  absl::flat_hash_map<const Node*, Value> builtin_at_node_;
 };
 
 // A deep copy (JSON.parse(JSON.stringify(v)) in jsonata-js: functions dropped from objects).

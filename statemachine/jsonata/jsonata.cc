@@ -71,6 +71,8 @@ std::unique_ptr<DirectTerm> DirectOf(const Node& node) {
     case NodeType::kNumber:
       term->number = node.literal.number();
       return term;
+    case NodeType::kBlock:  // `( ... )` around one expression: that expression (direct ones bind nothing)
+      return node.expressions.size() == 1 ? DirectOf(*node.expressions[0]) : nullptr;
     case NodeType::kNegate:
       term->kind = DirectTerm::Kind::kNegate;
       term->lhs = DirectOf(*node.lhs);
@@ -181,12 +183,12 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
     Frame* root = evaluator.root();
     Value in = input == nullptr ? Value() : FromJsonInPlace(*input);
     for (const auto& [name, value] : bindings) {
-      root->Bind(name, FromJsonInPlace(value));
+      if (name != "$") {  // `$$` is the input
+        root->Bind(name, FromJsonInPlace(value));
+      }
     }
-    root->Bind("$", in);
-    if (in.is_array()) {
-      in = Value::WrappedInPlace(*input);  // made when first read
-    }
+    evaluator.SetRootInput(in);
+    in = in.WrappedInSequence();  // an array input's sequence, made when first read
     Value out = evaluator.Eval(expression.root(), in, root);
     if (!out.undefined()) {
       result.value = ToJson(out);

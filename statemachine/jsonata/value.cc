@@ -163,9 +163,9 @@ Value Value::InPlace(const boost::json::value& json, std::uint32_t level) {
   return v;
 }
 
-Value Value::WrappedInPlace(const boost::json::value& json) {
-  Value v = InPlace(json, 0);
-  v.wrapped_ = v.is_array();
+Value Value::WrappedInSequence() const {
+  Value v = *this;
+  v.wrapped_ = in_place_ && ptr_ == nullptr && kind_ == Kind::kArray;
   return v;
 }
 

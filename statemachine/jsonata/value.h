@@ -57,9 +57,9 @@ class Value {
   // converted at once); U1001 when `level` exceeds kMaxValueDepth. The caller keeps `json` alive and
   // unchanged while the view (or anything made from it) lives.
   static Value InPlace(const boost::json::value& json, std::uint32_t level);
-  // A view of the JSON array `json` (level 0) as the sequence [json] marked outer_wrapper (how jsonata-js
-  // wraps an array input), made when first read.
-  static Value WrappedInPlace(const boost::json::value& json);
+  // For a view of an array not converted yet: the sequence [this array] marked outer_wrapper (how jsonata-js wraps an array
+  // input), made when first read. Any other value: itself.
+  Value WrappedInSequence() const;
 
   Kind kind() const { return kind_; }
   bool undefined() const { return kind_ == Kind::kUndefined; }
@@ -100,7 +100,7 @@ class Value {
 
   Kind kind_ = Kind::kUndefined;
   // A view (scalar_.json is its JSON node, level_ its nesting in the document); ptr_ stays null until the
-  // view is converted. `wrapped_`: the view stands for the sequence [json] (WrappedInPlace).
+  // view is converted. `wrapped_`: the view stands for the sequence [json] (WrappedInSequence).
   bool in_place_ = false;
   bool wrapped_ = false;
   std::uint32_t level_ = 0;
