@@ -138,6 +138,7 @@ class Evaluator {
 
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
+  ViewConversions conversions_;  // destroyed after the frames and values below
   Frame root_;
   Value root_input_;
   bool has_root_input_ = false;

@@ -169,7 +169,30 @@ Value Value::WrappedInSequence() const {
   return v;
 }
 
+namespace {
+thread_local ViewConversions* current_conversions = nullptr;
+}  // namespace
+
+ViewConversions::ViewConversions() : previous_(current_conversions) { current_conversions = this; }
+
+ViewConversions::~ViewConversions() { current_conversions = previous_; }
+
 void Value::Convert() const {
+  const boost::json::value& json = *scalar_.json;
+  if (!wrapped_ && current_conversions != nullptr) {
+    std::shared_ptr<void>& known = current_conversions->converted_[{&json, level_}];
+    if (known == nullptr) {
+      ConvertAnew();
+      known = ptr_;
+    } else {
+      ptr_ = known;
+    }
+    return;
+  }
+  ConvertAnew();
+}
+
+void Value::ConvertAnew() const {
   const boost::json::value& json = *scalar_.json;
   if (wrapped_) {
     auto a = std::make_shared<Array>();

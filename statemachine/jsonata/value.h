@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace boost::json {
 class array;
 class object;
@@ -95,8 +97,9 @@ class Value {
   const void* identity() const;
 
  private:
-  // Makes ptr_ from the view (in_place_, ptr_ still null).
+  // Makes ptr_ from the view (in_place_, ptr_ still null): the conversion ViewConversions holds, or a new one.
   void Convert() const;
+  void ConvertAnew() const;
 
   Kind kind_ = Kind::kUndefined;
   // A view (scalar_.json is its JSON node, level_ its nesting in the document); ptr_ stays null until the
@@ -110,6 +113,24 @@ class Value {
     const boost::json::value* json;
   } scalar_ = {false};
   mutable std::shared_ptr<void> ptr_;
+};
+
+// The views converted on this thread while one lives: a view converted once is shared by every later
+// conversion of the same JSON node (read again through another Value, e.g. a member read in a loop) instead of
+// converted again. One per evaluation (the Evaluator holds one; they nest, the innermost in use); without one,
+// each conversion is a new one. Keeps what it holds alive until it goes.
+class ViewConversions {
+ public:
+  ViewConversions();
+  ~ViewConversions();
+  ViewConversions(const ViewConversions&) = delete;
+  ViewConversions& operator=(const ViewConversions&) = delete;
+
+ private:
+  friend class Value;
+  ViewConversions* previous_;
+  // By JSON node and nesting level (a node read from two roots at different levels converts twice).
+  absl::flat_hash_map<std::pair<const boost::json::value*, std::uint32_t>, std::shared_ptr<void>> converted_;
 };
 
 struct Array {
