@@ -107,7 +107,7 @@ class Scope {
 
   // The JSON a plain path (Expression::plain_path: `$states.input.a.b`, `$myVariable.x`) selects, or
   // nullptr when the evaluator must decide (a missing field, an array on the way or at the end, a name
-  // this scope does not hold as JSON, `$states.context`, which is built on demand).
+  // this scope does not hold as JSON, `$states.context`, which is built on demand). For EvaluateDirect.
   const json::value* ResolvePlainPath(const std::vector<std::string>& path) const {
     const json::value* v = nullptr;
     std::size_t next = 1;
@@ -144,10 +144,10 @@ class Scope {
     }
     AwsJsonataRuntimeScope runtime_scope(&runtime_);
     try {
-      if (!jsonata.program->plain_path().empty()) {
-        if (const json::value* selected = ResolvePlainPath(jsonata.program->plain_path())) {
-          return jsonata::ToJson(jsonata::FromJsonInPlace(*selected));  // as the evaluator would convert it
-        }
+      // A plain path or arithmetic over plain paths (`$states.input.step + 1`) taken from the JSON directly.
+      if (std::optional<json::value> direct = jsonata::EvaluateDirect(
+              *jsonata.program, [this](const std::vector<std::string>& p) { return ResolvePlainPath(p); })) {
+        return *std::move(direct);
       }
       jsonata::Evaluator evaluator(environment_, limits_);  // both outlive the evaluator
       Bind(jsonata.program->reads(), evaluator.root());

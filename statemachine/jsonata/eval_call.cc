@@ -70,7 +70,7 @@ int Function::Arity() const {
 Value Evaluator::EvalCall(const Node& node, const Value& input, Frame* env, const Value* apply_to) {
   Value proc = Eval(*node.procedure, input, env);
   if (proc.undefined() && node.procedure->type == NodeType::kPath &&
-      (env->Lookup(node.procedure->steps[0]->value) != nullptr ||
+      (LookupVariable(env, node.procedure->steps[0]->value) != nullptr ||
        FindBuiltin(node.procedure->steps[0]->value) != nullptr)) {
     Fail("T1005", node.position, node.procedure->steps[0]->value);
   }
@@ -198,7 +198,7 @@ Value Evaluator::EvalPartial(const Node& node, const Value& input, Frame* env) {
   }
   Value proc = Eval(*node.procedure, input, env);
   if (proc.undefined() && node.procedure->type == NodeType::kPath &&
-      (env->Lookup(node.procedure->steps[0]->value) != nullptr ||
+      (LookupVariable(env, node.procedure->steps[0]->value) != nullptr ||
        FindBuiltin(node.procedure->steps[0]->value) != nullptr)) {
     Fail("T1007", node.position, node.procedure->steps[0]->value);
   }

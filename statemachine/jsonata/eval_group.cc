@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "statemachine/jsonata/evaluator.h"
 #include "statemachine/jsonata/text.h"
 
@@ -22,6 +24,11 @@ Value ReduceTuples(const Value& data) {
     }
   }
   return Value::FromObject(std::move(result));
+}
+
+// A key that is a string literal and nothing more (no predicates or grouping of its own).
+bool IsStringLiteral(const Node& key) {
+  return key.type == NodeType::kString && key.predicates.empty() && !key.has_group;
 }
 
 // The context of a tuple ("@"), undefined when there is none.
@@ -129,28 +136,47 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
     }
   };
   std::vector<std::pair<std::string, Group>> groups;
-  std::unordered_map<std::string, std::size_t> index;
-  for (const Value& item : items) {
-    Frame* item_env = reduce && item.is_object() ? FrameFromTuple(env, item) : env;
-    Value context = reduce ? FocusOf(item) : item;
+  absl::flat_hash_map<std::string, std::size_t> index;  // looked up by the key's view: no copy per item
+  if (!reduce && std::all_of(pairs.begin(), pairs.end(), [](const auto& pair) { return IsStringLiteral(*pair.first); })) {
+    // Every key is a string literal: each item falls into every pair's group, so each pair forms one group
+    // holding all items (the loop below would give the same groups, and D1009 at the first repeated key, on
+    // the first item), and the items are appended once for all of them.
+    Group all{Value(), 0};
+    for (const Value& item : items) {
+      all.Add(item);
+    }
+    all.Finish();
     for (std::size_t p = 0; p < pairs.size(); ++p) {
-      Value key = Eval(*pairs[p].first, context, item_env);
-      if (key.undefined()) {
-        continue;
+      const std::string& key = pairs[p].first->literal.str();
+      if (!index.emplace(key, p).second) {
+        Fail("D1009", pos, key);
       }
-      if (!key.is_string()) {
-        Fail("T1003", pos);
-      }
-      auto it = index.find(key.str());
-      if (it != index.end()) {
-        Group& g = groups[it->second].second;
-        if (g.expr_index != p) {
-          Fail("D1009", pos, key.str());
+      groups.push_back({key, Group{all.data, p}});
+    }
+  } else {
+    for (const Value& item : items) {
+      Frame* item_env = reduce && item.is_object() ? FrameFromTuple(env, item) : env;
+      Value context = reduce ? FocusOf(item) : item;
+      for (std::size_t p = 0; p < pairs.size(); ++p) {
+        Value key = Eval(*pairs[p].first, context, item_env);
+        if (key.undefined()) {
+          continue;
         }
-        g.Add(item);
-      } else {
-        index.emplace(key.str(), groups.size());
-        groups.push_back({key.str(), Group{item, p}});
+        if (!key.is_string()) {
+          Fail("T1003", pos);
+        }
+        const std::string_view name = key.str_view();
+        auto it = index.find(absl::string_view(name.data(), name.size()));
+        if (it != index.end()) {
+          Group& g = groups[it->second].second;
+          if (g.expr_index != p) {
+            Fail("D1009", pos, key.str());
+          }
+          g.Add(item);
+        } else {
+          index.emplace(key.str(), groups.size());
+          groups.push_back({key.str(), Group{item, p}});
+        }
       }
     }
   }
@@ -212,7 +238,7 @@ Value Evaluator::EvalSort(const Node& sort, const Value& input, Frame* env) {
       if (x.is_number()) {
         c = x.number() < y.number() ? -1 : x.number() > y.number() ? 1 : 0;
       } else {
-        c = CompareStrings(x.str(), y.str());
+        c = CompareStrings(x.str_view(), y.str_view());
       }
       if (c == 0) {
         continue;

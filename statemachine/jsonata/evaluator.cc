@@ -77,6 +77,16 @@ Value Normalize(Value v) {
   return v;
 }
 
+double ArithmeticResult(char op, double a, double b) {
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return a / b;
+    default: return std::fmod(a, b);
+  }
+}
+
 bool IsNumeric(const Value& v) {
   if (!v.is_number()) {
     return false;
@@ -192,7 +202,7 @@ Value Evaluator::EvalInner(const Node& node, const Value& input, Frame* env) {
         }
         return input;
       }
-      const Value* v = env->Lookup(node.value);
+      const Value* v = LookupVariable(env, node.value);
       if (v != nullptr) {
         return *v;
       }
@@ -303,7 +313,7 @@ Value Compare(const Node& node, const Value& lhs, const Value& rhs) {
       return Value::Bool(false);
     }
   } else {
-    c = CompareStrings(lhs.str(), rhs.str());
+    c = CompareStrings(lhs.str_view(), rhs.str_view());
   }
   const bool or_equal = op.size() == 2;
   if (op[0] == '<') {
@@ -322,15 +332,7 @@ Value Arithmetic(const Node& node, const Value& lhs, const Value& rhs) {
   if (lhs.undefined() || rhs.undefined()) {
     return Value();
   }
-  double a = lhs.number();
-  double b = rhs.number();
-  switch (node.value[0]) {
-    case '+': return Value::Number(a + b);
-    case '-': return Value::Number(a - b);
-    case '*': return Value::Number(a * b);
-    case '/': return Value::Number(a / b);
-    default: return Value::Number(std::fmod(a, b));
-  }
+  return Value::Number(ArithmeticResult(node.value[0], lhs.number(), rhs.number()));
 }
 
 bool IsInteger(const Value& v) { return v.is_number() && std::isfinite(v.number()) && std::floor(v.number()) == v.number(); }
@@ -357,8 +359,11 @@ Value Evaluator::EvalBinary(const Node& node, const Value& input, Frame* env) {
     case '=': case '!': case '<': case '>':
       return Compare(node, lhs, rhs);
     case '&': {
-      std::string out = lhs.undefined() ? std::string() : Stringify(lhs, false, this);
-      if (!rhs.undefined()) {
+      // Strings (views of the input included) are appended as they are, without a copy of their own.
+      std::string out = lhs.undefined() ? std::string() : lhs.is_string() ? std::string(lhs.str_view()) : Stringify(lhs, false, this);
+      if (rhs.is_string()) {
+        out += rhs.str_view();
+      } else if (!rhs.undefined()) {
         out += Stringify(rhs, false, this);
       }
       CheckStringSize(out.size());

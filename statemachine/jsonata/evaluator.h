@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "statemachine/jsonata/ast.h"
 #include "statemachine/jsonata/jsonata.h"
@@ -83,6 +84,17 @@ class Evaluator {
 
   Frame* NewFrame(Frame* parent);
   Frame* root() { return &root_; }
+  // Makes `input` the evaluation's `$$` (the root frame's "$"), held by the evaluator rather than bound in
+  // the frame: an evaluation that never reads `$$` pays nothing for it.
+  void SetRootInput(Value input) {
+    root_input_ = std::move(input);
+    has_root_input_ = true;
+  }
+  // The variable `name` as seen from `env` (`$$` falling back to the root input), or nullptr.
+  const Value* LookupVariable(const Frame* env, std::string_view name) const {
+    const Value* v = env->Lookup(name);
+    return v != nullptr || !has_root_input_ || name != "$" ? v : &root_input_;
+  }
 
   // Counts work against the step budget; U1001 when exhausted.
   void Charge(std::int64_t steps);
@@ -126,7 +138,10 @@ class Evaluator {
 
   const EvaluationEnvironment& environment_;
   const EvaluationLimits& limits_;
+  ViewConversions conversions_;  // destroyed after the frames and values below
   Frame root_;
+  Value root_input_;
+  bool has_root_input_ = false;
   // The frame arena: chunks of growing size, `chunk_used_` frames taken from the last one.
   std::vector<std::unique_ptr<Frame[]>> frame_chunks_;
   std::size_t chunk_size_ = 0;
@@ -136,10 +151,11 @@ class Evaluator {
   std::int64_t steps_ = 0;
   std::int64_t position_ = 0;
   Frame* call_env_ = nullptr;
-  std::unordered_map<const Builtin*, Value> builtin_values_;
+  // (flat maps: an evaluation that calls no builtin pays nothing for them, not even in the destructor)
+  absl::flat_hash_map<const Builtin*, Value> builtin_values_;
   // The builtin a variable node names once it was found unbound (the names of builtins do not change
   // during an evaluation; a variable bound later is still looked up first).
-  std::unordered_map<const Node*, Value> builtin_at_node_;
+  absl::flat_hash_map<const Node*, Value> builtin_at_node_;
 };
 
 // A deep copy (JSON.parse(JSON.stringify(v)) in jsonata-js: functions dropped from objects).
@@ -150,7 +166,7 @@ Value RegexMatchObject(const RegexLiteral& regex, const std::string& subject, st
 
 // Conversions at the API boundary.
 Value FromJson(const boost::json::value& json);
-// `json` read in place: arrays and objects convert their members when first read. The caller keeps `json`
+// `json` read in place: a view of it (value.h), converted part by part as the expression reads it. The caller keeps `json`
 // alive and unchanged for as long as any value made from it (or from its members) lives — in practice one
 // evaluation whose result is converted back with ToJson before the input goes. Nesting deeper than
 // kMaxValueDepth fails (U1001) when it is reached.
@@ -180,5 +196,7 @@ Value Wildcard(const Value& input);
 Value Descendants(const Value& input, Evaluator* ev);
 // D1001 for non-finite numbers.
 bool IsNumeric(const Value& v);
+// `a op b` for op one of + - * / % (JavaScript's arithmetic; % is fmod).
+double ArithmeticResult(char op, double a, double b);
 
 }  // namespace stepflow::sm::jsonata

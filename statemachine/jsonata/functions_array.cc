@@ -111,7 +111,7 @@ Value Sort(Evaluator& ev, Args& a, const Value&) {
   } else if (IsArrayOfNumbers(a[0])) {
     MergeSort(items, [](const Value& x, const Value& y) { return x.number() > y.number(); });
   } else if (IsArrayOfStrings(a[0])) {
-    MergeSort(items, [](const Value& x, const Value& y) { return CompareStrings(x.str(), y.str()) > 0; });
+    MergeSort(items, [](const Value& x, const Value& y) { return CompareStrings(x.str_view(), y.str_view()) > 0; });
   } else {
     Fail("D3070", -1);
   }

@@ -49,6 +49,9 @@ Value String(Evaluator& ev, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
+  if (a[0].is_string()) {
+    return a[0];  // itself (strings are immutable): no copy
+  }
   bool pretty = a.size() > 1 && a[1].is_bool() && a[1].boolean();
   return Value::String(Stringify(a[0], pretty, &ev));
 }
@@ -96,14 +99,14 @@ Value Lowercase(Evaluator&, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
-  return Value::String(JsToLowerCase(a[0].str()));
+  return Value::String(JsToLowerCase(a[0].str_view()));
 }
 
 Value Uppercase(Evaluator&, Args& a, const Value&) {
   if (a[0].undefined()) {
     return Value();
   }
-  return Value::String(JsToUpperCase(a[0].str()));
+  return Value::String(JsToUpperCase(a[0].str_view()));
 }
 
 Value Length(Evaluator&, Args& a, const Value&) {
@@ -174,7 +177,7 @@ Value Join(Evaluator& ev, Args& a, const Value&) {
       out += sep;
     }
     first = false;
-    out += item.str();
+    out += item.str_view();
     ev.CheckStringSize(out.size());
   }
   return Value::String(std::move(out));

@@ -1,6 +1,7 @@
 #include "statemachine/jsonata/jsonata.h"
 
 #include <algorithm>
+#include <cmath>
 #include <new>
 
 #include "statemachine/jsonata/evaluator.h"
@@ -43,11 +44,118 @@ std::vector<std::string> PlainPathOf(const Node& root) {
 
 }  // namespace
 
+// A direct expression (EvaluateDirect) as a tree of its terms.
+struct DirectTerm {
+  enum class Kind : std::uint8_t { kPath, kNumber, kArithmetic, kNegate };
+  Kind kind = Kind::kNumber;
+  std::vector<std::string> path;  // kPath: the variable, then the fields
+  double number = 0;              // kNumber
+  char op = 0;                    // kArithmetic: + - * / %
+  std::unique_ptr<DirectTerm> lhs, rhs;
+};
+
+namespace {
+
+// The direct form of `node`, or null. Recursion is bounded by the parser's nesting bound.
+std::unique_ptr<DirectTerm> DirectOf(const Node& node) {
+  if (!node.predicates.empty() || node.has_group || node.keep_array || !node.stages.empty()) {
+    return nullptr;
+  }
+  auto term = std::make_unique<DirectTerm>();
+  switch (node.type) {
+    case NodeType::kPath:
+    case NodeType::kVariable:
+      term->kind = DirectTerm::Kind::kPath;
+      term->path = PlainPathOf(node);
+      return term->path.empty() ? nullptr : std::move(term);
+    case NodeType::kNumber:
+      term->number = node.literal.number();
+      return term;
+    case NodeType::kBlock:  // `( ... )` around one expression: that expression (direct ones bind nothing)
+      return node.expressions.size() == 1 ? DirectOf(*node.expressions[0]) : nullptr;
+    case NodeType::kNegate:
+      term->kind = DirectTerm::Kind::kNegate;
+      term->lhs = DirectOf(*node.lhs);
+      return term->lhs == nullptr ? nullptr : std::move(term);
+    case NodeType::kBinary:
+      if (node.value.size() != 1 || std::string_view("+-*/%").find(node.value[0]) == std::string_view::npos) {
+        return nullptr;
+      }
+      term->kind = DirectTerm::Kind::kArithmetic;
+      term->op = node.value[0];
+      term->lhs = DirectOf(*node.lhs);
+      term->rhs = term->lhs == nullptr ? nullptr : DirectOf(*node.rhs);
+      return term->rhs == nullptr ? nullptr : std::move(term);
+    default:
+      return nullptr;
+  }
+}
+
+// A direct term's number: its value when it is a finite number (the evaluator's arithmetic takes finite numbers
+// only; anything else is its error or undefined), otherwise nullopt.
+std::optional<double> DirectNumber(const DirectTerm& term, PlainPathResolver resolve) {
+  double d = 0;
+  switch (term.kind) {
+    case DirectTerm::Kind::kNumber:
+      d = term.number;
+      break;
+    case DirectTerm::Kind::kPath: {
+      const boost::json::value* json = resolve(term.path);
+      if (json == nullptr || !json->is_number()) {
+        return std::nullopt;
+      }
+      d = json->to_number<double>();
+      break;
+    }
+    case DirectTerm::Kind::kNegate: {
+      std::optional<double> v = DirectNumber(*term.lhs, resolve);
+      if (!v) {
+        return std::nullopt;
+      }
+      d = -*v;
+      break;
+    }
+    case DirectTerm::Kind::kArithmetic: {
+      std::optional<double> a = DirectNumber(*term.lhs, resolve);
+      std::optional<double> b = a ? DirectNumber(*term.rhs, resolve) : std::nullopt;
+      if (!b) {
+        return std::nullopt;
+      }
+      d = ArithmeticResult(term.op, *a, *b);
+      break;
+    }
+  }
+  return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
+}
+
+}  // namespace
+
 Expression::Expression(std::shared_ptr<const Node> root, std::string text)
     : root_(std::move(root)),
       text_(std::move(text)),
       reads_(FindVariableReads(*root_)),
-      plain_path_(PlainPathOf(*root_)) {}
+      plain_path_(PlainPathOf(*root_)),
+      direct_(DirectOf(*root_)) {}
+
+std::optional<boost::json::value> EvaluateDirect(const Expression& expression, PlainPathResolver resolve) {
+  const DirectTerm* term = expression.direct();
+  if (term == nullptr) {
+    return std::nullopt;
+  }
+  try {
+    if (term->kind == DirectTerm::Kind::kPath) {
+      const boost::json::value* json = resolve(term->path);
+      if (json == nullptr || json->is_array()) {
+        return std::nullopt;
+      }
+      return ToJson(FromJsonInPlace(*json));  // as the evaluator's result is converted
+    }
+    std::optional<double> d = DirectNumber(*term, resolve);
+    return d ? std::optional<boost::json::value>(ToJson(Value::Number(*d))) : std::nullopt;
+  } catch (JsonataException&) {
+    return std::nullopt;  // e.g. a value nested too deep: the evaluator reports it
+  }
+}
 
 CompileResult Compile(std::string_view text) {
   CompileResult result;
@@ -75,14 +183,12 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
     Frame* root = evaluator.root();
     Value in = input == nullptr ? Value() : FromJsonInPlace(*input);
     for (const auto& [name, value] : bindings) {
-      root->Bind(name, FromJsonInPlace(value));
+      if (name != "$") {  // `$$` is the input
+        root->Bind(name, FromJsonInPlace(value));
+      }
     }
-    root->Bind("$", in);
-    if (in.is_array()) {
-      Value wrapped = MakeSequence({in});
-      wrapped.array().outer_wrapper = true;
-      in = wrapped;
-    }
+    evaluator.SetRootInput(in);
+    in = in.WrappedInSequence();  // an array input's sequence, made when first read
     Value out = evaluator.Eval(expression.root(), in, root);
     if (!out.undefined()) {
       result.value = ToJson(out);

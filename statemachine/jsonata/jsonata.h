@@ -31,6 +31,8 @@
 
 #include <boost/json.hpp>
 
+#include "absl/functional/function_ref.h"
+
 namespace stepflow::sm::jsonata {
 
 // A JSONata error: `code` is JSONata's (S0201, T2001, D3001, U1001, ...), `position` where in the expression
@@ -44,6 +46,7 @@ struct JsonataError {
 };
 
 struct Node;
+struct DirectTerm;  // jsonata.cc: what EvaluateDirect computes
 struct Builtin;  // evaluator.h: a native function with its JSONata signature
 
 // The variables an expression may read, found when it is compiled, so that a host binds only those (and
@@ -78,12 +81,15 @@ class Expression {
   // in eval_path.cc), so a host holding the variable as JSON may take it without evaluating; otherwise
   // (a missing field, an array, a variable it does not hold) it evaluates the expression.
   const std::vector<std::string>& plain_path() const { return plain_path_; }
+  // What EvaluateDirect computes, null when the expression is not direct.
+  const DirectTerm* direct() const { return direct_.get(); }
 
  private:
   std::shared_ptr<const Node> root_;
   std::string text_;
   VariableReads reads_;
   std::vector<std::string> plain_path_;
+  std::shared_ptr<const DirectTerm> direct_;
 };
 
 // Deepest nesting of the expression text (brackets, operators) the parser accepts.
@@ -147,6 +153,18 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
 }  // namespace stepflow::sm::jsonata
 
 namespace stepflow::sm::jsonata {
+
+// The JSON a plain path (a variable name, then field names, as Expression::plain_path) selects in a host that
+// holds its variables as JSON, or nullptr (a variable it does not hold that way, a step missing).
+using PlainPathResolver = absl::FunctionRef<const boost::json::value*(const std::vector<std::string>& path)>;
+
+// The result of `expression` taken straight from JSON, without an evaluator, when the expression is direct:
+// a plain path whose JSON `resolve` finds and is not an array, a number literal, or the arithmetic operators
+// + - * / % and unary minus over direct operands that are numbers (`$states.input.step + 1`,
+// `($a.x - 1) * $b.y`). nullopt for any other expression and whenever that does not hold (a missing field, an
+// array, a string operand, a result that is not a finite number): then Evaluate decides, with its result or
+// its error. When set, it is the value Evaluate gives with the same variables bound. Never throws.
+std::optional<boost::json::value> EvaluateDirect(const Expression& expression, PlainPathResolver resolve);
 
 // `value` as JSON text the way JSON.stringify writes it: numbers in JavaScript's form, lone surrogates
 // (held WTF-8) escaped as \udXXX so the text is valid UTF-8.

@@ -96,7 +96,7 @@ void StringifyInto(std::string& out, const Value& v, bool pretty, int level, Eva
       out += NumberText(v.number());
       return;
     case Kind::kString:
-      AppendJsonString(out, v.str());
+      AppendJsonString(out, v.str_view());
       return;
     case Kind::kFunction:
       out += "\"\"";
@@ -152,7 +152,7 @@ void StringifyInto(std::string& out, const Value& v, bool pretty, int level, Eva
 
 std::string Stringify(const Value& in, bool prettify, Evaluator* ev) {
   if (in.is_string()) {
-    return in.str();
+    return std::string(in.str_view());
   }
   if (in.is_function()) {
     return "";

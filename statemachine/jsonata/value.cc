@@ -39,50 +39,27 @@ std::optional<Value> ScalarOf(const boost::json::value& json) {
   return std::nullopt;
 }
 
-// What both conversions do first with a value at nesting `level`: refuse it past kMaxValueDepth (U1001), and
-// convert it when it is a scalar (nullopt for an array or an object).
-std::optional<Value> ScalarAtLevel(const boost::json::value& json, std::uint32_t level) {
+// What both conversions (in place and whole) do first with a value at nesting `level`: refuse it past
+// kMaxValueDepth (U1001).
+void CheckLevel(std::uint32_t level) {
   if (level > kMaxValueDepth) {
     Fail("U1001", -1, "value nesting");
   }
+}
+
+// A whole conversion's first step: CheckLevel, and the value converted when it is a scalar (nullopt for an
+// array or an object).
+std::optional<Value> ScalarAtLevel(const boost::json::value& json, std::uint32_t level) {
+  CheckLevel(level);
   return ScalarOf(json);
 }
 
-// A member of a value read in place at nesting `level`: scalars converted, arrays and objects as shells that
-// fill themselves in when read.
-Value InPlace(const boost::json::value& json, std::uint32_t level) {
-  if (std::optional<Value> scalar = ScalarAtLevel(json, level)) {
-    return *std::move(scalar);
-  }
-  switch (json.kind()) {
-    default:  // a scalar, above
-      break;
-    case boost::json::kind::array: {
-      auto a = std::make_shared<Array>();
-      a->source = &json.get_array();
-      a->materialized = false;
-      a->level = level;
-      a->depth = kUnmeasured;
-      return Value::FromArray(std::move(a));
-    }
-    case boost::json::kind::object: {
-      auto o = std::make_shared<Object>();
-      o->source = &json.get_object();
-      o->materialized = false;
-      o->level = level;
-      o->depth = kUnmeasured;
-      return Value::FromObject(std::move(o));
-    }
-  }
-  return Value();
-}
-
-void FillIn(Array& a) {
+// The items of the JSON array `a->source` as views at nesting `level`.
+void FillIn(Array& a, std::uint32_t level) {
   a.items.reserve(a.source->size());
   for (const boost::json::value& item : *a.source) {
-    a.items.push_back(InPlace(item, a.level + 1));
+    a.items.push_back(Value::InPlace(item, level));
   }
-  a.materialized = true;
 }
 
 void BuildIndex(Object& o) {
@@ -94,17 +71,13 @@ void BuildIndex(Object& o) {
   }
 }
 
-void FillIn(Object& o) {
+// The members of the JSON object `o->source` as views at nesting `level`.
+void FillIn(Object& o, std::uint32_t level) {
   o.entries.reserve(o.source->size());
-  std::size_t i = 0;
   for (const auto& kv : *o.source) {
-    Value v = i < o.source_values.size() && !o.source_values[i].undefined() ? o.source_values[i]
-                                                                              : InPlace(kv.value(), o.level + 1);
-    o.entries.emplace_back(std::string(kv.key()), std::move(v));
-    ++i;
+    o.entries.emplace_back(std::string(kv.key()), Value::InPlace(kv.value(), level));
   }
   BuildIndex(o);
-  o.materialized = true;
 }
 
 // Nesting depth of `json` (0 for scalars), counted no further than kMaxValueDepth + 1.
@@ -168,18 +141,144 @@ double Value::number() const {
   return kind_ == Kind::kNumber ? scalar_.number : std::numeric_limits<double>::quiet_NaN();
 }
 
+Value Value::InPlace(const boost::json::value& json, std::uint32_t level) {
+  CheckLevel(level);
+  Value v;
+  switch (json.kind()) {
+    case boost::json::kind::string:
+      v.kind_ = Kind::kString;
+      break;
+    case boost::json::kind::array:
+      v.kind_ = Kind::kArray;
+      break;
+    case boost::json::kind::object:
+      v.kind_ = Kind::kObject;
+      break;
+    default:
+      return *ScalarOf(json);
+  }
+  v.in_place_ = true;
+  v.level_ = level;
+  v.scalar_.json = &json;
+  return v;
+}
+
+Value Value::WrappedInSequence() const {
+  Value v = *this;
+  v.wrapped_ = in_place_ && ptr_ == nullptr && kind_ == Kind::kArray;
+  return v;
+}
+
+namespace {
+thread_local ViewConversions* current_conversions = nullptr;
+}  // namespace
+
+ViewConversions::ViewConversions() : previous_(current_conversions) { current_conversions = this; }
+
+ViewConversions::~ViewConversions() { current_conversions = previous_; }
+
+void Value::Convert() const {
+  const boost::json::value& json = *scalar_.json;
+  if (!wrapped_ && current_conversions != nullptr) {
+    std::shared_ptr<void>& known = current_conversions->converted_[{&json, level_}];
+    if (known == nullptr) {
+      ConvertAnew();
+      known = ptr_;
+    } else {
+      ptr_ = known;
+    }
+    return;
+  }
+  ConvertAnew();
+}
+
+void Value::ConvertAnew() const {
+  const boost::json::value& json = *scalar_.json;
+  if (wrapped_) {
+    auto a = std::make_shared<Array>();
+    Value inner = *this;
+    inner.wrapped_ = false;
+    a->items.push_back(std::move(inner));
+    a->sequence = true;
+    a->outer_wrapper = true;
+    a->depth = kUnmeasured + 1;  // DepthWith(1, the view)
+    ptr_ = std::move(a);
+    return;
+  }
+  switch (kind_) {
+    case Kind::kString:
+      ptr_ = std::make_shared<std::string>(json.get_string().data(), json.get_string().size());
+      break;
+    case Kind::kArray: {
+      auto a = std::make_shared<Array>();
+      a->source = &json.get_array();
+      a->depth = kUnmeasured;
+      FillIn(*a, level_ + 1);
+      ptr_ = std::move(a);
+      break;
+    }
+    case Kind::kObject: {
+      auto o = std::make_shared<Object>();
+      o->source = &json.get_object();
+      o->depth = kUnmeasured;
+      FillIn(*o, level_ + 1);
+      ptr_ = std::move(o);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+const boost::json::value* Value::unconverted_json() const {
+  if (!in_place_ || ptr_ != nullptr) {
+    return nullptr;
+  }
+  if (wrapped_) {
+    Convert();
+    return nullptr;
+  }
+  return scalar_.json;
+}
+
+const void* Value::identity() const {
+  if (in_place_ && !wrapped_) {
+    return scalar_.json;
+  }
+  if (in_place_ && ptr_ == nullptr) {
+    Convert();
+  }
+  return ptr_.get();
+}
+
+std::string_view Value::str_view() const {
+  if (kind_ != Kind::kString) {
+    return {};
+  }
+  if (ptr_ == nullptr) {
+    const boost::json::string& s = scalar_.json->get_string();
+    return {s.data(), s.size()};
+  }
+  return *static_cast<const std::string*>(ptr_.get());
+}
+
 const std::string& Value::str() const {
   static const std::string kEmpty;
-  return kind_ == Kind::kString ? *static_cast<const std::string*>(ptr_.get()) : kEmpty;
+  if (kind_ != Kind::kString) {
+    return kEmpty;
+  }
+  if (ptr_ == nullptr) {
+    Convert();
+  }
+  return *static_cast<const std::string*>(ptr_.get());
 }
 
 Array& Value::array() const {
   if (kind_ == Kind::kArray) {
-    Array& a = *static_cast<Array*>(ptr_.get());
-    if (!a.materialized) {
-      FillIn(a);
+    if (ptr_ == nullptr) {
+      Convert();
     }
-    return a;
+    return *static_cast<Array*>(ptr_.get());
   }
   thread_local Array empty;
   empty = Array();
@@ -188,11 +287,10 @@ Array& Value::array() const {
 
 Object& Value::object() const {
   if (kind_ == Kind::kObject) {
-    Object& o = *static_cast<Object*>(ptr_.get());
-    if (!o.materialized) {
-      FillIn(o);
+    if (ptr_ == nullptr) {
+      Convert();
     }
-    return o;
+    return *static_cast<Object*>(ptr_.get());
   }
   thread_local Object empty;
   empty = Object();
@@ -249,8 +347,6 @@ Array& Array::operator=(const Array& other) {
     tuple_stream = other.tuple_stream;
     depth = other.depth;
     source = nullptr;
-    materialized = true;
-    level = 0;
   }
   return *this;
 }
@@ -263,38 +359,20 @@ Object& Object::operator=(const Object& other) {
     index = other.index;
     depth = other.depth;
     source = nullptr;
-    materialized = true;
-    level = 0;
-    source_values.clear();
   }
   return *this;
 }
 
 Value Value::Member(std::string_view key) const {
-  Object* o = raw_object();
-  if (o == nullptr) {
+  if (kind_ != Kind::kObject) {
     return Value();
   }
-  if (o->materialized) {
-    const Value* v = o->Find(key);
-    return v == nullptr ? Value() : *v;
+  if (ptr_ == nullptr) {  // a view: look the member up in the JSON
+    const boost::json::key_value_pair* kv = FindMember(scalar_.json->get_object(), key);
+    return kv == nullptr ? Value() : InPlace(kv->value(), level_ + 1);
   }
-  const boost::json::key_value_pair* it = FindMember(*o->source, key);
-  if (it == nullptr) {
-    return Value();
-  }
-  if (!it->value().is_structured()) {
-    return InPlace(it->value(), o->level + 1);  // scalars have no identity to keep
-  }
-  const std::size_t position = static_cast<std::size_t>(it - o->source->begin());
-  if (o->source_values.empty()) {
-    o->source_values.resize(o->source->size());
-  }
-  Value& v = o->source_values[position];
-  if (v.undefined()) {
-    v = InPlace(it->value(), o->level + 1);
-  }
-  return v;
+  const Value* v = static_cast<const Object*>(ptr_.get())->Find(key);
+  return v == nullptr ? Value() : *v;
 }
 
 const Value* Object::Find(std::string_view key) const {
@@ -357,6 +435,9 @@ namespace {
 
 // The depth field of `v` as it stands (0 for scalars), without measuring.
 std::uint32_t DepthField(const Value& v) {
+  if (v.unconverted_json() != nullptr) {
+    return v.is_string() ? 0 : kUnmeasured;
+  }
   if (const Array* a = v.raw_array()) {
     return a->depth;
   }
@@ -369,6 +450,9 @@ std::uint32_t DepthField(const Value& v) {
 }  // namespace
 
 std::uint32_t ValueDepth(const Value& v) {
+  if (const boost::json::value* json = v.unconverted_json()) {
+    return JsonDepth(*json, 0);
+  }
   if (Array* a = v.raw_array()) {
     if (a->depth >= kUnmeasured) {
       std::uint32_t depth = 1;
@@ -458,7 +542,7 @@ bool Truthy(const Value& v) {
     case Kind::kNumber:
       return v.number() != 0;
     case Kind::kString:
-      return !v.str().empty();
+      return !v.str_view().empty();
     case Kind::kArray:
       for (const Value& item : v.array().items) {
         if (Truthy(item)) {
@@ -490,7 +574,7 @@ bool DeepEqual(const Value& a, const Value& b) {
     case Kind::kNumber:
       return a.number() == b.number();
     case Kind::kString:
-      return a.str() == b.str();
+      return a.str_view() == b.str_view();
     case Kind::kArray: {
       const auto& x = a.array().items;
       const auto& y = b.array().items;
@@ -532,7 +616,7 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level);
 
 Value FromJson(const boost::json::value& json) { return FromJsonAt(json, 0); }
 
-Value FromJsonInPlace(const boost::json::value& json) { return InPlace(json, 0); }
+Value FromJsonInPlace(const boost::json::value& json) { return Value::InPlace(json, 0); }
 
 namespace {
 
@@ -729,6 +813,13 @@ boost::json::value NormalizedCopy(const boost::json::value& json) {
   }
 }
 
+// ToJson of a view not converted: `source` copied (normalized where needed), its depth bounded.
+template <typename Container>
+boost::json::value CopyForOutput(const Container& source) {
+  std::uint32_t depth = kUnmeasured;
+  return CheckedForCopy(source, depth) ? boost::json::value(source) : boost::json::value(NormalizedCopy(source));
+}
+
 }  // namespace
 
 boost::json::value ToJson(const Value& value, int depth) {
@@ -749,8 +840,11 @@ boost::json::value ToJson(const Value& value, int depth) {
       return NormalizedNumber(d);
     }
     case Kind::kString:
-      return boost::json::string(value.str());
+      return boost::json::string(value.str_view());
     case Kind::kArray: {
+      if (const boost::json::value* json = value.unconverted_json()) {
+        return CopyForOutput(json->get_array());
+      }
       if (Array* a = value.raw_array(); a->source != nullptr) {
         const bool plain = CheckedForCopy(*a->source, a->depth);  // the source's depth is not bounded by its reader
         return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
@@ -766,6 +860,9 @@ boost::json::value ToJson(const Value& value, int depth) {
       return out;
     }
     case Kind::kObject: {
+      if (const boost::json::value* json = value.unconverted_json()) {
+        return CopyForOutput(json->get_object());
+      }
       if (Object* o = value.raw_object(); o->source != nullptr) {
         const bool plain = CheckedForCopy(*o->source, o->depth);
         return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));

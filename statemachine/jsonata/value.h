@@ -10,11 +10,15 @@
 // holds one item), `keep_singleton` (the `[]` of a path), `cons` (built by an array constructor, so a path
 // does not flatten it), `outer_wrapper`. Tuple streams (paths with `@`/`#` bindings) are separate.
 //
-// Values read from a JSON document in place (FromJsonInPlace) convert their members on first access, so an
-// expression that reads three fields of a 10,000-object input converts those fields and not the rest.
+// Values read from a JSON document in place (FromJsonInPlace) are views of it: a string, array or object of
+// the input is a Value pointing at its JSON node, with nothing allocated, and reading a member of such an
+// object looks it up in the JSON and gives another view. A view is converted into the evaluator's own
+// string, Array or Object only when something asks for that (str(), array(), object()), once per Value
+// (the conversion is kept in that Value: copies made before it convert on their own, to the same content).
+// So an expression that reads three fields of each of 10,000 input objects allocates for none of them.
 //
 // Thread-safety: values are immutable once published; reference counts are atomic (std::shared_ptr).
-// Values made in place fill themselves in on first access, so they belong to one evaluation (one thread).
+// Views convert themselves when first read, so they belong to one evaluation (one thread).
 
 #include <cstdint>
 #include <functional>
@@ -24,6 +28,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace boost::json {
 class array;
@@ -49,6 +55,13 @@ class Value {
   static Value FromArray(std::shared_ptr<Array> a);
   static Value FromObject(std::shared_ptr<Object> o);
   static Value FromFunction(std::shared_ptr<const Function> f);
+  // A view of `json`, a value at nesting `level` of a document read in place (scalars other than strings are
+  // converted at once); U1001 when `level` exceeds kMaxValueDepth. The caller keeps `json` alive and
+  // unchanged while the view (or anything made from it) lives.
+  static Value InPlace(const boost::json::value& json, std::uint32_t level);
+  // For a view of an array not converted yet: the sequence [this array] marked outer_wrapper (how jsonata-js wraps an array
+  // input), made when first read. Any other value: itself.
+  Value WrappedInSequence() const;
 
   Kind kind() const { return kind_; }
   bool undefined() const { return kind_ == Kind::kUndefined; }
@@ -62,30 +75,62 @@ class Value {
 
   // The accessors are total: on a value of another kind they return false, NaN, "", a fresh empty
   // array/object, or an inert function (so that a builtin handed an argument its signature lets through,
-  // such as undefined, can never dereference null).
+  // such as undefined, can never dereference null). str(), array() and object() convert a view.
   bool boolean() const { return kind_ == Kind::kBool && scalar_.boolean; }
   double number() const;
   const std::string& str() const;
+  // The string without converting a view ("" for other kinds).
+  std::string_view str_view() const;
   // The array may be shared: modify only one you just created.
   Array& array() const;
   Object& object() const;
   const Function& function() const;
-  // The member `key` of an object (undefined when absent or not an object). Unlike object().Find, it does
-  // not convert the other members of an object read in place.
+  // The member `key` of an object (undefined when absent or not an object), without converting a view.
   Value Member(std::string_view key) const;
-  // The array or object without filling in one read in place (nullptr for other kinds): for value.cc.
+  // For value.cc: the array or object as converted (nullptr for other kinds and views not converted yet),
+  // and the JSON of a view not converted yet (nullptr otherwise; a wrapped view is converted first).
   Array* raw_array() const { return kind_ == Kind::kArray ? static_cast<Array*>(ptr_.get()) : nullptr; }
   Object* raw_object() const { return kind_ == Kind::kObject ? static_cast<Object*>(ptr_.get()) : nullptr; }
-  // Identity of the shared payload (for `in`'s and transforms' reference comparisons).
-  const void* identity() const { return ptr_.get(); }
+  const boost::json::value* unconverted_json() const;
+  // Identity of the payload (for `in`'s and transforms' reference comparisons): a view's JSON node, so that
+  // every Value read from one node of the input is the same value.
+  const void* identity() const;
 
  private:
+  // Makes ptr_ from the view (in_place_, ptr_ still null): the conversion ViewConversions holds, or a new one.
+  void Convert() const;
+  void ConvertAnew() const;
+
   Kind kind_ = Kind::kUndefined;
+  // A view (scalar_.json is its JSON node, level_ its nesting in the document); ptr_ stays null until the
+  // view is converted. `wrapped_`: the view stands for the sequence [json] (WrappedInSequence).
+  bool in_place_ = false;
+  bool wrapped_ = false;
+  std::uint32_t level_ = 0;
   union Scalar {
     bool boolean;
     double number;
+    const boost::json::value* json;
   } scalar_ = {false};
-  std::shared_ptr<void> ptr_;
+  mutable std::shared_ptr<void> ptr_;
+};
+
+// The views converted on this thread while one lives: a view converted once is shared by every later
+// conversion of the same JSON node (read again through another Value, e.g. a member read in a loop) instead of
+// converted again. One per evaluation (the Evaluator holds one; they nest, the innermost in use); without one,
+// each conversion is a new one. Keeps what it holds alive until it goes.
+class ViewConversions {
+ public:
+  ViewConversions();
+  ~ViewConversions();
+  ViewConversions(const ViewConversions&) = delete;
+  ViewConversions& operator=(const ViewConversions&) = delete;
+
+ private:
+  friend class Value;
+  ViewConversions* previous_;
+  // By JSON node and nesting level (a node read from two roots at different levels converts twice).
+  absl::flat_hash_map<std::pair<const boost::json::value*, std::uint32_t>, std::shared_ptr<void>> converted_;
 };
 
 struct Array {
@@ -104,12 +149,9 @@ struct Array {
   // that no value deeper than kMaxValueDepth is built (its destruction and printing recurse);
   // kUnmeasured and above until measured (DepthWith).
   std::uint32_t depth = 1;
-  // Read in place (FromJsonInPlace): the JSON array this one stands for, `level` its nesting in the input.
-  // `items` is filled from it on the first Value::array(); the array keeps `source` afterwards (ToJson
-  // copies it) and `depth` is computed from it when first asked (kUnmeasured until then).
+  // Converted from a view: the JSON array this one stands for (ToJson copies it; its depth is measured from
+  // it when first asked, kUnmeasured until then).
   const boost::json::array* source = nullptr;
-  bool materialized = true;
-  std::uint32_t level = 0;
 };
 
 // Deepest nesting of arrays and objects a value may have (input or built). Default 1,000.
@@ -138,13 +180,8 @@ struct Object {
   // Index by key, built once the object has more than a few entries.
   std::unordered_map<std::string, std::size_t> index;
   std::uint32_t depth = 1;
-  // Read in place, as Array::source: `entries` is filled on the first Value::object(); until then Member
-  // converts one member at a time, keeping arrays and objects in `source_values` (by position in `source`),
-  // which the entries reuse so that a member keeps its identity.
+  // Converted from a view, as Array::source.
   const boost::json::object* source = nullptr;
-  bool materialized = true;
-  std::uint32_t level = 0;
-  std::vector<Value> source_values;
 
   const Value* Find(std::string_view key) const;
   // Sets `key` (replacing its value, keeping its position, when present).

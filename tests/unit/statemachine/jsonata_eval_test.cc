@@ -3,6 +3,8 @@
 // language itself is covered by the reference suite (tests/jsonata).
 
 #include <atomic>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -258,6 +260,90 @@ TEST(JsonataEvalTest, ObjectConstructorOverOneValue) {
   ASSERT_TRUE(large.value) << ErrorCode(large);
   EXPECT_EQ(large.value->as_object().size(), 41u);
   EXPECT_EQ(ErrorCode(Jsonata(many + "'k7': 1}", &input)), "D1009");
+}
+
+// EvaluateDirect takes plain paths and arithmetic over them from the JSON; whenever it gives a value, that is
+// the evaluator's value, and whenever the evaluator would fail or give undefined, it gives nothing.
+TEST(JsonataEvalTest, DirectEvaluationGivesTheEvaluatorsResults) {
+  const json::value v = json::parse(R"({"n": 4, "f": 2.5, "s": "x", "arr": [1, 2], "o": {"p": {"q": 1.0}},
+                                         "big": 1e308, "zero": 0})");
+  const std::map<std::string, json::value> bindings = {{"v", v}};
+  const auto resolve = [&v](const std::vector<std::string>& path) -> const json::value* {
+    const json::value* at = path[0] == "v" ? &v : nullptr;
+    for (std::size_t i = 1; at != nullptr && i < path.size(); ++i) {
+      const json::object* o = at->if_object();
+      at = o == nullptr ? nullptr : o->if_contains(path[i]);
+    }
+    return at;
+  };
+  struct Case {
+    const char* text;
+    bool direct;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"$v.n + 1", true}, {"$v.n - $v.f", true}, {"($v.n + 1) * $v.f / 2", true}, {"-$v.n % 3", true},
+           {"$v.o.p", true}, {"$v.o.p.q", true}, {"$v", true}, {"7", true}, {"$v.n * 2 - -1", true},
+           // the evaluator decides: an error, undefined, an array, or not direct at all
+           {"$v.s + 1", false}, {"$v.missing + 1", false}, {"$v.arr + 1", false}, {"$v.arr", false},
+           {"$v.n / $v.zero", false}, {"$v.big * 10", false}, {"$v.zero / $v.zero + 1", false},
+           {"$w.n + 1", false}, {"$v.n + 1 = 5", false}, {"$v.n & 'a'", false}, {"$v.o.p[0]", false},
+           {"$v.o.missing", false}, {"$", false}, {"n + 1", false}}) {
+    CompileResult compiled = Compile(c.text);
+    ASSERT_TRUE(compiled.expression) << c.text;
+    std::optional<json::value> direct = EvaluateDirect(*compiled.expression, resolve);
+    EvaluationResult evaluated = Evaluate(*compiled.expression, nullptr, bindings, {});
+    EXPECT_EQ(direct.has_value(), c.direct) << c.text;
+    if (direct) {
+      ASSERT_TRUE(evaluated.value) << c.text << ": " << ErrorCode(evaluated);
+      EXPECT_EQ(*direct, *evaluated.value) << c.text;
+      EXPECT_EQ(json::serialize(*direct), json::serialize(*evaluated.value)) << c.text;
+    }
+  }
+}
+
+// The input is read as a view: values read from one place of it are the same value (`in` compares arrays
+// and objects by identity, as jsonata-js's ===), its strings compare, group and sort without copies, and
+// what is copied out is the input's JSON as JSONata writes it.
+TEST(JsonataEvalTest, TheInputReadInPlaceKeepsItsIdentityAndValues) {
+  json::value input = json::parse(R"({"a": {"b": 1}, "list": [{"k": "y", "n": 2.0}, {"k": "x", "n": 1},
+                                      {"k": "y", "n": 3}], "s": "text"})");
+  const auto result = [&input](const std::string& text) {
+    EvaluationResult r = Jsonata(text, &input);
+    EXPECT_TRUE(r.value) << text << ": " << ErrorCode(r);
+    return r.value ? *r.value : json::value("(none)");
+  };
+  EXPECT_EQ(result("a in [a]"), json::value(true));
+  EXPECT_EQ(result("list[0] in list"), json::value(true));
+  EXPECT_EQ(result("a in [{'b': 1}]"), json::value(false));
+  EXPECT_EQ(result("a = {'b': 1}"), json::value(true));
+  EXPECT_EQ(result("list[k = 'y'].n"), json::parse("[2, 3]"));
+  EXPECT_EQ(result("list^(k, >n).n"), json::parse("[1, 3, 2]"));
+  EXPECT_EQ(result("list{k: $sum(n)}"), json::parse(R"({"y": 5, "x": 1})"));
+  EXPECT_EQ(result("s & '-' & list[1].k"), json::value("text-x"));
+  EXPECT_EQ(result("$uppercase(s)"), json::value("TEXT"));
+  EXPECT_EQ(result("list"), json::parse(R"([{"k": "y", "n": 2}, {"k": "x", "n": 1}, {"k": "y", "n": 3}])"));
+  EXPECT_EQ(json::serialize(result("list[0]")), R"({"k":"y","n":2})");
+  EXPECT_EQ(result("$count($)"), json::value(1));
+  json::value array = json::parse("[1, [2, 3]]");
+  EvaluationResult whole = Jsonata("$", &array);
+  ASSERT_TRUE(whole.value) << ErrorCode(whole);
+  EXPECT_EQ(*whole.value, array);
+  EvaluationResult constant = Jsonata("1", &array);
+  ASSERT_TRUE(constant.value) << ErrorCode(constant);
+  EXPECT_EQ(*constant.value, json::value(1));
+}
+
+// An object constructor whose keys are all string literals, over several items: one group per pair holding
+// every item; a key repeated among the pairs is still D1009, an empty input still gives the constructor once.
+TEST(JsonataEvalTest, ObjectConstructorWithLiteralKeysOverItems) {
+  json::value input = json::parse(R"({"items": [{"a": 1, "t": [1, 2]}, {"a": 2, "t": 3}, {"a": 4}]})");
+  EvaluationResult sums = Jsonata("items{'total': $sum(a), 'count': $count(a), 'all': t}", &input);
+  ASSERT_TRUE(sums.value) << ErrorCode(sums);
+  EXPECT_EQ(*sums.value, json::parse(R"({"total": 7, "count": 3, "all": [1, 2, 3]})"));
+  EXPECT_EQ(ErrorCode(Jsonata("items{'x': $sum(a), 'x': 1}", &input)), "D1009");
+  EvaluationResult none = Jsonata("[]{'n': $count($)}", &input);
+  ASSERT_TRUE(none.value) << ErrorCode(none);
+  EXPECT_EQ(*none.value, json::parse(R"({"n": 0})"));
 }
 
 }  // namespace
