@@ -359,8 +359,10 @@ class TaskBench {
 
   int Run() {
     std::string address = flags_.server;
+    if (flags_.nodes > 0 || address.empty()) {
+      temp_dir_ = std::make_unique<itest::TempDir>();  // the servers' data directories
+    }
     if (flags_.nodes > 0) {
-      temp_dir_ = std::make_unique<itest::TempDir>();
       storage::testing::PrivatePostgres::Options options;
       options.fsync = true;  // durable commits, as RocksDB's synced WAL
       absl::StatusOr<std::unique_ptr<storage::testing::PrivatePostgres>> pg =
