@@ -281,7 +281,8 @@ absl::Status DurableEngine::AwaitRecovered(const std::vector<std::string>& ids) 
     }
   }
   std::vector<std::future<void>> replays;
-  for (auto& [p, due] : by_partition) {
+  for (auto& [partition, due] : by_partition) {
+    const auto p = partition;  // a structured binding cannot be captured by name before clang 16
     auto replayed = std::make_shared<std::promise<void>>();
     replays.push_back(replayed->get_future());
     // Runs after whatever the partition has queued (at most one chunk of recovery), in a commit group of

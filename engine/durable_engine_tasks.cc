@@ -122,8 +122,9 @@ std::vector<absl::StatusOr<T>> DurableEngine::CallEach(const std::vector<std::st
   }
   for (auto& [partition, items] : by_partition) {
     Partition* p = partition;
-    if (!p->Post([p, items, op, answer] {
-          for (std::size_t k : items) {
+    // An init-capture: a structured binding cannot be captured by name before clang 16.
+    if (!p->Post([p, batch = items, op, answer] {
+          for (std::size_t k : batch) {
             op(*p, k, [answer, k](absl::StatusOr<T> result) { answer(k, std::move(result)); });
           }
         })) {
