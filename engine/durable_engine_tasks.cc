@@ -153,36 +153,12 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::s
 absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::string& queue, const std::string& worker,
                                                                   common::EpochMillis deadline,
                                                                   const std::function<bool()>& gone) {
-  CallGuard guard(this);
-  if (!guard) {
-    return errors::ShuttingDown();
+  // A batch of one: the first task always comes, whatever its size.
+  ASSIGN_OR_RETURN(std::vector<PolledTask> polled, PollTasks(queue, worker, 1, /*max_input_bytes=*/0, deadline, gone));
+  if (polled.empty()) {
+    return std::optional<PolledTask>();
   }
-  if (queue.empty()) {
-    return absl::InvalidArgumentError("InvalidArgument: the queue name is empty");
-  }
-  while (true) {
-    std::optional<QueuedTask> task = matcher_.Take(queue, deadline);
-    if (!task) {
-      return std::optional<PolledTask>();
-    }
-    if (gone && gone()) {
-      matcher_.Offer(*std::move(task), /*front=*/true);  // nobody would receive it
-      return std::optional<PolledTask>();
-    }
-    const std::string id = task->execution_id;
-    const std::uint64_t task_id = task->task_id;
-    // Without HeartbeatSeconds, TaskStarted may wait for the task's result and be committed with it.
-    const bool lazy = options_.lazy_task_start && !task->heartbeat_seconds.has_value();
-    absl::StatusOr<bool> started = Call<bool>(
-        id, [id, task_id, worker, lazy](Partition& p, absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
-          p.StartTask(id, task_id, worker, lazy, std::move(done));
-        });
-    RETURN_IF_ERROR(started.status());
-    if (!*started) {
-      continue;  // withdrawn since it was offered: take the next one
-    }
-    return std::optional<PolledTask>(ToPolled(*std::move(task), task_tokens_->Mint(id, task_id)));
-  }
+  return std::optional<PolledTask>(std::move(polled.front()));
 }
 
 absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::string& queue, const std::string& worker,

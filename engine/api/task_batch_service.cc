@@ -33,13 +33,9 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
       return;
     }
     max_tasks_ = request.max_tasks() == 0 ? 1 : request.max_tasks();
-    poll_ = std::make_shared<ParkedPoll>();
-    poll_->queue = request.queue();
-    poll_->identity = request.worker_identity();
-    poll_->deadline = PollDeadline(*context, request.wait_seconds());
-    // In a cluster the first task may come from another node's partitions (the pump's fan-out, with the
-    // caller's token); the extras are the ones waiting here.
-    poll_->from = ForwardContextOf(*context);
+    // In a cluster the first task may come from another node's partitions (the pump's fan-out); the extras
+    // are the ones waiting here.
+    poll_ = NewParkedPoll(*context, request.queue(), request.worker_identity(), request.wait_seconds());
     poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
     env.poll_pump->Park(poll_);
   }

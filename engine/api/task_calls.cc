@@ -44,6 +44,18 @@ common::EpochMillis PollDeadline(const grpc::ServerContextBase& context, int wai
   return deadline;
 }
 
+std::shared_ptr<ParkedPoll> NewParkedPoll(const grpc::ServerContextBase& context, const std::string& queue,
+                                          const std::string& identity, int wait_seconds) {
+  auto poll = std::make_shared<ParkedPoll>();
+  poll->queue = queue;
+  poll->identity = identity;
+  poll->deadline = PollDeadline(context, wait_seconds);
+  poll->from = ForwardContextOf(context);
+  // Forwarded by another node's fan-out (poll_pump.h): only a task waiting here now, never fanned out again.
+  poll->take_waiting_only = poll->from.hops > 0;
+  return poll;
+}
+
 void FillPollResponse(const engine::PolledTask& t, v1::PollTaskResponse* response) {
   response->set_task_token(t.token);
   response->set_input(t.input);

@@ -6,10 +6,12 @@
 #include <grpcpp/server_context.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "engine/api/poll_pump.h"
 #include "engine/api/service_util.h"
 #include "engine/engine.h"
 #include "stepflow/v1/stepflow.pb.h"
@@ -35,6 +37,12 @@ absl::Status CheckFailFields(const std::string& error, const std::string& cause)
 
 // When a poll waiting `wait_seconds` (0 = the default) answers empty: a little before the call's own deadline.
 common::EpochMillis PollDeadline(const grpc::ServerContextBase& context, int wait_seconds);
+
+// A poll of `queue` by `identity` waiting `wait_seconds`, ready to park in the pump once its `answer` is set:
+// its deadline (PollDeadline), the caller's forwarding context (token, deadline, hops: passed on when the pump
+// fans it out to other nodes), and, for a poll another node forwarded (hops > 0), only a task waiting now.
+std::shared_ptr<ParkedPoll> NewParkedPoll(const grpc::ServerContextBase& context, const std::string& queue,
+                                          const std::string& identity, int wait_seconds);
 
 // The task `t` as a poll answers it.
 void FillPollResponse(const engine::PolledTask& t, v1::PollTaskResponse* response);

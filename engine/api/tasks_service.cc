@@ -36,13 +36,7 @@ class PollReactor final : public grpc::ServerUnaryReactor {
       Finish(ToGrpcStatus(status, context_));
       return;
     }
-    poll_ = std::make_shared<ParkedPoll>();
-    poll_->queue = request.queue();
-    poll_->identity = request.worker_identity();
-    poll_->deadline = PollDeadline(*context, request.wait_seconds());
-    poll_->from = ForwardContextOf(*context);
-    // Forwarded by another node's fan-out (poll_pump.h): only a task waiting here now, never fanned out again.
-    poll_->take_waiting_only = poll_->from.hops > 0;
+    poll_ = NewParkedPoll(*context, request.queue(), request.worker_identity(), request.wait_seconds());
     poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
     env.poll_pump->Park(poll_);
   }
