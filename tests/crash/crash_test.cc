@@ -29,8 +29,11 @@
 // its stored record, and the server is started once more and must recover cleanly.
 //
 // Prints `crash: cycles=C executions=N checked=K lost=L duplicated=D mismatched=M` and `K passed, F failed`;
-// exits 1 when anything failed. CTest runs it with the defaults (label "crash"); run it by hand for more:
+// exits 1 when anything failed. CTest runs it with the defaults (label "crash"), on PostgreSQL, and on three
+// nodes over PostgreSQL (tests/crash/CMakeLists.txt); `make soak` runs long ones on three nodes and on RocksDB.
+// By hand:
 //   build/tests/crash/crash_test --cycles 100 --seed 7
+//   build/tests/crash/crash_test --store postgres --nodes 3 --cycles 100 --seed 7
 //
 // Flags:
 //   --cycles N           SIGKILLs (each followed by a restart). Default 20.
@@ -54,6 +57,13 @@
 //                        started for the run (storage/postgres/testing/private_postgres.h) with
 //                        --store postgres:URL; only the server is killed. Exits 77 (CTest: skipped) when
 //                        PostgreSQL is not installed.
+//   --nodes N            with --store postgres: N `stepflow server` nodes over the one database (issue 14),
+//                        each on its own port with --node-id node-I. Each cycle SIGKILLs one node, chosen
+//                        at random, and restarts it; the others keep serving, take over its partitions when
+//                        its leases expire, and the clients, the prober and the task workers (spread over
+//                        the nodes) go on calling whichever node is up. The checks are the same, read
+//                        through every node in turn. Default 1.
+//   --lease-seconds S    with --nodes: the nodes' partition lease timeout. Default 2.
 
 #include <signal.h>
 
@@ -111,6 +121,8 @@ struct Flags {
   int task_workers = 2;
   bool keep = false;
   std::string store = "rocksdb";  // rocksdb | postgres
+  int nodes = 1;
+  int lease_seconds = 2;
 };
 
 // crash_test's exit status when the store asked for cannot be had here (CTest's SKIP_RETURN_CODE).
@@ -128,7 +140,7 @@ int Usage(const std::string& what) {
       "crash_test: %s\nusage: crash_test [--cycles N] [--executions N] [--seed S] [--distinct-inputs K]\n"
       "                  [--max-kill-ms MS] [--max-outage-ms MS] [--workers N] [--durability sync|async]\n"
       "                  [--partitions N] [--snapshot-every N] [--machines-dir DIR] [--task-workers N]\n"
-      "                  [--keep] [--store rocksdb|postgres]\n",
+      "                  [--keep] [--store rocksdb|postgres] [--nodes N] [--lease-seconds S]\n",
       what.c_str());
   return 2;
 }
@@ -167,6 +179,10 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
       f.machines_dir = next();
     } else if (arg == "--task-workers") {
       f.task_workers = std::stoi(next());
+    } else if (arg == "--nodes") {
+      f.nodes = std::stoi(next());
+    } else if (arg == "--lease-seconds") {
+      f.lease_seconds = std::stoi(next());
     } else if (arg == "--keep") {
       f.keep = true;
     } else if (arg == "--store") {
@@ -183,6 +199,14 @@ bool ParseFlags(int argc, char** argv, Flags& f) {
   if (f.cycles < 0 || f.executions <= 0 || f.distinct_inputs <= 0 || f.max_kill_ms < 1 ||
       f.max_outage_ms < 0 || f.workers <= 0 || f.task_workers < 0) {
     Usage("counts must be positive");
+    return false;
+  }
+  if (f.nodes < 1 || f.nodes > 16 || f.lease_seconds < 1) {
+    Usage("--nodes is 1 to 16 and --lease-seconds at least 1");
+    return false;
+  }
+  if (f.nodes > 1 && f.store != "postgres") {
+    Usage("--nodes above 1 needs --store postgres: nodes share one database");
     return false;
   }
   return true;
@@ -389,39 +413,52 @@ absl::StatusOr<std::vector<v1::HistoryEvent>> HistoryInPages(client::Client& c, 
 }
 
 // The server of the moment, and a generation number that grows with every restart.
+// The clients of the nodes that are up (one node unless --nodes), as the client threads see them.
 class Servers {
  public:
-  void Publish(std::shared_ptr<client::Client> c) {
+  explicit Servers(int nodes) : clients_(static_cast<std::size_t>(nodes)) {}
+
+  void Publish(int node, std::shared_ptr<client::Client> c) {
     std::lock_guard<std::mutex> lock(mu_);
-    client_ = std::move(c);
+    clients_[static_cast<std::size_t>(node)] = std::move(c);
     ++generation_;
     cv_.notify_all();
   }
-  void Withdraw() {
+  void Withdraw(int node) {
     std::lock_guard<std::mutex> lock(mu_);
-    client_.reset();
+    clients_[static_cast<std::size_t>(node)].reset();
   }
   void Abort() {
     std::lock_guard<std::mutex> lock(mu_);
     aborted_ = true;
     cv_.notify_all();
   }
-  // A client of the current server. Waits (at most `patience`) for a server newer than generation `after`,
-  // then takes whatever server is up. {nullptr, 0} once aborted.
+  // A client of a node that is up, the nodes taken in turn from call to call. Waits (at most `patience`) for a
+  // node started after generation `after`, then takes whatever node is up. {nullptr, 0} once aborted.
   std::pair<std::shared_ptr<client::Client>, int> Get(int after, std::chrono::milliseconds patience) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, patience, [&] { return aborted_ || (client_ != nullptr && generation_ > after); });
-    cv_.wait(lock, [&] { return aborted_ || client_ != nullptr; });
+    cv_.wait_for(lock, patience, [&] { return aborted_ || (AnyUp() && generation_ > after); });
+    cv_.wait(lock, [&] { return aborted_ || AnyUp(); });
     if (aborted_) {
       return {nullptr, 0};
     }
-    return {client_, generation_};
+    for (;;) {
+      const std::shared_ptr<client::Client>& c = clients_[next_++ % clients_.size()];
+      if (c != nullptr) {
+        return {c, generation_};
+      }
+    }
   }
 
  private:
+  bool AnyUp() const {
+    return std::any_of(clients_.begin(), clients_.end(), [](const auto& c) { return c != nullptr; });
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
-  std::shared_ptr<client::Client> client_;
+  std::vector<std::shared_ptr<client::Client>> clients_;  // by node; null while the node is down
+  std::size_t next_ = 0;
   int generation_ = 0;
   bool aborted_ = false;
 };
@@ -478,7 +515,12 @@ std::vector<std::string> BadLogLines(const std::string& log) {
 
 class CrashTest {
  public:
-  explicit CrashTest(Flags flags) : flags_(std::move(flags)), rng_(flags_.seed) {
+  explicit CrashTest(Flags flags)
+      : flags_(std::move(flags)),
+        rng_(flags_.seed),
+        nodes_(static_cast<std::size_t>(flags_.nodes)),
+        clients_(static_cast<std::size_t>(flags_.nodes)),
+        servers_(flags_.nodes) {
     if (flags_.keep) {
       const char* t = std::getenv("TMPDIR");
       std::string pattern = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/stepflow-crash-XXXXXX";
@@ -495,8 +537,13 @@ class CrashTest {
   bool LoadMachines();
   void Plan();
   void ComputeExpected();
-  bool StartServer(const char* why);
-  bool StopServer(int signal, int expect_code);
+  bool StartNode(int node, const std::string& why);
+  bool StopNode(int node, int signal, int expect_code);
+  bool StartAllNodes(const std::string& why);
+  bool StopAllNodes(int signal, int expect_code);
+  std::string NodeName(int node) const;
+  // The client of the first node that is up (the checks run when all are).
+  client::Client& AnyClient();
   void CheckLog(const std::string& log, const std::string& incarnation);
   void Worker();
   void Prober();
@@ -522,8 +569,8 @@ class CrashTest {
   std::vector<std::unique_ptr<Execution>> executions_;
   std::map<std::pair<int, int>, Expected> expected_;  // (machine, input)
 
-  std::unique_ptr<itest::ServerProcess> server_;
-  std::shared_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<itest::ServerProcess>> nodes_;  // by node; null while it is down
+  std::vector<std::shared_ptr<client::Client>> clients_;      // by node
   Servers servers_;
   int incarnations_ = 0;
   std::int64_t recovered_running_ = 0;
@@ -531,6 +578,7 @@ class CrashTest {
   std::int64_t max_ready_ms_ = 0;
   std::int64_t total_ready_ms_ = 0;
   int log_problems_ = 0;
+  std::int64_t partitions_adopted_ = 0;  // with --nodes: partitions adopted by a node, summed over the logs
 
   std::mutex release_mu_;
   std::condition_variable release_cv_;
@@ -543,8 +591,9 @@ class CrashTest {
   std::vector<std::int64_t> history_sizes_;  // GetHistory's event count per execution; -1 when unread
   int replayed_ = 0;
 
-  // The `stepflow worker` processes: the server's fixed port, their command, what it ran.
-  int port_ = 0;
+  // Each node's fixed port (the task workers keep polling theirs across restarts); the `stepflow worker`
+  // processes' command, what it ran.
+  std::vector<int> ports_;
   std::string echo_script_;
   std::string runs_path_;  // one task token a line, appended by the command each time it runs
   std::thread supervisor_;
@@ -684,16 +733,35 @@ void CrashTest::ComputeExpected() {
 }
 
 void CrashTest::CheckLog(const std::string& log, const std::string& incarnation) {
+  // A node's adoptions of partitions (at its start and when it takes over another's): the run's takeovers.
+  static const std::regex kTook(R"(cluster: node=\S+ took (\d+) partitions)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), kTook); it != std::sregex_iterator(); ++it) {
+    partitions_adopted_ += std::stoll((*it)[1]);
+  }
   for (const std::string& line : BadLogLines(log)) {
     ++log_problems_;
     findings_.Add(Findings::kOther, -1, absl::StrCat("server log (", incarnation, "): ", line));
   }
 }
 
-bool CrashTest::StartServer(const char* why) {
-  // Always the same port: the task workers keep polling it across restarts.
+std::string CrashTest::NodeName(int node) const {
+  return flags_.nodes == 1 ? std::string("server") : absl::StrCat("node-", node);
+}
+
+client::Client& CrashTest::AnyClient() {
+  for (const auto& c : clients_) {
+    if (c != nullptr) {
+      return *c;
+    }
+  }
+  std::fprintf(stderr, "crash: no node is up to check with\n");
+  std::abort();  // callers run only while the nodes are up (Run's `ok`)
+}
+
+bool CrashTest::StartNode(int node, const std::string& why) {
+  // Always the same port per node: the task workers keep polling it across restarts.
   std::vector<std::string> extra = {"--durability", flags_.durability, "--grpc-address",
-                                    absl::StrCat("127.0.0.1:", port_)};
+                                    absl::StrCat("127.0.0.1:", ports_[node])};
   if (flags_.partitions > 0) {
     extra.push_back("--partitions");
     extra.push_back(std::to_string(flags_.partitions));
@@ -702,18 +770,25 @@ bool CrashTest::StartServer(const char* why) {
     extra.push_back("--store");
     extra.push_back("postgres:" + postgres_conninfo_);
   }
+  if (flags_.nodes > 1) {
+    extra.insert(extra.end(), {"--node-id", NodeName(node), "--lease-seconds", std::to_string(flags_.lease_seconds)});
+  }
   if (flags_.snapshot_every >= 0) {
     extra.push_back("--snapshot-every");
     extra.push_back(std::to_string(flags_.snapshot_every));
   }
+  // One node keeps its RocksDB data in data_dir_; nodes over PostgreSQL keep only their logs in theirs.
+  const std::string dir = flags_.nodes == 1 ? data_dir_ : absl::StrCat(tmp_path_, "/", NodeName(node));
   auto t0 = Clock::now();
-  absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(data_dir_, extra);
+  absl::StatusOr<std::unique_ptr<itest::ServerProcess>> s = itest::ServerProcess::Start(dir, extra);
   if (!s.ok()) {
-    findings_.Add(Findings::kOther, -1, absl::StrCat("server start (", why, "): ", s.status().ToString()));
+    findings_.Add(Findings::kOther, -1,
+                  absl::StrCat(NodeName(node), " start (", why, "): ", s.status().ToString()));
     return false;
   }
-  server_ = std::move(*s);
-  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(server_->address(), 10s);
+  nodes_[node] = std::move(*s);
+  itest::ServerProcess& server = *nodes_[node];
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(server.address(), 10s);
   if (!c.ok()) {
     findings_.Add(Findings::kOther, -1, absl::StrCat("connect (", why, "): ", c.status().ToString()));
     return false;
@@ -722,39 +797,57 @@ bool CrashTest::StartServer(const char* why) {
   max_ready_ms_ = std::max<std::int64_t>(max_ready_ms_, ready);
   total_ready_ms_ += ready;
   ++incarnations_;
-  client_ = std::move(*c);
-  // The server listens while it replays the running executions; the line comes when the replay is done.
-  server_->WaitForLog("recovered ", std::chrono::seconds(120));
-  RecoveryLine rec = ParseRecovery(server_->log());
+  clients_[node] = std::move(*c);
+  // The server listens while it replays the running executions; the line comes when the replay is done (a
+  // node: when its first round of leases is adopted).
+  server.WaitForLog("recovered ", std::chrono::seconds(120));
+  RecoveryLine rec = ParseRecovery(server.log());
   if (!rec.found) {
-    findings_.Add(
-        Findings::kOther, -1,
-        absl::StrCat("server start (", why, "): no 'recovered N running executions' line in its log"));
+    findings_.Add(Findings::kOther, -1,
+                  absl::StrCat(NodeName(node), " start (", why,
+                               "): no 'recovered N running executions' line in its log"));
   }
   recovered_running_ += rec.running;
   recovered_timers_ += rec.timers;
-  std::printf(
-      "crash: server %d (%s) ready in %lld ms: recovered %lld running executions, %lld pending timers\n",
-      incarnations_, why, static_cast<long long>(ready), static_cast<long long>(rec.running),
-      static_cast<long long>(rec.timers));
+  std::printf("crash: %s start %d (%s) ready in %lld ms: recovered %lld running executions, %lld pending timers\n",
+              NodeName(node).c_str(), incarnations_, why.c_str(), static_cast<long long>(ready),
+              static_cast<long long>(rec.running), static_cast<long long>(rec.timers));
   std::fflush(stdout);
   return true;
 }
 
-// Stops the server with `signal`; the exit status must be `expect_code` (-1: anything).
-bool CrashTest::StopServer(int signal, int expect_code) {
-  servers_.Withdraw();
-  client_.reset();
-  int code = server_->Stop(signal);
-  CheckLog(server_->log(), absl::StrCat("server ", incarnations_));
-  server_.reset();
+// Stops node `node` with `signal`; the exit status must be `expect_code` (-1: anything).
+bool CrashTest::StopNode(int node, int signal, int expect_code) {
+  servers_.Withdraw(node);
+  clients_[node].reset();
+  int code = nodes_[node]->Stop(signal);
+  CheckLog(nodes_[node]->log(), absl::StrCat(NodeName(node), ", pid ", nodes_[node]->pid()));
+  nodes_[node].reset();
   if (expect_code >= 0 && code != expect_code) {
     findings_.Add(Findings::kOther, -1,
-                  absl::StrCat("server ", incarnations_, " exited ", code, " after signal ", signal, ", not ",
-                               expect_code));
+                  absl::StrCat(NodeName(node), " exited ", code, " after signal ", signal, ", not ", expect_code));
     return false;
   }
   return true;
+}
+
+bool CrashTest::StartAllNodes(const std::string& why) {
+  for (int node = 0; node < flags_.nodes; ++node) {
+    if (!StartNode(node, why)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool CrashTest::StopAllNodes(int signal, int expect_code) {
+  bool ok = true;
+  for (int node = 0; node < flags_.nodes; ++node) {
+    if (nodes_[node] != nullptr) {
+      ok = StopNode(node, signal, expect_code) && ok;
+    }
+  }
+  return ok;
 }
 
 void CrashTest::Ack(Execution& e, const v1::Execution& x, bool again) {
@@ -867,7 +960,7 @@ void CrashTest::SuperviseTaskWorkers() {
         std::fflush(stdout);
       }
       itest::WorkerSpec spec;
-      spec.server = absl::StrCat("127.0.0.1:", port_);
+      spec.server = absl::StrCat("127.0.0.1:", ports_[k % ports_.size()]);  // spread over the nodes
       spec.queue = kEchoQueue;
       spec.identity = absl::StrCat("crash-worker-", k);
       spec.concurrency = kTaskWorkerConcurrency;
@@ -928,7 +1021,7 @@ bool CrashTest::WaitUntilAllEnded() {
   running.set_status(v1::RUNNING);
   std::size_t last = 0;
   for (;;) {
-    absl::StatusOr<std::vector<v1::Execution>> list = client_->ListAllExecutions(running);
+    absl::StatusOr<std::vector<v1::Execution>> list = AnyClient().ListAllExecutions(running);
     if (list.ok()) {
       last = list->size();
       if (last == 0) {
@@ -1105,9 +1198,12 @@ void CrashTest::Verify() {
   std::vector<std::thread> threads;
   std::atomic<int> next{0};
   for (int t = 0; t < 4; ++t) {
+    // Each thread reads through one node: with several, every node's reads (its own partitions and the
+    // others', forwarded) are checked.
+    client::Client& c = *clients_[static_cast<std::size_t>(t % flags_.nodes)];
     threads.emplace_back([&] {
       for (int i = next.fetch_add(1); i < static_cast<int>(executions_.size()); i = next.fetch_add(1)) {
-        VerifyOne(*client_, *executions_[i]);
+        VerifyOne(c, *executions_[i]);
       }
     });
   }
@@ -1115,12 +1211,14 @@ void CrashTest::Verify() {
     t.join();
   }
   checked_ = static_cast<int>(executions_.size());
-  ListCheck(*client_);
+  for (int node = 0; node < flags_.nodes; ++node) {
+    ListCheck(*clients_[static_cast<std::size_t>(node)]);
+  }
 }
 
 // The engine's own check at start-up covers RUNNING executions (each restart above); this covers them all.
 void CrashTest::ReplayPass() {
-  if (!StopServer(SIGTERM, 0)) {
+  if (!StopAllNodes(SIGTERM, 0)) {
     return;
   }
   std::vector<ReplayExpectation> all;
@@ -1134,21 +1232,28 @@ void CrashTest::ReplayPass() {
   for (const std::string& p : r.problems) {
     findings_.Add(Findings::kMismatched, -1, "replay: " + p);
   }
-  if (!StartServer("final restart after the checks")) {
+  const std::int64_t running_before = recovered_running_;
+  const std::int64_t timers_before = recovered_timers_;
+  if (!StartAllNodes("final restart after the checks")) {
     return;
   }
-  RecoveryLine rec = ParseRecovery(server_->log());
-  if (rec.running != 0 || rec.timers != 0) {
+  if (recovered_running_ != running_before || recovered_timers_ != timers_before) {
     findings_.Add(Findings::kOther, -1,
-                  absl::StrCat("the final restart recovered ", rec.running, " running executions and ",
-                               rec.timers, " timers; every execution had ended"));
+                  absl::StrCat("the final restart recovered ", recovered_running_ - running_before,
+                               " running executions and ", recovered_timers_ - timers_before,
+                               " timers; every execution had ended"));
   }
-  absl::StatusOr<v1::Execution> one = client_->DescribeExecution(executions_.front()->arn);
-  if (!one.ok() || one->status() == v1::RUNNING) {
-    findings_.Add(Findings::kOther, -1,
-                  "after the final restart the first execution is not readable or not ended");
+  for (int node = 0; node < flags_.nodes; ++node) {
+    absl::StatusOr<v1::Execution> one =
+        clients_[static_cast<std::size_t>(node)]->DescribeExecution(executions_.front()->arn);
+    if (!one.ok() || one->status() == v1::RUNNING) {
+      findings_.Add(Findings::kOther, -1,
+                    absl::StrCat("after the final restart the first execution is not readable through ",
+                                 NodeName(node), " or not ended: ",
+                                 one.ok() ? v1::ExecutionStatus_Name(one->status()) : one.status().ToString()));
+    }
   }
-  StopServer(SIGTERM, 0);
+  StopAllNodes(SIGTERM, 0);
 }
 
 int CrashTest::Run() {
@@ -1174,12 +1279,14 @@ int CrashTest::Run() {
   if (!LoadMachines()) {
     return 1;
   }
-  absl::StatusOr<int> port = itest::PickFreePort();
-  if (!port.ok()) {
-    std::printf("crash: %s\n", port.status().ToString().c_str());
-    return 1;
+  for (int node = 0; node < flags_.nodes; ++node) {
+    absl::StatusOr<int> port = itest::PickFreePort();
+    if (!port.ok()) {
+      std::printf("crash: %s\n", port.status().ToString().c_str());
+      return 1;
+    }
+    ports_.push_back(*port);
   }
-  port_ = *port;
   runs_path_ = tmp_path_ + "/task-runs.txt";
   echo_script_ = tmp_path_ + "/echo-worker.sh";
   if (absl::Status s = itest::WriteExecutable(
@@ -1193,18 +1300,18 @@ int CrashTest::Run() {
   std::printf(
       "crash: %zu state machines, %d executions over %zu distinct (machine, input) pairs, %d cycles, seed "
       "%llu, "
-      "durability=%s, store=%s, data in %s\n",
+      "durability=%s, store=%s, nodes=%d, data in %s\n",
       machines_.size(), flags_.executions, expected_.size(), flags_.cycles,
-      static_cast<unsigned long long>(flags_.seed), flags_.durability.c_str(), flags_.store.c_str(),
+      static_cast<unsigned long long>(flags_.seed), flags_.durability.c_str(), flags_.store.c_str(), flags_.nodes,
       postgres_ != nullptr ? "a private PostgreSQL" : data_dir_.c_str());
   std::fflush(stdout);
   auto t0 = Clock::now();
   std::thread expected([this] { ComputeExpected(); });
 
-  bool ok = StartServer("first start");
+  bool ok = StartAllNodes("first start");
   if (ok) {
     for (const Machine& m : machines_) {
-      absl::StatusOr<v1::StateMachine> sm = client_->CreateStateMachine(m.name, m.definition);
+      absl::StatusOr<v1::StateMachine> sm = AnyClient().CreateStateMachine(m.name, m.definition);
       if (!sm.ok()) {
         findings_.Add(Findings::kOther, -1, absl::StrCat("create ", m.name, ": ", sm.status().ToString()));
         ok = false;
@@ -1234,8 +1341,10 @@ int CrashTest::Run() {
     // Starts are released over all cycles but the last two, so that every kill hits executions in flight
     // (in Waits, with timers falling due during the outage).
     const int start_cycles = std::max(1, flags_.cycles - 2);
+    for (int node = 0; node < flags_.nodes; ++node) {
+      servers_.Publish(node, clients_[static_cast<std::size_t>(node)]);
+    }
     for (int cycle = 0; cycle <= flags_.cycles && ok; ++cycle) {
-      servers_.Publish(client_);
       {
         std::lock_guard<std::mutex> lock(release_mu_);
         released_ =
@@ -1254,15 +1363,24 @@ int CrashTest::Run() {
                                                               flags_.max_kill_ms)(rng_);
       std::this_thread::sleep_for(std::chrono::milliseconds(lifetime));
       int started = std::min(next_.load(), flags_.executions);
-      StopServer(SIGKILL, 128 + SIGKILL);
+      const int victim = std::uniform_int_distribution<int>(0, flags_.nodes - 1)(rng_);
+      StopNode(victim, SIGKILL, 128 + SIGKILL);
       // Every fourth outage is long enough for timers (Waits, the retry interval, execution timeouts) to fall
       // due while the server is down; they must fire late, once, in due order.
       int outage = cycle % 4 == 3 ? std::uniform_int_distribution<int>(0, flags_.max_outage_ms)(rng_) : 0;
-      std::printf("crash: cycle %d/%d: SIGKILL after %d ms (%d starts handed out), down %d ms\n", cycle + 1,
-                  flags_.cycles, lifetime, started, outage);
+      if (flags_.nodes > 1 && cycle % 2 == 1) {
+        // Every second node stays down past its leases: the others take its partitions over (recovering its
+        // executions and timers), and give some back when it returns.
+        outage = flags_.lease_seconds * 1000 + std::uniform_int_distribution<int>(0, flags_.max_outage_ms)(rng_);
+      }
+      std::printf("crash: cycle %d/%d: SIGKILL of %s after %d ms (%d starts handed out), down %d ms\n",
+                  cycle + 1, flags_.cycles, NodeName(victim).c_str(), lifetime, started, outage);
       std::fflush(stdout);
       std::this_thread::sleep_for(std::chrono::milliseconds(outage));
-      ok = StartServer(absl::StrCat("restart ", cycle + 1).c_str());
+      ok = StartNode(victim, absl::StrCat("restart ", cycle + 1));
+      if (ok) {
+        servers_.Publish(victim, clients_[static_cast<std::size_t>(victim)]);
+      }
     }
   }
   if (!ok) {
@@ -1294,9 +1412,7 @@ int CrashTest::Run() {
   }
   servers_.Abort();
   stop_task_workers();
-  if (server_ != nullptr) {
-    StopServer(SIGKILL, -1);
-  }
+  StopAllNodes(SIGKILL, -1);
 
   findings_.Print();
   int passed = 0;
@@ -1322,6 +1438,10 @@ int CrashTest::Run() {
       static_cast<long long>(max_ready_ms_),
       static_cast<long long>(incarnations_ > 0 ? total_ready_ms_ / incarnations_ : 0), log_problems_,
       replayed_, flags_.executions, std::chrono::duration<double>(Clock::now() - t0).count());
+  if (flags_.nodes > 1) {
+    std::printf("crash: nodes=%d partition adoptions=%lld (lease %d s)\n", flags_.nodes,
+                static_cast<long long>(partitions_adopted_), flags_.lease_seconds);
+  }
   std::printf("crash: task workers=%d (started %d times) task runs=%d timed out and retried=%lld\n",
               flags_.task_workers, task_worker_starts_.load(), task_runs_.load(), task_timeouts_.load());
   std::printf("crash: cycles=%d executions=%d checked=%d lost=%d duplicated=%d mismatched=%d\n",

@@ -373,6 +373,25 @@ TEST_F(WorkersTest, CancelledPollTakesNoTask) {
     t.join();
   }
   EXPECT_EQ(cancelled.load(), 5);
+  // The client sees its cancellation at once, the server when the cancel reaches it: until then a server cannot
+  // tell a cancelled poll from a live one (the task it hands out then is lost like any answer to a worker that
+  // dies, and its HeartbeatSeconds or TimeoutSeconds ends the attempt). Under ThreadSanitizer and load that
+  // took long enough for the task below to go to a cancelled poll. So the test waits until the server has ended
+  // the five calls (their audit lines), well before their 20 s wait: a server that keeps a cancelled poll parked
+  // fails here.
+  const std::string cancelled_poll = R"("rpc":"/stepflow.v1.Tasks/Poll","resource":"ghost","result":"CANCELLED")";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const std::string log = server().log();
+        int n = 0;
+        for (std::size_t at = log.find(cancelled_poll); at != std::string::npos;
+             at = log.find(cancelled_poll, at + 1)) {
+          ++n;
+        }
+        return n == 5;
+      },
+      10s))
+      << "the server did not end the five cancelled polls";
   // A task arrives right after the polls were cancelled; a live worker polls for it.
   v1::Execution e = Start("ghost", R"({"g":1})", "ghost-task");
   absl::StatusOr<v1::PollTaskResponse> t = client().PollTask("ghost", "live-worker", 10s);
