@@ -74,11 +74,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -478,6 +480,24 @@ bool Retryable(const absl::Status& s) {
   }
 }
 
+// A log line's time ("2026-12-02T20:34:51.844Z", UTC) in milliseconds since the epoch.
+std::optional<std::int64_t> LogTimeMillis(const std::string& stamp) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(stamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+std::int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct RecoveryLine {
   bool found = false;
   std::int64_t running = 0;
@@ -579,6 +599,18 @@ class CrashTest {
   std::int64_t total_ready_ms_ = 0;
   int log_problems_ = 0;
   std::int64_t partitions_adopted_ = 0;  // with --nodes: partitions adopted by a node, summed over the logs
+  struct Adoption {
+    std::int64_t at_ms;  // its log line's time: the partitions were recovered and served from then on
+    std::string node;
+  };
+  std::vector<Adoption> adoptions_;
+  struct LongOutage {
+    std::int64_t killed_ms;
+    std::int64_t restarted_ms;
+    std::string node;
+  };
+  std::vector<LongOutage> long_outages_;  // kills whose node stayed down past its leases
+  void PrintTakeoverTimes() const;
 
   std::mutex release_mu_;
   std::condition_variable release_cv_;
@@ -733,10 +765,15 @@ void CrashTest::ComputeExpected() {
 }
 
 void CrashTest::CheckLog(const std::string& log, const std::string& incarnation) {
-  // A node's adoptions of partitions (at its start and when it takes over another's): the run's takeovers.
-  static const std::regex kTook(R"(cluster: node=\S+ took (\d+) partitions)");
+  // A node's adoptions of partitions (at its start and when it takes over another's), logged once they are
+  // recovered and served: the run's takeovers.
+  static const std::regex kTook(R"((\S+) info cluster: node=(\S+) took (\d+) partitions)");
   for (auto it = std::sregex_iterator(log.begin(), log.end(), kTook); it != std::sregex_iterator(); ++it) {
-    partitions_adopted_ += std::stoll((*it)[1]);
+    const std::int64_t taken = std::stoll((*it)[3]);
+    partitions_adopted_ += taken;
+    if (std::optional<std::int64_t> at = LogTimeMillis((*it)[1]); at.has_value() && taken > 0) {
+      adoptions_.push_back({*at, (*it)[2]});
+    }
   }
   for (const std::string& line : BadLogLines(log)) {
     ++log_problems_;
@@ -1256,6 +1293,38 @@ void CrashTest::ReplayPass() {
   StopAllNodes(SIGTERM, 0);
 }
 
+// For each node kept down past its leases: the time from its SIGKILL to the first and to the last adoption of
+// partitions by the other nodes before it came back (their log lines come once the adopted partitions are
+// recovered and served).
+void CrashTest::PrintTakeoverTimes() const {
+  std::vector<std::int64_t> first;
+  std::vector<std::int64_t> last;
+  for (const LongOutage& o : long_outages_) {
+    std::optional<std::int64_t> f;
+    std::optional<std::int64_t> l;
+    for (const Adoption& a : adoptions_) {
+      if (a.node != o.node && a.at_ms > o.killed_ms && a.at_ms < o.restarted_ms) {
+        f = std::min(f.value_or(a.at_ms), a.at_ms);
+        l = std::max(l.value_or(a.at_ms), a.at_ms);
+      }
+    }
+    if (f.has_value()) {
+      first.push_back(*f - o.killed_ms);
+      last.push_back(*l - o.killed_ms);
+    }
+  }
+  auto median = [](std::vector<std::int64_t> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+  };
+  auto max = [](const std::vector<std::int64_t>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); };
+  std::printf(
+      "crash: takeovers: %zu of %zu long outages; SIGKILL to the first partitions served by another node: median "
+      "%lld ms, max %lld ms; to the last: median %lld ms, max %lld ms\n",
+      first.size(), long_outages_.size(), static_cast<long long>(median(first)), static_cast<long long>(max(first)),
+      static_cast<long long>(median(last)), static_cast<long long>(max(last)));
+}
+
 int CrashTest::Run() {
   if (tmp_path_.empty()) {
     std::printf("crash: cannot create a temp directory\n");
@@ -1376,7 +1445,11 @@ int CrashTest::Run() {
       std::printf("crash: cycle %d/%d: SIGKILL of %s after %d ms (%d starts handed out), down %d ms\n",
                   cycle + 1, flags_.cycles, NodeName(victim).c_str(), lifetime, started, outage);
       std::fflush(stdout);
+      const std::int64_t killed_ms = WallMillis();
       std::this_thread::sleep_for(std::chrono::milliseconds(outage));
+      if (flags_.nodes > 1 && outage >= flags_.lease_seconds * 1000) {
+        long_outages_.push_back({killed_ms, WallMillis(), NodeName(victim)});
+      }
       ok = StartNode(victim, absl::StrCat("restart ", cycle + 1));
       if (ok) {
         servers_.Publish(victim, clients_[static_cast<std::size_t>(victim)]);
@@ -1441,6 +1514,7 @@ int CrashTest::Run() {
   if (flags_.nodes > 1) {
     std::printf("crash: nodes=%d partition adoptions=%lld (lease %d s)\n", flags_.nodes,
                 static_cast<long long>(partitions_adopted_), flags_.lease_seconds);
+    PrintTakeoverTimes();
   }
   std::printf("crash: task workers=%d (started %d times) task runs=%d timed out and retried=%lld\n",
               flags_.task_workers, task_worker_starts_.load(), task_runs_.load(), task_timeouts_.load());
