@@ -17,7 +17,9 @@ import collections
 import threading
 from typing import Any, Deque, List, Optional, Tuple
 
-from stepflow.errors import StepflowError, report_error
+import grpc
+
+from stepflow.errors import StepflowError, make_error, report_error
 
 MAX_REPORT_ITEMS = 1000
 MAX_REPORT_BYTES = 4 << 20
@@ -113,6 +115,11 @@ class ReportBatcher:
         except StepflowError as e:
             for item in batch:
                 item.outcome = (e, False)
+            return
+        except Exception as e:  # noqa: BLE001 - whatever went wrong, each report of the call is answered
+            failure = make_error("InternalFailure", f"InternalFailure: ReportBatch: {e!r}", grpc.StatusCode.INTERNAL)
+            for item in batch:
+                item.outcome = (failure, False)
             return
         for item, result in zip(batch, results):
             item.outcome = (report_error(result), bool(result.cancelled))

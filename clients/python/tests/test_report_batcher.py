@@ -27,7 +27,7 @@ class FakeClient:
         self.hold = hold
         self.held = threading.Semaphore(0)  # released once per call that waits
         self.release = threading.Event()
-        self.fail_next: Optional[StepflowError] = None
+        self.fail_next: Optional[Exception] = None
 
     def report_tasks_raw(self, reports: List[Any], wait_for_ready: bool = False) -> List[Any]:
         with self.lock:
@@ -116,3 +116,11 @@ def test_a_failed_call_answers_its_error_for_every_report_it_carried() -> None:
     client.fail_next = make_error("ServiceUnavailable", "ServiceUnavailable: away", grpc.StatusCode.UNAVAILABLE)
     outcomes = ReportBatcher(client).send_all([complete("a"), complete("b")])
     assert [(o[0].name if o[0] else None) for o in outcomes] == ["ServiceUnavailable", "ServiceUnavailable"]
+
+
+def test_a_call_that_raises_anything_else_answers_internal_failure() -> None:
+    client = FakeClient()
+    client.fail_next = RuntimeError("a bug")
+    outcomes = ReportBatcher(client).send_all([complete("a")])
+    assert outcomes[0][0] is not None and outcomes[0][0].name == "InternalFailure"
+    assert "a bug" in outcomes[0][0].message
