@@ -10,7 +10,7 @@ import grpc
 
 from server import wait_until
 from stepflow._report_batcher import MAX_BATCHES_IN_FLIGHT, MAX_REPORT_BYTES, MAX_REPORT_ITEMS, ReportBatcher
-from stepflow.errors import StepflowError, make_error
+from stepflow.errors import make_error
 from stepflow.v1 import stepflow_pb2 as pb
 
 
