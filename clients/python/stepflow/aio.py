@@ -19,7 +19,7 @@ import grpc
 import grpc.aio
 
 from stepflow import _requests as rq
-from stepflow.errors import error_from_rpc, make_error
+from stepflow.errors import StepflowError, error_from_rpc, make_error, report_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
                             HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
@@ -260,6 +260,23 @@ class AsyncClient:
                              pb.PollTaskRequest(queue=queue, worker_identity=identity, wait_seconds=wait_seconds),
                              timeout=wait_seconds + self.options.call_timeout, wait_for_ready=True)
         return Task.from_pb(r, queue) if r.task_token else None
+
+    async def poll_tasks(self, queue: str, identity: str = "", max_tasks: int = 1,
+                         wait_seconds: int = 20) -> List[Task]:
+        """Tasks.PollBatch, as Client.poll_tasks."""
+        r = await self._call(self._tasks.PollBatch,
+                             pb.PollTaskBatchRequest(queue=queue, worker_identity=identity,
+                                                     wait_seconds=wait_seconds, max_tasks=max_tasks),
+                             timeout=wait_seconds + self.options.call_timeout, wait_for_ready=True)
+        return [Task.from_pb(t, queue) for t in r.tasks]
+
+    async def report_tasks(self, reports: List[Any]) -> List[Optional[StepflowError]]:
+        """Tasks.ReportBatch, as Client.report_tasks: each report's error (None = OK), in order."""
+        r = await self._call(self._tasks.ReportBatch, pb.ReportTaskBatchRequest(reports=reports))
+        if len(r.results) != len(reports):
+            raise make_error("InternalFailure", f"InternalFailure: ReportBatch answered {len(r.results)} results "
+                             f"to {len(reports)} reports", grpc.StatusCode.INTERNAL)
+        return [report_error(result) for result in r.results]
 
     async def complete_task(self, task_token: str, output: Any = None) -> None:
         await self._call(self._tasks.Complete,

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, List, Optional, TypeVar
 import grpc
 
 from stepflow import _requests as rq
-from stepflow.errors import StepflowError, error_from_rpc, make_error
+from stepflow.errors import StepflowError, error_from_rpc, make_error, report_error
 from stepflow.options import ClientOptions
 from stepflow.types import (DeadLetter, DeadLetterFilter, DeadLetterOutcome, Execution, ExecutionStatus,
                             HistoryEvent, Page, Route, StateMachine, StateMachineAlias, StateMachineType,
@@ -297,6 +297,41 @@ class Client:
         except grpc.RpcError as e:
             raise error_from_rpc(e) from None
         return Task.from_pb(r, queue) if r.task_token else None
+
+    def poll_tasks_future(self, queue: str, identity: str = "", max_tasks: int = 1, wait_seconds: int = 20) -> Any:
+        """Starts a batched long poll (Tasks.PollBatch) for up to ``max_tasks`` tasks (0 = 1; at most 256):
+        it waits, as poll_task, for the first, then takes those waiting at that moment. Returns the gRPC
+        future (``.result()`` gives the PollTaskBatchResponse); waits for a server that is away."""
+        return self._tasks.PollBatch.future(
+            pb.PollTaskBatchRequest(queue=queue, worker_identity=identity, wait_seconds=wait_seconds,
+                                    max_tasks=max_tasks),
+            timeout=wait_seconds + self.options.call_timeout, metadata=self._metadata, wait_for_ready=True)
+
+    def poll_tasks(self, queue: str, identity: str = "", max_tasks: int = 1, wait_seconds: int = 20) -> List[Task]:
+        """Tasks.PollBatch: up to ``max_tasks`` tasks of ``queue``; [] when none came within ``wait_seconds``.
+        ValidationException for max_tasks beyond 256."""
+        try:
+            r = self.poll_tasks_future(queue, identity, max_tasks, wait_seconds).result()
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return [Task.from_pb(t, queue) for t in r.tasks]
+
+    def report_tasks(self, reports: List[Any], wait_for_ready: bool = False) -> List[Optional[StepflowError]]:
+        """Tasks.ReportBatch: many Complete/Fail/Heartbeat reports (``pb.TaskReport``) in one call, at most 1,000
+        and 4 MiB (ValidationException for the whole call beyond). Answers each report in order: None when its
+        unary call would have succeeded, else the error that call would have raised. A heartbeat's
+        ``cancelled`` is in ``report_tasks_raw``."""
+        return [report_error(r) for r in self.report_tasks_raw(reports, wait_for_ready)]
+
+    def report_tasks_raw(self, reports: List[Any], wait_for_ready: bool = False) -> List[Any]:
+        """As report_tasks, answering the ``pb.TaskReportResult`` of each report (code, error, message,
+        cancelled). InternalFailure when the server answers another number of results than reports."""
+        r = self._call(self._tasks.ReportBatch, pb.ReportTaskBatchRequest(reports=reports),
+                       wait_for_ready=wait_for_ready)
+        if len(r.results) != len(reports):
+            raise make_error("InternalFailure", f"InternalFailure: ReportBatch answered {len(r.results)} results "
+                             f"to {len(reports)} reports", grpc.StatusCode.INTERNAL)
+        return list(r.results)
 
     def complete_task(self, task_token: str, output: Any = None, wait_for_ready: bool = False) -> None:
         """Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut.

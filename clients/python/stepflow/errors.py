@@ -10,7 +10,7 @@ connect) and ``Timeout`` (the call's deadline passed on this side).
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 import grpc
 
@@ -140,6 +140,22 @@ def error_from_rpc(error: grpc.RpcError) -> StepflowError:
     details_fn = getattr(error, "details", None)
     message: str = (details_fn() if callable(details_fn) else None) or str(code)
     name = _trailer_name(error) or error_name_prefix(message) or _GENERIC_NAMES.get(code, "InternalFailure")
+    if not message.startswith(name + ": "):
+        message = f"{name}: {message}"
+    return make_error(name, message, code)
+
+
+_CODES: Dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def report_error(result: Any) -> Optional[StepflowError]:
+    """The error of one report of a ReportBatch call (a ``TaskReportResult``: code, error, message), as its
+    unary call would have raised it; None when it succeeded."""
+    if result.code == 0:
+        return None
+    code = _CODES.get(result.code, grpc.StatusCode.UNKNOWN)
+    message: str = result.message or str(code)
+    name = result.error or error_name_prefix(message) or _GENERIC_NAMES.get(code, "InternalFailure")
     if not message.startswith(name + ": "):
         message = f"{name}: {message}"
     return make_error(name, message, code)

@@ -10,15 +10,23 @@
 
     worker.run()  # until SIGTERM/SIGINT or stop(); then drains
 
-The contract is the C++ worker's (clients/cpp/worker.h):
+The contract is the C++ worker's (clients/cpp/worker.h), and so are the calls it makes: the batched
+Tasks.PollBatch and Tasks.ReportBatch (the unary Poll/Complete/Fail/Heartbeat stay for other clients).
 - It polls a queue only while one of its ``concurrency`` handler slots is free, so it never holds a task it
-  cannot start (a slot is reserved for the length of a long poll).
+  cannot start: each PollBatch reserves every free slot (up to the queue's share, concurrency / queues) for
+  the length of its long poll and asks for that many tasks; it gets the first task to come and those waiting
+  with it. Two poll threads per queue, so that one poll is under way while the other hands out its tasks.
 - The handler gets the task's input (parsed JSON) and a TaskContext (execution, state, attempt, deadline,
   cancellation). Plain functions run on the worker's threads; ``async def`` handlers (or handlers returning an
-  awaitable) run on the worker's one event loop. The returned value (None = {}) becomes CompleteTask(output);
-  a raised TaskError(error, cause) becomes FailTask(error, cause).
+  awaitable) run on the worker's one event loop. The returned value (None = {}) becomes the task's output;
+  a raised TaskError(error, cause) fails it with that error and cause.
 - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every
-  ``default_heartbeat_interval`` when the state has none (to learn of cancellation).
+  ``default_heartbeat_interval`` when the state has none (to learn of cancellation). One thread heartbeats
+  every running task; the heartbeats due together go in one call.
+- Results, failures and heartbeats go in ReportBatch calls: at most two calls are under way at once, and the
+  reports made meanwhile gather for the next one (at most 1,000 reports and 4 MiB per call; a report that
+  alone nears 4 MiB goes as its unary call). Each report is answered as its unary call would be; a repeated
+  completion changes nothing (the first one counts).
 - Cancellation reaches the handler through its TaskContext (``cancelled``, ``wait_for_cancellation``,
   ``wait_for_cancellation_async``, ``on_cancel``) when a heartbeat answers cancelled, when the server refuses
   the token (the task timed out), when the task's deadline passes, or when a drain runs out of time. A
@@ -30,11 +38,11 @@ The contract is the C++ worker's (clients/cpp/worker.h):
     Worker.Shutdown      the worker stopped and the handler had not returned within the drain timeout
 - Polls that fail are retried with exponential backoff (initial_backoff doubling to max_backoff). Polls wait
   for a server that is away (wait-for-ready) and the channel reconnects within max_reconnect_backoff
-  (ClientOptions, 0.5 s), so workers are back within a second of a server restart. Reports (Complete/Fail)
-  wait for the server the same way (within call_timeout), so that a task finished during an outage is
-  reported as soon as it is back; reports that fail with ServiceUnavailable or Timeout are retried for up to
-  ``report_timeout``; a report refused
-  because the task is gone (TaskTimedOut, TaskDoesNotExist) is logged and dropped.
+  (ClientOptions, 0.5 s), so workers are back within a second of a server restart. Report calls wait for the
+  server the same way (within call_timeout), so that a task finished during an outage is reported as soon as
+  it is back; a report whose call failed with ServiceUnavailable or Timeout is retried (in a later call) for
+  up to ``report_timeout``; a report refused because the task is gone (TaskTimedOut, TaskDoesNotExist) is
+  logged and dropped.
 
 Thread-safety: handle() before start(); start(), stop() and run() may be called from any thread (run()'s
 signal handlers only from the main thread); handlers run up to ``concurrency`` at once.
@@ -58,16 +66,25 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import grpc
 
+from stepflow._heartbeats import Beating, HeartbeatScheduler
+from stepflow._report_batcher import ReportBatcher
 from stepflow.client import Client
 from stepflow.errors import StepflowError, error_from_rpc
 from stepflow.task_context import CancelReason, TaskContext, TaskError
 from stepflow.types import Task
+from stepflow.v1 import stepflow_pb2 as pb
 
 # A queue's handler: (context, input) -> output, or an awaitable of it. May raise TaskError.
 Handler = Callable[[TaskContext, Any], Any]
 
 _GONE = ("TaskTimedOut", "TaskDoesNotExist")
 _RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# Poll threads per queue: two, so that one poll is under way while the other hands out its tasks.
+_POLLERS_PER_QUEUE = 2
+# The most tasks one PollBatch asks for (the server's bound).
+_MAX_POLL_TASKS = 256
+# A heartbeat that failed for a reason other than the task being gone is retried this soon (at most), in s.
+_HEARTBEAT_RETRY = 1.0
 
 
 @dataclass
@@ -76,7 +93,7 @@ class WorkerOptions:
     identity: str = ""
     # Handlers running at once, over all queues. Default: 1.
     concurrency: int = 1
-    # Long-poll wait of each PollTask, in seconds (the server caps it at 60). Default: 20.
+    # Long-poll wait of each PollBatch, in seconds (the server caps it at 60). Default: 20.
     poll_wait: int = 20
     # Heartbeat interval (s) for a task whose state has no HeartbeatSeconds (heartbeats then only discover
     # cancellation); 0 = none for such tasks. Tasks with HeartbeatSeconds use a third of it. Default: 10.
@@ -100,9 +117,9 @@ class WorkerStats:
     running: int = 0  # handlers running now
     started: int = 0  # tasks handed to a handler
     completed: int = 0
-    failed: int = 0  # reported with FailTask (by a handler or by the worker)
-    polls: int = 0  # PollTask calls that returned (with or without a task)
-    heartbeats: int = 0  # HeartbeatTask calls that returned OK
+    failed: int = 0  # reported failed (by a handler or by the worker)
+    polls: int = 0  # PollBatch calls that returned (with or without tasks)
+    heartbeats: int = 0  # heartbeats answered OK
 
 
 class _Running:
@@ -110,7 +127,7 @@ class _Running:
 
     def __init__(self, task: Task) -> None:
         self.context = TaskContext(task)
-        self.handler_done = threading.Event()
+        self.beating = Beating(self.context)
         self._claim_lock = threading.Lock()
         self._claimed = False
 
@@ -130,7 +147,9 @@ class Worker:
         self._handlers: Dict[str, Handler] = {}
         self._cv = threading.Condition()
         self._stats = WorkerStats()
-        self._free_slots = 0
+        self._free_slots = 0  # handler slots not reserved by a poll or taken by a task
+        self._queue_share = 1  # slots the polls of one queue may reserve at once
+        self._polling: Dict[str, int] = {}  # slots reserved by the polls of each queue now
         self._in_flight: Set[_Running] = set()
         self._polls: Set[Any] = set()
         self._started = False
@@ -142,6 +161,8 @@ class Worker:
         self._executor: Optional[ThreadPoolExecutor] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
+        self._reports = ReportBatcher(client)
+        self._heartbeats: Optional[HeartbeatScheduler] = None
         self._wake_fd = -1  # run()'s wake-up pipe while it waits
 
     # --- Set-up.
@@ -173,14 +194,23 @@ class Worker:
                 raise ValueError("start: concurrency must be at least 1")
             self._started = True
             self._free_slots = self._options.concurrency
+            # Each queue's polls reserve at most its share of the slots, so that the idle long polls of one
+            # queue never hold every slot while another queue has tasks.
+            self._queue_share = max(1, self._options.concurrency // len(self._handlers))
+            self._polling = {queue: 0 for queue in self._handlers}
         self._executor = ThreadPoolExecutor(self._options.concurrency, thread_name_prefix="stepflow-handler")
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, name="stepflow-loop", daemon=True)
         self._loop_thread.start()
+        self._heartbeats = HeartbeatScheduler(self._heartbeat)
+        # Two poll threads per queue (one when its share is one slot): one poll is under way while the other's
+        # tasks are handed to the handlers.
         for queue in self._handlers:
-            t = threading.Thread(target=self._poll_loop, args=(queue,), name=f"stepflow-poll-{queue}", daemon=True)
-            self._pollers.append(t)
-            t.start()
+            for i in range(min(_POLLERS_PER_QUEUE, self._queue_share)):
+                t = threading.Thread(target=self._poll_loop, args=(queue,), name=f"stepflow-poll-{queue}-{i}",
+                                     daemon=True)
+                self._pollers.append(t)
+                t.start()
 
     def stats(self) -> WorkerStats:
         with self._cv:
@@ -188,31 +218,31 @@ class Worker:
 
     # --- Polling.
 
-    def _take_slot(self) -> bool:
+    def _reserve_slots(self, queue: str) -> int:
+        """Every free slot, up to the queue's share (and a PollBatch's bound): one call asks for as many tasks
+        as can start now. 0 when stopping."""
         with self._cv:
-            self._cv.wait_for(lambda: self._stopping or self._free_slots > 0)
+            self._cv.wait_for(lambda: self._stopping or
+                              (self._free_slots > 0 and self._polling[queue] < self._queue_share))
             if self._stopping:
-                return False
-            self._free_slots -= 1
-            return True
+                return 0
+            n = min(self._free_slots, self._queue_share - self._polling[queue], _MAX_POLL_TASKS)
+            self._free_slots -= n
+            self._polling[queue] += n
+            return n
 
-    def _release_slot(self) -> None:
-        with self._cv:
-            self._free_slots += 1
-            self._cv.notify_all()
-
-    def _poll_once(self, queue: str) -> Tuple[Optional[Any], Optional[StepflowError]]:
-        future = self._client.poll_task_future(queue, self._identity, self._options.poll_wait)
+    def _poll_once(self, queue: str, slots: int) -> Tuple[List[Any], Optional[StepflowError]]:
+        future = self._client.poll_tasks_future(queue, self._identity, slots, self._options.poll_wait)
         with self._cv:
             self._polls.add(future)
             if self._stopping:
                 future.cancel()
         try:
-            return future.result(), None
+            return list(future.result().tasks), None
         except grpc.FutureCancelledError:
-            return None, None
+            return [], None
         except grpc.RpcError as e:
-            return None, error_from_rpc(e)
+            return [], error_from_rpc(e)
         finally:
             with self._cv:
                 self._polls.discard(future)
@@ -220,32 +250,35 @@ class Worker:
     def _poll_loop(self, queue: str) -> None:
         backoff = self._options.initial_backoff
         failing = False
-        while self._take_slot():
-            response, error = self._poll_once(queue)
+        while True:
+            slots = self._reserve_slots(queue)
+            if slots == 0:
+                return
+            tasks, error = self._poll_once(queue, slots)
             if error is not None and error.name == "Cancelled" and self._stopping:
                 error = None
+            handed = [_Running(Task.from_pb(t, queue)) for t in tasks[:slots]]
+            with self._cv:
+                # The slots of the tasks handed out stay taken until they are reported.
+                self._free_slots += slots - len(handed)
+                self._polling[queue] -= slots
+                self._stats.polls += error is None and not self._stopping
+                self._stats.started += len(handed)
+                self._stats.running += len(handed)
+                self._in_flight.update(handed)
+                self._cv.notify_all()
+            assert self._executor is not None
+            for running in handed:
+                self._executor.submit(self._run_task, running)
             if error is not None:
-                self._release_slot()
                 self._log.warning("poll %s: %s (retrying in %.1f s)", queue, error.message, backoff)
                 failing = True
                 self._stop_requested.wait(backoff)
                 backoff = min(backoff * 2, self._options.max_backoff)
                 continue
-            with self._cv:
-                self._stats.polls += response is not None
-            if failing and response is not None:
+            if failing and not self._stopping:
                 self._log.info("poll %s: connected again", queue)
                 failing, backoff = False, self._options.initial_backoff
-            if response is None or not response.task_token:
-                self._release_slot()
-                continue
-            running = _Running(Task.from_pb(response, queue))
-            with self._cv:
-                self._in_flight.add(running)
-                self._stats.started += 1
-                self._stats.running += 1
-            assert self._executor is not None
-            self._executor.submit(self._run_task, running)
 
     # --- Running a task.
 
@@ -271,12 +304,16 @@ class Worker:
             return "fail", "Worker.Exception", f"the handler's result is not JSON-serialisable: {e}"
 
     def _run_task(self, running: _Running) -> None:
-        heartbeats = threading.Thread(target=self._heartbeat_loop, args=(running,), daemon=True)
-        heartbeats.start()
+        ctx = running.context
+        deadline = None
+        if ctx.deadline is not None:
+            deadline = time.monotonic() + (ctx.deadline.timestamp() - time.time())
+        assert self._heartbeats is not None
+        self._heartbeats.add(running.beating, self._heartbeat_interval(ctx), deadline)
         try:
             kind, a, b = self._call_handler(running)
         finally:
-            running.handler_done.set()
+            self._heartbeats.remove(running.beating)
         if running.claim_report():
             self._report(running, kind, a, b)
             self._finish(running)
@@ -286,59 +323,57 @@ class Worker:
             return ctx.heartbeat_seconds / 3.0
         return self._options.default_heartbeat_interval
 
-    def _heartbeat_loop(self, running: _Running) -> None:
-        ctx = running.context
-        interval = self._heartbeat_interval(ctx)
-        deadline = ctx.deadline.timestamp() if ctx.deadline is not None else None
-        while True:
-            wait = interval if interval > 0 else None
-            if deadline is not None:
-                left = max(0.0, deadline - time.time())
-                wait = left if wait is None else min(wait, left)
-            if running.handler_done.wait(wait):
-                return
-            if deadline is not None and time.time() >= deadline:
-                ctx.cancel(CancelReason.DEADLINE)
-                return
-            try:
-                cancelled = self._client.heartbeat_task(ctx.task_token)
-            except StepflowError as e:
-                if e.name in _GONE:
-                    ctx.cancel(CancelReason.TASK_GONE)
-                    return
-                self._log.warning("heartbeat %s: %s", ctx.execution_arn, e.message)
-                continue
-            with self._cv:
-                self._stats.heartbeats += 1
-            if cancelled:
+    def _heartbeat(self, tasks: List[Beating]) -> List[Optional[float]]:
+        """One heartbeat for each of ``tasks`` (in one report call); acts on the answers and says when the next
+        of each is due (None: no more)."""
+        answers = self._reports.send_all([pb.TaskReport(heartbeat=pb.HeartbeatTaskRequest(
+            task_token=t.context.task_token)) for t in tasks])
+        following: List[Optional[float]] = []
+        for task, (error, cancelled) in zip(tasks, answers):
+            ctx = task.context
+            if error is None:
+                with self._cv:
+                    self._stats.heartbeats += 1
+            if error is None and cancelled:
                 ctx.cancel(CancelReason.CANCELLED)
-                return
+                following.append(None)
+            elif error is not None and error.name in _GONE:
+                ctx.cancel(CancelReason.TASK_GONE)
+                following.append(None)
+            elif error is not None:
+                self._log.warning("heartbeat %s: %s", ctx.execution_arn, error.message)
+                following.append(time.monotonic() + min(task.interval, _HEARTBEAT_RETRY))
+            else:
+                following.append(time.monotonic() + task.interval)
+        return following
 
     def _report(self, running: _Running, kind: str, a: str, b: str) -> None:
         token = running.context.task_token
+        if kind == "complete":
+            report = pb.TaskReport(complete=pb.CompleteTaskRequest(task_token=token, output=a))
+        else:
+            report = pb.TaskReport(fail=pb.FailTaskRequest(task_token=token, error=a, cause=b))
         give_up = time.monotonic() + self._options.report_timeout
         backoff = self._options.initial_backoff
         while True:
-            try:
-                if kind == "complete":
-                    self._client.complete_task(token, a, wait_for_ready=True)
-                else:
-                    self._client.fail_task(token, a, b, wait_for_ready=True)
+            error, _ = self._reports.send(report)
+            if error is None:
                 with self._cv:
                     if kind == "complete":
                         self._stats.completed += 1
                     else:
                         self._stats.failed += 1
                 return
-            except StepflowError as e:
-                if e.name in _GONE:
-                    self._log.info("report of %s dropped: %s", running.context.execution_arn, e.message)
-                    return
-                if e.code not in _RETRYABLE or time.monotonic() + backoff > give_up:
-                    self._log.error("report of %s failed: %s", running.context.execution_arn, e.message)
-                    return
-                time.sleep(backoff)
-                backoff = min(backoff * 2, self._options.max_backoff)
+            if error.name in _GONE:
+                self._log.info("report of %s dropped: %s", running.context.execution_arn, error.message)
+                return
+            if error.code not in _RETRYABLE or time.monotonic() + backoff > give_up:
+                self._log.error("report of %s failed: %s", running.context.execution_arn, error.message)
+                return
+            self._log.info("report of %s: %s (retrying in %.1f s)", running.context.execution_arn, error.message,
+                           backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self._options.max_backoff)
 
     def _finish(self, running: _Running) -> None:
         with self._cv:
@@ -388,6 +423,8 @@ class Worker:
                     self._finish(running)
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
+            if self._heartbeats is not None:
+                self._heartbeats.close()
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
             self._stop_result = not left

@@ -11,6 +11,7 @@ from server import Server, free_port
 from stepflow import errors
 from stepflow.aio import AsyncClient
 from stepflow.types import DeadLetterFilter, ExecutionStatus, HistoryEvent, Route
+from stepflow.v1 import stepflow_pb2 as pb
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "ok", "End": True}}}
 TASK = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "activity:aio-work", "End": True}}}
@@ -48,6 +49,20 @@ async def scenario(address: str) -> None:
         assert (await client.describe_execution(running.arn)).output_value == {"n": 2}
         assert (await client.describe_execution_by_name("task", "watched")).arn == running.arn
         assert (await client.describe_state_machine_for_execution(running.arn)).name == "task"
+
+        # The batched calls: two tasks in one poll, both completed in one call (and again: OK, nothing changes).
+        batch = [await client.start_execution("task", {"n": n}) for n in (10, 11)]
+        tasks = await client.poll_tasks("aio-work", "aio", max_tasks=2, wait_seconds=10)
+        assert sorted(t.input_value["n"] for t in tasks) == [10, 11]
+        done_reports = [pb.TaskReport(complete=pb.CompleteTaskRequest(task_token=t.token, output=t.input))
+                        for t in tasks]
+        assert await client.report_tasks(done_reports + done_reports) == [None] * 4
+        assert [type(e).__name__ if e else None for e in await client.report_tasks(
+            [pb.TaskReport(fail=pb.FailTaskRequest(task_token="not-a-token"))])] == ["InvalidToken"]
+        for e in batch:
+            for _ in [x async for x in client.watch_execution_history(e.arn)]:
+                pass
+            assert (await client.describe_execution(e.arn)).output_value == e.input_value
 
         # Failure, dead letter, redrive of the execution, stop.
         failing = await client.start_execution("task", {"n": 3})

@@ -14,7 +14,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { makeError, toStepflowError } from './errors.js';
+import { errorNamePrefix, makeError, toStepflowError, type StepflowError } from './errors.js';
 import type { ProtoGrpcType } from './gen/stepflow.js';
 import type { DeadLettersClient } from './gen/stepflow/v1/DeadLetters.js';
 import type { ExecutionsClient } from './gen/stepflow/v1/Executions.js';
@@ -26,7 +26,11 @@ import type { ListExecutionsResponse__Output } from './gen/stepflow/v1/ListExecu
 import type { ListStateMachineAliasesResponse__Output } from './gen/stepflow/v1/ListStateMachineAliasesResponse.js';
 import type { ListStateMachinesResponse__Output } from './gen/stepflow/v1/ListStateMachinesResponse.js';
 import type { ListStateMachineVersionsResponse__Output } from './gen/stepflow/v1/ListStateMachineVersionsResponse.js';
+import type { PollTaskBatchResponse__Output } from './gen/stepflow/v1/PollTaskBatchResponse.js';
 import type { PollTaskResponse__Output } from './gen/stepflow/v1/PollTaskResponse.js';
+import type { ReportTaskBatchResponse__Output } from './gen/stepflow/v1/ReportTaskBatchResponse.js';
+import type { TaskReport as TaskReportMessage } from './gen/stepflow/v1/TaskReport.js';
+import type { TaskReportResult__Output } from './gen/stepflow/v1/TaskReportResult.js';
 import type { RedriveDeadLettersResponse__Output } from './gen/stepflow/v1/RedriveDeadLettersResponse.js';
 import type { TestStateResponse__Output } from './gen/stepflow/v1/TestStateResponse.js';
 import type { ValidateDefinitionResponse__Output } from './gen/stepflow/v1/ValidateDefinitionResponse.js';
@@ -60,6 +64,41 @@ export function jsonText(value: unknown): string {
     return '{}';
   }
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** One report of Client.reportTasks: a task's completion (output: JSON text or a value), failure or heartbeat. */
+export type TaskReport =
+  | { kind: 'complete'; taskToken: string; output?: unknown }
+  | { kind: 'fail'; taskToken: string; error?: string; cause?: string }
+  | { kind: 'heartbeat'; taskToken: string };
+
+/** What a report's unary call would have answered. */
+export interface TaskReportOutcome {
+  /** undefined: OK. */
+  error?: StepflowError;
+  /** A heartbeat's answer: the execution no longer wants the result. */
+  cancelled: boolean;
+}
+
+function reportMessage(report: TaskReport): TaskReportMessage {
+  switch (report.kind) {
+    case 'complete':
+      return { complete: { taskToken: report.taskToken, output: jsonText(report.output) } };
+    case 'fail':
+      return { fail: { taskToken: report.taskToken, error: report.error ?? '', cause: report.cause ?? '' } };
+    case 'heartbeat':
+      return { heartbeat: { taskToken: report.taskToken } };
+  }
+}
+
+function reportOutcome(r: TaskReportResult__Output): TaskReportOutcome {
+  if (r.code === 0) {
+    return { cancelled: r.cancelled };
+  }
+  const message = r.message || `code ${r.code}`;
+  const name = r.error || errorNamePrefix(message) || 'InternalFailure';
+  return { error: makeError(name, message.startsWith(`${name}: `) ? message : `${name}: ${message}`, r.code),
+    cancelled: false };
 }
 
 export interface CallOptions {
@@ -396,6 +435,32 @@ export class Client {
       this.tasks.Poll({ queue, workerIdentity: identity, waitSeconds }, md, o, cb),
     { timeoutMs, waitForReady: true, ...options });
     return r.taskToken ? taskFrom(r, queue) : undefined;
+  }
+
+  /** Tasks.PollBatch: up to maxTasks tasks of `queue` (0 = 1; at most 256, ValidationException beyond): waits,
+   * as pollTask, for the first, then takes those waiting at that moment; [] when none came within waitSeconds.
+   * Waits for a server that is away (wait-for-ready). */
+  async pollTasks(queue: string, identity = '', maxTasks = 1, waitSeconds = 20, options: CallOptions = {}): Promise<Task[]> {
+    const timeoutMs = (waitSeconds || 20) * 1000 + (this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    const r = await this.call<PollTaskBatchResponse__Output>((md, o, cb) =>
+      this.tasks.PollBatch({ queue, workerIdentity: identity, waitSeconds, maxTasks }, md, o, cb),
+    { timeoutMs, waitForReady: true, ...options });
+    return r.tasks.map((t) => taskFrom(t, queue));
+  }
+
+  /** Tasks.ReportBatch: many Complete/Fail/Heartbeat reports in one call, at most 1,000 and 4 MiB
+   * (ValidationException for the whole call beyond). Answers each report in order, as its unary call would have:
+   * `error` undefined when it succeeded, else the StepflowError that call would have thrown; `cancelled` for a
+   * heartbeat. InternalFailure when the server answers another number of results than reports. */
+  async reportTasks(reports: TaskReport[], options?: CallOptions): Promise<TaskReportOutcome[]> {
+    const r = await this.call<ReportTaskBatchResponse__Output>((md, o, cb) =>
+      this.tasks.ReportBatch({ reports: reports.map(reportMessage) }, md, o, cb), options);
+    if (r.results.length !== reports.length) {
+      throw makeError('InternalFailure',
+        `InternalFailure: ReportBatch answered ${r.results.length} results to ${reports.length} reports`,
+        grpc.status.INTERNAL);
+    }
+    return r.results.map(reportOutcome);
   }
 
   /** Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut. */

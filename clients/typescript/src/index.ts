@@ -1,6 +1,7 @@
 // Stepflow's TypeScript SDK: a client of the public gRPC API and a worker. See README.md.
 export {
-  Client, jsonText, type CallOptions, type ListExecutionsFilter, type PublishOptions, type TestStateOptions,
+  Client, jsonText, type CallOptions, type ListExecutionsFilter, type PublishOptions, type TaskReport,
+  type TaskReportOutcome, type TestStateOptions,
 } from './client.js';
 export * as errors from './errors.js';
 export { StepflowError, toStepflowError } from './errors.js';

@@ -7,14 +7,21 @@
 //   });
 //   await worker.run();  // until SIGTERM/SIGINT or stop(); then drains
 //
-// The contract is the C++ worker's (clients/cpp/worker.h):
+// The contract is the C++ worker's (clients/cpp/worker.h), and so are the calls it makes: the batched
+// Tasks.PollBatch and Tasks.ReportBatch (the unary Poll/Complete/Fail/Heartbeat stay for other clients).
 // - A queue is polled only while one of the `concurrency` handler slots is free, so the worker never holds a
-//   task it cannot start (a slot is reserved for the length of a long poll).
+//   task it cannot start: each PollBatch reserves every free slot (up to the queue's share, concurrency /
+//   queues) for the length of its long poll and asks for that many tasks; it gets the first task to come and
+//   those waiting with it. Two polls per queue, so that one is under way while the other's tasks start.
 // - The handler gets the task's input (parsed JSON) and a TaskContext (execution, state, attempt, deadline,
-//   cancellation). Its result (undefined = {}) becomes CompleteTask(output); a thrown TaskError(error, cause)
-//   becomes FailTask(error, cause).
+//   cancellation). Its result (undefined = {}) becomes the task's output; a thrown TaskError(error, cause)
+//   fails it with that error and cause.
 // - While the handler runs, the worker heartbeats the task every third of its HeartbeatSeconds, or every
 //   defaultHeartbeatIntervalMs when the state has none (to learn of cancellation).
+// - Results, failures and heartbeats go in ReportBatch calls: those made in one turn of the event loop go
+//   together, at most two calls are under way at once and the reports made meanwhile gather for the next (at
+//   most 1,000 reports and 4 MiB per call; a report that alone nears 4 MiB goes as its unary call). Each
+//   report is answered as its unary call would be; a repeated completion changes nothing (the first counts).
 // - Cancellation reaches the handler through ctx.signal (an AbortSignal), ctx.cancelled and ctx.cancelReason
 //   when a heartbeat answers cancelled, when the server refuses the token (the task timed out), when the
 //   task's deadline passes, or when a drain runs out of time.
@@ -25,16 +32,17 @@
 //     Worker.Shutdown      the worker stopped and the handler had not returned within the drain timeout
 // - Failed polls are retried with exponential backoff (initialBackoffMs doubling to maxBackoffMs). Polls wait
 //   for a server that is away (wait-for-ready) and the channel reconnects within 0.5 s, so workers are back
-//   within a second of a restart; reports wait for the server the same way (within the client's call timeout),
-//   so that a task finished during an outage is reported as soon as the server is back. Reports failing with
-//   ServiceUnavailable or Timeout are retried for
-//   reportTimeoutMs; a report refused because the task is gone (TaskTimedOut, TaskDoesNotExist) is dropped.
+//   within a second of a restart; report calls wait for the server the same way (within the client's call
+//   timeout), so that a task finished during an outage is reported as soon as the server is back. A report
+//   whose call failed with ServiceUnavailable or Timeout is retried (in a later call) for reportTimeoutMs; a
+//   report refused because the task is gone (TaskTimedOut, TaskDoesNotExist) is dropped.
 // Handlers share Node's one thread: a handler that blocks it (a long synchronous loop) blocks heartbeats too.
 import * as grpc from '@grpc/grpc-js';
 import { hostname } from 'node:os';
 
-import type { Client } from './client.js';
+import type { Client, TaskReport } from './client.js';
 import { StepflowError, toStepflowError } from './errors.js';
+import { ReportBatcher } from './report_batcher.js';
 import { TaskContext, TaskError, type CancelReason } from './task_context.js';
 import type { Task } from './types.js';
 
@@ -54,7 +62,7 @@ export interface WorkerOptions {
   identity?: string;
   /** Handlers running at once, over all queues. Default: 1. */
   concurrency?: number;
-  /** Long-poll wait of each PollTask in seconds (the server caps it at 60). Default: 20. */
+  /** Long-poll wait of each PollBatch in seconds (the server caps it at 60). Default: 20. */
   pollWaitSeconds?: number;
   /** Heartbeat interval for tasks whose state has no HeartbeatSeconds; 0 = none. Default: 10000 ms. */
   defaultHeartbeatIntervalMs?: number;
@@ -81,6 +89,10 @@ export interface WorkerStats {
 }
 
 const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist']);
+// Polls under way per queue: two, so that one is under way while the other's tasks start.
+const POLLERS_PER_QUEUE = 2;
+// The most tasks one PollBatch asks for (the server's bound).
+const MAX_POLL_TASKS = 256;
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
 type Outcome = { kind: 'complete'; output: string } | { kind: 'fail'; error: string; cause: string };
@@ -102,7 +114,10 @@ export class Worker {
   private readonly inFlight = new Set<Running>();
   private readonly pollAbort = new AbortController();
   private readonly slotWaiters: Array<() => void> = [];
-  private freeSlots = 0;
+  private freeSlots = 0;  // handler slots not reserved by a poll or taken by a task
+  private queueShare = 1;  // slots the polls of one queue may reserve at once
+  private readonly polling = new Map<string, number>();  // slots reserved by the polls of each queue now
+  private readonly reports: ReportBatcher;
   private started = false;
   private stopping = false;
   private stopResult: Promise<boolean> | undefined;
@@ -111,6 +126,7 @@ export class Worker {
 
   constructor(client: Client, options: WorkerOptions = {}) {
     this.client = client;
+    this.reports = new ReportBatcher(client);
     this.options = {
       identity: options.identity || `${hostname()}:${process.pid}`,
       concurrency: options.concurrency ?? 1,
@@ -148,7 +164,16 @@ export class Worker {
     }
     this.started = true;
     this.freeSlots = this.options.concurrency;
-    this.pollers = [...this.handlers.keys()].map((queue) => this.pollLoop(queue));
+    // Each queue's polls reserve at most its share of the slots, so that the idle long polls of one queue never
+    // hold every slot while another queue has tasks.
+    this.queueShare = Math.max(1, Math.floor(this.options.concurrency / this.handlers.size));
+    const pollersPerQueue = Math.min(POLLERS_PER_QUEUE, this.queueShare);
+    for (const queue of this.handlers.keys()) {
+      this.polling.set(queue, 0);
+      for (let i = 0; i < pollersPerQueue; i++) {
+        this.pollers.push(this.pollLoop(queue));
+      }
+    }
   }
 
   stats(): WorkerStats {
@@ -157,15 +182,19 @@ export class Worker {
 
   // --- Polling.
 
-  private async takeSlot(): Promise<boolean> {
-    while (!this.stopping && this.freeSlots === 0) {
+  /** Every free slot, up to the queue's share (and a PollBatch's bound): one call asks for as many tasks as can
+   * start now. 0 when stopping. */
+  private async reserveSlots(queue: string): Promise<number> {
+    while (!this.stopping && (this.freeSlots === 0 || this.polling.get(queue)! >= this.queueShare)) {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
     if (this.stopping) {
-      return false;
+      return 0;
     }
-    this.freeSlots -= 1;
-    return true;
+    const n = Math.min(this.freeSlots, this.queueShare - this.polling.get(queue)!, MAX_POLL_TASKS);
+    this.freeSlots -= n;
+    this.polling.set(queue, this.polling.get(queue)! + n);
+    return n;
   }
 
   private releaseSlot(): void {
@@ -182,19 +211,36 @@ export class Worker {
   private async pollLoop(queue: string): Promise<void> {
     let backoff = this.options.initialBackoffMs;
     let failing = false;
-    while (await this.takeSlot()) {
-      let task: Task | undefined;
+    for (;;) {
+      const slots = await this.reserveSlots(queue);
+      if (slots === 0) {
+        return;
+      }
+      let tasks: Task[] = [];
+      let failure: StepflowError | undefined;
       try {
-        task = await this.client.pollTask(queue, this.options.identity, this.options.pollWaitSeconds,
-          { signal: this.pollAbort.signal });
+        tasks = (await this.client.pollTasks(queue, this.options.identity, slots, this.options.pollWaitSeconds,
+          { signal: this.pollAbort.signal })).slice(0, slots);
         this.counters.polls += 1;
       } catch (error) {
-        this.releaseSlot();
+        failure = toStepflowError(error);
+      }
+      // The slots of the tasks handed out stay taken until they are reported.
+      this.freeSlots += slots - tasks.length;
+      this.polling.set(queue, this.polling.get(queue)! - slots);
+      this.wakeSlotWaiters();
+      for (const task of tasks) {
+        this.counters.started += 1;
+        this.counters.running += 1;
+        const running: Running = { context: new TaskContext(task), claimed: false, done: Promise.resolve() };
+        this.inFlight.add(running);
+        running.done = this.runTask(running);
+      }
+      if (failure !== undefined) {
         if (this.stopping) {
           return;
         }
-        const e = toStepflowError(error);
-        this.log.warn(`poll ${queue}: ${e.message} (retrying in ${backoff} ms)`);
+        this.log.warn(`poll ${queue}: ${failure.message} (retrying in ${backoff} ms)`);
         failing = true;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
@@ -205,15 +251,6 @@ export class Worker {
         failing = false;
         backoff = this.options.initialBackoffMs;
       }
-      if (task === undefined) {
-        this.releaseSlot();
-        continue;
-      }
-      this.counters.started += 1;
-      this.counters.running += 1;
-      const running: Running = { context: new TaskContext(task), claimed: false, done: Promise.resolve() };
-      this.inFlight.add(running);
-      running.done = this.runTask(running);
     }
   }
 
@@ -272,17 +309,16 @@ export class Worker {
           return;
         }
         beating = true;
-        this.client.heartbeatTask(ctx.taskToken).then((cancelled) => {
-          this.counters.heartbeats += 1;
-          if (cancelled) {
-            ctx.cancel('cancelled');
-          }
-        }, (error) => {
-          const e = toStepflowError(error);
-          if (GONE.has(e.name)) {
+        this.reports.send({ kind: 'heartbeat', taskToken: ctx.taskToken }).then(({ error, cancelled }) => {
+          if (error === undefined) {
+            this.counters.heartbeats += 1;
+            if (cancelled) {
+              ctx.cancel('cancelled');
+            }
+          } else if (GONE.has(error.name)) {
             ctx.cancel('task gone');
           } else {
-            this.log.warn(`heartbeat ${ctx.executionArn}: ${e.message}`);
+            this.log.warn(`heartbeat ${ctx.executionArn}: ${error.message}`);
           }
         }).finally(() => {
           beating = false;
@@ -296,31 +332,28 @@ export class Worker {
   }
 
   private async report(ctx: TaskContext, outcome: Outcome): Promise<void> {
+    const report: TaskReport = outcome.kind === 'complete'
+      ? { kind: 'complete', taskToken: ctx.taskToken, output: outcome.output }
+      : { kind: 'fail', taskToken: ctx.taskToken, error: outcome.error, cause: outcome.cause };
     const giveUp = Date.now() + this.options.reportTimeoutMs;
     let backoff = this.options.initialBackoffMs;
     for (;;) {
-      try {
-        if (outcome.kind === 'complete') {
-          await this.client.completeTask(ctx.taskToken, outcome.output, { waitForReady: true });
-          this.counters.completed += 1;
-        } else {
-          await this.client.failTask(ctx.taskToken, outcome.error, outcome.cause, { waitForReady: true });
-          this.counters.failed += 1;
-        }
+      const { error } = await this.reports.send(report);
+      if (error === undefined) {
+        this.counters[outcome.kind === 'complete' ? 'completed' : 'failed'] += 1;
         return;
-      } catch (error) {
-        const e: StepflowError = toStepflowError(error);
-        if (GONE.has(e.name)) {
-          this.log.info(`report of ${ctx.executionArn} dropped: ${e.message}`);
-          return;
-        }
-        if (!RETRYABLE.has(e.code) || Date.now() + backoff > giveUp) {
-          this.log.error(`report of ${ctx.executionArn} failed: ${e.message}`);
-          return;
-        }
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
       }
+      if (GONE.has(error.name)) {
+        this.log.info(`report of ${ctx.executionArn} dropped: ${error.message}`);
+        return;
+      }
+      if (!RETRYABLE.has(error.code) || Date.now() + backoff > giveUp) {
+        this.log.error(`report of ${ctx.executionArn} failed: ${error.message}`);
+        return;
+      }
+      this.log.info(`report of ${ctx.executionArn}: ${error.message} (retrying in ${backoff} ms)`);
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
     }
   }
 
