@@ -43,12 +43,7 @@ Frame* Evaluator::NewFrame(Frame* parent) {
   return frame;
 }
 
-void Evaluator::Charge(std::int64_t steps) {
-  steps_ += steps;
-  if (steps_ > limits_.max_steps) {
-    Fail("U1001", position_, "steps");
-  }
-}
+void Evaluator::FailOutOfSteps() const { Fail("U1001", position_, "steps"); }
 
 void Evaluator::CheckSize(std::int64_t size) const {
   if (size > limits_.max_sequence_size) {
@@ -106,7 +101,10 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
     Fail("U1001", node.position, "depth");
   }
   Charge(1);
-  Value result = EvalInner(node, input, env);
+  // A literal (the most frequent leaf) is copied here rather than through EvalInner's dispatch.
+  const bool literal =
+      node.type == NodeType::kString || node.type == NodeType::kNumber || node.type == NodeType::kValue;
+  Value result = literal ? node.literal : EvalInner(node, input, env);
   for (const NodePtr& predicate : node.predicates) {
     result = EvalFilter(*predicate->lhs, result, env);
   }

@@ -203,4 +203,10 @@ bool Truthy(const Value& v);
 // The one place JSONata compares values; later to be pointed at the shared JSON value module.
 bool DeepEqual(const Value& a, const Value& b);
 
+inline Value Value::WrappedInSequence() const {
+  Value v = *this;
+  v.wrapped_ = in_place_ && ptr_ == nullptr && kind_ == Kind::kArray;
+  return v;
+}
+
 }  // namespace stepflow::sm::jsonata
