@@ -145,24 +145,16 @@ double Value::number() const {
 
 Value Value::InPlace(const boost::json::value& json, std::uint32_t level) {
   CheckLevel(level);
-  Value v;
   switch (json.kind()) {
     case boost::json::kind::string:
-      v.kind_ = Kind::kString;
-      break;
+      return Value(Kind::kString, &json, level);
     case boost::json::kind::array:
-      v.kind_ = Kind::kArray;
-      break;
+      return Value(Kind::kArray, &json, level);
     case boost::json::kind::object:
-      v.kind_ = Kind::kObject;
-      break;
+      return Value(Kind::kObject, &json, level);
     default:
       return *ScalarOf(json);
   }
-  v.in_place_ = true;
-  v.level_ = level;
-  v.scalar_.json = &json;
-  return v;
 }
 
 namespace {
@@ -612,7 +604,6 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level);
 
 Value FromJson(const boost::json::value& json) { return FromJsonAt(json, 0); }
 
-
 namespace {
 
 Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
@@ -819,10 +810,6 @@ boost::json::value CopyForOutput(const Container& source) {
   std::uint32_t depth = kUnmeasured;
   return CheckedForCopy(source, depth) ? boost::json::value(source) : boost::json::value(NormalizedCopy(source));
 }
-
-}  // namespace
-
-namespace {
 
 // ToJson of an array or an object (kept apart so that a scalar result does not pay for this part's frame).
 ABSL_ATTRIBUTE_NOINLINE boost::json::value ContainerToJson(const Value& value, int depth) {

@@ -97,6 +97,9 @@ class Value {
   const void* identity() const;
 
  private:
+  // A view of `json` (InPlace).
+  Value(Kind kind, const boost::json::value* json, std::uint32_t level)
+      : kind_(kind), in_place_(true), level_(level), scalar_{.json = json} {}
   // Makes ptr_ from the view (in_place_, ptr_ still null): the conversion ViewConversions holds, or a new one.
   void Convert() const;
   void ConvertAnew() const;
