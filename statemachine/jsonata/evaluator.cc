@@ -105,6 +105,14 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
   const bool literal =
       node.type == NodeType::kString || node.type == NodeType::kNumber || node.type == NodeType::kValue;
   Value result = literal ? node.literal : EvalInner(node, input, env);
+  if (!node.predicates.empty() || (node.type != NodeType::kPath && node.has_group) || result.is_array()) {
+    result = FinishNode(node, std::move(result), env);
+  }
+  --depth_;
+  return result;
+}
+
+Value Evaluator::FinishNode(const Node& node, Value result, Frame* env) {
   for (const NodePtr& predicate : node.predicates) {
     result = EvalFilter(*predicate->lhs, result, env);
   }
@@ -117,7 +125,6 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
     }
     result = Normalize(std::move(result));
   }
-  --depth_;
   return result;
 }
 

@@ -117,6 +117,9 @@ class Evaluator {
  private:
   [[noreturn]] void FailOutOfSteps() const;
   Value EvalInner(const Node& node, const Value& input, Frame* env);
+  // What Eval does after EvalInner when there is anything to do: the node's predicates, its grouping, and
+  // the normalization of a result sequence (kept apart so that the common node pays none of it).
+  Value FinishNode(const Node& node, Value result, Frame* env);
   Value EvalPath(const Node& node, const Value& input, Frame* env);
   Value EvalSequencePath(const Node& node, const Value& input, Frame* env);
   Value EvalStep(const Node& step, const Value& input_sequence, Frame* env, bool last_step);
