@@ -157,18 +157,10 @@ Value Value::InPlace(const boost::json::value& json, std::uint32_t level) {
   }
 }
 
-namespace {
-thread_local ViewConversions* current_conversions = nullptr;
-}  // namespace
-
-ViewConversions::ViewConversions() : previous_(current_conversions) { current_conversions = this; }
-
-ViewConversions::~ViewConversions() { current_conversions = previous_; }
-
 void Value::Convert() const {
   const boost::json::value& json = *scalar_.json;
-  if (!wrapped_ && current_conversions != nullptr) {
-    std::shared_ptr<void>& known = current_conversions->converted_[{&json, level_}];
+  if (!wrapped_ && ViewConversions::current_ != nullptr) {
+    std::shared_ptr<void>& known = ViewConversions::current_->converted_[{&json, level_}];
     if (known == nullptr) {
       ConvertAnew();
       known = ptr_;

@@ -124,13 +124,15 @@ class Value {
 // each conversion is a new one. Keeps what it holds alive until it goes.
 class ViewConversions {
  public:
-  ViewConversions();
-  ~ViewConversions();
+  ViewConversions() : previous_(current_) { current_ = this; }
+  ~ViewConversions() { current_ = previous_; }
   ViewConversions(const ViewConversions&) = delete;
   ViewConversions& operator=(const ViewConversions&) = delete;
 
  private:
   friend class Value;
+  // The innermost one alive on this thread, or nullptr.
+  static inline thread_local ViewConversions* current_ = nullptr;
   ViewConversions* previous_;
   // By JSON node and nesting level (a node read from two roots at different levels converts twice).
   absl::flat_hash_map<std::pair<const boost::json::value*, std::uint32_t>, std::shared_ptr<void>> converted_;
