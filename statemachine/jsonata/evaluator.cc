@@ -43,12 +43,7 @@ Frame* Evaluator::NewFrame(Frame* parent) {
   return frame;
 }
 
-void Evaluator::Charge(std::int64_t steps) {
-  steps_ += steps;
-  if (steps_ > limits_.max_steps) {
-    Fail("U1001", position_, "steps");
-  }
-}
+void Evaluator::FailOutOfSteps() const { Fail("U1001", position_, "steps"); }
 
 void Evaluator::CheckSize(std::int64_t size) const {
   if (size > limits_.max_sequence_size) {
@@ -106,7 +101,18 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
     Fail("U1001", node.position, "depth");
   }
   Charge(1);
-  Value result = EvalInner(node, input, env);
+  // A literal (the most frequent leaf) is copied here rather than through EvalInner's dispatch.
+  const bool literal =
+      node.type == NodeType::kString || node.type == NodeType::kNumber || node.type == NodeType::kValue;
+  Value result = literal ? node.literal : EvalInner(node, input, env);
+  if (!node.predicates.empty() || (node.type != NodeType::kPath && node.has_group) || result.is_array()) {
+    result = FinishNode(node, std::move(result), env);
+  }
+  --depth_;
+  return result;
+}
+
+Value Evaluator::FinishNode(const Node& node, Value result, Frame* env) {
   for (const NodePtr& predicate : node.predicates) {
     result = EvalFilter(*predicate->lhs, result, env);
   }
@@ -119,7 +125,6 @@ Value Evaluator::Eval(const Node& node, const Value& input, Frame* env) {
     }
     result = Normalize(std::move(result));
   }
-  --depth_;
   return result;
 }
 

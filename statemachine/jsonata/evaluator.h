@@ -96,8 +96,13 @@ class Evaluator {
     return v != nullptr || !has_root_input_ || name != "$" ? v : &root_input_;
   }
 
-  // Counts work against the step budget; U1001 when exhausted.
-  void Charge(std::int64_t steps);
+  // Counts work against the step budget; U1001 when exhausted. Inline: every node evaluated pays it.
+  void Charge(std::int64_t steps) {
+    steps_ += steps;
+    if (steps_ > limits_.max_steps) [[unlikely]] {
+      FailOutOfSteps();
+    }
+  }
   // U1001 when `size` items exceed the sequence limit.
   void CheckSize(std::int64_t size) const;
   void CheckStringSize(std::size_t bytes) const;
@@ -110,7 +115,11 @@ class Evaluator {
   Frame* call_env() { return call_env_ != nullptr ? call_env_ : &root_; }
 
  private:
+  [[noreturn]] void FailOutOfSteps() const;
   Value EvalInner(const Node& node, const Value& input, Frame* env);
+  // What Eval does after EvalInner when there is anything to do: the node's predicates, its grouping, and
+  // the normalization of a result sequence (kept apart so that the common node pays none of it).
+  Value FinishNode(const Node& node, Value result, Frame* env);
   Value EvalPath(const Node& node, const Value& input, Frame* env);
   Value EvalSequencePath(const Node& node, const Value& input, Frame* env);
   Value EvalStep(const Node& step, const Value& input_sequence, Frame* env, bool last_step);
@@ -170,7 +179,7 @@ Value FromJson(const boost::json::value& json);
 // alive and unchanged for as long as any value made from it (or from its members) lives — in practice one
 // evaluation whose result is converted back with ToJson before the input goes. Nesting deeper than
 // kMaxValueDepth fails (U1001) when it is reached.
-Value FromJsonInPlace(const boost::json::value& json);
+inline Value FromJsonInPlace(const boost::json::value& json) { return Value::InPlace(json, 0); }
 // D1001-like failure for non-finite numbers; functions become "" (JSON.stringify in jsonata-js drops
 // them in objects; at top level the CLI prints "").
 boost::json::value ToJson(const Value& value, int depth = 0);

@@ -42,6 +42,13 @@ std::vector<std::string> PlainPathOf(const Node& root) {
   return path;
 }
 
+// ToJson(value) as a conversion, so that std::optional::emplace builds the result in its place instead of
+// moving it there from a temporary.
+struct JsonOf {
+  const Value& value;
+  operator boost::json::value() const { return ToJson(value); }  // NOLINT(google-explicit-constructor)
+};
+
 }  // namespace
 
 // A direct expression (EvaluateDirect) as a tree of its terms.
@@ -187,11 +194,12 @@ EvaluationResult Evaluate(const Expression& expression, const boost::json::value
         root->Bind(name, FromJsonInPlace(value));
       }
     }
-    evaluator.SetRootInput(in);
-    in = in.WrappedInSequence();  // an array input's sequence, made when first read
-    Value out = evaluator.Eval(expression.root(), in, root);
+    // The context is an array input's sequence (made when first read); `$$` the input itself.
+    const Value context = in.is_array() ? in.WrappedInSequence() : in;
+    evaluator.SetRootInput(std::move(in));
+    const Value out = evaluator.Eval(expression.root(), context, root);
     if (!out.undefined()) {
-      result.value = ToJson(out);
+      result.value.emplace(JsonOf{out});
     }
   } catch (JsonataException& e) {
     result.error = std::move(e.error);

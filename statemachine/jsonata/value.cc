@@ -8,6 +8,8 @@
 
 #include <boost/json.hpp>
 
+#include "absl/base/attributes.h"
+
 #include "statemachine/jsonata/evaluator.h"
 #include "statemachine/jsonata/lexer.h"
 
@@ -143,44 +145,22 @@ double Value::number() const {
 
 Value Value::InPlace(const boost::json::value& json, std::uint32_t level) {
   CheckLevel(level);
-  Value v;
   switch (json.kind()) {
     case boost::json::kind::string:
-      v.kind_ = Kind::kString;
-      break;
+      return Value(Kind::kString, &json, level);
     case boost::json::kind::array:
-      v.kind_ = Kind::kArray;
-      break;
+      return Value(Kind::kArray, &json, level);
     case boost::json::kind::object:
-      v.kind_ = Kind::kObject;
-      break;
+      return Value(Kind::kObject, &json, level);
     default:
       return *ScalarOf(json);
   }
-  v.in_place_ = true;
-  v.level_ = level;
-  v.scalar_.json = &json;
-  return v;
 }
-
-Value Value::WrappedInSequence() const {
-  Value v = *this;
-  v.wrapped_ = in_place_ && ptr_ == nullptr && kind_ == Kind::kArray;
-  return v;
-}
-
-namespace {
-thread_local ViewConversions* current_conversions = nullptr;
-}  // namespace
-
-ViewConversions::ViewConversions() : previous_(current_conversions) { current_conversions = this; }
-
-ViewConversions::~ViewConversions() { current_conversions = previous_; }
 
 void Value::Convert() const {
   const boost::json::value& json = *scalar_.json;
-  if (!wrapped_ && current_conversions != nullptr) {
-    std::shared_ptr<void>& known = current_conversions->converted_[{&json, level_}];
+  if (!wrapped_ && ViewConversions::current_ != nullptr) {
+    std::shared_ptr<void>& known = ViewConversions::current_->converted_[{&json, level_}];
     if (known == nullptr) {
       ConvertAnew();
       known = ptr_;
@@ -616,8 +596,6 @@ Value FromJsonAt(const boost::json::value& json, std::uint32_t level);
 
 Value FromJson(const boost::json::value& json) { return FromJsonAt(json, 0); }
 
-Value FromJsonInPlace(const boost::json::value& json) { return Value::InPlace(json, 0); }
-
 namespace {
 
 Value FromJsonAt(const boost::json::value& json, std::uint32_t level) {
@@ -665,8 +643,13 @@ namespace {
 constexpr int kMaxOutputDepth = 2000;
 
 boost::json::value NormalizedNumber(double d) {
-  if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
-    return static_cast<std::int64_t>(d);
+  // Below 2^53 the conversion to int64 is exact for an integral d and truncates any other, so comparing the
+  // round trip tells integral numbers apart without a call to floor (NaN fails the first test).
+  if (std::fabs(d) < 9007199254740992.0) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (static_cast<double>(i) == d) {
+      return i;
+    }
   }
   return d;
 }
@@ -820,6 +803,43 @@ boost::json::value CopyForOutput(const Container& source) {
   return CheckedForCopy(source, depth) ? boost::json::value(source) : boost::json::value(NormalizedCopy(source));
 }
 
+// ToJson of an array or an object (kept apart so that a scalar result does not pay for this part's frame).
+ABSL_ATTRIBUTE_NOINLINE boost::json::value ContainerToJson(const Value& value, int depth) {
+  if (value.is_array()) {
+    if (const boost::json::value* json = value.unconverted_json()) {
+      return CopyForOutput(json->get_array());
+    }
+    if (Array* a = value.raw_array(); a->source != nullptr) {
+      const bool plain = CheckedForCopy(*a->source, a->depth);  // the source's depth is not bounded by its reader
+      return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
+    }
+    boost::json::array out;
+    out.reserve(value.array().items.size());
+    for (const Value& item : value.array().items) {
+      if (item.undefined()) {
+        continue;
+      }
+      out.push_back(item.is_function() ? boost::json::value("") : ToJson(item, depth + 1));
+    }
+    return out;
+  }
+  if (const boost::json::value* json = value.unconverted_json()) {
+    return CopyForOutput(json->get_object());
+  }
+  if (Object* o = value.raw_object(); o->source != nullptr) {
+    const bool plain = CheckedForCopy(*o->source, o->depth);
+    return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
+  }
+  boost::json::object out(value.object().entries.size());
+  for (const auto& [k, v] : value.object().entries) {
+    if (v.undefined() || v.is_function()) {
+      continue;
+    }
+    out[k] = ToJson(v, depth + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 boost::json::value ToJson(const Value& value, int depth) {
@@ -841,41 +861,9 @@ boost::json::value ToJson(const Value& value, int depth) {
     }
     case Kind::kString:
       return boost::json::string(value.str_view());
-    case Kind::kArray: {
-      if (const boost::json::value* json = value.unconverted_json()) {
-        return CopyForOutput(json->get_array());
-      }
-      if (Array* a = value.raw_array(); a->source != nullptr) {
-        const bool plain = CheckedForCopy(*a->source, a->depth);  // the source's depth is not bounded by its reader
-        return plain ? boost::json::value(*a->source) : boost::json::value(NormalizedCopy(*a->source));
-      }
-      boost::json::array out;
-      out.reserve(value.array().items.size());
-      for (const Value& item : value.array().items) {
-        if (item.undefined()) {
-          continue;
-        }
-        out.push_back(item.is_function() ? boost::json::value("") : ToJson(item, depth + 1));
-      }
-      return out;
-    }
-    case Kind::kObject: {
-      if (const boost::json::value* json = value.unconverted_json()) {
-        return CopyForOutput(json->get_object());
-      }
-      if (Object* o = value.raw_object(); o->source != nullptr) {
-        const bool plain = CheckedForCopy(*o->source, o->depth);
-        return plain ? boost::json::value(*o->source) : boost::json::value(NormalizedCopy(*o->source));
-      }
-      boost::json::object out(value.object().entries.size());
-      for (const auto& [k, v] : value.object().entries) {
-        if (v.undefined() || v.is_function()) {
-          continue;
-        }
-        out[k] = ToJson(v, depth + 1);
-      }
-      return out;
-    }
+    case Kind::kArray:
+    case Kind::kObject:
+      return ContainerToJson(value, depth);
     case Kind::kFunction:
       return "";
   }

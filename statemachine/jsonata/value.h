@@ -97,6 +97,9 @@ class Value {
   const void* identity() const;
 
  private:
+  // A view of `json` (InPlace).
+  Value(Kind kind, const boost::json::value* json, std::uint32_t level)
+      : kind_(kind), in_place_(true), level_(level), scalar_{.json = json} {}
   // Makes ptr_ from the view (in_place_, ptr_ still null): the conversion ViewConversions holds, or a new one.
   void Convert() const;
   void ConvertAnew() const;
@@ -121,13 +124,15 @@ class Value {
 // each conversion is a new one. Keeps what it holds alive until it goes.
 class ViewConversions {
  public:
-  ViewConversions();
-  ~ViewConversions();
+  ViewConversions() : previous_(current_) { current_ = this; }
+  ~ViewConversions() { current_ = previous_; }
   ViewConversions(const ViewConversions&) = delete;
   ViewConversions& operator=(const ViewConversions&) = delete;
 
  private:
   friend class Value;
+  // The innermost one alive on this thread, or nullptr.
+  static inline thread_local ViewConversions* current_ = nullptr;
   ViewConversions* previous_;
   // By JSON node and nesting level (a node read from two roots at different levels converts twice).
   absl::flat_hash_map<std::pair<const boost::json::value*, std::uint32_t>, std::shared_ptr<void>> converted_;
@@ -202,5 +207,11 @@ bool Truthy(const Value& v);
 // Deep equality as JSONata's `=` and $distinct use it (numbers by value, objects ignoring key order).
 // The one place JSONata compares values; later to be pointed at the shared JSON value module.
 bool DeepEqual(const Value& a, const Value& b);
+
+inline Value Value::WrappedInSequence() const {
+  Value v = *this;
+  v.wrapped_ = in_place_ && ptr_ == nullptr && kind_ == Kind::kArray;
+  return v;
+}
 
 }  // namespace stepflow::sm::jsonata

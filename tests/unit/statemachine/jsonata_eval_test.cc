@@ -348,3 +348,49 @@ TEST(JsonataEvalTest, ObjectConstructorWithLiteralKeysOverItems) {
 
 }  // namespace
 }  // namespace stepflow::sm::jsonata
+
+namespace stepflow::sm::jsonata {
+namespace {
+
+// A number result is JSON's integer when it is integral and below 2^53 in magnitude, a double otherwise
+// (ToJson's integral test: the edges of that range, fractions, -0, and values too large for int64).
+TEST(JsonataEvalTest, NumberResultsAreIntegersOnlyWhenExactlyIntegral) {
+  const auto kind_of = [](const std::string& expression) {
+    EvaluationResult r = Jsonata(expression);
+    EXPECT_TRUE(r.value) << expression << ": " << ErrorCode(r);
+    return r.value ? r.value->kind() : json::kind::null;
+  };
+  EXPECT_EQ(kind_of("9007199254740991"), json::kind::int64);
+  EXPECT_EQ(kind_of("-9007199254740991"), json::kind::int64);
+  EXPECT_EQ(kind_of("9007199254740992"), json::kind::double_);
+  EXPECT_EQ(kind_of("-9007199254740992"), json::kind::double_);
+  EXPECT_EQ(kind_of("1e300"), json::kind::double_);
+  EXPECT_EQ(kind_of("-1e300"), json::kind::double_);
+  EXPECT_EQ(kind_of("0.5"), json::kind::double_);
+  EXPECT_EQ(kind_of("-2.5"), json::kind::double_);
+  EXPECT_EQ(kind_of("4503599627370495.5"), json::kind::double_);
+  EXPECT_EQ(kind_of("0"), json::kind::int64);
+  EXPECT_EQ(kind_of("-0"), json::kind::int64);
+  EXPECT_EQ(*Jsonata("-7").value, json::value(-7));
+  EXPECT_EQ(*Jsonata("2.5").value, json::value(2.5));
+  EXPECT_EQ(ErrorCode(Jsonata("1/0")), "D1001");
+}
+
+// Literals are evaluated apart from the other nodes; what follows a node (predicates, `[]`, grouping) still
+// applies to them, and an array input is the context as a sequence while `$$` is the array itself.
+TEST(JsonataEvalTest, LiteralsAndTheInputAsContext) {
+  const json::value input = json::parse(R"([{"a": 1}, {"a": 2}])");
+  EXPECT_EQ(Text("'abc'[0]"), R"("abc")");
+  EXPECT_EQ(Text("'abc'[1]"), "undefined");
+  EXPECT_EQ(Text("5[]"), "5");  // as jsonata-js: `[]` keeps singleton path results only
+  EXPECT_EQ(Text("true{'k': 1}"), R"({"k":1})");
+  EXPECT_EQ(Text("null"), "null");
+  EXPECT_EQ(Text("1", &input), "1");
+  EXPECT_EQ(Text("a", &input), "[1,2]");
+  EXPECT_EQ(Text("$$[1].a", &input), "2");
+  EXPECT_EQ(Text("$count($$)", &input), "2");
+  EXPECT_EQ(Text("$", &input), R"([{"a":1},{"a":2}])");
+}
+
+}  // namespace
+}  // namespace stepflow::sm::jsonata
