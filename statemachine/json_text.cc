@@ -1,9 +1,11 @@
 #include "statemachine/json_text.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -177,64 +179,101 @@ constexpr std::array<bool, 256> kNeedsCare = [] {
   return care;
 }();
 
+// Whether any of the eight bytes at `p` is one kNeedsCare marks: below 0x20, '"', '\\' or 0x80 and above
+// (bit tricks on one 64-bit word: a byte below n sets its top bit in (w - n) & ~w).
+bool HasByteNeedingCare(const char* p) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const std::uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHighs;
+  return ((w & kHighs) | below_space | has_zero(w ^ ('"' * kOnes)) | has_zero(w ^ ('\\' * kOnes))) != 0;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  // Most strings (keys, names, ids) need no escape: found that, they are written with one resize and a copy.
+  std::size_t i = 0;
+  while (i + 8 <= s.size() && !HasByteNeedingCare(s.data() + i)) {
+    i += 8;
+  }
+  while (i < s.size() && !kNeedsCare[static_cast<unsigned char>(s[i])]) {
+    ++i;
+  }
+  if (i == s.size()) {
+    const std::size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
   out.push_back('"');
-  // Characters that need no escape are copied in runs: this text is written for every history event.
+  // From the first byte that needs care on, characters that need no escape are copied in runs. Eight bytes at
+  // a time are checked at once; a group with one that needs care is looked at byte by byte.
   std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!kNeedsCare[static_cast<unsigned char>(c)]) {
+  while (i < s.size()) {
+    if (i + 8 <= s.size() && !HasByteNeedingCare(s.data() + i)) {
+      i += 8;
       continue;
     }
-    std::string_view escape;
-    switch (c) {
-      case '"':
-        escape = "\\\"";
-        break;
-      case '\\':
-        escape = "\\\\";
-        break;
-      case '\n':
-        escape = "\\n";
-        break;
-      case '\r':
-        escape = "\\r";
-        break;
-      case '\t':
-        escape = "\\t";
-        break;
-      case '\b':
-        escape = "\\b";
-        break;
-      case '\f':
-        escape = "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x80) {
-          const std::size_t length = ValidUtf8SequenceLength(s, i);
-          if (length > 0) {
-            i += length - 1;
+    const std::size_t group_end = std::min(i + 8, s.size());
+    for (; i < group_end; ++i) {
+      const char c = s[i];
+      if (!kNeedsCare[static_cast<unsigned char>(c)]) {
+        continue;
+      }
+      std::string_view escape;
+      switch (c) {
+        case '"':
+          escape = "\\\"";
+          break;
+        case '\\':
+          escape = "\\\\";
+          break;
+        case '\n':
+          escape = "\\n";
+          break;
+        case '\r':
+          escape = "\\r";
+          break;
+        case '\t':
+          escape = "\\t";
+          break;
+        case '\b':
+          escape = "\\b";
+          break;
+        case '\f':
+          escape = "\\f";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) >= 0x80) {
+            const std::size_t length = ValidUtf8SequenceLength(s, i);
+            if (length > 0) {
+              i += length - 1;  // may pass group_end: the next group starts after the sequence
+              continue;
+            }
+            // Not UTF-8 (no parser lets such bytes in, but the text must stay JSON whatever happens):
+            // replaced by U+FFFD as Jackson does.
+            out.append(s.data() + run, i - run);
+            run = i + 1;
+            out.append("\xEF\xBF\xBD");
             continue;
           }
-          // Not UTF-8 (no parser lets such bytes in, but the text must stay JSON whatever happens):
-          // replaced by U+FFFD as Jackson does.
-          out.append(s.data() + run, i - run);
-          run = i + 1;
-          out.append("\xEF\xBF\xBD");
-          continue;
-        }
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    if (!escape.empty()) {
-      out.append(escape);
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      out += "\\u00";
-      out.push_back(kHex[(c >> 4) & 0xF]);
-      out.push_back(kHex[c & 0xF]);
+      }
+      out.append(s.data() + run, i - run);
+      run = i + 1;
+      if (!escape.empty()) {
+        out.append(escape);
+      } else {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        out += "\\u00";
+        out.push_back(kHex[(c >> 4) & 0xF]);
+        out.push_back(kHex[c & 0xF]);
+      }
     }
   }
   out.append(s.data() + run, s.size() - run);

@@ -228,6 +228,55 @@ TEST(JsonTextTest, AppendJsonStringEscapesExactlyTheBytesThatNeedIt) {
   }
 }
 
+// Byte by byte, as AppendJsonString wrote before it checked eight bytes at a time: the escapes above, a
+// well-formed UTF-8 sequence copied, any other byte of 0x80 and above replaced by U+FFFD.
+std::string ReferenceJsonString(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Only the sequences the test draws: é (C3 A9), € (E2 82 AC), U+1F600 (F0 9F 98 80).
+      std::size_t length = 0;
+      for (std::string_view seq : {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"}) {
+        if (s.substr(i, seq.size()) == seq) {
+          length = seq.size();
+        }
+      }
+      if (length > 0) {
+        out.append(s.substr(i, length));
+        i += length - 1;
+      } else {
+        out += "\xEF\xBF\xBD";
+      }
+      continue;
+    }
+    std::string one;
+    AppendJsonString(one, std::string(1, static_cast<char>(c)));  // one ASCII byte: checked by the test above
+    out += one.substr(1, one.size() - 2);
+  }
+  out += "\"";
+  return out;
+}
+
+TEST(JsonTextTest, AppendJsonStringEqualsByteByByteForAnyPlacement) {
+  const std::vector<std::string> pieces = {"a", "bcdefgh", "\"", "\\", "\n", std::string(1, '\x01'), "\x1f",
+                                           "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xFF", "\xC3",
+                                           "\xE2\x82", " ", "~", "0123456789abcdef"};
+  std::uint64_t state = 12345;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const int count = static_cast<int>((state >> 33) % 12);
+    for (int k = 0; k < count; ++k) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      s += pieces[(state >> 33) % pieces.size()];
+    }
+    std::string out = "prefix";
+    AppendJsonString(out, s);
+    ASSERT_EQ(out, "prefix" + ReferenceJsonString(s)) << testing::PrintToString(s);
+  }
+}
+
 // ToAwsJson writes into a buffer the thread keeps: each result is its own, a large document does not stay in
 // the buffer, and the next small one is written whole.
 TEST(JsonTextTest, ToAwsJsonResultsAreIndependentOfItsBuffer) {
