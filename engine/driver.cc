@@ -76,7 +76,7 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
   absl::Status refusal;
   absl::Status s = Step(*id, *entry, std::move(start), &refusal);
   if (!refusal.ok()) {
-    executions_.erase(*id);  // nothing was staged
+    executions_.erase(executions_.find(*id));  // nothing was staged (by iterator: `id` is the entry's own key)
     return refusal;
   }
   return s;
@@ -100,7 +100,7 @@ absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::
   absl::Status s = Conclude(*id, *entry, start, before, entry->execution->Start(std::move(input), start.now, runtime_),
                             &refusal);
   if (!refusal.ok()) {
-    executions_.erase(*id);  // nothing was staged
+    executions_.erase(executions_.find(*id));  // nothing was staged (by iterator: `id` is the entry's own key)
     return refusal;
   }
   return s;
