@@ -23,7 +23,10 @@ namespace {
 // MakeExecutionInfoRecord takes is byte for byte what EncodeExecutionRecord writes (driver_test checks it).
 class DeferredExecutionRecord final : public storage::DeferredValue {
  public:
-  explicit DeferredExecutionRecord(StoredExecution stored) : stored_(std::move(stored)) {}
+  // The fields are made in place: the record has ten strings, and moving them twice cost as much as making them.
+  DeferredExecutionRecord(const sm::ExecutionInfo& info, const ExecutionMeta& meta, const sm::Execution& e,
+                          common::EpochMillis now)
+      : stored_{MakeExecutionInfoRecord(info, meta, e, now), e.last_event_id(), info.express} {}
   void Render(std::string& out) const override { out += EncodeStoredExecution(stored_); }
 
  private:
@@ -36,51 +39,87 @@ Driver::Driver(storage::Store* store, common::Clock* clock, TaskDispatcher* disp
                DriverOptions options)
     : store_(store), clock_(clock), dispatcher_(dispatcher), runtime_(runtime), options_(options) {}
 
-absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, json::value input,
-                           ExecutionMeta meta) {
-  const std::string id = info.execution_arn;
-  if (executions_.count(id) != 0) {
-    return errors::ExecutionAlreadyExists(id);
+absl::StatusOr<std::pair<const std::string*, Driver::Entry*>> Driver::NewEntry(
+    std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, ExecutionMeta meta, InputRecord& start) {
+  auto [it, inserted] = executions_.try_emplace(info.execution_arn);
+  if (!inserted) {
+    return errors::ExecutionAlreadyExists(info.execution_arn);
   }
-  Entry& entry = executions_[id];
-  entry.info = info;
+  Entry& entry = it->second;
   entry.meta = std::move(meta);
-  if (options_.durable && entry.meta.input_text.empty()) {
-    entry.meta.input_text = json::serialize(input);  // replay parses the logged text
-  }
-  entry.execution = std::make_unique<sm::Execution>(std::move(machine), info, options_.limits);
-  entry.execution->KeepTypedEvents(true);  // Stage writes them with sm::AppendEventDetails
-  InputRecord start;
   start.kind = InputRecord::Kind::kStart;
   start.now = clock_->NowMillis();
-  start.payload = std::move(input);
-  start.info = std::move(info);
-  start.state_machine_version = entry.meta.state_machine_version;
-  start.input_text = entry.meta.input_text;
   start.limits = options_.limits;
+  if (options_.durable) {  // only the input log reads the start's copy of these
+    start.info = info;
+    start.state_machine_version = entry.meta.state_machine_version;
+  }
+  entry.execution = std::make_unique<sm::Execution>(std::move(machine), std::move(info), options_.limits);
+  entry.execution->KeepTypedEvents(true);  // Stage writes them with sm::AppendEventDetails
+  return std::make_pair(&it->first, &entry);
+}
+
+absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, json::value input,
+                           ExecutionMeta meta) {
+  if (!options_.durable) {
+    return Start(std::move(machine), std::move(info), std::make_shared<const json::value>(std::move(input)),
+                 std::move(meta));
+  }
+  InputRecord start;
+  ASSIGN_OR_RETURN(auto made, NewEntry(std::move(machine), std::move(info), std::move(meta), start));
+  auto [id, entry] = made;
+  if (entry->meta.input_text.empty()) {
+    entry->meta.input_text = json::serialize(input);  // replay parses the logged text
+  }
+  start.payload = std::move(input);
+  start.input_text = entry->meta.input_text;
   absl::Status refusal;
-  absl::Status s = Step(id, entry, std::move(start), &refusal);
+  absl::Status s = Step(*id, *entry, std::move(start), &refusal);
   if (!refusal.ok()) {
-    executions_.erase(id);  // nothing was staged
+    executions_.erase(executions_.find(*id));  // nothing was staged (by iterator: `id` is the entry's own key)
     return refusal;
   }
   return s;
 }
 
-absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal) {
+absl::Status Driver::Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
+                           std::shared_ptr<const json::value> input, ExecutionMeta meta) {
+  if (input == nullptr) {
+    return absl::InvalidArgumentError("execution input: no document");
+  }
+  if (options_.durable) {
+    return Start(std::move(machine), std::move(info), json::value(*input), std::move(meta));
+  }
+  // Outside durable mode a start's input is not logged: the execution keeps the caller's document.
+  InputRecord start;
+  ASSIGN_OR_RETURN(auto made, NewEntry(std::move(machine), std::move(info), std::move(meta), start));
+  auto [id, entry] = made;
+  const sm::ExecutionStatus before = entry->execution->status();
+  runtime_.set_sink(nullptr);
+  absl::Status refusal;
+  absl::Status s = Conclude(*id, *entry, start, before, entry->execution->Start(std::move(input), start.now, runtime_),
+                            &refusal);
+  if (!refusal.ok()) {
+    executions_.erase(executions_.find(*id));  // nothing was staged (by iterator: `id` is the entry's own key)
+    return refusal;
+  }
+  return s;
+}
+
+absl::Status Driver::Step(const std::string& id, Entry& entry, InputRecord&& input, absl::Status* refusal) {
   if (!entry.leases.empty()) {
     RETURN_IF_ERROR(ApplyLeases(id, entry, input));
   }
   input.drawn.clear();
   const sm::ExecutionStatus before = entry.execution->status();
   runtime_.set_sink(options_.durable ? &input.drawn : nullptr);
-  // Outside durable mode a start's input is not logged after the decision: the execution takes the document
-  // instead of a copy of it.
-  absl::StatusOr<sm::Decision> d =
-      !options_.durable && input.kind == InputRecord::Kind::kStart
-          ? entry.execution->Start(std::move(input.payload), input.now, runtime_)
-          : ApplyInputRecord(*entry.execution, input, runtime_);
+  absl::StatusOr<sm::Decision> d = ApplyInputRecord(*entry.execution, input, runtime_);
   runtime_.set_sink(nullptr);
+  return Conclude(id, entry, input, before, std::move(d), refusal);
+}
+
+absl::Status Driver::Conclude(const std::string& id, Entry& entry, const InputRecord& input,
+                              sm::ExecutionStatus before, absl::StatusOr<sm::Decision> d, absl::Status* refusal) {
   if (!d.ok()) {
     *refusal = d.status();
     return absl::OkStatus();
@@ -148,11 +187,9 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   }
   if (options_.defer_history_encoding) {
     batch_.PutDeferred(storage::Column::kExecutions, id,
-                       std::make_shared<DeferredExecutionRecord>(StoredExecution{
-                           MakeExecutionInfoRecord(entry.info, entry.meta, e, input.now), e.last_event_id(),
-                           entry.info.express}));
+                       std::make_shared<DeferredExecutionRecord>(entry.info(), entry.meta, e, input.now));
   } else {
-    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info, entry.meta, e, input.now));
+    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info(), entry.meta, e, input.now));
   }
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
@@ -169,7 +206,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   for (const sm::DeadLetterCommand& dl : decision.dead_letters) {
     std::string key = DeadLetterKey(id, dl.task_id);
     batch_.Put(storage::Column::kDeadLetters, key,
-               EncodeDeadLetter(MakeDeadLetter(id, entry.info.state_machine_arn, dl, input.now)));
+               EncodeDeadLetter(MakeDeadLetter(id, entry.info().state_machine_arn, dl, input.now)));
     staged_dead_letters_[std::move(key)] = true;
   }
   const bool ended = e.status() != sm::ExecutionStatus::kRunning;
@@ -193,14 +230,14 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
 }
 
 void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
-  const std::string& machine = entry.info.state_machine_name;
-  const common::EpochMillis start = entry.info.start_time;
+  const std::string& machine = entry.info().state_machine_name;
+  const common::EpochMillis start = entry.info().start_time;
   const std::string status = sm::ExecutionStatusName(entry.execution->status());
   if (first) {
     batch_.Put(storage::Column::kIndexes, IndexKey("", "", start, id), "");
     batch_.Put(storage::Column::kIndexes, IndexKey(machine, "", start, id), "");
     // Listing by version or alias ARN (ListExecutions): status-independent, so written once, here.
-    for (const std::string* qualified : {&entry.info.version_arn, &entry.info.alias_arn}) {
+    for (const std::string* qualified : {&entry.info().version_arn, &entry.info().alias_arn}) {
       if (!qualified->empty()) {
         batch_.Put(storage::Column::kIndexes, QualifiedIndexKey(*qualified, start, id), "");
       }
@@ -213,7 +250,7 @@ void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool firs
   batch_.Put(storage::Column::kIndexes, IndexKey("", status, start, id), "");
   batch_.Put(storage::Column::kIndexes, IndexKey(machine, status, start, id), "");
   if (options_.execution_counts != nullptr) {
-    options_.execution_counts->Stage(CountScopes{machine, entry.info.version_arn, entry.info.alias_arn},
+    options_.execution_counts->Stage(CountScopes{machine, entry.info().version_arn, entry.info().alias_arn},
                                      first ? "" : sm::ExecutionStatusName(before), status);
   }
 }
@@ -411,7 +448,7 @@ TaskDispatch Driver::MakeDispatch(const std::string& id, const Entry& entry, sm:
   d.resource = std::move(task.resource);
   d.input = std::move(task.input);
   d.attempt = task.attempt;
-  d.state_machine_arn = entry.info.state_machine_arn;
+  d.state_machine_arn = entry.info().state_machine_arn;
   d.scheduled = task.scheduled;
   d.timeout_seconds = task.timeout_seconds;
   d.heartbeat_seconds = task.heartbeat_seconds;
@@ -427,7 +464,6 @@ absl::Status Driver::Restore(ReplayedExecution replayed) {
   Entry& entry = executions_[id];
   entry.execution = std::move(replayed.execution);
   entry.execution->KeepTypedEvents(true);
-  entry.info = std::move(replayed.info);
   entry.meta = std::move(replayed.meta);
   entry.pending = std::move(replayed.pending);
   entry.next_input = replayed.inputs;
@@ -615,7 +651,7 @@ std::optional<ExecutionInfoRecord> Driver::Describe(const std::string& execution
     return std::nullopt;
   }
   const Entry& entry = it->second;
-  return MakeExecutionInfoRecord(entry.info, entry.meta, *entry.execution, entry.last_input_time);
+  return MakeExecutionInfoRecord(entry.info(), entry.meta, *entry.execution, entry.last_input_time);
 }
 
 std::map<std::uint64_t, common::EpochMillis> Driver::PendingTimers(const std::string& execution_id) const {

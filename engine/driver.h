@@ -106,6 +106,11 @@ class Driver {
   // when the commit failed; a dispatcher error (e.g. no mock for a Task state) is returned as is.
   absl::Status Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info, boost::json::value input,
                      ExecutionMeta meta = {});
+  // The same, sharing the caller's input document (which must not change while the execution lives) instead
+  // of taking it: outside durable mode the execution keeps it as it is (sm::Execution::Start); in durable
+  // mode, which logs and replays the input, it is copied.
+  absl::Status Start(std::shared_ptr<const sm::StateMachine> machine, sm::ExecutionInfo info,
+                     std::shared_ptr<const boost::json::value> input, ExecutionMeta meta = {});
 
   // Queues an input; ProcessInbox applies queued inputs in order.
   void Post(DriverInput input) { inbox_.push_back(std::move(input)); }
@@ -208,13 +213,14 @@ class Driver {
   };
   struct Entry {
     std::unique_ptr<sm::Execution> execution;
-    sm::ExecutionInfo info;
     ExecutionMeta meta;
     PendingWork pending;                                 // rows written (committed or in the open batch)
     std::map<std::uint64_t, common::EpochMillis> armed;  // timers in timers_ (committed only)
     std::int64_t next_input = 0;                         // input log sequence number
     common::EpochMillis last_input_time = 0;
     std::map<std::uint64_t, TaskLease> leases;  // LeaseTask: tasks taken, TaskStarted not yet applied
+    // The execution's identity: the one copy, the interpreter's.
+    const sm::ExecutionInfo& info() const { return execution->info(); }
   };
   // One applied input waiting for its commit.
   struct Staged {
@@ -229,7 +235,15 @@ class Driver {
   // Applies `input` to the execution and stages its writes; commits unless a group is open and returns the
   // commit's (and dispatch's) result. When the interpreter refuses the input (NotFound, FailedPrecondition)
   // nothing is staged, `*refusal` says why and OK is returned.
-  absl::Status Step(const std::string& id, Entry& entry, InputRecord input, absl::Status* refusal);
+  absl::Status Step(const std::string& id, Entry& entry, InputRecord&& input, absl::Status* refusal);
+  // Step's second half: stages the decision `d` the input led to (or reports the interpreter's refusal in
+  // `*refusal`) and commits unless a group is open. `before` is the execution's status before the input.
+  absl::Status Conclude(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
+                        absl::StatusOr<sm::Decision> d, absl::Status* refusal);
+  // Makes the entry of a new execution and its start record; AlreadyExists when the id is in memory.
+  absl::StatusOr<std::pair<const std::string*, Entry*>> NewEntry(std::shared_ptr<const sm::StateMachine> machine,
+                                                                 sm::ExecutionInfo info, ExecutionMeta meta,
+                                                                 InputRecord& start);
   // Applies (stages) the TaskStarted inputs of the entry's leases before `next`, and forgets the leases.
   absl::Status ApplyLeases(const std::string& id, Entry& entry, const InputRecord& next);
   // `before` is the execution's status before the input.

@@ -33,6 +33,7 @@ LocalEngine::~LocalEngine() = default;
 
 absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions options) {
   std::unique_ptr<LocalEngine> engine(new LocalEngine(std::move(options)));
+  engine->state_machine_arn_ = absl::StrCat(kArnPrefix, "stateMachine:", engine->options_.state_machine_name);
   // Nothing of a local run outlives the process: a map in memory, not RocksDB (no log, memtable or files).
   engine->store_ = storage::NewMemoryStore();
   if (engine->options_.time_skip) {
@@ -79,13 +80,18 @@ absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOpti
 
 absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMachine> machine, const json::value& input,
                                              std::string execution_name) {
+  return Run(std::move(machine), std::make_shared<const json::value>(input), std::move(execution_name));
+}
+
+absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMachine> machine,
+                                             std::shared_ptr<const json::value> input, std::string execution_name) {
   if (execution_name.empty()) {
     execution_name = runtime_->NewUuid();
   }
   sm::ExecutionInfo info;
   info.name = execution_name;
   info.state_machine_name = options_.state_machine_name;
-  info.state_machine_arn = absl::StrCat(kArnPrefix, "stateMachine:", options_.state_machine_name);
+  info.state_machine_arn = state_machine_arn_;
   info.execution_arn = options_.express ? absl::StrCat(kArnPrefix, "express:", options_.state_machine_name, ":",
                                                        execution_name, ":", runtime_->NewUuid())
                                         : absl::StrCat(kArnPrefix, "execution:", options_.state_machine_name, ":",
@@ -94,7 +100,7 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
   info.express = options_.express;
   info.start_time = clock_->NowMillis();
   const std::string id = info.execution_arn;
-  RETURN_IF_ERROR(driver_->Start(std::move(machine), std::move(info), input));
+  RETURN_IF_ERROR(driver_->Start(std::move(machine), std::move(info), std::move(input)));
   while (true) {
     RETURN_IF_ERROR(driver_->ProcessInbox());
     if (driver_->has_yielded()) {

@@ -61,6 +61,10 @@ class LocalEngine {
   // it: a Task state without a mock (FailedPrecondition naming the state), a storage error.
   absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine, const boost::json::value& input,
                                   std::string execution_name = "");
+  // The same, sharing the caller's input document instead of copying it: it must not change while this
+  // engine lives (the execution keeps it as its input; its first state works on its own copy).
+  absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine,
+                                  std::shared_ptr<const boost::json::value> input, std::string execution_name = "");
 
   // The outcome of the execution `execution_arn` (as returned by Run), with its history when `with_history`.
   // NotFound for an execution this engine did not run; Unavailable/DataLoss when the history cannot be read.
@@ -72,6 +76,7 @@ class LocalEngine {
   explicit LocalEngine(LocalEngineOptions options);
 
   LocalEngineOptions options_;
+  std::string state_machine_arn_;  // of options_.state_machine_name
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<common::Clock> clock_;
   common::VirtualClock* virtual_clock_ = nullptr;  // == clock_ when time-skipping

@@ -41,12 +41,20 @@ void Execution::AppendOutputText(std::string& out) const {
 }
 
 absl::StatusOr<Decision> Execution::Start(const json::value& input, common::EpochMillis now, RuntimeValues& rv) {
-  return Start(json::value(input), now, rv);
+  return Start(std::make_shared<const json::value>(input), now, rv);
 }
 
 absl::StatusOr<Decision> Execution::Start(json::value&& input, common::EpochMillis now, RuntimeValues& rv) {
+  return Start(std::make_shared<const json::value>(std::move(input)), now, rv);
+}
+
+absl::StatusOr<Decision> Execution::Start(std::shared_ptr<const json::value> input, common::EpochMillis now,
+                                          RuntimeValues& rv) {
   if (started_) {
     return absl::FailedPreconditionError("execution already started");
+  }
+  if (input == nullptr) {
+    return absl::InvalidArgumentError("execution input: no document");
   }
   started_ = true;
   input_ = std::move(input);

@@ -180,6 +180,34 @@ struct StateInspection {
   boost::json::object variables;
 };
 
+// Frames about to enter a state, first in, first out: a vector and the index of its front. Unlike std::deque,
+// which allocates a 512-byte block when it is made, it allocates nothing until the first push (an execution
+// that ends keeps none), and it reuses its room when it runs empty.
+class ReadyFrames {
+ public:
+  bool empty() const { return head_ == ids_.size(); }
+  std::uint64_t front() const { return ids_[head_]; }
+  void push_back(std::uint64_t id) { ids_.push_back(id); }
+  void pop_front() {
+    if (++head_ == ids_.size()) {
+      clear();
+    } else if (head_ >= 64 && 2 * head_ >= ids_.size()) {  // the popped half goes: amortized O(1) per pop
+      ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  void clear() {
+    ids_.clear();
+    head_ = 0;
+  }
+  std::vector<std::uint64_t>::const_iterator begin() const { return ids_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  std::vector<std::uint64_t>::const_iterator end() const { return ids_.end(); }
+
+ private:
+  std::vector<std::uint64_t> ids_;
+  std::size_t head_ = 0;
+};
+
 class Execution {
  public:
   Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo info, ExecutionLimits limits = {});
@@ -192,6 +220,10 @@ class Execution {
   absl::StatusOr<Decision> Start(const boost::json::value& input, common::EpochMillis now, RuntimeValues& rv);
   // The same, taking the input document instead of copying it.
   absl::StatusOr<Decision> Start(boost::json::value&& input, common::EpochMillis now, RuntimeValues& rv);
+  // The same, sharing the caller's document, which nobody may change while this execution lives: the
+  // execution keeps it as its input ($$.Execution.Input) and its first state gets the one copy it changes.
+  absl::StatusOr<Decision> Start(std::shared_ptr<const boost::json::value> input, common::EpochMillis now,
+                                 RuntimeValues& rv);
   // A worker took the task (history: TaskStarted; its HeartbeatSeconds clock starts). NotFound for an unknown
   // or finished task.
   absl::StatusOr<Decision> OnTaskStarted(std::uint64_t task_id, common::EpochMillis now,
@@ -258,6 +290,7 @@ class Execution {
                                                             const boost::json::value& state);
 
   ExecutionStatus status() const { return status_; }
+  const ExecutionInfo& info() const { return info_; }
   const boost::json::value& output() const { return output_; }
   // Appends output() as compact JSON (AWS's text, json_text.h) to `out`: the text written for the
   // ExecutionSucceeded event when this object wrote it, else serialized now.
@@ -288,7 +321,7 @@ class Execution {
   ExecutionLimits limits_;
   ExecutionStatus status_ = ExecutionStatus::kRunning;
   bool started_ = false;
-  boost::json::value input_;
+  std::shared_ptr<const boost::json::value> input_;  // immutable once started; null before
   std::optional<boost::json::value> context_execution_input_;
   boost::json::value output_;
   SharedText output_text_;  // output_'s text when known (AppendOutputText), else null
@@ -305,7 +338,7 @@ class Execution {
   std::unordered_map<std::uint64_t, TaskStanding> closed_tasks_;  // every task no longer pending
   std::map<std::uint64_t, std::unique_ptr<TimerInfo>> timer_storage_;
   // Frames about to enter a state, in order. Empty between inputs unless the last decision yielded.
-  std::deque<std::uint64_t> ready_;
+  ReadyFrames ready_;
   StateInspection* inspection_ = nullptr;
   boost::json::object initial_variables_;
 };

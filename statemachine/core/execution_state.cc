@@ -290,7 +290,7 @@ json::object Execution::SaveState() const {
   o["format"] = kStateFormat;
   o["status"] = ExecutionStatusName(status_);
   o["started"] = started_;
-  o["input"] = input_;
+  o["input"] = input_ != nullptr ? *input_ : json::value();
   o["output"] = output_;
   o["error"] = error_;
   o["cause"] = cause_;
@@ -459,7 +459,7 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
   ex->status_ = kStatuses[r.Enum(r.Field(o, "status"), kStatusNames, "status")];
   ex->started_ = r.Bool(r.Field(o, "started"), "started");
   if (const json::value* v = r.Field(o, "input")) {
-    ex->input_ = *v;
+    ex->input_ = std::make_shared<const json::value>(*v);
   }
   if (const json::value* v = r.Field(o, "output")) {
     ex->output_ = *v;

@@ -59,6 +59,39 @@ void AppendPlainDetails(std::string& out, const boost::json::object& details, Es
 
 }  // namespace
 
+TypedEventDetails ExecutionStartedDetails(std::string input_text, std::string_view role_arn,
+                                          std::string_view alias_arn, std::string_view version_arn,
+                                          SharedText* shared_input) {
+  // One block owns the input's text (which the event's `text` and the first state's events point at) and the
+  // details after it (which `name` points at).
+  struct Texts {
+    std::string input;
+    std::string rest;
+  };
+  auto texts = std::make_shared<Texts>();
+  texts->input = std::move(input_text);
+  std::string& rest = texts->rest;
+  rest.reserve(64 + role_arn.size() + alias_arn.size() + version_arn.size());
+  rest += ",\"roleArn\":";
+  AppendJsonString(rest, role_arn);
+  if (!alias_arn.empty()) {
+    rest += ",\"stateMachineAliasArn\":";
+    AppendJsonString(rest, alias_arn);
+  }
+  if (!version_arn.empty()) {
+    rest += ",\"stateMachineVersionArn\":";
+    AppendJsonString(rest, version_arn);
+  }
+  rest.push_back('}');
+  *shared_input = SharedText(texts, &texts->input);
+  return TypedEventDetails{Shape::kExecutionStarted,
+                           "ExecutionStarted",
+                           "executionStartedEventDetails",
+                           texts->rest,
+                           *shared_input,
+                           static_cast<std::int64_t>(role_arn.size() + alias_arn.size() + version_arn.size())};
+}
+
 void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo* memo) {
   const TypedEventDetails& t = e.typed;
   switch (t.shape) {
@@ -84,6 +117,12 @@ void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo
       AppendJsonString(out, t.name);
       absl::StrAppend(&out, ",\"index\":", t.index, "}");
       return;
+    case Shape::kExecutionStarted:
+      out += "{\"input\":";
+      AppendSharedText(out, t.text, memo);
+      out += ",\"inputDetails\":{\"truncated\":false}";
+      out += t.name;
+      return;
   }
 }
 
@@ -99,6 +138,8 @@ std::size_t EventDetailsStringBytes(const HistoryEvent& e) {
       return t.text->size();
     case Shape::kMapIteration:
       return t.name.size();
+    case Shape::kExecutionStarted:
+      return t.text->size() + static_cast<std::size_t>(t.index);
   }
   std::size_t bytes = 0;
   for (const auto& field : e.details) {
@@ -145,6 +186,19 @@ void MaterializeEvent(HistoryEvent& e) {
       d.emplace("name", boost::json::string_view(t.name.data(), t.name.size()));
       d.emplace("index", t.index);
       return;
+    case Shape::kExecutionStarted: {
+      d.reserve(5);
+      d.emplace("input", *t.text);
+      d.emplace("inputDetails", not_truncated);
+      // `name` is `,"roleArn":..}`, written by ExecutionStartedDetails: the members after inputDetails.
+      std::string rest(t.name);
+      rest.front() = '{';
+      boost::json::value members = boost::json::parse(rest);
+      for (auto& member : members.as_object()) {
+        d.emplace(member.key(), std::move(member.value()));
+      }
+      return;
+    }
   }
 }
 

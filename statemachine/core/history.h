@@ -17,11 +17,12 @@ namespace stepflow::sm {
 // frame that goes on with it instead of copied into each.
 using SharedText = std::shared_ptr<const std::string>;
 
-// The details of the interpreter's frequent events (a state entered or exited, the execution succeeded, a Map
-// iteration started or succeeded), kept as what they are made of instead of as a JSON object: AWS's JSON is
-// written only when the event is read (AppendEventDetails, MaterializeEvent). Every field points at storage
-// that outlives the event: `type` and `details_key` at static names, `name` at the state's name in its
-// StateMachine (whoever keeps a typed event beyond its Execution keeps the machine too).
+// The details of the interpreter's frequent events (the execution started or succeeded, a state entered or
+// exited, a Map iteration started or succeeded), kept as what they are made of instead of as a JSON object:
+// AWS's JSON is written only when the event is read (AppendEventDetails, MaterializeEvent). Every field points
+// at storage that outlives the event: `type` and `details_key` at static names, `name` at the state's name in
+// its StateMachine (whoever keeps a typed event beyond its Execution keeps the machine too) or, for
+// ExecutionStarted, into the storage `text` owns (ExecutionStartedDetails).
 struct TypedEventDetails {
   enum class Shape : std::uint8_t {
     kNone,                // not typed: HistoryEvent::type, details_key and details are the event
@@ -29,6 +30,9 @@ struct TypedEventDetails {
     kStateExited,         // {"name": name, "output": text, "outputDetails": {"truncated": false}}
     kExecutionSucceeded,  // {"output": text, "outputDetails": {"truncated": false}}
     kMapIteration,        // {"name": name, "index": index}
+    // {"input": text, "inputDetails": {"truncated": false}` then `name`: the rest of the details as JSON text,
+    // `,"roleArn":..}`; `index` is the bytes of the strings in that rest (EventDetailsStringBytes).
+    kExecutionStarted,
   };
   Shape shape = Shape::kNone;
   std::string_view type;
@@ -62,6 +66,13 @@ struct EscapedTextMemo {
   std::string raw;      // a plain event's string last escaped (compared by value)
   std::string escaped;  // its quoted, escaped form
 };
+
+// The typed details of an ExecutionStarted event: {"input": input_text, "inputDetails": {"truncated": false},
+// "roleArn": role_arn} and "stateMachineAliasArn" / "stateMachineVersionArn" when not empty, in that order.
+// `*shared_input` is set to the input text the event holds, for the events that carry the same document.
+TypedEventDetails ExecutionStartedDetails(std::string input_text, std::string_view role_arn,
+                                          std::string_view alias_arn, std::string_view version_arn,
+                                          SharedText* shared_input);
 
 // Appends the event's details as AWS's compact JSON text (sm::AppendAwsJson of the details object), typed or
 // not; `memo` (optional) saves escaping the same long text again. REQUIRES: !details_key_name().empty().

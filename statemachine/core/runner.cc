@@ -198,19 +198,10 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
 }
 
 void Execution::Runner::StartExecution() {
-  json::object details(5);
-  SharedText input_text = std::make_shared<const std::string>(ToCompactJson(ex_.input_));
+  SharedText input_text;
+  EmitTyped(nullptr, ExecutionStartedDetails(ToCompactJson(*ex_.input_), ex_.info_.role_arn, ex_.info_.alias_arn,
+                                             ex_.info_.version_arn, &input_text));
   const std::size_t input_bytes = input_text->size();
-  details.emplace("input", *input_text);
-  details.emplace("inputDetails", json::object{{"truncated", false}});
-  details.emplace("roleArn", ex_.info_.role_arn);
-  if (!ex_.info_.alias_arn.empty()) {
-    details.emplace("stateMachineAliasArn", ex_.info_.alias_arn);
-  }
-  if (!ex_.info_.version_arn.empty()) {
-    details.emplace("stateMachineVersionArn", ex_.info_.version_arn);
-  }
-  Emit(nullptr, "ExecutionStarted", "executionStartedEventDetails", std::move(details));
   if (input_bytes > ex_.limits_.max_payload_bytes) {
     EndExecution(ExecutionStatus::kFailed,
                  Failure{errors::kDataLimitExceeded,
@@ -223,7 +214,7 @@ void Execution::Runner::StartExecution() {
   // Each state entered adds two events: room for a pass through every state and the end, so that a chain's
   // events are not moved again and again as the vector grows.
   ReserveEvents(2 * ex_.machine_->states.size() + 1);
-  Frame* root = NewFrame(0, 0, ex_.machine_.get(), ex_.input_, ex_.initial_variables_);
+  Frame* root = NewFrame(0, 0, ex_.machine_.get(), *ex_.input_, ex_.initial_variables_);
   root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
   Drain();
@@ -830,7 +821,9 @@ json::value Execution::Runner::BuildContext(Frame* f, const json::value* map_ind
   const ExecutionInfo& info = ex_.info_;
   json::object execution;
   execution["Id"] = info.execution_arn;
-  execution["Input"] = ex_.context_execution_input_ ? *ex_.context_execution_input_ : ex_.input_;
+  execution["Input"] = ex_.context_execution_input_ ? *ex_.context_execution_input_
+                       : ex_.input_ != nullptr     ? *ex_.input_
+                                                   : json::value();
   execution["Name"] = info.name;
   execution["RoleArn"] = info.role_arn;
   execution["StartTime"] = common::FormatIso8601(info.start_time);

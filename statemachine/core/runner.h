@@ -177,7 +177,7 @@ class Execution::Runner {
   Decision& d_;
   common::EpochMillis now_;
   RuntimeValues* rv_;
-  std::deque<std::uint64_t>& ready_;  // the execution's: it outlives a decision that yields
+  ReadyFrames& ready_;  // the execution's: it outlives a decision that yields
   std::size_t transitions_ = 0;       // states entered by this decision
   std::size_t history_bytes_ = 0;     // bytes of this decision's event details (strings), for the limit
 };

@@ -246,5 +246,50 @@ TEST(LocalEngineResultTest, UnknownExecutionIsNotFound) {
   EXPECT_TRUE(absl::IsNotFound(result.status())) << result.status();
 }
 
+// Run's shared overload: every execution keeps the caller's document as its input ($$.Execution.Input, the
+// ExecutionStarted event) and works on its own copy, so that states changing their document change neither the
+// caller's nor another execution's.
+TEST(LocalEngineSharedInputTest, ExecutionsShareTheInputAndChangeOnlyTheirOwnCopy) {
+  auto machine = Machine(R"({"StartAt": "Add", "States": {
+      "Add": {"Type": "Pass", "Result": 7, "ResultPath": "$.added", "Next": "Nest"},
+      "Nest": {"Type": "Pass", "Parameters": {"now.$": "$", "input.$": "$$.Execution.Input"}, "End": true}}})");
+  auto engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  const auto input = std::make_shared<const json::value>(json::parse(R"({"a": [1, 2.5, "x"], "b": {"c": null}})"));
+  const json::value original = *input;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto id = engine->Run(machine, input);
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  EXPECT_EQ(*input, original);
+  for (const std::string& id : ids) {
+    auto result = engine->Result(id, /*with_history=*/true);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->status, sm::ExecutionStatus::kSucceeded) << result->error << ": " << result->cause;
+    EXPECT_EQ(result->output, json::parse(R"({"now": {"a": [1, 2.5, "x"], "b": {"c": null}, "added": 7},
+                                             "input": {"a": [1, 2.5, "x"], "b": {"c": null}}})"));
+    ASSERT_FALSE(result->history.empty());
+    const json::object& started = result->history.front();
+    EXPECT_EQ(started.at("type"), "ExecutionStarted");
+    EXPECT_EQ(started.at("executionStartedEventDetails"),
+              json::parse(R"({"input": "{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null}}",
+                              "inputDetails": {"truncated": false},
+                              "roleArn": "arn:aws:iam::123456789012:role/stepflow-local"})"));
+    EXPECT_EQ(result->history.at(1).at("stateEnteredEventDetails").at("input"),
+              started.at("executionStartedEventDetails").at("input"));
+  }
+}
+
+TEST(LocalEngineSharedInputTest, NoDocumentIsInvalidArgument) {
+  auto machine = Machine(R"({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})");
+  auto engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  auto id = engine->Run(machine, std::shared_ptr<const json::value>());
+  EXPECT_TRUE(absl::IsInvalidArgument(id.status())) << id.status();
+  EXPECT_EQ(engine->driver().size(), 0u);
+}
+
 }  // namespace
 }  // namespace stepflow::engine

@@ -70,6 +70,11 @@ std::vector<HistoryEvent> TypedEvents() {
       Typed(Shape::kMapIteration, "MapIterationSucceeded", "mapIterationSucceededEventDetails", "M", "", 0),
   };
   events[1].typed.text = events[0].typed.text;  // a Pass state's output is its input: one text
+  SharedText input;
+  HistoryEvent& started = events.emplace_back();
+  started.typed = ExecutionStartedDetails(long_text, "arn:aws:iam::123456789012:role/r\"", "", "", &input);
+  HistoryEvent& entered = events.emplace_back(events[0]);
+  entered.typed.text = input;  // the first state's input: the execution's, one text
   return events;
 }
 
@@ -110,6 +115,50 @@ TEST(TypedHistoryEventTest, MaterializedDetailsAreAwsShapes) {
                                                "outputDetails":{"truncated":false}})"));
   EXPECT_EQ(events[4].details, json::parse(R"({"name":"M\"ap","index":999})"));
   EXPECT_EQ(events[3].details.at("outputDetails"), json::parse(R"({"truncated":false})"));
+}
+
+// ExecutionStarted's typed details are what the interpreter built as a JSON object before it kept them typed:
+// the same text, the same object, the same string bytes (which count towards a decision's limits), for every
+// combination of the optional ARNs.
+TEST(TypedHistoryEventTest, ExecutionStartedIsThePlainObjectItReplaced) {
+  const std::string input_text = R"({"orderId":"o-1","note":"q\"uote \u00e9","n":12.5})";
+  const std::string role = "arn:aws:iam::123456789012:role/stepflow";
+  for (const std::string alias : {"", "arn:aws:states:us-east-1:123456789012:stateMachine:M:prod"}) {
+    for (const std::string version : {"", "arn:aws:states:us-east-1:123456789012:stateMachine:M:7"}) {
+      json::object plain_details(5);
+      plain_details.emplace("input", input_text);
+      plain_details.emplace("inputDetails", json::object{{"truncated", false}});
+      plain_details.emplace("roleArn", role);
+      if (!alias.empty()) {
+        plain_details.emplace("stateMachineAliasArn", alias);
+      }
+      if (!version.empty()) {
+        plain_details.emplace("stateMachineVersionArn", version);
+      }
+      HistoryEvent plain = Event("ExecutionStarted", "executionStartedEventDetails", plain_details);
+      SharedText shared_input;
+      HistoryEvent typed = plain;
+      typed.type.clear();
+      typed.details_key.clear();
+      typed.details = json::object();
+      typed.typed = ExecutionStartedDetails(input_text, role, alias, version, &shared_input);
+      ASSERT_NE(shared_input, nullptr);
+      EXPECT_EQ(*shared_input, input_text);
+      EXPECT_EQ(typed.typed.text, shared_input);
+      std::string expected;
+      AppendAwsJson(expected, plain_details);
+      std::string written;
+      AppendEventDetails(written, typed);
+      EXPECT_EQ(written, expected) << alias << " " << version;
+      EXPECT_EQ(EventDetailsStringBytes(typed), EventDetailsStringBytes(plain));
+      EXPECT_EQ(SerializeHistoryEvent(typed), SerializeHistoryEvent(plain));
+      HistoryEvent materialized = typed;
+      MaterializeEvent(materialized);
+      EXPECT_EQ(materialized.type, "ExecutionStarted");
+      EXPECT_EQ(materialized.details_key, "executionStartedEventDetails");
+      EXPECT_EQ(materialized.details, plain_details);
+    }
+  }
 }
 
 }  // namespace
