@@ -142,7 +142,8 @@ client::TaskResult RunBehaviour(const json::object& b, client::TaskContext& ctx,
   }
   if (word == "wait_for_cancel") {
     if (!ctx.WaitForCancellation(std::chrono::milliseconds(Int(b, "timeout_ms")))) {
-      return client::TaskError{"Scenario.NotCancelled", absl::StrCat("not cancelled within ", Int(b, "timeout_ms"), " ms")};
+      return client::TaskError{"Scenario.NotCancelled",
+                               absl::StrCat("not cancelled within ", Int(b, "timeout_ms"), " ms")};
     }
     return json::object{{"cancelled", true}, {"reason", client::CancelReasonName(ctx.cancel_reason())}};
   }
@@ -203,7 +204,8 @@ TEST_P(WorkerScenarioTest, Runs) {
     ExpectKnownKeys("stop", stop, kStopKeys);
     ASSERT_TRUE(WaitForEvent(started.arn(), Str(stop, "after_event"), 1, kWait))
         << "no " << Str(stop, "after_event") << " event within " << kWait.count() << " s";
-    absl::StatusOr<v1::Execution> stopped = client().StopExecution(started.arn(), Str(stop, "error"), Str(stop, "cause"));
+    absl::StatusOr<v1::Execution> stopped =
+        client().StopExecution(started.arn(), Str(stop, "error"), Str(stop, "cause"));
     ASSERT_TRUE(stopped.ok()) << stopped.status();
   }
   v1::Execution e = WaitForEnd(started.arn(), kWait);

@@ -170,6 +170,7 @@ def test_worker_scenario(scenario: Dict[str, Any], client: stepflow.Client, work
         assert len(seen) == len(want), f"handler calls {seen}, expected {want}"
         for got, wanted in zip(seen, want):
             check_keys("handler_calls", wanted, {"attempt", "cancel_reason"})
-            reasons = wanted["cancel_reason"] if isinstance(wanted["cancel_reason"], list) else [wanted["cancel_reason"]]
+            reason = wanted["cancel_reason"]
+            reasons = reason if isinstance(reason, list) else [reason]
             assert got["attempt"] == wanted["attempt"] and got["cancel_reason"] in reasons, \
                 f"handler calls {seen}, expected {want}"
