@@ -223,6 +223,11 @@ absl::StatusOr<v1::Execution> StartExecutionSync(ServiceEnv& env, const v1::Star
   LongWaitSlot slot(env);
   RETURN_IF_ERROR(slot.status());
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord started, StartOne(env, request));
+  if (started.status != sm::ExecutionStatus::kRunning) {
+    // It ended within its start's commit (a chain of Pass states, or one started before by this name): the
+    // record the start answered with is the committed one, so reading it back from the store is not needed.
+    return ToProto(started);
+  }
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord done, WaitUntilDone(env, call, started.arn));
   return ToProto(done);
 }

@@ -36,6 +36,23 @@ TEST_F(ExecutionsTest, StartSyncRunsToTheEnd) {
   EXPECT_FALSE(f->name().empty());  // generated
 }
 
+// An execution that ends within its start's commit is answered from the start's record, without reading it
+// back: the answer must be exactly what Describe reads from the store, for a success, a failure and a
+// repeated start by name of an execution that ended.
+TEST_F(ExecutionsTest, StartSyncAnswersWhatDescribeReads) {
+  Create("chain", kPassChain);
+  Create("fails", kFails);
+  for (const auto& [machine, name] : {std::pair{"chain", "same-a"}, std::pair{"fails", "same-b"},
+                                      std::pair{"chain", "same-a"}}) {
+    absl::StatusOr<v1::Execution> sync = client().StartSyncExecution(machine, R"({"x":1})", name, 30s);
+    ASSERT_TRUE(sync.ok()) << sync.status();
+    absl::StatusOr<v1::Execution> described = client().DescribeExecution(sync->execution_arn());
+    ASSERT_TRUE(described.ok()) << described.status();
+    EXPECT_EQ(sync->SerializeAsString(), described->SerializeAsString())
+        << sync->DebugString() << "\nvs\n" << described->DebugString();
+  }
+}
+
 TEST_F(ExecutionsTest, StartErrorsAndIdempotentStart) {
   absl::StatusOr<v1::Execution> unknown = client().StartExecution("nope", "{}");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
