@@ -46,7 +46,7 @@ TEST_F(ExecutionsTest, StartSyncAnswersWhatDescribeReads) {
                                       std::pair{"chain", "same-a"}}) {
     absl::StatusOr<v1::Execution> sync = client().StartSyncExecution(machine, R"({"x":1})", name, 30s);
     ASSERT_TRUE(sync.ok()) << sync.status();
-    absl::StatusOr<v1::Execution> described = client().DescribeExecution(sync->execution_arn());
+    absl::StatusOr<v1::Execution> described = client().DescribeExecution(sync->arn());
     ASSERT_TRUE(described.ok()) << described.status();
     EXPECT_EQ(sync->SerializeAsString(), described->SerializeAsString())
         << sync->DebugString() << "\nvs\n" << described->DebugString();
