@@ -55,15 +55,18 @@ std::string FormatAuditLine(long long time_ms, const AuditRecord& record) {
 }
 
 void WriteAuditLine(const AuditRecord& record) {
-  long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-  std::string line = FormatAuditLine(now_ms, record);
   std::shared_ptr<spdlog::logger> file;
   {
     std::lock_guard<std::mutex> lock(g_mu);
     file = g_file_logger;
   }
+  if (file == nullptr && !spdlog::should_log(spdlog::level::info)) {
+    return;  // no audit file, and the server log is above info: formatting the line would only be thrown away
+  }
+  long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  std::string line = FormatAuditLine(now_ms, record);
   if (file != nullptr) {
     file->info(line);
   } else {
