@@ -42,6 +42,9 @@
 // --batched (w3, w2tasks): the worker threads use the batched calls instead of Poll and Complete: two
 // threads per level, each asking Tasks.PollBatch for up to K tasks and completing all it got in one
 // Tasks.ReportBatch. The RESULT line's engine is "stepflow-batched" (W3) or "stepflow-tasks-batched" (W2).
+// --w4-runs baseline|failures (w4) makes one of its two runs alone and prints its attempts and retries: with
+// --server, a profiler on the server (`perf stat -e instructions:u -p PID`) over a failures run minus a
+// baseline run, each on a fresh server, gives the server's work per retry.
 // --lazy-task-start starts the server with --lazy-task-start (TaskStarted committed with the result); every
 // RESULT line's durability then says so.
 // --store postgres runs the server on the PostgreSQL store, in a private PostgreSQL (fsync on) started for
@@ -112,6 +115,7 @@ struct Flags {
   bool lazy_task_start = false;   // the server's --lazy-task-start
   int nodes = 0;                  // > 0: that many cluster nodes (--store postgres)
   bool batched = false;           // the worker threads use Tasks.PollBatch and Tasks.ReportBatch
+  std::string w4_runs = "both";   // w4: both | baseline | failures (one run alone, for a profiler on --server)
 };
 
 // Logical partitions of the store the cluster figures create (the server's default for a new store).
@@ -123,7 +127,8 @@ constexpr int kClusterPartitions = 64;
                "[--executions N]\n"
                "                  [--durability sync|async] [--partitions N] [--server HOST:PORT] "
                "[--store rocksdb|postgres [--nodes N]]\n"
-               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start] [--batched]\n",
+               "                  [--worker-command CMD [--worker-name NAME]] [--lazy-task-start] [--batched]\n"
+               "                  [--w4-runs both|baseline|failures]\n",
                what.c_str());
   std::exit(2);
 }
@@ -157,6 +162,11 @@ Flags ParseFlags(int argc, char** argv) {
       f.lazy_task_start = true;
     } else if (arg == "--batched") {
       f.batched = true;
+    } else if (arg == "--w4-runs") {
+      f.w4_runs = next();
+      if (f.w4_runs != "both" && f.w4_runs != "baseline" && f.w4_runs != "failures") {
+        Usage("--w4-runs is both, baseline or failures");
+      }
     } else if (arg == "--partitions") {
       f.partitions = std::stoi(next());
     } else if (arg == "--server") {
@@ -993,6 +1003,17 @@ class TaskBench {
     }
     W4Figures base;
     W4Figures run;
+    if (flags_.w4_runs != "both") {
+      // One run alone: its attempts and retries, for a profiler attached to --server (the difference of a
+      // failures run and a baseline run on fresh servers is the work of the retries).
+      const bool fail = flags_.w4_runs == "failures";
+      W4Figures& one = fail ? run : base;
+      const bool ok = W4Run(fail ? "bench-retry" : "bench-retry-baseline", fail, one);
+      std::printf("stepflow W4 %s executions=%d seconds=%.1f attempts=%ld retries=%ld succeeded=%ld\n",
+                  flags_.w4_runs.c_str(), flags_.executions, one.seconds, one.attempts, one.retries, one.succeeded);
+      ReportWorkerProblems("W4 workers");
+      return ok;
+    }
     if (!W4Run("bench-retry-baseline", false, base) || !W4Run("bench-retry", true, run)) {
       ReportWorkerProblems("W4 workers");
       return false;

@@ -101,14 +101,14 @@ absl::StatusOr<TaskTokens> TaskTokens::LoadOrCreate(storage::Store& store) {
 }
 
 std::string TaskTokens::Signature(std::string_view execution_id, std::uint64_t task_id) const {
-  const std::string mac = HmacSha256(key_, sm::UnsignedTaskToken(execution_id, task_id));
+  const std::string mac = signer_.Sign(sm::UnsignedTaskToken(execution_id, task_id));
   return absl::WebSafeBase64Escape(absl::string_view(mac).substr(0, kSignatureBytes));
 }
 
 std::string TaskTokens::DeriveKey(std::string_view purpose) const {
   // Task tokens sign "<execution ARN>#<task id>", and an ARN starts with "arn:": no derived key is a task
   // token's signature.
-  return HmacSha256(key_, std::string("derived key/").append(purpose));
+  return signer_.Sign(std::string("derived key/").append(purpose));
 }
 
 std::string TaskTokens::Mint(std::string_view execution_id, std::uint64_t task_id) const {

@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "engine/crypto.h"
 #include "statemachine/runtime_values.h"
 #include "storage/store.h"
 
@@ -58,10 +59,11 @@ class TaskTokens final : public sm::TaskTokenMinter {
   std::string DeriveKey(std::string_view purpose) const;
 
  private:
-  explicit TaskTokens(std::string key) : key_(std::move(key)) {}
+  explicit TaskTokens(std::string key) : key_(std::move(key)), signer_(key_) {}
   std::string Signature(std::string_view execution_id, std::uint64_t task_id) const;
 
   std::string key_;
+  HmacSha256Key signer_;  // key_, its HMAC blocks hashed once
   // Unsigned tokens still accepted (see above).
   absl::flat_hash_set<std::string> legacy_;
 };

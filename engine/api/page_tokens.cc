@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -31,13 +33,25 @@ const std::string& ProcessKey() {
   return key;
 }
 
+// A keyed HMAC for `key`, kept per thread for the last key it was asked for: an engine's key is the same for
+// its life, so a listing signs its page token without hashing the key's blocks again.
+const engine::HmacSha256Key& SignerFor(const std::string& key) {
+  thread_local std::string signer_key;
+  thread_local std::optional<engine::HmacSha256Key> signer;
+  if (!signer.has_value() || signer_key != key) {
+    signer.emplace(key);
+    signer_key = key;
+  }
+  return *signer;
+}
+
 std::string Tag(const engine::Engine& engine, std::string_view listing, std::string_view scope,
                 std::string_view engine_token) {
   // Lengths first, so that no two (listing, scope, token) triples hash the same text.
   std::string text = absl::StrCat(listing.size(), ":", scope.size(), ":", engine_token.size(), ":");
   text.append(listing).append(scope).append(engine_token);
   const std::string engine_key = engine.PageTokenKey();
-  return engine::HmacSha256(engine_key.empty() ? ProcessKey() : engine_key, text).substr(0, kTagBytes);
+  return SignerFor(engine_key.empty() ? ProcessKey() : engine_key).Sign(text).substr(0, kTagBytes);
 }
 
 }  // namespace

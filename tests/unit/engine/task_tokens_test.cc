@@ -7,10 +7,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "engine/crypto.h"
 #include "engine/records.h"
 #include "statemachine/runtime_values.h"
@@ -122,6 +126,43 @@ TEST(CryptoTest, HmacSha256MatchesRfc4231) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(absl::BytesToHexString(HmacSha256(std::string(20, '\x0b'), "Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+// RFC 4231 test cases 1, 2 and 6 (a key longer than the block, hashed first) through the keyed signer, which
+// must give HmacSha256's bytes; and the same signer used by racing threads.
+TEST(CryptoTest, HmacSha256KeyMatchesRfc4231AndHmacSha256) {
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256Key("Jefe").Sign("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256Key(std::string(20, '\x0b')).Sign("Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  const std::string long_key(131, '\xaa');
+  const std::string message = "Test Using Larger Than Block-Size Key - Hash Key First";
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256Key(long_key).Sign(message)),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(HmacSha256(long_key, message), HmacSha256Key(long_key).Sign(message));
+  for (std::size_t size : {0, 1, 63, 64, 65}) {
+    const std::string key(size, 'k');
+    EXPECT_EQ(HmacSha256Key(key).Sign(std::string(size * 3, 'm')), HmacSha256(key, std::string(size * 3, 'm')))
+        << size;
+  }
+  const HmacSha256Key shared("shared key");
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const HmacSha256Key copy = shared;
+      for (int i = 0; i < 200; ++i) {
+        const std::string message = absl::StrCat("thread ", t, " message ", i);
+        if ((i % 2 == 0 ? shared : copy).Sign(message) != HmacSha256("shared key", message)) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(CryptoTest, RandomBytesAndConstantTimeEquals) {
