@@ -1348,14 +1348,12 @@ int CrashTest::Run() {
   if (!LoadMachines()) {
     return 1;
   }
-  for (int node = 0; node < flags_.nodes; ++node) {
-    absl::StatusOr<int> port = itest::PickFreePort();
-    if (!port.ok()) {
-      std::printf("crash: %s\n", port.status().ToString().c_str());
-      return 1;
-    }
-    ports_.push_back(*port);
+  absl::StatusOr<std::vector<int>> ports = itest::PickFreePorts(flags_.nodes);
+  if (!ports.ok()) {
+    std::printf("crash: %s\n", ports.status().ToString().c_str());
+    return 1;
   }
+  ports_ = *ports;
   runs_path_ = tmp_path_ + "/task-runs.txt";
   echo_script_ = tmp_path_ + "/echo-worker.sh";
   if (absl::Status s = itest::WriteExecutable(

@@ -199,15 +199,16 @@ TEST_F(ClusterFirstOpenTest, NodesOpeningANewDatabaseTogetherAgreeOnItsSettings)
   }
   const int asked[kNodes] = {8, 12, 16};  // each node's --logical-partitions: one of them becomes the store's
   std::vector<std::string> addresses;
+  absl::StatusOr<std::vector<int>> ports = PickFreePorts(2 * kNodes);  // gRPC and HTTP of each node
+  ASSERT_TRUE(ports.ok()) << ports.status();
   // Every node is spawned before any is waited for: their first opens of the empty database race.
   for (int i = 0; i < kNodes; ++i) {
-    absl::StatusOr<int> grpc_port = PickFreePort();
-    absl::StatusOr<int> http_port = PickFreePort();
-    ASSERT_TRUE(grpc_port.ok() && http_port.ok());
-    addresses.push_back(absl::StrCat("127.0.0.1:", *grpc_port));
+    const int grpc_port = (*ports)[2 * i];
+    const int http_port = (*ports)[2 * i + 1];
+    addresses.push_back(absl::StrCat("127.0.0.1:", grpc_port));
     absl::StatusOr<std::unique_ptr<StepflowProcess>> node = StepflowProcess::Spawn(
         {"server", "--data-dir", absl::StrCat(tmp_.path(), "/node-", i), "--store", "postgres:" + conninfo_,
-         "--grpc-address", addresses.back(), "--http-address", absl::StrCat("127.0.0.1:", *http_port), "--node-id",
+         "--grpc-address", addresses.back(), "--http-address", absl::StrCat("127.0.0.1:", http_port), "--node-id",
          absl::StrCat("node-", i), "--lease-seconds", std::to_string(kLeaseSeconds), "--logical-partitions",
          std::to_string(asked[i]), "--durability", "async"},
         {}, absl::StrCat(tmp_.path(), "/node-", i, ".log"));

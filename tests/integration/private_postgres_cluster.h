@@ -59,11 +59,9 @@ class PrivatePostgresCluster : public ::testing::Test {
     absl::StatusOr<std::string> db = postgres_->CreateDatabase();
     ASSERT_TRUE(db.ok()) << db.status();
     conninfo_ = *db;
-    for (int i = 0; i < kNodes; ++i) {
-      absl::StatusOr<int> port = PickFreePort();
-      ASSERT_TRUE(port.ok()) << port.status();
-      ports_.push_back(*port);
-    }
+    absl::StatusOr<std::vector<int>> ports = PickFreePorts(kNodes);
+    ASSERT_TRUE(ports.ok()) << ports.status();
+    ports_ = *ports;
     nodes_.resize(kNodes);
     clients_.resize(kNodes);
     for (int i = 0; i < kNodes; ++i) {

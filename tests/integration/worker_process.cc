@@ -37,23 +37,43 @@ int DecodeWaitStatus(int status) {
 }  // namespace
 
 absl::StatusOr<int> PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  absl::StatusOr<std::vector<int>> ports = PickFreePorts(1);
+  if (!ports.ok()) {
+    return ports.status();
   }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int e = errno;
+  return ports->front();
+}
+
+absl::StatusOr<std::vector<int>> PickFreePorts(int n) {
+  std::vector<int> fds;
+  std::vector<int> ports;
+  absl::Status status;
+  for (int i = 0; i < n && status.ok(); ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      status = absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+      break;
+    }
+    fds.push_back(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      status = absl::InternalError(absl::StrCat("bind/getsockname: ", std::strerror(errno)));
+      break;
+    }
+    ports.push_back(static_cast<int>(ntohs(addr.sin_port)));
+  }
+  for (int fd : fds) {  // only now: while one is bound, no other bind(0) gets its port
     close(fd);
-    return absl::InternalError(absl::StrCat("bind/getsockname: ", std::strerror(e)));
   }
-  close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
+  if (!status.ok()) {
+    return status;
+  }
+  return ports;
 }
 
 absl::Status WriteExecutable(const std::string& path, const std::string& text) {

@@ -18,6 +18,9 @@ namespace stepflow::itest {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
 absl::StatusOr<int> PickFreePort();
+// `n` distinct such ports: all n sockets are bound before any is closed. (n calls of PickFreePort may answer
+// the same port twice: the kernel may hand a port that was just closed out again.)
+absl::StatusOr<std::vector<int>> PickFreePorts(int n);
 
 // Writes an executable (0755) file.
 absl::Status WriteExecutable(const std::string& path, const std::string& text);
