@@ -346,6 +346,9 @@ class HeartbeatScheduler {
 // kMaxReportBatchesInFlight calls are under way waits and goes with the others made meanwhile in the next
 // call (its sender sends it, with them, as soon as a call ends: no thread of its own, no added delay when
 // the worker is idle). A report near the byte bound goes alone as its unary call.
+// Wake-ups are addressed: each caller waits on its own condition variable, woken when a call carrying its
+// reports ends, or when it owns the oldest pending report and a call may start; with 64 handler slots
+// reporting at once, a call's end wakes the callers it answered and one sender, not every waiting caller.
 // Thread-safety: thread-safe.
 class ReportBatcher {
  public:
@@ -376,6 +379,10 @@ class ReportBatcher {
       items.push_back(std::move(item));
       positions.push_back(i);
     }
+    std::condition_variable wake;  // this caller's: its reports answered, or its turn to send
+    for (const auto& item : items) {
+      item->owner = &wake;
+    }
     std::unique_lock lock(mu_);
     pending_.insert(pending_.end(), items.begin(), items.end());
     auto all_done = [&] {
@@ -383,19 +390,28 @@ class ReportBatcher {
     };
     while (!all_done()) {
       if (in_flight_ >= kMaxReportBatchesInFlight || pending_.empty()) {
-        cv_.wait(lock);
+        wake.wait(lock);
         continue;
       }
       std::vector<std::shared_ptr<Item>> batch = TakeBatchLocked();
       ++in_flight_;
+      WakeNextSenderLocked();  // another call may start alongside this one
       lock.unlock();
       SendBatch(batch);
       lock.lock();
       --in_flight_;
+      std::condition_variable* woken = nullptr;
       for (const auto& sent : batch) {
         sent->done = true;
+        // A batch holds the reports of a few callers, each caller's together: wake each once.
+        if (sent->owner != &wake && sent->owner != woken) {
+          sent->owner->notify_one();
+          woken = sent->owner;
+        }
       }
-      cv_.notify_all();
+      if (all_done()) {
+        WakeNextSenderLocked();  // this caller leaves: the pending reports need a sender
+      }
     }
     for (std::size_t k = 0; k < items.size(); ++k) {
       outcomes[positions[k]] = std::move(items[k]->outcome);
@@ -407,9 +423,19 @@ class ReportBatcher {
   struct Item {
     v1::TaskReport report;
     std::size_t bytes = 0;
-    absl::StatusOr<bool> outcome = false;  // set by the sender before `done`
-    bool done = false;                     // guarded by mu_
+    std::condition_variable* owner = nullptr;  // the waiting caller's (SendAll's `wake`), set before queuing
+    absl::StatusOr<bool> outcome = false;      // set by the sender before `done`
+    bool done = false;                         // guarded by mu_
   };
+
+  // REQUIRES: mu_ held. When a call may start and reports are pending, wakes the caller of the oldest one
+  // to send them. (If that caller is sending meanwhile, it takes them when its call ends: a caller leaves
+  // only when its own reports are answered.)
+  void WakeNextSenderLocked() {
+    if (in_flight_ < kMaxReportBatchesInFlight && !pending_.empty()) {
+      pending_.front()->owner->notify_one();
+    }
+  }
 
   // REQUIRES: mu_ held. The oldest pending reports, within the bounds of one call.
   std::vector<std::shared_ptr<Item>> TakeBatchLocked() {
@@ -467,7 +493,6 @@ class ReportBatcher {
 
   Client& client_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<std::shared_ptr<Item>> pending_;  // guarded by mu_: not yet taken into a call
   int in_flight_ = 0;                          // guarded by mu_: calls under way
 };
@@ -488,7 +513,11 @@ struct Worker::Impl {
 
   // Guards everything down to run_wake_fd. Never held while calling a handler, an RPC or the log.
   std::mutex mu;
-  std::condition_variable cv;  // slots, jobs, in-flight count, stopping
+  // Three, so that an event wakes only the threads it concerns (with 64 handler slots, one condition
+  // variable woke 64 executors for every slot freed and every poll answered):
+  std::condition_variable slots_cv;  // pollers: free slots, polling counts, stopping
+  std::condition_variable jobs_cv;   // executors: jobs, exiting
+  std::condition_variable idle_cv;   // Drain: in_flight back to 0
   bool started = false;
   bool stopping = false;
   bool exiting = false;  // executors return once the job queue is empty
@@ -511,6 +540,9 @@ struct Worker::Impl {
   bool stop_done = false;
   absl::Status stop_status;
 
+  // Whether Log keeps kInfo lines (only a log callback gets them): the per-task lines are not built otherwise.
+  bool LogsInfo() const { return static_cast<bool>(options.log); }
+
   void Log(LogSeverity severity, const std::string& message) {
     if (options.log) {
       options.log(severity, message);
@@ -529,7 +561,7 @@ struct Worker::Impl {
       free_slots += n;
       polling[queue] -= n;
     }
-    cv.notify_all();
+    slots_cv.notify_all();
   }
 
   void PollLoop(const std::string& queue);
@@ -551,7 +583,7 @@ void Worker::Impl::PollLoop(const std::string& queue) {
     {
       // Every free slot, up to the queue's share: one call asks for as many tasks as can start now.
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return stopping || (free_slots > 0 && polling[queue] < queue_share); });
+      slots_cv.wait(lock, [&] { return stopping || (free_slots > 0 && polling[queue] < queue_share); });
       if (stopping) {
         return;
       }
@@ -571,7 +603,7 @@ void Worker::Impl::PollLoop(const std::string& queue) {
                        " ms)"));
       failing = true;
       std::unique_lock lock(mu);
-      cv.wait_for(lock, backoff, [&] { return stopping; });
+      slots_cv.wait_for(lock, backoff, [&] { return stopping; });
       backoff = std::min(backoff * 2, options.max_backoff);
       continue;
     }
@@ -592,7 +624,12 @@ void Worker::Impl::PollLoop(const std::string& queue) {
         jobs.push_back(std::make_shared<Running>(queue, std::move((*polled)[i])));
       }
     }
-    cv.notify_all();
+    if (handed < reserved) {
+      slots_cv.notify_all();
+    }
+    for (int i = 0; i < handed; ++i) {
+      jobs_cv.notify_one();  // an executor per job (one is always free for each)
+    }
   }
 }
 
@@ -601,7 +638,7 @@ void Worker::Impl::ExecutorLoop() {
     std::shared_ptr<Running> task;
     {
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return exiting || !jobs.empty(); });
+      jobs_cv.wait(lock, [&] { return exiting || !jobs.empty(); });
       if (jobs.empty()) {
         return;
       }
@@ -612,21 +649,28 @@ void Worker::Impl::ExecutorLoop() {
       ++stats.started;
     }
     Execute(task);
+    bool idle = false;
     {
       std::lock_guard lock(mu);
       running.erase(task);
       --stats.running;
       --in_flight;
       ++free_slots;
+      idle = in_flight == 0;
     }
-    cv.notify_all();
+    slots_cv.notify_all();  // the pollers (two per queue) check whether the slot is their queue's to take
+    if (idle) {
+      idle_cv.notify_all();
+    }
   }
 }
 
 void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   const TaskContext& c = task->context;
-  Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
-                                       " state=", c.state_name(), " attempt=", c.attempt()));
+  if (LogsInfo()) {
+    Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
+                                         " state=", c.state_name(), " attempt=", c.attempt()));
+  }
   milliseconds interval = c.heartbeat_seconds() > 0 ? milliseconds(c.heartbeat_seconds() * 1000 / 3)
                                                     : options.default_heartbeat_interval;
   SteadyClock::time_point deadline = kNever;
@@ -710,16 +754,19 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, options.max_backoff);
   }
+  if (status.ok()) {
+    std::lock_guard lock(mu);
+    ++(result.ok() ? stats.completed : stats.failed);
+  }
+  if (status.ok() && !LogsInfo()) {
+    return;  // the line below would be dropped
+  }
   std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=",
                                   task->context.execution_arn(), " state=", task->context.state_name());
   if (!result.ok()) {
     absl::StrAppend(&what, " error=", result.error().error);
   }
   if (status.ok()) {
-    {
-      std::lock_guard lock(mu);
-      ++(result.ok() ? stats.completed : stats.failed);
-    }
     Log(LogSeverity::kInfo, what);
   } else if (TaskGone(status)) {
     Log(LogSeverity::kInfo, absl::StrCat(what, ": result dropped: ", status.message()));
@@ -730,7 +777,7 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
 
 absl::Status Worker::Impl::Drain() {
   std::unique_lock lock(mu);
-  if (cv.wait_for(lock, options.drain_timeout, [&] { return in_flight == 0; })) {
+  if (idle_cv.wait_for(lock, options.drain_timeout, [&] { return in_flight == 0; })) {
     return absl::OkStatus();
   }
   std::vector<std::shared_ptr<Running>> late(running.begin(), running.end());
@@ -741,7 +788,7 @@ absl::Status Worker::Impl::Drain() {
     task->context.Cancel(CancelReason::kShutdown);
   }
   lock.lock();
-  if (cv.wait_for(lock, options.shutdown_grace, [&] { return in_flight == 0; })) {
+  if (idle_cv.wait_for(lock, options.shutdown_grace, [&] { return in_flight == 0; })) {
     return absl::OkStatus();
   }
   late.assign(running.begin(), running.end());
@@ -776,7 +823,7 @@ Worker::~Worker() {
     std::lock_guard lock(impl_->mu);
     impl_->exiting = true;
   }
-  impl_->cv.notify_all();
+  impl_->jobs_cv.notify_all();
   for (std::thread& t : impl_->executors) {
     t.join();
   }
@@ -848,7 +895,7 @@ absl::Status Worker::Stop() {
       return absl::OkStatus();
     }
   }
-  impl_->cv.notify_all();
+  impl_->slots_cv.notify_all();
   impl_->poll_stop.request_stop();
   for (std::thread& t : impl_->pollers) {
     t.join();

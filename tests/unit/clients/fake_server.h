@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stepflow/v1/stepflow.grpc.pb.h"
@@ -69,6 +70,11 @@ class FakeTasks final : public v1::Tasks::Service {
   void FailPolls(int n) {
     std::lock_guard lock(mu_);
     failing_polls_ = n;
+  }
+  // Each ReportBatch call from now on takes `delay` before it answers (as a server's synced commit does).
+  void SetReportBatchDelay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mu_);
+    report_batch_delay_ = delay;
   }
 
   // Waits until `done()` (called under the lock) holds, at most `timeout`.
@@ -141,10 +147,17 @@ class FakeTasks final : public v1::Tasks::Service {
   // Each report answered as its unary call; counts the calls in report_batches().
   grpc::Status ReportBatch(grpc::ServerContext*, const v1::ReportTaskBatchRequest* request,
                            v1::ReportTaskBatchResponse* response) override {
+    std::chrono::milliseconds delay{0};
     {
       std::lock_guard lock(mu_);
       ++report_batches_;
       max_report_batch_ = std::max(max_report_batch_, request->reports_size());
+      ++reporting_;
+      max_reporting_ = std::max(max_reporting_, reporting_);
+      delay = report_batch_delay_;
+    }
+    if (delay.count() > 0) {
+      std::this_thread::sleep_for(delay);
     }
     for (const v1::TaskReport& r : request->reports()) {
       grpc::Status status;
@@ -161,6 +174,8 @@ class FakeTasks final : public v1::Tasks::Service {
       result->set_message(status.error_message());
       result->set_cancelled(beat.cancelled());
     }
+    std::lock_guard lock(mu_);
+    --reporting_;
     return grpc::Status::OK;
   }
   // The most tasks one PollBatch handed out, and the most reports one ReportBatch carried.
@@ -175,6 +190,16 @@ class FakeTasks final : public v1::Tasks::Service {
   int report_batches() {
     std::lock_guard lock(mu_);
     return report_batches_;
+  }
+  // The most ReportBatch calls under way at once, ever.
+  int max_concurrent_report_batches() {
+    std::lock_guard lock(mu_);
+    return max_reporting_;
+  }
+  // Completions and failures of a task already reported (answered OK, recorded once).
+  int repeated_reports() {
+    std::lock_guard lock(mu_);
+    return repeated_reports_;
   }
   // Complete and Fail calls (not in a batch).
   int unary_reports() {
@@ -246,6 +271,7 @@ class FakeTasks final : public v1::Tasks::Service {
   grpc::Status Record(Report report) {
     std::lock_guard lock(mu_);
     if (!reported_.insert(report.token).second) {
+      ++repeated_reports_;
       return grpc::Status::OK;  // repeated: changes nothing
     }
     --outstanding_;
@@ -273,6 +299,10 @@ class FakeTasks final : public v1::Tasks::Service {
   int max_report_batch_ = 0;
   int report_batches_ = 0;
   int unary_reports_ = 0;
+  int reporting_ = 0;       // ReportBatch calls under way
+  int max_reporting_ = 0;
+  int repeated_reports_ = 0;
+  std::chrono::milliseconds report_batch_delay_{0};
 };
 
 // Dead letters over a fixed list; List pages one entry at a time (to exercise paging).

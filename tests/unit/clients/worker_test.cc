@@ -224,6 +224,39 @@ TEST_F(WorkerTest, OnePollAsksForEveryFreeSlotAndReportsGoInBatchCalls) {
   EXPECT_EQ(server_.tasks.unary_reports(), 0) << "every result went in a ReportBatch call";
 }
 
+// Many handler slots reporting at once while every ReportBatch call takes a while (a synced commit): the
+// reports made meanwhile gather into the next call, at most two calls are under way, and every task is
+// reported once. Racing reporters are what the batcher's addressed wake-ups must not lose (a lost one hangs a
+// handler's slot, and this test then times out waiting for the last reports).
+TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoReport) {
+  constexpr int kSlots = 32;
+  constexpr int kTasks = 2000;
+  server_.tasks.SetReportBatchDelay(2ms);
+  std::set<std::string> tokens;
+  for (int i = 0; i < kTasks; ++i) {
+    tokens.insert(server_.tasks.Add("many", std::to_string(i)));
+  }
+  Worker worker(*client_, Options(kSlots));
+  ASSERT_TRUE(worker.Handle("many", [](TaskContext&, const json::value& input) -> TaskResult { return input; })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= kTasks; }, 60s))
+      << server_.tasks.reports().size() << " of " << kTasks << " reported";
+  EXPECT_TRUE(worker.Stop().ok());
+  std::set<std::string> reported;
+  for (const Report& r : server_.tasks.reports()) {
+    EXPECT_TRUE(r.completed) << r.token;
+    reported.insert(r.token);
+  }
+  EXPECT_EQ(reported, tokens);
+  EXPECT_EQ(server_.tasks.repeated_reports(), 0);
+  EXPECT_EQ(worker.stats().completed, kTasks);
+  EXPECT_LE(server_.tasks.max_concurrent_report_batches(), 2);
+  EXPECT_GT(server_.tasks.max_report_batch(), 1) << "reports made during a call went together in the next";
+  EXPECT_LT(server_.tasks.report_batches(), kTasks);
+  EXPECT_EQ(server_.tasks.unary_reports(), 0);
+}
+
 TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {
   Worker worker(*client_, Options(2));
   std::atomic<bool> b_done{false};
