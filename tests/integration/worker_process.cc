@@ -48,7 +48,7 @@ absl::StatusOr<std::vector<int>> PickFreePorts(int n) {
   std::vector<int> fds;
   std::vector<int> ports;
   absl::Status status;
-  for (int i = 0; i < n && status.ok(); ++i) {
+  for (int i = 0; i < n; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       status = absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));

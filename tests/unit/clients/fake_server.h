@@ -102,16 +102,10 @@ class FakeTasks final : public v1::Tasks::Service {
     std::lock_guard lock(mu_);
     return heartbeats_[token];
   }
-  int polls() {
-    std::lock_guard lock(mu_);
-    return polls_;
-  }
+  int polls() { return Read(polls_); }
   // The most tasks handed out and not yet reported plus polls in progress, ever: a worker with N slots
   // keeps this at most N.
-  int max_busy() {
-    std::lock_guard lock(mu_);
-    return max_busy_;
-  }
+  int max_busy() { return Read(max_busy_); }
 
   // Unlocked reads for WaitFor predicates (which run under the lock).
   std::size_t reports_locked() const { return reports_.size(); }
@@ -179,33 +173,15 @@ class FakeTasks final : public v1::Tasks::Service {
     return grpc::Status::OK;
   }
   // The most tasks one PollBatch handed out, and the most reports one ReportBatch carried.
-  int max_batch() {
-    std::lock_guard lock(mu_);
-    return max_batch_;
-  }
-  int max_report_batch() {
-    std::lock_guard lock(mu_);
-    return max_report_batch_;
-  }
-  int report_batches() {
-    std::lock_guard lock(mu_);
-    return report_batches_;
-  }
+  int max_batch() { return Read(max_batch_); }
+  int max_report_batch() { return Read(max_report_batch_); }
+  int report_batches() { return Read(report_batches_); }
   // The most ReportBatch calls under way at once, ever.
-  int max_concurrent_report_batches() {
-    std::lock_guard lock(mu_);
-    return max_reporting_;
-  }
+  int max_concurrent_report_batches() { return Read(max_reporting_); }
   // Completions and failures of a task already reported (answered OK, recorded once).
-  int repeated_reports() {
-    std::lock_guard lock(mu_);
-    return repeated_reports_;
-  }
+  int repeated_reports() { return Read(repeated_reports_); }
   // Complete and Fail calls (not in a batch).
-  int unary_reports() {
-    std::lock_guard lock(mu_);
-    return unary_reports_;
-  }
+  int unary_reports() { return Read(unary_reports_); }
 
   grpc::Status Complete(grpc::ServerContext*, const v1::CompleteTaskRequest* request,
                         v1::CompleteTaskResponse*) override {
@@ -225,6 +201,12 @@ class FakeTasks final : public v1::Tasks::Service {
   }
 
  private:
+  // A counter, read under the lock.
+  int Read(const int& counter) {
+    std::lock_guard lock(mu_);
+    return counter;
+  }
+
   void CountUnary() {
     std::lock_guard lock(mu_);
     ++unary_reports_;
