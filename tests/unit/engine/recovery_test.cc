@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "boost/json.hpp"
 
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
@@ -41,6 +42,24 @@ class RecoveryTest : public EngineTest {
       n += e.type == type ? 1 : 0;
     }
     return n;
+  }
+  // Blocks until `arn` has entered the state `name` (bounded by Soon(): a hang fails, it does not hang).
+  void AwaitStateEntered(const std::string& arn, const std::string& name) {
+    const common::EpochMillis deadline = Soon();
+    std::int64_t seen = 0;
+    while (true) {
+      absl::StatusOr<std::vector<HistoryEventRecord>> more = engine_->WaitForHistory(arn, seen, deadline);
+      ASSERT_TRUE(more.ok()) << more.status();
+      ASSERT_FALSE(more->empty()) << arn << " ended or timed out before entering " << name;
+      for (const HistoryEventRecord& e : *more) {
+        const boost::json::value details = boost::json::parse(e.details);
+        const boost::json::value* entered = details.as_object().if_contains("name");
+        if (e.type.ends_with("StateEntered") && entered != nullptr && entered->as_string() == name) {
+          return;
+        }
+        seen = e.id;
+      }
+    }
   }
   // Ids 1..n without gaps or duplicates.
   void ExpectDenseIds(const std::vector<HistoryEventRecord>& events) {
@@ -386,6 +405,11 @@ TEST_F(RecoveryTest, ReplayEqualsTheStoredStateForAMix) {
   clock_.AdvanceBy(15'000);  // parallel done; "wait" past its first Wait, inside W2
   ExecutionInfoRecord parallel = Finish("arn:aws:states:us-east-1:123456789012:execution:parallel:run0");
   EXPECT_EQ(parallel.status, sm::ExecutionStatus::kSucceeded);
+  // A "wait" execution's first timer fires when its partition next wakes, which may come after the close. Then
+  // the recovered engine fires it at +75 s and arms W2 for +105 s, past the clock's last advance: a hang.
+  for (int i = 0; i < 3; ++i) {
+    AwaitStateEntered("arn:aws:states:us-east-1:123456789012:execution:wait:run" + std::to_string(i), "W2");
+  }
   engine_.reset();
 
   // Replay every execution, finished or not, straight from the store.
