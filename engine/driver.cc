@@ -576,6 +576,43 @@ absl::Status Driver::ApplyInput(DriverInput input) {
   return refusal;
 }
 
+absl::Status Driver::StartTasksTaken(
+    const std::function<std::optional<std::string>(const std::string& execution_id, const sm::TaskCommand& task)>&
+        take) {
+  std::vector<DriverInput> starts;
+  for (const Staged& s : staged_) {
+    if (s.decision.tasks_to_schedule.empty()) {
+      continue;
+    }
+    auto it = executions_.find(s.id);
+    if (it == executions_.end()) {
+      continue;
+    }
+    const Entry& entry = it->second;
+    for (const sm::TaskCommand& t : s.decision.tasks_to_schedule) {
+      // Not one cancelled, answered or started since in the group (a later input of the same execution).
+      if (entry.execution->task_standing(t.task_id) != sm::TaskStanding::kPending || entry.leases.count(t.task_id)) {
+        continue;
+      }
+      std::optional<std::string> worker = take(s.id, t);
+      if (!worker) {
+        continue;
+      }
+      DriverInput started;
+      started.kind = DriverInput::Kind::kTaskStarted;
+      started.execution_id = s.id;
+      started.task_id = t.task_id;
+      started.worker = *std::move(worker);
+      starts.push_back(std::move(started));
+    }
+  }
+  // Applied after the walk: applying stages more inputs, which moves staged_.
+  for (DriverInput& started : starts) {
+    Post(std::move(started));
+  }
+  return ProcessInbox();
+}
+
 absl::Status Driver::ProcessInbox() {
   while (!inbox_.empty()) {
     DriverInput input = std::move(inbox_.front());

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -178,6 +179,14 @@ class Driver {
   // Applies the TaskStarted of every lease now (a graceful shutdown, so that a restart does not offer the
   // tasks again); in a group they are staged, outside it committed. The first commit error is returned.
   absl::Status RecordLeases();
+  // Starts, in the open group, the tasks its staged inputs scheduled that a worker already waits for. For
+  // each such task still pending, `take(execution id, task)` names the worker that will receive it, or
+  // nullopt; each named task's TaskStarted (stamped now, naming that worker) is applied and staged, so it is
+  // committed with the schedule, and after the commit CarryOut dispatches the task marked started for the
+  // caller to hand over. The first error applying an input is returned. REQUIRES: in a group.
+  absl::Status StartTasksTaken(
+      const std::function<std::optional<std::string>(const std::string& execution_id, const sm::TaskCommand& task)>&
+          take);
   // Cluster mode (engine/cluster/): every later commit carries `fence` (storage::LeaseFence), or none when
   // nullopt. A commit the store refuses for its fence sets lease_lost() until the next SetFence.
   void SetFence(std::optional<storage::LeaseFence> fence) {

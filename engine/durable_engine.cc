@@ -603,6 +603,8 @@ EngineMetrics DurableEngine::Metrics() {
     }
   }
   m.queue_depths = matcher_.Depths();
+  m.polls_waiting = matcher_.PollsWaiting();
+  m.tasks_started_at_schedule = matcher_.delivered();
   m.executions_quarantined = quarantined_count_.load();
   if (leases_ != nullptr) {
     m.clustered = true;

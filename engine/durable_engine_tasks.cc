@@ -1,6 +1,7 @@
 // DurableEngine's task, dead-letter and redrive calls (engine/engine.h has the contract).
 #include <algorithm>
 #include <future>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -173,35 +174,58 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
     return absl::InvalidArgumentError("InvalidArgument: the queue name is empty");
   }
   const std::size_t most = static_cast<std::size_t>(std::max(1, max_tasks));
+  // While this poll waits, tasks scheduled for its queue may be started for it in the commit that schedules
+  // them (TaskMatcher::Reserve): they arrive with `started` set.
+  const Poller poller{worker, gone, most, max_input_bytes};
   while (true) {
-    std::vector<QueuedTask> taken;
-    std::optional<QueuedTask> first = matcher_.Take(queue, deadline);
-    if (!first) {
+    std::vector<QueuedTask> taken = matcher_.Take(queue, deadline, &poller);
+    if (taken.empty()) {
       return std::vector<PolledTask>();
     }
-    std::size_t bytes = first->input.size();
-    taken.push_back(*std::move(first));
-    while (taken.size() < most) {
-      std::optional<QueuedTask> next = matcher_.Take(queue, /*deadline=*/0);  // only what waits now
-      if (!next) {
+    std::vector<PolledTask> started;
+    std::size_t bytes = 0;
+    if (taken.front().started) {
+      // Their TaskStarted is committed: they are this poll's whatever happens next (as after StartTaken).
+      for (QueuedTask& t : taken) {
+        bytes += t.input.size();
+        const std::string id = t.execution_id;
+        const std::uint64_t task_id = t.task_id;
+        started.push_back(ToPolled(std::move(t), task_tokens_->Mint(id, task_id)));
+      }
+      taken.clear();
+    } else {
+      bytes = taken.front().input.size();
+    }
+    while (started.size() + taken.size() < most) {
+      std::vector<QueuedTask> next = matcher_.Take(queue, /*deadline=*/0);  // only what waits now
+      if (next.empty()) {
         break;
       }
-      if (next->input.size() > max_input_bytes - std::min(bytes, max_input_bytes)) {
-        matcher_.Offer(*std::move(next), /*front=*/true);  // for the next poll
+      if (next.front().input.size() > max_input_bytes - std::min(bytes, max_input_bytes)) {
+        matcher_.Offer(std::move(next.front()), /*front=*/true);  // for the next poll
         break;
       }
-      bytes += next->input.size();
-      taken.push_back(*std::move(next));
+      bytes += next.front().input.size();
+      taken.push_back(std::move(next.front()));
     }
     if (gone && gone()) {
       for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
         matcher_.Offer(std::move(*it), /*front=*/true);  // nobody would receive them; keep their order
       }
-      return std::vector<PolledTask>();
+      return started;  // a started one is lost with the caller: its TimeoutSeconds or HeartbeatSeconds ends it
     }
-    ASSIGN_OR_RETURN(std::vector<PolledTask> polled, StartTaken(std::move(taken), worker));
-    if (!polled.empty()) {
-      return polled;
+    if (taken.empty()) {
+      return started;
+    }
+    absl::StatusOr<std::vector<PolledTask>> polled = StartTaken(std::move(taken), worker);
+    if (!polled.ok() && started.empty()) {
+      return polled.status();
+    }
+    if (polled.ok()) {
+      started.insert(started.end(), std::make_move_iterator(polled->begin()), std::make_move_iterator(polled->end()));
+    }
+    if (!started.empty()) {
+      return started;
     }
     // Every one was withdrawn since it was offered: take the next ones.
   }

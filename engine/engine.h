@@ -250,6 +250,9 @@ struct EngineMetrics {
   std::uint64_t tasks_scheduled = 0;
   std::uint64_t dead_letters_recorded = 0;
   std::map<std::string, std::size_t> queue_depths;  // tasks waiting for a worker, by queue
+  std::map<std::string, std::size_t> polls_waiting;  // workers' polls waiting for a task, by queue
+  // Tasks started in the commit that scheduled them, for a poll that waited (engine/task_matcher.h).
+  std::uint64_t tasks_started_at_schedule = 0;
   std::uint64_t executions_quarantined = 0;         // executions quarantined now (engine/quarantine.h)
   // Cluster mode only (engine/cluster/): partitions this node holds the lease of, live nodes it saw.
   bool clustered = false;

@@ -126,7 +126,16 @@ void Partition::RunGroup(std::deque<Work> work) {
   if (!fired.ok()) {
     spdlog::error("partition {}: firing timers: {}", index_, std::string(fired.message()));
   }
+  // Last, once the group scheduled all it will: the tasks a worker's poll already waits for start in this
+  // commit (TaskMatcher: a task scheduled while a poll waits skips the queue).
+  absl::Status started = driver_.StartTasksTaken([this](const std::string& id, const sm::TaskCommand& task) {
+    return dispatcher_.ReserveWaitingPoll(id, task);
+  });
+  if (!started.ok()) {
+    spdlog::error("partition {}: starting tasks workers wait for: {}", index_, std::string(started.message()));
+  }
   absl::Status commit = driver_.EndGroup();
+  dispatcher_.SettleReservations();  // after the commit's dispatches delivered them, or it failed
   if (driver_.lease_lost()) {
     spdlog::warn("partition {}: a commit was refused, the partition's lease moved on: forgetting its executions: {}",
                  index_, std::string(commit.message()));

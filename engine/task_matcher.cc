@@ -1,5 +1,6 @@
 #include "engine/task_matcher.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/tasks.h"
@@ -18,7 +19,17 @@ void TaskMatcher::Offer(QueuedTask task, bool front) {
     q.waiting.push_back(std::move(task));
     index_[key] = {&q, std::prev(q.waiting.end())};
   }
-  if (q.pollers > 0) {
+  WakeOneLocked(q);
+}
+
+void TaskMatcher::WakeOneLocked(Queue& q) {
+  for (Waiter* w : q.waiters) {
+    if (w->free()) {
+      w->wake.notify_one();
+      return;
+    }
+  }
+  if (q.plain_pollers > 0) {
     q.ready.notify_one();
   }
 }
@@ -46,29 +57,106 @@ void TaskMatcher::Forget(const std::string& execution_id) {
   }
 }
 
-std::optional<QueuedTask> TaskMatcher::Take(const std::string& queue, common::EpochMillis deadline) {
+std::vector<QueuedTask> TaskMatcher::Take(const std::string& queue, common::EpochMillis deadline,
+                                          const Poller* poller) {
   std::unique_lock<std::mutex> lock(mu_);
   Queue& q = queues_[queue];
-  ++q.pollers;
   common::SystemClock clock;
-  while (q.waiting.empty() && !closed_) {
+  Waiter self;
+  self.poller = poller;
+  std::optional<std::list<Waiter*>::iterator> listed;
+  while (true) {
+    if (self.reserved > 0) {
+      self.wake.wait(lock);  // partitions' commits decide: delivered or released
+      continue;
+    }
+    if (!self.delivered.empty() || !q.waiting.empty() || closed_) {
+      break;
+    }
     const common::EpochMillis now = clock.NowMillis();
     if (now >= deadline) {
       break;
     }
-    q.ready.wait_for(lock, std::chrono::milliseconds(deadline - now));
+    if (poller == nullptr) {
+      ++q.plain_pollers;
+      q.ready.wait_for(lock, std::chrono::milliseconds(deadline - now));
+      --q.plain_pollers;
+      continue;
+    }
+    if (!listed) {
+      listed = q.waiters.insert(q.waiters.end(), &self);
+    }
+    self.wake.wait_for(lock, std::chrono::milliseconds(deadline - now));
   }
-  --q.pollers;
-  if (q.waiting.empty() || closed_) {
+  if (listed) {
+    q.waiters.erase(*listed);
+  }
+  std::vector<QueuedTask> taken = std::move(self.delivered);
+  if (!taken.empty() || q.waiting.empty() || closed_) {
+    if (!taken.empty() && !q.waiting.empty()) {
+      WakeOneLocked(q);  // this caller leaves the waiting tasks to another poller
+    }
+    return taken;
+  }
+  taken.push_back(std::move(q.waiting.front()));
+  q.waiting.pop_front();
+  index_.erase({taken.back().execution_id, taken.back().task_id});
+  if (!q.waiting.empty()) {
+    WakeOneLocked(q);  // another poller may take the next one
+  }
+  return taken;
+}
+
+std::optional<std::string> TaskMatcher::Reserve(const std::string& queue, const std::string& execution_id,
+                                                std::uint64_t task_id, std::size_t input_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = queues_.find(queue);
+  if (it == queues_.end() || closed_) {
     return std::nullopt;
   }
-  QueuedTask task = std::move(q.waiting.front());
-  q.waiting.pop_front();
-  index_.erase({task.execution_id, task.task_id});
-  if (!q.waiting.empty() && q.pollers > 0) {
-    q.ready.notify_one();  // another poller may take the next one
+  for (Waiter* w : it->second.waiters) {
+    const Poller& p = *w->poller;
+    const bool room = w->delivered.empty() && w->reserved < std::max<std::size_t>(1, p.max_tasks) &&
+                      (w->reserved == 0 || w->reserved_bytes + input_bytes <= p.max_input_bytes);
+    if (room && !(p.gone && p.gone())) {
+      ++w->reserved;
+      w->reserved_bytes += input_bytes;
+      reservations_[{execution_id, task_id}] = w;
+      return p.worker;
+    }
   }
-  return task;
+  return std::nullopt;
+}
+
+bool TaskMatcher::Deliver(QueuedTask task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = reservations_.find({task.execution_id, task.task_id});
+  if (it == reservations_.end()) {
+    return false;
+  }
+  Waiter* w = it->second;
+  reservations_.erase(it);
+  task.started = true;
+  ++delivered_;
+  w->delivered.push_back(std::move(task));
+  if (--w->reserved == 0) {
+    w->wake.notify_one();
+  }
+  return true;
+}
+
+void TaskMatcher::Unreserve(const std::string& execution_id, std::uint64_t task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = reservations_.find({execution_id, task_id});
+  if (it == reservations_.end()) {
+    return;
+  }
+  Waiter* w = it->second;
+  reservations_.erase(it);
+  if (--w->reserved == 0) {
+    w->reserved_bytes = 0;
+    w->wake.notify_one();
+  }
 }
 
 void TaskMatcher::Close() {
@@ -76,6 +164,9 @@ void TaskMatcher::Close() {
   closed_ = true;
   for (auto& [name, q] : queues_) {
     q.ready.notify_all();
+    for (Waiter* w : q.waiters) {
+      w->wake.notify_one();
+    }
   }
 }
 
@@ -90,6 +181,26 @@ std::size_t TaskMatcher::TotalDepth() const {
   return index_.size();
 }
 
+std::size_t TaskMatcher::PollsWaiting(const std::string& queue) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = queues_.find(queue);
+  return it == queues_.end() ? 0 : it->second.waiters.size() + it->second.plain_pollers;
+}
+
+std::map<std::string, std::size_t> TaskMatcher::PollsWaiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::size_t> waiting;
+  for (const auto& [name, q] : queues_) {
+    waiting[name] = q.waiters.size() + q.plain_pollers;
+  }
+  return waiting;
+}
+
+std::uint64_t TaskMatcher::delivered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return delivered_;
+}
+
 std::map<std::string, std::size_t> TaskMatcher::Depths() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::size_t> depths;
@@ -100,8 +211,9 @@ std::map<std::string, std::size_t> TaskMatcher::Depths() const {
 }
 
 absl::Status MatcherDispatcher::Dispatch(const TaskDispatch& task) {
-  if (task.started) {
-    return absl::OkStatus();
+  auto text = inputs_.find({task.execution_id, task.task_id});
+  if (task.started && text == inputs_.end()) {
+    return absl::OkStatus();  // re-dispatched by recovery: its worker has it
   }
   QueuedTask q;
   q.queue = TaskQueueName(task.resource, task.input);
@@ -109,17 +221,46 @@ absl::Status MatcherDispatcher::Dispatch(const TaskDispatch& task) {
   q.task_id = task.task_id;
   q.state_name = task.state_name;
   q.state_machine_arn = task.state_machine_arn;
-  q.input = boost::json::serialize(task.input);
+  if (text != inputs_.end()) {
+    q.input = std::move(text->second);
+    inputs_.erase(text);
+  } else {
+    q.input = boost::json::serialize(task.input);
+  }
   q.attempt = task.attempt;
   q.scheduled = task.scheduled;
   q.timeout_seconds = task.timeout_seconds;
   q.heartbeat_seconds = task.heartbeat_seconds;
+  if (task.started) {
+    matcher_->Deliver(std::move(q));  // started in the commit that scheduled it, for the poll reserved
+    return absl::OkStatus();
+  }
   matcher_->Offer(std::move(q));
   return absl::OkStatus();
 }
 
 void MatcherDispatcher::Cancel(const std::string& execution_id, std::uint64_t task_id) {
   matcher_->Cancel(execution_id, task_id);
+}
+
+std::optional<std::string> MatcherDispatcher::ReserveWaitingPoll(const std::string& execution_id,
+                                                                 const sm::TaskCommand& task) {
+  std::string& text = inputs_[{execution_id, task.task_id}];
+  text = boost::json::serialize(task.input);
+  std::optional<std::string> worker =
+      matcher_->Reserve(TaskQueueName(task.resource, task.input), execution_id, task.task_id, text.size());
+  if (worker) {
+    reserved_.emplace_back(execution_id, task.task_id);
+  }
+  return worker;
+}
+
+void MatcherDispatcher::SettleReservations() {
+  for (const auto& [id, task_id] : reserved_) {
+    matcher_->Unreserve(id, task_id);
+  }
+  reserved_.clear();
+  inputs_.clear();
 }
 
 }  // namespace stepflow::engine

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -17,9 +18,11 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "engine/dispatcher.h"
+#include "statemachine/core/execution.h"
 
 namespace stepflow::engine {
 
@@ -35,6 +38,17 @@ struct QueuedTask {
   common::EpochMillis scheduled = 0;
   std::optional<double> timeout_seconds;
   std::optional<double> heartbeat_seconds;
+  // Delivered to a reserved poll: its TaskStarted, naming that poll's worker, is committed already.
+  bool started = false;
+};
+
+// Who waits in Take, as Reserve sees it.
+struct Poller {
+  std::string worker;          // the worker identity TaskStarted names
+  std::function<bool()> gone;  // true once nobody would receive a task (may be empty: never)
+  std::size_t max_tasks = 1;   // reserved for it at most
+  // Inputs' bytes reserved for it at most, the first task's aside (it always comes, whatever its size).
+  std::size_t max_input_bytes = 0;
 };
 
 class TaskMatcher {
@@ -47,8 +61,22 @@ class TaskMatcher {
   // Removes every waiting task of an execution.
   void Forget(const std::string& execution_id);
   // The oldest waiting task of `queue`, removed from it; waits (on the real clock) until `deadline` (system
-  // epoch ms) for one. nullopt when the deadline passed or the matcher closed.
-  std::optional<QueuedTask> Take(const std::string& queue, common::EpochMillis deadline);
+  // epoch ms) for one. Empty when the deadline passed or the matcher closed. With `poller`, partitions may
+  // reserve the caller while it waits and deliver it tasks they started for `poller->worker` (`started`
+  // set): then those are returned, in delivery order. A reserved caller waits, past its deadline or the
+  // close, until each of its reservations is delivered or released.
+  std::vector<QueuedTask> Take(const std::string& queue, common::EpochMillis deadline, const Poller* poller = nullptr);
+  // Reserves, for task (execution_id, task_id) whose input is `input_bytes` long, the longest-waiting caller
+  // of Take on `queue` that gave a poller, has nothing delivered, has room (Poller::max_tasks,
+  // max_input_bytes) and is not gone: its worker identity, or nullopt when none. The caller then delivers or
+  // unreserves the task. Never blocks on a poll.
+  std::optional<std::string> Reserve(const std::string& queue, const std::string& execution_id, std::uint64_t task_id,
+                                     std::size_t input_bytes);
+  // Hands `task` (marked started) to the poll reserved for it and ends the reservation. False, and nothing
+  // done, when no reservation is held for it.
+  bool Deliver(QueuedTask task);
+  // Ends the reservation of (execution_id, task_id) without a task, if it is held: the poll waits on.
+  void Unreserve(const std::string& execution_id, std::uint64_t task_id);
   // Wakes every poller (they return nullopt) and refuses further waits. Idempotent.
   void Close();
 
@@ -56,40 +84,70 @@ class TaskMatcher {
   std::size_t Depth(const std::string& queue) const;
   // Tasks waiting in every queue.
   std::size_t TotalDepth() const;
+  // Callers of Take waiting on `queue` now (a reserved one included, until its task is delivered).
+  std::size_t PollsWaiting(const std::string& queue) const;
+  // Callers of Take waiting now, by queue (every queue ever offered to or polled).
+  std::map<std::string, std::size_t> PollsWaiting() const;
+  // Tasks delivered to a reserved poll since the matcher was made.
+  std::uint64_t delivered() const;
   // Tasks waiting, by queue (every queue ever offered to or polled).
   std::map<std::string, std::size_t> Depths() const;
 
  private:
   using Key = std::pair<std::string, std::uint64_t>;  // execution id, task id
+  // A caller of Take with a poller, while it waits.
+  struct Waiter {
+    const Poller* poller = nullptr;
+    std::condition_variable wake;
+    std::size_t reserved = 0;        // reservations held
+    std::size_t reserved_bytes = 0;  // their inputs' bytes
+    std::vector<QueuedTask> delivered;
+    bool free() const { return reserved == 0 && delivered.empty(); }
+  };
   struct Queue {
     std::list<QueuedTask> waiting;
-    std::condition_variable ready;
-    int pollers = 0;
+    std::condition_variable ready;  // callers of Take without a poller
+    int plain_pollers = 0;          // how many of those wait
+    std::list<Waiter*> waiters;     // oldest first
   };
 
   // REQUIRES: mu_ held.
   void RemoveLocked(const Key& key);
+  // REQUIRES: mu_ held. Wakes one caller of Take that may take a waiting task.
+  void WakeOneLocked(Queue& q);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Queue> queues_;  // guarded by mu_; a queue is never erased
   // Where each waiting task is, by execution: ordered so that Forget finds an execution's tasks.
   std::map<Key, std::pair<Queue*, std::list<QueuedTask>::iterator>> index_;  // guarded by mu_
   bool closed_ = false;                                                    // guarded by mu_
+  std::map<Key, Waiter*> reservations_;                                    // guarded by mu_
+  std::uint64_t delivered_ = 0;                                            // guarded by mu_
 };
 
-// The partitions' TaskDispatcher: offers each dispatched task to the shared matcher under its queue's name.
-// Not thread-safe (one per partition) but the matcher it feeds is.
+// The partitions' TaskDispatcher: offers each dispatched task to the shared matcher under its queue's name,
+// or hands it to the poll reserved for it. Not thread-safe (one per partition) but the matcher it feeds is.
 class MatcherDispatcher final : public TaskDispatcher {
  public:
   explicit MatcherDispatcher(TaskMatcher* matcher) : matcher_(matcher) {}
-  // Never fails. A started task (re-dispatched by recovery) keeps its lease and is not offered.
+  // Never fails. A started task is delivered to the poll reserved for it (ReserveWaitingPoll); otherwise
+  // (re-dispatched by recovery) it keeps its lease and is not offered.
   absl::Status Dispatch(const TaskDispatch& task) override;
   void Cancel(const std::string& execution_id, std::uint64_t task_id) override;
   // The execution ended or was dropped from memory.
   void Forget(const std::string& execution_id) { matcher_->Forget(execution_id); }
+  // Before a commit that schedules `task`: reserves a poll waiting for its queue (TaskMatcher::Reserve) and
+  // returns its worker identity, or nullopt. The input's text is kept for the dispatch after the commit.
+  std::optional<std::string> ReserveWaitingPoll(const std::string& execution_id, const sm::TaskCommand& task);
+  // After that commit (and its dispatches): releases the reservations not delivered (the commit failed) and
+  // forgets the texts kept.
+  void SettleReservations();
 
  private:
+  using Key = std::pair<std::string, std::uint64_t>;  // execution id, task id
   TaskMatcher* matcher_;
+  std::map<Key, std::string> inputs_;  // input texts made by ReserveWaitingPoll, until dispatched
+  std::vector<Key> reserved_;          // reservations made since SettleReservations
 };
 
 }  // namespace stepflow::engine

@@ -75,6 +75,14 @@ void AppendEngineMetrics(const engine::EngineMetrics& m, std::string& body) {
   for (const auto& [queue, depth] : m.queue_depths) {
     absl::StrAppend(&body, "stepflow_task_queue_depth{queue=\"", LabelValue(queue), "\"} ", depth, "\n");
   }
+  AppendMetric(body, "stepflow_task_polls_waiting", "gauge",
+               "Workers' polls waiting in the matcher for a task, by queue (more may be parked behind them).");
+  for (const auto& [queue, waiting] : m.polls_waiting) {
+    absl::StrAppend(&body, "stepflow_task_polls_waiting{queue=\"", LabelValue(queue), "\"} ", waiting, "\n");
+  }
+  AppendMetric(body, "stepflow_tasks_started_at_schedule_total", "counter",
+               "Tasks started in the commit that scheduled them, for a poll that was waiting.");
+  absl::StrAppend(&body, "stepflow_tasks_started_at_schedule_total ", m.tasks_started_at_schedule, "\n");
   if (m.clustered) {
     AppendMetric(body, "stepflow_cluster_partitions_owned", "gauge",
                  "Logical partitions whose lease this node holds (several nodes over PostgreSQL).");

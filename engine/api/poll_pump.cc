@@ -32,8 +32,23 @@ ParkedPoll::Result Unanswered(const ParkedPoll& poll) {
 
 PollPump::PollPump(engine::Engine* engine, int executors, std::unique_ptr<PeerPoller> peers)
     : PollPump(
-          [engine](const std::string& queue, const std::string& identity, common::EpochMillis deadline,
-                   const std::function<bool()>& gone) { return engine->PollTask(queue, identity, deadline, gone); },
+          [engine](ParkedPoll& poll, common::EpochMillis deadline) -> ParkedPoll::Result {
+            const std::function<bool()> gone = [&poll] { return poll.cancelled.load(); };
+            if (poll.max_tasks <= 1) {
+              return engine->PollTask(poll.queue, poll.identity, deadline, gone);
+            }
+            absl::StatusOr<std::vector<engine::PolledTask>> tasks =
+                engine->PollTasks(poll.queue, poll.identity, static_cast<int>(poll.max_tasks), poll.max_input_bytes,
+                                  deadline, gone);
+            if (!tasks.ok()) {
+              return tasks.status();
+            }
+            if (tasks->empty()) {
+              return std::optional<engine::PolledTask>();
+            }
+            poll.more.assign(std::make_move_iterator(tasks->begin() + 1), std::make_move_iterator(tasks->end()));
+            return std::optional<engine::PolledTask>(std::move(tasks->front()));
+          },
           executors, std::move(peers)) {}
 
 PollPump::PollPump(LocalPoll local, int executors, std::unique_ptr<PeerPoller> peers)
@@ -136,7 +151,7 @@ void PollPump::Execute() {
       // when their round over the other nodes is due.
       const common::EpochMillis until =
           poll->take_waiting_only ? now : std::min({poll->deadline, now + slice, std::max(now, fan_out_due)});
-      result = local_(queue, poll->identity, until, [poll] { return poll->cancelled.load(); });
+      result = local_(*poll, until);
     }
     bool answered = poll->take_waiting_only || !result.ok() || result->has_value() || poll->cancelled.load() ||
                     NowMillis() >= poll->deadline;

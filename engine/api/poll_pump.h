@@ -65,6 +65,12 @@ struct ParkedPoll {
   common::EpochMillis parked_at = 0;  // system epoch ms: set by Park
   // A poll forwarded by another node's fan-out: takes only a task waiting now, never waits nor fans out.
   bool take_waiting_only = false;
+  // A batch poll (Tasks.PollBatch): this node's matcher may hand it up to `max_tasks` tasks at once, their
+  // inputs up to `max_input_bytes` beside the first; the first is the Result, the others go to `more`
+  // (written before `answer` is called, on the same thread).
+  std::size_t max_tasks = 1;
+  std::size_t max_input_bytes = 0;
+  std::vector<engine::PolledTask> more;
   // The caller's token and deadline, passed on to the other nodes when the poll is fanned out.
   ForwardContext from;
   std::atomic<bool> cancelled{false};  // the caller went away (set by the reactor)
@@ -95,9 +101,9 @@ class PeerPoller {
 
 class PollPump {
  public:
-  // This node's matcher: waits until `deadline` (a deadline already passed: no wait) for a task of `queue`.
-  using LocalPoll = std::function<ParkedPoll::Result(const std::string& queue, const std::string& identity,
-                                                     common::EpochMillis deadline, const std::function<bool()>& gone)>;
+  // This node's matcher: waits until `deadline` (a deadline already passed: no wait) for a task of
+  // `poll.queue`; tasks beyond the first (up to `poll.max_tasks`) go to `poll.more`.
+  using LocalPoll = std::function<ParkedPoll::Result(ParkedPoll& poll, common::EpochMillis deadline)>;
 
   // `engine` is not owned and must outlive the pump. `peers` (cluster mode; nullptr = one node) are asked
   // for tasks when none waits here.

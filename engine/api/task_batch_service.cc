@@ -36,6 +36,8 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
     // In a cluster the first task may come from another node's partitions (the pump's fan-out); the extras
     // are the ones waiting here.
     poll_ = NewParkedPoll(*context, request.queue(), request.worker_identity(), request.wait_seconds());
+    poll_->max_tasks = static_cast<std::size_t>(max_tasks_);
+    poll_->max_input_bytes = kMaxPollBatchInputBytes;
     poll_->answer = [this](ParkedPoll::Result result) { Answer(std::move(result)); };
     env.poll_pump->Park(poll_);
   }
@@ -65,12 +67,18 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
     }
     if (result->has_value()) {
       FillPollResponse(**result, response_->add_tasks());
-      if (max_tasks_ > 1) {
+      std::size_t bytes = (*result)->input.size();
+      for (const engine::PolledTask& t : poll_->more) {  // started with the first (this node's matcher)
+        FillPollResponse(t, response_->add_tasks());
+        bytes += t.input.size();
+      }
+      const int room = max_tasks_ - response_->tasks_size();
+      if (room > 0) {
         // Only what waits now (deadline 0): the first task has started and its worker waits for it.
         std::shared_ptr<ParkedPoll> poll = poll_;
-        const std::size_t budget = kMaxPollBatchInputBytes - std::min((*result)->input.size(), kMaxPollBatchInputBytes);
+        const std::size_t budget = kMaxPollBatchInputBytes - std::min(bytes, kMaxPollBatchInputBytes);
         absl::StatusOr<std::vector<engine::PolledTask>> more =
-            env_.engine->PollTasks(poll->queue, poll->identity, max_tasks_ - 1, budget, /*deadline=*/0,
+            env_.engine->PollTasks(poll->queue, poll->identity, room, budget, /*deadline=*/0,
                                    [poll] { return poll->cancelled.load(); });
         // An error leaves the answer at the first task; the next poll meets the error again.
         if (more.ok()) {

@@ -36,8 +36,7 @@ class LocalQueue {
     cv_.notify_all();
   }
   PollPump::LocalPoll Poll() {
-    return [this](const std::string&, const std::string&, common::EpochMillis deadline,
-                  const std::function<bool()>&) -> ParkedPoll::Result {
+    return [this](ParkedPoll&, common::EpochMillis deadline) -> ParkedPoll::Result {
       std::unique_lock<std::mutex> lock(mu_);
       while (tasks_.empty() && NowMillis() < deadline) {
         cv_.wait_for(lock, std::chrono::milliseconds(deadline - NowMillis()));

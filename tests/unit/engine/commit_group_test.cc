@@ -86,11 +86,12 @@ class CommitGroupTest : public ::testing::Test {
 
   // Takes the next task of the queue and commits its TaskStarted.
   std::uint64_t TakeTask(const std::string& arn) {
-    std::optional<QueuedTask> task = matcher_.Take("work", common::SystemClock().NowMillis() + 5000);
-    EXPECT_TRUE(task.has_value());
-    if (!task) {
+    std::vector<QueuedTask> taken = matcher_.Take("work", common::SystemClock().NowMillis() + 5000);
+    EXPECT_EQ(taken.size(), 1u);
+    if (taken.empty()) {
       return 0;
     }
+    const QueuedTask* task = &taken.front();
     EXPECT_EQ(task->execution_id, arn);
     Answer<bool> started;
     InGroup([&](Partition& p) { p.StartTask(arn, task->task_id, "w", /*lazy=*/false, started.Done()); });

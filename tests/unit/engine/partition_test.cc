@@ -10,6 +10,8 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "engine/definitions.h"
 #include "engine/execution_record.h"
@@ -23,6 +25,8 @@ namespace {
 constexpr common::EpochMillis kT0 = 1'700'000'000'000;
 constexpr char kWait5[] = R"({"StartAt":"W","States":{
     "W":{"Type":"Wait","Seconds":5,"Next":"Done"},"Done":{"Type":"Pass","End":true}}})";
+constexpr char kOneActivity[] = R"({"StartAt":"T","States":{
+    "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work","End":true}}})";
 
 // Fails the next `fail_next` commits with Unavailable, writing nothing.
 class FaultyStore final : public storage::Store {
@@ -59,6 +63,7 @@ class PartitionTest : public ::testing::Test {
     store_ = std::make_unique<FaultyStore>(*std::move(base));
     definitions_ = std::make_unique<DefinitionStore>(store_.get(), &clock_, 1 << 20);
     ASSERT_TRUE(definitions_->Create("W", kWait5, false).ok());
+    ASSERT_TRUE(definitions_->Create("T", kOneActivity, false).ok());
     PartitionOptions options;
     options.max_timer_wait_ms = 1;
     options.reload_delay_ms = 1000;
@@ -67,15 +72,15 @@ class PartitionTest : public ::testing::Test {
   }
   void TearDown() override { partition_->Stop(); }
 
-  absl::StatusOr<ExecutionInfoRecord> Start(const std::string& name) {
-    auto latest = definitions_->Latest("W");
+  absl::StatusOr<ExecutionInfoRecord> Start(const std::string& name, const std::string& machine = "W") {
+    auto latest = definitions_->Latest(machine);
     EXPECT_TRUE(latest.ok());
     StartRequest request;
     request.machine = latest->second;
-    request.info.execution_arn = ExecutionArn("W", name);
+    request.info.execution_arn = ExecutionArn(machine, name);
     request.info.name = name;
     request.info.state_machine_arn = latest->first.arn;
-    request.info.state_machine_name = "W";
+    request.info.state_machine_name = machine;
     request.info.start_time = clock_.NowMillis();
     request.meta = ExecutionMeta{latest->first.version, "{}"};
     request.input = boost::json::object();
@@ -172,6 +177,49 @@ TEST_F(PartitionTest, AFailedTimerCommitIsReloadedAndTheTimerFiresOnce) {
                   .ok());
   EXPECT_EQ(exited, 1);
   EXPECT_EQ(done.last_event_id, expected_id - 1);
+}
+
+TEST_F(PartitionTest, APollReservedForATaskWhoseCommitFailsWaitsOnAndGetsTheNextOne) {
+  std::vector<QueuedTask> got;
+  const Poller poller{"w9", nullptr, 1, 0};
+  std::thread waiting([&] { got = matcher_.Take("work", common::SystemClock().NowMillis() + 20'000, &poller); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (matcher_.PollsWaiting("work") < 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::yield();
+  }
+  store_->fail_next = 1;
+  absl::StatusOr<ExecutionInfoRecord> failed = Start("t1", "T");
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_EQ(matcher_.PollsWaiting("work"), 1u) << "released, the poll waits on";
+  EXPECT_EQ(matcher_.Depth("work"), 0u) << "a task whose commit failed is not offered";
+  absl::StatusOr<ExecutionInfoRecord> started = Start("t1", "T");
+  ASSERT_TRUE(started.ok()) << started.status();
+  waiting.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].started);
+  EXPECT_EQ(got[0].execution_id, ExecutionArn("T", "t1"));
+  EXPECT_EQ(matcher_.delivered(), 1u);
+  // Its ActivityStarted, naming the poll's worker, is in the store with the start.
+  std::vector<std::string> types;
+  std::string started_details;
+  ASSERT_TRUE(store_
+                  ->Scan(storage::Column::kHistory, HistoryPrefix(ExecutionArn("T", "t1")), "", false,
+                         [&](std::string_view, std::string_view value) {
+                           std::vector<HistoryEventRecord> events;
+                           EXPECT_TRUE(DecodeHistoryRow(value, events).ok());
+                           for (const HistoryEventRecord& event : events) {
+                             types.push_back(event.type);
+                             if (event.type == "ActivityStarted") {
+                               started_details = event.details;
+                             }
+                           }
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(types, (std::vector<std::string>{"ExecutionStarted", "TaskStateEntered", "ActivityScheduled",
+                                               "ActivityStarted"}));
+  EXPECT_NE(started_details.find("w9"), std::string::npos) << started_details;
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +26,11 @@ using ::testing::StartsWith;
 
 // One Task state on the queue "work" (its history events are Task*: the resource is not an activity ARN).
 constexpr char kOneTask[] = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"work","End":true}}})";
+// Three Task states on "work" in parallel branches: the start's one decision schedules all three.
+constexpr char kThreeTasksAtOnce[] = R"({"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+    {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"work","End":true}}},
+    {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"work","End":true}}},
+    {"StartAt":"C","States":{"C":{"Type":"Task","Resource":"work","End":true}}}]}}})";
 
 class TaskBatchTest : public EngineTest {
  protected:
@@ -56,6 +64,23 @@ class TaskBatchTest : public EngineTest {
       n += e.type == type ? 1 : 0;
     }
     return n;
+  }
+  // Waits until `n` polls wait in the matcher on "work" (its gauge, read until it says so).
+  void AwaitPollsWaiting(std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (engine_->Metrics().polls_waiting["work"] < n) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << n << " polls never waited";
+      std::this_thread::yield();
+    }
+  }
+  std::vector<std::string> EventTypes(const std::string& arn) {
+    absl::StatusOr<Page<HistoryEventRecord>> page = engine_->GetExecutionHistory(arn, 1000, "", false);
+    EXPECT_TRUE(page.ok()) << page.status();
+    std::vector<std::string> types;
+    for (const HistoryEventRecord& e : page.value_or(Page<HistoryEventRecord>{}).items) {
+      types.push_back(e.type);
+    }
+    return types;
   }
   static TaskReport Complete(const std::string& token, const std::string& output) {
     return TaskReport{TaskReport::Kind::kComplete, token, output, "", ""};
@@ -190,6 +215,108 @@ TEST_F(TaskBatchTest, RacingReportersOnTheSameTasksOneResultCounts) {
     ExecutionInfoRecord done = Finish(arn);
     EXPECT_THAT((std::set<std::string>{R"({"by":0})", R"({"by":1})"}), Contains(done.output));
     EXPECT_EQ(CountEvents(arn, "TaskSucceeded"), 1) << arn;
+  }
+}
+
+TEST_F(TaskBatchTest, ATaskScheduledWhileAPollWaitsStartsInTheCommitThatSchedulesIt) {
+  std::vector<PolledTask> got;
+  std::thread poller([&] { got = PollMany(1); });
+  AwaitPollsWaiting(1);
+  const EngineMetrics before = engine_->Metrics();
+  std::vector<std::string> arns = StartMany(1);
+  poller.join();
+  ASSERT_EQ(got.size(), 1u);
+  const EngineMetrics after = engine_->Metrics();
+  EXPECT_EQ(got[0].execution_arn, arns[0]);
+  EXPECT_EQ(after.commits - before.commits, 1u) << "the start and the task's TaskStarted: one commit";
+  EXPECT_EQ(after.tasks_started_at_schedule - before.tasks_started_at_schedule, 1u);
+  EXPECT_THAT(EventTypes(arns[0]), ElementsAre("ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted"));
+  // Its TaskStarted is committed: after a restart the task is not offered again, and its worker's result counts.
+  Reopen();
+  EXPECT_TRUE(PollMany(1, 1 << 20, 50).empty());
+  ASSERT_TRUE(engine_->CompleteTask(got[0].token, R"({"ok":1})").ok());
+  EXPECT_EQ(Finish(arns[0]).output, R"({"ok":1})");
+  EXPECT_EQ(CountEvents(arns[0], "TaskStarted"), 1);
+}
+
+TEST_F(TaskBatchTest, AWaitingBatchPollReceivesTheTasksOfOneCommitUpToItsRoom) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Three", kThreeTasksAtOnce, false).ok());
+  std::vector<PolledTask> got;
+  std::thread poller([&] { got = PollMany(5); });
+  AwaitPollsWaiting(1);
+  const std::uint64_t commits0 = engine_->Metrics().commits;
+  const std::string all = engine_->StartExecution("Three", "all", "{}")->arn;
+  poller.join();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(engine_->Metrics().commits - commits0, 1u) << "three tasks started in the start's commit";
+  EXPECT_EQ(CountEvents(all, "TaskStarted"), 3);
+  // A poll with room for two: the third task waits in the queue for the next poll, which starts it.
+  std::thread small([&] { got = PollMany(2); });
+  AwaitPollsWaiting(1);
+  const std::string two = engine_->StartExecution("Three", "two", "{}")->arn;
+  small.join();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(CountEvents(two, "TaskStarted"), 2);
+  std::vector<PolledTask> third = PollMany(5, 1 << 20, 50);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].execution_arn, two);
+  EXPECT_EQ(CountEvents(two, "TaskStarted"), 3);
+}
+
+TEST_F(TaskBatchTest, APollWhoseCallerWentAwayIsNotGivenATask) {
+  std::atomic<bool> gone{false};
+  absl::StatusOr<std::vector<PolledTask>> none;
+  std::thread poller([&] {
+    none = engine_->PollTasks("work", "gone", 1, 1 << 20, common::SystemClock().NowMillis() + 10'000,
+                              [&] { return gone.load(); });
+  });
+  AwaitPollsWaiting(1);
+  gone = true;
+  std::vector<std::string> arns = StartMany(1);
+  poller.join();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(CountEvents(arns[0], "TaskStarted"), 0);
+  std::vector<PolledTask> tasks = PollMany(1);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].execution_arn, arns[0]);
+}
+
+TEST_F(TaskBatchTest, RacingPollsAndStartsHandEachTaskOutOnce) {
+  constexpr int kExecutions = 120;
+  std::atomic<int> taken{0};
+  std::mutex mu;
+  std::set<std::string> tokens;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      while (taken.load() < kExecutions) {
+        absl::StatusOr<std::vector<PolledTask>> got = engine_->PollTasks(
+            "work", absl::StrCat("w", w), 1 + w, 1 << 20, common::SystemClock().NowMillis() + 100);
+        ASSERT_TRUE(got.ok()) << got.status();
+        std::vector<TaskReport> reports;
+        for (const PolledTask& t : *got) {
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_TRUE(tokens.insert(t.token).second) << "handed out twice: " << t.token;
+          reports.push_back(Complete(t.token, "{}"));
+        }
+        taken += static_cast<int>(got->size());
+        for (const absl::StatusOr<bool>& r : engine_->ReportTasks(reports)) {
+          EXPECT_TRUE(r.ok()) << r.status();
+        }
+      }
+    });
+  }
+  std::vector<std::string> arns;
+  std::thread starter([&] { arns = StartMany(kExecutions); });
+  starter.join();
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(taken.load(), kExecutions);
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded) << arn;
+    EXPECT_EQ(CountEvents(arn, "TaskStarted"), 1) << arn;
   }
 }
 
