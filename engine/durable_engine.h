@@ -93,15 +93,15 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   absl::StatusOr<ExecutionInfoRecord> RedriveExecution(const std::string& execution_arn) override;
 
   absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
-                                                     common::EpochMillis deadline,
-                                                     const std::function<bool()>& gone) override;
+                                                     common::EpochMillis deadline, const std::function<bool()>& gone,
+                                                     const std::function<void()>& taken) override;
   absl::Status CompleteTask(const std::string& token, const std::string& output) override;
   absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) override;
   absl::StatusOr<bool> HeartbeatTask(const std::string& token) override;
   absl::StatusOr<std::vector<PolledTask>> PollTasks(const std::string& queue, const std::string& worker,
                                                     int max_tasks, std::size_t max_input_bytes,
-                                                    common::EpochMillis deadline,
-                                                    const std::function<bool()>& gone) override;
+                                                    common::EpochMillis deadline, const std::function<bool()>& gone,
+                                                    const std::function<void()>& taken) override;
   std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports) override;
 
   absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,

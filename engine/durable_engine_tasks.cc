@@ -153,9 +153,11 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::RedriveExecution(const std::s
 
 absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::string& queue, const std::string& worker,
                                                                   common::EpochMillis deadline,
-                                                                  const std::function<bool()>& gone) {
+                                                                  const std::function<bool()>& gone,
+                                                                  const std::function<void()>& taken) {
   // A batch of one: the first task always comes, whatever its size.
-  ASSIGN_OR_RETURN(std::vector<PolledTask> polled, PollTasks(queue, worker, 1, /*max_input_bytes=*/0, deadline, gone));
+  ASSIGN_OR_RETURN(std::vector<PolledTask> polled,
+                   PollTasks(queue, worker, 1, /*max_input_bytes=*/0, deadline, gone, taken));
   if (polled.empty()) {
     return std::optional<PolledTask>();
   }
@@ -165,7 +167,8 @@ absl::StatusOr<std::optional<PolledTask>> DurableEngine::PollTask(const std::str
 absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::string& queue, const std::string& worker,
                                                                  int max_tasks, std::size_t max_input_bytes,
                                                                  common::EpochMillis deadline,
-                                                                 const std::function<bool()>& gone) {
+                                                                 const std::function<bool()>& gone,
+                                                                 const std::function<void()>& on_taken) {
   CallGuard guard(this);
   if (!guard) {
     return errors::ShuttingDown();
@@ -177,6 +180,7 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
   // While this poll waits, tasks scheduled for its queue may be started for it in the commit that schedules
   // them (TaskMatcher::Reserve): they arrive with `started` set.
   const Poller poller{worker, gone, most, max_input_bytes};
+  bool first_take = true;
   while (true) {
     std::vector<QueuedTask> taken = matcher_.Take(queue, deadline, &poller);
     if (taken.empty()) {
@@ -208,6 +212,10 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
       bytes += next.front().input.size();
       taken.push_back(std::move(next.front()));
     }
+    if (first_take && on_taken) {
+      on_taken();  // before the start's commit: another poll may wait on the queue meanwhile
+    }
+    first_take = false;
     if (gone && gone()) {
       for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
         matcher_.Offer(std::move(*it), /*front=*/true);  // nobody would receive them; keep their order
@@ -342,13 +350,15 @@ std::vector<absl::StatusOr<bool>> DurableEngine::ReportTasks(const std::vector<T
 absl::StatusOr<std::vector<PolledTask>> Engine::PollTasks(const std::string& queue, const std::string& worker,
                                                           int max_tasks, std::size_t max_input_bytes,
                                                           common::EpochMillis deadline,
-                                                          const std::function<bool()>& gone) {
+                                                          const std::function<bool()>& gone,
+                                                          const std::function<void()>& taken) {
   std::vector<PolledTask> tasks;
   std::size_t bytes = 0;
   // Without a look at the next task's size before it starts, stop once the inputs reach the budget.
   while (tasks.size() < static_cast<std::size_t>(std::max(1, max_tasks)) && bytes < max_input_bytes) {
     // The first waits; the others take only what waits now.
-    absl::StatusOr<std::optional<PolledTask>> task = PollTask(queue, worker, tasks.empty() ? deadline : 0, gone);
+    absl::StatusOr<std::optional<PolledTask>> task =
+        PollTask(queue, worker, tasks.empty() ? deadline : 0, gone, tasks.empty() ? taken : std::function<void()>());
     if (!task.ok() && tasks.empty()) {
       return task.status();
     }

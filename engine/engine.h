@@ -374,10 +374,13 @@ class Engine {
   // FailedPrecondition (TaskTimedOut: timed out, cancelled, or the execution ended).
   // Waits until `deadline` (system-clock epoch ms) for a task of `queue` and starts it (when TaskStarted is
   // committed: engine-notes.md). nullopt when none came. `gone` (may be empty) tells whether the caller went
-  // away: a task taken for a caller that is gone goes back to the front of its queue, not started.
+  // away: a task taken for a caller that is gone goes back to the front of its queue, not started. `taken`
+  // (may be empty) is called once the first time tasks leave the queue for this call, before they are
+  // started, so that the caller may let another poll wait on the queue meanwhile (api::PollPump).
   virtual absl::StatusOr<std::optional<PolledTask>> PollTask(const std::string& queue, const std::string& worker,
                                                              common::EpochMillis deadline,
-                                                             const std::function<bool()>& gone = {}) = 0;
+                                                             const std::function<bool()>& gone = {},
+                                                             const std::function<void()>& taken = {}) = 0;
   // Only the first result of a task counts; a repeated one changes nothing and is OK.
   virtual absl::Status CompleteTask(const std::string& token, const std::string& output) = 0;
   virtual absl::Status FailTask(const std::string& token, const std::string& error, const std::string& cause) = 0;
@@ -386,11 +389,12 @@ class Engine {
   // Up to `max_tasks` tasks of `queue`: waits until `deadline` for the first (as PollTask), then takes those
   // waiting at that moment while their inputs together stay within `max_input_bytes` (the first always
   // goes), each started as PollTask starts it. Empty when none came. The default polls one at a time; the
-  // durable engine starts them together.
+  // durable engine starts them together. `gone` and `taken` as for PollTask.
   virtual absl::StatusOr<std::vector<PolledTask>> PollTasks(const std::string& queue, const std::string& worker,
                                                             int max_tasks, std::size_t max_input_bytes,
                                                             common::EpochMillis deadline,
-                                                            const std::function<bool()>& gone = {});
+                                                            const std::function<bool()>& gone = {},
+                                                            const std::function<void()>& taken = {});
   // Each report answered as its unary call would answer it (for a heartbeat: the cancelled flag; for a
   // result: false), in order. The durable engine commits the reports that reach one partition together; a
   // report whose execution another node serves gets that call's Unavailable with the owner (forwarding.h).

@@ -32,14 +32,15 @@ ParkedPoll::Result Unanswered(const ParkedPoll& poll) {
 
 PollPump::PollPump(engine::Engine* engine, int executors, std::unique_ptr<PeerPoller> peers)
     : PollPump(
-          [engine](ParkedPoll& poll, common::EpochMillis deadline) -> ParkedPoll::Result {
+          [engine](ParkedPoll& poll, common::EpochMillis deadline,
+                   const std::function<void()>& taken) -> ParkedPoll::Result {
             const std::function<bool()> gone = [&poll] { return poll.cancelled.load(); };
             if (poll.max_tasks <= 1) {
-              return engine->PollTask(poll.queue, poll.identity, deadline, gone);
+              return engine->PollTask(poll.queue, poll.identity, deadline, gone, taken);
             }
             absl::StatusOr<std::vector<engine::PolledTask>> tasks =
                 engine->PollTasks(poll.queue, poll.identity, static_cast<int>(poll.max_tasks), poll.max_input_bytes,
-                                  deadline, gone);
+                                  deadline, gone, taken);
             if (!tasks.ok()) {
               return tasks.status();
             }
@@ -146,17 +147,28 @@ void PollPump::Execute() {
     }
     const common::EpochMillis now = NowMillis();
     ParkedPoll::Result result = std::optional<engine::PolledTask>();
+    // Once this poll's tasks left the queue, the queue is free for the next poll while they start (their
+    // TaskStarted commit): the starts of several polls then share commit groups.
+    bool released = false;
+    const std::function<void()> release = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_.erase(queue);
+      released = true;
+      cv_.notify_one();
+    };
     if (!poll->cancelled.load() && now < poll->deadline) {
       // A forwarded poll takes what waits (a deadline already passed); the others wait a slice, cut short
       // when their round over the other nodes is due.
       const common::EpochMillis until =
           poll->take_waiting_only ? now : std::min({poll->deadline, now + slice, std::max(now, fan_out_due)});
-      result = local_(*poll, until);
+      result = local_(*poll, until, release);
     }
     bool answered = poll->take_waiting_only || !result.ok() || result->has_value() || poll->cancelled.load() ||
                     NowMillis() >= poll->deadline;
     std::unique_lock<std::mutex> lock(mu_);
-    busy_.erase(queue);
+    if (!released) {
+      busy_.erase(queue);
+    }
     if (!answered && !stopping_) {
       if (NowMillis() >= FanOutDueLocked(*poll)) {
         fanning_.insert(queue);
@@ -168,7 +180,9 @@ void PollPump::Execute() {
       cv_.notify_one();
       continue;
     }
-    cv_.notify_one();
+    if (!released) {
+      cv_.notify_one();  // the queue is free again
+    }
     lock.unlock();
     if (poll->cancelled.load() && result.ok() && !result->has_value()) {
       poll->Finish(CallCancelled());

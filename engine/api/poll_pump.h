@@ -102,8 +102,11 @@ class PeerPoller {
 class PollPump {
  public:
   // This node's matcher: waits until `deadline` (a deadline already passed: no wait) for a task of
-  // `poll.queue`; tasks beyond the first (up to `poll.max_tasks`) go to `poll.more`.
-  using LocalPoll = std::function<ParkedPoll::Result(ParkedPoll& poll, common::EpochMillis deadline)>;
+  // `poll.queue`; tasks beyond the first (up to `poll.max_tasks`) go to `poll.more`. Calls `taken` (once, if
+  // at all) when tasks left the queue for it, before they are started: another executor may then wait on
+  // the queue while they start.
+  using LocalPoll = std::function<ParkedPoll::Result(ParkedPoll& poll, common::EpochMillis deadline,
+                                                     const std::function<void()>& taken)>;
 
   // `engine` is not owned and must outlive the pump. `peers` (cluster mode; nullptr = one node) are asked
   // for tasks when none waits here.
@@ -141,7 +144,7 @@ class PollPump {
   std::condition_variable sweep_cv_;   // the sweeper: stopping
   std::condition_variable fan_out_cv_; // the fan-out thread: a poll to fan out, or stopping
   std::map<std::string, std::deque<std::shared_ptr<ParkedPoll>>> parked_;  // guarded by mu_; by queue
-  std::set<std::string> busy_;  // guarded by mu_: queues an executor waits on now
+  std::set<std::string> busy_;  // guarded by mu_: queues an executor waits on now (until tasks are taken)
   std::string last_queue_;      // guarded by mu_: round robin
   bool stopping_ = false;       // guarded by mu_
   std::atomic<bool> halted_{false};  // stopping_, readable without mu_ (fan-out calls in flight)

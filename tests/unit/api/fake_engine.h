@@ -267,8 +267,8 @@ class FakeEngine final : public engine::Engine {
   // Tasks, dead letters and redrive are tested against the real engine (tests/unit/engine, tests/integration).
   absl::StatusOr<engine::ExecutionInfoRecord> RedriveExecution(const std::string&) override { return Unused(); }
   absl::StatusOr<std::optional<engine::PolledTask>> PollTask(const std::string&, const std::string&,
-                                                             common::EpochMillis,
-                                                             const std::function<bool()>&) override {
+                                                             common::EpochMillis, const std::function<bool()>&,
+                                                             const std::function<void()>&) override {
     return Unused();
   }
   absl::Status CompleteTask(const std::string&, const std::string&) override { return Unused(); }

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "engine/api/handler_env.h"
@@ -36,7 +37,7 @@ class LocalQueue {
     cv_.notify_all();
   }
   PollPump::LocalPoll Poll() {
-    return [this](ParkedPoll&, common::EpochMillis deadline) -> ParkedPoll::Result {
+    return [this](ParkedPoll&, common::EpochMillis deadline, const std::function<void()>&) -> ParkedPoll::Result {
       std::unique_lock<std::mutex> lock(mu_);
       while (tasks_.empty() && NowMillis() < deadline) {
         cv_.wait_for(lock, std::chrono::milliseconds(deadline - NowMillis()));
@@ -130,6 +131,41 @@ struct Polled {
     return r->has_value() ? (*r)->token : "";
   }
 };
+
+TEST(PollPumpTest, TheNextPollOfAQueueTakesATaskWhileTheLastOnesTasksStart) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  bool first_may_finish = false;
+  // Every call takes a task at once and says so; the first call's start (its commit) is held by the test.
+  PollPump pump(
+      [&](ParkedPoll&, common::EpochMillis, const std::function<void()>& taken) -> ParkedPoll::Result {
+        int me = 0;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          me = ++calls;
+        }
+        taken();
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return me != 1 || first_may_finish; });
+        engine::PolledTask t;
+        t.token = "t" + std::to_string(me);
+        return std::optional<engine::PolledTask>(t);
+      },
+      /*executors=*/4, nullptr);
+  Polled first(std::chrono::seconds(5));
+  Polled second(std::chrono::seconds(5));
+  pump.Park(first.poll);
+  pump.Park(second.poll);
+  // Answered while the first poll's task is still starting (an empty answer at its deadline otherwise).
+  EXPECT_EQ(second.Token(), "t2");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first_may_finish = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(first.Token(), "t1");
+}
 
 TEST(PollPumpFanOutTest, AnIdlePollTakesATaskWaitingOnAnotherNode) {
   LocalQueue local;
