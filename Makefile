@@ -108,7 +108,7 @@ fuzz-smoke: deps
 # first of a list of labels.) Races reported inside Debian's uninstrumented libraries are suppressed
 # (tests/unit/engine/tsan.supp says why, line by line).
 TSAN_TARGETS := durable_driver_test state_machines_test \
-  executions_test recovery_test format_test partition_test tasks_test upgrade_test concurrency_test \
+  executions_test recovery_test format_test partition_test tasks_test task_batch_test upgrade_test concurrency_test \
   commit_group_test bounded_test quarantine_test execution_counts_test snapshot_recovery_test lease_manager_test \
   store_test postgres_store_test api_test cli_remote_test worker_test \
   stepflow server_integration_test worker_integration_test security_integration_test limits_integration_test \
