@@ -47,7 +47,7 @@ struct Poller {
   std::string worker;          // the worker identity TaskStarted names
   std::function<bool()> gone;  // true once nobody would receive a task (may be empty: never)
   std::size_t max_tasks = 1;   // reserved for it at most
-  // Inputs' bytes reserved for it at most, the first task's aside (it always comes, whatever its size).
+  // The inputs reserved for it stay within this many bytes together; the first comes whatever its size.
   std::size_t max_input_bytes = 0;
 };
 
@@ -77,7 +77,7 @@ class TaskMatcher {
   bool Deliver(QueuedTask task);
   // Ends the reservation of (execution_id, task_id) without a task, if it is held: the poll waits on.
   void Unreserve(const std::string& execution_id, std::uint64_t task_id);
-  // Wakes every poller (they return nullopt) and refuses further waits. Idempotent.
+  // Wakes every poller (those not reserved return empty) and refuses further waits. Idempotent.
   void Close();
 
   // Tasks waiting in `queue`.
