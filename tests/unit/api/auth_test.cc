@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -52,7 +55,10 @@ TEST(AuthTest, TokenFileErrorsNameTheEntry) {
 class AuthorizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/tokens.json";
+    // A file of this test's own: ctest runs the tests of this suite in parallel processes, and one's write
+    // of a shared file truncated it while another read it.
+    path_ = absl::StrCat(::testing::TempDir(), "/stepflow_tokens_",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_", ::getpid(), ".json");
     std::ofstream(path_) << File({Entry("r", "rs", "reader"), Entry("o", "os", "operator"),
                                   Entry("w", "ws", "worker", R"(["q1"])"), Entry("a", "as", "admin")});
     auto a = Authorizer::FromFile(path_);
@@ -64,6 +70,7 @@ class AuthorizerTest : public ::testing::Test {
     c.bearer = secret;
     return authorizer_->Admit(c, rpc);
   }
+  void TearDown() override { std::remove(path_.c_str()); }
   std::string path_;
   std::unique_ptr<Authorizer> authorizer_;
 };

@@ -42,6 +42,7 @@ class CliRemoteTest : public ::testing::Test {
                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
     std::ofstream(definition_path_) << R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})";
   }
+  void TearDown() override { std::remove(definition_path_.c_str()); }
 
   // Runs `stepflow <command> <args> --server ADDR`, capturing stdout and stderr.
   Result Run(std::vector<std::string> args) {
