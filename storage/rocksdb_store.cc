@@ -423,6 +423,11 @@ void SetOnDiskOptions(rocksdb::Options& o) {
   // cap (RocksDB's is 4x the sum of the memtables, ~2.3 GiB over nine column families) the logs were 90% of
   // the directory; past this much, RocksDB flushes the column families that keep the oldest log alive.
   o.max_total_wal_size = kMaxTotalWalBytes;
+  // The log's files are not recycled (recycle_log_file_num), though a recycled file would save each synced
+  // commit its second device write (a growing file's fdatasync also writes its inode): the RocksDB of Debian 12
+  // (7.8) turns recycling off under the default kPointInTimeRecovery, and keeping it on means the weaker
+  // kTolerateCorruptedTailRecords, in a recovery of recycled files that later releases were still fixing for
+  // lost writes (facebook/rocksdb #12403, #12918): not a trade to make under every acknowledged commit.
   // The log itself stays uncompressed (wal_compression): zstd there halved the directory of a young store
   // (454 instead of 854 bytes per execution after 50,000) but cost ~6% more server CPU per commit, on the
   // write path every acknowledged call waits for.
