@@ -446,16 +446,19 @@ class Worker:
         self._wake_fd = wake_write
         previous: Dict[int, Any] = {}
         previous_wakeup_fd: Optional[int] = None
+        # Everything is in place before start(): a task can reach a handler the moment the pollers run, and a
+        # signal from then on must drain it, not take the default action and kill the process. The wakeup fd
+        # goes first, so that a signal arriving as the handlers are installed still wakes the wait below.
         try:
-            self.start()
             if threading.current_thread() is threading.main_thread():
                 def on_signal(signum: int, frame: Any) -> None:
                     for number, handler in previous.items():
                         signal.signal(number, handler)
                     self._log.info("signal %d: draining", signum)
+                previous_wakeup_fd = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     previous[sig] = signal.signal(sig, on_signal)
-                previous_wakeup_fd = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+            self.start()
             if not self._stop_requested.is_set():
                 select.select([wake_read], [], [])
         finally:

@@ -56,6 +56,15 @@ def processes() -> Iterator[List[WorkerProcess]]:
         p.close()
 
 
+def test_a_sigterm_as_soon_as_the_pollers_run_drains_instead_of_killing(server: Server,
+                                                                      processes: List[WorkerProcess]) -> None:
+    # run() installs its signal handlers before it starts polling: a task may reach a handler at once.
+    worker = WorkerProcess(server.address, "early", "term-at-start")
+    processes.append(worker)
+    assert worker.read_line() == "stopped True"
+    assert worker.process.wait(timeout=30) == 0
+
+
 def test_sigterm_drains_the_running_task(client: stepflow.Client, server: Server,
                                          processes: List[WorkerProcess]) -> None:
     client.create_state_machine("drain", machine("drain"))
