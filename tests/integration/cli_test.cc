@@ -4,9 +4,7 @@
 
 #include <boost/json.hpp>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -130,7 +128,7 @@ TEST_F(CliTest, FailuresAreOneLineAndNonZero) {
 }
 
 TEST_F(CliTest, ConnectTimeoutFromEnvironment) {
-  std::string out = absl::StrCat(testing::TempDir(), "/stepflow_connect_timeout_", ::getpid(), ".out");
+  std::string out = tmp_.path() + "/connect_timeout.out";
   auto printed = [&out] {
     std::ifstream in(out);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -143,7 +141,6 @@ TEST_F(CliTest, ConnectTimeoutFromEnvironment) {
                                  "' --server 127.0.0.1:1 sm list > '", out, "' 2>&1");
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
   EXPECT_THAT(printed(), HasSubstr("STEPFLOW_CONNECT_TIMEOUT must be a number of seconds"));
-  std::remove(out.c_str());
 }
 
 TEST_F(CliTest, TableOutputAndServerFromEnvironment) {
