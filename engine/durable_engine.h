@@ -103,6 +103,8 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
                                                     common::EpochMillis deadline, const std::function<bool()>& gone,
                                                     const std::function<void()>& taken) override;
   std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports) override;
+  ReportsAndTasks ReportTasksAndPoll(const std::vector<TaskReport>& reports,
+                                     const std::vector<SlotPoll>& polls) override;
 
   absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,
                                                          const std::string& page_token) override;

@@ -345,6 +345,43 @@ std::vector<absl::StatusOr<bool>> DurableEngine::ReportTasks(const std::vector<T
   return results;
 }
 
+ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>& reports,
+                                                 const std::vector<SlotPoll>& polls) {
+  ReportsAndTasks out;
+  out.tasks.resize(polls.size());
+  // Registered before the reports reach their partitions, so that the commits applying them may start the
+  // tasks they schedule for these polls (TaskMatcher::Reserve), as for a poll waiting in the matcher.
+  std::vector<std::unique_ptr<TaskMatcher::Registration>> registrations;
+  registrations.reserve(polls.size());
+  for (const SlotPoll& p : polls) {
+    registrations.push_back(matcher_.Register(
+        p.queue, Poller{p.worker, p.gone, static_cast<std::size_t>(std::max(1, p.max_tasks)), p.max_input_bytes}));
+  }
+  out.results = ReportTasks(reports);
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    const SlotPoll& p = polls[i];
+    std::vector<PolledTask>& tasks = out.tasks[i];
+    std::size_t bytes = 0;
+    for (QueuedTask& t : matcher_.Collect(*registrations[i])) {
+      bytes += t.input.size();
+      const std::string id = t.execution_id;
+      const std::uint64_t task_id = t.task_id;
+      tasks.push_back(ToPolled(std::move(t), task_tokens_->Mint(id, task_id)));
+    }
+    const int room = std::max(1, p.max_tasks) - static_cast<int>(tasks.size());
+    if (room <= 0 || (!tasks.empty() && bytes >= p.max_input_bytes) || (p.gone && p.gone())) {
+      continue;
+    }
+    absl::StatusOr<std::vector<PolledTask>> waiting =
+        PollTasks(p.queue, p.worker, room, p.max_input_bytes - std::min(bytes, p.max_input_bytes),
+                  /*deadline=*/0, p.gone, {});
+    if (waiting.ok()) {
+      tasks.insert(tasks.end(), std::make_move_iterator(waiting->begin()), std::make_move_iterator(waiting->end()));
+    }
+  }
+  return out;
+}
+
 // --- Engine's batch calls for engines without their own: one unary call per item.
 
 absl::StatusOr<std::vector<PolledTask>> Engine::PollTasks(const std::string& queue, const std::string& worker,
@@ -389,6 +426,18 @@ std::vector<absl::StatusOr<bool>> Engine::ReportTasks(const std::vector<TaskRepo
     }
   }
   return results;
+}
+
+ReportsAndTasks Engine::ReportTasksAndPoll(const std::vector<TaskReport>& reports,
+                                           const std::vector<SlotPoll>& polls) {
+  ReportsAndTasks out;
+  out.results = ReportTasks(reports);
+  for (const SlotPoll& p : polls) {
+    absl::StatusOr<std::vector<PolledTask>> tasks =
+        PollTasks(p.queue, p.worker, p.max_tasks, p.max_input_bytes, /*deadline=*/0, p.gone);
+    out.tasks.push_back(tasks.ok() ? *std::move(tasks) : std::vector<PolledTask>());
+  }
+  return out;
 }
 
 bool DurableEngine::Matches(const DeadLetterRecord& r, const DeadLetterFilter& filter, const std::string& machine) {

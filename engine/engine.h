@@ -226,6 +226,21 @@ struct TaskReport {
   std::string cause;   // kFail
 };
 
+// A worker's request, beside its reports, for tasks of `queue` in the slots those reports free
+// (Engine::ReportTasksAndPoll).
+struct SlotPoll {
+  std::string queue;
+  std::string worker;  // the identity TaskStarted names
+  int max_tasks = 1;
+  std::size_t max_input_bytes = 0;  // the inputs together, about (the first task always comes)
+  std::function<bool()> gone;       // as PollTask's (may be empty)
+};
+
+struct ReportsAndTasks {
+  std::vector<absl::StatusOr<bool>> results;    // as ReportTasks's
+  std::vector<std::vector<PolledTask>> tasks;  // one list per SlotPoll, in order
+};
+
 struct DeadLetterFilter {
   std::string queue;          // empty = all
   std::string state_machine;  // name or ARN; empty = all
@@ -399,6 +414,13 @@ class Engine {
   // result: false), in order. The durable engine commits the reports that reach one partition together; a
   // report whose execution another node serves gets that call's Unavailable with the owner (forwarding.h).
   virtual std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports);
+  // ReportTasks, then for each of `polls` up to max_tasks tasks of its queue without waiting, each started
+  // for its worker: first those the reports' own commits schedule on that queue (the durable engine starts
+  // them in those commits, as for a poll waiting in the matcher, so that a worker's next task costs no commit
+  // of its own), then those waiting in the queue. A poll's error leaves its list short (the next poll meets
+  // it again). The default reports, then polls with a deadline already passed.
+  virtual ReportsAndTasks ReportTasksAndPoll(const std::vector<TaskReport>& reports,
+                                             const std::vector<SlotPoll>& polls);
 
   // --- Dead letters, oldest first.
   virtual absl::StatusOr<Page<DeadLetterRecord>> ListDeadLetters(const DeadLetterFilter& filter, int page_size,

@@ -24,7 +24,7 @@ void TaskMatcher::Offer(QueuedTask task, bool front) {
 
 void TaskMatcher::WakeOneLocked(Queue& q) {
   for (Waiter* w : q.waiters) {
-    if (w->free()) {
+    if (!w->registered && w->free()) {
       w->wake.notify_one();
       return;
     }
@@ -32,6 +32,12 @@ void TaskMatcher::WakeOneLocked(Queue& q) {
   if (q.plain_pollers > 0) {
     q.ready.notify_one();
   }
+}
+
+std::size_t TaskMatcher::CountPollsLocked(const Queue& q) {
+  return static_cast<std::size_t>(q.plain_pollers) +
+         static_cast<std::size_t>(std::count_if(q.waiters.begin(), q.waiters.end(),
+                                                [](const Waiter* w) { return !w->registered; }));
 }
 
 void TaskMatcher::RemoveLocked(const Key& key) {
@@ -116,12 +122,13 @@ std::optional<std::string> TaskMatcher::Reserve(const std::string& queue, const 
   }
   for (Waiter* w : it->second.waiters) {
     const Poller& p = *w->poller;
-    const bool room = w->delivered.empty() && w->reserved < std::max<std::size_t>(1, p.max_tasks) &&
-                      (w->reserved == 0 || w->reserved_bytes + input_bytes <= p.max_input_bytes);
+    const std::size_t held = w->reserved + w->delivered.size();
+    const bool room = (w->registered || w->delivered.empty()) && held < std::max<std::size_t>(1, p.max_tasks) &&
+                      (held == 0 || w->held_bytes + input_bytes <= p.max_input_bytes);
     if (room && !(p.gone && p.gone())) {
       ++w->reserved;
-      w->reserved_bytes += input_bytes;
-      reservations_[{execution_id, task_id}] = w;
+      w->held_bytes += input_bytes;
+      reservations_[{execution_id, task_id}] = {w, input_bytes};
       return p.worker;
     }
   }
@@ -134,7 +141,7 @@ bool TaskMatcher::Deliver(QueuedTask task) {
   if (it == reservations_.end()) {
     return false;
   }
-  Waiter* w = it->second;
+  Waiter* w = it->second.first;
   reservations_.erase(it);
   task.started = true;
   ++delivered_;
@@ -151,12 +158,39 @@ void TaskMatcher::Unreserve(const std::string& execution_id, std::uint64_t task_
   if (it == reservations_.end()) {
     return;
   }
-  Waiter* w = it->second;
+  Waiter* w = it->second.first;
+  w->held_bytes -= it->second.second;
   reservations_.erase(it);
   if (--w->reserved == 0) {
-    w->reserved_bytes = 0;
     w->wake.notify_one();
   }
+}
+
+TaskMatcher::Registration::Registration(TaskMatcher* matcher, Poller poller)
+    : matcher_(matcher), poller_(std::move(poller)), waiter_(std::make_unique<Waiter>()) {}
+
+TaskMatcher::Registration::~Registration() { matcher_->Collect(*this); }
+
+std::unique_ptr<TaskMatcher::Registration> TaskMatcher::Register(const std::string& queue, Poller poller) {
+  std::unique_ptr<Registration> r(new Registration(this, std::move(poller)));
+  r->waiter_->poller = &r->poller_;
+  r->waiter_->registered = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  r->queue_ = &queues_[queue];
+  r->listed_ = r->queue_->waiters.insert(r->queue_->waiters.end(), r->waiter_.get());
+  return r;
+}
+
+std::vector<QueuedTask> TaskMatcher::Collect(Registration& registration) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (registration.collected_) {
+    return {};
+  }
+  registration.collected_ = true;
+  registration.queue_->waiters.erase(registration.listed_);
+  Waiter& w = *registration.waiter_;
+  w.wake.wait(lock, [&] { return w.reserved == 0; });  // the partitions' commits decide: delivered or released
+  return std::move(w.delivered);
 }
 
 void TaskMatcher::Close() {
@@ -184,14 +218,14 @@ std::size_t TaskMatcher::TotalDepth() const {
 std::size_t TaskMatcher::PollsWaiting(const std::string& queue) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = queues_.find(queue);
-  return it == queues_.end() ? 0 : it->second.waiters.size() + it->second.plain_pollers;
+  return it == queues_.end() ? 0 : CountPollsLocked(it->second);
 }
 
 std::map<std::string, std::size_t> TaskMatcher::PollsWaiting() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::size_t> waiting;
   for (const auto& [name, q] : queues_) {
-    waiting[name] = q.waiters.size() + q.plain_pollers;
+    waiting[name] = CountPollsLocked(q);
   }
   return waiting;
 }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ struct Poller {
 };
 
 class TaskMatcher {
+  struct Waiter;
+  struct Queue;
+
  public:
   // Adds the task to the back of its queue (the front with `front`: a task taken and given back), replacing
   // it when it is already there, and wakes a poller.
@@ -67,9 +71,9 @@ class TaskMatcher {
   // close, until each of its reservations is delivered or released.
   std::vector<QueuedTask> Take(const std::string& queue, common::EpochMillis deadline, const Poller* poller = nullptr);
   // Reserves, for task (execution_id, task_id) whose input is `input_bytes` long, the longest-waiting caller
-  // of Take on `queue` that gave a poller, has nothing delivered, has room (Poller::max_tasks,
-  // max_input_bytes) and is not gone: its worker identity, or nullopt when none. The caller then delivers or
-  // unreserves the task. Never blocks on a poll.
+  // of Take on `queue` that gave a poller, has nothing delivered (a Registration: any number), has room
+  // (Poller::max_tasks, max_input_bytes, counting what it holds) and is not gone: its worker identity, or
+  // nullopt when none. The caller then delivers or unreserves the task. Never blocks on a poll.
   std::optional<std::string> Reserve(const std::string& queue, const std::string& execution_id, std::uint64_t task_id,
                                      std::size_t input_bytes);
   // Hands `task` (marked started) to the poll reserved for it and ends the reservation. False, and nothing
@@ -77,6 +81,32 @@ class TaskMatcher {
   bool Deliver(QueuedTask task);
   // Ends the reservation of (execution_id, task_id) without a task, if it is held: the poll waits on.
   void Unreserve(const std::string& execution_id, std::uint64_t task_id);
+
+  // A caller that waits for nothing but collects what partitions deliver to it between Register and Collect:
+  // a worker that reports results asks for tasks of `queue` for the slots they free, and receives, started in
+  // the reports' own commits, the tasks those commits schedule (Engine::ReportTasksAndPoll). Reserve treats it
+  // as the newest caller of Take on the queue, except that it accepts deliveries from any number of commits
+  // up to its room. It takes no offered task and is never woken for one.
+  class Registration {
+   public:
+    ~Registration();  // Collects if Collect was not called; the tasks delivered are then dropped.
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    friend class TaskMatcher;
+    Registration(TaskMatcher* matcher, Poller poller);
+    TaskMatcher* matcher_;
+    Poller poller_;
+    std::unique_ptr<Waiter> waiter_;
+    std::list<Waiter*>::iterator listed_;  // in its queue's waiters until collected
+    Queue* queue_ = nullptr;
+    bool collected_ = false;  // guarded by the matcher's mu_
+  };
+  std::unique_ptr<Registration> Register(const std::string& queue, Poller poller);
+  // Ends the registration (no reservation is made for it after this), waits until each of its reservations
+  // is delivered or released, and returns the tasks delivered, in delivery order. Empty when called again.
+  std::vector<QueuedTask> Collect(Registration& registration);
   // Wakes every poller (those not reserved return empty) and refuses further waits. Idempotent.
   void Close();
 
@@ -84,7 +114,8 @@ class TaskMatcher {
   std::size_t Depth(const std::string& queue) const;
   // Tasks waiting in every queue.
   std::size_t TotalDepth() const;
-  // Callers of Take waiting on `queue` now (a reserved one included, until its task is delivered).
+  // Callers of Take waiting on `queue` now (a reserved one included, until its task is delivered; no
+  // Registration).
   std::size_t PollsWaiting(const std::string& queue) const;
   // Callers of Take waiting now, by queue (every queue ever offered to or polled).
   std::map<std::string, std::size_t> PollsWaiting() const;
@@ -95,12 +126,13 @@ class TaskMatcher {
 
  private:
   using Key = std::pair<std::string, std::uint64_t>;  // execution id, task id
-  // A caller of Take with a poller, while it waits.
+  // A caller of Take with a poller, while it waits, or a Registration until collected.
   struct Waiter {
     const Poller* poller = nullptr;
+    bool registered = false;  // a Registration's: takes deliveries only, from any number of commits
     std::condition_variable wake;
-    std::size_t reserved = 0;        // reservations held
-    std::size_t reserved_bytes = 0;  // their inputs' bytes
+    std::size_t reserved = 0;    // reservations held
+    std::size_t held_bytes = 0;  // the inputs' bytes of those reservations and of the tasks delivered
     std::vector<QueuedTask> delivered;
     bool free() const { return reserved == 0 && delivered.empty(); }
   };
@@ -115,13 +147,15 @@ class TaskMatcher {
   void RemoveLocked(const Key& key);
   // REQUIRES: mu_ held. Wakes one caller of Take that may take a waiting task.
   void WakeOneLocked(Queue& q);
+  // REQUIRES: mu_ held. The callers of Take waiting on `q`.
+  static std::size_t CountPollsLocked(const Queue& q);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Queue> queues_;  // guarded by mu_; a queue is never erased
   // Where each waiting task is, by execution: ordered so that Forget finds an execution's tasks.
   std::map<Key, std::pair<Queue*, std::list<QueuedTask>::iterator>> index_;  // guarded by mu_
   bool closed_ = false;                                                    // guarded by mu_
-  std::map<Key, Waiter*> reservations_;                                    // guarded by mu_
+  std::map<Key, std::pair<Waiter*, std::size_t>> reservations_;           // guarded by mu_: waiter, input bytes
   std::uint64_t delivered_ = 0;                                            // guarded by mu_
 };
 

@@ -4,8 +4,11 @@
 // (Engine::ReportTasks); an item whose execution another node serves is forwarded there as its unary call.
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/poll_pump.h"
@@ -99,8 +102,19 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
   std::shared_ptr<ParkedPoll> poll_;
 };
 
-// The bounds of the whole call.
-absl::Status CheckReportBatch(const ServiceEnv& env, const v1::ReportTaskBatchRequest& request) {
+// `status` (an error of polls[i]) with the poll named after its error name: "ValidationException: polls[2]: ...".
+absl::Status AtPoll(int i, const absl::Status& status) {
+  const std::string name = ErrorName(status);
+  absl::string_view text = status.message();
+  if (!name.empty() && absl::StartsWith(text, absl::StrCat(name, ": "))) {
+    text.remove_prefix(name.size() + 2);
+  }
+  return absl::Status(status.code(), absl::StrCat(name.empty() ? "" : name + ": ", "polls[", i, "]: ", text));
+}
+
+// The bounds of the whole call, and its polls.
+absl::Status CheckReportBatch(const CallGuard& guard, const ServiceEnv& env,
+                              const v1::ReportTaskBatchRequest& request) {
   if (request.reports_size() > kMaxReportBatchItems) {
     return absl::InvalidArgumentError(absl::StrCat("ValidationException: reports has ", request.reports_size(),
                                                    " items; the limit is ", kMaxReportBatchItems,
@@ -110,6 +124,30 @@ absl::Status CheckReportBatch(const ServiceEnv& env, const v1::ReportTaskBatchRe
     return absl::InvalidArgumentError(absl::StrCat("ValidationException: the reports are ", bytes,
                                                    " bytes; the limit is ", kMaxReportBatchBytes,
                                                    " per call (split them)"));
+  }
+  if (request.polls_size() > kMaxReportBatchPolls) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: polls has ", request.polls_size(),
+                                                   " items; the limit is ", kMaxReportBatchPolls, " per call"));
+  }
+  std::set<std::string> queues;
+  for (int i = 0; i < request.polls_size(); ++i) {
+    const v1::PollTaskBatchRequest& poll = request.polls(i);
+    absl::Status checked = CheckPoll(guard, env, poll.queue(), poll.worker_identity(), poll.wait_seconds());
+    if (checked.ok() && poll.wait_seconds() != 0) {
+      checked = absl::InvalidArgumentError(absl::StrCat("ValidationException: wait_seconds is ", poll.wait_seconds(),
+                                                        "; a report's poll does not wait (0)"));
+    }
+    if (checked.ok() && (poll.max_tasks() < 0 || poll.max_tasks() > kMaxPollBatchTasks)) {
+      checked = absl::InvalidArgumentError(absl::StrCat("ValidationException: max_tasks is ", poll.max_tasks(),
+                                                        "; it must be between 0 and ", kMaxPollBatchTasks));
+    }
+    if (checked.ok() && !queues.insert(poll.queue()).second) {
+      checked = absl::InvalidArgumentError(
+          absl::StrCat("ValidationException: queue '", poll.queue(), "' has an earlier poll in this call"));
+    }
+    if (!checked.ok()) {
+      return AtPoll(i, checked);
+    }
   }
   return CheckNotStopping(env);
 }
@@ -193,7 +231,7 @@ grpc::Status TasksService::ReportBatch(grpc::ServerContext* context, const v1::R
   if (!guard.admitted()) {
     return guard.Refusal();
   }
-  if (absl::Status status = CheckReportBatch(*env_, *request); !status.ok()) {
+  if (absl::Status status = CheckReportBatch(guard, *env_, *request); !status.ok()) {
     return ToGrpcStatus(status, context);
   }
   const int n = request->reports_size();
@@ -209,7 +247,24 @@ grpc::Status TasksService::ReportBatch(grpc::ServerContext* context, const v1::R
     checked.push_back(*std::move(report));
     positions.push_back(i);
   }
-  std::vector<absl::StatusOr<bool>> answers = env_->engine->ReportTasks(checked);
+  std::vector<absl::StatusOr<bool>> answers;
+  if (request->polls_size() == 0) {
+    answers = env_->engine->ReportTasks(checked);
+  } else {
+    std::vector<engine::SlotPoll> polls;
+    for (const v1::PollTaskBatchRequest& p : request->polls()) {
+      polls.push_back(engine::SlotPoll{p.queue(), p.worker_identity(), p.max_tasks() == 0 ? 1 : p.max_tasks(),
+                                       kMaxPollBatchInputBytes / static_cast<std::size_t>(request->polls_size()),
+                                       [context] { return context->IsCancelled(); }});
+    }
+    engine::ReportsAndTasks done = env_->engine->ReportTasksAndPoll(checked, polls);
+    answers = std::move(done.results);
+    for (const std::vector<engine::PolledTask>& tasks : done.tasks) {
+      for (const engine::PolledTask& t : tasks) {
+        FillPollResponse(t, response->add_tasks());
+      }
+    }
+  }
   for (std::size_t k = 0; k < answers.size(); ++k) {
     outcomes[positions[k]] = std::move(answers[k]);
   }

@@ -22,6 +22,8 @@ namespace stepflow::api {
 // one ReportBatch may carry and its serialized size.
 inline constexpr int kMaxPollBatchTasks = 256;
 inline constexpr int kMaxReportBatchItems = 1000;
+// Polls one ReportBatch may carry (each of a different queue).
+inline constexpr int kMaxReportBatchPolls = 100;
 inline constexpr std::size_t kMaxReportBatchBytes = 4 << 20;
 // The inputs of the tasks one PollBatch hands out, together (the first one always goes): half the server's
 // default message limit, so that an answer never outgrows it.

@@ -165,6 +165,18 @@ TEST_F(SecurityTest, AWorkerPollsOnlyItsQueues) {
   absl::Status other_batch = worker->PollTasks("q2", "w", 4, 1s).status();
   EXPECT_TRUE(absl::IsPermissionDenied(other_batch)) << other_batch;
   EXPECT_EQ(client::ErrorName(other_batch), "AccessDeniedException");
+  // A report's poll is a poll: the same queues only, and the whole call is refused before any report.
+  v1::ReportTaskBatchRequest report;
+  report.add_reports()->mutable_heartbeat()->set_task_token("no-such-token");
+  report.add_polls()->set_queue("q1");
+  absl::StatusOr<v1::ReportTaskBatchResponse> own = worker->ReportTasks(report);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->results_size(), 1);
+  report.add_polls()->set_queue("q2");
+  absl::Status other_report = worker->ReportTasks(report).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(other_report)) << other_report;
+  EXPECT_EQ(client::ErrorName(other_report), "AccessDeniedException");
+  EXPECT_THAT(std::string(other_report.message()), HasSubstr("polls[1]"));
   std::unique_ptr<client::Client> admin = ConnectAs("admin");
   EXPECT_TRUE(admin->PollTask("q2", "admin", 1s).ok());
   EXPECT_TRUE(admin->PollTasks("q2", "admin", 4, 1s).ok());

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <map>
 #include <set>
@@ -202,6 +203,101 @@ TEST_F(TaskBatchTest, OversizeBatchesAreRefusedByName) {
     EXPECT_EQ(client::ErrorName(s), "ValidationException");
     EXPECT_THAT(std::string(s.message()), HasSubstr("max_tasks"));
   }
+}
+
+// Two Task states on "steps-q", one after the other.
+constexpr char kTwoSteps[] = R"({"StartAt":"A","States":{"A":{"Type":"Task","Resource":"steps-q","Next":"B"},
+    "B":{"Type":"Task","Resource":"steps-q","End":true}}})";
+
+TEST_F(TaskBatchTest, AReportsPollHandsBackTheNextTasksStartedInTheReportsCommit) {
+  Create("steps", kTwoSteps);
+  std::vector<std::string> arns = StartMany("steps", 3);
+  std::vector<v1::PollTaskResponse> a = PollAll("steps-q", 3);
+  ASSERT_EQ(a.size(), 3u);
+  v1::ReportTaskBatchRequest request;
+  for (const v1::PollTaskResponse& t : a) {
+    *request.add_reports() = Complete(t.task_token(), R"({"a":1})");
+  }
+  v1::PollTaskBatchRequest* poll = request.add_polls();
+  poll->set_queue("steps-q");
+  poll->set_worker_identity("slot-passer");
+  poll->set_max_tasks(3);
+  absl::StatusOr<v1::ReportTaskBatchResponse> done = client().ReportTasks(request);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->results_size(), 3);
+  for (const v1::TaskReportResult& r : done->results()) {
+    EXPECT_EQ(r.code(), 0) << r.message();
+  }
+  ASSERT_EQ(done->tasks_size(), 3) << "each report's commit scheduled B";
+  std::set<std::string> executions;
+  v1::ReportTaskBatchRequest finish;
+  for (const v1::PollTaskResponse& t : done->tasks()) {
+    EXPECT_EQ(t.queue(), "steps-q");
+    EXPECT_EQ(t.context().state_name(), "B");
+    EXPECT_EQ(t.input(), R"({"a":1})");
+    executions.insert(t.context().execution_arn());
+    EXPECT_EQ(Count(t.context().execution_arn(), "TaskStarted"), 2) << "B started before the answer";
+    *finish.add_reports() = Complete(t.task_token(), R"({"b":1})");
+  }
+  EXPECT_EQ(executions, std::set<std::string>(arns.begin(), arns.end()));
+  absl::StatusOr<std::vector<v1::PollTaskResponse>> none = client().PollTasks("steps-q", "itest", 3, 1s);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty()) << "each task handed out once";
+  *finish.add_polls() = *poll;
+  done = client().ReportTasks(finish);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->tasks_size(), 0);
+  for (const std::string& arn : arns) {
+    v1::Execution e = WaitForEnd(arn);
+    EXPECT_EQ(e.status(), v1::SUCCEEDED);
+    EXPECT_EQ(e.output(), R"({"b":1})");
+  }
+}
+
+TEST_F(TaskBatchTest, BadReportPollsAreRefusedByNameBeforeAnyReportIsApplied) {
+  Create("batch", kOneTask);
+  std::vector<std::string> arns = StartMany("batch", 1);
+  std::vector<v1::PollTaskResponse> t = PollAll("batch-q", 1);
+  ASSERT_EQ(t.size(), 1u);
+  auto refused = [&](const std::function<void(v1::ReportTaskBatchRequest&)>& spoil, const std::string& says) {
+    v1::ReportTaskBatchRequest request;
+    *request.add_reports() = Complete(t[0].task_token(), "{}");
+    v1::PollTaskBatchRequest* poll = request.add_polls();
+    poll->set_queue("batch-q");
+    poll->set_worker_identity("itest");
+    spoil(request);
+    absl::Status s = client().ReportTasks(request).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << says << ": " << s;
+    EXPECT_EQ(client::ErrorName(s), "ValidationException") << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(says));
+  };
+  refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->set_wait_seconds(5); },
+          "polls[0]: wait_seconds is 5");
+  refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->set_max_tasks(257); }, "polls[0]: max_tasks is 257");
+  refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->set_max_tasks(-1); }, "polls[0]: max_tasks is -1");
+  refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->clear_queue(); }, "polls[0]: ");
+  refused([](v1::ReportTaskBatchRequest& r) { *r.add_polls() = r.polls(0); },
+          "polls[1]: queue 'batch-q' has an earlier poll");
+  refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->set_queue(std::string(10'000, 'q')); },
+          "polls[0]: ");
+  refused([](v1::ReportTaskBatchRequest& r) {
+    r.clear_polls();
+    for (int i = 0; i < 101; ++i) {
+      v1::PollTaskBatchRequest* p = r.add_polls();
+      p->set_queue(absl::StrCat("q", i));
+    }
+  }, "polls has 101 items; the limit is 100");
+  EXPECT_EQ(Count(arns[0], "TaskSucceeded"), 0) << "no report of a refused call is applied";
+  v1::ReportTaskBatchRequest good;
+  *good.add_reports() = Complete(t[0].task_token(), "{}");
+  for (int i = 0; i < 100; ++i) {
+    good.add_polls()->set_queue(absl::StrCat("q", i));
+  }
+  absl::StatusOr<v1::ReportTaskBatchResponse> done = client().ReportTasks(good);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->results(0).code(), 0);
+  EXPECT_EQ(done->tasks_size(), 0);
+  EXPECT_EQ(WaitForEnd(arns[0]).status(), v1::SUCCEEDED);
 }
 
 TEST_F(TaskBatchTest, RacingReportersOnTheSameTasksOneResultCounts) {

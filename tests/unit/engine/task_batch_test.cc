@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -32,13 +33,21 @@ constexpr char kThreeTasksAtOnce[] = R"({"StartAt":"P","States":{"P":{"Type":"Pa
     {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"work","End":true}}},
     {"StartAt":"C","States":{"C":{"Type":"Task","Resource":"work","End":true}}}]}}})";
 
+// Three Task states on "work", one after another.
+constexpr char kThreeSteps[] = R"({"StartAt":"A","States":{
+    "A":{"Type":"Task","Resource":"work","Next":"B"},
+    "B":{"Type":"Task","Resource":"work","Next":"C"},
+    "C":{"Type":"Task","Resource":"work","End":true}}})";
+
 class TaskBatchTest : public EngineTest {
  protected:
   void SetUp() override {
-    partitions_ = 1;  // every execution in one partition: one commit group for a whole batch
+    partitions_ = partitions;  // one: every execution in one partition, one commit group for a whole batch
     EngineTest::SetUp();
     ASSERT_TRUE(engine_->CreateStateMachine("Forever", kOneTask, false).ok());
+    ASSERT_TRUE(engine_->CreateStateMachine("Steps", kThreeSteps, false).ok());
   }
+  int partitions = 1;
 
   // Starts `n` executions of Forever named e0..e(n-1); their ARNs.
   std::vector<std::string> StartMany(int n, const std::string& input = "{}") {
@@ -85,6 +94,24 @@ class TaskBatchTest : public EngineTest {
   static TaskReport Complete(const std::string& token, const std::string& output) {
     return TaskReport{TaskReport::Kind::kComplete, token, output, "", ""};
   }
+  // ReportTasksAndPoll with one poll of "work" for worker "w1"; every report must be answered OK.
+  std::vector<PolledTask> ReportAndPoll(const std::vector<TaskReport>& reports, int max_tasks,
+                                        std::function<bool()> gone = {}) {
+    ReportsAndTasks done =
+        engine_->ReportTasksAndPoll(reports, {SlotPoll{"work", "w1", max_tasks, 1 << 20, std::move(gone)}});
+    EXPECT_EQ(done.results.size(), reports.size());
+    for (const absl::StatusOr<bool>& r : done.results) {
+      EXPECT_TRUE(r.ok()) << r.status();
+    }
+    EXPECT_EQ(done.tasks.size(), 1u);
+    return done.tasks.empty() ? std::vector<PolledTask>{} : done.tasks.front();
+  }
+};
+
+// Two partitions: the reports of one call reach two commit groups.
+class TaskBatchTwoPartitionsTest : public TaskBatchTest {
+ protected:
+  TaskBatchTwoPartitionsTest() { partitions = 2; }
 };
 
 TEST_F(TaskBatchTest, PollTasksHandsOutWhatWaitsEachStartedBeforeTheAnswer) {
@@ -318,6 +345,154 @@ TEST_F(TaskBatchTest, RacingPollsAndStartsHandEachTaskOutOnce) {
     EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded) << arn;
     EXPECT_EQ(CountEvents(arn, "TaskStarted"), 1) << arn;
   }
+}
+
+TEST_F(TaskBatchTest, AReportsPollReceivesTheNextTaskStartedInTheReportsOwnCommit) {
+  const std::string arn = engine_->StartExecution("Steps", "s", "{}")->arn;
+  std::vector<PolledTask> a = PollMany(1);
+  ASSERT_EQ(a.size(), 1u);
+  const EngineMetrics before = engine_->Metrics();
+  std::vector<PolledTask> b = ReportAndPoll({Complete(a[0].token, R"({"a":1})")}, 1);
+  const EngineMetrics after = engine_->Metrics();
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].execution_arn, arn);
+  EXPECT_EQ(b[0].state_name, "B");
+  EXPECT_EQ(b[0].input, R"({"a":1})");
+  EXPECT_EQ(after.commits - before.commits, 1u) << "A's result and B's TaskStarted: one commit";
+  EXPECT_EQ(after.tasks_started_at_schedule - before.tasks_started_at_schedule, 1u);
+  EXPECT_THAT(EventTypes(arn), ElementsAre("ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted",
+                                           "TaskSucceeded", "TaskStateExited", "TaskStateEntered", "TaskScheduled",
+                                           "TaskStarted"));
+  // B's TaskStarted is committed: after a restart B is not offered again, and the token handed out counts.
+  Reopen();
+  EXPECT_TRUE(PollMany(1, 1 << 20, 50).empty());
+  std::vector<PolledTask> c = ReportAndPoll({Complete(b[0].token, R"({"b":1})")}, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].state_name, "C");
+  EXPECT_TRUE(ReportAndPoll({Complete(c[0].token, R"({"c":1})")}, 1).empty());
+  EXPECT_EQ(Finish(arn).output, R"({"c":1})");
+  EXPECT_EQ(CountEvents(arn, "TaskStarted"), 3);
+}
+
+TEST_F(TaskBatchTest, AReportsPollThenTakesWhatWaitsUpToItsRoomOldestFirst) {
+  const std::string steps = engine_->StartExecution("Steps", "s", "{}")->arn;
+  std::vector<PolledTask> a = PollMany(1);
+  ASSERT_EQ(a.size(), 1u);
+  std::vector<std::string> waiting = StartMany(3);  // queued behind nothing: no poll waits
+  std::vector<PolledTask> got = ReportAndPoll({Complete(a[0].token, "{}")}, 3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].execution_arn, steps) << "the task the report's commit scheduled comes first";
+  EXPECT_EQ(got[1].execution_arn, waiting[0]);
+  EXPECT_EQ(got[2].execution_arn, waiting[1]);
+  for (const PolledTask& t : got) {
+    EXPECT_EQ(CountEvents(t.execution_arn, "TaskStarted"), t.execution_arn == steps ? 2 : 1) << t.execution_arn;
+  }
+  EXPECT_EQ(CountEvents(waiting[2], "TaskStarted"), 0) << "beyond the poll's room";
+  std::vector<PolledTask> rest = PollMany(5, 1 << 20, 50);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].execution_arn, waiting[2]);
+}
+
+TEST_F(TaskBatchTest, AReportsPollLeavesTheTaskToALongPollThatWaitedFirst) {
+  const std::string arn = engine_->StartExecution("Steps", "s", "{}")->arn;
+  std::vector<PolledTask> a = PollMany(1);
+  ASSERT_EQ(a.size(), 1u);
+  std::vector<PolledTask> polled;
+  std::thread poller([&] { polled = PollMany(1); });
+  AwaitPollsWaiting(1);
+  EXPECT_TRUE(ReportAndPoll({Complete(a[0].token, "{}")}, 1).empty());
+  poller.join();
+  ASSERT_EQ(polled.size(), 1u);
+  EXPECT_EQ(polled[0].state_name, "B");
+  EXPECT_EQ(CountEvents(arn, "TaskStarted"), 2);
+}
+
+TEST_F(TaskBatchTest, AReportsPollWhoseCallerWentAwayStartsNothing) {
+  const std::string arn = engine_->StartExecution("Steps", "s", "{}")->arn;
+  std::vector<PolledTask> a = PollMany(1);
+  ASSERT_EQ(a.size(), 1u);
+  StartMany(1);
+  EXPECT_TRUE(ReportAndPoll({Complete(a[0].token, "{}")}, 2, [] { return true; }).empty());
+  EXPECT_EQ(CountEvents(arn, "TaskStarted"), 1) << "B is queued, not started";
+  EXPECT_EQ(PollMany(5, 1 << 20, 50).size(), 2u) << "B and the waiting task are there for the next poll";
+}
+
+TEST_F(TaskBatchTest, AReportsPollMeetsItsRoomAcrossTheTasksOfOneCommit) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Fan", R"({"StartAt":"T","States":{
+      "T":{"Type":"Task","Resource":"work","Next":"P"},
+      "P":{"Type":"Parallel","End":true,"Branches":[
+        {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"work","End":true}}},
+        {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"work","End":true}}},
+        {"StartAt":"C","States":{"C":{"Type":"Task","Resource":"work","End":true}}}]}}})", false).ok());
+  const std::string arn = engine_->StartExecution("Fan", "f", "{}")->arn;
+  std::vector<PolledTask> t = PollMany(1);
+  ASSERT_EQ(t.size(), 1u);
+  const std::uint64_t commits0 = engine_->Metrics().commits;
+  std::vector<PolledTask> two = ReportAndPoll({Complete(t[0].token, "{}")}, 2);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(engine_->Metrics().commits - commits0, 1u) << "the result and two TaskStarted: one commit";
+  EXPECT_EQ(CountEvents(arn, "TaskStarted"), 3);
+  std::vector<PolledTask> third = PollMany(5, 1 << 20, 50);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(CountEvents(arn, "TaskStarted"), 4);
+}
+
+// Workers that report what they hold with a poll for as many, and long-poll only when they hold nothing, race
+// over executions of three steps in two partitions: each task is handed out once and started once.
+TEST_F(TaskBatchTwoPartitionsTest, RacingReportersWithPollsHandEachTaskOutOnce) {
+  constexpr int kExecutions = 90;
+  constexpr int kTasks = 3 * kExecutions;
+  std::atomic<int> done{0};
+  std::mutex mu;
+  std::set<std::string> tokens;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      std::vector<PolledTask> held;
+      while (done.load() < kTasks) {
+        if (held.empty()) {
+          absl::StatusOr<std::vector<PolledTask>> got = engine_->PollTasks(
+              "work", absl::StrCat("w", w), 1 + w, 1 << 20, common::SystemClock().NowMillis() + 50);
+          ASSERT_TRUE(got.ok()) << got.status();
+          held = *std::move(got);
+        }
+        std::vector<TaskReport> reports;
+        for (const PolledTask& t : held) {
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_TRUE(tokens.insert(t.token).second) << "handed out twice: " << t.token;
+          reports.push_back(Complete(t.token, "{}"));
+        }
+        if (reports.empty()) {
+          continue;
+        }
+        ReportsAndTasks r = engine_->ReportTasksAndPoll(
+            reports, {SlotPoll{"work", absl::StrCat("w", w), static_cast<int>(reports.size()), 1 << 20, {}}});
+        for (const absl::StatusOr<bool>& result : r.results) {
+          EXPECT_TRUE(result.ok()) << result.status();
+        }
+        done += static_cast<int>(reports.size());
+        ASSERT_EQ(r.tasks.size(), 1u);
+        EXPECT_LE(r.tasks[0].size(), reports.size());
+        held = std::move(r.tasks[0]);
+      }
+    });
+  }
+  std::vector<std::string> arns;
+  for (int i = 0; i < kExecutions; ++i) {
+    absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("Steps", absl::StrCat("s", i), "{}");
+    ASSERT_TRUE(e.ok()) << e.status();
+    arns.push_back(e->arn);
+  }
+  for (std::thread& t : workers) {
+    t.join();
+  }
+  EXPECT_EQ(done.load(), kTasks);
+  EXPECT_EQ(tokens.size(), static_cast<std::size_t>(kTasks));
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded) << arn;
+    EXPECT_EQ(CountEvents(arn, "TaskStarted"), 3) << arn;
+  }
+  EXPECT_GT(engine_->Metrics().tasks_started_at_schedule, 0u);
 }
 
 }  // namespace
