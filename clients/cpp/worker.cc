@@ -48,6 +48,8 @@ constexpr int kMaxReportBatchesInFlight = 2;
 constexpr int kPollersPerQueue = 2;
 // The most tasks one PollBatch asks for (the server's bound).
 constexpr int kMaxPollTasks = 256;
+// The most polls (queues) one ReportBatch carries (the server's bound).
+constexpr int kMaxReportPolls = 100;
 
 std::string DefaultIdentity() {
   char host[kHostNameMax] = {};
@@ -342,28 +344,49 @@ class HeartbeatScheduler {
   std::thread thread_;                        // last: starts once the members above exist
 };
 
+// Where the tasks that come back in a ReportBatch's answer go (the Worker): a result frees its task's slot,
+// and the call asks, per queue, for as many tasks as its results free, so that a busy worker's next tasks
+// come with its reports (started in the reports' own commits) instead of through a poll of their own.
+class SlotSink {
+ public:
+  virtual ~SlotSink() = default;
+  // Whether tasks may be asked for now (false once the worker stops).
+  virtual bool Accepting() = 0;
+  // `tasks` came back: `passed` of them take the slots of reported tasks, the others need free slots of
+  // their own (never, from a server that keeps to max_tasks). Called before the reporters are answered.
+  virtual void TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed) = 0;
+};
+
 // Sends a worker's reports (completions, failures, heartbeats) in ReportBatch calls: a report made while
 // kMaxReportBatchesInFlight calls are under way waits and goes with the others made meanwhile in the next
 // call (its sender sends it, with them, as soon as a call ends: no thread of its own, no added delay when
-// the worker is idle). A report near the byte bound goes alone as its unary call.
+// the worker is idle). A report near the byte bound goes alone as its unary call. A call that carries
+// results also asks for tasks in the slots they free (SlotSink).
 // Wake-ups are addressed: each caller waits on its own condition variable, woken when a call carrying its
 // reports ends, or when it owns the oldest pending report and a call may start; with 64 handler slots
 // reporting at once, a call's end wakes the callers it answered and one sender, not every waiting caller.
 // Thread-safety: thread-safe.
 class ReportBatcher {
  public:
-  explicit ReportBatcher(Client& client) : client_(client) {}
+  // `slots` (not owned; may be null: no tasks asked for) must outlive the batcher.
+  ReportBatcher(Client& client, std::string identity, SlotSink* slots)
+      : client_(client), identity_(std::move(identity)), slots_(slots) {}
 
-  // Sends `report` and answers what its unary call would have (for a heartbeat: cancelled); a failed call
-  // answers its error for every report it carried.
-  absl::StatusOr<bool> Send(v1::TaskReport report) {
+  // Sends the result (complete or fail) of a task of `queue` and answers what its unary call would have; a
+  // failed call answers its error. `slot_passed` says whether a task that came back took the task's slot.
+  absl::StatusOr<bool> SendResult(v1::TaskReport report, const std::string& queue, bool* slot_passed) {
     std::vector<v1::TaskReport> one;
     one.push_back(std::move(report));
-    return std::move(SendAll(std::move(one)).front());
+    std::vector<bool> passed;
+    absl::StatusOr<bool> outcome = std::move(SendAll(std::move(one), &queue, &passed).front());
+    *slot_passed = passed.front();
+    return outcome;
   }
 
   // Sends every report (in as few calls as the bounds allow, with the others pending) and answers each.
-  std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports) {
+  // With `queue`, they are results that free slots of that queue, and `slot_passed` says which slots passed.
+  std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports, const std::string* queue = nullptr,
+                                            std::vector<bool>* slot_passed = nullptr) {
     std::vector<absl::StatusOr<bool>> outcomes(reports.size(), false);
     std::vector<std::shared_ptr<Item>> items;
     std::vector<std::size_t> positions;  // of `items` in `reports`
@@ -376,6 +399,9 @@ class ReportBatcher {
       auto item = std::make_shared<Item>();
       item->report = std::move(reports[i]);
       item->bytes = bytes;
+      if (queue != nullptr) {
+        item->slot_queue = *queue;
+      }
       items.push_back(std::move(item));
       positions.push_back(i);
     }
@@ -413,8 +439,14 @@ class ReportBatcher {
         WakeNextSenderLocked();  // this caller leaves: the pending reports need a sender
       }
     }
+    if (slot_passed != nullptr) {
+      slot_passed->assign(reports.size(), false);
+    }
     for (std::size_t k = 0; k < items.size(); ++k) {
       outcomes[positions[k]] = std::move(items[k]->outcome);
+      if (slot_passed != nullptr) {
+        (*slot_passed)[positions[k]] = items[k]->slot_passed;
+      }
     }
     return outcomes;
   }
@@ -423,8 +455,10 @@ class ReportBatcher {
   struct Item {
     v1::TaskReport report;
     std::size_t bytes = 0;
+    std::string slot_queue;                    // a result: the queue whose slot it frees ("" = none)
     std::condition_variable* owner = nullptr;  // the waiting caller's (SendAll's `wake`), set before queuing
     absl::StatusOr<bool> outcome = false;      // set by the sender before `done`
+    bool slot_passed = false;                  // set by the sender before `done`: a task took its slot
     bool done = false;                         // guarded by mu_
   };
 
@@ -452,13 +486,43 @@ class ReportBatcher {
 
   void SendBatch(const std::vector<std::shared_ptr<Item>>& batch) {
     v1::ReportTaskBatchRequest request;
+    std::map<std::string, std::vector<Item*>> freeing;  // by queue: the results that free a slot of it
     for (const auto& item : batch) {
       *request.add_reports() = item->report;
+      if (!item->slot_queue.empty()) {
+        freeing[item->slot_queue].push_back(item.get());
+      }
+    }
+    if (slots_ != nullptr && !freeing.empty() && slots_->Accepting()) {
+      for (const auto& [queue, results] : freeing) {
+        v1::PollTaskBatchRequest* poll = request.add_polls();
+        poll->set_queue(queue);
+        poll->set_worker_identity(identity_);
+        poll->set_max_tasks(static_cast<int>(std::min<std::size_t>(results.size(), kMaxPollTasks)));
+        if (request.polls_size() == kMaxReportPolls) {
+          break;
+        }
+      }
     }
     absl::StatusOr<v1::ReportTaskBatchResponse> response = client_.ReportTasks(request);
     if (response.ok() && response->results_size() != static_cast<int>(batch.size())) {
       response = absl::InternalError(absl::StrCat("InternalFailure: ReportBatch answered ", response->results_size(),
                                                   " results to ", batch.size(), " reports"));
+    }
+    if (response.ok() && response->tasks_size() > 0) {
+      // Each task that came back takes the slot of a result of its queue in this call.
+      std::vector<v1::PollTaskResponse> tasks;
+      int passed = 0;
+      for (v1::PollTaskResponse& task : *response->mutable_tasks()) {
+        std::vector<Item*>& results = freeing[task.queue()];
+        if (!results.empty()) {
+          results.back()->slot_passed = true;
+          results.pop_back();
+          ++passed;
+        }
+        tasks.push_back(std::move(task));
+      }
+      slots_->TakeOver(std::move(tasks), passed);
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!response.ok()) {
@@ -492,6 +556,8 @@ class ReportBatcher {
   }
 
   Client& client_;
+  const std::string identity_;
+  SlotSink* const slots_;
   std::mutex mu_;
   std::deque<std::shared_ptr<Item>> pending_;  // guarded by mu_: not yet taken into a call
   int in_flight_ = 0;                          // guarded by mu_: calls under way
@@ -499,12 +565,12 @@ class ReportBatcher {
 
 }  // namespace
 
-struct Worker::Impl {
-  Impl(Client& c, WorkerOptions o)
-      : client(c), options(std::move(o)), reports(std::make_unique<ReportBatcher>(c)) {
+struct Worker::Impl final : SlotSink {
+  Impl(Client& c, WorkerOptions o) : client(c), options(std::move(o)) {
     if (options.identity.empty()) {
       options.identity = DefaultIdentity();
     }
+    reports = std::make_unique<ReportBatcher>(c, options.identity, this);
   }
 
   Client& client;
@@ -534,7 +600,7 @@ struct Worker::Impl {
   std::vector<std::thread> pollers;
   std::vector<std::thread> executors;
   std::unique_ptr<HeartbeatScheduler> heartbeats;  // made by Start(), destroyed after the executors
-  std::unique_ptr<ReportBatcher> reports;          // made by Impl: completions, failures and heartbeats
+  std::unique_ptr<ReportBatcher> reports;          // made by Impl: completions, failures and heartbeats (last)
 
   std::mutex stop_mu;  // serializes Stop()
   bool stop_done = false;
@@ -564,16 +630,42 @@ struct Worker::Impl {
     slots_cv.notify_all();
   }
 
+  // SlotSink: a result's call asks for tasks unless the worker stops; the tasks that came back are queued
+  // for the executors (the reporters' slots pass to them).
+  bool Accepting() override {
+    std::lock_guard lock(mu);
+    return !stopping;
+  }
+  void TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed) override;
+
   void PollLoop(const std::string& queue);
   void ExecutorLoop();
-  void Execute(const std::shared_ptr<Running>& task);
+  // Runs the task and reports its result; true when a task that came back with the report took its slot.
+  bool Execute(const std::shared_ptr<Running>& task);
   TaskResult CallHandler(const std::shared_ptr<Running>& task);
   // Sends one heartbeat for each of `tasks` (in one call) and acts on the answers; returns when the next of
   // each is due.
   std::vector<SteadyClock::time_point> Heartbeat(const std::vector<std::shared_ptr<Running>>& tasks);
-  void Report(const std::shared_ptr<Running>& task, const TaskResult& result);
+  // Reports the result; true when a task that came back took the task's slot.
+  bool Report(const std::shared_ptr<Running>& task, const TaskResult& result);
   absl::Status Drain();
 };
+
+void Worker::Impl::TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed) {
+  const std::size_t n = tasks.size();
+  {
+    std::lock_guard lock(mu);
+    free_slots -= static_cast<int>(n) - passed;
+    in_flight += static_cast<int>(n);
+    for (v1::PollTaskResponse& task : tasks) {
+      std::string queue = task.queue();
+      jobs.push_back(std::make_shared<Running>(std::move(queue), std::move(task)));
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    jobs_cv.notify_one();  // an executor per job: each reporter's executor is free once its report returns
+  }
+}
 
 void Worker::Impl::PollLoop(const std::string& queue) {
   milliseconds backoff = options.initial_backoff;
@@ -648,24 +740,28 @@ void Worker::Impl::ExecutorLoop() {
       ++stats.running;
       ++stats.started;
     }
-    Execute(task);
+    const bool slot_passed = Execute(task);
     bool idle = false;
     {
       std::lock_guard lock(mu);
       running.erase(task);
       --stats.running;
       --in_flight;
-      ++free_slots;
+      if (!slot_passed) {
+        ++free_slots;
+      }
       idle = in_flight == 0;
     }
-    slots_cv.notify_all();  // the pollers (two per queue) check whether the slot is their queue's to take
+    if (!slot_passed) {
+      slots_cv.notify_all();  // the pollers (two per queue) check whether the slot is their queue's to take
+    }
     if (idle) {
       idle_cv.notify_all();
     }
   }
 }
 
-void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
+bool Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   const TaskContext& c = task->context;
   if (LogsInfo()) {
     Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
@@ -681,7 +777,7 @@ void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   heartbeats->Add(task, interval, deadline);
   TaskResult result = CallHandler(task);
   heartbeats->Remove(task);
-  Report(task, result);
+  return Report(task, result);
 }
 
 TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
@@ -730,9 +826,9 @@ std::vector<SteadyClock::time_point> Worker::Impl::Heartbeat(const std::vector<s
   return next;
 }
 
-void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
+bool Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
   if (task->reported.exchange(true)) {
-    return;  // Stop() already failed it with Worker.Shutdown
+    return false;  // Stop() already failed it with Worker.Shutdown
   }
   v1::TaskReport report;
   if (result.ok()) {
@@ -746,8 +842,9 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
   SteadyClock::time_point give_up = SteadyClock::now() + options.report_timeout;
   milliseconds backoff = kReportInitialBackoff;
   absl::Status status;
+  bool slot_passed = false;
   while (true) {
-    status = reports->Send(report).status();
+    status = reports->SendResult(report, task->context.queue(), &slot_passed).status();
     if (status.ok() || !Transient(status) || SteadyClock::now() + backoff > give_up) {
       break;
     }
@@ -759,7 +856,7 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
     ++(result.ok() ? stats.completed : stats.failed);
   }
   if (status.ok() && !LogsInfo()) {
-    return;  // the line below would be dropped
+    return slot_passed;  // the line below would be dropped
   }
   std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=",
                                   task->context.execution_arn(), " state=", task->context.state_name());
@@ -773,6 +870,7 @@ void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
   } else {
     Log(LogSeverity::kError, absl::StrCat(what, ": ", status.message()));
   }
+  return slot_passed;
 }
 
 absl::Status Worker::Impl::Drain() {

@@ -27,6 +27,12 @@
 //   worker serves all its tasks (no thread per task); the heartbeats due at the same time go in one call.
 // - Results and heartbeats made while a report call is under way go together in the next one (at most two
 //   calls at once; a lone report goes at once), each answered as its unary call would be.
+// - A report call that carries results also asks, per queue, for as many tasks as those results free slots
+//   (ReportBatch's polls; not once the worker stops). The server answers with the tasks the reports' own
+//   commits schedule (a workflow's next step, started in that commit) and then any waiting; each takes the
+//   slot of a reported task, so a busy worker gets its next tasks without polls and still never holds more
+//   tasks than its slots. (A server older than these polls ignores them; the worker's polls then get the
+//   tasks.)
 // - Cancellation reaches the handler through its TaskContext (cancelled(), WaitForCancellation(),
 //   OnCancel()) when a heartbeat answers cancelled, when the server refuses the token (the task timed out),
 //   when the task's deadline (TimeoutSeconds) passes, or when a drain runs out of time. A handler that

@@ -138,7 +138,8 @@ class FakeTasks final : public v1::Tasks::Service {
     return status;
   }
 
-  // Each report answered as its unary call; counts the calls in report_batches().
+  // Each report answered as its unary call; counts the calls in report_batches(). Then each of the call's
+  // polls takes up to its max_tasks of the tasks waiting in its queue (counted in report_poll_tasks()).
   grpc::Status ReportBatch(grpc::ServerContext*, const v1::ReportTaskBatchRequest* request,
                            v1::ReportTaskBatchResponse* response) override {
     std::chrono::milliseconds delay{0};
@@ -170,7 +171,31 @@ class FakeTasks final : public v1::Tasks::Service {
     }
     std::lock_guard lock(mu_);
     --reporting_;
+    for (const v1::TaskReport& r : request->reports()) {
+      if (request->polls_size() > 0 && !r.has_heartbeat()) {
+        reported_with_polls_.insert(r.has_complete() ? r.complete().task_token() : r.fail().task_token());
+      }
+    }
+    for (const v1::PollTaskBatchRequest& poll : request->polls()) {
+      ++report_polls_;
+      auto& queue = queues_[poll.queue()];
+      for (int n = 0; n < std::max(1, poll.max_tasks()) && !queue.empty(); ++n) {
+        *response->add_tasks() = std::move(queue.front());
+        queue.pop_front();
+        ++outstanding_;
+        ++report_poll_tasks_;
+      }
+    }
+    Busy();
     return grpc::Status::OK;
+  }
+  // Polls that ReportBatch calls carried, and the tasks they took.
+  int report_polls() { return Read(report_polls_); }
+  int report_poll_tasks() { return Read(report_poll_tasks_); }
+  // Whether the result of `token` came in a ReportBatch call that carried polls.
+  bool ReportedWithPolls(const std::string& token) {
+    std::lock_guard lock(mu_);
+    return reported_with_polls_.count(token) != 0;
   }
   // The most tasks one PollBatch handed out, and the most reports one ReportBatch carried.
   int max_batch() { return Read(max_batch_); }
@@ -284,6 +309,9 @@ class FakeTasks final : public v1::Tasks::Service {
   int reporting_ = 0;       // ReportBatch calls under way
   int max_reporting_ = 0;
   int repeated_reports_ = 0;
+  int report_polls_ = 0;
+  std::set<std::string> reported_with_polls_;
+  int report_poll_tasks_ = 0;
   std::chrono::milliseconds report_batch_delay_{0};
 };
 

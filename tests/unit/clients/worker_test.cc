@@ -255,6 +255,62 @@ TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoRepo
   EXPECT_GT(server_.tasks.max_report_batch(), 1) << "reports made during a call went together in the next";
   EXPECT_LT(server_.tasks.report_batches(), kTasks);
   EXPECT_EQ(server_.tasks.unary_reports(), 0);
+  // A busy worker's next tasks come back with its reports, each in the slot of a reported task.
+  EXPECT_GT(server_.tasks.report_poll_tasks(), kTasks / 2);
+  EXPECT_LE(server_.tasks.max_busy(), kSlots) << "tasks held + polls in progress";
+}
+
+// The tasks that come back with a report take the reported tasks' slots: with every slot busy and a backlog,
+// the worker never holds more than its slots, polls no more once the tasks come with its reports, and a
+// stopping worker asks for none.
+TEST_F(WorkerTest, TasksThatComeWithReportsTakeTheReportedSlotsAndAStoppingWorkerAsksForNone) {
+  constexpr int kSlots = 3;
+  constexpr int kTasks = 30;
+  for (int i = 0; i < kTasks; ++i) {
+    server_.tasks.Add("q", std::to_string(i));
+  }
+  std::atomic<int> active{0};
+  std::atomic<int> max_active{0};
+  WorkerOptions o = Options(kSlots);
+  o.drain_timeout = 0ms;  // Stop() cancels the handlers at once, after it has stopped asking for tasks
+  o.shutdown_grace = 10s;
+  Worker worker(*client_, o);
+  std::atomic<int> handled{0};
+  std::mutex mu;
+  std::vector<std::string> last;  // the tasks whose handlers waited for Stop()
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext& ctx, const json::value& input) -> TaskResult {
+                            int now = ++active;
+                            int seen = max_active.load();
+                            while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
+                            }
+                            if (++handled > kTasks - kSlots) {
+                              {
+                                std::lock_guard lock(mu);
+                                last.push_back(ctx.task_token());
+                              }
+                              ctx.WaitForCancellation(20s);  // the last ones wait for Stop()
+                            }
+                            --active;
+                            return input;
+                          })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return handled.load() == kTasks; }));
+  const int polls = server_.tasks.polls();
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.reports().size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(max_active.load(), kSlots);
+  EXPECT_LE(server_.tasks.max_busy(), kSlots);
+  EXPECT_GT(server_.tasks.report_poll_tasks(), 0);
+  EXPECT_LT(polls, kTasks / 2) << "most tasks came with reports, not polls";
+  ASSERT_EQ(last.size(), static_cast<std::size_t>(kSlots));
+  for (const std::string& token : last) {
+    EXPECT_TRUE(server_.tasks.ReportOf(token).completed) << token;
+    EXPECT_FALSE(server_.tasks.ReportedWithPolls(token)) << token << ": reported after Stop() began, with a poll";
+  }
+  EXPECT_EQ(worker.stats().completed, kTasks);
 }
 
 TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {
