@@ -17,7 +17,7 @@ Thread-safety: a Client may be used from many threads at once (one gRPC channel)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import grpc
 
@@ -326,12 +326,19 @@ class Client:
     def report_tasks_raw(self, reports: List[Any], wait_for_ready: bool = False) -> List[Any]:
         """As report_tasks, answering the ``pb.TaskReportResult`` of each report (code, error, message,
         cancelled). InternalFailure when the server answers another number of results than reports."""
-        r = self._call(self._tasks.ReportBatch, pb.ReportTaskBatchRequest(reports=reports),
+        return self.report_tasks_and_poll_raw(reports, [], wait_for_ready)[0]
+
+    def report_tasks_and_poll_raw(self, reports: List[Any], polls: List[Any],
+                                  wait_for_ready: bool = False) -> Tuple[List[Any], List[Any]]:
+        """As report_tasks_raw, with ``polls`` (``pb.PollTaskBatchRequest``, wait_seconds 0, one per queue): the
+        call also answers tasks for the slots the reports free (the ``pb.PollTaskResponse`` of each, started
+        for its poll's worker_identity), first those the reports' own commits schedule."""
+        r = self._call(self._tasks.ReportBatch, pb.ReportTaskBatchRequest(reports=reports, polls=polls),
                        wait_for_ready=wait_for_ready)
         if len(r.results) != len(reports):
             raise make_error("InternalFailure", f"InternalFailure: ReportBatch answered {len(r.results)} results "
                              f"to {len(reports)} reports", grpc.StatusCode.INTERNAL)
-        return list(r.results)
+        return list(r.results), list(r.tasks)
 
     def complete_task(self, task_token: str, output: Any = None, wait_for_ready: bool = False) -> None:
         """Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut.

@@ -27,6 +27,10 @@ Tasks.PollBatch and Tasks.ReportBatch (the unary Poll/Complete/Fail/Heartbeat st
   reports made meanwhile gather for the next one (at most 1,000 reports and 4 MiB per call; a report that
   alone nears 4 MiB goes as its unary call). Each report is answered as its unary call would be; a repeated
   completion changes nothing (the first one counts).
+- A report call that carries results also asks, per queue, for as many tasks as they free slots (not once
+  the worker stops): the server answers with the tasks the reports' own commits schedule (a workflow's next
+  step, started in that commit) and then any waiting; each takes a reported task's slot, so a busy worker
+  gets its next tasks without polls and never holds more tasks than its slots.
 - Cancellation reaches the handler through its TaskContext (``cancelled``, ``wait_for_cancellation``,
   ``wait_for_cancellation_async``, ``on_cancel``) when a heartbeat answers cancelled, when the server refuses
   the token (the task timed out), when the task's deadline passes, or when a drain runs out of time. A
@@ -67,7 +71,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 import grpc
 
 from stepflow._heartbeats import Beating, HeartbeatScheduler
-from stepflow._report_batcher import ReportBatcher
+from stepflow._report_batcher import ReportBatcher, SlotSink
 from stepflow.client import Client
 from stepflow.errors import StepflowError, error_from_rpc
 from stepflow.task_context import CancelReason, TaskContext, TaskError
@@ -138,7 +142,7 @@ class _Running:
             return first
 
 
-class Worker:
+class Worker(SlotSink):
     def __init__(self, client: Client, options: Optional[WorkerOptions] = None) -> None:
         self._client = client
         self._options = options or WorkerOptions()
@@ -161,7 +165,7 @@ class Worker:
         self._executor: Optional[ThreadPoolExecutor] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
-        self._reports = ReportBatcher(client)
+        self._reports = ReportBatcher(client, self._identity, self)
         self._heartbeats: Optional[HeartbeatScheduler] = None
         self._wake_fd = -1  # run()'s wake-up pipe while it waits
 
@@ -315,8 +319,25 @@ class Worker:
         finally:
             self._heartbeats.remove(running.beating)
         if running.claim_report():
-            self._report(running, kind, a, b)
-            self._finish(running)
+            slot_passed = self._report(running, kind, a, b)
+            self._finish(running, slot_passed)
+
+    # SlotSink: a result's call asks for tasks unless the worker stops; the tasks that came back go to the
+    # executor (the reporters' slots pass to them).
+    def accepting(self) -> bool:
+        with self._cv:
+            return not self._stopping
+
+    def take_over(self, tasks: List[Any], passed: int) -> None:
+        handed = [_Running(Task.from_pb(t, t.queue)) for t in tasks]
+        with self._cv:
+            self._free_slots -= len(handed) - passed
+            self._stats.started += len(handed)
+            self._stats.running += len(handed)
+            self._in_flight.update(handed)
+        assert self._executor is not None
+        for running in handed:
+            self._executor.submit(self._run_task, running)
 
     def _heartbeat_interval(self, ctx: TaskContext) -> float:
         if ctx.heartbeat_seconds > 0:
@@ -347,7 +368,8 @@ class Worker:
                 following.append(time.monotonic() + task.interval)
         return following
 
-    def _report(self, running: _Running, kind: str, a: str, b: str) -> None:
+    def _report(self, running: _Running, kind: str, a: str, b: str) -> bool:
+        """Reports the result; True when a task that came back took the task's slot."""
         token = running.context.task_token
         if kind == "complete":
             report = pb.TaskReport(complete=pb.CompleteTaskRequest(task_token=token, output=a))
@@ -356,30 +378,31 @@ class Worker:
         give_up = time.monotonic() + self._options.report_timeout
         backoff = self._options.initial_backoff
         while True:
-            error, _ = self._reports.send(report)
+            (error, _), slot_passed = self._reports.send_result(report, running.context.queue)
             if error is None:
                 with self._cv:
                     if kind == "complete":
                         self._stats.completed += 1
                     else:
                         self._stats.failed += 1
-                return
+                return slot_passed
             if error.name in _GONE:
                 self._log.info("report of %s dropped: %s", running.context.execution_arn, error.message)
-                return
+                return slot_passed
             if error.code not in _RETRYABLE or time.monotonic() + backoff > give_up:
                 self._log.error("report of %s failed: %s", running.context.execution_arn, error.message)
-                return
+                return slot_passed
             self._log.info("report of %s: %s (retrying in %.1f s)", running.context.execution_arn, error.message,
                            backoff)
             time.sleep(backoff)
             backoff = min(backoff * 2, self._options.max_backoff)
 
-    def _finish(self, running: _Running) -> None:
+    def _finish(self, running: _Running, slot_passed: bool = False) -> None:
         with self._cv:
             self._in_flight.discard(running)
             self._stats.running -= 1
-            self._free_slots += 1
+            if not slot_passed:
+                self._free_slots += 1
             self._cv.notify_all()
 
     # --- Stopping.

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -120,6 +120,32 @@ def test_waiting_tasks_come_in_one_poll_batch_and_results_in_batches(audited: Au
         assert audited.calls("PollBatch") >= 1 and audited.calls("ReportBatch") >= 1
         for unary in ("Poll", "Complete", "Fail", "Heartbeat"):
             assert audited.calls(unary) == 0, unary
+
+
+def test_a_busy_workers_next_steps_come_with_its_reports(audited: AuditedServer) -> None:
+    steps = 5
+    states: Dict[str, Dict[str, Any]] = {
+        f"S{k}": {"Type": "Task", "Resource": "activity:steps", "Next": f"S{k + 1}"} for k in range(steps)}
+    del states[f"S{steps - 1}"]["Next"]
+    states[f"S{steps - 1}"]["End"] = True
+    with stepflow.Client.connect(audited.address) as client:
+        client.create_state_machine("steps", {"StartAt": "S0", "States": states})
+        arns = [client.start_execution("steps", {"i": i}).arn for i in range(N)]
+        worker = Worker(client, WorkerOptions(concurrency=N, poll_wait=2))
+        worker.handle("steps", lambda ctx, input: input)
+        worker.start()
+        try:
+            for i, arn in enumerate(arns):
+                e = wait_for_end(client, arn)
+                assert e.status == ExecutionStatus.SUCCEEDED and e.output_value == {"i": i}
+            assert wait_until(lambda: worker.stats().completed == N * steps)
+            polls = worker.stats().polls
+        finally:
+            assert worker.stop() is True
+        # The first poll handed out the N first steps; every later step came back with the report of the one
+        # before it (started in that report's commit), in its slot: no poll for them.
+        assert polls <= 2, polls
+        assert audited.calls("Complete") == 0
 
 
 def test_reports_made_while_a_call_is_under_way_go_together(audited: AuditedServer) -> None:

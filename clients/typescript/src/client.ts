@@ -453,14 +453,25 @@ export class Client {
    * `error` undefined when it succeeded, else the StepflowError that call would have thrown; `cancelled` for a
    * heartbeat. InternalFailure when the server answers another number of results than reports. */
   async reportTasks(reports: TaskReport[], options?: CallOptions): Promise<TaskReportOutcome[]> {
+    return (await this.reportTasksAndPoll(reports, [], options)).outcomes;
+  }
+
+  /** As reportTasks, with `polls` (one per queue): the call also answers tasks for the slots the reports free,
+   * up to each poll's maxTasks without waiting, each started for its poll's identity: first those the reports'
+   * own commits schedule (a workflow's next step, started in that commit), then those waiting. */
+  async reportTasksAndPoll(reports: TaskReport[], polls: Array<{ queue: string; identity?: string; maxTasks: number }>,
+    options?: CallOptions): Promise<{ outcomes: TaskReportOutcome[]; tasks: Task[] }> {
     const r = await this.call<ReportTaskBatchResponse__Output>((md, o, cb) =>
-      this.tasks.ReportBatch({ reports: reports.map(reportMessage) }, md, o, cb), options);
+      this.tasks.ReportBatch({
+        reports: reports.map(reportMessage),
+        polls: polls.map((p) => ({ queue: p.queue, workerIdentity: p.identity ?? '', maxTasks: p.maxTasks })),
+      }, md, o, cb), options);
     if (r.results.length !== reports.length) {
       throw makeError('InternalFailure',
         `InternalFailure: ReportBatch answered ${r.results.length} results to ${reports.length} reports`,
         grpc.status.INTERNAL);
     }
-    return r.results.map(reportOutcome);
+    return { outcomes: r.results.map(reportOutcome), tasks: r.tasks.map((t) => taskFrom(t, t.queue)) };
   }
 
   /** Repeating a completion is OK. InvalidToken, InvalidOutput, TaskDoesNotExist, TaskTimedOut. */

@@ -22,6 +22,10 @@
 //   together, at most two calls are under way at once and the reports made meanwhile gather for the next (at
 //   most 1,000 reports and 4 MiB per call; a report that alone nears 4 MiB goes as its unary call). Each
 //   report is answered as its unary call would be; a repeated completion changes nothing (the first counts).
+// - A report call that carries results also asks, per queue, for as many tasks as they free slots (not once
+//   the worker stops): the server answers with the tasks the reports' own commits schedule (a workflow's next
+//   step, started in that commit) and then any waiting; each takes a reported task's slot, so a busy worker
+//   gets its next tasks without polls and never holds more tasks than its slots.
 // - Cancellation reaches the handler through ctx.signal (an AbortSignal), ctx.cancelled and ctx.cancelReason
 //   when a heartbeat answers cancelled, when the server refuses the token (the task timed out), when the
 //   task's deadline passes, or when a drain runs out of time.
@@ -42,7 +46,7 @@ import { hostname } from 'node:os';
 
 import type { Client, TaskReport } from './client.js';
 import { StepflowError, toStepflowError } from './errors.js';
-import { ReportBatcher } from './report_batcher.js';
+import { ReportBatcher, type SlotSink } from './report_batcher.js';
 import { TaskContext, TaskError, type CancelReason } from './task_context.js';
 import type { Task } from './types.js';
 
@@ -126,7 +130,6 @@ export class Worker {
 
   constructor(client: Client, options: WorkerOptions = {}) {
     this.client = client;
-    this.reports = new ReportBatcher(client);
     this.options = {
       identity: options.identity || `${hostname()}:${process.pid}`,
       concurrency: options.concurrency ?? 1,
@@ -139,6 +142,7 @@ export class Worker {
       reportTimeoutMs: options.reportTimeoutMs ?? 60000,
     };
     this.log = options.logger ?? { info: () => {}, warn: (m) => console.warn(m), error: (m) => console.error(m) };
+    this.reports = new ReportBatcher(client, this.options.identity, this.slotSink());
   }
 
   /** Registers the handler of `queue`. Throws for an empty queue, one already registered, or once started. */
@@ -229,13 +233,7 @@ export class Worker {
       this.freeSlots += slots - tasks.length;
       this.polling.set(queue, this.polling.get(queue)! - slots);
       this.wakeSlotWaiters();
-      for (const task of tasks) {
-        this.counters.started += 1;
-        this.counters.running += 1;
-        const running: Running = { context: new TaskContext(task), claimed: false, done: Promise.resolve() };
-        this.inFlight.add(running);
-        running.done = this.runTask(running);
-      }
+      this.runAll(tasks);
       if (failure !== undefined) {
         if (this.stopping) {
           return;
@@ -255,6 +253,28 @@ export class Worker {
   }
 
   // --- Running a task.
+
+  private runAll(tasks: Task[]): void {
+    for (const task of tasks) {
+      this.counters.started += 1;
+      this.counters.running += 1;
+      const running: Running = { context: new TaskContext(task), claimed: false, done: Promise.resolve() };
+      this.inFlight.add(running);
+      running.done = this.runTask(running);
+    }
+  }
+
+  /** A result's call asks for tasks unless the worker stops; the tasks that came back run at once (the
+   * reporters' slots pass to them). */
+  private slotSink(): SlotSink {
+    return {
+      accepting: () => !this.stopping,
+      takeOver: (tasks, passed) => {
+        this.freeSlots -= tasks.length - passed;
+        this.runAll(tasks);
+      },
+    };
+  }
 
   private async callHandler(ctx: TaskContext): Promise<Outcome> {
     let input: unknown;
@@ -294,8 +314,7 @@ export class Worker {
     }
     if (!running.claimed) {
       running.claimed = true;
-      await this.report(running.context, outcome);
-      this.finish(running);
+      this.finish(running, await this.report(running.context, outcome));
     }
   }
 
@@ -331,25 +350,26 @@ export class Worker {
     return () => timers.forEach((t) => clearTimeout(t));
   }
 
-  private async report(ctx: TaskContext, outcome: Outcome): Promise<void> {
+  /** Reports the result; true when a task that came back took the task's slot. */
+  private async report(ctx: TaskContext, outcome: Outcome): Promise<boolean> {
     const report: TaskReport = outcome.kind === 'complete'
       ? { kind: 'complete', taskToken: ctx.taskToken, output: outcome.output }
       : { kind: 'fail', taskToken: ctx.taskToken, error: outcome.error, cause: outcome.cause };
     const giveUp = Date.now() + this.options.reportTimeoutMs;
     let backoff = this.options.initialBackoffMs;
     for (;;) {
-      const { error } = await this.reports.send(report);
+      const { outcome: { error }, slotPassed } = await this.reports.sendResult(report, ctx.queue);
       if (error === undefined) {
         this.counters[outcome.kind === 'complete' ? 'completed' : 'failed'] += 1;
-        return;
+        return slotPassed;
       }
       if (GONE.has(error.name)) {
         this.log.info(`report of ${ctx.executionArn} dropped: ${error.message}`);
-        return;
+        return slotPassed;
       }
       if (!RETRYABLE.has(error.code) || Date.now() + backoff > giveUp) {
         this.log.error(`report of ${ctx.executionArn} failed: ${error.message}`);
-        return;
+        return slotPassed;
       }
       this.log.info(`report of ${ctx.executionArn}: ${error.message} (retrying in ${backoff} ms)`);
       await sleep(backoff);
@@ -357,10 +377,12 @@ export class Worker {
     }
   }
 
-  private finish(running: Running): void {
+  private finish(running: Running, slotPassed = false): void {
     this.inFlight.delete(running);
     this.counters.running -= 1;
-    this.releaseSlot();
+    if (!slotPassed) {
+      this.releaseSlot();
+    }
   }
 
   // --- Stopping.

@@ -90,6 +90,42 @@ test('N slots run at once and complete their tasks', async () => {
   assert.equal(await w.stop(), true);
 });
 
+test("a busy worker's next steps come with its reports, in the reported tasks' slots", async () => {
+  const steps = 5;
+  const states: Record<string, unknown> = {};
+  for (let k = 0; k < steps; k++) {
+    const next = k + 1 < steps ? { Next: `S${k + 1}` } : { End: true };
+    states[`S${k}`] = { Type: 'Task', Resource: 'activity:steps', ...next };
+  }
+  await client.createStateMachine('steps', { StartAt: 'S0', States: states });
+  const arns = [];
+  for (let i = 0; i < 4; i++) {
+    arns.push((await client.startExecution('steps', { i })).arn);
+  }
+  let running = 0;
+  let most = 0;
+  const w = startWorker({ steps: async (_ctx, input) => {
+    running += 1;
+    most = Math.max(most, running);
+    await new Promise((r) => setImmediate(r));
+    running -= 1;
+    return input;
+  } }, { concurrency: 4 });
+  for (const [i, arn] of arns.entries()) {
+    const e = await waitForEnd(client, arn);
+    assert.equal(e.status, 'SUCCEEDED');
+    assert.deepEqual(JSON.parse(e.output), { i });
+  }
+  while (w.stats().completed < 4 * steps) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // The first poll handed out the four first steps; every later step came back with the report of the one
+  // before it (started in that report's commit), in its slot: no poll for them.
+  assert.ok(w.stats().polls <= 2, `polls: ${w.stats().polls}`);
+  assert.ok(most <= 4, `running at once: ${most}`);
+  assert.equal(await w.stop(), true);
+});
+
 test('TaskError and other exceptions become task failures', async () => {
   await client.createStateMachine('errors', taskMachine('errors'));
   startWorker({ errors: (_ctx, input) => {
