@@ -188,7 +188,9 @@ class Client {
                                                               int max_tasks, std::chrono::seconds wait,
                                                               std::stop_token stop = {});
   // Many reports in one call (at most 1,000 and 4 MiB: InvalidArgument ValidationException beyond); one
-  // result per report, in order, each what CompleteTask/FailTask/HeartbeatTask would have answered.
+  // result per report, in order, each what CompleteTask/FailTask/HeartbeatTask would have answered. The
+  // request's `polls` (one per queue, wait_seconds 0) bring back tasks for the slots the reports free, in the
+  // response's `tasks`: first those the reports' own commits schedule, started in those commits.
   absl::StatusOr<v1::ReportTaskBatchResponse> ReportTasks(const v1::ReportTaskBatchRequest& request);
 
   // --- Dead letters (tasks whose retries ran out).
