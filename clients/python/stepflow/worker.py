@@ -337,7 +337,12 @@ class Worker(SlotSink):
             self._in_flight.update(handed)
         assert self._executor is not None
         for running in handed:
-            self._executor.submit(self._run_task, running)
+            try:
+                self._executor.submit(self._run_task, running)
+            except RuntimeError:  # stop() gave up on its drain and shut the executor down meanwhile
+                self._log.warning("task of %s came back with a report after the worker stopped; its "
+                                  "HeartbeatSeconds or TimeoutSeconds ends the attempt", running.context.execution_arn)
+                self._finish(running)
 
     def _heartbeat_interval(self, ctx: TaskContext) -> float:
         if ctx.heartbeat_seconds > 0:
