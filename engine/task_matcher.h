@@ -85,8 +85,8 @@ class TaskMatcher {
   // A caller that waits for nothing but collects what partitions deliver to it between Register and Collect:
   // a worker that reports results asks for tasks of `queue` for the slots they free, and receives, started in
   // the reports' own commits, the tasks those commits schedule (Engine::ReportTasksAndPoll). Reserve treats it
-  // as the newest caller of Take on the queue, except that it accepts deliveries from any number of commits
-  // up to its room. It takes no offered task and is never woken for one.
+  // as a caller of Take that began to wait at Register, except that it accepts deliveries from any number of
+  // commits up to its room. It takes no offered task and is never woken for one.
   class Registration {
    public:
     ~Registration();  // Collects if Collect was not called; the tasks delivered are then dropped.
