@@ -48,7 +48,7 @@ constexpr int kMaxReportBatchesInFlight = 2;
 constexpr int kPollersPerQueue = 2;
 // The most tasks one PollBatch asks for (the server's bound).
 constexpr int kMaxPollTasks = 256;
-// The most polls (queues) one ReportBatch carries (the server's bound).
+// The most polls (queues) one ReportBatch carries (the server's bound; their tasks together: kMaxPollTasks).
 constexpr int kMaxReportPolls = 100;
 
 std::string DefaultIdentity() {
@@ -494,14 +494,17 @@ class ReportBatcher {
       }
     }
     if (slots_ != nullptr && !freeing.empty() && slots_->Accepting()) {
+      int room = kMaxPollTasks;  // the server's bound on the tasks of one call's polls together
       for (const auto& [queue, results] : freeing) {
+        const int n = static_cast<int>(std::min<std::size_t>(results.size(), room));
+        if (n == 0 || request.polls_size() == kMaxReportPolls) {
+          break;
+        }
         v1::PollTaskBatchRequest* poll = request.add_polls();
         poll->set_queue(queue);
         poll->set_worker_identity(identity_);
-        poll->set_max_tasks(static_cast<int>(std::min<std::size_t>(results.size(), kMaxPollTasks)));
-        if (request.polls_size() == kMaxReportPolls) {
-          break;
-        }
+        poll->set_max_tasks(n);
+        room -= n;
       }
     }
     absl::StatusOr<v1::ReportTaskBatchResponse> response = client_.ReportTasks(request);

@@ -130,6 +130,7 @@ absl::Status CheckReportBatch(const CallGuard& guard, const ServiceEnv& env,
                                                    " items; the limit is ", kMaxReportBatchPolls, " per call"));
   }
   std::set<std::string> queues;
+  int asked = 0;  // tasks the polls ask for together
   for (int i = 0; i < request.polls_size(); ++i) {
     const v1::PollTaskBatchRequest& poll = request.polls(i);
     absl::Status checked = CheckPoll(guard, env, poll.queue(), poll.worker_identity(), poll.wait_seconds());
@@ -148,6 +149,13 @@ absl::Status CheckReportBatch(const CallGuard& guard, const ServiceEnv& env,
     if (!checked.ok()) {
       return AtPoll(i, checked);
     }
+    asked += std::max(1, poll.max_tasks());
+  }
+  // As one PollBatch's bound, so that the answer's tasks (their tokens, names and ARNs beside the inputs'
+  // 4 MiB) stay well within a message.
+  if (asked > kMaxPollBatchTasks) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: the polls ask for ", asked,
+                                                   " tasks together; the limit is ", kMaxPollBatchTasks));
   }
   return CheckNotStopping(env);
 }

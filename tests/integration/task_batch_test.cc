@@ -278,6 +278,12 @@ TEST_F(TaskBatchTest, BadReportPollsAreRefusedByNameBeforeAnyReportIsApplied) {
   refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->clear_queue(); }, "polls[0]: ");
   refused([](v1::ReportTaskBatchRequest& r) { *r.add_polls() = r.polls(0); },
           "polls[1]: queue 'batch-q' has an earlier poll");
+  refused([](v1::ReportTaskBatchRequest& r) {
+    r.mutable_polls(0)->set_max_tasks(200);
+    v1::PollTaskBatchRequest* other = r.add_polls();
+    other->set_queue("other-q");
+    other->set_max_tasks(57);
+  }, "the polls ask for 257 tasks together; the limit is 256");
   refused([](v1::ReportTaskBatchRequest& r) { r.mutable_polls(0)->set_queue(std::string(10'000, 'q')); },
           "polls[0]: ");
   refused([](v1::ReportTaskBatchRequest& r) {

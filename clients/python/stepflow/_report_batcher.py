@@ -31,7 +31,7 @@ MAX_REPORT_ITEMS = 1000
 MAX_REPORT_BYTES = 4 << 20
 REPORT_BYTES_SLACK = 64 << 10
 MAX_BATCHES_IN_FLIGHT = 2
-MAX_POLL_TASKS = 256  # the most tasks one poll asks for (the server's bound)
+MAX_POLL_TASKS = 256  # the most tasks one call's polls ask for together (the server's bound)
 MAX_REPORT_POLLS = 100  # the most polls (queues) one call carries (the server's bound)
 
 # What a report's unary call would have answered: its error (None = OK), and for a heartbeat `cancelled`.
@@ -155,10 +155,15 @@ class ReportBatcher:
                 freeing.setdefault(item.slot_queue, []).append(item)
         if self._slots is None or not freeing or not self._slots.accepting():
             return [], freeing
-        polls = [pb.PollTaskBatchRequest(queue=queue, worker_identity=self._identity,
-                                         max_tasks=min(len(results), MAX_POLL_TASKS))
-                 for queue, results in freeing.items()]
-        return polls[:MAX_REPORT_POLLS], freeing
+        polls: List[Any] = []
+        room = MAX_POLL_TASKS  # the server's bound on the tasks of one call's polls together
+        for queue, results in freeing.items():
+            n = min(len(results), room)
+            if n == 0 or len(polls) == MAX_REPORT_POLLS:
+                break
+            polls.append(pb.PollTaskBatchRequest(queue=queue, worker_identity=self._identity, max_tasks=n))
+            room -= n
+        return polls, freeing
 
     def _send_batch(self, batch: List[_Item]) -> None:
         polls, freeing = self._polls(batch)

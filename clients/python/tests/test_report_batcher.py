@@ -4,12 +4,13 @@ more than two calls are under way, reports made meanwhile gather, and each call 
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import grpc
 
 from server import wait_until
-from stepflow._report_batcher import MAX_BATCHES_IN_FLIGHT, MAX_REPORT_BYTES, MAX_REPORT_ITEMS, ReportBatcher
+from stepflow._report_batcher import (MAX_BATCHES_IN_FLIGHT, MAX_POLL_TASKS, MAX_REPORT_BYTES, MAX_REPORT_ITEMS,
+                                      ReportBatcher, SlotSink)
 from stepflow.errors import make_error
 from stepflow.v1 import stepflow_pb2 as pb
 
@@ -28,6 +29,13 @@ class FakeClient:
         self.held = threading.Semaphore(0)  # released once per call that waits
         self.release = threading.Event()
         self.fail_next: Optional[Exception] = None
+        self.asked: List[Dict[str, int]] = []  # per call with polls: max_tasks by queue
+
+    def report_tasks_and_poll_raw(self, reports: List[Any], polls: List[Any],
+                                  wait_for_ready: bool = False) -> Tuple[List[Any], List[Any]]:
+        with self.lock:
+            self.asked.append({p.queue: p.max_tasks for p in polls})
+        return self.report_tasks_raw(reports, wait_for_ready), []
 
     def report_tasks_raw(self, reports: List[Any], wait_for_ready: bool = False) -> List[Any]:
         with self.lock:
@@ -124,3 +132,28 @@ def test_a_call_that_raises_anything_else_answers_internal_failure() -> None:
     outcomes = ReportBatcher(client).send_all([complete("a")])
     assert outcomes[0][0] is not None and outcomes[0][0].name == "InternalFailure"
     assert "a bug" in outcomes[0][0].message
+
+
+class Sink(SlotSink):
+    def __init__(self, accepting: bool) -> None:
+        self.open = accepting
+
+    def accepting(self) -> bool:
+        return self.open
+
+    def take_over(self, tasks: List[Any], passed: int) -> None:
+        raise AssertionError("the fake client hands back no task")
+
+
+def test_results_ask_for_the_slots_they_free_within_the_servers_bound() -> None:
+    client = FakeClient()
+    batcher = ReportBatcher(client, "w", Sink(True))
+    assert all(e is None for e, _ in batcher.send_all([complete(f"a-{i}") for i in range(3)], "a"))
+    assert client.asked == [{"a": 3}]
+    # More results in one call than its polls may ask tasks for together: the call asks for the bound.
+    batcher.send_all([complete(f"b-{i}") for i in range(MAX_POLL_TASKS + 40)], "b")
+    assert client.asked[1] == {"b": MAX_POLL_TASKS}
+    # Heartbeats free no slot, and a stopping worker asks for nothing.
+    batcher.send_all([pb.TaskReport(heartbeat=pb.HeartbeatTaskRequest(task_token="beat-1"))])
+    ReportBatcher(client, "w", Sink(False)).send_all([complete("c-1")], "c")
+    assert len(client.asked) == 2

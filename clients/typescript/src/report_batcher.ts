@@ -21,7 +21,7 @@ export const MAX_REPORT_ITEMS = 1000;
 export const MAX_REPORT_BYTES = 4 << 20;
 const REPORT_BYTES_SLACK = 64 << 10;
 export const MAX_BATCHES_IN_FLIGHT = 2;
-const MAX_POLL_TASKS = 256;  // the most tasks one poll asks for (the server's bound)
+const MAX_POLL_TASKS = 256;  // the most tasks one call's polls ask for together (the server's bound)
 const MAX_REPORT_POLLS = 100;  // the most polls (queues) one call carries (the server's bound)
 
 /** Where the tasks that come back with reports go (the Worker). */
@@ -127,10 +127,18 @@ export class ReportBatcher {
         freeing.set(item.slotQueue, [...(freeing.get(item.slotQueue) ?? []), item]);
       }
     }
-    const polls = this.slots !== undefined && freeing.size > 0 && this.slots.accepting()
-      ? [...freeing].slice(0, MAX_REPORT_POLLS).map(([queue, results]) =>
-        ({ queue, identity: this.identity, maxTasks: Math.min(results.length, MAX_POLL_TASKS) }))
-      : [];
+    const polls: Array<{ queue: string; identity: string; maxTasks: number }> = [];
+    if (this.slots !== undefined && freeing.size > 0 && this.slots.accepting()) {
+      let room = MAX_POLL_TASKS;  // the server's bound on the tasks of one call's polls together
+      for (const [queue, results] of freeing) {
+        const n = Math.min(results.length, room);
+        if (n === 0 || polls.length === MAX_REPORT_POLLS) {
+          break;
+        }
+        polls.push({ queue, identity: this.identity, maxTasks: n });
+        room -= n;
+      }
+    }
     let outcomes: TaskReportOutcome[];
     let tasks: Task[] = [];
     try {

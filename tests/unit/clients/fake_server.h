@@ -143,8 +143,17 @@ class FakeTasks final : public v1::Tasks::Service {
   grpc::Status ReportBatch(grpc::ServerContext*, const v1::ReportTaskBatchRequest* request,
                            v1::ReportTaskBatchResponse* response) override {
     std::chrono::milliseconds delay{0};
+    int asked = 0;
+    for (const v1::PollTaskBatchRequest& poll : request->polls()) {
+      asked += std::max(1, poll.max_tasks());
+    }
+    if (asked > 256) {  // the server's bound on a call's polls together
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ValidationException: the polls ask for " +
+                                                                  std::to_string(asked) + " tasks together");
+    }
     {
       std::lock_guard lock(mu_);
+      most_asked_ = std::max(most_asked_, asked);
       ++report_batches_;
       max_report_batch_ = std::max(max_report_batch_, request->reports_size());
       ++reporting_;
@@ -192,6 +201,8 @@ class FakeTasks final : public v1::Tasks::Service {
   // Polls that ReportBatch calls carried, and the tasks they took.
   int report_polls() { return Read(report_polls_); }
   int report_poll_tasks() { return Read(report_poll_tasks_); }
+  // The most tasks one ReportBatch call's polls asked for together.
+  int most_asked() { return Read(most_asked_); }
   // Whether the result of `token` came in a ReportBatch call that carried polls.
   bool ReportedWithPolls(const std::string& token) {
     std::lock_guard lock(mu_);
@@ -310,6 +321,7 @@ class FakeTasks final : public v1::Tasks::Service {
   int max_reporting_ = 0;
   int repeated_reports_ = 0;
   int report_polls_ = 0;
+  int most_asked_ = 0;
   std::set<std::string> reported_with_polls_;
   int report_poll_tasks_ = 0;
   std::chrono::milliseconds report_batch_delay_{0};

@@ -260,6 +260,29 @@ TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoRepo
   EXPECT_LE(server_.tasks.max_busy(), kSlots) << "tasks held + polls in progress";
 }
 
+// More results in one call than a call's polls may ask tasks for (256 together): the call asks for 256, and
+// every result is still reported in batch calls.
+TEST_F(WorkerTest, AReportCallAsksForAtMostTheServersBoundOfTasks) {
+  constexpr int kSlots = 400;
+  constexpr int kTasks = 1600;
+  server_.tasks.SetReportBatchDelay(20ms);  // the results of the 400 slots gather behind two slow calls
+  for (int i = 0; i < kTasks; ++i) {
+    server_.tasks.Add("many", std::to_string(i));
+  }
+  Worker worker(*client_, Options(kSlots));
+  ASSERT_TRUE(worker.Handle("many", [](TaskContext&, const json::value& input) -> TaskResult { return input; })
+                  .ok());
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= kTasks; }, 60s))
+      << server_.tasks.reports().size() << " of " << kTasks << " reported";
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_GT(server_.tasks.max_report_batch(), 256) << "no call carried more results than its polls may ask for";
+  EXPECT_EQ(server_.tasks.most_asked(), 256);
+  EXPECT_EQ(worker.stats().completed, kTasks);
+  EXPECT_EQ(server_.tasks.unary_reports(), 0);
+  EXPECT_LE(server_.tasks.max_busy(), kSlots);
+}
+
 // The tasks that come back with a report take the reported tasks' slots: with every slot busy and a backlog,
 // the worker never holds more than its slots, polls no more once the tasks come with its reports, and a
 // stopping worker asks for none.
