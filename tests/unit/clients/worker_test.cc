@@ -62,6 +62,25 @@ class WorkerTest : public ::testing::Test {
     return server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= n; });
   }
 
+  // Queues `tasks` tasks on "many", runs a worker of `slots` slots whose handler returns its input until all
+  // are reported (at most 60 s), and stops it. The tasks' tokens.
+  std::set<std::string> RunEchoTasks(int slots, int tasks) {
+    std::set<std::string> tokens;
+    for (int i = 0; i < tasks; ++i) {
+      tokens.insert(server_.tasks.Add("many", std::to_string(i)));
+    }
+    Worker worker(*client_, Options(slots));
+    EXPECT_TRUE(worker.Handle("many", [](TaskContext&, const json::value& input) -> TaskResult { return input; })
+                    .ok());
+    EXPECT_TRUE(worker.Start().ok());
+    EXPECT_TRUE(server_.tasks.WaitFor(
+        [&] { return server_.tasks.reports_locked() >= static_cast<std::size_t>(tasks); }, 60s))
+        << server_.tasks.reports().size() << " of " << tasks << " reported";
+    EXPECT_TRUE(worker.Stop().ok());
+    EXPECT_EQ(worker.stats().completed, tasks);
+    return tokens;
+  }
+
   testing::FakeServer server_;
   std::unique_ptr<Client> client_;
 };
@@ -232,17 +251,7 @@ TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoRepo
   constexpr int kSlots = 32;
   constexpr int kTasks = 2000;
   server_.tasks.SetReportBatchDelay(2ms);
-  std::set<std::string> tokens;
-  for (int i = 0; i < kTasks; ++i) {
-    tokens.insert(server_.tasks.Add("many", std::to_string(i)));
-  }
-  Worker worker(*client_, Options(kSlots));
-  ASSERT_TRUE(worker.Handle("many", [](TaskContext&, const json::value& input) -> TaskResult { return input; })
-                  .ok());
-  ASSERT_TRUE(worker.Start().ok());
-  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= kTasks; }, 60s))
-      << server_.tasks.reports().size() << " of " << kTasks << " reported";
-  EXPECT_TRUE(worker.Stop().ok());
+  const std::set<std::string> tokens = RunEchoTasks(kSlots, kTasks);
   std::set<std::string> reported;
   for (const Report& r : server_.tasks.reports()) {
     EXPECT_TRUE(r.completed) << r.token;
@@ -250,7 +259,6 @@ TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoRepo
   }
   EXPECT_EQ(reported, tokens);
   EXPECT_EQ(server_.tasks.repeated_reports(), 0);
-  EXPECT_EQ(worker.stats().completed, kTasks);
   EXPECT_LE(server_.tasks.max_concurrent_report_batches(), 2);
   EXPECT_GT(server_.tasks.max_report_batch(), 1) << "reports made during a call went together in the next";
   EXPECT_LT(server_.tasks.report_batches(), kTasks);
@@ -266,19 +274,9 @@ TEST_F(WorkerTest, AReportCallAsksForAtMostTheServersBoundOfTasks) {
   constexpr int kSlots = 400;
   constexpr int kTasks = 1600;
   server_.tasks.SetReportBatchDelay(20ms);  // the results of the 400 slots gather behind two slow calls
-  for (int i = 0; i < kTasks; ++i) {
-    server_.tasks.Add("many", std::to_string(i));
-  }
-  Worker worker(*client_, Options(kSlots));
-  ASSERT_TRUE(worker.Handle("many", [](TaskContext&, const json::value& input) -> TaskResult { return input; })
-                  .ok());
-  ASSERT_TRUE(worker.Start().ok());
-  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.reports_locked() >= kTasks; }, 60s))
-      << server_.tasks.reports().size() << " of " << kTasks << " reported";
-  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(RunEchoTasks(kSlots, kTasks).size(), static_cast<std::size_t>(kTasks));
   EXPECT_GT(server_.tasks.max_report_batch(), 256) << "no call carried more results than its polls may ask for";
   EXPECT_EQ(server_.tasks.most_asked(), 256);
-  EXPECT_EQ(worker.stats().completed, kTasks);
   EXPECT_EQ(server_.tasks.unary_reports(), 0);
   EXPECT_LE(server_.tasks.max_busy(), kSlots);
 }
