@@ -124,7 +124,12 @@ export class ReportBatcher {
     const freeing = new Map<string, Item[]>();
     for (const item of batch) {
       if (item.slotQueue !== undefined) {
-        freeing.set(item.slotQueue, [...(freeing.get(item.slotQueue) ?? []), item]);
+        const results = freeing.get(item.slotQueue);
+        if (results === undefined) {
+          freeing.set(item.slotQueue, [item]);
+        } else {
+          results.push(item);
+        }
       }
     }
     const polls: Array<{ queue: string; identity: string; maxTasks: number }> = [];

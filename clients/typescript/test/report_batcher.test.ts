@@ -39,6 +39,14 @@ class FakeClient {
       : { cancelled: r.taskToken.startsWith('beat-cancel-') });
   }
 
+  asked: Array<Record<string, number>> = [];  // per call with polls: maxTasks by queue
+
+  async reportTasksAndPoll(reports: TaskReport[], polls: Array<{ queue: string; maxTasks: number }>):
+    Promise<{ outcomes: TaskReportOutcome[]; tasks: never[] }> {
+    this.asked.push(Object.fromEntries(polls.map((p) => [p.queue, p.maxTasks])));
+    return { outcomes: await this.reportTasks(reports), tasks: [] };
+  }
+
   async completeTask(taskToken: string): Promise<void> {
     this.unary.push(taskToken);
   }
@@ -130,4 +138,21 @@ test('a failed call answers its error for every report it carried', async () => 
     batcher.send({ kind: 'complete', taskToken: t, output: '{}' })));
   assert.deepEqual(fake.calls, [2]);
   assert.deepEqual(outcomes.map((o) => o.error?.name), ['ServiceUnavailable', 'ServiceUnavailable']);
+});
+
+test('results ask for the slots they free, within the server\'s bound of 256 tasks a call', async () => {
+  const fake = new FakeClient();
+  let accepting = true;
+  const sink = { accepting: () => accepting, takeOver: () => assert.fail('the fake client hands back no task') };
+  const batcher = new ReportBatcher(fake as unknown as Client, 'w', sink);
+  const complete = (token: string): TaskReport => ({ kind: 'complete', taskToken: token, output: '{}' });
+  await Promise.all(Array.from({ length: 3 }, (_, i) => batcher.sendResult(complete(`a-${i}`), 'a')));
+  assert.deepEqual(fake.asked, [{ a: 3 }]);
+  await Promise.all(Array.from({ length: 296 }, (_, i) => batcher.sendResult(complete(`b-${i}`), 'b')));
+  assert.deepEqual(fake.asked[1], { b: 256 });
+  // Heartbeats free no slot, and a stopping worker asks for nothing.
+  await batcher.send({ kind: 'heartbeat', taskToken: 'beat-1' });
+  accepting = false;
+  await batcher.sendResult(complete('c-1'), 'c');
+  assert.equal(fake.asked.length, 2);
 });
