@@ -349,6 +349,11 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
                                                  const std::vector<SlotPoll>& polls) {
   ReportsAndTasks out;
   out.tasks.resize(polls.size());
+  CallGuard guard(this);
+  if (!guard) {
+    out.results.assign(reports.size(), errors::ShuttingDown());
+    return out;
+  }
   // Registered before the reports reach their partitions, so that the commits applying them may start the
   // tasks they schedule for these polls (TaskMatcher::Reserve), as for a poll waiting in the matcher.
   std::vector<std::unique_ptr<TaskMatcher::Registration>> registrations;

@@ -437,6 +437,19 @@ TEST_F(TaskBatchTest, AReportsPollMeetsItsRoomAcrossTheTasksOfOneCommit) {
   EXPECT_EQ(CountEvents(arn, "TaskStarted"), 4);
 }
 
+TEST_F(TaskBatchTest, AfterShutdownAReportsPollIsRefusedWithItsReports) {
+  StartMany(1);
+  std::vector<PolledTask> t = PollMany(1);
+  ASSERT_EQ(t.size(), 1u);
+  engine_->Shutdown();
+  ReportsAndTasks done =
+      engine_->ReportTasksAndPoll({Complete(t[0].token, "{}")}, {SlotPoll{"work", "w1", 1, 1 << 20, {}}});
+  ASSERT_EQ(done.results.size(), 1u);
+  EXPECT_TRUE(absl::IsUnavailable(done.results[0].status())) << done.results[0].status();
+  ASSERT_EQ(done.tasks.size(), 1u);
+  EXPECT_TRUE(done.tasks[0].empty());
+}
+
 // Workers that report what they hold with a poll for as many, and long-poll only when they hold nothing, race
 // over executions of three steps in two partitions: each task is handed out once and started once.
 TEST_F(TaskBatchTwoPartitionsTest, RacingReportersWithPollsHandEachTaskOutOnce) {
