@@ -206,6 +206,9 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   // Starts the tasks taken from the matcher together; the started ones as PolledTask (withdrawn ones are
   // left out), or the first error when none started and one failed.
   absl::StatusOr<std::vector<PolledTask>> StartTaken(std::vector<QueuedTask> taken, const std::string& worker);
+  // Appends to `out` the tasks the matcher delivered started (their TaskStarted is committed: they are the
+  // caller's whatever happens next), each under a token minted for it; returns their inputs' bytes.
+  std::size_t AppendStarted(std::vector<QueuedTask> started, std::vector<PolledTask>& out);
   // Every dead letter matching `filter` (or the one `id` names), for bulk operations.
   absl::StatusOr<std::vector<DeadLetterRecord>> SelectDeadLetters(const std::string& id,
                                                                   const DeadLetterFilter& filter);

@@ -189,13 +189,7 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
     std::vector<PolledTask> started;
     std::size_t bytes = 0;
     if (taken.front().started) {
-      // Their TaskStarted is committed: they are this poll's whatever happens next (as after StartTaken).
-      for (QueuedTask& t : taken) {
-        bytes += t.input.size();
-        const std::string id = t.execution_id;
-        const std::uint64_t task_id = t.task_id;
-        started.push_back(ToPolled(std::move(t), task_tokens_->Mint(id, task_id)));
-      }
+      bytes = AppendStarted(std::move(taken), started);  // this poll's, as after StartTaken
       taken.clear();
     } else {
       bytes = taken.front().input.size();
@@ -237,6 +231,16 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
     }
     // Every one was withdrawn since it was offered: take the next ones.
   }
+}
+
+std::size_t DurableEngine::AppendStarted(std::vector<QueuedTask> started, std::vector<PolledTask>& out) {
+  std::size_t bytes = 0;
+  for (QueuedTask& t : started) {
+    bytes += t.input.size();
+    std::string token = task_tokens_->Mint(t.execution_id, t.task_id);
+    out.push_back(ToPolled(std::move(t), std::move(token)));
+  }
+  return bytes;
 }
 
 absl::StatusOr<std::vector<PolledTask>> DurableEngine::StartTaken(std::vector<QueuedTask> taken,
@@ -366,13 +370,7 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
   for (std::size_t i = 0; i < polls.size(); ++i) {
     const SlotPoll& p = polls[i];
     std::vector<PolledTask>& tasks = out.tasks[i];
-    std::size_t bytes = 0;
-    for (QueuedTask& t : matcher_.Collect(*registrations[i])) {
-      bytes += t.input.size();
-      const std::string id = t.execution_id;
-      const std::uint64_t task_id = t.task_id;
-      tasks.push_back(ToPolled(std::move(t), task_tokens_->Mint(id, task_id)));
-    }
+    const std::size_t bytes = AppendStarted(matcher_.Collect(*registrations[i]), tasks);
     const int room = std::max(1, p.max_tasks) - static_cast<int>(tasks.size());
     if (room <= 0 || (!tasks.empty() && bytes >= p.max_input_bytes) || (p.gone && p.gone())) {
       continue;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/api/poll_pump.h"
@@ -18,6 +18,16 @@
 namespace stepflow::api {
 namespace {
 
+// The checks of a PollBatch request, and of each poll a ReportBatch carries.
+absl::Status CheckBatchPoll(const CallGuard& guard, const ServiceEnv& env, const v1::PollTaskBatchRequest& request) {
+  RETURN_IF_ERROR(CheckPoll(guard, env, request.queue(), request.worker_identity(), request.wait_seconds()));
+  if (request.max_tasks() < 0 || request.max_tasks() > kMaxPollBatchTasks) {
+    return absl::InvalidArgumentError(absl::StrCat("ValidationException: max_tasks is ", request.max_tasks(),
+                                                   "; it must be between 0 and ", kMaxPollBatchTasks));
+  }
+  return absl::OkStatus();
+}
+
 // One PollBatch call: checked, then parked in the pump for its first task; when that comes, the tasks
 // waiting at that moment join it. Deletes itself when gRPC is done with it; it counts as a running call
 // (CallGuard) for its whole life.
@@ -26,7 +36,7 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
   PollBatchReactor(ServiceEnv& env, grpc::CallbackServerContext* context, const v1::PollTaskBatchRequest& request,
                    v1::PollTaskBatchResponse* response)
       : env_(env), guard_(env, context, Rpc::kPollTaskBatch), context_(context), response_(response) {
-    absl::Status status = Check(request);
+    absl::Status status = CheckBatchPoll(guard_, env_, request);
     if (!guard_.admitted()) {
       Finish(guard_.Refusal());
       return;
@@ -53,15 +63,6 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
-  absl::Status Check(const v1::PollTaskBatchRequest& request) {
-    RETURN_IF_ERROR(CheckPoll(guard_, env_, request.queue(), request.worker_identity(), request.wait_seconds()));
-    if (request.max_tasks() < 0 || request.max_tasks() > kMaxPollBatchTasks) {
-      return absl::InvalidArgumentError(absl::StrCat("ValidationException: max_tasks is ", request.max_tasks(),
-                                                     "; it must be between 0 and ", kMaxPollBatchTasks));
-    }
-    return absl::OkStatus();
-  }
-
   // On a pump thread, once: the first task (or none, or an error).
   void Answer(ParkedPoll::Result result) {
     if (!result.ok()) {
@@ -104,12 +105,13 @@ class PollBatchReactor final : public grpc::ServerUnaryReactor {
 
 // `status` (an error of polls[i]) with the poll named after its error name: "ValidationException: polls[2]: ...".
 absl::Status AtPoll(int i, const absl::Status& status) {
-  const std::string name = ErrorName(status);
   absl::string_view text = status.message();
-  if (!name.empty() && absl::StartsWith(text, absl::StrCat(name, ": "))) {
-    text.remove_prefix(name.size() + 2);
+  const std::string_view prefix = ErrorNamePrefix(std::string_view(text.data(), text.size()));
+  if (!prefix.empty()) {
+    text.remove_prefix(prefix.size() + 1);
+    absl::ConsumePrefix(&text, " ");
   }
-  return absl::Status(status.code(), absl::StrCat(name.empty() ? "" : name + ": ", "polls[", i, "]: ", text));
+  return absl::Status(status.code(), absl::StrCat(ErrorName(status), ": polls[", i, "]: ", text));
 }
 
 // The bounds of the whole call, and its polls.
@@ -133,14 +135,10 @@ absl::Status CheckReportBatch(const CallGuard& guard, const ServiceEnv& env,
   int asked = 0;  // tasks the polls ask for together
   for (int i = 0; i < request.polls_size(); ++i) {
     const v1::PollTaskBatchRequest& poll = request.polls(i);
-    absl::Status checked = CheckPoll(guard, env, poll.queue(), poll.worker_identity(), poll.wait_seconds());
+    absl::Status checked = CheckBatchPoll(guard, env, poll);
     if (checked.ok() && poll.wait_seconds() != 0) {
       checked = absl::InvalidArgumentError(absl::StrCat("ValidationException: wait_seconds is ", poll.wait_seconds(),
                                                         "; a report's poll does not wait (0)"));
-    }
-    if (checked.ok() && (poll.max_tasks() < 0 || poll.max_tasks() > kMaxPollBatchTasks)) {
-      checked = absl::InvalidArgumentError(absl::StrCat("ValidationException: max_tasks is ", poll.max_tasks(),
-                                                        "; it must be between 0 and ", kMaxPollBatchTasks));
     }
     if (checked.ok() && !queues.insert(poll.queue()).second) {
       checked = absl::InvalidArgumentError(
