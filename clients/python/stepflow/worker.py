@@ -267,13 +267,9 @@ class Worker(SlotSink):
                 self._free_slots += slots - len(handed)
                 self._polling[queue] -= slots
                 self._stats.polls += error is None and not self._stopping
-                self._stats.started += len(handed)
-                self._stats.running += len(handed)
-                self._in_flight.update(handed)
+                self._hand_out_locked(handed)
                 self._cv.notify_all()
-            assert self._executor is not None
-            for running in handed:
-                self._executor.submit(self._run_task, running)
+            self._submit(handed)
             if error is not None:
                 self._log.warning("poll %s: %s (retrying in %.1f s)", queue, error.message, backoff)
                 failing = True
@@ -332,9 +328,17 @@ class Worker(SlotSink):
         handed = [_Running(Task.from_pb(t, t.queue)) for t in tasks]
         with self._cv:
             self._free_slots -= len(handed) - passed
-            self._stats.started += len(handed)
-            self._stats.running += len(handed)
-            self._in_flight.update(handed)
+            self._hand_out_locked(handed)
+        self._submit(handed)
+
+    def _hand_out_locked(self, handed: List[_Running]) -> None:
+        """Counts ``handed`` as started and in flight. Requires the condition held."""
+        self._stats.started += len(handed)
+        self._stats.running += len(handed)
+        self._in_flight.update(handed)
+
+    def _submit(self, handed: List[_Running]) -> None:
+        """Runs each of ``handed`` on the executor."""
         assert self._executor is not None
         for running in handed:
             try:
