@@ -356,7 +356,7 @@ const char* ServerUsage() {
          "                          after its last snapshot (env STEPFLOW_SNAPSHOT_EVERY; default 100;\n"
          "                          0 = no snapshots)\n"
          "  --timer-slack-ms N      a timer fires up to N ms late, so that timers due close together share a\n"
-         "                          commit (env STEPFLOW_TIMER_SLACK_MS; default 0; at most 1000)\n"
+         "                          commit (env STEPFLOW_TIMER_SLACK_MS; default 5; at most 1000)\n"
          "  --node-id ID            PostgreSQL store: this node's name among the nodes sharing the database\n"
          "                          (env STEPFLOW_NODE_ID; default HOSTNAME:GRPC-PORT; README \"Running several\n"
          "                          nodes\")\n"
