@@ -262,6 +262,8 @@ for ((run = 1; side_by_side && run <= repeat; run++)); do
   fi
   if wants W4; then
     step "W4 stepflow" "${build_dir}/bench/task_bench" --workload w4 --executions "${w4_executions}"
+    step "W4 stepflow (batched worker calls)" "${build_dir}/bench/task_bench" --workload w4 --batched \
+      --executions "${w4_executions}"
     if wants_peer bullmq; then
       step "W4 bullmq (AOF always)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w4 \
         --persistence aof-always --executions "${w4_executions}"

@@ -42,9 +42,11 @@
 // Usage: task_bench --workload w3|w4|w2tasks [--inflight 1,64] [--seconds 5] [--warmup 1] [--executions 200]
 //                   [--durability sync|async] [--partitions N] [--server HOST:PORT] [--store rocksdb|postgres]
 //                   [--worker-command CMD [--worker-name NAME]] [--lazy-task-start] [--batched]
-// --batched (w3, w2tasks): the worker threads use the batched calls instead of Poll and Complete: two
-// threads per level, each asking Tasks.PollBatch for up to K tasks and completing all it got in one
-// Tasks.ReportBatch. The RESULT line's engine is "stepflow-batched" (W3) or "stepflow-tasks-batched" (W2).
+// --batched: the worker threads use the batched calls instead of Poll and Complete or Fail: two threads per
+// level (W4: two threads of 64), each asking Tasks.PollBatch for up to K tasks and reporting all it got in one
+// Tasks.ReportBatch, which asks for up to K new tasks (its polls): the next tasks come back with the reports,
+// as with the SDK workers. The RESULT line's engine is "stepflow-batched" (W3, W4) or
+// "stepflow-tasks-batched" (W2).
 // --w4-runs baseline|failures (w4) makes one of its two runs alone and prints its attempts and retries: with
 // --server, a profiler on the server (`perf stat -e instructions:u -p PID`) over a failures run minus a
 // baseline run, each on a fresh server, gives the server's work per retry.
@@ -203,8 +205,8 @@ Flags ParseFlags(int argc, char** argv) {
   if (f.nodes > 0 && (f.store != "postgres" || !f.server.empty() || f.workload == "w4" || !f.worker_command.empty())) {
     Usage("--nodes needs --store postgres and --workload w3 or w2tasks, without --server or --worker-command");
   }
-  if (f.batched && (f.workload == "w4" || f.nodes > 0 || !f.worker_command.empty())) {
-    Usage("--batched runs with --workload w3 or w2tasks and the built-in worker threads, on one node");
+  if (f.batched && (f.nodes > 0 || !f.worker_command.empty())) {
+    Usage("--batched runs with the built-in worker threads, on one node");
   }
   if (!f.worker_command.empty() && f.workload == "w4") {
     Usage("--worker-command runs with --workload w3 or w2tasks (w4's workers fail tasks on purpose)");
@@ -326,6 +328,9 @@ class ExternalWorker {
 // 1% of the tasks always fail: state T9 of every 10th execution.
 // W4's Retry MaxAttempts: a task's attempts are numbered 0 to this; the failure of the last ends its execution.
 constexpr int kW4MaxAttempts = 2;
+// W4 --batched: each of the two batched worker threads holds up to this many tasks (BullMQ's W4 worker runs
+// 64 jobs at once).
+constexpr int kW4BatchedTasks = 64;
 bool AlwaysFails(int execution, int step) { return (execution * kSteps + step) % 100 == 99; }
 
 // The execution's name: what follows the ARN's last ':'.
@@ -574,49 +579,69 @@ class TaskBench {
     return workers;
   }
 
-  // Batched worker threads (--batched): min(k, 2) threads, each polling `queue` for up to k tasks at once
-  // and completing every task it got, with its input, in one ReportBatch; counts the completions in `tasks`.
+  // Batched worker threads (--batched): min(k, 2) threads. Each asks Tasks.PollBatch for up to k tasks at
+  // once, `decide`s a report for each (complete or fail) and sends them all in one Tasks.ReportBatch, which
+  // also asks for up to k new tasks (its `polls`, as the SDK workers' calls do; the thread holds none once it
+  // has reported them): the tasks the reports' commits schedule, and then those waiting, come back in its
+  // answer, and the thread goes on with those before it polls again. (Asking only for as many as it reported
+  // starves the queue: the tasks of new executions wait there until a thread runs out of tasks.) `reported` is called for each report the server accepted. A thread that sees `stop` asks for no
+  // more tasks and reports the ones it holds before it ends, so no task is left started without a worker.
+  using BatchDecide = std::function<void(const v1::PollTaskResponse& task, v1::TaskReport* report)>;
+  using BatchReported = std::function<void(const v1::PollTaskResponse& task, const v1::TaskReport& report)>;
   std::vector<std::thread> StartBatchedWorkers(int k, const std::string& queue, std::atomic<bool>& stop,
-                                               std::atomic<long>& tasks) {
+                                               const BatchDecide& decide, const BatchReported& reported) {
     std::vector<std::thread> workers;
     for (int t = 0; t < std::min(k, 2); ++t) {
-      workers.emplace_back([&, t, k, queue] {
+      workers.emplace_back([&, t, k, queue, decide, reported] {
         const std::string identity = absl::StrCat("task_bench-batched-", t);
-        while (!stop.load()) {
-          grpc::ClientContext ctx;
-          Deadline(ctx, 10s);
-          v1::PollTaskBatchRequest req;
-          req.set_queue(queue);
-          req.set_worker_identity(identity);
-          req.set_wait_seconds(1);
-          req.set_max_tasks(std::min(k, 256));
-          v1::PollTaskBatchResponse polled;
-          grpc::Status s = conn_->tasks(1000 + t).PollBatch(&ctx, req, &polled);
-          if (!s.ok()) {
-            if (poll_failures_++ == 0) {
-              std::lock_guard<std::mutex> lock(mu_);
-              first_poll_failure_ = StatusText(s);
+        const int max_tasks = std::min(k, 256);
+        google::protobuf::RepeatedPtrField<v1::PollTaskResponse> held;
+        for (;;) {
+          if (held.empty()) {
+            if (stop.load()) {
+              break;
             }
-            std::this_thread::sleep_for(10ms);
-            continue;
-          }
-          if (polled.tasks_size() == 0) {
-            continue;
+            grpc::ClientContext ctx;
+            Deadline(ctx, 10s);
+            v1::PollTaskBatchRequest req;
+            req.set_queue(queue);
+            req.set_worker_identity(identity);
+            req.set_wait_seconds(1);
+            req.set_max_tasks(max_tasks);
+            v1::PollTaskBatchResponse polled;
+            grpc::Status s = conn_->tasks(1000 + t).PollBatch(&ctx, req, &polled);
+            if (!s.ok()) {
+              if (poll_failures_++ == 0) {
+                std::lock_guard<std::mutex> lock(mu_);
+                first_poll_failure_ = StatusText(s);
+              }
+              std::this_thread::sleep_for(10ms);
+              continue;
+            }
+            held.Swap(polled.mutable_tasks());
+            if (held.empty()) {
+              continue;
+            }
           }
           v1::ReportTaskBatchRequest reports;
-          for (const v1::PollTaskResponse& task : polled.tasks()) {
-            v1::CompleteTaskRequest* c = reports.add_reports()->mutable_complete();
-            c->set_task_token(task.task_token());
-            c->set_output(task.input());
+          for (const v1::PollTaskResponse& task : held) {
+            decide(task, reports.add_reports());
+          }
+          if (!stop.load()) {
+            v1::PollTaskBatchRequest* poll = reports.add_polls();
+            poll->set_queue(queue);
+            poll->set_worker_identity(identity);
+            poll->set_max_tasks(max_tasks);  // all reported: the thread has room for max_tasks again
           }
           grpc::ClientContext rctx;
           Deadline(rctx, 30s);
           v1::ReportTaskBatchResponse results;
-          s = conn_->tasks(1000 + t).ReportBatch(&rctx, reports, &results);
+          grpc::Status s = conn_->tasks(1000 + t).ReportBatch(&rctx, reports, &results);
           std::string failure = s.ok() ? "" : StatusText(s);
-          for (const v1::TaskReportResult& r : results.results()) {
+          for (int i = 0; i < results.results_size() && i < held.size(); ++i) {
+            const v1::TaskReportResult& r = results.results(i);
             if (r.code() == 0) {
-              ++tasks;
+              reported(held.Get(i), reports.reports(i));
             } else if (failure.empty()) {
               failure = r.message();
             }
@@ -625,6 +650,7 @@ class TaskBench {
             std::lock_guard<std::mutex> lock(mu_);
             first_report_failure_ = absl::StrCat("ReportBatch: ", failure);
           }
+          held.Swap(results.mutable_tasks());
         }
         worker_thread_cpu_ns_ += static_cast<long long>(ThreadCpuSeconds() * 1e9);
       });
@@ -714,7 +740,14 @@ class TaskBench {
         }
         worker_process = std::move(*w);
       } else if (flags_.batched) {
-        workers = StartBatchedWorkers(k, queue, stop, tasks);
+        workers = StartBatchedWorkers(
+            k, queue, stop,
+            [](const v1::PollTaskResponse& task, v1::TaskReport* report) {
+              v1::CompleteTaskRequest* c = report->mutable_complete();
+              c->set_task_token(task.task_token());
+              c->set_output(task.input());
+            },
+            [&](const v1::PollTaskResponse&, const v1::TaskReport&) { ++tasks; });
       } else {
         // With several nodes, a worker of K threads per node (thread t polls node t mod N).
         const int nodes = std::max<int>(1, static_cast<int>(node_conns_.size()));
@@ -927,37 +960,67 @@ class TaskBench {
         ended_cv.notify_all();
       }
     };
+    // Counts the attempt of `task` and its retry delay; true when the task is to fail: its first attempt, and
+    // every attempt of the tasks that always fail.
+    auto attempt_fails = [&](const v1::PollTaskResponse& task) {
+      const auto now = Clock::now();
+      ++attempts;
+      const v1::TaskContext& c = task.context();
+      const std::string key = absl::StrCat(c.execution_arn(), "/", c.state_name());
+      const int attempt = c.attempt();
+      std::lock_guard<std::mutex> lock(fail_mu);
+      if (attempt > 0) {
+        ++retries;
+        auto it = failed_at.find(key);
+        if (it != failed_at.end() && attempt <= 2) {
+          out.delays[attempt].push_back(Ms(now - it->second));
+        }
+      }
+      const int execution = std::atoi(NameOf(c.execution_arn()).c_str() + 1);  // "x<i>"
+      const int step = std::atoi(c.state_name().c_str() + 1);                    // "T<s>"
+      if (!fail || (attempt > 0 && !AlwaysFails(execution, step))) {
+        return false;
+      }
+      failed_at[key] = Clock::now();
+      return true;
+    };
+    // Whether the report of `task` ends its execution: a last attempt's failure, or the last step's completion.
+    auto ends_execution = [](const v1::PollTaskResponse& task, bool failed) {
+      return failed ? task.context().attempt() == kW4MaxAttempts
+                    : std::atoi(task.context().state_name().c_str() + 1) == kSteps - 1;
+    };
     const double cpu0 = ServerCpu() + SelfCpuSeconds();
     const auto t0 = Clock::now();
-    std::vector<std::thread> workers =
-        StartWorkers(16, "bench-retry", stop, [&](int t, const v1::PollTaskResponse& task) {
-          const auto now = Clock::now();
-          ++attempts;
-          const v1::TaskContext& c = task.context();
-          const std::string key = absl::StrCat(c.execution_arn(), "/", c.state_name());
-          const int attempt = c.attempt();
-          if (attempt > 0) {
-            ++retries;
-            std::lock_guard<std::mutex> lock(fail_mu);
-            auto it = failed_at.find(key);
-            if (it != failed_at.end() && attempt <= 2) {
-              out.delays[attempt].push_back(Ms(now - it->second));
+    std::vector<std::thread> workers;
+    if (flags_.batched) {
+      workers = StartBatchedWorkers(
+          kW4BatchedTasks, "bench-retry", stop,
+          [&](const v1::PollTaskResponse& task, v1::TaskReport* report) {
+            if (attempt_fails(task)) {
+              v1::FailTaskRequest* f = report->mutable_fail();
+              f->set_task_token(task.task_token());
+              f->set_error("Bench.Failure");
+              f->set_cause("task_bench fails this attempt on purpose");
+            } else {
+              v1::CompleteTaskRequest* c = report->mutable_complete();
+              c->set_task_token(task.task_token());
+              c->set_output(task.input());
             }
-          }
-          const int execution = std::atoi(NameOf(c.execution_arn()).c_str() + 1);  // "x<i>"
-          const int step = std::atoi(c.state_name().c_str() + 1);                    // "T<s>"
-          if (fail && (attempt == 0 || AlwaysFails(execution, step))) {
-            {
-              std::lock_guard<std::mutex> lock(fail_mu);
-              failed_at[key] = Clock::now();
-            }
-            if (Fail(t, task.task_token()) && attempt == kW4MaxAttempts) {
+          },
+          [&](const v1::PollTaskResponse& task, const v1::TaskReport& report) {
+            if (ends_execution(task, report.has_fail())) {
               end_one();
             }
-          } else if (Complete(t, task.task_token(), task.input()) && step == kSteps - 1) {
-            end_one();
-          }
-        });
+          });
+    } else {
+      workers = StartWorkers(16, "bench-retry", stop, [&](int t, const v1::PollTaskResponse& task) {
+        const bool failed = attempt_fails(task);
+        if ((failed ? Fail(t, task.task_token()) : Complete(t, task.task_token(), task.input())) &&
+            ends_execution(task, failed)) {
+          end_one();
+        }
+      });
+    }
     // Start every execution (8 threads), then wait until none runs.
     std::atomic<int> next{0};
     std::atomic<int> start_failures{0};
@@ -1058,12 +1121,13 @@ class TaskBench {
         n, flags_.durability.c_str(), run.seconds, run.succeeded, run.failed, dead_letters, run.retries,
         base.seconds);
     std::printf(
-        "RESULT {\"engine\":\"stepflow\",\"workload\":\"W4\",\"case\":\"executions=%d\",\"durability\":\"%s\","
+        "RESULT {\"engine\":\"stepflow%s\",\"workload\":\"W4\",\"case\":\"executions=%d\",\"durability\":\"%s\","
         "\"metrics\":{\"exec_per_s\":%.2f,\"baseline_exec_per_s\":%.1f,\"succeeded\":%ld,\"dead_letters\":%ld,"
         "\"retries\":%ld,\"cpu_ms_per_retry\":%.3f,\"cpu_ms_per_attempt\":%.3f,"
         "\"retry1_delay_p50_ms\":%.0f,\"retry1_delay_p99_ms\":%.0f,\"retry2_delay_p50_ms\":%.0f,"
         "\"retry2_delay_p99_ms\":%.0f,\"retry1_expected_ms\":1000,\"retry2_expected_ms\":2000}}\n",
-        n, DurabilityLabel().c_str(), n / run.seconds, n / base.seconds, run.succeeded, dead_letters, run.retries,
+        flags_.batched ? "-batched" : "", n, DurabilityLabel().c_str(), n / run.seconds, n / base.seconds,
+        run.succeeded, dead_letters, run.retries,
         cost_per_retry, run.attempts > 0 ? 1000 * run.cpu / static_cast<double>(run.attempts) : 0.0,
         Percentile(run.delays[1], 0.5), Percentile(run.delays[1], 0.99), Percentile(run.delays[2], 0.5),
         Percentile(run.delays[2], 0.99));
