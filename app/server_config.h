@@ -51,11 +51,10 @@ inline constexpr char kDefaultHttpAddress[] = "127.0.0.1:7234";
 
 enum class LogFormat { kText, kJson };
 
-// --timer-slack-ms: by default, and at most. 5 ms: the retries of a burst of failures come due a few ms
-// apart, and fired one to a commit each, their tasks reach the workers one by one, so the workers' reports go
-// one to a commit too; fired together, they and all that follows share commits (W4 with batched workers:
-// 4,500 commits to 560, docs/performance.md). A timer still never fires early, and AWS's own timers are
-// seconds.
+// --timer-slack-ms: by default, and at most. 5 ms: the backoff timers of a burst of failures come due a few
+// ms apart; fired one to a commit each, their tasks reach the workers a few at a time, and the workers'
+// reports follow in as many commits. Fired together, they share commits (W4's failures run with batched
+// workers: 626-839 commits to 450-502, server CPU -30%; docs/performance.md). A timer still never fires early.
 inline constexpr std::int64_t kDefaultTimerSlackMs = 5;
 inline constexpr std::int64_t kMaxTimerSlackMs = 1000;
 
