@@ -264,6 +264,11 @@ for ((run = 1; side_by_side && run <= repeat; run++)); do
     step "W4 stepflow" "${build_dir}/bench/task_bench" --workload w4 --executions "${w4_executions}"
     step "W4 stepflow (batched worker calls)" "${build_dir}/bench/task_bench" --workload w4 --batched \
       --executions "${w4_executions}"
+    # The same with the C++ SDK's Worker process (concurrency 64, the batched calls), where it is built.
+    if [[ " ${sdk_workers[*]} " == *" C++ "* ]]; then
+      step "W4 stepflow (C++ SDK worker)" "${build_dir}/bench/task_bench" --workload w4 \
+        --executions "${w4_executions}" --worker-name cpp-sdk --worker-command "${sdk_worker_command[C++]}"
+    fi
     if wants_peer bullmq; then
       step "W4 bullmq (AOF always)" node "${peer_dir}/bullmq_bench.mjs" "${node_common[@]}" --workload w4 \
         --persistence aof-always --executions "${w4_executions}"

@@ -25,13 +25,17 @@
 //         failures - without) / retries), each retry's delay (Fail sent -> the retry polled) against the
 //         expected 1000 / 2000 ms.
 //
-// --worker-command CMD (w3, w2tasks): the workers are not threads of this process but one external worker
+// --worker-command CMD: the workers are not threads of this process but one external worker
 // process per level of --inflight, started as `CMD ADDRESS QUEUE K` (through /bin/sh, so CMD may hold
 // arguments; K = the level's in-flight count, the worker's concurrency). task_bench waits for the process to
 // print a line "ready" on stdout (at most 60 s), measures as with its own workers, reads the process's CPU
 // time (/proc/PID/stat utime + stime) around the measurement, then stops it with SIGTERM and waits for it
 // (SIGKILL after 60 s). The RESULT line's engine is "stepflow-NAME" (--worker-name NAME, default "external").
-// bench/sdk/ holds the no-op workers of the C++, Python and TypeScript SDKs. Every RESULT line of W3/W2
+// bench/sdk/ holds the no-op workers of the C++, Python and TypeScript SDKs. With w4, one worker process per
+// run, started as `CMD ADDRESS bench-retry 64 w4-fail` (or `w4-complete` for the run without failures): it
+// fails the attempts of bench/w4_rule.h, prints "ended" once it has handled the report that ends an execution,
+// and, as its last line when it stops, "w4 attempts=N retries=M delays1=MS,... delays2=MS,..." (the C++ SDK's
+// bench worker does; bench/sdk/cpp_worker.cc). Every RESULT line of W3/W2
 // gives worker_cpu_ms_per_task: the worker process's CPU, or, for the built-in worker threads, the CPU time
 // of those threads (CLOCK_THREAD_CPUTIME_ID), per task they completed, and server_commits_per_exec: the
 // server's write batches (stepflow_commits_total of its /metrics, when task_bench started it) per execution.
@@ -90,9 +94,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "bench/bench_util.h"
 #include "bench/cluster_nodes.h"
+#include "bench/w4_rule.h"
 #include "absl/strings/str_format.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 #include "storage/postgres/testing/private_postgres.h"
@@ -208,9 +216,6 @@ Flags ParseFlags(int argc, char** argv) {
   if (f.batched && (f.nodes > 0 || !f.worker_command.empty())) {
     Usage("--batched runs with the built-in worker threads, on one node");
   }
-  if (!f.worker_command.empty() && f.workload == "w4") {
-    Usage("--worker-command runs with --workload w3 or w2tasks (w4's workers fail tasks on purpose)");
-  }
   return f;
 }
 
@@ -225,8 +230,11 @@ double ThreadCpuSeconds() {
 // further stdout goes to this process's stderr, prefixed. Stop() sends SIGTERM and reaps it.
 class ExternalWorker {
  public:
+  // Each line the worker prints after "ready" goes to `on_line` (on a thread of its own), or to stderr.
+  using LineHandler = std::function<void(const std::string& line)>;
   static absl::StatusOr<std::unique_ptr<ExternalWorker>> Start(const std::string& command,
-                                                               const std::vector<std::string>& args) {
+                                                               const std::vector<std::string>& args,
+                                                               LineHandler on_line = nullptr) {
     int fds[2];
     if (pipe(fds) != 0) {
       return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -277,11 +285,21 @@ class ExternalWorker {
       std::fprintf(stderr, "# worker: %s\n", line.c_str());
       line.clear();
     }
-    w->forward_ = std::thread([fd = w->out_] {
+    w->forward_ = std::thread([fd = w->out_, on_line = std::move(on_line)] {
       char buf[4096];
       ssize_t n;
+      std::string partial;
       while ((n = read(fd, buf, sizeof buf)) > 0) {
-        std::fwrite(buf, 1, static_cast<std::size_t>(n), stderr);
+        if (!on_line) {
+          std::fwrite(buf, 1, static_cast<std::size_t>(n), stderr);
+          continue;
+        }
+        partial.append(buf, static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (std::size_t end; (end = partial.find('\n', start)) != std::string::npos; start = end + 1) {
+          on_line(partial.substr(start, end - start));
+        }
+        partial.erase(0, start);
       }
     });
     return w;
@@ -324,20 +342,9 @@ class ExternalWorker {
   std::thread forward_;
 };
 
-
-// 1% of the tasks always fail: state T9 of every 10th execution.
-// W4's Retry MaxAttempts: a task's attempts are numbered 0 to this; the failure of the last ends its execution.
-constexpr int kW4MaxAttempts = 2;
-// W4 --batched: each of the two batched worker threads holds up to this many tasks (BullMQ's W4 worker runs
-// 64 jobs at once).
-constexpr int kW4BatchedTasks = 64;
-bool AlwaysFails(int execution, int step) { return (execution * kSteps + step) % 100 == 99; }
-
-// The execution's name: what follows the ARN's last ':'.
-std::string NameOf(const std::string& arn) {
-  std::size_t colon = arn.rfind(':');
-  return colon == std::string::npos ? arn : arn.substr(colon + 1);
-}
+// W4 --batched and --worker-command: the tasks a worker holds at once (BullMQ's W4 worker runs 64 jobs at once):
+// each of the two batched threads, or the external worker's concurrency.
+constexpr int kW4WorkerTasks = 64;
 
 // Stubs over a few channels (one HTTP/2 connection per 16 threads).
 class Connection {
@@ -884,14 +891,39 @@ class TaskBench {
     std::vector<double> delays[3];  // by retry number 1, 2
   };
 
+  // An external W4 worker's last line, "w4 attempts=N retries=M delays1=MS,MS,... delays2=MS,...", into `out`
+  // (the retry delays in ms, each from the failed attempt's handler return to the retry's handler call).
+  static bool ParseW4WorkerCounts(const std::string& line, W4Figures& out) {
+    bool attempts = false;
+    bool retries = false;
+    for (absl::string_view field : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
+      if (kv.first == "attempts") {
+        attempts = absl::SimpleAtoi(kv.second, &out.attempts);
+      } else if (kv.first == "retries") {
+        retries = absl::SimpleAtoi(kv.second, &out.retries);
+      } else if (kv.first == "delays1" || kv.first == "delays2") {
+        std::vector<double>& delays = out.delays[kv.first == "delays1" ? 1 : 2];
+        for (absl::string_view ms : absl::StrSplit(kv.second, ',', absl::SkipEmpty())) {
+          double d = 0;
+          if (!absl::SimpleAtod(ms, &d)) {
+            return false;
+          }
+          delays.push_back(d);
+        }
+      }
+    }
+    return attempts && retries;
+  }
+
   static std::string RetryDefinition() {
     std::string states;
-    for (int s = 0; s < kSteps; ++s) {
+    for (int s = 0; s < kW4Steps; ++s) {
       absl::StrAppend(&states, s == 0 ? "" : ",", "\"T", s, "\":{\"Type\":\"Task\",\"Resource\":\"bench-retry\",",
                       "\"Retry\":[{\"ErrorEquals\":[\"States.ALL\"],\"IntervalSeconds\":1,\"MaxAttempts\":",
                       kW4MaxAttempts, ",",
                       "\"BackoffRate\":2}],",
-                      s + 1 < kSteps ? absl::StrCat("\"Next\":\"T", s + 1, "\"") : std::string("\"End\":true"), "}");
+                      s + 1 < kW4Steps ? absl::StrCat("\"Next\":\"T", s + 1, "\"") : std::string("\"End\":true"), "}");
     }
     return absl::StrCat("{\"StartAt\":\"T0\",\"States\":{", states, "}}");
   }
@@ -976,25 +1008,39 @@ class TaskBench {
           out.delays[attempt].push_back(Ms(now - it->second));
         }
       }
-      const int execution = std::atoi(NameOf(c.execution_arn()).c_str() + 1);  // "x<i>"
-      const int step = std::atoi(c.state_name().c_str() + 1);                    // "T<s>"
-      if (!fail || (attempt > 0 && !AlwaysFails(execution, step))) {
+      if (!fail || !W4AttemptFails(c.execution_arn(), c.state_name(), attempt)) {
         return false;
       }
       failed_at[key] = Clock::now();
       return true;
     };
-    // Whether the report of `task` ends its execution: a last attempt's failure, or the last step's completion.
     auto ends_execution = [](const v1::PollTaskResponse& task, bool failed) {
-      return failed ? task.context().attempt() == kW4MaxAttempts
-                    : std::atoi(task.context().state_name().c_str() + 1) == kSteps - 1;
+      return W4EndsExecution(task.context().state_name(), task.context().attempt(), failed);
     };
-    const double cpu0 = ServerCpu() + SelfCpuSeconds();
-    const auto t0 = Clock::now();
     std::vector<std::thread> workers;
-    if (flags_.batched) {
+    std::unique_ptr<ExternalWorker> worker_process;
+    std::string worker_counts;  // the external worker's last line: its attempts, retries and retry delays
+    if (!flags_.worker_command.empty()) {
+      absl::StatusOr<std::unique_ptr<ExternalWorker>> w = ExternalWorker::Start(
+          flags_.worker_command,
+          {address_, "bench-retry", std::to_string(kW4WorkerTasks), fail ? "w4-fail" : "w4-complete"},
+          [&](const std::string& line) {
+            if (line == "ended") {
+              end_one();
+            } else if (absl::StartsWith(line, "w4 ")) {
+              worker_counts = line;  // its last line, after the forwarding thread's last "ended"
+            } else {
+              std::fprintf(stderr, "# worker: %s\n", line.c_str());
+            }
+          });
+      if (!w.ok()) {
+        std::fprintf(stderr, "task_bench: %s\n", w.status().ToString().c_str());
+        return false;
+      }
+      worker_process = std::move(*w);
+    } else if (flags_.batched) {
       workers = StartBatchedWorkers(
-          kW4BatchedTasks, "bench-retry", stop,
+          kW4WorkerTasks, "bench-retry", stop,
           [&](const v1::PollTaskResponse& task, v1::TaskReport* report) {
             if (attempt_fails(task)) {
               v1::FailTaskRequest* f = report->mutable_fail();
@@ -1021,6 +1067,9 @@ class TaskBench {
         }
       });
     }
+    auto worker_process_cpu = [&] { return worker_process ? ProcessCpuSeconds(worker_process->pid()) : 0.0; };
+    const double cpu0 = ServerCpu() + SelfCpuSeconds() + worker_process_cpu();
+    const auto t0 = Clock::now();
     // Start every execution (8 threads), then wait until none runs.
     std::atomic<int> next{0};
     std::atomic<int> start_failures{0};
@@ -1072,13 +1121,21 @@ class TaskBench {
       }
     }
     out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    out.cpu = ServerCpu() + SelfCpuSeconds() - cpu0;
+    out.cpu = ServerCpu() + SelfCpuSeconds() + worker_process_cpu() - cpu0;
     stop = true;
     for (auto& t : workers) {
       t.join();
     }
     out.attempts = attempts;
     out.retries = retries;
+    if (worker_process) {
+      const int status = worker_process->Stop();  // joins the forwarding thread: worker_counts is final
+      if (!ParseW4WorkerCounts(worker_counts, out)) {
+        std::fprintf(stderr, "task_bench: W4: the worker exited (wait status %d) without its counts line: '%s'\n",
+                     status, worker_counts.c_str());
+        ok = false;
+      }
+    }
     out.succeeded = CountExecutions(machine, v1::SUCCEEDED);
     out.failed = CountExecutions(machine, v1::FAILED);
     if (start_failures > 0) {
@@ -1121,12 +1178,15 @@ class TaskBench {
         n, flags_.durability.c_str(), run.seconds, run.succeeded, run.failed, dead_letters, run.retries,
         base.seconds);
     std::printf(
-        "RESULT {\"engine\":\"stepflow%s\",\"workload\":\"W4\",\"case\":\"executions=%d\",\"durability\":\"%s\","
+        "RESULT {\"engine\":\"%s\",\"workload\":\"W4\",\"case\":\"executions=%d\",\"durability\":\"%s\","
         "\"metrics\":{\"exec_per_s\":%.2f,\"baseline_exec_per_s\":%.1f,\"succeeded\":%ld,\"dead_letters\":%ld,"
         "\"retries\":%ld,\"cpu_ms_per_retry\":%.3f,\"cpu_ms_per_attempt\":%.3f,"
         "\"retry1_delay_p50_ms\":%.0f,\"retry1_delay_p99_ms\":%.0f,\"retry2_delay_p50_ms\":%.0f,"
         "\"retry2_delay_p99_ms\":%.0f,\"retry1_expected_ms\":1000,\"retry2_expected_ms\":2000}}\n",
-        flags_.batched ? "-batched" : "", n, DurabilityLabel().c_str(), n / run.seconds, n / base.seconds,
+        !flags_.worker_command.empty() ? absl::StrCat("stepflow-", flags_.worker_name).c_str()
+        : flags_.batched               ? "stepflow-batched"
+                                       : "stepflow",
+        n, DurabilityLabel().c_str(), n / run.seconds, n / base.seconds,
         run.succeeded, dead_letters, run.retries,
         cost_per_retry, run.attempts > 0 ? 1000 * run.cpu / static_cast<double>(run.attempts) : 0.0,
         Percentile(run.delays[1], 0.5), Percentile(run.delays[1], 0.99), Percentile(run.delays[2], 0.5),

@@ -1,31 +1,109 @@
-// The no-op W3 worker of the C++ SDK (clients/cpp/worker.h), run by task_bench --worker-command:
-//   cpp_worker ADDRESS QUEUE CONCURRENCY
-// Serves QUEUE with `concurrency` handler slots, each handler returning its input, prints "ready" once the
-// worker polls, and drains on SIGTERM (Worker::Run). Exit status 0 when the drain reported every task.
+// The C++ SDK's bench worker (clients/cpp/worker.h), run by task_bench --worker-command:
+//   cpp_worker ADDRESS QUEUE CONCURRENCY [w4-fail | w4-complete]
+// Serves QUEUE with `concurrency` handler slots, prints "ready" once the worker polls, and drains on SIGTERM
+// (Worker::Run). Exit status 0 when the drain reported every task.
+// Without a mode (W3, W2): each handler returns its input.
+// w4-fail: each handler fails the attempts of bench/w4_rule.h (error Bench.Failure) and returns its input
+// otherwise; w4-complete returns its input always (W4's run without failures). In both W4 modes the worker
+// prints "ended" when it has handled the last report of an execution (a last step's completion, a last
+// attempt's failure), and, as its last line once the drain is over, "w4 attempts=N retries=M delays1=MS,...
+// delays2=MS,...": each retry's delay from the failed attempt's handler return to the retry's handler call.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "bench/w4_rule.h"
 #include "clients/cpp/client.h"
 #include "clients/cpp/worker.h"
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace bench = stepflow::bench;
+namespace sdk = stepflow::client;
+
+// W4's attempts and retry delays, as the handlers see them.
+class W4Counts {
+ public:
+  // Counts `ctx`'s attempt; true when it is to fail.
+  bool Attempt(const sdk::TaskContext& ctx, bool failures) {
+    const auto now = Clock::now();
+    const std::string key = absl::StrCat(ctx.execution_arn(), "/", ctx.state_name());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++attempts_;
+    if (ctx.attempt() > 0) {
+      ++retries_;
+      auto it = failed_at_.find(key);
+      if (it != failed_at_.end() && ctx.attempt() <= 2) {
+        delays_[ctx.attempt()].push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+      }
+    }
+    return failures && bench::W4AttemptFails(ctx.execution_arn(), ctx.state_name(), ctx.attempt());
+  }
+
+  // The handler of `ctx` is returning, failed or not.
+  void Returning(const sdk::TaskContext& ctx, bool failed) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed) {
+      failed_at_[absl::StrCat(ctx.execution_arn(), "/", ctx.state_name())] = Clock::now();
+    }
+    if (bench::W4EndsExecution(ctx.state_name(), ctx.attempt(), failed)) {
+      std::printf("ended\n");
+      std::fflush(stdout);
+    }
+  }
+
+  std::string Line() {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto ms = [](std::string* out, double d) { absl::StrAppend(out, static_cast<long>(d + 0.5)); };
+    return absl::StrCat("w4 attempts=", attempts_, " retries=", retries_, " delays1=",
+                        absl::StrJoin(delays_[1], ",", ms), " delays2=", absl::StrJoin(delays_[2], ",", ms));
+  }
+
+ private:
+  std::mutex mu_;
+  long attempts_ = 0;
+  long retries_ = 0;
+  std::map<std::string, Clock::time_point> failed_at_;
+  std::vector<double> delays_[3];
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc != 4 || std::atoi(argv[3]) < 1) {
-    std::fprintf(stderr, "usage: cpp_worker ADDRESS QUEUE CONCURRENCY (>= 1)\n");
+  const std::string mode = argc == 5 ? argv[4] : "";
+  if (argc < 4 || argc > 5 || std::atoi(argv[3]) < 1 || (argc == 5 && mode != "w4-fail" && mode != "w4-complete")) {
+    std::fprintf(stderr, "usage: cpp_worker ADDRESS QUEUE CONCURRENCY (>= 1) [w4-fail | w4-complete]\n");
     return 2;
   }
-  auto client = stepflow::client::Client::Connect(argv[1], std::chrono::seconds(10));
+  auto client = sdk::Client::Connect(argv[1], std::chrono::seconds(10));
   if (!client.ok()) {
     std::fprintf(stderr, "cpp_worker: %s\n", client.status().ToString().c_str());
     return 1;
   }
-  stepflow::client::WorkerOptions options;
+  sdk::WorkerOptions options;
   options.concurrency = std::atoi(argv[3]);
   options.identity = "bench-cpp-sdk";
-  stepflow::client::Worker worker(**client, options);
+  sdk::Worker worker(**client, options);
+  W4Counts counts;
+  const bool w4 = !mode.empty();
+  const bool failures = mode == "w4-fail";
   absl::Status handled = worker.Handle(
-      argv[2], [](stepflow::client::TaskContext&, const boost::json::value& input) -> stepflow::client::TaskResult {
+      argv[2], [&](sdk::TaskContext& ctx, const boost::json::value& input) -> sdk::TaskResult {
+        if (!w4) {
+          return input;
+        }
+        const bool fail = counts.Attempt(ctx, failures);
+        counts.Returning(ctx, fail);
+        if (fail) {
+          return sdk::TaskError{"Bench.Failure", "cpp_worker fails this attempt on purpose"};
+        }
         return input;
       });
   if (!handled.ok()) {
@@ -37,6 +115,10 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
   absl::Status s = worker.Run();
+  if (w4) {
+    std::printf("%s\n", counts.Line().c_str());
+    std::fflush(stdout);
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "cpp_worker: %s\n", s.ToString().c_str());
     return 1;
