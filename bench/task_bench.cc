@@ -227,7 +227,8 @@ double ThreadCpuSeconds() {
 }
 
 // A worker process of --worker-command: started by Start, which returns once it printed "ready"; its
-// further stdout goes to this process's stderr, prefixed. Stop() sends SIGTERM and reaps it.
+// further stdout goes line by line to Start's `on_line`, or else to this process's stderr. Stop() sends
+// SIGTERM and reaps it.
 class ExternalWorker {
  public:
   // Each line the worker prints after "ready" goes to `on_line` (on a thread of its own), or to stderr.
@@ -591,8 +592,9 @@ class TaskBench {
   // also asks for up to k new tasks (its `polls`, as the SDK workers' calls do; the thread holds none once it
   // has reported them): the tasks the reports' commits schedule, and then those waiting, come back in its
   // answer, and the thread goes on with those before it polls again. (Asking only for as many as it reported
-  // starves the queue: the tasks of new executions wait there until a thread runs out of tasks.) `reported` is called for each report the server accepted. A thread that sees `stop` asks for no
-  // more tasks and reports the ones it holds before it ends, so no task is left started without a worker.
+  // starves the queue: the tasks of new executions wait there until a thread runs out of tasks.) `reported`
+  // is called for each report the server accepted. A thread that sees `stop` asks for no more tasks and
+  // reports the ones it holds before it ends, so no task is left started without a worker.
   using BatchDecide = std::function<void(const v1::PollTaskResponse& task, v1::TaskReport* report)>;
   using BatchReported = std::function<void(const v1::PollTaskResponse& task, const v1::TaskReport& report)>;
   std::vector<std::thread> StartBatchedWorkers(int k, const std::string& queue, std::atomic<bool>& stop,

@@ -25,7 +25,9 @@ inline int W4Execution(const std::string& execution_arn) {
 }
 
 // The step of state "T<s>".
-inline int W4Step(const std::string& state_name) { return std::atoi(state_name.c_str() + (state_name.empty() ? 0 : 1)); }
+inline int W4Step(const std::string& state_name) {
+  return std::atoi(state_name.c_str() + (state_name.empty() ? 0 : 1));
+}
 
 // Whether an attempt fails in a run with failures: every task's first attempt, and every attempt of the 1%.
 inline bool W4AttemptFails(const std::string& execution_arn, const std::string& state_name, int attempt) {
