@@ -570,10 +570,7 @@ class TaskBench {
           v1::PollTaskResponse task;
           grpc::Status s = ConnFor(t).tasks(1000 + t).Poll(&ctx, req, &task);
           if (!s.ok()) {
-            if (poll_failures_++ == 0) {
-              std::lock_guard<std::mutex> lock(mu_);
-              first_poll_failure_ = StatusText(s);
-            }
+            NotePollFailure(s);
             std::this_thread::sleep_for(10ms);
             continue;
           }
@@ -620,10 +617,7 @@ class TaskBench {
             v1::PollTaskBatchResponse polled;
             grpc::Status s = conn_->tasks(1000 + t).PollBatch(&ctx, req, &polled);
             if (!s.ok()) {
-              if (poll_failures_++ == 0) {
-                std::lock_guard<std::mutex> lock(mu_);
-                first_poll_failure_ = StatusText(s);
-              }
+              NotePollFailure(s);
               std::this_thread::sleep_for(10ms);
               continue;
             }
@@ -655,9 +649,8 @@ class TaskBench {
               failure = r.message();
             }
           }
-          if (!failure.empty() && report_failures_++ == 0) {
-            std::lock_guard<std::mutex> lock(mu_);
-            first_report_failure_ = absl::StrCat("ReportBatch: ", failure);
+          if (!failure.empty()) {
+            NoteReportFailure("ReportBatch", failure);
           }
           held.Swap(results.mutable_tasks());
         }
@@ -675,9 +668,8 @@ class TaskBench {
     req.set_output(output);
     v1::CompleteTaskResponse resp;
     grpc::Status s = ConnFor(t).tasks(1000 + t).Complete(&ctx, req, &resp);
-    if (!s.ok() && report_failures_++ == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      first_report_failure_ = absl::StrCat("Complete: ", StatusText(s));
+    if (!s.ok()) {
+      NoteReportFailure("Complete", StatusText(s));
     }
     return s.ok();
   }
@@ -686,16 +678,42 @@ class TaskBench {
     grpc::ClientContext ctx;
     Deadline(ctx, 30s);
     v1::FailTaskRequest req;
-    req.set_task_token(token);
-    req.set_error("Bench.Failure");
-    req.set_cause("task_bench fails this attempt on purpose");
+    FailOnPurpose(token, &req);
     v1::FailTaskResponse resp;
     grpc::Status s = conn_->tasks(1000 + t).Fail(&ctx, req, &resp);
-    if (!s.ok() && report_failures_++ == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      first_report_failure_ = absl::StrCat("Fail: ", StatusText(s));
+    if (!s.ok()) {
+      NoteReportFailure("Fail", StatusText(s));
     }
     return s.ok();
+  }
+
+  // W4's failure of an attempt.
+  static void FailOnPurpose(const std::string& token, v1::FailTaskRequest* req) {
+    req->set_task_token(token);
+    req->set_error(kW4FailError);
+    req->set_cause("task_bench fails this attempt on purpose");
+  }
+
+  // The no-op worker's report: the task completed with its input.
+  static void CompleteWithInput(const v1::PollTaskResponse& task, v1::TaskReport* report) {
+    v1::CompleteTaskRequest* c = report->mutable_complete();
+    c->set_task_token(task.task_token());
+    c->set_output(task.input());
+  }
+
+  // The first failed poll and the first failed report are kept (ReportWorkerProblems prints them); all are
+  // counted.
+  void NotePollFailure(const grpc::Status& s) {
+    if (poll_failures_++ == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_poll_failure_ = StatusText(s);
+    }
+  }
+  void NoteReportFailure(absl::string_view call, const std::string& message) {
+    if (report_failures_++ == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_report_failure_ = absl::StrCat(call, ": ", message);
+    }
   }
 
   void ReportWorkerProblems(const char* what) {
@@ -749,14 +767,8 @@ class TaskBench {
         }
         worker_process = std::move(*w);
       } else if (flags_.batched) {
-        workers = StartBatchedWorkers(
-            k, queue, stop,
-            [](const v1::PollTaskResponse& task, v1::TaskReport* report) {
-              v1::CompleteTaskRequest* c = report->mutable_complete();
-              c->set_task_token(task.task_token());
-              c->set_output(task.input());
-            },
-            [&](const v1::PollTaskResponse&, const v1::TaskReport&) { ++tasks; });
+        workers = StartBatchedWorkers(k, queue, stop, CompleteWithInput,
+                                      [&](const v1::PollTaskResponse&, const v1::TaskReport&) { ++tasks; });
       } else {
         // With several nodes, a worker of K threads per node (thread t polls node t mod N).
         const int nodes = std::max<int>(1, static_cast<int>(node_conns_.size()));
@@ -1045,14 +1057,9 @@ class TaskBench {
           kW4WorkerTasks, "bench-retry", stop,
           [&](const v1::PollTaskResponse& task, v1::TaskReport* report) {
             if (attempt_fails(task)) {
-              v1::FailTaskRequest* f = report->mutable_fail();
-              f->set_task_token(task.task_token());
-              f->set_error("Bench.Failure");
-              f->set_cause("task_bench fails this attempt on purpose");
+              FailOnPurpose(task.task_token(), report->mutable_fail());
             } else {
-              v1::CompleteTaskRequest* c = report->mutable_complete();
-              c->set_task_token(task.task_token());
-              c->set_output(task.input());
+              CompleteWithInput(task, report);
             }
           },
           [&](const v1::PollTaskResponse& task, const v1::TaskReport& report) {

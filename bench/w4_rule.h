@@ -14,6 +14,9 @@ inline constexpr int kW4Steps = 10;
 // (the definition has no Catch).
 inline constexpr int kW4MaxAttempts = 2;
 
+// The error name of the attempts the workers fail on purpose.
+inline constexpr char kW4FailError[] = "Bench.Failure";
+
 // 1% of the tasks always fail: state T9 of every 10th execution.
 inline bool W4AlwaysFails(int execution, int step) { return (execution * kW4Steps + step) % 100 == 99; }
 

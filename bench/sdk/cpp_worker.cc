@@ -3,7 +3,7 @@
 // Serves QUEUE with `concurrency` handler slots, prints "ready" once the worker polls, and drains on SIGTERM
 // (Worker::Run). Exit status 0 when the drain reported every task.
 // Without a mode (W3, W2): each handler returns its input.
-// w4-fail: each handler fails the attempts of bench/w4_rule.h (error Bench.Failure) and returns its input
+// w4-fail: each handler fails the attempts of bench/w4_rule.h (error kW4FailError) and returns its input
 // otherwise; w4-complete returns its input always (W4's run without failures). In both W4 modes the worker
 // prints "ended" when it has handled the last report of an execution (a last step's completion, a last
 // attempt's failure), and, as its last line once the drain is over, "w4 attempts=N retries=M delays1=MS,...
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
         const bool fail = counts.Attempt(ctx, failures);
         counts.Returning(ctx, fail);
         if (fail) {
-          return sdk::TaskError{"Bench.Failure", "cpp_worker fails this attempt on purpose"};
+          return sdk::TaskError{bench::kW4FailError, "cpp_worker fails this attempt on purpose"};
         }
         return input;
       });
