@@ -132,7 +132,17 @@ def test_a_busy_workers_next_steps_come_with_its_reports(audited: AuditedServer)
         client.create_state_machine("steps", {"StartAt": "S0", "States": states})
         arns = [client.start_execution("steps", {"i": i}).arn for i in range(N)]
         worker = Worker(client, WorkerOptions(concurrency=N, poll_wait=2))
-        worker.handle("steps", lambda ctx, input: input)
+        # The last steps wait until every execution is at its last step: a slot freed earlier (an execution
+        # ended) would long-poll, and a poll that waits is served before a report's, so it could take another
+        # execution's next step and count a poll more.
+        last_steps = threading.Barrier(N, timeout=30)
+
+        def handler(ctx: TaskContext, input: Any) -> Any:
+            if ctx.state_name == f"S{steps - 1}":
+                last_steps.wait()
+            return input
+
+        worker.handle("steps", handler)
         worker.start()
         try:
             for i, arn in enumerate(arns):

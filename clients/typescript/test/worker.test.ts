@@ -104,10 +104,22 @@ test("a busy worker's next steps come with its reports, in the reported tasks' s
   }
   let running = 0;
   let most = 0;
-  const w = startWorker({ steps: async (_ctx, input) => {
+  // The last steps wait until every execution is at its last step: a slot freed earlier (an execution ended)
+  // would long-poll, and a poll that waits is served before a report's, so it could take another execution's
+  // next step and count a poll more.
+  let atLastStep = 0;
+  let allAtLastStep: () => void = () => {};
+  const lastSteps = new Promise<void>((r) => { allAtLastStep = r; });
+  const w = startWorker({ steps: async (ctx, input) => {
     running += 1;
     most = Math.max(most, running);
     await new Promise((r) => setImmediate(r));
+    if (ctx.stateName === `S${steps - 1}`) {
+      if (++atLastStep === 4) {
+        allAtLastStep();
+      }
+      await lastSteps;
+    }
     running -= 1;
     return input;
   } }, { concurrency: 4 });
