@@ -354,7 +354,7 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::WaitForCompletion(const std::
   }
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
   CommitWatchers& watchers = PartitionFor(execution_arn).watchers();
-  CommitWatchers::Watch watch(watchers, execution_arn);
+  CommitWatchers::Watch watch(watchers, execution_arn, CommitWatchers::Interest::kEnd);
   while (true) {
     ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
     if (record.status != sm::ExecutionStatus::kRunning) {

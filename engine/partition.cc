@@ -161,7 +161,7 @@ void Partition::RunGroup(std::deque<Work> work) {
 }
 
 void Partition::Committed(const std::string& execution_id, bool ended) {
-  committed_.push_back(execution_id);
+  committed_.push_back(CommitWatchers::Touched{execution_id, ended});
   if (ended) {
     dispatcher_.Forget(execution_id);
   }

@@ -3,7 +3,7 @@
 // hashed to it, an inbox of work posted by API threads, and the driver's timer heap on the engine's clock.
 //
 // The loop: take the work waiting in the inbox (up to max_group_inputs), apply it and every due timer inside
-// one Driver group, commit the group in one WriteBatch, then answer the callers and wake history watchers.
+// one Driver group, commit the group in one WriteBatch, then answer the callers and wake the commit watchers.
 // Concurrent partitions' commits share fsyncs through RocksDB's write group.
 //
 // Thread-safety: Post, Stop and watchers() may be called from any thread; everything else runs on the
@@ -184,7 +184,7 @@ class Partition final : private DriverListener {
 
   // Partition thread only.
   std::vector<Reply> replies_;
-  std::vector<std::string> committed_;
+  std::vector<CommitWatchers::Touched> committed_;
   std::map<std::string, common::EpochMillis> reload_;  // dropped execution -> when to reload it
   std::optional<storage::LeaseFence> fence_;           // cluster mode: the lease commits are made under
 };

@@ -159,7 +159,7 @@ void Partition::TerminateQuarantined(const QuarantinedExecution& quarantined, co
     done(committed);
     return;
   }
-  watchers_.Notify({terminated.arn});
+  watchers_.Notify({CommitWatchers::Touched{terminated.arn, /*ended=*/true}});
   done(std::move(terminated));
 }
 
