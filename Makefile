@@ -109,8 +109,8 @@ fuzz-smoke: deps
 # (tests/unit/engine/tsan.supp says why, line by line).
 TSAN_TARGETS := durable_driver_test state_machines_test \
   executions_test recovery_test format_test partition_test tasks_test task_batch_test upgrade_test concurrency_test \
-  commit_group_test bounded_test quarantine_test execution_counts_test snapshot_recovery_test lease_manager_test \
-  store_test postgres_store_test api_test cli_remote_test worker_test \
+  commit_group_test commit_watchers_test bounded_test quarantine_test execution_counts_test snapshot_recovery_test \
+  lease_manager_test store_test postgres_store_test api_test cli_remote_test worker_test \
   stepflow server_integration_test worker_integration_test security_integration_test limits_integration_test \
   rest_integration_test api_completion_integration_test version_listing_integration_test \
   test_state_integration_test postgres_integration_test
