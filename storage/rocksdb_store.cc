@@ -431,11 +431,21 @@ void SetOnDiskOptions(rocksdb::Options& o) {
   // The log itself stays uncompressed (wal_compression): zstd there halved the directory of a young store
   // (454 instead of 854 bytes per execution after 50,000) but cost ~6% more server CPU per commit, on the
   // write path every acknowledged call waits for.
-  // Table files: zstd on every level (flushed L0 files hold most of a young store), in 16 KiB blocks so a
-  // block spans several rows and compresses their common text together.
-  o.compression = rocksdb::kZSTD;
+  // Table files in 16 KiB blocks, so a block spans several rows and compresses their common text together:
+  // zstd on the last level, where the data stays, and LZ4 on the files that are rewritten soon (level 0,
+  // which the memtables flush into, and the levels between). zstd on every level cost the flushes and
+  // compactions ~0.04 ms of CPU per execution in W2 (10 Pass states, ~7 KB of log each), LZ4 before the
+  // last level with the trigger below ~0.02, for ~7% more bytes on disk (docs/performance.md).
+  o.compression = rocksdb::kLZ4Compression;
   o.bottommost_compression = rocksdb::kZSTD;
   o.level_compaction_dynamic_level_bytes = true;
+  // Level-0 files are compacted 8 at a time (RocksDB's default is 4). Execution ids are random, so every
+  // file overlaps the whole base level and each such compaction rewrites all of it: half as many of them
+  // halve those rewrites. Reads merge up to twice as many level-0 files. The write slowdown and stop
+  // triggers keep RocksDB's distance from it.
+  o.level0_file_num_compaction_trigger = 8;
+  o.level0_slowdown_writes_trigger = 24;
+  o.level0_stop_writes_trigger = 40;
   // Opening after a crash replays the log into memtables without writing them out as level-0 files first:
   // the server starts serving sooner, and the memtables are flushed as usual later.
   o.avoid_flush_during_recovery = true;  // bounds the space taken by obsolete versions to ~10%
