@@ -359,20 +359,31 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
     return out;
   }
   // Registered before the reports reach their partitions, so that the commits applying them may start the
-  // tasks they schedule for these polls (TaskMatcher::Reserve), as for a poll waiting in the matcher.
+  // tasks they schedule for these polls (TaskMatcher::Reserve), as for a poll waiting in the matcher. A
+  // registration lasts for the commits of this call only, so `gone` is asked here, once, and not by the
+  // partitions under the matcher's lock (it may be slow: a synchronous gRPC server's IsCancelled polls the
+  // call's completion queue). A caller that goes away during the commits loses what they started for it, as a
+  // parked poll does after its reservation: those tasks' TimeoutSeconds or HeartbeatSeconds end them.
   std::vector<std::unique_ptr<TaskMatcher::Registration>> registrations;
   registrations.reserve(polls.size());
   for (const SlotPoll& p : polls) {
-    registrations.push_back(matcher_.Register(
-        p.queue, Poller{p.worker, p.gone, static_cast<std::size_t>(std::max(1, p.max_tasks)), p.max_input_bytes}));
+    const bool gone = p.gone && p.gone();
+    registrations.push_back(gone ? nullptr
+                                 : matcher_.Register(p.queue, Poller{p.worker, /*gone=*/{},
+                                                                     static_cast<std::size_t>(std::max(1, p.max_tasks)),
+                                                                     p.max_input_bytes}));
   }
   out.results = ReportTasks(reports);
   for (std::size_t i = 0; i < polls.size(); ++i) {
+    if (registrations[i] == nullptr) {
+      continue;  // gone before the reports: nothing is started for it
+    }
     const SlotPoll& p = polls[i];
     std::vector<PolledTask>& tasks = out.tasks[i];
     const std::size_t bytes = AppendStarted(matcher_.Collect(*registrations[i]), tasks);
     const int room = std::max(1, p.max_tasks) - static_cast<int>(tasks.size());
-    if (room <= 0 || (!tasks.empty() && bytes >= p.max_input_bytes) || (p.gone && p.gone())) {
+    // PollTasks asks `gone` again before it starts what it takes.
+    if (room <= 0 || (!tasks.empty() && bytes >= p.max_input_bytes)) {
       continue;
     }
     absl::StatusOr<std::vector<PolledTask>> waiting =

@@ -233,7 +233,7 @@ struct SlotPoll {
   std::string worker;  // the identity TaskStarted names
   int max_tasks = 1;
   std::size_t max_input_bytes = 0;  // the inputs together, about (the first task always comes)
-  std::function<bool()> gone;       // as PollTask's (may be empty)
+  std::function<bool()> gone;       // as PollTask's (may be empty); asked on the caller's thread only
 };
 
 struct ReportsAndTasks {

@@ -46,7 +46,9 @@ struct QueuedTask {
 // Who waits in Take, as Reserve sees it.
 struct Poller {
   std::string worker;          // the worker identity TaskStarted names
-  std::function<bool()> gone;  // true once nobody would receive a task (may be empty: never)
+  // True once nobody would receive a task (may be empty: never). Asked by partitions' threads under the
+  // matcher's lock: it must be cheap and never block (an atomic's load, not a transport's call).
+  std::function<bool()> gone;
   std::size_t max_tasks = 1;   // reserved for it at most
   // The inputs reserved for it stay within this many bytes together; the first comes whatever its size.
   std::size_t max_input_bytes = 0;

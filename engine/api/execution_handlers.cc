@@ -70,11 +70,13 @@ absl::StatusOr<engine::ExecutionInfoRecord> StartOne(ServiceEnv& env, const v1::
 }
 
 // Waits until the execution ends, the call's deadline (less a margin) passes, the call is cancelled or the
-// server stops.
+// server stops. `call.cancelled` is asked after each slice that ended without the execution's end, not before
+// the first: most executions of a waiting start end within it, and a synchronous gRPC server's IsCancelled
+// polls the call's completion queue (a system call and a thread hand-off, ~4% of the server's CPU in W3).
 absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(ServiceEnv& env, const LongCall& call,
                                                           const std::string& arn) {
-  for (;;) {
-    if (call.cancelled()) {
+  for (bool first = true;; first = false) {
+    if (!first && call.cancelled()) {
       return Cancelled();
     }
     RETURN_IF_ERROR(CheckNotStopping(env));

@@ -417,6 +417,28 @@ TEST_F(TaskBatchTest, AReportsPollWhoseCallerWentAwayStartsNothing) {
   EXPECT_EQ(PollMany(5, 1 << 20, 50).size(), 2u) << "B and the waiting task are there for the next poll";
 }
 
+// A synchronous gRPC server's IsCancelled polls the call's completion queue: the partitions must not ask it
+// (under the matcher's lock, on the single writer's thread) while they reserve tasks for a report's poll.
+TEST_F(TaskBatchTest, AReportsPollIsAskedWhetherItsCallerLeftOnTheCallersThreadOnly) {
+  ASSERT_TRUE(engine_->StartExecution("Steps", "s", "{}").ok());
+  std::vector<PolledTask> a = PollMany(1);
+  ASSERT_EQ(a.size(), 1u);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> asked{0};
+  std::atomic<int> asked_elsewhere{0};
+  std::vector<PolledTask> b = ReportAndPoll({Complete(a[0].token, "{}")}, 2, [&] {
+    ++asked;
+    if (std::this_thread::get_id() != caller) {
+      ++asked_elsewhere;
+    }
+    return false;
+  });
+  ASSERT_EQ(b.size(), 1u) << "B, started in the report's commit";
+  EXPECT_EQ(b[0].state_name, "B");
+  EXPECT_GE(asked.load(), 1);
+  EXPECT_EQ(asked_elsewhere.load(), 0);
+}
+
 TEST_F(TaskBatchTest, AReportsPollMeetsItsRoomAcrossTheTasksOfOneCommit) {
   ASSERT_TRUE(engine_->CreateStateMachine("Fan", R"({"StartAt":"T","States":{
       "T":{"Type":"Task","Resource":"work","Next":"P"},
