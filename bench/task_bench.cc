@@ -22,8 +22,8 @@
 //       once a second before), instead of every 10 ms for the whole run.
 //       First the same executions without failures (the baseline), then with:
 //         executions/s, dead letters (DeadLetters.List), CPU per retry ((server + this process's CPU with
-//         failures - without) / retries), each retry's delay (Fail sent -> the retry polled) against the
-//         expected 1000 / 2000 ms.
+//         failures - without) / retries), each retry's delay (the attempt failed -> the retry polled,
+//         bench/w4_rule.h W4Attempts) against the expected 1000 / 2000 ms.
 //
 // --worker-command CMD: the workers are not threads of this process but one external worker
 // process per level of --inflight, started as `CMD ADDRESS QUEUE K` (through /bin/sh, so CMD may hold
@@ -902,11 +902,11 @@ class TaskBench {
     long retries = 0;
     long succeeded = 0;
     long failed = 0;
-    std::vector<double> delays[3];  // by retry number 1, 2
+    std::vector<double> delays[kW4MaxAttempts + 1];  // by retry number 1, 2
   };
 
   // An external W4 worker's last line, "w4 attempts=N retries=M delays1=MS,MS,... delays2=MS,...", into `out`
-  // (the retry delays in ms, each from the failed attempt's handler return to the retry's handler call).
+  // (the retry delays in ms, each from the failed attempt's handler call to the retry's: W4Attempts).
   static bool ParseW4WorkerCounts(const std::string& line, W4Figures& out) {
     bool attempts = false;
     bool retries = false;
@@ -989,10 +989,7 @@ class TaskBench {
   // One run of W4's executions on state machine `machine`, failing tasks when `fail`.
   bool W4Run(const std::string& machine, bool fail, W4Figures& out) {
     const int n = flags_.executions;
-    std::mutex fail_mu;
-    std::map<std::string, Clock::time_point> failed_at;  // "arn/state" -> when the Fail was sent
-    std::atomic<long> attempts{0};
-    std::atomic<long> retries{0};
+    W4Attempts counts;
     std::atomic<bool> stop{false};
     // Executions whose last report the workers made (the last step's completion, or a last attempt's failure:
     // the definition has no Catch), as BullMQ's worker tells its driver of each execution's end. The driver
@@ -1009,24 +1006,8 @@ class TaskBench {
     // Counts the attempt of `task` and its retry delay; true when the task is to fail: its first attempt, and
     // every attempt of the tasks that always fail.
     auto attempt_fails = [&](const v1::PollTaskResponse& task) {
-      const auto now = Clock::now();
-      ++attempts;
       const v1::TaskContext& c = task.context();
-      const std::string key = absl::StrCat(c.execution_arn(), "/", c.state_name());
-      const int attempt = c.attempt();
-      std::lock_guard<std::mutex> lock(fail_mu);
-      if (attempt > 0) {
-        ++retries;
-        auto it = failed_at.find(key);
-        if (it != failed_at.end() && attempt <= 2) {
-          out.delays[attempt].push_back(Ms(now - it->second));
-        }
-      }
-      if (!fail || !W4AttemptFails(c.execution_arn(), c.state_name(), attempt)) {
-        return false;
-      }
-      failed_at[key] = Clock::now();
-      return true;
+      return counts.Attempt(c.execution_arn(), c.state_name(), c.attempt(), fail);
     };
     auto ends_execution = [](const v1::PollTaskResponse& task, bool failed) {
       return W4EndsExecution(task.context().state_name(), task.context().attempt(), failed);
@@ -1135,8 +1116,11 @@ class TaskBench {
     for (auto& t : workers) {
       t.join();
     }
-    out.attempts = attempts;
-    out.retries = retries;
+    out.attempts = counts.attempts();
+    out.retries = counts.retries();
+    for (int retry = 1; retry <= kW4MaxAttempts; ++retry) {
+      out.delays[retry] = counts.delays_ms(retry);
+    }
     if (worker_process) {
       const int status = worker_process->Stop();  // joins the forwarding thread: worker_counts is final
       if (!ParseW4WorkerCounts(worker_counts, out)) {

@@ -7,14 +7,12 @@
 // otherwise; w4-complete returns its input always (W4's run without failures). In both W4 modes the worker
 // prints "ended" when it has handled the last report of an execution (a last step's completion, a last
 // attempt's failure), and, as its last line once the drain is over, "w4 attempts=N retries=M delays1=MS,...
-// delays2=MS,...": each retry's delay from the failed attempt's handler return to the retry's handler call.
+// delays2=MS,...": each retry's delay from the failed attempt's handler call (which fails it at once) to the
+// retry's (bench::W4Attempts).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,55 +22,16 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace bench = stepflow::bench;
 namespace sdk = stepflow::client;
 
-// W4's attempts and retry delays, as the handlers see them.
-class W4Counts {
- public:
-  // Counts `ctx`'s attempt; true when it is to fail.
-  bool Attempt(const sdk::TaskContext& ctx, bool failures) {
-    const auto now = Clock::now();
-    const std::string key = absl::StrCat(ctx.execution_arn(), "/", ctx.state_name());
-    std::lock_guard<std::mutex> lock(mu_);
-    ++attempts_;
-    if (ctx.attempt() > 0) {
-      ++retries_;
-      auto it = failed_at_.find(key);
-      if (it != failed_at_.end() && ctx.attempt() <= 2) {
-        delays_[ctx.attempt()].push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
-      }
-    }
-    return failures && bench::W4AttemptFails(ctx.execution_arn(), ctx.state_name(), ctx.attempt());
-  }
-
-  // The handler of `ctx` is returning, failed or not.
-  void Returning(const sdk::TaskContext& ctx, bool failed) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (failed) {
-      failed_at_[absl::StrCat(ctx.execution_arn(), "/", ctx.state_name())] = Clock::now();
-    }
-    if (bench::W4EndsExecution(ctx.state_name(), ctx.attempt(), failed)) {
-      std::printf("ended\n");
-      std::fflush(stdout);
-    }
-  }
-
-  std::string Line() {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto ms = [](std::string* out, double d) { absl::StrAppend(out, static_cast<long>(d + 0.5)); };
-    return absl::StrCat("w4 attempts=", attempts_, " retries=", retries_, " delays1=",
-                        absl::StrJoin(delays_[1], ",", ms), " delays2=", absl::StrJoin(delays_[2], ",", ms));
-  }
-
- private:
-  std::mutex mu_;
-  long attempts_ = 0;
-  long retries_ = 0;
-  std::map<std::string, Clock::time_point> failed_at_;
-  std::vector<double> delays_[3];
-};
+// The worker's last line: "w4 attempts=N retries=M delays1=MS,... delays2=MS,...".
+std::string W4Line(const bench::W4Attempts& counts) {
+  auto ms = [](std::string* out, double d) { absl::StrAppend(out, static_cast<long>(d + 0.5)); };
+  return absl::StrCat("w4 attempts=", counts.attempts(), " retries=", counts.retries(),
+                      " delays1=", absl::StrJoin(counts.delays_ms(1), ",", ms),
+                      " delays2=", absl::StrJoin(counts.delays_ms(2), ",", ms));
+}
 
 }  // namespace
 
@@ -91,7 +50,7 @@ int main(int argc, char** argv) {
   options.concurrency = std::atoi(argv[3]);
   options.identity = "bench-cpp-sdk";
   sdk::Worker worker(**client, options);
-  W4Counts counts;
+  bench::W4Attempts counts;
   const bool w4 = !mode.empty();
   const bool failures = mode == "w4-fail";
   absl::Status handled = worker.Handle(
@@ -99,8 +58,11 @@ int main(int argc, char** argv) {
         if (!w4) {
           return input;
         }
-        const bool fail = counts.Attempt(ctx, failures);
-        counts.Returning(ctx, fail);
+        const bool fail = counts.Attempt(ctx.execution_arn(), ctx.state_name(), ctx.attempt(), failures);
+        if (bench::W4EndsExecution(ctx.state_name(), ctx.attempt(), fail)) {
+          std::printf("ended\n");
+          std::fflush(stdout);
+        }
         if (fail) {
           return sdk::TaskError{bench::kW4FailError, "cpp_worker fails this attempt on purpose"};
         }
@@ -116,7 +78,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   absl::Status s = worker.Run();
   if (w4) {
-    std::printf("%s\n", counts.Line().c_str());
+    std::printf("%s\n", W4Line(counts).c_str());
     std::fflush(stdout);
   }
   if (!s.ok()) {
