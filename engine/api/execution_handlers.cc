@@ -75,10 +75,7 @@ absl::StatusOr<engine::ExecutionInfoRecord> StartOne(ServiceEnv& env, const v1::
 // polls the call's completion queue (a system call and a thread hand-off, ~4% of the server's CPU in W3).
 absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(ServiceEnv& env, const LongCall& call,
                                                           const std::string& arn) {
-  for (bool first = true;; first = false) {
-    if (!first && call.cancelled()) {
-      return Cancelled();
-    }
+  for (;;) {
     RETURN_IF_ERROR(CheckNotStopping(env));
     common::EpochMillis slice_end = NowMillis() + kWaitSlice.count();
     bool last = false;
@@ -89,6 +86,9 @@ absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(ServiceEnv& env, const
     absl::StatusOr<engine::ExecutionInfoRecord> done = env.engine->WaitForCompletion(arn, slice_end);
     if (done.ok() || done.status().code() != absl::StatusCode::kDeadlineExceeded || last) {
       return done;
+    }
+    if (call.cancelled()) {
+      return Cancelled();
     }
   }
 }
