@@ -1,6 +1,7 @@
 #include "engine/driver.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -175,22 +176,16 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
                    sm::Decision decision) {
   const sm::Execution& e = *entry.execution;
   const std::size_t events = decision.events.size();
-  if (options_.defer_history_encoding) {
-    if (decision.events.capacity() > 2 * decision.events.size() + 16) {
-      decision.events.shrink_to_fit();  // the store keeps them: not the room the interpreter reserved for more
-    }
-    PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(decision.events)),
-                           batch_, e.machine());
-    decision.events.clear();
+  if (entry.group_rows == kNoGroupRows) {
+    entry.group_rows = group_rows_.size();
+    group_rows_.push_back(GroupRows{&entry, input.now, std::move(decision.events)});
   } else {
-    PutHistoryRows(id, decision.events, batch_);
+    GroupRows& rows = group_rows_[entry.group_rows];
+    rows.now = input.now;
+    rows.events.insert(rows.events.end(), std::make_move_iterator(decision.events.begin()),
+                       std::make_move_iterator(decision.events.end()));
   }
-  if (options_.defer_history_encoding) {
-    batch_.PutDeferred(storage::Column::kExecutions, id,
-                       std::make_shared<DeferredExecutionRecord>(entry.info(), entry.meta, e, input.now));
-  } else {
-    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info(), entry.meta, e, input.now));
-  }
+  decision.events.clear();
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
   for (const auto& [task_id, patched] : input.dead_letters) {
@@ -227,6 +222,40 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   entry.last_input_time = input.now;
   staged_.push_back(
       Staged{id, std::move(decision), events, ended, input.kind == InputRecord::Kind::kStart, e.status()});
+}
+
+void Driver::PutGroupRows() {
+  for (GroupRows& rows : group_rows_) {
+    PutRows(rows);
+  }
+  group_rows_.clear();
+}
+
+void Driver::PutRows(GroupRows& rows) {
+  if (rows.entry == nullptr) {
+    return;  // put already (Evict)
+  }
+  Entry& entry = *rows.entry;
+  rows.entry = nullptr;
+  entry.group_rows = kNoGroupRows;
+  const std::string& id = entry.info().execution_arn;
+  // As its last staged input left it: only Stage follows an input that changes an execution (a refused or
+  // no-effect input changes nothing), so the record is what a put after each input would have left.
+  const sm::Execution& e = *entry.execution;
+  if (options_.defer_history_encoding) {
+    if (rows.events.capacity() > 2 * rows.events.size() + 16) {
+      rows.events.shrink_to_fit();  // the store keeps them: not the room the interpreter reserved for more
+    }
+    if (!rows.events.empty()) {
+      PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(rows.events)),
+                             batch_, e.machine());
+    }
+    batch_.PutDeferred(storage::Column::kExecutions, id,
+                       std::make_shared<DeferredExecutionRecord>(entry.info(), entry.meta, e, rows.now));
+  } else {
+    PutHistoryRows(id, rows.events, batch_);
+    batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info(), entry.meta, e, rows.now));
+  }
 }
 
 void Driver::StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before) {
@@ -296,6 +325,7 @@ absl::StatusOr<bool> Driver::DeadLetterExists(const std::string& execution_id, s
 }
 
 absl::Status Driver::CommitStaged(bool* committed_out) {
+  PutGroupRows();
   staged_dead_letters_.clear();
   if (committed_out != nullptr) {
     *committed_out = true;
@@ -422,6 +452,7 @@ std::vector<std::string> Driver::ForgetAll() {
     ids.push_back(id);
   }
   executions_.clear();
+  group_rows_.clear();
   timers_.clear();
   inbox_.clear();
   yielded_.clear();
@@ -436,6 +467,9 @@ void Driver::Evict(const std::string& id) {
   }
   for (const auto& [timer_id, due] : it->second.armed) {
     timers_.erase({due, id, timer_id});
+  }
+  if (it->second.group_rows != kNoGroupRows) {
+    PutRows(group_rows_[it->second.group_rows]);  // what the open batch holds of it is written as staged
   }
   executions_.erase(it);
 }

@@ -228,13 +228,24 @@ class Driver {
     std::int64_t next_input = 0;                         // input log sequence number
     common::EpochMillis last_input_time = 0;
     std::map<std::uint64_t, TaskLease> leases;  // LeaseTask: tasks taken, TaskStarted not yet applied
+    // Its place in group_rows_ while the open batch holds inputs of it; kNoGroupRows otherwise.
+    std::size_t group_rows = kNoGroupRows;
     // The execution's identity: the one copy, the interpreter's.
     const sm::ExecutionInfo& info() const { return execution->info(); }
+  };
+  static constexpr std::size_t kNoGroupRows = static_cast<std::size_t>(-1);
+  // The history rows and the record of one execution, written once per commit (PutGroupRows) however many of
+  // its inputs the batch holds: a task's result and then the TaskStarted of the task it scheduled are two
+  // inputs of one group, and writing after each would put the record twice and split the commit's events.
+  struct GroupRows {
+    Entry* entry;  // a node of executions_ (they stay put); Evict puts the rows of one it removes first
+    common::EpochMillis now = 0;           // the time of its last input: the record's stop time when it ended
+    std::vector<sm::HistoryEvent> events;  // the events of its inputs in the batch, in id order
   };
   // One applied input waiting for its commit.
   struct Staged {
     std::string id;
-    sm::Decision decision;  // its events are in the batch (moved out when deferred)
+    sm::Decision decision;  // its events moved out to group_rows_
     std::size_t events = 0;
     bool ended = false;
     bool started = false;  // the input was the start
@@ -259,6 +270,10 @@ class Driver {
   void Stage(const std::string& id, Entry& entry, const InputRecord& input, sm::ExecutionStatus before,
              sm::Decision decision);
   void StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before);
+  // Adds the history rows and the record of each execution in group_rows_ to the batch, and empties it.
+  void PutGroupRows();
+  // Adds the history rows and the record of one execution in group_rows_ (if not added yet) to the batch.
+  void PutRows(GroupRows& rows);
   // Commits the batch and carries out the staged commands. The commit's error (Unavailable "CommitFailed",
   // ResourceExhausted "DiskFull") when it failed: nothing of the batch happened. Otherwise the first error
   // carrying out a command, or OK. `*committed` (when given) tells which of the two an error is.
@@ -287,6 +302,7 @@ class Driver {
   bool in_group_ = false;
   storage::WriteBatch batch_;
   std::vector<Staged> staged_;
+  std::vector<GroupRows> group_rows_;  // of the executions the open batch holds inputs of, first staged first
   // Dead letters put (true) or deleted (false) by the open batch, by key.
   std::map<std::string, bool> staged_dead_letters_;
   // Executions Released while a group is open: evicted after its commit if still ended.

@@ -5,17 +5,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/driver.h"
+#include "engine/execution_record.h"
 #include "engine/input_log.h"
 #include "engine/random_values.h"
 #include "engine/records.h"
 #include "engine/replay.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
+#include "storage/store.h"
 
 namespace stepflow::engine {
 namespace {
@@ -217,6 +222,106 @@ TEST_F(DurableDriverTest, ALeaseIsLostWithTheDriverAndRecordLeasesCommitsIt) {
   EXPECT_EQ(driver_->TaskStanding("e1", task), sm::TaskStanding::kStarted);
   ASSERT_TRUE(driver_->RecordLeases().ok());  // nothing left to record
   EXPECT_EQ(Log("e1").size(), 2u);
+}
+
+// Forwards to a store, keeping the (column, key) of each put of every batch committed.
+class PutRecordingStore final : public storage::Store {
+ public:
+  explicit PutRecordingStore(storage::Store* store) : store_(store) {}
+  absl::Status Commit(const storage::WriteBatch& batch) override {
+    std::vector<std::pair<storage::Column, std::string>> puts;
+    for (const storage::WriteBatch::Op& op : batch.ops()) {
+      if (op.is_put()) {
+        puts.emplace_back(op.column, op.key);
+      }
+    }
+    batches.push_back(std::move(puts));
+    return store_->Commit(batch);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(storage::Column column, std::string_view key) override {
+    return store_->Get(column, key);
+  }
+  absl::Status Scan(storage::Column column, std::string_view prefix, std::string_view start_after, bool reverse,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return store_->Scan(column, prefix, start_after, reverse, visit);
+  }
+  // The puts of the last batch to `column`.
+  std::vector<std::string> LastPuts(storage::Column column) const {
+    std::vector<std::string> keys;
+    for (const auto& [c, key] : batches.back()) {
+      if (c == column) {
+        keys.push_back(key);
+      }
+    }
+    return keys;
+  }
+  std::vector<std::vector<std::pair<storage::Column, std::string>>> batches;
+
+ private:
+  storage::Store* store_;
+};
+
+// A task's result and the TaskStarted of the task it schedules (a worker's poll already waits) are two inputs
+// of one group: the commit writes the execution's record once, in the state the second left, and its events
+// as one run of history rows keyed by the last, not a record and a row per input.
+TEST_F(DurableDriverTest, AnExecutionSteppedTwiceInAGroupGetsOneRecordAndOneHistoryRow) {
+  PutRecordingStore store(store_.get());
+  DriverOptions options;
+  options.durable = true;
+  Driver driver(&store, &clock_, &dispatcher_, &runtime_, options);
+  ASSERT_TRUE(driver.Start(Machine(R"({"StartAt":"A","States":{"A":{"Type":"Task","Resource":"q","Next":"B"},
+      "B":{"Type":"Task","Resource":"q","End":true}}})"),
+                           Info("e1"), json::object())
+                  .ok());
+  ASSERT_EQ(dispatcher_.dispatched.size(), 1u);
+  clock_.AdvanceBy(100);
+  driver.BeginGroup();
+  DriverInput result;
+  result.kind = DriverInput::Kind::kTaskSucceeded;
+  result.execution_id = "e1";
+  result.task_id = dispatcher_.dispatched[0].task_id;
+  result.output = json::object();
+  driver.Post(std::move(result));
+  ASSERT_TRUE(driver.ProcessInbox().ok());
+  int taken = 0;
+  ASSERT_TRUE(driver
+                  .StartTasksTaken([&](const std::string& id, const sm::TaskCommand&) -> std::optional<std::string> {
+                    ++taken;
+                    return id == "e1" ? std::optional<std::string>("worker-1") : std::nullopt;
+                  })
+                  .ok());
+  ASSERT_TRUE(driver.EndGroup().ok());
+  ASSERT_EQ(taken, 1);
+
+  absl::StatusOr<std::vector<json::object>> history = driver.ReadHistory("e1");
+  ASSERT_TRUE(history.ok()) << history.status();
+  std::vector<std::string> types;
+  for (const json::object& e : *history) {
+    types.emplace_back(e.at("type").as_string());
+  }
+  EXPECT_THAT(types, ::testing::ElementsAre("ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskSucceeded",
+                                            "TaskStateExited", "TaskStateEntered", "TaskScheduled", "TaskStarted"));
+  const std::int64_t last = history->back().at("id").as_int64();
+  EXPECT_EQ(history->back().at("taskStartedEventDetails").at("resource"), json::value("q"));
+  EXPECT_EQ(store.LastPuts(storage::Column::kExecutions), std::vector<std::string>{"e1"});
+  EXPECT_EQ(store.LastPuts(storage::Column::kHistory), std::vector<std::string>{HistoryKey("e1", last)});
+  EXPECT_EQ(store.LastPuts(storage::Column::kInputs).size(), 2u);  // each input is logged as before
+  absl::StatusOr<std::optional<std::string>> value = store_->Get(storage::Column::kExecutions, "e1");
+  ASSERT_TRUE(value.ok() && value->has_value());
+  absl::StatusOr<StoredExecution> record = DecodeExecutionRecord(**value);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->last_event_id, last);
+  EXPECT_EQ(record->record.status, sm::ExecutionStatus::kRunning);
+  EXPECT_EQ(driver.TaskStanding("e1", dispatcher_.dispatched.at(1).task_id), sm::TaskStanding::kStarted);
+  // The log replays to the same execution.
+  MachineLookup machines = [](const std::string&,
+                              std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+    return Machine(R"({"StartAt":"A","States":{"A":{"Type":"Task","Resource":"q","Next":"B"},
+        "B":{"Type":"Task","Resource":"q","End":true}}})");
+  };
+  absl::StatusOr<ReplayedExecution> replayed = LoadExecution(*store_, "e1", machines);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->execution->last_event_id(), last);
 }
 
 TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {
