@@ -454,27 +454,55 @@ void SetOnDiskOptions(rocksdb::Options& o) {
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 }
 
-// A key's first component (storage/FORMAT.md, "Key components"): its bytes up to and including the first
-// 0x00, or the whole key when it has none. As the memtables' insert hint prefix, it gives each execution's
-// rows in `history`, `inputs` and `dead_letters` (keyed `Str(execution id) U64(n)`, written in increasing n)
-// and its `executions` and `snapshots` rows (the bare ARN, rewritten in place) a remembered insert position,
-// so that a commit's inserts start next to the execution's last row instead of searching the skip list from
-// its top. Hints change where an insert starts its search, never the order or what a read sees.
-class FirstKeyComponent final : public rocksdb::SliceTransform {
+}  // namespace
+
+std::string_view KeyPrefixOfComponents(std::string_view key, int count) {
+  std::size_t end = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::size_t zero = key.find('\0', end);
+    if (zero == std::string_view::npos) {
+      return key;
+    }
+    end = zero + 1;
+  }
+  return key.substr(0, end);
+}
+
+namespace {
+
+// A key's first `count` components (KeyPrefixOfComponents). As the memtables' insert hint prefix, it gives a
+// group of rows written near each other a remembered insert position, so that an insert starts next to the group's last
+// row instead of searching the skip list from its top:
+//   - one component: each execution's rows in `history`, `inputs` and `dead_letters` (keyed `Str(execution id)
+//     U64(n)`, written in increasing n), its `executions` and `snapshots` rows (the bare ARN, rewritten in
+//     place), and each index's entries (by start time);
+//   - two components in `tasks` (`Str(queue) Str(execution id) U64(task id)`): an execution's task rows. With
+//     the queue alone, every task of a queue shared one position, which the other executions' tasks had moved
+//     away from, and each of a task's two writes (its row at its schedule, the row's deletion at its result)
+//     searched from the top.
+// Hints change where an insert starts its search, never the order or what a read sees.
+class LeadingKeyComponents final : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "stepflow.FirstKeyComponent"; }
+  explicit LeadingKeyComponents(int count)
+      : count_(count), name_(absl::StrCat("stepflow.LeadingKeyComponents", count)) {}
+  const char* Name() const override { return name_.c_str(); }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    const void* zero = key.empty() ? nullptr : std::memchr(key.data(), 0, key.size());
-    return zero == nullptr ? key : rocksdb::Slice(key.data(), static_cast<const char*>(zero) - key.data() + 1);
+    const std::string_view prefix = KeyPrefixOfComponents(std::string_view(key.data(), key.size()), count_);
+    return rocksdb::Slice(prefix.data(), prefix.size());
   }
   bool InDomain(const rocksdb::Slice& /*key*/) const override { return true; }
+
+ private:
+  int count_;
+  std::string name_;
 };
 
 // `env` is the in-memory Env, or null for the default (on-disk) one.
 rocksdb::Options MakeOptions(rocksdb::Env* env) {
   rocksdb::Options o;
-  // ~250 bytes of hint per first component in each memtable (RocksDB's figure), freed with the memtable.
-  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<FirstKeyComponent>();
+  // ~250 bytes of hint per prefix in each memtable (RocksDB's figure), freed with the memtable. Column
+  // families may set another (ColumnOptions).
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<LeadingKeyComponents>(1);
   o.listeners.push_back(std::make_shared<ManualErrorRecovery>());
   o.create_if_missing = true;
   o.create_missing_column_families = true;
@@ -545,6 +573,9 @@ std::vector<std::string> MissingColumns(const std::vector<std::string>& existing
 // read by prefix scans or by keys that exist, where a filter only costs memory and flush time.
 rocksdb::ColumnFamilyOptions ColumnOptions(const rocksdb::Options& o, std::string_view name) {
   rocksdb::ColumnFamilyOptions column(o);
+  if (name == ColumnName(Column::kTasks)) {
+    column.memtable_insert_with_hint_prefix_extractor = std::make_shared<LeadingKeyComponents>(2);
+  }
   if (name == ColumnName(Column::kExecutions)) {
     column.memtable_whole_key_filtering = true;
     column.memtable_prefix_bloom_size_ratio = kMemtableBloomRatio;

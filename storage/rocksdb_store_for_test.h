@@ -4,6 +4,7 @@
 // stay out of store.h.
 
 #include <memory>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "storage/store.h"
@@ -13,6 +14,11 @@ class Env;
 }
 
 namespace stepflow::storage {
+
+// A key's first `count` components (storage/FORMAT.md, "Key components"): its bytes up to and including the
+// count-th 0x00, or the whole key when it has fewer: the memtables' insert hint prefix (rocksdb_store.cc),
+// exposed for its test.
+std::string_view KeyPrefixOfComponents(std::string_view key, int count);
 
 // OpenRocksDbStore for an on-disk store whose files go through `env` (not owned; it must outlive the store).
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreOnEnvForTest(const StoreOptions& options, rocksdb::Env* env);

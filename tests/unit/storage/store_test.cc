@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "storage/memory_store.h"
 #include "storage/postgres/postgres_store.h"
 #include "storage/postgres/testing/private_postgres.h"
+#include "storage/rocksdb_store_for_test.h"
 
 namespace stepflow::storage {
 namespace {
@@ -637,6 +639,51 @@ TEST_F(StoreTest, TheOpenCountsNothingOnItsThread) {
     EXPECT_EQ(rocksdb::GetPerfLevel(), rocksdb::PerfLevel::kDisable);
   });
   opener.join();
+}
+
+TEST(InsertHintTest, APrefixIsTheKeysFirstComponentsWithTheirTerminators) {
+  std::string task;  // a `tasks` key: Str(queue) Str(execution id) U64(task id)
+  AppendString(task, "q");
+  AppendString(task, "arn:e");
+  AppendUint64BigEndian(task, 7);
+  EXPECT_EQ(KeyPrefixOfComponents(task, 1), std::string("q\0", 2));
+  EXPECT_EQ(KeyPrefixOfComponents(task, 2), std::string("q\0arn:e\0", 8));
+  EXPECT_EQ(KeyPrefixOfComponents(std::string("q\0tail", 6), 2), std::string("q\0tail", 6));  // fewer: all of it
+  EXPECT_EQ(KeyPrefixOfComponents("arn:e", 1), "arn:e");  // an executions key: the bare ARN
+  EXPECT_EQ(KeyPrefixOfComponents("", 2), "");
+}
+
+// The memtables' insert hints (rocksdb_store.cc, LeadingKeyComponents): a task row's search starts from its
+// execution's last task row, every other column's from its key's first component. RocksDB names each column
+// family's options in the OPTIONS file it writes at the open.
+TEST_F(StoreTest, TaskRowsAreHintedByQueueAndExecution) {
+  ASSERT_NE(Open(DiskOptions()), nullptr);
+  std::filesystem::path newest;
+  for (const auto& file : std::filesystem::directory_iterator(DiskOptions().path)) {
+    const std::string name = file.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && (newest.empty() || name > newest.filename().string())) {
+      newest = file.path();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  std::ifstream in(newest);
+  std::map<std::string, std::string> hint_by_column;
+  std::string column;
+  for (std::string line; std::getline(in, line);) {
+    const std::string section = "[CFOptions \"";
+    if (line.rfind(section, 0) == 0) {
+      column = line.substr(section.size(), line.find('"', section.size()) - section.size());
+    }
+    const std::string option = "memtable_insert_with_hint_prefix_extractor=";
+    const std::size_t at = line.find(option);
+    if (at != std::string::npos) {
+      hint_by_column[column] = line.substr(at + option.size());
+    }
+  }
+  EXPECT_EQ(hint_by_column["tasks"], "stepflow.LeadingKeyComponents2");
+  for (const char* other : {"executions", "history", "inputs", "indexes", "timers"}) {
+    EXPECT_EQ(hint_by_column[other], "stepflow.LeadingKeyComponents1") << other;
+  }
 }
 
 TEST_F(StoreTest, SecondOpenOfALockedDatabaseIsUnavailable) {
