@@ -518,12 +518,8 @@ std::string DurableEngine::StartArn(const std::string& state_machine, bool expre
   return arn;
 }
 
-absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::string& state_machine,
-                                                                  const std::string& name, const std::string& input) {
-  CallGuard guard(this);
-  if (!guard) {
-    return errors::ShuttingDown();
-  }
+absl::StatusOr<StartRequest> DurableEngine::MakeStartRequest(const std::string& state_machine,
+                                                             const std::string& name, const std::string& input) {
   if (!name.empty()) {
     RETURN_IF_ERROR(ValidateName(name, "execution"));
   }
@@ -552,13 +548,27 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::str
   request.meta.state_machine_version = latest.version;
   request.meta.input_text = input_text;
   request.input = *std::move(parsed);
-  const std::string id = info.execution_arn;
   // A start naming an execution that exists returns it (same input) or is refused: recovery must have reached
   // it first, so that one it quarantines is refused as such rather than answered from its stored rows.
-  RETURN_IF_ERROR(RefuseIfQuarantined(id));
+  RETURN_IF_ERROR(RefuseIfQuarantined(info.execution_arn));
+  return request;
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::SubmitStart(StartRequest request) {
+  const std::string id = request.info.execution_arn;
   return CallPartition(id, [request = std::move(request)](Partition& p, Done done) mutable {
     p.StartExecution(std::move(request), std::move(done));
   });
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecution(const std::string& state_machine,
+                                                                  const std::string& name, const std::string& input) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  ASSIGN_OR_RETURN(StartRequest request, MakeStartRequest(state_machine, name, input));
+  return SubmitStart(std::move(request));
 }
 
 absl::StatusOr<ExecutionInfoRecord> DurableEngine::StopExecution(const std::string& execution_arn,

@@ -89,6 +89,11 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
                                                                  common::EpochMillis deadline) override;
   absl::StatusOr<ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
                                                         common::EpochMillis deadline) override;
+  // Watches for the end from before the start is submitted, so it never reads the record to learn whether the
+  // execution ended before the wait: once at its end only.
+  absl::StatusOr<ExecutionInfoRecord> StartExecutionAndWait(const std::string& state_machine, const std::string& name,
+                                                            const std::string& input,
+                                                            common::EpochMillis deadline) override;
   absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) override;
   absl::StatusOr<ExecutionInfoRecord> RedriveExecution(const std::string& execution_arn) override;
 
@@ -179,6 +184,16 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   std::optional<QuarantinedExecution> Quarantined(const std::string& id) const;
   // ExecutionQuarantined when `id` is quarantined (once recovery has reached it: AwaitRecovered), else OK.
   absl::Status RefuseIfQuarantined(const std::string& id);
+  // StartExecution's checks and the start it submits to the execution's partition.
+  absl::StatusOr<StartRequest> MakeStartRequest(const std::string& state_machine, const std::string& name,
+                                                const std::string& input);
+  // Submits `request` to its partition and waits for the start's commit.
+  absl::StatusOr<ExecutionInfoRecord> SubmitStart(StartRequest request);
+  // Waits on `watch` (an end watch of `id` on `watchers`) until the record of `id` says it ended, reading it
+  // after each wake (and first, with `read_first`); nullopt when `deadline` passed first.
+  absl::StatusOr<std::optional<ExecutionInfoRecord>> AwaitEnd(CommitWatchers& watchers, CommitWatchers::Watch& watch,
+                                                              const std::string& id, common::EpochMillis deadline,
+                                                              bool read_first);
   // Marks the quarantined ones among `records` and, for a RUNNING listing, leaves them out.
   void OverlayQuarantined(const ExecutionFilter& filter, std::vector<ExecutionInfoRecord>& records) const;
   // Every quarantined execution matching the filter's state machine, for a QUARANTINED listing.

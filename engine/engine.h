@@ -379,6 +379,20 @@ class Engine {
   // Blocks until the execution ends or `deadline` passes (DeadlineExceeded).
   virtual absl::StatusOr<ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
                                                                 common::EpochMillis deadline) = 0;
+  // StartExecution, then WaitForCompletion until `deadline`, missing no end in between: the ended execution's
+  // record, or the start's (RUNNING) when `deadline` passed first. This default waits after the start, which
+  // reads the record first to see whether it ended meanwhile; an engine that can watch for the end before it
+  // submits the start need not.
+  virtual absl::StatusOr<ExecutionInfoRecord> StartExecutionAndWait(const std::string& state_machine,
+                                                                    const std::string& name, const std::string& input,
+                                                                    common::EpochMillis deadline) {
+    absl::StatusOr<ExecutionInfoRecord> started = StartExecution(state_machine, name, input);
+    if (!started.ok() || started->status != sm::ExecutionStatus::kRunning) {
+      return started;
+    }
+    absl::StatusOr<ExecutionInfoRecord> done = WaitForCompletion(started->arn, deadline);
+    return absl::IsDeadlineExceeded(done.status()) ? started : done;
+  }
   // The exact definition and version the execution runs.
   virtual absl::StatusOr<StateMachineInfo> DescribeStateMachineForExecution(const std::string& execution_arn) = 0;
   // AWS's RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution resumes from the states that did not

@@ -355,17 +355,56 @@ absl::StatusOr<ExecutionInfoRecord> DurableEngine::WaitForCompletion(const std::
   RETURN_IF_ERROR(ValidateExecutionArn(execution_arn));
   CommitWatchers& watchers = PartitionFor(execution_arn).watchers();
   CommitWatchers::Watch watch(watchers, execution_arn, CommitWatchers::Interest::kEnd);
-  while (true) {
-    ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(execution_arn));
-    if (record.status != sm::ExecutionStatus::kRunning) {
-      return record;
+  ASSIGN_OR_RETURN(std::optional<ExecutionInfoRecord> ended,
+                   AwaitEnd(watchers, watch, execution_arn, deadline, /*read_first=*/true));
+  if (!ended.has_value()) {
+    return errors::WaitTimedOut(execution_arn);
+  }
+  return *std::move(ended);
+}
+
+absl::StatusOr<ExecutionInfoRecord> DurableEngine::StartExecutionAndWait(const std::string& state_machine,
+                                                                         const std::string& name,
+                                                                         const std::string& input,
+                                                                         common::EpochMillis deadline) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  ASSIGN_OR_RETURN(StartRequest request, MakeStartRequest(state_machine, name, input));
+  const std::string id = request.info.execution_arn;
+  CommitWatchers& watchers = PartitionFor(id).watchers();
+  // Before the start is submitted: every end committed from now on wakes it, the start's own included.
+  CommitWatchers::Watch watch(watchers, id, CommitWatchers::Interest::kEnd);
+  ASSIGN_OR_RETURN(ExecutionInfoRecord started, SubmitStart(std::move(request)));
+  if (started.status != sm::ExecutionStatus::kRunning) {
+    return started;  // it ended in its start's commit, or a start of an ended execution's name answered it
+  }
+  ASSIGN_OR_RETURN(std::optional<ExecutionInfoRecord> ended,
+                   AwaitEnd(watchers, watch, id, deadline, /*read_first=*/false));
+  return ended.has_value() ? *std::move(ended) : started;
+}
+
+absl::StatusOr<std::optional<ExecutionInfoRecord>> DurableEngine::AwaitEnd(CommitWatchers& watchers,
+                                                                           CommitWatchers::Watch& watch,
+                                                                           const std::string& id,
+                                                                           common::EpochMillis deadline,
+                                                                           bool read_first) {
+  for (bool read = read_first;; read = true) {
+    if (read) {
+      ASSIGN_OR_RETURN(ExecutionInfoRecord record, ReadExecution(id));
+      if (record.status != sm::ExecutionStatus::kRunning) {
+        return record;
+      }
     }
+    // In a cluster a wait is cut into slices (WaitSlice): the partition may move to another node, whose commits
+    // wake no one here, so the record is read after each.
     if (!watch.WaitForCommit(Deadline(WaitSlice(deadline)))) {
       if (watchers.closed()) {
         return errors::ShuttingDown();
       }
       if (SystemNow() >= deadline) {
-        return errors::WaitTimedOut(execution_arn);
+        return std::nullopt;
       }
     }
   }

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -57,16 +58,32 @@ absl::StatusOr<std::string> ExecutionArnOf(const v1::DescribeExecutionRequest& r
 }
 
 
-// Starts (or finds, by name) the execution of `request`.
-absl::StatusOr<engine::ExecutionInfoRecord> StartOne(ServiceEnv& env, const v1::StartExecutionRequest& request) {
+// Starts (or finds, by name) the execution of `request`. With `wait_until`, then also waits until then for its end
+// (Engine::StartExecutionAndWait): the ended record, or the start's (RUNNING) when the time passed first.
+absl::StatusOr<engine::ExecutionInfoRecord> StartOne(ServiceEnv& env, const v1::StartExecutionRequest& request,
+                                                     std::optional<common::EpochMillis> wait_until = std::nullopt) {
   RETURN_IF_ERROR(CheckNotStopping(env));
   RETURN_IF_ERROR(RequireField(request.state_machine(), "state_machine"));
   const std::string& input = request.input().empty() ? std::string(kEmptyInput) : request.input();
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord record,
-                   env.engine->StartExecution(request.state_machine(), request.name(), input));
+                   wait_until.has_value()
+                       ? env.engine->StartExecutionAndWait(request.state_machine(), request.name(), input, *wait_until)
+                       : env.engine->StartExecution(request.state_machine(), request.name(), input));
   spdlog::debug("execution started execution={} state_machine={} version={}", record.arn,
                 record.state_machine_arn, record.state_machine_version);
   return record;
+}
+
+// The end of a call's next wait slice: kWaitSlice from now, or the call's deadline less a margin when that comes
+// first (`*last`: no slice follows).
+common::EpochMillis NextSliceEnd(const LongCall& call, bool* last) {
+  common::EpochMillis slice_end = NowMillis() + kWaitSlice.count();
+  *last = false;
+  if (call.deadline.has_value() && *call.deadline - kDeadlineMarginMs <= slice_end) {
+    slice_end = *call.deadline - kDeadlineMarginMs;
+    *last = true;
+  }
+  return slice_end;
 }
 
 // Waits until the execution ends, the call's deadline (less a margin) passes, the call is cancelled or the
@@ -77,12 +94,8 @@ absl::StatusOr<engine::ExecutionInfoRecord> WaitUntilDone(ServiceEnv& env, const
                                                           const std::string& arn) {
   for (;;) {
     RETURN_IF_ERROR(CheckNotStopping(env));
-    common::EpochMillis slice_end = NowMillis() + kWaitSlice.count();
     bool last = false;
-    if (call.deadline.has_value() && *call.deadline - kDeadlineMarginMs <= slice_end) {
-      slice_end = *call.deadline - kDeadlineMarginMs;
-      last = true;
-    }
+    const common::EpochMillis slice_end = NextSliceEnd(call, &last);
     absl::StatusOr<engine::ExecutionInfoRecord> done = env.engine->WaitForCompletion(arn, slice_end);
     if (done.ok() || done.status().code() != absl::StatusCode::kDeadlineExceeded || last) {
       return done;
@@ -224,11 +237,17 @@ absl::StatusOr<v1::Execution> StartExecutionSync(ServiceEnv& env, const v1::Star
                                                  const LongCall& call) {
   LongWaitSlot slot(env);
   RETURN_IF_ERROR(slot.status());
-  ASSIGN_OR_RETURN(engine::ExecutionInfoRecord started, StartOne(env, request));
+  // The first slice is waited by the start itself, which watches for the end from before it submits the start.
+  bool last = false;
+  const common::EpochMillis first_slice_end = NextSliceEnd(call, &last);
+  ASSIGN_OR_RETURN(engine::ExecutionInfoRecord started, StartOne(env, request, first_slice_end));
   if (started.status != sm::ExecutionStatus::kRunning) {
-    // It ended within its start's commit (a chain of Pass states, or one started before by this name): the
-    // record the start answered with is the committed one, so reading it back from the store is not needed.
+    // It ended within its start's commit (a chain of Pass states, or one started before by this name) or within
+    // the first slice: the record is the committed one.
     return ToProto(started);
+  }
+  if (!last && call.cancelled()) {
+    return Cancelled();
   }
   ASSIGN_OR_RETURN(engine::ExecutionInfoRecord done, WaitUntilDone(env, call, started.arn));
   return ToProto(done);

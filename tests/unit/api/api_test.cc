@@ -193,6 +193,8 @@ TEST_F(ApiTest, StartSyncWaitsForTheEnd) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->status(), v1::SUCCEEDED);
   EXPECT_EQ(e->output(), "{\"done\":true}");
+  // The start and the first wait slice are one engine call, which can watch for the end before it starts.
+  EXPECT_EQ(engine_.start_and_wait_calls.load(), 1);
 }
 
 TEST_F(ApiTest, StartSyncDeadline) {

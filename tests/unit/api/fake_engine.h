@@ -6,6 +6,7 @@
 // Thread-safety: all methods lock one mutex; waits use a condition variable.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -238,6 +239,15 @@ class FakeEngine final : public engine::Engine {
     }
     return out;
   }
+
+  // Counted (start_and_wait_calls), then the Engine's own.
+  absl::StatusOr<engine::ExecutionInfoRecord> StartExecutionAndWait(const std::string& state_machine,
+                                                                    const std::string& name, const std::string& input,
+                                                                    common::EpochMillis deadline) override {
+    ++start_and_wait_calls;
+    return Engine::StartExecutionAndWait(state_machine, name, input, deadline);
+  }
+  std::atomic<int> start_and_wait_calls{0};
 
   absl::StatusOr<engine::ExecutionInfoRecord> WaitForCompletion(const std::string& execution_arn,
                                                                 common::EpochMillis deadline) override {

@@ -229,6 +229,49 @@ TEST_F(ExecutionsTest, WaitsWakeOnCommitsAndTimeOut) {
   EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
 }
 
+// StartExecutionAndWait watches for the end from before it submits the start (so it reads the record only once,
+// at the end): an end right after the start's commit, from a worker that took the task at once, is never
+// missed; a start that ends in its commit, or an execution still running at the deadline, answers at once.
+TEST_F(ExecutionsTest, StartAndWaitSeesEveryEndEvenOneRightAfterTheStart) {
+  ASSERT_TRUE(engine_
+                  ->CreateStateMachine("Quick", R"({"StartAt":"T","States":{
+                      "T":{"Type":"Task","Resource":"quick","End":true}}})",
+                                       false)
+                  .ok());
+  absl::StatusOr<ExecutionInfoRecord> pass = engine_->StartExecutionAndWait("Pass", "p", R"({"x":1})", Soon());
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->status, sm::ExecutionStatus::kSucceeded);
+  EXPECT_EQ(pass->output, R"({"x":1,"a":{"n":1}})");
+
+  const common::EpochMillis now = common::SystemClock().NowMillis();
+  absl::StatusOr<ExecutionInfoRecord> running = engine_->StartExecutionAndWait("Quick", "late", "{}", now + 50);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_EQ(running->status, sm::ExecutionStatus::kRunning);
+  EXPECT_EQ(running->arn, "arn:aws:states:us-east-1:123456789012:execution:Quick:late");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0};
+  std::thread worker([&] {
+    while (!stop.load()) {
+      absl::StatusOr<std::optional<PolledTask>> task =
+          engine_->PollTask("quick", "w", common::SystemClock().NowMillis() + 20);
+      if (task.ok() && task->has_value() && engine_->CompleteTask((*task)->token, R"({"done":1})").ok()) {
+        ++completed;
+      }
+    }
+  });
+  for (int i = 0; i < 40; ++i) {
+    absl::StatusOr<ExecutionInfoRecord> done =
+        engine_->StartExecutionAndWait("Quick", "r" + std::to_string(i), "{}", Soon());
+    ASSERT_TRUE(done.ok()) << done.status();
+    EXPECT_EQ(done->status, sm::ExecutionStatus::kSucceeded) << i;
+    EXPECT_EQ(done->output, R"({"done":1})") << i;
+  }
+  stop = true;
+  worker.join();
+  EXPECT_GE(completed.load(), 40);
+}
+
 // EngineOptions::timer_slack_ms: a timer fires up to the slack late, never early, and the timers due within
 // the slack of the first fire in one commit.
 TEST_F(ExecutionsTest, TimersDueWithinTheSlackFireTogetherLateNotEarly) {
