@@ -3,14 +3,16 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "statemachine/json_text.h"
 
 namespace stepflow::api {
 namespace {
@@ -41,17 +43,52 @@ absl::Status SetUpAuditLog(const std::string& path) {
   return absl::OkStatus();
 }
 
-std::string FormatAuditLine(long long time_ms, const AuditRecord& record) {
-  boost::json::object line;
-  line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(time_ms), absl::UTCTimeZone());
-  line["who"] = record.who;
-  line["rpc"] = record.rpc;
-  line["resource"] = record.resource;
-  line["result"] = record.result;
-  if (!record.error.empty()) {
-    line["error"] = record.error;
+namespace {
+
+// Appends `time_ms` as "2024-05-01T12:00:00.123Z". The text up to the seconds changes once a second: each thread
+// keeps the last second's, so a line costs absl::FormatTime only when the second changed.
+void AppendAuditTime(std::string& out, long long time_ms) {
+  thread_local long long cached_second = std::numeric_limits<long long>::min();
+  thread_local std::string cached_text;
+  const long long second = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;  // floor
+  if (second != cached_second) {
+    cached_text = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    cached_second = second;
   }
-  return boost::json::serialize(line);
+  const long long millis = time_ms - second * 1000;
+  out += cached_text;
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  sm::AppendJsonString(out, value);
+}
+
+}  // namespace
+
+std::string FormatAuditLine(long long time_ms, const AuditRecord& record) {
+  std::string line;
+  line.reserve(96 + record.who.size() + record.rpc.size() + record.resource.size() + record.result.size() +
+               record.error.size());
+  line += "{\"time\":\"";
+  AppendAuditTime(line, time_ms);
+  line += '"';
+  AppendField(line, "who", record.who);
+  AppendField(line, "rpc", record.rpc);
+  AppendField(line, "resource", record.resource);
+  AppendField(line, "result", record.result);
+  if (!record.error.empty()) {
+    AppendField(line, "error", record.error);
+  }
+  line += '}';
+  return line;
 }
 
 void WriteAuditLine(const AuditRecord& record) {

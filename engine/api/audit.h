@@ -33,7 +33,9 @@ absl::Status SetUpAuditLog(const std::string& path);
 // Writes one line.
 void WriteAuditLine(const AuditRecord& record);
 
-// The JSON line of `record` at `time_ms` (epoch milliseconds), without the newline (exposed for tests).
+// The JSON line of `record` at `time_ms` (epoch milliseconds), without the newline (exposed for tests). Strings are
+// escaped as in history events (sm::AppendJsonString): bytes that are not UTF-8 become U+FFFD, so a line is always
+// valid JSON whatever a certificate subject or a name holds.
 std::string FormatAuditLine(long long time_ms, const AuditRecord& record);
 
 }  // namespace stepflow::api

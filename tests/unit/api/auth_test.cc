@@ -155,6 +155,19 @@ TEST(AuditTest, LineHasWhoWhatWhenAndResult) {
   EXPECT_EQ(FormatAuditLine(0, r),
             R"({"time":"1970-01-01T00:00:00.000Z","who":"ci","rpc":"/stepflow.v1.Executions/Start",)"
             R"("resource":"orders","result":"PERMISSION_DENIED","error":"AccessDeniedException"})");
+  // The time to the millisecond (twice in one second: each thread keeps the second's text), no error when OK,
+  // escapes, and bytes that are not UTF-8.
+  AuditRecord ok{"CN=\"a\\b\"\n", "GET /metrics", "caf\xc3\xa9", "OK", ""};
+  EXPECT_EQ(FormatAuditLine(1'700'000'000'123, ok),
+            R"({"time":"2023-11-14T22:13:20.123Z","who":"CN=\"a\\b\"\n","rpc":"GET /metrics",)"
+            "\"resource\":\"caf\xc3\xa9\",\"result\":\"OK\"}");
+  EXPECT_THAT(FormatAuditLine(1'700'000'000'007, ok), ::testing::StartsWith(R"({"time":"2023-11-14T22:13:20.007Z")"));
+  EXPECT_THAT(FormatAuditLine(1'700'000'001'999, ok), ::testing::StartsWith(R"({"time":"2023-11-14T22:13:21.999Z")"));
+  EXPECT_THAT(FormatAuditLine(-1, ok), ::testing::StartsWith(R"({"time":"1969-12-31T23:59:59.999Z")"));
+  AuditRecord bad{"x\xff", "r", "", "OK", ""};
+  EXPECT_EQ(FormatAuditLine(0, bad),
+            "{\"time\":\"1970-01-01T00:00:00.000Z\",\"who\":\"x\xef\xbf\xbd\",\"rpc\":\"r\",\"resource\":\"\","
+            "\"result\":\"OK\"}");
 }
 
 }  // namespace
