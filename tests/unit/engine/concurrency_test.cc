@@ -365,7 +365,7 @@ class ConcurrencyTest : public EngineTest {
   }
 
   std::mutex mu_;
-  int next_name_ = 0;
+  std::atomic<int> next_name_{0};  // StartOne runs on racing threads
   std::vector<std::string> arns_;
   std::map<std::string, Tally> tally_;
   std::vector<std::pair<std::string, std::string>> tokens_;  // token, execution
