@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "storage/postgres/testing/private_postgres.h"
 #include "tests/integration/worker_fixture.h"
@@ -95,13 +96,23 @@ class PrivatePostgresCluster : public ::testing::Test {
   }
 
   void StartNode(int i) {
-    std::vector<std::string> args = {"--store", "postgres:" + conninfo_, "--grpc-address",
-                                     absl::StrCat("127.0.0.1:", ports_[i]), "--node-id", absl::StrCat("node-", i),
-                                     "--lease-seconds", std::to_string(kLeaseSeconds), "--logical-partitions",
-                                     std::to_string(kLogicalPartitions),
-                                     "--durability", "async"};
-    absl::StatusOr<std::unique_ptr<ServerProcess>> s =
-        ServerProcess::Start(tmp_.path() + absl::StrCat("/node-", i), args);
+    absl::StatusOr<std::unique_ptr<ServerProcess>> s;
+    for (int attempt = 1;; ++attempt) {
+      std::vector<std::string> args = {"--store", "postgres:" + conninfo_, "--grpc-address",
+                                       absl::StrCat("127.0.0.1:", ports_[i]), "--node-id", absl::StrCat("node-", i),
+                                       "--lease-seconds", std::to_string(kLeaseSeconds), "--logical-partitions",
+                                       std::to_string(kLogicalPartitions),
+                                       "--durability", "async"};
+      s = ServerProcess::Start(tmp_.path() + absl::StrCat("/node-", i), args);
+      // A port picked free (PickFreePorts) can be taken before the node binds it, for example as the source port
+      // of another connection: the node then exits at once, and it is started again on another port.
+      if (s.ok() || attempt == 3 || !absl::StrContains(s.status().message(), "cannot listen")) {
+        break;
+      }
+      absl::StatusOr<std::vector<int>> other = PickFreePorts(1);
+      ASSERT_TRUE(other.ok()) << other.status();
+      ports_[i] = other->front();
+    }
     ASSERT_TRUE(s.ok()) << s.status();
     nodes_[i] = std::move(*s);
     client::ClientOptions options;
