@@ -21,6 +21,7 @@
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
 #include "storage/store.h"
+#include "tests/unit/engine/forwarding_store.h"
 
 namespace stepflow::engine {
 namespace {
@@ -225,9 +226,9 @@ TEST_F(DurableDriverTest, ALeaseIsLostWithTheDriverAndRecordLeasesCommitsIt) {
 }
 
 // Forwards to a store, keeping the (column, key) of each put of every batch committed.
-class PutRecordingStore final : public storage::Store {
+class PutRecordingStore final : public testing::ForwardingStore {
  public:
-  explicit PutRecordingStore(storage::Store* store) : store_(store) {}
+  using ForwardingStore::ForwardingStore;
   absl::Status Commit(const storage::WriteBatch& batch) override {
     std::vector<std::pair<storage::Column, std::string>> puts;
     for (const storage::WriteBatch::Op& op : batch.ops()) {
@@ -236,14 +237,7 @@ class PutRecordingStore final : public storage::Store {
       }
     }
     batches.push_back(std::move(puts));
-    return store_->Commit(batch);
-  }
-  absl::StatusOr<std::optional<std::string>> Get(storage::Column column, std::string_view key) override {
-    return store_->Get(column, key);
-  }
-  absl::Status Scan(storage::Column column, std::string_view prefix, std::string_view start_after, bool reverse,
-                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return store_->Scan(column, prefix, start_after, reverse, visit);
+    return ForwardingStore::Commit(batch);
   }
   // The puts of the last batch to `column`.
   std::vector<std::string> LastPuts(storage::Column column) const {
@@ -256,9 +250,6 @@ class PutRecordingStore final : public storage::Store {
     return keys;
   }
   std::vector<std::vector<std::pair<storage::Column, std::string>>> batches;
-
- private:
-  storage::Store* store_;
 };
 
 // A task's result and the TaskStarted of the task it schedules (a worker's poll already waits) are two inputs

@@ -18,6 +18,7 @@
 #include "engine/history_rows.h"
 #include "engine/names.h"
 #include "engine/records.h"
+#include "tests/unit/engine/forwarding_store.h"
 
 namespace stepflow::engine {
 namespace {
@@ -29,27 +30,21 @@ constexpr char kOneActivity[] = R"({"StartAt":"T","States":{
     "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work","End":true}}})";
 
 // Fails the next `fail_next` commits with Unavailable, writing nothing.
-class FaultyStore final : public storage::Store {
+class FaultyStore final : public testing::ForwardingStore {
  public:
-  explicit FaultyStore(std::unique_ptr<storage::Store> base) : base_(std::move(base)) {}
+  explicit FaultyStore(std::unique_ptr<storage::Store> base)
+      : ForwardingStore(base.get()), base_(std::move(base)) {}
   absl::Status Commit(const storage::WriteBatch& batch) override {
     if (fail_next.load() > 0) {
       --fail_next;
       return absl::UnavailableError("injected commit failure");
     }
-    return base_->Commit(batch);
-  }
-  absl::StatusOr<std::optional<std::string>> Get(storage::Column column, std::string_view key) override {
-    return base_->Get(column, key);
-  }
-  absl::Status Scan(storage::Column column, std::string_view prefix, std::string_view start_after, bool reverse,
-                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return base_->Scan(column, prefix, start_after, reverse, visit);
+    return ForwardingStore::Commit(batch);
   }
   std::atomic<int> fail_next{0};
 
  private:
-  std::unique_ptr<storage::Store> base_;
+  std::unique_ptr<storage::Store> base_;  // what ForwardingStore forwards to
 };
 
 class PartitionTest : public ::testing::Test {
