@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "engine/cluster/fenced_store.h"
 #include "engine/errors.h"
+#include "engine/pending_work.h"
 #include "engine/input_log.h"
 #include "engine/logical_partitions.h"
 #include "engine/names.h"
@@ -121,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   engine->definitions_ =
       std::make_unique<DefinitionStore>(definitions_store, engine->clock_, options.max_definition_bytes);
   ASSIGN_OR_RETURN(TaskTokens tokens, TaskTokens::LoadOrCreate(*engine->store_));
+  RETURN_IF_ERROR(DeleteRetiredTaskRows(*engine->store_));  // after LoadOrCreate read them for legacy tokens
   engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
   engine->page_token_key_ = engine->task_tokens_->DeriveKey(kPageTokenKeyPurpose);
   int threads = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "common/status.h"
 #include "engine/proto_value.h"
 #include "engine/records.h"
 #include "engine/records_v1.h"
@@ -27,16 +28,6 @@ void DeleteTimer(std::string_view id, std::uint64_t timer_id, PendingWork& pendi
   pending.timers.erase(it);
 }
 
-void DeleteTask(std::string_view id, std::uint64_t task_id, PendingWork& pending, storage::WriteBatch* batch) {
-  auto it = pending.tasks.find(task_id);
-  if (it == pending.tasks.end()) {
-    return;
-  }
-  if (batch != nullptr) {
-    batch->Delete(storage::Column::kTasks, TaskKey(it->second.resource, id, task_id));
-  }
-  pending.tasks.erase(it);
-}
 
 }  // namespace
 
@@ -97,7 +88,7 @@ void TrackDecision(std::string_view id, const InputRecord& input, const sm::Deci
       break;
     case InputRecord::Kind::kTaskSucceeded:
     case InputRecord::Kind::kTaskFailed:
-      DeleteTask(id, input.id, pending, batch);
+      pending.tasks.erase(input.id);
       break;
     default:
       break;
@@ -106,7 +97,7 @@ void TrackDecision(std::string_view id, const InputRecord& input, const sm::Deci
     DeleteTimer(id, timer_id, pending, batch);
   }
   for (std::uint64_t task_id : decision.tasks_to_cancel) {
-    DeleteTask(id, task_id, pending, batch);
+    pending.tasks.erase(task_id);
   }
   for (const sm::TimerCommand& t : decision.timers_to_start) {
     pending.timers[t.timer_id] = t.due;
@@ -115,10 +106,28 @@ void TrackDecision(std::string_view id, const InputRecord& input, const sm::Deci
     }
   }
   for (const sm::TaskCommand& t : decision.tasks_to_schedule) {
-    if (batch != nullptr) {
-      batch->Put(storage::Column::kTasks, TaskKey(t.resource, id, t.task_id), EncodeTaskRecord(t));
-    }
     pending.tasks[t.task_id] = t;
+  }
+}
+
+absl::Status DeleteRetiredTaskRows(storage::Store& store) {
+  constexpr std::size_t kRowsPerCommit = 1024;
+  std::string after;  // the last key deleted: each scan starts past the tombstones of the commits before
+  while (true) {
+    storage::WriteBatch batch;
+    std::size_t rows = 0;
+    RETURN_IF_ERROR(store.Scan(storage::Column::kTasks, "", after, false, [&](std::string_view key, std::string_view) {
+      after.assign(key);
+      batch.Delete(storage::Column::kTasks, after);
+      return ++rows < kRowsPerCommit;
+    }));
+    if (rows == 0) {
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(store.Commit(batch));
+    if (rows < kRowsPerCommit) {
+      return absl::OkStatus();
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Execution snapshots (storage/FORMAT.md, "Snapshots"): the interpreter's state and the execution's pending
-// timer and task rows after its first N inputs, put in the `snapshots` column in the batch of the N-th input,
+// timers (their rows) and tasks after its first N inputs, put in the `snapshots` column in the batch of the N-th input,
 // so that recovery applies only the inputs after it (engine/replay.h) and its cost no longer grows with the
 // execution's age (heartbeats add inputs without adding events).
 //
@@ -46,7 +46,7 @@ inline constexpr std::size_t kMaxSnapshotBytes = 64 << 20;
 struct DecodedSnapshot {
   std::int64_t inputs = 0;   // input records covered: the tail starts at this sequence number
   boost::json::value state;  // sm::Execution::SaveState's object
-  PendingWork pending;       // the timer and task rows after those inputs
+  PendingWork pending;       // the pending timers and tasks after those inputs
 };
 
 // The `snapshots` row value of execution `id` after `inputs` inputs, authenticated with `key`.
@@ -56,7 +56,7 @@ std::string EncodeSnapshot(std::string_view id, std::int64_t inputs, const sm::E
 // DataLoss naming the problem when `value` is not a snapshot of execution `id` that an engine holding `key`
 // wrote: not a version-2 value, too large, a MAC that does not match (damaged, forged, or copied from another
 // execution), a message that does not parse whole, another state format, state text that is not JSON, or a
-// pending task row that does not decode.
+// pending task record that does not decode.
 absl::StatusOr<DecodedSnapshot> DecodeSnapshot(std::string_view id, std::string_view value, std::string_view key);
 
 }  // namespace stepflow::engine

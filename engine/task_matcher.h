@@ -2,9 +2,9 @@
 // The matcher: per-queue backlogs of tasks waiting for a worker, and the workers long-polling for them.
 // Partitions offer each task after the commit that scheduled it (and again when recovery re-dispatches it);
 // a poll takes the oldest waiting task of its queue or parks until one comes or its deadline passes. The
-// matcher holds no truth: the `tasks` rows do, and recovery rebuilds it from them. Taking a task does not
-// start it: the engine starts it in its partition (TaskStarted, committed at once or with the result) and
-// drops the task when that is refused (design.md).
+// matcher holds no truth: the executions' input logs do, and recovery rebuilds it from the pending tasks of
+// the replayed executions. Taking a task does not start it: the engine starts it in its partition
+// (TaskStarted, committed at once or with the result) and drops the task when that is refused (design.md).
 //
 // Thread-safety: thread-safe; shared by every partition and API thread.
 

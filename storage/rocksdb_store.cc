@@ -471,14 +471,10 @@ namespace {
 
 // A key's first `count` components (KeyPrefixOfComponents). As the memtables' insert hint prefix, it gives a
 // group of rows written near each other a remembered insert position, so that an insert starts next to the group's last
-// row instead of searching the skip list from its top:
-//   - one component: each execution's rows in `history`, `inputs` and `dead_letters` (keyed `Str(execution id)
-//     U64(n)`, written in increasing n), its `executions` and `snapshots` rows (the bare ARN, rewritten in
-//     place), and each index's entries (by start time);
-//   - two components in `tasks` (`Str(queue) Str(execution id) U64(task id)`): an execution's task rows. With
-//     the queue alone, every task of a queue shared one position, which the other executions' tasks had moved
-//     away from, and each of a task's two writes (its row at its schedule, the row's deletion at its result)
-//     searched from the top.
+// row instead of searching the skip list from its top. With one component, the groups are each execution's rows in
+// `history`, `inputs` and `dead_letters` (keyed `Str(execution id) U64(n)`, written in increasing n), its
+// `executions` and `snapshots` rows (the bare ARN, rewritten in place), and each index's entries (by start time).
+// (Two components were `tasks` rows' execution within their queue, before the engine stopped writing them.)
 // Hints change where an insert starts its search, never the order or what a read sees.
 class LeadingKeyComponents final : public rocksdb::SliceTransform {
  public:
@@ -572,9 +568,6 @@ std::vector<std::string> MissingColumns(const std::vector<std::string>& existing
 // read by prefix scans or by keys that exist, where a filter only costs memory and flush time.
 rocksdb::ColumnFamilyOptions ColumnOptions(const rocksdb::Options& o, std::string_view name) {
   rocksdb::ColumnFamilyOptions column(o);
-  if (name == ColumnName(Column::kTasks)) {
-    column.memtable_insert_with_hint_prefix_extractor = std::make_shared<LeadingKeyComponents>(2);
-  }
   if (name == ColumnName(Column::kExecutions)) {
     column.memtable_whole_key_filtering = true;
     column.memtable_prefix_bloom_size_ratio = kMemtableBloomRatio;

@@ -22,7 +22,7 @@ enum class Column : std::uint8_t {
   kDefinitions = 0,  // state machine name + version -> definition record
   kExecutions = 1,   // execution id -> metadata + snapshot
   kHistory = 2,      // execution id + event id (big-endian) -> history event
-  kTasks = 3,        // queue + ready time + task id -> queued task
+  kTasks = 3,        // retired: queue + execution id + task id -> task record, written by older releases only
   kTimers = 4,       // due time + execution id + timer id -> timer
   kDeadLetters = 5,  // queue + id -> dead letter
   kIndexes = 6,      // secondary indexes (status + start time -> id, ...)

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/records.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 namespace stepflow::engine::testing {
@@ -123,19 +124,50 @@ TEST_F(ExecutionsTest, StopAbortsOnceAndDeletesTaskAndTimerRows) {
   EXPECT_EQ(CountRows(storage::Column::kTimers), 0);
 }
 
-TEST_F(ExecutionsTest, TaskRowsStayWhilePendingAndGoWithTheTimeout) {
+// Tasks have no rows: a restart finds a pending task by replaying its execution, offers it to workers again and
+// keeps its execution's timeout.
+TEST_F(ExecutionsTest, APendingTaskOutlivesARestartWithoutARowOfItsOwn) {
   ASSERT_TRUE(engine_
                   ->CreateStateMachine("Slow", R"({"TimeoutSeconds":30,"StartAt":"T","States":{
       "T":{"Type":"Task","Resource":"q","End":true}}})",
                                        false)
                   .ok());
-  absl::StatusOr<ExecutionInfoRecord> e = engine_->StartExecution("Slow", "s", "{}");
-  ASSERT_TRUE(e.ok());
+  absl::StatusOr<ExecutionInfoRecord> polled = engine_->StartExecution("Slow", "polled", R"({"n":1})");
+  absl::StatusOr<ExecutionInfoRecord> late = engine_->StartExecution("Slow", "late", R"({"n":2})");
+  ASSERT_TRUE(polled.ok() && late.ok());
   engine_.reset();
-  EXPECT_EQ(CountRows(storage::Column::kTasks), 1);
+  EXPECT_EQ(CountRows(storage::Column::kTasks), 0);
   Open();
+  absl::StatusOr<std::optional<PolledTask>> task = engine_->PollTask("q", "w", clock_.NowMillis());
+  ASSERT_TRUE(task.ok() && task->has_value()) << task.status();
+  EXPECT_EQ((*task)->execution_arn, polled->arn);
+  EXPECT_EQ((*task)->input, R"({"n":1})");
+  ASSERT_TRUE(engine_->CompleteTask((*task)->token, R"({"ok":true})").ok());
+  EXPECT_EQ(Finish(polled->arn).status, sm::ExecutionStatus::kSucceeded);
   clock_.AdvanceBy(30'000);
-  EXPECT_EQ(Finish(e->arn).status, sm::ExecutionStatus::kTimedOut);
+  EXPECT_EQ(Finish(late->arn).status, sm::ExecutionStatus::kTimedOut);
+  engine_.reset();
+  EXPECT_EQ(CountRows(storage::Column::kTasks), 0);
+}
+
+// Releases before wrote a `tasks` row per pending task. Opening such a store deletes them, however many (the
+// deletes go in commits of 1,024), after reading them for the unsigned tokens they leave valid.
+TEST_F(ExecutionsTest, TaskRowsOfAnOlderReleaseAreDeletedWhenTheStoreOpens) {
+  engine_.reset();
+  {
+    storage::StoreOptions o;
+    o.path = (dir_ / "data").string();
+    absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::OpenRocksDbStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    storage::WriteBatch batch;
+    for (int i = 0; i < 2'500; ++i) {
+      batch.Put(storage::Column::kTasks, TaskKey("q", "arn:aws:states:us-east-1:123456789012:execution:Old:e", i),
+                "");
+    }
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  EXPECT_EQ(CountRows(storage::Column::kTasks), 2'500);
+  Open();
   engine_.reset();
   EXPECT_EQ(CountRows(storage::Column::kTasks), 0);
 }

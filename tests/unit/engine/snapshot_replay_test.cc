@@ -1,7 +1,7 @@
 // Snapshots (engine/snapshots.h, sm::Execution::SaveState/Restore): a snapshot taken after any input k, written
 // and read back as the engine stores it, plus the inputs after k, gives exactly what replaying the whole input
 // log gives: every later decision (events, tasks, timers, dead letters), the final interpreter state, and the
-// pending timer and task rows. Checked at every k of every golden case (tests/golden) and of every crash-test
+// pending timers and tasks. Checked at every k of every golden case (tests/golden) and of every crash-test
 // machine (tests/crash/machines) run with workers that heartbeat, answer, fail and go silent.
 //
 // And a state that is not one SaveState wrote (damaged or forged) is refused, never run.

@@ -257,6 +257,13 @@ TEST_F(UpgradeTest, RecoveredExecutionsGoOnWithVersion2RowsAfterTheirVersion1Row
       absl::StatusOr<ReplayedExecution> replayed = LoadExecution(**store, arn, machines);
       ASSERT_TRUE(replayed.ok()) << arn << ": " << replayed.status();
     }
+    // The old release's `tasks` rows were read for their unsigned tokens (t1's was accepted above) and deleted.
+    int task_rows = 0;
+    ASSERT_TRUE((*store)
+                    ->Scan(storage::Column::kTasks, "", "", false,
+                           [&](std::string_view, std::string_view) { return ++task_rows > 0; })
+                    .ok());
+    EXPECT_EQ(task_rows, 0);
   }
   Open();
   for (const std::string& arn : {w1, d1, t1, dl}) {
