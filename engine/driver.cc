@@ -178,7 +178,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   const std::size_t events = decision.events.size();
   if (entry.group_rows == kNoGroupRows) {
     entry.group_rows = group_rows_.size();
-    group_rows_.push_back(GroupRows{&entry, input.now, std::move(decision.events)});
+    group_rows_.push_back(GroupRows{&entry, input.now, std::move(decision.events), {}, 0, 0});
   } else {
     GroupRows& rows = group_rows_[entry.group_rows];
     rows.now = input.now;
@@ -186,6 +186,9 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
                        std::make_move_iterator(decision.events.end()));
   }
   decision.events.clear();
+  if (options_.durable) {
+    AddToInputRow(id, group_rows_[entry.group_rows], entry.next_input, input);
+  }
   TrackDecision(id, input, decision, entry.pending, &batch_);
   // A redrive or a discard takes the dead letters it names out of the list.
   for (const auto& [task_id, patched] : input.dead_letters) {
@@ -206,7 +209,6 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
   }
   const bool ended = e.status() != sm::ExecutionStatus::kRunning;
   if (options_.durable) {
-    batch_.Put(storage::Column::kInputs, InputKey(id, entry.next_input), EncodeInputRecord(input));
     // Only the start, the input that ends the execution and a redrive change index rows.
     const bool first = input.kind == InputRecord::Kind::kStart;
     if (first || e.status() != before) {
@@ -231,6 +233,26 @@ void Driver::PutGroupRows() {
   group_rows_.clear();
 }
 
+void Driver::AddToInputRow(const std::string& id, GroupRows& rows, std::int64_t sequence, const InputRecord& input) {
+  if (rows.input_count == kMaxInputsPerRow || rows.inputs.size() >= kMaxInputRowBytes) {
+    PutInputRow(id, rows);
+  }
+  if (rows.input_count == 0) {
+    rows.first_input = sequence;
+  }
+  AppendToInputRow(rows.inputs, input);
+  ++rows.input_count;
+}
+
+void Driver::PutInputRow(const std::string& id, GroupRows& rows) {
+  if (rows.input_count == 0) {
+    return;
+  }
+  batch_.Put(storage::Column::kInputs, InputKey(id, rows.first_input), std::move(rows.inputs));
+  rows.inputs.clear();
+  rows.input_count = 0;
+}
+
 void Driver::PutRows(GroupRows& rows) {
   if (rows.entry == nullptr) {
     return;  // put already (Evict)
@@ -239,6 +261,7 @@ void Driver::PutRows(GroupRows& rows) {
   rows.entry = nullptr;
   entry.group_rows = kNoGroupRows;
   const std::string& id = entry.info().execution_arn;
+  PutInputRow(id, rows);
   // As its last staged input left it: only Stage follows an input that changes an execution (a refused or
   // no-effect input changes nothing), so the record is what a put after each input would have left.
   const sm::Execution& e = *entry.execution;

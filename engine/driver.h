@@ -234,13 +234,18 @@ class Driver {
     const sm::ExecutionInfo& info() const { return execution->info(); }
   };
   static constexpr std::size_t kNoGroupRows = static_cast<std::size_t>(-1);
-  // The history rows and the record of one execution, written once per commit (PutGroupRows) however many of
-  // its inputs the batch holds: a task's result and then the TaskStarted of the task it scheduled are two
-  // inputs of one group, and writing after each would put the record twice and split the commit's events.
+  // The history rows, the input row and the record of one execution, written once per commit (PutGroupRows)
+  // however many of its inputs the batch holds: a task's result and then the TaskStarted of the task it
+  // scheduled are two inputs of one group, and writing after each would put the record twice and split the
+  // commit's events and inputs over two rows each.
   struct GroupRows {
     Entry* entry;  // a node of executions_ (they stay put); Evict puts the rows of one it removes first
     common::EpochMillis now = 0;           // the time of its last input: the record's stop time when it ended
     std::vector<sm::HistoryEvent> events;  // the events of its inputs in the batch, in id order
+    // Durable only: the `inputs` row being built (AppendToInputRow), of input_count inputs from first_input on.
+    std::string inputs;
+    std::size_t input_count = 0;
+    std::int64_t first_input = 0;
   };
   // One applied input waiting for its commit.
   struct Staged {
@@ -272,8 +277,13 @@ class Driver {
   void StageIndexRows(const std::string& id, const Entry& entry, bool first, sm::ExecutionStatus before);
   // Adds the history rows and the record of each execution in group_rows_ to the batch, and empties it.
   void PutGroupRows();
-  // Adds the history rows and the record of one execution in group_rows_ (if not added yet) to the batch.
+  // Adds the history rows, the input row and the record of one execution in group_rows_ (if not added yet) to
+  // the batch.
   void PutRows(GroupRows& rows);
+  // Adds input `sequence` of execution `id` to its input row in `rows`; puts the row first when it is full.
+  void AddToInputRow(const std::string& id, GroupRows& rows, std::int64_t sequence, const InputRecord& input);
+  // Adds the input row in `rows` (if it holds any input) to the batch and empties it.
+  void PutInputRow(const std::string& id, GroupRows& rows);
   // Commits the batch and carries out the staged commands. The commit's error (Unavailable "CommitFailed",
   // ResourceExhausted "DiskFull") when it failed: nothing of the batch happened. Otherwise the first error
   // carrying out a command, or OK. `*committed` (when given) tells which of the two an error is.

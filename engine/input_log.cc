@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "engine/proto_value.h"
 #include "engine/records.h"
 #include "engine/records_v1.h"
@@ -100,8 +101,9 @@ bool HasOnlyTheFieldsOfItsKind(const InputRecord& in) {
          (in.kind == Kind::kRedrive || in.dead_letters.empty());
 }
 
-std::string EncodeInputRecord(const InputRecord& in) {
-  storage::v1::InputRecord r;
+namespace {
+
+void ToProto(const InputRecord& in, storage::v1::InputRecord& r) {
   for (const auto& [kind, proto] : kKinds) {
     if (kind == in.kind) {
       r.set_kind(proto);
@@ -148,29 +150,10 @@ std::string EncodeInputRecord(const InputRecord& in) {
       r.add_drawn()->set_random(std::get<double>(d));
     }
   }
-  return EncodeProtoValue(r);
 }
 
-absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
-  switch (ValueFormatOf(value)) {
-    case ValueFormat::kJsonV1: {
-      absl::StatusOr<InputRecord> v1 = DecodeInputRecordV1(value);
-      if (v1.ok()) {
-        v1->semantics_version = kUnversionedSemantics;  // version 1 had no such field
-      }
-      return v1;
-    }
-    case ValueFormat::kProtobufV2:
-      break;
-    case ValueFormat::kUnknown:
-      return absl::DataLossError(absl::StrCat("input record of unknown format: ", std::string(value.substr(0, 80))));
-  }
-  const auto corrupt = [] { return absl::DataLossError("malformed input record (version 2)"); };
-  storage::v1::InputRecord r;
-  if (!DecodeProtoValue(value, r)) {
-    return corrupt();
-  }
-  InputRecord in;
+// The input `r` holds (its `then` ignored), or false when `r` is not one the encoder writes.
+bool FromProto(storage::v1::InputRecord& r, InputRecord& in) {
   bool known = false;
   for (const auto& [kind, proto] : kKinds) {
     if (proto == r.kind()) {
@@ -181,7 +164,7 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
   // The start info belongs to a start, the output to a task's success (the rest: HasOnlyTheFieldsOfItsKind).
   if (!known || (in.kind == InputRecord::Kind::kStart) != r.has_start() ||
       (in.kind != InputRecord::Kind::kTaskSucceeded && !r.output().empty())) {
-    return corrupt();
+    return false;
   }
   in.now = r.now();
   in.id = r.id();
@@ -190,19 +173,19 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
   in.worker = std::move(*r.mutable_worker());
   in.state_name = std::move(*r.mutable_state());
   if (in.kind == InputRecord::Kind::kStart && !DecodeStart(*r.mutable_start(), in)) {
-    return corrupt();
+    return false;
   }
   if (in.kind == InputRecord::Kind::kTaskSucceeded && !ParseJsonText(r.output(), in.payload)) {
-    return corrupt();
+    return false;
   }
   for (const storage::v1::RedrivenDeadLetter& dl : r.dead_letters()) {
     auto [it, first] = in.dead_letters.try_emplace(dl.task_id());
     if (!first || (dl.has_input() && !ParseJsonText(dl.input(), it->second.emplace()))) {
-      return corrupt();  // a task redriven twice in one input: the encoder writes each once
+      return false;  // a task redriven twice in one input: the encoder writes each once
     }
   }
   if (!HasOnlyTheFieldsOfItsKind(in)) {
-    return corrupt();
+    return false;
   }
   in.drawn.reserve(r.drawn_size());
   for (const storage::v1::DrawnValue& d : r.drawn()) {
@@ -211,10 +194,76 @@ absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
     } else if (d.value_case() == storage::v1::DrawnValue::kRandom) {
       in.drawn.emplace_back(d.random());
     } else {
-      return corrupt();
+      return false;
     }
   }
-  return in;
+  return true;
+}
+
+absl::Status MalformedInputRow() { return absl::DataLossError("malformed input record (version 2)"); }
+
+}  // namespace
+
+std::string EncodeInputRecord(const InputRecord& in) {
+  storage::v1::InputRecord r;
+  ToProto(in, r);
+  return EncodeProtoValue(r);
+}
+
+void AppendToInputRow(std::string& row, const InputRecord& in) {
+  if (row.empty()) {
+    row = EncodeInputRecord(in);
+    return;
+  }
+  // Serialized messages concatenated parse as one message with their repeated fields joined: the row's
+  // message gains one more `then`, and its own fields stay as they are.
+  storage::v1::InputRecord then;
+  ToProto(in, *then.add_then());
+  then.AppendToString(&row);
+}
+
+absl::StatusOr<std::vector<InputRecord>> DecodeInputRow(std::string_view value) {
+  switch (ValueFormatOf(value)) {
+    case ValueFormat::kJsonV1: {
+      absl::StatusOr<InputRecord> v1 = DecodeInputRecordV1(value);
+      if (!v1.ok()) {
+        return v1.status();
+      }
+      v1->semantics_version = kUnversionedSemantics;  // version 1 had no such field
+      std::vector<InputRecord> row;
+      row.push_back(*std::move(v1));
+      return row;
+    }
+    case ValueFormat::kProtobufV2:
+      break;
+    case ValueFormat::kUnknown:
+      return absl::DataLossError(absl::StrCat("input record of unknown format: ", std::string(value.substr(0, 80))));
+  }
+  storage::v1::InputRecord r;
+  if (!DecodeProtoValue(value, r) || r.then_size() > static_cast<int>(kMaxInputsPerRow) - 1) {
+    return MalformedInputRow();
+  }
+  std::vector<InputRecord> row(static_cast<std::size_t>(r.then_size()) + 1);
+  if (!FromProto(r, row[0])) {
+    return MalformedInputRow();
+  }
+  for (int i = 0; i < r.then_size(); ++i) {
+    storage::v1::InputRecord& then = *r.mutable_then(i);
+    // Only a row's first input has inputs after it; a start is always its row's first.
+    if (then.then_size() > 0 || !FromProto(then, row[static_cast<std::size_t>(i) + 1]) ||
+        row[static_cast<std::size_t>(i) + 1].kind == InputRecord::Kind::kStart) {
+      return MalformedInputRow();
+    }
+  }
+  return row;
+}
+
+absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value) {
+  ASSIGN_OR_RETURN(std::vector<InputRecord> row, DecodeInputRow(value));
+  if (row.size() != 1) {
+    return absl::DataLossError(absl::StrCat("an input row of ", row.size(), " inputs where one was expected"));
+  }
+  return std::move(row.front());
 }
 
 absl::StatusOr<sm::Decision> ApplyInputRecord(sm::Execution& e, const InputRecord& in, sm::RuntimeValues& rv) {

@@ -6,6 +6,7 @@
 // how the engine recovers (engine/replay.h). Row layout and value schema: storage/FORMAT.md (`inputs`).
 
 #include <boost/json.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,9 +60,22 @@ struct InputRecord {
 // InvalidArgument when `text` is not JSON or holds a number outside the double range (sm::ParseJson).
 absl::StatusOr<boost::json::value> ParseExecutionInput(std::string_view text);
 
+// An `inputs` row holds the inputs one commit applied to one execution, in order, keyed by the first one's
+// sequence number (storage/FORMAT.md, "Input records"): a task's result and the TaskStarted of the task it
+// scheduled, when a worker's poll was waiting, share one row. A row is closed at kMaxInputsPerRow inputs or
+// once it holds kMaxInputRowBytes, and the commit's next input begins another. Rows written before hold one each.
+inline constexpr std::size_t kMaxInputsPerRow = 64;
+inline constexpr std::size_t kMaxInputRowBytes = 1 << 20;
+
+// A row of the one input `input`.
 std::string EncodeInputRecord(const InputRecord& input);
-// DataLoss when `value` is not an input record this release can read, or holds a field its kind does not
-// use (see HasOnlyTheFieldsOfItsKind).
+// Appends `input` to `row` (a row of the inputs before it, or empty: then the row of `input` alone).
+void AppendToInputRow(std::string& row, const InputRecord& input);
+// The inputs of an `inputs` row, in order (at least one). DataLoss when `value` is not a row this release can
+// read, holds more than kMaxInputsPerRow inputs, a start after its first, or an input with a field its kind
+// does not use (see HasOnlyTheFieldsOfItsKind).
+absl::StatusOr<std::vector<InputRecord>> DecodeInputRow(std::string_view value);
+// The input of a row of one input. DataLoss as DecodeInputRow, and for a row of several.
 absl::StatusOr<InputRecord> DecodeInputRecord(std::string_view value);
 // Whether `input` leaves empty every field its kind does not use, as every encoder (version 1 or 2) wrote it:
 // error and cause belong to TaskFailed and Stop, worker to TaskStarted, state_name to DeadLetterDiscarded,

@@ -67,40 +67,42 @@ absl::Status ApplyInputs(ReplayedExecution& r, const std::vector<InputRecord>& i
   return absl::OkStatus();
 }
 
-// Reads the input records of `id` with sequence numbers from `first` on. DataLoss when one is unreadable or
-// a sequence number is missing.
-absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, const std::string& id,
-                                                        std::int64_t first) {
-  std::vector<InputRecord> log;
-  absl::Status error;
+// The sequence number of the `inputs` row of `id` that holds input `sequence`: the row with the greatest key not
+// above it (a commit's inputs share a row keyed by the first, storage/FORMAT.md). nullopt when there is none.
+absl::StatusOr<std::optional<std::int64_t>> RowHolding(storage::Store& store, const std::string& id,
+                                                      std::int64_t sequence) {
+  if (sequence == 0) {
+    return std::optional<std::int64_t>(0);  // a start always begins its row
+  }
   const std::string prefix = InputPrefix(id);
-  const std::string start_after = first > 0 ? InputKey(id, first - 1) : "";
-  RETURN_IF_ERROR(store.Scan(
-      storage::Column::kInputs, prefix, start_after, false, [&](std::string_view key, std::string_view value) {
-        const std::uint64_t expected = static_cast<std::uint64_t>(first) + log.size();
-        if (key.size() != prefix.size() + 8 || storage::ReadUint64BigEndian(key.substr(prefix.size())) != expected) {
-          error = errors::ReplayMismatch(id, absl::StrCat("input ", expected, " is missing"));
-          return false;
-        }
-        absl::StatusOr<InputRecord> input = DecodeInputRecord(value);
-        if (!input.ok()) {
-          error = input.status();
-          return false;
-        }
-        log.push_back(*std::move(input));
-        return true;
-      }));
-  RETURN_IF_ERROR(error);
-  return log;
+  std::optional<std::int64_t> row;
+  RETURN_IF_ERROR(store.Scan(storage::Column::kInputs, prefix, InputKey(id, sequence + 1), /*reverse=*/true,
+                             [&](std::string_view key, std::string_view) {
+                               if (key.size() == prefix.size() + 8) {
+                                 row = static_cast<std::int64_t>(
+                                     storage::ReadUint64BigEndian(key.substr(prefix.size())));
+                               }
+                               return false;
+                             }));
+  return row;
 }
 
 // The input record `sequence` of `id`. DataLoss when it is missing or unreadable.
 absl::StatusOr<InputRecord> ReadInput(storage::Store& store, const std::string& id, std::int64_t sequence) {
-  ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kInputs, InputKey(id, sequence)));
+  ASSIGN_OR_RETURN(std::optional<std::int64_t> row, RowHolding(store, id, sequence));
+  std::optional<std::string> value;
+  if (row) {
+    ASSIGN_OR_RETURN(value, store.Get(storage::Column::kInputs, InputKey(id, *row)));
+  }
   if (!value) {
     return errors::ReplayMismatch(id, absl::StrCat("input ", sequence, " is missing"));
   }
-  return DecodeInputRecord(*value);
+  ASSIGN_OR_RETURN(std::vector<InputRecord> inputs, DecodeInputRow(*value));
+  const std::int64_t at = sequence - *row;
+  if (at >= static_cast<std::int64_t>(inputs.size())) {
+    return errors::ReplayMismatch(id, absl::StrCat("input ", sequence, " is missing"));
+  }
+  return std::move(inputs[static_cast<std::size_t>(at)]);
 }
 
 // The execution rebuilt from its snapshot and the inputs after it, verified against `stored`; nullopt when it
@@ -131,6 +133,37 @@ absl::StatusOr<std::optional<ReplayedExecution>> LoadFromSnapshot(storage::Store
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, const std::string& id,
+                                                        std::int64_t first) {
+  std::vector<InputRecord> log;
+  ASSIGN_OR_RETURN(std::optional<std::int64_t> row, RowHolding(store, id, first));
+  std::uint64_t expected = static_cast<std::uint64_t>(row.value_or(first));  // the next row's key
+  absl::Status error;
+  const std::string prefix = InputPrefix(id);
+  const std::string start_after = expected > 0 ? InputKey(id, static_cast<std::int64_t>(expected) - 1) : "";
+  RETURN_IF_ERROR(store.Scan(
+      storage::Column::kInputs, prefix, start_after, false, [&](std::string_view key, std::string_view value) {
+        if (key.size() != prefix.size() + 8 || storage::ReadUint64BigEndian(key.substr(prefix.size())) != expected) {
+          error = errors::ReplayMismatch(id, absl::StrCat("input ", expected, " is missing"));
+          return false;
+        }
+        absl::StatusOr<std::vector<InputRecord>> inputs = DecodeInputRow(value);
+        if (!inputs.ok()) {
+          error = inputs.status();
+          return false;
+        }
+        for (InputRecord& input : *inputs) {
+          if (expected >= static_cast<std::uint64_t>(first)) {
+            log.push_back(std::move(input));
+          }
+          ++expected;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(error);
+  return log;
+}
 
 absl::StatusOr<ReplayedExecution> ReplayInputs(const std::vector<InputRecord>& log, const MachineLookup& machines,
                                                const sm::TaskTokenMinter* tokens) {

@@ -52,6 +52,10 @@ absl::StatusOr<ReplayedExecution> ReplayFromSnapshot(const InputRecord& start, c
 
 // The input log of execution `id`, in order. DataLoss when a row is unreadable or a sequence number is missing.
 absl::StatusOr<std::vector<InputRecord>> ReadInputLog(storage::Store& store, const std::string& id);
+// The inputs of execution `id` from sequence number `first` on (none when the log ends before): from the row that
+// holds `first`, which may begin before it (a commit's inputs share one row). Errors as ReadInputLog.
+absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, const std::string& id,
+                                                        std::int64_t first);
 
 // DataLoss unless the replayed execution has the stored record's status and last event id.
 absl::Status VerifyReplay(const ReplayedExecution& replayed, const StoredExecution& stored);

@@ -45,18 +45,27 @@ void CheckAt(bool ok, const char* what, int line) {
 }
 #define Check(condition) CheckAt((condition), #condition, __LINE__)
 
-void FuzzInputRecord(std::string_view value) {
-  absl::StatusOr<InputRecord> r = DecodeInputRecord(value);
-  if (!r.ok()) {
-    Check(absl::IsDataLoss(r.status()));
+void FuzzInputRow(std::string_view value) {
+  absl::StatusOr<std::vector<InputRecord>> row = DecodeInputRow(value);
+  if (!row.ok()) {
+    Check(absl::IsDataLoss(row.status()));
     return;
   }
-  absl::StatusOr<InputRecord> again = DecodeInputRecord(EncodeInputRecord(*r));
-  Check(again.ok());
-  Check(again->kind == r->kind && again->now == r->now && again->id == r->id && again->error == r->error);
-  Check(again->payload == r->payload);
-  // Only a start carries the semantics version; on other kinds the field means nothing.
-  Check(r->kind != InputRecord::Kind::kStart || again->semantics_version == r->semantics_version);
+  Check(!row->empty() && row->size() <= kMaxInputsPerRow);
+  std::string encoded;
+  for (const InputRecord& r : *row) {
+    AppendToInputRow(encoded, r);
+  }
+  absl::StatusOr<std::vector<InputRecord>> again = DecodeInputRow(encoded);
+  Check(again.ok() && again->size() == row->size());
+  for (std::size_t i = 0; i < row->size(); ++i) {
+    const InputRecord& r = (*row)[i];
+    const InputRecord& a = (*again)[i];
+    Check(a.kind == r.kind && a.now == r.now && a.id == r.id && a.error == r.error);
+    Check(a.payload == r.payload);
+    // Only a start carries the semantics version; on other kinds the field means nothing.
+    Check(r.kind != InputRecord::Kind::kStart || a.semantics_version == r.semantics_version);
+  }
 }
 
 void FuzzExecutionRecord(std::string_view value) {
@@ -103,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FuzzExecutionRecord(value);
       break;
     case kInputRecord:
-      FuzzInputRecord(value);
+      FuzzInputRow(value);
       break;
     case kDeadLetter:
       FuzzDeadLetter(value);

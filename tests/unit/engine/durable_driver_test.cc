@@ -18,6 +18,7 @@
 #include "engine/random_values.h"
 #include "engine/records.h"
 #include "engine/replay.h"
+#include "engine/snapshots.h"
 #include "statemachine/compile.h"
 #include "statemachine/core/model.h"
 #include "storage/store.h"
@@ -254,9 +255,10 @@ class PutRecordingStore final : public testing::ForwardingStore {
 };
 
 // A task's result and the TaskStarted of the task it schedules (a worker's poll already waits) are two inputs
-// of one group: the commit writes the execution's record once, in the state the second left, and its events
-// as one run of history rows keyed by the last, not a record and a row per input.
-TEST_F(DurableDriverTest, AnExecutionSteppedTwiceInAGroupGetsOneRecordAndOneHistoryRow) {
+// of one group: the commit writes the execution's record once, in the state the second left, its events as one
+// run of history rows keyed by the last, and both inputs in one input row keyed by the first, not a record and
+// a row of each per input.
+TEST_F(DurableDriverTest, AnExecutionSteppedTwiceInAGroupGetsOneRecordOneHistoryRowAndOneInputRow) {
   PutRecordingStore store(store_.get());
   DriverOptions options;
   options.durable = true;
@@ -297,7 +299,21 @@ TEST_F(DurableDriverTest, AnExecutionSteppedTwiceInAGroupGetsOneRecordAndOneHist
   EXPECT_EQ(history->back().at("taskStartedEventDetails").at("resource"), json::value("q"));
   EXPECT_EQ(store.LastPuts(storage::Column::kExecutions), std::vector<std::string>{"e1"});
   EXPECT_EQ(store.LastPuts(storage::Column::kHistory), std::vector<std::string>{HistoryKey("e1", last)});
-  EXPECT_EQ(store.LastPuts(storage::Column::kInputs).size(), 2u);  // each input is logged as before
+  EXPECT_EQ(store.LastPuts(storage::Column::kInputs), std::vector<std::string>{InputKey("e1", 1)});
+  // Inputs 1 (the result) and 2 (the TaskStarted) share the row; reading from either finds it.
+  absl::StatusOr<std::vector<InputRecord>> from_1 = ReadInputsFrom(*store_, "e1", 1);
+  ASSERT_TRUE(from_1.ok()) << from_1.status();
+  ASSERT_EQ(from_1->size(), 2u);
+  EXPECT_EQ((*from_1)[0].kind, InputRecord::Kind::kTaskSucceeded);
+  EXPECT_EQ((*from_1)[1].kind, InputRecord::Kind::kTaskStarted);
+  EXPECT_EQ((*from_1)[1].worker, "worker-1");
+  absl::StatusOr<std::vector<InputRecord>> from_2 = ReadInputsFrom(*store_, "e1", 2);
+  ASSERT_TRUE(from_2.ok()) << from_2.status();
+  ASSERT_EQ(from_2->size(), 1u);
+  EXPECT_EQ(from_2->front().kind, InputRecord::Kind::kTaskStarted);
+  absl::StatusOr<std::vector<InputRecord>> from_3 = ReadInputsFrom(*store_, "e1", 3);
+  ASSERT_TRUE(from_3.ok()) << from_3.status();
+  EXPECT_TRUE(from_3->empty());
   absl::StatusOr<std::optional<std::string>> value = store_->Get(storage::Column::kExecutions, "e1");
   ASSERT_TRUE(value.ok() && value->has_value());
   absl::StatusOr<StoredExecution> record = DecodeExecutionRecord(**value);
@@ -314,6 +330,71 @@ TEST_F(DurableDriverTest, AnExecutionSteppedTwiceInAGroupGetsOneRecordAndOneHist
   absl::StatusOr<ReplayedExecution> replayed = LoadExecution(*store_, "e1", machines);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->execution->last_event_id(), last);
+}
+
+// Seventy task results in one commit: the input row closes at kMaxInputsPerRow and the rest begin another, keyed
+// by its first input. A snapshot taken inside the second row replays from the row's middle.
+TEST_F(DurableDriverTest, AnInputRowHoldsAtMostItsMaximumAndASnapshotMayFallInsideOne) {
+  constexpr int kItems = 70;
+  static_assert(kItems > static_cast<int>(kMaxInputsPerRow));
+  DriverOptions options;
+  options.durable = true;
+  options.snapshots.every_inputs = 10;
+  options.snapshots.key = "snapshot key";
+  Driver driver(store_.get(), &clock_, &dispatcher_, &runtime_, options);
+  constexpr char kMap[] = R"({"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
+      "ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q","End":true}}}}}})";
+  json::array items;
+  for (int i = 0; i < kItems; ++i) {
+    items.push_back(i);
+  }
+  ASSERT_TRUE(driver.Start(Machine(kMap), Info("m1"), json::object{{"items", items}}).ok());
+  ASSERT_EQ(dispatcher_.dispatched.size(), static_cast<std::size_t>(kItems));
+  driver.BeginGroup();
+  for (const TaskDispatch& task : dispatcher_.dispatched) {
+    DriverInput result;
+    result.kind = DriverInput::Kind::kTaskSucceeded;
+    result.execution_id = "m1";
+    result.task_id = task.task_id;
+    result.output = task.input;
+    driver.Post(std::move(result));
+  }
+  ASSERT_TRUE(driver.ProcessInbox().ok());
+  ASSERT_TRUE(driver.EndGroup().ok());
+
+  std::vector<std::string> rows;
+  ASSERT_TRUE(store_
+                  ->Scan(storage::Column::kInputs, InputPrefix("m1"), "", false,
+                         [&](std::string_view key, std::string_view) {
+                           rows.emplace_back(key);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(rows, (std::vector<std::string>{InputKey("m1", 0), InputKey("m1", 1),
+                                            InputKey("m1", 1 + static_cast<std::int64_t>(kMaxInputsPerRow))}));
+  const std::vector<InputRecord> log = Log("m1");
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(kItems) + 1);
+  MachineLookup machines = [&](const std::string&,
+                               std::int64_t) -> absl::StatusOr<std::shared_ptr<const sm::StateMachine>> {
+    return Machine(kMap);
+  };
+  absl::StatusOr<ReplayedExecution> whole = ReplayInputs(log, machines);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->execution->status(), sm::ExecutionStatus::kSucceeded);
+
+  absl::StatusOr<std::optional<std::string>> stored = store_->Get(storage::Column::kSnapshots, "m1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  absl::StatusOr<DecodedSnapshot> snapshot = DecodeSnapshot("m1", **stored, options.snapshots.key);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->inputs, 70);  // inside the row of inputs 65..70
+  absl::StatusOr<std::vector<InputRecord>> tail = ReadInputsFrom(*store_, "m1", snapshot->inputs);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  ASSERT_EQ(tail->size(), 1u);
+  absl::StatusOr<ReplayedExecution> from_snapshot = ReplayFromSnapshot(log.front(), *snapshot, *tail, machines);
+  ASSERT_TRUE(from_snapshot.ok()) << from_snapshot.status();
+  EXPECT_EQ(from_snapshot->execution->status(), sm::ExecutionStatus::kSucceeded);
+  EXPECT_EQ(from_snapshot->execution->output(), whole->execution->output());
+  EXPECT_EQ(from_snapshot->execution->last_event_id(), whole->execution->last_event_id());
 }
 
 TEST_F(DurableDriverTest, AGroupCommitsManyExecutionsTogether) {

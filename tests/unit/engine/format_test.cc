@@ -164,6 +164,56 @@ TEST(FormatTest, TheStartRecordCarriesTheSemanticsVersion) {
   EXPECT_EQ(kUnversionedSemantics, 1);
 }
 
+// An `inputs` row holds the inputs one commit applied to an execution: the first as the row's InputRecord, the
+// ones after it in `then` (field 12), each a whole InputRecord. A row of one input is the record alone, as every
+// row written before rows held several.
+TEST(FormatTest, AnInputRowHoldsACommitsInputsInOrder) {
+  InputRecord succeeded;
+  succeeded.kind = InputRecord::Kind::kTaskSucceeded;
+  succeeded.now = 5;
+  succeeded.id = 7;
+  succeeded.payload = boost::json::object();
+  InputRecord started;
+  started.kind = InputRecord::Kind::kTaskStarted;
+  started.now = 6;
+  started.id = 8;
+  started.worker = "w";
+  std::string row;
+  AppendToInputRow(row, succeeded);
+  EXPECT_EQ(row, EncodeInputRecord(succeeded));
+  EXPECT_EQ(row, Bytes({2, 0x08, 3, 0x10, 5, 0x18, 7, 0x22, 2, '{', '}'}));
+  AppendToInputRow(row, started);
+  EXPECT_EQ(row, Bytes({2, 0x08, 3, 0x10, 5, 0x18, 7, 0x22, 2, '{', '}',
+                        0x62, 9, 0x08, 2, 0x10, 6, 0x18, 8, 0x3A, 1, 'w'}));  // then: TASK_STARTED, now 6, id 8
+  absl::StatusOr<std::vector<InputRecord>> inputs = DecodeInputRow(row);
+  ASSERT_TRUE(inputs.ok()) << inputs.status();
+  ASSERT_EQ(inputs->size(), 2u);
+  EXPECT_EQ((*inputs)[0].kind, InputRecord::Kind::kTaskSucceeded);
+  EXPECT_EQ((*inputs)[0].payload, boost::json::object());
+  EXPECT_EQ((*inputs)[1].kind, InputRecord::Kind::kTaskStarted);
+  EXPECT_EQ((*inputs)[1].now, 6);
+  EXPECT_EQ((*inputs)[1].id, 8u);
+  EXPECT_EQ((*inputs)[1].worker, "w");
+  // One input where several are: DecodeInputRecord reads rows of one only.
+  EXPECT_TRUE(absl::IsDataLoss(DecodeInputRecord(row).status()));
+  // Refused: an input after the first with inputs of its own, a start after the first, more than the maximum.
+  EXPECT_TRUE(absl::IsDataLoss(
+      DecodeInputRow(Bytes({2, 0x08, 3, 0x22, 2, '{', '}', 0x62, 6, 0x08, 2, 0x62, 2, 0x08, 2})).status()));
+  InputRecord start;
+  start.kind = InputRecord::Kind::kStart;
+  start.input_text = "{}";
+  std::string start_after = EncodeInputRecord(succeeded);
+  AppendToInputRow(start_after, start);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeInputRow(start_after).status()));
+  std::string full;
+  for (std::size_t i = 0; i < kMaxInputsPerRow; ++i) {
+    AppendToInputRow(full, started);
+  }
+  ASSERT_TRUE(DecodeInputRow(full).ok());
+  AppendToInputRow(full, started);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeInputRow(full).status()));
+}
+
 TEST(FormatTest, Version2RecordsRoundTrip) {
   InputRecord start;
   start.kind = InputRecord::Kind::kStart;

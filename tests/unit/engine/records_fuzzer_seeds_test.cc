@@ -34,7 +34,7 @@ bool Decodes(const std::string& seed) {
     case 0:
       return DecodeExecutionRecord(value).ok();
     case 1:
-      return DecodeInputRecord(value).ok();
+      return DecodeInputRow(value).ok();
     case 2:
       return DecodeDeadLetter(value).ok();
     case 3:
