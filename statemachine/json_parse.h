@@ -5,7 +5,9 @@
 // Boost.JSON turns a number outside the double range (`1e400`, a 400-digit integer) into an infinity,
 // which has no JSON text: written back it becomes `Infinity` (Boost) or `i.nfE0`, and the record can no
 // longer be read. This parser refuses such numbers instead, naming where they are. Numbers that only lose
-// precision (`1e-400` -> 0, 20-digit integers -> double) are accepted, as Jackson does in AWS.
+// precision (`1e-400` -> 0, 20-digit integers -> double) are accepted, as Jackson does in AWS. Every other
+// number becomes the nearest double (std::from_chars; Boost.JSON 1.81's own conversion is not always correctly
+// rounded), so a double written by Boost.JSON's serializer reads back as itself.
 //
 // Thread-safety: stateless functions.
 
