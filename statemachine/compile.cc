@@ -1,11 +1,13 @@
 #include "statemachine/compile.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "statemachine/json_parse.h"
 
 namespace stepflow::sm {
 
@@ -36,11 +38,11 @@ absl::StatusOr<std::shared_ptr<const StateMachine>> CompileStored(std::string_vi
   boost::system::error_code ec;
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxDefinitionJsonDepth;
-  boost::json::value parsed = boost::json::parse(text, ec, {}, parse_options);
-  if (ec) {
+  std::optional<boost::json::value> parsed = ParsePreciseJson(text, ec, parse_options);
+  if (!parsed) {
     return absl::DataLossError(absl::StrCat("not JSON: ", ec.message()));  // it was stored valid
   }
-  return ParseStateMachine(parsed);
+  return ParseStateMachine(*parsed);
 }
 
 }  // namespace stepflow::sm

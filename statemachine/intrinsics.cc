@@ -302,7 +302,7 @@ class Parser {
     }
     const std::string_view token = text_.substr(start, pos_ - start);
     boost::system::error_code ec;
-    json::value number = json::parse(token, ec);
+    const json::value number = ParsePreciseJson(token, ec).value_or(json::value());
     if (ec || !number.is_number()) {
       return Error(absl::StrCat("invalid number '", Av(token), "' at offset ", start));
     }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -224,6 +225,39 @@ class PreciseNumbersHandler {
 
 }  // namespace
 
+struct PreciseJsonParser::Impl {
+  explicit Impl(const json::parse_options& options) : parser(options) { parser.handler().st.reset(); }
+  json::basic_parser<PreciseNumbersHandler> parser;
+};
+
+PreciseJsonParser::PreciseJsonParser(const json::parse_options& options) : impl_(std::make_unique<Impl>(options)) {}
+
+PreciseJsonParser::~PreciseJsonParser() = default;
+
+std::size_t PreciseJsonParser::write_some(std::string_view text, boost::system::error_code& ec) {
+  return impl_->parser.write_some(/*more=*/true, text.data(), text.size(), ec);
+}
+
+void PreciseJsonParser::finish(boost::system::error_code& ec) { impl_->parser.write_some(/*more=*/false, nullptr, 0, ec); }
+
+json::value PreciseJsonParser::release() { return impl_->parser.handler().st.release(); }
+
+std::optional<json::value> ParsePreciseJson(std::string_view text, boost::system::error_code& ec,
+                                            const json::parse_options& options) {
+  PreciseJsonParser parser(options);
+  const std::size_t consumed = parser.write_some(text, ec);
+  if (!ec && consumed < text.size()) {
+    ec = json::error::extra_data;
+  }
+  if (!ec) {
+    parser.finish(ec);
+  }
+  if (ec) {
+    return std::nullopt;
+  }
+  return parser.release();
+}
+
 TextLocation LocateOffset(std::string_view text, std::size_t offset) {
   TextLocation at;
   at.offset = offset;
@@ -304,14 +338,12 @@ bool AllNumbersFinite(const json::value& v) {
 absl::StatusOr<json::value> ParseJson(std::string_view text, std::string_view what, const JsonParseOptions& options) {
   json::parse_options parse_options;
   parse_options.max_depth = options.max_depth;
-  json::basic_parser<PreciseNumbersHandler> parser(parse_options);
-  parser.handler().st.reset();
+  PreciseJsonParser parser(parse_options);
   boost::system::error_code ec;
-  // As json::stream_parser's write_some and finish: the same errors at the same offsets (text after the value
-  // leaves it unfinished: "incomplete JSON" where that text begins).
-  const std::size_t consumed = parser.write_some(/*more=*/true, text.data(), text.size(), ec);
+  // Text after the value leaves it unfinished: "incomplete JSON" where that text begins.
+  const std::size_t consumed = parser.write_some(text, ec);
   if (!ec) {
-    parser.write_some(/*more=*/false, nullptr, 0, ec);
+    parser.finish(ec);
   }
   if (ec) {
     std::string detail = ec.message();
@@ -321,7 +353,7 @@ absl::StatusOr<json::value> ParseJson(std::string_view text, std::string_view wh
     return absl::InvalidArgumentError(
         absl::StrCat(Prefix(what), "invalid JSON at ", Where(text, consumed), ": ", detail));
   }
-  json::value value = parser.handler().st.release();
+  json::value value = parser.release();
   if (!AllNumbersFinite(value)) {
     const NumberToken bad = FindOutOfRangeNumber(text);
     const TextLocation at = bad.where;

@@ -646,7 +646,8 @@ class Parser {
       ++pos_;
     }
     boost::system::error_code ec;
-    out = json::parse(text_.substr(start, pos_ - start), ec);
+    std::optional<json::value> number = ParsePreciseJson(text_.substr(start, pos_ - start), ec);
+    out = number ? *std::move(number) : json::value();
     if (start == pos_ || ec || !out.is_number()) {
       return Error("expected a value", start);
     }
@@ -705,7 +706,8 @@ class Parser {
       } else if ((c == '}' || c == ']') && --depth == 0) {
         ++pos_;
         boost::system::error_code ec;
-        out = json::parse(text_.substr(open, pos_ - open), ec);
+        std::optional<json::value> literal = ParsePreciseJson(text_.substr(open, pos_ - open), ec);
+        out = literal ? *std::move(literal) : json::value();
         if (!ec && !AllNumbersFinite(out)) {
           return Error("number outside the range of a double", open);
         }

@@ -216,9 +216,9 @@ std::optional<boost::json::value> ParseWithLimits(std::string_view text, const V
   }
   boost::json::parse_options parse_options;
   parse_options.max_depth = options.max_json_depth;
-  boost::json::stream_parser parser({}, parse_options);
+  PreciseJsonParser parser(parse_options);
   boost::system::error_code ec;
-  size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  size_t consumed = parser.write_some(text, ec);
   if (!ec && consumed < text.size()) {
     ec = boost::json::error::extra_data;
   }

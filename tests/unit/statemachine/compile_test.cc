@@ -3,6 +3,7 @@
 
 #include "statemachine/compile.h"
 
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@
 
 #include "statemachine/compiled_template.h"
 #include "statemachine/core/dataflow.h"
+#include "statemachine/json_parse.h"
 #include "statemachine/json_path.h"
 
 namespace stepflow::sm {
@@ -31,6 +33,25 @@ class ZeroRuntime : public RuntimeValues {
 constexpr char kPassWithParameters[] = R"j({"StartAt":"P","States":{"P":{"Type":"Pass",
   "Parameters":{"fixed":{"a":[1,2]},"x.$":"$.x","n.$":"States.MathAdd($.n, 1)","deep":{"y.$":"$.y"}},
   "ResultPath":"$.out","End":true}}})j";
+
+
+// A number means the same double in a definition (submitted or read back from storage), in a path's literal and in
+// data: all are read by PreciseJsonParser, the nearest double (Boost.JSON 1.81 alone reads this one a unit off).
+TEST(CompileTest, ADefinitionsNumbersAreTheNearestDoublesAsInData) {
+  const std::string eights = "8.888888888888889E55";
+  const std::string definition = R"({"StartAt":"P","States":{"P":{"Type":"Pass","Result":)" + eights +
+                                 R"(,"End":true}}})";
+  const double nearest = std::strtod(eights.c_str(), nullptr);
+  CompileResult compiled = Compile(definition);
+  ASSERT_TRUE(compiled.ok()) << compiled.model_status;
+  EXPECT_EQ(compiled.model->Find("P")->result, boost::json::value(nearest));
+  absl::StatusOr<std::shared_ptr<const StateMachine>> stored = CompileStored(definition);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ((*stored)->Find("P")->result, boost::json::value(nearest));
+  absl::StatusOr<boost::json::value> data = ParseJson(eights, "");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(*data, boost::json::value(nearest));
+}
 
 TEST(CompileTest, ValidDefinitionGivesTheModelAndNoDiagnostics) {
   CompileResult compiled = Compile(kPassWithParameters);
