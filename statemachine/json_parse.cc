@@ -238,7 +238,9 @@ std::size_t PreciseJsonParser::write_some(std::string_view text, boost::system::
   return impl_->parser.write_some(/*more=*/true, text.data(), text.size(), ec);
 }
 
-void PreciseJsonParser::finish(boost::system::error_code& ec) { impl_->parser.write_some(/*more=*/false, nullptr, 0, ec); }
+void PreciseJsonParser::finish(boost::system::error_code& ec) {
+  impl_->parser.write_some(/*more=*/false, nullptr, 0, ec);
+}
 
 json::value PreciseJsonParser::release() { return impl_->parser.handler().st.release(); }
 
