@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
@@ -593,6 +594,10 @@ struct Worker::Impl final : SlotSink {
   int free_slots = 0;    // handler slots not reserved by a poll or a task
   int queue_share = 1;   // slots one queue's polls may reserve at once
   std::map<std::string, int> polling;  // slots reserved by the polls of each queue now
+  // The pollers waiting for a slot, by when they began to wait (oldest first): a poller whose last poll found
+  // nothing lets an older waiter of another queue take a freed slot first (SlotIsAnotherQueuesTurnLocked).
+  std::map<std::uint64_t, std::string> waiting_pollers;
+  std::uint64_t next_waiter = 0;
   int in_flight = 0;     // tasks polled and not yet reported (queued or running)
   std::deque<std::shared_ptr<Running>> jobs;  // polled, waiting for an executor (one is always free)
   std::set<std::shared_ptr<Running>> running;
@@ -642,6 +647,8 @@ struct Worker::Impl final : SlotSink {
   void TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed) override;
 
   void PollLoop(const std::string& queue);
+  // REQUIRES: mu held. Whether a poller of another queue that began to wait before `since` may take a free slot.
+  bool SlotIsAnotherQueuesTurnLocked(const std::string& queue, std::uint64_t since) const;
   void ExecutorLoop();
   // Runs the task and reports its result; true when a task that came back with the report took its slot.
   bool Execute(const std::shared_ptr<Running>& task);
@@ -670,21 +677,44 @@ void Worker::Impl::TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed)
   }
 }
 
+bool Worker::Impl::SlotIsAnotherQueuesTurnLocked(const std::string& queue, std::uint64_t since) const {
+  for (auto it = waiting_pollers.begin(); it != waiting_pollers.end() && it->first < since; ++it) {
+    auto polls = polling.find(it->second);
+    if (it->second != queue && (polls == polling.end() || polls->second < queue_share)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Worker::Impl::PollLoop(const std::string& queue) {
   milliseconds backoff = options.initial_backoff;
   bool failing = false;
+  // The last poll found nothing. Its thread would otherwise take the slot it just freed again at once (it runs;
+  // the other queues' pollers are only being woken), and a queue whose polls find nothing could keep a slot
+  // from a queue with tasks for as long as that lasts.
+  bool found_nothing = false;
   while (true) {
     int reserved = 0;
     {
       // Every free slot, up to the queue's share: one call asks for as many tasks as can start now.
       std::unique_lock lock(mu);
-      slots_cv.wait(lock, [&] { return stopping || (free_slots > 0 && polling[queue] < queue_share); });
+      const std::uint64_t since = ++next_waiter;
+      waiting_pollers.emplace(since, queue);
+      slots_cv.wait(lock, [&] {
+        return stopping || (free_slots > 0 && polling[queue] < queue_share &&
+                            !(found_nothing && SlotIsAnotherQueuesTurnLocked(queue, since)));
+      });
+      waiting_pollers.erase(since);
       if (stopping) {
         return;
       }
       reserved = std::min({free_slots, queue_share - polling[queue], kMaxPollTasks});
       free_slots -= reserved;
       polling[queue] += reserved;
+      if (free_slots > 0) {
+        slots_cv.notify_all();  // a poller that let this one go first may take what is left
+      }
     }
     absl::StatusOr<std::vector<v1::PollTaskResponse>> polled =
         client.PollTasks(queue, options.identity, reserved, options.poll_wait, poll_stop.get_token());
@@ -708,6 +738,7 @@ void Worker::Impl::PollLoop(const std::string& queue) {
     }
     backoff = options.initial_backoff;
     const int handed = std::min(static_cast<int>(polled->size()), reserved);
+    found_nothing = handed == 0;
     {
       std::lock_guard lock(mu);
       ++stats.polls;

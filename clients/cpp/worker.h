@@ -19,7 +19,8 @@
 //   cannot start: a poll reserves the free slots (for the length of the long poll) and asks for that many
 //   tasks in one call. Each queue has up to its share of the slots (`concurrency` / queues, at least 1) in
 //   polls at once, over two poll threads (one while the other's tasks start), so the idle polls of one queue
-//   never hold the slots another queue needs.
+//   never hold the slots another queue needs. A poller whose last poll found nothing lets the longest-waiting
+//   poller of another queue take a freed slot first, so queues with nothing to do take turns with the slots.
 // - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
 //   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every

@@ -111,6 +111,12 @@ class FakeTasks final : public v1::Tasks::Service {
   std::size_t reports_locked() const { return reports_.size(); }
   int heartbeats_locked(const std::string& token) { return heartbeats_[token]; }
   int polls_locked() const { return polls_; }
+  // The polls of one queue so far.
+  int polls_of(const std::string& queue) {
+    std::lock_guard lock(mu_);
+    auto it = polls_by_queue_.find(queue);
+    return it == polls_by_queue_.end() ? 0 : it->second;
+  }
 
   grpc::Status Poll(grpc::ServerContext* context, const v1::PollTaskRequest* request,
                     v1::PollTaskResponse* response) override {
@@ -252,6 +258,7 @@ class FakeTasks final : public v1::Tasks::Service {
                     std::vector<v1::PollTaskResponse>& tasks) {
     std::unique_lock lock(mu_);
     ++polls_;
+    ++polls_by_queue_[queue_name];
     cv_.notify_all();
     if (failing_polls_ > 0) {
       --failing_polls_;
@@ -310,6 +317,7 @@ class FakeTasks final : public v1::Tasks::Service {
   std::map<std::string, int> heartbeats_;
   int failing_polls_ = 0;
   int polls_ = 0;
+  std::map<std::string, int> polls_by_queue_;
   int polling_ = 0;
   int outstanding_ = 0;
   int max_busy_ = 0;

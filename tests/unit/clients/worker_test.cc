@@ -380,6 +380,27 @@ TEST_F(WorkerTest, IdlePollsOfOneQueueLeaveASlotForAnother) {
   EXPECT_EQ(server_.tasks.ReportOf(b).output, "{}");
 }
 
+// One slot, two queues with nothing to do: the queue whose poll found nothing lets the other's waiting poller have
+// the slot, so a task of either is polled within a poll's wait or two. (Before, the thread of the empty poll took
+// the slot it freed again at once, and the other queue never polled.)
+TEST_F(WorkerTest, QueuesTakeTurnsWithTheOneSlotWhenTheirPollsFindNothing) {
+  Worker worker(*client_, Options(1));
+  for (const char* queue : {"a", "b"}) {
+    ASSERT_TRUE(worker.Handle(queue, [](TaskContext&, const json::value&) -> TaskResult { return json::object(); })
+                    .ok());
+  }
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.polls_locked() >= 3; }));
+  EXPECT_GE(server_.tasks.polls_of("a"), 1);
+  EXPECT_GE(server_.tasks.polls_of("b"), 1);
+  // A task for the queue polled least: the other one had the slot last.
+  const std::string quiet = server_.tasks.polls_of("a") < server_.tasks.polls_of("b") ? "a" : "b";
+  std::string token = server_.tasks.Add(quiet, "{}");
+  ASSERT_TRUE(WaitReports(1)) << "queue " << quiet << " never got the slot";
+  EXPECT_TRUE(server_.tasks.ReportOf(token).completed);
+  EXPECT_TRUE(worker.Stop().ok());
+}
+
 TEST_F(WorkerTest, HeartbeatsWhileTheHandlerRuns) {
   Worker worker(*client_, Options());
   std::string token = server_.tasks.Add("q", "{}", /*heartbeat_seconds=*/1);  // every ~333 ms
