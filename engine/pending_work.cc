@@ -28,7 +28,6 @@ void DeleteTimer(std::string_view id, std::uint64_t timer_id, PendingWork& pendi
   pending.timers.erase(it);
 }
 
-
 }  // namespace
 
 std::string EncodeTaskRecord(const sm::TaskCommand& task) {

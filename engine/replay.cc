@@ -1,5 +1,8 @@
 #include "engine/replay.h"
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -67,20 +70,31 @@ absl::Status ApplyInputs(ReplayedExecution& r, const std::vector<InputRecord>& i
   return absl::OkStatus();
 }
 
-// The sequence number of the `inputs` row of `id` that holds input `sequence`: the row with the greatest key not
-// above it (a commit's inputs share a row keyed by the first, storage/FORMAT.md). nullopt when there is none.
-absl::StatusOr<std::optional<std::int64_t>> RowHolding(storage::Store& store, const std::string& id,
-                                                      std::int64_t sequence) {
-  if (sequence == 0) {
-    return std::optional<std::int64_t>(0);  // a start always begins its row
+// An `inputs` row: the sequence number of its first input (its key's) and its value.
+struct InputRow {
+  std::int64_t first = 0;
+  std::string value;
+};
+
+// The `inputs` row of `id` that holds input `sequence`: the row with the greatest key not above it (a commit's
+// inputs share a row keyed by the first, storage/FORMAT.md), read in one seek. nullopt when there is none.
+absl::StatusOr<std::optional<InputRow>> RowHolding(storage::Store& store, const std::string& id,
+                                                   std::int64_t sequence) {
+  std::optional<InputRow> row;
+  if (sequence == 0) {  // a start always begins its row
+    ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(storage::Column::kInputs, InputKey(id, 0)));
+    if (value) {
+      row = InputRow{0, *std::move(value)};
+    }
+    return row;
   }
   const std::string prefix = InputPrefix(id);
-  std::optional<std::int64_t> row;
   RETURN_IF_ERROR(store.Scan(storage::Column::kInputs, prefix, InputKey(id, sequence + 1), /*reverse=*/true,
-                             [&](std::string_view key, std::string_view) {
+                             [&](std::string_view key, std::string_view value) {
                                if (key.size() == prefix.size() + 8) {
-                                 row = static_cast<std::int64_t>(
-                                     storage::ReadUint64BigEndian(key.substr(prefix.size())));
+                                 row = InputRow{static_cast<std::int64_t>(
+                                                    storage::ReadUint64BigEndian(key.substr(prefix.size()))),
+                                                std::string(value)};
                                }
                                return false;
                              }));
@@ -89,16 +103,12 @@ absl::StatusOr<std::optional<std::int64_t>> RowHolding(storage::Store& store, co
 
 // The input record `sequence` of `id`. DataLoss when it is missing or unreadable.
 absl::StatusOr<InputRecord> ReadInput(storage::Store& store, const std::string& id, std::int64_t sequence) {
-  ASSIGN_OR_RETURN(std::optional<std::int64_t> row, RowHolding(store, id, sequence));
-  std::optional<std::string> value;
-  if (row) {
-    ASSIGN_OR_RETURN(value, store.Get(storage::Column::kInputs, InputKey(id, *row)));
-  }
-  if (!value) {
+  ASSIGN_OR_RETURN(std::optional<InputRow> row, RowHolding(store, id, sequence));
+  if (!row) {
     return errors::ReplayMismatch(id, absl::StrCat("input ", sequence, " is missing"));
   }
-  ASSIGN_OR_RETURN(std::vector<InputRecord> inputs, DecodeInputRow(*value));
-  const std::int64_t at = sequence - *row;
+  ASSIGN_OR_RETURN(std::vector<InputRecord> inputs, DecodeInputRow(row->value));
+  const std::int64_t at = sequence - row->first;
   if (at >= static_cast<std::int64_t>(inputs.size())) {
     return errors::ReplayMismatch(id, absl::StrCat("input ", sequence, " is missing"));
   }
@@ -137,8 +147,25 @@ absl::StatusOr<std::optional<ReplayedExecution>> LoadFromSnapshot(storage::Store
 absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, const std::string& id,
                                                         std::int64_t first) {
   std::vector<InputRecord> log;
-  ASSIGN_OR_RETURN(std::optional<std::int64_t> row, RowHolding(store, id, first));
-  std::uint64_t expected = static_cast<std::uint64_t>(row.value_or(first));  // the next row's key
+  std::uint64_t expected = static_cast<std::uint64_t>(first);  // the next row's key
+  // Appends the inputs of the row keyed `expected` from `first` on.
+  auto append_row = [&](std::string_view value) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<InputRecord> inputs, DecodeInputRow(value));
+    for (InputRecord& input : inputs) {
+      if (expected >= static_cast<std::uint64_t>(first)) {
+        log.push_back(std::move(input));
+      }
+      ++expected;
+    }
+    return absl::OkStatus();
+  };
+  if (first > 0) {  // its row may begin before it: read that row first (a full read starts at row 0 anyway)
+    ASSIGN_OR_RETURN(std::optional<InputRow> row, RowHolding(store, id, first));
+    if (row) {
+      expected = static_cast<std::uint64_t>(row->first);
+      RETURN_IF_ERROR(append_row(row->value));
+    }
+  }
   absl::Status error;
   const std::string prefix = InputPrefix(id);
   const std::string start_after = expected > 0 ? InputKey(id, static_cast<std::int64_t>(expected) - 1) : "";
@@ -148,18 +175,8 @@ absl::StatusOr<std::vector<InputRecord>> ReadInputsFrom(storage::Store& store, c
           error = errors::ReplayMismatch(id, absl::StrCat("input ", expected, " is missing"));
           return false;
         }
-        absl::StatusOr<std::vector<InputRecord>> inputs = DecodeInputRow(value);
-        if (!inputs.ok()) {
-          error = inputs.status();
-          return false;
-        }
-        for (InputRecord& input : *inputs) {
-          if (expected >= static_cast<std::uint64_t>(first)) {
-            log.push_back(std::move(input));
-          }
-          ++expected;
-        }
-        return true;
+        error = append_row(value);
+        return error.ok();
       }));
   RETURN_IF_ERROR(error);
   return log;

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -223,41 +222,36 @@ class PreciseNumbersHandler {
   std::string number_;  // a number's text so far, when the parser reported it in parts
 };
 
-}  // namespace
-
-struct PreciseJsonParser::Impl {
-  explicit Impl(const json::parse_options& options) : parser(options) { parser.handler().st.reset(); }
-  json::basic_parser<PreciseNumbersHandler> parser;
-};
-
-PreciseJsonParser::PreciseJsonParser(const json::parse_options& options) : impl_(std::make_unique<Impl>(options)) {}
-
-PreciseJsonParser::~PreciseJsonParser() = default;
-
-std::size_t PreciseJsonParser::write_some(std::string_view text, boost::system::error_code& ec) {
-  return impl_->parser.write_some(/*more=*/true, text.data(), text.size(), ec);
-}
-
-void PreciseJsonParser::finish(boost::system::error_code& ec) {
-  impl_->parser.write_some(/*more=*/false, nullptr, 0, ec);
-}
-
-json::value PreciseJsonParser::release() { return impl_->parser.handler().st.release(); }
-
-std::optional<json::value> ParsePreciseJson(std::string_view text, boost::system::error_code& ec,
-                                            const json::parse_options& options) {
-  PreciseJsonParser parser(options);
-  const std::size_t consumed = parser.write_some(text, ec);
-  if (!ec && consumed < text.size()) {
+// Parses `text` as json::stream_parser's write_some and then finish do, with PreciseNumbersHandler's numbers. Text
+// after the value is error::extra_data when `extra_data_is_error`, otherwise the "incomplete JSON" of finish.
+std::optional<json::value> ParseWithPreciseNumbers(std::string_view text, const json::parse_options& options,
+                                                   bool extra_data_is_error, boost::system::error_code& ec,
+                                                   std::size_t& consumed) {
+  json::basic_parser<PreciseNumbersHandler> parser(options);
+  parser.handler().st.reset();
+  consumed = parser.write_some(/*more=*/true, text.data(), text.size(), ec);
+  if (!ec && extra_data_is_error && consumed < text.size()) {
     ec = json::error::extra_data;
   }
   if (!ec) {
-    parser.finish(ec);
+    parser.write_some(/*more=*/false, nullptr, 0, ec);
   }
   if (ec) {
     return std::nullopt;
   }
-  return parser.release();
+  return parser.handler().st.release();
+}
+
+}  // namespace
+
+std::optional<json::value> ParsePreciseJson(std::string_view text, boost::system::error_code& ec,
+                                            const json::parse_options& options, std::size_t* consumed) {
+  std::size_t read = 0;
+  std::optional<json::value> value = ParseWithPreciseNumbers(text, options, /*extra_data_is_error=*/true, ec, read);
+  if (consumed != nullptr) {
+    *consumed = read;
+  }
+  return value;
 }
 
 TextLocation LocateOffset(std::string_view text, std::size_t offset) {
@@ -340,13 +334,11 @@ bool AllNumbersFinite(const json::value& v) {
 absl::StatusOr<json::value> ParseJson(std::string_view text, std::string_view what, const JsonParseOptions& options) {
   json::parse_options parse_options;
   parse_options.max_depth = options.max_depth;
-  PreciseJsonParser parser(parse_options);
   boost::system::error_code ec;
+  std::size_t consumed = 0;
   // Text after the value leaves it unfinished: "incomplete JSON" where that text begins.
-  const std::size_t consumed = parser.write_some(text, ec);
-  if (!ec) {
-    parser.finish(ec);
-  }
+  std::optional<json::value> parsed =
+      ParseWithPreciseNumbers(text, parse_options, /*extra_data_is_error=*/false, ec, consumed);
   if (ec) {
     std::string detail = ec.message();
     if (ec == json::error::too_deep) {
@@ -355,7 +347,7 @@ absl::StatusOr<json::value> ParseJson(std::string_view text, std::string_view wh
     return absl::InvalidArgumentError(
         absl::StrCat(Prefix(what), "invalid JSON at ", Where(text, consumed), ": ", detail));
   }
-  json::value value = parser.release();
+  json::value value = *std::move(parsed);
   if (!AllNumbersFinite(value)) {
     const NumberToken bad = FindOutOfRangeNumber(text);
     const TextLocation at = bad.where;

@@ -12,7 +12,6 @@
 // Thread-safety: stateless functions.
 
 #include <cstddef>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,32 +42,15 @@ struct TextLocation {
 };
 TextLocation LocateOffset(std::string_view text, std::size_t offset);
 
-// Boost.JSON's parser, driven as json::stream_parser is, except that every number that is not an integer becomes
-// the nearest double (std::from_chars): Boost.JSON 1.81's own conversion is not always correctly rounded, so a
-// double its serializer wrote could read back as another. Every parse of JSON in the interpreter goes through it
-// (ParseJson, definitions, literals in paths and intrinsics), so that the same text is the same number anywhere.
-class PreciseJsonParser {
- public:
-  explicit PreciseJsonParser(const boost::json::parse_options& options = {});
-  ~PreciseJsonParser();
-  PreciseJsonParser(const PreciseJsonParser&) = delete;
-  PreciseJsonParser& operator=(const PreciseJsonParser&) = delete;
-  // Parses as much of `text` as it can (more may follow); returns the bytes consumed. Sets `ec` on an error.
-  std::size_t write_some(std::string_view text, boost::system::error_code& ec);
-  // No more text: sets `ec` when the value is incomplete.
-  void finish(boost::system::error_code& ec);
-  // REQUIRES: finish succeeded.
-  boost::json::value release();
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-// As boost::json::parse(text, ec, {}, options) (text after the value is error::extra_data), with
-// PreciseJsonParser's numbers. nullopt with `ec` set on an error.
+// As boost::json::parse(text, ec, {}, options) (text after the value is error::extra_data), except that every number
+// that is not an integer becomes the nearest double (std::from_chars): Boost.JSON 1.81's own conversion is not
+// always correctly rounded, so a double its serializer wrote could read back as another. Every parse of JSON in the
+// interpreter goes through it or ParseJson (definitions, literals in paths and intrinsics, data), so that the same
+// text is the same number anywhere. nullopt with `ec` set on an error; `consumed` (when given) is set to the bytes
+// read before the error or the end of the value.
 std::optional<boost::json::value> ParsePreciseJson(std::string_view text, boost::system::error_code& ec,
-                                                   const boost::json::parse_options& options = {});
+                                                   const boost::json::parse_options& options = {},
+                                                   std::size_t* consumed = nullptr);
 
 // Parses `text` as one JSON value. On failure returns InvalidArgument whose message starts with `what: `
 // (nothing when `what` is empty) and names the line, column and byte offset of the problem: a syntax error, nesting deeper than

@@ -216,15 +216,9 @@ std::optional<boost::json::value> ParseWithLimits(std::string_view text, const V
   }
   boost::json::parse_options parse_options;
   parse_options.max_depth = options.max_json_depth;
-  PreciseJsonParser parser(parse_options);
   boost::system::error_code ec;
-  size_t consumed = parser.write_some(text, ec);
-  if (!ec && consumed < text.size()) {
-    ec = boost::json::error::extra_data;
-  }
-  if (!ec) {
-    parser.finish(ec);
-  }
+  size_t consumed = 0;
+  std::optional<boost::json::value> parsed = ParsePreciseJson(text, ec, parse_options, &consumed);
   if (ec) {
     problem = vi::InvalidJson(text, consumed,
                               ec == boost::json::error::too_deep
@@ -232,7 +226,7 @@ std::optional<boost::json::value> ParseWithLimits(std::string_view text, const V
                                   : ec.message());
     return std::nullopt;
   }
-  boost::json::value definition = parser.release();
+  boost::json::value definition = *std::move(parsed);
   if (!AllNumbersFinite(definition)) {
     const NumberToken bad = FindOutOfRangeNumber(text);
     problem = vi::InvalidJson(text, bad.where.offset,

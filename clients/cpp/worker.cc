@@ -10,9 +10,9 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <deque>
-#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>

@@ -36,7 +36,7 @@ constexpr char kPassWithParameters[] = R"j({"StartAt":"P","States":{"P":{"Type":
 
 
 // A number means the same double in a definition (submitted or read back from storage), in a path's literal and in
-// data: all are read by PreciseJsonParser, the nearest double (Boost.JSON 1.81 alone reads this one a unit off).
+// data: ParsePreciseJson and ParseJson read the nearest double (Boost.JSON 1.81 alone reads this one a unit off).
 TEST(CompileTest, ADefinitionsNumbersAreTheNearestDoublesAsInData) {
   const std::string eights = "8.888888888888889E55";
   const std::string definition = R"({"StartAt":"P","States":{"P":{"Type":"Pass","Result":)" + eights +
