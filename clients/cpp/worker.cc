@@ -358,97 +358,84 @@ class SlotSink {
   virtual void TakeOver(std::vector<v1::PollTaskResponse> tasks, int passed) = 0;
 };
 
-// Sends a worker's reports (completions, failures, heartbeats) in ReportBatch calls: a report made while
-// kMaxReportBatchesInFlight calls are under way waits and goes with the others made meanwhile in the next
-// call (its sender sends it, with them, as soon as a call ends: no thread of its own, no added delay when
-// the worker is idle). A report near the byte bound goes alone as its unary call. A call that carries
-// results also asks for tasks in the slots they free (SlotSink).
-// Wake-ups are addressed: each caller waits on its own condition variable, woken when a call carrying its
-// reports ends, or when it owns the oldest pending report and a call may start; with 64 handler slots
-// reporting at once, a call's end wakes the callers it answered and one sender, not every waiting caller.
-// Thread-safety: thread-safe.
+// Sends a worker's reports (completions, failures, heartbeats) in ReportBatch calls, from
+// kMaxReportBatchesInFlight sender threads of its own: a report made while the senders' calls are under way
+// waits and goes with the others made meanwhile in the next call (a lone report goes at once). Submit does not
+// wait: a handler's thread is free for the next task as soon as its result is handed over, and the result's
+// `done` runs on a sender thread when its answer is known. A report near the byte bound goes alone as its
+// unary call. A call that carries results also asks for tasks in the slots they free (SlotSink).
+// A report that fails with a transient error (Transient) is sent again, with a doubling backoff, until its
+// `give_up`; `done` gets the final answer once.
+// Thread-safety: thread-safe; no Submit may begin once the destructor has. `done` runs on a sender thread and
+// must not destroy the batcher.
 class ReportBatcher {
  public:
-  // `slots` (not owned; may be null: no tasks asked for) must outlive the batcher.
-  ReportBatcher(Client& client, std::string identity, SlotSink* slots)
-      : client_(client), identity_(std::move(identity)), slots_(slots) {}
+  // What became of a report: what its unary call would have answered (a failed call: its error), and whether
+  // a task that came back with the call took the slot of the task it reported.
+  using Done = std::function<void(const absl::StatusOr<bool>& outcome, bool slot_passed)>;
 
-  // Sends the result (complete or fail) of a task of `queue` and answers what its unary call would have; a
-  // failed call answers its error. `slot_passed` says whether a task that came back took the task's slot.
-  absl::StatusOr<bool> SendResult(v1::TaskReport report, const std::string& queue, bool* slot_passed) {
-    std::vector<v1::TaskReport> one;
-    one.push_back(std::move(report));
-    std::vector<bool> passed;
-    absl::StatusOr<bool> outcome = std::move(SendAll(std::move(one), &queue, &passed).front());
-    *slot_passed = passed.front();
-    return outcome;
+  // `slots` (not owned; may be null: no tasks asked for) must outlive the batcher. `max_backoff` bounds the
+  // delay between the attempts of a report.
+  ReportBatcher(Client& client, std::string identity, SlotSink* slots, milliseconds max_backoff)
+      : client_(client), identity_(std::move(identity)), slots_(slots), max_backoff_(max_backoff) {
+    for (int i = 0; i < kMaxReportBatchesInFlight; ++i) {
+      senders_.emplace_back([this] { SendLoop(); });
+    }
   }
 
-  // Sends every report (in as few calls as the bounds allow, with the others pending) and answers each.
-  // With `queue`, they are results that free slots of that queue, and `slot_passed` says which slots passed.
-  std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports, const std::string* queue = nullptr,
-                                            std::vector<bool>* slot_passed = nullptr) {
+  // Sends what is pending, including the reports waiting to be tried again (once more, whatever their
+  // give_up), answers each, then stops the senders.
+  ~ReportBatcher() {
+    {
+      std::lock_guard lock(mu_);
+      exiting_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : senders_) {
+      t.join();
+    }
+  }
+  ReportBatcher(const ReportBatcher&) = delete;
+  ReportBatcher& operator=(const ReportBatcher&) = delete;
+
+  // Queues `report` and returns. With a `slot_queue`, it is a result that frees a slot of that queue.
+  // Transient failures are retried until `give_up` (SteadyClock::time_point() = never retried).
+  void Submit(v1::TaskReport report, std::string slot_queue, SteadyClock::time_point give_up, Done done) {
+    auto item = std::make_unique<Item>();
+    item->bytes = report.ByteSizeLong();
+    item->report = std::move(report);
+    item->slot_queue = std::move(slot_queue);
+    item->give_up = give_up;
+    item->done = std::move(done);
+    {
+      std::lock_guard lock(mu_);
+      pending_.push_back(std::move(item));
+      if (idle_senders_ == 0) {
+        return;  // every sender is in a call: the report goes with the next one
+      }
+    }
+    cv_.notify_one();
+  }
+
+  // Sends every report (in as few calls as the bounds allow, with the others pending; no retries) and waits
+  // for the answer of each.
+  std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports) {
     std::vector<absl::StatusOr<bool>> outcomes(reports.size(), false);
-    std::vector<std::shared_ptr<Item>> items;
-    std::vector<std::size_t> positions;  // of `items` in `reports`
+    std::mutex answered_mu;
+    std::condition_variable answered_cv;
+    std::size_t left = reports.size();
     for (std::size_t i = 0; i < reports.size(); ++i) {
-      const std::size_t bytes = reports[i].ByteSizeLong();
-      if (bytes > kMaxReportBytes - kReportBytesSlack) {
-        outcomes[i] = SendAlone(reports[i]);
-        continue;
-      }
-      auto item = std::make_shared<Item>();
-      item->report = std::move(reports[i]);
-      item->bytes = bytes;
-      if (queue != nullptr) {
-        item->slot_queue = *queue;
-      }
-      items.push_back(std::move(item));
-      positions.push_back(i);
+      Submit(std::move(reports[i]), "", SteadyClock::time_point(),
+             [&, i](const absl::StatusOr<bool>& outcome, bool) {
+               std::lock_guard lock(answered_mu);
+               outcomes[i] = outcome;
+               if (--left == 0) {
+                 answered_cv.notify_one();  // under the lock: the waiter's locals outlive this call
+               }
+             });
     }
-    std::condition_variable wake;  // this caller's: its reports answered, or its turn to send
-    for (const auto& item : items) {
-      item->owner = &wake;
-    }
-    std::unique_lock lock(mu_);
-    pending_.insert(pending_.end(), items.begin(), items.end());
-    auto all_done = [&] {
-      return std::all_of(items.begin(), items.end(), [](const std::shared_ptr<Item>& item) { return item->done; });
-    };
-    while (!all_done()) {
-      if (in_flight_ >= kMaxReportBatchesInFlight || pending_.empty()) {
-        wake.wait(lock);
-        continue;
-      }
-      std::vector<std::shared_ptr<Item>> batch = TakeBatchLocked();
-      ++in_flight_;
-      WakeNextSenderLocked();  // another call may start alongside this one
-      lock.unlock();
-      SendBatch(batch);
-      lock.lock();
-      --in_flight_;
-      std::condition_variable* woken = nullptr;
-      for (const auto& sent : batch) {
-        sent->done = true;
-        // A batch holds the reports of a few callers, each caller's together: wake each once.
-        if (sent->owner != &wake && sent->owner != woken) {
-          sent->owner->notify_one();
-          woken = sent->owner;
-        }
-      }
-      if (all_done()) {
-        WakeNextSenderLocked();  // this caller leaves: the pending reports need a sender
-      }
-    }
-    if (slot_passed != nullptr) {
-      slot_passed->assign(reports.size(), false);
-    }
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      outcomes[positions[k]] = std::move(items[k]->outcome);
-      if (slot_passed != nullptr) {
-        (*slot_passed)[positions[k]] = items[k]->slot_passed;
-      }
-    }
+    std::unique_lock lock(answered_mu);
+    answered_cv.wait(lock, [&] { return left == 0; });
     return outcomes;
   }
 
@@ -456,39 +443,96 @@ class ReportBatcher {
   struct Item {
     v1::TaskReport report;
     std::size_t bytes = 0;
-    std::string slot_queue;                    // a result: the queue whose slot it frees ("" = none)
-    std::condition_variable* owner = nullptr;  // the waiting caller's (SendAll's `wake`), set before queuing
-    absl::StatusOr<bool> outcome = false;      // set by the sender before `done`
-    bool slot_passed = false;                  // set by the sender before `done`: a task took its slot
-    bool done = false;                         // guarded by mu_
+    std::string slot_queue;  // a result: the queue whose slot it frees ("" = none)
+    SteadyClock::time_point give_up;
+    milliseconds backoff = kReportInitialBackoff;  // before its next attempt, if it fails with a transient error
+    Done done;
+    absl::StatusOr<bool> outcome = false;  // set by its sender
+    bool slot_passed = false;              // set by its sender: a task took its slot
   };
+  using ItemPtr = std::unique_ptr<Item>;
 
-  // REQUIRES: mu_ held. When a call may start and reports are pending, wakes the caller of the oldest one
-  // to send them. (If that caller is sending meanwhile, it takes them when its call ends: a caller leaves
-  // only when its own reports are answered.)
-  void WakeNextSenderLocked() {
-    if (in_flight_ < kMaxReportBatchesInFlight && !pending_.empty()) {
-      pending_.front()->owner->notify_one();
+  void SendLoop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      const SteadyClock::time_point now = SteadyClock::now();
+      while (!retrying_.empty() && (exiting_ || retrying_.begin()->first <= now)) {
+        pending_.push_back(std::move(retrying_.begin()->second));
+        retrying_.erase(retrying_.begin());
+      }
+      if (pending_.empty()) {
+        if (exiting_) {
+          return;
+        }
+        ++idle_senders_;
+        if (retrying_.empty()) {
+          cv_.wait(lock);
+        } else {
+          const SteadyClock::time_point next = retrying_.begin()->first;  // a copy: the entry may go meanwhile
+          cv_.wait_until(lock, next);
+        }
+        --idle_senders_;
+        continue;
+      }
+      std::vector<ItemPtr> batch = TakeBatchLocked();
+      if (!pending_.empty() && idle_senders_ > 0) {
+        cv_.notify_one();  // the rest need not wait for this call
+      }
+      lock.unlock();
+      if (batch.size() == 1 && batch.front()->bytes > kMaxReportBytes - kReportBytesSlack) {
+        batch.front()->outcome = SendAlone(batch.front()->report);
+      } else {
+        SendBatch(batch);
+      }
+      const SteadyClock::time_point sent = SteadyClock::now();
+      lock.lock();
+      std::vector<ItemPtr> answered;
+      for (ItemPtr& item : batch) {
+        const SteadyClock::time_point retry_at = sent + item->backoff;
+        if (!exiting_ && !item->outcome.ok() && Transient(item->outcome.status()) && retry_at <= item->give_up) {
+          item->backoff = std::min(item->backoff * 2, max_backoff_);
+          retrying_.emplace(retry_at, std::move(item));
+        } else {
+          answered.push_back(std::move(item));
+        }
+      }
+      lock.unlock();
+      for (const ItemPtr& item : answered) {
+        item->done(item->outcome, item->slot_passed);
+      }
+      lock.lock();
     }
   }
 
-  // REQUIRES: mu_ held. The oldest pending reports, within the bounds of one call.
-  std::vector<std::shared_ptr<Item>> TakeBatchLocked() {
-    std::vector<std::shared_ptr<Item>> batch;
+  // REQUIRES: mu_ held. The oldest pending reports within the bounds of one call; a report too large for a
+  // call with others alone.
+  std::vector<ItemPtr> TakeBatchLocked() {
+    std::vector<ItemPtr> batch;
     std::size_t bytes = 0;
-    while (!pending_.empty() && batch.size() < kMaxReportItems &&
-           bytes + pending_.front()->bytes + kReportBytesSlack <= kMaxReportBytes) {
-      bytes += pending_.front()->bytes;
+    while (!pending_.empty() && batch.size() < kMaxReportItems) {
+      const std::size_t next = pending_.front()->bytes;
+      if (next > kMaxReportBytes - kReportBytesSlack) {
+        if (batch.empty()) {
+          batch.push_back(std::move(pending_.front()));
+          pending_.pop_front();
+        }
+        break;
+      }
+      if (bytes + next + kReportBytesSlack > kMaxReportBytes) {
+        break;
+      }
+      bytes += next;
       batch.push_back(std::move(pending_.front()));
       pending_.pop_front();
     }
     return batch;
   }
 
-  void SendBatch(const std::vector<std::shared_ptr<Item>>& batch) {
+  // Sends `batch` in one ReportBatch call and sets each item's outcome and slot_passed.
+  void SendBatch(const std::vector<ItemPtr>& batch) {
     v1::ReportTaskBatchRequest request;
     std::map<std::string, std::vector<Item*>> freeing;  // by queue: the results that free a slot of it
-    for (const auto& item : batch) {
+    for (const ItemPtr& item : batch) {
       *request.add_reports() = item->report;
       if (!item->slot_queue.empty()) {
         freeing[item->slot_queue].push_back(item.get());
@@ -562,11 +606,15 @@ class ReportBatcher {
   Client& client_;
   const std::string identity_;
   SlotSink* const slots_;
+  const milliseconds max_backoff_;
   std::mutex mu_;
-  std::deque<std::shared_ptr<Item>> pending_;  // guarded by mu_: not yet taken into a call
-  int in_flight_ = 0;                          // guarded by mu_: calls under way
+  std::condition_variable cv_;                                 // senders: a report pending or due, exiting
+  std::deque<ItemPtr> pending_;                                // guarded by mu_: not yet taken into a call
+  std::multimap<SteadyClock::time_point, ItemPtr> retrying_;   // guarded by mu_: failed, to be sent again then
+  int idle_senders_ = 0;                                       // guarded by mu_: senders waiting on cv_
+  bool exiting_ = false;                                       // guarded by mu_
+  std::vector<std::thread> senders_;                           // last: start once the members above exist
 };
-
 }  // namespace
 
 struct Worker::Impl final : SlotSink {
@@ -574,7 +622,7 @@ struct Worker::Impl final : SlotSink {
     if (options.identity.empty()) {
       options.identity = DefaultIdentity();
     }
-    reports = std::make_unique<ReportBatcher>(c, options.identity, this);
+    reports = std::make_unique<ReportBatcher>(c, options.identity, this, options.max_backoff);
   }
 
   Client& client;
@@ -598,9 +646,9 @@ struct Worker::Impl final : SlotSink {
   // nothing lets an older waiter of another queue take a freed slot first (SlotIsAnotherQueuesTurnLocked).
   std::map<std::uint64_t, std::string> waiting_pollers;
   std::uint64_t next_waiter = 0;
-  int in_flight = 0;     // tasks polled and not yet reported (queued or running)
+  int in_flight = 0;     // tasks polled and not yet reported (queued, running or being reported)
   std::deque<std::shared_ptr<Running>> jobs;  // polled, waiting for an executor (one is always free)
-  std::set<std::shared_ptr<Running>> running;
+  std::set<std::shared_ptr<Running>> running;  // from an executor's take to the end of its report
   WorkerStats stats;
   int run_wake_fd = -1;  // Run()'s pipe, written by Stop()
 
@@ -608,7 +656,7 @@ struct Worker::Impl final : SlotSink {
   std::vector<std::thread> pollers;
   std::vector<std::thread> executors;
   std::unique_ptr<HeartbeatScheduler> heartbeats;  // made by Start(), destroyed after the executors
-  std::unique_ptr<ReportBatcher> reports;          // made by Impl: completions, failures and heartbeats (last)
+  std::unique_ptr<ReportBatcher> reports;  // made by Impl: completions, failures and heartbeats
 
   std::mutex stop_mu;  // serializes Stop()
   bool stop_done = false;
@@ -650,14 +698,16 @@ struct Worker::Impl final : SlotSink {
   // REQUIRES: mu held. Whether a poller of another queue that began to wait before `since` may take a free slot.
   bool SlotIsAnotherQueuesTurnLocked(const std::string& queue, std::uint64_t since) const;
   void ExecutorLoop();
-  // Runs the task and reports its result; true when a task that came back with the report took its slot.
-  bool Execute(const std::shared_ptr<Running>& task);
+  // Runs the task's handler and hands its result to the reports; returns without waiting for the answer.
+  void Execute(const std::shared_ptr<Running>& task);
   TaskResult CallHandler(const std::shared_ptr<Running>& task);
   // Sends one heartbeat for each of `tasks` (in one call) and acts on the answers; returns when the next of
   // each is due.
   std::vector<SteadyClock::time_point> Heartbeat(const std::vector<std::shared_ptr<Running>>& tasks);
-  // Reports the result; true when a task that came back took the task's slot.
-  bool Report(const std::shared_ptr<Running>& task, const TaskResult& result);
+  // Hands the result to the reports; Finish runs when its answer is known.
+  void Report(const std::shared_ptr<Running>& task, const TaskResult& result);
+  // The task is over (reported, or dropped): its slot is freed unless a task that came back took it.
+  void Finish(const std::shared_ptr<Running>& task, bool slot_passed);
   absl::Status Drain();
 };
 
@@ -774,28 +824,30 @@ void Worker::Impl::ExecutorLoop() {
       ++stats.running;
       ++stats.started;
     }
-    const bool slot_passed = Execute(task);
-    bool idle = false;
-    {
-      std::lock_guard lock(mu);
-      running.erase(task);
-      --stats.running;
-      --in_flight;
-      if (!slot_passed) {
-        ++free_slots;
-      }
-      idle = in_flight == 0;
-    }
-    if (!slot_passed) {
-      slots_cv.notify_all();  // the pollers (two per queue) check whether the slot is their queue's to take
-    }
-    if (idle) {
-      idle_cv.notify_all();
-    }
+    Execute(task);
   }
 }
 
-bool Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
+void Worker::Impl::Finish(const std::shared_ptr<Running>& task, bool slot_passed) {
+  bool idle = false;
+  {
+    std::lock_guard lock(mu);
+    running.erase(task);
+    --in_flight;
+    if (!slot_passed) {
+      ++free_slots;
+    }
+    idle = in_flight == 0;
+  }
+  if (!slot_passed) {
+    slots_cv.notify_all();  // the pollers (two per queue) check whether the slot is their queue's to take
+  }
+  if (idle) {
+    idle_cv.notify_all();
+  }
+}
+
+void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   const TaskContext& c = task->context;
   if (LogsInfo()) {
     Log(LogSeverity::kInfo, absl::StrCat("task started: queue=", c.queue(), " execution=", c.execution_arn(),
@@ -811,7 +863,9 @@ bool Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   heartbeats->Add(task, interval, deadline);
   TaskResult result = CallHandler(task);
   heartbeats->Remove(task);
-  return Report(task, result);
+  Report(task, result);
+  std::lock_guard lock(mu);
+  --stats.running;  // its result is with the reports
 }
 
 TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
@@ -860,9 +914,10 @@ std::vector<SteadyClock::time_point> Worker::Impl::Heartbeat(const std::vector<s
   return next;
 }
 
-bool Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
+void Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult& result) {
   if (task->reported.exchange(true)) {
-    return false;  // Stop() already failed it with Worker.Shutdown
+    Finish(task, false);  // Stop() already failed it with Worker.Shutdown
+    return;
   }
   v1::TaskReport report;
   if (result.ok()) {
@@ -873,38 +928,33 @@ bool Worker::Impl::Report(const std::shared_ptr<Running>& task, const TaskResult
     report.mutable_fail()->set_error(result.error().error);
     report.mutable_fail()->set_cause(result.error().cause);
   }
-  SteadyClock::time_point give_up = SteadyClock::now() + options.report_timeout;
-  milliseconds backoff = kReportInitialBackoff;
-  absl::Status status;
-  bool slot_passed = false;
-  while (true) {
-    status = reports->SendResult(report, task->context.queue(), &slot_passed).status();
-    if (status.ok() || !Transient(status) || SteadyClock::now() + backoff > give_up) {
-      break;
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, options.max_backoff);
-  }
-  if (status.ok()) {
-    std::lock_guard lock(mu);
-    ++(result.ok() ? stats.completed : stats.failed);
-  }
-  if (status.ok() && !LogsInfo()) {
-    return slot_passed;  // the line below would be dropped
-  }
-  std::string what = absl::StrCat(result.ok() ? "complete" : "fail", " execution=",
-                                  task->context.execution_arn(), " state=", task->context.state_name());
-  if (!result.ok()) {
-    absl::StrAppend(&what, " error=", result.error().error);
-  }
-  if (status.ok()) {
-    Log(LogSeverity::kInfo, what);
-  } else if (TaskGone(status)) {
-    Log(LogSeverity::kInfo, absl::StrCat(what, ": result dropped: ", status.message()));
-  } else {
-    Log(LogSeverity::kError, absl::StrCat(what, ": ", status.message()));
-  }
-  return slot_passed;
+  const bool completes = result.ok();
+  std::string error = completes ? "" : result.error().error;
+  reports->Submit(std::move(report), task->context.queue(), SteadyClock::now() + options.report_timeout,
+                  [this, task, completes, error = std::move(error)](const absl::StatusOr<bool>& outcome,
+                                                                    bool slot_passed) {
+                    const absl::Status& status = outcome.status();
+                    if (status.ok()) {
+                      std::lock_guard lock(mu);
+                      ++(completes ? stats.completed : stats.failed);
+                    }
+                    if (!status.ok() || LogsInfo()) {
+                      std::string what = absl::StrCat(completes ? "complete" : "fail", " execution=",
+                                                      task->context.execution_arn(),
+                                                      " state=", task->context.state_name());
+                      if (!completes) {
+                        absl::StrAppend(&what, " error=", error);
+                      }
+                      if (status.ok()) {
+                        Log(LogSeverity::kInfo, what);
+                      } else if (TaskGone(status)) {
+                        Log(LogSeverity::kInfo, absl::StrCat(what, ": result dropped: ", status.message()));
+                      } else {
+                        Log(LogSeverity::kError, absl::StrCat(what, ": ", status.message()));
+                      }
+                    }
+                    Finish(task, slot_passed);
+                  });
 }
 
 absl::Status Worker::Impl::Drain() {
@@ -960,6 +1010,7 @@ Worker::~Worker() {
     t.join();
   }
   impl_->heartbeats.reset();
+  impl_->reports.reset();  // its senders' last answers (Finish) reach the Impl, whole until then
 }
 
 absl::Status Worker::Handle(const std::string& queue, TaskHandler handler) {

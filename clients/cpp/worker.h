@@ -27,7 +27,9 @@
 //   `default_heartbeat_interval` when the state has none (to learn of cancellation). One heartbeat thread per
 //   worker serves all its tasks (no thread per task); the heartbeats due at the same time go in one call.
 // - Results and heartbeats made while a report call is under way go together in the next one (at most two
-//   calls at once; a lone report goes at once), each answered as its unary call would be.
+//   calls at once, made by two threads of the worker's; a lone report goes at once), each answered as its
+//   unary call would be. A handler's thread hands its result over and takes the next task without waiting
+//   for the answer; the task's slot stays taken until the answer comes.
 // - A report call that carries results also asks, per queue, for as many tasks as those results free slots
 //   (ReportBatch's polls; not once the worker stops). The server answers with the tasks the reports' own
 //   commits schedule (a workflow's next step, started in that commit) and then any waiting; each takes the
@@ -184,7 +186,7 @@ struct WorkerOptions {
 
 // Counters, for monitoring and tests.
 struct WorkerStats {
-  int running = 0;        // handlers running now
+  int running = 0;        // handlers running now (each until its result is handed to the reports)
   long long started = 0;  // tasks handed to a handler
   long long completed = 0;
   long long failed = 0;      // reported with FailTask (by a handler or by the worker)

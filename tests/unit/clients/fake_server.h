@@ -77,6 +77,20 @@ class FakeTasks final : public v1::Tasks::Service {
     report_batch_delay_ = delay;
   }
 
+  // The next `n` ReportBatch calls answer UNAVAILABLE (recording nothing).
+  void FailReportBatches(int n) {
+    std::lock_guard lock(mu_);
+    failing_report_batches_ = n;
+  }
+  // While held, each ReportBatch call waits (counted among those under way) until the hold ends.
+  void HoldReportBatches(bool hold) {
+    {
+      std::lock_guard lock(mu_);
+      hold_report_batches_ = hold;
+    }
+    cv_.notify_all();
+  }
+
   // Waits until `done()` (called under the lock) holds, at most `timeout`.
   bool WaitFor(const std::function<bool()>& done,
                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
@@ -111,6 +125,7 @@ class FakeTasks final : public v1::Tasks::Service {
   std::size_t reports_locked() const { return reports_.size(); }
   int heartbeats_locked(const std::string& token) { return heartbeats_[token]; }
   int polls_locked() const { return polls_; }
+  int report_batches_under_way_locked() const { return reporting_; }
   // The polls of one queue so far.
   int polls_of(const std::string& queue) {
     std::lock_guard lock(mu_);
@@ -158,13 +173,20 @@ class FakeTasks final : public v1::Tasks::Service {
                                                                   std::to_string(asked) + " tasks together");
     }
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      if (failing_report_batches_ > 0) {
+        --failing_report_batches_;
+        ++failed_report_batches_;
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "ServiceUnavailable: failing on purpose");
+      }
       most_asked_ = std::max(most_asked_, asked);
       ++report_batches_;
       max_report_batch_ = std::max(max_report_batch_, request->reports_size());
       ++reporting_;
       max_reporting_ = std::max(max_reporting_, reporting_);
       delay = report_batch_delay_;
+      cv_.notify_all();  // a WaitFor on the calls under way
+      cv_.wait(lock, [&] { return !hold_report_batches_; });
     }
     if (delay.count() > 0) {
       std::this_thread::sleep_for(delay);
@@ -218,6 +240,8 @@ class FakeTasks final : public v1::Tasks::Service {
   int max_batch() { return Read(max_batch_); }
   int max_report_batch() { return Read(max_report_batch_); }
   int report_batches() { return Read(report_batches_); }
+  // ReportBatch calls answered UNAVAILABLE by FailReportBatches.
+  int failed_report_batches() { return Read(failed_report_batches_); }
   // The most ReportBatch calls under way at once, ever.
   int max_concurrent_report_batches() { return Read(max_reporting_); }
   // Completions and failures of a task already reported (answered OK, recorded once).
@@ -333,6 +357,9 @@ class FakeTasks final : public v1::Tasks::Service {
   std::set<std::string> reported_with_polls_;
   int report_poll_tasks_ = 0;
   std::chrono::milliseconds report_batch_delay_{0};
+  bool hold_report_batches_ = false;
+  int failing_report_batches_ = 0;
+  int failed_report_batches_ = 0;
 };
 
 // Dead letters over a fixed list; List pages one entry at a time (to exercise paging).

@@ -273,31 +273,64 @@ TEST_F(WorkerTest, ManySlotsReportingAtOnceShareAtMostTwoBatchCallsAndLoseNoRepo
 }
 
 // More results in one call than a call's polls may ask tasks for (256 together): the call asks for 256, and
-// every result is still reported in batch calls.
-//
-// The first 400 tasks' handlers wait until all 400 run, so their results come at once and all but those of the
-// first two calls gather behind them: each call takes 200 ms, far longer than 400 handlers take to return, even
-// under a sanitizer. (Without the wait, the tasks came back 256 to a call and their results went 256 to a call.)
+// every result is still reported in batch calls. The server holds the worker's two calls (one result each)
+// while the other 398 results are made, so that they gather behind them for the next call.
 TEST_F(WorkerTest, AReportCallAsksForAtMostTheServersBoundOfTasks) {
   constexpr int kSlots = 400;
   constexpr int kTasks = 800;
-  server_.tasks.SetReportBatchDelay(200ms);
+  std::set<std::string> tokens;
+  for (int i = 0; i < kTasks; ++i) {
+    tokens.insert(server_.tasks.Add("many", std::to_string(i)));
+  }
+  // The first kSlots handlers return when the test lets them (one, then one, then the rest), the others at once.
   std::mutex mu;
   std::condition_variable cv;
   int started = 0;
-  auto all_slots_at_once = [&](TaskContext&, const json::value& input) -> TaskResult {
-    std::unique_lock lock(mu);
-    if (++started == kSlots) {
-      cv.notify_all();
-    }
-    cv.wait_for(lock, 20s, [&] { return started >= kSlots; });
-    return input;
+  int let_go = 0;
+  Worker worker(*client_, Options(kSlots));
+  ASSERT_TRUE(worker
+                  .Handle("many",
+                          [&](TaskContext&, const json::value& input) -> TaskResult {
+                            std::unique_lock lock(mu);
+                            const int n = started++;
+                            cv.notify_all();
+                            cv.wait_for(lock, 20s, [&] { return n >= kSlots || n < let_go; });
+                            return input;
+                          })
+                  .ok());
+  auto let_go_of = [&](int n) {
+    std::lock_guard lock(mu);
+    let_go = n;
+    cv.notify_all();
   };
-  EXPECT_EQ(RunEchoTasks(kSlots, kTasks, all_slots_at_once).size(), static_cast<std::size_t>(kTasks));
-  EXPECT_GT(server_.tasks.max_report_batch(), 256) << "no call carried more results than its polls may ask for";
-  EXPECT_EQ(server_.tasks.most_asked(), 256);
+  server_.tasks.HoldReportBatches(true);
+  ASSERT_TRUE(worker.Start().ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return started == kSlots; }));
+  }
+  // Both report calls the worker may have under way, one result each, are held by the server.
+  let_go_of(1);
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.report_batches_under_way_locked() == 1; }));
+  let_go_of(2);
+  ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.report_batches_under_way_locked() == 2; }));
+  // The other 398 results wait for a call (a handler counts as running until its result is handed over).
+  let_go_of(kSlots);
+  ASSERT_TRUE(Eventually([&] { return worker.stats().running == 0; }));
+  server_.tasks.HoldReportBatches(false);
+  ASSERT_TRUE(server_.tasks.WaitFor(
+      [&] { return server_.tasks.reports_locked() >= static_cast<std::size_t>(kTasks); }, 60s));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(worker.stats().completed, kTasks);
+  EXPECT_GE(server_.tasks.max_report_batch(), kSlots - 2) << "the results made while both calls were held";
+  EXPECT_EQ(server_.tasks.most_asked(), 256) << "a call asks for no more tasks than the server's bound";
   EXPECT_EQ(server_.tasks.unary_reports(), 0);
   EXPECT_LE(server_.tasks.max_busy(), kSlots);
+  std::set<std::string> reported;
+  for (const Report& r : server_.tasks.reports()) {
+    reported.insert(r.token);
+  }
+  EXPECT_EQ(reported, tokens);
 }
 
 // The tasks that come back with a report take the reported tasks' slots: with every slot busy and a backlog,
@@ -643,6 +676,54 @@ TEST_F(WorkerTest, RetriesPollsThatFailWithUnavailable) {
   EXPECT_TRUE(worker.Stop().ok());
   EXPECT_TRUE(server_.tasks.ReportOf(token).completed);
   EXPECT_GE(server_.tasks.polls(), 4);
+}
+
+// A result whose call fails with Unavailable is sent again (with the backoff) until the server takes it; its
+// task's slot stays taken meanwhile, so the worker holds no second task.
+TEST_F(WorkerTest, RetriesReportsThatFailWithUnavailableAndKeepTheirSlotMeanwhile) {
+  server_.tasks.FailReportBatches(3);
+  Worker worker(*client_, Options(1));
+  ASSERT_TRUE(worker.Handle("q", [](TaskContext&, const json::value& input) -> TaskResult { return input; }).ok());
+  std::string first = server_.tasks.Add("q", R"({"n":1})");
+  std::string second = server_.tasks.Add("q", R"({"n":2})");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(2));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.failed_report_batches(), 3);
+  EXPECT_EQ(server_.tasks.ReportOf(first).output, R"({"n":1})");
+  EXPECT_EQ(server_.tasks.ReportOf(second).output, R"({"n":2})");
+  EXPECT_EQ(server_.tasks.repeated_reports(), 0);
+  EXPECT_EQ(server_.tasks.max_busy(), 1);
+  EXPECT_EQ(worker.stats().completed, 2);
+}
+
+// A result that still fails when its report_timeout has passed is dropped with an error line; its slot is
+// freed, and the worker goes on with the next task.
+TEST_F(WorkerTest, AReportThatFailsPastItsTimeoutIsDroppedAndFreesItsSlot) {
+  server_.tasks.FailReportBatches(1);
+  WorkerOptions o = Options(1);
+  o.report_timeout = 0ms;  // no second attempt
+  std::mutex mu;
+  std::vector<std::string> errors;
+  o.log = [&](LogSeverity severity, const std::string& line) {
+    if (severity == LogSeverity::kError) {
+      std::lock_guard lock(mu);
+      errors.push_back(line);
+    }
+  };
+  Worker worker(*client_, o);
+  ASSERT_TRUE(worker.Handle("q", [](TaskContext&, const json::value& input) -> TaskResult { return input; }).ok());
+  std::string first = server_.tasks.Add("q", R"({"n":1})");
+  std::string second = server_.tasks.Add("q", R"({"n":2})");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_TRUE(server_.tasks.ReportOf(first).token.empty()) << "the first result was dropped";
+  EXPECT_EQ(server_.tasks.ReportOf(second).output, R"({"n":2})");
+  EXPECT_EQ(worker.stats().completed, 1);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("ServiceUnavailable: failing on purpose"));
 }
 
 TEST_F(WorkerTest, RunDrainsOnSigterm) {
