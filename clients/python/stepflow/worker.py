@@ -154,6 +154,10 @@ class Worker(SlotSink):
         self._free_slots = 0  # handler slots not reserved by a poll or taken by a task
         self._queue_share = 1  # slots the polls of one queue may reserve at once
         self._polling: Dict[str, int] = {}  # slots reserved by the polls of each queue now
+        # The pollers waiting for a slot, by when they began to wait (oldest first): a poller whose last poll
+        # found nothing lets an older waiter of another queue take a freed slot first (_another_queues_turn).
+        self._waiting_pollers: Dict[int, str] = {}
+        self._next_waiter = 0
         self._in_flight: Set[_Running] = set()
         self._polls: Set[Any] = set()
         self._started = False
@@ -222,18 +226,40 @@ class Worker(SlotSink):
 
     # --- Polling.
 
-    def _reserve_slots(self, queue: str) -> int:
+    def _reserve_slots(self, queue: str, found_nothing: bool) -> int:
         """Every free slot, up to the queue's share (and a PollBatch's bound): one call asks for as many tasks
-        as can start now. 0 when stopping."""
+        as can start now. 0 when stopping. After a poll that found nothing, an older waiter of another queue
+        goes first: the thread of that poll would otherwise take the slot it just freed again at once (the
+        other pollers are only being woken), and a queue with nothing to do could keep the slot from a queue
+        with tasks for as long as that lasts."""
         with self._cv:
-            self._cv.wait_for(lambda: self._stopping or
-                              (self._free_slots > 0 and self._polling[queue] < self._queue_share))
+            self._next_waiter += 1
+            since = self._next_waiter
+            self._waiting_pollers[since] = queue
+            try:
+                self._cv.wait_for(lambda: self._stopping or (
+                    self._free_slots > 0 and self._polling[queue] < self._queue_share and
+                    not (found_nothing and self._another_queues_turn_locked(queue, since))))
+            finally:
+                del self._waiting_pollers[since]
             if self._stopping:
                 return 0
             n = min(self._free_slots, self._queue_share - self._polling[queue], _MAX_POLL_TASKS)
             self._free_slots -= n
             self._polling[queue] += n
+            if self._free_slots > 0:
+                self._cv.notify_all()  # a poller that let this one go first may take what is left
             return n
+
+    def _another_queues_turn_locked(self, queue: str, since: int) -> bool:
+        """Whether a poller of another queue that began to wait before ``since`` may take a free slot. The
+        oldest waiter never defers, so some poller always proceeds. REQUIRES: self._cv held."""
+        for waiter, other in self._waiting_pollers.items():  # oldest first (insertion order)
+            if waiter >= since:
+                return False
+            if other != queue and self._polling[other] < self._queue_share:
+                return True
+        return False
 
     def _poll_once(self, queue: str, slots: int) -> Tuple[List[Any], Optional[StepflowError]]:
         future = self._client.poll_tasks_future(queue, self._identity, slots, self._options.poll_wait)
@@ -254,14 +280,16 @@ class Worker(SlotSink):
     def _poll_loop(self, queue: str) -> None:
         backoff = self._options.initial_backoff
         failing = False
+        found_nothing = False  # the last poll handed out no task
         while True:
-            slots = self._reserve_slots(queue)
+            slots = self._reserve_slots(queue, found_nothing)
             if slots == 0:
                 return
             tasks, error = self._poll_once(queue, slots)
             if error is not None and error.name == "Cancelled" and self._stopping:
                 error = None
             handed = [_Running(Task.from_pb(t, queue)) for t in tasks[:slots]]
+            found_nothing = not handed
             with self._cv:
                 # The slots of the tasks handed out stay taken until they are reported.
                 self._free_slots += slots - len(handed)

@@ -267,3 +267,31 @@ def test_handle_and_start_refuse_misuse(client: stepflow.Client) -> None:
     with pytest.raises(ValueError):
         w.handle("q", lambda ctx, input: input)
     assert w.stop() is True  # never started
+
+
+def test_queues_take_turns_with_the_one_slot_when_their_polls_find_nothing(client: stepflow.Client,
+                                                                           workers: List[Worker]) -> None:
+    # One slot, two queues with nothing to do: the queue whose poll found nothing lets the other's waiting poller
+    # have the slot, so a task of either is polled within a poll's wait or two. (Before, the thread of the empty
+    # poll took the slot it freed again at once, and the other queue never polled.)
+    polls = {"turn-a": 0, "turn-b": 0}
+    lock = threading.Lock()
+    poll_tasks_future = client.poll_tasks_future
+
+    def counting(queue: str, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            polls[queue] += 1
+        return poll_tasks_future(queue, *args, **kwargs)
+
+    client.poll_tasks_future = counting  # type: ignore[assignment]
+    start_worker(workers, client, {"turn-a": lambda ctx, input: "a", "turn-b": lambda ctx, input: "b"},
+                 concurrency=1, poll_wait=1)
+    assert wait_until(lambda: sum(polls.values()) >= 3, timeout=20)
+    with lock:
+        assert polls["turn-a"] >= 1 and polls["turn-b"] >= 1, polls
+        quiet = min(polls, key=lambda q: polls[q])  # the other queue had the slot last
+    client.create_state_machine(quiet, task_machine(quiet))
+    arn = client.start_execution(quiet, {}).arn
+    assert wait_until(lambda: client.describe_execution(arn).status != ExecutionStatus.RUNNING, timeout=20), \
+        f"queue {quiet} never got the slot: {polls}"
+    assert client.describe_execution(arn).status == ExecutionStatus.SUCCEEDED

@@ -121,6 +121,10 @@ export class Worker {
   private freeSlots = 0;  // handler slots not reserved by a poll or taken by a task
   private queueShare = 1;  // slots the polls of one queue may reserve at once
   private readonly polling = new Map<string, number>();  // slots reserved by the polls of each queue now
+  // The pollers waiting for a slot, by when they began to wait (oldest first; a Map keeps insertion order): a
+  // poller whose last poll found nothing lets an older waiter of another queue take a freed slot first.
+  private readonly waitingPollers = new Map<number, string>();
+  private nextWaiter = 0;
   private readonly reports: ReportBatcher;
   private started = false;
   private stopping = false;
@@ -187,10 +191,19 @@ export class Worker {
   // --- Polling.
 
   /** Every free slot, up to the queue's share (and a PollBatch's bound): one call asks for as many tasks as can
-   * start now. 0 when stopping. */
-  private async reserveSlots(queue: string): Promise<number> {
-    while (!this.stopping && (this.freeSlots === 0 || this.polling.get(queue)! >= this.queueShare)) {
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+   * start now. 0 when stopping. After a poll that found nothing, an older waiter of another queue goes first:
+   * the empty poll's loop would otherwise take the slot it just freed again at once (the other pollers are only
+   * being woken), and a queue with nothing to do could keep the slot from a queue with tasks. */
+  private async reserveSlots(queue: string, foundNothing: boolean): Promise<number> {
+    const since = ++this.nextWaiter;
+    this.waitingPollers.set(since, queue);
+    try {
+      while (!this.stopping && (this.freeSlots === 0 || this.polling.get(queue)! >= this.queueShare ||
+                                (foundNothing && this.anotherQueuesTurn(queue, since)))) {
+        await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      }
+    } finally {
+      this.waitingPollers.delete(since);
     }
     if (this.stopping) {
       return 0;
@@ -198,7 +211,24 @@ export class Worker {
     const n = Math.min(this.freeSlots, this.queueShare - this.polling.get(queue)!, MAX_POLL_TASKS);
     this.freeSlots -= n;
     this.polling.set(queue, this.polling.get(queue)! + n);
+    if (this.freeSlots > 0) {
+      this.wakeSlotWaiters();  // a poller that let this one go first may take what is left
+    }
     return n;
+  }
+
+  /** Whether a poller of another queue that began to wait before `since` may take a free slot. The oldest waiter
+   * never defers, so some poller always proceeds. */
+  private anotherQueuesTurn(queue: string, since: number): boolean {
+    for (const [waiter, other] of this.waitingPollers) {
+      if (waiter >= since) {
+        return false;
+      }
+      if (other !== queue && this.polling.get(other)! < this.queueShare) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private releaseSlot(): void {
@@ -215,8 +245,9 @@ export class Worker {
   private async pollLoop(queue: string): Promise<void> {
     let backoff = this.options.initialBackoffMs;
     let failing = false;
+    let foundNothing = false;  // the last poll handed out no task
     for (;;) {
-      const slots = await this.reserveSlots(queue);
+      const slots = await this.reserveSlots(queue, foundNothing);
       if (slots === 0) {
         return;
       }
@@ -229,6 +260,7 @@ export class Worker {
       } catch (error) {
         failure = toStepflowError(error);
       }
+      foundNothing = tasks.length === 0;
       // The slots of the tasks handed out stay taken until they are reported.
       this.freeSlots += slots - tasks.length;
       this.polling.set(queue, this.polling.get(queue)! - slots);

@@ -138,6 +138,35 @@ test("a busy worker's next steps come with its reports, in the reported tasks' s
   assert.equal(await w.stop(), true);
 });
 
+// One slot, two queues with nothing to do: the queue whose poll found nothing lets the other's waiting poller have
+// the slot, so a task of either is polled within a poll's wait or two. (Before, the loop of the empty poll took
+// the slot it freed again at once, and the other queue never polled.)
+test('queues take turns with the one slot when their polls find nothing', async () => {
+  const c = await Client.connect(server.address);
+  try {
+    const polls = new Map<string, number>([['turn-a', 0], ['turn-b', 0]]);
+    const pollTasks = c.pollTasks.bind(c);
+    c.pollTasks = (queue, ...rest) => {
+      polls.set(queue, (polls.get(queue) ?? 0) + 1);
+      return pollTasks(queue, ...rest);
+    };
+    startWorker({ 'turn-a': () => 'a', 'turn-b': () => 'b' }, { concurrency: 1, pollWaitSeconds: 1 }, c);
+    const deadline = Date.now() + 20000;
+    while (polls.get('turn-a')! + polls.get('turn-b')! < 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(polls.get('turn-a')! >= 1 && polls.get('turn-b')! >= 1, JSON.stringify([...polls]));
+    const quiet = polls.get('turn-a')! < polls.get('turn-b')! ? 'turn-a' : 'turn-b';  // the other had it last
+    await client.createStateMachine(quiet, taskMachine(quiet));
+    const { arn } = await client.startExecution(quiet, {});
+    const ended = await waitForEnd(client, arn);
+    assert.equal(ended.status, 'SUCCEEDED', `queue ${quiet} never got the slot: ${JSON.stringify([...polls])}`);
+  } finally {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    c.close();
+  }
+});
+
 test('TaskError and other exceptions become task failures', async () => {
   await client.createStateMachine('errors', taskMachine('errors'));
   startWorker({ errors: (_ctx, input) => {
