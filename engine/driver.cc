@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/precise_json.h"
 #include "common/status.h"
 #include "engine/dead_letters.h"
 #include "engine/errors.h"
@@ -767,11 +768,11 @@ absl::StatusOr<std::vector<json::object>> Driver::ReadHistory(const std::string&
     o["type"] = r.type;
     if (!r.details_key.empty()) {
       boost::system::error_code ec;
-      json::value details = json::parse(r.details, ec);
-      if (ec || !details.is_object()) {
+      std::optional<json::value> details = common::ParsePreciseJson(r.details, ec);
+      if (!details || !details->is_object()) {
         return absl::DataLossError(absl::StrCat("corrupt history event ", r.id, " of ", execution_id));
       }
-      o[r.details_key] = std::move(details);
+      o[r.details_key] = *std::move(details);
     }
   }
   return events;

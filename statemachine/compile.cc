@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "statemachine/json_parse.h"
+#include "common/precise_json.h"
 
 namespace stepflow::sm {
 
@@ -38,7 +38,7 @@ absl::StatusOr<std::shared_ptr<const StateMachine>> CompileStored(std::string_vi
   boost::system::error_code ec;
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxDefinitionJsonDepth;
-  std::optional<boost::json::value> parsed = ParsePreciseJson(text, ec, parse_options);
+  std::optional<boost::json::value> parsed = common::ParsePreciseJson(text, ec, parse_options);
   if (!parsed) {
     return absl::DataLossError(absl::StrCat("not JSON: ", ec.message()));  // it was stored valid
   }

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/precise_json.h"
 #include "statemachine/internal/hash.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/json_path.h"
@@ -302,7 +303,7 @@ class Parser {
     }
     const std::string_view token = text_.substr(start, pos_ - start);
     boost::system::error_code ec;
-    const json::value number = ParsePreciseJson(token, ec).value_or(json::value());
+    const json::value number = common::ParsePreciseJson(token, ec).value_or(json::value());
     if (ec || !number.is_number()) {
       return Error(absl::StrCat("invalid number '", Av(token), "' at offset ", start));
     }

@@ -42,16 +42,6 @@ struct TextLocation {
 };
 TextLocation LocateOffset(std::string_view text, std::size_t offset);
 
-// As boost::json::parse(text, ec, {}, options) (text after the value is error::extra_data), except that every number
-// that is not an integer becomes the nearest double (std::from_chars): Boost.JSON 1.81's own conversion is not
-// always correctly rounded, so a double its serializer wrote could read back as another. Every parse of JSON in the
-// interpreter goes through it or ParseJson (definitions, literals in paths and intrinsics, data), so that the same
-// text is the same number anywhere. nullopt with `ec` set on an error; `consumed` (when given) is set to the bytes
-// read before the error or the end of the value.
-std::optional<boost::json::value> ParsePreciseJson(std::string_view text, boost::system::error_code& ec,
-                                                   const boost::json::parse_options& options = {},
-                                                   std::size_t* consumed = nullptr);
-
 // Parses `text` as one JSON value. On failure returns InvalidArgument whose message starts with `what: `
 // (nothing when `what` is empty) and names the line, column and byte offset of the problem: a syntax error, nesting deeper than
 // `options.max_depth`, a number outside the double range ("number 1e400 at line 1, column 6 (offset 5)

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/precise_json.h"
 #include "statemachine/bounded_regex.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/json_value.h"
@@ -646,7 +647,7 @@ class Parser {
       ++pos_;
     }
     boost::system::error_code ec;
-    std::optional<json::value> number = ParsePreciseJson(text_.substr(start, pos_ - start), ec);
+    std::optional<json::value> number = common::ParsePreciseJson(text_.substr(start, pos_ - start), ec);
     out = number ? *std::move(number) : json::value();
     if (start == pos_ || ec || !out.is_number()) {
       return Error("expected a value", start);
@@ -706,7 +707,7 @@ class Parser {
       } else if ((c == '}' || c == ']') && --depth == 0) {
         ++pos_;
         boost::system::error_code ec;
-        std::optional<json::value> literal = ParsePreciseJson(text_.substr(open, pos_ - open), ec);
+        std::optional<json::value> literal = common::ParsePreciseJson(text_.substr(open, pos_ - open), ec);
         out = literal ? *std::move(literal) : json::value();
         if (!ec && !AllNumbersFinite(out)) {
           return Error("number outside the range of a double", open);

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "common/precise_json.h"
 #include "statemachine/json_parse.h"
 #include "statemachine/validator_internal.h"
 
@@ -218,7 +219,7 @@ std::optional<boost::json::value> ParseWithLimits(std::string_view text, const V
   parse_options.max_depth = options.max_json_depth;
   boost::system::error_code ec;
   size_t consumed = 0;
-  std::optional<boost::json::value> parsed = ParsePreciseJson(text, ec, parse_options, &consumed);
+  std::optional<boost::json::value> parsed = common::ParsePreciseJson(text, ec, parse_options, &consumed);
   if (ec) {
     problem = vi::InvalidJson(text, consumed,
                               ec == boost::json::error::too_deep

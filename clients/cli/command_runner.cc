@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/precise_json.h"
 
 extern char** environ;
 
@@ -81,9 +82,9 @@ struct Outcome {
 client::TaskResult FromExitCode(int code, const Outcome& o) {
   std::string last = LastLine(o.err_tail);
   boost::system::error_code ec;
-  json::value v = json::parse(last, ec);
-  if (!ec && v.is_object() && v.as_object().contains("error") && v.as_object().at("error").is_string()) {
-    const json::object& obj = v.as_object();
+  const std::optional<json::value> v = common::ParsePreciseJson(last, ec);
+  if (v && v->is_object() && v->as_object().contains("error") && v->as_object().at("error").is_string()) {
+    const json::object& obj = v->as_object();
     std::string cause;
     if (const json::value* c = obj.if_contains("cause"); c != nullptr) {
       cause = c->is_string() ? std::string(c->as_string()) : json::serialize(*c);
@@ -119,11 +120,11 @@ client::TaskResult Classify(const Outcome& o, const client::TaskContext& context
     return json::value(json::object());
   }
   boost::system::error_code ec;
-  json::value v = json::parse(out, ec);
-  if (ec) {
+  std::optional<json::value> v = common::ParsePreciseJson(out, ec);
+  if (!v) {
     return client::TaskError{kErrorInvalidOutput, absl::StrCat("stdout is not JSON: ", ec.message())};
   }
-  return v;
+  return *std::move(v);
 }
 
 std::vector<std::string> TaskEnvironment(const client::TaskContext& context) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "clients/cli/cli_util.h"
+#include "common/precise_json.h"
 
 namespace stepflow::cli {
 namespace json = boost::json;
@@ -33,11 +34,11 @@ absl::StatusOr<std::chrono::milliseconds> ParseConnectTimeout(const std::string&
 
 json::value Embedded(const std::string& text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
+  std::optional<json::value> v = common::ParsePreciseJson(text, ec);
+  if (!v) {
     return json::value(text);
   }
-  return v;
+  return *std::move(v);
 }
 
 bool IsGlobalValueFlag(const std::string& flag) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/precise_json.h"
 
 namespace stepflow::client {
 namespace json = boost::json;
@@ -871,13 +872,14 @@ void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
 TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
   boost::system::error_code ec;
   const std::string& text = task->context.task().input();
-  json::value input = text.empty() ? json::value(json::object()) : json::parse(text, ec);
-  if (ec) {
+  std::optional<json::value> input =
+      text.empty() ? std::optional<json::value>(json::object()) : common::ParsePreciseJson(text, ec);
+  if (!input) {
     return TaskError{kErrorInvalidInput, absl::StrCat("the task's input is not JSON: ", ec.message())};
   }
   const TaskHandler& handler = handlers.at(task->context.queue());
   try {
-    return handler(task->context, input);
+    return handler(task->context, *input);
   } catch (const std::exception& e) {
     return TaskError{kErrorException, e.what()};
   } catch (...) {

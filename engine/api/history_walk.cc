@@ -1,6 +1,7 @@
 // history_walk.h: the history read page by page from its first event.
 #include "engine/api/history_walk.h"
 
+#include "common/precise_json.h"
 #include "common/status.h"
 
 namespace stepflow::api {
@@ -34,11 +35,11 @@ absl::StatusOr<HistoryWalk> WalkHistory(ServiceEnv& env, const std::string& arn,
 
 std::optional<boost::json::object> DetailsOf(const engine::HistoryEventRecord& event) {
   boost::json::error_code ec;
-  boost::json::value details = boost::json::parse(event.details, ec);
-  if (ec || !details.is_object()) {
+  std::optional<boost::json::value> details = common::ParsePreciseJson(event.details, ec);
+  if (!details || !details->is_object()) {
     return std::nullopt;
   }
-  return std::move(details.get_object());
+  return std::move(details->get_object());
 }
 
 }  // namespace stepflow::api

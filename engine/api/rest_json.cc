@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/precise_json.h"
 #include "engine/api/error_mapping.h"
 
 namespace stepflow::api {
@@ -24,12 +25,12 @@ absl::StatusOr<json::value> Parse(std::string_view text, const char* what) {
   json::parse_options options;
   options.max_depth = kMaxJsonDepth;
   json::error_code ec;
-  json::value value = json::parse(json::string_view(text.data(), text.size()), ec, {}, options);
-  if (ec) {
+  std::optional<json::value> value = common::ParsePreciseJson(text, ec, options);
+  if (!value) {
     return absl::InvalidArgumentError(absl::StrCat("SerializationException: ", what, " is not valid JSON (",
                                                    ec.message(), "; at most ", kMaxJsonDepth, " levels deep)"));
   }
-  return value;
+  return *std::move(value);
 }
 
 // InvalidArgument naming the first non-finite number under `value` (at JSON pointer `at`).
@@ -86,9 +87,8 @@ void Embed(json::value& value) {
           continue;
         }
         json::error_code ec;
-        json::value parsed = json::parse(text, ec);
-        if (!ec) {
-          v = std::move(parsed);
+        if (std::optional<json::value> parsed = common::ParsePreciseJson(text, ec)) {
+          v = *std::move(parsed);
         }
       } else {
         Embed(v);
@@ -141,12 +141,12 @@ std::string MessageToJson(const google::protobuf::Message& message) {
     return text;
   }
   json::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) {
+  std::optional<json::value> value = common::ParsePreciseJson(text, ec);
+  if (!value) {
     return text;
   }
-  Embed(value);
-  return json::serialize(value);
+  Embed(*value);
+  return json::serialize(*value);
 }
 
 std::string ErrorToJson(const absl::Status& status) {

@@ -51,6 +51,18 @@ TEST(RestJsonTest, HistoryEventDetailsAreEmbeddedInLists) {
   EXPECT_EQ(out.at("events").at(0).at("id").as_string(), "1") << "int64 is a string in proto3 JSON";
 }
 
+// A number goes in and comes out as the text it was, also where Boost.JSON 1.81's own parse would misread it
+// (common/precise_json.h): 56 eights are 8.888888888888889E55, which Boost reads as a neighbouring double.
+TEST(RestJsonTest, NumbersComeBackAsTheTextTheyWere) {
+  v1::StartExecutionRequest request;
+  ASSERT_TRUE(JsonToMessage(R"({"stateMachine":"sm","input":{"n":8.888888888888889E55}})", &request).ok());
+  EXPECT_EQ(request.input(), R"({"n":8.888888888888889E55})");
+
+  v1::Execution execution;
+  execution.set_output(R"({"n":8.888888888888889E55})");
+  EXPECT_THAT(MessageToJson(execution), HasSubstr(R"("output":{"n":8.888888888888889E55})"));
+}
+
 TEST(RestJsonTest, ANonFiniteNumberIsANamedValidationError) {
   v1::CreateStateMachineRequest request;
   absl::Status s = JsonToMessage(R"({"name":"x","definition":{"StartAt":"A","States":{"A":{"Type":"Pass",

@@ -112,6 +112,20 @@ TEST_F(WorkerTest, CompletesWithTheHandlersOutput) {
   EXPECT_EQ(stats.running, 0);
 }
 
+// A handler that returns its input reports the text it was given, numbers included: the worker reads inputs as
+// the server does (common/precise_json.h), where Boost.JSON 1.81's own parse reads 8.888888888888889E55 as a
+// neighbouring double.
+TEST_F(WorkerTest, AnEchoedInputIsReportedAsTheTextItWas) {
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker.Handle("q", [](TaskContext&, const json::value& input) -> TaskResult { return input; }).ok());
+  const std::string text = R"({"n":8.888888888888889E55,"m":[1E-1,-2.5E-300,12345678901234567]})";
+  std::string token = server_.tasks.Add("q", text);
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(server_.tasks.ReportOf(token).output, text);
+}
+
 TEST_F(WorkerTest, HandleAndStartCheckTheirArguments) {
   Worker worker(*client_, Options());
   EXPECT_TRUE(absl::IsFailedPrecondition(worker.Start()));  // no handler
