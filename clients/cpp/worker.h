@@ -21,8 +21,9 @@
 //   polls at once, over two poll threads (one while the other's tasks start), so the idle polls of one queue
 //   never hold the slots another queue needs. A poller whose last poll found nothing lets the longest-waiting
 //   poller of another queue take a freed slot first, so queues with nothing to do take turns with the slots.
-// - The handler gets the task's input as JSON and a TaskContext (execution, state, attempt, deadline,
-//   cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
+// - The handler gets the task's input as JSON (its numbers read as the server reads them, the nearest double:
+//   an input returned unchanged is reported as the text it was) and a TaskContext (execution, state, attempt,
+//   deadline, cancellation). Its TaskResult becomes CompleteTask(output) or FailTask(error, cause).
 // - While the handler runs, the worker heartbeats the task: every third of its HeartbeatSeconds, or every
 //   `default_heartbeat_interval` when the state has none (to learn of cancellation). One heartbeat thread per
 //   worker serves all its tasks (no thread per task); the heartbeats due at the same time go in one call.
