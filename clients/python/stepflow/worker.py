@@ -71,7 +71,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 import grpc
 
 from stepflow._heartbeats import Beating, HeartbeatScheduler
-from stepflow._report_batcher import ReportBatcher, SlotSink
+from stepflow._report_batcher import Outcome, ReportBatcher, SlotSink
 from stepflow.client import Client
 from stepflow.errors import StepflowError, error_from_rpc
 from stepflow.task_context import CancelReason, TaskContext, TaskError
@@ -82,7 +82,6 @@ from stepflow.v1 import stepflow_pb2 as pb
 Handler = Callable[[TaskContext, Any], Any]
 
 _GONE = ("TaskTimedOut", "TaskDoesNotExist")
-_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Poll threads per queue: two, so that one poll is under way while the other hands out its tasks.
 _POLLERS_PER_QUEUE = 2
 # The most tasks one PollBatch asks for (the server's bound).
@@ -169,7 +168,8 @@ class Worker(SlotSink):
         self._executor: Optional[ThreadPoolExecutor] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
-        self._reports = ReportBatcher(client, self._identity, self)
+        self._reports = ReportBatcher(client, self._identity, self, self._options.initial_backoff,
+                                      self._options.max_backoff)
         self._heartbeats: Optional[HeartbeatScheduler] = None
         self._wake_fd = -1  # run()'s wake-up pipe while it waits
 
@@ -343,8 +343,7 @@ class Worker(SlotSink):
         finally:
             self._heartbeats.remove(running.beating)
         if running.claim_report():
-            slot_passed = self._report(running, kind, a, b)
-            self._finish(running, slot_passed)
+            self._report(running, kind, a, b, lambda slot_passed: self._finish(running, slot_passed))
 
     # SlotSink: a result's call asks for tasks unless the worker stops; the tasks that came back go to the
     # executor (the reporters' slots pass to them).
@@ -405,34 +404,42 @@ class Worker(SlotSink):
                 following.append(time.monotonic() + task.interval)
         return following
 
-    def _report(self, running: _Running, kind: str, a: str, b: str) -> bool:
-        """Reports the result; True when a task that came back took the task's slot."""
+    def _report(self, running: _Running, kind: str, a: str, b: str, then: Callable[[bool], None]) -> None:
+        """Hands the result to the reports and returns; ``then(slot_passed)`` runs (on a sender thread) once it is
+        answered: slot_passed is True when a task that came back took the task's slot. A transient failure is
+        sent again until report_timeout."""
         token = running.context.task_token
         if kind == "complete":
             report = pb.TaskReport(complete=pb.CompleteTaskRequest(task_token=token, output=a))
         else:
             report = pb.TaskReport(fail=pb.FailTaskRequest(task_token=token, error=a, cause=b))
-        give_up = time.monotonic() + self._options.report_timeout
-        backoff = self._options.initial_backoff
-        while True:
-            (error, _), slot_passed = self._reports.send_result(report, running.context.queue)
+
+        def done(outcome: Outcome, slot_passed: bool) -> None:
+            error = outcome[0]
             if error is None:
                 with self._cv:
                     if kind == "complete":
                         self._stats.completed += 1
                     else:
                         self._stats.failed += 1
-                return slot_passed
-            if error.name in _GONE:
+            elif error.name in _GONE:
                 self._log.info("report of %s dropped: %s", running.context.execution_arn, error.message)
-                return slot_passed
-            if error.code not in _RETRYABLE or time.monotonic() + backoff > give_up:
+            else:
                 self._log.error("report of %s failed: %s", running.context.execution_arn, error.message)
-                return slot_passed
+            then(slot_passed)
+
+        def retried(error: StepflowError, delay: float) -> None:
             self._log.info("report of %s: %s (retrying in %.1f s)", running.context.execution_arn, error.message,
-                           backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, self._options.max_backoff)
+                           delay)
+
+        self._reports.submit(report, done, running.context.queue, time.monotonic() + self._options.report_timeout,
+                             retried)
+
+    def _report_and_wait(self, running: _Running, kind: str, a: str, b: str) -> None:
+        """_report, waiting for the answer (stop()'s Worker.Shutdown failures)."""
+        answered = threading.Event()
+        self._report(running, kind, a, b, lambda slot_passed: answered.set())
+        answered.wait()
 
     def _finish(self, running: _Running, slot_passed: bool = False) -> None:
         with self._cv:
@@ -467,6 +474,7 @@ class Worker(SlotSink):
             self._stop_requested.set()
             self._wake()
             if not started:
+                self._reports.close()
                 self._stop_result = True
                 return True
             for t in self._pollers:
@@ -477,14 +485,15 @@ class Worker(SlotSink):
             left = self._wait_in_flight(self._options.shutdown_grace) if left else left
             for running in left:
                 if running.claim_report():
-                    self._report(running, "fail", "Worker.Shutdown",
-                                 f"the worker stopped and the handler did not return within "
-                                 f"{self._options.drain_timeout + self._options.shutdown_grace:.0f} s")
+                    self._report_and_wait(running, "fail", "Worker.Shutdown",
+                                          f"the worker stopped and the handler did not return within "
+                                          f"{self._options.drain_timeout + self._options.shutdown_grace:.0f} s")
                     self._finish(running)
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
             if self._heartbeats is not None:
                 self._heartbeats.close()
+            self._reports.close()  # after the heartbeats: sends what is pending, then its threads end
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
             self._stop_result = not left

@@ -4,6 +4,7 @@ more than two calls are under way, reports made meanwhile gather, and each call 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 import grpc
@@ -157,3 +158,36 @@ def test_results_ask_for_the_slots_they_free_within_the_servers_bound() -> None:
     batcher.send_all([pb.TaskReport(heartbeat=pb.HeartbeatTaskRequest(task_token="beat-1"))])
     ReportBatcher(client, "w", Sink(False)).send_all([complete("c-1")], "c")
     assert len(client.asked) == 2
+
+
+def test_submit_returns_before_the_answer_and_a_transient_failure_goes_again_until_given_up() -> None:
+    client = FakeClient(hold=1)
+    batcher = ReportBatcher(client, initial_backoff=0.01, max_backoff=0.02)
+    answers: List[Tuple[Optional[str], bool]] = []
+    answered = threading.Event()
+    retries: List[float] = []
+
+    def done(outcome: Any, slot_passed: bool) -> None:
+        answers.append((outcome[0].name if outcome[0] else None, slot_passed))
+        answered.set()
+
+    client.fail_next = make_error("ServiceUnavailable", "ServiceUnavailable: away", grpc.StatusCode.UNAVAILABLE)
+    batcher.submit(complete("a"), done, "", time.monotonic() + 30, lambda error, delay: retries.append(delay))
+    assert client.held.acquire(timeout=10)  # the call is under way and held: submit has returned
+    assert answers == [] and batcher.unanswered() == 1
+    client.release.set()  # the held call fails
+    assert answered.wait(10)
+    assert answers == [(None, False)], "answered once, after the retry succeeded"
+    assert retries == [0.01]
+    assert batcher.unanswered() == 0
+    # Past its give_up a transient failure is the answer.
+    answered.clear()
+    client.fail_next = make_error("ServiceUnavailable", "ServiceUnavailable: away", grpc.StatusCode.UNAVAILABLE)
+    batcher.submit(complete("b"), done, "", time.monotonic())
+    assert answered.wait(10)
+    assert answers[-1] == ("ServiceUnavailable", False)
+    # Once closed, a report is answered at once with Cancelled.
+    batcher.close()
+    answered.clear()
+    batcher.submit(complete("c"), done)
+    assert answered.is_set() and answers[-1] == ("Cancelled", False)
