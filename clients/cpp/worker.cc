@@ -44,6 +44,8 @@ constexpr std::size_t kHostNameMax = 256;
 constexpr std::size_t kMaxReportItems = 1000;
 constexpr std::size_t kMaxReportBytes = 4 << 20;
 constexpr std::size_t kReportBytesSlack = 64 << 10;
+// A report this large goes alone, as its unary call.
+bool GoesAlone(std::size_t report_bytes) { return report_bytes > kMaxReportBytes - kReportBytesSlack; }
 // ReportBatch calls under way at once: while they are, the reports made meanwhile gather for the next one.
 constexpr int kMaxReportBatchesInFlight = 2;
 // Poll threads per queue: two, so that one poll is under way while the other hands out its tasks.
@@ -480,7 +482,7 @@ class ReportBatcher {
         cv_.notify_one();  // the rest need not wait for this call
       }
       lock.unlock();
-      if (batch.size() == 1 && batch.front()->bytes > kMaxReportBytes - kReportBytesSlack) {
+      if (batch.size() == 1 && GoesAlone(batch.front()->bytes)) {
         batch.front()->outcome = SendAlone(batch.front()->report);
       } else {
         SendBatch(batch);
@@ -512,7 +514,7 @@ class ReportBatcher {
     std::size_t bytes = 0;
     while (!pending_.empty() && batch.size() < kMaxReportItems) {
       const std::size_t next = pending_.front()->bytes;
-      if (next > kMaxReportBytes - kReportBytesSlack) {
+      if (GoesAlone(next)) {
         if (batch.empty()) {
           batch.push_back(std::move(pending_.front()));
           pending_.pop_front();

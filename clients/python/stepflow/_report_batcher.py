@@ -60,6 +60,11 @@ class SlotSink:
         raise NotImplementedError
 
 
+def _goes_alone(size: int) -> bool:
+    """A report this large goes alone, as its unary call."""
+    return size > MAX_REPORT_BYTES - REPORT_BYTES_SLACK
+
+
 # What became of a submitted report: its outcome, and whether a task that came back took its slot.
 Done = Callable[[Outcome, bool], None]
 # A submitted report's call failed and it goes again after the delay (s).
@@ -142,13 +147,6 @@ class ReportBatcher:
         """Sends one ``pb.TaskReport`` and answers it (blocks until its call ends)."""
         return self.send_all([report])[0]
 
-    def send_result(self, report: Any, queue: str) -> Tuple[Outcome, bool]:
-        """Sends the result (complete or fail) of a task of ``queue`` and answers it, and whether a task that
-        came back took the task's slot."""
-        passed: List[bool] = []
-        outcome = self.send_all([report], queue, passed)[0]
-        return outcome, passed[0]
-
     def send_all(self, reports: List[Any], queue: str = "",
                  slot_passed: Optional[List[bool]] = None) -> List[Outcome]:
         """Sends every report (in as few calls as the bounds allow, with the others pending; not again after a
@@ -195,7 +193,7 @@ class ReportBatcher:
                 batch = self._take_batch()
                 if self._pending and self._idle:
                     self._cv.notify()  # the rest need not wait for this call
-            if len(batch) == 1 and batch[0].bytes > MAX_REPORT_BYTES - REPORT_BYTES_SLACK:
+            if len(batch) == 1 and _goes_alone(batch[0].bytes):
                 batch[0].outcome = self._send_alone(batch[0].report)
             else:
                 self._send_batch(batch)
@@ -230,7 +228,7 @@ class ReportBatcher:
         size = 0
         while self._pending and len(batch) < MAX_REPORT_ITEMS:
             next_bytes = self._pending[0].bytes
-            if next_bytes > MAX_REPORT_BYTES - REPORT_BYTES_SLACK:
+            if _goes_alone(next_bytes):
                 if not batch:
                     batch.append(self._pending.popleft())
                 break
