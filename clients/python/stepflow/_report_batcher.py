@@ -147,33 +147,25 @@ class ReportBatcher:
         """Sends one ``pb.TaskReport`` and answers it (blocks until its call ends)."""
         return self.send_all([report])[0]
 
-    def send_all(self, reports: List[Any], queue: str = "",
-                 slot_passed: Optional[List[bool]] = None) -> List[Outcome]:
+    def send_all(self, reports: List[Any], queue: str = "") -> List[Outcome]:
         """Sends every report (in as few calls as the bounds allow, with the others pending; not again after a
-        failure) and answers each. With ``queue``, they are results that free slots of that queue, and
-        ``slot_passed`` (filled in) says which slots passed to tasks that came back."""
+        failure) and answers each. With ``queue``, they are results that free slots of that queue."""
         outcomes: List[Outcome] = [(None, False)] * len(reports)
-        passed = [False] * len(reports)
-        left = [len(reports)]
-        answered = threading.Event()
-        lock = threading.Lock()
+        unanswered = [len(reports)]
+        answered = threading.Condition()
 
         def answer(i: int) -> Done:
-            def done(outcome: Outcome, slot: bool) -> None:
-                outcomes[i] = outcome
-                passed[i] = slot
-                with lock:
-                    left[0] -= 1
-                    if left[0] == 0:
-                        answered.set()
+            def done(outcome: Outcome, slot_passed: bool) -> None:
+                with answered:
+                    outcomes[i] = outcome
+                    unanswered[0] -= 1
+                    answered.notify()
             return done
 
         self._queue([_Item(report, report.ByteSize(), queue, 0.0, self._initial_backoff, answer(i))
                      for i, report in enumerate(reports)])
-        if reports:
-            answered.wait()
-        if slot_passed is not None:
-            slot_passed[:] = passed
+        with answered:
+            answered.wait_for(lambda: unanswered[0] == 0)
         return outcomes
 
     def _send_loop(self) -> None:
