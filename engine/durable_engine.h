@@ -107,6 +107,8 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
                                                     int max_tasks, std::size_t max_input_bytes,
                                                     common::EpochMillis deadline, const std::function<bool()>& gone,
                                                     const std::function<void()>& taken) override;
+  absl::StatusOr<std::vector<PolledTask>> PollForSlots(const std::string& queue, const PollSlots& slots,
+                                                       common::EpochMillis deadline, const SlotsTaken& taken) override;
   std::vector<absl::StatusOr<bool>> ReportTasks(const std::vector<TaskReport>& reports) override;
   ReportsAndTasks ReportTasksAndPoll(const std::vector<TaskReport>& reports,
                                      const std::vector<SlotPoll>& polls) override;
@@ -218,9 +220,16 @@ class DurableEngine final : public Engine, private cluster::PartitionHost {
   using EachOp = std::function<void(Partition&, std::size_t, absl::AnyInvocable<void(absl::StatusOr<T>)>)>;
   template <typename T>
   std::vector<absl::StatusOr<T>> CallEach(const std::vector<std::string>& ids, const EachOp<T>& op);
-  // Starts the tasks taken from the matcher together; the started ones as PolledTask (withdrawn ones are
-  // left out), or the first error when none started and one failed.
-  absl::StatusOr<std::vector<PolledTask>> StartTaken(std::vector<QueuedTask> taken, const std::string& worker);
+  // Starts the tasks taken from the matcher together, each for its worker (its slot's, for a slotted poller);
+  // the started ones as PolledTask (withdrawn ones are left out), or the first error when none started and
+  // one failed.
+  absl::StatusOr<std::vector<PolledTask>> StartTaken(std::vector<QueuedTask> taken, const Poller& poller);
+  // PollTasks and PollForSlots for `poller`: waits in the matcher until `deadline`, then takes what waits, up
+  // to poller.max_tasks, and starts what was not started for it in a commit already. A task taken for a
+  // slotted poller goes to the first slot left free (and not gone); each comes back with its slot. `on_taken`
+  // as PollForSlots' `taken` (for a poller without slots: one flag, set).
+  absl::StatusOr<std::vector<PolledTask>> PollWith(const std::string& queue, const Poller& poller,
+                                                   common::EpochMillis deadline, const SlotsTaken& on_taken);
   // Appends to `out` the tasks the matcher delivered started (their TaskStarted is committed: they are the
   // caller's whatever happens next), each under a token minted for it; returns their inputs' bytes.
   std::size_t AppendStarted(std::vector<QueuedTask> started, std::vector<PolledTask>& out);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <future>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,7 @@ PolledTask ToPolled(QueuedTask task, std::string token) {
     polled.deadline = task.scheduled + static_cast<common::EpochMillis>(*task.timeout_seconds * 1000);
   }
   polled.heartbeat_seconds = task.heartbeat_seconds ? static_cast<int>(*task.heartbeat_seconds) : 0;
+  polled.slot = task.slot;
   return polled;
 }
 
@@ -176,13 +178,65 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
   if (queue.empty()) {
     return absl::InvalidArgumentError("InvalidArgument: the queue name is empty");
   }
-  const std::size_t most = static_cast<std::size_t>(std::max(1, max_tasks));
-  // While this poll waits, tasks scheduled for its queue may be started for it in the commit that schedules
-  // them (TaskMatcher::Reserve): they arrive with `started` set.
-  const Poller poller{worker, gone, most, max_input_bytes};
+  Poller poller;
+  poller.worker = worker;
+  poller.gone = gone;
+  poller.max_tasks = static_cast<std::size_t>(std::max(1, max_tasks));
+  poller.max_input_bytes = max_input_bytes;
+  SlotsTaken taken;
+  if (on_taken) {
+    taken = [&on_taken](const std::vector<bool>&) { on_taken(); };
+  }
+  return PollWith(queue, poller, deadline, taken);
+}
+
+absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollForSlots(const std::string& queue, const PollSlots& slots,
+                                                                    common::EpochMillis deadline,
+                                                                    const SlotsTaken& taken) {
+  CallGuard guard(this);
+  if (!guard) {
+    return errors::ShuttingDown();
+  }
+  if (queue.empty()) {
+    return absl::InvalidArgumentError("InvalidArgument: the queue name is empty");
+  }
+  if (slots.workers.empty()) {
+    return std::vector<PolledTask>();
+  }
+  Poller poller;
+  poller.worker = slots.workers.front();
+  poller.max_tasks = slots.workers.size();
+  poller.max_input_bytes = std::numeric_limits<std::size_t>::max();  // each task goes to a call of its own
+  poller.slot_workers = slots.workers;
+  poller.slot_gone = slots.gone;
+  if (slots.gone) {
+    poller.gone = [&slots] {
+      for (std::size_t k = 0; k < slots.workers.size(); ++k) {
+        if (!slots.gone(k)) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+  return PollWith(queue, poller, deadline, taken);
+}
+
+absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollWith(const std::string& queue, const Poller& poller,
+                                                                common::EpochMillis deadline,
+                                                                const SlotsTaken& on_taken) {
+  const std::size_t most = poller.max_tasks;
+  const std::size_t max_input_bytes = poller.max_input_bytes;
+  const bool slotted = !poller.slot_workers.empty();
+  // Once `on_taken` was told which slots the tasks go to, only those may receive one (the others' polls may be
+  // waiting elsewhere by then): a second round, after every task taken was withdrawn, serves them alone.
+  Poller narrowed;
+  const Poller* current = &poller;
   bool first_take = true;
   while (true) {
-    std::vector<QueuedTask> taken = matcher_.Take(queue, deadline, &poller);
+    // While this poll waits, tasks scheduled for its queue may be started for it in the commit that schedules
+    // them (TaskMatcher::Reserve): they arrive with `started` set.
+    std::vector<QueuedTask> taken = matcher_.Take(queue, deadline, current);
     if (taken.empty()) {
       return std::vector<PolledTask>();
     }
@@ -206,11 +260,51 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
       bytes += next.front().input.size();
       taken.push_back(std::move(next.front()));
     }
+    // The slots the delivered tasks left free, in order, for the tasks taken from the queue: one each, none
+    // for a slot whose poll went away; what finds no slot goes back to the front of the queue.
+    std::vector<bool> served(slotted ? poller.slot_workers.size() : 1, !slotted);
+    if (slotted) {
+      for (const PolledTask& t : started) {
+        served[t.slot] = true;
+      }
+      std::size_t slot = 0;
+      std::size_t kept = 0;
+      for (QueuedTask& t : taken) {
+        while (slot < served.size() && (served[slot] || (current->slot_gone && current->slot_gone(slot)))) {
+          ++slot;
+        }
+        if (slot == served.size()) {
+          break;
+        }
+        t.slot = slot;
+        served[slot++] = true;
+        ++kept;
+      }
+      for (std::size_t k = taken.size(); k > kept; --k) {
+        matcher_.Offer(std::move(taken[k - 1]), /*front=*/true);  // keep their order
+      }
+      taken.resize(kept);
+    }
     if (first_take && on_taken) {
-      on_taken();  // before the start's commit: another poll may wait on the queue meanwhile
+      on_taken(served);  // before the start's commit: another poll may wait on the queue meanwhile
+      if (slotted) {
+        narrowed = poller;
+        narrowed.slot_gone = [&poller, served](std::size_t slot) {
+          return !served[slot] || (poller.slot_gone && poller.slot_gone(slot));
+        };
+        narrowed.gone = [&narrowed] {
+          for (std::size_t k = 0; k < narrowed.slot_workers.size(); ++k) {
+            if (!narrowed.slot_gone(k)) {
+              return false;
+            }
+          }
+          return true;
+        };
+        current = &narrowed;
+      }
     }
     first_take = false;
-    if (gone && gone()) {
+    if (current->gone && current->gone()) {
       for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
         matcher_.Offer(std::move(*it), /*front=*/true);  // nobody would receive them; keep their order
       }
@@ -219,7 +313,7 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollTasks(const std::stri
     if (taken.empty()) {
       return started;
     }
-    absl::StatusOr<std::vector<PolledTask>> polled = StartTaken(std::move(taken), worker);
+    absl::StatusOr<std::vector<PolledTask>> polled = StartTaken(std::move(taken), *current);
     if (!polled.ok() && started.empty()) {
       return polled.status();
     }
@@ -244,18 +338,25 @@ std::size_t DurableEngine::AppendStarted(std::vector<QueuedTask> started, std::v
 }
 
 absl::StatusOr<std::vector<PolledTask>> DurableEngine::StartTaken(std::vector<QueuedTask> taken,
-                                                                  const std::string& worker) {
+                                                                  const Poller& poller) {
   std::vector<std::string> ids;
-  auto starts = std::make_shared<std::vector<std::pair<std::uint64_t, bool>>>();  // task id, lazy
+  struct Start {
+    std::uint64_t task_id = 0;
+    bool lazy = false;
+    std::string worker;
+  };
+  auto starts = std::make_shared<std::vector<Start>>();
   for (const QueuedTask& t : taken) {
     ids.push_back(t.execution_id);
     // Without HeartbeatSeconds, TaskStarted may wait for the task's result and be committed with it.
-    starts->emplace_back(t.task_id, options_.lazy_task_start && !t.heartbeat_seconds.has_value());
+    starts->push_back(Start{t.task_id, options_.lazy_task_start && !t.heartbeat_seconds.has_value(),
+                            poller.slot_workers.empty() ? poller.worker : poller.slot_workers[t.slot]});
   }
   std::vector<absl::StatusOr<bool>> started =
-      CallEach<bool>(ids, [ids, starts, worker](Partition& p, std::size_t k,
-                                                absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
-        p.StartTask(ids[k], (*starts)[k].first, worker, (*starts)[k].second, std::move(done));
+      CallEach<bool>(ids, [ids, starts](Partition& p, std::size_t k,
+                                        absl::AnyInvocable<void(absl::StatusOr<bool>)> done) {
+        const Start& start = (*starts)[k];
+        p.StartTask(ids[k], start.task_id, start.worker, start.lazy, std::move(done));
       });
   std::vector<PolledTask> polled;
   absl::Status first_error;
@@ -368,10 +469,15 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
   registrations.reserve(polls.size());
   for (const SlotPoll& p : polls) {
     const bool gone = p.gone && p.gone();
-    registrations.push_back(gone ? nullptr
-                                 : matcher_.Register(p.queue, Poller{p.worker, /*gone=*/{},
-                                                                     static_cast<std::size_t>(std::max(1, p.max_tasks)),
-                                                                     p.max_input_bytes}));
+    if (gone) {
+      registrations.push_back(nullptr);
+      continue;
+    }
+    Poller poller;
+    poller.worker = p.worker;
+    poller.max_tasks = static_cast<std::size_t>(std::max(1, p.max_tasks));
+    poller.max_input_bytes = p.max_input_bytes;
+    registrations.push_back(matcher_.Register(p.queue, std::move(poller)));
   }
   out.results = ReportTasks(reports);
   for (std::size_t i = 0; i < polls.size(); ++i) {
@@ -397,6 +503,39 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
 }
 
 // --- Engine's batch calls for engines without their own: one unary call per item.
+
+absl::StatusOr<std::vector<PolledTask>> Engine::PollForSlots(const std::string& queue, const PollSlots& slots,
+                                                             common::EpochMillis deadline, const SlotsTaken& taken) {
+  std::vector<PolledTask> tasks;
+  for (std::size_t k = 0; k < slots.workers.size(); ++k) {
+    if (slots.gone && slots.gone(k)) {
+      continue;
+    }
+    // The first waits; the others take only what waits now.
+    const bool first = tasks.empty();
+    std::function<void()> on_taken;
+    if (first && taken) {
+      on_taken = [&taken, &slots, k] {
+        std::vector<bool> served(slots.workers.size());
+        served[k] = true;  // the later slots' tasks come after this one started
+        taken(served);
+      };
+    }
+    absl::StatusOr<std::optional<PolledTask>> task =
+        PollTask(queue, slots.workers[k], first ? deadline : 0,
+                 slots.gone ? std::function<bool()>([&slots, k] { return slots.gone(k); }) : std::function<bool()>(),
+                 on_taken);
+    if (!task.ok() && tasks.empty()) {
+      return task.status();
+    }
+    if (!task.ok() || !task->has_value()) {
+      break;
+    }
+    (*task)->slot = k;
+    tasks.push_back(**std::move(task));
+  }
+  return tasks;
+}
 
 absl::StatusOr<std::vector<PolledTask>> Engine::PollTasks(const std::string& queue, const std::string& worker,
                                                           int max_tasks, std::size_t max_input_bytes,

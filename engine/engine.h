@@ -214,6 +214,16 @@ struct PolledTask {
   common::EpochMillis scheduled = 0;
   common::EpochMillis deadline = 0;  // TimeoutSeconds runs out; 0 = none
   int heartbeat_seconds = 0;         // 0 = none
+  std::size_t slot = 0;              // Engine::PollForSlots: the slot (poll) it was started for
+};
+
+// Single-task polls of one queue that wait as one (Engine::PollForSlots): slot k stands for a poll of worker
+// workers[k].
+struct PollSlots {
+  std::vector<std::string> workers;
+  // True once nobody would receive a task in slot k (may be empty: never). Asked by partitions' threads under
+  // the matcher's lock: it must be cheap and never block.
+  std::function<bool(std::size_t slot)> gone;
 };
 
 // One report in a batch (Engine::ReportTasks): what CompleteTask, FailTask or HeartbeatTask would carry.
@@ -424,6 +434,19 @@ class Engine {
                                                             common::EpochMillis deadline,
                                                             const std::function<bool()>& gone = {},
                                                             const std::function<void()>& taken = {});
+  // Up to one task per slot of `slots`, each started for its slot's worker and returned with `slot` set: waits
+  // until `deadline` for the first (as PollTask), then takes those waiting at that moment, in slot order, with
+  // no budget on their inputs together (each goes to a call of its own). The durable engine reserves the
+  // waiting slots for the commits that schedule tasks of `queue`, as for one PollTasks call, so that the tasks
+  // a commit schedules are started in it for as many slots as it has tasks (api::PollPump parks single-task
+  // polls and waits for them together). A slot that is `gone` when a task would be reserved for it or started
+  // gets none. `taken` as for PollTask, told which slots the tasks taken go to (`served`, one flag per slot;
+  // a served slot may still end without a task, withdrawn before it started). The default polls for the slots
+  // one after another.
+  using SlotsTaken = std::function<void(const std::vector<bool>& served)>;
+  virtual absl::StatusOr<std::vector<PolledTask>> PollForSlots(const std::string& queue, const PollSlots& slots,
+                                                               common::EpochMillis deadline,
+                                                               const SlotsTaken& taken = {});
   // Each report answered as its unary call would answer it (for a heartbeat: the cancelled flag; for a
   // result: false), in order. The durable engine commits the reports that reach one partition together; a
   // report whose execution another node serves gets that call's Unavailable with the owner (forwarding.h).

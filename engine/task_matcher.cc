@@ -35,9 +35,13 @@ void TaskMatcher::WakeOneLocked(Queue& q) {
 }
 
 std::size_t TaskMatcher::CountPollsLocked(const Queue& q) {
-  return static_cast<std::size_t>(q.plain_pollers) +
-         static_cast<std::size_t>(std::count_if(q.waiters.begin(), q.waiters.end(),
-                                                [](const Waiter* w) { return !w->registered; }));
+  std::size_t polls = static_cast<std::size_t>(q.plain_pollers);
+  for (const Waiter* w : q.waiters) {
+    if (!w->registered) {
+      polls += w->poller->slot_workers.empty() ? 1 : w->poller->slot_workers.size();  // polls waiting as one
+    }
+  }
+  return polls;
 }
 
 void TaskMatcher::RemoveLocked(const Key& key) {
@@ -125,12 +129,24 @@ std::optional<std::string> TaskMatcher::Reserve(const std::string& queue, const 
     const std::size_t held = w->reserved + w->delivered.size();
     const bool room = (w->registered || w->delivered.empty()) && held < std::max<std::size_t>(1, p.max_tasks) &&
                       (held == 0 || w->held_bytes + input_bytes <= p.max_input_bytes);
-    if (room && !(p.gone && p.gone())) {
-      ++w->reserved;
-      w->held_bytes += input_bytes;
-      reservations_[{execution_id, task_id}] = {w, input_bytes};
-      return p.worker;
+    if (!room || (p.gone && p.gone())) {
+      continue;
     }
+    std::size_t slot = 0;
+    if (!p.slot_workers.empty()) {
+      w->slots_held.resize(p.slot_workers.size());
+      while (slot < p.slot_workers.size() && (w->slots_held[slot] || (p.slot_gone && p.slot_gone(slot)))) {
+        ++slot;
+      }
+      if (slot == p.slot_workers.size()) {
+        continue;  // every free slot's poll went away
+      }
+      w->slots_held[slot] = true;
+    }
+    ++w->reserved;
+    w->held_bytes += input_bytes;
+    reservations_[{execution_id, task_id}] = Reservation{w, input_bytes, slot};
+    return p.slot_workers.empty() ? p.worker : p.slot_workers[slot];
   }
   return std::nullopt;
 }
@@ -141,7 +157,8 @@ bool TaskMatcher::Deliver(QueuedTask task) {
   if (it == reservations_.end()) {
     return false;
   }
-  Waiter* w = it->second.first;
+  Waiter* w = it->second.waiter;
+  task.slot = it->second.slot;  // the slot stays held by the task delivered into it
   reservations_.erase(it);
   task.started = true;
   ++delivered_;
@@ -158,8 +175,11 @@ void TaskMatcher::Unreserve(const std::string& execution_id, std::uint64_t task_
   if (it == reservations_.end()) {
     return;
   }
-  Waiter* w = it->second.first;
-  w->held_bytes -= it->second.second;
+  Waiter* w = it->second.waiter;
+  w->held_bytes -= it->second.input_bytes;
+  if (!w->slots_held.empty()) {
+    w->slots_held[it->second.slot] = false;
+  }
   reservations_.erase(it);
   if (--w->reserved == 0) {
     w->wake.notify_one();

@@ -41,6 +41,8 @@ struct QueuedTask {
   std::optional<double> heartbeat_seconds;
   // Delivered to a reserved poll: its TaskStarted, naming that poll's worker, is committed already.
   bool started = false;
+  // Delivered to a poller with slot workers (Poller::slot_workers): the slot it was reserved into.
+  std::size_t slot = 0;
 };
 
 // Who waits in Take, as Reserve sees it.
@@ -52,6 +54,12 @@ struct Poller {
   std::size_t max_tasks = 1;   // reserved for it at most
   // The inputs reserved for it stay within this many bytes together; the first comes whatever its size.
   std::size_t max_input_bytes = 0;
+  // Several single-task polls waiting as one (api::PollPump): when not empty, one worker per slot (then
+  // max_tasks == slot_workers.size()); a task reserved into slot k is started for slot_workers[k] and is
+  // delivered with QueuedTask::slot == k, and no task is reserved into a slot once slot_gone(k) (may be
+  // empty: never; asked like `gone`). Empty: every task is `worker`'s.
+  std::vector<std::string> slot_workers;
+  std::function<bool(std::size_t slot)> slot_gone;
 };
 
 class TaskMatcher {
@@ -74,8 +82,9 @@ class TaskMatcher {
   std::vector<QueuedTask> Take(const std::string& queue, common::EpochMillis deadline, const Poller* poller = nullptr);
   // Reserves, for task (execution_id, task_id) whose input is `input_bytes` long, the longest-waiting caller
   // of Take on `queue` that gave a poller, has nothing delivered (a Registration: any number), has room
-  // (Poller::max_tasks, max_input_bytes, counting what it holds) and is not gone: its worker identity, or
-  // nullopt when none. The caller then delivers or unreserves the task. Never blocks on a poll.
+  // (Poller::max_tasks, max_input_bytes, counting what it holds) and is not gone: its worker identity (with
+  // slot workers: the first free slot's whose poll is not gone), or nullopt when none. The caller then
+  // delivers or unreserves the task. Never blocks on a poll.
   std::optional<std::string> Reserve(const std::string& queue, const std::string& execution_id, std::uint64_t task_id,
                                      std::size_t input_bytes);
   // Hands `task` (marked started) to the poll reserved for it and ends the reservation. False, and nothing
@@ -117,7 +126,7 @@ class TaskMatcher {
   // Tasks waiting in every queue.
   std::size_t TotalDepth() const;
   // Callers of Take waiting on `queue` now (a reserved one included, until its task is delivered; no
-  // Registration).
+  // Registration); a caller with slot workers counts as one per slot (the polls it stands for).
   std::size_t PollsWaiting(const std::string& queue) const;
   // Callers of Take waiting now, by queue (every queue ever offered to or polled).
   std::map<std::string, std::size_t> PollsWaiting() const;
@@ -136,7 +145,14 @@ class TaskMatcher {
     std::size_t reserved = 0;    // reservations held
     std::size_t held_bytes = 0;  // the inputs' bytes of those reservations and of the tasks delivered
     std::vector<QueuedTask> delivered;
+    // With slot workers: which slots a reservation or a delivered task holds (sized at the first Reserve).
+    std::vector<bool> slots_held;
     bool free() const { return reserved == 0 && delivered.empty(); }
+  };
+  struct Reservation {
+    Waiter* waiter = nullptr;
+    std::size_t input_bytes = 0;
+    std::size_t slot = 0;  // with slot workers
   };
   struct Queue {
     std::list<QueuedTask> waiting;
@@ -157,7 +173,7 @@ class TaskMatcher {
   // Where each waiting task is, by execution: ordered so that Forget finds an execution's tasks.
   std::map<Key, std::pair<Queue*, std::list<QueuedTask>::iterator>> index_;  // guarded by mu_
   bool closed_ = false;                                                    // guarded by mu_
-  std::map<Key, std::pair<Waiter*, std::size_t>> reservations_;           // guarded by mu_: waiter, input bytes
+  std::map<Key, Reservation> reservations_;                                // guarded by mu_
   std::uint64_t delivered_ = 0;                                            // guarded by mu_
 };
 

@@ -22,6 +22,16 @@ constexpr common::EpochMillis kNever = std::numeric_limits<common::EpochMillis>:
 absl::Status ShuttingDown() { return absl::UnavailableError("ServiceUnavailable: the server is shutting down"); }
 absl::Status CallCancelled() { return absl::CancelledError("Cancelled: the call was cancelled"); }
 
+// Single-task polls of one queue waiting at once wait as one, up to this many (Engine::PollForSlots): the
+// commits that schedule tasks of the queue then start one for each of them, instead of one per commit.
+constexpr std::size_t kMaxPollsPerWait = 64;
+
+// Whether `poll` may wait with others in one wait (a slot of its own): a single-task poll still wanted, not a
+// forwarded one.
+bool Joinable(const ParkedPoll& poll, common::EpochMillis now) {
+  return poll.max_tasks <= 1 && !poll.take_waiting_only && !poll.cancelled.load() && now < poll.deadline;
+}
+
 // The answer of a poll that ended without a task.
 ParkedPoll::Result Unanswered(const ParkedPoll& poll) {
   return poll.cancelled.load() ? ParkedPoll::Result(CallCancelled())
@@ -35,12 +45,27 @@ PollPump::PollPump(engine::Engine* engine, int executors, std::unique_ptr<PeerPo
           [engine](ParkedPoll& poll, common::EpochMillis deadline,
                    const std::function<void()>& taken) -> ParkedPoll::Result {
             const std::function<bool()> gone = [&poll] { return poll.cancelled.load(); };
-            if (poll.max_tasks <= 1) {
+            absl::StatusOr<std::vector<engine::PolledTask>> tasks;
+            if (!poll.joined.empty()) {
+              engine::PollSlots slots;
+              slots.workers.push_back(poll.identity);
+              for (const std::shared_ptr<ParkedPoll>& j : poll.joined) {
+                slots.workers.push_back(j->identity);
+              }
+              slots.gone = [&poll](std::size_t slot) {
+                return (slot == 0 ? poll : *poll.joined[slot - 1]).cancelled.load();
+              };
+              const engine::Engine::SlotsTaken slots_taken = [&poll, &taken](const std::vector<bool>& served) {
+                poll.served = served;
+                taken();
+              };
+              tasks = engine->PollForSlots(poll.queue, slots, deadline, slots_taken);
+            } else if (poll.max_tasks <= 1) {
               return engine->PollTask(poll.queue, poll.identity, deadline, gone, taken);
+            } else {
+              tasks = engine->PollTasks(poll.queue, poll.identity, static_cast<int>(poll.max_tasks),
+                                        poll.max_input_bytes, deadline, gone, taken);
             }
-            absl::StatusOr<std::vector<engine::PolledTask>> tasks =
-                engine->PollTasks(poll.queue, poll.identity, static_cast<int>(poll.max_tasks), poll.max_input_bytes,
-                                  deadline, gone, taken);
             if (!tasks.ok()) {
               return tasks.status();
             }
@@ -125,6 +150,7 @@ common::EpochMillis PollPump::FanOutDueLocked(const ParkedPoll& poll) const {
 void PollPump::Execute() {
   for (;;) {
     std::shared_ptr<ParkedPoll> poll;
+    std::vector<std::shared_ptr<ParkedPoll>> joined;  // slots 1.. of this wait (ParkedPoll::joined)
     std::string queue;
     common::EpochMillis slice = kLongSliceMs;
     common::EpochMillis fan_out_due = kNever;
@@ -134,48 +160,141 @@ void PollPump::Execute() {
       if (stopping_) {
         return;
       }
-      poll = parked_[queue].front();
-      parked_[queue].pop_front();
+      std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[queue];
+      poll = polls.front();
+      polls.pop_front();
       busy_.insert(queue);
       std::size_t waiting_queues = 0;
-      for (const auto& [name, polls] : parked_) {
-        waiting_queues += polls.empty() ? 0 : 1;
+      for (const auto& [name, queue_polls] : parked_) {
+        waiting_queues += queue_polls.empty() ? 0 : 1;
       }
       // Short slices too while the queue's round is under way: its next poll may be due as soon as it ends.
       slice = waiting_queues > busy_.size() || fanning_.count(queue) != 0 ? kShortSliceMs : kLongSliceMs;
       fan_out_due = FanOutDueLocked(*poll);
+      // The single-task polls right behind it wait with it, each in a slot of its own.
+      const common::EpochMillis now = NowMillis();
+      if (Joinable(*poll, now)) {
+        while (!polls.empty() && joined.size() + 1 < kMaxPollsPerWait && Joinable(*polls.front(), now)) {
+          joined.push_back(std::move(polls.front()));
+          polls.pop_front();
+        }
+      }
     }
     const common::EpochMillis now = NowMillis();
     ParkedPoll::Result result = std::optional<engine::PolledTask>();
     // Once this poll's tasks left the queue, the queue is free for the next poll while they start (their
-    // TaskStarted commit): the starts of several polls then share commit groups.
+    // TaskStarted commit): the starts of several polls then share commit groups. The polls waiting with it
+    // that those tasks do not go to (ParkedPoll::served) go back to the front of their queue at once, to wait
+    // for the next tasks with another executor.
     bool released = false;
+    std::vector<bool> returned(joined.size());
     const std::function<void()> release = [&] {
       std::lock_guard<std::mutex> lock(mu_);
       busy_.erase(queue);
       released = true;
+      if (!stopping_) {
+        std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[queue];
+        for (std::size_t k = joined.size(); k > 0; --k) {
+          if (k >= poll->served.size() || !poll->served[k]) {
+            polls.push_front(joined[k - 1]);
+            returned[k - 1] = true;
+          }
+        }
+      }
       cv_.notify_one();
     };
     if (!poll->cancelled.load() && now < poll->deadline) {
       // A forwarded poll takes what waits (a deadline already passed); the others wait a slice, cut short
-      // when their round over the other nodes is due.
+      // when their round over the other nodes is due, or when one of the polls waiting with it is due.
+      common::EpochMillis deadline = poll->deadline;
+      for (const std::shared_ptr<ParkedPoll>& j : joined) {
+        deadline = std::min(deadline, j->deadline);
+      }
       const common::EpochMillis until =
-          poll->take_waiting_only ? now : std::min({poll->deadline, now + slice, std::max(now, fan_out_due)});
+          poll->take_waiting_only ? now : std::min({deadline, now + slice, std::max(now, fan_out_due)});
+      poll->joined = joined;
       result = local_(*poll, until, release);
+      poll->joined.clear();
+      poll->served.clear();
+    }
+    // With polls waiting with it, each task goes to the poll of its slot.
+    std::vector<std::optional<engine::PolledTask>> given(joined.size() + 1);
+    if (!joined.empty() && result.ok()) {
+      std::vector<engine::PolledTask> tasks;
+      if (result->has_value()) {
+        tasks.push_back(**std::move(result));
+        tasks.insert(tasks.end(), std::make_move_iterator(poll->more.begin()),
+                     std::make_move_iterator(poll->more.end()));
+      }
+      poll->more.clear();
+      for (engine::PolledTask& task : tasks) {
+        std::size_t slot = task.slot;
+        if (slot >= given.size() || given[slot].has_value()) {  // never, by Engine::PollForSlots' contract
+          spdlog::error("poll pump: a task for slot {} of a wait of {} polls on queue {}", task.slot, given.size(),
+                        queue);
+          slot = 0;
+          while (slot < given.size() && given[slot].has_value()) {
+            ++slot;
+          }
+          if (slot == given.size()) {
+            continue;
+          }
+        }
+        given[slot] = std::move(task);
+      }
+      result = std::move(given[0]);
     }
     bool answered = poll->take_waiting_only || !result.ok() || result->has_value() || poll->cancelled.load() ||
                     NowMillis() >= poll->deadline;
+    // The polls that waited with it: answered when they got a task, an error, went away or are due; otherwise
+    // back at the front of their queue, in their order, behind `poll` if it goes back too.
+    std::vector<std::pair<std::shared_ptr<ParkedPoll>, ParkedPoll::Result>> finished;
+    std::vector<std::shared_ptr<ParkedPoll>> back;
+    for (std::size_t k = 0; k < joined.size(); ++k) {
+      std::shared_ptr<ParkedPoll>& j = joined[k];
+      if (returned[k]) {
+        if (given[k + 1].has_value()) {  // never: a returned slot is given no task (Engine::PollForSlots)
+          spdlog::error("poll pump: a task for slot {}, whose poll waits again, on queue {}", k + 1, queue);
+        }
+        continue;
+      }
+      if (given[k + 1].has_value()) {
+        finished.emplace_back(j, std::move(given[k + 1]));
+      } else if (!result.ok()) {
+        finished.emplace_back(j, result.status());
+      } else if (j->cancelled.load() || NowMillis() >= j->deadline) {
+        finished.emplace_back(j, Unanswered(*j));
+      } else {
+        back.push_back(j);
+      }
+    }
     std::unique_lock<std::mutex> lock(mu_);
     if (!released) {
       busy_.erase(queue);
     }
+    if (stopping_) {
+      for (std::shared_ptr<ParkedPoll>& j : back) {
+        finished.emplace_back(std::move(j), ShuttingDown());
+      }
+      back.clear();
+    }
+    std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[queue];
+    polls.insert(polls.begin(), back.begin(), back.end());
+    if (!back.empty()) {
+      cv_.notify_one();
+    }
+    lock.unlock();
+    for (auto& [j, answer] : finished) {
+      j->Finish(std::move(answer));
+    }
+    lock.lock();
     if (!answered && !stopping_) {
       if (NowMillis() >= FanOutDueLocked(*poll)) {
         fanning_.insert(queue);
         fan_out_.push_back(poll);
         fan_out_cv_.notify_one();
       } else {
-        parked_[queue].push_front(poll);  // still the oldest of its queue
+        polls.push_front(poll);  // still the oldest of its queue
       }
       cv_.notify_one();
       continue;

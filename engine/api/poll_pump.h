@@ -9,6 +9,12 @@
 // polls are served oldest first. With more queues than executors, each wait is cut to a short slice so that
 // every queue gets its turn.
 //
+// A queue's oldest parked single-task polls (Tasks.Poll, REST poll; up to 64) wait as one, each in a slot of
+// its own (Engine::PollForSlots): a commit that schedules tasks of the queue starts one for each waiting slot,
+// for that slot's worker, instead of one for the first poll while the others' tasks wait in the queue for
+// commits of their own. The polls whose slots the tasks taken do not go to are parked again at once, before
+// those tasks start. A batch poll (PollBatch) and a forwarded one wait alone.
+//
 // Cluster mode (issue 14, part 3; docs/engine-notes.md "Several nodes"): a node's matcher holds only the tasks
 // of the partitions it serves, so a poll also asks the other nodes (PeerPoller). Rounds, per queue:
 //   - a poll is first waited for locally for kFirstLocalWaitMs; then the oldest parked poll of the queue is
@@ -71,6 +77,13 @@ struct ParkedPoll {
   std::size_t max_tasks = 1;
   std::size_t max_input_bytes = 0;
   std::vector<engine::PolledTask> more;
+  // Set by the pump's executor for the length of one wait: the single-task polls of the same queue that wait
+  // with this one, each in a slot of its own (slot 0 is this poll, slot k is joined[k - 1]): the local poll
+  // returns their tasks too (the first as the Result, the others in `more`), each with its `slot`.
+  std::vector<std::shared_ptr<ParkedPoll>> joined;
+  // Set by the local poll before it calls `taken` (PollPump::LocalPoll): which slots the tasks taken go to
+  // (Engine::PollForSlots' `served`). Empty: slot 0 alone.
+  std::vector<bool> served;
   // The caller's token and deadline, passed on to the other nodes when the poll is fanned out.
   ForwardContext from;
   std::atomic<bool> cancelled{false};  // the caller went away (set by the reactor)
@@ -102,7 +115,8 @@ class PeerPoller {
 class PollPump {
  public:
   // This node's matcher: waits until `deadline` (a deadline already passed: no wait) for a task of
-  // `poll.queue`; tasks beyond the first (up to `poll.max_tasks`) go to `poll.more`. Calls `taken` (once, if
+  // `poll.queue`; tasks beyond the first (up to `poll.max_tasks`, or one per slot of `poll.joined`) go to
+  // `poll.more`. Calls `taken` (once, if
   // at all) when tasks left the queue for it, before they are started: another executor may then wait on
   // the queue while they start.
   using LocalPoll = std::function<ParkedPoll::Result(ParkedPoll& poll, common::EpochMillis deadline,

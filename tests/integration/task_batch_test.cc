@@ -16,9 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "clients/cpp/worker.h"
-#include "tests/integration/fixture.h"
+#include "tests/integration/rest_fixture.h"
 
 namespace stepflow::itest {
 namespace {
@@ -252,6 +254,91 @@ TEST_F(TaskBatchTest, AReportsPollHandsBackTheNextTasksStartedInTheReportsCommit
     EXPECT_EQ(e.status(), v1::SUCCEEDED);
     EXPECT_EQ(e.output(), R"({"b":1})");
   }
+}
+
+// Four activities on "fan-q" in parallel branches, told apart by their inputs.
+constexpr char kFourActivities[] = R"({"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+    {"StartAt":"A","States":{"A":{"Type":"Task","Parameters":{"b":"A"},"End":true,
+      "Resource":"arn:aws:states:us-east-1:123456789012:activity:fan-q"}}},
+    {"StartAt":"B","States":{"B":{"Type":"Task","Parameters":{"b":"B"},"End":true,
+      "Resource":"arn:aws:states:us-east-1:123456789012:activity:fan-q"}}},
+    {"StartAt":"C","States":{"C":{"Type":"Task","Parameters":{"b":"C"},"End":true,
+      "Resource":"arn:aws:states:us-east-1:123456789012:activity:fan-q"}}},
+    {"StartAt":"D","States":{"D":{"Type":"Task","Parameters":{"b":"D"},"End":true,
+      "Resource":"arn:aws:states:us-east-1:123456789012:activity:fan-q"}}}]}}})";
+
+// A gauge or counter of the server's /metrics (0 when absent).
+double MetricOf(const std::string& http_address, const std::string& series) {
+  httplib::Result r = Http(http_address)->Get("/metrics");
+  EXPECT_TRUE(r);
+  if (!r) {
+    return 0;
+  }
+  for (absl::string_view line : absl::StrSplit(r->body, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      return std::stod(std::string(line.substr(series.size() + 1)));
+    }
+  }
+  return 0;
+}
+
+TEST_F(TaskBatchTest, SingleTaskPollsOfManyWorkersGetTheTasksOfOneCommitEachStartedForItsWorker) {
+  Create("fan", kFourActivities);
+  // Five workers' unary polls, parked on the server: they come to wait in the matcher as one (the gauge counts
+  // each), and the start's commit starts one task for each of four of them.
+  std::vector<std::thread> polls;
+  std::mutex mu;
+  std::map<std::string, std::string> got;  // worker -> its task's input ("" = none)
+  for (int w = 0; w < 5; ++w) {
+    polls.emplace_back([&, w] {
+      const std::string identity = absl::StrCat("fan-worker-", w);
+      absl::StatusOr<v1::PollTaskResponse> t = client().PollTask("fan-q", identity, 3s);
+      ASSERT_TRUE(t.ok()) << t.status();
+      std::lock_guard<std::mutex> lock(mu);
+      got[identity] = t->input();
+      if (!t->task_token().empty()) {
+        EXPECT_TRUE(client().CompleteTask(t->task_token(), "{}").ok());
+      }
+    });
+  }
+  const std::string waiting = R"(stepflow_task_polls_waiting{queue="fan-q"})";
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (MetricOf(server().http_address(), waiting) < 5) {
+    ASSERT_LT(std::chrono::steady_clock::now(), end) << "the five polls never waited in the matcher";
+    std::this_thread::sleep_for(10ms);
+  }
+  const double at_schedule = MetricOf(server().http_address(), "stepflow_tasks_started_at_schedule_total");
+  absl::StatusOr<v1::Execution> e = client().StartExecution("fan", "{}");
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (std::thread& t : polls) {
+    t.join();
+  }
+  EXPECT_EQ(MetricOf(server().http_address(), "stepflow_tasks_started_at_schedule_total") - at_schedule, 4)
+      << "every task started in the start's commit";
+  // Each task went to one worker, and its ActivityStarted names that worker.
+  std::map<std::string, std::string> started;  // input -> workerName
+  std::map<std::int64_t, std::string> scheduled;
+  absl::StatusOr<std::vector<v1::HistoryEvent>> history = client().GetExecutionHistory(e->arn());
+  ASSERT_TRUE(history.ok()) << history.status();
+  for (const v1::HistoryEvent& event : *history) {
+    const json::object details = json::parse(event.details()).as_object();
+    if (event.type() == "ActivityScheduled") {
+      scheduled[event.id()] = std::string(details.at("input").as_string());
+    } else if (event.type() == "ActivityStarted") {
+      started[scheduled[event.previous_event_id()]] = std::string(details.at("workerName").as_string());
+    }
+  }
+  ASSERT_EQ(started.size(), 4u);
+  int without = 0;
+  for (const auto& [worker, input] : got) {
+    if (input.empty()) {
+      ++without;
+      continue;
+    }
+    EXPECT_EQ(started[input], worker) << input;
+  }
+  EXPECT_EQ(without, 1);
+  EXPECT_EQ(WaitForEnd(e->arn()).status(), v1::SUCCEEDED);
 }
 
 TEST_F(TaskBatchTest, BadReportPollsAreRefusedByNameBeforeAnyReportIsApplied) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/api/handler_env.h"
 #include "engine/api/poll_pump.h"
 
@@ -165,6 +166,125 @@ TEST(PollPumpTest, TheNextPollOfAQueueTakesATaskWhileTheLastOnesTasksStart) {
   }
   cv.notify_all();
   EXPECT_EQ(first.Token(), "t1");
+}
+
+TEST(PollPumpTest, SingleTaskPollsWaitAsOneAndEachGetsTheTaskOfItsSlot) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_may_return = false;
+  std::vector<std::vector<std::string>> waits;  // the identities of each wait's slots
+  // Wait 1 (the first poll alone) returns nothing once the test says so. Wait 2 gives slots 0 and 2 a task and
+  // says so before they start; wait 3 gives slot 1 one without saying so first; wait 4 gives every slot one.
+  PollPump pump(
+      [&](ParkedPoll& poll, common::EpochMillis, const std::function<void()>& taken) -> ParkedPoll::Result {
+        std::unique_lock<std::mutex> lock(mu);
+        std::vector<std::string> identities{poll.identity};
+        for (const std::shared_ptr<ParkedPoll>& j : poll.joined) {
+          identities.push_back(j->identity);
+        }
+        waits.push_back(identities);
+        const std::size_t wait = waits.size();
+        const auto task = [&](std::size_t slot) {
+          engine::PolledTask t;
+          t.token = absl::StrCat("wait", wait, "-", identities[slot]);
+          t.slot = slot;
+          return t;
+        };
+        if (wait == 1) {
+          cv.wait(lock, [&] { return first_may_return; });
+          return None();
+        }
+        if (wait == 2) {
+          poll.served = {true, false, true, false, false};
+          lock.unlock();
+          taken();
+          poll.more = {task(2)};
+          return std::optional<engine::PolledTask>(task(0));
+        }
+        if (wait == 3) {
+          return std::optional<engine::PolledTask>(task(1));
+        }
+        for (std::size_t slot = 1; slot < identities.size(); ++slot) {
+          poll.more.push_back(task(slot));
+        }
+        return std::optional<engine::PolledTask>(task(0));
+      },
+      /*executors=*/1, nullptr);
+  std::vector<std::unique_ptr<Polled>> polls;
+  for (int i = 0; i < 5; ++i) {
+    polls.push_back(std::make_unique<Polled>(10s));
+    polls.back()->poll->identity = absl::StrCat("w", i);
+    pump.Park(polls.back()->poll);
+    if (i == 0) {  // the one executor waits with it alone while the others are parked
+      const auto end = std::chrono::steady_clock::now() + 10s;
+      while (pump.parked() != 0 && std::chrono::steady_clock::now() < end) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first_may_return = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(polls[0]->Token(), "wait2-w0");
+  EXPECT_EQ(polls[2]->Token(), "wait2-w2");
+  EXPECT_EQ(polls[3]->Token(), "wait3-w3");
+  EXPECT_EQ(polls[1]->Token(), "wait4-w1");
+  EXPECT_EQ(polls[4]->Token(), "wait4-w4");
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(waits, (std::vector<std::vector<std::string>>{
+                       {"w0"}, {"w0", "w1", "w2", "w3", "w4"}, {"w1", "w3", "w4"}, {"w1", "w4"}}));
+}
+
+TEST(PollPumpTest, ABatchPollWaitsAloneAndTheSingleTaskPollsBehindItWaitAfterIt) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = true;
+  std::vector<std::vector<std::string>> waits;
+  PollPump pump(
+      [&](ParkedPoll& poll, common::EpochMillis, const std::function<void()>&) -> ParkedPoll::Result {
+        std::unique_lock<std::mutex> lock(mu);
+        std::vector<std::string> identities{poll.identity};
+        for (const std::shared_ptr<ParkedPoll>& j : poll.joined) {
+          identities.push_back(j->identity);
+        }
+        waits.push_back(identities);
+        cv.wait(lock, [&] { return !hold; });
+        for (std::size_t slot = 1; slot < identities.size(); ++slot) {
+          engine::PolledTask t;
+          t.token = identities[slot];
+          t.slot = slot;
+          poll.more.push_back(t);
+        }
+        engine::PolledTask t;
+        t.token = poll.identity;
+        return std::optional<engine::PolledTask>(t);
+      },
+      /*executors=*/1, nullptr);
+  std::vector<std::unique_ptr<Polled>> polls;
+  for (const char* identity : {"first", "batch", "single-1", "single-2"}) {
+    polls.push_back(std::make_unique<Polled>(10s));
+    polls.back()->poll->identity = identity;
+    polls.back()->poll->max_tasks = polls.size() == 2 ? 5 : 1;
+    pump.Park(polls.back()->poll);
+    if (polls.size() == 1) {
+      const auto end = std::chrono::steady_clock::now() + 10s;
+      while (pump.parked() != 0 && std::chrono::steady_clock::now() < end) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  for (const std::unique_ptr<Polled>& p : polls) {
+    EXPECT_EQ(p->Token(), p->poll->identity);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(waits, (std::vector<std::vector<std::string>>{{"first"}, {"batch"}, {"single-1", "single-2"}}));
 }
 
 TEST(PollPumpFanOutTest, AnIdlePollTakesATaskWaitingOnAnotherNode) {

@@ -176,7 +176,8 @@ TEST_F(PartitionTest, AFailedTimerCommitIsReloadedAndTheTimerFiresOnce) {
 
 TEST_F(PartitionTest, APollReservedForATaskWhoseCommitFailsWaitsOnAndGetsTheNextOne) {
   std::vector<QueuedTask> got;
-  const Poller poller{"w9", nullptr, 1, 0};
+  Poller poller;
+  poller.worker = "w9";
   std::thread waiting([&] { got = matcher_.Take("work", common::SystemClock().NowMillis() + 20'000, &poller); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (matcher_.PollsWaiting("work") < 1) {

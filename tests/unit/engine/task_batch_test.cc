@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "tests/unit/engine/engine_test_util.h"
 
@@ -32,6 +34,15 @@ constexpr char kThreeTasksAtOnce[] = R"({"StartAt":"P","States":{"P":{"Type":"Pa
     {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"work","End":true}}},
     {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"work","End":true}}},
     {"StartAt":"C","States":{"C":{"Type":"Task","Resource":"work","End":true}}}]}}})";
+
+// Three activities on "work" in parallel branches, each told apart by its input.
+constexpr char kThreeActivitiesAtOnce[] = R"({"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+    {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work",
+      "Parameters":{"branch":"A"},"End":true}}},
+    {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work",
+      "Parameters":{"branch":"B"},"End":true}}},
+    {"StartAt":"C","States":{"C":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work",
+      "Parameters":{"branch":"C"},"End":true}}}]}}})";
 
 // Three Task states on "work", one after another.
 constexpr char kThreeSteps[] = R"({"StartAt":"A","States":{
@@ -288,6 +299,124 @@ TEST_F(TaskBatchTest, AWaitingBatchPollReceivesTheTasksOfOneCommitUpToItsRoom) {
   ASSERT_EQ(third.size(), 1u);
   EXPECT_EQ(third[0].execution_arn, two);
   EXPECT_EQ(CountEvents(two, "TaskStarted"), 3);
+}
+
+// Which worker each activity of `arn` was started for: its ActivityScheduled input -> the workerName of the
+// ActivityStarted that follows from it.
+std::map<std::string, std::string> StartedFor(Engine& engine, const std::string& arn) {
+  absl::StatusOr<Page<HistoryEventRecord>> page = engine.GetExecutionHistory(arn, 1000, "", false);
+  EXPECT_TRUE(page.ok()) << page.status();
+  std::map<std::int64_t, std::string> inputs;  // ActivityScheduled id -> its input
+  std::map<std::string, std::string> workers;
+  for (const HistoryEventRecord& e : page.value_or(Page<HistoryEventRecord>{}).items) {
+    const boost::json::object details = boost::json::parse(e.details).as_object();
+    if (e.type == "ActivityScheduled") {
+      inputs[e.id] = std::string(details.at("input").as_string());
+    } else if (e.type == "ActivityStarted") {
+      workers[inputs[e.previous_event_id]] = std::string(details.at("workerName").as_string());
+    }
+  }
+  return workers;
+}
+
+TEST_F(TaskBatchTest, SlotsWaitingAsOneGetTheTasksOfOneCommitEachStartedForItsWorker) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Three", kThreeActivitiesAtOnce, false).ok());
+  const PollSlots slots{{"w-a", "w-b", "w-c", "w-d"}, {}};
+  absl::StatusOr<std::vector<PolledTask>> got;
+  std::thread poller([&] { got = engine_->PollForSlots("work", slots, common::SystemClock().NowMillis() + 10'000); });
+  AwaitPollsWaiting(1);
+  const std::uint64_t commits0 = engine_->Metrics().commits;
+  const std::string arn = engine_->StartExecution("Three", "all", "{}")->arn;
+  poller.join();
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ(engine_->Metrics().commits - commits0, 1u) << "three tasks started in the start's commit";
+  const std::map<std::string, std::string> started = StartedFor(*engine_, arn);
+  std::set<std::size_t> used;
+  for (const PolledTask& t : *got) {
+    ASSERT_LT(t.slot, slots.workers.size());
+    EXPECT_TRUE(used.insert(t.slot).second) << "two tasks for slot " << t.slot;
+    EXPECT_EQ(started.at(t.input), slots.workers[t.slot]) << t.input;
+  }
+}
+
+TEST_F(TaskBatchTest, ASlotWhoseCallerWentAwayGetsNoTaskAndTakenTasksFillTheFreeSlots) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Three", kThreeActivitiesAtOnce, false).ok());
+  // Slot 0 went away: of the three tasks the start schedules, slot 1 gets one started in that commit, and the
+  // other two wait in the queue.
+  std::atomic<bool> first_gone{true};
+  const PollSlots slots{{"w-a", "w-b"}, [&](std::size_t slot) { return slot == 0 && first_gone.load(); }};
+  absl::StatusOr<std::vector<PolledTask>> got;
+  std::thread poller([&] { got = engine_->PollForSlots("work", slots, common::SystemClock().NowMillis() + 10'000); });
+  AwaitPollsWaiting(1);
+  const std::string arn = engine_->StartExecution("Three", "one", "{}")->arn;
+  poller.join();
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].slot, 1u);
+  EXPECT_EQ(StartedFor(*engine_, arn), (std::map<std::string, std::string>{{(*got)[0].input, "w-b"}}));
+  // The two waiting tasks are taken from the queue: one per slot, each started for its slot's worker.
+  first_gone = false;
+  const PollSlots three{{"w-x", "w-y", "w-z"}, {}};
+  got = engine_->PollForSlots("work", three, common::SystemClock().NowMillis() + 10'000);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].slot, 0u);
+  EXPECT_EQ((*got)[1].slot, 1u);
+  const std::map<std::string, std::string> started = StartedFor(*engine_, arn);
+  EXPECT_EQ(started.at((*got)[0].input), "w-x");
+  EXPECT_EQ(started.at((*got)[1].input), "w-y");
+  EXPECT_EQ(started.size(), 3u);
+}
+
+TEST_F(TaskBatchTest, RacingSlottedPollsAndStartsHandEachTaskOutOnceToTheWorkerItWasStartedFor) {
+  ASSERT_TRUE(engine_->CreateStateMachine("Three", kThreeActivitiesAtOnce, false).ok());
+  constexpr int kExecutions = 40;
+  std::atomic<int> taken{0};
+  std::mutex mu;
+  std::map<std::string, std::pair<std::string, std::string>> given;  // token -> (input, worker)
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 3; ++p) {
+    threads.emplace_back([&, p] {
+      const PollSlots slots{{absl::StrCat("p", p, "-0"), absl::StrCat("p", p, "-1"), absl::StrCat("p", p, "-2")}, {}};
+      while (taken.load() < 3 * kExecutions) {
+        absl::StatusOr<std::vector<PolledTask>> got =
+            engine_->PollForSlots("work", slots, common::SystemClock().NowMillis() + 100);
+        ASSERT_TRUE(got.ok()) << got.status();
+        for (const PolledTask& t : *got) {
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_TRUE(given.emplace(t.token, std::make_pair(t.input, slots.workers[t.slot])).second)
+              << "handed out twice: " << t.token;
+          EXPECT_TRUE(engine_->CompleteTask(t.token, "{}").ok());
+        }
+        taken += static_cast<int>(got->size());
+      }
+    });
+  }
+  std::vector<std::string> arns;
+  for (int i = 0; i < kExecutions; ++i) {
+    arns.push_back(engine_->StartExecution("Three", absl::StrCat("r", i), "{}")->arn);
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  ASSERT_EQ(given.size(), 3u * kExecutions);
+  std::map<std::string, int> per_execution;
+  for (const auto& [token, input_worker] : given) {
+    per_execution[token.substr(0, token.find('#'))]++;
+  }
+  for (const std::string& arn : arns) {
+    EXPECT_EQ(per_execution[arn], 3) << arn;
+    // Every activity was started once, for the worker whose slot received it.
+    const std::map<std::string, std::string> started = StartedFor(*engine_, arn);
+    EXPECT_EQ(started.size(), 3u) << arn;
+    for (const auto& [token, input_worker] : given) {
+      if (token.substr(0, token.find('#')) == arn) {
+        EXPECT_EQ(started.at(input_worker.first), input_worker.second) << arn << " " << input_worker.first;
+      }
+    }
+    EXPECT_EQ(Finish(arn).status, sm::ExecutionStatus::kSucceeded);
+  }
 }
 
 TEST_F(TaskBatchTest, APollWhoseCallerWentAwayIsNotGivenATask) {
