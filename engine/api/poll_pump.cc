@@ -278,9 +278,9 @@ void PollPump::Execute() {
       }
       back.clear();
     }
-    std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[queue];
-    polls.insert(polls.begin(), back.begin(), back.end());
     if (!back.empty()) {
+      std::deque<std::shared_ptr<ParkedPoll>>& polls = parked_[queue];
+      polls.insert(polls.begin(), back.begin(), back.end());
       cv_.notify_one();
     }
     lock.unlock();
@@ -294,7 +294,7 @@ void PollPump::Execute() {
         fan_out_.push_back(poll);
         fan_out_cv_.notify_one();
       } else {
-        polls.push_front(poll);  // still the oldest of its queue
+        parked_[queue].push_front(poll);  // still the oldest of its queue
       }
       cv_.notify_one();
       continue;
