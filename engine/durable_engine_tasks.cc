@@ -506,33 +506,31 @@ ReportsAndTasks DurableEngine::ReportTasksAndPoll(const std::vector<TaskReport>&
 
 absl::StatusOr<std::vector<PolledTask>> Engine::PollForSlots(const std::string& queue, const PollSlots& slots,
                                                              common::EpochMillis deadline, const SlotsTaken& taken) {
+  // The first slot still wanted, as one PollTask; the others wait for the next call.
+  std::size_t k = 0;
+  while (k < slots.workers.size() && slots.gone && slots.gone(k)) {
+    ++k;
+  }
+  if (k == slots.workers.size()) {
+    return std::vector<PolledTask>();
+  }
+  std::function<void()> on_taken;
+  if (taken) {
+    on_taken = [&taken, &slots, k] {
+      std::vector<bool> served(slots.workers.size());
+      served[k] = true;
+      taken(served);
+    };
+  }
+  ASSIGN_OR_RETURN(std::optional<PolledTask> task,
+                   PollTask(queue, slots.workers[k], deadline,
+                            slots.gone ? std::function<bool()>([&slots, k] { return slots.gone(k); })
+                                       : std::function<bool()>(),
+                            on_taken));
   std::vector<PolledTask> tasks;
-  for (std::size_t k = 0; k < slots.workers.size(); ++k) {
-    if (slots.gone && slots.gone(k)) {
-      continue;
-    }
-    // The first waits; the others take only what waits now.
-    const bool first = tasks.empty();
-    std::function<void()> on_taken;
-    if (first && taken) {
-      on_taken = [&taken, &slots, k] {
-        std::vector<bool> served(slots.workers.size());
-        served[k] = true;  // the later slots' tasks come after this one started
-        taken(served);
-      };
-    }
-    absl::StatusOr<std::optional<PolledTask>> task =
-        PollTask(queue, slots.workers[k], first ? deadline : 0,
-                 slots.gone ? std::function<bool()>([&slots, k] { return slots.gone(k); }) : std::function<bool()>(),
-                 on_taken);
-    if (!task.ok() && tasks.empty()) {
-      return task.status();
-    }
-    if (!task.ok() || !task->has_value()) {
-      break;
-    }
-    (*task)->slot = k;
-    tasks.push_back(**std::move(task));
+  if (task.has_value()) {
+    task->slot = k;
+    tasks.push_back(*std::move(task));
   }
   return tasks;
 }

@@ -441,8 +441,8 @@ class Engine {
   // a commit schedules are started in it for as many slots as it has tasks (api::PollPump parks single-task
   // polls and waits for them together). A slot that is `gone` when a task would be reserved for it or started
   // gets none. `taken` as for PollTask, told which slots the tasks taken go to (`served`, one flag per slot;
-  // a served slot may still end without a task, withdrawn before it started). The default polls for the slots
-  // one after another.
+  // a served slot may still end without a task, withdrawn before it started). The default serves the first
+  // slot not gone, as one PollTask.
   using SlotsTaken = std::function<void(const std::vector<bool>& served)>;
   virtual absl::StatusOr<std::vector<PolledTask>> PollForSlots(const std::string& queue, const PollSlots& slots,
                                                                common::EpochMillis deadline,
