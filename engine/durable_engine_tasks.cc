@@ -208,17 +208,7 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollForSlots(const std::s
   poller.max_tasks = slots.workers.size();
   poller.max_input_bytes = std::numeric_limits<std::size_t>::max();  // each task goes to a call of its own
   poller.slot_workers = slots.workers;
-  poller.slot_gone = slots.gone;
-  if (slots.gone) {
-    poller.gone = [&slots] {
-      for (std::size_t k = 0; k < slots.workers.size(); ++k) {
-        if (!slots.gone(k)) {
-          return false;
-        }
-      }
-      return true;
-    };
-  }
+  poller.slot_gone = slots.gone;  // no `gone`: a slotted poller whose slots are all gone takes nothing
   return PollWith(queue, poller, deadline, taken);
 }
 
@@ -261,7 +251,8 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollWith(const std::strin
       taken.push_back(std::move(next.front()));
     }
     // The slots the delivered tasks left free, in order, for the tasks taken from the queue: one each, none
-    // for a slot whose poll went away; what finds no slot goes back to the front of the queue.
+    // for a slot whose poll went away; what finds no slot goes back to the front of the queue. (So a slotted
+    // poller needs no `gone`: the matcher reserves no slot that is gone, and this keeps none.)
     std::vector<bool> served(slotted ? poller.slot_workers.size() : 1, !slotted);
     if (slotted) {
       for (const PolledTask& t : started) {
@@ -291,14 +282,6 @@ absl::StatusOr<std::vector<PolledTask>> DurableEngine::PollWith(const std::strin
         narrowed = poller;
         narrowed.slot_gone = [&poller, served](std::size_t slot) {
           return !served[slot] || (poller.slot_gone && poller.slot_gone(slot));
-        };
-        narrowed.gone = [&narrowed] {
-          for (std::size_t k = 0; k < narrowed.slot_workers.size(); ++k) {
-            if (!narrowed.slot_gone(k)) {
-              return false;
-            }
-          }
-          return true;
         };
         current = &narrowed;
       }
