@@ -168,6 +168,14 @@ TEST(PollPumpTest, TheNextPollOfAQueueTakesATaskWhileTheLastOnesTasksStart) {
   EXPECT_EQ(first.Token(), "t1");
 }
 
+// Until the pump's executors have taken every parked poll (at most 10 s).
+void AwaitNoneParked(const PollPump& pump) {
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (pump.parked() != 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::yield();
+  }
+}
+
 TEST(PollPumpTest, SingleTaskPollsWaitAsOneAndEachGetsTheTaskOfItsSlot) {
   std::mutex mu;
   std::condition_variable cv;
@@ -216,10 +224,7 @@ TEST(PollPumpTest, SingleTaskPollsWaitAsOneAndEachGetsTheTaskOfItsSlot) {
     polls.back()->poll->identity = absl::StrCat("w", i);
     pump.Park(polls.back()->poll);
     if (i == 0) {  // the one executor waits with it alone while the others are parked
-      const auto end = std::chrono::steady_clock::now() + 10s;
-      while (pump.parked() != 0 && std::chrono::steady_clock::now() < end) {
-        std::this_thread::yield();
-      }
+      AwaitNoneParked(pump);
     }
   }
   {
@@ -269,10 +274,7 @@ TEST(PollPumpTest, ABatchPollWaitsAloneAndTheSingleTaskPollsBehindItWaitAfterIt)
     polls.back()->poll->max_tasks = polls.size() == 2 ? 5 : 1;
     pump.Park(polls.back()->poll);
     if (polls.size() == 1) {
-      const auto end = std::chrono::steady_clock::now() + 10s;
-      while (pump.parked() != 0 && std::chrono::steady_clock::now() < end) {
-        std::this_thread::yield();
-      }
+      AwaitNoneParked(pump);
     }
   }
   {
