@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace stepflow::engine {
@@ -24,7 +26,10 @@ Partition::Partition(int index, storage::Store* store, common::Clock* clock, Def
 Partition::~Partition() { Stop(); }
 
 void Partition::Run() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    common::NameThisThread(absl::StrCat("sf-partition-", index_));
+    Loop();
+  });
 }
 
 bool Partition::Post(Work work) {

@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/precise_json.h"
+#include "common/thread_name.h"
 
 namespace stepflow::client {
 namespace json = boost::json;
@@ -232,7 +233,11 @@ class HeartbeatScheduler {
   using Beat =
       std::function<std::vector<SteadyClock::time_point>(const std::vector<std::shared_ptr<Running>>& tasks)>;
 
-  explicit HeartbeatScheduler(Beat beat) : beat_(std::move(beat)), thread_([this] { Loop(); }) {}
+  explicit HeartbeatScheduler(Beat beat)
+      : beat_(std::move(beat)), thread_([this] {
+          common::NameThisThread("sf-w-heartbeat");
+          Loop();
+        }) {}
   ~HeartbeatScheduler() {
     {
       std::lock_guard lock(mu_);
@@ -382,7 +387,10 @@ class ReportBatcher {
   ReportBatcher(Client& client, std::string identity, SlotSink* slots, milliseconds max_backoff)
       : client_(client), identity_(std::move(identity)), slots_(slots), max_backoff_(max_backoff) {
     for (int i = 0; i < kMaxReportBatchesInFlight; ++i) {
-      senders_.emplace_back([this] { SendLoop(); });
+      senders_.emplace_back([this] {
+        common::NameThisThread("sf-w-report");
+        SendLoop();
+      });
     }
   }
 
@@ -1047,7 +1055,10 @@ absl::Status Worker::Start() {
   impl_->heartbeats = std::make_unique<HeartbeatScheduler>(
       [impl = impl_.get()](const std::vector<std::shared_ptr<Running>>& tasks) { return impl->Heartbeat(tasks); });
   for (int i = 0; i < impl_->options.concurrency; ++i) {
-    impl_->executors.emplace_back([this] { impl_->ExecutorLoop(); });
+    impl_->executors.emplace_back([this] {
+      common::NameThisThread("sf-w-handler");
+      impl_->ExecutorLoop();
+    });
   }
   // Each queue's polls reserve at most its share of the slots, so that the idle long polls of one queue never
   // hold every slot while another queue has tasks; a poll asks for as many tasks as it reserved slots. Two
@@ -1058,7 +1069,10 @@ absl::Status Worker::Start() {
   for (const auto& [queue, handler] : impl_->handlers) {
     impl_->polling[queue] = 0;
     for (int i = 0; i < pollers_per_queue; ++i) {
-      impl_->pollers.emplace_back([this, q = queue] { impl_->PollLoop(q); });
+      impl_->pollers.emplace_back([this, q = queue] {
+        common::NameThisThread("sf-w-poll");
+        impl_->PollLoop(q);
+      });
     }
   }
   return absl::OkStatus();

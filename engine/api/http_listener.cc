@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 
 namespace stepflow::api {
 namespace {
@@ -459,6 +460,7 @@ void Core::SpawnLong(std::function<void()> work) {
   }
   LongThread& entry = long_threads.emplace_back();
   entry.thread = std::thread([work = std::move(work), done = entry.done] {
+    common::NameThisThread("sf-http-long");
     work();
     done->store(true);
   });
@@ -497,7 +499,10 @@ absl::StatusOr<int> HttpListener::Start(const std::string& address, HttpHandler 
   impl->core.Accept();
   Core* self = &impl->core;
   for (int i = 0; i < std::max(1, options.threads); ++i) {
-    impl->core.threads.emplace_back([self] { self->io.run(); });
+    impl->core.threads.emplace_back([self] {
+      common::NameThisThread("sf-http");
+      self->io.run();
+    });
   }
   impl_ = std::move(impl);
   return *port;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 
+#include "common/thread_name.h"
 #include "engine/api/service_util.h"
 
 namespace stepflow::api {
@@ -80,11 +81,20 @@ PollPump::PollPump(engine::Engine* engine, int executors, std::unique_ptr<PeerPo
 PollPump::PollPump(LocalPoll local, int executors, std::unique_ptr<PeerPoller> peers)
     : local_(std::move(local)), peers_(std::move(peers)), executors_(std::max(1, executors)) {
   for (int i = 0; i < executors_; ++i) {
-    threads_.emplace_back([this] { Execute(); });
+    threads_.emplace_back([this] {
+      common::NameThisThread("sf-poll-pump");
+      Execute();
+    });
   }
-  threads_.emplace_back([this] { Sweep(); });
+  threads_.emplace_back([this] {
+    common::NameThisThread("sf-poll-sweep");
+    Sweep();
+  });
   if (peers_ != nullptr) {
-    threads_.emplace_back([this] { FanOutLoop(); });
+    threads_.emplace_back([this] {
+      common::NameThisThread("sf-poll-fanout");
+      FanOutLoop();
+    });
   }
 }
 

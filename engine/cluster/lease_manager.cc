@@ -5,6 +5,7 @@
 #include <future>
 #include <utility>
 
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace stepflow::engine::cluster {
@@ -18,7 +19,10 @@ int LeaseManager::FairShare(int partitions, int nodes) { return (partitions + no
 
 void LeaseManager::Start() {
   Round();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    common::NameThisThread("sf-lease");
+    Loop();
+  });
 }
 
 void LeaseManager::StopRounds() {

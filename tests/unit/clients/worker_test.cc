@@ -8,11 +8,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "tests/unit/clients/fake_server.h"
@@ -124,6 +127,46 @@ TEST_F(WorkerTest, AnEchoedInputIsReportedAsTheTextItWas) {
   ASSERT_TRUE(WaitReports(1));
   EXPECT_TRUE(worker.Stop().ok());
   EXPECT_EQ(server_.tasks.ReportOf(token).output, text);
+}
+
+// Handlers run on the worker's own threads, named so that `top -H` and a profiler tell them apart; the threads
+// that poll, report and heartbeat are named too.
+TEST_F(WorkerTest, HandlersRunOnThreadsNamedAfterTheirRole) {
+  auto name_of = [](pid_t tid) {
+    std::ifstream comm("/proc/self/task/" + std::to_string(tid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    return name;
+  };
+  std::mutex mu;
+  std::string handler_thread;
+  Worker worker(*client_, Options());
+  ASSERT_TRUE(worker
+                  .Handle("q",
+                          [&](TaskContext&, const json::value&) -> TaskResult {
+                            char buffer[16] = {};
+                            pthread_getname_np(pthread_self(), buffer, sizeof(buffer));
+                            std::lock_guard lock(mu);
+                            handler_thread = buffer;
+                            return json::object();
+                          })
+                  .ok());
+  server_.tasks.Add("q", "{}");
+  ASSERT_TRUE(worker.Start().ok());
+  ASSERT_TRUE(WaitReports(1));
+  std::multiset<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    names.insert(name_of(std::stoi(entry.path().filename().string())));
+  }
+  EXPECT_TRUE(worker.Stop().ok());
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(handler_thread, "sf-w-handler");
+  }
+  EXPECT_EQ(names.count("sf-w-handler"), 1u);  // concurrency 1
+  EXPECT_EQ(names.count("sf-w-poll"), 1u);
+  EXPECT_EQ(names.count("sf-w-report"), 2u);
+  EXPECT_EQ(names.count("sf-w-heartbeat"), 1u);
 }
 
 TEST_F(WorkerTest, HandleAndStartCheckTheirArguments) {

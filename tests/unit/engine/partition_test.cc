@@ -5,6 +5,7 @@
 #include "engine/partition.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <future>
@@ -131,6 +132,17 @@ class PartitionTest : public ::testing::Test {
   TaskMatcher matcher_;
   std::unique_ptr<Partition> partition_;
 };
+
+// The partition's thread carries its name (top -H, perf and gdb show it), and its work runs on that thread.
+TEST_F(PartitionTest, ItsWorkRunsOnAThreadNamedAfterIt) {
+  std::promise<std::string> name;
+  ASSERT_TRUE(partition_->Post([&name] {
+    char buffer[16] = {};
+    pthread_getname_np(pthread_self(), buffer, sizeof(buffer));
+    name.set_value(buffer);
+  }));
+  EXPECT_EQ(name.get_future().get(), "sf-partition-0");
+}
 
 TEST_F(PartitionTest, AFailedStartIsUnavailableAndLeavesNothing) {
   store_->fail_next = 1;
