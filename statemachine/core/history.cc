@@ -123,6 +123,16 @@ void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo
       out += ",\"inputDetails\":{\"truncated\":false}";
       out += t.name;
       return;
+    case Shape::kTaskStarted:
+      out += t.name;
+      out.push_back('}');
+      return;
+    case Shape::kTaskSucceeded:
+      out += t.name;
+      out += ",\"output\":";
+      AppendSharedText(out, t.text, memo);
+      out += ",\"outputDetails\":{\"truncated\":false}}";
+      return;
   }
 }
 
@@ -140,6 +150,10 @@ std::size_t EventDetailsStringBytes(const HistoryEvent& e) {
       return t.name.size();
     case Shape::kExecutionStarted:
       return t.text->size() + static_cast<std::size_t>(t.index);
+    case Shape::kTaskStarted:
+      return static_cast<std::size_t>(t.index);
+    case Shape::kTaskSucceeded:
+      return static_cast<std::size_t>(t.index) + t.text->size();
   }
   std::size_t bytes = 0;
   for (const auto& field : e.details) {
@@ -196,6 +210,19 @@ void MaterializeEvent(HistoryEvent& e) {
       boost::json::value members = boost::json::parse(rest);
       for (auto& member : members.as_object()) {
         d.emplace(member.key(), std::move(member.value()));
+      }
+      return;
+    }
+    case Shape::kTaskStarted:
+    case Shape::kTaskSucceeded: {
+      // `name` opens the details with resourceType and resource (TaskResource::details_prefix).
+      std::string opening(t.name);
+      opening.push_back('}');
+      d = boost::json::parse(opening).as_object();
+      if (t.shape == Shape::kTaskSucceeded) {
+        d.reserve(4);
+        d.emplace("output", *t.text);
+        d.emplace("outputDetails", not_truncated);
       }
       return;
     }

@@ -18,11 +18,12 @@ namespace stepflow::sm {
 using SharedText = std::shared_ptr<const std::string>;
 
 // The details of the interpreter's frequent events (the execution started or succeeded, a state entered or
-// exited, a Map iteration started or succeeded), kept as what they are made of instead of as a JSON object:
-// AWS's JSON is written only when the event is read (AppendEventDetails, MaterializeEvent). Every field points
-// at storage that outlives the event: `type` and `details_key` at static names, `name` at the state's name in
-// its StateMachine (whoever keeps a typed event beyond its Execution keeps the machine too) or, for
-// ExecutionStarted, into the storage `text` owns (ExecutionStartedDetails).
+// exited, a Map iteration started or succeeded, a Task* task started or succeeded), kept as what they are made
+// of instead of as a JSON object: AWS's JSON is written only when the event is read (AppendEventDetails,
+// MaterializeEvent). Every field points at storage that outlives the event: `type` and `details_key` at static
+// names, `name` at the state's name or TaskResource::details_prefix in its StateMachine (whoever keeps a typed
+// event beyond its Execution keeps the machine too) or, for ExecutionStarted, into the storage `text` owns
+// (ExecutionStartedDetails).
 struct TypedEventDetails {
   enum class Shape : std::uint8_t {
     kNone,                // not typed: HistoryEvent::type, details_key and details are the event
@@ -33,6 +34,10 @@ struct TypedEventDetails {
     // {"input": text, "inputDetails": {"truncated": false}` then `name`: the rest of the details as JSON text,
     // `,"roleArn":..}`; `index` is the bytes of the strings in that rest (EventDetailsStringBytes).
     kExecutionStarted,
+    // A Task* event of the task family: `name` is the JSON text `{"resourceType":..,"resource":..` that opens
+    // its details (TaskResource::details_prefix) and `index` the bytes of those two strings.
+    kTaskStarted,    // `name` then `}`
+    kTaskSucceeded,  // `name` then `,"output": text, "outputDetails": {"truncated": false}}`
   };
   Shape shape = Shape::kNone;
   std::string_view type;

@@ -190,6 +190,7 @@ absl::Status ParseTypeSpecific(const json::object& o, const std::string& where, 
   switch (s.type) {
     case StateType::kTask: {
       s.resource = StringOf(o, "Resource");
+      s.task_resource = DescribeTaskResource(s.resource);
       ASSIGN_OR_RETURN(s.timeout_seconds, ParseNumberOrPath(o, "TimeoutSeconds", where));
       ASSIGN_OR_RETURN(s.heartbeat_seconds, ParseNumberOrPath(o, "HeartbeatSeconds", where));
       if (const json::value* c = o.if_contains("Credentials")) {

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "statemachine/choice.h"
 #include "statemachine/compiled_template.h"
+#include "statemachine/core/task_resource.h"
 #include "statemachine/json_path.h"
 
 namespace stepflow::sm {
@@ -93,6 +94,7 @@ struct State {
 
   // Task
   std::string resource;
+  TaskResource task_resource;  // derived from `resource` when the machine is built (ParseStateMachine)
   NumberOrPath timeout_seconds;
   NumberOrPath heartbeat_seconds;
   CompiledTemplate credentials;  // {"RoleArn" | "RoleArn.$": ...}; absent when not given

@@ -282,8 +282,6 @@ void Execution::Runner::ExecuteState(Frame* f) {
   }
 }
 
-bool Execution::Runner::CheckSize(Frame* f, const json::value& v) { return CheckSizeBytes(f, ToAwsJson(v).size()); }
-
 bool Execution::Runner::CheckSizeBytes(Frame* f, std::size_t compact_bytes) {
   if (compact_bytes <= ex_.limits_.max_payload_bytes) {
     return true;

@@ -117,12 +117,12 @@ class Execution::Runner {
   void FailFrame(Frame* f, const Failure& failure);
   // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
   void FinishWithResult(Frame* f, boost::json::value result);
-  bool CheckSize(Frame* f, const boost::json::value& v);
   // The state's effective input: InputPath applied to its raw input.
   Result<boost::json::value> SelectInput(Frame* f);
   // SelectInput, then the state's Parameters (Pass, Task, Parallel) when it has them.
   Result<boost::json::value> ParameterizedInput(Frame* f);
-  // The same check when the compact JSON text is already at hand: `compact_bytes` is its size.
+  // Fails the state (States.DataLimitExceeded) when a result's compact JSON text, `compact_bytes` long, is over
+  // the payload limit; false then.
   bool CheckSizeBytes(Frame* f, std::size_t compact_bytes);
 
   PathResolver MakeResolver(Frame* f, const boost::json::value& dollar, const boost::json::value* map_index = nullptr,

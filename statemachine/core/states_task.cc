@@ -4,11 +4,9 @@
 #include <string_view>
 #include <tuple>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "statemachine/core/runner.h"
 
 namespace stepflow::sm {
@@ -16,57 +14,24 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr char kServicePrefix[] = "arn:aws:states:::";
-
-// AWS's (resourceType, resource) split of a Resource for history events:
-// "arn:aws:states:::lambda:invoke" -> ("lambda", "invoke").
-std::pair<std::string, std::string> SplitResource(const std::string& resource) {
-  if (absl::StartsWith(resource, kServicePrefix)) {
-    std::string rest = resource.substr(sizeof(kServicePrefix) - 1);
-    std::size_t last = rest.rfind(':');
-    if (last != std::string::npos) {
-      return {rest.substr(0, last), rest.substr(last + 1)};
-    }
-    return {rest, ""};
-  }
-  if (absl::StrContains(resource, ":activity:") || absl::StartsWith(resource, "activity:")) {
-    return {"activity", resource};
-  }
-  if (absl::StrContains(resource, ":lambda:")) {
-    return {"lambda", resource};
-  }
-  return {"task", resource};
-}
-
 // The largest TimeoutSeconds/HeartbeatSeconds (the validator's limit for literals), also applied to the
 // values their *Path fields select.
 constexpr long long kMaxTaskSeconds = 99999999;
 
 common::EpochMillis SecondsToMillis(double seconds) { return static_cast<common::EpochMillis>(seconds * 1000); }
 
-json::object ResourceDetails(const State* s) {
-  auto [type, name] = SplitResource(s->resource);
+// resourceType and resource, in an object with room for `members` in all.
+json::object ResourceDetails(const State* s, std::size_t members) {
   json::object details;
-  details["resourceType"] = type;
-  details["resource"] = name;
+  details.reserve(members);
+  details.emplace("resourceType", s->task_resource.type);
+  details.emplace("resource", s->task_resource.name);
   return details;
 }
 
-// True when `resource` is an ARN `arn:<partition>:<service>:<region>:<account>:<type>:<name>...` of
-// `service` and resource `type` (e.g. lambda/function, states/activity) with a region, an account and a
-// name (`arn:aws:states:::activity:x` is a service-integration form, not an activity ARN).
-bool IsArnOf(const std::string& resource, std::string_view service, std::string_view type) {
-  std::vector<std::string> parts = absl::StrSplit(resource, absl::MaxSplits(':', 6));
-  return parts.size() == 7 && parts[0] == "arn" && parts[2] == service && !parts[3].empty() && !parts[4].empty() &&
-         parts[5] == type && !parts[6].empty();
-}
-
-// The history events of a Task state's work, named as AWS names them for its Resource: LambdaFunction* for
-// a Lambda function ARN (the legacy Lambda resource; `arn:aws:states:::lambda:invoke` is a service
-// integration and records Task*), Activity* for an activity ARN, Task* for everything else (service
-// integrations, Stepflow's `activity:NAME` shorthand and plain queue names).
+// The names of the history events of a Task state's work, by its Resource's family (TaskResource::Family).
 struct TaskEventNames {
-  enum class Family { kTask, kLambda, kActivity };
+  using Family = TaskResource::Family;
   Family family;
   const char* scheduled;
   const char* started;
@@ -103,18 +68,29 @@ const TaskEventNames& EventsOf(const State* s, const ExecutionLimits& limits) {
   if (!limits.record_resource_events) {
     return kTaskEvents;
   }
-  if (IsArnOf(s->resource, "lambda", "function")) {
-    return kLambdaEvents;
-  }
-  if (IsArnOf(s->resource, "states", "activity")) {
-    return kActivityEvents;
+  switch (s->task_resource.family) {
+    case TaskResource::Family::kTask:
+      break;
+    case TaskResource::Family::kLambda:
+      return kLambdaEvents;
+    case TaskResource::Family::kActivity:
+      return kActivityEvents;
   }
   return kTaskEvents;
 }
 
+// A Task* event written from the state's TaskResource (and `text`) instead of built as a JSON object.
+TypedEventDetails TaskTyped(const State* s, TypedEventDetails::Shape shape, const char* type, const char* key,
+                            SharedText text) {
+  const TaskResource& r = s->task_resource;
+  return TypedEventDetails{shape, type, key, r.details_prefix, std::move(text),
+                           static_cast<std::int64_t>(r.type.size() + r.name.size())};
+}
+
 // The details every event of a Task* family carries (resourceType, resource); none for the others.
-json::object BaseDetails(const State* s, const TaskEventNames& names) {
-  return names.family == TaskEventNames::Family::kTask ? ResourceDetails(s) : json::object();
+// (`members`: the room to make for the details the event will have in all.)
+json::object BaseDetails(const State* s, const TaskEventNames& names, std::size_t members = 4) {
+  return names.family == TaskEventNames::Family::kTask ? ResourceDetails(s, members) : json::object();
 }
 
 }  // namespace
@@ -194,7 +170,7 @@ void Execution::Runner::RunTask(Frame* f) {
     credentials = std::move(evaluated).value();
   }
   const TaskEventNames& names = EventsOf(s, ex_.limits_);
-  json::object details = BaseDetails(s, names);
+  json::object details = BaseDetails(s, names, /*members=*/7);
   if (names.family == TaskEventNames::Family::kTask) {
     details["region"] = "us-east-1";
     details["parameters"] = ToCompactJson(input);
@@ -274,6 +250,10 @@ void Execution::Runner::TaskStarted(std::uint64_t frame_id, std::uint64_t task_i
     TaskHeartbeat(frame_id, task_id);
   }
   const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
+  if (names.family == TaskEventNames::Family::kTask) {
+    EmitTyped(f, TaskTyped(f->state, TypedEventDetails::Shape::kTaskStarted, names.started, names.started_key, nullptr));
+    return;
+  }
   json::object details = BaseDetails(f->state, names);
   if (names.family == TaskEventNames::Family::kActivity && !worker.empty()) {
     details["workerName"] = worker;
@@ -325,14 +305,22 @@ void Execution::Runner::TaskSucceeded(std::uint64_t frame_id, const json::value&
   CloseTask(f, TaskStanding::kAnswered);
   f->task_input = json::value();
   const TaskEventNames& names = EventsOf(f->state, ex_.limits_);
-  json::object details = BaseDetails(f->state, names);
-  details["output"] = ToCompactJson(output);
-  details["outputDetails"] = json::object{{"truncated", false}};
-  Emit(f, names.succeeded, names.succeeded_key, std::move(details));
+  // Serialized once: for the event and for the size check.
+  SharedText output_text = std::make_shared<const std::string>(ToCompactJson(output));
+  const std::size_t output_bytes = output_text->size();
+  if (names.family == TaskEventNames::Family::kTask) {
+    EmitTyped(f, TaskTyped(f->state, TypedEventDetails::Shape::kTaskSucceeded, names.succeeded, names.succeeded_key,
+                           std::move(output_text)));
+  } else {
+    json::object details = BaseDetails(f->state, names);
+    details["output"] = *output_text;
+    details["outputDetails"] = json::object{{"truncated", false}};
+    Emit(f, names.succeeded, names.succeeded_key, std::move(details));
+  }
   if (!running()) {
     return;
   }
-  if (CheckSize(f, output)) {
+  if (CheckSizeBytes(f, output_bytes)) {
     FinishWithResult(f, output);
   }
   Drain();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "statemachine/core/task_resource.h"
 #include "statemachine/json_text.h"
 
 namespace stepflow::sm {
@@ -157,6 +158,92 @@ TEST(TypedHistoryEventTest, ExecutionStartedIsThePlainObjectItReplaced) {
       EXPECT_EQ(materialized.type, "ExecutionStarted");
       EXPECT_EQ(materialized.details_key, "executionStartedEventDetails");
       EXPECT_EQ(materialized.details, plain_details);
+    }
+  }
+}
+
+// A Resource's family and AWS's (resourceType, resource) split, as the history events of its work name them.
+TEST(TaskResourceTest, FamilyAndSplitOfEachKindOfResource) {
+  using Family = TaskResource::Family;
+  struct Case {
+    std::string resource;
+    Family family;
+    std::string type;
+    std::string name;
+  };
+  const std::vector<Case> cases = {
+      {"arn:aws:states:::lambda:invoke", Family::kTask, "lambda", "invoke"},
+      {"arn:aws:states:::sqs:sendMessage.waitForTaskToken", Family::kTask, "sqs", "sendMessage.waitForTaskToken"},
+      {"arn:aws:states:::aws-sdk:s3:getObject", Family::kTask, "aws-sdk:s3", "getObject"},
+      {"arn:aws:states:::batch", Family::kTask, "batch", ""},
+      {"arn:aws:states:::activity:x", Family::kTask, "activity", "x"},
+      {"arn:aws:states:us-east-1:123456789012:activity:x", Family::kActivity, "activity",
+       "arn:aws:states:us-east-1:123456789012:activity:x"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:f", Family::kLambda, "lambda",
+       "arn:aws:lambda:us-east-1:123456789012:function:f"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:f:prod", Family::kLambda, "lambda",
+       "arn:aws:lambda:us-east-1:123456789012:function:f:prod"},
+      {"arn:aws:lambda:us-east-1::function:f", Family::kTask, "lambda", "arn:aws:lambda:us-east-1::function:f"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:", Family::kTask, "lambda",
+       "arn:aws:lambda:us-east-1:123456789012:function:"},
+      {"activity:charge-card", Family::kTask, "activity", "activity:charge-card"},
+      {"my-queue", Family::kTask, "task", "my-queue"},
+      {"", Family::kTask, "task", ""},
+  };
+  for (const Case& c : cases) {
+    const TaskResource r = DescribeTaskResource(c.resource);
+    EXPECT_EQ(r.family, c.family) << c.resource;
+    EXPECT_EQ(r.type, c.type) << c.resource;
+    EXPECT_EQ(r.name, c.name) << c.resource;
+  }
+}
+
+// TaskStarted and TaskSucceeded of the Task* family, written from the state's TaskResource, are the JSON objects
+// the interpreter built for them before: the same text (with and without the escape memo), the same object,
+// the same string bytes, for resources whose names need escapes.
+TEST(TypedHistoryEventTest, TaskEventsAreThePlainObjectsTheyReplaced) {
+  using Shape = TypedEventDetails::Shape;
+  const std::string long_output = "{\"a\":\"q\\\"uote \\u00e9\",\"b\":\"" + std::string(100, 'y') + "\"}";
+  EscapedTextMemo memo;
+  for (const std::string& resource : {std::string("arn:aws:states:::lambda:invoke"), std::string("q\"ue\\ \xc3\xa9\x01"),
+                                     std::string("arn:aws:states:::ecs:runTask.sync")}) {
+    const TaskResource r = DescribeTaskResource(resource);
+    for (const std::string& output : {std::string("{}"), std::string("[1.5,null,\"\\n\"]"), long_output}) {
+      for (const Shape shape : {Shape::kTaskStarted, Shape::kTaskSucceeded}) {
+        const bool succeeded = shape == Shape::kTaskSucceeded;
+        json::object plain_details;
+        plain_details["resourceType"] = r.type;
+        plain_details["resource"] = r.name;
+        if (succeeded) {
+          plain_details["output"] = output;
+          plain_details["outputDetails"] = json::object{{"truncated", false}};
+        }
+        const char* type = succeeded ? "TaskSucceeded" : "TaskStarted";
+        const char* key = succeeded ? "taskSucceededEventDetails" : "taskStartedEventDetails";
+        HistoryEvent plain = Event(type, key, plain_details);
+        HistoryEvent typed = Typed(shape, type, key, r.details_prefix, output,
+                                   static_cast<std::int64_t>(r.type.size() + r.name.size()));
+        typed.id = plain.id;
+        typed.previous_event_id = plain.previous_event_id;
+        if (!succeeded) {
+          typed.typed.text = nullptr;  // TaskStarted carries no text
+        }
+        std::string expected;
+        AppendAwsJson(expected, plain_details);
+        std::string written;
+        AppendEventDetails(written, typed);
+        std::string memoized;
+        AppendEventDetails(memoized, typed, &memo);
+        EXPECT_EQ(written, expected) << resource << " " << output;
+        EXPECT_EQ(memoized, expected) << resource << " " << output;
+        EXPECT_EQ(EventDetailsStringBytes(typed), EventDetailsStringBytes(plain)) << resource;
+        EXPECT_EQ(SerializeHistoryEvent(typed), SerializeHistoryEvent(plain)) << resource;
+        HistoryEvent materialized = typed;
+        MaterializeEvent(materialized);
+        EXPECT_EQ(materialized.type, type);
+        EXPECT_EQ(materialized.details_key, key);
+        EXPECT_EQ(materialized.details, plain_details) << resource;
+      }
     }
   }
 }
