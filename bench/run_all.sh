@@ -16,7 +16,8 @@
 #   MAP_N         executions of map_1000.        Default: 60
 #   CHOICE_N      executions of choice_loop_100. Default: 800
 #   WARMUP        untimed executions per workload before the timing, for both engines. Default: 5
-#   ENGINE        stepflow_bench --engine: reuse (one LocalEngine per workload), per-execution or both.
+#   ENGINE        stepflow_bench --engine: reuse (one LocalEngine per workload, each execution forgotten once its
+#                 output is read), keep (one LocalEngine keeping every execution), per-execution, both or all.
 #                 Default: reuse. The table uses the reuse figures when present.
 #   REPEAT        runs of both engines, alternating; the table shows each figure's median. Default: 1
 #   SKIP_PEER     1 runs only Stepflow (e.g. offline: the peer script installs its package with npm).

@@ -7,20 +7,22 @@
 // process's peak RSS. A figure, not a test.
 //
 // Usage: stepflow_bench [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N] [--warmup W] [--workloads-dir DIR]
-//                       [--engine reuse|per-execution|both] [--only WORKLOAD]...
+//                       [--engine reuse|keep|per-execution|both|all] [--only WORKLOAD]...
 //
 // What is measured, per workload (kept as close to bench.mjs as the two engines allow):
 // - The definition is validated and parsed once, outside the timing, as a server registers it once.
 // - Each execution is LocalEngine::Run: the real Driver committing every history event, the execution
 //   record and timer/task rows to the in-memory Store (storage/memory_store.h), on a virtual clock.
-// - --engine reuse (the default) runs all executions on one LocalEngine created before the timing, as
-//   a server runs many executions on one driver and store; the store and the driver's table of finished
-//   executions grow during the run. --engine per-execution creates (and destroys) a LocalEngine, with
-//   its store, inside the timing for every execution.
+// - --engine reuse (the default) runs all executions on one LocalEngine created before the timing, as an
+//   application runs a stream of executions on one engine: each execution is forgotten (Forget, which returns
+//   its outcome) inside the timing, so only the outputs are kept, as bench.mjs keeps only the peer's outputs. --engine keep does the same but keeps every execution (nothing forgotten: the
+//   store and the driver's table of finished executions grow during the run, what `reuse` measured before
+//   LocalEngine::Forget). --engine per-execution creates (and destroys) a LocalEngine, with its store,
+//   inside the timing for every execution. `both` is reuse and per-execution, `all` the three.
 // - One untimed verification run per workload reads the history back from the store and counts the
 //   states entered (*StateEntered events, Map iterations' inner states included): that is the number
 //   of state transitions per execution. The timed runs' outputs are checked too (outside the timing
-//   with --engine reuse, inside it with per-execution, where the engine is gone afterwards).
+//   with --engine reuse and keep, inside it with per-execution, where the engine is gone afterwards).
 // - Inputs are parsed once; JSON parsing is not timed. As bench.mjs hands the peer the same parsed object for
 //   every run (which the peer clones once per execution), every run here shares the one parsed document
 //   (LocalEngine::Run's shared overload), which the execution copies once for its first state.
@@ -63,9 +65,19 @@ constexpr std::uint64_t kSeed = 20240601;
 // The parsed input every execution of a workload shares (LocalEngine::Run's shared overload).
 using SharedInput = std::shared_ptr<const json::value>;
 
-enum class EngineMode { kReuse, kPerExecution };
+enum class EngineMode { kReuse, kKeep, kPerExecution };
 
-const char* ModeName(EngineMode m) { return m == EngineMode::kReuse ? "reuse" : "per-execution"; }
+const char* ModeName(EngineMode m) {
+  switch (m) {
+    case EngineMode::kReuse:
+      return "reuse";
+    case EngineMode::kKeep:
+      return "keep";
+    case EngineMode::kPerExecution:
+      return "per-execution";
+  }
+  return "?";
+}
 
 // Returns "" when `output` is right for `input`, else what is wrong.
 using OutputCheck = std::function<std::string(const json::value& output, const json::value& input)>;
@@ -138,7 +150,7 @@ std::vector<Workload> DefaultWorkloads() {
   std::fprintf(stderr,
                "usage: stepflow_bench [--pass-chain N] [--pass-chain-100 N] [--map N] [--choice N] [--warmup W]\n"
                "                      [--workloads-dir DIR]\n"
-               "                      [--engine reuse|per-execution|both] [--only WORKLOAD]...\n");
+               "                      [--engine reuse|keep|per-execution|both|all] [--only WORKLOAD]...\n");
   std::exit(2);
 }
 
@@ -187,12 +199,16 @@ Flags ParseFlags(int argc, char** argv, std::vector<Workload>& workloads) {
       std::string mode = value;
       if (mode == "reuse") {
         flags.modes = {EngineMode::kReuse};
+      } else if (mode == "keep") {
+        flags.modes = {EngineMode::kKeep};
       } else if (mode == "per-execution") {
         flags.modes = {EngineMode::kPerExecution};
       } else if (mode == "both") {
         flags.modes = {EngineMode::kReuse, EngineMode::kPerExecution};
+      } else if (mode == "all") {
+        flags.modes = {EngineMode::kReuse, EngineMode::kKeep, EngineMode::kPerExecution};
       } else {
-        Usage("--engine is reuse, per-execution or both");
+        Usage("--engine is reuse, keep, per-execution, both or all");
       }
     } else if (flag == "--only") {
       executions_of(value);  // exits with a usage message on an unknown name
@@ -290,20 +306,51 @@ double ProcessCpuSeconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-absl::StatusOr<Timing> TimeReuse(engine::LocalEngine& local, const std::shared_ptr<const sm::StateMachine>& machine,
-                                 const Workload& w, const SharedInput& input) {
+// Verifies the outcome of a forgotten execution, as Verify does for one still held.
+absl::Status VerifyResult(const engine::LocalRunResult& r, const Workload& w, const json::value& input) {
+  if (r.status != sm::ExecutionStatus::kSucceeded) {
+    return absl::InternalError(absl::StrCat(w.name, ": execution did not succeed: ", sm::ExecutionStatusName(r.status),
+                                            " ", r.error, ": ", r.cause));
+  }
+  std::string wrong = w.check(r.output, input);
+  if (!wrong.empty()) {
+    return absl::InternalError(absl::StrCat(w.name, ": wrong output: ", wrong));
+  }
+  return absl::OkStatus();
+}
+
+// One engine for every execution: `forget` reads each outcome and forgets the execution (reuse), else every
+// execution is kept and verified after the timing (keep).
+absl::StatusOr<Timing> TimeOneEngine(engine::LocalEngine& local, const std::shared_ptr<const sm::StateMachine>& machine,
+                                     const Workload& w, const SharedInput& input, bool forget) {
   std::vector<std::string> ids;
-  ids.reserve(w.executions);
+  std::vector<engine::LocalRunResult> results;
+  if (forget) {
+    results.reserve(w.executions);
+  } else {
+    ids.reserve(w.executions);
+  }
   const double cpu_start = ProcessCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < w.executions; ++i) {
     ASSIGN_OR_RETURN(std::string id, local.Run(machine, input));
-    ids.push_back(std::move(id));
+    if (forget) {
+      ASSIGN_OR_RETURN(engine::LocalRunResult result, local.Forget(id));
+      results.push_back(std::move(result));
+    } else {
+      ids.push_back(std::move(id));
+    }
   }
   Timing t{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
            ProcessCpuSeconds() - cpu_start};
   for (const std::string& id : ids) {
     RETURN_IF_ERROR(Verify(local, id, w, *input));
+  }
+  for (const engine::LocalRunResult& r : results) {
+    RETURN_IF_ERROR(VerifyResult(r, w, *input));
+  }
+  if (forget && local.driver().size() != 1) {  // the counting run's execution, kept for its history
+    return absl::InternalError(absl::StrCat(w.name, ": ", local.driver().size(), " executions held after forgetting"));
   }
   return t;
 }
@@ -331,10 +378,13 @@ absl::Status RunWorkload(const Flags& flags, const Workload& w, EngineMode mode)
   for (int i = 0; i < flags.warmup; ++i) {
     ASSIGN_OR_RETURN(std::string id, local->Run(machine, input));
     RETURN_IF_ERROR(Verify(*local, id, w, *input));
+    if (mode == EngineMode::kReuse) {
+      RETURN_IF_ERROR(local->Forget(id).status());
+    }
   }
   absl::StatusOr<Timing> timing;
-  if (mode == EngineMode::kReuse) {
-    timing = TimeReuse(*local, machine, w, input);
+  if (mode != EngineMode::kPerExecution) {
+    timing = TimeOneEngine(*local, machine, w, input, mode == EngineMode::kReuse);
   } else {
     local.reset();
     timing = TimePerExecution(machine, w, input);

@@ -20,9 +20,14 @@ const std::string kEmpty;
 const std::string& DeadLetterRecord::error() const { return attempts.empty() ? kEmpty : attempts.back().error; }
 const std::string& DeadLetterRecord::cause() const { return attempts.empty() ? kEmpty : attempts.back().cause; }
 
+std::string DeadLetterPrefix(std::string_view execution_id) {
+  std::string prefix;
+  storage::AppendString(prefix, execution_id);
+  return prefix;
+}
+
 std::string DeadLetterKey(std::string_view execution_id, std::uint64_t task_id) {
-  std::string key;
-  storage::AppendString(key, execution_id);
+  std::string key = DeadLetterPrefix(execution_id);
   storage::AppendUint64BigEndian(key, task_id);
   return key;
 }

@@ -36,6 +36,8 @@ struct DeadLetterRecord {
 };
 
 std::string DeadLetterKey(std::string_view execution_id, std::uint64_t task_id);
+// The prefix of the keys of an execution's dead letters.
+std::string DeadLetterPrefix(std::string_view execution_id);
 std::string EncodeDeadLetter(const DeadLetterRecord& record);
 // DataLoss for a value this release cannot read.
 absl::StatusOr<DeadLetterRecord> DecodeDeadLetter(std::string_view value);

@@ -600,6 +600,42 @@ void Driver::Release(const std::string& execution_id) {
   }
 }
 
+absl::StatusOr<std::unique_ptr<sm::Execution>> Driver::Forget(const std::string& execution_id) {
+  if (options_.durable) {
+    return absl::FailedPreconditionError("a durable engine's executions are not forgotten one by one");
+  }
+  if (in_group_) {
+    return absl::FailedPreconditionError("an execution is not forgotten inside a group");
+  }
+  auto it = executions_.find(execution_id);
+  if (it == executions_.end()) {
+    return errors::ExecutionDoesNotExist(execution_id);
+  }
+  Entry& entry = it->second;
+  if (entry.execution->status() == sm::ExecutionStatus::kRunning) {
+    return absl::FailedPreconditionError(absl::StrCat("execution ", execution_id, " is still running"));
+  }
+  storage::WriteBatch batch;
+  batch.Delete(storage::Column::kExecutions, execution_id);
+  for (const auto& [timer_id, due] : entry.pending.timers) {
+    batch.Delete(storage::Column::kTimers, TimerKey(due, execution_id, timer_id));
+  }
+  const auto delete_each = [&batch](storage::Column column) {
+    return [&batch, column](std::string_view key) {
+      batch.Delete(column, std::string(key));
+      return true;
+    };
+  };
+  RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kHistory, HistoryPrefix(execution_id),
+                                   delete_each(storage::Column::kHistory)));
+  RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kDeadLetters, DeadLetterPrefix(execution_id),
+                                   delete_each(storage::Column::kDeadLetters)));
+  RETURN_IF_ERROR(store_->Commit(batch));
+  std::unique_ptr<sm::Execution> taken = std::move(entry.execution);
+  Evict(execution_id);
+  return taken;
+}
+
 absl::Status Driver::ApplyInput(DriverInput input) {
   auto it = executions_.find(input.execution_id);
   if (it == executions_.end()) {

@@ -154,6 +154,14 @@ class Driver {
   // input of the same group must find the state the earlier ones left, not reload the older stored one.
   absl::Status Restore(ReplayedExecution replayed);
   void Release(const std::string& execution_id);
+  // Without durable mode (the embedded engine): removes an ended execution from memory and, in one commit,
+  // its rows from the store (the record, the history, timer rows left, dead letters), so that a process
+  // running execution after execution keeps its memory bounded. Returns the execution taken out (destroying
+  // it frees its state). Afterwards Find returns nullptr and the id may be started again. NotFound when the
+  // execution is not in memory; FailedPrecondition when it is still running, in a group, or in durable mode
+  // (whose input log, index rows and counts this does not adjust); Unavailable when the commit fails (the
+  // execution is then kept).
+  absl::StatusOr<std::unique_ptr<sm::Execution>> Forget(const std::string& execution_id);
 
   // Execution::Redrive of an execution in memory; the dead letters' rows are deleted in the same commit.
   // NotFound / FailedPrecondition (not redrivable) as the interpreter says.

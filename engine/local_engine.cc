@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOpti
                                            : std::make_unique<RandomRuntimeValues>();
   if (engine->options_.mocks) {
     LocalEngine* self = engine.get();
-    engine->dispatcher_ = std::make_unique<MockDispatcher>(
+    auto mock_dispatcher = std::make_unique<MockDispatcher>(
         *engine->options_.mocks, [self](const TaskDispatch& task, const MockedResponse& response) {
           DriverInput started;
           started.kind = DriverInput::Kind::kTaskStarted;
@@ -67,6 +67,8 @@ absl::StatusOr<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOpti
           }
           self->driver_->Post(std::move(done));
         });
+    engine->mock_dispatcher_ = mock_dispatcher.get();
+    engine->dispatcher_ = std::move(mock_dispatcher);
   } else {
     engine->dispatcher_ = std::make_unique<NoMockDispatcher>();
   }
@@ -127,21 +129,44 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
   }
 }
 
+namespace {
+
+// How `e` ended, without its output (which the caller copies or moves in).
+LocalRunResult OutcomeWithoutOutput(const std::string& execution_arn, const sm::Execution& e) {
+  LocalRunResult result;
+  result.execution_arn = execution_arn;
+  result.status = e.status();
+  result.error = e.error();
+  result.cause = e.cause();
+  return result;
+}
+
+}  // namespace
+
 absl::StatusOr<LocalRunResult> LocalEngine::Result(const std::string& execution_arn, bool with_history) const {
   const sm::Execution* e = driver_->Find(execution_arn);
   if (e == nullptr) {
-    return absl::NotFoundError(absl::StrCat("execution ", execution_arn, " was not run by this engine"));
+    return absl::NotFoundError(
+        absl::StrCat("execution ", execution_arn, " was not run by this engine or was forgotten"));
   }
-  LocalRunResult result;
-  result.execution_arn = execution_arn;
-  result.status = e->status();
+  LocalRunResult result = OutcomeWithoutOutput(execution_arn, *e);
   if (e->status() == sm::ExecutionStatus::kSucceeded) {
     result.output = e->output();
   }
-  result.error = e->error();
-  result.cause = e->cause();
   if (with_history) {
     ASSIGN_OR_RETURN(result.history, driver_->ReadHistory(execution_arn));
+  }
+  return result;
+}
+
+absl::StatusOr<LocalRunResult> LocalEngine::Forget(const std::string& execution_arn) {
+  ASSIGN_OR_RETURN(std::unique_ptr<sm::Execution> e, driver_->Forget(execution_arn));
+  if (mock_dispatcher_ != nullptr) {
+    mock_dispatcher_->Forget(execution_arn);
+  }
+  LocalRunResult result = OutcomeWithoutOutput(execution_arn, *e);
+  if (e->status() == sm::ExecutionStatus::kSucceeded) {
+    result.output = e->TakeOutput();
   }
   return result;
 }

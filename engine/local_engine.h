@@ -70,6 +70,13 @@ class LocalEngine {
   // NotFound for an execution this engine did not run; Unavailable/DataLoss when the history cannot be read.
   absl::StatusOr<LocalRunResult> Result(const std::string& execution_arn, bool with_history = false) const;
 
+  // Forgets an execution Run returned and returns its outcome (as Result without history; the output is moved,
+  // not copied): its state, history and mocked-invocation counts leave memory, so that an application running
+  // execution after execution on one engine keeps its memory bounded (otherwise the engine keeps every
+  // execution it ran, for Result). Result then answers NotFound. NotFound for an execution this engine does not
+  // hold; FailedPrecondition when it is still running (Run returned an error).
+  absl::StatusOr<LocalRunResult> Forget(const std::string& execution_arn);
+
   const Driver& driver() const { return *driver_; }
 
  private:
@@ -82,6 +89,7 @@ class LocalEngine {
   common::VirtualClock* virtual_clock_ = nullptr;  // == clock_ when time-skipping
   std::unique_ptr<RandomRuntimeValues> runtime_;
   std::unique_ptr<TaskDispatcher> dispatcher_;
+  MockDispatcher* mock_dispatcher_ = nullptr;  // == dispatcher_ when options_.mocks is set
   std::unique_ptr<Driver> driver_;
 };
 

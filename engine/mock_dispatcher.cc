@@ -122,11 +122,18 @@ absl::StatusOr<MockedResponse> MockTestCase::Response(const std::string& state, 
 }
 
 absl::Status MockDispatcher::Dispatch(const TaskDispatch& task) {
-  int& count = invocations_[absl::StrCat(task.execution_id, "/", task.state_name)];
+  int& count = invocations_[{task.execution_id, task.state_name}];
   ASSIGN_OR_RETURN(MockedResponse response, mocks_.Response(task.state_name, count));
   ++count;
   deliver_(task, response);
   return absl::OkStatus();
+}
+
+void MockDispatcher::Forget(const std::string& execution_id) {
+  auto it = invocations_.lower_bound({execution_id, ""});
+  while (it != invocations_.end() && it->first.first == execution_id) {
+    it = invocations_.erase(it);
+  }
 }
 
 }  // namespace stepflow::engine

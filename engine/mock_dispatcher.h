@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,13 @@ class MockDispatcher final : public TaskDispatcher {
 
   absl::Status Dispatch(const TaskDispatch& task) override;
   void Cancel(const std::string& execution_id, std::uint64_t task_id) override {}
+  // Forgets the invocations counted for `execution_id` (an execution the engine forgot).
+  void Forget(const std::string& execution_id);
 
  private:
   MockTestCase mocks_;
   Deliver deliver_;
-  std::map<std::string, int> invocations_;  // per "execution/state"
+  std::map<std::pair<std::string, std::string>, int> invocations_;  // per (execution, state)
 };
 
 }  // namespace stepflow::engine

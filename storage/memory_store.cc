@@ -92,6 +92,25 @@ class MemoryStore final : public Store {
     return absl::OkStatus();
   }
 
+  // Keys only: the values (deferred ones would be rendered to be copied) are not touched.
+  absl::Status ScanKeys(Column column, std::string_view prefix,
+                        const std::function<bool(std::string_view key)>& visit) override {
+    std::vector<std::string> keys;
+    {
+      std::shared_lock<std::shared_mutex> lock(mu_);
+      const Rows& rows = columns_[static_cast<std::size_t>(column)];
+      for (auto it = rows.lower_bound(prefix); it != rows.end() && HasPrefix(it->first, prefix); ++it) {
+        keys.push_back(it->first);
+      }
+    }
+    for (const std::string& key : keys) {
+      if (!visit(key)) {
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
  private:
   static void CopyRange(const Rows& rows, std::string_view prefix, std::string_view start_after, bool reverse,
                         std::vector<std::pair<std::string, std::string>>& out) {

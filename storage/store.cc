@@ -61,6 +61,11 @@ void WriteBatch::Delete(Column column, std::string key) {
   ops_.push_back(Op{column, std::move(key), std::nullopt, nullptr});
 }
 
+absl::Status Store::ScanKeys(Column column, std::string_view prefix,
+                             const std::function<bool(std::string_view key)>& visit) {
+  return Scan(column, prefix, "", false, [&](std::string_view key, std::string_view) { return visit(key); });
+}
+
 void AppendUint64BigEndian(std::string& out, std::uint64_t v) {
   char buf[8];
   for (int i = 7; i >= 0; --i) {

@@ -108,6 +108,11 @@ class Store {
   // `reverse`), starting at `start_after` (exclusive) when non-empty, until `visit` returns false.
   virtual absl::Status Scan(Column column, std::string_view prefix, std::string_view start_after, bool reverse,
                             const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+
+  // Calls `visit(key)` for every key starting with `prefix`, in key order, until `visit` returns false: Scan
+  // without the values, which a store may then neither read nor render (the default scans them).
+  virtual absl::Status ScanKeys(Column column, std::string_view prefix,
+                                const std::function<bool(std::string_view key)>& visit);
 };
 
 // The free disk space a store keeps by default (StoreOptions::min_free_bytes_to_write).

@@ -292,6 +292,9 @@ class Execution {
   ExecutionStatus status() const { return status_; }
   const ExecutionInfo& info() const { return info_; }
   const boost::json::value& output() const { return output_; }
+  // Moves output() out, leaving null there: for a caller done with this execution (the embedded engine
+  // forgetting it), which then neither reads output() nor writes its text.
+  boost::json::value TakeOutput() { return std::move(output_); }
   // Appends output() as compact JSON (AWS's text, json_text.h) to `out`: the text written for the
   // ExecutionSucceeded event when this object wrote it, else serialized now.
   void AppendOutputText(std::string& out) const;

@@ -190,6 +190,66 @@ TEST_F(DriverTest, TaskRoundTrip) {
   EXPECT_EQ(ExecutionRecord("e1").at("output"), json::parse(R"({"r":1})"));
 }
 
+TEST_F(DriverTest, ForgettingAnEndedExecutionDeletesEveryRowOfItAndNothingElse) {
+  auto task = Machine(R"({"TimeoutSeconds":100,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q",
+      "End":true}}})");
+  // "e1" is a prefix of "e10": forgetting one leaves the other's rows alone.
+  for (const char* id : {"e1", "e10"}) {
+    ASSERT_TRUE(driver_->Start(task, Info(id), json::object()).ok()) << id;
+  }
+  EXPECT_TRUE(absl::IsFailedPrecondition(driver_->Forget("e1").status()));  // still running
+  for (std::size_t i = 0; i < 2; ++i) {
+    const TaskDispatch& t = dispatcher_.dispatched.at(i);
+    Post(DriverInput::Kind::kTaskFailed, t.execution_id, t.task_id);  // no Catch: failed, with a dead letter
+  }
+  ASSERT_TRUE(driver_->ProcessInbox().ok());
+  ASSERT_EQ(driver_->Find("e1")->status(), sm::ExecutionStatus::kFailed);
+  const std::vector<std::string> e10_history = HistoryTypes("e10");
+  const std::optional<std::string> e10_record = *store_->Get(storage::Column::kExecutions, "e10");
+  EXPECT_EQ(Rows(storage::Column::kDeadLetters), 2);
+  EXPECT_EQ(Rows(storage::Column::kExecutions), 2);
+
+  absl::StatusOr<std::unique_ptr<sm::Execution>> forgotten = driver_->Forget("e1");
+  ASSERT_TRUE(forgotten.ok()) << forgotten.status();
+  EXPECT_EQ((*forgotten)->status(), sm::ExecutionStatus::kFailed);
+  EXPECT_EQ((*forgotten)->info().execution_arn, "e1");
+  EXPECT_EQ(driver_->Find("e1"), nullptr);
+  EXPECT_EQ(driver_->size(), 1u);
+  EXPECT_THAT(HistoryTypes("e1"), IsEmpty());
+  EXPECT_EQ(*store_->Get(storage::Column::kExecutions, "e1"), std::nullopt);
+  EXPECT_EQ(Rows(storage::Column::kDeadLetters), 1);
+  EXPECT_EQ(HistoryTypes("e10"), e10_history);
+  EXPECT_EQ(*store_->Get(storage::Column::kExecutions, "e10"), e10_record);
+  EXPECT_TRUE(absl::IsNotFound(driver_->Forget("e1").status()));
+  EXPECT_TRUE(absl::IsNotFound(driver_->Forget("ghost").status()));
+
+  ASSERT_TRUE(driver_->Forget("e10").ok());
+  for (int c = 0; c < storage::kColumnCount; ++c) {
+    EXPECT_EQ(Rows(static_cast<storage::Column>(c)), 0) << storage::ColumnName(static_cast<storage::Column>(c));
+  }
+  EXPECT_FALSE(driver_->NextTimerDue().has_value());
+  // The id is free again: a new execution under it starts from nothing.
+  ASSERT_TRUE(driver_->Start(Machine(R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})"), Info("e1"),
+                             json::object())
+                  .ok());
+  EXPECT_THAT(HistoryTypes("e1"), ElementsAre("ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                              "ExecutionSucceeded"));
+}
+
+TEST_F(DriverTest, ForgettingIsRefusedInADurableDriverAndInsideAGroup) {
+  DriverOptions options;
+  options.durable = true;
+  Driver durable(store_.get(), &clock_, &dispatcher_, &runtime_, options);
+  auto pass = Machine(R"({"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})");
+  ASSERT_TRUE(durable.Start(pass, Info("d1"), json::object()).ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(durable.Forget("d1").status()));
+  ASSERT_TRUE(driver_->Start(pass, Info("e1"), json::object()).ok());
+  driver_->BeginGroup();
+  EXPECT_TRUE(absl::IsFailedPrecondition(driver_->Forget("e1").status()));
+  ASSERT_TRUE(driver_->EndGroup().ok());
+  EXPECT_TRUE(driver_->Forget("e1").ok());
+}
+
 TEST_F(DriverTest, DuplicateCompletionChangesNothing) {
   ASSERT_TRUE(driver_->Start(Machine(R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"q","Next":"U"},
       "U":{"Type":"Task","Resource":"q","End":true}}})"),

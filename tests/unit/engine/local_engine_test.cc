@@ -21,6 +21,7 @@ namespace {
 namespace json = boost::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
 std::shared_ptr<const sm::StateMachine> Machine(std::string_view definition) {
@@ -129,6 +130,33 @@ TEST(LocalEngineTest, AFailedExecutionIsNotAnEngineError) {
   EXPECT_EQ(e->status(), sm::ExecutionStatus::kFailed);
   EXPECT_EQ(e->error(), "Boom");
   EXPECT_EQ(e->cause(), "mocked");
+}
+
+TEST(LocalEngineTest, AForgottenExecutionIsGoneAndItsNameAndMockedCallsStartAfresh) {
+  LocalEngineOptions options;
+  options.mocks = Mocks(R"({"StateMachines":{"StateMachine":{"TestCases":{"T":{"Call":"R"}}}},
+      "MockedResponses":{"R":{"0":{"Return":{"first":true}},"1":{"Return":{"first":false}}}}})");
+  auto engine = Engine(std::move(options));
+  auto machine = Machine(R"({"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"r","End":true}}})");
+  absl::StatusOr<std::string> kept = engine->Run(machine, json::object(), "kept");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::string> id = engine->Run(machine, json::object(), "again");
+    ASSERT_TRUE(id.ok()) << id.status();
+    absl::StatusOr<LocalRunResult> result = engine->Forget(*id);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->execution_arn, *id);
+    EXPECT_EQ(result->status, sm::ExecutionStatus::kSucceeded);
+    // The mocked call counts per execution: a forgotten one's count is gone with it.
+    EXPECT_EQ(result->output, json::parse(R"({"first":true})")) << i;
+    EXPECT_TRUE(absl::IsNotFound(engine->Result(*id).status()));
+    EXPECT_TRUE(absl::IsNotFound(engine->Forget(*id).status()));
+    EXPECT_THAT(History(*engine, *id), IsEmpty());
+  }
+  EXPECT_EQ(engine->driver().size(), 1u);
+  absl::StatusOr<LocalRunResult> result = engine->Result(*kept, /*with_history=*/true);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->history.size(), 7u);
 }
 
 TEST(LocalEngineTest, MockRunsOutIsAnEngineErrorNamingTheState) {

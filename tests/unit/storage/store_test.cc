@@ -358,6 +358,28 @@ TEST_P(ScanTest, VisitorStopsTheScanAndSeesValues) {
   EXPECT_THAT(rows, ElementsAre(Row("ab", "v:ab"), Row(std::string("ab\0", 3), "v:" + std::string("ab\0", 3))));
 }
 
+TEST_P(ScanTest, KeysOnlyScanVisitsThePrefixInOrderUntilTheVisitorStops) {
+  std::vector<std::string> keys;
+  const auto collect = [&keys](std::string_view k) {
+    keys.emplace_back(k);
+    return true;
+  };
+  ASSERT_TRUE(store_->ScanKeys(Column::kTimers, "ab", collect).ok());
+  EXPECT_THAT(keys, ElementsAre("ab", std::string("ab\0", 3), "ab0", "abc", "ab\xff", "ab\xff\xff"));
+  keys.clear();
+  ASSERT_TRUE(store_->ScanKeys(Column::kTimers, "\xff\xff", collect).ok());
+  EXPECT_THAT(keys, ElementsAre("\xff\xff", "\xff\xff\x01"));
+  keys.clear();
+  ASSERT_TRUE(store_->ScanKeys(Column::kTimers, "", [&keys](std::string_view k) {
+                       keys.emplace_back(k);
+                       return keys.size() < 3;
+                     }).ok());
+  EXPECT_THAT(keys, ElementsAre("a", "ab", std::string("ab\0", 3)));
+  keys.clear();
+  ASSERT_TRUE(store_->ScanKeys(Column::kTimers, "abd", collect).ok());
+  EXPECT_THAT(keys, IsEmpty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ScanTest, kBackends, BackendName);
 
 TEST(KeyEncodingTest, Uint64RoundTripsBigEndian) {
@@ -606,6 +628,38 @@ TEST_P(StoreContractTest, DeferredValuesReadAsTheirBytes) {
   ASSERT_TRUE(store->Commit(overwrite).ok());
   EXPECT_EQ(MustGet(*store, Column::kHistory, "h2"), "plain");
   EXPECT_EQ(MustGet(*store, Column::kHistory, "h3"), std::nullopt);
+}
+
+TEST_F(StoreTest, TheInMemoryStoresKeysOnlyScanRendersNoDeferredValue) {
+  class CountedRenders final : public DeferredValue {
+   public:
+    explicit CountedRenders(int* renders) : renders_(renders) {}
+    void Render(std::string& out) const override {
+      ++*renders_;
+      out.append("bytes");
+    }
+
+   private:
+    int* renders_;
+  };
+  int renders = 0;
+  std::unique_ptr<Store> store = NewMemoryStore();
+  WriteBatch b;
+  b.PutDeferred(Column::kHistory, "h1", std::make_shared<CountedRenders>(&renders));
+  b.PutDeferred(Column::kHistory, "h2", std::make_shared<CountedRenders>(&renders));
+  ASSERT_TRUE(store->Commit(b).ok());
+  std::vector<std::string> keys;
+  ASSERT_TRUE(store
+                  ->ScanKeys(Column::kHistory, "h",
+                             [&keys](std::string_view k) {
+                               keys.emplace_back(k);
+                               return true;
+                             })
+                  .ok());
+  EXPECT_THAT(keys, ElementsAre("h1", "h2"));
+  EXPECT_EQ(renders, 0);
+  EXPECT_EQ(MustGet(*store, Column::kHistory, "h1"), "bytes");  // what reads the value renders it
+  EXPECT_EQ(renders, 1);
 }
 
 TEST_F(StoreTest, InMemoryStoreTouchesNoDiskAndIsPrivate) {
