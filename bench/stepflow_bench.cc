@@ -15,10 +15,11 @@
 //   record and timer/task rows to the in-memory Store (storage/memory_store.h), on a virtual clock.
 // - --engine reuse (the default) runs all executions on one LocalEngine created before the timing, as an
 //   application runs a stream of executions on one engine: each execution is forgotten (Forget, which returns
-//   its outcome) inside the timing, so only the outputs are kept, as bench.mjs keeps only the peer's outputs. --engine keep does the same but keeps every execution (nothing forgotten: the
-//   store and the driver's table of finished executions grow during the run, what `reuse` measured before
-//   LocalEngine::Forget). --engine per-execution creates (and destroys) a LocalEngine, with its store,
-//   inside the timing for every execution. `both` is reuse and per-execution, `all` the three.
+//   its outcome) inside the timing, so only the outputs are kept, as bench.mjs keeps only the peer's outputs.
+//   --engine keep does the same but keeps every execution (nothing forgotten: the store and the driver's
+//   table of finished executions grow during the run, what `reuse` measured before LocalEngine::Forget).
+//   --engine per-execution creates (and destroys) a LocalEngine, with its store, inside the timing for every
+//   execution. `both` is reuse and per-execution, `all` the three.
 // - One untimed verification run per workload reads the history back from the store and counts the
 //   states entered (*StateEntered events, Map iterations' inner states included): that is the number
 //   of state transitions per execution. The timed runs' outputs are checked too (outside the timing
@@ -258,20 +259,28 @@ absl::StatusOr<std::unique_ptr<engine::LocalEngine>> NewEngine() {
   return engine::LocalEngine::Create(std::move(options));
 }
 
-// The execution must have succeeded with the right output.
-absl::Status Verify(const engine::LocalEngine& local, const std::string& id, const Workload& w,
-                    const json::value& input) {
-  const sm::Execution* e = local.driver().Find(id);
-  if (e == nullptr || e->status() != sm::ExecutionStatus::kSucceeded) {
-    return absl::InternalError(absl::StrCat(
-        w.name, ": execution did not succeed: ", e != nullptr ? sm::ExecutionStatusName(e->status()) : "unknown",
-        e != nullptr ? absl::StrCat(" ", e->error(), ": ", e->cause()) : ""));
+// Checks how an execution ended: succeeded, with the output `w` expects for `input`.
+absl::Status CheckOutcome(const Workload& w, sm::ExecutionStatus status, const std::string& error,
+                          const std::string& cause, const json::value& output, const json::value& input) {
+  if (status != sm::ExecutionStatus::kSucceeded) {
+    return absl::InternalError(absl::StrCat(w.name, ": execution did not succeed: ", sm::ExecutionStatusName(status),
+                                            " ", error, ": ", cause));
   }
-  std::string wrong = w.check(e->output(), input);
+  std::string wrong = w.check(output, input);
   if (!wrong.empty()) {
     return absl::InternalError(absl::StrCat(w.name, ": wrong output: ", wrong));
   }
   return absl::OkStatus();
+}
+
+// The outcome of execution `id`, still held by `local`.
+absl::Status Verify(const engine::LocalEngine& local, const std::string& id, const Workload& w,
+                    const json::value& input) {
+  const sm::Execution* e = local.driver().Find(id);
+  if (e == nullptr) {
+    return absl::InternalError(absl::StrCat(w.name, ": execution did not succeed: unknown"));
+  }
+  return CheckOutcome(w, e->status(), e->error(), e->cause(), e->output(), input);
 }
 
 // One untimed execution whose history is read back: returns the number of states entered.
@@ -306,21 +315,8 @@ double ProcessCpuSeconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-// Verifies the outcome of a forgotten execution, as Verify does for one still held.
-absl::Status VerifyResult(const engine::LocalRunResult& r, const Workload& w, const json::value& input) {
-  if (r.status != sm::ExecutionStatus::kSucceeded) {
-    return absl::InternalError(absl::StrCat(w.name, ": execution did not succeed: ", sm::ExecutionStatusName(r.status),
-                                            " ", r.error, ": ", r.cause));
-  }
-  std::string wrong = w.check(r.output, input);
-  if (!wrong.empty()) {
-    return absl::InternalError(absl::StrCat(w.name, ": wrong output: ", wrong));
-  }
-  return absl::OkStatus();
-}
-
-// One engine for every execution: `forget` reads each outcome and forgets the execution (reuse), else every
-// execution is kept and verified after the timing (keep).
+// One engine for every execution: with `forget` each execution is forgotten and its outcome kept (reuse),
+// else every execution is kept (keep); either way the outcomes are checked after the timing.
 absl::StatusOr<Timing> TimeOneEngine(engine::LocalEngine& local, const std::shared_ptr<const sm::StateMachine>& machine,
                                      const Workload& w, const SharedInput& input, bool forget) {
   std::vector<std::string> ids;
@@ -347,7 +343,7 @@ absl::StatusOr<Timing> TimeOneEngine(engine::LocalEngine& local, const std::shar
     RETURN_IF_ERROR(Verify(local, id, w, *input));
   }
   for (const engine::LocalRunResult& r : results) {
-    RETURN_IF_ERROR(VerifyResult(r, w, *input));
+    RETURN_IF_ERROR(CheckOutcome(w, r.status, r.error, r.cause, r.output, *input));
   }
   if (forget && local.driver().size() != 1) {  // the counting run's execution, kept for its history
     return absl::InternalError(absl::StrCat(w.name, ": ", local.driver().size(), " executions held after forgetting"));
