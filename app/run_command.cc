@@ -89,7 +89,7 @@ json::object ResultLine(const engine::LocalRunResult& run) {
   json::object result;
   result["status"] = sm::ExecutionStatusName(run.status);
   if (run.status == sm::ExecutionStatus::kSucceeded) {
-    result["output"] = run.output;
+    result["output"] = *run.output;
   } else {
     result["error"] = run.error.empty() ? json::value(nullptr) : json::value(run.error);
     result["cause"] = run.cause.empty() ? json::value(nullptr) : json::value(run.cause);

@@ -343,7 +343,7 @@ absl::StatusOr<Timing> TimeOneEngine(engine::LocalEngine& local, const std::shar
     RETURN_IF_ERROR(Verify(local, id, w, *input));
   }
   for (const engine::LocalRunResult& r : results) {
-    RETURN_IF_ERROR(CheckOutcome(w, r.status, r.error, r.cause, r.output, *input));
+    RETURN_IF_ERROR(CheckOutcome(w, r.status, r.error, r.cause, *r.output, *input));
   }
   if (forget && local.driver().size() != 1) {  // the counting run's execution, kept for its history
     return absl::InternalError(absl::StrCat(w.name, ": ", local.driver().size(), " executions held after forgetting"));

@@ -91,13 +91,13 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
     execution_name = runtime_->NewUuid();
   }
   sm::ExecutionInfo info;
-  info.name = execution_name;
   info.state_machine_name = options_.state_machine_name;
   info.state_machine_arn = state_machine_arn_;
   info.execution_arn = options_.express ? absl::StrCat(kArnPrefix, "express:", options_.state_machine_name, ":",
                                                        execution_name, ":", runtime_->NewUuid())
                                         : absl::StrCat(kArnPrefix, "execution:", options_.state_machine_name, ":",
                                                        execution_name);
+  info.name = std::move(execution_name);
   info.role_arn = kRoleArn;
   info.express = options_.express;
   info.start_time = clock_->NowMillis();
@@ -131,11 +131,14 @@ absl::StatusOr<std::string> LocalEngine::Run(std::shared_ptr<const sm::StateMach
 
 namespace {
 
-// How `e` ended, without its output (which the caller copies or moves in).
-LocalRunResult OutcomeWithoutOutput(const std::string& execution_arn, const sm::Execution& e) {
+// How `e` ended, with its output shared, not copied.
+LocalRunResult Outcome(const std::string& execution_arn, const sm::Execution& e) {
+  static const auto* const null_output =
+      new std::shared_ptr<const boost::json::value>(std::make_shared<const boost::json::value>());
   LocalRunResult result;
   result.execution_arn = execution_arn;
   result.status = e.status();
+  result.output = e.status() == sm::ExecutionStatus::kSucceeded ? e.shared_output() : *null_output;
   result.error = e.error();
   result.cause = e.cause();
   return result;
@@ -149,10 +152,7 @@ absl::StatusOr<LocalRunResult> LocalEngine::Result(const std::string& execution_
     return absl::NotFoundError(
         absl::StrCat("execution ", execution_arn, " was not run by this engine or was forgotten"));
   }
-  LocalRunResult result = OutcomeWithoutOutput(execution_arn, *e);
-  if (e->status() == sm::ExecutionStatus::kSucceeded) {
-    result.output = e->output();
-  }
+  LocalRunResult result = Outcome(execution_arn, *e);
   if (with_history) {
     ASSIGN_OR_RETURN(result.history, driver_->ReadHistory(execution_arn));
   }
@@ -164,11 +164,7 @@ absl::StatusOr<LocalRunResult> LocalEngine::Forget(const std::string& execution_
   if (mock_dispatcher_ != nullptr) {
     mock_dispatcher_->Forget(execution_arn);
   }
-  LocalRunResult result = OutcomeWithoutOutput(execution_arn, *e);
-  if (e->status() == sm::ExecutionStatus::kSucceeded) {
-    result.output = e->TakeOutput();
-  }
-  return result;
+  return Outcome(execution_arn, *e);
 }
 
 }  // namespace stepflow::engine

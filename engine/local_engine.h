@@ -42,8 +42,10 @@ struct LocalEngineOptions {
 struct LocalRunResult {
   std::string execution_arn;
   sm::ExecutionStatus status = sm::ExecutionStatus::kRunning;
-  // The execution's output when SUCCEEDED, else null.
-  boost::json::value output;
+  // The execution's output when SUCCEEDED, else JSON null; never a null pointer in a result the engine returns.
+  // Shared read-only, not copied: an execution whose states all passed their input on returns the input
+  // document Run was given.
+  std::shared_ptr<const boost::json::value> output;
   // Error and cause of a FAILED, TIMED_OUT or ABORTED execution; empty when there are none.
   std::string error;
   std::string cause;
@@ -62,7 +64,8 @@ class LocalEngine {
   absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine, const boost::json::value& input,
                                   std::string execution_name = "");
   // The same, sharing the caller's input document instead of copying it: it must not change while this
-  // engine lives (the execution keeps it as its input; its first state works on its own copy).
+  // engine, or an output it returned, lives (the execution keeps it as its input, its states read it in place
+  // until one makes an output of its own, and it is the output when none did).
   absl::StatusOr<std::string> Run(std::shared_ptr<const sm::StateMachine> machine,
                                   std::shared_ptr<const boost::json::value> input, std::string execution_name = "");
 
@@ -70,8 +73,7 @@ class LocalEngine {
   // NotFound for an execution this engine did not run; Unavailable/DataLoss when the history cannot be read.
   absl::StatusOr<LocalRunResult> Result(const std::string& execution_arn, bool with_history = false) const;
 
-  // Forgets an execution Run returned and returns its outcome (as Result without history; the output is moved,
-  // not copied): its state, history and mocked-invocation counts leave memory, so that an application running
+  // Forgets an execution Run returned and returns its outcome (as Result without history): its state, history and mocked-invocation counts leave memory, so that an application running
   // execution after execution on one engine keeps its memory bounded (otherwise the engine keeps every
   // execution it ran, for Result). Result then answers NotFound. NotFound for an execution this engine does not
   // hold; FailedPrecondition when it is still running (Run returned an error).

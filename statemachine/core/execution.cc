@@ -32,11 +32,16 @@ Execution::Execution(std::shared_ptr<const StateMachine> machine, ExecutionInfo 
 
 Execution::~Execution() = default;
 
+const std::shared_ptr<const json::value>& Execution::NullDocument() {
+  static const auto* const null = new std::shared_ptr<const json::value>(std::make_shared<const json::value>());
+  return *null;
+}
+
 void Execution::AppendOutputText(std::string& out) const {
   if (output_text_ != nullptr) {
     out += *output_text_;
   } else {
-    AppendAwsJson(out, output_);
+    AppendAwsJson(out, *output_);
   }
 }
 

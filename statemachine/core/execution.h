@@ -291,10 +291,10 @@ class Execution {
 
   ExecutionStatus status() const { return status_; }
   const ExecutionInfo& info() const { return info_; }
-  const boost::json::value& output() const { return output_; }
-  // Moves output() out, leaving null there: for a caller done with this execution (the embedded engine
-  // forgetting it), which then neither reads output() nor writes its text.
-  boost::json::value TakeOutput() { return std::move(output_); }
+  const boost::json::value& output() const { return *output_; }
+  // output() as a document shared read-only (never null): when every state passed its input on, the execution's
+  // input itself (Start's shared document), so that neither is copied.
+  const std::shared_ptr<const boost::json::value>& shared_output() const { return output_; }
   // Appends output() as compact JSON (AWS's text, json_text.h) to `out`: the text written for the
   // ExecutionSucceeded event when this object wrote it, else serialized now.
   void AppendOutputText(std::string& out) const;
@@ -318,6 +318,8 @@ class Execution {
   // Restore's second half: the timers, tasks, closed tasks and ready frames of `state`, checked against the
   // frames already restored. InvalidArgument naming the first problem.
   absl::Status RestoreBookkeeping(const boost::json::object& state);
+  // One JSON null shared by every execution without an output.
+  static const std::shared_ptr<const boost::json::value>& NullDocument();
 
   std::shared_ptr<const StateMachine> machine_;
   ExecutionInfo info_;
@@ -326,8 +328,8 @@ class Execution {
   bool started_ = false;
   std::shared_ptr<const boost::json::value> input_;  // immutable once started; null before
   std::optional<boost::json::value> context_execution_input_;
-  boost::json::value output_;
-  SharedText output_text_;  // output_'s text when known (AppendOutputText), else null
+  std::shared_ptr<const boost::json::value> output_ = NullDocument();  // never null
+  SharedText output_text_;  // output()'s text when known (AppendOutputText), else null
   bool keep_typed_events_ = false;
   std::string error_;
   std::string cause_;

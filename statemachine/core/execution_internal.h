@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,10 +42,37 @@ struct Execution::Frame {
   const State* state = nullptr;
   Phase phase = Phase::kEnter;
 
-  boost::json::value raw_input;        // the state's input
-  // ToCompactJson(raw_input) when the previous state already wrote it (its StateExited output), else null.
-  // Set with raw_input, shared with the next StateEntered event.
+  // The state's input: `shared_input` when set (a document shared read-only with the caller and the execution:
+  // the execution's input, from the first state until a state's output differs from its input), else
+  // `owned_input`. Read with input(), replaced with SetInput, taken with TakeInput or SharedInput.
+  std::shared_ptr<const boost::json::value> shared_input;
+  boost::json::value owned_input;
+  // ToCompactJson(input()) when the previous state already wrote it (its StateExited output), else null.
+  // Set with the input, shared with the next StateEntered event.
   SharedText raw_input_text;
+
+  const boost::json::value& input() const { return shared_input != nullptr ? *shared_input : owned_input; }
+  void SetInput(boost::json::value input) {
+    owned_input = std::move(input);
+    shared_input.reset();
+  }
+  // The input as a value of the caller's: moved out (owned), or copied (shared). The frame's input is then null.
+  boost::json::value TakeInput() {
+    if (shared_input == nullptr) {
+      return std::move(owned_input);
+    }
+    boost::json::value copy = *shared_input;
+    shared_input.reset();
+    return copy;
+  }
+  // The input as a shared read-only document: the shared one, or the owned one moved into a new one. The
+  // frame's input is then null.
+  std::shared_ptr<const boost::json::value> SharedInput() {
+    if (shared_input != nullptr) {
+      return std::move(shared_input);
+    }
+    return std::make_shared<const boost::json::value>(std::move(owned_input));
+  }
   boost::json::value effective_input;  // after InputPath (and Parameters for Task/Parallel/Map)
   std::int64_t entered_event_id = 0;
   common::EpochMillis entered_time = 0;

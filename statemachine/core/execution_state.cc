@@ -75,7 +75,7 @@ json::object SaveFrame(const Frame& f, const std::vector<const StateMachine*>& m
   o["childIndex"] = f.child_index;
   o["state"] = f.state != nullptr ? json::value(f.state->name) : json::value(nullptr);
   o["phase"] = kPhaseNames[static_cast<int>(f.phase)];
-  o["rawInput"] = f.raw_input;
+  o["rawInput"] = f.input();
   o["rawInputText"] = f.raw_input_text != nullptr ? json::string(*f.raw_input_text) : json::string();
   o["effectiveInput"] = f.effective_input;
   o["enteredEventId"] = f.entered_event_id;
@@ -291,7 +291,7 @@ json::object Execution::SaveState() const {
   o["status"] = ExecutionStatusName(status_);
   o["started"] = started_;
   o["input"] = input_ != nullptr ? *input_ : json::value();
-  o["output"] = output_;
+  o["output"] = *output_;
   o["error"] = error_;
   o["cause"] = cause_;
   o["nextEventId"] = next_event_id_;
@@ -341,7 +341,7 @@ std::unique_ptr<Frame> ReadFrame(Reader& r, const json::object& o) {
   f->child_index = r.U64(r.Field(o, "childIndex"), "childIndex");
   f->phase = static_cast<Frame::Phase>(r.Enum(r.Field(o, "phase"), kPhaseNames, "phase"));
   if (const json::value* v = r.Field(o, "rawInput")) {
-    f->raw_input = *v;
+    f->owned_input = *v;
   }
   if (std::string text = r.Str(r.Field(o, "rawInputText"), "rawInputText"); !text.empty()) {
     f->raw_input_text = std::make_shared<const std::string>(std::move(text));
@@ -462,7 +462,7 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
     ex->input_ = std::make_shared<const json::value>(*v);
   }
   if (const json::value* v = r.Field(o, "output")) {
-    ex->output_ = *v;
+    ex->output_ = std::make_shared<const json::value>(*v);
   }
   ex->error_ = r.Str(r.Field(o, "error"), "error");
   ex->cause_ = r.Str(r.Field(o, "cause"), "cause");

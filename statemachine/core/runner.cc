@@ -108,7 +108,7 @@ Execution::Frame* Execution::Runner::NewFrame(std::uint64_t parent, std::size_t 
   frame->child_index = child_index;
   frame->machine = machine;
   frame->state = machine->Find(machine->start_at);
-  frame->raw_input = std::move(input);
+  frame->owned_input = std::move(input);
   frame->variables = std::move(variables);
   Frame* raw = frame.get();
   if (parent != 0) {
@@ -198,6 +198,9 @@ void Execution::Runner::CancelFrameTree(Frame* f) {
 }
 
 void Execution::Runner::StartExecution() {
+  // Each state entered adds two events: room for ExecutionStarted, a pass through every state and the end, so
+  // that a chain's events are not moved again and again as the vector grows.
+  ReserveEvents(2 * ex_.machine_->states.size() + 2);
   SharedText input_text;
   EmitTyped(nullptr, ExecutionStartedDetails(ToCompactJson(*ex_.input_), ex_.info_.role_arn, ex_.info_.alias_arn,
                                              ex_.info_.version_arn, &input_text));
@@ -211,10 +214,9 @@ void Execution::Runner::StartExecution() {
   if (ex_.machine_->timeout_seconds) {
     StartTimer(nullptr, TimerInfo::Kind::kExecutionTimeout, now_ + *ex_.machine_->timeout_seconds * 1000);
   }
-  // Each state entered adds two events: room for a pass through every state and the end, so that a chain's
-  // events are not moved again and again as the vector grows.
-  ReserveEvents(2 * ex_.machine_->states.size() + 1);
-  Frame* root = NewFrame(0, 0, ex_.machine_.get(), *ex_.input_, ex_.initial_variables_);
+  // The first state reads the execution's input where it is: no copy until a state makes an output of its own.
+  Frame* root = NewFrame(0, 0, ex_.machine_.get(), json::value(), ex_.initial_variables_);
+  root->shared_input = ex_.input_;
   root->raw_input_text = std::move(input_text);  // the first StateEntered's input: serialized once
   ready_.push_back(root->id);
   Drain();
@@ -253,7 +255,7 @@ void Execution::Runner::EnterState(Frame* f) {
   f->resume_points.clear();
   f->entered_time = now_;
   if (f->raw_input_text == nullptr) {
-    f->raw_input_text = std::make_shared<const std::string>(ToCompactJson(f->raw_input));
+    f->raw_input_text = std::make_shared<const std::string>(ToCompactJson(f->input()));
   }
   TypedEventDetails entered{TypedEventDetails::Shape::kStateEntered, StateEventType(f->state->type, true),
                             "stateEnteredEventDetails", f->state->name, f->raw_input_text, 0};
@@ -294,7 +296,7 @@ bool Execution::Runner::CheckSizeBytes(Frame* f, std::size_t compact_bytes) {
 }
 
 Result<json::value> Execution::Runner::SelectInput(Frame* f) {
-  Result<json::value> input = ApplySelectPath(f->state->input_path, f->raw_input, MakeResolver(f, f->raw_input), Ref(f));
+  Result<json::value> input = ApplySelectPath(f->state->input_path, f->input(), MakeResolver(f, f->input()), Ref(f));
   if (StateInspection* inspection = Inspecting(f); inspection != nullptr && input.ok()) {
     inspection->after_input_path = input.value();
   }
@@ -306,8 +308,8 @@ Result<json::value> Execution::Runner::ParameterizedInput(Frame* f) {
   if (f->state->language == QueryLanguage::kJsonata) {  // Arguments, against $states.input
     Result<json::value> arguments =
         f->state->parameters.present()
-            ? EvaluateJsonata(f->state->parameters, StatesOf(f, f->raw_input), *rv_, Ref(f), "Arguments")
-            : Result<json::value>(f->raw_input);
+            ? EvaluateJsonata(f->state->parameters, StatesOf(f, f->input()), *rv_, Ref(f), "Arguments")
+            : Result<json::value>(f->input());
     if (inspection != nullptr && arguments.ok()) {
       inspection->after_arguments = arguments.value();
     }
@@ -341,7 +343,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, SharedText outp
   const State* s = f->state;
   if (StateInspection* inspection = Inspecting(f)) {
     inspection->exited = true;
-    inspection->output = output != nullptr ? *output : f->raw_input;
+    inspection->output = output != nullptr ? *output : f->input();
     const bool ends = next_name == nullptr && (s->end || s->type == StateType::kSucceed);
     inspection->next_state = ends ? std::string() : next_name != nullptr ? *next_name : s->next;
     inspection->variables = f->variables;
@@ -371,7 +373,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, SharedText outp
     }
   }
   if (next_name == nullptr && (s->end || s->type == StateType::kSucceed)) {
-    FinishFrame(f, output != nullptr ? std::move(*output) : std::move(f->raw_input), output_text);
+    FinishFrame(f, output, output_text);
     return;
   }
   const std::string& target = next_name != nullptr ? *next_name : s->next;
@@ -383,7 +385,7 @@ void Execution::Runner::ExitState(Frame* f, json::value* output, SharedText outp
   }
   f->state = next;
   if (output != nullptr) {
-    f->raw_input = std::move(*output);
+    f->SetInput(std::move(*output));
   }
   f->raw_input_text = std::move(output_text);  // the next StateEntered's input, already written
   f->phase = Frame::Phase::kEnter;
@@ -427,7 +429,7 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
   if (s->language == QueryLanguage::kJsonata) {
     // Output defaults to the result ($states.result; a Pass state's is its input). The expressions read
     // the frame's input and `result` in place; CompleteJsonata moves `result` only after they ran.
-    JsonataStates states = StatesOf(f, f->raw_input);
+    JsonataStates states = StatesOf(f, f->input());
     if (s->type != StateType::kPass) {
       states.result = &result;
     }
@@ -453,7 +455,7 @@ void Execution::Runner::FinishWithResult(Frame* f, json::value result) {
       return FailState(f, a.failure());
     }
   }
-  Result<json::value> with_result = ApplyResultPath(s->result_path, f->raw_input, std::move(selected), Ref(f));
+  Result<json::value> with_result = ApplyResultPath(s->result_path, f->input(), std::move(selected), Ref(f));
   if (!with_result.ok()) {
     return FailState(f, with_result.failure());
   }
@@ -570,7 +572,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
     json::value error_value(std::move(error_output));
     if (s->language == QueryLanguage::kJsonata) {
       // $states.errorOutput; the catcher's Output defaults to it. The state's own Assign is not applied.
-      const json::value raw_input = f->raw_input;
+      const json::value raw_input = f->input();
       JsonataStates states = StatesOf(f, raw_input);
       states.error_output = &error_value;
       json::object new_vars = f->variables;
@@ -599,7 +601,7 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
         return FailFrame(f, a.failure());
       }
     }
-    Result<json::value> out = ApplyResultPath(c.result_path, f->raw_input, std::move(error_value), Ref(f));
+    Result<json::value> out = ApplyResultPath(c.result_path, f->input(), std::move(error_value), Ref(f));
     if (!out.ok()) {
       return FailFrame(f, out.failure());
     }
@@ -613,10 +615,11 @@ void Execution::Runner::FailState(Frame* f, const Failure& failure, FailureOrigi
   FailFrame(f, failure);
 }
 
-void Execution::Runner::FinishFrame(Frame* f, json::value output, const SharedText& output_text) {
+void Execution::Runner::FinishFrame(Frame* f, json::value* output, const SharedText& output_text) {
   f->phase = Frame::Phase::kDone;
   if (f->parent == 0) {
-    ex_.output_ = std::move(output);
+    // A state whose output is its input leaves the document shared: a chain of them copies nothing.
+    ex_.output_ = output != nullptr ? std::make_shared<const json::value>(std::move(*output)) : f->SharedInput();
     ex_.output_text_ = output_text;
     EmitTyped(f, TypedEventDetails{TypedEventDetails::Shape::kExecutionSucceeded, "ExecutionSucceeded",
                                    "executionSucceededEventDetails", {}, output_text, 0});
@@ -630,7 +633,7 @@ void Execution::Runner::FinishFrame(Frame* f, json::value output, const SharedTe
     return;
   }
   Frame* parent = FindFrame(f->parent);
-  ChildSucceeded(parent, f, std::move(output));
+  ChildSucceeded(parent, f, output != nullptr ? std::move(*output) : f->TakeInput());
 }
 
 void Execution::Runner::FailFrame(Frame* f, const Failure& failure) {
@@ -711,7 +714,7 @@ void Execution::Runner::TimerFired(const TimerInfo& timer) {
 Execution::Frame::ResumePoint Execution::Runner::ResumePointOf(const Frame* child) const {
   Frame::ResumePoint rp;
   rp.state = child->state;
-  rp.raw_input = child->raw_input;
+  rp.raw_input = child->input();
   rp.variables = child->variables;
   rp.last_task_id = child->task_attempts.empty() ? 0 : child->task_attempts.back().task_id;
   return rp;
@@ -721,7 +724,7 @@ void Execution::Runner::Redrive(const RedrivenDeadLetters& dead_letters) {
   ex_.status_ = ExecutionStatus::kRunning;
   ex_.error_.clear();
   ex_.cause_.clear();
-  ex_.output_ = json::value();
+  ex_.output_ = NullDocument();
   ex_.output_text_.reset();
   ++ex_.redrive_count_;
   ex_.redrive_time_ = now_;

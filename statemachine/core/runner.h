@@ -112,8 +112,9 @@ class Execution::Runner {
   Frame::ResumePoint ResumePointOf(const Frame* child) const;
   // Makes a frame of an ended execution run again (see Execution::Redrive).
   void ResumeFrame(Frame* f, const RedrivenDeadLetters& dead_letters);
-  // `output_text` is ToCompactJson(output), already written for the last StateExited event.
-  void FinishFrame(Frame* f, boost::json::value output, const SharedText& output_text);
+  // The frame's state ended it with `output` (moved from), or with its input when `output` is null. `output_text`
+  // is the output's ToCompactJson, already written for the last StateExited event.
+  void FinishFrame(Frame* f, boost::json::value* output, const SharedText& output_text);
   void FailFrame(Frame* f, const Failure& failure);
   // Applies ResultSelector, ResultPath, OutputPath and Assign to a state's result, then completes it.
   void FinishWithResult(Frame* f, boost::json::value result);

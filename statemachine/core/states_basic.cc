@@ -246,7 +246,7 @@ void Execution::Runner::WaitTimerFired(Frame* f) {
 void Execution::Runner::RunSucceed(Frame* f) {
   const State* s = f->state;
   if (s->language == QueryLanguage::kJsonata) {
-    return CompleteJsonata(f, StatesOf(f, f->raw_input), json::value(f->raw_input), s->output, {&s->assign});
+    return CompleteJsonata(f, StatesOf(f, f->input()), json::value(f->input()), s->output, {&s->assign});
   }
   Result<json::value> eff = SelectInput(f);
   if (!eff.ok()) {
@@ -261,7 +261,7 @@ void Execution::Runner::RunSucceed(Frame* f) {
 
 void Execution::Runner::RunFail(Frame* f) {
   const State* s = f->state;
-  PathResolver resolve = MakeResolver(f, f->raw_input);
+  PathResolver resolve = MakeResolver(f, f->input());
   Failure failure;
   auto text_of = [&](const std::optional<std::string>& literal, const std::optional<CompiledExpression>& path,
                      const char* field, std::string* out) -> bool {

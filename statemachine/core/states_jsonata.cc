@@ -59,7 +59,7 @@ void Execution::Runner::CompleteJsonata(Frame* f, const JsonataStates& states, j
 
 void Execution::Runner::RunChoiceJsonata(Frame* f) {
   const State* s = f->state;
-  const json::value input = f->raw_input;
+  const json::value input = f->input();
   JsonataStates states = StatesOf(f, input);
   for (std::size_t i = 0; i < s->jsonata_choices.size(); ++i) {
     const JsonataChoiceRule& rule = s->jsonata_choices[i];
@@ -84,7 +84,7 @@ void Execution::Runner::RunChoiceJsonata(Frame* f) {
 
 void Execution::Runner::RunFailJsonata(Frame* f) {
   const State* s = f->state;
-  JsonataStates states = StatesOf(f, f->raw_input);
+  JsonataStates states = StatesOf(f, f->input());
   Failure failure;
   auto text_of = [&](const CompiledTemplate& expression, const std::optional<std::string>& literal,
                      const char* field, std::string* out) -> bool {
@@ -113,7 +113,7 @@ Result<std::optional<double>> Execution::Runner::TaskSecondsJsonata(Frame* f, co
     return n.value;
   }
   constexpr double kMaxTaskSeconds = 99999999;
-  Result<double> seconds = JsonataNumber(n.jsonata, StatesOf(f, f->raw_input), *rv_, Ref(f), field, 1, kMaxTaskSeconds);
+  Result<double> seconds = JsonataNumber(n.jsonata, StatesOf(f, f->input()), *rv_, Ref(f), field, 1, kMaxTaskSeconds);
   if (!seconds.ok()) {
     return seconds.failure();
   }

@@ -114,7 +114,7 @@ void Execution::Runner::RunTask(Frame* f) {
     }
     input = std::move(parameterized).value();
   }
-  PathResolver resolve = MakeResolver(f, f->raw_input);
+  PathResolver resolve = MakeResolver(f, f->input());
   std::optional<Failure> path_failure;
   auto resolve_number = [&](const NumberOrPath& n, const char* field) -> std::optional<double> {
     if (n.value) {
@@ -216,7 +216,7 @@ Result<json::object> Execution::Runner::TaskCredentials(Frame* f) {
   const State* s = f->state;
   Result<json::value> evaluated = json::value();
   if (s->language == QueryLanguage::kJsonata) {
-    evaluated = EvaluateJsonata(s->credentials, StatesOf(f, f->raw_input), *rv_, Ref(f), "Credentials");
+    evaluated = EvaluateJsonata(s->credentials, StatesOf(f, f->input()), *rv_, Ref(f), "Credentials");
   } else {
     Result<json::value> input = SelectInput(f);
     if (!input.ok()) {

@@ -148,7 +148,7 @@ TEST(LocalEngineTest, AForgottenExecutionIsGoneAndItsNameAndMockedCallsStartAfre
     EXPECT_EQ(result->execution_arn, *id);
     EXPECT_EQ(result->status, sm::ExecutionStatus::kSucceeded);
     // The mocked call counts per execution: a forgotten one's count is gone with it.
-    EXPECT_EQ(result->output, json::parse(R"({"first":true})")) << i;
+    EXPECT_EQ(*result->output, json::parse(R"({"first":true})")) << i;
     EXPECT_TRUE(absl::IsNotFound(engine->Result(*id).status()));
     EXPECT_TRUE(absl::IsNotFound(engine->Forget(*id).status()));
     EXPECT_THAT(History(*engine, *id), IsEmpty());
@@ -244,7 +244,7 @@ TEST(LocalEngineResultTest, SucceededHasOutputAndHistoryOnlyWhenAsked) {
   ASSERT_TRUE(brief.ok()) << brief.status();
   EXPECT_EQ(brief->execution_arn, *id);
   EXPECT_EQ(brief->status, sm::ExecutionStatus::kSucceeded);
-  EXPECT_EQ(brief->output, json::parse(R"({"x":1})"));
+  EXPECT_EQ(*brief->output, json::parse(R"({"x":1})"));
   EXPECT_TRUE(brief->error.empty());
   EXPECT_TRUE(brief->history.empty());
   absl::StatusOr<LocalRunResult> full = engine->Result(*id, /*with_history=*/true);
@@ -262,7 +262,7 @@ TEST(LocalEngineResultTest, FailedHasErrorAndCauseAndNullOutput) {
   absl::StatusOr<LocalRunResult> result = engine->Result(*id);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->status, sm::ExecutionStatus::kFailed);
-  EXPECT_TRUE(result->output.is_null());
+  EXPECT_TRUE(result->output->is_null());
   EXPECT_EQ(result->error, "Oops");
   EXPECT_EQ(result->cause, "because");
 }
@@ -275,8 +275,8 @@ TEST(LocalEngineResultTest, UnknownExecutionIsNotFound) {
 }
 
 // Run's shared overload: every execution keeps the caller's document as its input ($$.Execution.Input, the
-// ExecutionStarted event) and works on its own copy, so that states changing their document change neither the
-// caller's nor another execution's.
+// ExecutionStarted event), and states that make an output of their own do so on their own copy, so that they
+// change neither the caller's document nor another execution's.
 TEST(LocalEngineSharedInputTest, ExecutionsShareTheInputAndChangeOnlyTheirOwnCopy) {
   auto machine = Machine(R"({"StartAt": "Add", "States": {
       "Add": {"Type": "Pass", "Result": 7, "ResultPath": "$.added", "Next": "Nest"},
@@ -296,7 +296,7 @@ TEST(LocalEngineSharedInputTest, ExecutionsShareTheInputAndChangeOnlyTheirOwnCop
     auto result = engine->Result(id, /*with_history=*/true);
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(result->status, sm::ExecutionStatus::kSucceeded) << result->error << ": " << result->cause;
-    EXPECT_EQ(result->output, json::parse(R"({"now": {"a": [1, 2.5, "x"], "b": {"c": null}, "added": 7},
+    EXPECT_EQ(*result->output, json::parse(R"({"now": {"a": [1, 2.5, "x"], "b": {"c": null}, "added": 7},
                                              "input": {"a": [1, 2.5, "x"], "b": {"c": null}}})"));
     ASSERT_FALSE(result->history.empty());
     const json::object& started = result->history.front();
@@ -308,6 +308,42 @@ TEST(LocalEngineSharedInputTest, ExecutionsShareTheInputAndChangeOnlyTheirOwnCop
     EXPECT_EQ(result->history.at(1).at("stateEnteredEventDetails").at("input"),
               started.at("executionStartedEventDetails").at("input"));
   }
+}
+
+// States that pass their input on read the caller's document in place: the output of a chain of them is that
+// document, shared, not a copy. A Map's iterations and a Parallel's branches get copies of their own.
+TEST(LocalEngineSharedInputTest, StatesThatPassTheirInputOnReturnTheCallersDocumentItself) {
+  auto engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  const auto input = std::make_shared<const json::value>(json::parse(R"({"items": [{"n": 1}, {"n": 2}], "k": "v"})"));
+  const json::value original = *input;
+  auto chain = Machine(R"({"StartAt": "P1", "States": {
+      "P1": {"Type": "Pass", "Next": "P2"}, "P2": {"Type": "Pass", "Next": "P3"}, "P3": {"Type": "Pass", "End": true}}})");
+  for (int i = 0; i < 2; ++i) {
+    auto id = engine->Run(chain, input);
+    ASSERT_TRUE(id.ok()) << id.status();
+    auto kept = engine->Result(*id);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    EXPECT_EQ(kept->output.get(), input.get()) << i;
+    auto forgotten = engine->Forget(*id);
+    ASSERT_TRUE(forgotten.ok()) << forgotten.status();
+    ASSERT_EQ(forgotten->status, sm::ExecutionStatus::kSucceeded) << forgotten->error << ": " << forgotten->cause;
+    EXPECT_EQ(forgotten->output.get(), input.get()) << i;
+  }
+  auto children = Machine(R"({"StartAt": "Fan", "States": {
+      "Fan": {"Type": "Parallel", "ResultPath": "$.branches", "Next": "Each", "Branches": [
+          {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "ResultPath": "$.k", "End": true}}}]},
+      "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.items", "End": true, "ItemProcessor": {
+          "StartAt": "I", "States": {"I": {"Type": "Pass", "Result": 0, "ResultPath": "$.n", "End": true}}}}}})");
+  auto id = engine->Run(children, input);
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto result = engine->Forget(*id);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->status, sm::ExecutionStatus::kSucceeded) << result->error << ": " << result->cause;
+  EXPECT_EQ(*result->output, json::parse(R"({"items": [{"n": 0}, {"n": 0}], "k": "v",
+                                            "branches": [{"items": [{"n": 1}, {"n": 2}], "k": "b"}]})"));
+  EXPECT_NE(result->output.get(), input.get());
+  EXPECT_EQ(*input, original);
 }
 
 TEST(LocalEngineSharedInputTest, NoDocumentIsInvalidArgument) {
