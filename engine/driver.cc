@@ -203,6 +203,7 @@ void Driver::Stage(const std::string& id, Entry& entry, const InputRecord& input
     staged_dead_letters_[std::move(key)] = false;
   }
   for (const sm::DeadLetterCommand& dl : decision.dead_letters) {
+    entry.dead_letters_put = true;
     std::string key = DeadLetterKey(id, dl.task_id);
     batch_.Put(storage::Column::kDeadLetters, key,
                EncodeDeadLetter(MakeDeadLetter(id, entry.info().state_machine_arn, dl, input.now)));
@@ -486,9 +487,13 @@ std::vector<std::string> Driver::ForgetAll() {
 
 void Driver::Evict(const std::string& id) {
   auto it = executions_.find(id);
-  if (it == executions_.end()) {
-    return;
+  if (it != executions_.end()) {
+    Evict(it);
   }
+}
+
+void Driver::Evict(std::unordered_map<std::string, Entry>::iterator it) {
+  const std::string& id = it->first;
   for (const auto& [timer_id, due] : it->second.armed) {
     timers_.erase({due, id, timer_id});
   }
@@ -628,11 +633,13 @@ absl::StatusOr<std::unique_ptr<sm::Execution>> Driver::Forget(const std::string&
   };
   RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kHistory, HistoryPrefix(execution_id),
                                    delete_each(storage::Column::kHistory)));
-  RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kDeadLetters, DeadLetterPrefix(execution_id),
-                                   delete_each(storage::Column::kDeadLetters)));
+  if (entry.dead_letters_put) {
+    RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kDeadLetters, DeadLetterPrefix(execution_id),
+                                     delete_each(storage::Column::kDeadLetters)));
+  }
   RETURN_IF_ERROR(store_->Commit(batch));
   std::unique_ptr<sm::Execution> taken = std::move(entry.execution);
-  Evict(execution_id);
+  Evict(it);
   return taken;
 }
 

@@ -238,6 +238,7 @@ class Driver {
     std::map<std::uint64_t, TaskLease> leases;  // LeaseTask: tasks taken, TaskStarted not yet applied
     // Its place in group_rows_ while the open batch holds inputs of it; kNoGroupRows otherwise.
     std::size_t group_rows = kNoGroupRows;
+    bool dead_letters_put = false;  // a dead letter of it was ever put (Forget looks for them only then)
     // The execution's identity: the one copy, the interpreter's.
     const sm::ExecutionInfo& info() const { return execution->info(); }
   };
@@ -304,6 +305,7 @@ class Driver {
   void Arm(const std::string& id, Entry& entry, std::uint64_t timer_id, common::EpochMillis due);
   void Disarm(const std::string& id, Entry& entry, std::uint64_t timer_id);
   void Evict(const std::string& id);
+  void Evict(std::unordered_map<std::string, Entry>::iterator it);
   absl::Status ApplyInput(DriverInput input);
 
   storage::Store* store_;
