@@ -26,7 +26,8 @@
 //   with --engine reuse and keep, inside it with per-execution, where the engine is gone afterwards).
 // - Inputs are parsed once; JSON parsing is not timed. As bench.mjs hands the peer the same parsed object for
 //   every run (which the peer clones once per execution), every run here shares the one parsed document
-//   (LocalEngine::Run's shared overload), which the execution copies once for its first state.
+//   (LocalEngine::Run's shared overload). The execution reads it in place (it is immutable) until a state makes
+//   an output of its own: a Pass chain's output is that document, not a copy (the peer's is its clone).
 //   Executions run one after another on one thread.
 
 #include <sys/resource.h>

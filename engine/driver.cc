@@ -267,18 +267,19 @@ void Driver::PutRows(GroupRows& rows) {
   // As its last staged input left it: only Stage follows an input that changes an execution (a refused or
   // no-effect input changes nothing), so the record is what a put after each input would have left.
   const sm::Execution& e = *entry.execution;
+  std::vector<std::int64_t>* row_ids = options_.durable ? nullptr : &entry.history_rows;
   if (options_.defer_history_encoding) {
     if (rows.events.capacity() > 2 * rows.events.size() + 16) {
       rows.events.shrink_to_fit();  // the store keeps them: not the room the interpreter reserved for more
     }
     if (!rows.events.empty()) {
       PutHistoryRowsDeferred(id, std::make_shared<const std::vector<sm::HistoryEvent>>(std::move(rows.events)),
-                             batch_, e.machine());
+                             batch_, e.machine(), row_ids);
     }
     batch_.PutDeferred(storage::Column::kExecutions, id,
                        std::make_shared<DeferredExecutionRecord>(entry.info(), entry.meta, e, rows.now));
   } else {
-    PutHistoryRows(id, rows.events, batch_);
+    PutHistoryRows(id, rows.events, batch_, row_ids);
     batch_.Put(storage::Column::kExecutions, id, EncodeExecutionRecord(entry.info(), entry.meta, e, rows.now));
   }
 }
@@ -625,17 +626,15 @@ absl::StatusOr<std::unique_ptr<sm::Execution>> Driver::Forget(const std::string&
   for (const auto& [timer_id, due] : entry.pending.timers) {
     batch.Delete(storage::Column::kTimers, TimerKey(due, execution_id, timer_id));
   }
-  const auto delete_each = [&batch](storage::Column column) {
-    return [&batch, column](std::string_view key) {
-      batch.Delete(column, std::string(key));
-      return true;
-    };
-  };
-  RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kHistory, HistoryPrefix(execution_id),
-                                   delete_each(storage::Column::kHistory)));
+  for (const std::int64_t row : entry.history_rows) {
+    batch.Delete(storage::Column::kHistory, HistoryKey(execution_id, row));
+  }
   if (entry.dead_letters_put) {
     RETURN_IF_ERROR(store_->ScanKeys(storage::Column::kDeadLetters, DeadLetterPrefix(execution_id),
-                                     delete_each(storage::Column::kDeadLetters)));
+                                     [&batch](std::string_view key) {
+                                       batch.Delete(storage::Column::kDeadLetters, std::string(key));
+                                       return true;
+                                     }));
   }
   RETURN_IF_ERROR(store_->Commit(batch));
   std::unique_ptr<sm::Execution> taken = std::move(entry.execution);

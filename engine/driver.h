@@ -238,7 +238,10 @@ class Driver {
     std::map<std::uint64_t, TaskLease> leases;  // LeaseTask: tasks taken, TaskStarted not yet applied
     // Its place in group_rows_ while the open batch holds inputs of it; kNoGroupRows otherwise.
     std::size_t group_rows = kNoGroupRows;
-    bool dead_letters_put = false;  // a dead letter of it was ever put (Forget looks for them only then)
+    // Not durable (what Forget deletes): the event ids keying its history rows, and whether a dead letter of it
+    // was ever put (Forget looks for them only then).
+    std::vector<std::int64_t> history_rows;
+    bool dead_letters_put = false;
     // The execution's identity: the one copy, the interpreter's.
     const sm::ExecutionInfo& info() const { return execution->info(); }
   };

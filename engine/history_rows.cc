@@ -86,7 +86,8 @@ void AppendEvent(std::string& out, const sm::HistoryEvent& e, std::string& scrat
 
 }  // namespace
 
-void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch) {
+void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch,
+                    std::vector<std::int64_t>* row_ids) {
   std::string scratch;
   sm::EscapedTextMemo memo;
   std::string row;
@@ -100,6 +101,9 @@ void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& ev
     ++count;
     if (i + 1 == events.size() || count >= kMaxEventsPerHistoryRow || row.size() >= kMaxHistoryRowBytes) {
       batch.Put(storage::Column::kHistory, HistoryKey(id, events[i].id), std::move(row));
+      if (row_ids != nullptr) {
+        row_ids->push_back(events[i].id);
+      }
       row = std::string();
       count = 0;
     }
@@ -140,7 +144,8 @@ std::size_t EstimatedEventBytes(const sm::HistoryEvent& e) {
 }  // namespace
 
 void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
-                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive) {
+                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive,
+                            std::vector<std::int64_t>* row_ids) {
   std::size_t begin = 0;
   std::size_t bytes = 0;
   for (std::size_t i = 0; i < events->size(); ++i) {
@@ -149,6 +154,9 @@ void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vect
     if (i + 1 == events->size() || count >= kMaxEventsPerHistoryRow || bytes >= kMaxHistoryRowBytes) {
       batch.PutDeferred(storage::Column::kHistory, HistoryKey(id, (*events)[i].id),
                         std::make_shared<DeferredHistoryRow>(events, keep_alive, begin, i + 1));
+      if (row_ids != nullptr) {
+        row_ids->push_back((*events)[i].id);
+      }
       begin = i + 1;
       bytes = 0;
     }

@@ -29,8 +29,10 @@ namespace stepflow::engine {
 inline constexpr std::size_t kMaxEventsPerHistoryRow = 256;
 inline constexpr std::size_t kMaxHistoryRowBytes = 64 * 1024;
 
-// Adds the rows of `events` (one commit's events of execution `id`, in id order) to `batch`.
-void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch);
+// Adds the rows of `events` (one commit's events of execution `id`, in id order) to `batch`. When `row_ids` is not
+// null, appends to it the event id that keys each row put (HistoryKey(id, event id): its last event's).
+void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& events, storage::WriteBatch& batch,
+                    std::vector<std::int64_t>* row_ids = nullptr);
 
 // PutHistoryRows for a store that renders on read (storage::DeferredValue): the rows share `events`, kept
 // as they are (typed events too, sm::HistoryEvent::typed) together with `keep_alive` (what typed events' names
@@ -38,7 +40,8 @@ void PutHistoryRows(std::string_view id, const std::vector<sm::HistoryEvent>& ev
 // version-2 bytes only when a store needs them (the in-memory store: when they are read). Rows are split by kMaxEventsPerHistoryRow and by an estimate of kMaxHistoryRowBytes (the
 // details' strings before escaping), so their boundaries may differ from PutHistoryRows'; readers do not care.
 void PutHistoryRowsDeferred(std::string_view id, std::shared_ptr<const std::vector<sm::HistoryEvent>> events,
-                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive = nullptr);
+                            storage::WriteBatch& batch, std::shared_ptr<const void> keep_alive = nullptr,
+                            std::vector<std::int64_t>* row_ids = nullptr);
 
 // The value of one version-2 row holding `events` (typed or not), built with the generated protobuf code: what
 // PutHistoryRows writes (its own encoder) must equal it. REQUIRES: not empty, consecutive ids.

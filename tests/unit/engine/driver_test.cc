@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
+#include "engine/history_rows.h"
 #include "engine/random_values.h"
 #include "engine/records.h"
 #include "statemachine/compile.h"
@@ -223,6 +224,15 @@ TEST_F(DriverTest, ForgettingAnEndedExecutionDeletesEveryRowOfItAndNothingElse) 
   EXPECT_TRUE(absl::IsNotFound(driver_->Forget("e1").status()));
   EXPECT_TRUE(absl::IsNotFound(driver_->Forget("ghost").status()));
 
+  // One commit's events over several history rows (a row holds at most kMaxEventsPerHistoryRow): every row goes.
+  json::array items(200, json::value(1));
+  ASSERT_TRUE(driver_->Start(Machine(R"({"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":
+                                 {"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}})"),
+                             Info("e2"), json::value(std::move(items)))
+                  .ok());
+  ASSERT_EQ(driver_->Find("e2")->status(), sm::ExecutionStatus::kSucceeded);
+  ASSERT_GT(driver_->Find("e2")->last_event_id(), 2 * static_cast<std::int64_t>(kMaxEventsPerHistoryRow));
+  ASSERT_TRUE(driver_->Forget("e2").ok());
   ASSERT_TRUE(driver_->Forget("e10").ok());
   for (int c = 0; c < storage::kColumnCount; ++c) {
     EXPECT_EQ(Rows(static_cast<storage::Column>(c)), 0) << storage::ColumnName(static_cast<storage::Column>(c));

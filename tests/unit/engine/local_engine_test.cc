@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
+#include "engine/history_rows.h"
 #include "statemachine/compile.h"
 #include "statemachine/timestamp.h"
 
@@ -153,6 +154,14 @@ TEST(LocalEngineTest, AForgottenExecutionIsGoneAndItsNameAndMockedCallsStartAfre
     EXPECT_TRUE(absl::IsNotFound(engine->Forget(*id).status()));
     EXPECT_THAT(History(*engine, *id), IsEmpty());
   }
+  // A history of several rows (each holds at most kMaxEventsPerHistoryRow events): every row goes.
+  auto map = Machine(R"({"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":
+      {"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}})");
+  absl::StatusOr<std::string> long_id = engine->Run(map, json::value(json::array(200, json::value(1))), "long");
+  ASSERT_TRUE(long_id.ok()) << long_id.status();
+  ASSERT_GT(History(*engine, *long_id).size(), 2 * kMaxEventsPerHistoryRow);
+  ASSERT_TRUE(engine->Forget(*long_id).ok());
+  EXPECT_THAT(History(*engine, *long_id), IsEmpty());
   EXPECT_EQ(engine->driver().size(), 1u);
   absl::StatusOr<LocalRunResult> result = engine->Result(*kept, /*with_history=*/true);
   ASSERT_TRUE(result.ok()) << result.status();
