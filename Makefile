@@ -20,6 +20,7 @@ PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 \
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
   libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libpcre2-dev libssl-dev openssl \
+  libgoogle-perftools-dev \
   libpq-dev postgresql \
   python3-grpcio python3-protobuf python3-pytest python3-pip python3-setuptools mypy chromium
 
