@@ -53,9 +53,14 @@ const std::string& StateEventType(StateType type, bool entered) {
 }  // namespace
 
 bool PassesInputThrough(const State& s) {
+  const bool default_paths =
+      s.input_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
+  if (s.type == StateType::kChoice) {
+    return default_paths && s.language == QueryLanguage::kJsonPath;  // Assign changes variables, not the output
+  }
   return s.type == StateType::kPass && !s.has_result && !s.parameters.present() && !s.result_selector.present() &&
-         !s.assign.present() && !s.output.present() && s.input_path.kind == OptionalPath::Kind::kDefault &&
-         s.result_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
+         !s.assign.present() && !s.output.present() && default_paths &&
+         s.result_path.kind == OptionalPath::Kind::kDefault;
 }
 
 std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {

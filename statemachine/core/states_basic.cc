@@ -36,11 +36,14 @@ void Execution::Runner::RunPass(Frame* f) {
 
 void Execution::Runner::RunChoice(Frame* f) {
   const State* s = f->state;
-  Result<json::value> eff = SelectInput(f);
+  // Without InputPath and OutputPath the rules read the input where it is, and it is the output, text and all
+  // (inspected: each step is reported, so the paths are applied).
+  const bool passes_through = PassesInputThrough(*s) && Inspecting(f) == nullptr;
+  Result<json::value> eff = passes_through ? Result<json::value>(json::value()) : SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
   }
-  const json::value& input = eff.value();
+  const json::value& input = passes_through ? f->input() : eff.value();
   PathResolver resolve = MakeResolver(f, input);
   const std::string* next = nullptr;
   const CompiledTemplate* rule_assign = nullptr;
@@ -70,6 +73,12 @@ void Execution::Runner::RunChoice(Frame* f) {
         return FailState(f, a.failure());
       }
     }
+  }
+  if (passes_through) {
+    CommitVariables(f, std::move(new_vars), {rule_assign, &s->assign});
+    std::string target = *next;
+    SharedText text = std::move(f->raw_input_text);  // kept by EnterState for this state
+    return ExitState(f, nullptr, std::move(text), &target);
   }
   Result<json::value> out = ApplySelectPath(s->output_path, input, resolve, Ref(f));
   if (!out.ok()) {

@@ -319,15 +319,18 @@ TEST(LocalEngineSharedInputTest, ExecutionsShareTheInputAndChangeOnlyTheirOwnCop
   }
 }
 
-// States that pass their input on read the caller's document in place: the output of a chain of them is that
-// document, shared, not a copy. A Map's iterations and a Parallel's branches get copies of their own.
+// States that pass their input on (Pass states that change nothing, Choice states without InputPath and
+// OutputPath) read the caller's document in place: the output of a chain of them is that document, shared, not a
+// copy. A Map's iterations and a Parallel's branches get copies of their own.
 TEST(LocalEngineSharedInputTest, StatesThatPassTheirInputOnReturnTheCallersDocumentItself) {
   auto engine = Engine();
   ASSERT_NE(engine, nullptr);
   const auto input = std::make_shared<const json::value>(json::parse(R"({"items": [{"n": 1}, {"n": 2}], "k": "v"})"));
   const json::value original = *input;
   auto chain = Machine(R"({"StartAt": "P1", "States": {
-      "P1": {"Type": "Pass", "Next": "P2"}, "P2": {"Type": "Pass", "Next": "P3"}, "P3": {"Type": "Pass", "End": true}}})");
+      "P1": {"Type": "Pass", "Next": "C"},
+      "C": {"Type": "Choice", "Choices": [{"Variable": "$.k", "StringEquals": "v", "Next": "P2"}], "Default": "P3"},
+      "P2": {"Type": "Pass", "Next": "P3"}, "P3": {"Type": "Pass", "End": true}}})");
   for (int i = 0; i < 2; ++i) {
     auto id = engine->Run(chain, input);
     ASSERT_TRUE(id.ok()) << id.status();
