@@ -874,9 +874,13 @@ void Worker::Impl::Execute(const std::shared_ptr<Running>& task) {
   heartbeats->Add(task, interval, deadline);
   TaskResult result = CallHandler(task);
   heartbeats->Remove(task);
+  {
+    // Before the result is handed over: its report may end (and Stop's drain with it) before this thread could
+    // take the lock again, and stats() after Stop() must not count a handler that has returned.
+    std::lock_guard lock(mu);
+    --stats.running;
+  }
   Report(task, result);
-  std::lock_guard lock(mu);
-  --stats.running;  // its result is with the reports
 }
 
 TaskResult Worker::Impl::CallHandler(const std::shared_ptr<Running>& task) {
