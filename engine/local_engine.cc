@@ -133,12 +133,10 @@ namespace {
 
 // How `e` ended, with its output shared, not copied.
 LocalRunResult Outcome(const std::string& execution_arn, const sm::Execution& e) {
-  static const auto* const null_output =
-      new std::shared_ptr<const boost::json::value>(std::make_shared<const boost::json::value>());
   LocalRunResult result;
   result.execution_arn = execution_arn;
   result.status = e.status();
-  result.output = e.status() == sm::ExecutionStatus::kSucceeded ? e.shared_output() : *null_output;
+  result.output = e.shared_output();  // JSON null unless SUCCEEDED
   result.error = e.error();
   result.cause = e.cause();
   return result;

@@ -291,6 +291,7 @@ class Execution {
 
   ExecutionStatus status() const { return status_; }
   const ExecutionInfo& info() const { return info_; }
+  // The output of a SUCCEEDED execution; JSON null otherwise (also after a redrive, until it succeeds).
   const boost::json::value& output() const { return *output_; }
   // output() as a document shared read-only (never null): when every state passed its input on, the execution's
   // input itself (Start's shared document), so that neither is copied.

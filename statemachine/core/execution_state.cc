@@ -461,8 +461,8 @@ absl::StatusOr<std::unique_ptr<Execution>> Execution::Restore(std::shared_ptr<co
   if (const json::value* v = r.Field(o, "input")) {
     ex->input_ = std::make_shared<const json::value>(*v);
   }
-  if (const json::value* v = r.Field(o, "output")) {
-    ex->output_ = std::make_shared<const json::value>(*v);
+  if (const json::value* v = r.Field(o, "output"); v != nullptr && ex->status_ == ExecutionStatus::kSucceeded) {
+    ex->output_ = std::make_shared<const json::value>(*v);  // only a SUCCEEDED execution has one (output())
   }
   ex->error_ = r.Str(r.Field(o, "error"), "error");
   ex->cause_ = r.Str(r.Field(o, "cause"), "cause");
