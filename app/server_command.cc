@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/writer_threads.h"
 #include "engine/api/audit.h"
 #include "engine/api/auth.h"
 #include "engine/api/console_files.h"
@@ -233,12 +234,12 @@ absl::Status CheckClusterAddress(const ServerConfig& config) {
 }
 
 void LogSettings(const ServerConfig& config) {
-  unsigned cores = std::thread::hardware_concurrency();
   spdlog::info(
       "starting stepflow server store={} grpc_address={} http_address={} partitions={} durability={} "
       "config={}",
       StoreName(config), config.grpc_address, config.http_address,
-      config.partitions == 0 ? "auto(" + std::to_string(cores) + ")" : std::to_string(config.partitions),
+      config.partitions == 0 ? absl::StrCat("auto(", common::DefaultWriterThreads(), ")")
+                             : std::to_string(config.partitions),
       config.sync_writes ? "sync" : "async", config.config_file.empty() ? "none" : config.config_file);
   if (!config.sync_writes) {
     spdlog::warn(

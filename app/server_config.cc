@@ -206,7 +206,7 @@ absl::Status Apply(const std::string& key, const Value& v, ServerConfig& config)
   } else if (key == "partitions") {
     if (!absl::SimpleAtoi(v.text, &config.partitions) || config.partitions < 0 ||
         config.partitions > kMaxPartitions) {
-      return bad(absl::StrCat("must be a number from 0 (one per core) to ", kMaxPartitions));
+      return bad(absl::StrCat("must be a number from 0 (one per two cores) to ", kMaxPartitions));
     }
   } else if (key == "min_free_disk") {
     if (!absl::SimpleAtoi(v.text, &config.min_free_disk_mib) || config.min_free_disk_mib < kDefaultMinFreeDiskMib ||
@@ -349,7 +349,7 @@ const char* ServerUsage() {
          "                          loopback only; port 0 picks a free port)\n"
          "  --http-address H:P      HTTP listen address for /healthz and /metrics (env STEPFLOW_HTTP_ADDRESS;\n"
          "                          default 127.0.0.1:7234, loopback only; port 0 picks a free port)\n"
-         "  --partitions N          writer threads (env STEPFLOW_PARTITIONS; default 0 = one per core)\n"
+         "  --partitions N          writer threads (env STEPFLOW_PARTITIONS; default 0 = one per two cores)\n"
          "  --logical-partitions N  logical partitions of a store created now, 1 to 4096; an existing store\n"
          "                          keeps its count (env STEPFLOW_LOGICAL_PARTITIONS; default 64)\n"
          "  --snapshot-every N      snapshot an execution every N inputs; recovery replays only the inputs\n"

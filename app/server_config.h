@@ -8,7 +8,7 @@
 //   --store          STEPFLOW_STORE          store             rocksdb:./data (rocksdb:DIR | postgres:URL)
 //   --grpc-address   STEPFLOW_GRPC_ADDRESS   grpc_address      127.0.0.1:7233 (loopback only)
 //   --http-address   STEPFLOW_HTTP_ADDRESS   http_address      127.0.0.1:7234 (loopback only)
-//   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per core
+//   --partitions     STEPFLOW_PARTITIONS     partitions        0 = one per two cores
 //   --logical-partitions STEPFLOW_LOGICAL_PARTITIONS logical_partitions 64 (a new store only)
 //   --snapshot-every STEPFLOW_SNAPSHOT_EVERY snapshot_every    100 inputs (0 = no snapshots)
 //   --durability     STEPFLOW_DURABILITY     durability        sync (sync | async)
@@ -75,7 +75,7 @@ struct ServerConfig {
   // host:port of the HTTP endpoints (GET /healthz, GET /metrics); port 0 picks a free port. Default:
   // 127.0.0.1:7234, loopback only.
   std::string http_address = kDefaultHttpAddress;
-  // Partitions (writer threads). Default: 0 = one per core.
+  // Partitions (writer threads). Default: 0 = one per two cores (common::DefaultWriterThreads).
   int partitions = 0;
   // Logical partitions of a store this server creates; an existing store keeps its count. Default: 64.
   int logical_partitions = engine::kDefaultLogicalPartitions;

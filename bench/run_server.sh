@@ -18,7 +18,7 @@
 #   SECONDS_PER  measured seconds per in-flight level.           Default: 5
 #   WARMUP       unmeasured seconds before each level.           Default: 1
 #   RESTART_N    executions in flight at the kill.               Default: 10000
-#   PARTITIONS   the server's --partitions (0 = one per core).   Default: 0
+#   PARTITIONS   the server's --partitions (0 = one per two cores).   Default: 0
 #   MODE         throughput, restart or both.                    Default: both
 set -uo pipefail
 

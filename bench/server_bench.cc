@@ -74,6 +74,7 @@
 #include "bench/cluster_nodes.h"
 #include "absl/strings/str_format.h"
 #include "clients/cpp/client.h"
+#include "common/writer_threads.h"
 #include "storage/postgres/testing/private_postgres.h"
 #include "tests/integration/process.h"
 
@@ -244,7 +245,7 @@ class Bench {
 
   std::string PartitionsName() const {
     return flags_.partitions > 0 ? std::to_string(flags_.partitions)
-                                 : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")");
+                                 : absl::StrCat("auto(", common::DefaultWriterThreads(), ")");
   }
 
   std::vector<std::string> ServerArgs() const {

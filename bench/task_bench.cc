@@ -101,6 +101,7 @@
 #include "bench/bench_util.h"
 #include "bench/cluster_nodes.h"
 #include "bench/w4_rule.h"
+#include "common/writer_threads.h"
 #include "absl/strings/str_format.h"
 #include "stepflow/v1/stepflow.grpc.pb.h"
 #include "storage/postgres/testing/private_postgres.h"
@@ -490,7 +491,7 @@ class TaskBench {
                                                      : "WAL written, not synced (--durability async)",
                         ", partitions ",
                         flags_.partitions > 0 ? std::to_string(flags_.partitions)
-                                              : absl::StrCat("auto(", std::thread::hardware_concurrency(), ")"),
+                                              : absl::StrCat("auto(", common::DefaultWriterThreads(), ")"),
                         flags_.store == "postgres" ? ", store postgres" : "",
                         flags_.lazy_task_start ? ", --lazy-task-start" : "");
   }

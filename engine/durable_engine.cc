@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/writer_threads.h"
 #include "engine/cluster/fenced_store.h"
 #include "engine/errors.h"
 #include "engine/input_log.h"
@@ -125,7 +126,7 @@ absl::StatusOr<std::unique_ptr<Engine>> DurableEngine::Open(const EngineOptions&
   RETURN_IF_ERROR(DeleteRetiredTaskRows(*engine->store_));  // after LoadOrCreate read them for legacy tokens
   engine->task_tokens_ = std::make_unique<TaskTokens>(std::move(tokens));
   engine->page_token_key_ = engine->task_tokens_->DeriveKey(kPageTokenKeyPurpose);
-  int threads = options.partitions > 0 ? options.partitions : static_cast<int>(std::thread::hardware_concurrency());
+  int threads = options.partitions > 0 ? options.partitions : common::DefaultWriterThreads();
   threads = std::clamp(threads, 1, kMaxLogicalPartitions);
   const int for_new_store =
       options.logical_partitions > 0 ? std::min(options.logical_partitions, kMaxLogicalPartitions) : threads;

@@ -47,7 +47,8 @@ struct EngineOptions {
   // RocksDB store in data_dir. Default: empty.
   std::string postgres_conninfo;
   // Writer threads. Each runs the logical partitions p with p mod threads == its index; more threads than
-  // the store has logical partitions would idle and are not started. Default: 0 = the number of cores.
+  // the store has logical partitions would idle and are not started; the PostgreSQL store runs one per logical
+  // partition whatever this says. Default: 0 = common::DefaultWriterThreads() (one per two cores).
   int partitions = 0;
   // Logical partitions of a store created by this open (engine/logical_partitions.h); a store that exists
   // keeps the count it has (a store written before the count was kept: one per writer thread).

@@ -46,7 +46,7 @@
 //                        Default 1500.
 //   --workers N          client threads starting executions. Default 8.
 //   --durability MODE    the server's --durability (sync|async). Default sync.
-//   --partitions N       the server's --partitions. Default 0 (one per core).
+//   --partitions N       the server's --partitions. Default 0 (the server's default: one per two cores).
 //   --snapshot-every N   the server's --snapshot-every (an execution's snapshot every N inputs; recovery
 //                        replays the tail after it). Default: the server's default.
 //   --machines-dir DIR   the definitions. Default: tests/crash/machines of the source tree.
