@@ -133,6 +133,20 @@ void AppendEventDetails(std::string& out, const HistoryEvent& e, EscapedTextMemo
       AppendSharedText(out, t.text, memo);
       out += ",\"outputDetails\":{\"truncated\":false}}";
       return;
+    case Shape::kTaskScheduled:
+      out += t.name;
+      out += ",\"region\":";
+      AppendJsonString(out, kTaskEventRegion);
+      out += ",\"parameters\":";
+      AppendSharedText(out, t.text, memo);
+      if (t.timeout_seconds != 0) {
+        absl::StrAppend(&out, ",\"timeoutInSeconds\":", t.timeout_seconds);
+      }
+      if (t.heartbeat_seconds != 0) {
+        absl::StrAppend(&out, ",\"heartbeatInSeconds\":", t.heartbeat_seconds);
+      }
+      out.push_back('}');
+      return;
   }
 }
 
@@ -154,6 +168,8 @@ std::size_t EventDetailsStringBytes(const HistoryEvent& e) {
       return static_cast<std::size_t>(t.index);
     case Shape::kTaskSucceeded:
       return static_cast<std::size_t>(t.index) + t.text->size();
+    case Shape::kTaskScheduled:
+      return static_cast<std::size_t>(t.index) + kTaskEventRegion.size() + t.text->size();
   }
   std::size_t bytes = 0;
   for (const auto& field : e.details) {
@@ -214,7 +230,8 @@ void MaterializeEvent(HistoryEvent& e) {
       return;
     }
     case Shape::kTaskStarted:
-    case Shape::kTaskSucceeded: {
+    case Shape::kTaskSucceeded:
+    case Shape::kTaskScheduled: {
       // `name` opens the details with resourceType and resource (TaskResource::details_prefix).
       std::string opening(t.name);
       opening.push_back('}');
@@ -223,6 +240,16 @@ void MaterializeEvent(HistoryEvent& e) {
         d.reserve(4);
         d.emplace("output", *t.text);
         d.emplace("outputDetails", not_truncated);
+      } else if (t.shape == Shape::kTaskScheduled) {
+        d.reserve(6);
+        d.emplace("region", boost::json::string_view(kTaskEventRegion.data(), kTaskEventRegion.size()));
+        d.emplace("parameters", *t.text);
+        if (t.timeout_seconds != 0) {
+          d.emplace("timeoutInSeconds", static_cast<std::int64_t>(t.timeout_seconds));
+        }
+        if (t.heartbeat_seconds != 0) {
+          d.emplace("heartbeatInSeconds", static_cast<std::int64_t>(t.heartbeat_seconds));
+        }
       }
       return;
     }

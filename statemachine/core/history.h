@@ -18,8 +18,8 @@ namespace stepflow::sm {
 using SharedText = std::shared_ptr<const std::string>;
 
 // The details of the interpreter's frequent events (the execution started or succeeded, a state entered or
-// exited, a Map iteration started or succeeded, a Task* task started or succeeded), kept as what they are made
-// of instead of as a JSON object: AWS's JSON is written only when the event is read (AppendEventDetails,
+// exited, a Map iteration started or succeeded, a Task* task scheduled, started or succeeded), kept as what they
+// are made of instead of as a JSON object: AWS's JSON is written only when the event is read (AppendEventDetails,
 // MaterializeEvent). Every field points at storage that outlives the event: `type` and `details_key` at static
 // names, `name` at the state's name or TaskResource::details_prefix in its StateMachine (whoever keeps a typed
 // event beyond its Execution keeps the machine too) or, for ExecutionStarted, into the storage `text` owns
@@ -38,6 +38,9 @@ struct TypedEventDetails {
     // its details (TaskResource::details_prefix) and `index` the bytes of those two strings.
     kTaskStarted,    // `name` then `}`
     kTaskSucceeded,  // `name` then `,"output": text, "outputDetails": {"truncated": false}}`
+    // `name` then `,"region": kTaskEventRegion, "parameters": text`, `"timeoutInSeconds": timeout_seconds` and
+    // `"heartbeatInSeconds": heartbeat_seconds` when not 0, then `}`.
+    kTaskScheduled,
   };
   Shape shape = Shape::kNone;
   std::string_view type;
@@ -45,7 +48,13 @@ struct TypedEventDetails {
   std::string_view name;
   SharedText text;
   std::int64_t index = 0;
+  // kTaskScheduled: the attempt's TimeoutSeconds and HeartbeatSeconds, 0 when it has none.
+  std::int32_t timeout_seconds = 0;
+  std::int32_t heartbeat_seconds = 0;
 };
+
+// The region a TaskScheduled event of the task family names (AWS's own, as recorded).
+inline constexpr std::string_view kTaskEventRegion = "us-east-1";
 
 struct HistoryEvent {
   std::int64_t id = 0;                 // 1, 2, 3 ... within one execution

@@ -1,5 +1,8 @@
 // Task states: the effective input goes to a worker (or a mock); its result or error comes back as an
 // input to the interpreter.
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -87,6 +90,18 @@ TypedEventDetails TaskTyped(const State* s, TypedEventDetails::Shape shape, cons
                            static_cast<std::int64_t>(r.type.size() + r.name.size())};
 }
 
+// A TaskScheduled's timeoutInSeconds or heartbeatInSeconds as the typed event keeps it: 0 for none, the whole
+// seconds when they fit; nullopt when the event must be built as an object (it writes the value as it is).
+std::optional<std::int32_t> TypedSeconds(const std::optional<double>& seconds) {
+  if (!seconds) {
+    return 0;
+  }
+  if (!(*seconds >= 1 && *seconds < 2147483648.0)) {  // [1, 2^31): the whole seconds fit an int32
+    return std::nullopt;
+  }
+  return static_cast<std::int32_t>(*seconds);
+}
+
 // The details every event of a Task* family carries (resourceType, resource); none for the others.
 // (`members`: the room to make for the details the event will have in all.)
 json::object BaseDetails(const State* s, const TaskEventNames& names, std::size_t members = 4) {
@@ -170,20 +185,31 @@ void Execution::Runner::RunTask(Frame* f) {
     credentials = std::move(evaluated).value();
   }
   const TaskEventNames& names = EventsOf(s, ex_.limits_);
-  json::object details = BaseDetails(s, names, /*members=*/7);
-  if (names.family == TaskEventNames::Family::kTask) {
-    details["region"] = "us-east-1";
+  // The usual TaskScheduled (the task family, no credentials, whole seconds) is written from the state's
+  // TaskResource and the input's text (TypedEventDetails::Shape::kTaskScheduled); the others are built as objects.
+  const std::optional<std::int32_t> typed_timeout = TypedSeconds(cmd.timeout_seconds);
+  const std::optional<std::int32_t> typed_heartbeat = TypedSeconds(cmd.heartbeat_seconds);
+  std::optional<TypedEventDetails> typed;
+  json::object details;
+  if (names.family == TaskEventNames::Family::kTask && !credentials && typed_timeout && typed_heartbeat) {
+    typed = TaskTyped(s, TypedEventDetails::Shape::kTaskScheduled, names.scheduled, names.scheduled_key,
+                      std::make_shared<const std::string>(ToCompactJson(input)));
+    typed->timeout_seconds = *typed_timeout;
+    typed->heartbeat_seconds = *typed_heartbeat;
+  } else if (names.family == TaskEventNames::Family::kTask) {
+    details = BaseDetails(s, names, /*members=*/7);
+    details["region"] = std::string(kTaskEventRegion);
     details["parameters"] = ToCompactJson(input);
   } else {
     details["resource"] = s->resource;
     details["input"] = ToCompactJson(input);
     details["inputDetails"] = json::object{{"truncated", false}};
   }
-  if (cmd.timeout_seconds) {
+  if (cmd.timeout_seconds && !typed) {
     details["timeoutInSeconds"] = static_cast<std::int64_t>(*cmd.timeout_seconds);
   }
   // AWS's LambdaFunctionScheduled has no heartbeat (a Lambda function cannot send one).
-  if (cmd.heartbeat_seconds && names.family != TaskEventNames::Family::kLambda) {
+  if (cmd.heartbeat_seconds && !typed && names.family != TaskEventNames::Family::kLambda) {
     details["heartbeatInSeconds"] = static_cast<std::int64_t>(*cmd.heartbeat_seconds);
   }
   if (credentials) {
@@ -209,7 +235,11 @@ void Execution::Runner::RunTask(Frame* f) {
   }
   d_.tasks_to_schedule.push_back(std::move(cmd));
   // Last: when this event reaches the history limit, ending the execution withdraws the task again.
-  Emit(f, names.scheduled, names.scheduled_key, std::move(details));
+  if (typed) {
+    EmitTyped(f, *std::move(typed));
+  } else {
+    Emit(f, names.scheduled, names.scheduled_key, std::move(details));
+  }
 }
 
 Result<json::object> Execution::Runner::TaskCredentials(Frame* f) {

@@ -20,7 +20,8 @@ struct TaskResource {
   std::string type;
   std::string name;
   // Those two members as the JSON text that opens the details, `{"resourceType":<type>,"resource":<name>`
-  // (no closing brace), for the events written from it (TypedEventDetails::Shape::kTaskStarted, kTaskSucceeded).
+  // (no closing brace), for the events written from it (TypedEventDetails::Shape::kTaskScheduled, kTaskStarted,
+  // kTaskSucceeded).
   std::string details_prefix;
 };
 

@@ -5,8 +5,10 @@
 #include <boost/json.hpp>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "statemachine/core/task_resource.h"
 #include "statemachine/json_text.h"
 
@@ -198,6 +200,27 @@ TEST(TaskResourceTest, FamilyAndSplitOfEachKindOfResource) {
   }
 }
 
+// A typed event writes, sizes, serializes and materializes as the plain event it stands for (written with and
+// without `memo`); `context` names the case in failures.
+void ExpectTypedIsPlain(const HistoryEvent& typed, const HistoryEvent& plain, EscapedTextMemo& memo,
+                        const std::string& context) {
+  std::string expected;
+  AppendAwsJson(expected, plain.details);
+  std::string written;
+  AppendEventDetails(written, typed);
+  std::string memoized;
+  AppendEventDetails(memoized, typed, &memo);
+  EXPECT_EQ(written, expected) << context;
+  EXPECT_EQ(memoized, expected) << context;
+  EXPECT_EQ(EventDetailsStringBytes(typed), EventDetailsStringBytes(plain)) << context;
+  EXPECT_EQ(SerializeHistoryEvent(typed), SerializeHistoryEvent(plain)) << context;
+  HistoryEvent materialized = typed;
+  MaterializeEvent(materialized);
+  EXPECT_EQ(materialized.type, plain.type) << context;
+  EXPECT_EQ(materialized.details_key, plain.details_key) << context;
+  EXPECT_EQ(materialized.details, plain.details) << context;
+}
+
 // TaskStarted and TaskSucceeded of the Task* family, written from the state's TaskResource, are the JSON objects
 // the interpreter built for them before: the same text (with and without the escape memo), the same object,
 // the same string bytes, for resources whose names need escapes.
@@ -228,21 +251,44 @@ TEST(TypedHistoryEventTest, TaskEventsAreThePlainObjectsTheyReplaced) {
         if (!succeeded) {
           typed.typed.text = nullptr;  // TaskStarted carries no text
         }
-        std::string expected;
-        AppendAwsJson(expected, plain_details);
-        std::string written;
-        AppendEventDetails(written, typed);
-        std::string memoized;
-        AppendEventDetails(memoized, typed, &memo);
-        EXPECT_EQ(written, expected) << resource << " " << output;
-        EXPECT_EQ(memoized, expected) << resource << " " << output;
-        EXPECT_EQ(EventDetailsStringBytes(typed), EventDetailsStringBytes(plain)) << resource;
-        EXPECT_EQ(SerializeHistoryEvent(typed), SerializeHistoryEvent(plain)) << resource;
-        HistoryEvent materialized = typed;
-        MaterializeEvent(materialized);
-        EXPECT_EQ(materialized.type, type);
-        EXPECT_EQ(materialized.details_key, key);
-        EXPECT_EQ(materialized.details, plain_details) << resource;
+        ExpectTypedIsPlain(typed, plain, memo, resource + " " + output);
+      }
+    }
+  }
+}
+
+// TaskScheduled of the Task* family, written from the state's TaskResource, the input's text and the attempt's
+// whole seconds, is the JSON object the interpreter built for it before (the order AWS records: resourceType,
+// resource, region, parameters, timeoutInSeconds, heartbeatInSeconds), with and without each of the two numbers.
+TEST(TypedHistoryEventTest, TaskScheduledIsThePlainObjectItReplaced) {
+  const std::string long_input = "{\"a\":\"q\\\"uote \\u00e9\",\"b\":\"" + std::string(100, 'y') + "\"}";
+  EscapedTextMemo memo;
+  for (const std::string& resource :
+       {std::string("arn:aws:states:::lambda:invoke"), std::string("q\"ue\\ \xc3\xa9\x01")}) {
+    const TaskResource r = DescribeTaskResource(resource);
+    for (const std::string& input : {std::string("{}"), std::string("[1.5,null,\"\\n\"]"), long_input}) {
+      for (const auto& [timeout, heartbeat] :
+           {std::pair{0, 0}, std::pair{300, 0}, std::pair{0, 1}, std::pair{2147483647, 60}}) {
+        json::object plain_details;
+        plain_details["resourceType"] = r.type;
+        plain_details["resource"] = r.name;
+        plain_details["region"] = "us-east-1";
+        plain_details["parameters"] = input;
+        if (timeout != 0) {
+          plain_details["timeoutInSeconds"] = std::int64_t{timeout};
+        }
+        if (heartbeat != 0) {
+          plain_details["heartbeatInSeconds"] = std::int64_t{heartbeat};
+        }
+        HistoryEvent plain = Event("TaskScheduled", "taskScheduledEventDetails", plain_details);
+        HistoryEvent typed =
+            Typed(TypedEventDetails::Shape::kTaskScheduled, "TaskScheduled", "taskScheduledEventDetails",
+                  r.details_prefix, input, static_cast<std::int64_t>(r.type.size() + r.name.size()));
+        typed.typed.timeout_seconds = timeout;
+        typed.typed.heartbeat_seconds = heartbeat;
+        typed.id = plain.id;
+        typed.previous_event_id = plain.previous_event_id;
+        ExpectTypedIsPlain(typed, plain, memo, absl::StrCat(resource, " ", input, " ", timeout, " ", heartbeat));
       }
     }
   }
