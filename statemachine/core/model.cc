@@ -321,6 +321,18 @@ QueryLanguage LanguageOf(const json::object& o, QueryLanguage inherited) {
   return inherited;
 }
 
+// State::passes_input_through.
+bool PassesInputThrough(const State& s) {
+  const bool default_paths =
+      s.input_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
+  if (s.type == StateType::kChoice) {
+    return default_paths && s.language == QueryLanguage::kJsonPath;  // Assign changes variables, not the output
+  }
+  return s.type == StateType::kPass && !s.has_result && !s.parameters.present() && !s.result_selector.present() &&
+         !s.assign.present() && !s.output.present() && default_paths &&
+         s.result_path.kind == OptionalPath::Kind::kDefault;
+}
+
 absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, const std::string& where,
                                  QueryLanguage inherited) {
   if (!v.is_object()) {
@@ -353,6 +365,7 @@ absl::StatusOr<State> ParseState(const std::string& name, const json::value& v, 
     s.assign = CompiledTemplate::Compile(*p, s.language);
   }
   RETURN_IF_ERROR(ParseTypeSpecific(o, where, s));
+  s.passes_input_through = PassesInputThrough(s);
   return s;
 }
 

@@ -73,6 +73,10 @@ struct NumberOrPath {
 
 struct State {
   std::string name;
+  // Derived when the machine is built: a Pass state that changes nothing (no InputPath, Parameters, Result,
+  // ResultSelector, ResultPath, OutputPath, Output or Assign), or a JSONPath Choice state without InputPath and
+  // OutputPath. Its output is its input, the same document and the same text.
+  bool passes_input_through = false;
   StateType type = StateType::kPass;
   std::string next;  // empty when End or terminal
   // The state `next` names in the same machine, resolved when the machine is built (ParseStateMachine); null

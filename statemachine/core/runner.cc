@@ -52,17 +52,6 @@ const std::string& StateEventType(StateType type, bool entered) {
 
 }  // namespace
 
-bool PassesInputThrough(const State& s) {
-  const bool default_paths =
-      s.input_path.kind == OptionalPath::Kind::kDefault && s.output_path.kind == OptionalPath::Kind::kDefault;
-  if (s.type == StateType::kChoice) {
-    return default_paths && s.language == QueryLanguage::kJsonPath;  // Assign changes variables, not the output
-  }
-  return s.type == StateType::kPass && !s.has_result && !s.parameters.present() && !s.result_selector.present() &&
-         !s.assign.present() && !s.output.present() && default_paths &&
-         s.result_path.kind == OptionalPath::Kind::kDefault;
-}
-
 std::int64_t Execution::Runner::Emit(Frame* f, std::string type, std::string details_key, json::object details) {
   HistoryEvent& e = d_.events.emplace_back();
   e.type = std::move(type);
@@ -264,7 +253,7 @@ void Execution::Runner::EnterState(Frame* f) {
   }
   TypedEventDetails entered{TypedEventDetails::Shape::kStateEntered, StateEventType(f->state->type, true),
                             "stateEnteredEventDetails", f->state->name, f->raw_input_text, 0};
-  if (!PassesInputThrough(*f->state)) {
+  if (!f->state->passes_input_through) {
     f->raw_input_text.reset();  // only a state whose output is its input uses it again (ExitState)
   }
   f->entered_event_id = EmitTyped(f, std::move(entered));

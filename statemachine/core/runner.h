@@ -19,11 +19,6 @@
 
 namespace stepflow::sm {
 
-// A Pass state that changes nothing (no InputPath, Parameters, Result, ResultSelector, ResultPath, OutputPath,
-// Output or Assign), or a JSONPath Choice state without InputPath and OutputPath: its output is its input, the same
-// document and the same text.
-bool PassesInputThrough(const State& s);
-
 class Execution::Runner {
  public:
   using Frame = Execution::Frame;

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 void Execution::Runner::RunPass(Frame* f) {
   const State* s = f->state;
-  if (PassesInputThrough(*s) && Inspecting(f) == nullptr) {  // inspected: each (identity) step is reported
+  if (s->passes_input_through && Inspecting(f) == nullptr) {  // inspected: each (identity) step is reported
     SharedText text = std::move(f->raw_input_text);  // kept by EnterState for this state
     return ExitState(f, nullptr, std::move(text), nullptr);
   }
@@ -38,7 +38,7 @@ void Execution::Runner::RunChoice(Frame* f) {
   const State* s = f->state;
   // Without InputPath and OutputPath the rules read the input where it is, and it is the output, text and all
   // (inspected: each step is reported, so the paths are applied).
-  const bool passes_through = PassesInputThrough(*s) && Inspecting(f) == nullptr;
+  const bool passes_through = s->passes_input_through && Inspecting(f) == nullptr;
   Result<json::value> eff = passes_through ? Result<json::value>(json::value()) : SelectInput(f);
   if (!eff.ok()) {
     return FailState(f, eff.failure());
