@@ -428,6 +428,12 @@ class ReportBatcher {
     cv_.notify_one();
   }
 
+  // Reports submitted and in no call now: queued, or waiting for their next attempt.
+  int Waiting() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(pending_.size() + retrying_.size());
+  }
+
   // Sends every report (in as few calls as the bounds allow, with the others pending; no retries) and waits
   // for the answer of each.
   std::vector<absl::StatusOr<bool>> SendAll(std::vector<v1::TaskReport> reports) {
@@ -1159,8 +1165,13 @@ absl::Status Worker::Run() {
 }
 
 WorkerStats Worker::stats() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->stats;
+  WorkerStats stats;
+  {
+    std::lock_guard lock(impl_->mu);
+    stats = impl_->stats;
+  }
+  stats.reports_waiting = impl_->reports->Waiting();  // under the reports' lock, never both at once
+  return stats;
 }
 
 }  // namespace stepflow::client

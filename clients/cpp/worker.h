@@ -193,6 +193,8 @@ struct WorkerStats {
   long long failed = 0;      // reported with FailTask (by a handler or by the worker)
   long long polls = 0;       // poll calls that returned (with or without tasks)
   long long heartbeats = 0;  // heartbeats answered OK
+  int reports_waiting = 0;   // results and heartbeats handed to the reports and in no call now (queued, or
+                             // waiting to be sent again after a transient failure)
 };
 
 // Runs handlers for tasks. Thread-safety: see the top of this file. The Client must outlive the Worker.

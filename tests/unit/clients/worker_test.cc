@@ -113,6 +113,7 @@ TEST_F(WorkerTest, CompletesWithTheHandlersOutput) {
   EXPECT_EQ(stats.started, 2);
   EXPECT_EQ(stats.completed, 2);
   EXPECT_EQ(stats.running, 0);
+  EXPECT_EQ(stats.reports_waiting, 0);
 }
 
 // A handler that returns its input reports the text it was given, numbers included: the worker reads inputs as
@@ -371,9 +372,13 @@ TEST_F(WorkerTest, AReportCallAsksForAtMostTheServersBoundOfTasks) {
   ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.report_batches_under_way_locked() == 1; }));
   let_go_of(2);
   ASSERT_TRUE(server_.tasks.WaitFor([&] { return server_.tasks.report_batches_under_way_locked() == 2; }));
-  // The other 398 results wait for a call (a handler counts as running until its result is handed over).
+  // The other 398 results wait for a call. (A handler stops counting as running just before it hands its
+  // result over, so running == 0 alone would let the hold end with the last result still on its way.)
   let_go_of(kSlots);
-  ASSERT_TRUE(Eventually([&] { return worker.stats().running == 0; }));
+  ASSERT_TRUE(Eventually([&] {
+    const WorkerStats s = worker.stats();
+    return s.running == 0 && s.reports_waiting == kSlots - 2;
+  }));
   server_.tasks.HoldReportBatches(false);
   ASSERT_TRUE(server_.tasks.WaitFor(
       [&] { return server_.tasks.reports_locked() >= static_cast<std::size_t>(kTasks); }, 60s));
