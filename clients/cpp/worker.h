@@ -187,7 +187,7 @@ struct WorkerOptions {
 
 // Counters, for monitoring and tests.
 struct WorkerStats {
-  int running = 0;        // handlers running now (each until its result is handed to the reports)
+  int running = 0;        // handlers running now (each until just before its result is handed to the reports)
   long long started = 0;  // tasks handed to a handler
   long long completed = 0;
   long long failed = 0;      // reported with FailTask (by a handler or by the worker)
